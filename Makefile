@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Both create .venv on a fresh machine and install from uv.lock; both are
+# quick when nothing changed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test lint typecheck pytest bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv sync --frozen --python $(BIN)/python --quiet
+	@touch $@
+
+run: install
+	$(BIN)/bastion init --demo
+	$(BIN)/bastion serve
+
+lint: install
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench.boundary
+
+clean:
+	rm -rf $(VENV) .bastion .pytest_cache .mypy_cache .ruff_cache

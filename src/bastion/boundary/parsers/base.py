@@ -1,0 +1,95 @@
+"""The parser registry: one module per log format, each registered under a name.
+
+A parser is a pure function from a column of raw lines to events in the common
+schema plus rejected lines. It never loops over lines in Python: it works on the
+whole column with Polars expressions. A line it cannot read is a reject with a
+reason, never an exception and never silently dropped; lines that are not events
+by design (Zeek ``#`` headers, blank lines) are neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from bastion.boundary.schema import empty_rejects
+from bastion.core.errors import FormatError
+
+
+@dataclass
+class ParseContext:
+    """What a parser may know besides the lines themselves.
+
+    ``state`` lives as long as one source (one file, one stream), so a format whose
+    header sets the meaning of later lines (Zeek TSV ``#fields``) keeps it there
+    across chunks.
+    """
+
+    source: str = "<memory>"
+    default_year: int = 1970  # for syslog timestamps that carry no year (RFC 3164)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Events in the common schema (with ``_line``) and rejected lines (``_line``, ``reason``)."""
+
+    events: pl.DataFrame
+    rejects: pl.DataFrame = field(default_factory=empty_rejects)
+
+
+ParseFn = Callable[[pl.Series, ParseContext], ParseResult]
+SniffFn = Callable[[list[str]], bool]
+
+
+@dataclass(frozen=True)
+class Parser:
+    """A registered log format."""
+
+    name: str
+    description: str
+    parse: ParseFn
+    sniff: SniffFn  # given the first non-blank lines of a source, is it this format?
+
+
+PARSERS: dict[str, Parser] = {}
+
+
+def register(name: str, description: str, sniff: SniffFn) -> Callable[[ParseFn], ParseFn]:
+    """Register ``parse`` as the parser of format ``name``."""
+
+    def decorate(parse: ParseFn) -> ParseFn:
+        if name in PARSERS:
+            msg = f"format {name!r} registered twice"
+            raise ValueError(msg)
+        PARSERS[name] = Parser(name, description, parse, sniff)
+        return parse
+
+    return decorate
+
+
+def get_parser(name: str) -> Parser:
+    """Return the parser registered as ``name``, or raise FormatError listing the choices."""
+    try:
+        return PARSERS[name]
+    except KeyError:
+        choices = ", ".join(sorted(PARSERS))
+        msg = f"unknown log format {name!r}; choose one of {choices}"
+        raise FormatError(msg) from None
+
+
+def detect_format(sample: list[str], source: str = "<memory>") -> Parser:
+    """Pick the one format whose sniffer accepts ``sample``; raise FormatError if none or several."""
+    lines = [line for line in sample if line.strip()][:20]
+    matches = [p for p in PARSERS.values() if p.sniff(lines)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        msg = f"{source}: cannot tell the log format; give it with --format"
+        raise FormatError(msg)
+    names = ", ".join(sorted(p.name for p in matches))
+    msg = f"{source}: format is ambiguous ({names}); give it with --format"
+    raise FormatError(msg)

@@ -1,0 +1,89 @@
+"""The common event schema: ECS field names, flat, as Arrow/Polars column names.
+
+Every parser returns events in this schema (columns it cannot fill stay null);
+every later stage reads and extends it. ``conform`` is the one place that
+adds missing columns and fixes types, so parsers only build what they know.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TIMESTAMP = pl.Datetime("us", "UTC")
+
+# The columns a parser fills, in archive order.
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "@timestamp": TIMESTAMP,
+    "event.dataset": pl.String(),  # e.g. zeek.dns, panos.traffic, fortigate.utm, squid.access
+    "event.action": pl.String(),  # the device's own word for what it did, lower-case
+    "event.type": pl.String(),  # "allowed" or "denied" when the device says; null otherwise
+    "observer.vendor": pl.String(),
+    "observer.product": pl.String(),
+    "observer.name": pl.String(),  # the reporting device (syslog host name or log field)
+    "source.ip": pl.String(),
+    "source.port": pl.Int32(),
+    "source.bytes": pl.Int64(),
+    "destination.ip": pl.String(),
+    "destination.port": pl.Int32(),
+    "destination.bytes": pl.Int64(),
+    "network.transport": pl.String(),  # tcp, udp, icmp … lower-case
+    "network.protocol": pl.String(),  # application protocol: http, dns, ssl …
+    "network.bytes": pl.Int64(),
+    "url.full": pl.String(),
+    "url.domain": pl.String(),  # lower-case, no trailing dot
+    "url.path": pl.String(),
+    "http.request.method": pl.String(),  # upper-case
+    "http.response.status_code": pl.Int32(),
+    "user_agent.original": pl.String(),
+    "dns.question.name": pl.String(),  # lower-case, no trailing dot
+    "dns.question.type": pl.String(),  # A, AAAA, TXT …
+    "dns.response_code": pl.String(),  # NOERROR, NXDOMAIN …
+    "tls.server.name": pl.String(),  # lower-case SNI
+    "tls.client.ja3": pl.String(),  # lower-case hex md5
+    "tls.client.ja4": pl.String(),
+    "file.hash.sha256": pl.String(),  # lower-case hex
+    "rule.name": pl.String(),  # the device's rule or threat name, if any
+    "event.original": pl.String(),  # the raw line, for evidence and keyword searches
+}
+
+# Columns the pipeline adds after parsing.
+PIPELINE_SCHEMA: dict[str, pl.DataType] = {
+    "log.file.path": pl.String(),  # where the event came from
+    "log.offset": pl.Int64(),  # byte offset of its line in that source
+    "organization.id": pl.String(),  # owning organisation's code (attribute stage)
+    "host.ip": pl.String(),  # the member's own address in the event (attribute stage)
+}
+
+ARCHIVE_SCHEMA: dict[str, pl.DataType] = {**EVENT_SCHEMA, **PIPELINE_SCHEMA}
+
+# Parsers return this column too: the index of the input line each event came from.
+LINE_COLUMN = "_line"
+
+REJECT_SCHEMA: dict[str, pl.DataType] = {
+    LINE_COLUMN: pl.Int64(),  # index of the rejected line in the parser's input
+    "reason": pl.String(),  # why it was rejected, for a person to read
+}
+
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType] = EVENT_SCHEMA) -> pl.DataFrame:
+    """Return ``frame`` with exactly ``schema``'s columns (plus ``_line`` if present), typed.
+
+    Missing columns become null; extra columns other than ``_line`` are dropped.
+    """
+    columns = [
+        (pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype)).alias(name)
+        for name, dtype in schema.items()
+    ]
+    if LINE_COLUMN in frame.columns:
+        columns.append(pl.col(LINE_COLUMN).cast(pl.Int64))
+    return frame.select(columns)
+
+
+def empty_events() -> pl.DataFrame:
+    """Return an empty frame in the event schema."""
+    return pl.DataFrame(schema=EVENT_SCHEMA)
+
+
+def empty_rejects() -> pl.DataFrame:
+    """Return an empty frame of rejected lines."""
+    return pl.DataFrame(schema=REJECT_SCHEMA)

@@ -1,0 +1,68 @@
+"""What every CLI command shares: settings, the store, and how to print results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bastion.core.errors import StoreError
+from bastion.core.settings import Settings, load_settings
+from bastion.store import Store, is_migrated
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+@cache
+def settings() -> Settings:
+    """Return the settings of this invocation (read once)."""
+    return load_settings()
+
+
+@cache
+def store() -> Store:
+    """Return the migrated store; raise StoreError if `bastion init` has not run."""
+    opened = Store.from_url(settings().db_url)
+    if not is_migrated(opened.engine):
+        msg = f"database {settings().db_url} is not initialised: run `bastion init` first"
+        raise StoreError(msg)
+    return opened
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` (dataclasses, enums, datetimes included) as indented JSON."""
+    typer.echo(json.dumps(_plain(value), indent=2, ensure_ascii=False))
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print rows as an aligned plain-text table."""
+    text_rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in text_rows:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in text_rows:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

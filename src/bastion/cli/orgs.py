@@ -1,0 +1,157 @@
+"""`bastion orgs`: the federation's organisations, networks, contacts and hosts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bastion import orgs
+from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+
+app = typer.Typer(
+    help="Manage the federation: organisations, their networks, contacts and hosts.",
+    no_args_is_help=True,
+)
+
+
+@app.command("add")
+def add(
+    code: str = typer.Argument(help="ODS-style code, e.g. R0A or A81001"),
+    name: str = typer.Argument(help="the organisation's name"),
+    type: str = typer.Option(
+        "trust",
+        "--type",
+        "-t",
+        help="icb, trust, gp_practice, care_provider, supplier, arms_length_body, region, other",
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", "-p", help="code of the parent (an ICB or region)"
+    ),
+    network: list[str] = typer.Option(
+        [], "--network", "-n", help="a CIDR it owns; repeat for more"
+    ),
+    host: list[str] = typer.Option(
+        [], "--host", help="an internet-facing host name; repeat for more"
+    ),
+) -> None:
+    """Add an organisation to the federation."""
+    org = orgs.Organisation(
+        code=code,
+        name=name,
+        type=orgs.OrgType.parse(type),
+        parent=parent,
+        networks=tuple(network),
+        hosts=tuple(orgs.Host(h) for h in host),
+    )
+    with store().session() as session:
+        orgs.save_organisation(session, org, create_only=True)
+    typer.echo(f"added {org.code.upper()}")
+
+
+@app.command("list")
+def list_(
+    search: str | None = typer.Option(None, "--search", "-s", help="part of a name or code"),
+    type: str | None = typer.Option(None, "--type", "-t", help="only this organisation type"),
+    parent: str | None = typer.Option(None, "--parent", "-p", help="only children of this code"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="at most this many"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List organisations."""
+    with store().session() as session:
+        found, total = orgs.list_organisations(
+            session,
+            search=search,
+            type=orgs.OrgType.parse(type) if type else None,
+            parent=parent,
+            limit=limit,
+        )
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["CODE", "TYPE", "PARENT", "NETWORKS", "NAME"],
+        [(o.code, o.type.value, o.parent, len(o.networks), o.name) for o in found],
+    )
+    typer.echo(f"{len(found)} of {total} organisations", err=True)
+
+
+@app.command("show")
+def show(
+    code: str = typer.Argument(help="the organisation's code"), as_json: bool = JSON_OPTION
+) -> None:
+    """Show one organisation with its networks, contacts and hosts."""
+    with store().session() as session:
+        org = orgs.get_organisation(session, code)
+    if as_json:
+        print_json(org)
+        return
+    typer.echo(f"{org.code}  {org.name}")
+    typer.echo(f"type: {org.type.value}   parent: {org.parent or '-'}   children: {org.children}")
+    typer.echo(f"networks: {' '.join(org.networks) or '-'}")
+    typer.echo(f"hosts: {' '.join(h.hostname for h in org.hosts) or '-'}")
+    for c in org.contacts:
+        typer.echo(f"contact: {c.name} <{c.email}> ({c.role})")
+
+
+@app.command("add-network")
+def add_network(
+    code: str, cidr: str = typer.Argument(help="IPv4 or IPv6 network, e.g. 10.1.0.0/16")
+) -> None:
+    """Register a network (CIDR) to an organisation; nested allocations are allowed."""
+    with store().session() as session:
+        canonical = orgs.add_network(session, code, cidr)
+    typer.echo(f"{code.upper()} owns {canonical}")
+
+
+@app.command("add-contact")
+def add_contact(
+    code: str, name: str, email: str, role: str = typer.Option("security lead", help="their role")
+) -> None:
+    """Add a contact to an organisation."""
+    with store().session() as session:
+        orgs.add_contact(session, code, orgs.Contact(name, email, role))
+    typer.echo(f"added contact {email} to {code.upper()}")
+
+
+@app.command("add-host")
+def add_host(code: str, hostname: str) -> None:
+    """Register an internet-facing host of an organisation."""
+    with store().session() as session:
+        orgs.add_host(session, code, orgs.Host(hostname))
+    typer.echo(f"added host {hostname} to {code.upper()}")
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(help="CSV: Bastion's own format or a published DSPT snapshot"),
+    format: str | None = typer.Option(
+        None, "--format", "-f", help="bastion, dspt-trusts or dspt-icb; detected when omitted"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import organisations from CSV, all or nothing."""
+    with store().session() as session:
+        report = orgs.import_organisations(session, file, format)
+    if as_json:
+        print_json(report)
+        return
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(report.by_type.items()))
+    typer.echo(
+        f"imported {file} ({report.format}): {report.created} created, {report.updated} updated ({kinds})"
+    )
+
+
+@app.command("export")
+def export(
+    output: Path | None = typer.Option(None, "--output", "-o", help="write here instead of stdout"),
+) -> None:
+    """Export every organisation as Bastion CSV (which `bastion orgs import` reads back)."""
+    with store().session() as session:
+        found, _ = orgs.list_organisations(session)
+    text = orgs.export_organisations(found)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"exported {len(found)} organisations to {output}", err=True)

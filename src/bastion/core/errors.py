@@ -1,0 +1,89 @@
+"""The one exception hierarchy of Bastion.
+
+Every error Bastion raises on purpose derives from ``BastionError``; the CLI
+prints its message on one line and exits non-zero, the API answers it with a
+4xx. Messages say what was wrong, where, and what to do.
+
+    BastionError
+    ├── ConfigError          a setting is missing or invalid
+    ├── InputError           bad input data: a file, a line, a field
+    │   └── FormatError      input that is not in the format it claims
+    ├── NotFoundError        the object asked for does not exist (or is not yours)
+    ├── ConflictError        the change clashes with what is stored (duplicate code)
+    ├── PermissionDenied     the caller may not do this
+    └── StoreError           the database is unreachable or not migrated
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BastionError(Exception):
+    """Base of every error Bastion raises on purpose."""
+
+    exit_code = 1
+    http_status = 400
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the input something went wrong: file, line and field, each optional."""
+
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+
+class ConfigError(BastionError):
+    """A setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class InputError(BastionError):
+    """Input data is wrong; carries where it is wrong."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        self.reason = message
+        self.location = location or Location()
+        where = str(self.location)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class FormatError(InputError):
+    """Input is not in the format it claims to be."""
+
+
+class NotFoundError(BastionError):
+    """The object asked for does not exist, or is not visible to the caller."""
+
+    http_status = 404
+
+
+class ConflictError(BastionError):
+    """The change clashes with what is already stored."""
+
+    http_status = 409
+
+
+class PermissionDenied(BastionError):
+    """The caller may not do this."""
+
+    http_status = 403
+
+
+class StoreError(BastionError):
+    """The database is unreachable, or its schema is not migrated."""
+
+    http_status = 503

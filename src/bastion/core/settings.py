@@ -1,0 +1,76 @@
+"""Settings: defaults, then ``bastion.toml``, then ``BASTION_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bastion.core.errors import ConfigError
+
+CONFIG_FILE_ENV = "BASTION_CONFIG"
+DEFAULT_CONFIG_FILE = "bastion.toml"
+ENV_PREFIX = "BASTION_"
+
+
+class Settings(BaseModel):
+    """Bastion's configuration. Paths are relative to the working directory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default=Path(".bastion"), description="where Bastion keeps its state")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    archive_path: Path | None = Field(
+        default=None, description="Parquet event archive; default <data_dir>/archive"
+    )
+    web_host: str = Field(default="127.0.0.1", description="address the web server binds")
+    web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'bastion.db'}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.archive_path or self.data_dir / "archive"
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read settings from the config file (if any) and the environment; raise ConfigError."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    path = config_file or Path(env.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("bastion", {}))
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{path}: not valid TOML: {exc}"
+            raise ConfigError(msg) from exc
+    elif config_file is not None:
+        msg = f"{path}: config file not found"
+        raise ConfigError(msg)
+    fields = Settings.model_fields
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX) and key != CONFIG_FILE_ENV:
+            name = key[len(ENV_PREFIX) :].lower()
+            if name in fields:
+                values[name] = value
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        where = f"{path} [bastion] or {ENV_PREFIX}{field.upper()}"
+        msg = f"invalid setting {field!r} ({where}): {first['msg']}"
+        raise ConfigError(msg) from exc

@@ -1,0 +1,196 @@
+"""The federation's public operations: every other context goes through these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bastion.core.errors import ConflictError, NotFoundError
+from bastion.core.types import org_code
+from bastion.orgs.domain import (
+    Contact,
+    Host,
+    Organisation,
+    OrgType,
+    parse_cidr,
+    parse_email,
+    parse_hostname,
+)
+from bastion.orgs.models import ContactRow, HostRow, NetworkRow, OrganisationRow
+
+
+def _to_domain(row: OrganisationRow) -> Organisation:
+    return Organisation(
+        code=row.code,
+        name=row.name,
+        type=OrgType(row.type),
+        parent=row.parent.code if row.parent else None,
+        networks=tuple(n.cidr for n in row.networks),
+        contacts=tuple(Contact(c.name, c.email, c.role) for c in row.contacts),
+        hosts=tuple(Host(h.hostname, h.address, h.description) for h in row.hosts),
+    )
+
+
+def _row(session: Session, code: str) -> OrganisationRow:
+    row = session.scalar(select(OrganisationRow).where(OrganisationRow.code == org_code(code)))
+    if row is None:
+        msg = f"no organisation with code {code!r}"
+        raise NotFoundError(msg)
+    return row
+
+
+def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> dict[str, int]:
+    """Map organisation codes to their row ids (all organisations when ``codes`` is None)."""
+    query = select(OrganisationRow.code, OrganisationRow.id)
+    if codes is not None:
+        query = query.where(OrganisationRow.code.in_(list(codes)))
+    return dict(session.execute(query))
+
+
+def save_organisation(session: Session, org: Organisation, *, create_only: bool = False) -> None:
+    """Create ``org`` or replace what is stored under its code, networks and all.
+
+    Raise ConflictError when ``create_only`` and the code exists, or when one of its
+    networks belongs to another organisation; NotFoundError for an unknown parent.
+    """
+    code = org_code(org.code)
+    row = session.scalar(select(OrganisationRow).where(OrganisationRow.code == code))
+    if row is not None and create_only:
+        msg = f"organisation {code} already exists"
+        raise ConflictError(msg)
+    parent_id = None
+    if org.parent:
+        if org_code(org.parent) == code:
+            msg = f"organisation {code} cannot be its own parent"
+            raise ConflictError(msg)
+        parent_id = _row(session, org.parent).id
+    if row is None:
+        row = OrganisationRow(code=code)
+        session.add(row)
+    row.name = org.name.strip()
+    row.type = OrgType(org.type).value
+    row.parent_id = parent_id
+    cidrs = sorted({parse_cidr(c) for c in org.networks})
+    if cidrs:
+        owners = session.execute(
+            select(NetworkRow.cidr, OrganisationRow.code)
+            .join(OrganisationRow)
+            .where(NetworkRow.cidr.in_(cidrs), OrganisationRow.code != code)
+        ).all()
+        if owners:
+            cidr, owner = owners[0]
+            msg = f"network {cidr} is already registered to {owner}"
+            raise ConflictError(msg)
+    row.networks = [NetworkRow(cidr=c) for c in cidrs]
+    row.contacts = [
+        ContactRow(name=c.name.strip(), email=parse_email(c.email), role=c.role)
+        for c in org.contacts
+    ]
+    row.hosts = [
+        HostRow(hostname=parse_hostname(h.hostname), address=h.address, description=h.description)
+        for h in {parse_hostname(h.hostname): h for h in org.hosts}.values()
+    ]
+    session.flush()
+
+
+def get_organisation(session: Session, code: str) -> Organisation:
+    """Return the organisation with ``code``, or raise NotFoundError."""
+    row = _row(session, code)
+    org = _to_domain(row)
+    children = session.scalar(
+        select(func.count()).select_from(OrganisationRow).where(OrganisationRow.parent_id == row.id)
+    )
+    return Organisation(**{**org.__dict__, "children": children or 0})
+
+
+def list_organisations(
+    session: Session,
+    *,
+    search: str | None = None,
+    type: OrgType | None = None,
+    parent: str | None = None,
+    codes: Sequence[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Organisation], int]:
+    """Return one page of organisations matching the filters, and how many match in all."""
+    query = select(OrganisationRow)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(OrganisationRow.name).like(pattern),
+                func.lower(OrganisationRow.code).like(pattern),
+            )
+        )
+    if type is not None:
+        query = query.where(OrganisationRow.type == type.value)
+    if parent is not None:
+        query = query.where(OrganisationRow.parent_id == _row(session, parent).id)
+    if codes is not None:
+        query = query.where(OrganisationRow.code.in_(list(codes)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = (
+        query.order_by(OrganisationRow.code)
+        .offset(offset)
+        .options(
+            selectinload(OrganisationRow.networks),
+            selectinload(OrganisationRow.contacts),
+            selectinload(OrganisationRow.hosts),
+        )
+    )
+    if limit is not None:
+        page = page.limit(limit)
+    return [_to_domain(r) for r in session.scalars(page)], total
+
+
+def add_network(session: Session, code: str, cidr: str, description: str = "") -> str:
+    """Register ``cidr`` to the organisation; return it in canonical form."""
+    row = _row(session, code)
+    canonical = parse_cidr(cidr)
+    owner = session.scalar(
+        select(OrganisationRow.code).join(NetworkRow).where(NetworkRow.cidr == canonical)
+    )
+    if owner is not None:
+        msg = f"network {canonical} is already registered to {owner}"
+        raise ConflictError(msg)
+    row.networks.append(NetworkRow(cidr=canonical, description=description))
+    session.flush()
+    return canonical
+
+
+def add_contact(session: Session, code: str, contact: Contact) -> None:
+    """Add a contact to the organisation."""
+    _row(session, code).contacts.append(
+        ContactRow(name=contact.name.strip(), email=parse_email(contact.email), role=contact.role)
+    )
+    session.flush()
+
+
+def add_host(session: Session, code: str, host: Host) -> None:
+    """Register an internet-facing host of the organisation."""
+    row = _row(session, code)
+    name = parse_hostname(host.hostname)
+    if any(h.hostname == name for h in row.hosts):
+        msg = f"host {name} is already registered to {row.code}"
+        raise ConflictError(msg)
+    row.hosts.append(HostRow(hostname=name, address=host.address, description=host.description))
+    session.flush()
+
+
+def all_networks(session: Session) -> list[tuple[str, str]]:
+    """Return every registered network as (cidr, organisation code)."""
+    return list(
+        session.execute(
+            select(NetworkRow.cidr, OrganisationRow.code)
+            .join(OrganisationRow)
+            .order_by(NetworkRow.cidr)
+        ).tuples()
+    )
+
+
+def count_organisations(session: Session) -> int:
+    """Return how many organisations the federation has."""
+    return session.scalar(select(func.count()).select_from(OrganisationRow)) or 0

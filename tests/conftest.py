@@ -1,0 +1,90 @@
+"""Fixtures every test may use: a migrated store on SQLite and, where it answers, PostgreSQL.
+
+A test that needs a service skips locally when the service is absent, and fails
+under CI=true: CI must exercise it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bastion.store import Store, upgrade
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BASTION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def need_service(what: str) -> None:
+    """Skip the test locally, or fail it under CI, because ``what`` is not available."""
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real public data in ../shared/data (absent locally means skip; in CI, fail)."""
+    if not SHARED_DATA.is_dir():
+        need_service(f"shared data folder {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'bastion.db'}")
+    upgrade(store.engine)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except OperationalError:
+        need_service(f"PostgreSQL at {POSTGRES_ADMIN_URL}")
+    finally:
+        engine.dispose()
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    name = f"bastion_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[Store]:
+    store = Store.from_url(postgres_url)
+    upgrade(store.engine)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> Store:
+    """A migrated store, once on SQLite and once on PostgreSQL."""
+    name = "sqlite_store" if request.param == "sqlite" else "postgres_store"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
