@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from bastion import __version__
 from bastion.cli import orgs as orgs_cli
@@ -12,8 +14,21 @@ from bastion.cli.context import settings
 from bastion.core.errors import BastionError
 from bastion.store import Store, upgrade
 
+
+class BastionGroup(TyperGroup):
+    """The root command: a BastionError becomes one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BastionError as exc:
+            click.echo(f"bastion: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
 app = typer.Typer(
     name="bastion",
+    cls=BastionGroup,
     help="Bastion: cyber defence for a federation of health and care organisations.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -41,9 +56,5 @@ def init() -> None:
 
 
 def main() -> None:
-    """Run the CLI; a BastionError becomes one line on stderr and a non-zero exit."""
-    try:
-        app()
-    except BastionError as exc:
-        typer.echo(f"bastion: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    """Run the ``bastion`` command."""
+    app()

@@ -46,7 +46,7 @@ def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> di
     query = select(OrganisationRow.code, OrganisationRow.id)
     if codes is not None:
         query = query.where(OrganisationRow.code.in_(list(codes)))
-    return dict(session.execute(query))
+    return dict(session.execute(query).all())
 
 
 def save_organisation(session: Session, org: Organisation, *, create_only: bool = False) -> None:
@@ -83,15 +83,21 @@ def save_organisation(session: Session, org: Organisation, *, create_only: bool 
             cidr, owner = owners[0]
             msg = f"network {cidr} is already registered to {owner}"
             raise ConflictError(msg)
-    row.networks = [NetworkRow(cidr=c) for c in cidrs]
+    # Reconcile rather than replace: a delete and re-insert of the same CIDR in one
+    # flush would trip the unique constraint (inserts are flushed before deletes).
+    kept_networks = {n.cidr: n for n in row.networks if n.cidr in cidrs}
+    row.networks = [kept_networks.get(c) or NetworkRow(cidr=c) for c in cidrs]
     row.contacts = [
         ContactRow(name=c.name.strip(), email=parse_email(c.email), role=c.role)
         for c in org.contacts
     ]
-    row.hosts = [
-        HostRow(hostname=parse_hostname(h.hostname), address=h.address, description=h.description)
-        for h in {parse_hostname(h.hostname): h for h in org.hosts}.values()
-    ]
+    wanted_hosts = {parse_hostname(h.hostname): h for h in org.hosts}
+    kept_hosts = {h.hostname: h for h in row.hosts if h.hostname in wanted_hosts}
+    row.hosts = []
+    for name, host in wanted_hosts.items():
+        host_row = kept_hosts.get(name) or HostRow(hostname=name)
+        host_row.address, host_row.description = host.address, host.description
+        row.hosts.append(host_row)
     session.flush()
 
 
@@ -182,13 +188,14 @@ def add_host(session: Session, code: str, host: Host) -> None:
 
 def all_networks(session: Session) -> list[tuple[str, str]]:
     """Return every registered network as (cidr, organisation code)."""
-    return list(
-        session.execute(
+    return [
+        (cidr, code)
+        for cidr, code in session.execute(
             select(NetworkRow.cidr, OrganisationRow.code)
             .join(OrganisationRow)
             .order_by(NetworkRow.cidr)
-        ).tuples()
-    )
+        )
+    ]
 
 
 def count_organisations(session: Session) -> int:
