@@ -1,5 +1,6 @@
 """Every context's SQL tables, imported in one place for Alembic and tests."""
 
+from bastion.boundary import models as boundary_models
 from bastion.orgs import models as orgs_models
 
-__all__ = ["orgs_models"]
+__all__ = ["boundary_models", "orgs_models"]

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
+from typer.testing import Result
 
 Run = Callable[..., Result]
 
@@ -88,3 +88,14 @@ def test_import_of_a_bad_file_names_line_and_field(bastion: Run, tmp_path: Path)
     assert result.exit_code == 1
     assert "bad.csv, line 3, field 'type': unknown organisation type 'castle'" in result.stderr
     assert json.loads(bastion("orgs", "list", "--json").stdout) == []
+
+
+def test_add_contact_and_host_show_up(bastion: Run) -> None:
+    bastion("init")
+    bastion("orgs", "add", "R0A", "Manchester FT")
+    added = bastion("orgs", "add-contact", "R0A", "Ada Lovelace", "ada@mft.nhs.uk", "--role", "CISO")
+    assert added.exit_code == 0, added.output
+    assert bastion("orgs", "add-host", "R0A", "vpn.mft.nhs.uk").exit_code == 0
+    shown = json.loads(bastion("orgs", "show", "R0A", "--json").stdout)
+    assert shown["contacts"] == [{"name": "Ada Lovelace", "email": "ada@mft.nhs.uk", "role": "CISO"}]
+    assert [h["hostname"] for h in shown["hosts"]] == ["vpn.mft.nhs.uk"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from bastion import __version__
+from bastion.cli import alerts as alerts_cli
+from bastion.cli import demo as demo_cli
+from bastion.cli import hunt as hunt_cli
 from bastion.cli import orgs as orgs_cli
+from bastion.cli import web as web_cli
 from bastion.cli.context import settings
 from bastion.core.errors import BastionError
 from bastion.store import Store, upgrade
@@ -18,11 +21,11 @@ from bastion.store import Store, upgrade
 class BastionGroup(TyperGroup):
     """The root command: a BastionError becomes one line on stderr and a non-zero exit."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # the Context of the click that typer vendors
         try:
             return super().invoke(ctx)
         except BastionError as exc:
-            click.echo(f"bastion: error: {exc}", err=True)
+            typer.echo(f"bastion: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -35,6 +38,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(orgs_cli.app, name="orgs")
+app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(demo_cli.app, name="demo")
+app.add_typer(hunt_cli.archive_app, name="archive")
+app.command("hunt")(hunt_cli.hunt)
+app.command("serve")(web_cli.serve)
 
 
 @app.command()
@@ -44,13 +52,19 @@ def version() -> None:
 
 
 @app.command()
-def init() -> None:
+def init(
+    load_demo: bool = typer.Option(
+        False, "--demo", help="then load the demo federation, if there are no organisations yet"
+    ),
+) -> None:
     """Create the data directory and migrate the database to the newest schema."""
     config = settings()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.archive_dir.mkdir(parents=True, exist_ok=True)
     store = Store.from_url(config.db_url)
     upgrade(store.engine)
+    if load_demo:
+        typer.echo(demo_cli.load_demo_once(store))
     store.dispose()
     typer.echo(f"initialised {config.data_dir} (database {store.engine.url.render_as_string()})")
 

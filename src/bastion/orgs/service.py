@@ -169,7 +169,8 @@ def add_network(session: Session, code: str, cidr: str, description: str = "") -
 
 def add_contact(session: Session, code: str, contact: Contact) -> None:
     """Add a contact to the organisation."""
-    _row(session, code).contacts.append(
+    row = _row(session, code)
+    row.contacts.append(
         ContactRow(name=contact.name.strip(), email=parse_email(contact.email), role=contact.role)
     )
     session.flush()

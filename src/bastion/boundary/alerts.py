@@ -1,0 +1,421 @@
+"""Alerts: indicator and rule hits, aggregated per member host and kept in SQL.
+
+The detect and verdict stages hand over *candidates*, one row per event that hit
+an indicator or a rule. ``record_alerts`` groups them with Polars first, so the
+SQL work is per group of events, never per event:
+
+* events of one (organisation, host, kind, key) belong together while each is
+  within ``window`` of the one before; a longer gap starts a new group;
+* a group extends a stored open alert of the same identity whose span, widened
+  by ``window``, touches the group's span; otherwise it becomes a new alert;
+* an alert is ``blocked`` while the device blocked every one of its events, and
+  ``live`` once any event got through.
+
+``record_alerts`` flushes but never commits: the pipeline records alerts, marks
+the batch and saves the checkpoint in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bastion.boundary.models import AlertRow
+from bastion.boundary.schema import TIMESTAMP
+from bastion.core.errors import InputError, NotFoundError
+from bastion.core.timeutil import as_utc, utcnow
+from bastion.core.types import Severity
+
+
+class AlertKind(StrEnum):
+    """What raised an alert."""
+
+    INDICATOR = "indicator"  # a threat-intelligence indicator matched
+    RULE = "rule"  # a detection rule fired
+
+
+class AlertStatus(StrEnum):
+    """Where an alert stands; ``record_alerts`` extends only these open states."""
+
+    BLOCKED = "blocked"  # the device blocked every event so far
+    LIVE = "live"  # at least one event was not blocked
+
+
+OPEN_STATUSES = (AlertStatus.BLOCKED.value, AlertStatus.LIVE.value)
+EVIDENCE_LIMIT = 5
+_RAW_LIMIT = 4096  # characters of a raw line kept as evidence
+_IN_CHUNK = 500  # keys per IN (...) list, well under every backend's parameter limit
+
+# Candidate columns, and how long a stored text may be (None: unbounded).
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    "organization.id": pl.String(),
+    "host.ip": pl.String(),
+    "@timestamp": TIMESTAMP,
+    "kind": pl.String(),
+    "key": pl.String(),
+    "title": pl.String(),
+    "severity": pl.String(),
+    "blocked": pl.Boolean(),
+    "indicator.type": pl.String(),
+    "indicator.value": pl.String(),
+    "indicator.source": pl.String(),
+    "indicator.threat": pl.String(),
+    "event.original": pl.String(),
+    "log.file.path": pl.String(),
+    "log.offset": pl.Int64(),
+    "event.dataset": pl.String(),
+}
+_LENGTHS = {
+    "organization.id": 16,
+    "host.ip": 64,
+    "key": 200,
+    "title": 500,
+    "indicator.type": 32,
+    "indicator.source": 200,
+    "indicator.threat": 200,
+}
+_IDENTITY = ["organization.id", "host.ip", "kind", "key"]
+_RANKS = {s.value: s.rank for s in Severity}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One sample event behind an alert: where it is and what it said."""
+
+    timestamp: datetime | None
+    dataset: str | None
+    path: str | None
+    offset: int | None
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert as stored."""
+
+    id: int
+    org: str | None
+    host: str | None
+    kind: AlertKind
+    key: str
+    title: str
+    severity: Severity
+    status: str
+    retrospective: bool
+    indicator_type: str | None
+    indicator_value: str | None
+    indicator_source: str | None
+    indicator_threat: str | None
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    evidence: tuple[Evidence, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    """What one ``record_alerts`` call did."""
+
+    events: int = 0  # candidate events read
+    groups: int = 0  # groups after aggregation
+    created: int = 0  # new alerts
+    extended: int = 0  # stored alerts that grew
+
+
+def _evidence(item: dict[str, Any]) -> Evidence:
+    stamp = item.get("timestamp")
+    return Evidence(
+        timestamp=as_utc(datetime.fromisoformat(stamp)) if stamp else None,
+        dataset=item.get("dataset"),
+        path=item.get("path"),
+        offset=item.get("offset"),
+        raw=item.get("raw"),
+    )
+
+
+def _to_domain(row: AlertRow) -> Alert:
+    return Alert(
+        id=row.id,
+        org=row.org_code,
+        host=row.host,
+        kind=AlertKind(row.kind),
+        key=row.key,
+        title=row.title,
+        severity=Severity(row.severity),
+        status=row.status,
+        retrospective=row.retrospective,
+        indicator_type=row.indicator_type,
+        indicator_value=row.indicator_value,
+        indicator_source=row.indicator_source,
+        indicator_threat=row.indicator_threat,
+        count=row.count,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        evidence=tuple(_evidence(e) for e in row.evidence or []),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _conform(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Select and type the candidate columns; raise InputError on what cannot be an alert."""
+    missing = [c for c in ("kind", "key", "title", "severity") if c not in candidates.columns]
+    if missing:
+        msg = f"alert candidates lack column(s) {', '.join(missing)}"
+        raise InputError(msg)
+    frame = candidates.select(
+        (pl.col(name).cast(dtype) if name in candidates.columns else pl.lit(None, dtype)).alias(
+            name
+        )
+        for name, dtype in CANDIDATE_SCHEMA.items()
+    ).with_columns(
+        pl.col("kind").str.to_lowercase(),
+        pl.col("severity").str.to_lowercase(),
+        *(pl.col(name).str.slice(0, length) for name, length in _LENGTHS.items()),
+    )
+    if frame.select(pl.any_horizontal(pl.col("kind", "key", "title").is_null()).any()).item():
+        msg = "alert candidates need kind, key and title on every row; some are null"
+        raise InputError(msg)
+    bad_kinds = set(frame["kind"].unique().to_list()) - {k.value for k in AlertKind}
+    bad_severities = set(frame["severity"].unique().to_list()) - set(_RANKS)
+    if bad_kinds or bad_severities:
+        msg = (
+            f"alert candidates have unknown kind(s) {sorted(map(str, bad_kinds))} or "
+            f"severity(ies) {sorted(map(str, bad_severities))}; kinds are indicator or rule, "
+            f"severities {', '.join(_RANKS)}"
+        )
+        raise InputError(msg)
+    return frame
+
+
+def aggregate_candidates(
+    candidates: pl.DataFrame,
+    *,
+    window: timedelta = timedelta(hours=1),
+    evidence_limit: int = EVIDENCE_LIMIT,
+    now: datetime | None = None,
+) -> pl.DataFrame:
+    """Group candidate events into alert-sized groups, one row per group, oldest first.
+
+    An event without a timestamp counts as seen at ``now``.
+    """
+    frame = _conform(candidates)
+    stamp = pl.col("@timestamp")
+    evidence = pl.struct(
+        stamp.dt.to_string("iso:strict").alias("timestamp"),
+        pl.col("event.dataset").alias("dataset"),
+        pl.col("log.file.path").alias("path"),
+        pl.col("log.offset").alias("offset"),
+        pl.col("event.original").str.slice(0, _RAW_LIMIT).alias("raw"),
+    )
+    seen = stamp.fill_null(pl.lit(as_utc(now or utcnow())).cast(TIMESTAMP))
+    ordered = frame.with_columns(evidence.alias("_evidence"), seen.alias("@timestamp")).sort(
+        [*_IDENTITY, "@timestamp"], nulls_last=True
+    )
+    # A new group starts at each identity's first event and after each gap longer than window.
+    gap = pl.col("@timestamp").diff().over(_IDENTITY)
+    grouped = ordered.with_columns(
+        (gap.is_null() | (gap > window)).cast(pl.Int64).cum_sum().alias("_group")
+    )
+
+    def first_known(name: str) -> pl.Expr:
+        return pl.col(name).drop_nulls().first()
+
+    return (
+        grouped.group_by([*_IDENTITY, "_group"])
+        .agg(
+            pl.len().alias("count"),
+            pl.col("@timestamp").min().alias("first_seen"),
+            pl.col("@timestamp").max().alias("last_seen"),
+            pl.col("blocked").fill_null(False).all().alias("all_blocked"),
+            pl.col("severity").replace_strict(_RANKS, return_dtype=pl.Int8).max().alias("rank"),
+            first_known("title").alias("title"),
+            first_known("indicator.type").alias("indicator.type"),
+            first_known("indicator.value").alias("indicator.value"),
+            first_known("indicator.source").alias("indicator.source"),
+            first_known("indicator.threat").alias("indicator.threat"),
+            pl.col("_evidence").head(evidence_limit).alias("evidence"),
+        )
+        .with_columns(
+            pl.col("rank")
+            .replace_strict({r: s for s, r in _RANKS.items()}, return_dtype=pl.String)
+            .alias("severity")
+        )
+        .drop("_group", "rank")
+        .sort("first_seen", *_IDENTITY, nulls_last=True)
+    )
+
+
+def _open_alerts(
+    session: Session, groups: pl.DataFrame, window: timedelta, retrospective: bool
+) -> dict[tuple[Any, ...], list[AlertRow]]:
+    """Load, in one query per chunk of keys, every open alert a group could extend."""
+    keys = groups["key"].unique().sort().to_list()
+    earliest = groups["first_seen"].min()
+    latest = groups["last_seen"].max()
+    assert isinstance(earliest, datetime)
+    assert isinstance(latest, datetime)
+    found: dict[tuple[Any, ...], list[AlertRow]] = defaultdict(list)
+    for start in range(0, len(keys), _IN_CHUNK):
+        rows = session.scalars(
+            select(AlertRow)
+            .where(
+                AlertRow.key.in_(keys[start : start + _IN_CHUNK]),
+                AlertRow.status.in_(OPEN_STATUSES),
+                AlertRow.retrospective == retrospective,
+                AlertRow.last_seen >= earliest - window,
+                AlertRow.first_seen <= latest + window,
+            )
+            # Lock them (PostgreSQL) in one order, so concurrent workers never lose a count.
+            .order_by(AlertRow.id)
+            .with_for_update()
+        )
+        for row in rows:
+            found[(row.org_code, row.host, row.kind, row.key)].append(row)
+    return found
+
+
+def _pick(
+    rows: list[AlertRow], first: datetime, last: datetime, window: timedelta
+) -> AlertRow | None:
+    touching = [r for r in rows if first <= r.last_seen + window and last >= r.first_seen - window]
+    return max(touching, key=lambda r: (r.last_seen, r.id or 0), default=None)
+
+
+def record_alerts(
+    session: Session,
+    candidates: pl.DataFrame,
+    *,
+    window: timedelta = timedelta(hours=1),
+    retrospective: bool = False,
+    evidence_limit: int = EVIDENCE_LIMIT,
+    now: datetime | None = None,
+) -> AlertStats:
+    """Turn candidate events into new or extended alerts; flush, do not commit.
+
+    ``retrospective`` marks alerts found by a retro-hunt over archived events;
+    they extend only retrospective alerts.
+    """
+    if candidates.is_empty():
+        return AlertStats()
+    moment = as_utc(now or utcnow())
+    groups = aggregate_candidates(
+        candidates, window=window, evidence_limit=evidence_limit, now=moment
+    )
+    stored = _open_alerts(session, groups, window, retrospective)
+    created = extended = 0
+    # One step per aggregated group (groups are far fewer than events).
+    for group in groups.iter_rows(named=True):
+        identity = tuple(group[c] for c in _IDENTITY)
+        first, last = group["first_seen"], group["last_seen"]
+        status = AlertStatus.BLOCKED if group["all_blocked"] else AlertStatus.LIVE
+        row = _pick(stored[identity], first, last, window)
+        if row is None:
+            row = AlertRow(
+                org_code=group["organization.id"],
+                host=group["host.ip"],
+                kind=group["kind"],
+                key=group["key"],
+                title=group["title"],
+                severity=group["severity"],
+                status=status.value,
+                retrospective=retrospective,
+                indicator_type=group["indicator.type"],
+                indicator_value=group["indicator.value"],
+                indicator_source=group["indicator.source"],
+                indicator_threat=group["indicator.threat"],
+                count=group["count"],
+                first_seen=first,
+                last_seen=last,
+                evidence=list(group["evidence"]),
+                created_at=moment,
+                updated_at=moment,
+            )
+            session.add(row)
+            stored[identity].append(row)
+            created += 1
+            continue
+        row.count += group["count"]
+        row.first_seen = min(row.first_seen, first)
+        row.last_seen = max(row.last_seen, last)
+        if status is AlertStatus.LIVE:
+            row.status = AlertStatus.LIVE.value
+        if _RANKS[group["severity"]] > _RANKS.get(row.severity, -1):
+            row.severity = group["severity"]
+        row.indicator_type = row.indicator_type or group["indicator.type"]
+        row.indicator_value = row.indicator_value or group["indicator.value"]
+        row.indicator_source = row.indicator_source or group["indicator.source"]
+        row.indicator_threat = row.indicator_threat or group["indicator.threat"]
+        room = evidence_limit - len(row.evidence or [])
+        if room > 0:
+            # A new list, so the ORM sees the JSON column change.
+            row.evidence = [*(row.evidence or []), *group["evidence"][:room]]
+        row.updated_at = moment
+        extended += 1
+    session.flush()
+    return AlertStats(
+        events=candidates.height, groups=groups.height, created=created, extended=extended
+    )
+
+
+def list_alerts(
+    session: Session,
+    *,
+    org: str | None = None,
+    orgs: Sequence[str] | None = None,
+    status: str | None = None,
+    severity: Severity | str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Alert], int]:
+    """Return one page of alerts, most recently seen first, and how many match in all.
+
+    ``orgs`` confines the answer to those organisations (tenancy: an empty list
+    gives nothing); ``org`` picks one; ``severity`` is an exact match; ``since``
+    keeps alerts last seen at or after it.
+    """
+    query = select(AlertRow)
+    if org is not None:
+        query = query.where(AlertRow.org_code == org.strip().upper())
+    if orgs is not None:
+        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
+    if status is not None:
+        query = query.where(AlertRow.status == status.strip().lower())
+    if severity is not None:
+        query = query.where(AlertRow.severity == _severity(severity).value)
+    if since is not None:
+        query = query.where(AlertRow.last_seen >= as_utc(since))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    return [_to_domain(r) for r in session.scalars(page)], total
+
+
+def get_alert(session: Session, alert_id: int, *, orgs: Sequence[str] | None = None) -> Alert:
+    """Return alert ``alert_id``; raise NotFoundError if absent or outside ``orgs``."""
+    row = session.get(AlertRow, alert_id)
+    visible = orgs is None or (row is not None and row.org_code in {o.upper() for o in orgs})
+    if row is None or not visible:
+        msg = f"no alert with id {alert_id}; list them with `bastion alerts list`"
+        raise NotFoundError(msg)
+    return _to_domain(row)
+
+
+def _severity(value: Severity | str) -> Severity:
+    try:
+        return Severity(str(value).strip().lower())
+    except ValueError:
+        msg = f"unknown severity {value!r}; choose one of {', '.join(s.value for s in Severity)}"
+        raise InputError(msg) from None

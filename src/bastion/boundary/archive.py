@@ -1,0 +1,202 @@
+"""The Parquet event archive: write batches, hunt over them with DuckDB, prune by age.
+
+Layout (Hive partitioning, one file per batch per partition)::
+
+    <root>/day=YYYY-MM-DD/org=CODE/part-<batch_id>.parquet
+
+``day`` is the UTC date of ``@timestamp``. An event without a timestamp goes to
+``day=unknown`` (the archive keeps it rather than guess a date; ``prune`` never
+removes it, a person decides). An event without an organisation goes to
+``org=_none``. Files are zstd-compressed and written under a temporary name, then
+renamed, so a reader never sees half a file and writing the same batch id again
+replaces its files instead of adding copies: a batch redelivered after a crash
+leaves exactly one copy of each event. A batch id names fixed content; the
+pipeline never reuses one for different events.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import polars as pl
+
+from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
+from bastion.core.errors import InputError
+from bastion.core.timeutil import as_utc
+
+NO_DAY = "unknown"
+NO_ORG = "_none"
+DAY = "day"
+ORG = "org"
+
+# Batch ids become file names: keep them to characters safe on every file system.
+_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Partition values come from data (organisation codes); anything else is replaced.
+_UNSAFE = r"[^A-Za-z0-9_-]"
+
+_DUCKDB_TYPES: dict[type[pl.DataType], str] = {
+    pl.String: "VARCHAR",
+    pl.Int32: "INTEGER",
+    pl.Int64: "BIGINT",
+    pl.Datetime: "TIMESTAMPTZ",
+}
+
+
+def check_batch_id(batch_id: str) -> str:
+    """Return ``batch_id`` if it can name a file, or raise InputError."""
+    if not _BATCH_ID.fullmatch(batch_id):
+        msg = (
+            f"invalid batch id {batch_id!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+        raise InputError(msg)
+    return batch_id
+
+
+def write_atomically(
+    frame: pl.DataFrame, target: Path, write: Literal["parquet", "ndjson"]
+) -> None:
+    """Write ``frame`` to ``target`` via a temporary sibling and a rename.
+
+    The temporary name does not end in the target's suffix, so globbing readers
+    never pick up a partial file.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if write == "parquet":
+            frame.write_parquet(temporary, compression="zstd", statistics=True)
+        else:
+            frame.write_ndjson(temporary)
+        temporary.replace(target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _partition_path(root: Path, day: str, org: str, batch_id: str) -> Path:
+    return root / f"{DAY}={day}" / f"{ORG}={org}" / f"part-{batch_id}.parquet"
+
+
+def write_batch(events: pl.DataFrame, root: Path, batch_id: str) -> int:
+    """Archive one batch of events; return how many events were written.
+
+    Columns outside ARCHIVE_SCHEMA are dropped, missing ones are null. Writing the
+    same ``batch_id`` again replaces that batch's files.
+    """
+    check_batch_id(batch_id)
+    if events.is_empty():
+        return 0
+    conformed = conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False)
+    keyed = conformed.sort("@timestamp", nulls_last=True).with_columns(
+        pl.col("@timestamp").dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY),
+        pl.col("organization.id")
+        .str.replace_all(_UNSAFE, "_")
+        .fill_null(NO_ORG)
+        .replace("", NO_ORG)
+        .alias(ORG),
+    )
+    # One loop step per (day, organisation) partition, never per event.
+    for (day, org), part in keyed.partition_by([DAY, ORG], as_dict=True).items():
+        target = _partition_path(root, str(day), str(org), batch_id)
+        write_atomically(part.drop(DAY, ORG), target, "parquet")
+    return conformed.height
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _empty_archive() -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {**ARCHIVE_SCHEMA, DAY: pl.String(), ORG: pl.String()}
+    return pl.DataFrame(schema=schema)
+
+
+def _connect(root: Path) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB with an ``events`` view, able to read only the archive."""
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET TimeZone = 'UTC'")
+    if next(root.glob(f"{DAY}=*/{ORG}=*/*.parquet"), None) is None:
+        connection.register("events", _empty_archive().to_arrow())
+    else:
+        pattern = str(root.resolve() / f"{DAY}=*" / f"{ORG}=*" / "*.parquet")
+        connection.execute(
+            f"CREATE VIEW events AS SELECT * FROM read_parquet({_quote(pattern)}, "
+            "hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}})"
+        )
+    # A hunt may read the archive and nothing else, and may not lift that limit.
+    allowed = str(root.resolve()) + "/"
+    connection.execute(f"SET allowed_directories = [{_quote(allowed)}]")
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+    return connection
+
+
+def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
+    """Run one read-only SQL query over the archive's ``events`` view; return the rows.
+
+    ``events`` has the archive columns plus the partition columns ``day`` and
+    ``org`` (strings). Raise InputError with DuckDB's message when the query is
+    wrong, and when it is not a single SELECT.
+    """
+    if limit is not None and limit < 0:
+        msg = f"hunt limit must be 0 or more, not {limit}"
+        raise InputError(msg)
+    connection: duckdb.DuckDBPyConnection | None = None
+    try:
+        connection = _connect(root)
+        statements = connection.extract_statements(sql)
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
+            raise InputError(msg)
+        relation = connection.sql(sql)
+        if limit is not None:
+            relation = relation.limit(limit)
+        return relation.pl()
+    except duckdb.Error as exc:
+        msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
+        raise InputError(msg) from exc
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _partition_day(directory: Path) -> date | None:
+    name = directory.name
+    if not name.startswith(f"{DAY}="):
+        return None
+    try:
+        return date.fromisoformat(name[len(DAY) + 1 :])
+    except ValueError:
+        return None  # day=unknown and anything else not a date: never pruned
+
+
+def prune(root: Path, older_than_days: int, now: datetime) -> int:
+    """Delete day partitions whose every event is older than ``older_than_days``.
+
+    A day partition goes when its whole day ended at or before ``now`` minus
+    ``older_than_days``. ``day=unknown`` is kept. Return how many Parquet files
+    were removed.
+    """
+    if older_than_days < 0:
+        msg = f"--older-than must be 0 days or more, not {older_than_days}"
+        raise InputError(msg)
+    if not root.is_dir():
+        return 0
+    cutoff = as_utc(now) - timedelta(days=older_than_days)
+    removed = 0
+    for directory in sorted(root.iterdir()):
+        day = _partition_day(directory)
+        if day is None or not directory.is_dir():
+            continue
+        day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        if day_end <= cutoff:
+            removed += sum(1 for _ in directory.glob(f"{ORG}=*/*.parquet"))
+            shutil.rmtree(directory)
+    return removed

@@ -1,0 +1,127 @@
+"""Ingest checkpoints: how far each source is read, and which batches are committed.
+
+They make re-ingesting a file a no-op and let a crash resume. Per batch the
+pipeline writes the archive and dead-letter files (idempotent by batch id), then
+in ONE transaction::
+
+    if not batch_done(session, batch_id):
+        mark_batch(session, batch_id, source_key=key, events=n, rejects=m)
+        record_alerts(session, candidates)
+        save_checkpoint(session, key, path=..., format=..., offset=..., size=..., done=...)
+
+``mark_batch`` goes first and flushes at once: when two workers race on one
+redelivered batch, the second fails there with ConflictError, its transaction
+rolls back, and no alert is counted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bastion.boundary.models import IngestBatchRow, IngestSourceRow
+from bastion.core.errors import ConflictError, InputError
+from bastion.core.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far one source has been processed."""
+
+    key: str  # the source's identity, e.g. a fingerprint of its content
+    path: str
+    format: str
+    offset: int  # bytes fully processed: resume reading here
+    size: int | None  # the source's size when last seen; None for streams
+    done: bool
+    updated_at: datetime
+
+
+def _to_domain(row: IngestSourceRow) -> Checkpoint:
+    return Checkpoint(
+        key=row.key,
+        path=row.path,
+        format=row.format,
+        offset=row.offset,
+        size=row.size,
+        done=row.done,
+        updated_at=row.updated_at,
+    )
+
+
+def get_checkpoint(session: Session, key: str) -> Checkpoint | None:
+    """Return the checkpoint of source ``key``, or None if it was never ingested."""
+    row = session.get(IngestSourceRow, key)
+    return None if row is None else _to_domain(row)
+
+
+def save_checkpoint(
+    session: Session,
+    key: str,
+    *,
+    path: str,
+    format: str,
+    offset: int,
+    size: int | None,
+    done: bool,
+) -> None:
+    """Create or replace the checkpoint of source ``key``; flush, do not commit."""
+    if offset < 0 or (size is not None and size < 0):
+        msg = f"checkpoint of {path}: offset and size must not be negative ({offset}, {size})"
+        raise InputError(msg)
+    row = session.get(IngestSourceRow, key)
+    if row is None:
+        row = IngestSourceRow(key=key)
+        session.add(row)
+    row.path = path
+    row.format = format
+    row.offset = offset
+    row.size = size
+    row.done = done
+    row.updated_at = utcnow()
+    session.flush()
+
+
+def list_sources(session: Session) -> list[Checkpoint]:
+    """Return every source's checkpoint, most recently updated first."""
+    rows = session.scalars(
+        select(IngestSourceRow).order_by(IngestSourceRow.updated_at.desc(), IngestSourceRow.key)
+    )
+    return [_to_domain(r) for r in rows]
+
+
+def batch_done(session: Session, batch_id: str) -> bool:
+    """Tell whether batch ``batch_id`` was already committed."""
+    found = session.scalar(
+        select(IngestBatchRow.batch_id).where(IngestBatchRow.batch_id == batch_id)
+    )
+    return found is not None
+
+
+def mark_batch(
+    session: Session, batch_id: str, *, source_key: str, events: int, rejects: int
+) -> None:
+    """Record batch ``batch_id`` as processed; raise ConflictError if it already is.
+
+    Flushes at once, so a duplicate fails before any other work in the transaction;
+    the caller must then roll back (``Store.session`` does) and treat the batch as
+    done.
+    """
+    session.add(
+        IngestBatchRow(
+            batch_id=batch_id,
+            source_key=source_key,
+            events=events,
+            rejects=rejects,
+            processed_at=utcnow(),
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        msg = f"batch {batch_id} is already processed; roll back and skip it"
+        raise ConflictError(msg) from exc

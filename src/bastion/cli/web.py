@@ -1,0 +1,47 @@
+"""`bastion serve`: run the web console and the JSON API."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from bastion.cli.context import settings, store
+
+
+def console_url(host: str, port: int) -> str:
+    """Return the URL people open for ``host``:``port`` (an IPv6 address in brackets)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+def serve(
+    host: str | None = typer.Option(
+        None, "--host", help="address to bind; default web_host from the settings (127.0.0.1)"
+    ),
+    port: int | None = typer.Option(
+        None,
+        "--port",
+        min=1,
+        max=65535,
+        help="port to bind; default web_port from the settings (8000)",
+    ),
+) -> None:
+    """Run the web console and the JSON API until interrupted."""
+    # Imported here so the other commands do not pay for FastAPI at start-up.
+    from bastion.web import create_app
+
+    config = settings()
+    opened = store()  # raises StoreError, one line, when `bastion init` has not run
+    bind_host = host or config.web_host
+    bind_port = port or config.web_port
+    typer.echo(f"Bastion console: {console_url(bind_host, bind_port)}")
+    try:
+        uvicorn.run(
+            create_app(opened, config),
+            host=bind_host,
+            port=bind_port,
+            server_header=False,
+            log_level="info",
+        )
+    finally:
+        opened.dispose()

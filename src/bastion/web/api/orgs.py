@@ -1,0 +1,78 @@
+"""`/api/v1/organisations`: list, read and create the federation's organisations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.exc import IntegrityError
+
+from bastion import orgs
+from bastion.core.errors import ConflictError, Location, NotFoundError
+from bastion.web.api.org_models import OrganisationIn, OrganisationOut, OrganisationPage
+from bastion.web.api.org_models import OrganisationSummary as Summary
+from bastion.web.deps import SearchQuery, SessionDep, find_organisation
+from bastion.web.errors import FieldError, Problem
+
+MAX_LIMIT = 500
+# Beyond any federation's size, and inside every backend's integer range.
+MAX_OFFSET = 2**31 - 1
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+
+@router.get("", summary="List organisations")
+def list_organisations(
+    session: SessionDep,
+    search: SearchQuery = "",
+    type: Annotated[orgs.OrgType | None, Query(description="only this type")] = None,
+    parent: Annotated[
+        str | None, Query(max_length=16, description="only children of this code")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+) -> OrganisationPage:
+    """Return one page of organisations, sorted by code, with the total that match."""
+    parent_code = find_organisation(session, parent).code if parent else None
+    found, total = orgs.list_organisations(
+        session,
+        search=search or None,
+        type=type,
+        parent=parent_code,
+        limit=limit,
+        offset=offset,
+    )
+    return OrganisationPage(
+        items=[Summary.of(o) for o in found], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{code}", summary="Get an organisation")
+def get_organisation(code: str, session: SessionDep) -> OrganisationOut:
+    """Return the organisation with its networks, contacts and hosts."""
+    return OrganisationOut.of(find_organisation(session, code))
+
+
+@router.post(
+    "",
+    summary="Create an organisation",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": Problem, "description": "The code or a network is taken"}},
+)
+def create_organisation(
+    body: OrganisationIn, session: SessionDep, request: Request, response: Response
+) -> OrganisationOut:
+    """Create an organisation with its networks, hosts and contacts, all or nothing."""
+    org = body.to_domain()
+    try:
+        orgs.save_organisation(session, org, create_only=True)
+    except NotFoundError:
+        # The only lookup a create makes is of the parent: name the field, as validation would.
+        msg = f"no organisation with code {org.parent!r}; create the parent first"
+        raise FieldError(msg, Location(field="parent")) from None
+    except IntegrityError:
+        # Two creates racing for one code or network: the loser is told, as if it came second.
+        msg = f"organisation {org.code} or one of its networks was registered at the same time"
+        raise ConflictError(msg) from None
+    response.headers["Location"] = request.url_for("get_organisation", code=org.code).path
+    return OrganisationOut.of(orgs.get_organisation(session, org.code))

@@ -1,0 +1,46 @@
+"""The app factory: one FastAPI app over one store, with the API, the console and static assets."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from bastion import __version__
+from bastion.core.settings import Settings
+from bastion.store import Store
+from bastion.web import api, console, health
+from bastion.web.errors import install_error_handlers
+from bastion.web.rendering import STATIC_DIR, make_templates
+
+DESCRIPTION = (
+    "Bastion's JSON API: the federation's organisations, their networks, contacts and hosts. "
+    'Errors answer `{"detail": "..."}`; invalid input answers 422 and names each field.'
+)
+
+
+def create_app(store: Store, settings: Settings) -> FastAPI:
+    """Build the web app over ``store``; the caller owns the store and disposes of it."""
+    app = FastAPI(
+        title="Bastion",
+        version=__version__,
+        summary="Cyber defence for a federation of health and care organisations",
+        description=DESCRIPTION,
+        # FastAPI's /docs and /redoc pull Swagger UI and ReDoc from a CDN; the console
+        # serves its own reference at /docs instead, so nothing loads from outside.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        openapi_tags=[
+            {"name": "organisations", "description": "The federation's member organisations"},
+            {"name": "health", "description": "Liveness and database checks"},
+        ],
+    )
+    app.state.store = store
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,101 @@
+"""The console's organisation pages: the federation list and one organisation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from bastion import orgs
+from bastion.web.deps import SearchQuery, SessionDep, TemplatesDep, find_organisation
+
+PAGE_SIZE = 50
+# Children listed on an organisation's page; the rest are one click away in the filtered list.
+CHILDREN_SHOWN = 100
+MAX_PAGE = 1_000_000
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def _list_query(search: str, type: str, parent: str, page: int) -> str:
+    """Return the query string of the list with these filters (empty ones left out)."""
+    params = {"search": search, "type": type, "parent": parent, "page": page if page > 1 else ""}
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+@router.get("/", name="org_list")
+def org_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    search: SearchQuery = "",
+    type: Annotated[str, Query(max_length=32)] = "",
+    parent: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """Show the federation's organisations, filtered, sorted by code, 50 a page."""
+    search = search.strip()
+    org_type = orgs.OrgType.parse(type) if type else None
+    parent_org = find_organisation(session, parent) if parent else None
+    found, total = orgs.list_organisations(
+        session,
+        search=search or None,
+        type=org_type,
+        parent=parent_org.code if parent_org else None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    type_value = org_type.value if org_type else ""
+    parent_code = parent_org.code if parent_org else ""
+
+    def page_link(number: int) -> str:
+        query = _list_query(search, type_value, parent_code, number)
+        return f"{request.url.path}?{query}" if query else request.url.path
+
+    return templates.TemplateResponse(
+        request,
+        "orgs/list.html",
+        {
+            "section": "orgs",
+            "organisations": found,
+            "total": total,
+            "federation_total": orgs.count_organisations(session),
+            "first": (page - 1) * PAGE_SIZE + 1,
+            "last": (page - 1) * PAGE_SIZE + len(found),
+            "page": page,
+            "pages": pages,
+            "previous_link": page_link(page - 1) if page > 1 else None,
+            "next_link": page_link(page + 1) if page < pages else None,
+            "first_link": page_link(1),
+            "search": search,
+            "type": type_value,
+            "types": list(orgs.OrgType),
+            "parent": parent_org,
+            "filtered": bool(search or org_type or parent_org),
+        },
+    )
+
+
+@router.get("/orgs/{code}", name="org_page")
+def org_page(
+    request: Request, code: str, session: SessionDep, templates: TemplatesDep
+) -> HTMLResponse:
+    """Show one organisation: its parent, children, networks, contacts and hosts."""
+    org = find_organisation(session, code)
+    parent = find_organisation(session, org.parent) if org.parent else None
+    children, child_total = orgs.list_organisations(session, parent=org.code, limit=CHILDREN_SHOWN)
+    return templates.TemplateResponse(
+        request,
+        "orgs/show.html",
+        {
+            "section": "orgs",
+            "org": org,
+            "parent": parent,
+            "children": children,
+            "child_total": child_total,
+            "children_link": f"{request.url_for('org_list').path}?{_list_query('', '', org.code, 1)}",
+        },
+    )

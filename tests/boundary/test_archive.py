@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bastion.boundary.archive import hunt, prune, write_batch
+from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.core.errors import InputError
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def events() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "@timestamp": [at(2024, 3, 1, 10), at(2024, 3, 1, 11), at(2024, 3, 2, 0, 5), None],
+            "organization.id": ["R0A", "RXX", None, "R0A"],
+            "source.ip": ["10.1.0.5", "10.2.0.9", "198.51.100.7", "10.1.0.6"],
+            "destination.port": [443, 53, 80, 22],
+            "event.original": ["line one", "line two", "line three", "line four"],
+            "log.offset": [0, 9, 18, 29],
+            "_line": [0, 1, 2, 3],
+            "not.in.schema": ["x", "y", "z", "w"],
+        }
+    )
+
+
+def files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
+
+
+def test_write_batch_partitions_by_day_and_org_with_unknown_and_none(tmp_path: Path) -> None:
+    assert write_batch(events(), tmp_path, "batch-1") == 4
+    assert files(tmp_path) == [
+        "day=2024-03-01/org=R0A/part-batch-1.parquet",
+        "day=2024-03-01/org=RXX/part-batch-1.parquet",
+        "day=2024-03-02/org=_none/part-batch-1.parquet",
+        "day=unknown/org=R0A/part-batch-1.parquet",
+    ]
+    written = pl.read_parquet(tmp_path / "day=2024-03-01/org=R0A/part-batch-1.parquet")
+    assert written.schema == pl.Schema(ARCHIVE_SCHEMA)
+    assert written["source.ip"].to_list() == ["10.1.0.5"]
+
+
+def test_hunt_sees_written_rows_with_partition_columns(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    found = hunt(
+        tmp_path,
+        'SELECT org, day, "source.ip", "destination.port", "@timestamp" FROM events '
+        'ORDER BY "log.offset"',
+    )
+    assert found["org"].to_list() == ["R0A", "RXX", "_none", "R0A"]
+    assert found["day"].to_list() == ["2024-03-01", "2024-03-01", "2024-03-02", "unknown"]
+    assert found["destination.port"].to_list() == [443, 53, 80, 22]
+    assert found.schema["@timestamp"] == pl.Datetime("us", "UTC")
+    assert found["@timestamp"][0] == at(2024, 3, 1, 10)
+
+
+def test_same_batch_id_twice_leaves_one_copy(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    write_batch(events(), tmp_path, "batch-1")
+    assert hunt(tmp_path, "SELECT count(*) AS n FROM events")["n"].item() == 4
+    assert len(files(tmp_path)) == 4
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_two_batch_ids_keep_both(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    write_batch(events().head(1), tmp_path, "batch-2")
+    counted = hunt(tmp_path, "SELECT org, count(*) AS n FROM events GROUP BY org ORDER BY org")
+    assert counted.rows() == [("R0A", 3), ("RXX", 1), ("_none", 1)]
+
+
+def test_empty_batch_writes_nothing(tmp_path: Path) -> None:
+    assert write_batch(events().clear(), tmp_path, "batch-1") == 0
+    assert files(tmp_path) == []
+
+
+@pytest.mark.parametrize("batch_id", ["../escape", "a/b", "", ".hidden", "x*"])
+def test_batch_id_that_is_not_a_safe_file_name_is_refused(tmp_path: Path, batch_id: str) -> None:
+    with pytest.raises(InputError, match="invalid batch id"):
+        write_batch(events(), tmp_path, batch_id)
+
+
+def test_empty_archive_has_an_empty_events_view_with_the_archive_schema(tmp_path: Path) -> None:
+    for root in (tmp_path, tmp_path / "missing"):
+        found = hunt(root, "SELECT * FROM events")
+        assert found.is_empty()
+        assert list(found.columns) == [*ARCHIVE_SCHEMA, "day", "org"]
+        assert found.schema["@timestamp"] == pl.Datetime("us", "UTC")
+
+
+def test_hunt_limit_caps_rows(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    assert hunt(tmp_path, "SELECT * FROM events", limit=2).height == 2
+
+
+def test_bad_sql_raises_input_error_with_duckdb_message(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    with pytest.raises(InputError, match="hunt query failed") as caught:
+        hunt(tmp_path, "SELECT nope FROM events")
+    assert "nope" in str(caught.value)
+    with pytest.raises(InputError, match="hunt query failed"):
+        hunt(tmp_path, "SELEC * FROM events")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT 1) TO 'out.csv'",
+        "SELECT 1; SELECT 2",
+        "CREATE TABLE t AS SELECT 1",
+        "DROP VIEW events",
+    ],
+)
+def test_hunt_runs_only_one_select(tmp_path: Path, sql: str) -> None:
+    with pytest.raises(InputError, match="one SELECT"):
+        hunt(tmp_path, sql)
+
+
+def test_hunt_cannot_read_files_outside_the_archive(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    write_batch(events(), archive, "batch-1")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="hunt query failed"):
+        hunt(archive, f"SELECT * FROM read_csv('{secret}')")
+
+
+def test_prune_removes_only_days_wholly_older_than_the_cutoff(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    # 2024-03-01 ended at 03-02 00:00, which is 1 day before now: gone; 03-02 stays.
+    assert prune(tmp_path, 1, now=at(2024, 3, 3, 0, 0)) == 2
+    assert files(tmp_path) == [
+        "day=2024-03-02/org=_none/part-batch-1.parquet",
+        "day=unknown/org=R0A/part-batch-1.parquet",
+    ]
+    assert prune(tmp_path, 1, now=at(2024, 3, 3, 0, 0)) == 0
+    assert prune(tmp_path, 0, now=at(2030, 1, 1)) == 1
+    assert files(tmp_path) == ["day=unknown/org=R0A/part-batch-1.parquet"]
+
+
+def test_prune_refuses_negative_age_and_tolerates_missing_root(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        prune(tmp_path, -1, now=at(2024, 1, 1))
+    assert prune(tmp_path / "missing", 30, now=at(2024, 1, 1)) == 0

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from typer.testing import Result
+
+from bastion.boundary.alerts import record_alerts
+from bastion.boundary.archive import write_batch
+from bastion.cli import context
+
+Run = Callable[..., Result]
+SEEN = datetime(2024, 3, 1, 10, 30, tzinfo=UTC)
+
+
+def candidates() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "organization.id": ["R0A", "R0A", "RXX"],
+            "host.ip": ["10.1.0.5", "10.1.0.5", "10.2.0.1"],
+            "@timestamp": [SEEN, SEEN, SEEN],
+            "kind": ["indicator", "indicator", "rule"],
+            "key": ["ind-1", "ind-1", "sigma-9"],
+            "title": ["Known C2 203.0.113.9", "Known C2 203.0.113.9", "DNS tunnelling"],
+            "severity": ["high", "high", "medium"],
+            "blocked": [True, False, True],
+            "indicator.value": ["203.0.113.9", "203.0.113.9", None],
+            "event.original": ["fw line 1", "fw line 2", "dns line"],
+            "log.file.path": ["/logs/fw.log", "/logs/fw.log", "/logs/dns.log"],
+            "log.offset": [0, 80, 0],
+            "event.dataset": ["panos.traffic", "panos.traffic", "zeek.dns"],
+        }
+    )
+
+
+def test_alerts_list_and_show(bastion: Run) -> None:
+    assert bastion("init").exit_code == 0
+    opened = context.store()
+    with opened.session() as session:
+        record_alerts(session, candidates())
+    opened.dispose()
+
+    listed = bastion("alerts", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert sorted((r["org"], r["key"], r["count"], r["status"]) for r in rows) == [
+        ("R0A", "ind-1", 2, "live"),
+        ("RXX", "sigma-9", 1, "blocked"),
+    ]
+    assert rows[0]["last_seen"] == SEEN.isoformat()
+
+    only = json.loads(bastion("alerts", "list", "--org", "rxx", "--json").stdout)
+    assert [r["key"] for r in only] == ["sigma-9"]
+
+    table = bastion("alerts", "list")
+    assert "DNS tunnelling" in table.stdout
+    assert "2 of 2 alerts" in table.stderr
+
+    alert_id = next(r["id"] for r in rows if r["key"] == "ind-1")
+    shown = bastion("alerts", "show", str(alert_id))
+    assert shown.exit_code == 0, shown.output
+    assert "fw line 2" in shown.stdout
+    assert "/logs/fw.log@80" in shown.stdout
+    as_json = json.loads(bastion("alerts", "show", str(alert_id), "--json").stdout)
+    assert [e["raw"] for e in as_json["evidence"]] == ["fw line 1", "fw line 2"]
+
+    missing = bastion("alerts", "show", "999")
+    assert missing.exit_code == 1
+    assert "no alert with id 999" in missing.stderr
+
+
+def test_hunt_prints_json_rows_with_iso_timestamps(bastion: Run, tmp_path: Path) -> None:
+    assert bastion("init").exit_code == 0
+    archive = tmp_path / "data" / "archive"
+    events = pl.DataFrame(
+        {
+            "@timestamp": [SEEN, SEEN],
+            "organization.id": ["R0A", "RXX"],
+            "source.ip": ["10.1.0.5", "10.2.0.1"],
+        }
+    )
+    write_batch(events, archive, "b-1")
+
+    found = bastion(
+        "hunt", 'SELECT org, "source.ip", "@timestamp" FROM events ORDER BY org', "--json"
+    )
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout) == [
+        {"org": "R0A", "source.ip": "10.1.0.5", "@timestamp": "2024-03-01T10:30:00.000000+00:00"},
+        {"org": "RXX", "source.ip": "10.2.0.1", "@timestamp": "2024-03-01T10:30:00.000000+00:00"},
+    ]
+    capped = bastion("hunt", "SELECT org FROM events", "--limit", "1")
+    assert capped.stdout.splitlines()[0].strip() == "org"
+    assert len(capped.stdout.splitlines()) == 2
+    assert "limit reached" in capped.stderr
+
+    bad = bastion("hunt", "SELECT nope FROM events")
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith("bastion: error: hunt query failed")
+
+    pruned = json.loads(bastion("archive", "prune", "--older-than", "30", "--json").stdout)
+    assert pruned["files_removed"] == 2
+    assert not list(archive.rglob("*.parquet"))
