@@ -7,14 +7,33 @@ checks keep the pages ready for it.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import httpx
+import polars as pl
 import pytest
+from fastapi import FastAPI
+
+from bastion.boundary.alerts import record_alerts
 
 pytestmark = pytest.mark.anyio
 
-PAGES = ("/", "/?search=royal", "/?type=trust", "/orgs/RAL", "/orgs/QWE", "/docs", "/orgs/ZZZ")
+PAGES = (
+    "/",
+    "/?search=royal",
+    "/?type=trust",
+    "/orgs/RAL",
+    "/orgs/QWE",
+    "/docs",
+    "/orgs/ZZZ",
+    "/alerts",
+    "/alerts?org=RAL&status=live&severity=high",
+    "/alerts?org=ZZ9",
+    "/alerts/1",
+    "/alerts/2",
+    "/alerts/999",
+)
 EXTERNAL = re.compile(r"(?:https?:)?//[a-z0-9.-]+", re.IGNORECASE)
 
 
@@ -41,6 +60,27 @@ class PageParts(HTMLParser):
             self.inline.append("<style> element")
         self.inline.extend(f"{tag} {name}=" for name in values if name.startswith("on"))
         self.inline.extend(f"{tag} style=" for name in values if name == "style")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _alerts(sqlite_app: FastAPI) -> None:
+    """Give the pages alerts to show: alert 1 live at RAL, alert 2 blocked at ZZ9 (no such member)."""
+    events = pl.DataFrame(
+        {
+            "organization.id": ["RAL", "ZZ9"],
+            "host.ip": ["10.20.1.5", "10.99.0.1"],
+            "@timestamp": [datetime(2024, 3, 1, 10, tzinfo=UTC)] * 2,
+            "kind": ["indicator", "rule"],
+            "key": ["ind-1", "rule-1"],
+            "title": ["<b>C2</b> traffic", "Scan"],
+            "severity": ["high", "low"],
+            "blocked": [False, True],
+            "indicator.value": ["203.0.113.9", None],
+            "event.original": ["<script>alert(1)</script> ${jndi:ldap:x}", "scan"],
+        }
+    )
+    with sqlite_app.state.store.session() as session:
+        record_alerts(session, events)
 
 
 async def parse(client: httpx.AsyncClient, path: str) -> tuple[str, PageParts]:

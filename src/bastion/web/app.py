@@ -13,7 +13,8 @@ from bastion.web.errors import install_error_handlers
 from bastion.web.rendering import STATIC_DIR, make_templates
 
 DESCRIPTION = (
-    "Bastion's JSON API: the federation's organisations, their networks, contacts and hosts. "
+    "Bastion's JSON API: the federation's organisations, their networks, contacts and hosts, "
+    "and the alerts raised at their internet boundary. "
     'Errors answer `{"detail": "..."}`; invalid input answers 422 and names each field.'
 )
 
@@ -32,6 +33,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
         openapi_url="/openapi.json",
         openapi_tags=[
             {"name": "organisations", "description": "The federation's member organisations"},
+            {"name": "alerts", "description": "Indicator and rule alerts raised at the boundary"},
             {"name": "health", "description": "Liveness and database checks"},
         ],
     )

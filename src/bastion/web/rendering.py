@@ -41,6 +41,7 @@ class NavItem:
 # The navigation bar, in order; a context that adds console pages adds its entry here.
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Organisations", "org_list", "orgs"),
+    NavItem("Alerts", "alert_list", "alerts"),
     NavItem("API", "api_docs", "api"),
 )
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bastion import orgs
+from bastion.web.console.alerts import recent_alerts
 from bastion.web.deps import SearchQuery, SessionDep, TemplatesDep, find_organisation
 
 PAGE_SIZE = 50
@@ -97,5 +98,6 @@ def org_page(
             "children": children,
             "child_total": child_total,
             "children_link": f"{request.url_for('org_list').path}?{_list_query('', '', org.code, 1)}",
+            **recent_alerts(session, org.code),
         },
     )

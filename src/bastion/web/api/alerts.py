@@ -1,0 +1,126 @@
+"""`/api/v1/alerts`: list and read alerts raised at the internet boundary.
+
+Every call into the alert store passes ``orgs=`` from the ``AlertScope``
+dependency: today it sees everything; sign-in and tenancy replace it with the
+organisations the caller may see, and no route changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from bastion.boundary.alerts import AlertKind, AlertStatus, get_alert, list_alerts
+from bastion.core.types import Severity
+from bastion.web.api.org_models import Code
+from bastion.web.deps import SessionDep
+
+MAX_LIMIT = 500
+# Inside every backend's integer range: a larger id or offset would be a database error, not a 4xx.
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 2**31 - 1
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+
+def alert_scope() -> Sequence[str] | None:
+    """Return the organisations whose alerts the caller may see; ``None`` means all of them.
+
+    Nobody signs in yet, so everyone is a national analyst; tenancy overrides this.
+    """
+    return None
+
+
+AlertScope = Annotated[Sequence[str] | None, Depends(alert_scope)]
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID, description="the alert's id")]
+
+
+class _FromDomain(BaseModel):
+    # Built from the alert store's frozen dataclasses by attribute.
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EvidenceOut(_FromDomain):
+    """One sample event behind an alert: when, what kind of log, where it is and what it said."""
+
+    timestamp: datetime | None
+    dataset: str | None = Field(description="the log's dataset, e.g. `panos.traffic`")
+    path: str | None = Field(description="the source file the event was read from")
+    offset: int | None = Field(description="byte offset of the line in that file")
+    raw: str | None = Field(description="the raw line as received (at most 4096 characters)")
+
+
+class AlertSummary(_FromDomain):
+    """An alert as it appears in a list: events of one indicator or rule at one member host."""
+
+    id: int
+    org: str | None = Field(description="the organisation's code, as attributed")
+    host: str | None = Field(description="the member host's IP address")
+    kind: AlertKind = Field(description="what raised it: an indicator or a rule")
+    key: str = Field(description="the indicator's or rule's id")
+    title: str
+    severity: Severity
+    status: str = Field(description="`blocked` while every event was blocked, `live` after")
+    retrospective: bool = Field(description="found by a retro-hunt over archived events")
+    indicator_type: str | None
+    indicator_value: str | None
+    indicator_source: str | None
+    indicator_threat: str | None
+    count: int = Field(description="how many events it groups")
+    first_seen: datetime
+    last_seen: datetime
+
+
+class AlertOut(AlertSummary):
+    """One alert with its evidence and when it was recorded."""
+
+    evidence: list[EvidenceOut] = Field(description="sample events, the first few of the alert")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AlertPage(BaseModel):
+    """One page of alerts, most recently seen first, and how many match in all."""
+
+    items: list[AlertSummary]
+    total: int = Field(description="how many alerts match the filters")
+    limit: int
+    offset: int
+
+
+@router.get("", summary="List alerts")
+def list_boundary_alerts(
+    session: SessionDep,
+    scope: AlertScope,
+    org: Annotated[Code | None, Query(description="only this organisation's code")] = None,
+    status: Annotated[AlertStatus | None, Query(description="only blocked or live")] = None,
+    severity: Annotated[Severity | None, Query(description="only this severity")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+) -> AlertPage:
+    """Return one page of alerts, most recently seen first, with the total that match."""
+    found, total = list_alerts(
+        session,
+        org=org,
+        orgs=scope,
+        status=status.value if status else None,
+        severity=severity,
+        limit=limit,
+        offset=offset,
+    )
+    return AlertPage(
+        items=[AlertSummary.model_validate(a) for a in found],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{alert_id}", summary="Get an alert")
+def get_boundary_alert(alert_id: AlertId, session: SessionDep, scope: AlertScope) -> AlertOut:
+    """Return the alert with its indicator and evidence: sample raw lines and where they are."""
+    return AlertOut.model_validate(get_alert(session, alert_id, orgs=scope))

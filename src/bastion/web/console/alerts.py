@@ -1,0 +1,157 @@
+"""The console's alert pages: the national list, one alert, and an organisation's recent alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from bastion import orgs
+from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
+from bastion.core.errors import InputError, NotFoundError
+from bastion.core.types import Severity, org_code
+from bastion.web.api.alerts import AlertId, AlertScope
+from bastion.web.deps import SessionDep, TemplatesDep
+
+PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+# Alerts listed on an organisation's page; the rest are one click away in the filtered list.
+RECENT_SHOWN = 10
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def _status(value: str) -> AlertStatus | None:
+    """Parse the status filter; empty means any."""
+    if not value:
+        return None
+    try:
+        return AlertStatus(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in AlertStatus)
+        msg = f"unknown alert status {value!r}; choose one of {choices}, or leave it empty"
+        raise InputError(msg) from None
+
+
+def _severity(value: str) -> Severity | None:
+    """Parse the severity filter; empty means any."""
+    if not value:
+        return None
+    try:
+        return Severity(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        msg = f"unknown severity {value!r}; choose one of {choices}, or leave it empty"
+        raise InputError(msg) from None
+
+
+def _list_query(org: str, status: str, severity: str, page: int) -> str:
+    """Return the query string of the list with these filters (empty ones left out)."""
+    params = {"org": org, "status": status, "severity": severity, "page": page if page > 1 else ""}
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+def _known_organisations(session: Session, codes: Sequence[str | None]) -> set[str]:
+    """Return which of ``codes`` are in the federation (an alert may name one that is not yet)."""
+    wanted = {c for c in codes if c}
+    return set(orgs.organisation_ids(session, wanted)) if wanted else set()
+
+
+def recent_alerts(
+    session: Session, code: str, *, scope: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Return what an organisation's page shows of its alerts: the most recent and how many."""
+    found, total = list_alerts(session, org=code, orgs=scope, limit=RECENT_SHOWN)
+    return {"recent_alerts": found, "alert_total": total}
+
+
+@router.get("/alerts", name="alert_list")
+def alert_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    scope: AlertScope,
+    org: Annotated[str, Query(max_length=16)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    severity: Annotated[str, Query(max_length=16)] = "",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """Show the federation's alerts, filtered, most recently seen first, 50 a page."""
+    code = org_code(org) if org.strip() else ""
+    wanted_status = _status(status)
+    wanted_severity = _severity(severity)
+    found, total = list_alerts(
+        session,
+        org=code or None,
+        orgs=scope,
+        status=wanted_status.value if wanted_status else None,
+        severity=wanted_severity,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    try:
+        organisation = orgs.get_organisation(session, code) if code else None
+    except NotFoundError:
+        organisation = None  # alerts may name an organisation the federation does not list
+    pages = max(1, -(-total // PAGE_SIZE))
+    status_value = wanted_status.value if wanted_status else ""
+    severity_value = wanted_severity.value if wanted_severity else ""
+
+    def page_link(number: int) -> str:
+        query = _list_query(code, status_value, severity_value, number)
+        return f"{request.url.path}?{query}" if query else request.url.path
+
+    return templates.TemplateResponse(
+        request,
+        "alerts/list.html",
+        {
+            "section": "alerts",
+            "alerts": found,
+            "known": _known_organisations(session, [a.org for a in found]),
+            "total": total,
+            "first": (page - 1) * PAGE_SIZE + 1,
+            "last": (page - 1) * PAGE_SIZE + len(found),
+            "page": page,
+            "pages": pages,
+            "previous_link": page_link(page - 1) if page > 1 else None,
+            "next_link": page_link(page + 1) if page < pages else None,
+            "first_link": page_link(1),
+            "org": code,
+            "organisation": organisation,
+            "status": status_value,
+            "statuses": list(AlertStatus),
+            "severity": severity_value,
+            "severities": list(Severity),
+            "filtered": bool(code or wanted_status or wanted_severity),
+        },
+    )
+
+
+@router.get("/alerts/{alert_id}", name="alert_page")
+def alert_page(
+    request: Request,
+    alert_id: AlertId,
+    session: SessionDep,
+    templates: TemplatesDep,
+    scope: AlertScope,
+) -> HTMLResponse:
+    """Show one alert: what raised it, where, its indicator and the evidence events."""
+    alert = get_alert(session, alert_id, orgs=scope)
+    return templates.TemplateResponse(
+        request,
+        "alerts/show.html",
+        {
+            "section": "alerts",
+            "alert": alert,
+            "known": _known_organisations(session, [alert.org]),
+            "org_alerts_link": (
+                f"{request.url_for('alert_list').path}?{_list_query(alert.org, '', '', 1)}"
+                if alert.org
+                else None
+            ),
+        },
+    )

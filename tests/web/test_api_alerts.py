@@ -1,0 +1,167 @@
+"""The alerts API: list with filters and paging, get with evidence, 404 and bad parameters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+from fastapi import FastAPI
+
+from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.store import Store
+
+pytestmark = pytest.mark.anyio
+
+API = "/api/v1/alerts"
+T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+RAW = 'GET /?q=<script>alert(1)</script> "${jndi:ldap://x/a}"'
+
+
+def hit(org: str, key: str, minute: int, *, blocked: bool, severity: str) -> dict[str, Any]:
+    """One candidate event: an indicator hit at ``org``'s host, ``minute`` after T0."""
+    return {
+        "organization.id": org,
+        "host.ip": "10.20.1.5",
+        "@timestamp": T0 + timedelta(minutes=minute),
+        "kind": "indicator",
+        "key": key,
+        "title": f"Traffic to known C2 ({key})",
+        "severity": severity,
+        "blocked": blocked,
+        "indicator.type": "ipv4",
+        "indicator.value": "203.0.113.9",
+        "indicator.source": "feed-a",
+        "indicator.threat": "qakbot",
+        "event.original": RAW,
+        "log.file.path": "/logs/fw.log",
+        "log.offset": 4096 + minute,
+        "event.dataset": "panos.traffic",
+    }
+
+
+@pytest.fixture
+def alert_ids(store: Store, app: FastAPI) -> dict[str, int]:
+    """Three alerts after the federation is seeded: RAL live high, RAL blocked medium, RJ1 live critical."""
+    events = [
+        hit("RAL", "ind-old", 0, blocked=True, severity="medium"),
+        hit("RAL", "ind-old", 5, blocked=True, severity="medium"),
+        hit("RAL", "ind-live", 10, blocked=False, severity="high"),
+        hit("RJ1", "ind-rj1", 20, blocked=False, severity="critical"),
+    ]
+    with store.session() as session:
+        record_alerts(session, pl.DataFrame(events))
+    with store.session() as session:
+        found, _ = list_alerts(session)
+    return {a.key: a.id for a in found}
+
+
+async def test_list_is_newest_first_filters_and_pages(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    answer = await client.get(API)
+    assert answer.status_code == 200
+    page = answer.json()
+    assert [a["key"] for a in page["items"]] == ["ind-rj1", "ind-live", "ind-old"]
+    assert (page["total"], page["limit"], page["offset"]) == (3, 50, 0)
+    old = page["items"][2]
+    assert old["id"] == alert_ids["ind-old"]
+    assert (old["org"], old["host"], old["status"], old["severity"]) == (
+        "RAL",
+        "10.20.1.5",
+        "blocked",
+        "medium",
+    )
+    assert old["count"] == 2
+    assert old["first_seen"].startswith("2024-03-01T10:00:00")
+    assert old["last_seen"].startswith("2024-03-01T10:05:00")
+    assert "evidence" not in old
+    cases: list[tuple[dict[str, str], list[str]]] = [
+        ({"org": "ral"}, ["ind-live", "ind-old"]),
+        ({"org": "RJ1"}, ["ind-rj1"]),
+        ({"org": "A81001"}, []),
+        ({"status": "live"}, ["ind-rj1", "ind-live"]),
+        ({"status": "blocked"}, ["ind-old"]),
+        ({"severity": "critical"}, ["ind-rj1"]),
+        ({"org": "RAL", "status": "live", "severity": "high"}, ["ind-live"]),
+        ({"org": "RAL", "severity": "critical"}, []),
+    ]
+    for query, keys in cases:
+        page = (await client.get(API, params=query)).json()
+        assert [a["key"] for a in page["items"]] == keys, query
+        assert page["total"] == len(keys), query
+    first = (await client.get(API, params={"limit": 2})).json()
+    rest = (await client.get(API, params={"limit": 2, "offset": 2})).json()
+    beyond = (await client.get(API, params={"offset": 10})).json()
+    assert [a["key"] for a in first["items"]] == ["ind-rj1", "ind-live"]
+    assert [a["key"] for a in rest["items"]] == ["ind-old"]
+    assert (first["total"], rest["total"], rest["offset"]) == (3, 3, 2)
+    assert (beyond["items"], beyond["total"]) == ([], 3)
+
+
+async def test_get_returns_the_alert_with_evidence_and_unknown_id_is_404(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    answer = await client.get(f"{API}/{alert_ids['ind-old']}")
+    assert answer.status_code == 200
+    alert = answer.json()
+    assert (alert["title"], alert["kind"], alert["retrospective"]) == (
+        "Traffic to known C2 (ind-old)",
+        "indicator",
+        False,
+    )
+    assert (alert["indicator_type"], alert["indicator_value"]) == ("ipv4", "203.0.113.9")
+    assert (alert["indicator_source"], alert["indicator_threat"]) == ("feed-a", "qakbot")
+    assert [e["offset"] for e in alert["evidence"]] == [4096, 4101]
+    first = alert["evidence"][0]
+    assert (first["dataset"], first["path"], first["raw"]) == ("panos.traffic", "/logs/fw.log", RAW)
+    assert first["timestamp"].startswith("2024-03-01T10:00:00")
+    assert {"created_at", "updated_at"} <= set(alert)
+    missing = max(alert_ids.values()) + 1
+    answer = await client.get(f"{API}/{missing}")
+    assert answer.status_code == 404
+    assert answer.json() == {
+        "detail": f"no alert with id {missing}; list them with `bastion alerts list`"
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": str(2**40)}, "offset"),
+        ({"status": "open"}, "status"),
+        ({"severity": "urgent"}, "severity"),
+        ({"org": "R-1!"}, "org"),
+        ({"org": "R" * 17}, "org"),
+    ],
+)
+async def test_list_rejects_bad_parameters_with_422_naming_them(
+    sqlite_client: httpx.AsyncClient, query: dict[str, str], field: str
+) -> None:
+    answer = await sqlite_client.get(API, params=query)
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith(f"{field}: ")
+    assert answer.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("alert_id", ["0", "-3", "abc", str(2**40)])
+async def test_get_rejects_ids_that_cannot_exist_with_422(
+    sqlite_client: httpx.AsyncClient, alert_id: str
+) -> None:
+    answer = await sqlite_client.get(f"{API}/{alert_id}")
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "alert_id"
+
+
+async def test_openapi_describes_the_alert_operations(sqlite_client: httpx.AsyncClient) -> None:
+    spec = (await sqlite_client.get("/openapi.json")).json()
+    assert set(spec["paths"][API]) == {"get"}
+    assert set(spec["paths"][f"{API}/{{alert_id}}"]) == {"get"}
+    assert {"AlertPage", "AlertSummary", "AlertOut", "EvidenceOut"} <= set(
+        spec["components"]["schemas"]
+    )
