@@ -1,0 +1,116 @@
+"""`bastion demo`: the synthetic federation and a labelled day of its boundary traffic."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+
+from bastion import demo
+from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.core.errors import ConflictError
+from bastion.orgs import count_organisations, list_organisations
+from bastion.store import Store
+
+app = typer.Typer(
+    help="Load the synthetic demo federation; write a labelled day of its boundary traffic.",
+    no_args_is_help=True,
+)
+
+SEED_OPTION = typer.Option(7, "--seed", help="the same seed always gives the same result")
+INIT_SIZE = "default"  # what `bastion init --demo` loads
+
+
+def load_demo_once(opened: Store, seed: int = 7) -> str:
+    """Load the demo federation into an empty federation; leave one that has organisations alone."""
+    with opened.session() as session:
+        existing = count_organisations(session)
+        if existing:
+            return f"demo federation not loaded: the database already has {existing} organisations"
+        report = demo.load_federation(session, demo.generate_federation(seed, INIT_SIZE))
+    return f"loaded the demo federation: {report.created} organisations"
+
+
+@app.command("federation")
+def federation(
+    seed: int = SEED_OPTION,
+    size: str = typer.Option(
+        "default", "--size", help="small (~60), default (~430) or a number of organisations"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Load the demo federation into the database; running it again updates, never duplicates."""
+    orgs = demo.generate_federation(seed, size)
+    try:
+        with store().session() as session:
+            report = demo.load_federation(session, orgs)
+    except ConflictError as exc:
+        msg = (
+            f"{exc}: the database holds another federation (a different --seed or --size?); "
+            "load the demo into an empty database"
+        )
+        raise ConflictError(msg) from exc
+    if as_json:
+        print_json({"seed": seed, "size": size, **report.__dict__})
+        return
+    print_table(["TYPE", "ORGANISATIONS"], sorted(report.by_type.items(), key=lambda t: -t[1]))
+    typer.echo(
+        f"demo federation (seed {seed}): {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged",
+        err=True,
+    )
+
+
+@app.command("traffic")
+def traffic(
+    out_dir: Path = typer.Argument(
+        help="folder to write the log files, indicators.csv and labels.json"
+    ),
+    seed: int = SEED_OPTION,
+    events: int = typer.Option(200_000, "--events", "-n", min=1, help="event lines in all"),
+    day: datetime = typer.Option(
+        datetime.combine(demo.DEFAULT_DAY, datetime.min.time()),
+        "--day",
+        formats=["%Y-%m-%d"],
+        help="the UTC day",
+    ),
+    size: str = typer.Option(
+        "default", "--size", help="size of the demo federation to make traffic for"
+    ),
+    from_store: bool = typer.Option(
+        False,
+        "--from-store",
+        help="use the organisations in the database instead of the demo federation",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write a labelled day of boundary traffic (PAN-OS, FortiGate, Zeek, nginx, Squid)."""
+    if from_store:
+        with store().session() as session:
+            orgs, _ = list_organisations(session)
+    else:
+        orgs = demo.generate_federation(seed, size)
+    manifest = demo.generate_traffic(
+        orgs, out_dir, seed=seed, events=events, day=date(day.year, day.month, day.day)
+    )
+    if as_json:
+        print_json({"out_dir": str(out_dir), **manifest.to_json()})
+        return
+    print_table(
+        ["FORMAT", "FILE", "EVENTS", "PLANTED"],
+        [(f.format, f.path, f.events, f.attack_events) for f in manifest.files],
+    )
+    typer.echo("")
+    print_table(
+        ["ATTACK", "ORGANISATION", "HOST", "ACTION", "EVENTS", "FILE", "INDICATOR"],
+        [
+            (a.kind, a.organisation, a.host_ip, a.action, a.events, a.file, a.indicator or "-")
+            for a in manifest.attacks
+        ],
+    )
+    typer.echo(
+        f"wrote {manifest.events:,} events for {manifest.day} to {out_dir}; "
+        f"indicators: {manifest.indicators.name}, labels: {manifest.labels.name}",
+        err=True,
+    )

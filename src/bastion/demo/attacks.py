@@ -1,0 +1,210 @@
+"""The attacks planted in the demo day, each labelled with who it targets and where it is logged.
+
+Every attack is a small flow frame for one log file plus a label. Some are
+blocked by the device and some get through, so alerts can tell "blocked" from
+live; some match a listed indicator and some can only be found by behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.demo.formats.common import flows
+from bastion.demo.formats.zeek import with_uid
+from bastion.demo.intrusions import behavioural, log4shell
+from bastion.demo.plant import HOUR, MINUTE, SECOND, Plant, Targets, plant, spread, times
+from bastion.demo.rand import Draw
+from bastion.demo.world import (
+    C2_IPS,
+    PHISHING_DOMAINS,
+    PHISHING_SERVER,
+    RESOLVERS,
+    Server,
+)
+from bastion.orgs import Organisation
+
+
+def plant_attacks(
+    orgs: Sequence[Organisation],
+    servers: Sequence[Server],
+    *,
+    seed: int,
+    day_start: int,
+    events: int,
+) -> list[Plant]:
+    """Return the demo day's planted attacks, each with its label."""
+    draw = Draw(seed, "attacks")
+    pick = Targets(orgs, servers, seed)
+    plants: list[Plant] = []
+
+    org = pick.member()
+    host = pick.client(org)
+    n = 180
+    frame = flows(
+        ts=times(draw, day_start + 9 * HOUR + 12 * MINUTE, n, MINUTE, 2 * SECOND),
+        src=host,
+        sport=draw.ints(n, 49152, 65536),
+        dst=C2_IPS[0],
+        dport=443,
+        proto="tcp",
+        app="ssl",
+        action="allow",
+        rule="allow-outbound-web",
+        bytes_out=draw.ints(n, 380, 460),
+        bytes_in=draw.ints(n, 1100, 1300),
+        duration_ms=draw.ints(n, 200, 900),
+        device="pa-bdr-01",
+    )
+    plants.append(
+        plant(
+            frame,
+            kind="c2-beacon",
+            org=org,
+            host_ip=host,
+            external=[C2_IPS[0]],
+            indicator=("ip", C2_IPS[0]),
+            fmt="panos",
+            file="panos.log",
+            action="allowed",
+            description="HTTPS beacon every 60 s to a listed C2 server; the firewall allowed it",
+        )
+    )
+
+    org = pick.member()
+    host = pick.client(org)
+    n = 96
+    frame = flows(
+        ts=times(draw, day_start + 40 * MINUTE, n, 5 * MINUTE, 5 * SECOND),
+        src=host,
+        sport=draw.ints(n, 49152, 65536),
+        dst=C2_IPS[1],
+        dport=443,
+        proto="tcp",
+        app="HTTPS",
+        action="deny",
+        rule="block-threat-feeds",
+        bytes_out=0,
+        bytes_in=0,
+        duration_ms=0,
+        device="fgt-bdr-01",
+        log="traffic",
+    )
+    plants.append(
+        plant(
+            frame,
+            kind="c2-beacon",
+            org=org,
+            host_ip=host,
+            external=[C2_IPS[1]],
+            indicator=("ip", C2_IPS[1]),
+            fmt="fortigate",
+            file="fortigate.log",
+            action="blocked",
+            description="beacon every 5 minutes to a listed C2 server; the firewall denied it",
+        )
+    )
+
+    org = pick.hosted
+    host = pick.client(org)
+    n = 30
+    domain = PHISHING_DOMAINS[0]
+    names = [domain, f"login.{domain}", f"mail.{domain}", f"secure.auth.{domain}"]
+    frame = with_uid(
+        flows(
+            ts=spread(draw, day_start + 8 * HOUR + 30 * MINUTE, day_start + 12 * HOUR, n),
+            src=host,
+            sport=draw.ints(n, 49152, 65536),
+            dst=RESOLVERS[0],
+            dport=53,
+            proto="udp",
+            qname=draw.choice(n, names),
+            qtype="A",
+            rcode="NOERROR",
+            answer=PHISHING_SERVER,
+            duration_ms=draw.ints(n, 5, 60),
+        ),
+        draw,
+    )
+    plants.append(
+        plant(
+            frame,
+            kind="phishing-dns",
+            org=org,
+            host_ip=host,
+            external=[PHISHING_SERVER],
+            indicator=("domain", domain),
+            fmt="zeek",
+            file="zeek/dns.log",
+            action="allowed",
+            description="lookups of a listed phishing domain and its subdomains from a GP "
+            "practice hosted inside another member's network",
+        )
+    )
+
+    org = pick.member()
+    host = pick.client(org)
+    n = 12
+    domain = PHISHING_DOMAINS[1]
+    frame = flows(
+        ts=spread(draw, day_start + 13 * HOUR, day_start + 13 * HOUR + 30 * MINUTE, n),
+        src=host,
+        dst=PHISHING_SERVER,
+        host=f"www.{domain}",
+        path="/owa/auth/logon.aspx",
+        method="GET",
+        action="TCP_DENIED",
+        status=403,
+        bytes_in=3920,
+        mime="text/html",
+        duration_ms=draw.ints(n, 0, 3),
+    )
+    plants.append(
+        plant(
+            frame,
+            kind="phishing-web",
+            org=org,
+            host_ip=host,
+            external=[PHISHING_SERVER],
+            indicator=("domain", domain),
+            fmt="squid",
+            file="squid/access.log",
+            action="blocked",
+            description="web requests to a listed phishing site; the proxy denied them",
+        )
+    )
+
+    org = pick.member()
+    host = pick.client(org)
+    n = 8
+    domain = PHISHING_DOMAINS[2]
+    frame = flows(
+        ts=spread(draw, day_start + 15 * HOUR, day_start + 15 * HOUR + 20 * MINUTE, n),
+        src=host,
+        dst=PHISHING_SERVER,
+        host=f"portal.{domain}",
+        path="/renew/login.php",
+        method=draw.choice(n, ["GET", "POST"]),
+        action="TCP_MISS",
+        status=200,
+        bytes_in=draw.ints(n, 4000, 9000),
+        mime="text/html",
+        duration_ms=draw.ints(n, 80, 400),
+    )
+    plants.append(
+        plant(
+            frame,
+            kind="phishing-web",
+            org=org,
+            host_ip=host,
+            external=[PHISHING_SERVER],
+            indicator=("domain", domain),
+            fmt="squid",
+            file="squid/access.log",
+            action="allowed",
+            description="a user reached a listed phishing site and posted to its login form",
+        )
+    )
+
+    plants += log4shell(draw, pick, day_start)
+    plants += behavioural(draw, pick, day_start, events)
+    return plants

@@ -1,0 +1,99 @@
+"""`bastion demo …` and `bastion init --demo` on a throw-away data directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bastion.cli import context
+from bastion.cli import demo as demo_cli
+from bastion.cli.main import app
+from bastion.demo import counts_by_type, generate_federation
+from bastion.orgs import count_organisations
+from bastion.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    context.settings.cache_clear()
+    context.store.cache_clear()
+    yield tmp_path / "data"
+    if context.store.cache_info().currsize:
+        context.store().dispose()
+    context.settings.cache_clear()
+    context.store.cache_clear()
+
+
+def _count(data_dir: Path) -> int:
+    opened = Store.from_url(f"sqlite:///{data_dir / 'bastion.db'}")
+    try:
+        with opened.session() as session:
+            return count_organisations(session)
+    finally:
+        opened.dispose()
+
+
+def test_init_demo_loads_the_federation_once(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_cli, "INIT_SIZE", "small")
+    first = runner.invoke(app, ["init", "--demo"])
+    assert first.exit_code == 0, first.output
+    assert "loaded the demo federation" in first.output
+    expected = len(generate_federation(size="small"))
+    assert _count(data_dir) == expected
+    second = runner.invoke(app, ["init", "--demo"])
+    assert second.exit_code == 0, second.output
+    assert "not loaded" in second.output
+    assert _count(data_dir) == expected
+
+
+def test_demo_federation_is_idempotent_and_prints_counts(data_dir: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    first = runner.invoke(app, ["demo", "federation", "--size", "small", "--json"])
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    small = generate_federation(size="small")
+    assert report["created"] == len(small)
+    assert report["by_type"] == counts_by_type(small)
+    again = runner.invoke(app, ["demo", "federation", "--size", "small"])
+    assert again.exit_code == 0, again.output
+    assert "gp_practice" in again.stdout
+    assert f"{len(small)} unchanged" in again.output
+    assert _count(data_dir) == len(small)
+
+
+def test_demo_federation_of_another_seed_says_what_clashes(data_dir: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "federation", "--size", "small"]).exit_code == 0
+    clash = runner.invoke(app, ["demo", "federation", "--size", "small", "--seed", "8"])
+    assert clash.exit_code != 0
+    assert "another federation" in clash.output
+
+
+def test_demo_traffic_writes_the_day_and_prints_its_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "day"
+    result = runner.invoke(
+        app, ["demo", "traffic", str(out), "--events", "3000", "--size", "small", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert manifest["events"] == 3000
+    assert (
+        json.loads((out / "labels.json").read_text(encoding="utf-8"))["attacks"]
+        == (manifest["attacks"])
+    )
+    assert all((out / f["path"]).is_file() for f in manifest["files"])
+    table = runner.invoke(app, ["demo", "traffic", str(out), "-n", "3000", "--size", "small"])
+    assert table.exit_code == 0, table.output
+    assert "port-scan" in table.stdout
+    assert "wrote 3,000 events" in table.output
