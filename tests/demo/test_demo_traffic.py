@@ -195,7 +195,7 @@ def test_indicator_file_lists_exactly_what_the_attacks_use(day: TrafficManifest)
     listed_values = {(r["type"], r["value"]) for r in rows}
     used = {(a.indicator_type, a.indicator) for a in day.attacks if a.indicator}
     assert used == listed_values
-    assert ("url", JNDI_URL_PATTERN) in listed_values
+    assert ("url_pattern", JNDI_URL_PATTERN) in listed_values
 
 
 def test_labels_json_is_the_manifest(day: TrafficManifest) -> None:
