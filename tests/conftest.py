@@ -7,6 +7,7 @@ under CI=true: CI must exercise it.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,18 @@ def need_service(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true")
     pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS JetStream server for tests (skips locally when absent, fails under CI)."""
+    url = os.environ.get("BASTION_TEST_NATS_URL", "nats://127.0.0.1:4222")
+    host, _, port = url.removeprefix("nats://").partition(":")
+    try:
+        socket.create_connection((host, int(port or 4222)), timeout=2).close()
+    except OSError:
+        need_service(f"NATS JetStream at {url}")
+    return url
 
 
 @pytest.fixture

@@ -1,0 +1,351 @@
+"""The boundary pipeline: parse → attribute → enrich → verdict, then the sinks.
+
+``transform`` is the pure part: a chunk's lines in, events, rejects and alert
+candidates out, all columnar. ``Pipeline`` drives sources through it and commits
+each batch: archive and dead-letter files first (idempotent by batch id), then
+one SQL transaction for alerts, the batch mark and the checkpoint — so a crash
+anywhere loses nothing and a rerun doubles nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from bastion.boundary.alerts import record_alerts
+from bastion.boundary.archive import write_batch
+from bastion.boundary.attribute import NetworkIndex, attribute
+from bastion.boundary.behaviour import behaviour
+from bastion.boundary.checkpoints import batch_done, get_checkpoint, mark_batch, save_checkpoint
+from bastion.boundary.deadletter import write_rejects
+from bastion.boundary.enrich import enrich
+from bastion.boundary.lines import Lines, split_lines
+from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
+from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
+from bastion.boundary.sources import (
+    Chunk,
+    expand_paths,
+    fingerprint,
+    open_source,
+    read_chunks,
+    sample_lines,
+)
+from bastion.boundary.verdict import unattributed_matches, verdict
+from bastion.core.errors import ConflictError
+from bastion.core.settings import Settings
+from bastion.intel import MatchIndex, active_indicator_frame, indicator_frame, load_indicator_file
+from bastion.orgs import all_networks, get_organisation
+from bastion.store import Store
+
+# Hits on the same indicator by the same host of the same organisation within a day
+# are one alert with a count: an analyst triages the beacon, not each of its packets.
+ALERT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """What one chunk became."""
+
+    events: pl.DataFrame  # ARCHIVE_SCHEMA
+    rejects: pl.DataFrame  # source, line, offset, format, raw, reason
+    candidates: pl.DataFrame  # alert candidates (see verdict.CANDIDATE_SCHEMA)
+    matches: int
+    unattributed: int
+
+
+def transform(
+    lines: Lines,
+    parser: Parser,
+    ctx: ParseContext,
+    *,
+    networks: NetworkIndex,
+    index: MatchIndex,
+    first_line: int | None = 1,
+    default_org: str | None = None,
+) -> Transformed:
+    """Run one chunk's lines through parse, attribute, enrich and verdict.
+
+    ``default_org`` owns the events no registered network claims: a web server's
+    access log names its clients but not the server, so the source says whose it is.
+    """
+    parsed = parser.parse(lines.text, ctx)
+    offsets = pl.Series("log.offset", lines.offsets)
+    events = parsed.events.with_columns(
+        pl.lit(ctx.source).alias("log.file.path"),
+        offsets.gather(parsed.events.get_column(LINE_COLUMN)).alias("log.offset"),
+    )
+    events = attribute(conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False), networks)
+    if default_org is not None:
+        events = events.with_columns(pl.col("organization.id").fill_null(default_org))
+    matches = enrich(events, index)
+    line_index = parsed.rejects.get_column(LINE_COLUMN)
+    rejects = pl.DataFrame(
+        {
+            "source": pl.Series([ctx.source] * len(line_index), dtype=pl.String),
+            "line": line_index + first_line
+            if first_line is not None
+            else pl.Series([None] * len(line_index), dtype=pl.Int64),
+            "offset": offsets.gather(line_index),
+            "format": pl.Series([parser.name] * len(line_index), dtype=pl.String),
+            "raw": lines.text.gather(line_index),
+            "reason": parsed.rejects.get_column("reason"),
+        }
+    )
+    return Transformed(
+        events=events,
+        rejects=rejects,
+        candidates=pl.concat([verdict(events, matches), behaviour(events)]),
+        matches=matches.height,
+        unattributed=unattributed_matches(events, matches),
+    )
+
+
+@dataclass
+class SourceStats:
+    """What ingesting one source did."""
+
+    source: str
+    format: str
+    status: str = "ingested"  # ingested | resumed | already ingested
+    events: int = 0
+    rejects: int = 0
+    matches: int = 0
+    unattributed_matches: int = 0
+    alerts_created: int = 0
+    alerts_extended: int = 0
+    batches: int = 0
+    batches_already_done: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Runs sources through ``transform`` and commits each batch to the sinks."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        archive_root: Path,
+        deadletter_root: Path,
+        networks: NetworkIndex,
+        index: MatchIndex,
+        window: timedelta = ALERT_WINDOW,
+        default_org: str | None = None,
+    ) -> None:
+        self.store = store
+        self.default_org = default_org
+        self.archive_root = archive_root
+        self.deadletter_root = deadletter_root
+        self.networks = networks
+        self.index = index
+        self.window = window
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        settings: Settings,
+        *,
+        indicator_files: Iterable[Path] = (),
+        window: timedelta = ALERT_WINDOW,
+        default_org: str | None = None,
+    ) -> Pipeline:
+        """Build the pipeline from the federation's networks and the active indicators.
+
+        Indicators from ``indicator_files`` (CSV or JSON) are matched as well as those stored.
+        """
+        with store.session() as session:
+            if default_org is not None:
+                default_org = get_organisation(session, default_org).code
+            networks = NetworkIndex.build(all_networks(session))
+            stored = active_indicator_frame(session, datetime.now(UTC))
+        from_files = [i for path in indicator_files for i in load_indicator_file(path)]
+        return cls(
+            store,
+            archive_root=settings.archive_dir,
+            deadletter_root=settings.data_dir / "deadletter",
+            networks=networks,
+            index=MatchIndex.from_frame(pl.concat([stored, indicator_frame(from_files)])),
+            window=window,
+            default_org=default_org,
+        )
+
+    def ingest_file(self, path: Path, fmt: str | None = None) -> SourceStats:
+        """Ingest one file from where its checkpoint says; a finished file is skipped."""
+        started = time.perf_counter()
+        parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
+        key = fingerprint(path)
+        stats = SourceStats(str(path), parser.name)
+        with self.store.session() as session:
+            checkpoint = get_checkpoint(session, key)
+        start = 0
+        if checkpoint is not None:
+            if checkpoint.done:
+                stats.status = "already ingested"
+                return stats
+            start, stats.status = checkpoint.offset, "resumed"
+        ctx = ParseContext(source=str(path), default_year=_file_year(path))
+        first_line = 1
+        if start:
+            _prime(parser, ctx, path)
+            first_line = _lines_before(path, start) + 1
+        with open_source(path) as stream:
+            chunks = _numbered(read_chunks(stream, start=start), first_line)
+            self._run(chunks, parser, ctx, key, stats)
+        with self.store.session() as session:
+            save_checkpoint(
+                session,
+                key,
+                path=str(path),
+                format=parser.name,
+                offset=start + stats.bytes,
+                size=start + stats.bytes,
+                done=True,
+            )
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def ingest_paths(self, paths: Iterable[Path], fmt: str | None = None) -> list[SourceStats]:
+        """Ingest files and directories (recursively), one source each."""
+        return [self.ingest_file(p, fmt) for p in expand_paths(paths)]
+
+    def ingest_chunks(
+        self, chunks: Iterable[Chunk], *, source: str, key: str, fmt: str
+    ) -> SourceStats:
+        """Ingest a stream (stdin, a followed file, a listener) that has no resumable size."""
+        started = time.perf_counter()
+        parser = get_parser(fmt)
+        stats = SourceStats(source, parser.name)
+        ctx = ParseContext(source=source, default_year=datetime.now(UTC).year)
+        self._run(_numbered(chunks), parser, ctx, key, stats)
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _run(
+        self,
+        chunks: Iterator[tuple[int, Chunk]],
+        parser: Parser,
+        ctx: ParseContext,
+        key: str,
+        stats: SourceStats,
+    ) -> None:
+        for first_line, chunk in chunks:
+            lines = split_lines(chunk.data, chunk.offset)
+            self.process_chunk(chunk, lines, parser, ctx, key, stats, first_line=first_line)
+
+    def process_chunk(
+        self,
+        chunk: Chunk,
+        lines: Lines,
+        parser: Parser,
+        ctx: ParseContext,
+        key: str,
+        stats: SourceStats,
+        *,
+        first_line: int | None = None,
+    ) -> None:
+        """Transform one chunk and commit it: files first, then one SQL transaction.
+
+        A batch already committed (a rerun after a crash, a redelivered message) is
+        rewritten to the same files and counted once.
+        """
+        result = transform(
+            lines,
+            parser,
+            ctx,
+            networks=self.networks,
+            index=self.index,
+            first_line=first_line,
+            default_org=self.default_org,
+        )
+        batch_id = batch_id_for(key, chunk.offset)
+        write_batch(result.events, self.archive_root, batch_id)
+        write_rejects(result.rejects, self.deadletter_root, batch_id)
+        try:
+            with self.store.session() as session:
+                if batch_done(session, batch_id):
+                    stats.batches_already_done += 1
+                else:
+                    mark_batch(
+                        session,
+                        batch_id,
+                        source_key=key,
+                        events=result.events.height,
+                        rejects=result.rejects.height,
+                    )
+                    alerts = record_alerts(session, result.candidates, window=self.window)
+                    stats.alerts_created += alerts.created
+                    stats.alerts_extended += alerts.extended
+                save_checkpoint(
+                    session,
+                    key,
+                    path=stats.source,
+                    format=parser.name,
+                    offset=chunk.end,
+                    size=None,
+                    done=False,
+                )
+        except ConflictError:
+            # Another worker committed this very batch a moment ago: it counts once, there.
+            stats.batches_already_done += 1
+        stats.batches += 1
+        stats.bytes += len(chunk.data)
+        stats.events += result.events.height
+        stats.rejects += result.rejects.height
+        stats.matches += result.matches
+        stats.unattributed_matches += result.unattributed
+        for reason, count in result.rejects.get_column("reason").value_counts().iter_rows():
+            stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
+
+
+def batch_id_for(key: str, offset: int) -> str:
+    """Name the batch that starts at ``offset`` of source ``key``: the same chunk, the same id."""
+    return f"{key[:24]}-{offset:013d}"
+
+
+def _numbered(chunks: Iterable[Chunk], line: int = 1) -> Iterator[tuple[int, Chunk]]:
+    """Pair each chunk with the line number its first line has in the source."""
+    for chunk in chunks:
+        yield line, chunk
+        line += chunk.data.count(b"\n") + (0 if chunk.data.endswith(b"\n") else 1)
+
+
+def _lines_before(path: Path, offset: int) -> int:
+    """Count the lines in the first ``offset`` bytes of a source (to number a resumed run's lines)."""
+    count = 0
+    with open_source(path) as stream:
+        while offset > 0:
+            block = stream.read(min(offset, 8 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            offset -= len(block)
+    return count
+
+
+def _file_year(path: Path) -> int:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).year
+
+
+def header_lines(path: Path) -> list[str]:
+    """Return a source's leading ``#`` header lines (Zeek ``#fields`` and the like)."""
+    header = []
+    for line in sample_lines(path, 64):
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    return header
+
+
+def _prime(parser: Parser, ctx: ParseContext, path: Path) -> None:
+    """Feed a resumed parser the header lines its format needs to read later lines."""
+    header = header_lines(path)
+    if header:
+        parser.parse(pl.Series("line", header, dtype=pl.String), ctx)

@@ -1,0 +1,245 @@
+"""`bastion boundary`: ingest logs, listen for syslog, see formats, sources and rejects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bastion.boundary.deadletter import read_rejects
+from bastion.boundary.listen import ListenerConfig, SyslogListener, udp_drops
+from bastion.boundary.parsers import PARSERS
+from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.sources import stdin_chunks
+from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.core.errors import InputError
+
+app = typer.Typer(
+    help="Protective monitoring: ingest boundary logs, listen for syslog, inspect what was read.",
+    no_args_is_help=True,
+)
+
+INDICATORS_OPTION = typer.Option(
+    [], "--indicators", "-i", help="also match indicators from this CSV/JSON file; repeatable"
+)
+
+
+ORG_OPTION = typer.Option(
+    None,
+    "--org",
+    help="organisation owning events no registered network claims (a web server's log)",
+)
+NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
+
+
+def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
+    return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
+
+
+def _report(stats: list[SourceStats], as_json: bool) -> None:
+    if as_json:
+        print_json(stats)
+        return
+    print_table(
+        ["SOURCE", "FORMAT", "STATUS", "EVENTS", "REJECTS", "MATCHES", "NEW ALERTS", "EV/S"],
+        [
+            (
+                s.source,
+                s.format,
+                s.status,
+                s.events,
+                s.rejects,
+                s.matches,
+                s.alerts_created,
+                f"{s.events / s.seconds:,.0f}" if s.seconds else "-",
+            )
+            for s in stats
+        ],
+    )
+    for s in stats:
+        for reason, count in sorted(s.reject_reasons.items(), key=lambda kv: -kv[1])[:5]:
+            typer.echo(f"  {s.source}: {count} rejected: {reason}", err=True)
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(help="files or directories (recursive); '-' reads stdin"),
+    format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="log format; detected when omitted (see `bastion boundary formats`)",
+    ),
+    indicators: list[Path] = INDICATORS_OPTION,
+    org: str | None = ORG_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest log files: parse, attribute, match indicators, archive, alert.
+
+    A file already ingested is skipped; one interrupted resumes where it stopped.
+    Lines that do not parse go to the dead-letter sink with their reason.
+    """
+    pipeline = _pipeline(indicators, org)
+    if [str(p) for p in paths] == ["-"]:
+        if not format:
+            msg = "reading stdin needs --format"
+            raise InputError(msg)
+        key = f"stdin-{threading.get_ident()}-{id(pipeline)}"
+        _report(
+            [pipeline.ingest_chunks(stdin_chunks(), source="<stdin>", key=key, fmt=format)], as_json
+        )
+        return
+    _report(pipeline.ingest_paths(paths, format), as_json)
+
+
+@app.command()
+def listen(
+    format: str = typer.Option(..., "--format", "-f", help="log format of what senders send"),
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    udp: int | None = typer.Option(None, "--udp", help="UDP port (e.g. 514, or 5514 unprivileged)"),
+    tcp: int | None = typer.Option(
+        None, "--tcp", help="TCP port; octet-counted or newline framing"
+    ),
+    batch_lines: int = typer.Option(50_000, help="lines per batch"),
+    flush_seconds: float = typer.Option(1.0, help="flush a batch at least this often"),
+    indicators: list[Path] = INDICATORS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Listen for syslog on UDP and/or TCP until interrupted (Ctrl-C), then report."""
+    if udp is None and tcp is None:
+        msg = "give --udp PORT, --tcp PORT or both"
+        raise InputError(msg)
+    listener = SyslogListener(
+        _pipeline(indicators),
+        ListenerConfig(format, host, udp, tcp, batch_lines, flush_seconds),
+    )
+    listener.start()
+    typer.echo(
+        f"listening: udp={listener.state.udp_port or '-'} tcp={listener.state.tcp_port or '-'} format={format}",
+        err=True,
+    )
+    stopper = threading.Thread(target=_wait_for_signal, args=(listener,), daemon=True)
+    stopper.start()
+    stats = listener.run()
+    drops = udp_drops()
+    if as_json:
+        print_json(
+            {
+                "stats": stats,
+                "received": listener.state.received,
+                "kernel_udp_drops": drops,
+                "framing_errors": listener.state.framing_errors,
+            }
+        )
+        return
+    _report([stats], as_json=False)
+    typer.echo(
+        f"received {listener.state.received} lines; kernel UDP drops on this host: {drops}",
+        err=True,
+    )
+
+
+def _wait_for_signal(listener: SyslogListener) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    listener.stop()
+
+
+@app.command()
+def publish(
+    paths: list[Path] = typer.Argument(help="files or directories (recursive) to publish"),
+    format: str | None = typer.Option(
+        None, "--format", "-f", help="log format; detected when omitted"
+    ),
+    nats: str = NATS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Publish log files as raw chunks to NATS JetStream, for `bastion boundary worker`s to process."""
+    from bastion.boundary.distributed import publish_paths
+
+    reports = asyncio.run(publish_paths(nats, paths, format))
+    if as_json:
+        print_json(reports)
+        return
+    print_table(
+        ["SOURCE", "FORMAT", "CHUNKS", "BYTES"],
+        [(r.source, r.format, r.chunks, r.bytes) for r in reports],
+    )
+
+
+@app.command()
+def worker(
+    nats: str = NATS_OPTION,
+    idle_exit: float | None = typer.Option(
+        None, "--idle-exit", help="stop after this many seconds with nothing to do"
+    ),
+    indicators: list[Path] = INDICATORS_OPTION,
+    org: str | None = ORG_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Process raw chunks from NATS JetStream; run as many workers, on as many machines, as needed."""
+    from bastion.boundary.distributed import Worker
+
+    pool = Worker(_pipeline(indicators, org))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(pool.run(nats, idle_exit_s=idle_exit))
+    _report(list(pool.stats.values()), as_json)
+
+
+@app.command()
+def formats(as_json: bool = JSON_OPTION) -> None:
+    """List the log formats Bastion reads."""
+    rows = [
+        {"name": p.name, "description": p.description}
+        for p in sorted(PARSERS.values(), key=lambda p: p.name)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["FORMAT", "DESCRIPTION"], [(r["name"], r["description"]) for r in rows])
+
+
+@app.command()
+def sources(as_json: bool = JSON_OPTION) -> None:
+    """List ingested sources and how far each was read."""
+    from bastion.boundary.checkpoints import list_sources
+
+    with store().session() as session:
+        found = list_sources(session)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["PATH", "FORMAT", "OFFSET", "DONE", "UPDATED"],
+        [
+            (c.path, c.format, c.offset, c.done, c.updated_at.isoformat(timespec="seconds"))
+            for c in found
+        ],
+    )
+
+
+@app.command()
+def rejects(
+    limit: int = typer.Option(20, "--limit", min=1, help="at most this many"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show lines that did not parse (the dead-letter sink), with where and why."""
+    frame = read_rejects(settings().data_dir / "deadletter").head(limit)
+    rows: list[dict[str, Any]] = frame.to_dicts()
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ["SOURCE", "LINE", "FORMAT", "REASON", "RAW"],
+        [(r["source"], r["line"], r["format"], r["reason"], str(r["raw"])[:60]) for r in rows],
+    )
+
+
+__all__ = ["app"]
