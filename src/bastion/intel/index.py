@@ -1,0 +1,251 @@
+"""The compiled match index: every active indicator, ready to be matched against event batches.
+
+``MatchIndex.build`` merges the listings of one indicator by several sources into
+one entry (id ``type:value``: the highest severity and confidence, ``block`` if any
+source says so, all sources and threat names kept) and compiles the entries into
+lookup tables per kind:
+
+- IPs and CIDRs → sorted non-overlapping address segments (binary search), against
+  ``source.ip`` and ``destination.ip``; every covering CIDR hits, not only the narrowest;
+- domains → a hash-sorted table probed with each event domain and its parents, against
+  ``url.domain``, ``dns.question.name`` and ``tls.server.name``;
+- URLs → exact normalised ``url.full``; URL patterns → one Aho-Corasick automaton;
+- JA3/JA4 and file hashes → exact values (the hash fields that the events carry).
+
+``match`` looks each *distinct* value of an event column up once, then finds the
+rows holding the values that hit. E-mail indicators are kept but no event field
+carries an address yet, so they match nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from bastion.boundary.ipcolumns import CidrTable
+from bastion.core.types import Severity
+from bastion.intel.indicator import Indicator, IndicatorType
+from bastion.intel.tables import DomainTable, PatternTable, ValueTable
+from bastion.intel.urls import normalise_urls
+
+T = IndicatorType
+IP_FIELDS = ("source.ip", "destination.ip")
+DOMAIN_FIELDS = ("url.domain", "dns.question.name", "tls.server.name")
+URL_FIELD = "url.full"
+
+# Which event columns each indicator type is matched against.
+FIELDS: dict[IndicatorType, tuple[str, ...]] = {
+    T.IPV4: IP_FIELDS,
+    T.IPV6: IP_FIELDS,
+    T.CIDR: IP_FIELDS,
+    T.DOMAIN: DOMAIN_FIELDS,
+    T.URL: (URL_FIELD,),
+    T.URL_PATTERN: (URL_FIELD,),
+    T.JA3: ("tls.client.ja3",),
+    T.JA4: ("tls.client.ja4",),
+    T.SHA256: ("file.hash.sha256",),
+    T.SHA1: ("file.hash.sha1",),  # not in the event schema yet: matched when present
+    T.MD5: ("file.hash.md5",),
+    T.EMAIL: (),
+}
+
+INDICATOR_SCHEMA: dict[str, pl.DataType] = {
+    "type": pl.String(),
+    "value": pl.String(),
+    "source": pl.String(),
+    "severity": pl.String(),
+    "confidence": pl.Int32(),
+    "action": pl.String(),
+    "threat": pl.String(),
+}
+
+MATCH_SCHEMA: dict[str, pl.DataType] = {
+    "_row": pl.Int64(),  # index of the matching event in the batch
+    "indicator.id": pl.String(),  # type:value, the same whatever the source
+    "indicator.type": pl.String(),
+    "indicator.value": pl.String(),
+    "indicator.source": pl.String(),  # every source listing it, comma-separated
+    "indicator.sources": pl.List(pl.String()),  # the same, as a list
+    "indicator.severity": pl.String(),  # the highest any source gives
+    "indicator.confidence": pl.Int32(),  # the highest any source gives
+    "indicator.action": pl.String(),  # block if any source says block, else alert
+    "indicator.threat": pl.String(),  # threat names, "; "-separated
+    "match.field": pl.String(),  # the event column that matched
+}
+
+_SEVERITIES = [s.value for s in Severity]
+_RANKS = [s.rank for s in Severity]
+
+
+def indicator_frame(indicators: Iterable[Indicator]) -> pl.DataFrame:
+    """Return indicators as a frame in ``INDICATOR_SCHEMA`` (one row per source's listing)."""
+    rows = [
+        (i.type.value, i.value, i.source, i.severity.value, i.confidence, i.action.value, i.threat)
+        for i in indicators
+    ]
+    return pl.DataFrame(rows, schema=INDICATOR_SCHEMA, orient="row")
+
+
+def _merge(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return one compact entry per (type, value), merging what every source says about it."""
+    threat = pl.col("threat").fill_null("")
+    listings = frame.with_columns(
+        pl.col("severity").replace_strict(_SEVERITIES, _RANKS, return_dtype=pl.UInt8).alias("rank")
+    )
+    # Most indicators come from one source: only the others need aggregating.
+    shared = pl.len().over("type", "value") > 1
+    single = listings.filter(~shared).select(
+        "type",
+        "value",
+        pl.concat_list("source").alias("sources"),
+        "rank",
+        pl.col("confidence").cast(pl.Int32),
+        (pl.col("action") == "block").alias("block"),
+        threat.alias("threat"),
+    )
+    merged = (
+        listings.filter(shared)
+        .group_by("type", "value")
+        .agg(
+            sources=pl.col("source").unique().sort(),
+            rank=pl.col("rank").max(),
+            confidence=pl.col("confidence").max().cast(pl.Int32),
+            block=(pl.col("action") == "block").any(),
+            threat=threat.filter(threat != "").unique().sort().str.join("; "),
+        )
+    )
+    return pl.concat([single, merged.select(single.columns)])
+
+
+# What a hit reports about its indicator, computed from the compact entry.
+_DETAILS = [
+    pl.concat_str("type", pl.lit(":"), "value").alias("indicator.id"),
+    pl.col("type").alias("indicator.type"),
+    pl.col("value").alias("indicator.value"),
+    pl.col("sources").list.join(", ").alias("indicator.source"),
+    pl.col("sources").alias("indicator.sources"),
+    pl.col("rank")
+    .replace_strict(_RANKS, _SEVERITIES, return_dtype=pl.String)
+    .alias("indicator.severity"),
+    pl.col("confidence").alias("indicator.confidence"),
+    pl.when("block").then(pl.lit("block")).otherwise(pl.lit("alert")).alias("indicator.action"),
+    pl.col("threat").alias("indicator.threat"),
+]
+
+
+Lookup = Callable[[pl.Series], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """One compiled table, the event fields it reads and how to normalise their values first."""
+
+    fields: tuple[str, ...]
+    prepare: Callable[[pl.Series], pl.Series]
+    lookup: Lookup
+
+
+def _lower(values: pl.Series) -> pl.Series:
+    return values.str.strip_chars().str.to_lowercase()
+
+
+def _as_is(values: pl.Series) -> pl.Series:
+    return values
+
+
+def _url_or_text(values: pl.Series) -> pl.Series:
+    # A relative URL (a web server's request line) is scanned as it is.
+    return normalise_urls(values).fill_null(values)
+
+
+def _ip_lookup(values: pl.Series, entries: pl.Series) -> Lookup:
+    table = CidrTable.build(values)
+
+    def lookup(probes: pl.Series) -> pl.DataFrame:
+        found = table.covering(probes)
+        return pl.DataFrame({"pos": found["pos"], "entry": entries.gather(found["item"])})
+
+    return lookup
+
+
+class MatchIndex:
+    """Active indicators compiled for matching; immutable, build a new one to change it."""
+
+    def __init__(self, entries: pl.DataFrame, matchers: list[_Matcher]) -> None:
+        self._entries = entries
+        self._matchers = matchers
+
+    @classmethod
+    def build(cls, indicators: Iterable[Indicator]) -> MatchIndex:
+        """Compile ``indicators`` (several sources may list the same one) into an index."""
+        return cls.from_frame(indicator_frame(indicators))
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> MatchIndex:
+        """Compile a frame in ``INDICATOR_SCHEMA`` whose values are already canonical."""
+        entries = _merge(frame.cast(INDICATOR_SCHEMA))  # type: ignore[arg-type]
+        numbered = entries.select("type", "value", entry=pl.int_range(pl.len(), dtype=pl.UInt32))
+
+        def of(*types: IndicatorType) -> tuple[pl.Series, pl.Series]:
+            chosen = numbered.filter(pl.col("type").is_in([t.value for t in types]))
+            return chosen["value"], chosen["entry"]
+
+        matchers = [
+            _Matcher(IP_FIELDS, _as_is, _ip_lookup(*of(T.IPV4, T.IPV6, T.CIDR))),
+            _Matcher(DOMAIN_FIELDS, _lower, DomainTable(*of(T.DOMAIN)).lookup),
+            _Matcher((URL_FIELD,), _url_or_text, ValueTable(*of(T.URL)).lookup),
+            _Matcher((URL_FIELD,), _url_or_text, PatternTable(*of(T.URL_PATTERN)).lookup),
+        ]
+        for kind in (T.JA3, T.JA4, T.SHA256, T.SHA1, T.MD5):
+            matchers.append(_Matcher(FIELDS[kind], _lower, ValueTable(*of(kind)).lookup))
+        return cls(entries, matchers)
+
+    def __len__(self) -> int:
+        """Return how many distinct indicators (type and value) the index holds."""
+        return self._entries.height
+
+    def match(self, events: pl.DataFrame) -> pl.DataFrame:
+        """Return one row per (event, indicator, field) hit, in ``MATCH_SCHEMA``, by ``_row``."""
+        parts = []
+        for field in dict.fromkeys(f for m in self._matchers for f in m.fields):
+            if field in events.columns:
+                found = self._match_field(events[field].cast(pl.String))
+                parts.append(found.with_columns(pl.lit(field).alias("match.field")))
+        if not any(p.height for p in parts):
+            return empty_matches()
+        hits = pl.concat(parts).unique()
+        details = self._entries.select(pl.all().gather(hits["entry"])).select(_DETAILS)
+        return (
+            hits.select("_row")
+            .hstack(details)
+            .with_columns(hits["match.field"])
+            .sort("_row", "indicator.id", "match.field")
+            .select(list(MATCH_SCHEMA))
+        )
+
+    def _match_field(self, column: pl.Series) -> pl.DataFrame:
+        """Return (_row, entry) for the rows of one event column that hit an indicator."""
+        values = column.drop_nulls()
+        distinct = values.gather(values.arg_unique())
+        prepared: dict[Callable[[pl.Series], pl.Series], pl.Series] = {}
+        found = []
+        for matcher in self._matchers:
+            if column.name in matcher.fields:
+                if matcher.prepare not in prepared:
+                    prepared[matcher.prepare] = matcher.prepare(distinct)
+                found.append(matcher.lookup(prepared[matcher.prepare]))
+        hits = pl.concat(found)
+        if hits.is_empty():
+            return pl.DataFrame(schema={"_row": pl.Int64, "entry": pl.UInt32})
+        # Only rows holding a value that hit are looked at again, with their row number.
+        listed = pl.DataFrame({"value": distinct.gather(hits["pos"]), "entry": hits["entry"]})
+        rows = column.is_in(listed["value"].unique().implode()).arg_true()
+        holding = pl.DataFrame({"_row": rows.cast(pl.Int64), "value": column.gather(rows)})
+        return holding.join(listed, on="value").select("_row", "entry")
+
+
+def empty_matches() -> pl.DataFrame:
+    """Return an empty frame in ``MATCH_SCHEMA``."""
+    return pl.DataFrame(schema=MATCH_SCHEMA)
