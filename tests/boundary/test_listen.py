@@ -94,7 +94,8 @@ def test_a_full_queue_makes_tcp_senders_wait_instead_of_losing_lines(
     thread, result = _serve(listener)
     try:
         with socket.create_connection(("127.0.0.1", listener.state.tcp_port or 0)) as tcp:
-            tcp.sendall(b"".join(_line(i) + b"\n" for i in range(2_000)))  # newline framing
+            # newline framing, and the last line ends with the connection, not a newline
+            tcp.sendall(b"\n".join(_line(i) for i in range(2_000)))
         _wait_received(listener, 2_000)
     finally:
         listener.stop()

@@ -93,9 +93,13 @@ def test_import_of_a_bad_file_names_line_and_field(bastion: Run, tmp_path: Path)
 def test_add_contact_and_host_show_up(bastion: Run) -> None:
     bastion("init")
     bastion("orgs", "add", "R0A", "Manchester FT")
-    added = bastion("orgs", "add-contact", "R0A", "Ada Lovelace", "ada@mft.nhs.uk", "--role", "CISO")
+    added = bastion(
+        "orgs", "add-contact", "R0A", "Ada Lovelace", "ada@mft.nhs.uk", "--role", "CISO"
+    )
     assert added.exit_code == 0, added.output
     assert bastion("orgs", "add-host", "R0A", "vpn.mft.nhs.uk").exit_code == 0
     shown = json.loads(bastion("orgs", "show", "R0A", "--json").stdout)
-    assert shown["contacts"] == [{"name": "Ada Lovelace", "email": "ada@mft.nhs.uk", "role": "CISO"}]
+    assert shown["contacts"] == [
+        {"name": "Ada Lovelace", "email": "ada@mft.nhs.uk", "role": "CISO"}
+    ]
     assert [h["hostname"] for h in shown["hosts"]] == ["vpn.mft.nhs.uk"]

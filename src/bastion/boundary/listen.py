@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bastion.boundary.syslog import OctetCountedDecoder
-
 from bastion.boundary.pipeline import Pipeline, SourceStats
 from bastion.boundary.sources import Chunk
+from bastion.boundary.syslog import OctetCountedDecoder
 from bastion.core.errors import FormatError
 
 UDP_BUFFER_BYTES = 8 << 20
@@ -162,15 +161,16 @@ class _TcpHandler(socketserver.BaseRequestHandler):
                 continue
             except OSError:
                 return
-            if not data:
-                break
             try:
-                frames = decoder.feed(data)
+                # An empty read is the sender closing: what is left is its last line.
+                frames = decoder.feed(data) if data else decoder.flush()
             except FormatError as exc:
                 listener.state.framing_errors.append(f"{self.client_address[0]}: {exc}")
                 return
             for frame in frames:
                 listener.put(frame)
+            if not data:
+                return
 
 
 class _TcpServer(socketserver.ThreadingTCPServer):

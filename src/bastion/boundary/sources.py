@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
-import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -146,7 +145,7 @@ def sample_lines(path: Path, count: int = 20) -> list[str]:
 
 def stdin_chunks(chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
     """Yield chunks of complete lines from standard input."""
-    return read_chunks(io.BufferedReader(os.fdopen(0, "rb", closefd=False)), chunk_size=chunk_size)
+    return read_chunks(sys.stdin.buffer, chunk_size=chunk_size)
 
 
 def follow(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import typer
 
 from bastion import demo
+from bastion.boundary.checkpoints import list_sources
 from bastion.cli.context import JSON_OPTION, print_json, print_table, store
 from bastion.core.errors import ConflictError
+from bastion.core.settings import Settings
+from bastion.demo.day import generate_and_ingest_day
 from bastion.orgs import count_organisations, list_organisations
 from bastion.store import Store
 
@@ -22,14 +25,46 @@ SEED_OPTION = typer.Option(7, "--seed", help="the same seed always gives the sam
 INIT_SIZE = "default"  # what `bastion init --demo` loads
 
 
-def load_demo_once(opened: Store, seed: int = 7) -> str:
-    """Load the demo federation into an empty federation; leave one that has organisations alone."""
+DEMO_DAY_EVENTS = 200_000  # what `bastion init --demo` ingests: about ten seconds
+
+
+def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str]:
+    """Load the demo federation and ingest a labelled day of its traffic, each only once.
+
+    A database that already has organisations keeps them; a data directory that
+    has ingested anything is not given the demo day again.
+    """
+    said = []
     with opened.session() as session:
         existing = count_organisations(session)
         if existing:
-            return f"demo federation not loaded: the database already has {existing} organisations"
-        report = demo.load_federation(session, demo.generate_federation(seed, INIT_SIZE))
-    return f"loaded the demo federation: {report.created} organisations"
+            said.append(
+                f"demo federation not loaded: the database already has {existing} organisations"
+            )
+        else:
+            report = demo.load_federation(session, demo.generate_federation(seed, INIT_SIZE))
+            said.append(f"loaded the demo federation: {report.created} organisations")
+        already = bool(list_sources(session))
+    if already or existing:
+        return said
+    with opened.session() as session:
+        orgs, _ = list_organisations(session)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    manifest, stats = generate_and_ingest_day(
+        opened,
+        settings,
+        orgs,
+        settings.data_dir / "demo-traffic",
+        events=DEMO_DAY_EVENTS,
+        day=yesterday,
+        seed=seed,
+    )
+    alerts = sum(s.alerts_created for s in stats)
+    said.append(
+        f"ingested a demo day ({yesterday}): {sum(s.events for s in stats):,} events from "
+        f"{len(stats)} files, {len(manifest.attacks)} planted attacks, {alerts} alerts"
+    )
+    return said
 
 
 @app.command("federation")

@@ -9,8 +9,10 @@ from typer.core import TyperGroup
 
 from bastion import __version__
 from bastion.cli import alerts as alerts_cli
+from bastion.cli import boundary as boundary_cli
 from bastion.cli import demo as demo_cli
 from bastion.cli import hunt as hunt_cli
+from bastion.cli import intel as intel_cli
 from bastion.cli import orgs as orgs_cli
 from bastion.cli import web as web_cli
 from bastion.cli.context import settings
@@ -38,6 +40,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(orgs_cli.app, name="orgs")
+app.add_typer(boundary_cli.app, name="boundary")
+app.add_typer(intel_cli.app, name="intel")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(hunt_cli.archive_app, name="archive")
@@ -54,7 +58,9 @@ def version() -> None:
 @app.command()
 def init(
     load_demo: bool = typer.Option(
-        False, "--demo", help="then load the demo federation, if there are no organisations yet"
+        False,
+        "--demo",
+        help="then load the demo federation and ingest a labelled day of its traffic (once)",
     ),
 ) -> None:
     """Create the data directory and migrate the database to the newest schema."""
@@ -64,7 +70,8 @@ def init(
     store = Store.from_url(config.db_url)
     upgrade(store.engine)
     if load_demo:
-        typer.echo(demo_cli.load_demo_once(store))
+        for line in demo_cli.load_demo_once(store, config):
+            typer.echo(line)
     store.dispose()
     typer.echo(f"initialised {config.data_dir} (database {store.engine.url.render_as_string()})")
 

@@ -120,7 +120,8 @@ class TrafficManifest:
 def demo_indicators() -> list[dict[str, str]]:
     """Return the demo indicator set: exactly the C2 IPs, phishing domains, JA3 and jndi URL."""
     rows = [
-        ("ipv4", ip, "critical", "90", "block", "DemoRAT command-and-control server") for ip in C2_IPS
+        ("ipv4", ip, "critical", "90", "block", "DemoRAT command-and-control server")
+        for ip in C2_IPS
     ]
     rows += [
         ("domain", d, "high", "85", "block", "credential phishing posing as NHS services")
@@ -128,7 +129,14 @@ def demo_indicators() -> list[dict[str, str]]:
     ]
     rows.append(("ja3", MALICIOUS_JA3, "high", "75", "alert", "DemoRAT implant TLS client"))
     rows.append(
-        ("url_pattern", JNDI_URL_PATTERN, "critical", "95", "alert", "Log4Shell exploit (CVE-2021-44228)")
+        (
+            "url_pattern",
+            JNDI_URL_PATTERN,
+            "critical",
+            "95",
+            "alert",
+            "Log4Shell exploit (CVE-2021-44228)",
+        )
     )
     return [
         dict(zip(INDICATOR_COLUMNS, (kind, value, INDICATOR_SOURCE, *rest), strict=True))

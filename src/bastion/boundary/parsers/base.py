@@ -82,14 +82,23 @@ def get_parser(name: str) -> Parser:
 
 
 def detect_format(sample: list[str], source: str = "<memory>") -> Parser:
-    """Pick the one format whose sniffer accepts ``sample``; raise FormatError if none or several."""
+    """Pick the one format that reads ``sample``; raise FormatError if none or several do.
+
+    Each format first judges the sample whole (a Zeek log is told by its headers);
+    if none accepts it, each line is judged on its own and a format that reads most
+    of them wins, so one malformed line does not hide the format of the rest.
+    """
     lines = [line for line in sample if line.strip()][:20]
-    matches = [p for p in PARSERS.values() if p.sniff(lines)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
+    whole = sorted(p.name for p in PARSERS.values() if p.sniff(lines))
+    if not whole:
+        votes = {p.name: sum(p.sniff([line]) for line in lines) for p in PARSERS.values()}
+        best = max(votes.values(), default=0)
+        if best * 2 > len(lines):
+            whole = sorted(name for name, count in votes.items() if count == best)
+    if len(whole) == 1:
+        return PARSERS[whole[0]]
+    if not whole:
         msg = f"{source}: cannot tell the log format; give it with --format"
         raise FormatError(msg)
-    names = ", ".join(sorted(p.name for p in matches))
-    msg = f"{source}: format is ambiguous ({names}); give it with --format"
+    msg = f"{source}: format is ambiguous ({', '.join(whole)}); give it with --format"
     raise FormatError(msg)

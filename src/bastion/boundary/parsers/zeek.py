@@ -1,0 +1,370 @@
+"""Zeek logs, TSV with ``#`` headers ("zeek") and JSON lines ("zeek-json").
+
+Both read the Zeek fields they know into text columns named as Zeek names them, and
+one mapping turns those into the common schema, so TSV and JSON agree field for field:
+
+- every log: ``ts`` → @timestamp, ``id.orig_h/p`` → source, ``id.resp_h/p`` →
+  destination, ``proto`` → network.transport; ``event.dataset`` is ``zeek.<path>``;
+- conn: ``service`` → network.protocol, ``orig_bytes``/``resp_bytes`` →
+  source.bytes/destination.bytes, network.bytes their sum;
+- dns: ``query``, ``qtype_name``, ``rcode_name`` → dns.question.name/type, dns.response_code;
+- http: ``host``, ``uri``, ``method``, ``status_code``, ``user_agent``; url.full is
+  ``http://`` + host (the responder's address when there is no Host header) + uri;
+- ssl: ``server_name`` → tls.server.name, ``ja3``/``ja4`` (package fields) → tls.client.*;
+- x509: the first ``san.dns`` name (else the subject's CN) → tls.server.name, so a
+  certificate for a listed domain is found like an SNI; ``fingerprint`` (Zeek's SHA-256
+  of the certificate) → file.hash.sha256, since Zeek handles certificates as files;
+- notice: ``note`` → rule.name, ``src``/``dst``/``p`` fill source/destination when the
+  connection id is unset; weird: ``name`` → rule.name, ``peer`` → observer.name.
+
+Any other log type still yields events with the common fields, as ``zeek.<path>``.
+Values keep Zeek's ``\\xNN`` escapes: they are evidence, and unescaping would hide them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from bastion.boundary.parsers._common_a import (
+    ORIGINAL,
+    REASON,
+    add_bytes,
+    bad_number,
+    combine,
+    decode_json_column,
+    domain,
+    epoch_seconds,
+    finish,
+    first_failure,
+    int_field,
+    iso_timestamp,
+    line_frame,
+    non_blank,
+    null_if_blank,
+    path_of,
+    port,
+    sha256,
+    transport,
+)
+from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.schema import LINE_COLUMN
+
+# Zeek fields the mapping reads. Vector fields keep only their first element.
+MAPPED_FIELDS = (
+    "ts",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "service",
+    "orig_bytes",
+    "resp_bytes",
+    "query",
+    "qtype_name",
+    "rcode_name",
+    "host",
+    "uri",
+    "method",
+    "status_code",
+    "user_agent",
+    "server_name",
+    "ja3",
+    "ja4",
+    "fingerprint",
+    "san.dns",
+    "certificate.subject",
+    "note",
+    "src",
+    "dst",
+    "p",
+    "name",
+    "peer",
+)
+VECTOR_FIELDS = frozenset({"san.dns"})
+# Numeric fields whose value, when set, must read as such (else the line is rejected).
+_PORTS = ("id.orig_p", "id.resp_p", "p")
+_COUNTS = ("orig_bytes", "resp_bytes", "status_code")
+# The application protocol a log type implies when it has no ``service`` column.
+_PROTOCOL_OF_PATH = {"dns": "dns", "http": "http", "ssl": "ssl"}
+# Fields whose presence tells a JSON line's log type when it carries no ``_path``.
+_JSON_TYPE_HINTS = (
+    ("dns", ("query", "trans_id", "qtype_name", "rcode_name")),
+    ("http", ("trans_depth", "method", "status_code", "uri")),
+    ("ssl", ("server_name", "cipher", "established", "ssl_history")),
+    ("x509", ("fingerprint", "certificate.subject", "certificate.version")),
+    ("notice", ("note",)),
+    ("weird", ("addl", "peer")),
+    ("conn", ("conn_state", "history", "service")),
+)
+
+
+def to_events(
+    raw: pl.LazyFrame,
+    path: pl.Expr,
+    col: Callable[[str], pl.Expr],
+    line_checks: Sequence[tuple[pl.Expr, pl.Expr | str]] = (),
+    *,
+    iso_ts: bool = False,
+    present: Callable[[str], bool] = lambda name: True,
+) -> pl.LazyFrame:
+    """Map a frame of Zeek fields as text (nulls when unset) to the schema.
+
+    ``col`` gives the expression of a Zeek field (a null literal when the log lacks it, so
+    Polars folds it away); ``path`` is the log type per row (null when unknown). ``_reason``
+    tells why a line is rejected: the first of ``line_checks`` that fails, else a numeric
+    field that does not read. ``iso_ts`` also accepts ISO 8601 ``ts`` (Zeek JSON may use it);
+    ``present`` tells whether the log has a field at all.
+    """
+    label = pl.concat_str([pl.lit("zeek "), path]).fill_null(pl.lit("zeek"))
+    ts = epoch_seconds(col("ts"))
+    if iso_ts:
+        # Only where the epoch reading failed: parsing text as dates is the costly part.
+        ts = pl.coalesce(ts, iso_timestamp(pl.when(ts.is_null()).then(col("ts"))))
+    raw = raw.with_columns(ts.alias("@timestamp"))
+    checks: list[tuple[pl.Expr, pl.Expr | str]] = [
+        *line_checks,
+        (col("ts").is_null(), label + pl.lit(": field 'ts' is missing")),
+        (pl.col("@timestamp").is_null(), label + pl.lit(": field 'ts' is not a number")),
+    ]
+    checks += [
+        (bad_number(col(f), port(col(f))), label + pl.lit(f": field '{f}' is not a port number"))
+        for f in _PORTS
+    ]
+    checks += [
+        (bad_number(col(f), int_field(col(f))), label + pl.lit(f": field '{f}' is not a count"))
+        for f in _COUNTS
+    ]
+    source_bytes, destination_bytes = int_field(col("orig_bytes")), int_field(col("resp_bytes"))
+    # The Host header may carry a port; an IPv6 responder needs brackets in a URL.
+    host_name = col("host").str.replace(r"^\[([^\]]*)\](?::\d+)?$|:\d+$", "$1")
+    responder = (
+        pl.when(col("id.resp_h").str.contains(":"))
+        .then(pl.concat_str([pl.lit("["), col("id.resp_h"), pl.lit("]")]))
+        .otherwise(col("id.resp_h"))
+    )
+    # Only http logs have a uri: do not spend a pass per line building null URLs elsewhere.
+    url_full = pl.lit(None, pl.String)
+    if present("uri"):
+        url_full = pl.concat_str(
+            [pl.lit("http://"), pl.coalesce(col("host"), responder), col("uri")]
+        )
+    common_name = col("certificate.subject").str.extract(r"(?:^|,)CN=([^,]*)", 1)
+    is_weird = path == "weird"
+    return raw.select(
+        pl.col(LINE_COLUMN),
+        pl.col(ORIGINAL),
+        first_failure(checks).alias(REASON),
+        pl.col("@timestamp"),
+        pl.concat_str([pl.lit("zeek."), path]).fill_null(pl.lit("zeek")).alias("event.dataset"),
+        pl.lit("zeek").alias("observer.vendor"),
+        pl.lit("zeek").alias("observer.product"),
+        col("peer").alias("observer.name"),
+        pl.coalesce(col("id.orig_h"), col("src")).alias("source.ip"),
+        port(col("id.orig_p")).alias("source.port"),
+        source_bytes.alias("source.bytes"),
+        pl.coalesce(col("id.resp_h"), col("dst")).alias("destination.ip"),
+        pl.coalesce(port(col("id.resp_p")), port(col("p"))).alias("destination.port"),
+        destination_bytes.alias("destination.bytes"),
+        transport(col("proto")).alias("network.transport"),
+        pl.coalesce(
+            null_if_blank(col("service").str.to_lowercase()),
+            path.replace_strict(_PROTOCOL_OF_PATH, default=None, return_dtype=pl.String),
+        ).alias("network.protocol"),
+        add_bytes(source_bytes, destination_bytes).alias("network.bytes"),
+        url_full.alias("url.full"),
+        domain(host_name).alias("url.domain"),
+        path_of(col("uri")).alias("url.path"),
+        null_if_blank(col("method").str.to_uppercase()).alias("http.request.method"),
+        int_field(col("status_code"), pl.Int32()).alias("http.response.status_code"),
+        null_if_blank(col("user_agent")).alias("user_agent.original"),
+        domain(col("query")).alias("dns.question.name"),
+        null_if_blank(col("qtype_name")).alias("dns.question.type"),
+        null_if_blank(col("rcode_name")).alias("dns.response_code"),
+        domain(pl.coalesce(col("server_name"), null_if_blank(col("san.dns")), common_name)).alias(
+            "tls.server.name"
+        ),
+        null_if_blank(col("ja3").str.to_lowercase()).alias("tls.client.ja3"),
+        null_if_blank(col("ja4")).alias("tls.client.ja4"),
+        sha256(col("fingerprint")).alias("file.hash.sha256"),
+        pl.coalesce(col("note"), pl.when(is_weird).then(col("name"))).alias("rule.name"),
+    )
+
+
+# ---------------------------------------------------------------------------- TSV
+
+
+@dataclass(frozen=True)
+class ZeekHeader:
+    """What a Zeek TSV header block says about the data lines after it."""
+
+    separator: str = "\t"
+    set_separator: str = ","
+    empty_field: str = "(empty)"
+    unset_field: str = "-"
+    path: str | None = None
+    fields: tuple[str, ...] | None = None
+
+
+_STATE_KEY = "zeek.header"
+
+
+def _apply_header(header: ZeekHeader, line: str) -> ZeekHeader:
+    """Return ``header`` updated by one ``#`` line."""
+    if line.startswith("#separator"):
+        value = line[len("#separator") :].strip()
+        # A new #separator starts a new log: forget the previous block.
+        return ZeekHeader(separator=re.sub(r"\\x([0-9a-fA-F]{2})", _unhex, value) or "\t")
+    key, _, value = line.partition(header.separator)
+    if key == "#fields":
+        return replace(header, fields=tuple(value.split(header.separator)))
+    if key == "#path":
+        return replace(header, path=value.strip() or None)
+    if key == "#set_separator":
+        return replace(header, set_separator=value)
+    if key == "#empty_field":
+        return replace(header, empty_field=value)
+    if key == "#unset_field":
+        return replace(header, unset_field=value)
+    return header  # #types, #open, #close, and comments carry nothing we map
+
+
+def _unhex(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
+def _parse_run(run: pl.DataFrame, header: ZeekHeader) -> ParseResult:
+    """Parse consecutive data lines that share one header block."""
+    run = non_blank(run)
+    if header.fields is None:
+        reason = "zeek: data line before any '#fields' header; read the log from its start"
+        return finish(run.with_columns(pl.lit(reason).alias(REASON)))
+    label = f"zeek {header.path}" if header.path else "zeek"
+    if "ts" not in header.fields:
+        reason = f"{label}: the '#fields' header has no 'ts' field, so no line has a time"
+        return finish(run.with_columns(pl.lit(reason).alias(REASON)))
+    wanted = {f: i for i, f in enumerate(header.fields) if f in MAPPED_FIELDS}
+    last = max(wanted.values())
+    sep = header.separator
+    text = pl.col(ORIGINAL)
+    found = text.str.count_matches(sep, literal=True) + 1
+    # Keep the split as one column and pick fields from it, so the line is split only once.
+    split = run.lazy().select(
+        LINE_COLUMN,
+        ORIGINAL,
+        text.str.split_exact(sep, last).alias("_parts"),
+        found.alias("_found"),
+    )
+    split = split.select(
+        LINE_COLUMN,
+        ORIGINAL,
+        "_found",
+        pl.col("_parts").struct.field(*[f"field_{i}" for i in wanted.values()]),
+    )
+
+    def value(name: str) -> pl.Expr:
+        field = pl.col(f"field_{wanted[name]}")
+        cleaned = field.replace({header.unset_field: None, header.empty_field: ""})
+        if name in VECTOR_FIELDS:
+            cleaned = cleaned.str.splitn(header.set_separator, 2).struct.field("field_0")
+        return cleaned.alias(name)
+
+    raw = split.select(LINE_COLUMN, ORIGINAL, "_found", *[value(name) for name in wanted])
+    expected = len(header.fields)
+    count_reason = pl.concat_str(
+        [pl.lit(f"{label}: expected {expected} fields, found "), pl.col("_found").cast(pl.String)]
+    )
+    path = pl.lit(header.path, pl.String)
+
+    def column(name: str) -> pl.Expr:
+        return pl.col(name) if name in wanted else pl.lit(None, pl.String)
+
+    checks = [(pl.col("_found") != expected, count_reason)]
+    events = to_events(raw, path, column, checks, present=wanted.__contains__)
+    return finish(events.collect())
+
+
+def _sniff_tsv(lines: list[str]) -> bool:
+    return bool(lines) and (
+        lines[0].startswith("#separator") or any(line.startswith("#fields\t") for line in lines)
+    )
+
+
+@register(
+    "zeek", "Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)", _sniff_tsv
+)
+def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
+    """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
+    frame = line_frame(lines)
+    header: ZeekHeader = ctx.state.get(_STATE_KEY, ZeekHeader())
+    headers = frame.filter(pl.col(ORIGINAL).str.starts_with("#"))
+    results: list[ParseResult] = []
+    start = 0
+    # A loop over header lines, not events: a chunk has a handful at most.
+    for index, line in headers.select(LINE_COLUMN, ORIGINAL).iter_rows():
+        if index > start:
+            results.append(_parse_run(frame.slice(start, index - start), header))
+        header = _apply_header(header, line)
+        start = index + 1
+    if start < frame.height:
+        results.append(_parse_run(frame.slice(start), header))
+    ctx.state[_STATE_KEY] = header
+    return combine(results)
+
+
+# --------------------------------------------------------------------------- JSON
+
+_JSON_FIELDS = sorted(
+    {*MAPPED_FIELDS, "_path"} | {f for _, hints in _JSON_TYPE_HINTS for f in hints}
+)
+_JSON_DTYPE = pl.Struct(
+    {f: pl.List(pl.String) if f in VECTOR_FIELDS else pl.String for f in _JSON_FIELDS}
+)
+
+
+def _json_path() -> pl.Expr:
+    """Return the log type of each decoded JSON line: ``_path``, else inferred from fields."""
+    inferred = pl.lit(None, pl.String)
+    for path, hints in reversed(_JSON_TYPE_HINTS):
+        present = pl.any_horizontal([pl.col(f).is_not_null() for f in hints])
+        inferred = pl.when(present).then(pl.lit(path)).otherwise(inferred)
+    return pl.coalesce(null_if_blank(pl.col("_path")), inferred)
+
+
+def _sniff_json(lines: list[str]) -> bool:
+    def is_zeek(line: str) -> bool:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return False
+        return (
+            isinstance(record, dict)
+            and "ts" in record
+            and "@timestamp" not in record
+            and any(k in record for k in ("uid", "id.orig_h", "_path", "fingerprint", "fuid"))
+        )
+
+    return bool(lines) and sum(map(is_zeek, lines)) >= max(1, 0.8 * len(lines))
+
+
+@register("zeek-json", "Zeek JSON lines (type from _path or inferred from the fields)", _sniff_json)
+def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
+    """Parse Zeek JSON lines, one log record per line."""
+    frame = non_blank(line_frame(lines))
+    raw = (
+        decode_json_column(frame, _JSON_DTYPE)
+        .unnest("_json")
+        .with_columns(pl.col(f).list.first().alias(f) for f in VECTOR_FIELDS)
+        .with_columns(_json_path().alias("_path"))
+    )
+    invalid = pl.concat_str([pl.lit("zeek-json: not valid JSON ("), pl.col("_error"), pl.lit(")")])
+    checks: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (~pl.col("_object"), "zeek-json: not a JSON object"),
+        (pl.col("_error").is_not_null(), invalid),
+    ]
+    return finish(to_events(raw.lazy(), pl.col("_path"), pl.col, checks, iso_ts=True).collect())

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import Result
+
+Run = Callable[..., Result]
+
+SQUID = (
+    "1748858400.123    120 11.0.0.5 TCP_MISS/200 5120 GET http://portal.example.test/ - "
+    "HIER_DIRECT/198.18.0.10 text/html\n"
+    "1748858401.456     80 11.0.0.6 TCP_DENIED/403 300 GET http://evil.example/login - "
+    "HIER_NONE/- text/html\n"
+    "this is not squid\n"
+)
+
+
+def _setup(bastion: Run, tmp_path: Path) -> Path:
+    assert bastion("init").exit_code == 0
+    assert bastion("orgs", "add", "R0A", "Trust", "-n", "11.0.0.0/24").exit_code == 0
+    indicators = tmp_path / "ind.csv"
+    indicators.write_text("type,value,source,severity\ndomain,evil.example,feed,high\n")
+    assert bastion("intel", "import", str(indicators)).exit_code == 0
+    log = tmp_path / "access.log"
+    log.write_text(SQUID)
+    return log
+
+
+def test_ingest_reports_counts_rejects_and_alerts_as_json(bastion: Run, tmp_path: Path) -> None:
+    log = _setup(bastion, tmp_path)
+    result = bastion("boundary", "ingest", str(log), "--json")
+    assert result.exit_code == 0, result.output
+    [stats] = json.loads(result.stdout)
+    assert (stats["format"], stats["events"], stats["rejects"], stats["alerts_created"]) == (
+        "squid",
+        2,
+        1,
+        1,
+    )
+    [reject] = json.loads(bastion("boundary", "rejects", "--json").stdout)
+    assert (reject["line"], reject["offset"], reject["raw"]) == (
+        3,
+        SQUID.index("this"),
+        "this is not squid",
+    )
+    assert reject["reason"]
+    [alert] = json.loads(bastion("alerts", "list", "--json").stdout)
+    assert (alert["org"], alert["host"], alert["status"]) == ("R0A", "11.0.0.6", "blocked")
+    [source] = json.loads(bastion("boundary", "sources", "--json").stdout)
+    assert source["done"] is True
+    again = json.loads(bastion("boundary", "ingest", str(log), "--json").stdout)
+    assert again[0]["status"] == "already ingested"
+
+
+def test_stdin_needs_a_format_and_then_reads(bastion: Run, tmp_path: Path) -> None:
+    _setup(bastion, tmp_path)
+    refused = bastion("boundary", "ingest", "-")
+    assert refused.exit_code == 1
+    assert "reading stdin needs --format" in refused.stderr
+    result = bastion("boundary", "ingest", "-", "--format", "squid", "--json", input=SQUID)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["events"] == 2
+
+
+def test_bad_paths_and_formats_are_one_line_errors(bastion: Run, tmp_path: Path) -> None:
+    log = _setup(bastion, tmp_path)
+    missing = bastion("boundary", "ingest", str(tmp_path / "nope.log"))
+    assert missing.exit_code == 1
+    assert "nope.log: no such file or directory" in missing.stderr
+    unknown = bastion("boundary", "ingest", str(log), "--format", "klingon")
+    assert unknown.exit_code == 1
+    assert "unknown log format 'klingon'" in unknown.stderr
+    noorg = bastion("boundary", "ingest", str(log), "--org", "ZZZ")
+    assert noorg.exit_code == 1
+    assert "no organisation with code 'ZZZ'" in noorg.stderr
+
+
+def test_formats_lists_every_parser(bastion: Run) -> None:
+    names = {f["name"] for f in json.loads(bastion("boundary", "formats", "--json").stdout)}
+    assert {
+        "zeek",
+        "panos",
+        "fortigate",
+        "cisco-asa",
+        "iptables",
+        "squid",
+        "nginx",
+        "cef",
+        "ecs",
+    } <= names
