@@ -9,8 +9,9 @@ anywhere loses nothing and a rerun doubles nothing.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from bastion.boundary.sources import (
     Chunk,
     expand_paths,
     fingerprint,
+    follow,
     open_source,
     read_chunks,
     sample_lines,
@@ -209,6 +211,45 @@ class Pipeline:
                 size=start + stats.bytes,
                 done=True,
             )
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def follow_file(
+        self,
+        path: Path,
+        fmt: str,
+        *,
+        poll: float = 0.5,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> SourceStats:
+        """Ingest ``path`` as it grows, like ``tail -F``, until ``should_stop`` says so.
+
+        Each file behind the name (a rotation brings a new one) is its own source,
+        keyed by path and inode, so a restart resumes it from its checkpoint.
+        """
+        started = time.perf_counter()
+        parser = get_parser(fmt)
+        stats = SourceStats(str(path), parser.name)
+        ctx = ParseContext(source=str(path), default_year=datetime.now(UTC).year)
+
+        def key() -> str:
+            return (
+                "follow-"
+                + hashlib.sha256(f"{path.resolve()}:{path.stat().st_ino}".encode()).hexdigest()[:32]
+            )
+
+        current, generation = key() if path.exists() else "", 0
+        start = 0
+        if current:
+            with self.store.session() as session:
+                checkpoint = get_checkpoint(session, current)
+            start = checkpoint.offset if checkpoint else 0
+        for gen, chunk in follow(path, start=start, poll=poll, should_stop=should_stop):
+            if gen != generation or not current:
+                generation, current = gen, key()
+                ctx = ParseContext(source=str(path), default_year=datetime.now(UTC).year)
+            lines = split_lines(chunk.data, chunk.offset)
+            self.process_chunk(chunk, lines, parser, ctx, current, stats)
         stats.seconds = time.perf_counter() - started
         return stats
 

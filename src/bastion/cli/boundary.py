@@ -97,6 +97,23 @@ def ingest(
     _report(pipeline.ingest_paths(paths, format), as_json)
 
 
+@app.command("follow")
+def follow_(
+    path: Path = typer.Argument(help="the log file to follow; rotation is handled"),
+    format: str = typer.Option(..., "--format", "-f", help="log format"),
+    indicators: list[Path] = INDICATORS_OPTION,
+    org: str | None = ORG_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Follow a log file as it grows (like `tail -F`) until interrupted, then report."""
+    pipeline = _pipeline(indicators, org)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"following {path} ({format}); Ctrl-C to stop", err=True)
+    _report([pipeline.follow_file(path, format, should_stop=stop.is_set)], as_json)
+
+
 @app.command()
 def listen(
     format: str = typer.Option(..., "--format", "-f", help="log format of what senders send"),
