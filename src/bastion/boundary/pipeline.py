@@ -55,7 +55,7 @@ class Transformed:
 
     events: pl.DataFrame  # ARCHIVE_SCHEMA
     rejects: pl.DataFrame  # source, line, offset, format, raw, reason
-    candidates: pl.DataFrame  # alert candidates (see verdict.CANDIDATE_SCHEMA)
+    candidates: pl.DataFrame  # alert candidates (alerts.CANDIDATE_SCHEMA)
     matches: int
     unattributed: int
 

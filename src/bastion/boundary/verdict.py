@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from bastion.boundary.schema import TIMESTAMP
+from bastion.boundary.alerts import CANDIDATE_SCHEMA
 
 ROW = "_row"
-
-CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
-    "organization.id": pl.String(),
-    "host.ip": pl.String(),
-    "@timestamp": TIMESTAMP,
-    "kind": pl.String(),
-    "key": pl.String(),
-    "title": pl.String(),
-    "severity": pl.String(),
-    "blocked": pl.Boolean(),
-    "indicator.type": pl.String(),
-    "indicator.value": pl.String(),
-    "indicator.source": pl.String(),
-    "indicator.threat": pl.String(),
-    "event.original": pl.String(),
-    "log.file.path": pl.String(),
-    "log.offset": pl.Int64(),
-    "event.dataset": pl.String(),
-}
 
 
 def verdict(events: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
