@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner, Result
 
-import bastion.models  # noqa: F401  (registers every table)
+import bastion.models
+from bastion.cli import context
+from bastion.cli.main import app
 from bastion.store import Base, Store, upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -126,3 +129,26 @@ def store(request: pytest.FixtureRequest) -> Store:
     """A migrated store, once on SQLite and once on PostgreSQL."""
     name = "sqlite_store" if request.param == "sqlite" else "postgres_store"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def bastion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """Run `bastion ARGS…` in-process against a fresh data directory; returns the click Result."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Result:
+        context.settings.cache_clear()
+        context.store.cache_clear()
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    yield run
+    if context.store.cache_info().currsize:
+        context.store().dispose()
+    context.settings.cache_clear()
+    context.store.cache_clear()

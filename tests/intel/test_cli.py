@@ -1,37 +1,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from bastion.cli import context
-from bastion.cli.main import app
+from typer.testing import Result
 
 Run = Callable[..., Result]
 
 
 @pytest.fixture
-def bastion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
-    """Run `bastion ARGS…` in-process against a fresh, initialised data directory."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        context.settings.cache_clear()
-        context.store.cache_clear()
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("init").exit_code == 0
-    yield run
-    if context.store.cache_info().currsize:
-        context.store().dispose()
-    context.settings.cache_clear()
-    context.store.cache_clear()
+def bastion(bastion: Run) -> Run:
+    """The `bastion` command against a fresh data directory, initialised."""
+    assert bastion("init").exit_code == 0
+    return bastion
 
 
 FEED = """\
