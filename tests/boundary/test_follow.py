@@ -72,3 +72,19 @@ def test_follow_survives_rotation_and_resumes_after_restart(
     thread.join(10)
     assert out[0].events == 2  # only the new lines: the restart resumed from the checkpoint
     assert _archived(settings) == 20
+
+
+def test_a_file_that_grew_since_its_ingest_gives_only_its_new_lines(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    pipeline = Pipeline.open(sqlite_store, settings)
+    log = tmp_path / "access.log"
+    log.write_text("".join(_squid(i) for i in range(5)))
+    assert pipeline.ingest_file(log, "squid").events == 5
+    assert pipeline.ingest_file(log, "squid").status == "already ingested"
+    with log.open("a") as f:
+        f.write("".join(_squid(i) for i in range(5, 8)))
+    grown = pipeline.ingest_file(log, "squid")
+    assert (grown.status, grown.events) == ("resumed", 3)
+    assert _archived(settings) == 8

@@ -17,19 +17,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import record_alerts
 from bastion.boundary.archive import write_batch
 from bastion.boundary.attribute import NetworkIndex, attribute
 from bastion.boundary.behaviour import behaviour
-from bastion.boundary.checkpoints import batch_done, get_checkpoint, mark_batch, save_checkpoint
+from bastion.boundary.checkpoints import (
+    Checkpoint,
+    batch_done,
+    get_checkpoint,
+    list_sources,
+    mark_batch,
+    save_checkpoint,
+)
 from bastion.boundary.deadletter import write_rejects
 from bastion.boundary.enrich import enrich
 from bastion.boundary.lines import Lines, split_lines
 from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
 from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.boundary.sources import (
+    FINGERPRINT_BYTES,
     Chunk,
+    compression,
     expand_paths,
     fingerprint,
     follow,
@@ -186,10 +196,13 @@ class Pipeline:
         key = fingerprint(path)
         stats = SourceStats(str(path), parser.name)
         with self.store.session() as session:
-            checkpoint = get_checkpoint(session, key)
+            checkpoint = get_checkpoint(session, key) or _smaller_self(session, path)
+        if checkpoint is not None:
+            key = checkpoint.key
         start = 0
         if checkpoint is not None:
-            if checkpoint.done:
+            grown = compression(path) == "none" and path.stat().st_size > checkpoint.offset
+            if checkpoint.done and not grown:
                 stats.status = "already ingested"
                 return stats
             start, stats.status = checkpoint.offset, "resumed"
@@ -356,6 +369,21 @@ def _numbered(chunks: Iterable[Chunk], line: int = 1) -> Iterator[tuple[int, Chu
     for chunk in chunks:
         yield line, chunk
         line += chunk.data.count(b"\n") + (0 if chunk.data.endswith(b"\n") else 1)
+
+
+def _smaller_self(session: Session, path: Path) -> Checkpoint | None:
+    """Find this file's checkpoint from when it was shorter than its fingerprint.
+
+    A file under 4 KiB is known by all of its content, so once it grows its
+    fingerprint changes; its earlier self is the checkpoint of the same path whose
+    key is the fingerprint of the bytes it had then.
+    """
+    earlier = (
+        known
+        for known in list_sources(session)
+        if known.path == str(path) and known.offset < FINGERPRINT_BYTES
+    )
+    return next((known for known in earlier if fingerprint(path, known.offset) == known.key), None)
 
 
 def _lines_before(path: Path, offset: int) -> int:

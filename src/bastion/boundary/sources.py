@@ -67,7 +67,7 @@ def open_source(path: Path) -> BinaryIO:
         raise InputError(msg, Location(str(path))) from None
 
 
-def fingerprint(path: Path) -> str:
+def fingerprint(path: Path, length: int = FINGERPRINT_BYTES) -> str:
     """Identify a source by its first 4 KiB of content, whatever its name or compression.
 
     The same log ingested twice — copied, renamed or compressed since — is the same
@@ -75,7 +75,7 @@ def fingerprint(path: Path) -> str:
     resumes where it stopped.
     """
     with open_source(path) as stream:
-        head = stream.read(FINGERPRINT_BYTES)
+        head = stream.read(min(length, FINGERPRINT_BYTES))
     return hashlib.sha256(head).hexdigest()[:32]
 
 
