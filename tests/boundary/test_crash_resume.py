@@ -38,7 +38,8 @@ def _big_zeek_log(path: Path, lines: int) -> None:
 
 
 def _bastion(data_dir: Path, *args: str, output: bool = False) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "BASTION_DATA_DIR": str(data_dir)}
+    # commit every 8 MiB chunk on its own, so a kill can land between commits
+    env = {**os.environ, "BASTION_DATA_DIR": str(data_dir), "BASTION_INGEST_SEGMENT_BYTES": "1"}
     env.pop("BASTION_DATABASE_URL", None)
     pipe = subprocess.PIPE if output else subprocess.DEVNULL
     return subprocess.Popen(

@@ -150,8 +150,10 @@ class Pipeline:
         index: MatchIndex,
         window: timedelta = ALERT_WINDOW,
         default_org: str | None = None,
+        segment_bytes: int = Settings().ingest_segment_bytes,
     ) -> None:
         self.store = store
+        self.segment_bytes = segment_bytes
         self.default_org = default_org
         self.archive_root = archive_root
         self.deadletter_root = deadletter_root
@@ -187,6 +189,7 @@ class Pipeline:
             index=MatchIndex.from_frame(pl.concat([stored, indicator_frame(from_files)])),
             window=window,
             default_org=default_org,
+            segment_bytes=settings.ingest_segment_bytes,
         )
 
     def ingest_file(self, path: Path, fmt: str | None = None) -> SourceStats:
@@ -278,7 +281,8 @@ class Pipeline:
         parser = get_parser(fmt)
         stats = SourceStats(source, parser.name)
         ctx = ParseContext(source=source, default_year=datetime.now(UTC).year)
-        self._run(_numbered(chunks), parser, ctx, key, stats)
+        # A stream commits every chunk as it comes: its lines should not wait for more.
+        self._run(_numbered(chunks), parser, ctx, key, stats, segment_bytes=0)
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -289,10 +293,31 @@ class Pipeline:
         ctx: ParseContext,
         key: str,
         stats: SourceStats,
+        segment_bytes: int | None = None,
     ) -> None:
+        limit = self.segment_bytes if segment_bytes is None else segment_bytes
+        segment: list[tuple[Chunk, Transformed]] = []
         for first_line, chunk in chunks:
             lines = split_lines(chunk.data, chunk.offset)
-            self.process_chunk(chunk, lines, parser, ctx, key, stats, first_line=first_line)
+            segment.append((chunk, self._transform(lines, parser, ctx, first_line)))
+            if sum(len(c.data) for c, _ in segment) >= limit:
+                self._commit(segment, parser, key, stats)
+                segment = []
+        if segment:
+            self._commit(segment, parser, key, stats)
+
+    def _transform(
+        self, lines: Lines, parser: Parser, ctx: ParseContext, first_line: int | None
+    ) -> Transformed:
+        return transform(
+            lines,
+            parser,
+            ctx,
+            networks=self.networks,
+            index=self.index,
+            first_line=first_line,
+            default_org=self.default_org,
+        )
 
     def process_chunk(
         self,
@@ -305,23 +330,29 @@ class Pipeline:
         *,
         first_line: int | None = None,
     ) -> None:
-        """Transform one chunk and commit it: files first, then one SQL transaction.
+        """Transform one chunk and commit it at once (a stream's chunk, a queued message)."""
+        self._commit([(chunk, self._transform(lines, parser, ctx, first_line))], parser, key, stats)
 
-        A batch already committed (a rerun after a crash, a redelivered message) is
-        rewritten to the same files and counted once.
+    def _commit(
+        self,
+        segment: list[tuple[Chunk, Transformed]],
+        parser: Parser,
+        key: str,
+        stats: SourceStats,
+    ) -> None:
+        """Commit consecutive chunks as one batch: files first, then one SQL transaction.
+
+        A file per organisation per day costs the same whether it holds ten events or
+        ten thousand, so a file's chunks are committed together in segments. Where
+        a segment starts and ends depends only on where it starts, so a rerun after
+        a crash rewrites the same files and counts a batch already committed once.
         """
-        result = transform(
-            lines,
-            parser,
-            ctx,
-            networks=self.networks,
-            index=self.index,
-            first_line=first_line,
-            default_org=self.default_org,
-        )
-        batch_id = batch_id_for(key, chunk.offset)
-        write_batch(result.events, self.archive_root, batch_id)
-        write_rejects(result.rejects, self.deadletter_root, batch_id)
+        results = [result for _, result in segment]
+        events = pl.concat([r.events for r in results])
+        rejects = pl.concat([r.rejects for r in results])
+        batch_id = batch_id_for(key, segment[0][0].offset)
+        write_batch(events, self.archive_root, batch_id)
+        write_rejects(rejects, self.deadletter_root, batch_id)
         try:
             with self.store.session() as session:
                 if batch_done(session, batch_id):
@@ -331,10 +362,11 @@ class Pipeline:
                         session,
                         batch_id,
                         source_key=key,
-                        events=result.events.height,
-                        rejects=result.rejects.height,
+                        events=events.height,
+                        rejects=rejects.height,
                     )
-                    alerts = record_alerts(session, result.candidates, window=self.window)
+                    candidates = pl.concat([r.candidates for r in results])
+                    alerts = record_alerts(session, candidates, window=self.window)
                     stats.alerts_created += alerts.created
                     stats.alerts_extended += alerts.extended
                 save_checkpoint(
@@ -342,7 +374,7 @@ class Pipeline:
                     key,
                     path=stats.source,
                     format=parser.name,
-                    offset=chunk.end,
+                    offset=segment[-1][0].end,
                     size=None,
                     done=False,
                 )
@@ -350,12 +382,12 @@ class Pipeline:
             # Another worker committed this very batch a moment ago: it counts once, there.
             stats.batches_already_done += 1
         stats.batches += 1
-        stats.bytes += len(chunk.data)
-        stats.events += result.events.height
-        stats.rejects += result.rejects.height
-        stats.matches += result.matches
-        stats.unattributed_matches += result.unattributed
-        for reason, count in result.rejects.get_column("reason").value_counts().iter_rows():
+        stats.bytes += sum(len(chunk.data) for chunk, _ in segment)
+        stats.events += events.height
+        stats.rejects += rejects.height
+        stats.matches += sum(r.matches for r in results)
+        stats.unattributed_matches += sum(r.unattributed for r in results)
+        for reason, count in rejects.get_column("reason").value_counts().iter_rows():
             stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
 
 

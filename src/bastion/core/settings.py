@@ -30,6 +30,12 @@ class Settings(BaseModel):
     archive_path: Path | None = Field(
         default=None, description="Parquet event archive; default <data_dir>/archive"
     )
+    ingest_segment_bytes: int = Field(
+        default=128 << 20,
+        ge=1,
+        description="input bytes a file's chunks are committed in together (more: fewer, larger "
+        "archive files and more memory)",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 
