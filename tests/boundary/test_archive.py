@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from bastion.boundary.archive import hunt, prune, write_batch
+from bastion.boundary.archive import hunt, prune, write_atomically, write_batch
+from bastion.boundary.compaction import compact
 from bastion.boundary.schema import ARCHIVE_SCHEMA
 from bastion.core.errors import InputError
 
@@ -34,17 +36,28 @@ def files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
 
 
-def test_write_batch_partitions_by_day_and_org_with_unknown_and_none(tmp_path: Path) -> None:
+def test_write_batch_stages_one_file_per_day_and_compaction_partitions_by_org(
+    tmp_path: Path,
+) -> None:
     assert write_batch(events(), tmp_path, "batch-1") == 4
     assert files(tmp_path) == [
-        "day=2024-03-01/org=R0A/part-batch-1.parquet",
-        "day=2024-03-01/org=RXX/part-batch-1.parquet",
-        "day=2024-03-02/org=_none/part-batch-1.parquet",
-        "day=unknown/org=R0A/part-batch-1.parquet",
+        "day=2024-03-01/org=_staging/part-batch-1.parquet",
+        "day=2024-03-02/org=_staging/part-batch-1.parquet",
+        "day=unknown/org=_staging/part-batch-1.parquet",
     ]
-    written = pl.read_parquet(tmp_path / "day=2024-03-01/org=R0A/part-batch-1.parquet")
+    stats = compact(tmp_path)
+    assert (stats.staged_files, stats.events, stats.files_written) == (3, 4, 4)
+    cid = files(tmp_path)[0].rsplit("part-", 1)[1]
+    assert files(tmp_path) == [
+        f"day=2024-03-01/org=R0A/part-{cid}",
+        f"day=2024-03-01/org=RXX/part-{cid}",
+        "day=2024-03-02/org=_none/" + next(tmp_path.glob("day=2024-03-02/org=_none/*")).name,
+        "day=unknown/org=R0A/" + next(tmp_path.glob("day=unknown/org=R0A/*")).name,
+    ]
+    written = pl.read_parquet(tmp_path / f"day=2024-03-01/org=R0A/part-{cid}")
     assert written.schema == pl.Schema(ARCHIVE_SCHEMA)
     assert written["source.ip"].to_list() == ["10.1.0.5"]
+    assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 4
 
 
 def test_hunt_sees_written_rows_with_partition_columns(tmp_path: Path) -> None:
@@ -65,7 +78,7 @@ def test_same_batch_id_twice_leaves_one_copy(tmp_path: Path) -> None:
     write_batch(events(), tmp_path, "batch-1")
     write_batch(events(), tmp_path, "batch-1")
     assert hunt(tmp_path, "SELECT count(*) AS n FROM events")["n"].item() == 4
-    assert len(files(tmp_path)) == 4
+    assert len(files(tmp_path)) == 3
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
@@ -135,17 +148,48 @@ def test_hunt_cannot_read_files_outside_the_archive(tmp_path: Path) -> None:
 def test_prune_removes_only_days_wholly_older_than_the_cutoff(tmp_path: Path) -> None:
     write_batch(events(), tmp_path, "batch-1")
     # 2024-03-01 ended at 03-02 00:00, which is 1 day before now: gone; 03-02 stays.
-    assert prune(tmp_path, 1, now=at(2024, 3, 3, 0, 0)) == 2
+    assert prune(tmp_path, 1, now=at(2024, 3, 3, 0, 0)) == 1
     assert files(tmp_path) == [
-        "day=2024-03-02/org=_none/part-batch-1.parquet",
-        "day=unknown/org=R0A/part-batch-1.parquet",
+        "day=2024-03-02/org=_staging/part-batch-1.parquet",
+        "day=unknown/org=_staging/part-batch-1.parquet",
     ]
     assert prune(tmp_path, 1, now=at(2024, 3, 3, 0, 0)) == 0
     assert prune(tmp_path, 0, now=at(2030, 1, 1)) == 1
-    assert files(tmp_path) == ["day=unknown/org=R0A/part-batch-1.parquet"]
+    assert files(tmp_path) == ["day=unknown/org=_staging/part-batch-1.parquet"]
 
 
 def test_prune_refuses_negative_age_and_tolerates_missing_root(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         prune(tmp_path, -1, now=at(2024, 1, 1))
     assert prune(tmp_path / "missing", 30, now=at(2024, 1, 1)) == 0
+
+
+def test_compaction_leaves_uncommitted_batches_staged(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    write_batch(events().head(1), tmp_path, "batch-2")
+    compact(tmp_path, committed=lambda batch: batch == "batch-1")
+    assert "day=2024-03-01/org=_staging/part-batch-2.parquet" in files(tmp_path)
+    assert "day=2024-03-01/org=_staging/part-batch-1.parquet" not in files(tmp_path)
+    assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 5
+
+
+@pytest.mark.parametrize("outputs_written", [0, 1, 2])
+def test_a_compaction_interrupted_anywhere_shows_each_event_once_and_recovers(
+    tmp_path: Path, outputs_written: int
+) -> None:
+    write_batch(events().head(2), tmp_path, "batch-1")  # R0A and RXX on 2024-03-01
+    day = tmp_path / "day=2024-03-01"
+    staged = pl.read_parquet(day / "org=_staging/part-batch-1.parquet")
+    outputs = ["org=R0A/part-cX.parquet", "org=RXX/part-cX.parquet"]
+    (day / ".compaction-X.json").write_text(
+        json.dumps({"inputs": ["org=_staging/part-batch-1.parquet"], "outputs": outputs})
+    )
+    for name, code in list(zip(outputs, ["R0A", "RXX"], strict=True))[:outputs_written]:
+        write_atomically(staged.filter(pl.col("organization.id") == code), day / name, "parquet")
+    assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 2
+    assert compact(tmp_path).recovered == 1
+    assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 2
+    assert not list(day.glob(".compaction-*"))
+    compact(tmp_path)
+    assert not list(day.glob("org=_staging/*.parquet"))
+    assert sorted(hunt(tmp_path, "SELECT org FROM events").get_column("org")) == ["R0A", "RXX"]

@@ -39,6 +39,11 @@ def test_ingest_reports_counts_rejects_and_alerts_as_json(bastion: Run, tmp_path
         1,
         1,
     )
+    archive = tmp_path / "data" / "archive"
+    assert not list(archive.glob("day=*/org=_staging/*.parquet")), "ingest compacts at its end"
+    assert [p.parent.name for p in archive.glob("day=*/org=*/*.parquet")] == ["org=R0A"]
+    compacted = json.loads(bastion("archive", "compact", "--json").stdout)
+    assert compacted["staged_files"] == 0
     [reject] = json.loads(bastion("boundary", "rejects", "--json").stdout)
     assert (reject["line"], reject["offset"], reject["raw"]) == (
         3,

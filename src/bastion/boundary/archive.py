@@ -1,13 +1,19 @@
 """The Parquet event archive: write batches, hunt over them with DuckDB, prune by age.
 
-Layout (Hive partitioning, one file per batch per partition)::
+Layout (Hive partitioning by day and organisation)::
 
-    <root>/day=YYYY-MM-DD/org=CODE/part-<batch_id>.parquet
+    <root>/day=YYYY-MM-DD/org=_staging/part-<batch_id>.parquet   (as ingested)
+    <root>/day=YYYY-MM-DD/org=CODE/part-c<compaction_id>.parquet (after ``compact``)
+
+A batch lands in its day's staging partition as one file: writing a file per
+organisation per batch would cost thousands of tiny files a minute at national
+scale. ``compaction.compact`` then moves committed batches into their
+organisations' partitions in large files. Hunts see both, never an event twice.
 
 ``day`` is the UTC date of ``@timestamp``. An event without a timestamp goes to
 ``day=unknown`` (the archive keeps it rather than guess a date; ``prune`` never
 removes it, a person decides). An event without an organisation goes to
-``org=_none``. Files are zstd-compressed and written under a temporary name, then
+``org=_none``. Files are compressed (lz4, zstd for raw lines) and written under a temporary name, then
 renamed, so a reader never sees half a file and writing the same batch id again
 replaces its files instead of adding copies: a batch redelivered after a crash
 leaves exactly one copy of each event. A batch id names fixed content; the
@@ -16,6 +22,7 @@ pipeline never reuses one for different events.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import uuid
@@ -33,6 +40,8 @@ from bastion.core.timeutil import as_utc
 
 NO_DAY = "unknown"
 NO_ORG = "_none"
+STAGING = "_staging"  # the org= partition where batches land before compaction
+MARKER_GLOB = ".compaction-*.json"  # a compaction under way: its inputs and outputs
 DAY = "day"
 ORG = "org"
 
@@ -96,29 +105,30 @@ def _partition_path(root: Path, day: str, org: str, batch_id: str) -> Path:
 
 
 def write_batch(events: pl.DataFrame, root: Path, batch_id: str) -> int:
-    """Archive one batch of events; return how many events were written.
+    """Archive one batch of events in the staging area of each day; return how many were written.
 
     Columns outside ARCHIVE_SCHEMA are dropped, missing ones are null. Writing the
-    same ``batch_id`` again replaces that batch's files.
+    same ``batch_id`` again replaces that batch's files. ``compact`` later moves
+    staged events into their organisations' partitions.
     """
     check_batch_id(batch_id)
     if events.is_empty():
         return 0
     conformed = conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False)
-    # Logs arrive in time order or near it, so no sort: sorting moves every raw line.
     keyed = conformed.with_columns(
-        pl.col("@timestamp").dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY),
-        pl.col("organization.id")
-        .str.replace_all(_UNSAFE, "_")
-        .fill_null(NO_ORG)
-        .replace("", NO_ORG)
-        .alias(ORG),
+        pl.col("@timestamp").dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY)
     )
-    # One loop step per (day, organisation) partition, never per event.
-    for (day, org), part in keyed.partition_by([DAY, ORG], as_dict=True).items():
-        target = _partition_path(root, str(day), str(org), batch_id)
-        write_atomically(part.drop(DAY, ORG), target, "parquet")
+    # One file per day a batch touches (usually one), never per event or organisation.
+    for (day,), part in keyed.partition_by(DAY, as_dict=True).items():
+        write_atomically(
+            part.drop(DAY), _partition_path(root, str(day), STAGING, batch_id), "parquet"
+        )
     return conformed.height
+
+
+def org_partition(codes: pl.Expr) -> pl.Expr:
+    """Return the ``org=`` partition value of organisation codes (unsafe characters replaced)."""
+    return codes.str.replace_all(_UNSAFE, "_").fill_null(NO_ORG).replace("", NO_ORG)
 
 
 def _quote(text: str) -> str:
@@ -130,16 +140,41 @@ def _empty_archive() -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+def read_marker(marker: Path) -> tuple[list[str], list[str]]:
+    """Return the staged inputs and the outputs (paths relative to the day) a compaction marker names."""
+    data = json.loads(marker.read_text(encoding="utf-8"))
+    return list(data["inputs"]), list(data["outputs"])
+
+
+def visible_files(root: Path) -> list[Path]:
+    """List the archive's Parquet files a reader should see: every event exactly once.
+
+    A compaction under way (its marker still there) shows its outputs only once
+    all of them are written, and then hides the staged inputs they replace.
+    """
+    files = set(root.glob(f"{DAY}=*/{ORG}=*/*.parquet"))
+    for marker in root.glob(f"{DAY}=*/{MARKER_GLOB}"):
+        inputs, outputs = read_marker(marker)
+        written = [marker.parent / name for name in outputs]
+        hidden = inputs if all(f.exists() for f in written) else outputs
+        files.difference_update(marker.parent / name for name in hidden)
+    return sorted(files)
+
+
 def _connect(root: Path) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB with an ``events`` view, able to read only the archive."""
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
-    if next(root.glob(f"{DAY}=*/{ORG}=*/*.parquet"), None) is None:
+    files = visible_files(root)
+    if not files:
         connection.register("events", _empty_archive().to_arrow())
     else:
-        pattern = str(root.resolve() / f"{DAY}=*" / f"{ORG}=*" / "*.parquet")
+        listed = ", ".join(_quote(str(f.resolve())) for f in files)
+        # Staged rows take their organisation partition from the column itself.
         connection.execute(
-            f"CREATE VIEW events AS SELECT * FROM read_parquet({_quote(pattern)}, "
+            f"CREATE VIEW events AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
+            f"coalesce(nullif(regexp_replace(\"organization.id\", '{_UNSAFE}', '_', 'g'), ''), "
+            f"'{NO_ORG}') ELSE {ORG} END AS {ORG}) FROM read_parquet([{listed}], "
             "hive_partitioning = true, union_by_name = true, "
             f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}})"
         )

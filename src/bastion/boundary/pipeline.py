@@ -31,6 +31,7 @@ from bastion.boundary.checkpoints import (
     mark_batch,
     save_checkpoint,
 )
+from bastion.boundary.compaction import CompactionStats, compact
 from bastion.boundary.deadletter import write_rejects
 from bastion.boundary.enrich import enrich
 from bastion.boundary.lines import Lines, split_lines
@@ -268,6 +269,11 @@ class Pipeline:
             self.process_chunk(chunk, lines, parser, ctx, current, stats)
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def compact(self) -> CompactionStats:
+        """Move committed staged batches into their organisations' archive partitions."""
+        with self.store.session() as session:
+            return compact(self.archive_root, committed=lambda batch: batch_done(session, batch))
 
     def ingest_paths(self, paths: Iterable[Path], fmt: str | None = None) -> list[SourceStats]:
         """Ingest files and directories (recursively), one source each."""

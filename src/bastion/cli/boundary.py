@@ -77,6 +77,9 @@ def ingest(
     ),
     indicators: list[Path] = INDICATORS_OPTION,
     org: str | None = ORG_OPTION,
+    compact: bool = typer.Option(
+        True, help="move what was ingested into its organisations' archive partitions at the end"
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Ingest log files: parse, attribute, match indicators, archive, alert.
@@ -90,11 +93,12 @@ def ingest(
             msg = "reading stdin needs --format"
             raise InputError(msg)
         key = f"stdin-{threading.get_ident()}-{id(pipeline)}"
-        _report(
-            [pipeline.ingest_chunks(stdin_chunks(), source="<stdin>", key=key, fmt=format)], as_json
-        )
-        return
-    _report(pipeline.ingest_paths(paths, format), as_json)
+        stats = [pipeline.ingest_chunks(stdin_chunks(), source="<stdin>", key=key, fmt=format)]
+    else:
+        stats = pipeline.ingest_paths(paths, format)
+    if compact:
+        pipeline.compact()
+    _report(stats, as_json)
 
 
 @app.command("follow")

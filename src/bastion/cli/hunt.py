@@ -9,7 +9,7 @@ import typer
 
 from bastion.boundary.archive import hunt as run_hunt
 from bastion.boundary.archive import prune as run_prune
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings
+from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.core.timeutil import utcnow
 
 archive_app = typer.Typer(help="Manage the Parquet event archive.", no_args_is_help=True)
@@ -70,3 +70,21 @@ def prune(
         print_json({"archive": root, "older_than_days": older_than, "files_removed": removed})
         return
     typer.echo(f"removed {removed} files older than {older_than} days from {root}")
+
+
+@archive_app.command("compact")
+def compact(as_json: bool = JSON_OPTION) -> None:
+    """Move ingested batches into their organisations' partitions (ingest does this at its end)."""
+    from bastion.boundary.checkpoints import batch_done
+    from bastion.boundary.compaction import compact as run_compact
+
+    root = settings().archive_dir
+    with store().session() as session:
+        stats = run_compact(root, committed=lambda batch: batch_done(session, batch))
+    if as_json:
+        print_json(stats)
+        return
+    typer.echo(
+        f"compacted {stats.staged_files} staged files ({stats.events} events) into "
+        f"{stats.files_written} files over {stats.days} days"
+    )

@@ -25,12 +25,14 @@ def ingest_day(store: Store, settings: Settings, manifest: TrafficManifest) -> l
         save_indicators(session, load_indicator_file(manifest.indicators))
     pipeline = Pipeline.open(store, settings)
     web = Pipeline.open(store, settings, default_org=web_server_owner(manifest))
-    return [
+    stats = [
         (web if log.format == "nginx" else pipeline).ingest_file(
             manifest.out_dir / log.path, log.format
         )
         for log in manifest.files
     ]
+    pipeline.compact()
+    return stats
 
 
 def generate_and_ingest_day(
