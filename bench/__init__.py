@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print throughput and memory and write ``bench/results/``."""
