@@ -89,6 +89,7 @@ def _measure(
         "events": data.events,
         "bytes": data.bytes,
         "planted": data.planted,
+        "code": report.code_measured(REPO),
     }
     if "parse" in wanted:
         parse = runner.parse_only(case.name, data.path, case.parser, runs_dir)

@@ -157,7 +157,7 @@ def run_pipeline(
             "part": part,
         }
         if parts > 1:
-            spec["barrier"] = str(barrier)
+            spec |= {"barrier": str(barrier), "compact": False}
         if not threads:
             spec["cpus"] = [cpus[part % len(cpus)]]
         if profile:
@@ -173,12 +173,21 @@ def run_pipeline(
         go_at = time.time()
         barrier.touch()
     results = [finish(p, run_dir, "e2e", part) for part, p in enumerate(processes)]
+    compacts = results[0].get("can_compact", False)
     odd = [r["status"] for r in results if r["status"] != "ingested"]
     if odd:
         raise WorkerFailed(f"{name}: the pipeline did not ingest the file afresh ({odd[0]})")
     merged = dict(results[0])
     if parts > 1:
         merged["seconds"] = max(r["finished_at"] for r in results) - go_at
+        if compacts:
+            # One compaction after every part is in, with every core, as its own process.
+            spec = {"mode": "compact", "db_url": db_url, "archive": str(run_dir / "archive")}
+            compacted = finish(start_worker(spec, run_dir, {}), run_dir, "compact")
+            merged["seconds"] += compacted["seconds"]
+            merged["compaction"] = compacted["compaction"]
+            merged["compaction_seconds"] = compacted["seconds"]
+            merged["peak_rss_mb_compaction"] = compacted["peak_rss_mb"]
         for key in (
             "events",
             "rejects",
@@ -191,6 +200,8 @@ def run_pipeline(
             merged[key] = sum(r[key] for r in results)
     merged["processes"] = parts
     merged["peak_rss_mb_each"] = [r["peak_rss_mb"] for r in results]
+    if "peak_rss_mb_compaction" in merged:
+        merged["peak_rss_mb_each"].append(merged["peak_rss_mb_compaction"])
     merged["archive_files"], archive_bytes = archive_size(run_dir / "archive")
     merged["archive_mb"] = archive_bytes / 1e6
     if profile:

@@ -114,6 +114,7 @@ def breakdown(wall: float) -> dict[str, float]:
     out |= {stage: s.get(stage, 0.0) for stage in COMMIT_PARTS}
     sinks = sum(out[k] for k in COMMIT_PARTS)
     out["commit other (concat, SQL commit)"] = max(s.get("commit", 0.0) - sinks, 0.0)
+    out["compact"] = s.get("compact", 0.0)
     out["other"] = max(wall - sum(out.values()), 0.0)
     return out
 

@@ -33,7 +33,9 @@ from bastion.boundary.archive import (
     write_atomically,
 )
 
-GROUP_BYTES = 256 << 20  # staged Parquet bytes compacted together (bounds memory)
+# Compressed staged bytes compacted together: raw lines shrink several times in
+# Parquet, so this bounds the memory a compaction takes to a few hundred MB.
+GROUP_BYTES = 32 << 20
 
 
 @dataclass
