@@ -144,49 +144,16 @@ def _index_figures(
     return index
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; return the process exit code."""
-    args = _arguments(argv)
-    wanted = [n.strip() for n in args.formats.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in generate.CASES]
-    if unknown:
-        say(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(generate.CASES)}")
-        return 2
-    runs_wanted = {r.strip() for r in args.runs.split(",") if r.strip()}
-    workdir = args.workdir.resolve()
-    events_dir, runs_dir, state_dir = workdir / "events", workdir / "runs", workdir / "state"
-    config = state.StateConfig(
-        args.networks, args.ip_indicators, args.domain_indicators, args.url_patterns
-    )
-    skipped = {
-        n: f"parser {generate.CASES[n].parser!r} is not registered yet"
-        for n in wanted
-        if generate.CASES[n].parser not in PARSERS
-    }
-    for name, why in skipped.items():
-        say(f"SKIPPED {name}: {why}")
-    stamp = state.ensure_state(state_dir, config, log=say)
-    index = _index_figures(stamp, runs_dir, state_dir, runs_wanted)
-    demo = state.demo_orgs(config)
-    world: World | None = None
-    runs: dict[str, dict[str, Any]] = {}
-    for case in (generate.CASES[n] for n in wanted if n not in skipped):
-        data = generate.cached(case, events_dir, args.events)
-        if data is None:
-            if world is None:  # members' addresses for the traffic: the whole federation
-                world = World([*demo, *state.federation(config)[1]])
-            say(f"{case.name}: generating {args.events:,} events …")
-            data = generate.generate(case, events_dir, args.events, demo, world)
-        say(
-            f"{case.name}: {data.events:,} events, {data.bytes / 1e6:,.0f} MB, "
-            f"{data.planted} planted ({data.path})"
-        )
-        try:
-            runs[case.name] = _measure(case, data, args, (runs_dir, state_dir), runs_wanted)
-        except runner.WorkerFailed as exc:
-            skipped[case.name] = str(exc)
-            say(f"FAILED {case.name}: {exc}")
-    previous = {} if args.fresh else _load_previous(args.results)
+def _save(
+    args: argparse.Namespace,
+    runs: dict[str, dict[str, Any]],
+    skipped: dict[str, str],
+    index: dict[str, tuple[float, str]],
+    stamp: dict[str, Any],
+    config: state.StateConfig,
+    previous: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Write the results file: this run's formats over what an earlier run left; return all runs."""
     kept = {k: v for k, v in previous.get("runs", {}).items() if k in generate.CASES}
     merged = {k: v for k, v in kept.items() if k not in runs and k not in skipped} | runs
     setups = [r["e2e"]["setup"] for r in runs.values() if r.get("e2e")]
@@ -215,8 +182,57 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": skipped,
         "code": report.code_measured(REPO),
     }
-    report.print_tables(merged, say)
     report.write_results(args.results, merged, index, extra)
+    return merged
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the process exit code."""
+    args = _arguments(argv)
+    wanted = [n.strip() for n in args.formats.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in generate.CASES]
+    if unknown:
+        say(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(generate.CASES)}")
+        return 2
+    runs_wanted = {r.strip() for r in args.runs.split(",") if r.strip()}
+    workdir = args.workdir.resolve()
+    events_dir, runs_dir, state_dir = workdir / "events", workdir / "runs", workdir / "state"
+    config = state.StateConfig(
+        args.networks, args.ip_indicators, args.domain_indicators, args.url_patterns
+    )
+    skipped = {
+        n: f"parser {generate.CASES[n].parser!r} is not registered yet"
+        for n in wanted
+        if generate.CASES[n].parser not in PARSERS
+    }
+    for name, why in skipped.items():
+        say(f"SKIPPED {name}: {why}")
+    stamp = state.ensure_state(state_dir, config, log=say)
+    index = _index_figures(stamp, runs_dir, state_dir, runs_wanted)
+    demo = state.demo_orgs(config)
+    world: World | None = None
+    runs: dict[str, dict[str, Any]] = {}
+    previous = {} if args.fresh else _load_previous(args.results)
+    for case in (generate.CASES[n] for n in wanted if n not in skipped):
+        data = generate.cached(case, events_dir, args.events)
+        if data is None:
+            if world is None:  # members' addresses for the traffic: the whole federation
+                world = World([*demo, *state.federation(config)[1]])
+            say(f"{case.name}: generating {args.events:,} events …")
+            data = generate.generate(case, events_dir, args.events, demo, world)
+        say(
+            f"{case.name}: {data.events:,} events, {data.bytes / 1e6:,.0f} MB, "
+            f"{data.planted} planted ({data.path})"
+        )
+        try:
+            runs[case.name] = _measure(case, data, args, (runs_dir, state_dir), runs_wanted)
+        except runner.WorkerFailed as exc:
+            skipped[case.name] = str(exc)
+            say(f"FAILED {case.name}: {exc}")
+        # Written after every format: a long run cut short keeps what it measured.
+        _save(args, runs, skipped, index, stamp, config, previous)
+    merged = _save(args, runs, skipped, index, stamp, config, previous)
+    report.print_tables(merged, say)
     say(f"\nresults: {args.results}")
     return 0
 

@@ -23,8 +23,12 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (default: the newest)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Migrate the database to ``revision`` (default: the newest of every branch).
+
+    Each context grows its own branch of revisions from the shared trunk (``0003``),
+    named ``<context>_NNNN``, so contexts add tables without contending for one chain.
+    """
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
