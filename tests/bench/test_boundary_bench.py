@@ -35,6 +35,9 @@ def test_boundary_bench_writes_results_for_a_tiny_run(
     assert (one_core["unit"], one_core["target"]) == ("events/s", 300_000)
     assert rows[("end_to_end", "events_per_s_per_core")]["value"] > 0
     assert rows[("all", "peak_rss_mb")]["value"] > 0
+    # The day's compaction is measured after the ingest, apart from it.
+    assert rows[("zeek", "compaction_seconds")]["files_written"] > 0
+    assert 0 < rows[("zeek", "events_per_s_per_core_with_compaction")]["value"] <= one_core["value"]
     # Every event written went through the pipeline, and the planted C2 beacons raised alerts.
     run = document["runs"]["zeek"]["e2e"]
     assert (run["events"], run["rejects"]) == (3000, 0)

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
-from bastion.boundary.archive import hunt, prune, write_atomically, write_batch
+from bastion.boundary.archive import (
+    BUCKETS,
+    bucket_of,
+    hunt,
+    prune,
+    staged_buckets,
+    write_atomically,
+    write_batch,
+)
 from bastion.boundary.compaction import compact
 from bastion.boundary.schema import ARCHIVE_SCHEMA
 from bastion.core.errors import InputError
@@ -193,3 +203,77 @@ def test_a_compaction_interrupted_anywhere_shows_each_event_once_and_recovers(
     compact(tmp_path)
     assert not list(day.glob("org=_staging/*.parquet"))
     assert sorted(hunt(tmp_path, "SELECT org FROM events").get_column("org")) == ["R0A", "RXX"]
+
+
+def test_compaction_bucket_of_an_organisation_is_stable_crc32() -> None:
+    # Writers and compactors in other processes (and library versions) must agree.
+    buckets = bucket_of(pl.Series(["R0A", None, "bad/code"])).to_list()
+    assert buckets == [
+        zlib.crc32(b"R0A") % BUCKETS,
+        zlib.crc32(b"_none") % BUCKETS,
+        zlib.crc32(b"bad_code") % BUCKETS,
+    ]
+
+
+def test_staged_file_holds_a_row_group_per_bucket_and_says_which(tmp_path: Path) -> None:
+    many = pl.DataFrame(
+        {
+            "@timestamp": [at(2024, 3, 1, 10)] * 200,
+            "organization.id": [f"ORG{i % 50:02d}" for i in range(200)],
+            "event.original": [f"line {i}" for i in range(200)],
+        }
+    )
+    write_batch(many, tmp_path, "batch-1")
+    staged = pq.ParquetFile(tmp_path / "day=2024-03-01/org=_staging/part-batch-1.parquet")
+    buckets = staged_buckets(staged)
+    assert buckets is not None
+    assert len(buckets) == staged.num_row_groups == len(set(buckets)) > 1
+    for group, bucket in enumerate(buckets):
+        codes = pl.from_arrow(staged.read_row_group(group)).get_column("organization.id")
+        assert set(bucket_of(codes).to_list()) == {bucket}
+
+
+def test_compaction_writes_one_file_per_organisation_for_many_batches(tmp_path: Path) -> None:
+    for batch in range(5):
+        frame = pl.DataFrame(
+            {
+                "@timestamp": [at(2024, 3, 1, 10)] * 100,
+                "organization.id": [f"ORG{i % 40:02d}" for i in range(100)],
+                "event.original": [f"batch {batch} line {i}" for i in range(100)],
+            }
+        )
+        write_batch(frame, tmp_path, f"batch-{batch}")
+    stats = compact(tmp_path)
+    assert (stats.staged_files, stats.events, stats.files_written) == (5, 500, 40)
+    assert len(files(tmp_path)) == 40
+    counts = hunt(tmp_path, "SELECT org, count(*) AS n FROM events GROUP BY org")
+    assert counts.height == 40
+    assert set(counts.get_column("n").to_list()) == {
+        (100 // 40 + (i < 100 % 40)) * 5 for i in range(40)
+    }
+
+
+def test_compaction_reads_staged_files_without_bucket_layout(tmp_path: Path) -> None:
+    # A staged file from before buckets (or another bucket count): rows bucketed on read.
+    day = tmp_path / "day=2024-03-01"
+    write_atomically(
+        events().head(2).drop("_line", "not.in.schema"),
+        day / "org=_staging/part-old.parquet",
+        "parquet",
+    )
+    write_batch(events().head(2), tmp_path, "batch-new")
+    stats = compact(tmp_path)
+    assert (stats.staged_files, stats.events, stats.files_written) == (2, 4, 2)
+    rows = hunt(tmp_path, "SELECT org, count(*) AS n FROM events GROUP BY org ORDER BY org")
+    assert rows.rows() == [("R0A", 2), ("RXX", 2)]
+
+
+def test_compaction_leaves_a_day_staged_until_it_is_over(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    stats = compact(tmp_path, closed_before=at(2024, 3, 2, 23, 59))
+    assert stats.days == 2  # 2024-03-01 ended; day=unknown has no end to wait for
+    assert "day=2024-03-02/org=_staging/part-batch-1.parquet" in files(tmp_path)
+    assert "day=2024-03-01/org=_staging/part-batch-1.parquet" not in files(tmp_path)
+    assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 4
+    assert compact(tmp_path, closed_before=at(2024, 3, 3)).days == 1
+    assert not [f for f in files(tmp_path) if "_staging" in f]

@@ -19,23 +19,31 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from bastion.boundary.archive import (
+    BUCKETS,
     DAY,
     MARKER_GLOB,
     ORG,
     STAGING,
+    bucket_of,
     org_partition,
     read_marker,
+    staged_buckets,
     write_atomically,
 )
+from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
 
-# Compressed staged bytes compacted together: raw lines shrink several times in
-# Parquet, so this bounds the memory a compaction takes to a few hundred MB.
-GROUP_BYTES = 32 << 20
+# Compressed staged bytes compacted together. A compaction holds one bucket of
+# them at a time (1/BUCKETS, a few hundred MB once raw lines are decompressed),
+# and writes one file per organisation per group: the larger the group, the
+# fewer and larger the files.
+GROUP_BYTES = BUCKETS * (32 << 20)
 
 
 @dataclass
@@ -68,34 +76,123 @@ def _groups(files: list[Path]) -> list[list[Path]]:
     return [g for g in groups if g]
 
 
-def _compact_group(day_dir: Path, staged: list[Path], stats: CompactionStats) -> None:
-    names = [f"{ORG}={STAGING}/{f.name}" for f in staged]
+@dataclass(frozen=True)
+class _Staged:
+    """One staged file open for reading, with the bucket of each of its row groups."""
+
+    file: pq.ParquetFile
+    buckets: list[int] | None  # None: rows are bucketed as they are read
+
+    def bucket(self, bucket: int, columns: list[str] | None = None) -> pl.DataFrame:
+        """Return this file's rows of ``bucket`` (only ``columns``, if given)."""
+        if self.buckets is None:
+            frame = pl.from_arrow(self.file.read(columns=_with_org(columns)))
+            assert isinstance(frame, pl.DataFrame)
+            keep = bucket_of(frame.get_column("organization.id")) == bucket
+            return frame.filter(keep).select(columns or frame.columns)
+        groups = [i for i, b in enumerate(self.buckets) if b == bucket]
+        if not groups:
+            return pl.DataFrame()
+        frame = pl.from_arrow(self.file.read_row_groups(groups, columns=columns))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def all_buckets(self) -> set[int]:
+        """Return the buckets this file has rows of."""
+        if self.buckets is not None:
+            return set(self.buckets)
+        codes = self.bucket_codes()
+        return set(codes.get_column("bucket").to_list())
+
+    def bucket_codes(self) -> pl.DataFrame:
+        """Return the distinct (bucket, org partition) pairs of this file."""
+        frame = pl.from_arrow(self.file.read(columns=["organization.id"]))
+        assert isinstance(frame, pl.DataFrame)
+        codes = frame.get_column("organization.id")
+        return pl.DataFrame(
+            {
+                "bucket": bucket_of(codes),
+                ORG: codes.to_frame().select(org_partition(pl.col("organization.id"))).to_series(),
+            }
+        ).unique()
+
+
+def _with_org(columns: list[str] | None) -> list[str] | None:
+    if columns is None or "organization.id" in columns:
+        return columns
+    return [*columns, "organization.id"]
+
+
+def _organisations(staged: list[_Staged]) -> list[str]:
+    """Return the org partitions a group of staged files holds (reads one column only)."""
+    found: set[str] = set()
+    for item in staged:
+        codes = pl.from_arrow(item.file.read(columns=["organization.id"]))
+        assert isinstance(codes, pl.DataFrame)
+        found.update(codes.unique().select(org_partition(pl.col("organization.id"))).to_series())
+    return sorted(found)
+
+
+def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> None:
+    names = [f"{ORG}={STAGING}/{f.name}" for f in files]
     cid = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
-    frame = pl.read_parquet(staged).with_columns(
-        org_partition(pl.col("organization.id")).alias(ORG)
-    )
-    parts = frame.partition_by(ORG, as_dict=True, include_key=False)
-    outputs = {f"{ORG}={org}/part-c{cid}.parquet": part for (org,), part in parts.items()}
+    staged = [_Staged(f, staged_buckets(f)) for f in map(pq.ParquetFile, files)]
+    outputs = {org: f"{ORG}={org}/part-c{cid}.parquet" for org in _organisations(staged)}
     marker = day_dir / f".compaction-{cid}.json"
-    marker.write_text(json.dumps({"inputs": names, "outputs": sorted(outputs)}), encoding="utf-8")
-    for name, part in outputs.items():
-        write_atomically(part, day_dir / name, "parquet")
+    marker.write_text(
+        json.dumps({"inputs": names, "outputs": sorted(outputs.values())}), encoding="utf-8"
+    )
+    # One bucket at a time: every organisation is in exactly one, so each output is
+    # written once, whole, from the rows of every staged file of the group.
+    for bucket in sorted(set().union(*(s.all_buckets() for s in staged))):
+        parts = [
+            conform(frame, ARCHIVE_SCHEMA)
+            for s in staged
+            if not (frame := s.bucket(bucket)).is_empty()
+        ]
+        if not parts:
+            continue
+        frame = pl.concat(parts).with_columns(org_partition(pl.col("organization.id")).alias(ORG))
+        for (org,), part in frame.partition_by(ORG, as_dict=True, include_key=False).items():
+            write_atomically(part, day_dir / outputs[str(org)], "parquet")
+        stats.events += frame.height
     _finish_or_undo(marker)
-    stats.staged_files += len(staged)
-    stats.events += frame.height
+    stats.staged_files += len(files)
     stats.files_written += len(outputs)
 
 
+def day_closed(day_dir: Path, closed_before: datetime | None) -> bool:
+    """Tell whether a day partition ended before ``closed_before`` (None: every day has).
+
+    ``day=unknown`` (events without a time) never fills up by the clock: it always counts.
+    """
+    if closed_before is None:
+        return True
+    try:
+        day = date.fromisoformat(day_dir.name.removeprefix(f"{DAY}="))
+    except ValueError:
+        return True
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1) <= closed_before
+
+
 def compact(
-    root: Path, *, committed: Callable[[str], bool] = lambda _batch: True
+    root: Path,
+    *,
+    committed: Callable[[str], bool] = lambda _batch: True,
+    closed_before: datetime | None = None,
 ) -> CompactionStats:
     """Move committed staged batches of every day into their organisations' partitions.
 
     ``committed`` says whether a batch id is committed; a batch that is not (its
     ingest crashed before its SQL commit) stays staged until its rerun commits it.
+    With ``closed_before``, only days that ended by then are compacted: a file costs
+    the same for ten events as for ten thousand, so an organisation's day is written
+    once, when it is over, rather than once per ingest.
     """
     stats = CompactionStats()
     for day_dir in sorted(root.glob(f"{DAY}=*")):
+        if not day_closed(day_dir, closed_before):
+            continue
         for marker in sorted(day_dir.glob(MARKER_GLOB)):
             _finish_or_undo(marker)
             stats.recovered += 1

@@ -152,8 +152,10 @@ class Pipeline:
         window: timedelta = ALERT_WINDOW,
         default_org: str | None = None,
         segment_bytes: int = Settings().ingest_segment_bytes,
+        compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
     ) -> None:
         self.store = store
+        self.compact_after = compact_after
         self.segment_bytes = segment_bytes
         self.default_org = default_org
         self.archive_root = archive_root
@@ -191,6 +193,7 @@ class Pipeline:
             window=window,
             default_org=default_org,
             segment_bytes=settings.ingest_segment_bytes,
+            compact_after=timedelta(hours=settings.archive_compact_after_hours),
         )
 
     def ingest_file(self, path: Path, fmt: str | None = None) -> SourceStats:
@@ -270,10 +273,19 @@ class Pipeline:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def compact(self) -> CompactionStats:
-        """Move committed staged batches into their organisations' archive partitions."""
+    def compact(self, *, every_day: bool = False) -> CompactionStats:
+        """Move committed staged batches into their organisations' archive partitions.
+
+        Only days that ended ``compact_after`` ago, unless ``every_day``: today's
+        events stay staged (and hunted there) until the day is over.
+        """
+        closed_before = None if every_day else datetime.now(UTC) - self.compact_after
         with self.store.session() as session:
-            return compact(self.archive_root, committed=lambda batch: batch_done(session, batch))
+            return compact(
+                self.archive_root,
+                committed=lambda batch: batch_done(session, batch),
+                closed_before=closed_before,
+            )
 
     def ingest_paths(self, paths: Iterable[Path], fmt: str | None = None) -> list[SourceStats]:
         """Ingest files and directories (recursively), one source each."""

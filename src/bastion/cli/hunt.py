@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -73,14 +74,31 @@ def prune(
 
 
 @archive_app.command("compact")
-def compact(as_json: bool = JSON_OPTION) -> None:
-    """Move ingested batches into their organisations' partitions (ingest does this at its end)."""
+def compact(
+    every_day: bool = typer.Option(
+        False, "--all", help="compact today too, not only the days that are over"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Move ingested batches of the days that are over into their organisations' partitions.
+
+    Ingest does this at its end; run it from a timer (say hourly) for listeners and workers.
+    """
     from bastion.boundary.checkpoints import batch_done
     from bastion.boundary.compaction import compact as run_compact
 
     root = settings().archive_dir
     with store().session() as session:
-        stats = run_compact(root, committed=lambda batch: batch_done(session, batch))
+        closed_before = None
+        if not every_day:
+            closed_before = datetime.now(UTC) - timedelta(
+                hours=settings().archive_compact_after_hours
+            )
+        stats = run_compact(
+            root,
+            committed=lambda batch: batch_done(session, batch),
+            closed_before=closed_before,
+        )
     if as_json:
         print_json(stats)
         return

@@ -36,6 +36,12 @@ class Settings(BaseModel):
         description="input bytes a file's chunks are committed in together (more: fewer, larger "
         "archive files and more memory)",
     )
+    archive_compact_after_hours: float = Field(
+        default=1.0,
+        ge=0,
+        description="a day's staged events move into per-organisation partitions once the day "
+        "ended this long ago (one file per organisation per day; until then hunts read them staged)",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 
