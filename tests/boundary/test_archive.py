@@ -6,19 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 import pytest
 
-from bastion.boundary.archive import (
-    BUCKETS,
-    bucket_of,
-    hunt,
-    prune,
-    staged_buckets,
-    write_atomically,
-    write_batch,
-)
-from bastion.boundary.compaction import compact
+from bastion.boundary import compaction
+from bastion.boundary.archive import hunt, prune, write_atomically, write_batch
+from bastion.boundary.compaction import bucket_of, compact
 from bastion.boundary.schema import ARCHIVE_SCHEMA
 from bastion.core.errors import InputError
 
@@ -205,32 +197,9 @@ def test_a_compaction_interrupted_anywhere_shows_each_event_once_and_recovers(
     assert sorted(hunt(tmp_path, "SELECT org FROM events").get_column("org")) == ["R0A", "RXX"]
 
 
-def test_compaction_bucket_of_an_organisation_is_stable_crc32() -> None:
-    # Writers and compactors in other processes (and library versions) must agree.
-    buckets = bucket_of(pl.Series(["R0A", None, "bad/code"])).to_list()
-    assert buckets == [
-        zlib.crc32(b"R0A") % BUCKETS,
-        zlib.crc32(b"_none") % BUCKETS,
-        zlib.crc32(b"bad_code") % BUCKETS,
-    ]
-
-
-def test_staged_file_holds_a_row_group_per_bucket_and_says_which(tmp_path: Path) -> None:
-    many = pl.DataFrame(
-        {
-            "@timestamp": [at(2024, 3, 1, 10)] * 200,
-            "organization.id": [f"ORG{i % 50:02d}" for i in range(200)],
-            "event.original": [f"line {i}" for i in range(200)],
-        }
-    )
-    write_batch(many, tmp_path, "batch-1")
-    staged = pq.ParquetFile(tmp_path / "day=2024-03-01/org=_staging/part-batch-1.parquet")
-    buckets = staged_buckets(staged)
-    assert buckets is not None
-    assert len(buckets) == staged.num_row_groups == len(set(buckets)) > 1
-    for group, bucket in enumerate(buckets):
-        codes = pl.from_arrow(staged.read_row_group(group)).get_column("organization.id")
-        assert set(bucket_of(codes).to_list()) == {bucket}
+def test_compaction_bucket_of_an_organisation_is_its_crc32() -> None:
+    buckets = bucket_of(pl.Series(["R0A", "_none", "R0A"]), 7).to_list()
+    assert buckets == [zlib.crc32(b"R0A") % 7, zlib.crc32(b"_none") % 7, zlib.crc32(b"R0A") % 7]
 
 
 def test_compaction_writes_one_file_per_organisation_for_many_batches(tmp_path: Path) -> None:
@@ -253,8 +222,8 @@ def test_compaction_writes_one_file_per_organisation_for_many_batches(tmp_path: 
     }
 
 
-def test_compaction_reads_staged_files_without_bucket_layout(tmp_path: Path) -> None:
-    # A staged file from before buckets (or another bucket count): rows bucketed on read.
+def test_compaction_reads_staged_files_written_with_fewer_columns(tmp_path: Path) -> None:
+    # A staged file from an older schema: its missing columns read as null.
     day = tmp_path / "day=2024-03-01"
     write_atomically(
         events().head(2).drop("_line", "not.in.schema"),
@@ -277,3 +246,32 @@ def test_compaction_leaves_a_day_staged_until_it_is_over(tmp_path: Path) -> None
     assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 4
     assert compact(tmp_path, closed_before=at(2024, 3, 3)).days == 1
     assert not [f for f in files(tmp_path) if "_staging" in f]
+
+
+def test_compaction_splits_a_group_into_buckets_and_cleans_its_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compaction, "BUCKET_BYTES", 1)  # as many buckets as it may have
+    for batch in range(3):
+        frame = pl.DataFrame(
+            {
+                "@timestamp": [at(2024, 3, 1, 10)] * 60,
+                "organization.id": [f"ORG{i % 30:02d}" for i in range(60)],
+                "event.original": [f"batch {batch} line {i}" for i in range(60)],
+            }
+        )
+        write_batch(frame, tmp_path, f"batch-{batch}")
+    stats = compact(tmp_path)
+    assert (stats.events, stats.files_written) == (180, 30)
+    assert hunt(tmp_path, 'SELECT count(DISTINCT "event.original") FROM events').item() == 180
+    assert not list((tmp_path / "day=2024-03-01").glob(".compaction-*"))
+
+
+def test_compaction_removes_scratch_left_by_a_crash_before_its_marker(tmp_path: Path) -> None:
+    write_batch(events().head(2), tmp_path, "batch-1")
+    orphan = tmp_path / "day=2024-03-01" / ".compaction-dead" / "b000"
+    orphan.mkdir(parents=True)
+    (orphan / "000000.parquet").write_bytes(b"half a file")
+    compact(tmp_path)
+    assert not (tmp_path / "day=2024-03-01" / ".compaction-dead").exists()
+    assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 2

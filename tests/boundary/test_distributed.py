@@ -99,7 +99,10 @@ def test_published_chunks_are_processed_once_even_when_redelivered(
     assert sum(s.batches for s in crashed.stats.values()) == 1
     done = sum(s.batches for s in healthy.stats.values())
     redone = sum(s.batches_already_done for s in healthy.stats.values())
-    assert (done, redone) == (chunks, 1)
+    # Each chunk is committed once: the crashed worker's again counts as already done. On a
+    # loaded machine a slow acknowledgement can bring another chunk back: it counts the same.
+    assert done - redone == chunks - 1
+    assert redone >= 1
     counts = hunt(
         tmp_path / "data" / "archive",
         'SELECT count(*), count(DISTINCT "log.offset"), count(DISTINCT "organization.id") FROM events',

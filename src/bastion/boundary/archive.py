@@ -26,13 +26,13 @@ import json
 import re
 import shutil
 import uuid
-import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
@@ -44,11 +44,7 @@ NO_ORG = "_none"
 STAGING = "_staging"  # the org= partition where batches land before compaction
 MARKER_GLOB = ".compaction-*.json"
 RAW = "event.original"
-# Staged files hold a row group per bucket of organisations (see ``bucket_of``):
-# compaction takes one bucket of a day at a time, so its memory is bounded.
-BUCKETS = 32
-BUCKETS_KEY = "bastion.buckets"
-_BUCKET = "_bucket"  # a compaction under way: its inputs and outputs
+SMALL_FILE_ROWS = 20_000  # a compaction under way: its inputs and outputs
 DAY = "day"
 ORG = "org"
 
@@ -87,53 +83,41 @@ def _codecs(columns: list[str]) -> dict[str, str]:
     return {name: "zstd" if name == RAW else "lz4" for name in columns}
 
 
-def _write_options(columns: list[str]) -> dict[str, Any]:
-    """Return ``pq.write_table``/``ParquetWriter`` options for archive files.
+def _write_options(columns: list[str], rows: int) -> dict[str, Any]:
+    """Return ``pq.write_table`` options for an archive file of ``rows`` rows.
 
     The raw line is unique per event: a dictionary for it is built only to be
-    thrown away, and min/max statistics of log lines prune nothing.
+    thrown away, and min/max statistics of log lines prune nothing. A small file
+    (an organisation's quiet day) is already pruned by its partition, and
+    dictionaries and statistics would make up most of the cost of writing it.
     """
+    large = rows >= SMALL_FILE_ROWS
     return {
         "compression": _codecs(columns),
         "compression_level": {RAW: 1} if RAW in columns else None,
-        "use_dictionary": [c for c in columns if c != RAW],
-        "write_statistics": [c for c in columns if c != RAW],
+        "use_dictionary": [c for c in columns if c != RAW] if large else False,
+        "write_statistics": [c for c in columns if c != RAW] if large else False,
     }
 
 
-def bucket_of(codes: pl.Series) -> pl.Series:
-    """Return the compaction bucket (0..BUCKETS-1) of each organisation code.
-
-    Stable across processes and library versions (CRC-32 of the partition value),
-    computed once per distinct code, never per event.
-    """
-    partitions = codes.to_frame("code").select(org_partition(pl.col("code"))).to_series()
-    distinct = partitions.unique()
-    buckets = [zlib.crc32(code.encode()) % BUCKETS for code in distinct.to_list()]
-    mapping = pl.DataFrame({"code": distinct, "bucket": pl.Series(buckets, dtype=pl.UInt8)})
-    return (
-        partitions.to_frame("code")
-        .join(mapping, on="code", how="left", maintain_order="left")
-        .get_column("bucket")
-    )
-
-
 def write_atomically(
-    frame: pl.DataFrame, target: Path, write: Literal["parquet", "ndjson"]
+    frame: pl.DataFrame | pa.Table, target: Path, write: Literal["parquet", "ndjson"]
 ) -> None:
     """Write ``frame`` to ``target`` via a temporary sibling and a rename.
 
     The temporary name does not end in the target's suffix, so globbing readers
-    never pick up a partial file.
+    never pick up a partial file. An Arrow table (a slice of a larger one, say)
+    is written as it is, without a conversion per file.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         if write == "parquet":
-            table = frame.to_arrow()
-            pq.write_table(table, temporary, **_write_options(table.column_names))
+            table = frame if isinstance(frame, pa.Table) else frame.to_arrow()
+            pq.write_table(table, temporary, **_write_options(table.column_names, table.num_rows))
         else:
-            frame.write_ndjson(temporary)
+            as_frame = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)
+            as_frame.write_ndjson(temporary)
         temporary.replace(target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -154,59 +138,17 @@ def write_batch(events: pl.DataFrame, root: Path, batch_id: str) -> int:
     if events.is_empty():
         return 0
     conformed = conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False)
-    keyed = conformed.with_columns(
-        pl.col("@timestamp").dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY),
-        bucket_of(conformed.get_column("organization.id")).alias(_BUCKET),
-    )
+    days = conformed.get_column("@timestamp").dt.date()
+    first = days[0]
+    if days.null_count() == 0 and (days == first).all():  # the usual case: no partitioning copy
+        target = _partition_path(root, first.isoformat(), STAGING, batch_id)
+        write_atomically(conformed, target, "parquet")
+        return conformed.height
+    keyed = conformed.with_columns(days.dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY))
     # One file per day a batch touches (usually one), never per event or organisation.
     for (day,), part in keyed.partition_by(DAY, as_dict=True, include_key=False).items():
-        target = _partition_path(root, str(day), STAGING, batch_id)
-        _write_staged(part, target)
+        write_atomically(part, _partition_path(root, str(day), STAGING, batch_id), "parquet")
     return conformed.height
-
-
-def _write_staged(part: pl.DataFrame, target: Path) -> None:
-    """Write one day of a batch as one file, a row group per compaction bucket.
-
-    The file's metadata names each row group's bucket, so a compaction reads one
-    bucket of every staged file at a time and its memory stays a bucket's worth.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    groups = sorted(part.partition_by(_BUCKET, as_dict=True, include_key=False).items())
-    columns = [c for c in part.columns if c != _BUCKET]
-    schema = (
-        part.drop(_BUCKET)
-        .head(0)
-        .to_arrow()
-        .schema.with_metadata(
-            {BUCKETS_KEY: json.dumps({"of": BUCKETS, "row_groups": [int(k[0]) for k, _ in groups]})}
-        )
-    )
-    try:
-        with pq.ParquetWriter(temporary, schema, **_write_options(columns)) as writer:
-            for _, group in groups:
-                writer.write_table(group.to_arrow().replace_schema_metadata(schema.metadata))
-        temporary.replace(target)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def staged_buckets(file: pq.ParquetFile) -> list[int] | None:
-    """Return the bucket of each row group of a staged file, or None if it does not say.
-
-    A file bucketed another way (an older layout, another bucket count) says nothing:
-    its rows are then assigned to buckets as they are read.
-    """
-    metadata = file.schema_arrow.metadata or {}
-    raw = metadata.get(BUCKETS_KEY.encode())
-    if raw is None:
-        return None
-    layout = json.loads(raw)
-    buckets = [int(b) for b in layout.get("row_groups", [])]
-    if layout.get("of") != BUCKETS or len(buckets) != file.num_row_groups:
-        return None
-    return buckets
 
 
 def org_partition(codes: pl.Expr) -> pl.Expr:

@@ -1,49 +1,58 @@
-"""Compaction: move staged batches into their organisations' partitions, in large files.
+"""Compaction: move a day's staged batches into its organisations' partitions, one file each.
 
-Ingest writes one file per batch per day into ``org=_staging``; a compaction reads
-a group of committed staged files of one day and writes one file per
-organisation. It never shows an event twice or loses one, crash or not:
+Ingest writes one file per batch per day into ``org=_staging``, cheaply, on the
+hot path. Once the day is over, a compaction writes each organisation's events
+of that day into one file: a Parquet file costs about the same to write for ten
+events as for ten thousand, so writing an organisation's day once, and never
+per batch, is what keeps the archive's file count at organisations × days.
+
+Memory stays bounded whatever the day's volume: a group of staged files (up to
+``GROUP_BYTES``) is first split into buckets of organisations in a scratch
+folder, one staged file at a time, then each bucket is read alone and written
+out per organisation. It never shows an event twice or loses one, crash or not:
 
 1. write a marker naming the group's inputs and the outputs it will write;
-2. write the outputs (each atomically);
-3. delete the inputs, then the marker.
+2. write the outputs (each atomically), bucket by bucket;
+3. delete the inputs, then the marker and the scratch folder.
 
 Readers (``archive.visible_files``) hide the inputs once every output of a marker
 exists, and hide the outputs until then; ``compact`` finishes or undoes whatever
-marker a crash left behind before it starts anything new.
+marker a crash left behind before it starts anything new. The scratch folder
+(``.compaction-<id>/``) is never read by a hunt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import shutil
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from bastion.boundary.archive import (
-    BUCKETS,
     DAY,
     MARKER_GLOB,
     ORG,
     STAGING,
-    bucket_of,
     org_partition,
     read_marker,
-    staged_buckets,
     write_atomically,
 )
 from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
 
-# Compressed staged bytes compacted together. A compaction holds one bucket of
-# them at a time (1/BUCKETS, a few hundred MB once raw lines are decompressed),
-# and writes one file per organisation per group: the larger the group, the
-# fewer and larger the files.
-GROUP_BYTES = BUCKETS * (32 << 20)
+# Compressed staged bytes per bucket: raw lines shrink several times in Parquet,
+# so a bucket in memory is a few hundred MB at most.
+BUCKET_BYTES = 32 << 20
+MAX_BUCKETS = 256
+# Staged bytes compacted together, so an organisation gets one file per group: a
+# day up to this size (about 80 million events of firewall logs) gets one per day.
+GROUP_BYTES = MAX_BUCKETS * BUCKET_BYTES
 
 
 @dataclass
@@ -55,12 +64,17 @@ class CompactionStats:
     recovered: int = 0  # markers of an interrupted compaction finished or undone
 
 
+def _scratch(marker: Path) -> Path:
+    return marker.with_suffix("")  # .compaction-<id>.json → .compaction-<id>/
+
+
 def _finish_or_undo(marker: Path) -> None:
     inputs, outputs = read_marker(marker)
     written = [marker.parent / name for name in outputs]
     done = all(f.exists() for f in written)
     for name in inputs if done else outputs:
         (marker.parent / name).unlink(missing_ok=True)
+    shutil.rmtree(_scratch(marker), ignore_errors=True)
     marker.unlink()
 
 
@@ -76,85 +90,65 @@ def _groups(files: list[Path]) -> list[list[Path]]:
     return [g for g in groups if g]
 
 
-@dataclass(frozen=True)
-class _Staged:
-    """One staged file open for reading, with the bucket of each of its row groups."""
-
-    file: pq.ParquetFile
-    buckets: list[int] | None  # None: rows are bucketed as they are read
-
-    def bucket(self, bucket: int, columns: list[str] | None = None) -> pl.DataFrame:
-        """Return this file's rows of ``bucket`` (only ``columns``, if given)."""
-        if self.buckets is None:
-            frame = pl.from_arrow(self.file.read(columns=_with_org(columns)))
-            assert isinstance(frame, pl.DataFrame)
-            keep = bucket_of(frame.get_column("organization.id")) == bucket
-            return frame.filter(keep).select(columns or frame.columns)
-        groups = [i for i, b in enumerate(self.buckets) if b == bucket]
-        if not groups:
-            return pl.DataFrame()
-        frame = pl.from_arrow(self.file.read_row_groups(groups, columns=columns))
-        assert isinstance(frame, pl.DataFrame)
-        return frame
-
-    def all_buckets(self) -> set[int]:
-        """Return the buckets this file has rows of."""
-        if self.buckets is not None:
-            return set(self.buckets)
-        codes = self.bucket_codes()
-        return set(codes.get_column("bucket").to_list())
-
-    def bucket_codes(self) -> pl.DataFrame:
-        """Return the distinct (bucket, org partition) pairs of this file."""
-        frame = pl.from_arrow(self.file.read(columns=["organization.id"]))
-        assert isinstance(frame, pl.DataFrame)
-        codes = frame.get_column("organization.id")
-        return pl.DataFrame(
-            {
-                "bucket": bucket_of(codes),
-                ORG: codes.to_frame().select(org_partition(pl.col("organization.id"))).to_series(),
-            }
-        ).unique()
+def bucket_of(partitions: pl.Series, buckets: int) -> pl.Series:
+    """Return the bucket (0..buckets-1) of each org partition value, hashed once per distinct one."""
+    distinct = partitions.unique()
+    mapping = pl.DataFrame(
+        {
+            "code": distinct,
+            "bucket": pl.Series(
+                [zlib.crc32(code.encode()) % buckets for code in distinct.to_list()],
+                dtype=pl.UInt16,
+            ),
+        }
+    )
+    joined = partitions.to_frame("code").join(mapping, on="code", how="left", maintain_order="left")
+    return joined.get_column("bucket")
 
 
-def _with_org(columns: list[str] | None) -> list[str] | None:
-    if columns is None or "organization.id" in columns:
-        return columns
-    return [*columns, "organization.id"]
+def _read(path: Path) -> pl.DataFrame:
+    """Read a staged file in the archive schema (whatever columns it was written with)."""
+    return conform(pl.read_parquet(path), ARCHIVE_SCHEMA)
 
 
-def _organisations(staged: list[_Staged]) -> list[str]:
-    """Return the org partitions a group of staged files holds (reads one column only)."""
-    found: set[str] = set()
-    for item in staged:
-        codes = pl.from_arrow(item.file.read(columns=["organization.id"]))
-        assert isinstance(codes, pl.DataFrame)
-        found.update(codes.unique().select(org_partition(pl.col("organization.id"))).to_series())
-    return sorted(found)
+def _split_into_buckets(files: list[Path], scratch: Path, buckets: int) -> list[str]:
+    """Write each staged file's rows into per-bucket scratch files; return the org partitions."""
+    organisations: set[str] = set()
+    for number, path in enumerate(files):
+        frame = _read(path).with_columns(org_partition(pl.col("organization.id")).alias(ORG))
+        organisations.update(frame.get_column(ORG).unique().to_list())
+        keyed = frame.with_columns(bucket_of(frame.get_column(ORG), buckets).alias("_bucket"))
+        for (bucket,), part in keyed.partition_by("_bucket", as_dict=True).items():
+            folder = scratch / f"b{int(bucket):03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            part.drop("_bucket").write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
+    return sorted(organisations)
 
 
 def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> None:
     names = [f"{ORG}={STAGING}/{f.name}" for f in files]
     cid = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
-    staged = [_Staged(f, staged_buckets(f)) for f in map(pq.ParquetFile, files)]
-    outputs = {org: f"{ORG}={org}/part-c{cid}.parquet" for org in _organisations(staged)}
     marker = day_dir / f".compaction-{cid}.json"
+    scratch = _scratch(marker)
+    buckets = max(
+        1, min(MAX_BUCKETS, math.ceil(sum(f.stat().st_size for f in files) / BUCKET_BYTES))
+    )
+    shutil.rmtree(scratch, ignore_errors=True)
+    organisations = _split_into_buckets(files, scratch, buckets)
+    outputs = {org: f"{ORG}={org}/part-c{cid}.parquet" for org in organisations}
     marker.write_text(
         json.dumps({"inputs": names, "outputs": sorted(outputs.values())}), encoding="utf-8"
     )
-    # One bucket at a time: every organisation is in exactly one, so each output is
-    # written once, whole, from the rows of every staged file of the group.
-    for bucket in sorted(set().union(*(s.all_buckets() for s in staged))):
-        parts = [
-            conform(frame, ARCHIVE_SCHEMA)
-            for s in staged
-            if not (frame := s.bucket(bucket)).is_empty()
-        ]
-        if not parts:
-            continue
-        frame = pl.concat(parts).with_columns(org_partition(pl.col("organization.id")).alias(ORG))
-        for (org,), part in frame.partition_by(ORG, as_dict=True, include_key=False).items():
-            write_atomically(part, day_dir / outputs[str(org)], "parquet")
+    # Every organisation is in exactly one bucket, so each output is written once, whole.
+    for folder in sorted(scratch.iterdir()):
+        # Sorted by organisation and turned into Arrow once: each output is a zero-copy slice.
+        frame = pl.read_parquet(sorted(folder.glob("*.parquet"))).sort(ORG, maintain_order=True)
+        runs = frame.group_by(ORG, maintain_order=True).len()
+        table = frame.drop(ORG).to_arrow()
+        start = 0
+        for org, rows in runs.iter_rows():
+            write_atomically(table.slice(start, rows), day_dir / outputs[str(org)], "parquet")
+            start += rows
         stats.events += frame.height
     _finish_or_undo(marker)
     stats.staged_files += len(files)
@@ -185,17 +179,19 @@ def compact(
 
     ``committed`` says whether a batch id is committed; a batch that is not (its
     ingest crashed before its SQL commit) stays staged until its rerun commits it.
-    With ``closed_before``, only days that ended by then are compacted: a file costs
-    the same for ten events as for ten thousand, so an organisation's day is written
-    once, when it is over, rather than once per ingest.
+    With ``closed_before``, only days that ended by then are compacted, so an
+    organisation's day is written once, when it is over, rather than once per ingest.
     """
     stats = CompactionStats()
     for day_dir in sorted(root.glob(f"{DAY}=*")):
-        if not day_closed(day_dir, closed_before):
-            continue
         for marker in sorted(day_dir.glob(MARKER_GLOB)):
             _finish_or_undo(marker)
             stats.recovered += 1
+        for orphan in day_dir.glob(".compaction-*"):
+            if orphan.is_dir():  # split into buckets, then a crash before its marker
+                shutil.rmtree(orphan, ignore_errors=True)
+        if not day_closed(day_dir, closed_before):
+            continue
         staged = sorted(
             f
             for f in (day_dir / f"{ORG}={STAGING}").glob("part-*.parquet")
