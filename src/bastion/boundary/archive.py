@@ -44,7 +44,31 @@ NO_ORG = "_none"
 STAGING = "_staging"  # the org= partition where batches land before compaction
 MARKER_GLOB = ".compaction-*.json"
 RAW = "event.original"
-SMALL_FILE_ROWS = 20_000  # a compaction under way: its inputs and outputs
+SMALL_FILE_ROWS = 20_000
+# Columns of few distinct values per file: worth a dictionary.
+DICTIONARY_COLUMNS = frozenset(
+    {
+        "event.dataset",
+        "event.action",
+        "event.type",
+        "observer.vendor",
+        "observer.product",
+        "observer.name",
+        "network.transport",
+        "network.protocol",
+        "http.request.method",
+        "http.response.status_code",
+        "dns.question.type",
+        "dns.response_code",
+        "rule.name",
+        "log.file.path",
+        "organization.id",
+    }
+)
+# Columns whose min/max let a hunt skip a file: time, source, organisation.
+STATISTICS_COLUMNS = frozenset(
+    {"@timestamp", "event.dataset", "log.file.path", "organization.id"}
+)  # a compaction under way: its inputs and outputs
 DAY = "day"
 ORG = "org"
 
@@ -86,17 +110,17 @@ def _codecs(columns: list[str]) -> dict[str, str]:
 def _write_options(columns: list[str], rows: int) -> dict[str, Any]:
     """Return ``pq.write_table`` options for an archive file of ``rows`` rows.
 
-    The raw line is unique per event: a dictionary for it is built only to be
-    thrown away, and min/max statistics of log lines prune nothing. A small file
-    (an organisation's quiet day) is already pruned by its partition, and
-    dictionaries and statistics would make up most of the cost of writing it.
+    Dictionaries only for columns of few distinct values (a dictionary of addresses,
+    times or raw lines is built only to be thrown away), statistics only for the
+    columns a hunt prunes files by. A small file (an organisation's quiet day) is
+    already pruned by its partition and gets neither: they would be most of its cost.
     """
     large = rows >= SMALL_FILE_ROWS
     return {
         "compression": _codecs(columns),
         "compression_level": {RAW: 1} if RAW in columns else None,
-        "use_dictionary": [c for c in columns if c != RAW] if large else False,
-        "write_statistics": [c for c in columns if c != RAW] if large else False,
+        "use_dictionary": [c for c in columns if c in DICTIONARY_COLUMNS] if large else False,
+        "write_statistics": [c for c in columns if c in STATISTICS_COLUMNS] if large else False,
     }
 
 
@@ -113,7 +137,12 @@ def write_atomically(
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         if write == "parquet":
-            table = frame if isinstance(frame, pa.Table) else frame.to_arrow()
+            # String views as Polars holds them: no copy of every string into a new layout.
+            table = (
+                frame
+                if isinstance(frame, pa.Table)
+                else frame.to_arrow(compat_level=pl.CompatLevel.newest())
+            )
             pq.write_table(table, temporary, **_write_options(table.column_names, table.num_rows))
         else:
             as_frame = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)

@@ -144,7 +144,7 @@ def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> 
         # Sorted by organisation and turned into Arrow once: each output is a zero-copy slice.
         frame = pl.read_parquet(sorted(folder.glob("*.parquet"))).sort(ORG, maintain_order=True)
         runs = frame.group_by(ORG, maintain_order=True).len()
-        table = frame.drop(ORG).to_arrow()
+        table = frame.drop(ORG).to_arrow(compat_level=pl.CompatLevel.newest())
         start = 0
         for org, rows in runs.iter_rows():
             write_atomically(table.slice(start, rows), day_dir / outputs[str(org)], "parquet")

@@ -116,7 +116,12 @@ _LATE_FIELDS = {  # per log type, fields after 33: read only on the rows that ne
 }
 _SPLIT = 35  # split off fields 0-33, and the rest of the record in field 34
 _CSV_COLUMNS = 64  # THREAT's last wanted field is 63
-_PLACEHOLDER = "\x1f"  # stands for a comma inside quotes while a record is split on commas
+_PLACEHOLDER = "\x1f"
+# "<14>Jun  2 00:00:01 fw01 1": an RFC 3164 header, then the record's first field (digits).
+_QUICK_HEADER = (
+    r"^(?:<[0-9]{1,3}>)?[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} "
+    r"([A-Za-z0-9_.-]+) [0-9]*$"
+)  # stands for a comma inside quotes while a record is split on commas
 
 
 def _split_plain(records: pl.Series) -> pl.DataFrame:
@@ -150,8 +155,14 @@ def _plain(frame: pl.DataFrame, year: int) -> pl.DataFrame:
     has_header = ~head.str.contains(r"^[0-9]*$")
     hosts = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
     if has_header.any():
-        header = split_syslog(head.filter(has_header), year)
-        hosts = hosts.scatter(has_header.arg_true(), header.get_column("syslog.hostname"))
+        # Most firewalls send the plain RFC 3164 header: read its host with one anchored
+        # regex, and leave the general header parser the rest (a fifth of the cost).
+        quick = head.str.extract(_QUICK_HEADER, 1)
+        hosts = quick
+        general = has_header & quick.is_null()
+        if general.any():
+            header = split_syslog(head.filter(general), year)
+            hosts = hosts.scatter(general.arg_true(), header.get_column("syslog.hostname"))
         # A header holding commas (RFC 5424 structured data) shifts the fields: re-split.
         shifted = has_header & ~frame.get_column("receive_time").str.contains(r"^[0-9]{4}/")
         if shifted.any():
