@@ -17,13 +17,28 @@ from bastion.intel.indicator import (
     parse_action,
     parse_severity,
 )
+from bastion.intel.lifecycle import (
+    AllowEntry,
+    ChangeEntry,
+    allow,
+    allow_federation,
+    allowlist,
+    disallow,
+    expire_indicator,
+    indicator_changes,
+)
 from bastion.intel.loaders import load_indicator_file, read_indicators_csv, read_indicators_json
 from bastion.intel.service import (
+    IndexChanges,
+    SaveStats,
     active_indicator_frame,
     active_indicators,
     get_indicator,
+    index_changes,
     list_indicators,
+    listing_frame,
     save_indicators,
+    store_listings,
 )
 from bastion.intel.urls import normalise_url, normalise_urls
 
@@ -32,16 +47,28 @@ __all__ = [
     "INDICATOR_SCHEMA",
     "MATCH_SCHEMA",
     "Action",
+    "AllowEntry",
+    "ChangeEntry",
+    "IndexChanges",
     "Indicator",
     "IndicatorType",
     "MatchIndex",
+    "SaveStats",
     "active_indicator_frame",
     "active_indicators",
+    "allow",
+    "allow_federation",
+    "allowlist",
+    "disallow",
     "empty_matches",
+    "expire_indicator",
     "get_indicator",
+    "index_changes",
+    "indicator_changes",
     "indicator_frame",
     "infer_type",
     "list_indicators",
+    "listing_frame",
     "load_indicator_file",
     "normalise",
     "normalise_url",
@@ -51,4 +78,5 @@ __all__ = [
     "read_indicators_csv",
     "read_indicators_json",
     "save_indicators",
+    "store_listings",
 ]
