@@ -63,7 +63,11 @@ def medallion(tmp_path: Path) -> Iterator[str]:
 
 def _publish(url: str, objects: list[dict[str, object]]) -> None:
     collection = Collection(url, user="analyst", password="secret")
-    bundle = {"type": "bundle", "id": "bundle--00000000-0000-4000-8000-0000000000aa", "objects": objects}
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--00000000-0000-4000-8000-0000000000aa",
+        "objects": objects,
+    }
     collection.add_objects(json.dumps(bundle))
 
 
@@ -102,8 +106,14 @@ def test_taxii_collection_loads_and_pulls_only_what_is_new(store: Store, medalli
 
 def test_taxii_wrong_password_is_a_failed_pull(store: Store, medallion: str) -> None:
     with store.session() as session:
-        feeds.add_feed(session, "t", "taxii", medallion,
-                       options={"username": "analyst", "password": "wrong"}, now=NOW)
+        feeds.add_feed(
+            session,
+            "t",
+            "taxii",
+            medallion,
+            options={"username": "analyst", "password": "wrong"},
+            now=NOW,
+        )
         pull = feeds.pull_feed(session, "t", now=NOW)
     assert pull.status == "failed"
     assert "401" in pull.reason or "UNAUTHORIZED" in pull.reason.upper()
