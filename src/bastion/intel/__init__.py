@@ -28,6 +28,7 @@ from bastion.intel.lifecycle import (
     indicator_changes,
 )
 from bastion.intel.loaders import load_indicator_file, read_indicators_csv, read_indicators_json
+from bastion.intel.retrohunt import RetroHuntReport, hunt_matches, retrohunt
 from bastion.intel.service import (
     IndexChanges,
     SaveStats,
@@ -39,6 +40,13 @@ from bastion.intel.service import (
     listing_frame,
     save_indicators,
     store_listings,
+)
+from bastion.intel.sightings import (
+    Sighting,
+    list_sightings,
+    organisations_hit,
+    record_sightings,
+    sightings_bundle,
 )
 from bastion.intel.urls import normalise_url, normalise_urls
 
@@ -53,7 +61,9 @@ __all__ = [
     "Indicator",
     "IndicatorType",
     "MatchIndex",
+    "RetroHuntReport",
     "SaveStats",
+    "Sighting",
     "active_indicator_frame",
     "active_indicators",
     "allow",
@@ -63,20 +73,26 @@ __all__ = [
     "empty_matches",
     "expire_indicator",
     "get_indicator",
+    "hunt_matches",
     "index_changes",
     "indicator_changes",
     "indicator_frame",
     "infer_type",
     "list_indicators",
+    "list_sightings",
     "listing_frame",
     "load_indicator_file",
     "normalise",
     "normalise_url",
     "normalise_urls",
+    "organisations_hit",
     "parse_action",
     "parse_severity",
     "read_indicators_csv",
     "read_indicators_json",
+    "record_sightings",
+    "retrohunt",
     "save_indicators",
+    "sightings_bundle",
     "store_listings",
 ]
