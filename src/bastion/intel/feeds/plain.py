@@ -37,7 +37,9 @@ def read_plain(content: bytes, options: FeedOptions, where: str) -> Parsed:
         value = _COMMENT.sub("", line).strip()
         if not value:
             continue
-        value = value.split()[0]
+        if len(value.split()) > 1:
+            parsed.skip(f"{where} line {number}", "more than one value on the line")
+            continue
         try:
             parsed.indicators.append(make_indicator(options, type=infer_type(value), value=value))
         except InputError as exc:
@@ -110,7 +112,9 @@ def _looks_plain(content: bytes) -> bool:
     head = content[:4096].decode("utf-8", "replace")
     values = [_COMMENT.sub("", line).strip() for line in head.splitlines()]
     values = [v for v in values if v]
-    return bool(values) and all(len(v.split()) == 1 and "," not in v for v in values[:20])
+    single = [len(v.split()) == 1 and "," not in v for v in values[:20]]
+    # The first value and most of the others are one token each: a list, bad lines aside.
+    return bool(single) and single[0] and sum(single) >= len(single) / 2
 
 
 PLAIN = register(

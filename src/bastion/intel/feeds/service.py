@@ -43,13 +43,18 @@ class Feed:
     name: str
     kind: str
     url: str
-    interval: timedelta
+    interval_seconds: int
     options: dict[str, Any]
     enabled: bool
     last_pull_at: datetime | None
     etag: str | None
     last_modified: str | None
     cursor: str | None
+
+    @property
+    def interval(self) -> timedelta:
+        """Return how often the feed is pulled."""
+        return timedelta(seconds=self.interval_seconds)
 
     def due(self, now: datetime) -> bool:
         """Tell whether the feed should be pulled at ``now``."""
@@ -83,7 +88,7 @@ def _feed(row: FeedRow) -> Feed:
         name=row.name,
         kind=row.kind,
         url=row.url,
-        interval=timedelta(seconds=row.interval_seconds),
+        interval_seconds=row.interval_seconds,
         options={k: v for k, v in (row.options or {}).items() if k != "password"},
         enabled=row.enabled,
         last_pull_at=row.last_pull_at,
