@@ -38,6 +38,7 @@ from bastion.intel.service import (
     index_changes,
     list_indicators,
     listing_frame,
+    refresh_index,
     save_indicators,
     store_listings,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "read_indicators_csv",
     "read_indicators_json",
     "record_sightings",
+    "refresh_index",
     "retrohunt",
     "save_indicators",
     "sightings_bundle",

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.intel.index import INDICATOR_SCHEMA
+from bastion.intel.index import INDICATOR_SCHEMA, MatchIndex
 from bastion.intel.indicator import (
     Action,
     Indicator,
@@ -30,7 +30,7 @@ from bastion.intel.lifecycle import (
     decayed_confidence,
     record_changes,
 )
-from bastion.intel.models import IndicatorRow
+from bastion.intel.models import AllowRow, IndicatorRow
 
 _CHUNK = 500  # keys per IN (...) query: well under every backend's parameter limit
 
@@ -286,21 +286,30 @@ class IndexChanges:
     listings: pl.DataFrame  # INDICATOR_SCHEMA: every active listing of each changed indicator
     removed: list[str]  # ids (type:value) changed since, with no active listing left
     until: datetime  # pass this as ``since`` next time
+    rebuild: bool = False  # the allow-list grew: every indicator may be affected
 
 
 def index_changes(session: Session, since: datetime, now: datetime) -> IndexChanges:
     """Return what a live ``MatchIndex`` needs to catch up with changes made after ``since``."""
     moment = as_utc(now)
+    start = as_utc(since)
+    # Changed since, or lapsed since (valid_until passed without anyone touching the row).
     touched = session.execute(
         select(IndicatorRow.type, IndicatorRow.value)
-        .where(IndicatorRow.updated_at > as_utc(since))
+        .where(
+            or_(
+                IndicatorRow.updated_at > start,
+                and_(IndicatorRow.valid_until > start, IndicatorRow.valid_until <= moment),
+            )
+        )
         .distinct()
     ).all()
+    allowed_since = session.scalar(select(func.count()).where(AllowRow.created_at > start)) or 0
     ids = {f"{t}:{v}" for t, v in touched}
     parts = []
     values = sorted({v for _, v in touched})
-    for start in range(0, len(values), _CHUNK):
-        chunk = values[start : start + _CHUNK]
+    for first in range(0, len(values), _CHUNK):
+        chunk = values[first : first + _CHUNK]
         parts.append(listing_frame(session, moment, where=IndicatorRow.value.in_(chunk)))
     listings = (
         pl.concat(parts).select(list(INDICATOR_SCHEMA))
@@ -313,4 +322,21 @@ def index_changes(session: Session, since: datetime, now: datetime) -> IndexChan
         )
     )
     live = set(listings.select(pl.concat_str("type", pl.lit(":"), "value")).to_series().to_list())
-    return IndexChanges(listings, sorted(ids - live), moment)
+    return IndexChanges(listings, sorted(ids - live), moment, rebuild=allowed_since > 0)
+
+
+def refresh_index(
+    session: Session, index: MatchIndex, since: datetime, *, now: datetime
+) -> tuple[MatchIndex, datetime]:
+    """Return ``index`` caught up with the store's changes since ``since``, and the new mark.
+
+    Only the changed indicators are compiled (``MatchIndex.with_changes``); a grown
+    delta or a new allow-list entry rebuilds the whole index instead. Swap the
+    result in between batches: it goes live without a restart.
+    """
+    changes = index_changes(session, since, now)
+    if changes.rebuild or index.needs_rebuild:
+        return MatchIndex.from_frame(active_indicator_frame(session, now)), changes.until
+    if not changes.listings.height and not changes.removed:
+        return index, changes.until
+    return index.with_changes(changes.listings, changes.removed), changes.until
