@@ -137,3 +137,35 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
         assert list_alerts(session)[1] == total
     assert again.alerts == 0
     assert again.already_alerted == 3  # the two retrospective pairs and the live one
+
+
+def test_hunt_finds_every_kind_the_index_would(tmp_path: Path) -> None:
+    """The SQL narrowing never loses a match: networks of any width, parents, URLs, patterns."""
+    from bastion.boundary.archive import write_batch
+
+    when = datetime.now(UTC) - timedelta(days=1)
+    events = pl.DataFrame(
+        {
+            "@timestamp": [when] * 8,
+            "organization.id": ["RAL"] * 8,
+            "destination.ip": ["172.20.5.9", "100.64.1.2", "2001:db8:9::5", "192.0.2.200",
+                               "8.8.8.8", "8.8.4.4", "9.9.9.9", "1.1.1.1"],
+            "url.domain": ["x.y.evil.example", None, None, "shop.example", None, None, None, "ok.example"],
+            "url.full": [None, None, None, "http://shop.example/pay/now?x=1", None, None,
+                         "http://cdn.example/drop/mal.js", "http://ok.example/"],
+            "tls.client.ja3": [None] * 7 + ["E7D705A3286E19EA42F587B344EE6865"],
+        }
+    )  # fmt: skip
+    write_batch(events, tmp_path / "archive", "b1")
+    listed = [
+        ("cidr", "172.16.0.0/12"), ("cidr", "100.64.0.0/10"), ("cidr", "2001:db8::/32"),
+        ("domain", "evil.example"), ("url", "http://SHOP.example:80/pay/now?x=1"),
+        ("url_pattern", "*/drop/*.js"), ("cidr", "8.0.0.0/7"), ("ja3", "e7d705a3286e19ea42f587b344ee6865"),
+        ("ipv4", "203.0.113.1"),
+    ]  # fmt: skip
+    frame = intel.indicator_frame(intel.Indicator(type=t, value=v, source="s") for t, v in listed)  # type: ignore[arg-type]
+    expected = intel.MatchIndex.from_frame(frame).match(events)
+    found, matches, _ = intel.hunt_matches(tmp_path / "archive", frame, now=datetime.now(UTC))
+    assert found.height == 8  # every event hits something here, 8.8.4.4 through 8.0.0.0/7
+    assert sorted(matches["indicator.id"].to_list()) == sorted(expected["indicator.id"].to_list())
+    assert len(set(expected["indicator.id"].to_list())) == 8

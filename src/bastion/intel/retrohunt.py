@@ -3,11 +3,12 @@
 The archive is searched only through ``boundary.archive.hunt`` (DuckDB over the
 ``events`` view), in two steps so the archive is scanned by column, not by event:
 
-1. for each event field the new indicators can match, the field's *distinct*
-   values of the period are fetched and matched with a ``MatchIndex`` of the new
-   indicators alone (CIDRs, parent domains and URL patterns included);
-2. only the events holding a value that hit are fetched, matched again to learn
-   which indicator each hit, and turned into alert candidates by the verdict stage.
+1. one query fetches only the events that *may* match: hashed ``IN`` lists of the
+   listed values, of each event domain's parents at the depths listed, of the
+   /8, /16 or /24 an IPv4 network starts with (``prefilter``); what SQL cannot
+   narrow (URL patterns, IPv6 networks) is matched by the field's distinct values;
+2. a ``MatchIndex`` of the new indicators alone then decides which event hit which
+   indicator, and the verdict stage turns the hits into alert candidates.
 
 Each (organisation, indicator) gives exactly one alert, marked retrospective,
 spanning its first to last past event; a pair that already has an alert of that
@@ -69,45 +70,114 @@ def _period(days: int, now: datetime) -> str:
     )
 
 
-def _fields(listings: pl.DataFrame) -> list[str]:
-    kinds = set(listings["type"].unique().to_list())
-    return list(dict.fromkeys(f for t in kinds for f in FIELDS[IndicatorType(t)]))
+def _in(expression: str, values: list[str]) -> str:
+    return f"{expression} IN ({', '.join(_quote(v) for v in sorted(set(values)))})"
+
+
+def _of(listings: pl.DataFrame, *kinds: IndicatorType) -> list[str]:
+    values = listings.filter(pl.col("type").is_in([k.value for k in kinds]))["value"]
+    return values.unique().to_list()
+
+
+def _ip_conditions(listings: pl.DataFrame, column: str) -> tuple[list[str], bool]:
+    """Conditions a row must meet to hold a listed address (a superset), and whether IPv6 CIDRs need more."""
+    found = []
+    exact = _of(listings, IndicatorType.IPV4, IndicatorType.IPV6)
+    if exact:
+        found.append(_in(f"lower({column})", exact))
+    cidrs = pl.Series(_of(listings, IndicatorType.CIDR), dtype=pl.String)
+    v4 = cidrs.filter(~cidrs.str.contains(":"))
+    # An IPv4 network is found by the /8, /16 or /24 its addresses start with (hashed IN lists).
+    parts = v4.str.split("/").list.first().str.split(".")
+    prefix = v4.str.split("/").list.last().cast(pl.Int32)
+    octets = (prefix // 8).clip(0, 3)
+    by_octets: dict[int, list[str]] = {}
+    for count, octet_list in zip(octets.to_list(), parts.to_list(), strict=True):
+        by_octets.setdefault(count, []).append(".".join(octet_list[:count]))
+    for count, starts in by_octets.items():
+        if count == 0:  # wider than a /8: every IPv4 address may be in it
+            found.append(f"{column} LIKE '%.%.%.%'")
+            continue
+        found.append(_in(f"array_to_string(string_split({column}, '.')[1:{count}], '.')", starts))
+    return found, bool(cidrs.str.contains(":").any())
+
+
+def _domain_conditions(listings: pl.DataFrame, column: str) -> list[str]:
+    domains = pl.Series(_of(listings, IndicatorType.DOMAIN), dtype=pl.String)
+    depths = domains.str.count_matches(".", literal=True) + 1
+    labels = f"string_split(rtrim(lower({column}), '.'), '.')"
+    return [
+        _in(f"array_to_string({labels}[-{depth}:], '.')", domains.filter(depths == depth).to_list())
+        for depth in sorted(set(depths.to_list()))
+    ]
+
+
+def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[list[str], list[str]]:
+    """Return SQL conditions that every matching event meets, and the fields matched by value.
+
+    The conditions may let through events that do not match (the index decides);
+    they never keep out one that does. Fields with no such condition (URL
+    patterns, IPv6 networks) are matched by their distinct values instead.
+    """
+    conditions: list[str] = []
+    by_value: list[str] = []
+    for field in ("source.ip", "destination.ip"):
+        if field in columns:
+            found, v6_networks = _ip_conditions(listings, _column(field))
+            conditions += found
+            if v6_networks:
+                by_value.append(field)
+    if _of(listings, IndicatorType.DOMAIN):
+        for field in ("url.domain", "dns.question.name", "tls.server.name"):
+            if field in columns:
+                conditions += _domain_conditions(listings, _column(field))
+    urls = _of(listings, IndicatorType.URL)
+    if urls and "url.domain" in columns:
+        hosts = pl.Series(urls).str.extract(
+            r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:?#]*)", 1
+        )
+        conditions.append(_in('lower("url.domain")', hosts.drop_nulls().to_list()))
+    if urls and "url.full" in columns:
+        conditions.append(_in('"url.full"', urls))
+    if _of(listings, IndicatorType.URL_PATTERN) and "url.full" in columns:
+        by_value.append("url.full")
+    for kind in (IndicatorType.JA3, IndicatorType.JA4, IndicatorType.SHA256, IndicatorType.SHA1,
+                 IndicatorType.MD5):  # fmt: skip
+        values = _of(listings, kind)
+        for field in FIELDS[kind]:
+            if values and field in columns:
+                conditions.append(_in(f"lower({_column(field)})", values))
+    return conditions, by_value
 
 
 def hunt_matches(
     root: Path, listings: pl.DataFrame, *, days: int = DEFAULT_DAYS, now: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Return (events, matches, distinct values hit) of ``listings`` over the last ``days``."""
+    """Return (events, matches, distinct values hit by value) of ``listings`` over the last ``days``.
+
+    One query fetches the events that may match (``prefilter``); fields that need
+    it are matched by their distinct values first. The index of ``listings``
+    then decides exactly which event hit which indicator.
+    """
     index = MatchIndex.from_frame(listings.select(list(INDICATOR_SCHEMA)))
     period = _period(days, now)
     columns = set(hunt(root, "SELECT * FROM events LIMIT 0").columns)
-    hit: dict[str, list[str]] = {}
-    for field in _fields(listings):
-        if field not in columns:
-            continue
+    conditions, by_value = prefilter(listings, columns)
+    values_hit = 0
+    for field in by_value:
         column = _column(field)
         distinct = hunt(
             root, f"SELECT DISTINCT {column} FROM events WHERE {period} AND {column} IS NOT NULL"
         )
-        if distinct.is_empty():
-            continue
         found = index.match(distinct.select(pl.col(field).cast(pl.String)))
-        values = distinct[field].cast(pl.String).gather(found["_row"]).unique()
-        if len(values):
-            hit[field] = values.to_list()
-    if not hit:
-        return pl.DataFrame(), pl.DataFrame(), 0
-    parts = []
-    for field, wanted in hit.items():
-        for start in range(0, len(wanted), _IN_CHUNK):
-            listed = ", ".join(_quote(v) for v in wanted[start : start + _IN_CHUNK])
-            parts.append(
-                hunt(
-                    root, f"SELECT * FROM events WHERE {period} AND {_column(field)} IN ({listed})"
-                )
-            )
-    events = pl.concat(parts, how="diagonal_relaxed").unique(maintain_order=True)
-    return events, index.match(events), sum(len(v) for v in hit.values())
+        values = distinct[field].cast(pl.String).gather(found["_row"]).unique().to_list()
+        values_hit += len(values)
+        for first in range(0, len(values), _IN_CHUNK):
+            conditions.append(_in(column, values[first : first + _IN_CHUNK]))
+    if not conditions:
+        return pl.DataFrame(), pl.DataFrame(), values_hit
+    events = hunt(root, f"SELECT * FROM events WHERE {period} AND ({' OR '.join(conditions)})")
+    return events, index.match(events), values_hit
 
 
 def retrohunt(
