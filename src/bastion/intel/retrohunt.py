@@ -1,14 +1,15 @@
 """Retro-hunt: when indicators arrive, look for them in the archived events of the last N days.
 
 The archive is searched only through ``boundary.archive.hunt`` (DuckDB over the
-``events`` view), in two steps so the archive is scanned by column, not by event:
+``events`` view), by column rather than by event:
 
-1. one query fetches only the events that *may* match: hashed ``IN`` lists of the
-   listed values, of each event domain's parents at the depths listed, of the
-   /8, /16 or /24 an IPv4 network starts with (``prefilter``); what SQL cannot
-   narrow (URL patterns, IPv6 networks) is matched by the field's distinct values;
-2. a ``MatchIndex`` of the new indicators alone then decides which event hit which
-   indicator, and the verdict stage turns the hits into alert candidates.
+1. what a plain comparison cannot find (networks, parent domains, URL patterns) is
+   matched over the *distinct* values of the fields concerned, with a
+   ``MatchIndex`` of the new indicators alone;
+2. one query then fetches the events holding a listed exact value or a value that
+   hit (``IN`` lists on raw columns, which DuckDB applies inside the scan);
+3. the same index decides which event hit which indicator, and the verdict stage
+   turns the hits into alert candidates.
 
 Each (organisation, indicator) gives exactly one alert, marked retrospective,
 spanning its first to last past event; a pair that already has an alert of that
@@ -38,7 +39,6 @@ from bastion.intel.service import listing_frame
 from bastion.intel.sightings import record_sightings
 
 DEFAULT_DAYS = 30
-_IN_CHUNK = 5000  # values per IN (...) list in one hunt query
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,9 @@ def _period(days: int, now: datetime) -> str:
     )
 
 
-def _in(expression: str, values: list[str]) -> str:
-    return f"{expression} IN ({', '.join(_quote(v) for v in sorted(set(values)))})"
+def _in(column: str, values: list[str]) -> str:
+    """``column IN (…)`` over a raw column: DuckDB filters that in the scan itself."""
+    return f"{column} IN ({', '.join(_quote(v) for v in sorted(set(values)))})"
 
 
 def _of(listings: pl.DataFrame, *kinds: IndicatorType) -> list[str]:
@@ -79,75 +80,50 @@ def _of(listings: pl.DataFrame, *kinds: IndicatorType) -> list[str]:
     return values.unique().to_list()
 
 
-def _ip_conditions(listings: pl.DataFrame, column: str) -> tuple[list[str], bool]:
-    """Conditions a row must meet to hold a listed address (a superset), and whether IPv6 CIDRs need more."""
-    found = []
-    exact = _of(listings, IndicatorType.IPV4, IndicatorType.IPV6)
-    if exact:
-        found.append(_in(f"lower({column})", exact))
-    cidrs = pl.Series(_of(listings, IndicatorType.CIDR), dtype=pl.String)
-    v4 = cidrs.filter(~cidrs.str.contains(":"))
-    # An IPv4 network is found by the /8, /16 or /24 its addresses start with (hashed IN lists).
-    parts = v4.str.split("/").list.first().str.split(".")
-    prefix = v4.str.split("/").list.last().cast(pl.Int32)
-    octets = (prefix // 8).clip(0, 3)
-    by_octets: dict[int, list[str]] = {}
-    for count, octet_list in zip(octets.to_list(), parts.to_list(), strict=True):
-        by_octets.setdefault(count, []).append(".".join(octet_list[:count]))
-    for count, starts in by_octets.items():
-        if count == 0:  # wider than a /8: every IPv4 address may be in it
-            found.append(f"{column} LIKE '%.%.%.%'")
-            continue
-        found.append(_in(f"array_to_string(string_split({column}, '.')[1:{count}], '.')", starts))
-    return found, bool(cidrs.str.contains(":").any())
-
-
-def _domain_conditions(listings: pl.DataFrame, column: str) -> list[str]:
-    domains = pl.Series(_of(listings, IndicatorType.DOMAIN), dtype=pl.String)
-    depths = domains.str.count_matches(".", literal=True) + 1
-    labels = f"string_split(rtrim(lower({column}), '.'), '.')"
-    return [
-        _in(f"array_to_string({labels}[-{depth}:], '.')", domains.filter(depths == depth).to_list())
-        for depth in sorted(set(depths.to_list()))
-    ]
-
-
 def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[list[str], list[str]]:
-    """Return SQL conditions that every matching event meets, and the fields matched by value.
+    """Return SQL conditions on raw columns that every matching event meets, and the fields
+    to match by their distinct values first.
 
-    The conditions may let through events that do not match (the index decides);
-    they never keep out one that does. Fields with no such condition (URL
-    patterns, IPv6 networks) are matched by their distinct values instead.
+    Exact values (addresses, URLs, fingerprints, hashes) are looked for as they are
+    listed (hashes in either case); a URL also by its host in ``url.domain``. What a
+    plain comparison cannot find (networks, parent domains, URL patterns) is matched
+    over the field's distinct values, and the values that hit are then looked for.
     """
     conditions: list[str] = []
     by_value: list[str] = []
+    present = [
+        f for f in dict.fromkeys(f for k in IndicatorType for f in FIELDS[k]) if f in columns
+    ]
+
+    def add(field: str, values: list[str]) -> None:
+        if values and field in present:
+            conditions.append(_in(_column(field), values))
+
+    networks = bool(_of(listings, IndicatorType.CIDR))
     for field in ("source.ip", "destination.ip"):
-        if field in columns:
-            found, v6_networks = _ip_conditions(listings, _column(field))
-            conditions += found
-            if v6_networks:
-                by_value.append(field)
+        if networks and field in present:
+            by_value.append(field)
+        else:
+            add(field, _of(listings, IndicatorType.IPV4, IndicatorType.IPV6))
     if _of(listings, IndicatorType.DOMAIN):
-        for field in ("url.domain", "dns.question.name", "tls.server.name"):
-            if field in columns:
-                conditions += _domain_conditions(listings, _column(field))
+        by_value += [
+            f for f in ("url.domain", "dns.question.name", "tls.server.name") if f in present
+        ]
     urls = _of(listings, IndicatorType.URL)
-    if urls and "url.domain" in columns:
-        hosts = pl.Series(urls).str.extract(
+    if urls:
+        hosts = pl.Series(urls, dtype=pl.String).str.extract(
             r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:?#]*)", 1
         )
-        conditions.append(_in('lower("url.domain")', hosts.drop_nulls().to_list()))
-    if urls and "url.full" in columns:
-        conditions.append(_in('"url.full"', urls))
-    if _of(listings, IndicatorType.URL_PATTERN) and "url.full" in columns:
+        add("url.domain", hosts.drop_nulls().to_list())
+        add("url.full", urls)
+    if _of(listings, IndicatorType.URL_PATTERN) and "url.full" in present:
         by_value.append("url.full")
     for kind in (IndicatorType.JA3, IndicatorType.JA4, IndicatorType.SHA256, IndicatorType.SHA1,
                  IndicatorType.MD5):  # fmt: skip
         values = _of(listings, kind)
         for field in FIELDS[kind]:
-            if values and field in columns:
-                conditions.append(_in(f"lower({_column(field)})", values))
-    return conditions, by_value
+            add(field, values + [v.upper() for v in values])
+    return conditions, list(dict.fromkeys(by_value))
 
 
 def hunt_matches(
@@ -172,11 +148,12 @@ def hunt_matches(
         found = index.match(distinct.select(pl.col(field).cast(pl.String)))
         values = distinct[field].cast(pl.String).gather(found["_row"]).unique().to_list()
         values_hit += len(values)
-        for first in range(0, len(values), _IN_CHUNK):
-            conditions.append(_in(column, values[first : first + _IN_CHUNK]))
+        if values:
+            conditions.append(_in(column, values))
     if not conditions:
         return pl.DataFrame(), pl.DataFrame(), values_hit
-    events = hunt(root, f"SELECT * FROM events WHERE {period} AND ({' OR '.join(conditions)})")
+    where = f"{period} AND ({' OR '.join(conditions)})"
+    events = hunt(root, f"SELECT * FROM events WHERE {where}")
     return events, index.match(events), values_hit
 
 
