@@ -149,3 +149,18 @@ async def test_unknown_list_is_a_4xx(store: Store, client: httpx.AsyncClient) ->
     answer = await client.get("/blocklists/hashes.txt", headers=auth)
     assert answer.status_code == 400
     assert "kind" in answer.text
+
+
+def test_render_cache_reuses_a_list_until_the_store_changes(store: Store, app: FastAPI) -> None:
+    cache = blocklists.RenderCache()
+    with store.session() as session:
+        [policy] = blocklists.list_policies(session)
+        first = cache.get(session, policy, "domain", now=NOW)
+        assert cache.get(session, policy, "domain", now=NOW + timedelta(seconds=5)) is first
+        intel.expire_indicator(session, "domain:evil.example", reason="gone", now=NOW)
+        changed = cache.get(session, policy, "domain", now=NOW + timedelta(seconds=6))
+        # Time alone (expiry, decay) shows within the cache's lifetime of a minute.
+        stale = cache.get(session, policy, "domain", now=NOW + timedelta(minutes=2))
+    assert first.text == "evil.example\n"
+    assert changed.text == ""
+    assert stale is not changed

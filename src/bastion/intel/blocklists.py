@@ -18,18 +18,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError, PermissionDenied
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Tlp
 from bastion.intel.indicator import TLP_ORDER, parse_action, parse_tlp
-from bastion.intel.models import DeviceRow, PolicyRow
+from bastion.intel.models import AllowRow, DeviceRow, IndicatorChangeRow, PolicyRow
 from bastion.intel.service import listing_frame
 
 LIST_KINDS: dict[str, tuple[str, ...]] = {
@@ -234,3 +235,41 @@ def render_blocklist(session: Session, policy: Policy, kind: str, *, now: dateti
     text = "".join(f"{v}\n" for v in entries.to_list())
     etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
     return BlockList(kind, text, etag, len(entries))
+
+
+def store_mark(session: Session) -> tuple[object, ...]:
+    """Return what changes whenever a listing or the allow-list changes.
+
+    Every change to a listing writes a change-log row, so the newest change id marks
+    the listings; the allow-list is marked by its size and newest id.
+    """
+    changed = session.scalar(select(func.max(IndicatorChangeRow.id)))
+    allowed = session.execute(select(func.count(), func.max(AllowRow.id))).one()
+    return (changed, *allowed)
+
+
+class RenderCache:
+    """Rendered lists reused while the store has not changed, for at most ``ttl``.
+
+    Many devices pull the same policy's lists; rendering reads every active
+    listing, so it is done once per change. ``ttl`` bounds how long a list may lag
+    what time alone changes (an indicator reaching its valid-until, decay).
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(seconds=60)) -> None:
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._items: dict[tuple[object, ...], tuple[datetime, tuple[object, ...], BlockList]] = {}
+
+    def get(self, session: Session, policy: Policy, kind: str, *, now: datetime) -> BlockList:
+        """Return the ``kind`` list of ``policy``, rendered again only when it may have changed."""
+        key = (policy, kind)
+        mark = store_mark(session)
+        with self._lock:
+            held = self._items.get(key)
+        if held is not None and held[1] == mark and now - held[0] < self._ttl:
+            return held[2]
+        rendered = render_blocklist(session, policy, kind, now=now)
+        with self._lock:
+            self._items[key] = (now, mark, rendered)
+        return rendered

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -28,7 +28,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bastion.boundary.ipcolumns import CidrTable
-from bastion.core.errors import InputError, NotFoundError
+from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.core.timeutil import as_utc
 from bastion.intel.indicator import IndicatorType, normalise, normalise_domain
 from bastion.intel.models import AllowRow, IndicatorChangeRow, IndicatorRow
@@ -88,9 +88,7 @@ def expire_indicator(
         raise InputError(msg)
     if not reason.strip():
         msg = "say why the indicator is expired (--reason)"
-        raise InputError(
-            msg,
-        )
+        raise InputError(msg, Location(field="reason"))
     kind, value = normalise(IndicatorType.parse(kind_text), raw)
     moment = as_utc(now)
     query = select(IndicatorRow).where(IndicatorRow.type == kind.value, IndicatorRow.value == value)
@@ -145,9 +143,7 @@ def _allow_value(value: str) -> tuple[str, str]:
             msg = (
                 "allow-listing /0 would switch off every address indicator; give a narrower network"
             )
-            raise InputError(
-                msg,
-            )
+            raise InputError(msg, Location(field="value"))
         return "cidr", str(network)
     return "domain", normalise_domain(text)
 
@@ -292,8 +288,3 @@ def deactivate_stale(
         pull_id=pull_id,
     )
     return len(gone)
-
-
-def stale_after(now: datetime, days: float) -> datetime:
-    """Return the moment before which something last seen counts as ``days`` old."""
-    return as_utc(now) - timedelta(days=days)

@@ -14,10 +14,10 @@ import binascii
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from bastion.intel.blocklists import Unauthorised, authenticate, render_blocklist
+from bastion.intel.blocklists import RenderCache, Unauthorised, authenticate
 from bastion.web.deps import SessionDep
 
 router = APIRouter(prefix="/blocklists", tags=["blocklists"])
@@ -45,6 +45,15 @@ def _unauthorised(exc: Unauthorised) -> Response:
     )
 
 
+def _cache(request: Request) -> RenderCache:
+    """Return this app's cache of rendered lists (one per app, so per store)."""
+    state = request.app.state
+    if not hasattr(state, "blocklist_cache"):
+        state.blocklist_cache = RenderCache()
+    cache: RenderCache = state.blocklist_cache
+    return cache
+
+
 @router.get(
     "/{kind}.txt",
     response_class=PlainTextResponse,
@@ -52,6 +61,7 @@ def _unauthorised(exc: Unauthorised) -> Response:
     responses={304: {"description": "Not modified"}, 401: {"description": "No valid token"}},
 )
 def blocklist(
+    request: Request,
     session: SessionDep,
     kind: Annotated[str, Path(pattern="^(ip|domain|url)$", description="ip, domain or url")],
     authorization: Annotated[str | None, Header()] = None,
@@ -63,7 +73,7 @@ def blocklist(
         _, policy = authenticate(session, _token(authorization), now=now)
     except Unauthorised as exc:
         return _unauthorised(exc)
-    rendered = render_blocklist(session, policy, kind, now=now)
+    rendered = _cache(request).get(session, policy, kind, now=now)
     headers = {
         "ETag": rendered.etag,
         "Cache-Control": "no-cache",
