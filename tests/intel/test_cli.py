@@ -126,4 +126,6 @@ def test_feeds_policies_devices_allow_and_retrohunt_commands(bastion: Run, tmp_p
     assert bastion("intel", "policies", "show", "fw").stdout == ""
     hunted = json.loads(bastion("intel", "retrohunt", "--days", "7", "--json").stdout)
     assert (hunted["days"], hunted["alerts"]) == (7, 0)
+    both = bastion("intel", "feeds", "pull", "drop", "--retrohunt", "--json")
+    assert json.loads(both.stdout)["retrohunt"]["since"] is not None  # since the last run
     assert json.loads(bastion("intel", "sightings", "--json").stdout) == []

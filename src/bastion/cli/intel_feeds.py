@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 
 from bastion import intel, orgs
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.core.errors import InputError
 from bastion.intel import feeds
 
@@ -106,6 +106,9 @@ def _print_pulls(pulls: list[feeds.Pull]) -> None:
 @feeds_app.command("pull")
 def pull(
     name: str | None = typer.Argument(None, help="the feed to pull; default: every feed due"),
+    retrohunt: bool = typer.Option(
+        False, "--retrohunt", help="then hunt what arrived over the archive's last 30 days"
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Pull one feed now, or every feed whose interval has passed; exit 1 if a pull failed."""
@@ -114,10 +117,19 @@ def pull(
         pulls = (
             [feeds.pull_feed(session, name, now=now)] if name else feeds.pull_due(session, now=now)
         )
+    hunted = None
+    if retrohunt:
+        with store().session() as session:
+            hunted = intel.retrohunt(session, settings().archive_dir, now=datetime.now(UTC))
     if as_json:
-        print_json(pulls)
+        print_json(pulls if hunted is None else {"pulls": pulls, "retrohunt": hunted})
     else:
         _print_pulls(pulls)
+        if hunted is not None:
+            typer.echo(
+                f"retro-hunt: {hunted.indicators} indicator(s), {hunted.events} past event(s), "
+                f"{hunted.alerts} retrospective alert(s)"
+            )
     if any(p.status == "failed" for p in pulls):
         raise typer.Exit(1)  # recorded in the history; the exit code tells a scheduler
 
