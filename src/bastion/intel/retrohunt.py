@@ -39,6 +39,17 @@ from bastion.intel.service import listing_frame
 from bastion.intel.sightings import record_sightings
 
 DEFAULT_DAYS = 30
+# What the verdict stage and the alert evidence read of a matched event, besides its fields.
+_EVIDENCE = (
+    "@timestamp",
+    "organization.id",
+    "host.ip",
+    "event.type",
+    "event.dataset",
+    "event.original",
+    "log.file.path",
+    "log.offset",
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,10 @@ def _period(days: int, now: datetime) -> str:
         f"day >= {_quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown' "
         f'AND "@timestamp" >= TIMESTAMPTZ {_quote(start.isoformat())}'
     )
+
+
+def _matched_fields() -> set[str]:
+    return {f for kind in IndicatorType for f in FIELDS[kind]}
 
 
 def _in(column: str, values: list[str]) -> str:
@@ -153,7 +168,9 @@ def hunt_matches(
     if not conditions:
         return pl.DataFrame(), pl.DataFrame(), values_hit
     where = f"{period} AND ({' OR '.join(conditions)})"
-    events = hunt(root, f"SELECT * FROM events WHERE {where}")
+    # Only the columns matching and the alerts need: a scan reads whole columns.
+    wanted = [c for c in dict.fromkeys([*_EVIDENCE, *sorted(_matched_fields())]) if c in columns]
+    events = hunt(root, f"SELECT {', '.join(map(_column, wanted))} FROM events WHERE {where}")
     return events, index.match(events), values_hit
 
 
