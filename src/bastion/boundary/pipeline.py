@@ -52,6 +52,7 @@ from bastion.boundary.verdict import unattributed_matches, verdict
 from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
 from bastion.intel import MatchIndex, active_indicator_frame, indicator_frame, load_indicator_file
+from bastion.intel.sightings import record_sightings
 from bastion.orgs import all_networks, get_organisation
 from bastion.store import Store
 
@@ -385,6 +386,7 @@ class Pipeline:
                     )
                     candidates = pl.concat([r.candidates for r in results])
                     alerts = record_alerts(session, candidates, window=self.window)
+                    record_sightings(session, candidates)
                     stats.alerts_created += alerts.created
                     stats.alerts_extended += alerts.extended
                 save_checkpoint(

@@ -170,21 +170,15 @@ def _ip_lookup(values: pl.Series, entries: pl.Series) -> Lookup:
     return lookup
 
 
-class MatchIndex:
-    """Active indicators compiled for matching; immutable, build a new one to change it."""
+class _Compiled:
+    """Entries compiled into lookup tables; immutable."""
 
     def __init__(self, entries: pl.DataFrame, matchers: list[_Matcher]) -> None:
-        self._entries = entries
-        self._matchers = matchers
+        self.entries = entries
+        self.matchers = matchers
 
     @classmethod
-    def build(cls, indicators: Iterable[Indicator]) -> MatchIndex:
-        """Compile ``indicators`` (several sources may list the same one) into an index."""
-        return cls.from_frame(indicator_frame(indicators))
-
-    @classmethod
-    def from_frame(cls, frame: pl.DataFrame) -> MatchIndex:
-        """Compile a frame in ``INDICATOR_SCHEMA`` whose values are already canonical."""
+    def from_frame(cls, frame: pl.DataFrame) -> _Compiled:
         entries = _merge(frame.cast(INDICATOR_SCHEMA))  # type: ignore[arg-type]
         numbered = entries.select("type", "value", entry=pl.int_range(pl.len(), dtype=pl.UInt32))
 
@@ -202,26 +196,23 @@ class MatchIndex:
             matchers.append(_Matcher(FIELDS[kind], _lower, ValueTable(*of(kind)).lookup))
         return cls(entries, matchers)
 
-    def __len__(self) -> int:
-        """Return how many distinct indicators (type and value) the index holds."""
-        return self._entries.height
+    def ids(self) -> pl.Series:
+        return self.entries.select(pl.concat_str("type", pl.lit(":"), "value")).to_series()
 
     def match(self, events: pl.DataFrame) -> pl.DataFrame:
-        """Return one row per (event, indicator, field) hit, in ``MATCH_SCHEMA``, by ``_row``."""
         parts = []
-        for field in dict.fromkeys(f for m in self._matchers for f in m.fields):
+        for field in dict.fromkeys(f for m in self.matchers for f in m.fields):
             if field in events.columns:
                 found = self._match_field(events[field].cast(pl.String))
                 parts.append(found.with_columns(pl.lit(field).alias("match.field")))
         if not any(p.height for p in parts):
             return empty_matches()
         hits = pl.concat(parts).unique()
-        details = self._entries.select(pl.all().gather(hits["entry"])).select(_DETAILS)
+        details = self.entries.select(pl.all().gather(hits["entry"])).select(_DETAILS)
         return (
             hits.select("_row")
             .hstack(details)
             .with_columns(hits["match.field"])
-            .sort("_row", "indicator.id", "match.field")
             .select(list(MATCH_SCHEMA))
         )
 
@@ -231,7 +222,7 @@ class MatchIndex:
         distinct = values.gather(values.arg_unique())
         prepared: dict[Callable[[pl.Series], pl.Series], pl.Series] = {}
         found = []
-        for matcher in self._matchers:
+        for matcher in self.matchers:
             if column.name in matcher.fields:
                 if matcher.prepare not in prepared:
                     prepared[matcher.prepare] = matcher.prepare(distinct)
@@ -244,6 +235,81 @@ class MatchIndex:
         rows = column.is_in(listed["value"].unique().implode()).arg_true()
         holding = pl.DataFrame({"_row": rows.cast(pl.Int64), "value": column.gather(rows)})
         return holding.join(listed, on="value").select("_row", "entry")
+
+
+class MatchIndex:
+    """Active indicators compiled for matching; immutable.
+
+    ``with_changes`` returns a new index with some indicators changed, added or
+    removed without recompiling the rest: the changes are compiled into a small
+    *delta* layered over the unchanged *base*, whose entries for those indicators
+    are hidden. A pipeline swaps its index for the new one between batches, so
+    updates go live without a restart. When the delta grows large
+    (``needs_rebuild``), build a fresh index from the store.
+    """
+
+    def __init__(
+        self,
+        base: _Compiled,
+        delta: _Compiled | None = None,
+        delta_frame: pl.DataFrame | None = None,
+        hidden: pl.Series | None = None,
+    ) -> None:
+        self._base = base
+        self._delta = delta
+        self._delta_frame = delta_frame if delta_frame is not None else indicator_frame([])
+        self._hidden = hidden if hidden is not None else pl.Series("id", [], dtype=pl.String)
+        visible = base.ids()
+        if len(self._hidden):
+            visible = visible.filter(~visible.is_in(self._hidden.implode()))
+        self._size = len(visible) + (0 if delta is None else delta.entries.height)
+
+    @classmethod
+    def build(cls, indicators: Iterable[Indicator]) -> MatchIndex:
+        """Compile ``indicators`` (several sources may list the same one) into an index."""
+        return cls.from_frame(indicator_frame(indicators))
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> MatchIndex:
+        """Compile a frame in ``INDICATOR_SCHEMA`` whose values are already canonical."""
+        return cls(_Compiled.from_frame(frame))
+
+    def with_changes(self, listings: pl.DataFrame, removed: Iterable[str] = ()) -> MatchIndex:
+        """Return this index with the indicators in ``listings`` replaced and ``removed`` dropped.
+
+        ``listings`` (``INDICATOR_SCHEMA``) holds *every* active listing of each
+        indicator it names (as ``index_changes`` gives them): what it says about an
+        indicator replaces all the index knew of it. ``removed`` are ids
+        (``type:value``) to drop.
+        """
+        listings = listings.select(list(INDICATOR_SCHEMA)).cast(INDICATOR_SCHEMA)  # type: ignore[arg-type]
+        named = listings.select(pl.concat_str("type", pl.lit(":"), "value")).to_series()
+        changed = pl.concat([named, pl.Series(list(removed), dtype=pl.String)]).unique()
+        earlier = self._delta_frame.filter(
+            ~pl.concat_str("type", pl.lit(":"), "value").is_in(changed.implode())
+        )
+        frame = pl.concat([earlier, listings])
+        delta = _Compiled.from_frame(frame) if frame.height else None
+        hidden = pl.concat([self._hidden, changed]).unique()
+        return MatchIndex(self._base, delta, frame, hidden)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """Tell whether the delta has grown past a quarter of the base (rebuilding pays then)."""
+        return self._delta_frame.height > max(100_000, self._base.entries.height // 4)
+
+    def __len__(self) -> int:
+        """Return how many distinct indicators (type and value) the index holds."""
+        return self._size
+
+    def match(self, events: pl.DataFrame) -> pl.DataFrame:
+        """Return one row per (event, indicator, field) hit, in ``MATCH_SCHEMA``, by ``_row``."""
+        found = self._base.match(events)
+        if len(self._hidden) and found.height:
+            found = found.filter(~pl.col("indicator.id").is_in(self._hidden.implode()))
+        if self._delta is not None:
+            found = pl.concat([found, self._delta.match(events)])
+        return found.sort("_row", "indicator.id", "match.field")
 
 
 def empty_matches() -> pl.DataFrame:

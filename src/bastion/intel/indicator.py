@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from bastion.core.errors import InputError, Location
 from bastion.core.timeutil import as_utc
-from bastion.core.types import Severity
+from bastion.core.types import Severity, Tlp
 from bastion.intel.urls import normalise_url
 
 
@@ -63,6 +63,22 @@ def parse_severity(value: str) -> Severity:
         choices = ", ".join(s.value for s in Severity)
         msg = f"unknown severity {value!r}; choose one of {choices}"
         raise InputError(msg, Location(field="severity")) from None
+
+
+def parse_tlp(value: str) -> Tlp:
+    """Return the TLP 2.0 marking named ``value`` ("TLP:AMBER", "amber+strict", "white"), or raise."""
+    text = value.strip().upper().removeprefix("TLP:").strip()
+    if text == "WHITE":  # TLP 1.0's name for CLEAR
+        text = "CLEAR"
+    try:
+        return Tlp(text)
+    except ValueError:
+        choices = ", ".join(t.value for t in Tlp)
+        msg = f"unknown TLP {value!r}; choose one of {choices}"
+        raise InputError(msg, Location(field="tlp")) from None
+
+
+TLP_ORDER = {tlp.value: rank for rank, tlp in enumerate(Tlp)}
 
 
 def parse_action(value: str) -> Action:
@@ -245,6 +261,7 @@ class Indicator:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     valid_until: datetime | None = None
+    tlp: Tlp = Tlp.AMBER  # unmarked intelligence is shared with care, not published
 
     def __post_init__(self) -> None:
         kind, value = normalise(IndicatorType.parse(str(self.type)), self.value)
@@ -274,6 +291,7 @@ class Indicator:
             "action": parse_action(str(self.action)),
             "threat": self.threat.strip(),
             "tags": tuple(sorted({t.strip().lower() for t in self.tags if t.strip()})),
+            "tlp": parse_tlp(str(self.tlp)),
         }
         for name in ("first_seen", "last_seen", "valid_until"):
             moment = getattr(self, name)

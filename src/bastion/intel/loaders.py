@@ -3,7 +3,8 @@
 CSV: a header row naming the columns ``value`` (required), ``type`` (inferred from
 the value when absent or empty), ``source``, ``severity``, ``confidence``,
 ``action``, ``threat``, ``tags`` (separated by ``;`` or ``,``), ``first_seen``,
-``last_seen`` and ``valid_until`` (ISO 8601; a date alone means midnight UTC).
+``last_seen`` and ``valid_until`` (ISO 8601; a date alone means midnight UTC) and
+``tlp`` (CLEAR, GREEN, AMBER, AMBER+STRICT, RED; AMBER when absent).
 Lines starting with ``#`` are comments. JSON: a list of objects with the same
 keys, or ``{"indicators": [...]}``.
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.core.errors import FormatError, InputError, Location
-from bastion.core.types import Severity
+from bastion.core.types import Severity, Tlp
 from bastion.intel.indicator import (
     Action,
     Indicator,
@@ -32,6 +33,7 @@ from bastion.intel.indicator import (
     infer_type,
     parse_action,
     parse_severity,
+    parse_tlp,
 )
 
 COLUMNS = (
@@ -46,6 +48,7 @@ COLUMNS = (
     "first_seen",
     "last_seen",
     "valid_until",
+    "tlp",
 )
 
 Where = Callable[[str], Location]
@@ -106,6 +109,7 @@ def _indicator(record: Mapping[str, Any], where: Where, default_source: str) -> 
         kind = IndicatorType.parse(kind_text) if kind_text else infer_type(value)
         severity = _text(record, "severity")
         action = _text(record, "action")
+        tlp = _text(record, "tlp")
         return Indicator(
             type=kind,
             value=value,
@@ -118,6 +122,7 @@ def _indicator(record: Mapping[str, Any], where: Where, default_source: str) -> 
             first_seen=_moment(_text(record, "first_seen"), where("first_seen")),
             last_seen=_moment(_text(record, "last_seen"), where("last_seen")),
             valid_until=_moment(_text(record, "valid_until"), where("valid_until")),
+            tlp=parse_tlp(tlp) if tlp else Tlp.AMBER,
         )
     except InputError as exc:
         field = exc.location.field or "value"

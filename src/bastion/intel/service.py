@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.core.errors import InputError, NotFoundError
-from bastion.core.timeutil import as_utc
-from bastion.intel.index import INDICATOR_SCHEMA
-from bastion.intel.indicator import Action, Indicator, IndicatorType, normalise, parse_severity
-from bastion.intel.models import IndicatorRow
+from bastion.core.timeutil import as_utc, utcnow
+from bastion.intel.index import INDICATOR_SCHEMA, MatchIndex
+from bastion.intel.indicator import (
+    Action,
+    Indicator,
+    IndicatorType,
+    normalise,
+    parse_severity,
+    parse_tlp,
+)
+from bastion.intel.lifecycle import (
+    DEFAULT_HALF_LIFE_DAYS,
+    Change,
+    allowed_mask,
+    allowlist,
+    decayed_confidence,
+    record_changes,
+)
+from bastion.intel.models import AllowRow, IndicatorRow
 
 _CHUNK = 500  # keys per IN (...) query: well under every backend's parameter limit
 
@@ -34,6 +50,7 @@ def _to_domain(row: IndicatorRow) -> Indicator:
         first_seen=row.first_seen,
         last_seen=row.last_seen,
         valid_until=row.valid_until,
+        tlp=parse_tlp(row.tlp),
     )
 
 
@@ -47,7 +64,107 @@ def _columns(indicator: Indicator) -> dict[str, Any]:
         "first_seen": indicator.first_seen,
         "last_seen": indicator.last_seen,
         "valid_until": indicator.valid_until,
+        "tlp": indicator.tlp.value,
     }
+
+
+@dataclass(frozen=True)
+class SaveStats:
+    """What storing a set of listings did."""
+
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    expired: int = 0  # listings the source no longer gives (snapshot feeds)
+
+
+def _differences(row: IndicatorRow, columns: dict[str, Any], now: datetime) -> list[str]:
+    """Name the fields a new listing changes ."""
+    changed = []
+    for name, value in columns.items():
+        old = getattr(row, name)
+        if isinstance(old, datetime) and isinstance(value, datetime):
+            if as_utc(old) != as_utc(value):
+                changed.append(name)
+        elif name == "first_seen" and value is None:
+            continue  # a source that stops giving first_seen does not forget it
+        elif old != value and not (name == "tags" and list(old or []) == list(value)):
+            changed.append(name)
+    return changed
+
+
+def store_listings(
+    session: Session,
+    indicators: Iterable[Indicator],
+    *,
+    reason: str,
+    now: datetime | None = None,
+    pull_id: int | None = None,
+) -> SaveStats:
+    """Store listings, replacing what a source said before about the same one; log each change.
+
+    Listings are keyed by (type, value, source); when the input repeats a key, the
+    last one wins. Every listing is stamped as listed ``now``: without a ``last_seen``
+    of its own, that restarts its confidence decay, and is not a change.
+    """
+    moment = as_utc(now or utcnow())
+    latest: dict[Key, Indicator] = {(i.type.value, i.value, i.source): i for i in indicators}
+    keys = list(latest)
+    created = changed = unchanged = 0
+    changes: list[dict[str, Any]] = []
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        query = select(IndicatorRow).where(IndicatorRow.value.in_({k[1] for k in chunk}))
+        existing = {(r.type, r.value, r.source): r for r in session.scalars(query)}
+        fresh = []
+        refreshed: list[int] = []
+        for key in chunk:
+            columns = _columns(latest[key])
+            row = existing.get(key)
+            log = {"type": key[0], "value": key[1], "source": key[2], "at": moment}
+            if row is None:
+                fresh.append(
+                    {
+                        "type": key[0],
+                        "value": key[1],
+                        "source": key[2],
+                        **columns,
+                        "created_at": moment,
+                        "updated_at": moment,
+                    }
+                )
+                changes.append({**log, "change": Change.CREATED, "reason": reason})
+                created += 1
+                continue
+            fields = _differences(row, columns, moment)
+            was_expired = row.valid_until is not None and as_utc(row.valid_until) <= moment
+            now_active = columns["valid_until"] is None or columns["valid_until"] > moment
+            if columns["first_seen"] is None:
+                columns["first_seen"] = row.first_seen
+            if not fields:
+                refreshed.append(row.id)
+                unchanged += 1
+                continue
+            row.listed_at = moment
+            for name in fields:
+                setattr(row, name, columns[name])
+            row.updated_at = moment
+            kind = Change.REACTIVATED if was_expired and now_active else Change.UPDATED
+            changes.append({**log, "change": kind, "reason": f"{reason}: {', '.join(fields)}"})
+            changed += 1
+        session.flush()
+        if fresh:
+            session.execute(insert(IndicatorRow), fresh)
+        if refreshed:
+            session.execute(
+                update(IndicatorRow)
+                .where(IndicatorRow.id.in_(refreshed))
+                .values(listed_at=moment)
+                .execution_options(synchronize_session=False)
+            )
+    record_changes(session, changes, pull_id=pull_id)
+    session.flush()
+    return SaveStats(created, changed, unchanged)
 
 
 def save_indicators(session: Session, indicators: Iterable[Indicator]) -> tuple[int, int]:
@@ -56,25 +173,8 @@ def save_indicators(session: Session, indicators: Iterable[Indicator]) -> tuple[
     Return (created, updated). Listings are keyed by (type, value, source); when the
     input repeats a key, the last one wins.
     """
-    latest: dict[Key, Indicator] = {(i.type.value, i.value, i.source): i for i in indicators}
-    keys = list(latest)
-    created = updated = 0
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        query = select(IndicatorRow).where(IndicatorRow.value.in_({k[1] for k in chunk}))
-        existing = {(r.type, r.value, r.source): r for r in session.scalars(query)}
-        for key in chunk:
-            columns = _columns(latest[key])
-            row = existing.get(key)
-            if row is None:
-                session.add(IndicatorRow(type=key[0], value=key[1], source=key[2], **columns))
-                created += 1
-            else:
-                for name, value in columns.items():
-                    setattr(row, name, value)
-                updated += 1
-        session.flush()
-    return created, updated
+    stats = store_listings(session, indicators, reason="imported")
+    return stats.created, stats.changed + stats.unchanged
 
 
 def list_indicators(
@@ -137,12 +237,106 @@ def active_indicators(session: Session, now: datetime) -> list[Indicator]:
     return [_to_domain(r) for r in session.scalars(query)]
 
 
+LISTING_SCHEMA: dict[str, pl.DataType] = {
+    **INDICATOR_SCHEMA,
+    "tlp": pl.String(),
+    "seen": pl.Datetime("us", "UTC"),
+    "valid_until": pl.Datetime("us", "UTC"),
+}
+
+
+def listing_frame(
+    session: Session,
+    now: datetime,
+    *,
+    where: ColumnElement[bool] | None = None,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+) -> pl.DataFrame:
+    """Return active, not allow-listed listings in ``LISTING_SCHEMA``, confidence decayed.
+
+    ``where`` narrows the query further (the listings of some indicators only).
+    """
+    seen = func.coalesce(IndicatorRow.last_seen, IndicatorRow.listed_at, IndicatorRow.created_at)
+    columns = [getattr(IndicatorRow, name) for name in INDICATOR_SCHEMA]
+    query = select(*columns, IndicatorRow.tlp, seen, IndicatorRow.valid_until).where(_active(now))
+    if where is not None:
+        query = query.where(where)
+    rows = session.execute(query.order_by(IndicatorRow.id)).all()
+    frame = pl.DataFrame(rows, schema=LISTING_SCHEMA, orient="row")
+    frame = frame.filter(~allowed_mask(frame, allowlist(session)))
+    return frame.with_columns(
+        confidence=decayed_confidence(pl.col("confidence"), pl.col("seen"), now, half_life_days)
+    )
+
+
 def active_indicator_frame(session: Session, now: datetime) -> pl.DataFrame:
     """Return the indicators active at ``now`` as a frame for ``MatchIndex.from_frame``.
 
     The stored values are canonical already, so this skips building an ``Indicator``
-    per row: the way to compile millions of them.
+    per row: the way to compile millions of them. The allow-list always wins: what it
+    covers is left out. Confidence is decayed with age.
     """
-    columns = [getattr(IndicatorRow, name) for name in INDICATOR_SCHEMA]
-    rows = session.execute(select(*columns).where(_active(now)).order_by(IndicatorRow.id))
-    return pl.DataFrame(rows.all(), schema=INDICATOR_SCHEMA, orient="row")
+    return listing_frame(session, now).select(list(INDICATOR_SCHEMA))
+
+
+@dataclass(frozen=True)
+class IndexChanges:
+    """What changed in the store since a moment: listings to (re)compile and ids to drop."""
+
+    listings: pl.DataFrame  # INDICATOR_SCHEMA: every active listing of each changed indicator
+    removed: list[str]  # ids (type:value) changed since, with no active listing left
+    until: datetime  # pass this as ``since`` next time
+    rebuild: bool = False  # the allow-list grew: every indicator may be affected
+
+
+def index_changes(session: Session, since: datetime, now: datetime) -> IndexChanges:
+    """Return what a live ``MatchIndex`` needs to catch up with changes made after ``since``."""
+    moment = as_utc(now)
+    start = as_utc(since)
+    # Changed since, or lapsed since (valid_until passed without anyone touching the row).
+    touched = session.execute(
+        select(IndicatorRow.type, IndicatorRow.value)
+        .where(
+            or_(
+                IndicatorRow.updated_at > start,
+                and_(IndicatorRow.valid_until > start, IndicatorRow.valid_until <= moment),
+            )
+        )
+        .distinct()
+    ).all()
+    allowed_since = session.scalar(select(func.count()).where(AllowRow.created_at > start)) or 0
+    ids = {f"{t}:{v}" for t, v in touched}
+    parts = []
+    values = sorted({v for _, v in touched})
+    for first in range(0, len(values), _CHUNK):
+        chunk = values[first : first + _CHUNK]
+        parts.append(listing_frame(session, moment, where=IndicatorRow.value.in_(chunk)))
+    listings = (
+        pl.concat(parts).select(list(INDICATOR_SCHEMA))
+        if parts
+        else pl.DataFrame(schema=INDICATOR_SCHEMA)
+    )
+    listings = listings.filter(
+        pl.concat_str("type", pl.lit(":"), "value").is_in(
+            pl.Series(sorted(ids), dtype=pl.String).implode()
+        )
+    )
+    live = set(listings.select(pl.concat_str("type", pl.lit(":"), "value")).to_series().to_list())
+    return IndexChanges(listings, sorted(ids - live), moment, rebuild=allowed_since > 0)
+
+
+def refresh_index(
+    session: Session, index: MatchIndex, since: datetime, *, now: datetime
+) -> tuple[MatchIndex, datetime]:
+    """Return ``index`` caught up with the store's changes since ``since``, and the new mark.
+
+    Only the changed indicators are compiled (``MatchIndex.with_changes``); a grown
+    delta or a new allow-list entry rebuilds the whole index instead. Swap the
+    result in between batches: it goes live without a restart.
+    """
+    changes = index_changes(session, since, now)
+    if changes.rebuild or index.needs_rebuild:
+        return MatchIndex.from_frame(active_indicator_frame(session, now)), changes.until
+    if not changes.listings.height and not changes.removed:
+        return index, changes.until
+    return index.with_changes(changes.listings, changes.removed), changes.until

@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from bastion import __version__
 from bastion.core.settings import Settings
 from bastion.store import Store
-from bastion.web import api, console, health
+from bastion.web import api, blocklists, console, health
 from bastion.web.errors import install_error_handlers
 from bastion.web.rendering import STATIC_DIR, make_templates
 
@@ -43,6 +43,7 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(blocklists.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
