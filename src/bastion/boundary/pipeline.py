@@ -51,7 +51,13 @@ from bastion.boundary.sources import (
 from bastion.boundary.verdict import unattributed_matches, verdict
 from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
-from bastion.intel import MatchIndex, active_indicator_frame, indicator_frame, load_indicator_file
+from bastion.intel import (
+    MatchIndex,
+    active_indicator_frame,
+    indicator_frame,
+    load_indicator_file,
+    refresh_index,
+)
 from bastion.intel.sightings import record_sightings
 from bastion.orgs import all_networks, get_organisation
 from bastion.store import Store
@@ -164,6 +170,7 @@ class Pipeline:
         self.networks = networks
         self.index = index
         self.window = window
+        self.live: LiveIndicators | None = None  # set by ``open``: the store's indicators
 
     @classmethod
     def open(
@@ -183,9 +190,10 @@ class Pipeline:
             if default_org is not None:
                 default_org = get_organisation(session, default_org).code
             networks = NetworkIndex.build(all_networks(session))
-            stored = active_indicator_frame(session, datetime.now(UTC))
+            opened = datetime.now(UTC)
+            stored = active_indicator_frame(session, opened)
         from_files = [i for path in indicator_files for i in load_indicator_file(path)]
-        return cls(
+        pipeline = cls(
             store,
             archive_root=settings.archive_dir,
             deadletter_root=settings.data_dir / "deadletter",
@@ -196,6 +204,24 @@ class Pipeline:
             segment_bytes=settings.ingest_segment_bytes,
             compact_after=timedelta(hours=settings.archive_compact_after_hours),
         )
+        if not from_files:  # indicators from files are fixed for the run; the store's are live
+            pipeline.live = LiveIndicators(opened, settings.intel_refresh_seconds)
+        return pipeline
+
+    def refresh_indicators(self, *, force: bool = False) -> None:
+        """Pick up indicators changed in the store since the last look (every few seconds).
+
+        Called between batches: a feed's update goes live in a running ingest, listener or
+        worker without a restart, compiled incrementally rather than rebuilt.
+        """
+        live = self.live
+        if live is None or not (force or live.due()):
+            return
+        with self.store.session() as session:
+            self.index, live.mark = refresh_index(
+                session, self.index, live.mark, now=datetime.now(UTC)
+            )
+        live.looked()
 
     def ingest_file(self, path: Path, fmt: str | None = None) -> SourceStats:
         """Ingest one file from where its checkpoint says; a finished file is skipped."""
@@ -328,6 +354,7 @@ class Pipeline:
     def _transform(
         self, lines: Lines, parser: Parser, ctx: ParseContext, first_line: int | None
     ) -> Transformed:
+        self.refresh_indicators()
         return transform(
             lines,
             parser,
@@ -409,6 +436,21 @@ class Pipeline:
         stats.unattributed_matches += sum(r.unattributed for r in results)
         for reason, count in rejects.get_column("reason").value_counts().iter_rows():
             stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
+
+
+@dataclass
+class LiveIndicators:
+    """When a pipeline last caught up with the store's indicators, and how often it looks."""
+
+    mark: datetime  # changes after this are not in the index yet
+    every_seconds: float
+    last_look: float = field(default_factory=time.monotonic)
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last_look >= self.every_seconds
+
+    def looked(self) -> None:
+        self.last_look = time.monotonic()
 
 
 def batch_id_for(key: str, offset: int) -> str:

@@ -42,6 +42,12 @@ class Settings(BaseModel):
         description="a day's staged events move into per-organisation partitions once the day "
         "ended this long ago (one file per organisation per day; until then hunts read them staged)",
     )
+    intel_refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how often a running ingest picks up indicators changed in the store "
+        "(compiled incrementally, no restart)",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 
