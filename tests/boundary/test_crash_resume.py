@@ -64,7 +64,7 @@ def test_sigkill_mid_file_then_rerun_leaves_each_event_exactly_once(tmp_path: Pa
     lines = 600_000  # about 60 MB: eight chunks
     _big_zeek_log(log, lines)
     data = tmp_path / "data"
-    assert _bastion(data, "init").wait(60) == 0
+    assert _bastion(data, "init").wait(180) == 0
 
     victim = _bastion(data, "boundary", "ingest", str(log))
     deadline = time.monotonic() + 120
