@@ -19,6 +19,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
+from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
@@ -28,6 +29,9 @@ from bastion.detect.compiler import compile_detection
 from bastion.detect.logsources import datasets_for, processing_pipeline
 from bastion.detect.rules import Rule, RuleReport, RuleStatus
 from bastion.detect.values import Unsupported
+
+# The modifiers appendix names ``utf16le``; pySigma knows it only as its alias ``wide``.
+modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 RULE_SUFFIXES = (".yml", ".yaml")
 _ID_NAMESPACE = uuid.UUID("5b8f4f0e-2f7d-4c57-9a52-6f1d8b3f6a10")
