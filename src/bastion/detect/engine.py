@@ -190,7 +190,8 @@ class RuleSet:
         found: list[pl.DataFrame] = []
         if route.unanchored:
             found.append(self._hits(frame, route.unanchored))
-        if route.anchored:
+        # Anchored rules with no needle at all (every test unknown) can never be true.
+        if route.anchored and route.needles:
             candidate = pl.any_horizontal(
                 [
                     pl.col(name).str.contains_any(needles, ascii_case_insensitive=True)
