@@ -36,6 +36,10 @@ class Settings(BaseModel):
         description="input bytes a file's chunks are committed in together (more: fewer, larger "
         "archive files and more memory)",
     )
+    rules_path: Path | None = Field(
+        default=None,
+        description="folder of Sigma rules the pipeline runs; default <data_dir>/rules",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 
@@ -48,6 +52,10 @@ class Settings(BaseModel):
     @property
     def archive_dir(self) -> Path:
         return self.archive_path or self.data_dir / "archive"
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.rules_path or self.data_dir / "rules"
 
 
 def load_settings(
