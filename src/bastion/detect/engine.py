@@ -146,6 +146,16 @@ class RuleSet:
             .select(list(HIT_SCHEMA))
         )
 
+    def prepared(self, events: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+        """Return ``events`` (with ``row``) as ``rule``'s predicates read them: derived columns too."""
+        needs = rule.detection.needs
+        route = _Route(
+            columns=set(needs.columns) | {DERIVED_SOURCES[d] for d in needs.derived},
+            ip_fields=set(needs.ip_fields),
+            derived=set(needs.derived),
+        )
+        return self._prepare(None, events.with_row_index(ROW), route)
+
     def _prepare(self, dataset: str | None, part: pl.DataFrame, route: _Route) -> pl.DataFrame:
         keep = [ROW, *sorted(c for c in route.columns if c in part.columns and c not in DERIVED)]
         frame = part.select(keep)
