@@ -13,7 +13,6 @@ one Aho-Corasick pass and evaluates rules only on rows that contain one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 
@@ -89,20 +88,14 @@ def ascii_lower(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_many(_UPPER, _LOWER)
 
 
-def _fold(text: str) -> str:
-    return text.translate(str.maketrans("".join(_UPPER), "".join(_LOWER)))
-
-
 def _regex_literal(text: str, *, cased: bool) -> str:
-    if cased:
-        return re.escape(text)
-    out = []
-    for ch in text:
-        if "a" <= ch.lower() <= "z" and ch.isascii():
-            out.append(f"[{ch.lower()}{ch.upper()}]")
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
+    """A regex matching ``text`` literally; ASCII letters in either case unless ``cased``.
+
+    ASCII punctuation is written as ``\\x{..}`` (safe in any regex dialect), other
+    characters as themselves; ``(?i-u:…)`` folds ASCII letters only, never Unicode.
+    """
+    escaped = "".join(c if c.isalnum() or not c.isascii() else f"\\x{{{ord(c):02X}}}" for c in text)
+    return escaped if cased else f"(?i-u:{escaped})"
 
 
 def _parts(value: SigmaString) -> list[str | SpecialChars]:
@@ -148,19 +141,19 @@ def string_pred(column: pl.Expr, name: str, value: SigmaString) -> Pred:
 
 
 def _simple(column: pl.Expr, text: str, lead: bool, trail: bool, *, cased: bool) -> pl.Expr:
-    if lead and trail:
-        if not text:
-            return column.is_not_null()
-        if cased:
+    if lead and trail and not text:
+        return column.is_not_null()
+    if cased:
+        if lead and trail:
             return column.str.contains(text, literal=True)
-        return column.str.contains_any([text], ascii_case_insensitive=True)
-    target = column if cased else ascii_lower(column)
-    wanted = text if cased else _fold(text)
-    if lead:
-        return target.str.ends_with(wanted)
-    if trail:
-        return target.str.starts_with(wanted)
-    return target == wanted
+        if lead:
+            return column.str.ends_with(text)
+        if trail:
+            return column.str.starts_with(text)
+        return column == text
+    # One anchored regex per test: Rust's engine finds the literal fast, folding ASCII only.
+    pattern = _regex_literal(text, cased=False)
+    return column.str.contains(("" if lead else "^") + pattern + ("" if trail else "$"))
 
 
 def regex_pred(column: pl.Expr, value: SigmaRegularExpression) -> Pred:
@@ -259,7 +252,7 @@ def value_pred(name: str, value: SigmaType, needs: Needs) -> Pred:
         if dtype == pl.Boolean:
             return Pred(_null_free(column == bool(value)))
         text = "true" if value else "false"
-        return Pred(_null_free(ascii_lower(column.cast(pl.String)) == text))
+        return Pred(_null_free(column.cast(pl.String).str.contains(f"(?i-u)^{text}$")))
     if isinstance(value, SigmaCompareExpression):
         number = value.number.number
         return Pred(_null_free(_COMPARE[value.op](_number(column, dtype), number)))
@@ -335,10 +328,17 @@ def all_of(preds: list[Pred]) -> Pred:
     if not preds:
         return Pred(pl.lit(value=True))
     known = [p.anchors for p in preds if p.anchors is not None]
-    anchors = min(known, key=len) if known else None
+    # The most selective alternative: longest shortest needle ("GET" passes a third of
+    # all web events, "UNION SELECT" almost none), then the fewest needles.
+    anchors = min(known, key=_selectivity) if known else None
     return Pred(
         pl.all_horizontal([p.expr for p in preds]) if len(preds) > 1 else preds[0].expr, anchors
     )
+
+
+def _selectivity(anchors: frozenset[Anchor]) -> tuple[int, int]:
+    shortest = min((len(needle) for _, needle in anchors), default=1 << 30)
+    return (-shortest, len(anchors))
 
 
 def none_of(pred: Pred) -> Pred:
