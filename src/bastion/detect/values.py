@@ -54,10 +54,17 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class Pred:
-    """A null-free Boolean predicate and the needles any true row must contain (None: no need)."""
+    """A null-free Boolean predicate and the needles any true row must contain (None: no need).
+
+    ``text`` describes a plain text test so that ``any_of`` can merge the alternatives on
+    one field into one pass: ``(field, "ac", needle, cased)`` for a substring, ``(field,
+    "re", pattern, cased)`` for an anchored or wildcard pattern.
+    """
 
     expr: pl.Expr
     anchors: frozenset[Anchor] | None = None
+    text: tuple[str, str, str, bool] | None = None
+    column: pl.Expr | None = None
 
 
 def ip_key_columns(name: str) -> tuple[str, str]:
@@ -128,7 +135,14 @@ def string_pred(column: pl.Expr, name: str, value: SigmaString) -> Pred:
         if all(isinstance(p, str) for p in inner) and len(inner) <= 1:
             text = inner[0] if inner else ""
             assert isinstance(text, str)
-            return Pred(_null_free(_simple(column, text, lead, trail, cased=cased)), anchors)
+            if lead and trail and not text:
+                return Pred(column.is_not_null())
+            if lead and trail:
+                test = (name, "ac", text, cased)
+                return Pred(_text_expr(column, [test]), anchors, test, column)
+            pattern = ("" if lead else "^") + _regex_literal(text, cased=cased)
+            test = (name, "re", pattern + ("" if trail else "$"), cased)
+            return Pred(_text_expr(column, [test]), anchors, test, column)
     pattern = "".join(
         ".*"
         if p is multi
@@ -137,23 +151,19 @@ def string_pred(column: pl.Expr, name: str, value: SigmaString) -> Pred:
         else _regex_literal(p, cased=cased)
         for p in parts
     )
-    return Pred(_null_free(column.str.contains(f"(?s)^{pattern}$")), anchors)
+    test = (name, "re", f"(?s)^{pattern}$", cased)
+    return Pred(_text_expr(column, [test]), anchors, test, column)
 
 
-def _simple(column: pl.Expr, text: str, lead: bool, trail: bool, *, cased: bool) -> pl.Expr:
-    if lead and trail and not text:
-        return column.is_not_null()
-    if cased:
-        if lead and trail:
-            return column.str.contains(text, literal=True)
-        if lead:
-            return column.str.ends_with(text)
-        if trail:
-            return column.str.starts_with(text)
-        return column == text
-    # One anchored regex per test: Rust's engine finds the literal fast, folding ASCII only.
-    pattern = _regex_literal(text, cased=False)
-    return column.str.contains(("" if lead else "^") + pattern + ("" if trail else "$"))
+def _text_expr(column: pl.Expr, tests: list[tuple[str, str, str, bool]]) -> pl.Expr:
+    """One pass for text tests of one kind on one column: Aho-Corasick or one regex."""
+    kind, cased = tests[0][1], tests[0][3]
+    if kind == "ac" and len(tests) > 1:
+        needles = [t[2] for t in tests]
+        return _null_free(column.str.contains_any(needles, ascii_case_insensitive=not cased))
+    if kind == "ac":
+        return _null_free(column.str.contains(_regex_literal(tests[0][2], cased=cased)))
+    return _null_free(column.str.contains("|".join(f"(?:{t[2]})" for t in tests)))
 
 
 def regex_pred(column: pl.Expr, value: SigmaRegularExpression) -> Pred:
@@ -318,9 +328,21 @@ def any_of(preds: list[Pred]) -> Pred:
     anchors: frozenset[Anchor] | None = frozenset()
     for p in preds:
         anchors = None if anchors is None or p.anchors is None else anchors | p.anchors
-    return Pred(
-        pl.any_horizontal([p.expr for p in preds]) if len(preds) > 1 else preds[0].expr, anchors
-    )
+    if len(preds) == 1:
+        return Pred(preds[0].expr, anchors, preds[0].text, preds[0].column)
+    # Alternatives testing one field's text become one pass per kind of test.
+    groups: dict[tuple[str, str, bool], list[Pred]] = {}
+    exprs: list[pl.Expr] = []
+    for p in preds:
+        if p.text is None or p.column is None:
+            exprs.append(p.expr)
+        else:
+            groups.setdefault((p.text[0], p.text[1], p.text[3] or p.text[1] == "re"), []).append(p)
+    for members in groups.values():
+        column = members[0].column
+        assert column is not None
+        exprs.append(_text_expr(column, [m.text for m in members if m.text is not None]))
+    return Pred(pl.any_horizontal(exprs) if len(exprs) > 1 else exprs[0], anchors)
 
 
 def all_of(preds: list[Pred]) -> Pred:
