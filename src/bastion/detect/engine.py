@@ -49,6 +49,7 @@ class _Route:
     anchored: list[int] = field(default_factory=list)
     unanchored: list[int] = field(default_factory=list)
     needles: dict[str, list[str]] = field(default_factory=dict)  # field → needles, deduplicated
+    owners: pl.DataFrame | None = None  # (field, needle folded, rule): which rule needs which
     columns: set[str] = field(default_factory=set)
     ip_fields: set[str] = field(default_factory=set)
     derived: set[str] = field(default_factory=set)
@@ -64,6 +65,7 @@ class RuleSet:
     empty_fields: set[tuple[str, str, str]] = field(default_factory=set)
     _routes: dict[str | None, _Route] = field(default_factory=dict, init=False, repr=False)
     _meta: pl.DataFrame = field(init=False, repr=False)
+    _all_columns: set[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._meta = pl.DataFrame(
@@ -84,6 +86,16 @@ class RuleSet:
 
         assert isinstance(loaded, Loaded)
         return cls(loaded.rules, loaded.correlations, loaded.reports)
+
+    def _columns(self) -> set[str]:
+        if self._all_columns is None:
+            needed: set[str] = set()
+            for rule in self.rules:
+                needs = rule.detection.needs
+                needed |= needs.columns | {DERIVED_SOURCES[d] for d in needs.derived}
+                needed |= {name for name, _ in rule.detection.anchors or ()}
+            self._all_columns = needed
+        return self._all_columns
 
     def get(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -111,6 +123,16 @@ class RuleSet:
             for name, needle in detection.anchors:
                 needles[name][needle] = None
         route.needles = {name: list(values) for name, values in needles.items()}
+        owners = [
+            (name, needle.lower(), i)
+            for i in route.anchored
+            for name, needle in self.rules[i].detection.anchors or ()
+        ]
+        route.owners = pl.DataFrame(
+            owners,
+            schema={"_field": pl.String(), "_needle": pl.String(), "_rule": pl.UInt32()},
+            orient="row",
+        ).unique()
         route.columns |= set(route.needles)
         route.columns |= {DERIVED_SOURCES[name] for name in route.derived}
         self._routes[dataset] = route
@@ -120,9 +142,11 @@ class RuleSet:
         """Return one row per (rule, matching event): rule id, name, title, level and row index."""
         if events.height == 0 or not self.rules:
             return empty_hits()
-        indexed = events.with_row_index(ROW)
-        if DATASET_FIELD not in indexed.columns:
-            indexed = indexed.with_columns(pl.lit(None, pl.String).alias(DATASET_FIELD))
+        if DATASET_FIELD not in events.columns:
+            events = events.with_columns(pl.lit(None, pl.String).alias(DATASET_FIELD))
+        # Carry only the columns some rule reads: partitioning copies what it carries.
+        wanted = {DATASET_FIELD} | self._columns()
+        indexed = events.select([c for c in events.columns if c in wanted]).with_row_index(ROW)
         found: list[pl.DataFrame] = []
         datasets = indexed.get_column(DATASET_FIELD).unique().to_list()
         parts: Iterable[tuple[str | None, pl.DataFrame]]
@@ -201,17 +225,48 @@ class RuleSet:
         if route.unanchored:
             found.append(self._hits(frame, route.unanchored))
         # Anchored rules with no needle at all (every test unknown) can never be true.
-        if route.anchored and route.needles:
-            candidate = pl.any_horizontal(
-                [
-                    pl.col(name).str.contains_any(needles, ascii_case_insensitive=True)
-                    for name, needles in route.needles.items()
-                ]
-            ).fill_null(value=False)
-            candidates = frame.filter(candidate)
-            if candidates.height:
-                found.append(self._hits(candidates, route.anchored))
+        if route.anchored and route.needles and route.owners is not None:
+            found.extend(self._anchored_hits(frame, route, route.owners))
         return found
+
+    def _anchored_hits(
+        self, frame: pl.DataFrame, route: _Route, owners: pl.DataFrame
+    ) -> list[pl.DataFrame]:
+        """Find every needle in one Aho-Corasick pass per field; run each rule on its rows only.
+
+        A row is a candidate of a rule when it holds one of that rule's needles; the
+        needles found (folded) are joined to the rules that need them, so a needle that
+        is everywhere costs only the rules that use it.
+        """
+        positions = frame.with_row_index("_pos")
+        found = []
+        for name, needles in route.needles.items():
+            found.append(
+                positions.select(
+                    pl.col("_pos"),
+                    pl.lit(name).alias("_field"),
+                    pl.col(name)
+                    .cast(pl.String)
+                    .str.extract_many(needles, ascii_case_insensitive=True, overlapping=True)
+                    .alias("_needle"),
+                )
+                .filter(pl.col("_needle").list.len() > 0)
+                .explode("_needle", empty_as_null=False)
+            )
+        pairs = (
+            pl.concat(found)
+            .with_columns(pl.col("_needle").str.to_lowercase())
+            .join(owners, on=["_field", "_needle"], how="inner")
+            .select("_rule", "_pos")
+            .unique()
+        )
+        if pairs.height == 0:
+            return []
+        out = []
+        for (rule,), part in pairs.partition_by("_rule", as_dict=True).items():
+            rows = frame[part.get_column("_pos").sort()]
+            out.append(self._hits(rows, [int(rule)]))
+        return out
 
     def _hits(self, frame: pl.DataFrame, rules: list[int]) -> pl.DataFrame:
         verdicts = (
