@@ -46,6 +46,7 @@ class CompiledDetection:
     anchors: frozenset[Anchor] | None
     selections: dict[str, pl.Expr]
     needs: Needs
+    never: bool = False  # no event can satisfy it (it needs fields Bastion lacks)
 
 
 def _item(item: SigmaDetectionItem | SigmaDetection, needs: Needs) -> Pred:
@@ -114,8 +115,9 @@ def compile_detection(rule: SigmaRule) -> CompiledDetection:
     # Several conditions in one rule are alternatives (Sigma 1.0 allows a list).
     whole = any_of(conditions)
     return CompiledDetection(
-        predicate=whole.expr,
-        anchors=whole.anchors,
+        predicate=pl.lit(value=False) if whole.never else whole.expr,
+        anchors=frozenset() if whole.never else whole.anchors,
+        never=whole.never,
         selections={
             name: pred.expr for name, pred in preds.items() if not name.startswith("_filt_")
         },

@@ -110,7 +110,7 @@ class RuleSet:
         route = _Route()
         needles: dict[str, dict[str, None]] = defaultdict(dict)
         for i, rule in enumerate(self.rules):
-            if rule.datasets and dataset not in rule.datasets:
+            if (rule.datasets and dataset not in rule.datasets) or rule.detection.never:
                 continue
             detection = rule.detection
             route.columns |= detection.needs.columns

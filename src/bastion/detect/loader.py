@@ -240,6 +240,11 @@ def compile_rule(
             f"field {missing!r} has no column in Bastion's event schema: its tests are "
             f"unknown, so the rule matches only through selections that do not need it"
         )
+    if detection.never:
+        warnings.append(
+            "no event Bastion reads can match this rule: every way to satisfy it tests a field "
+            "the event schema lacks, so it is compiled but never run"
+        )
     compiled = Rule(
         id=rule_id,
         name=rule.name,

@@ -65,6 +65,8 @@ class Pred:
     anchors: frozenset[Anchor] | None = None
     text: tuple[str, str, str, bool] | None = None
     column: pl.Expr | None = None
+    unknown: bool = False  # always null: a test on a field Bastion's schema lacks
+    never: bool = False  # can never be true (so the rule need not run)
 
 
 def ip_key_columns(name: str) -> tuple[str, str]:
@@ -233,7 +235,7 @@ def value_pred(name: str, value: SigmaType, needs: Needs) -> Pred:
         isinstance(value, SigmaFieldReference) and value.field not in COLUMNS
     ):
         needs.missing.add(name if name not in COLUMNS else str(getattr(value, "field", name)))
-        return Pred(pl.lit(None, pl.Boolean), frozenset())
+        return Pred(pl.lit(None, pl.Boolean), frozenset(), unknown=True, never=True)
     if isinstance(value, SigmaExpansion):
         preds = [value_pred(name, v, needs) for v in value.values]
         return any_of(preds)
@@ -328,8 +330,10 @@ def any_of(preds: list[Pred]) -> Pred:
     anchors: frozenset[Anchor] | None = frozenset()
     for p in preds:
         anchors = None if anchors is None or p.anchors is None else anchors | p.anchors
+    unknown = all(p.unknown for p in preds)
+    never = all(p.never for p in preds)
     if len(preds) == 1:
-        return Pred(preds[0].expr, anchors, preds[0].text, preds[0].column)
+        return preds[0]
     # Alternatives testing one field's text become one pass per kind of test.
     groups: dict[tuple[str, str, bool], list[Pred]] = {}
     exprs: list[pl.Expr] = []
@@ -342,7 +346,8 @@ def any_of(preds: list[Pred]) -> Pred:
         column = members[0].column
         assert column is not None
         exprs.append(_text_expr(column, [m.text for m in members if m.text is not None]))
-    return Pred(pl.any_horizontal(exprs) if len(exprs) > 1 else exprs[0], anchors)
+    expr = pl.any_horizontal(exprs) if len(exprs) > 1 else exprs[0]
+    return Pred(expr, anchors, unknown=unknown, never=never)
 
 
 def all_of(preds: list[Pred]) -> Pred:
@@ -353,8 +358,13 @@ def all_of(preds: list[Pred]) -> Pred:
     # The most selective alternative: longest shortest needle ("GET" passes a third of
     # all web events, "UNION SELECT" almost none), then the fewest needles.
     anchors = min(known, key=_selectivity) if known else None
+    if len(preds) == 1:
+        return preds[0]
     return Pred(
-        pl.all_horizontal([p.expr for p in preds]) if len(preds) > 1 else preds[0].expr, anchors
+        pl.all_horizontal([p.expr for p in preds]),
+        anchors,
+        unknown=all(p.unknown for p in preds),
+        never=any(p.never for p in preds),
     )
 
 
@@ -364,5 +374,5 @@ def _selectivity(anchors: frozenset[Anchor]) -> tuple[int, int]:
 
 
 def none_of(pred: Pred) -> Pred:
-    """NOT: nothing is necessary any more."""
-    return Pred(~pred.expr)
+    """NOT: nothing is necessary any more; what is always unknown stays unknown (Kleene)."""
+    return Pred(~pred.expr, unknown=pred.unknown, never=pred.unknown)
