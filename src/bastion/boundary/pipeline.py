@@ -51,7 +51,7 @@ from bastion.boundary.sources import (
 from bastion.boundary.verdict import unattributed_matches, verdict
 from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
-from bastion.detect.detector import Detector
+from bastion.detect import Detector
 from bastion.intel import MatchIndex, active_indicator_frame, indicator_frame, load_indicator_file
 from bastion.orgs import all_networks, get_organisation
 from bastion.store import Store

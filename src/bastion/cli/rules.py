@@ -10,9 +10,16 @@ import typer
 from bastion.boundary.alerts import list_alerts
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.core.errors import InputError
-from bastion.detect import RuleSet, RuleStatus, load_ruleset
-from bastion.detect.detector import KEY_PREFIX, load_tuning, require_rule, set_enabled
-from bastion.detect.workbench import run_log
+from bastion.detect import (
+    KEY_PREFIX,
+    RuleSet,
+    RuleStatus,
+    load_ruleset,
+    load_tuning,
+    require_rule,
+    run_log,
+    set_enabled,
+)
 
 app = typer.Typer(help="Check, test and tune Sigma detection rules.", no_args_is_help=True)
 

@@ -11,10 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from bastion.detect.detector import (
+    KEY_PREFIX,
+    Detector,
+    Tuning,
+    alert_key,
+    load_tuning,
+    require_rule,
+    set_enabled,
+)
 from bastion.detect.engine import HIT_SCHEMA, RuleSet, empty_hits
 from bastion.detect.loader import Loaded, load_rules, load_texts, rule_files
 from bastion.detect.logsources import LOGSOURCES, LogSource, processing_pipeline
 from bastion.detect.rules import LEVEL_SEVERITY, Rule, RuleReport, RuleStatus
+from bastion.detect.workbench import Match, TestRun, explain, run_log
 
 
 def load_ruleset(
@@ -27,18 +37,29 @@ def load_ruleset(
 
 __all__ = [
     "HIT_SCHEMA",
+    "KEY_PREFIX",
     "LEVEL_SEVERITY",
     "LOGSOURCES",
+    "Detector",
     "Loaded",
     "LogSource",
+    "Match",
     "Rule",
     "RuleReport",
     "RuleSet",
     "RuleStatus",
+    "TestRun",
+    "Tuning",
+    "alert_key",
     "empty_hits",
+    "explain",
     "load_rules",
     "load_ruleset",
     "load_texts",
+    "load_tuning",
     "processing_pipeline",
+    "require_rule",
     "rule_files",
+    "run_log",
+    "set_enabled",
 ]
