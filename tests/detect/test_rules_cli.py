@@ -73,8 +73,14 @@ def test_list_disable_enable(bastion: Run, tmp_path: Path, kit: Any) -> None:
     rules = tmp_path / "data" / "rules"
     rules.mkdir(parents=True)
     (rules / "paste.yml").write_text(kit.rule_yaml(DETECTION))
+    (rules / "zbroken.yml").write_text("title: broken\n")
     listed = json.loads(bastion("rules", "list", "--json").stdout)
-    assert [(r["id"], r["status"], r["hits"]) for r in listed] == [(kit.RULE_ID, "enabled", 0)]
+    assert [(r["id"], r["status"], r["hits"]) for r in listed] == [
+        (kit.RULE_ID, "enabled", 0),
+        (None, "invalid", 0),
+    ]
+    assert listed[1]["reason"]
+    (rules / "zbroken.yml").unlink()
     assert bastion("rules", "disable", kit.RULE_ID).exit_code == 0
     assert json.loads(bastion("rules", "list", "--json").stdout)[0]["status"] == "disabled"
     assert bastion("rules", "enable", kit.RULE_ID).exit_code == 0

@@ -101,7 +101,8 @@ def _rules() -> RuleSet:
 
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
-    """List the rules in the rules folder: status, level, tuning and hit counts (alerted events)."""
+    """List the rules folder: each rule's status (enabled, disabled, or why it does not run),
+    level, tuning and hit count (events of its alerts)."""
     rules = _rules()
     counts = _hit_counts()
     with store().session() as session:
@@ -123,6 +124,19 @@ def list_(as_json: bool = JSON_OPTION) -> None:
             "path": r.path,
         }
         for r in rules.rules
+    ]
+    rows += [
+        {
+            "id": r.id,
+            "title": r.title,
+            "level": None,
+            "status": r.status.value,
+            "reason": r.reason,
+            "hits": counts.get(r.id or "", 0),
+            "path": r.path,
+        }
+        for r in rules.reports
+        if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)
     ]
     if as_json:
         print_json(rows)
