@@ -357,3 +357,22 @@ def test_every_shared_rule_agrees_with_the_reference(shared_data: Path) -> None:
 
 def _uses_regex(rule: Any) -> bool:
     return "|re" in Path(rule.path).read_text(encoding="utf-8")
+
+
+def test_all_rules_together_find_what_each_finds_alone(shared_data: Path) -> None:
+    """The shared needle pass and routing lose nothing: the whole set's hits equal each rule's."""
+    rules = _rules(shared_data)
+    frames = []
+    for rule in rules.rules:
+        assert rule.path is not None
+        matching, near = generate(_processed(rule.path, rule.id))
+        frames.append(_frame((matching + near)[:40], rule.datasets[0]))
+    batch = pl.concat(frames)
+    together = set(rules.evaluate(batch).select("rule.id", "row").iter_rows())
+    alone = {
+        (rule.id, row)
+        for rule in rules.rules
+        for row in RuleSet([rule]).evaluate(batch).get_column("row").to_list()
+    }
+    assert together == alone
+    assert len(together) > 200
