@@ -162,3 +162,11 @@ def test_correlations_kept_and_generate_false_base_rule_raises_no_alert(kit: Any
     assert hits.get_column("rule.name").to_list() == ["curl_ua"]
     loud = kit.ruleset(base, CORRELATION.replace("timespan", "generate: true\n  timespan"))
     assert loud.rules[0].alert is True
+
+
+def test_pysigma_validators_report_with_the_rule(kit: Any) -> None:
+    detection = "sel:\n  c-useragent: 'a**b'\ncondition: sel"
+    rules = kit.ruleset(kit.rule_yaml(detection))
+    (report,) = rules.reports
+    assert report.status is RuleStatus.COMPILED
+    assert any(w.startswith("validation (") and "wildcard" in w for w in report.warnings)

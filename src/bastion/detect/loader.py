@@ -23,6 +23,8 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
+from sigma.validation import SigmaValidator
+from sigma.validators.core import validators as core_validators
 
 from bastion.core.errors import InputError, Location
 from bastion.detect.compiler import compile_detection
@@ -34,6 +36,19 @@ from bastion.detect.values import Unsupported
 modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 RULE_SUFFIXES = (".yml", ".yaml")
+# pySigma's checks of a rule's own logic and form (none that fetch data: the ATT&CK tag
+# check downloads MITRE's catalogue); what they find is reported with the rule.
+VALIDATORS = (
+    "control_character",
+    "dangling_detection",
+    "double_wildcard",
+    "duplicate_tag",
+    "escaped_wildcard",
+    "invalid_modifier_combinations",
+    "number_as_string",
+    "them_condition_with_single_detection",
+    "all_of_them_condition",
+)
 _ID_NAMESPACE = uuid.UUID("5b8f4f0e-2f7d-4c57-9a52-6f1d8b3f6a10")
 
 
@@ -184,6 +199,7 @@ def load_texts(
                     title=rule.title,
                 )
             )
+    validator = SigmaValidator([core_validators[name] for name in VALIDATORS])
     rules: list[Rule] = []
     seen: dict[str, str | None] = {}
     for rule in collection.rules:
@@ -198,15 +214,25 @@ def load_texts(
             )
             continue
         seen[rule_id] = path
+        notes = [id_note] if id_note is not None else []
+        try:
+            issues = validator.validate_rule(rule)
+            notes += list(
+                dict.fromkeys(
+                    f"validation ({i.severity.name.lower()}): {i.description}" for i in issues
+                )
+            )
+        except SigmaError as exc:
+            notes.append(f"validation could not run: {exc}")
         compiled, report = compile_rule(rule, rule_id, path, placeholders or {})
-        if id_note is not None:
+        if notes:
             report = RuleReport(
                 report.path,
                 report.status,
                 report.id,
                 report.title,
                 report.reason,
-                (id_note, *report.warnings),
+                (*notes, *report.warnings),
             )
         reports.append(report)
         if compiled is not None:
