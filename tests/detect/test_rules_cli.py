@@ -92,3 +92,16 @@ def test_list_disable_enable(bastion: Run, tmp_path: Path, kit: Any) -> None:
     log.write_text(SQUID.format(method="GET", url="http://a.pastebin.com/raw/2"))
     assert bastion("boundary", "ingest", str(log), "--format", "squid").exit_code == 0
     assert json.loads(bastion("rules", "list", "--json").stdout)[0]["hits"] == 1
+
+
+def test_placeholders_come_from_the_config_file(bastion: Run, tmp_path: Path, kit: Any) -> None:
+    rule = tmp_path / "internal.yml"
+    rule.write_text(kit.rule_yaml("sel:\n  cs-host|expand|endswith: '%internal%'\ncondition: sel"))
+    unset = json.loads(bastion("rules", "check", str(rule), "--json").stdout)
+    assert "placeholder %internal% has no values" in unset[0]["reason"]
+    (tmp_path / "bastion.toml").write_text(
+        "[bastion.rule_placeholders]\ninternal = ['.nhs.uk', '.nhs.net']\n"
+    )
+    result = bastion("rules", "check", str(rule), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["status"] == "compiled"

@@ -30,7 +30,7 @@ def check(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Load rules and say, per rule file, whether each rule compiled and, if not, why."""
-    rules = load_ruleset(paths)
+    rules = load_ruleset(paths, placeholders=settings().rule_placeholders)
     reports = [r.to_dict() for r in rules.reports]
     failed = [r for r in rules.reports if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)]
     if as_json:
@@ -60,7 +60,7 @@ def try_rules(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run rules over a log file: print each match and which selections fired."""
-    rules = load_ruleset(rule)
+    rules = load_ruleset(rule, placeholders=settings().rule_placeholders)
     bad = [r for r in rules.reports if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)]
     if not rules.rules:
         reason = bad[0].reason if bad else "no rule found"
@@ -96,7 +96,9 @@ def _hit_counts() -> Counter[str]:
 
 def _rules() -> RuleSet:
     folder = settings().rules_dir
-    return load_ruleset([folder]) if folder.is_dir() else RuleSet([])
+    if not folder.is_dir():
+        return RuleSet([])
+    return load_ruleset([folder], placeholders=settings().rule_placeholders)
 
 
 @app.command("list")

@@ -40,6 +40,11 @@ class Settings(BaseModel):
         default=None,
         description="folder of Sigma rules the pipeline runs; default <data_dir>/rules",
     )
+    rule_placeholders: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="values of Sigma %placeholders% for the expand modifier, e.g. "
+        "[bastion.rule_placeholders] internal_domains = ['.nhs.uk']",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 

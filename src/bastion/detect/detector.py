@@ -137,7 +137,7 @@ class Detector:
     def open(cls, session: Session, settings: Settings, paths: Iterable[Path] = ()) -> Detector:
         """Load the rules folder of ``settings`` (if it exists) and extra ``paths``, with tuning."""
         folders = [p for p in (settings.rules_dir,) if p.is_dir()] + list(paths)
-        loaded = load_rules(folders)
+        loaded = load_rules(folders, placeholders=settings.rule_placeholders)
         rules = RuleSet(loaded.rules, loaded.correlations, loaded.reports)
         return cls(rules, load_tuning(session))
 
