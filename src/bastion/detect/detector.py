@@ -98,7 +98,7 @@ class Detector:
         picked = hits.join(self._meta, on="rule.id", how="left").filter(pl.col("_alert"))
         found = events.select(pl.col(columns).gather(picked.get_column(ROW)))
         joined = picked.hstack(found)
-        if self.tuning.disabled_for:
+        if self.tuning.disabled_for and "organization.id" in joined.columns:
             off = pl.DataFrame(
                 list(self.tuning.disabled_for),
                 schema={"rule.id": pl.String(), "organization.id": pl.String()},

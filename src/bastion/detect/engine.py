@@ -79,14 +79,6 @@ class RuleSet:
             schema={"_rule": pl.UInt32(), **{k: v for k, v in HIT_SCHEMA.items() if k != ROW}},
         )
 
-    @classmethod
-    def load(cls, loaded: object) -> RuleSet:
-        """Build a rule set from ``loader.Loaded``."""
-        from bastion.detect.loader import Loaded
-
-        assert isinstance(loaded, Loaded)
-        return cls(loaded.rules, loaded.correlations, loaded.reports)
-
     def _columns(self) -> set[str]:
         if self._all_columns is None:
             needed: set[str] = set()
