@@ -13,6 +13,7 @@ correlation raise nothing themselves (their hits are for the correlation engine)
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ from bastion.core.timeutil import utcnow
 from bastion.detect.engine import ROW, RuleSet
 from bastion.detect.loader import load_rules
 from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow
+from bastion.detect.rules import RuleStatus
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "sigma:"
 INDICATOR_TYPE = "sigma-rule"
@@ -139,6 +143,9 @@ class Detector:
         folders = [p for p in (settings.rules_dir,) if p.is_dir()] + list(paths)
         loaded = load_rules(folders, placeholders=settings.rule_placeholders)
         rules = RuleSet(loaded.rules, loaded.correlations, loaded.reports)
+        for report in loaded.reports:
+            if report.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED):
+                log.warning("rule not run: %s: %s", report.path, report.reason)
         return cls(rules, load_tuning(session))
 
 
