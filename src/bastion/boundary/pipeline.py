@@ -51,6 +51,7 @@ from bastion.boundary.sources import (
 from bastion.boundary.verdict import unattributed_matches, verdict
 from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
+from bastion.detect import Detector
 from bastion.intel import MatchIndex, active_indicator_frame, indicator_frame, load_indicator_file
 from bastion.orgs import all_networks, get_organisation
 from bastion.store import Store
@@ -80,6 +81,7 @@ def transform(
     index: MatchIndex,
     first_line: int | None = 1,
     default_org: str | None = None,
+    detector: Detector | None = None,
 ) -> Transformed:
     """Run one chunk's lines through parse, attribute, enrich and verdict.
 
@@ -112,7 +114,10 @@ def transform(
     return Transformed(
         events=events,
         rejects=rejects,
-        candidates=pl.concat([verdict(events, matches), behaviour(events)]),
+        candidates=pl.concat(
+            [verdict(events, matches), behaviour(events)]
+            + ([detector.candidates(events)] if detector is not None else [])
+        ),
         matches=matches.height,
         unattributed=unattributed_matches(events, matches),
     )
@@ -153,7 +158,9 @@ class Pipeline:
         default_org: str | None = None,
         segment_bytes: int = Settings().ingest_segment_bytes,
         compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
+        detector: Detector | None = None,
     ) -> None:
+        self.detector = detector
         self.store = store
         self.compact_after = compact_after
         self.segment_bytes = segment_bytes
@@ -183,6 +190,7 @@ class Pipeline:
                 default_org = get_organisation(session, default_org).code
             networks = NetworkIndex.build(all_networks(session))
             stored = active_indicator_frame(session, datetime.now(UTC))
+            detector = Detector.open(session, settings)
         from_files = [i for path in indicator_files for i in load_indicator_file(path)]
         return cls(
             store,
@@ -194,6 +202,7 @@ class Pipeline:
             default_org=default_org,
             segment_bytes=settings.ingest_segment_bytes,
             compact_after=timedelta(hours=settings.archive_compact_after_hours),
+            detector=detector,
         )
 
     def ingest_file(self, path: Path, fmt: str | None = None) -> SourceStats:
@@ -335,6 +344,7 @@ class Pipeline:
             index=self.index,
             first_line=first_line,
             default_org=self.default_org,
+            detector=self.detector,
         )
 
     def process_chunk(
