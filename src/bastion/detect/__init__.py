@@ -1,0 +1,1 @@
+"""Detection: Sigma rules and correlation rules over the boundary's event batches."""
