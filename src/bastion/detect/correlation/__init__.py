@@ -1,5 +1,6 @@
 """Sigma correlation rules over the stream of base-rule hits: sliding windows across batches."""
 
+from bastion.detect.correlation.candidates import correlation_candidates
 from bastion.detect.correlation.engine import (
     EVIDENCE_LIMIT,
     FIRING_SCHEMA,
@@ -14,6 +15,7 @@ from bastion.detect.correlation.rules import (
     load_correlation_rules,
     parse_correlation_rules,
 )
+from bastion.detect.correlation.state import LoadReport, load, save
 
 __all__ = [
     "EVIDENCE_LIMIT",
@@ -21,9 +23,13 @@ __all__ = [
     "CorrelationEngine",
     "CorrelationRuleError",
     "CorrelationSpec",
+    "LoadReport",
     "ProcessStats",
     "compile_rules",
+    "correlation_candidates",
     "empty_firings",
+    "load",
     "load_correlation_rules",
     "parse_correlation_rules",
+    "save",
 ]

@@ -170,13 +170,16 @@ class CorrelationEngine:
         return self._state.get(key, pl.DataFrame(schema=obs.schema(spec)))
 
     def restore(
-        self, states: Mapping[str, pl.DataFrame], *, watermark: datetime | None, next_seq: int, batches: int
+        self,
+        states: Mapping[str, pl.DataFrame],
+        *,
+        watermark: datetime | None,
+        next_seq: int,
+        batches: int,
     ) -> None:
         """Replace the held state (used by ``state.load``); unknown keys are ignored."""
         self._state = {
-            key: frame.select(
-                pl.col(c).cast(t) for c, t in obs.schema(self._by_key[key]).items()
-            )
+            key: frame.select(pl.col(c).cast(t) for c, t in obs.schema(self._by_key[key]).items())
             for key, frame in states.items()
             if key in self._by_key
         }
@@ -342,4 +345,3 @@ class CorrelationEngine:
 
 
 __all__ = ["EVIDENCE_LIMIT", "FIRING_SCHEMA", "CorrelationEngine", "ProcessStats", "empty_firings"]
-

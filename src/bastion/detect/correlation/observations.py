@@ -82,7 +82,8 @@ def from_hits(
 ) -> pl.DataFrame:
     """Return the observations of one referenced base rule in this batch."""
     mine = hits.filter(
-        pl.col("rule.id").is_in(list(reference.ids)) | pl.col("rule.name").is_in(list(reference.names))
+        pl.col("rule.id").is_in(list(reference.ids))
+        | pl.col("rule.name").is_in(list(reference.names))
     )
     if mine.is_empty():
         return pl.DataFrame(schema=schema(spec))
@@ -154,7 +155,9 @@ def from_firings(
     )
 
 
-def finish(spec: CorrelationSpec, parts: list[pl.DataFrame], first_seq: int, batch: int) -> pl.DataFrame:
+def finish(
+    spec: CorrelationSpec, parts: list[pl.DataFrame], first_seq: int, batch: int
+) -> pl.DataFrame:
     """Put one batch's observations in schema order, numbered from ``first_seq``."""
     target = schema(spec)
     frames = [

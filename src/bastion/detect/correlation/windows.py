@@ -79,17 +79,16 @@ def _rolling(spec: CorrelationSpec, frame: pl.DataFrame, keys: list[str]) -> pl.
     share = spec.type == "value_percentile" and spec.percentile is None
     if not share:
         aggregations.append(_aggregate(spec).alias(METRIC_COL))
-    rolled = frame.rolling(
-        index_column=TS, period=spec.timespan, closed="both", group_by=keys
-    ).agg(aggregations)
+    rolled = frame.rolling(index_column=TS, period=spec.timespan, closed="both", group_by=keys).agg(
+        aggregations
+    )
     # The rolling result keeps the order of a frame sorted by keys then time.
     frame = frame.hstack(rolled.select(COUNT, FIRST, *([] if share else [METRIC_COL])))
     if share:
         # value_percentile without `percentile`: the share (in %) of the window's
         # observations whose value is this observation's value (rare values are small).
         same = (
-            _ONE
-            .rolling_sum_by(TS, spec.timespan, closed="both")
+            _ONE.rolling_sum_by(TS, spec.timespan, closed="both")
             .over([*keys, VALUE])
             .cast(pl.Float64)
         )
