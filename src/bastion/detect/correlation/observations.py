@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from bastion.boundary.schema import TIMESTAMP
-from bastion.detect.correlation.rules import METRIC, CorrelationSpec, Reference
+from bastion.detect.correlation.rules import CorrelationSpec, Reference
 from bastion.detect.correlation.windows import MET, NEW, REF, SEQ, TS, VALUE, group_columns
 
 RAW_LIMIT = 1024  # characters of a raw line kept per evidence event
@@ -38,7 +38,7 @@ _FROM_EVENT = [c for c in SUMMARY_SCHEMA if c not in {"rule.id", "rule.name", "r
 
 def value_dtype(spec: CorrelationSpec) -> pl.DataType:
     """Return the type of the ``_value`` column: numbers for metric types, text otherwise."""
-    return pl.Float64() if spec.type in METRIC else pl.String()
+    return pl.Float64() if spec.numeric else pl.String()
 
 
 def schema(spec: CorrelationSpec) -> dict[str, pl.DataType]:
@@ -65,7 +65,7 @@ def _column(events: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
 def _value(spec: CorrelationSpec, events: pl.DataFrame, fields: list[str]) -> pl.Expr:
     if not fields:
         return pl.lit(None, value_dtype(spec))
-    if spec.type in METRIC:
+    if spec.numeric:
         return _column(events, fields[0], pl.Float64())
     parts = [_column(events, f, pl.String()) for f in fields]
     # Several fields are one value: their combination (null when any is missing).

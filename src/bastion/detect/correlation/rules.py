@@ -87,6 +87,16 @@ class CorrelationSpec:
     fingerprint: str  # changes when the rule's definition changes
     tags: tuple[str, ...] = field(default=())
 
+    @property
+    def numeric(self) -> bool:
+        """Tell whether the value field is aggregated as a number (sum, average, percentile)."""
+        return self.type in METRIC and not self.value_share
+
+    @property
+    def value_share(self) -> bool:
+        """value_percentile without ``percentile``: the share (%) of the group's events with a value."""
+        return self.type == "value_percentile" and self.percentile is None
+
     def group_field(self, group: str, reference: Reference) -> str:
         """Return the event field that ``group`` (a field name or an alias) reads for a rule."""
         mapping = self.aliases.get(group)

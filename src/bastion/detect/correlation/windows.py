@@ -76,7 +76,7 @@ def _aggregate(spec: CorrelationSpec) -> pl.Expr:
 def _rolling(spec: CorrelationSpec, frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Add window count, start and metric at every observation (frame sorted by keys, time)."""
     aggregations = [pl.len().cast(pl.Int64).alias(COUNT), pl.col(TS).min().alias(FIRST)]
-    share = spec.type == "value_percentile" and spec.percentile is None
+    share = spec.value_share
     if not share:
         aggregations.append(_aggregate(spec).alias(METRIC_COL))
     rolled = frame.rolling(index_column=TS, period=spec.timespan, closed="both", group_by=keys).agg(
