@@ -185,7 +185,7 @@ def load_correlation_rules(paths: Iterable[Path]) -> SigmaCollection:
             msg = f"cannot read rule file: {exc.strerror}"
             raise CorrelationRuleError(msg, Location(file=str(file))) from exc
         rules.extend(parse_correlation_rules(text, source=str(file)).rules)
-    return SigmaCollection(rules)
+    return SigmaCollection(rules, resolve_references=False)
 
 
 def _where(rule: SigmaCorrelationRule) -> str:
