@@ -51,7 +51,7 @@ def correlation_candidates(firings: pl.DataFrame) -> pl.DataFrame:
             .alias("_key"),
             described.alias("_described"),
         )
-        .explode("correlation.evidence")
+        .explode("correlation.evidence", empty_as_null=True)
         .with_columns(pl.col("correlation.evidence").struct.unnest().name.prefix("_e."))
     )
     return exploded.select(
