@@ -80,5 +80,5 @@ def test_a_firing_without_level_is_medium_and_without_raw_lines_is_described(str
 
 def test_empty_and_malformed_firings(streams) -> None:
     assert correlation_candidates(empty_firings()).is_empty()
-    with pytest.raises(InputError, match="correlation.group"):
+    with pytest.raises(InputError, match=r"correlation\.group"):
         correlation_candidates(firings(streams).drop("correlation.group"))
