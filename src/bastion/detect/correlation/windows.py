@@ -115,7 +115,14 @@ def _ordered(spec: CorrelationSpec, frame: pl.DataFrame, keys: list[str]) -> pl.
         )
         chain = (
             chain.sort("_t")
-            .join_asof(earlier, left_on="_t", right_on="_tp", by=keys, strategy="backward")
+            .join_asof(
+                earlier,
+                left_on="_t",
+                right_on="_tp",
+                by=keys,
+                strategy="backward",
+                check_sortedness=False,  # sorted by time overall, hence within every group
+            )
             .filter(pl.col("_tp").is_not_null())
             .select(*keys, SEQ, pl.col("_tp").alias("_t"))
         )
