@@ -23,9 +23,9 @@ import numpy as np
 import polars as pl
 import psutil
 
-from bench._boundary.report import entry, machine
 from bastion.boundary.schema import TIMESTAMP
 from bastion.detect.correlation import CorrelationEngine
+from bench._boundary.report import entry, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "correlation.json"
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
