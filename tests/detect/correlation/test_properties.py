@@ -3,6 +3,7 @@ and cutting a stream into batches (with or without a restart) never changes what
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -86,5 +87,5 @@ def test_engine_equals_the_definition_in_one_batch_or_many(streams, kind, stream
     # other (their windows are equal); a batch cannot see the rest of its last instant.
     between = {c for c in cuts if c < len(stream) and stream[c - 1][0] != stream[c][0]}
     edges = [0, *sorted(between), len(stream)]
-    parts = [as_batch(stream[a:b]) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+    parts = [as_batch(stream[a:b]) for a, b in itertools.pairwise(edges) if b > a]
     assert got(streams, streams.run(engine_for(streams, kind), *parts)) == want
