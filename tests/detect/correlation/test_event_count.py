@@ -130,3 +130,58 @@ def test_without_group_by_everything_is_one_group(streams) -> None:
     (firings,) = streams.run(engine, [(0, "failed", A), (1, "failed", B)])
     assert streams.fired_at(firings) == [1]
     assert firings["correlation.group"][0] == "{}"
+
+
+def test_a_late_event_still_counts_in_its_window(streams) -> None:
+    engine = three_in_ten(streams)
+    first, second = streams.run(
+        engine, [(0, "failed", A), (8, "failed", A)], [(9, "failed", B), (5, "failed", A)]
+    )
+    assert first.is_empty()
+    # 5 arrives after 8 was evaluated: it completes the window [-2, 8] of 0, 5, 8,
+    # which fires in this batch at its own time, 8.
+    assert streams.fired_at(second) == [8]
+    assert second["correlation.events"][0] == 3
+    assert [e["batch"] for e in second["correlation.evidence"][0]] == [0, 1, 0]
+
+
+def test_a_late_event_outside_every_window_does_not_fire(streams) -> None:
+    engine = three_in_ten(streams)
+    first, second = streams.run(
+        engine, [(0, "failed", A), (20, "failed", A)], [(21, "failed", B), (7, "failed", A)]
+    )
+    assert first.is_empty()
+    assert second.is_empty()
+
+
+def test_a_late_event_does_not_fire_a_window_that_already_fired(streams) -> None:
+    engine = three_in_ten(streams)
+    first, second = streams.run(
+        engine, [(0, "failed", A), (1, "failed", A), (2, "failed", A)], [(1.5, "failed", A)]
+    )
+    assert streams.fired_at(first) == [2]
+    assert second.is_empty()
+
+
+def test_grouping_by_organisation_puts_it_on_the_firing(streams) -> None:
+    engine = streams.engine(
+        streams.rule("event_count", ["failed"], group_by=["organization.id"], condition={"gte": 2})
+    )
+    stream = [
+        (0, "failed", {"organization.id": "R1A"}),
+        (1, "failed", {"organization.id": "R2B"}),
+        (2, "failed", {"organization.id": "R1A"}),
+    ]
+    (firings,) = streams.run(engine, stream)
+    assert firings["organization.id"].to_list() == ["R1A"]
+
+
+def test_events_of_several_organisations_leave_the_organisation_open(streams) -> None:
+    engine = three_in_ten(streams)
+    stream = [
+        (0, "failed", {**A, "organization.id": "R1A"}),
+        (1, "failed", {**A, "organization.id": "R2B"}),
+        (2, "failed", {**A, "organization.id": "R1A"}),
+    ]
+    (firings,) = streams.run(engine, stream)
+    assert firings["organization.id"].to_list() == [None]

@@ -11,7 +11,10 @@ came in. The condition is evaluated on that window; it *holds* at the
 observation. A group **fires** at an observation where the condition holds
 unless it already held at an earlier observation of that group less than one
 timespan before: one firing per episode, and a new one once the group has gone
-a whole timespan without the condition holding. Everything is a Polars rolling
+a whole timespan without the condition holding. A late observation (older than
+others already seen) is placed in its windows too: the group's later
+observations are evaluated again, and a window it completes fires then, at
+that window's own time. Everything is a Polars rolling
 group-by, as-of join or window expression over the whole frame, never a loop
 over observations.
 """
@@ -153,15 +156,34 @@ def evaluate(spec: CorrelationSpec, frame: pl.DataFrame) -> pl.DataFrame:
     holds = condition(spec.bounds, pl.col(METRIC_COL))
     if spec.type == "temporal_ordered":
         holds = holds & pl.col(FIRST).is_not_null()
-    frame = frame.with_columns(pl.when(pl.col(NEW)).then(holds).otherwise(pl.col(MET)).alias(MET))
+    # A late observation changes the windows of the group's later ones: evaluate those
+    # again too (in a stream in time order there are none).
+    since = pl.when(pl.col(NEW)).then(pl.col(TS)).min().over(keys)
+    again = pl.col(NEW) | (pl.col(TS) >= since)
+    frame = frame.with_columns(
+        again.alias("_again"),
+        (~pl.col(NEW) & pl.col(MET).fill_null(False)).alias("_was"),
+    ).with_columns(pl.when(pl.col("_again")).then(holds).otherwise(pl.col(MET)).alias(MET))
     # Previous observation of the group where the condition held (ordered by time, then arrival).
     previous = (
         pl.when(pl.col(MET)).then(pl.col(TS)).otherwise(None).shift(1).forward_fill().over(keys)
     )
-    frame = frame.with_columns(previous.alias("_previous"))
-    fire = (
-        pl.col(NEW)
-        & pl.col(MET)
-        & (pl.col("_previous").is_null() | (pl.col(TS) - pl.col("_previous") > spec.timespan))
+    # Next observation that held already before this batch: a late observation must
+    # not fire again an episode that has been reported.
+    reported = (
+        pl.when(pl.col("_was"))
+        .then(pl.col(TS))
+        .otherwise(None)
+        .shift(-1)
+        .backward_fill()
+        .over(keys)
     )
-    return frame.with_columns(fire.alias("_fire")).drop("_previous")
+    frame = frame.with_columns(previous.alias("_previous"), reported.alias("_reported"))
+    fire = (
+        pl.col("_again")
+        & pl.col(MET)
+        & ~pl.col("_was")
+        & (pl.col("_previous").is_null() | (pl.col(TS) - pl.col("_previous") > spec.timespan))
+        & (pl.col("_reported").is_null() | (pl.col("_reported") - pl.col(TS) > spec.timespan))
+    )
+    return frame.with_columns(fire.alias("_fire")).drop("_previous", "_reported", "_again", "_was")
