@@ -262,8 +262,14 @@ class CorrelationEngine:
                 self._state[spec.key] = held.filter(pl.col(TS) >= horizon)
             return pl.DataFrame(schema={**FIRING_SCHEMA, **dict.fromkeys(keys, pl.String())})
         touched = new.select(keys).unique()
-        context = held.join(touched, on=keys, how="semi", nulls_equal=True)
-        untouched = held.join(touched, on=keys, how="anti", nulls_equal=True)
+        # Only observations within a timespan of the earliest new one can share its windows.
+        reach = pl.col(TS) >= pl.lit(new[TS].min()).cast(TIMESTAMP) - spec.timespan
+        near = held.filter(reach)
+        context = near.join(touched, on=keys, how="semi", nulls_equal=True)
+        untouched = pl.concat(
+            [held.filter(~reach), near.join(touched, on=keys, how="anti", nulls_equal=True)],
+            how="vertical",
+        )
         frame = evaluate(spec, pl.concat([context, new], how="vertical"))
         columns = list(obs.schema(spec))
         kept = pl.concat(
