@@ -85,7 +85,10 @@ def _rolling(spec: CorrelationSpec, frame: pl.DataFrame, keys: list[str]) -> pl.
     rolled = frame.rolling(index_column=TS, period=spec.timespan, closed="both", group_by=keys).agg(
         aggregations
     )
-    # The rolling result keeps the order of a frame sorted by keys then time.
+    # The rolling result comes in no promised order (multi-threaded, by group): sort it
+    # like the frame. Observations of one group and instant share one window, so their
+    # rows are alike and line up whatever their order among themselves.
+    rolled = rolled.sort([*keys, TS], maintain_order=True)
     frame = frame.hstack(rolled.select(COUNT, FIRST, *([] if share else [METRIC_COL])))
     if share:
         # value_percentile without `percentile`: the share (in %) of the window's
