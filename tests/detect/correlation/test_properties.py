@@ -14,11 +14,11 @@ SPAN = 10  # minutes
 
 observation = st.tuples(
     st.integers(0, 80).map(lambda half_minutes: half_minutes / 2),
-    st.sampled_from(["pc-1", "pc-2"]),
+    st.sampled_from(["pc-1", "pc-2", "pc-3", "pc-4", "pc-5"]),
     st.sampled_from(["ann", "bob", "cat", "dan"]),
     st.integers(0, 400),
 )
-streams_ = st.lists(observation, min_size=1, max_size=40).map(sorted)
+streams_ = st.lists(observation, min_size=1, max_size=60).map(sorted)
 
 RULES = {
     "event_count": ({"gte": 4}, None),
