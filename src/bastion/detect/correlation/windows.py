@@ -194,4 +194,6 @@ def evaluate(spec: CorrelationSpec, frame: pl.DataFrame) -> pl.DataFrame:
         & (pl.col("_previous").is_null() | (pl.col(TS) - pl.col("_previous") > spec.timespan))
         & (pl.col("_reported").is_null() | (pl.col("_reported") - pl.col(TS) > spec.timespan))
     )
-    return frame.with_columns(fire.alias("_fire")).drop("_previous", "_reported", "_again", "_was")
+    return frame.with_columns(fire.alias("_fire")).drop(
+        "_previous", "_reported", "_again", "_was", GROUP
+    )
