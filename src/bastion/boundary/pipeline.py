@@ -374,6 +374,11 @@ class Pipeline:
         ten thousand, so a file's chunks are committed together in segments. Where
         a segment starts and ends depends only on where it starts, so a rerun after
         a crash rewrites the same files and counts a batch already committed once.
+
+        The detector's correlation windows advanced in memory when the chunks were
+        transformed; they are saved in the batch's transaction, and when the batch turns
+        out to be committed already (a redelivery) they are reloaded from SQL instead, so
+        they count each batch once, whatever crashed where.
         """
         results = [result for _, result in segment]
         events = pl.concat([r.events for r in results])
@@ -385,6 +390,8 @@ class Pipeline:
             with self.store.session() as session:
                 if batch_done(session, batch_id):
                     stats.batches_already_done += 1
+                    if self.detector is not None:
+                        self.detector.load_state(session)
                 else:
                     mark_batch(
                         session,
@@ -397,6 +404,8 @@ class Pipeline:
                     alerts = record_alerts(session, candidates, window=self.window)
                     stats.alerts_created += alerts.created
                     stats.alerts_extended += alerts.extended
+                    if self.detector is not None:
+                        self.detector.save_state(session)
                 save_checkpoint(
                     session,
                     key,
@@ -409,6 +418,9 @@ class Pipeline:
         except ConflictError:
             # Another worker committed this very batch a moment ago: it counts once, there.
             stats.batches_already_done += 1
+            if self.detector is not None:
+                with self.store.session() as session:
+                    self.detector.load_state(session)
         stats.batches += 1
         stats.bytes += sum(len(chunk.data) for chunk, _ in segment)
         stats.events += events.height

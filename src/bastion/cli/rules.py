@@ -42,7 +42,11 @@ def check(
                 f"{r.status.value:<12} {r.path}  {r.title or ''}"
                 + (f"\n    {note}" if note else "")
             )
-        typer.echo(f"{len(rules.rules)} compiled, {len(failed)} not", err=True)
+        typer.echo(
+            f"{len(rules.rules)} compiled, {len(rules.correlations)} correlation(s) compiled, "
+            f"{len(failed)} not",
+            err=True,
+        )
     if failed:
         raise typer.Exit(1)
 
@@ -90,7 +94,8 @@ def _hit_counts() -> Counter[str]:
         alerts, _ = list_alerts(session)
     for alert in alerts:
         if alert.key.startswith(KEY_PREFIX):
-            counts[alert.key.removeprefix(KEY_PREFIX)] += alert.count
+            # a correlation's alerts are keyed "sigma:<id> <group as JSON>"
+            counts[alert.key.removeprefix(KEY_PREFIX).split(" {", 1)[0]] += alert.count
     return counts
 
 
@@ -126,6 +131,21 @@ def list_(as_json: bool = JSON_OPTION) -> None:
             "path": r.path,
         }
         for r in rules.rules
+    ]
+    rows += [
+        {
+            "id": str(c.id or c.name),
+            "title": c.title,
+            "level": c.level.name.lower() if c.level else None,
+            "status": "disabled" if str(c.id or c.name) in tuning.disabled else "enabled",
+            "disabled_for": off_for.get(str(c.id or c.name), []),
+            "hits": counts.get(str(c.id or c.name), 0),
+            "correlation": c.type.name.lower(),
+            "datasets": [],
+            "tags": [str(t) for t in c.tags],
+            "path": str(c.source.path) if c.source is not None and c.source.path else None,
+        }
+        for c in rules.correlations
     ]
     rows += [
         {

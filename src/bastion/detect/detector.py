@@ -9,6 +9,14 @@ so the alert store and console show them beside indicator alerts unchanged.
 Rules switched off globally are not evaluated; rules switched off for an organisation
 are evaluated but raise nothing for its events; base rules of a ``generate: false``
 correlation raise nothing themselves (their hits are for the correlation engine).
+
+Correlation rules of the rule set run in the same stage: the base rules' hits of each
+batch feed a ``CorrelationEngine`` (with the Sigma → ECS field map) and its firings
+become alert candidates too, keyed ``sigma:<correlation id> <group>``. The engine's
+windows live in memory between batches and in SQL between runs: ``load_state`` when
+the pipeline opens, ``save_state`` in the transaction that commits a batch, and
+``load_state`` again when a batch turns out to be committed already (so the windows
+are always those of the committed batches; see ``boundary.pipeline``).
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ from bastion.boundary.alerts import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.errors import NotFoundError
 from bastion.core.settings import Settings
 from bastion.core.timeutil import utcnow
+from bastion.detect.correlating import build_engine, compile_correlations, report_failures
+from bastion.detect.correlation import CorrelationEngine, correlation_candidates
+from bastion.detect.correlation import load as load_windows
+from bastion.detect.correlation import save as save_windows
 from bastion.detect.engine import ROW, RuleSet
 from bastion.detect.loader import load_rules
 from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow
@@ -37,6 +49,7 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "sigma:"
 INDICATOR_TYPE = "sigma-rule"
 _THREAT_LIMIT = 200
+_KEY_LIMIT = 200  # alerts.key
 
 
 def alert_key(rule_id: str) -> str:
@@ -59,12 +72,18 @@ class Detector:
     rules: RuleSet
     tuning: Tuning = field(default_factory=Tuning)
     hit_counts: Counter[str] = field(default_factory=Counter)  # since this detector started
+    partition: str = "default"  # whose correlation windows these are (one per worker partition)
+    correlation: CorrelationEngine | None = field(init=False, default=None)
     _active: RuleSet = field(init=False, repr=False)
     _meta: pl.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         active = [r for r in self.rules.rules if r.id not in self.tuning.disabled]
-        self._active = RuleSet(active, self.rules.correlations)
+        correlations = [
+            c for c in self.rules.correlations if str(c.id or c.name) not in self.tuning.disabled
+        ]
+        self._active = RuleSet(active, correlations)
+        self.correlation, _ = build_engine(correlations)
         self._meta = pl.DataFrame(
             {
                 "rule.id": [r.id for r in active],
@@ -94,8 +113,34 @@ class Detector:
         return hits
 
     def candidates(self, events: pl.DataFrame) -> pl.DataFrame:
-        """Return the batch's rule alert candidates (``CANDIDATE_SCHEMA``)."""
+        """Return the batch's rule and correlation alert candidates (``CANDIDATE_SCHEMA``).
+
+        Advances the correlation windows held in memory by this batch.
+        """
         hits = self.hits(events)
+        if self.correlation is None:
+            return self._rule_candidates(events, hits)
+        firings = self.correlation.process(events, hits)
+        fired = correlation_candidates(firings).with_columns(
+            (pl.lit(KEY_PREFIX) + pl.col("key")).str.slice(0, _KEY_LIMIT).alias("key")
+        )
+        standalone = self.correlation.standalone_hits(hits)
+        return pl.concat([self._rule_candidates(events, standalone), fired])
+
+    def load_state(self, session: Session) -> None:
+        """Replace the in-memory correlation windows with those last committed."""
+        if self.correlation is None:
+            return
+        report = load_windows(self.correlation, session, partition=self.partition)
+        for key in report.discarded:
+            log.info("correlation %s changed: its stored windows start again empty", key)
+
+    def save_state(self, session: Session) -> None:
+        """Add the correlation windows to ``session`` (flushed, committed with the batch)."""
+        if self.correlation is not None:
+            save_windows(self.correlation, session, partition=self.partition)
+
+    def _rule_candidates(self, events: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
         if hits.height == 0:
             return pl.DataFrame(schema=CANDIDATE_SCHEMA)
         columns = [c for c in [*CANDIDATE_SCHEMA, "event.type"] if c in events.columns]
@@ -142,11 +187,15 @@ class Detector:
         """Load the rules folder of ``settings`` (if it exists) and extra ``paths``, with tuning."""
         folders = [p for p in (settings.rules_dir,) if p.is_dir()] + list(paths)
         loaded = load_rules(folders, placeholders=settings.rule_placeholders)
-        rules = RuleSet(loaded.rules, loaded.correlations, loaded.reports)
-        for report in loaded.reports:
+        kept, failed = compile_correlations(loaded.correlations)
+        reports = report_failures(loaded.correlations, failed, loaded.reports)
+        rules = RuleSet(loaded.rules, kept, reports)
+        for report in reports:
             if report.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED):
                 log.warning("rule not run: %s: %s", report.path, report.reason)
-        return cls(rules, load_tuning(session))
+        detector = cls(rules, load_tuning(session))
+        detector.load_state(session)
+        return detector
 
 
 def load_tuning(session: Session) -> Tuning:
@@ -183,6 +232,7 @@ def set_enabled(session: Session, rule_id: str, *, enabled: bool, org: str | Non
 
 def require_rule(rules: RuleSet, rule_id: str) -> None:
     """Raise ``NotFoundError`` unless the rule set holds ``rule_id``."""
-    if not any(r.id == rule_id for r in rules.rules):
+    known = {r.id for r in rules.rules} | {str(c.id or c.name) for c in rules.correlations}
+    if rule_id not in known:
         msg = f"no compiled rule has id {rule_id!r}; see 'bastion rules list'"
         raise NotFoundError(msg)
