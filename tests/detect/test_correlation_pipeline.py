@@ -193,3 +193,23 @@ def test_check_compiles_the_shared_correlation_examples(
     ok = bastion("rules", "check", *alone)
     assert ok.exit_code == 0, ok.output
     assert "7 correlation(s) compiled" in ok.stderr
+
+
+def test_a_disabled_correlation_does_not_run(
+    bastion: Run, settings: Settings, tmp_path: Path
+) -> None:
+    assert bastion("init").exit_code == 0
+    off = bastion("rules", "disable", CORRELATION_ID)
+    assert off.exit_code == 0, off.output
+    rows = {r["id"]: r for r in json.loads(bastion("rules", "list", "--json").stdout)}
+    assert rows[CORRELATION_ID]["status"] == "disabled"
+    store = Store.from_url(settings.db_url)
+    try:
+        pipeline = Pipeline.open(store, settings)
+        assert pipeline.detector is not None
+        assert pipeline.detector.correlation is None
+        for path in _files(tmp_path):
+            pipeline.ingest_file(path, "squid")
+        assert _rule_alerts(store) == []
+    finally:
+        store.dispose()
