@@ -13,6 +13,7 @@ from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.boundary.sources import Chunk
 from bastion.core.settings import Settings
+from bastion.orgs import Organisation, OrgType, save_organisation
 from bastion.store import Store
 
 Run = Callable[..., Result]
@@ -213,3 +214,19 @@ def test_a_disabled_correlation_does_not_run(
         assert _rule_alerts(store) == []
     finally:
         store.dispose()
+
+
+def test_a_pipeline_for_one_organisation_keeps_its_own_windows(
+    sqlite_store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    with sqlite_store.session() as session:
+        save_organisation(session, Organisation("R0A", "Trust A", OrgType.TRUST))
+    first, second = _files(tmp_path)
+    other = tmp_path / "web.log"
+    other.write_text(_lines((30, "192.0.2.7", "/index")))
+    fleet = Pipeline.open(sqlite_store, settings)
+    web = Pipeline.open(sqlite_store, settings, default_org="R0A")  # opened before fleet commits
+    fleet.ingest_file(first, "squid")
+    web.ingest_file(other, "squid")  # had it saved its windows over fleet's, two probes were lost
+    Pipeline.open(sqlite_store, settings).ingest_file(second, "squid")
+    assert _rule_alerts(sqlite_store) == _expected()

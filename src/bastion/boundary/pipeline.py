@@ -190,7 +190,9 @@ class Pipeline:
                 default_org = get_organisation(session, default_org).code
             networks = NetworkIndex.build(all_networks(session))
             stored = active_indicator_frame(session, datetime.now(UTC))
-            detector = Detector.open(session, settings)
+            # a pipeline for one organisation's logs keeps its own correlation windows
+            partition = f"org:{default_org}" if default_org else "default"
+            detector = Detector.open(session, settings, partition=partition)
         from_files = [i for path in indicator_files for i in load_indicator_file(path)]
         return cls(
             store,

@@ -183,8 +183,18 @@ class Detector:
         return joined.select([base[c].cast(CANDIDATE_SCHEMA[c]).alias(c) for c in CANDIDATE_SCHEMA])
 
     @classmethod
-    def open(cls, session: Session, settings: Settings, paths: Iterable[Path] = ()) -> Detector:
-        """Load the rules folder of ``settings`` (if it exists) and extra ``paths``, with tuning."""
+    def open(
+        cls,
+        session: Session,
+        settings: Settings,
+        paths: Iterable[Path] = (),
+        *,
+        partition: str = "default",
+    ) -> Detector:
+        """Load the rules folder of ``settings`` (if it exists) and extra ``paths``, with tuning.
+
+        The correlation windows are those last committed under ``partition``.
+        """
         folders = [p for p in (settings.rules_dir,) if p.is_dir()] + list(paths)
         loaded = load_rules(folders, placeholders=settings.rule_placeholders)
         kept, failed = compile_correlations(loaded.correlations)
@@ -193,7 +203,7 @@ class Detector:
         for report in reports:
             if report.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED):
                 log.warning("rule not run: %s: %s", report.path, report.reason)
-        detector = cls(rules, load_tuning(session))
+        detector = cls(rules, load_tuning(session), partition=partition)
         detector.load_state(session)
         return detector
 
