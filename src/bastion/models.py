@@ -1,7 +1,9 @@
 """Every context's SQL tables, imported in one place for Alembic and tests."""
 
 from bastion.boundary import models as boundary_models
+from bastion.detect import models as detect_models
+from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
 from bastion.orgs import models as orgs_models
 
-__all__ = ["boundary_models", "intel_models", "orgs_models"]
+__all__ = ["boundary_models", "correlation_models", "detect_models", "intel_models", "orgs_models"]

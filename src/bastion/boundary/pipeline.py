@@ -51,6 +51,7 @@ from bastion.boundary.sources import (
 from bastion.boundary.verdict import unattributed_matches, verdict
 from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
+from bastion.detect import Detector
 from bastion.intel import (
     MatchIndex,
     active_indicator_frame,
@@ -87,6 +88,7 @@ def transform(
     index: MatchIndex,
     first_line: int | None = 1,
     default_org: str | None = None,
+    detector: Detector | None = None,
 ) -> Transformed:
     """Run one chunk's lines through parse, attribute, enrich and verdict.
 
@@ -119,7 +121,10 @@ def transform(
     return Transformed(
         events=events,
         rejects=rejects,
-        candidates=pl.concat([verdict(events, matches), behaviour(events)]),
+        candidates=pl.concat(
+            [verdict(events, matches), behaviour(events)]
+            + ([detector.candidates(events)] if detector is not None else [])
+        ),
         matches=matches.height,
         unattributed=unattributed_matches(events, matches),
     )
@@ -160,7 +165,9 @@ class Pipeline:
         default_org: str | None = None,
         segment_bytes: int = Settings().ingest_segment_bytes,
         compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
+        detector: Detector | None = None,
     ) -> None:
+        self.detector = detector
         self.store = store
         self.compact_after = compact_after
         self.segment_bytes = segment_bytes
@@ -192,6 +199,9 @@ class Pipeline:
             networks = NetworkIndex.build(all_networks(session))
             opened = datetime.now(UTC)
             stored = active_indicator_frame(session, opened)
+            # a pipeline for one organisation's logs keeps its own correlation windows
+            partition = f"org:{default_org}" if default_org else "default"
+            detector = Detector.open(session, settings, partition=partition)
         from_files = [i for path in indicator_files for i in load_indicator_file(path)]
         pipeline = cls(
             store,
@@ -203,6 +213,7 @@ class Pipeline:
             default_org=default_org,
             segment_bytes=settings.ingest_segment_bytes,
             compact_after=timedelta(hours=settings.archive_compact_after_hours),
+            detector=detector,
         )
         if not from_files:  # indicators from files are fixed for the run; the store's are live
             pipeline.live = LiveIndicators(opened, settings.intel_refresh_seconds)
@@ -363,6 +374,7 @@ class Pipeline:
             index=self.index,
             first_line=first_line,
             default_org=self.default_org,
+            detector=self.detector,
         )
 
     def process_chunk(
@@ -392,6 +404,11 @@ class Pipeline:
         ten thousand, so a file's chunks are committed together in segments. Where
         a segment starts and ends depends only on where it starts, so a rerun after
         a crash rewrites the same files and counts a batch already committed once.
+
+        The detector's correlation windows advanced in memory when the chunks were
+        transformed; they are saved in the batch's transaction, and when the batch turns
+        out to be committed already (a redelivery) they are reloaded from SQL instead, so
+        they count each batch once, whatever crashed where.
         """
         results = [result for _, result in segment]
         events = pl.concat([r.events for r in results])
@@ -403,6 +420,8 @@ class Pipeline:
             with self.store.session() as session:
                 if batch_done(session, batch_id):
                     stats.batches_already_done += 1
+                    if self.detector is not None:
+                        self.detector.load_state(session)
                 else:
                     mark_batch(
                         session,
@@ -416,6 +435,8 @@ class Pipeline:
                     record_sightings(session, candidates)
                     stats.alerts_created += alerts.created
                     stats.alerts_extended += alerts.extended
+                    if self.detector is not None:
+                        self.detector.save_state(session)
                 save_checkpoint(
                     session,
                     key,
@@ -428,6 +449,9 @@ class Pipeline:
         except ConflictError:
             # Another worker committed this very batch a moment ago: it counts once, there.
             stats.batches_already_done += 1
+            if self.detector is not None:
+                with self.store.session() as session:
+                    self.detector.load_state(session)
         stats.batches += 1
         stats.bytes += sum(len(chunk.data) for chunk, _ in segment)
         stats.events += events.height

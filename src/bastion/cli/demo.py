@@ -13,6 +13,7 @@ from bastion.cli.context import JSON_OPTION, print_json, print_table, store
 from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
 from bastion.demo.day import generate_and_ingest_day
+from bastion.demo.detection import install_demo_rules
 from bastion.orgs import count_organisations, list_organisations
 from bastion.store import Store
 
@@ -32,9 +33,13 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
     """Load the demo federation and ingest a labelled day of its traffic, each only once.
 
     A database that already has organisations keeps them; a data directory that
-    has ingested anything is not given the demo day again.
+    has ingested anything is not given the demo day again. Bastion's demo Sigma rules
+    go into the rules folder unless it already holds rules.
     """
     said = []
+    installed = install_demo_rules(settings.rules_dir)
+    if installed:
+        said.append(f"installed {len(installed)} demo Sigma rules in {settings.rules_dir}")
     with opened.session() as session:
         existing = count_organisations(session)
         if existing:

@@ -14,6 +14,7 @@ from bastion.cli import demo as demo_cli
 from bastion.cli import hunt as hunt_cli
 from bastion.cli import intel as intel_cli
 from bastion.cli import orgs as orgs_cli
+from bastion.cli import rules as rules_cli
 from bastion.cli import web as web_cli
 from bastion.cli.context import settings
 from bastion.core.errors import BastionError
@@ -43,6 +44,7 @@ app.add_typer(orgs_cli.app, name="orgs")
 app.add_typer(boundary_cli.app, name="boundary")
 app.add_typer(intel_cli.app, name="intel")
 app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(rules_cli.app, name="rules")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(hunt_cli.archive_app, name="archive")
 app.command("hunt")(hunt_cli.hunt)

@@ -48,6 +48,15 @@ class Settings(BaseModel):
         description="how often a running ingest picks up indicators changed in the store "
         "(compiled incrementally, no restart)",
     )
+    rules_path: Path | None = Field(
+        default=None,
+        description="folder of Sigma rules the pipeline runs; default <data_dir>/rules",
+    )
+    rule_placeholders: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="values of Sigma %placeholders% for the expand modifier, e.g. "
+        "[bastion.rule_placeholders] internal_domains = ['.nhs.uk']",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 
@@ -60,6 +69,10 @@ class Settings(BaseModel):
     @property
     def archive_dir(self) -> Path:
         return self.archive_path or self.data_dir / "archive"
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.rules_path or self.data_dir / "rules"
 
 
 def load_settings(

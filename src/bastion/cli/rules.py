@@ -1,0 +1,197 @@
+"""`bastion rules`: the Sigma rule workbench — check, test, list, enable and disable rules."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+
+from bastion.boundary.alerts import list_alerts
+from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.core.errors import InputError
+from bastion.detect import (
+    KEY_PREFIX,
+    RuleSet,
+    RuleStatus,
+    load_ruleset,
+    load_tuning,
+    require_rule,
+    run_log,
+    set_enabled,
+)
+
+app = typer.Typer(help="Check, test and tune Sigma detection rules.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(
+    paths: list[Path] = typer.Argument(help="rule files or folders"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Load rules and say, per rule file, whether each rule compiled and, if not, why."""
+    rules = load_ruleset(paths, placeholders=settings().rule_placeholders)
+    reports = [r.to_dict() for r in rules.reports]
+    failed = [r for r in rules.reports if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)]
+    if as_json:
+        print_json(reports)
+    else:
+        for r in rules.reports:
+            note = r.reason or "; ".join(r.warnings)
+            typer.echo(
+                f"{r.status.value:<12} {r.path}  {r.title or ''}"
+                + (f"\n    {note}" if note else "")
+            )
+        typer.echo(
+            f"{len(rules.rules)} compiled, {len(rules.correlations)} correlation(s) compiled, "
+            f"{len(failed)} not",
+            err=True,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("test")
+def try_rules(
+    rule: list[Path] = typer.Argument(help="rule files or folders to test"),
+    log: Path = typer.Option(..., "--log", "-l", help="a log file to run the rules over"),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="the log's format (see `bastion boundary formats`); detected when omitted",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run rules over a log file: print each match and which selections fired."""
+    rules = load_ruleset(rule, placeholders=settings().rule_placeholders)
+    bad = [r for r in rules.reports if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)]
+    if not rules.rules:
+        reason = bad[0].reason if bad else "no rule found"
+        msg = f"no rule to test: {reason}"
+        raise InputError(msg)
+    run = run_log(rules, log, fmt)
+    if as_json:
+        print_json(run)
+        return
+    for m in run.matches:
+        typer.echo(
+            f"line {m.line}: {m.title} [{m.rule_id}] fired by {', '.join(m.selections) or '-'}"
+        )
+        typer.echo(f"    {m.raw or ''}")
+    for r in bad:
+        typer.echo(f"not run: {r.path}: {r.reason}", err=True)
+    typer.echo(
+        f"{len(run.matches)} matches in {run.events} events ({run.format}, "
+        f"{run.rejects} lines rejected)",
+        err=True,
+    )
+
+
+def _hit_counts() -> Counter[str]:
+    counts: Counter[str] = Counter()
+    with store().session() as session:
+        alerts, _ = list_alerts(session)
+    for alert in alerts:
+        if alert.key.startswith(KEY_PREFIX):
+            # a correlation's alerts are keyed "sigma:<id> <group as JSON>"
+            counts[alert.key.removeprefix(KEY_PREFIX).split(" {", 1)[0]] += alert.count
+    return counts
+
+
+def _rules() -> RuleSet:
+    folder = settings().rules_dir
+    if not folder.is_dir():
+        return RuleSet([])
+    return load_ruleset([folder], placeholders=settings().rule_placeholders)
+
+
+@app.command("list")
+def list_(as_json: bool = JSON_OPTION) -> None:
+    """List the rules folder: each rule's status (enabled, disabled, or why it does not run),
+    level, tuning and hit count (events of its alerts)."""
+    rules = _rules()
+    counts = _hit_counts()
+    with store().session() as session:
+        tuning = load_tuning(session)
+    off_for: dict[str, list[str]] = {}
+    for rule_id, org in sorted(tuning.disabled_for):
+        off_for.setdefault(rule_id, []).append(org)
+    rows = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "level": r.level,
+            "status": "disabled" if r.id in tuning.disabled else "enabled",
+            "disabled_for": off_for.get(r.id, []),
+            "hits": counts.get(r.id, 0),
+            "alerts": r.alert,
+            "datasets": list(r.datasets),
+            "tags": list(r.tags),
+            "path": r.path,
+        }
+        for r in rules.rules
+    ]
+    rows += [
+        {
+            "id": str(c.id or c.name),
+            "title": c.title,
+            "level": c.level.name.lower() if c.level else None,
+            "status": "disabled" if str(c.id or c.name) in tuning.disabled else "enabled",
+            "disabled_for": off_for.get(str(c.id or c.name), []),
+            "hits": counts.get(str(c.id or c.name), 0),
+            "correlation": c.type.name.lower(),
+            "datasets": [],
+            "tags": [str(t) for t in c.tags],
+            "path": str(c.source.path) if c.source is not None and c.source.path else None,
+        }
+        for c in rules.correlations
+    ]
+    rows += [
+        {
+            "id": r.id,
+            "title": r.title,
+            "level": None,
+            "status": r.status.value,
+            "reason": r.reason,
+            "hits": counts.get(r.id or "", 0),
+            "path": r.path,
+        }
+        for r in rules.reports
+        if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ["ID", "LEVEL", "STATUS", "HITS", "TITLE"],
+        [(r["id"], r["level"], r["status"], r["hits"], r["title"]) for r in rows],
+    )
+    typer.echo(f"{len(rows)} rules in {settings().rules_dir}", err=True)
+
+
+def _switch(rule_id: str, org: str | None, *, enabled: bool) -> None:
+    require_rule(_rules(), rule_id)
+    with store().session() as session:
+        set_enabled(session, rule_id, enabled=enabled, org=org)
+        session.commit()
+    where = f" for {org.upper()}" if org else ""
+    typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}{where}")
+
+
+@app.command("disable")
+def disable(
+    rule_id: str = typer.Argument(help="the rule's id, from `bastion rules list`"),
+    org: str | None = typer.Option(None, "--org", "-o", help="only for this organisation"),
+) -> None:
+    """Switch a rule off, for everyone or for one organisation."""
+    _switch(rule_id, org, enabled=False)
+
+
+@app.command("enable")
+def enable(
+    rule_id: str = typer.Argument(help="the rule's id, from `bastion rules list`"),
+    org: str | None = typer.Option(None, "--org", "-o", help="only for this organisation"),
+) -> None:
+    """Switch a rule back on, for everyone or for one organisation."""
+    _switch(rule_id, org, enabled=True)

@@ -1,0 +1,90 @@
+"""Sigma detection: rules loaded with pySigma, compiled to vectorised Polars predicates.
+
+``load_ruleset(paths)`` reads rule files and folders (rules, correlation rules and
+filters), maps Sigma's taxonomy onto Bastion's event schema and compiles each rule
+(correlation rules by the correlation engine, ``bastion.detect.correlation``);
+``RuleSet.evaluate(events)`` returns the hits of a batch; ``Detector`` turns them, and
+the correlations they make fire, into alert candidates for the boundary pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from bastion.detect.correlating import (
+    build_engine,
+    compile_correlations,
+    correlation_field_map,
+    report_failures,
+)
+from bastion.detect.correlation import (
+    CorrelationEngine,
+    CorrelationRuleError,
+    correlation_candidates,
+)
+from bastion.detect.detector import (
+    KEY_PREFIX,
+    Detector,
+    Tuning,
+    alert_key,
+    load_tuning,
+    require_rule,
+    set_enabled,
+)
+from bastion.detect.engine import HIT_SCHEMA, RuleSet, empty_hits
+from bastion.detect.loader import Loaded, load_rules, load_texts, rule_files
+from bastion.detect.logsources import LOGSOURCES, LogSource, processing_pipeline
+from bastion.detect.rules import LEVEL_SEVERITY, Rule, RuleReport, RuleStatus
+from bastion.detect.workbench import Match, TestRun, explain, run_log
+
+
+def load_ruleset(
+    paths: Iterable[Path], *, placeholders: Mapping[str, Sequence[str]] | None = None
+) -> RuleSet:
+    """Load, validate and compile every Sigma rule under ``paths`` into a rule set.
+
+    Correlation rules the correlation engine cannot run are reported ``invalid`` with why
+    and left out of ``RuleSet.correlations``.
+    """
+    loaded = load_rules(paths, placeholders=placeholders)
+    kept, failed = compile_correlations(loaded.correlations)
+    reports = report_failures(loaded.correlations, failed, loaded.reports)
+    return RuleSet(loaded.rules, kept, reports)
+
+
+__all__ = [
+    "HIT_SCHEMA",
+    "KEY_PREFIX",
+    "LEVEL_SEVERITY",
+    "LOGSOURCES",
+    "CorrelationEngine",
+    "CorrelationRuleError",
+    "Detector",
+    "Loaded",
+    "LogSource",
+    "Match",
+    "Rule",
+    "RuleReport",
+    "RuleSet",
+    "RuleStatus",
+    "TestRun",
+    "Tuning",
+    "alert_key",
+    "build_engine",
+    "compile_correlations",
+    "correlation_candidates",
+    "correlation_field_map",
+    "empty_hits",
+    "explain",
+    "load_rules",
+    "load_ruleset",
+    "load_texts",
+    "load_tuning",
+    "processing_pipeline",
+    "report_failures",
+    "require_rule",
+    "rule_files",
+    "run_log",
+    "set_enabled",
+]
