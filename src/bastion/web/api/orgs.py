@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
-from bastion import orgs
+from bastion import auth, orgs
 from bastion.core.errors import ConflictError, Location, NotFoundError
 from bastion.web.api.org_models import OrganisationIn, OrganisationOut, OrganisationPage
 from bastion.web.api.org_models import OrganisationSummary as Summary
-from bastion.web.deps import SearchQuery, SessionDep, find_organisation
+from bastion.web.auth import PrincipalDep, ScopeDep, require, require_national
+from bastion.web.deps import SearchQuery, SessionDep, find_organisation, visible_organisations
 from bastion.web.errors import FieldError, Problem
 
 MAX_LIMIT = 500
@@ -21,9 +22,10 @@ MAX_OFFSET = 2**31 - 1
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
-@router.get("", summary="List organisations")
+@router.get("", summary="List organisations", dependencies=[Depends(require("orgs:read"))])
 def list_organisations(
     session: SessionDep,
+    scope: ScopeDep,
     search: SearchQuery = "",
     type: Annotated[orgs.OrgType | None, Query(description="only this type")] = None,
     parent: Annotated[
@@ -33,9 +35,10 @@ def list_organisations(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> OrganisationPage:
     """Return one page of organisations, sorted by code, with the total that match."""
-    parent_code = find_organisation(session, parent).code if parent else None
-    found, total = orgs.list_organisations(
+    parent_code = find_organisation(session, parent, scope).code if parent else None
+    found, total = visible_organisations(
         session,
+        scope,
         search=search or None,
         type=type,
         parent=parent_code,
@@ -47,10 +50,10 @@ def list_organisations(
     )
 
 
-@router.get("/{code}", summary="Get an organisation")
-def get_organisation(code: str, session: SessionDep) -> OrganisationOut:
+@router.get("/{code}", summary="Get an organisation", dependencies=[Depends(require("orgs:read"))])
+def get_organisation(code: str, session: SessionDep, scope: ScopeDep) -> OrganisationOut:
     """Return the organisation with its networks, contacts and hosts."""
-    return OrganisationOut.of(find_organisation(session, code))
+    return OrganisationOut.of(find_organisation(session, code, scope))
 
 
 @router.post(
@@ -58,9 +61,14 @@ def get_organisation(code: str, session: SessionDep) -> OrganisationOut:
     summary="Create an organisation",
     status_code=status.HTTP_201_CREATED,
     responses={409: {"model": Problem, "description": "The code or a network is taken"}},
+    dependencies=[Depends(require_national("orgs:write"))],
 )
 def create_organisation(
-    body: OrganisationIn, session: SessionDep, request: Request, response: Response
+    body: OrganisationIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    request: Request,
+    response: Response,
 ) -> OrganisationOut:
     """Create an organisation with its networks, hosts and contacts, all or nothing."""
     org = body.to_domain()
@@ -75,4 +83,13 @@ def create_organisation(
         msg = f"organisation {org.code} or one of its networks was registered at the same time"
         raise ConflictError(msg) from None
     response.headers["Location"] = request.url_for("get_organisation", code=org.code).path
-    return OrganisationOut.of(orgs.get_organisation(session, org.code))
+    created = OrganisationOut.of(orgs.get_organisation(session, org.code))
+    auth.record(
+        session,
+        principal,
+        "organisation.create",
+        f"organisation:{org.code}",
+        org=org.code,
+        after=created.model_dump(mode="json"),
+    )
+    return created
