@@ -74,11 +74,22 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def seeded_app(store: Store, folder: Path) -> FastAPI:
+    """Seed the small federation into ``store`` and return a web app over it."""
+    seed(store, small_federation())
+    return create_app(store, Settings(data_dir=folder), **TEST_LIMITS)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_app() -> Callable[[Store, Path], FastAPI]:
+    """Return `seeded_app`, for a test that needs an app over a store of its own choosing."""
+    return seeded_app
+
+
 @pytest.fixture
 def app(store: Store, tmp_path: Path) -> FastAPI:
     """The web app over the `store` fixture (SQLite and PostgreSQL), with the small federation."""
-    seed(store, small_federation())
-    return create_app(store, Settings(data_dir=tmp_path), **TEST_LIMITS)  # type: ignore[arg-type]
+    return seeded_app(store, tmp_path)
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from bastion.auth import audit
 from bastion.auth.models import SessionRow, UserRow
-from bastion.auth.principal import Principal
+from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.users import principal_of, requires_totp, verify_password
-from bastion.core.errors import BastionError
+from bastion.core.errors import BastionError, PermissionDenied
 from bastion.core.timeutil import as_utc, utcnow
 
 MAX_FAILURES = 5  # wrong passwords or codes in a row before the account locks
@@ -227,6 +227,9 @@ def sign_out(session: Session, cookie: str, who: Principal | None = None) -> Non
 
 def sign_out_everywhere(session: Session, who: Principal) -> int:
     """End every session of the signed-in user; return how many ended."""
+    if who.kind is not PrincipalKind.USER:
+        msg = f"{who.actor} is not a person: it has no sessions to end"
+        raise PermissionDenied(msg)
     result = session.execute(delete(SessionRow).where(SessionRow.user_id == who.id))
     audit.record(session, who, "user.sign_out_everywhere", f"user:{who.name}")
     return int(getattr(result, "rowcount", 0) or 0)

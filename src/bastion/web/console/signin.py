@@ -15,7 +15,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion import auth
+from bastion.auth import Principal, PrincipalKind
 from bastion.auth.signin import SESSION_LIFETIME
+from bastion.core.errors import PermissionDenied
 from bastion.web.auth import (
     PRE_COOKIE,
     PROTECTED,
@@ -189,9 +191,17 @@ def totp_submit(
     return response
 
 
+def _person_only(principal: Principal) -> None:
+    # A token has no session to end; its id must never be taken for a user's.
+    if principal.kind is not PrincipalKind.USER:
+        msg = "only a signed-in person can sign out; revoke a token with `bastion tokens revoke`"
+        raise PermissionDenied(msg)
+
+
 @signed_in.post("/signout", name="signout")
 def signout(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """End this session."""
+    _person_only(principal)
     auth.sign_out(session, request.cookies.get(SESSION_COOKIE, ""), principal)
     response = RedirectResponse(request.url_for("signin_page").path, status_code=303)
     clear_session_cookie(request, response)
@@ -201,6 +211,7 @@ def signout(request: Request, session: SessionDep, principal: PrincipalDep) -> R
 @signed_in.post("/signout/everywhere", name="signout_everywhere")
 def signout_everywhere(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """End every session of the signed-in person, on every device."""
+    _person_only(principal)
     auth.sign_out_everywhere(session, principal)
     response = RedirectResponse(request.url_for("signin_page").path, status_code=303)
     clear_session_cookie(request, response)
