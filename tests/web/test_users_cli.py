@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-Run = Callable[..., Result]
-
 from bastion import auth
 from bastion.cli.users import DEMO_CREDENTIALS, demo_accounts_once
 from bastion.store import Store
+
+Run = Callable[..., Result]
 
 
 @pytest.fixture
