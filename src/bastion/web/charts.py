@@ -46,7 +46,7 @@ def day_bars(days: Sequence[date], series: Sequence[Series], *, title: str) -> M
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
-    for fraction in (0, 0.5, 1):
+    for fraction in (0, 0.5, 1) if peak > 1 else (0, 1):
         y = top + plot_h * (1 - fraction)
         parts.append(f'<line class="axis" x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}"/>')
         parts.append(
