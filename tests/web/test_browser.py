@@ -179,7 +179,7 @@ def test_analyst_signs_in_with_totp_and_follows_an_alert_to_its_evidence(
     page.click("#all-alerts")
     page.wait_for_selector("#alerts")
     shot(page, "alerts")
-    page.locator("#alerts tbody a[href^=\"/alerts/\"]").first.click()
+    page.locator('#alerts tbody a[href^="/alerts/"]').first.click()
     page.wait_for_selector("#evidence")
     assert "TRAFFIC,allow" in page.locator("#evidence").inner_text()
     shot(page, "alert")
