@@ -132,6 +132,8 @@ PUBLIC = {
     ("POST", "/signin"),
     ("GET", "/signin/totp"),
     ("POST", "/signin/totp"),
+    ("GET", "/signin/oidc"),
+    ("GET", "/signin/oidc/callback"),
 }
 
 CASES: dict[tuple[str, str], Case] = {

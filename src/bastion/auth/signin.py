@@ -238,3 +238,38 @@ def sign_out_everywhere(session: Session, who: Principal) -> int:
 def totp_now(secret: str, now: datetime | None = None) -> str:
     """Return the code an authenticator shows for ``secret`` (tests and the demo use it)."""
     return pyotp.TOTP(secret).at(now or utcnow())
+
+
+def sign_in_external(
+    session: Session,
+    username: str,
+    *,
+    mfa: bool,
+    provider: str,
+    ip: str = "",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> StartedSession:
+    """Start a session for a person an identity provider vouched for (OpenID Connect).
+
+    The person must already have a Bastion account (roles and organisations are
+    Bastion's, never the provider's). When a second factor is required and the
+    provider did not assert one (``mfa``), the session waits for the account's
+    TOTP code, as after a password.
+    """
+    moment = now or utcnow()
+    row = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+    if row is None or row.disabled or _locked(row, moment):
+        msg = f"{provider} signed in {username!r}, who has no active Bastion account"
+        raise SignInFailed(msg)
+    who = principal_of(row, ip)
+    needs_factor = row.national_role is not None or any(
+        requires_totp(session, m.org_code) for m in row.memberships
+    )
+    if needs_factor and not mfa and row.totp_secret is None:
+        msg = "this account needs a second factor: the identity provider asserted none"
+        raise SignInFailed(msg)
+    stage = STAGE_TOTP if (not mfa and row.totp_secret is not None) else STAGE_FULL
+    if stage == STAGE_FULL:
+        _signed_in(session, row, moment, who)
+    return _start(session, row, stage, ip, user_agent, moment)

@@ -10,6 +10,7 @@ from bastion.core.settings import Settings
 from bastion.store import Store
 from bastion.web import api, console, health
 from bastion.web.errors import install_error_handlers
+from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
 from bastion.web.security import BodyLimit, RateLimiter, SecurityHeaders
 
@@ -31,6 +32,7 @@ def create_app(
     *,
     signin_limit: tuple[int, float] = SIGNIN_LIMIT,
     api_limit: tuple[int, float] = API_LIMIT,
+    oidc: OidcConfig | None = None,
 ) -> FastAPI:
     """Build the web app over ``store``; the caller owns the store and disposes of it.
 
@@ -61,6 +63,7 @@ def create_app(
     app.state.templates = make_templates()
     app.state.signin_limiter = RateLimiter(*signin_limit)
     app.state.api_limiter = RateLimiter(*api_limit)
+    app.state.oidc = OidcClient(oidc) if oidc else None
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)

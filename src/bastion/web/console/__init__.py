@@ -7,7 +7,7 @@ includes its router in ``router``.
 from fastapi import APIRouter
 
 from bastion.web.auth import PROTECTED
-from bastion.web.console import admin, alerts, apidocs, orgs, overview, signin
+from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, signin
 
 router = APIRouter(dependencies=PROTECTED)
 router.include_router(overview.router)
@@ -19,5 +19,6 @@ router.include_router(signin.signed_in)
 
 public = APIRouter()
 public.include_router(signin.router)
+public.include_router(oidc.router)
 
 __all__ = ["public", "router"]

@@ -81,7 +81,13 @@ def _page(
     response = templates.TemplateResponse(
         request,
         name,
-        {"section": "", "next": safe_next(next), "csrf": csrf, "error": error},
+        {
+            "section": "",
+            "next": safe_next(next),
+            "csrf": csrf,
+            "error": error,
+            "oidc": request.app.state.oidc.config.label if request.app.state.oidc else None,
+        },
         status_code=status,
     )
     response.headers["Cache-Control"] = "no-store"
