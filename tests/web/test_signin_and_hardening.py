@@ -364,3 +364,42 @@ async def test_overview_draws_charts_and_figures_of_the_scope(
     assert page.text.count('<svg class="chart"') == 2
     assert "Your organisations: RAL" in page.text
     assert re.search(r'id="figure-orgs">1<', page.text)
+
+
+def test_access_log_lines_lose_their_secret_query_parameters() -> None:
+    from bastion.web.security import RedactSecrets
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/signin/oidc/callback?code=abc123&state=xyz&x=1", "1.1", 303),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    line = record.getMessage()
+    assert "abc123" not in line
+    assert "xyz" not in line
+    assert "code=[redacted]&state=[redacted]&x=1" in line
+
+
+async def test_users_page_sorts_filters_and_refuses_unknown_sorts(
+    client: httpx.AsyncClient,
+) -> None:
+    by_name = (await client.get("/users")).text
+    names = re.findall(r'data-user="([^"]+)"', by_name)
+    assert names == sorted(names)
+    assert len(names) == 6
+    newest = re.findall(
+        r'data-user="([^"]+)"', (await client.get("/users", params={"sort": "last_sign_in"})).text
+    )
+    assert set(newest) == set(names)
+    members = re.findall(
+        r'data-user="([^"]+)"', (await client.get("/users", params={"org": "RJ1"})).text
+    )
+    assert members == ["multi"]
+    bad = await client.get("/users", params={"sort": "password"})
+    assert bad.status_code == 400
+    assert "unknown sort" in bad.text

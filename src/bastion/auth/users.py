@@ -197,15 +197,26 @@ def get_user(session: Session, username: str) -> User:
     return _to_domain(_row(session, username))
 
 
+USER_SORTS = {
+    "username": (UserRow.username,),
+    "last_sign_in": (UserRow.last_sign_in_at.desc(), UserRow.username),
+    "created": (UserRow.created_at.desc(), UserRow.username),
+}
+
+
 def list_users(
     session: Session,
     *,
     search: str | None = None,
     org: str | None = None,
+    sort: str = "username",
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[User], int]:
-    """Return one page of users sorted by username, and how many match in all."""
+    """Return one page of users in ``sort`` order (see USER_SORTS), and how many match in all."""
+    if sort not in USER_SORTS:
+        msg = f"unknown sort {sort!r}; choose one of {', '.join(USER_SORTS)}"
+        raise InputError(msg, Location(field="sort"))
     query = select(UserRow)
     if search:
         query = query.where(UserRow.username.like(f"%{search.strip().lower()}%"))
@@ -213,7 +224,7 @@ def list_users(
         members = select(MembershipRow.user_id).where(MembershipRow.org_code == org.upper())
         query = query.where(UserRow.id.in_(members))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(UserRow.username).offset(offset)
+    page = query.order_by(*USER_SORTS[sort]).offset(offset)
     if limit is not None:
         page = page.limit(limit)
     return [_to_domain(r) for r in session.scalars(page)], total

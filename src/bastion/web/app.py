@@ -12,7 +12,7 @@ from bastion.web import api, console, health
 from bastion.web.errors import install_error_handlers
 from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
-from bastion.web.security import BodyLimit, RateLimiter, SecurityHeaders
+from bastion.web.security import BodyLimit, RateLimiter, SecurityHeaders, redact_access_log
 
 SIGNIN_LIMIT = (20, 60.0)  # sign-in attempts per address per minute
 API_LIMIT = (600, 60.0)  # API requests per person or token per minute
@@ -65,6 +65,7 @@ def create_app(
     app.state.api_limiter = RateLimiter(*api_limit)
     app.state.oidc = OidcClient(oidc) if oidc else None
     install_error_handlers(app)
+    redact_access_log()
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)

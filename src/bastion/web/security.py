@@ -7,7 +7,9 @@ who the caller is (that is ``bastion.web.auth``, on the routers that need it).
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 import threading
 import time
 from collections import deque
@@ -169,3 +171,31 @@ def api_rate_limit(request: Request, principal: PrincipalDep) -> None:
     """Count one API request against the caller's limit (per person or token)."""
     limiter: RateLimiter = request.app.state.api_limiter
     limiter.hit(principal.actor, "API requests")
+
+
+_SECRET_PARAMS = re.compile(
+    r"([?&](?:code|state|token|access_token|id_token|password)=)[^&\s]*", re.I
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Blank secret query parameters (an OIDC ``code`` and ``state``) in access log lines.
+
+    Session ids never travel in URLs and passwords only in POST bodies, which no
+    log records; the provider's one-time code does come back in a query string.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_PARAMS.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def redact_access_log() -> None:
+    """Install ``RedactSecrets`` on uvicorn's access log (once per process)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())

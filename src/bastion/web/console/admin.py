@@ -48,13 +48,15 @@ def user_list(
     templates: TemplatesDep,
     search: Filter = "",
     org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "username",
     page: Page = 1,
 ) -> HTMLResponse:
-    """Show the users, their roles and organisations, 50 a page."""
+    """Show the users, their roles and organisations, sorted, filtered, 50 a page."""
     found, total = auth.list_users(
         session,
         search=search.strip() or None,
         org=org.strip() or None,
+        sort=sort or "username",
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
@@ -66,7 +68,9 @@ def user_list(
             "users": found,
             "search": search,
             "org": org,
-            **_paging(request, page, total, {"search": search, "org": org}),
+            "sort": sort,
+            "sorts": {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"},
+            **_paging(request, page, total, {"search": search, "org": org, "sort": sort}),
         },
     )
 
