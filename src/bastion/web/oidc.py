@@ -112,16 +112,17 @@ class Identity:
 class OidcClient:
     """Talk to one identity provider: discovery, authorisation URL, code exchange, ID token."""
 
-    def __init__(self, config: OidcConfig, http: httpx.Client | None = None) -> None:
+    def __init__(self, config: OidcConfig) -> None:
         self.config = config
-        self.http = http or httpx.Client(timeout=_TIMEOUT, follow_redirects=False)
         self._lock = threading.Lock()
         self._metadata: dict[str, Any] | None = None
         self._keys: tuple[float, KeySet] | None = None
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            answer = self.http.get(url)
+            # A client per call: sign-ins are rare, and nothing stays open between them.
+            with httpx.Client(timeout=_TIMEOUT, follow_redirects=False) as http:
+                answer = http.get(url)
             answer.raise_for_status()
             body = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -185,17 +186,19 @@ class OidcClient:
         if not secrets.compare_digest(flow.state.encode(), state.encode()):
             msg = "the sign-in came back with another state: start again from the sign-in page"
             raise OidcFailed(msg)
+        endpoint = str(self.metadata()["token_endpoint"])
         try:
-            answer = self.http.post(
-                str(self.metadata()["token_endpoint"]),
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": redirect_uri,
-                    "code_verifier": flow.verifier,
-                },
-                auth=(self.config.client_id, self.config.client_secret),
-            )
+            with httpx.Client(timeout=_TIMEOUT, follow_redirects=False) as http:
+                answer = http.post(
+                    endpoint,
+                    data={
+                        "grant_type": "authorization_code",
+                        "code": code,
+                        "redirect_uri": redirect_uri,
+                        "code_verifier": flow.verifier,
+                    },
+                    auth=(self.config.client_id, self.config.client_secret),
+                )
             answer.raise_for_status()
             id_token = answer.json().get("id_token")
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
