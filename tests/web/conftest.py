@@ -100,8 +100,14 @@ def people(app: FastAPI, store: Store) -> dict[str, Person]:
 
 @pytest.fixture
 def sessions(people: dict[str, Person], store: Store) -> dict[str, tuple[str, str]]:
-    """A signed-in session (cookie, CSRF token) for each of `people`."""
-    return {name: open_session(store, person) for name, person in people.items()}
+    """A signed-in session (cookie, CSRF token) for each of `people`, opened when first asked for."""
+
+    class Sessions(dict[str, tuple[str, str]]):
+        def __missing__(self, name: str) -> tuple[str, str]:
+            opened = self[name] = open_session(store, people[name])
+            return opened
+
+    return Sessions()
 
 
 ClientAs = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]

@@ -32,6 +32,13 @@ from bastion.web.testing import Person, signed_in_client
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    """These checks do not depend on the database: SQLite only (tests/auth runs both backends)."""
+    return sqlite_store
+
+
 CLIENT_ID, CLIENT_SECRET = "bastion", "s3cret-of-the-client"
 
 

@@ -19,6 +19,12 @@ from bastion.web.testing import PASSWORD, Person
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    """These checks do not depend on the database: SQLite only (tests/auth runs both backends)."""
+    return sqlite_store
+
+
 def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "the form carries no CSRF token"
