@@ -157,6 +157,26 @@ CASES: dict[tuple[str, str], Case] = {
         frozenset({"admin"}),
         ok=201,
     ),
+    ("POST", "/api/v1/organisations/{code}/networks"): Case(
+        lambda w, org: (
+            "POST",
+            f"/api/v1/organisations/{org}/networks",
+            {"json": {"cidr": f"10.99.{next(w.counter)}.0/24"}},
+        ),
+        frozenset({"admin", "lead", "multi"}),
+        ok=201,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/organisations/{code}/hosts"): Case(
+        lambda w, org: (
+            "POST",
+            f"/api/v1/organisations/{org}/hosts",
+            {"json": {"hostname": f"h{next(w.counter)}.{org.lower()}.example"}},
+        ),
+        frozenset({"admin", "lead", "multi"}),
+        ok=201,
+        by_org=True,
+    ),
     ("GET", "/api/v1/alerts"): Case(get("/api/v1/alerts"), EVERYONE),
     ("GET", "/api/v1/alerts/{alert_id}"): Case(
         lambda w, org: ("GET", f"/api/v1/alerts/{w.alert_ids[org]}", {}), EVERYONE, by_org=True
@@ -310,11 +330,12 @@ def check(
 ) -> None:
     """Assert what ``role`` must get from ``case`` at ``target``, and that nothing leaked."""
     where = f"{role} {method} {path} at {target}"
-    if role not in case.allowed:
-        assert answer.status_code == 403, where
-    elif case.by_org and role not in NATIONAL and target == other:
+    if case.by_org and role not in NATIONAL and target == other:
+        # Another tenant's object is not found, whatever the caller's role.
         assert answer.status_code == 404, where
         assert "marker-" not in answer.text, where
+    elif role not in case.allowed:
+        assert answer.status_code == 403, where
     else:
         assert answer.status_code == case.ok, f"{where}: {answer.text[:300]}"
     assert not leaked(role, answer.text), f"{where} shows {leaked(role, answer.text)}"
@@ -353,3 +374,26 @@ async def test_a_missing_id_and_another_tenants_id_answer_alike(world: World) ->
         "detail"
     ].replace("999999", "N")
     assert their_org.status_code == no_org.status_code == 404
+
+
+async def test_a_member_writes_only_where_its_role_allows(world: World) -> None:
+    async with world.client("multi") as multi:  # viewer at RAL, lead at RJ1
+        at_lead = await multi.post(
+            "/api/v1/organisations/RJ1/networks", json={"cidr": "10.98.0.0/24"}
+        )
+        at_viewer = await multi.post(
+            "/api/v1/organisations/RAL/networks", json={"cidr": "10.98.1.0/24"}
+        )
+        elsewhere = await multi.post(
+            "/api/v1/organisations/A81001/hosts", json={"hostname": "x.example"}
+        )
+    assert (at_lead.status_code, at_viewer.status_code, elsewhere.status_code) == (201, 403, 404)
+    async with world.client("lead") as lead:
+        # RAL's network is taken by RJ1 now: the lead is told so, but not by whom.
+        taken = await lead.post("/api/v1/organisations/RAL/networks", json={"cidr": "10.98.0.0/24"})
+    assert taken.status_code == 409
+    assert "another organisation" in taken.json()["detail"]
+    assert "RJ1" not in taken.text
+    with world.store.session() as session:
+        events, _ = auth.list_events(session, action="organisation.network_add")
+    assert [(e.actor, e.org) for e in events] == [("user:multi", "RJ1")]
