@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
-from bench import web
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
 
 
-def test_web_bench_writes_results_for_a_tiny_run(tmp_path: Path) -> None:
+def test_web_bench_writes_results_for_a_tiny_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO))  # bench/ is a folder of scripts, not installed
+    web = importlib.import_module("bench.web")
     out = tmp_path / "web.json"
     web.main(
         [
