@@ -211,3 +211,14 @@ def test_member_without_totp_cannot_sign_in_once_the_organisation_requires_it(
         enrolled = auth.reset_totp(session, OPERATOR, "alice")
         assert enrolled.uri.startswith("otpauth://totp/Bastion:alice?")
         assert auth.sign_in(session, "alice", PASSWORD).needs_totp
+
+
+def test_a_new_sign_in_forgets_the_users_expired_sessions(federation: Store) -> None:
+    add(federation, "alice", orgs=(("RAL", Role.ORG_LEAD),))
+    now = utcnow()
+    with federation.session() as session:
+        auth.sign_in(session, "alice", PASSWORD, now=now)
+        auth.sign_in(session, "alice", PASSWORD, now=now)
+        assert len(session.scalars(select(SessionRow.id)).all()) == 2
+        auth.sign_in(session, "alice", PASSWORD, now=now + SESSION_LIFETIME + timedelta(minutes=1))
+        assert len(session.scalars(select(SessionRow.id)).all()) == 1

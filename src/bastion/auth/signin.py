@@ -124,6 +124,10 @@ def _signed_in(session: Session, row: UserRow, moment: datetime, who: Principal)
 def _start(
     session: Session, row: UserRow, stage: str, ip: str, user_agent: str, moment: datetime
 ) -> StartedSession:
+    # Forget the user's sessions that are over, so the table does not grow without bound.
+    session.execute(
+        delete(SessionRow).where(SessionRow.user_id == row.id, SessionRow.expires_at < moment)
+    )
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     lifetime = PENDING_LIFETIME if stage == STAGE_TOTP else SESSION_LIFETIME
