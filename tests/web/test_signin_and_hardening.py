@@ -409,3 +409,41 @@ async def test_users_page_sorts_filters_and_refuses_unknown_sorts(
     bad = await client.get("/users", params={"sort": "password"})
     assert bad.status_code == 400
     assert "unknown sort" in bad.text
+
+
+async def test_an_administrator_creates_a_user_who_can_then_sign_in(
+    client: httpx.AsyncClient, anonymous_client: httpx.AsyncClient
+) -> None:
+    page = await client.get("/users")
+    token = csrf_of(page.text)
+    made = await client.post(
+        "/users",
+        data={
+            "username": "Erin",
+            "name": "Erin",
+            "role": "org_lead",
+            "org": "RJ1",
+            "csrf_token": token,
+        },
+    )
+    assert made.status_code == 201
+    password = re.search(r'id="new-password">([^<]+)<', made.text)
+    assert password
+    assert 'id="new-totp"' not in made.text  # a member of an organisation without the policy
+    form = await anonymous_client.get("/signin")
+    signed = await anonymous_client.post(
+        "/signin",
+        data={"username": "erin", "password": password.group(1), "csrf_token": csrf_of(form.text)},
+    )
+    assert signed.status_code == 303
+    assert (await anonymous_client.get("/orgs/RJ1")).status_code == 200
+    assert (await anonymous_client.get("/orgs/RAL")).status_code == 404
+    national = await client.post(
+        "/users", data={"username": "fay", "role": "auditor", "csrf_token": token}
+    )
+    assert 'id="new-totp"' in national.text
+    mixed = await client.post(
+        "/users", data={"username": "gus", "role": "auditor", "org": "RAL", "csrf_token": token}
+    )
+    assert mixed.status_code == 400
+    assert "national role without an organisation" in mixed.text

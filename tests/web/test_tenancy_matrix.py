@@ -193,6 +193,15 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w, org: ("GET", f"/alerts/{w.alert_ids[org]}", {}), EVERYONE, by_org=True
     ),
     ("GET", "/users"): Case(get("/users"), frozenset({"admin", "auditor"})),
+    ("POST", "/users"): Case(
+        lambda w, org: (
+            "POST",
+            "/users",
+            {"data": {"username": f"new{next(w.counter)}", "role": "org_viewer", "org": org}},
+        ),
+        frozenset({"admin"}),
+        ok=201,
+    ),
     ("GET", "/tokens"): Case(get("/tokens"), frozenset({"admin"})),
     ("POST", "/tokens"): Case(
         lambda _w, org: (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from bastion import auth
 from bastion.auth.roles import CONTEXTS
+from bastion.core.errors import InputError, Location
 from bastion.web.auth import PrincipalDep, require, require_national
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
@@ -19,6 +21,8 @@ MAX_PAGE = 1_000_000
 EXPORT_LIMIT = 100_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+USER_SORT_LABELS = {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"}
 
 Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -69,10 +73,60 @@ def user_list(
             "search": search,
             "org": org,
             "sort": sort,
-            "sorts": {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"},
+            "sorts": USER_SORT_LABELS,
+            "roles": list(auth.Role),
+            "created": None,
             **_paging(request, page, total, {"search": search, "org": org, "sort": sort}),
         },
     )
+
+
+@router.post("/users", name="user_create", dependencies=[Depends(require_national("users:write"))])
+def user_create(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=32)],
+    org: Annotated[str, Form(max_length=16)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """Create a user with a random password (and TOTP secret when needed); show them once."""
+    wanted = auth.Role.parse(role)
+    code = org.strip()
+    if wanted.national == bool(code):
+        msg = "choose a national role without an organisation, or a member role with one"
+        raise InputError(msg, Location(field="org"))
+    password = secrets.token_urlsafe(12)
+    user, enrolled = auth.create_user(
+        session,
+        principal,
+        username,
+        password,
+        display_name=name,
+        national_role=wanted if wanted.national else None,
+        memberships=[(code, wanted)] if code else [],
+    )
+    found, total = auth.list_users(session, limit=PAGE_SIZE)
+    response = templates.TemplateResponse(
+        request,
+        "admin/users.html",
+        {
+            "section": "users",
+            "users": found,
+            "search": "",
+            "org": "",
+            "sort": "username",
+            "sorts": USER_SORT_LABELS,
+            "roles": list(auth.Role),
+            "created": {"user": user, "password": password, "enrolment": enrolled},
+            **_paging(request, 1, total, {}),
+        },
+        status_code=201,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/tokens", name="token_list", dependencies=[Depends(require_national("users:write"))])
