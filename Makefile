@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean chromium
 
 install: $(STAMP)
 
@@ -30,7 +30,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# The browser tests drive Debian's chromium (never a browser Playwright downloads).
+# Installing it needs root (CI runs as root); elsewhere the browser tests skip with a reason.
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not installed (needs root and apt-get): the browser tests will skip"; fi
+
+pytest: install chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -1,9 +1,17 @@
 """Every context's SQL tables, imported in one place for Alembic and tests."""
 
+from bastion.auth import models as auth_models
 from bastion.boundary import models as boundary_models
 from bastion.detect import models as detect_models
 from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
 from bastion.orgs import models as orgs_models
 
-__all__ = ["boundary_models", "correlation_models", "detect_models", "intel_models", "orgs_models"]
+__all__ = [
+    "auth_models",
+    "boundary_models",
+    "correlation_models",
+    "detect_models",
+    "intel_models",
+    "orgs_models",
+]

@@ -1,8 +1,16 @@
-"""Fixtures of the web tests: an app over the `store` fixture, a client, and a small federation."""
+"""Fixtures of the web tests: an app over the `store` fixture, signed-in clients, a small federation.
+
+`client` is signed in as a national administrator (everything allowed), so a
+test about a page or route need not think about sign-in; `client_as("lead")`
+gives a client signed in as another of `PEOPLE`, and `anonymous_client` one
+signed in as nobody. Other contexts' web tests use the same fixtures.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -10,11 +18,21 @@ import pytest
 from fastapi import FastAPI
 
 from bastion import orgs
+from bastion.auth import users as auth_users
 from bastion.core.settings import Settings
+from bastion.core.timeutil import utcnow
 from bastion.store import Store, upgrade
 from bastion.web import create_app
+from bastion.web.testing import (
+    FAST_HASHER,
+    Person,
+    create_people,
+    open_session,
+    signed_in_client,
+)
 
-BASE_URL = "http://testserver"
+# Generous in tests: the limits themselves are tested on an app of their own.
+TEST_LIMITS = {"signin_limit": (10_000, 60.0), "api_limit": (100_000, 60.0)}
 
 
 def small_federation() -> list[orgs.Organisation]:
@@ -46,21 +64,79 @@ def seed(store: Store, organisations: list[orgs.Organisation]) -> None:
             orgs.save_organisation(session, org)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth_users, "HASHER", FAST_HASHER)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
+def seeded_app(store: Store, folder: Path) -> FastAPI:
+    """Seed the small federation into ``store`` and return a web app over it."""
+    seed(store, small_federation())
+    return create_app(store, Settings(data_dir=folder), **TEST_LIMITS)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_app() -> Callable[[Store, Path], FastAPI]:
+    """Return `seeded_app`, for a test that needs an app over a store of its own choosing."""
+    return seeded_app
+
+
 @pytest.fixture
 def app(store: Store, tmp_path: Path) -> FastAPI:
     """The web app over the `store` fixture (SQLite and PostgreSQL), with the small federation."""
-    seed(store, small_federation())
-    return create_app(store, Settings(data_dir=tmp_path))
+    return seeded_app(store, tmp_path)
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+def people(app: FastAPI, store: Store) -> dict[str, Person]:
+    """One user per role (see PEOPLE), in the app's store."""
+    return create_people(store)
+
+
+@pytest.fixture
+def sessions(people: dict[str, Person], store: Store) -> dict[str, tuple[str, str]]:
+    """A signed-in session (cookie, CSRF token) for each of `people`, opened when first asked for."""
+
+    class Sessions(dict[str, tuple[str, str]]):
+        def __missing__(self, name: str) -> tuple[str, str]:
+            opened = self[name] = open_session(store, people[name])
+            return opened
+
+    return Sessions()
+
+
+ClientAs = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def client_as(app: FastAPI, sessions: dict[str, tuple[str, str]]) -> ClientAs:
+    """Return a factory: ``async with client_as("lead") as c`` is a client signed in as lead."""
+
+    @asynccontextmanager
+    async def make(name: str) -> AsyncIterator[httpx.AsyncClient]:
+        cookie, csrf = sessions[name]
+        async with signed_in_client(app, cookie, csrf) as c:
+            yield c
+
+    return make
+
+
+@pytest.fixture
+async def client(client_as: ClientAs) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as a national administrator."""
+    async with client_as("admin") as c:
+        yield c
+
+
+@pytest.fixture
+async def anonymous_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that has not signed in."""
+    async with signed_in_client(app, None, None) as c:
         yield c
 
 
@@ -75,12 +151,24 @@ def sqlite_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
     upgrade(store.engine)
     seed(store, small_federation())
-    yield create_app(store, Settings(data_dir=folder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth_users, "HASHER", FAST_HASHER)
+        admin = create_people(store)["admin"]
+        cookie, csrf = open_session(store, admin)
+    app = create_app(store, Settings(data_dir=folder), **TEST_LIMITS)  # type: ignore[arg-type]
+    app.state.test_session = (cookie, csrf)
+    yield app
     store.dispose()
 
 
 @pytest.fixture
 async def sqlite_client(sqlite_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=sqlite_app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+    """A client of `sqlite_app` signed in as a national administrator."""
+    cookie, csrf = sqlite_app.state.test_session
+    async with signed_in_client(sqlite_app, cookie, csrf) as c:
         yield c
+
+
+def later(minutes: int) -> datetime:
+    """Return a moment ``minutes`` from now (a second sign-in needs a fresh TOTP step)."""
+    return utcnow() + timedelta(minutes=minutes)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
 from bastion import orgs
+from bastion.web.auth import SESSION_COOKIE
 
 pytestmark = pytest.mark.anyio
 
@@ -130,7 +131,10 @@ async def test_unexpected_error_is_500_without_internals(
 
     monkeypatch.setattr(orgs, "list_organisations", broken)
     transport = httpx.ASGITransport(app=sqlite_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    cookie, _ = sqlite_app.state.test_session
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies={SESSION_COOKIE: cookie}
+    ) as client:
         answer = await client.get(API)
     assert answer.status_code == 500
     assert "secret" not in answer.text

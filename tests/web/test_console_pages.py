@@ -11,9 +11,11 @@ import pytest
 from fastapi import FastAPI
 
 from bastion import orgs
+from bastion.auth import Role
 from bastion.core.settings import Settings
 from bastion.store import Store
 from bastion.web import create_app
+from bastion.web.testing import create_person, open_session, signed_in_client
 
 pytestmark = pytest.mark.anyio
 
@@ -135,10 +137,10 @@ async def dspt_client(sqlite_store: Store, shared_data: Path) -> AsyncIterator[h
     snapshot = shared_data / "assurance" / "dspt-trusts-snapshot-2023-11-16.csv"
     with sqlite_store.session() as session:
         orgs.import_organisations(session, snapshot)
+    analyst = create_person(sqlite_store, "analyst", Role.NATIONAL_ANALYST)
+    cookie, csrf = open_session(sqlite_store, analyst)
     app = create_app(sqlite_store, Settings(data_dir=shared_data))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
+    async with signed_in_client(app, cookie, csrf) as client:
         yield client
 
 

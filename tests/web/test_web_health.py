@@ -12,17 +12,23 @@ from sqlalchemy import create_engine
 from bastion.core.settings import Settings
 from bastion.store import Store
 from bastion.web import create_app
+from bastion.web.auth import SESSION_COOKIE
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 async def broken_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app whose SQLite database cannot be opened (its folder does not exist)."""
+    """A client of an app whose SQLite database cannot be opened (its folder does not exist).
+
+    It presents a session cookie, so the app must ask the database who it is.
+    """
     store = Store(create_engine(f"sqlite:///{tmp_path / 'missing' / 'bastion.db'}"))
     app = create_app(store, Settings(data_dir=tmp_path))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        cookies={SESSION_COOKIE: "a-session-the-database-would-know"},
     ) as client:
         yield client
     store.dispose()

@@ -15,6 +15,7 @@ from bastion.cli import hunt as hunt_cli
 from bastion.cli import intel as intel_cli
 from bastion.cli import orgs as orgs_cli
 from bastion.cli import rules as rules_cli
+from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
 from bastion.cli.context import settings
 from bastion.core.errors import BastionError
@@ -47,6 +48,9 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(hunt_cli.archive_app, name="archive")
+app.add_typer(users_cli.users_app, name="users")
+app.add_typer(users_cli.tokens_app, name="tokens")
+app.add_typer(users_cli.audit_app, name="audit")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 
@@ -73,6 +77,8 @@ def init(
     upgrade(store.engine)
     if load_demo:
         for line in demo_cli.load_demo_once(store, config):
+            typer.echo(line)
+        for line in users_cli.demo_accounts_once(store, config.data_dir):
             typer.echo(line)
     store.dispose()
     typer.echo(f"initialised {config.data_dir} (database {store.engine.url.render_as_string()})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -29,6 +31,7 @@ def serve(
     """Run the web console and the JSON API until interrupted."""
     # Imported here so the other commands do not pay for FastAPI at start-up.
     from bastion.web import create_app
+    from bastion.web.oidc import OidcConfig
 
     config = settings()
     opened = store()  # raises StoreError, one line, when `bastion init` has not run
@@ -37,7 +40,7 @@ def serve(
     typer.echo(f"Bastion console: {console_url(bind_host, bind_port)}")
     try:
         uvicorn.run(
-            create_app(opened, config),
+            create_app(opened, config, oidc=OidcConfig.from_env(os.environ)),
             host=bind_host,
             port=bind_port,
             server_header=False,

@@ -10,17 +10,36 @@ from bastion.core.settings import Settings
 from bastion.store import Store
 from bastion.web import api, blocklists, console, health
 from bastion.web.errors import install_error_handlers
+from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
+from bastion.web.security import BodyLimit, RateLimiter, SecurityHeaders, redact_access_log
+
+SIGNIN_LIMIT = (20, 60.0)  # sign-in attempts per address per minute
+API_LIMIT = (600, 60.0)  # API requests per person or token per minute
 
 DESCRIPTION = (
     "Bastion's JSON API: the federation's organisations, their networks, contacts and hosts, "
     "and the alerts raised at their internet boundary. "
+    "Every call needs `Authorization: Bearer <token>` (create one with `bastion tokens create`) "
+    "or a signed-in console session; another organisation's objects answer 404. "
     'Errors answer `{"detail": "..."}`; invalid input answers 422 and names each field.'
 )
 
 
-def create_app(store: Store, settings: Settings) -> FastAPI:
-    """Build the web app over ``store``; the caller owns the store and disposes of it."""
+def create_app(
+    store: Store,
+    settings: Settings,
+    *,
+    signin_limit: tuple[int, float] = SIGNIN_LIMIT,
+    api_limit: tuple[int, float] = API_LIMIT,
+    oidc: OidcConfig | None = None,
+) -> FastAPI:
+    """Build the web app over ``store``; the caller owns the store and disposes of it.
+
+    Authentication is a dependency of the API and console routers, not a
+    middleware: /health, /static and routers other contexts add with their own
+    credentials (``/blocklists``) stay outside it.
+    """
     app = FastAPI(
         title="Bastion",
         version=__version__,
@@ -34,16 +53,25 @@ def create_app(store: Store, settings: Settings) -> FastAPI:
         openapi_tags=[
             {"name": "organisations", "description": "The federation's member organisations"},
             {"name": "alerts", "description": "Indicator and rule alerts raised at the boundary"},
+            {"name": "account", "description": "Who the caller is"},
+            {"name": "audit", "description": "The append-only audit trail"},
             {"name": "health", "description": "Liveness and database checks"},
         ],
     )
     app.state.store = store
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.signin_limiter = RateLimiter(*signin_limit)
+    app.state.api_limiter = RateLimiter(*api_limit)
+    app.state.oidc = OidcClient(oidc) if oidc else None
     install_error_handlers(app)
+    redact_access_log()
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(blocklists.router)
+    app.include_router(console.public)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -2,8 +2,8 @@
 
 Everything comes from the app's state (set by ``create_app``), never from a
 module global, so two apps on two stores can live in one process (tests do).
-Sign-in and tenancy will arrive as further dependencies here (the current
-user, the organisations they may see), added to the routers that need them.
+Who is calling and what they may see are dependencies too, in
+``bastion.web.auth``; the data-access helpers here take the caller's ``Scope``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from bastion import orgs
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.scope import Scope
 from bastion.core.settings import Settings
 from bastion.core.types import org_code
 from bastion.store import Store
@@ -60,11 +61,40 @@ SearchQuery = Annotated[
 ]
 
 
-def find_organisation(session: Session, code: str) -> orgs.Organisation:
-    """Return the organisation with ``code``; a code that cannot exist is simply not found."""
+def find_organisation(session: Session, code: str, scope: Scope) -> orgs.Organisation:
+    """Return the organisation with ``code`` if ``scope`` may see it; otherwise it is not found.
+
+    Outside the scope answers exactly as absent does (404, the same message), so
+    nobody learns which codes another tenant has.
+    """
     try:
         normalised = org_code(code)
     except InputError as exc:
         msg = f"no organisation with code {code!r} ({exc})"
         raise NotFoundError(msg) from None
+    if not scope.allows(normalised):
+        msg = f"no organisation with code {normalised!r}"
+        raise NotFoundError(msg)
     return orgs.get_organisation(session, normalised)
+
+
+def visible_organisations(
+    session: Session,
+    scope: Scope,
+    *,
+    search: str | None = None,
+    type: orgs.OrgType | None = None,
+    parent: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[orgs.Organisation], int]:
+    """Return one page of the organisations ``scope`` may see, filtered, with the total."""
+    return orgs.list_organisations(
+        session,
+        search=search,
+        type=type,
+        parent=parent,
+        codes=scope.codes,
+        limit=limit,
+        offset=offset,
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.templating import Jinja2Templates
@@ -27,11 +27,14 @@ JSON_PATHS = ("/api/", "/health", "/openapi.json")
 
 _TITLES = {
     400: "Bad request",
+    401: "Sign in",
     403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Too large",
     422: "Invalid input",
+    429: "Too many requests",
     503: "Service unavailable",
 }
 
@@ -61,6 +64,8 @@ class Problem(BaseModel):
 
 # Documented on every API route, so the OpenAPI description shows the real error shape.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid session or API token"},
+    403: {"model": Problem, "description": "The caller lacks the permission"},
     404: {"model": Problem, "description": "Not found"},
     422: {"model": Problem, "description": "Invalid input; `errors` names each field"},
     503: {"model": Problem, "description": "The database is unavailable"},
@@ -128,12 +133,23 @@ def error_page(
 
 async def _bastion_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BastionError)
+    # Imported here: auth and security import this module's neighbours, not the other way round.
+    from bastion.web.auth import SignInRequired, sign_in_location
+    from bastion.web.security import TooManyRequests
+
     status = exc.http_status
     if status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, SignInRequired):
+        if not wants_json(request):
+            return RedirectResponse(sign_in_location(request), status_code=303)
+        headers["WWW-Authenticate"] = 'Bearer realm="bastion"'
     if wants_json(request):
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-    return error_page(request, status, str(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    return error_page(request, status, str(exc), headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -36,12 +36,17 @@ class NavItem:
     label: str
     route: str
     section: str
+    permission: str | None = None  # shown only to callers who hold it somewhere
 
 
 # The navigation bar, in order; a context that adds console pages adds its entry here.
 NAVIGATION: tuple[NavItem, ...] = (
-    NavItem("Organisations", "org_list", "orgs"),
-    NavItem("Alerts", "alert_list", "alerts"),
+    NavItem("Overview", "overview", "overview"),
+    NavItem("Organisations", "org_list", "orgs", "orgs:read"),
+    NavItem("Alerts", "alert_list", "alerts", "alerts:read"),
+    NavItem("Users", "user_list", "users", "users:read"),
+    NavItem("Tokens", "token_list", "tokens", "users:write"),
+    NavItem("Audit", "audit_list", "audit", "audit:read"),
     NavItem("API", "api_docs", "api"),
 )
 
@@ -66,6 +71,29 @@ def static_path(context: Any, file: str, /) -> str:
     return f"{request.url_for('static', path=file).path}?v={__version__}"
 
 
+@jinja2.pass_context
+def current_principal(context: Any, /) -> Any:
+    """Return the signed-in caller of the page (a ``Principal``), or None on public pages."""
+    request: Request = context["request"]
+    return getattr(request.state, "principal", None)
+
+
+@jinja2.pass_context
+def csrf_token(context: Any, /) -> str:
+    """Return the CSRF token every form of a signed-in page must carry."""
+    request: Request = context["request"]
+    return getattr(request.state, "csrf_token", None) or ""
+
+
+@jinja2.pass_context
+def can(context: Any, permission: str | None, /, org: str | None = None) -> bool:
+    """Tell whether the page's caller holds ``permission`` (None: anyone signed in)."""
+    principal = current_principal(context)
+    if principal is None:
+        return False
+    return permission is None or bool(principal.can(permission, org))
+
+
 def make_templates() -> Jinja2Templates:
     """Build the console's template renderer: autoescaped, strict about undefined names."""
     env = jinja2.Environment(
@@ -80,6 +108,9 @@ def make_templates() -> Jinja2Templates:
         static=static_path,
         version=__version__,
         navigation=NAVIGATION,
+        principal=current_principal,
+        csrf=csrf_token,
+        can=can,
     )
     env.filters["org_type"] = org_type_label
     return Jinja2Templates(env=env)

@@ -1,14 +1,21 @@
-"""The JSON API, version 1: one router per context under ``/api/v1``."""
+"""The JSON API, version 1: one router per context under ``/api/v1``, all signed-in only."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from bastion.web.api import alerts, orgs
+from bastion.web.api import account, alerts, orgs
+from bastion.web.auth import PROTECTED
 from bastion.web.errors import PROBLEM_RESPONSES
+from bastion.web.security import api_rate_limit
 
 API_PREFIX = "/api/v1"
 
-router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix=API_PREFIX,
+    responses=PROBLEM_RESPONSES,
+    dependencies=[*PROTECTED, Depends(api_rate_limit)],
+)
 router.include_router(orgs.router)
 router.include_router(alerts.router)
+router.include_router(account.router)
 
 __all__ = ["API_PREFIX", "router"]

@@ -1,8 +1,8 @@
 """`/api/v1/alerts`: list and read alerts raised at the internet boundary.
 
 Every call into the alert store passes ``orgs=`` from the ``AlertScope``
-dependency: today it sees everything; sign-in and tenancy replace it with the
-organisations the caller may see, and no route changes.
+dependency: the organisations the signed-in caller may see (``None``: all), so
+another tenant's alert is not found, exactly as an absent one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bastion.boundary.alerts import AlertKind, AlertStatus, get_alert, list_alerts
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
+from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.deps import SessionDep
 
 MAX_LIMIT = 500
@@ -27,12 +28,10 @@ MAX_OFFSET = 2**31 - 1
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-def alert_scope() -> Sequence[str] | None:
-    """Return the organisations whose alerts the caller may see; ``None`` means all of them.
-
-    Nobody signs in yet, so everyone is a national analyst; tenancy overrides this.
-    """
-    return None
+def alert_scope(scope: ScopeDep, principal: PrincipalDep) -> Sequence[str] | None:
+    """Return the organisations whose alerts the caller may see; ``None`` means all of them."""
+    principal.require("alerts:read")
+    return scope.codes
 
 
 AlertScope = Annotated[Sequence[str] | None, Depends(alert_scope)]

@@ -1,12 +1,24 @@
-"""The server-rendered console: HTML pages over the same public functions as the API."""
+"""The server-rendered console: HTML pages over the same public functions as the API.
+
+Every page but sign-in is signed-in only (``PROTECTED``); a context adding pages
+includes its router in ``router``.
+"""
 
 from fastapi import APIRouter
 
-from bastion.web.console import alerts, apidocs, orgs
+from bastion.web.auth import PROTECTED
+from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, signin
 
-router = APIRouter()
+router = APIRouter(dependencies=PROTECTED)
+router.include_router(overview.router)
 router.include_router(orgs.router)
 router.include_router(alerts.router)
+router.include_router(admin.router)
 router.include_router(apidocs.router)
+router.include_router(signin.signed_in)
 
-__all__ = ["router"]
+public = APIRouter()
+public.include_router(signin.router)
+public.include_router(oidc.router)
+
+__all__ = ["public", "router"]

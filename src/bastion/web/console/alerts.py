@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from bastion import orgs
 from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
 from bastion.web.api.alerts import AlertId, AlertScope
-from bastion.web.deps import SessionDep, TemplatesDep
+from bastion.web.auth import ScopeDep
+from bastion.web.deps import SessionDep, TemplatesDep, find_organisation
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
@@ -55,9 +57,9 @@ def _list_query(org: str, status: str, severity: str, page: int) -> str:
     return urlencode({k: v for k, v in params.items() if v})
 
 
-def _known_organisations(session: Session, codes: Sequence[str | None]) -> set[str]:
-    """Return which of ``codes`` are in the federation (an alert may name one that is not yet)."""
-    wanted = {c for c in codes if c}
+def _known_organisations(session: Session, codes: Sequence[str | None], scope: Scope) -> set[str]:
+    """Return which of ``codes`` are in the federation and visible (those pages get a link)."""
+    wanted = {c for c in codes if c and scope.allows(c)}
     return set(orgs.organisation_ids(session, wanted)) if wanted else set()
 
 
@@ -75,6 +77,7 @@ def alert_list(
     session: SessionDep,
     templates: TemplatesDep,
     scope: AlertScope,
+    tenancy: ScopeDep,
     org: Annotated[str, Query(max_length=16)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
     severity: Annotated[str, Query(max_length=16)] = "",
@@ -94,7 +97,7 @@ def alert_list(
         offset=(page - 1) * PAGE_SIZE,
     )
     try:
-        organisation = orgs.get_organisation(session, code) if code else None
+        organisation = find_organisation(session, code, tenancy) if code else None
     except NotFoundError:
         organisation = None  # alerts may name an organisation the federation does not list
     pages = max(1, -(-total // PAGE_SIZE))
@@ -111,7 +114,7 @@ def alert_list(
         {
             "section": "alerts",
             "alerts": found,
-            "known": _known_organisations(session, [a.org for a in found]),
+            "known": _known_organisations(session, [a.org for a in found], tenancy),
             "total": total,
             "first": (page - 1) * PAGE_SIZE + 1,
             "last": (page - 1) * PAGE_SIZE + len(found),
@@ -138,6 +141,7 @@ def alert_page(
     session: SessionDep,
     templates: TemplatesDep,
     scope: AlertScope,
+    tenancy: ScopeDep,
 ) -> HTMLResponse:
     """Show one alert: what raised it, where, its indicator and the evidence events."""
     alert = get_alert(session, alert_id, orgs=scope)
@@ -147,7 +151,7 @@ def alert_page(
         {
             "section": "alerts",
             "alert": alert,
-            "known": _known_organisations(session, [alert.org]),
+            "known": _known_organisations(session, [alert.org], tenancy),
             "org_alerts_link": (
                 f"{request.url_for('alert_list').path}?{_list_query(alert.org, '', '', 1)}"
                 if alert.org

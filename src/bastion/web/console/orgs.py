@@ -9,8 +9,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bastion import orgs
+from bastion.web.auth import ScopeDep
 from bastion.web.console.alerts import recent_alerts
-from bastion.web.deps import SearchQuery, SessionDep, TemplatesDep, find_organisation
+from bastion.web.deps import (
+    SearchQuery,
+    SessionDep,
+    TemplatesDep,
+    find_organisation,
+    visible_organisations,
+)
 
 PAGE_SIZE = 50
 # Children listed on an organisation's page; the rest are one click away in the filtered list.
@@ -31,6 +38,7 @@ def org_list(
     request: Request,
     session: SessionDep,
     templates: TemplatesDep,
+    scope: ScopeDep,
     search: SearchQuery = "",
     type: Annotated[str, Query(max_length=32)] = "",
     parent: Annotated[str, Query(max_length=16)] = "",
@@ -39,9 +47,10 @@ def org_list(
     """Show the federation's organisations, filtered, sorted by code, 50 a page."""
     search = search.strip()
     org_type = orgs.OrgType.parse(type) if type else None
-    parent_org = find_organisation(session, parent) if parent else None
-    found, total = orgs.list_organisations(
+    parent_org = find_organisation(session, parent, scope) if parent else None
+    found, total = visible_organisations(
         session,
+        scope,
         search=search or None,
         type=org_type,
         parent=parent_org.code if parent_org else None,
@@ -63,7 +72,11 @@ def org_list(
             "section": "orgs",
             "organisations": found,
             "total": total,
-            "federation_total": orgs.count_organisations(session),
+            "federation_total": (
+                orgs.count_organisations(session)
+                if scope.national
+                else visible_organisations(session, scope, limit=1)[1]
+            ),
             "first": (page - 1) * PAGE_SIZE + 1,
             "last": (page - 1) * PAGE_SIZE + len(found),
             "page": page,
@@ -82,12 +95,21 @@ def org_list(
 
 @router.get("/orgs/{code}", name="org_page")
 def org_page(
-    request: Request, code: str, session: SessionDep, templates: TemplatesDep
+    request: Request, code: str, session: SessionDep, templates: TemplatesDep, scope: ScopeDep
 ) -> HTMLResponse:
-    """Show one organisation: its parent, children, networks, contacts and hosts."""
-    org = find_organisation(session, code)
-    parent = find_organisation(session, org.parent) if org.parent else None
-    children, child_total = orgs.list_organisations(session, parent=org.code, limit=CHILDREN_SHOWN)
+    """Show one organisation: its parent, children, networks, contacts and hosts.
+
+    A member sees its parent's code but not its page, and only the children it may see.
+    """
+    org = find_organisation(session, code, scope)
+    parent = (
+        find_organisation(session, org.parent, scope)
+        if org.parent and scope.allows(org.parent)
+        else None
+    )
+    children, child_total = visible_organisations(
+        session, scope, parent=org.code, limit=CHILDREN_SHOWN
+    )
     return templates.TemplateResponse(
         request,
         "orgs/show.html",
@@ -98,6 +120,6 @@ def org_page(
             "children": children,
             "child_total": child_total,
             "children_link": f"{request.url_for('org_list').path}?{_list_query('', '', org.code, 1)}",
-            **recent_alerts(session, org.code),
+            **recent_alerts(session, org.code, scope=scope.codes),
         },
     )

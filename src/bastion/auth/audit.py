@@ -1,0 +1,145 @@
+"""The audit trail: every state change (who, what, when, from where, before and after).
+
+Rows are only ever inserted: this module offers no update or delete, and the
+migration installs triggers that make the database refuse both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bastion.auth.models import AuditRow
+from bastion.auth.principal import Principal
+from bastion.core.timeutil import utcnow
+
+EXPORT_FIELDS = ("id", "at", "actor", "actor_ip", "action", "target", "org", "before", "after")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    at: datetime
+    actor: str
+    actor_ip: str
+    action: str
+    target: str
+    org: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _to_domain(row: AuditRow) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        actor_ip=row.actor_ip,
+        action=row.action,
+        target=row.target,
+        org=row.org_code,
+        before=row.before,
+        after=row.after,
+    )
+
+
+def record(
+    session: Session,
+    who: Principal,
+    action: str,
+    target: str,
+    *,
+    org: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append one event to the trail, in the caller's transaction (it commits with the change)."""
+    session.add(
+        AuditRow(
+            at=utcnow(),
+            actor=who.actor[:120],
+            actor_ip=who.ip[:64],
+            action=action,
+            target=target[:200],
+            org_code=org,
+            before=before,
+            after=after,
+        )
+    )
+    session.flush()
+
+
+def list_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    org: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[AuditEvent], int]:
+    """Return one page of the trail, newest first, and how many events match in all."""
+    query = select(AuditRow)
+    if action:
+        query = query.where(AuditRow.action.like(f"{action.strip()}%"))
+    if actor:
+        query = query.where(AuditRow.actor == actor.strip())
+    if org:
+        query = query.where(AuditRow.org_code == org.strip().upper())
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(AuditRow.id.desc()).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    return [_to_domain(r) for r in session.scalars(page)], total
+
+
+def _plain(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "actor_ip": event.actor_ip,
+        "action": event.action,
+        "target": event.target,
+        "org": event.org,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
+def export_json(events: list[AuditEvent]) -> str:
+    """Render events as a JSON array, oldest first."""
+    return json.dumps([_plain(e) for e in sorted(events, key=lambda e: e.id)], indent=2)
+
+
+def export_csv(events: list[AuditEvent]) -> str:
+    """Render events as CSV, oldest first; before and after are JSON in their cells.
+
+    A cell that starts like a formula is prefixed with a quote, so a spreadsheet
+    opening the export never runs what an attacker typed into a name.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_FIELDS)
+    for event in sorted(events, key=lambda e: e.id):
+        plain = _plain(event)
+        row = []
+        for name in EXPORT_FIELDS:
+            value = plain[name]
+            cell = (
+                json.dumps(value)
+                if isinstance(value, dict)
+                else ("" if value is None else str(value))
+            )
+            if cell[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+                cell = "'" + cell
+            row.append(cell)
+        writer.writerow(row)
+    return out.getvalue()

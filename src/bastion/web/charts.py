@@ -1,0 +1,81 @@
+"""Charts drawn on the server as SVG: no script, no inline style, nothing from a CDN.
+
+The console's charts are small (a fortnight of days, a few series), so an SVG
+built here is lighter than any charting library and obeys the strict CSP:
+colours come from classes in bastion.css.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup, escape
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a bar chart: its label, CSS class and one value per day."""
+
+    label: str
+    css: str
+    values: Sequence[int]
+
+
+def _nice_max(value: int) -> int:
+    """Round ``value`` up to 1, 2 or 5 times a power of ten (at least 1)."""
+    if value <= 1:
+        return 1
+    magnitude: int = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def day_bars(days: Sequence[date], series: Sequence[Series], *, title: str) -> Markup:
+    """Return an SVG of grouped bars: one group per day, one bar per series."""
+    width, height, left, bottom, top = 640, 220, 44, 28, 10
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    peak = _nice_max(max((v for s in series for v in s.values), default=0))
+    slot = plot_w / max(1, len(days))
+    bar = max(1.0, (slot * 0.8) / max(1, len(series)))
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for fraction in (0, 0.5, 1) if peak > 1 else (0, 1):
+        y = top + plot_h * (1 - fraction)
+        parts.append(f'<line class="axis" x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{int(peak * fraction):,}</text>'
+        )
+    label_every = max(1, len(days) // 7)
+    for i, day in enumerate(days):
+        x0 = left + i * slot + slot * 0.1
+        for j, s in enumerate(series):
+            value = s.values[i] if i < len(s.values) else 0
+            h = plot_h * value / peak
+            parts.append(
+                f'<rect class="{escape(s.css)}" x="{x0 + j * bar:.1f}" y="{top + plot_h - h:.1f}" '
+                f'width="{bar * 0.92:.1f}" height="{h:.1f}"><title>{day.isoformat()} · '
+                f"{escape(s.label)}: {value:,}</title></rect>"
+            )
+        if i % label_every == 0:
+            parts.append(
+                f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - 8}" '
+                f'text-anchor="middle">{day.strftime("%d %b")}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def share_bar(value: int, peak: int) -> Markup:
+    """Return a one-row SVG bar of ``value`` against ``peak`` (for top-N lists)."""
+    percent = 0 if peak <= 0 else max(1, round(100 * value / peak))
+    return Markup(
+        f'<svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+        f'<rect x="0" y="0" width="{percent}" height="10"/></svg>'
+    )

@@ -1,0 +1,264 @@
+"""The console's administration pages: users, API tokens and the audit trail."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from bastion import auth
+from bastion.auth.roles import CONTEXTS
+from bastion.core.errors import InputError, Location
+from bastion.web.auth import PrincipalDep, require, require_national
+from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+
+PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+EXPORT_LIMIT = 100_000
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+USER_SORT_LABELS = {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"}
+
+Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
+def _paging(request: Request, page: int, total: int, params: dict[str, str]) -> dict[str, object]:
+    pages = max(1, -(-total // PAGE_SIZE))
+
+    def link(number: int) -> str:
+        query = urlencode({k: v for k, v in {**params, "page": str(number)}.items() if v})
+        return f"{request.url.path}?{query}"
+
+    return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "first": (page - 1) * PAGE_SIZE + 1,
+        "previous_link": link(page - 1) if page > 1 else None,
+        "next_link": link(page + 1) if page < pages else None,
+    }
+
+
+@router.get("/users", name="user_list", dependencies=[Depends(require_national("users:read"))])
+def user_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    search: Filter = "",
+    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "username",
+    page: Page = 1,
+) -> HTMLResponse:
+    """Show the users, their roles and organisations, sorted, filtered, 50 a page."""
+    found, total = auth.list_users(
+        session,
+        search=search.strip() or None,
+        org=org.strip() or None,
+        sort=sort or "username",
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return templates.TemplateResponse(
+        request,
+        "admin/users.html",
+        {
+            "section": "users",
+            "users": found,
+            "search": search,
+            "org": org,
+            "sort": sort,
+            "sorts": USER_SORT_LABELS,
+            "roles": list(auth.Role),
+            "created": None,
+            **_paging(request, page, total, {"search": search, "org": org, "sort": sort}),
+        },
+    )
+
+
+@router.post("/users", name="user_create", dependencies=[Depends(require_national("users:write"))])
+def user_create(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=32)],
+    org: Annotated[str, Form(max_length=16)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """Create a user with a random password (and TOTP secret when needed); show them once."""
+    wanted = auth.Role.parse(role)
+    code = org.strip()
+    if wanted.national == bool(code):
+        msg = "choose a national role without an organisation, or a member role with one"
+        raise InputError(msg, Location(field="org"))
+    password = secrets.token_urlsafe(12)
+    user, enrolled = auth.create_user(
+        session,
+        principal,
+        username,
+        password,
+        display_name=name,
+        national_role=wanted if wanted.national else None,
+        memberships=[(code, wanted)] if code else [],
+    )
+    found, total = auth.list_users(session, limit=PAGE_SIZE)
+    response = templates.TemplateResponse(
+        request,
+        "admin/users.html",
+        {
+            "section": "users",
+            "users": found,
+            "search": "",
+            "org": "",
+            "sort": "username",
+            "sorts": USER_SORT_LABELS,
+            "roles": list(auth.Role),
+            "created": {"user": user, "password": password, "enrolment": enrolled},
+            **_paging(request, 1, total, {}),
+        },
+        status_code=201,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/tokens", name="token_list", dependencies=[Depends(require_national("users:write"))])
+def token_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    page: Page = 1,
+) -> HTMLResponse:
+    """Show the API tokens, newest first, and a form to create one."""
+    found, total = auth.list_tokens(
+        session, org=org.strip() or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return templates.TemplateResponse(
+        request,
+        "admin/tokens.html",
+        {
+            "section": "tokens",
+            "tokens": found,
+            "org": org,
+            "contexts": CONTEXTS,
+            "created": None,
+            **_paging(request, page, total, {"org": org}),
+        },
+    )
+
+
+@router.post(
+    "/tokens", name="token_create", dependencies=[Depends(require_national("users:write"))]
+)
+def token_create(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    name: Annotated[str, Form(max_length=100)],
+    scopes: Annotated[list[str], Form(max_length=len(CONTEXTS) * 2)],
+    org: Annotated[str, Form(max_length=16)] = "",
+    days: Annotated[int, Form(ge=1, le=366)] = 90,
+) -> HTMLResponse:
+    """Create a token and show its value, this once."""
+    new = auth.create_token(
+        session, principal, name, scopes, org=org.strip() or None, lifetime=timedelta(days=days)
+    )
+    found, total = auth.list_tokens(session, limit=PAGE_SIZE)
+    response = templates.TemplateResponse(
+        request,
+        "admin/tokens.html",
+        {
+            "section": "tokens",
+            "tokens": found,
+            "org": "",
+            "contexts": CONTEXTS,
+            "created": new,
+            **_paging(request, 1, total, {}),
+        },
+        status_code=201,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post(
+    "/tokens/{token_id}/revoke",
+    name="token_revoke",
+    dependencies=[Depends(require_national("users:write"))],
+)
+def token_revoke(
+    request: Request,
+    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> Response:
+    """Revoke a token at once."""
+    auth.revoke_token(session, principal, token_id)
+    return RedirectResponse(request.url_for("token_list").path, status_code=303)
+
+
+@router.get("/audit", name="audit_list", dependencies=[Depends(require("audit:read"))])
+def audit_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    action: Filter = "",
+    actor: Filter = "",
+    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    page: Page = 1,
+) -> HTMLResponse:
+    """Show the audit trail, newest first, filtered, 50 a page."""
+    found, total = auth.list_events(
+        session,
+        action=action or None,
+        actor=actor or None,
+        org=org or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    params = {"action": action, "actor": actor, "org": org}
+    return templates.TemplateResponse(
+        request,
+        "admin/audit.html",
+        {
+            "section": "audit",
+            "events": found,
+            **params,
+            "export_query": urlencode({k: v for k, v in params.items() if v}),
+            **_paging(request, page, total, params),
+        },
+    )
+
+
+@router.get(
+    "/audit/export.{fmt}", name="audit_export", dependencies=[Depends(require("audit:read"))]
+)
+def audit_export(
+    fmt: Annotated[str, Path(pattern="^(csv|json)$")],
+    session: SessionDep,
+    action: Filter = "",
+    actor: Filter = "",
+    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+) -> Response:
+    """Download the (filtered) audit trail as CSV or JSON, oldest first."""
+    found, _ = auth.list_events(
+        session, action=action or None, actor=actor or None, org=org or None, limit=EXPORT_LIMIT
+    )
+    if fmt == "csv":
+        body, media = auth.export_csv(found), "text/csv; charset=utf-8"
+    else:
+        body, media = auth.export_json(found), "application/json"
+    return PlainTextResponse(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="bastion-audit.{fmt}"'},
+    )

@@ -1,0 +1,147 @@
+"""The console's overview: events, blocks and alerts per day; top organisations and indicators.
+
+Everything is confined to the caller's scope: a member sees its organisations'
+figures, a national role the federation's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from bastion import orgs
+from bastion.boundary.alerts import AlertStatus, list_alerts
+from bastion.boundary.archive import hunt
+from bastion.core.errors import InputError
+from bastion.core.scope import Scope
+from bastion.web.auth import ScopeDep
+from bastion.web.charts import Series, day_bars, share_bar
+from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep, visible_organisations
+
+DAYS = 14
+TOP = 8
+# An overview reads at most this many alerts of the fortnight (alerts group events; far fewer).
+ALERTS_READ = 50_000
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def _days(today: date) -> list[date]:
+    return [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
+
+
+def archive_per_day(root: Path, scope: Scope, since: date) -> dict[date, tuple[int, int]]:
+    """Return events and blocked events per day from the archive, within ``scope``."""
+    if not root.is_dir():
+        return {}
+    where = f"day >= '{since.isoformat()}'"
+    if scope.codes is not None:
+        # Codes are checked organisation codes (letters and digits); quoted all the same.
+        listed = ", ".join("'" + c.replace("'", "''") + "'" for c in scope.codes) or "''"
+        where += f" AND org IN ({listed})"
+    sql = (
+        "SELECT day, count(*) AS events, count(*) FILTER (WHERE \"event.type\" = 'denied') "
+        f"AS blocked FROM events WHERE {where} GROUP BY day"
+    )
+    try:
+        frame = hunt(root, sql)
+    except InputError:
+        return {}  # an archive without those columns yet: no figures rather than an error
+    found = {}
+    for row in frame.iter_rows(named=True):  # one row per day, at most a fortnight
+        try:
+            found[date.fromisoformat(str(row["day"]))] = (int(row["events"]), int(row["blocked"]))
+        except ValueError:
+            continue
+    return found
+
+
+def overview_data(
+    session: Session, scope: Scope, archive: Path, today: date | None = None
+) -> dict[str, Any]:
+    """Gather what the overview shows, within ``scope``."""
+    day = today or datetime.now(UTC).date()
+    days = _days(day)
+    since = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
+    alerts, _ = list_alerts(session, orgs=scope.codes, since=since, limit=ALERTS_READ)
+    per_day: Counter[date] = Counter()
+    blocked_per_day: Counter[date] = Counter()
+    top_orgs: Counter[str] = Counter()
+    top_indicators: Counter[str] = Counter()
+    for a in alerts:  # alerts, not events: a fortnight's worth is small
+        seen = a.last_seen.date()
+        per_day[seen] += 1
+        if a.status == AlertStatus.BLOCKED.value:
+            blocked_per_day[seen] += 1
+        if a.org:
+            top_orgs[a.org] += a.count
+        if a.indicator_value:
+            top_indicators[f"{a.indicator_type or ''} {a.indicator_value}".strip()] += a.count
+    archived = archive_per_day(archive, scope, days[0])
+    _, open_total = list_alerts(session, orgs=scope.codes, limit=1)
+    _, live_total = list_alerts(session, orgs=scope.codes, status=AlertStatus.LIVE.value, limit=1)
+    org_total = (
+        orgs.count_organisations(session)
+        if scope.national
+        else visible_organisations(session, scope, limit=1)[1]
+    )
+    org_rows = top_orgs.most_common(TOP)
+    indicator_rows = top_indicators.most_common(TOP)
+    org_peak = org_rows[0][1] if org_rows else 0
+    indicator_peak = indicator_rows[0][1] if indicator_rows else 0
+    known = set(orgs.organisation_ids(session, [c for c, _ in org_rows])) if org_rows else set()
+    return {
+        "days": days,
+        "figures": {
+            "organisations": org_total,
+            "alerts": open_total,
+            "live": live_total,
+            "events": sum(e for e, _ in archived.values()),
+            "blocked": sum(b for _, b in archived.values()),
+        },
+        "alerts_chart": day_bars(
+            days,
+            [
+                Series("alerts", "bar-alerts", [per_day[d] for d in days]),
+                Series("blocked alerts", "bar-blocked", [blocked_per_day[d] for d in days]),
+            ],
+            title=f"Alerts per day, last {DAYS} days",
+        ),
+        "events_chart": day_bars(
+            days,
+            [
+                Series("events", "bar-events", [archived.get(d, (0, 0))[0] for d in days]),
+                Series("blocked", "bar-blocked", [archived.get(d, (0, 0))[1] for d in days]),
+            ],
+            title=f"Events and blocks per day, last {DAYS} days",
+        ),
+        "top_orgs": [(c, n, share_bar(n, org_peak), c in known) for c, n in org_rows],
+        "top_indicators": [(v, n, share_bar(n, indicator_peak)) for v, n in indicator_rows],
+    }
+
+
+@router.get("/overview", name="overview")
+def overview(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    scope: ScopeDep,
+) -> HTMLResponse:
+    """Show the overview of what the caller may see."""
+    return templates.TemplateResponse(
+        request,
+        "overview.html",
+        {
+            "section": "overview",
+            "national": scope.national,
+            "scope": scope,
+            **overview_data(session, scope, settings.archive_dir),
+        },
+    )

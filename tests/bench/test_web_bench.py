@@ -1,0 +1,39 @@
+"""The web benchmark runs end to end on a tiny federation and writes its results file."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_web_bench_writes_results_for_a_tiny_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO))  # bench/ is a folder of scripts, not installed
+    web = importlib.import_module("bench.web")
+    out = tmp_path / "web.json"
+    web.main(
+        [
+            "--organisations",
+            "120",
+            "--alerts",
+            "300",
+            "--seconds",
+            "0.2",
+            "--rounds",
+            "1",
+            "--results",
+            str(out),
+        ]
+    )
+    report = json.loads(out.read_text())
+    cases = [r["case"] for r in report["results"]]
+    assert cases[0].startswith("argon2id hash")
+    assert any("member of 100 organisations" in c for c in cases)
+    assert all(r["value"] > 0 for r in report["results"])
+    assert "shared machine" in report["machine"]["note"]

@@ -1,0 +1,226 @@
+"""The console in a real browser: Debian's chromium driven by Playwright, against a live server.
+
+Sign in with TOTP, open the overview, follow an alert to its evidence, and fail
+to open another organisation's page. (Responding to an advisory as an
+organisation lead waits for the advisories pages.) Set BASTION_SCREENSHOTS=1
+to write screenshots of the main pages into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import uvicorn
+
+from bastion import auth, orgs
+from bastion.auth import Role
+from bastion.auth import users as auth_users
+from bastion.boundary.alerts import record_alerts
+from bastion.core.settings import Settings
+from bastion.store import Store, upgrade
+from bastion.web import create_app
+from bastion.web.testing import FAST_HASHER, PASSWORD, Person, create_person
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _alert_events() -> list[dict[str, Any]]:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    rows = []
+    for day in range(3):
+        for org, value, blocked in (("RAL", "203.0.113.9", False), ("RJ1", "198.51.100.7", True)):
+            for minute in range(day + 2):
+                rows.append(
+                    {
+                        "organization.id": org,
+                        "host.ip": "10.20.1.5",
+                        "@timestamp": start + timedelta(days=day, minutes=minute),
+                        "kind": "indicator",
+                        "key": f"c2-{org}-{day}",
+                        "title": f"qakbot: Listed ipv4 {value}",
+                        "severity": "high",
+                        "blocked": blocked,
+                        "indicator.type": "ipv4",
+                        "indicator.value": value,
+                        "indicator.source": "national-feed",
+                        "indicator.threat": "qakbot",
+                        "event.original": f"TRAFFIC,allow,10.20.1.5,{value},443 ({org})",
+                        "log.file.path": "/var/log/fw/panos.log",
+                        "log.offset": 4096 * minute,
+                        "event.dataset": "panos.traffic",
+                    }
+                )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A live console on a free port over a small federation with alerts and two people."""
+    folder = tmp_path_factory.mktemp("browser")
+    store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
+    upgrade(store.engine)
+    with store.session() as session:
+        orgs.save_organisation(
+            session, orgs.Organisation("QWE", "NHS South West London ICB", orgs.OrgType.ICB)
+        )
+        orgs.save_organisation(
+            session,
+            orgs.Organisation(
+                "RAL",
+                "Royal Free London NHS Foundation Trust",
+                orgs.OrgType.TRUST,
+                parent="QWE",
+                networks=("10.20.0.0/16",),
+                contacts=(orgs.Contact("Ann Example", "ann.example@royalfree.example", "CISO"),),
+            ),
+        )
+        orgs.save_organisation(
+            session,
+            orgs.Organisation(
+                "RJ1", "Guy's and St Thomas' NHS Foundation Trust", orgs.OrgType.TRUST, parent="QWE"
+            ),
+        )
+    with store.session() as session:
+        record_alerts(session, pl.DataFrame(_alert_events()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth_users, "HASHER", FAST_HASHER)
+        analyst = create_person(store, "analyst", Role.NATIONAL_ANALYST)
+        lead = create_person(store, "lead", None, (("RAL", Role.ORG_LEAD),))
+        admin = create_person(store, "admin", Role.NATIONAL_ADMIN)
+    with store.session() as session:
+        auth.create_token(
+            session, auth.system_principal("demo"), "siem export", ["alerts:read"], org="RAL"
+        )
+    app = create_app(store, Settings(data_dir=folder))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "analyst": analyst, "lead": lead, "admin": admin}
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is absent: install Debian's chromium (`apt-get install -y chromium`)"
+        if IN_CI:
+            pytest.fail(f"{reason}; it is required under CI=true")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: Any, name: str) -> None:
+    if os.environ.get("BASTION_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, url: str, person: Person, wanted: str = "/overview") -> None:
+    page.goto(f"{url}{wanted}")
+    assert "/signin" in page.url
+    page.fill("#username", person.username)
+    page.fill("#password", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    if person.totp_secret:
+        page.wait_for_selector("#totp-form")
+        page.fill("#code", auth.totp_now(person.totp_secret))
+        page.click("#totp-form button[type=submit]")
+    page.wait_for_selector("#whoami")
+
+
+def test_analyst_signs_in_with_totp_and_follows_an_alert_to_its_evidence(
+    live: dict[str, Any], browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["analyst"])
+    assert page.url.endswith("/overview")
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("#top-orgs").inner_text().count("RJ1") == 1
+    shot(page, "overview")
+    page.click("#all-alerts")
+    page.wait_for_selector("#alerts")
+    shot(page, "alerts")
+    page.locator('#alerts tbody a[href^="/alerts/"]').first.click()
+    page.wait_for_selector("#evidence")
+    assert "TRAFFIC,allow" in page.locator("#evidence").inner_text()
+    shot(page, "alert")
+    assert errors == []  # nothing refused by the CSP, no script errors
+    context.close()
+
+
+def test_lead_sees_its_organisation_and_not_anothers(live: dict[str, Any], browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, live["url"], live["lead"], "/orgs/RAL")
+    assert "Royal Free" in page.locator("h1").inner_text()
+    shot(page, "organisation-phone")
+    answer = page.goto(f"{live['url']}/orgs/RJ1")
+    assert answer is not None
+    assert answer.status == 404
+    assert "St Thomas" not in page.content()
+    page.goto(f"{live['url']}/overview")
+    assert "RJ1" not in page.locator("#figures").inner_text()
+    assert (
+        page.locator("#top-orgs").inner_text().split() == ["RAL", "4"]
+        or "RJ1" not in page.content()
+    )
+    shot(page, "overview-phone")
+    page.click("#signout")
+    page.wait_for_selector("#signin-form")
+    page.goto(f"{live['url']}/orgs/RAL")
+    assert page.url.split("?")[0].endswith("/signin")
+    context.close()
+
+
+def test_admin_pages_render(live: dict[str, Any], browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, live["url"], live["admin"], "/users")
+    assert page.locator("#users tbody tr").count() == 3
+    shot(page, "users")
+    page.goto(f"{live['url']}/tokens")
+    assert "siem export" in page.locator("#tokens").inner_text()
+    shot(page, "tokens")
+    page.goto(f"{live['url']}/audit")
+    assert "user.sign_in" in page.locator("#audit").inner_text()
+    shot(page, "audit")
+    context.close()

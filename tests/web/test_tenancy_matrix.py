@@ -1,0 +1,408 @@
+"""Every route of the app × every role × own and other organisation: nothing crosses tenants.
+
+The routes come from ``app.routes``: a route added without a row in ``CASES``
+fails ``test_every_route_is_in_the_matrix``, so new pages are covered by
+construction. For each role, a list must hold none of another tenant's
+objects, and another tenant's object ids answer 404 (not 403), exactly as ids
+that do not exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from bastion import auth
+from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.store import Store
+from bastion.web.testing import Person, create_people, open_session, signed_in_client
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+# Each organisation's alert carries markers that must never show to another tenant.
+ORG_MARK = {
+    "RAL": ("marker-ral-alert", "198.51.100.10"),
+    "RJ1": ("marker-rj1-alert", "198.51.100.11"),
+    "A81001": ("marker-a81001-alert", "198.51.100.12"),
+}
+ORG_NAMES = {"RAL": "Royal Free", "RJ1": "St Thomas", "A81001": "Densham"}
+EVERYONE = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi", "token"})
+PEOPLE_ONLY = EVERYONE - {"token"}
+NATIONAL = frozenset({"admin", "analyst", "auditor"})
+# What each caller may see, and which organisation is "own" and "other" for it.
+VISIBLE = {"lead": {"RAL"}, "viewer": {"RAL"}, "multi": {"RAL", "RJ1"}, "token": {"RAL"}}
+TARGETS = {
+    "lead": ("RAL", "RJ1"),
+    "viewer": ("RAL", "RJ1"),
+    "multi": ("RJ1", "A81001"),
+    "token": ("RAL", "RJ1"),
+}
+
+
+def hit(org: str, minute: int) -> dict[str, Any]:
+    title, value = ORG_MARK[org]
+    return {
+        "organization.id": org,
+        "host.ip": "10.20.1.5",
+        "@timestamp": T0 + timedelta(minutes=minute),
+        "kind": "indicator",
+        "key": f"ind-{org}",
+        "title": title,
+        "severity": "high",
+        "blocked": minute % 2 == 0,
+        "indicator.type": "ipv4",
+        "indicator.value": value,
+        "indicator.source": "feed-a",
+        "indicator.threat": "",
+        "event.original": f"raw line {title}",
+        "log.file.path": "/l",
+        "log.offset": minute,
+        "event.dataset": "panos.traffic",
+    }
+
+
+@dataclass
+class World:
+    """What the matrix runs against: the app, its store, each caller's credentials, object ids."""
+
+    app: FastAPI
+    store: Store
+    people: dict[str, Person]
+    sessions: dict[str, tuple[str, str]]
+    token_value: str
+    alert_ids: dict[str, int]
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def client(self, role: str, *, fresh: bool = False) -> httpx.AsyncClient:
+        if role == "token":
+            return httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.app),
+                base_url="http://testserver",
+                headers={"Authorization": f"Bearer {self.token_value}"},
+            )
+        cookie, csrf = self.sessions[role]
+        if fresh:  # a case that ends sessions gets its own, a TOTP step later
+            later = datetime.now(UTC) + timedelta(seconds=30 * next(self.counter))
+            cookie, csrf = open_session(self.store, self.people[role], later)
+        return signed_in_client(self.app, cookie, csrf)
+
+    def new_token(self, org: str) -> int:
+        with self.store.session() as session:
+            made = auth.create_token(
+                session, auth.system_principal("test"), "victim", ["alerts:read"], org=org
+            )
+        return made.token.id
+
+
+Request = tuple[str, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One route: how to call it at an organisation, who may, and what it answers then."""
+
+    build: Callable[[World, str], Request]
+    allowed: frozenset[str]
+    ok: int = 200
+    by_org: bool = False  # an object of one organisation: another tenant's answers 404
+    fresh_session: bool = False
+
+
+def get(path: str) -> Callable[[World, str], Request]:
+    return lambda _w, _org: ("GET", path, {})
+
+
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/static"),
+    ("GET", "/signin"),
+    ("POST", "/signin"),
+    ("GET", "/signin/totp"),
+    ("POST", "/signin/totp"),
+    ("GET", "/signin/oidc"),
+    ("GET", "/signin/oidc/callback"),
+}
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/api/v1/organisations"): Case(get("/api/v1/organisations"), EVERYONE),
+    ("GET", "/api/v1/organisations/{code}"): Case(
+        lambda _w, org: ("GET", f"/api/v1/organisations/{org}", {}), EVERYONE, by_org=True
+    ),
+    ("POST", "/api/v1/organisations"): Case(
+        lambda w, org: (
+            "POST",
+            "/api/v1/organisations",
+            {
+                "json": {
+                    "code": f"ZN{next(w.counter)}",
+                    "name": "New",
+                    "type": "trust",
+                    "parent": org,
+                }
+            },
+        ),
+        frozenset({"admin"}),
+        ok=201,
+    ),
+    ("POST", "/api/v1/organisations/{code}/networks"): Case(
+        lambda w, org: (
+            "POST",
+            f"/api/v1/organisations/{org}/networks",
+            {"json": {"cidr": f"10.99.{next(w.counter)}.0/24"}},
+        ),
+        frozenset({"admin", "lead", "multi"}),
+        ok=201,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/organisations/{code}/hosts"): Case(
+        lambda w, org: (
+            "POST",
+            f"/api/v1/organisations/{org}/hosts",
+            {"json": {"hostname": f"h{next(w.counter)}.{org.lower()}.example"}},
+        ),
+        frozenset({"admin", "lead", "multi"}),
+        ok=201,
+        by_org=True,
+    ),
+    ("GET", "/api/v1/alerts"): Case(get("/api/v1/alerts"), EVERYONE),
+    ("GET", "/api/v1/alerts/{alert_id}"): Case(
+        lambda w, org: ("GET", f"/api/v1/alerts/{w.alert_ids[org]}", {}), EVERYONE, by_org=True
+    ),
+    ("GET", "/api/v1/me"): Case(get("/api/v1/me"), EVERYONE),
+    ("GET", "/api/v1/audit"): Case(get("/api/v1/audit"), frozenset({"admin", "auditor"})),
+    ("GET", "/overview"): Case(get("/overview"), EVERYONE),
+    ("GET", "/"): Case(get("/"), EVERYONE),
+    ("GET", "/orgs/{code}"): Case(
+        lambda _w, org: ("GET", f"/orgs/{org}", {}), EVERYONE, by_org=True
+    ),
+    ("GET", "/alerts"): Case(get("/alerts"), EVERYONE),
+    ("GET", "/alerts/{alert_id}"): Case(
+        lambda w, org: ("GET", f"/alerts/{w.alert_ids[org]}", {}), EVERYONE, by_org=True
+    ),
+    ("GET", "/users"): Case(get("/users"), frozenset({"admin", "auditor"})),
+    ("POST", "/users"): Case(
+        lambda w, org: (
+            "POST",
+            "/users",
+            {"data": {"username": f"new{next(w.counter)}", "role": "org_viewer", "org": org}},
+        ),
+        frozenset({"admin"}),
+        ok=201,
+    ),
+    ("GET", "/tokens"): Case(get("/tokens"), frozenset({"admin"})),
+    ("POST", "/tokens"): Case(
+        lambda _w, org: (
+            "POST",
+            "/tokens",
+            {"data": {"name": "matrix", "org": org, "scopes": ["alerts:read"]}},
+        ),
+        frozenset({"admin"}),
+        ok=201,
+    ),
+    ("POST", "/tokens/{token_id}/revoke"): Case(
+        lambda w, org: ("POST", f"/tokens/{w.new_token(org)}/revoke", {}),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("GET", "/audit"): Case(get("/audit"), frozenset({"admin", "auditor"})),
+    ("GET", "/audit/export.{fmt}"): Case(get("/audit/export.csv"), frozenset({"admin", "auditor"})),
+    ("GET", "/docs"): Case(get("/docs"), EVERYONE),
+    ("POST", "/signout"): Case(
+        lambda _w, _o: ("POST", "/signout", {}), PEOPLE_ONLY, ok=303, fresh_session=True
+    ),
+    ("POST", "/signout/everywhere"): Case(
+        lambda _w, _o: ("POST", "/signout/everywhere", {}),
+        PEOPLE_ONLY,
+        ok=303,
+        fresh_session=True,
+    ),
+}
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, HEAD aside, included routers flattened."""
+    found = set()
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.route, Mount):
+            found.add(("GET", str(context.path)))
+        else:
+            found.update((m, str(context.path)) for m in (context.methods or set()) - {"HEAD"})
+    return found
+
+
+def build_world(
+    app: FastAPI, store: Store, people: dict[str, Person], sessions: dict[str, tuple[str, str]]
+) -> World:
+    """Record two alerts per organisation and an RAL-bound API token, then describe it all."""
+    with store.session() as session:
+        record_alerts(session, pl.DataFrame([hit(o, m) for o in ORG_MARK for m in (0, 1)]))
+    with store.session() as session:
+        found, _ = list_alerts(session)
+        made = auth.create_token(
+            session,
+            auth.system_principal("test"),
+            "ral feed",
+            ["orgs:read", "alerts:read"],
+            org="RAL",
+        )
+    return World(app, store, people, sessions, made.value, {a.org or "": a.id for a in found})
+
+
+@pytest.fixture
+def world(
+    app: FastAPI, store: Store, people: dict[str, Person], sessions: dict[str, tuple[str, str]]
+) -> World:
+    """The matrix's world on SQLite and PostgreSQL."""
+    return build_world(app, store, people, sessions)
+
+
+@pytest.fixture
+def sqlite_world(
+    sqlite_store: Store, tmp_path: Path, make_app: Callable[[Store, Path], FastAPI]
+) -> World:
+    """The matrix's world on SQLite only: the full matrix is long, and its SQL is the same
+    ``IN (...)`` on both backends, which the tests on `world` check on PostgreSQL too."""
+    app = make_app(sqlite_store, tmp_path)
+    people = create_people(sqlite_store)
+    sessions = {name: open_session(sqlite_store, p) for name, p in people.items()}
+    return build_world(app, sqlite_store, people, sessions)
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    routes = app_routes(app)
+    missing = routes - set(CASES) - PUBLIC
+    assert not missing, f"routes without a tenancy case in CASES: {sorted(missing)}"
+    stale = (set(CASES) | PUBLIC) - routes
+    assert not stale, f"CASES name routes the app no longer has: {sorted(stale)}"
+
+
+async def test_public_routes_need_no_sign_in(anonymous_client: httpx.AsyncClient) -> None:
+    for path in ("/health", "/openapi.json", "/signin", "/static/bastion.css"):
+        assert (await anonymous_client.get(path)).status_code == 200, path
+
+
+async def test_anonymous_callers_get_nothing_but_sign_in(
+    world: World, anonymous_client: httpx.AsyncClient
+) -> None:
+    for (method, _), case in CASES.items():
+        verb, url, kwargs = case.build(world, "RAL")
+        answer = await anonymous_client.request(verb, url, **kwargs)
+        if url.startswith("/api/"):
+            assert answer.status_code == 401, (method, url)
+            assert answer.headers["www-authenticate"].startswith("Bearer")
+        else:
+            assert answer.status_code == 303, (method, url)
+            assert answer.headers["location"].startswith("/signin?next=")
+        assert "marker-" not in answer.text
+
+
+def leaked(role: str, text: str) -> list[str]:
+    """Return the other tenants' markers found in ``text`` (nothing for national roles)."""
+    if role in NATIONAL:
+        return []
+    hidden = [o for o in ORG_MARK if o not in VISIBLE[role]]
+    marks = [m for o in hidden for m in (*ORG_MARK[o], ORG_NAMES[o])]
+    return [m for m in marks if m in text]
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+async def test_no_route_crosses_tenants(sqlite_world: World, role: str) -> None:
+    world = sqlite_world
+    own, other = TARGETS.get(role, ("RAL", "RJ1"))
+    async with world.client(role) as shared:
+        for (method, path), case in CASES.items():
+            for target in (own, other):
+                verb, url, kwargs = case.build(world, target)
+                if case.fresh_session:
+                    async with world.client(role, fresh=True) as client:
+                        answer = await client.request(verb, url, **kwargs)
+                else:
+                    answer = await shared.request(verb, url, **kwargs)
+                check(role, method, path, case, target, other, answer)
+
+
+def check(
+    role: str, method: str, path: str, case: Case, target: str, other: str, answer: httpx.Response
+) -> None:
+    """Assert what ``role`` must get from ``case`` at ``target``, and that nothing leaked."""
+    where = f"{role} {method} {path} at {target}"
+    if case.by_org and role not in NATIONAL and target == other:
+        # Another tenant's object is not found, whatever the caller's role.
+        assert answer.status_code == 404, where
+        assert "marker-" not in answer.text, where
+    elif role not in case.allowed:
+        assert answer.status_code == 403, where
+    else:
+        assert answer.status_code == case.ok, f"{where}: {answer.text[:300]}"
+    assert not leaked(role, answer.text), f"{where} shows {leaked(role, answer.text)}"
+
+
+@pytest.mark.parametrize("role", ["lead", "viewer", "multi", "token"])
+async def test_members_lists_hold_only_their_organisations(world: World, role: str) -> None:
+    async with world.client(role) as client:
+        organisations = (await client.get("/api/v1/organisations")).json()
+        alerts = (await client.get("/api/v1/alerts")).json()
+        filtered = (await client.get("/api/v1/alerts", params={"org": "A81001"})).json()
+    assert {o["code"] for o in organisations["items"]} == VISIBLE[role]
+    assert organisations["total"] == len(VISIBLE[role])
+    assert {a["org"] for a in alerts["items"]} == VISIBLE[role]
+    # Asking for another tenant by name gives nothing, not its alerts.
+    assert filtered["total"] == 0 or "A81001" in VISIBLE[role]
+
+
+async def test_national_roles_see_every_organisation(world: World) -> None:
+    for role in sorted(NATIONAL):
+        async with world.client(role) as client:
+            alerts = (await client.get("/api/v1/alerts")).json()
+            page = (await client.get("/orgs/RJ1")).text
+        assert {a["org"] for a in alerts["items"]} == set(ORG_MARK), role
+        assert "St Thomas" in page, role
+
+
+async def test_a_missing_id_and_another_tenants_id_answer_alike(world: World) -> None:
+    async with world.client("lead") as client:
+        theirs = await client.get(f"/api/v1/alerts/{world.alert_ids['RJ1']}")
+        absent = await client.get("/api/v1/alerts/999999")
+        their_org = await client.get("/api/v1/organisations/RJ1")
+        no_org = await client.get("/api/v1/organisations/ZZZ9")
+    assert theirs.status_code == absent.status_code == 404
+    assert theirs.json()["detail"].replace(str(world.alert_ids["RJ1"]), "N") == absent.json()[
+        "detail"
+    ].replace("999999", "N")
+    assert their_org.status_code == no_org.status_code == 404
+
+
+async def test_a_member_writes_only_where_its_role_allows(world: World) -> None:
+    async with world.client("multi") as multi:  # viewer at RAL, lead at RJ1
+        at_lead = await multi.post(
+            "/api/v1/organisations/RJ1/networks", json={"cidr": "10.98.0.0/24"}
+        )
+        at_viewer = await multi.post(
+            "/api/v1/organisations/RAL/networks", json={"cidr": "10.98.1.0/24"}
+        )
+        elsewhere = await multi.post(
+            "/api/v1/organisations/A81001/hosts", json={"hostname": "x.example"}
+        )
+    assert (at_lead.status_code, at_viewer.status_code, elsewhere.status_code) == (201, 403, 404)
+    async with world.client("lead") as lead:
+        # RAL's network is taken by RJ1 now: the lead is told so, but not by whom.
+        taken = await lead.post("/api/v1/organisations/RAL/networks", json={"cidr": "10.98.0.0/24"})
+    assert taken.status_code == 409
+    assert "another organisation" in taken.json()["detail"]
+    assert "RJ1" not in taken.text
+    with world.store.session() as session:
+        events, _ = auth.list_events(session, action="organisation.network_add")
+    assert [(e.actor, e.org) for e in events] == [("user:multi", "RJ1")]
