@@ -135,6 +135,8 @@ PUBLIC = {
     ("GET", "/signin/oidc"),
     ("GET", "/signin/oidc/callback"),
 }
+# Enforcement points' lists: a device token of the intel context, never a person's session.
+DEVICE_ONLY = {("GET", "/blocklists/{kind}.txt")}
 
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/organisations"): Case(get("/api/v1/organisations"), EVERYONE),
@@ -283,10 +285,18 @@ def sqlite_world(
 
 def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
     routes = app_routes(app)
-    missing = routes - set(CASES) - PUBLIC
+    missing = routes - set(CASES) - PUBLIC - DEVICE_ONLY
     assert not missing, f"routes without a tenancy case in CASES: {sorted(missing)}"
-    stale = (set(CASES) | PUBLIC) - routes
+    stale = (set(CASES) | PUBLIC | DEVICE_ONLY) - routes
     assert not stale, f"CASES name routes the app no longer has: {sorted(stale)}"
+
+
+async def test_a_signed_in_person_gets_no_block_list_without_a_device_token(
+    client: httpx.AsyncClient,
+) -> None:
+    # The national administrator's session opens every console page, but not a device's list.
+    for kind in ("ip", "domain", "url"):
+        assert (await client.get(f"/blocklists/{kind}.txt")).status_code == 401, kind
 
 
 async def test_public_routes_need_no_sign_in(anonymous_client: httpx.AsyncClient) -> None:
