@@ -1,7 +1,8 @@
 """Every context's SQL tables, imported in one place for Alembic and tests."""
 
+from bastion.advisories import models as advisories_models
 from bastion.boundary import models as boundary_models
 from bastion.intel import models as intel_models
 from bastion.orgs import models as orgs_models
 
-__all__ = ["boundary_models", "intel_models", "orgs_models"]
+__all__ = ["advisories_models", "boundary_models", "intel_models", "orgs_models"]

@@ -1,0 +1,1 @@
+"""National cyber alerts."""
