@@ -385,10 +385,7 @@ def parse_intel(data: bytes, name: str = "", fmt: str | None = None) -> ImportRe
 
 
 def _looks_like_epss(data: bytes, name: str) -> bool:
-    if data[:2] == b"\x1f\x8b":
-        head = gzip.decompress(data)[:200]
-    else:
-        head = data[:200]
+    head = gzip.decompress(data)[:200] if data[:2] == b"\x1f\x8b" else data[:200]
     return head.startswith(b"#model_version") or head.lower().startswith(b"cve,epss")
 
 

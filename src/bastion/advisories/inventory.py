@@ -19,8 +19,8 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from bastion.advisories.vex import VexStatement, read_vex
 from bastion.advisories.packages import cpe_key, normalise_name, parse_cpe, parse_purl
+from bastion.advisories.vex import VexStatement, read_vex
 from bastion.core.errors import FormatError, InputError, Location
 
 CYCLONEDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
@@ -64,6 +64,20 @@ class Inventory:
     components: list[Component] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     vex: list[VexStatement] = field(default_factory=list)
+    root: Component | None = None  # the product the inventory describes, when versioned
+
+
+def _root(inventory: Inventory, purl: str | None = None, cpe: str | None = None) -> None:
+    if inventory.root_name and inventory.root_version:
+        built = make_component(
+            -1,
+            name=inventory.root_name,
+            version=inventory.root_version,
+            purl=purl,
+            cpe=cpe,
+            bom_ref=inventory.root_ref,
+        )
+        inventory.root = built if isinstance(built, Component) else None
 
 
 def make_component(
@@ -150,6 +164,7 @@ def parse_cyclonedx_json(doc: dict[str, Any], where: str = "") -> Inventory:
         str(root.get("name", "")),
         str(root.get("version", "")),
     )
+    _root(inventory, root.get("purl"), root.get("cpe"))
     for index, comp in enumerate(_walk_json(doc.get("components"))):
         _add(
             inventory,
@@ -210,6 +225,8 @@ def parse_cyclonedx_xml(root: Element, where: str = "") -> Inventory:
         (_child_text(top, "name") or "") if top is not None else "",
         (_child_text(top, "version") or "") if top is not None else "",
     )
+    if top is not None:
+        _root(inventory, _child_text(top, "purl"), _child_text(top, "cpe"))
     for index, comp in enumerate(_walk_xml(_children(root, "components"))):
         _add(
             inventory,
@@ -258,6 +275,7 @@ def parse_spdx_json(doc: dict[str, Any], where: str = "") -> Inventory:
             inventory.root_ref = spdx_id
             inventory.root_name = str(pkg.get("name", ""))
             inventory.root_version = str(pkg.get("versionInfo", ""))
+            _root(inventory)
             continue
         version = pkg.get("versionInfo")
         _add(
