@@ -18,7 +18,13 @@ def cyclonedx(components: list[dict[str, str]], *, spec: str = "1.4", **extra: o
     import json
 
     return json.dumps(
-        {"bomFormat": "CycloneDX", "specVersion": spec, "version": 1, "components": components, **extra}
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": spec,
+            "version": 1,
+            "components": components,
+            **extra,
+        }
     ).encode()
 
 
