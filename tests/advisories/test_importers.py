@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -177,7 +178,9 @@ def test_ghsa_and_kev_merge_into_one_vulnerability(store: Store, shared_data: Pa
         kev_count = len(list_vulnerabilities(session, kev_only=True, limit=5000))
     assert by_ghsa.key == "CVE-2021-44228"
     assert by_ghsa.aliases == ("CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q")
-    assert by_ghsa.kev and by_ghsa.kev_due_date == date(2021, 12, 24) and by_ghsa.kev_ransomware
+    assert by_ghsa.kev
+    assert by_ghsa.kev_due_date == date(2021, 12, 24)
+    assert by_ghsa.kev_ransomware is True
     assert by_ghsa.summary == "Remote code injection in Log4j"  # the advisory's text, not KEV's
     assert by_ghsa.cvss_v3_score == 10.0
     assert by_ghsa.epss_probability == 0.94358
@@ -201,7 +204,7 @@ def test_cve_first_then_ghsa_keeps_one_vulnerability(store: Store, shared_data: 
 class _Feed(BaseHTTPRequestHandler):
     body = b""
     etag = '"v1"'
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         self.hits.append(self.headers.get("If-None-Match") or "")
