@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.advisories.smtp import smtp_server  # noqa: F401  (a fixture for every test here)
 
 from bastion import orgs
 from bastion.advisories.exposure import match_vulnerabilities

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.advisories.conftest import cyclonedx, log4j_core
-from tests.advisories.smtp import Mailbox, smtp_server  # noqa: F401  (fixture)
+from tests.advisories.smtp import Mailbox
 
 from bastion.advisories import audit
 from bastion.advisories.alerts import (
@@ -59,7 +59,7 @@ def exposed(log4shell: Store) -> Store:
     return log4shell
 
 
-def test_alert_end_to_end(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox]) -> None:  # noqa: F811
+def test_alert_end_to_end(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox]) -> None:
     smtp, mailbox = smtp_server
     policy = Policy()
     with exposed.session() as session:
@@ -184,7 +184,7 @@ def test_overdue_responses_escalate_with_a_reminder(
     }
 
 
-def test_policy_is_data_not_code(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox]) -> None:  # noqa: F811
+def test_policy_is_data_not_code(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox]) -> None:
     smtp, _ = smtp_server
     policy = Policy(ack_hours={"high": 24}, remediation_days={"high": 7})
     with exposed.session() as session:
