@@ -54,7 +54,7 @@ def _rank_table(pairs: pl.DataFrame) -> pl.DataFrame:
             "v": [k[1] for k in ranks],
             "rank": list(ranks.values()),
         },
-        schema={"ecosystem": pl.String, "v": pl.String, "rank": pl.Int64},
+        schema={"ecosystem": pl.String, "v": pl.String, "rank": pl.Float64},
     )
 
 
@@ -83,6 +83,9 @@ def _match_ranges(components: pl.DataFrame, ranged: pl.DataFrame) -> pl.DataFram
     distinct = relevant.select(*KEY, "version").drop_nulls().unique()
     if distinct.is_empty():
         return pl.DataFrame(schema=HITS_SCHEMA)
+    # Rank only the bounds of packages some component has: a 1,000-component SBOM must
+    # not pay for parsing every bound of every advisory.
+    ranged = ranged.join(distinct.select(KEY).unique(), on=KEY, how="semi")
     wanted = (
         pl.concat(
             [
