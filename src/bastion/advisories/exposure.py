@@ -23,7 +23,7 @@ from bastion import orgs
 from bastion.advisories import audit
 from bastion.advisories.intelstore import aliases_of
 from bastion.advisories.inventory import Component, Inventory, parse_inventory
-from bastion.advisories.matching import AFFECTED_SCHEMA, COMPONENT_SCHEMA, match
+from bastion.advisories.matching import AFFECTED_SCHEMA, COMPONENT_SCHEMA, explain, match
 from bastion.advisories.models import (
     AffectedRow,
     AliasRow,
@@ -161,15 +161,8 @@ def _affected_for_keys(session: Session, keys: Sequence[tuple[str, str]]) -> pl.
 
 def _explained_hits(components: pl.DataFrame, affected: pl.DataFrame) -> pl.DataFrame:
     """Match, then keep one explanation per (component, vulnerability): versioned first."""
-    hits = match(components, affected)
-    return (
-        hits.join(affected, on="affected_id")
-        .sort(
-            ["component_id", "vuln_id", "precision", "affected_id"],
-            descending=[False, False, True, False],
-        )
-        .unique(["component_id", "vuln_id"], keep="first", maintain_order=True)
-        .select("component_id", "vuln_id", "affected_id", "source", "range_text", "precision")
+    return explain(components, match(components, affected), affected).select(
+        "component_id", "vuln_id", "affected_id", "source", "range_text", "precision"
     )
 
 

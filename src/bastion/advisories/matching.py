@@ -10,7 +10,7 @@ Frames:
 
 * components: ``component_id`` (Int64), ``ecosystem``, ``package``, ``version``
   (String, may be null), any other columns are carried through untouched.
-* affected: ``affected_id`` (Int64), ``ecosystem``, ``package``, ``lo``/``hi``
+* affected: ``affected_id`` and ``vuln_id`` (Int64), ``ecosystem``, ``package``, ``lo``/``hi``
   (String bounds, null for unbounded), ``lo_incl``/``hi_incl`` (Boolean) and
   ``precision``: ``version`` (the bounds decide) or ``product`` (every version of
   the product is affected, as the KEV catalogue lists it).
@@ -35,6 +35,7 @@ COMPONENT_SCHEMA = {
 }
 AFFECTED_SCHEMA = {
     "affected_id": pl.Int64,
+    "vuln_id": pl.Int64,
     "ecosystem": pl.String,
     "package": pl.String,
     "lo": pl.String,
@@ -74,24 +75,33 @@ def match(components: pl.DataFrame, affected: pl.DataFrame) -> pl.DataFrame:
         )
     if not ranged.is_empty():
         parts.append(_match_ranges(components, ranged))
-    return pl.concat(parts).unique() if parts else pl.DataFrame(schema=HITS_SCHEMA)
+    # Product and ranged hits come from disjoint affected rows, and each is unique
+    # per (component, affected row): no de-duplication needed.
+    return pl.concat(parts) if parts else pl.DataFrame(schema=HITS_SCHEMA)
 
 
 def _match_ranges(components: pl.DataFrame, ranged: pl.DataFrame) -> pl.DataFrame:
-    keys = ranged.select(KEY).unique()
-    relevant = components.select("component_id", *KEY, "version").join(keys, on=KEY, how="semi")
-    distinct = relevant.select(*KEY, "version").drop_nulls().unique()
+    # Packages that have ranges get a small integer id; components keep only those.
+    packages = ranged.select(KEY).unique().with_row_index("pkg", offset=0)
+    relevant = (
+        components.select("component_id", *KEY, "version")
+        .join(packages, on=KEY)
+        .select("component_id", "pkg", "version")
+    )
+    distinct = relevant.select("pkg", "version").drop_nulls().unique()
     if distinct.is_empty():
         return pl.DataFrame(schema=HITS_SCHEMA)
     # Rank only the bounds of packages some component has: a 1,000-component SBOM must
     # not pay for parsing every bound of every advisory.
-    ranged = ranged.join(distinct.select(KEY).unique(), on=KEY, how="semi")
+    held = packages.join(distinct.select("pkg").unique(), on="pkg", how="semi")
+    bounds = ranged.join(held, on=KEY)
+    distinct = distinct.join(held.select("pkg", "ecosystem"), on="pkg")
     wanted = (
         pl.concat(
             [
                 distinct.select("ecosystem", pl.col("version").alias("v")),
-                ranged.select("ecosystem", pl.col("lo").alias("v")),
-                ranged.select("ecosystem", pl.col("hi").alias("v")),
+                bounds.select("ecosystem", pl.col("lo").alias("v")),
+                bounds.select("ecosystem", pl.col("hi").alias("v")),
             ]
         )
         .drop_nulls()
@@ -101,18 +111,58 @@ def _match_ranges(components: pl.DataFrame, ranged: pl.DataFrame) -> pl.DataFram
     versions = distinct.join(
         ranks.rename({"v": "version", "rank": "v_rank"}), on=["ecosystem", "version"], how="left"
     )
-    bounds = ranged.join(
+    bounds = bounds.join(
         ranks.rename({"v": "lo", "rank": "lo_rank"}), on=["ecosystem", "lo"], how="left"
     ).join(ranks.rename({"v": "hi", "rank": "hi_rank"}), on=["ecosystem", "hi"], how="left")
     v, lo, hi = pl.col("v_rank"), pl.col("lo_rank"), pl.col("hi_rank")
     above = pl.col("lo").is_null() | pl.when(pl.col("lo_incl")).then(v >= lo).otherwise(v > lo)
     below = pl.col("hi").is_null() | pl.when(pl.col("hi_incl")).then(v <= hi).otherwise(v < hi)
     hits = (
-        versions.join(bounds, on=KEY)
+        versions.select("pkg", "version", "v_rank")
+        .join(
+            bounds.select(
+                "pkg", "affected_id", "lo", "lo_incl", "hi", "hi_incl", "lo_rank", "hi_rank"
+            ),
+            on="pkg",
+        )
         .filter(v.is_not_null() & above.fill_null(False) & below.fill_null(False))
-        .select(*KEY, "version", "affected_id")
+        .select("pkg", "version", "affected_id")
+        # Overlapping ranges of one vulnerability: keep one per distinct version, the
+        # lowest affected row, here where rows are few rather than per component.
+        .join(bounds.select("affected_id", "vuln_id"), on="affected_id")
+        .sort("affected_id")
+        .unique(["pkg", "version", "vuln_id"], keep="first", maintain_order=False)
+        .select("pkg", "version", "affected_id")
     )
-    return relevant.join(hits, on=[*KEY, "version"]).select("component_id", "affected_id")
+    return relevant.join(hits, on=["pkg", "version"]).select("component_id", "affected_id")
+
+
+def explain(components: pl.DataFrame, hits: pl.DataFrame, affected: pl.DataFrame) -> pl.DataFrame:
+    """Attach to each hit its vulnerability and explanation, one per (component, vulnerability).
+
+    Ranged hits are already one per (distinct version, vulnerability); a component can
+    still hit one vulnerability twice only through two package keys (a purl and a CPE)
+    or a product-wide and a versioned range, so only components with several keys or
+    product hits are de-duplicated, a versioned range winning.
+    """
+    columns = ["affected_id", "vuln_id", "source", "range_text", "precision"]
+    joined = hits.join(
+        affected.select([c for c in columns if c in affected.columns]), on="affected_id"
+    )
+    several = (
+        components.filter(pl.col("component_id").is_duplicated()).select("component_id").unique()
+    )
+    product_hit = joined.filter(pl.col("precision") == "product").select("component_id").unique()
+    doubtful = pl.concat([several, product_hit]).unique()
+    if doubtful.is_empty():
+        return joined
+    clear = joined.join(doubtful, on="component_id", how="anti")
+    checked = (
+        joined.join(doubtful, on="component_id", how="semi")
+        .sort(["precision", "affected_id"], descending=[True, False])
+        .unique(["component_id", "vuln_id"], keep="first", maintain_order=False)
+    )
+    return pl.concat([clear, checked])
 
 
 @dataclass
