@@ -126,3 +126,20 @@ def test_openvex_applies_to_matching_purl_component(log4shell: Store) -> None:
         import_inventory(session, "RCC", json.dumps(doc).encode(), "openvex.json")
     assert _statuses(log4shell, "RCC", "app.json")["CVE-2021-45046"] == "fixed"
     assert _statuses(log4shell, "RCC", "app.json")["CVE-2021-44228"] == "affected"
+
+
+def test_vex_held_before_the_advisory_applies_when_it_arrives(
+    federation: Store, shared_data: Path
+) -> None:
+    from bastion.advisories.feeds import import_path
+
+    vex = (shared_data / "sbom" / "cisa-case8-vex.cdx.json").read_bytes()
+    with federation.session() as session:
+        import_inventory(
+            session, "RCC", _product(ABC_SERIAL, "product-ABC", "ABC", "2.5"), "abc-2.5"
+        )
+        import_inventory(session, "RCC", vex, "vex.json")
+        import_path(session, shared_data / "intel" / "osv")
+    statuses = _statuses(federation, "RCC", "abc-2.5")
+    assert statuses["CVE-2021-44228"] == "not_affected"
+    assert statuses["CVE-2021-45046"] == "affected"

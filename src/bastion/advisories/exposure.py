@@ -161,8 +161,10 @@ def _affected_for_keys(session: Session, keys: Sequence[tuple[str, str]]) -> pl.
 
 def _explained_hits(components: pl.DataFrame, affected: pl.DataFrame) -> pl.DataFrame:
     """Match, then keep one explanation per (component, vulnerability): versioned first."""
-    return explain(components, match(components, affected), affected).select(
-        "component_id", "vuln_id", "affected_id", "source", "range_text", "precision"
+    return (
+        explain(components, match(components, affected), affected)
+        .join(affected.select("affected_id", "source", "range_text", "precision"), on="affected_id")
+        .select("component_id", "vuln_id", "affected_id", "source", "range_text", "precision")
     )
 
 
@@ -272,15 +274,14 @@ def match_vulnerabilities(session: Session, vuln_ids: Iterable[int]) -> int:
     components = _components_for_keys(session, keys) if keys else _component_frame([])
     hits = _explained_hits(components, own)
     created, _ = _store_hits(session, hits, scope_vulns=ids)
-    orgs_touched = sorted(
-        {
-            o
-            for (o,) in session.execute(
-                select(ExposureRow.org_code).where(ExposureRow.vuln_id.in_(ids[:_CHUNK]))
-            )
-        }
-    )
-    apply_vex(session, orgs_touched)
+    # VEX statements of the organisations holding statements on these vulnerabilities.
+    identifiers = sorted({a for names in aliases_of(session, ids).values() for a in names})
+    touched: set[str] = set()
+    for chunk in _chunks(identifiers):
+        touched.update(
+            session.scalars(select(VexRow.org_code).where(VexRow.vulnerability.in_(chunk)))
+        )
+    apply_vex(session, sorted(touched))
     return created
 
 

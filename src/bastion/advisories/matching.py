@@ -138,31 +138,33 @@ def _match_ranges(components: pl.DataFrame, ranged: pl.DataFrame) -> pl.DataFram
 
 
 def explain(components: pl.DataFrame, hits: pl.DataFrame, affected: pl.DataFrame) -> pl.DataFrame:
-    """Attach to each hit its vulnerability and explanation, one per (component, vulnerability).
+    """Return one hit per (component, vulnerability): component_id, vuln_id, affected_id.
 
+    The affected row is the explanation (its range and source record); joining its
+    text is left to the caller, so the millions of rows of a full match stay integers.
     Ranged hits are already one per (distinct version, vulnerability); a component can
     still hit one vulnerability twice only through two package keys (a purl and a CPE)
-    or a product-wide and a versioned range, so only components with several keys or
-    product hits are de-duplicated, a versioned range winning.
+    or a product-wide and a versioned range, so only those components are
+    de-duplicated, a versioned range winning.
     """
-    columns = ["affected_id", "vuln_id", "source", "range_text", "precision"]
     joined = hits.join(
-        affected.select([c for c in columns if c in affected.columns]), on="affected_id"
+        affected.select(
+            "affected_id", "vuln_id", (pl.col("precision") == "product").alias("product")
+        ),
+        on="affected_id",
     )
-    several = (
-        components.filter(pl.col("component_id").is_duplicated()).select("component_id").unique()
-    )
-    product_hit = joined.filter(pl.col("precision") == "product").select("component_id").unique()
+    several = components.filter(pl.col("component_id").is_duplicated()).select("component_id")
+    product_hit = joined.filter(pl.col("product")).select("component_id")
     doubtful = pl.concat([several, product_hit]).unique()
     if doubtful.is_empty():
-        return joined
+        return joined.drop("product")
     clear = joined.join(doubtful, on="component_id", how="anti")
     checked = (
         joined.join(doubtful, on="component_id", how="semi")
-        .sort(["precision", "affected_id"], descending=[True, False])
+        .sort(["product", "affected_id"])
         .unique(["component_id", "vuln_id"], keep="first", maintain_order=False)
     )
-    return pl.concat([clear, checked])
+    return pl.concat([clear, checked]).drop("product")
 
 
 @dataclass

@@ -675,3 +675,18 @@ def exposures_rematch() -> None:
     with store().session() as session:
         held = adv.rematch_all(session)
     typer.echo(f"{held} exposures")
+
+
+@inventory_app.command("demo")
+def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generator's seed")) -> None:
+    """Load demo SBOMs (some with vulnerable Log4j) for every trust and ICB already held."""
+    from bastion import orgs
+    from bastion.demo.inventories import demo_inventories
+
+    with store().session() as session:
+        held, _ = orgs.list_organisations(session)
+        loaded = demo_inventories(held, seed)
+        exposures = 0
+        for code, name, data in loaded:
+            exposures += adv.import_inventory(session, code, data, name, actor="demo").exposures
+    typer.echo(f"loaded {len(loaded)} demo inventories, {exposures} exposures")
