@@ -226,6 +226,7 @@ class _Feed(BaseHTTPRequestHandler):
 def feed_server(shared_data: Path) -> Iterator[str]:
     _Feed.body = (shared_data / "intel" / "cisa-kev-2025-08-25.json").read_bytes()
     _Feed.hits = []
+    _Feed.etag = '"v1"'
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -254,3 +255,19 @@ def test_feed_failure_is_recorded_and_keeps_data(sqlite_store: Store) -> None:
         [(name, outcome)] = run_feeds(session)
     assert name == "dead"
     assert outcome.startswith("failed: could not fetch")
+
+
+def test_feed_serving_garbage_fails_and_keeps_what_was_imported(
+    sqlite_store: Store, feed_server: str
+) -> None:
+    with sqlite_store.session() as session:
+        add_feed(session, "kev", feed_server)
+        run_feeds(session)
+    _Feed.body, _Feed.etag = b'{"catalogVersion": "x", "vulnerabilities": [{"nocve": 1}]}', '"v2"'
+    with sqlite_store.session() as session:
+        [(_, outcome)] = run_feeds(session, force=True)
+    with sqlite_store.session() as session:
+        count = len(list_vulnerabilities(session, kev_only=True, limit=5000))
+    assert outcome.startswith("failed:")
+    assert "KEV entry without a cveID" in outcome
+    assert count == 1404

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from cvss import CVSS3, CVSS4
+from cvss import CVSS3, CVSS4  # type: ignore[import-untyped]  # the library ships no types
 
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 
