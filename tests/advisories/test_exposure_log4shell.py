@@ -77,3 +77,22 @@ def test_reimported_inventory_replaces_its_exposures(log4shell: Store) -> None:
         import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "app.json")
         import_inventory(session, "RAA", cyclonedx([log4j_core("2.17.1")]), "app.json")
     assert _exposed(log4shell, "RAA") == set()
+
+
+def test_full_rematch_agrees_with_incremental_matching(log4shell: Store, shared_data: Path) -> None:
+    from bastion.advisories.exposure import rematch_all
+
+    with log4shell.session() as session:
+        import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "a.json")
+        import_inventory(
+            session, "RBB", cyclonedx([log4j_core("2.16.0"), log4j_core("2.12.1")]), "b.json"
+        )
+        incremental = {
+            (e.organisation, e.version, e.vulnerability, e.range) for e in list_exposures(session)
+        }
+        held = rematch_all(session)
+        full = {
+            (e.organisation, e.version, e.vulnerability, e.range) for e in list_exposures(session)
+        }
+    assert full == incremental
+    assert held == len(incremental) == 3 + 1 + 3
