@@ -271,3 +271,22 @@ def test_feed_serving_garbage_fails_and_keeps_what_was_imported(
     assert outcome.startswith("failed:")
     assert "KEV entry without a cveID" in outcome
     assert count == 1404
+
+
+def test_one_batch_with_a_ghsa_and_its_cve_record_makes_one_vulnerability(
+    store: Store, shared_data: Path
+) -> None:
+    from bastion.advisories.intelstore import save_records
+
+    ghsa = read_intel(shared_data / "intel" / "osv" / "GHSA-jfh8-c2jp-5v3q.json").records
+    cve = parse_intel(
+        json.dumps({**CVE5, "cveMetadata": {"cveId": "CVE-2021-44228"}}).encode()
+    ).records
+    with store.session() as session:
+        report = save_records(session, ghsa + cve)
+        found = list_vulnerabilities(session, search="2021-44228")
+    assert (report.created, report.updated) == (1, 0)
+    assert [(v.key, v.aliases) for v in found] == [
+        ("CVE-2021-44228", ("CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"))
+    ]
+    assert sorted(found[0].sources) == ["cve5:CVE-2021-44228", "osv:GHSA-jfh8-c2jp-5v3q"]

@@ -58,6 +58,40 @@ def _merge_into(session: Session, keep: VulnerabilityRow, other_ids: set[int]) -
         session.delete(row)
 
 
+def _create_unknown(
+    session: Session, records: Sequence[VulnRecord], aliases: dict[str, int]
+) -> set[int]:
+    """Create, in one flush, a vulnerability for each group of records no stored alias names.
+
+    Records of one batch that share an identifier (a GHSA and its CVE record) form
+    one group; ``aliases`` gains every identifier of the new vulnerabilities.
+    """
+    pending: dict[str, VulnerabilityRow] = {}
+    for record in records:
+        if any(i in aliases for i in record.identifiers):
+            continue
+        groups = list(
+            {id(pending[i]): pending[i] for i in record.identifiers if i in pending}.values()
+        )
+        row = groups[0] if groups else VulnerabilityRow(key=record.key, sources=[], references=[])
+        if not groups:
+            session.add(row)
+        for other in groups[1:]:  # this record bridges two new groups: fold them
+            for identifier, held in list(pending.items()):
+                if held is other:
+                    pending[identifier] = row
+            session.expunge(other)
+        for identifier in record.identifiers:
+            pending[identifier] = row
+    if not pending:
+        return set()
+    session.flush()
+    for identifier, row in pending.items():
+        session.add(AliasRow(alias=identifier, vuln_id=row.id))
+        aliases[identifier] = row.id
+    return {row.id for row in pending.values()}
+
+
 def save_records(session: Session, records: Sequence[VulnRecord]) -> SaveReport:
     """Create or update the vulnerabilities the records describe; aliases join records.
 
@@ -67,29 +101,29 @@ def save_records(session: Session, records: Sequence[VulnRecord]) -> SaveReport:
     identifiers = sorted({i for r in records for i in r.identifiers})
     aliases = _alias_map(session, identifiers)
     rows: dict[int, VulnerabilityRow] = {}
-    created = updated = 0
+    created_ids = _create_unknown(session, records, aliases)
+    created, updated = len(created_ids), 0
     touched: set[int] = set()
     replaced_sources: list[str] = []
     for record in records:
         ids = {aliases[i] for i in record.identifiers if i in aliases}
-        if not ids:
-            row = VulnerabilityRow(key=record.key, sources=[], references=[])
-            session.add(row)
-            session.flush()
-            created += 1
-        else:
-            keep_id = min(ids)
-            found = rows.get(keep_id) or session.get(VulnerabilityRow, keep_id)
-            if found is None:  # pragma: no cover - alias rows point at existing vulnerabilities
-                msg = f"alias of {record.key} points at a missing vulnerability"
-                raise NotFoundError(msg)
-            row = found
-            if len(ids) > 1:
-                _merge_into(session, row, ids - {keep_id})
-                for alias, vid in list(aliases.items()):
-                    if vid in ids:
-                        aliases[alias] = keep_id
+        if not ids:  # pragma: no cover - _create_unknown gave every record a vulnerability
+            msg = f"{record.key} has no vulnerability"
+            raise NotFoundError(msg)
+        keep_id = min(ids)
+        found = rows.get(keep_id) or session.get(VulnerabilityRow, keep_id)
+        if found is None:  # pragma: no cover - alias rows point at existing vulnerabilities
+            msg = f"alias of {record.key} points at a missing vulnerability"
+            raise NotFoundError(msg)
+        row = found
+        if len(ids) > 1:
+            _merge_into(session, row, ids - {keep_id})
+            for alias, vid in list(aliases.items()):
+                if vid in ids:
+                    aliases[alias] = keep_id
+        if keep_id not in created_ids:
             updated += 1
+            created_ids.add(keep_id)  # count each vulnerability once
         rows[row.id] = row
         if not is_cve(row.key) and is_cve(record.key):
             row.key = record.key
