@@ -60,7 +60,7 @@ def _merge_into(session: Session, keep: VulnerabilityRow, other_ids: set[int]) -
 
 def _create_unknown(
     session: Session, records: Sequence[VulnRecord], aliases: dict[str, int]
-) -> set[int]:
+) -> dict[int, VulnerabilityRow]:
     """Create, in one flush, a vulnerability for each group of records no stored alias names.
 
     Records of one batch that share an identifier (a GHSA and its CVE record) form
@@ -84,12 +84,12 @@ def _create_unknown(
         for identifier in record.identifiers:
             pending[identifier] = row
     if not pending:
-        return set()
+        return {}
     session.flush()
     for identifier, row in pending.items():
         session.add(AliasRow(alias=identifier, vuln_id=row.id))
         aliases[identifier] = row.id
-    return {row.id for row in pending.values()}
+    return {row.id: row for row in pending.values()}
 
 
 def save_records(session: Session, records: Sequence[VulnRecord]) -> SaveReport:
@@ -100,9 +100,17 @@ def save_records(session: Session, records: Sequence[VulnRecord]) -> SaveReport:
     """
     identifiers = sorted({i for r in records for i in r.identifiers})
     aliases = _alias_map(session, identifiers)
-    rows: dict[int, VulnerabilityRow] = {}
-    created_ids = _create_unknown(session, records, aliases)
+    # Hold every row this import touches: the identity map keeps only weak references,
+    # and a row reloaded per record would cost a query and an autoflush each.
+    rows = _create_unknown(session, records, aliases)
+    created_ids = set(rows)
     created, updated = len(created_ids), 0
+    known = sorted({v for v in aliases.values() if v not in rows})
+    for start in range(0, len(known), _CHUNK):
+        for row in session.scalars(
+            select(VulnerabilityRow).where(VulnerabilityRow.id.in_(known[start : start + _CHUNK]))
+        ):
+            rows[row.id] = row
     touched: set[int] = set()
     replaced_sources: list[str] = []
     for record in records:
