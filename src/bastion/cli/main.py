@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from bastion import __version__
+from bastion.cli import advisories as advisories_cli
 from bastion.cli import alerts as alerts_cli
 from bastion.cli import boundary as boundary_cli
 from bastion.cli import demo as demo_cli
@@ -47,6 +48,9 @@ app.add_typer(intel_cli.app, name="intel")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(demo_cli.app, name="demo")
+app.add_typer(advisories_cli.app, name="advisories")
+app.add_typer(advisories_cli.inventory_app, name="inventory")
+app.add_typer(advisories_cli.exposures_app, name="exposures")
 app.add_typer(hunt_cli.archive_app, name="archive")
 app.add_typer(users_cli.users_app, name="users")
 app.add_typer(users_cli.tokens_app, name="tokens")

@@ -1,0 +1,99 @@
+"""National cyber alerts: vulnerability intelligence, inventories, exposure and responses."""
+
+from bastion.advisories.alerts import (
+    Alert,
+    AlertContent,
+    AlertSeverity,
+    Target,
+    draft_alert,
+    edit_draft,
+    get_alert,
+    list_alerts,
+    preview,
+    publish,
+    revise,
+)
+from bastion.advisories.exposure import (
+    Exposure,
+    import_inventory,
+    list_exposures,
+    list_inventories,
+    match_inventory,
+    match_vulnerabilities,
+    rematch_all,
+)
+from bastion.advisories.feeds import (
+    add_feed,
+    import_intel,
+    import_path,
+    import_url,
+    list_feeds,
+    run_feeds,
+)
+from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
+from bastion.advisories.intelstore import get_vulnerability, list_vulnerabilities, save_records
+from bastion.advisories.inventory import INVENTORY_FORMATS, parse_inventory
+from bastion.advisories.notify import SmtpConfig
+from bastion.advisories.policy import Policy, load_policy
+from bastion.advisories.responses import (
+    Applicability,
+    acknowledge,
+    add_action,
+    close,
+    list_responses,
+    overdue,
+    send_reminders,
+    set_applicability,
+    update_action,
+)
+from bastion.advisories.views import alert_progress, national_view, organisation_view
+
+__all__ = [
+    "INTEL_FORMATS",
+    "INVENTORY_FORMATS",
+    "Alert",
+    "AlertContent",
+    "AlertSeverity",
+    "Applicability",
+    "Exposure",
+    "Policy",
+    "SmtpConfig",
+    "Target",
+    "acknowledge",
+    "add_action",
+    "add_feed",
+    "alert_progress",
+    "close",
+    "draft_alert",
+    "edit_draft",
+    "get_alert",
+    "get_vulnerability",
+    "import_intel",
+    "import_inventory",
+    "import_path",
+    "import_url",
+    "list_alerts",
+    "list_exposures",
+    "list_feeds",
+    "list_inventories",
+    "list_responses",
+    "list_vulnerabilities",
+    "load_policy",
+    "match_inventory",
+    "match_vulnerabilities",
+    "national_view",
+    "organisation_view",
+    "overdue",
+    "parse_intel",
+    "parse_inventory",
+    "preview",
+    "publish",
+    "read_intel",
+    "rematch_all",
+    "revise",
+    "run_feeds",
+    "save_records",
+    "send_reminders",
+    "set_applicability",
+    "update_action",
+]

@@ -1,0 +1,173 @@
+"""Intelligence intake: import parsed records, and feeds fetched from URLs on a schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.advisories import audit
+from bastion.advisories.exposure import match_vulnerabilities
+from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
+from bastion.advisories.intelstore import save_epss, save_records
+from bastion.advisories.models import FeedRow
+from bastion.advisories.vulns import ImportResult
+from bastion.core.errors import BastionError, ConflictError, InputError, NotFoundError
+from bastion.core.timeutil import as_utc, utcnow
+
+
+@dataclass(frozen=True)
+class IntelReport:
+    """What an intelligence import did."""
+
+    source: str
+    format: str
+    records: int
+    created: int
+    updated: int
+    epss: int
+    exposures_created: int
+    warnings: tuple[str, ...] = ()
+
+
+def import_intel(
+    session: Session, result: ImportResult, source: str, *, actor: str = "cli"
+) -> IntelReport:
+    """Store parsed records and scores, then match the changed vulnerabilities to inventories."""
+    saved = save_records(session, result.records)
+    epss = save_epss(session, result.epss)
+    exposures = match_vulnerabilities(session, saved.vuln_ids)
+    audit.record(
+        session, actor, "intel.import", "intel", source[:64], None,
+        {"format": result.format, "records": len(result.records), "epss": epss},
+    )  # fmt: skip
+    return IntelReport(
+        source, result.format, len(result.records), saved.created, saved.updated, epss, exposures,
+        tuple(result.warnings),
+    )  # fmt: skip
+
+
+def import_path(
+    session: Session, path: Path, fmt: str | None = None, *, actor: str = "cli"
+) -> IntelReport:
+    """Read a file, folder or zip dump and import it."""
+    return import_intel(session, read_intel(path, fmt), str(path), actor=actor)
+
+
+def fetch(
+    url: str, *, etag: str | None = None, timeout: float = 60.0
+) -> tuple[bytes | None, str | None]:
+    """GET ``url``; return (body, etag), or (None, etag) when the server says it has not changed."""
+    headers = {"If-None-Match": etag} if etag else {}
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        msg = f"could not fetch {url}: {exc}"
+        raise InputError(msg) from None
+    if response.status_code == 304:
+        return None, etag
+    if response.status_code != 200:
+        msg = f"could not fetch {url}: HTTP {response.status_code}"
+        raise InputError(msg)
+    return response.content, response.headers.get("ETag")
+
+
+def import_url(
+    session: Session, url: str, fmt: str | None = None, *, actor: str = "cli"
+) -> IntelReport:
+    """Fetch ``url`` once and import what it holds."""
+    body, _ = fetch(url)
+    assert body is not None
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    return import_intel(session, parse_intel(body, name, fmt), url, actor=actor)
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    url: str
+    format: str | None
+    interval_minutes: int
+    last_run_at: datetime | None
+    last_status: str
+
+
+def _feed(row: FeedRow) -> Feed:
+    return Feed(
+        row.name, row.url, row.format, row.interval_minutes, row.last_run_at, row.last_status
+    )
+
+
+def add_feed(
+    session: Session, name: str, url: str, fmt: str | None = None, interval_minutes: int = 1440
+) -> Feed:
+    """Register a feed fetched every ``interval_minutes``."""
+    if fmt is not None and fmt not in INTEL_FORMATS:
+        msg = f"unknown intelligence format {fmt!r}; choose one of {', '.join(INTEL_FORMATS)}"
+        raise InputError(msg)
+    if not url.startswith(("http://", "https://")):
+        msg = f"feed URL must be http(s): {url!r}"
+        raise InputError(msg)
+    if session.scalar(select(FeedRow).where(FeedRow.name == name)) is not None:
+        msg = f"feed {name!r} already exists"
+        raise ConflictError(msg)
+    row = FeedRow(
+        name=name, url=url, format=fmt, interval_minutes=max(1, interval_minutes), last_status=""
+    )
+    session.add(row)
+    session.flush()
+    return _feed(row)
+
+
+def list_feeds(session: Session) -> list[Feed]:
+    return [_feed(r) for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
+
+
+def run_feeds(
+    session: Session, *, now: datetime | None = None, force: bool = False, name: str | None = None
+) -> list[tuple[str, str]]:
+    """Fetch every feed that is due (or all with ``force``); return (feed, outcome) pairs.
+
+    A feed that fails keeps what it imported before and records why; the others go on.
+    """
+    moment = now or utcnow()
+    query = select(FeedRow).order_by(FeedRow.name)
+    if name is not None:
+        query = query.where(FeedRow.name == name)
+    rows = list(session.scalars(query))
+    if name is not None and not rows:
+        msg = f"no feed named {name!r}"
+        raise NotFoundError(msg)
+    outcomes = []
+    for row in rows:
+        due = (
+            row.last_run_at is None
+            or as_utc(row.last_run_at) + timedelta(minutes=row.interval_minutes) <= moment
+        )
+        if not (due or force):
+            outcomes.append((row.name, "not due"))
+            continue
+        try:
+            with session.begin_nested():
+                body, etag = fetch(row.url, etag=row.etag)
+                if body is None:
+                    outcome = "not modified"
+                else:
+                    report = import_intel(
+                        session,
+                        parse_intel(body, row.url.rsplit("/", 1)[-1], row.format),
+                        row.url,
+                        actor=f"feed:{row.name}",
+                    )
+                    outcome = f"{report.records} records, {report.epss} EPSS scores, {report.exposures_created} new exposures"
+                    row.etag = etag
+        except BastionError as exc:
+            outcome = f"failed: {exc}"
+        row.last_run_at, row.last_status = moment, outcome[:500]
+        outcomes.append((row.name, outcome))
+    session.flush()
+    return outcomes

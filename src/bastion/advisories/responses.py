@@ -1,0 +1,402 @@
+"""Responses: each organisation acknowledges, judges applicability, remediates and closes.
+
+Every function takes a list of organisations, so someone responsible for several
+can respond for all of them at once; every change is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import orgs
+from bastion.advisories import audit
+from bastion.advisories.alerts import Target, _alert_row, _current, _message, _version_content
+from bastion.advisories.models import ActionRow, ActionUpdateRow, AlertRow, ResponseRow
+from bastion.advisories.notify import SmtpConfig, notify_organisation
+from bastion.advisories.policy import Policy
+from bastion.core.errors import ConflictError, InputError, NotFoundError
+from bastion.core.timeutil import as_utc, utcnow
+from bastion.core.types import org_code
+
+
+class Applicability(StrEnum):
+    APPLICABLE = "applicable"
+    NOT_APPLICABLE = "not_applicable"
+    UNDER_INVESTIGATION = "under_investigation"
+
+    @classmethod
+    def parse(cls, value: str) -> Applicability:
+        try:
+            return cls(value.strip().lower().replace(" ", "_").replace("-", "_"))
+        except ValueError:
+            msg = (
+                f"unknown applicability {value!r}; choose one of {', '.join(a.value for a in cls)}"
+            )
+            raise InputError(msg) from None
+
+
+ACTION_STATUSES = ("planned", "in_progress", "done")
+
+
+@dataclass(frozen=True)
+class Response:
+    alert: str
+    organisation: str
+    status: str
+    notified_at: datetime
+    notified_version: int
+    ack_due: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    applicability: str | None
+    remediation_due: datetime | None
+    remediated_at: datetime | None
+    next_update_due: datetime | None
+    closed_at: datetime | None
+    actions: tuple[dict[str, object], ...] = ()
+
+
+def _state(row: ResponseRow) -> dict[str, object]:
+    return {
+        "status": row.status, "acknowledged_at": row.acknowledged_at, "applicability": row.applicability,
+        "next_update_due": row.next_update_due, "remediated_at": row.remediated_at, "closed_at": row.closed_at,
+    }  # fmt: skip
+
+
+def _responses(session: Session, ref: str, codes: list[str]) -> tuple[AlertRow, list[ResponseRow]]:
+    alert = _alert_row(session, ref)
+    if not codes:
+        msg = "name at least one organisation (--org)"
+        raise InputError(msg)
+    wanted = [org_code(c) for c in codes]
+    rows = list(
+        session.scalars(
+            select(ResponseRow).where(
+                ResponseRow.alert_id == alert.id, ResponseRow.org_code.in_(wanted)
+            )
+        )
+    )
+    missing = sorted(set(wanted) - {r.org_code for r in rows})
+    if missing:
+        msg = f"alert {alert.ref} did not reach {', '.join(missing)}"
+        raise NotFoundError(msg)
+    return alert, sorted(rows, key=lambda r: r.org_code)
+
+
+def _change(
+    session: Session,
+    actor: str,
+    action: str,
+    alert: AlertRow,
+    row: ResponseRow,
+    before: dict[str, object],
+) -> None:
+    audit.record(
+        session, actor, action, "response", f"{alert.ref}/{row.org_code}", before, _state(row)
+    )
+
+
+def acknowledge(
+    session: Session, ref: str, codes: list[str], *, actor: str, now: datetime | None = None
+) -> list[Response]:
+    """Acknowledge the alert for each organisation (again is a no-op, not an error)."""
+    alert, rows = _responses(session, ref, codes)
+    moment = now or utcnow()
+    for row in rows:
+        if row.acknowledged_at is None:
+            before = _state(row)
+            row.acknowledged_at, row.acknowledged_by = moment, actor
+            _change(session, actor, "response.acknowledge", alert, row, before)
+    session.flush()
+    return [_domain(session, alert, r) for r in rows]
+
+
+def set_applicability(
+    session: Session,
+    ref: str,
+    codes: list[str],
+    value: str,
+    *,
+    actor: str,
+    next_update: datetime | None = None,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> list[Response]:
+    """Say whether the alert applies; acknowledging it on the way if not done yet."""
+    applicability = Applicability.parse(value)
+    alert, rows = _responses(session, ref, codes)
+    moment = now or utcnow()
+    for row in rows:
+        _open(alert, row)
+        before = _state(row)
+        if row.acknowledged_at is None:
+            row.acknowledged_at, row.acknowledged_by = moment, actor
+        row.applicability = applicability.value
+        if applicability is not Applicability.NOT_APPLICABLE:
+            days = (policy or Policy()).next_update_days
+            row.next_update_due = next_update or moment + timedelta(days=days)
+        else:
+            row.next_update_due = None
+        _change(session, actor, "response.applicability", alert, row, before)
+    session.flush()
+    return [_domain(session, alert, r) for r in rows]
+
+
+def _open(alert: AlertRow, row: ResponseRow) -> None:
+    if row.status == "closed":
+        msg = f"the response of {row.org_code} to {alert.ref} is closed"
+        raise ConflictError(msg)
+
+
+def add_action(
+    session: Session,
+    ref: str,
+    codes: list[str],
+    description: str,
+    *,
+    actor: str,
+    next_update: datetime | None = None,
+    status: str = "planned",
+) -> list[int]:
+    """Record a remediation action for each organisation; return the new action ids."""
+    if not description.strip():
+        msg = "an action needs a description"
+        raise InputError(msg)
+    if status not in ACTION_STATUSES:
+        msg = f"unknown action status {status!r}; choose one of {', '.join(ACTION_STATUSES)}"
+        raise InputError(msg)
+    alert, rows = _responses(session, ref, codes)
+    ids = []
+    for row in rows:
+        _open(alert, row)
+        before = _state(row)
+        action = ActionRow(
+            response_id=row.id, description=description.strip(), status=status,
+            next_update_due=next_update, created_by=actor,
+        )  # fmt: skip
+        session.add(action)
+        if next_update is not None:
+            row.next_update_due = next_update
+        session.flush()
+        ids.append(action.id)
+        audit.record(
+            session, actor, "action.add", "action", str(action.id), None,
+            {"response": f"{alert.ref}/{row.org_code}", "description": action.description, "status": status},
+        )  # fmt: skip
+        _change(session, actor, "response.action", alert, row, before)
+    session.flush()
+    return ids
+
+
+def update_action(
+    session: Session,
+    action_id: int,
+    note: str,
+    *,
+    status: str,
+    actor: str,
+    next_update: datetime | None = None,
+) -> None:
+    """Add a progress update to an action, and move its status and next-update date."""
+    if status not in ACTION_STATUSES:
+        msg = f"unknown action status {status!r}; choose one of {', '.join(ACTION_STATUSES)}"
+        raise InputError(msg)
+    action = session.get(ActionRow, action_id)
+    if action is None:
+        msg = f"no action {action_id}"
+        raise NotFoundError(msg)
+    before = {"status": action.status, "next_update_due": action.next_update_due}
+    action.status = status
+    if next_update is not None:
+        action.next_update_due = next_update
+        response = session.get(ResponseRow, action.response_id)
+        if response is not None:
+            response.next_update_due = next_update
+    session.add(ActionUpdateRow(action_id=action.id, note=note.strip(), status=status, by=actor))
+    audit.record(
+        session, actor, "action.update", "action", str(action.id), before,
+        {"status": status, "next_update_due": action.next_update_due, "note": note.strip()},
+    )  # fmt: skip
+    session.flush()
+
+
+def close(
+    session: Session,
+    ref: str,
+    codes: list[str],
+    *,
+    actor: str,
+    remediated: bool = True,
+    now: datetime | None = None,
+) -> list[Response]:
+    """Close the responses: remediated, or not applicable to the organisation."""
+    alert, rows = _responses(session, ref, codes)
+    moment = now or utcnow()
+    for row in rows:
+        _open(alert, row)
+        if row.acknowledged_at is None or row.applicability is None:
+            msg = f"{row.org_code} must acknowledge {alert.ref} and say whether it applies before closing"
+            raise ConflictError(msg)
+        before = _state(row)
+        if remediated and row.applicability == Applicability.APPLICABLE.value:
+            row.remediated_at = moment
+        row.status, row.closed_at, row.closed_by, row.next_update_due = (
+            "closed",
+            moment,
+            actor,
+            None,
+        )
+        _change(session, actor, "response.close", alert, row, before)
+    session.flush()
+    return [_domain(session, alert, r) for r in rows]
+
+
+def _domain(session: Session, alert: AlertRow, row: ResponseRow) -> Response:
+    actions = []
+    for action in session.scalars(
+        select(ActionRow).where(ActionRow.response_id == row.id).order_by(ActionRow.id)
+    ):
+        updates = [
+            {"note": u.note, "status": u.status, "by": u.by, "at": u.at.isoformat()}
+            for u in session.scalars(
+                select(ActionUpdateRow)
+                .where(ActionUpdateRow.action_id == action.id)
+                .order_by(ActionUpdateRow.id)
+            )
+        ]
+        actions.append(
+            {
+                "id": action.id, "description": action.description, "status": action.status,
+                "next_update_due": action.next_update_due.isoformat() if action.next_update_due else None,
+                "updates": updates,
+            }
+        )  # fmt: skip
+    return Response(
+        alert=alert.ref, organisation=row.org_code, status=row.status, notified_at=row.notified_at,
+        notified_version=row.notified_version, ack_due=row.ack_due, acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by, applicability=row.applicability,
+        remediation_due=row.remediation_due, remediated_at=row.remediated_at,
+        next_update_due=row.next_update_due, closed_at=row.closed_at, actions=tuple(actions),
+    )  # fmt: skip
+
+
+def list_responses(
+    session: Session, ref: str | None = None, org: str | None = None
+) -> list[Response]:
+    """Return responses of one alert or one organisation (or all)."""
+    query = select(ResponseRow, AlertRow).join(AlertRow, AlertRow.id == ResponseRow.alert_id)
+    if ref is not None:
+        query = query.where(AlertRow.ref == _alert_row(session, ref).ref)
+    if org is not None:
+        query = query.where(ResponseRow.org_code == org_code(org))
+    query = query.order_by(AlertRow.id, ResponseRow.org_code)
+    return [_domain(session, alert, row) for row, alert in session.execute(query)]
+
+
+# --- escalation --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    alert: str
+    organisation: str
+    what: str  # acknowledgement, remediation, update
+    due: datetime
+
+
+def overdue_reasons(row: ResponseRow, now: datetime) -> list[tuple[str, datetime]]:
+    """What an open response is late with at ``now``."""
+    if row.status == "closed":
+        return []
+    late = []
+    if row.acknowledged_at is None and row.ack_due is not None and as_utc(row.ack_due) < now:
+        late.append(("acknowledgement", row.ack_due))
+    if (
+        row.applicability != Applicability.NOT_APPLICABLE.value
+        and row.remediation_due is not None
+        and as_utc(row.remediation_due) < now
+    ):
+        late.append(("remediation", row.remediation_due))
+    if row.next_update_due is not None and as_utc(row.next_update_due) < now:
+        late.append(("update", row.next_update_due))
+    return late
+
+
+def overdue(session: Session, *, now: datetime | None = None) -> list[Overdue]:
+    """Return every open response that has missed a deadline."""
+    moment = now or utcnow()
+    out = []
+    query = (
+        select(ResponseRow, AlertRow.ref)
+        .join(AlertRow, AlertRow.id == ResponseRow.alert_id)
+        .where(ResponseRow.status == "open")
+        .order_by(AlertRow.id, ResponseRow.org_code)
+    )
+    for row, ref in session.execute(query):
+        out += [Overdue(ref, row.org_code, what, due) for what, due in overdue_reasons(row, moment)]
+    return out
+
+
+def send_reminders(
+    session: Session,
+    *,
+    policy: Policy,
+    smtp: SmtpConfig,
+    actor: str = "escalation",
+    now: datetime | None = None,
+) -> list[Overdue]:
+    """E-mail the contacts of each organisation with an overdue response, once per reminder period."""
+    moment = now or utcnow()
+    late = overdue(session, now=moment)
+    by_response: dict[tuple[str, str], list[Overdue]] = {}
+    for item in late:
+        by_response.setdefault((item.alert, item.organisation), []).append(item)
+    reminded = []
+    for (ref, code), items in by_response.items():
+        alert = _alert_row(session, ref)
+        row = session.scalar(
+            select(ResponseRow).where(
+                ResponseRow.alert_id == alert.id, ResponseRow.org_code == code
+            )
+        )
+        assert row is not None
+        if (
+            row.last_reminded_at is not None
+            and as_utc(row.last_reminded_at) + timedelta(hours=policy.reminder_every_hours) > moment
+        ):
+            continue
+        [org], _ = orgs.list_organisations(session, codes=[code])
+        content = _version_content(_current(session, alert))
+        lateness = "; ".join(f"{i.what} was due {as_utc(i.due):%Y-%m-%d %H:%M} UTC" for i in items)
+        target = Target(org.code, org.name, tuple(c.email for c in org.contacts))
+        message = _message(alert.ref, alert.version, content, target, "reminder")
+        message = type(message)(
+            message.recipients, message.subject, f"Overdue: {lateness}\n\n{message.body}"
+        )
+        notify_organisation(
+            session,
+            smtp,
+            alert_id=alert.id,
+            version=alert.version,
+            org_code=code,
+            kind="reminder",
+            message=message,
+        )
+        row.last_reminded_at = moment
+        audit.record(
+            session,
+            actor,
+            "response.remind",
+            "response",
+            f"{ref}/{code}",
+            None,
+            {"overdue": lateness},
+        )
+        reminded += items
+    session.flush()
+    return reminded

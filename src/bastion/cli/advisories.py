@@ -1,0 +1,692 @@
+"""`bastion advisories`, `bastion inventory`, `bastion exposures`: national cyber alerts."""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bastion import advisories as adv
+from bastion.advisories import audit
+from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.core.errors import InputError
+
+app = typer.Typer(
+    help="National cyber alerts: vulnerability intelligence, alerts and responses.",
+    no_args_is_help=True,
+)
+feeds_app = typer.Typer(
+    help="Vulnerability feeds fetched from URLs on a schedule.", no_args_is_help=True
+)
+respond_app = typer.Typer(
+    help="Respond to an alert for one or more organisations.", no_args_is_help=True
+)
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(respond_app, name="respond")
+inventory_app = typer.Typer(help="Organisations' inventories and SBOMs.", no_args_is_help=True)
+exposures_app = typer.Typer(
+    help="Which organisations' components vulnerabilities affect.", no_args_is_help=True
+)
+
+
+def _actor(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
+ORGS_OPTION = typer.Option(..., "--org", "-o", help="organisation code; repeat for several")
+
+
+def _policy() -> adv.Policy:
+    return adv.load_policy(settings().data_dir)
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        msg = f"invalid date {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        raise InputError(msg) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --- intelligence ------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    files: list[Path] = typer.Argument(
+        help="OSV JSON / folder / zip, CVE JSON 5, KEV JSON, EPSS CSV"
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="osv, cve5, kev or epss (default: detect)"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import vulnerability intelligence, detecting each file's format, and match it to inventories."""
+    reports = []
+    for path in files:
+        with store().session() as session:
+            reports.append(adv.import_path(session, path, fmt, actor=_actor(None)))
+    if as_json:
+        print_json(reports)
+        return
+    for r in reports:
+        typer.echo(
+            f"imported {r.source} ({r.format}): {r.records} records ({r.created} new, {r.updated} updated), "
+            f"{r.epss} EPSS scores, {r.exposures_created} new exposures"
+        )
+
+
+@app.command("fetch")
+def fetch(
+    url: str = typer.Argument(
+        help="http(s) URL of an OSV dump, CVE record, KEV catalogue or EPSS CSV"
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="osv, cve5, kev or epss (default: detect)"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fetch intelligence from a URL once and import it."""
+    with store().session() as session:
+        report = adv.import_url(session, url, fmt, actor=_actor(None))
+    if as_json:
+        print_json(report)
+        return
+    typer.echo(
+        f"imported {url} ({report.format}): {report.records} records, {report.exposures_created} new exposures"
+    )
+
+
+@feeds_app.command("add")
+def feeds_add(
+    name: str = typer.Argument(help="a short name for the feed"),
+    url: str = typer.Argument(help="http(s) URL"),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="osv, cve5, kev or epss (default: detect)"
+    ),
+    every: int = typer.Option(
+        1440, "--every", min=1, help="minutes between fetches (default a day)"
+    ),
+) -> None:
+    """Register a feed."""
+    with store().session() as session:
+        feed = adv.add_feed(session, name, url, fmt, every)
+    typer.echo(f"feed {feed.name}: {feed.url} every {feed.interval_minutes} minutes")
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: bool = JSON_OPTION) -> None:
+    """List feeds and how their last fetch went."""
+    with store().session() as session:
+        found = adv.list_feeds(session)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["NAME", "URL", "EVERY", "LAST RUN", "STATUS"],
+        [(f.name, f.url, f.interval_minutes, _when(f.last_run_at), f.last_status) for f in found],
+    )
+
+
+@feeds_app.command("run")
+def feeds_run(
+    force: bool = typer.Option(False, "--force", help="fetch even feeds that are not due"),
+    name: str | None = typer.Option(None, "--name", help="only this feed"),
+) -> None:
+    """Fetch every feed that is due (run this from cron or a timer)."""
+    with store().session() as session:
+        outcomes = adv.run_feeds(session, force=force, name=name)
+    for feed, outcome in outcomes:
+        typer.echo(f"{feed}: {outcome}")
+
+
+@app.command("list")
+def list_(
+    kev: bool = typer.Option(False, "--kev", help="only known exploited vulnerabilities"),
+    search: str | None = typer.Option(None, "--search", "-s", help="part of the id or summary"),
+    limit: int = typer.Option(50, "--limit", min=1),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List known vulnerabilities."""
+    with store().session() as session:
+        found = adv.list_vulnerabilities(session, kev_only=kev, search=search, limit=limit)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ID", "SEVERITY", "CVSS", "KEV DUE", "EPSS", "SUMMARY"],
+        [
+            (v.key, v.severity or "", v.cvss_v4_score or v.cvss_v3_score or "", v.kev_due_date or "",
+             "" if v.epss_probability is None else f"{v.epss_probability:.3f}", v.summary[:60])
+            for v in found
+        ],
+    )  # fmt: skip
+
+
+@app.command("show")
+def show(
+    identifier: str = typer.Argument(help="CVE, GHSA or other id"), as_json: bool = JSON_OPTION
+) -> None:
+    """Show one vulnerability: aliases, scores, KEV and EPSS, affected ranges."""
+    with store().session() as session:
+        vuln = adv.get_vulnerability(session, identifier)
+    if as_json:
+        print_json(vuln)
+        return
+    typer.echo(f"{vuln.key}  {vuln.severity or ''}  aliases: {', '.join(vuln.aliases)}")
+    typer.echo(f"  {vuln.summary}")
+    if vuln.cvss_v3_vector:
+        typer.echo(f"  CVSS {vuln.cvss_v3_score} {vuln.cvss_v3_vector}")
+    if vuln.cvss_v4_vector:
+        typer.echo(f"  CVSS {vuln.cvss_v4_score} {vuln.cvss_v4_vector}")
+    if vuln.kev:
+        typer.echo(f"  KEV: due {vuln.kev_due_date}, ransomware use {vuln.kev_ransomware}")
+    for line in vuln.ranges:
+        typer.echo(f"  affected: {line}")
+
+
+# --- alerts ------------------------------------------------------------------------
+
+
+def _content(
+    base: adv.AlertContent | None,
+    title: str | None,
+    severity: str | None,
+    type_: str | None,
+    summary: str | None,
+    products: str | None,
+    threat: str | None,
+    remediation: str | None,
+    cves: list[str] | None,
+) -> adv.AlertContent:
+    if base is None:
+        if not title or not severity:
+            msg = "a new alert needs --title and --severity"
+            raise InputError(msg)
+        base = adv.AlertContent(title=title, severity=adv.AlertSeverity.parse(severity))
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "title": title, "severity": adv.AlertSeverity.parse(severity) if severity else None,
+            "type": type_, "summary": summary, "affected_products": products, "threat_details": threat,
+            "remediation": remediation, "cves": tuple(cves) if cves else None,
+        }.items()
+        if v is not None
+    }  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+TITLE = typer.Option(None, "--title")
+SEVERITY = typer.Option(None, "--severity", help="high, medium, low or information")
+TYPE = typer.Option(None, "--type", help="e.g. vulnerability, threat campaign")
+SUMMARY = typer.Option(None, "--summary")
+PRODUCTS = typer.Option(None, "--affected-products")
+THREAT = typer.Option(None, "--threat-details")
+REMEDIATION = typer.Option(None, "--remediation")
+CVES = typer.Option(None, "--cve", help="a CVE or GHSA id; repeat for several")
+
+
+def _print_alert(alert: adv.Alert, as_json: bool) -> None:
+    if as_json:
+        print_json(alert)
+        return
+    c = alert.content
+    typer.echo(f"{alert.ref} v{alert.version} [{alert.status}] {c.severity.value}: {c.title}")
+    typer.echo(f"  CVEs: {', '.join(c.cves) or '-'}")
+    for v in alert.versions:
+        typer.echo(
+            f"  version {v.version} by {v.author} {_when(v.published_at) or 'unpublished'}: {v.change_note}"
+        )
+
+
+@app.command("draft")
+def draft(
+    title: str | None = TITLE, severity: str | None = SEVERITY, type_: str | None = TYPE,
+    summary: str | None = SUMMARY, products: str | None = PRODUCTS, threat: str | None = THREAT,
+    remediation: str | None = REMEDIATION, cves: list[str] | None = CVES,
+    orgs: list[str] | None = typer.Option(None, "--org", "-o", help="also reach this organisation"),
+    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Draft a national cyber alert (it reaches nobody until published)."""
+    content = _content(
+        None,
+        title,
+        severity,
+        type_ or "vulnerability",
+        summary,
+        products,
+        threat,
+        remediation,
+        cves,
+    )
+    with store().session() as session:
+        alert = adv.draft_alert(
+            session, content, author=_actor(by), organisations=tuple(orgs or ())
+        )
+    _print_alert(alert, as_json)
+
+
+@app.command("edit")
+def edit(
+    ref: str = typer.Argument(help="CC-NNNN"),
+    title: str | None = TITLE, severity: str | None = SEVERITY, type_: str | None = TYPE,
+    summary: str | None = SUMMARY, products: str | None = PRODUCTS, threat: str | None = THREAT,
+    remediation: str | None = REMEDIATION, cves: list[str] | None = CVES,
+    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Change a draft alert."""
+    with store().session() as session:
+        base = adv.get_alert(session, ref).content
+        content = _content(
+            base, title, severity, type_, summary, products, threat, remediation, cves
+        )
+        alert = adv.edit_draft(session, ref, content, author=_actor(by))
+    _print_alert(alert, as_json)
+
+
+@app.command("preview")
+def preview_(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
+    """Show the organisations an alert would reach, and the exposures that decide it."""
+    with store().session() as session:
+        targets = adv.preview(session, ref)
+    if as_json:
+        print_json(targets)
+        return
+    for t in targets:
+        typer.echo(
+            f"{t.organisation} {t.name} ({len(t.contacts)} contacts){' [named]' if t.named else ''}"
+        )
+        for e in t.exposures:
+            typer.echo(f"  {e}")
+    typer.echo(f"{len(targets)} organisations", err=True)
+
+
+@app.command("publish")
+def publish_(
+    ref: str = typer.Argument(help="CC-NNNN"),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Publish a draft: e-mail every affected organisation's contacts and open their responses."""
+    with store().session() as session:
+        report = adv.publish(
+            session, ref, actor=_actor(by), policy=_policy(), smtp=adv.SmtpConfig.from_env()
+        )
+    if as_json:
+        print_json(report)
+        return
+    typer.echo(
+        f"published {report.ref} v{report.version} to {report.organisations} organisations "
+        f"({report.emails_sent} e-mails sent, {report.emails_failed} failed)"
+    )
+
+
+@app.command("revise")
+def revise_(
+    ref: str = typer.Argument(help="CC-NNNN"),
+    note: str = typer.Option(..., "--note", help="what changed, for the recipients"),
+    title: str | None = TITLE, severity: str | None = SEVERITY, type_: str | None = TYPE,
+    summary: str | None = SUMMARY, products: str | None = PRODUCTS, threat: str | None = THREAT,
+    remediation: str | None = REMEDIATION, cves: list[str] | None = CVES,
+    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Publish a new version of an alert and notify every organisation it reaches again."""
+    with store().session() as session:
+        base = adv.get_alert(session, ref).content
+        content = _content(
+            base, title, severity, type_, summary, products, threat, remediation, cves
+        )
+        report = adv.revise(
+            session,
+            ref,
+            content,
+            note=note,
+            actor=_actor(by),
+            policy=_policy(),
+            smtp=adv.SmtpConfig.from_env(),
+        )
+    if as_json:
+        print_json(report)
+        return
+    typer.echo(
+        f"revised {report.ref} to v{report.version}: {report.organisations} organisations notified"
+    )
+
+
+@app.command("alerts")
+def alerts(as_json: bool = JSON_OPTION) -> None:
+    """List national cyber alerts."""
+    with store().session() as session:
+        found = adv.list_alerts(session)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ALERT", "VERSION", "STATUS", "SEVERITY", "PUBLISHED", "TITLE"],
+        [
+            (
+                a.ref,
+                a.version,
+                a.status,
+                a.content.severity.value,
+                _when(a.published_at),
+                a.content.title,
+            )
+            for a in found
+        ],
+    )
+
+
+@app.command("alert")
+def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
+    """Show one alert with all its versions."""
+    with store().session() as session:
+        found = adv.get_alert(session, ref)
+    _print_alert(found, as_json)
+
+
+# --- responses ---------------------------------------------------------------------
+
+
+def _print_responses(found: list[Any], as_json: bool) -> None:
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ALERT", "ORG", "STATUS", "ACK DUE", "ACKNOWLEDGED", "APPLICABILITY", "NEXT UPDATE", "REMEDIATION DUE"],
+        [
+            (r.alert, r.organisation, r.status, _when(r.ack_due), _when(r.acknowledged_at), r.applicability or "",
+             _when(r.next_update_due), _when(r.remediation_due))
+            for r in found
+        ],
+    )  # fmt: skip
+
+
+@respond_app.command("ack")
+def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION, by: str | None = BY_OPTION,
+        as_json: bool = JSON_OPTION) -> None:  # fmt: skip
+    """Acknowledge an alert for the organisations."""
+    with store().session() as session:
+        found = adv.acknowledge(session, ref, orgs, actor=_actor(by))
+    _print_responses(found, as_json)
+
+
+@respond_app.command("applicability")
+def applicability(
+    ref: str = typer.Argument(help="CC-NNNN"),
+    value: str = typer.Argument(help="applicable, not_applicable or under_investigation"),
+    orgs: list[str] = ORGS_OPTION,
+    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
+    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Say whether the alert applies to the organisations."""
+    with store().session() as session:
+        found = adv.set_applicability(
+            session,
+            ref,
+            orgs,
+            value,
+            actor=_actor(by),
+            next_update=_date(next_update),
+            policy=_policy(),
+        )
+    _print_responses(found, as_json)
+
+
+@respond_app.command("action")
+def action(
+    ref: str = typer.Argument(help="CC-NNNN"),
+    description: str = typer.Argument(help="what will be done"),
+    orgs: list[str] = ORGS_OPTION,
+    status: str = typer.Option("planned", "--status", help="planned, in_progress or done"),
+    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
+    by: str | None = BY_OPTION,
+) -> None:
+    """Record a remediation action for the organisations."""
+    with store().session() as session:
+        ids = adv.add_action(session, ref, orgs, description, actor=_actor(by), next_update=_date(next_update),
+                             status=status)  # fmt: skip
+    typer.echo(f"actions {', '.join(str(i) for i in ids)} recorded")
+
+
+@respond_app.command("update")
+def action_update(
+    action_id: int = typer.Argument(help="the action's id"),
+    note: str = typer.Argument(help="progress note"),
+    status: str = typer.Option(..., "--status", help="planned, in_progress or done"),
+    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
+    by: str | None = BY_OPTION,
+) -> None:
+    """Add a progress update to a remediation action."""
+    with store().session() as session:
+        adv.update_action(
+            session,
+            action_id,
+            note,
+            status=status,
+            actor=_actor(by),
+            next_update=_date(next_update),
+        )
+    typer.echo(f"action {action_id}: {status}")
+
+
+@respond_app.command("close")
+def close_(
+    ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION,
+    not_remediated: bool = typer.Option(False, "--not-remediated", help="close without a remediation"),
+    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Close the organisations' responses (remediated unless --not-remediated)."""
+    with store().session() as session:
+        found = adv.close(session, ref, orgs, actor=_actor(by), remediated=not not_remediated)
+    _print_responses(found, as_json)
+
+
+@respond_app.command("list")
+def responses_list(
+    ref: str | None = typer.Argument(None, help="CC-NNNN (default: every alert)"),
+    org: str | None = typer.Option(None, "--org", "-o"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List responses, with their actions in --json."""
+    with store().session() as session:
+        found = adv.list_responses(session, ref, org)
+    _print_responses(found, as_json)
+
+
+@app.command("overdue")
+def overdue_(as_json: bool = JSON_OPTION) -> None:
+    """List responses that missed a deadline (acknowledgement, remediation, next update)."""
+    with store().session() as session:
+        found = adv.overdue(session)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ALERT", "ORG", "OVERDUE", "DUE"],
+        [(o.alert, o.organisation, o.what, _when(o.due)) for o in found],
+    )
+
+
+@app.command("remind")
+def remind() -> None:
+    """E-mail a reminder to every organisation with an overdue response (once per period)."""
+    with store().session() as session:
+        found = adv.send_reminders(
+            session, policy=_policy(), smtp=adv.SmtpConfig.from_env(), actor=_actor(None)
+        )
+    typer.echo(f"{len({(o.alert, o.organisation) for o in found})} reminders sent")
+
+
+@app.command("view")
+def view(ref: str | None = typer.Argument(None, help="CC-NNNN (default: every published alert)"),
+         as_json: bool = JSON_OPTION) -> None:  # fmt: skip
+    """The national view: per alert, affected, acknowledged in time, applicable, remediated, overdue."""
+    with store().session() as session:
+        found = [adv.alert_progress(session, ref)] if ref else adv.national_view(session)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ALERT", "SEVERITY", "AFFECTED", "ACK", "ACK IN TIME", "APPLICABLE", "REMEDIATED", "CLOSED", "OVERDUE"],
+        [(p.alert, p.severity, p.affected, p.acknowledged, p.acknowledged_in_time, p.applicable, p.remediated,
+          p.closed, p.overdue) for p in found],
+    )  # fmt: skip
+
+
+@app.command("org-view")
+def org_view(
+    org: str = typer.Argument(help="organisation code"), as_json: bool = JSON_OPTION
+) -> None:
+    """One organisation: its open and overdue alerts and its exposures."""
+    with store().session() as session:
+        found = adv.organisation_view(session, org)
+    if as_json:
+        print_json(found)
+        return
+    typer.echo(f"{found.organisation}: open alerts {', '.join(found.open_alerts) or 'none'}; "
+               f"overdue {', '.join(found.overdue_alerts) or 'none'}; "
+               f"{found.exposures} exposures to {found.exposed_vulnerabilities} vulnerabilities")  # fmt: skip
+
+
+@app.command("audit")
+def audit_(
+    entity: str | None = typer.Option(
+        None, "--entity", help="alert, response, action, inventory …"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show the audit trail of national cyber alerts."""
+    with store().session() as session:
+        rows: list[dict[str, Any]] = [
+            {"at": r.at, "actor": r.actor, "action": r.action, "entity": r.entity, "id": r.entity_id,
+             "before": r.before, "after": r.after}
+            for r in audit.trail(session, entity)
+        ]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["AT", "ACTOR", "ACTION", "ENTITY", "ID"],
+                [(_when(r["at"]), r["actor"], r["action"], r["entity"], r["id"]) for r in rows])  # fmt: skip
+
+
+# --- inventories and exposures -----------------------------------------------------
+
+
+@inventory_app.command("import")
+def inventory_import(
+    org: str = typer.Argument(help="organisation code"),
+    file: Path = typer.Argument(help="CycloneDX JSON/XML, SPDX JSON, OpenVEX or CSV"),
+    name: str | None = typer.Option(
+        None, "--name", help="inventory name (default: the file's name)"
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import an organisation's inventory or VEX, detecting its format, and match it."""
+    if not file.is_file():
+        msg = f"{file}: no such file"
+        raise InputError(msg)
+    with store().session() as session:
+        report = adv.import_inventory(
+            session, org, file.read_bytes(), name or file.name, actor=_actor(None)
+        )
+    if as_json:
+        print_json(report)
+        return
+    typer.echo(
+        f"imported {report.inventory} for {report.organisation} ({report.format} {report.spec_version}): "
+        f"{report.components} components, {len(report.rejected)} rejected, "
+        f"{report.vex_statements} VEX statements, {report.exposures} exposures"
+    )
+    for reject in report.rejected:
+        typer.echo(
+            f"  rejected component {reject['index']} {reject['name']}: {reject['reason']}", err=True
+        )
+
+
+@inventory_app.command("list")
+def inventory_list(
+    org: str | None = typer.Option(None, "--org", "-o"), as_json: bool = JSON_OPTION
+) -> None:
+    """List inventories."""
+    with store().session() as session:
+        found = adv.list_inventories(session, org)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ORG", "NAME", "FORMAT", "SPEC", "COMPONENTS", "REJECTED", "IMPORTED"],
+        [(i.organisation, i.name, i.format, i.spec_version, i.components, i.rejected, _when(i.imported_at))
+         for i in found],
+    )  # fmt: skip
+
+
+@exposures_app.command("list")
+def exposures_list(
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation"),
+    vulnerability: str | None = typer.Option(None, "--vuln", help="only this CVE or GHSA"),
+    status: str | None = typer.Option(
+        "affected",
+        "--status",
+        help="affected (default), not_affected, fixed; 'all' for every status",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List exposures, each with the component, version, range and source record."""
+    with store().session() as session:
+        found = adv.list_exposures(
+            session,
+            org=org,
+            vulnerability=vulnerability,
+            status=None if status == "all" else status,
+        )
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        ["ORG", "VULNERABILITY", "COMPONENT", "VERSION", "RANGE", "SOURCE", "STATUS"],
+        [
+            (e.organisation, e.vulnerability, e.component, e.version, e.range, e.source, e.status)
+            for e in found
+        ],
+    )
+
+
+@exposures_app.command("rematch")
+def exposures_rematch() -> None:
+    """Match every inventory against every vulnerability from scratch."""
+    with store().session() as session:
+        held = adv.rematch_all(session)
+    typer.echo(f"{held} exposures")
+
+
+@inventory_app.command("demo")
+def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generator's seed")) -> None:
+    """Load demo SBOMs (some with vulnerable Log4j) for every trust and ICB already held."""
+    from bastion import orgs
+    from bastion.demo.inventories import demo_inventories
+
+    with store().session() as session:
+        held, _ = orgs.list_organisations(session)
+        loaded = demo_inventories(held, seed)
+        exposures = 0
+        for code, name, data in loaded:
+            exposures += adv.import_inventory(session, code, data, name, actor="demo").exposures
+    typer.echo(f"loaded {len(loaded)} demo inventories, {exposures} exposures")
