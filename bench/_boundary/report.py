@@ -97,6 +97,18 @@ def case_results(name: str, run: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             entry(name, "mb_per_s_per_core", one["bytes"] / 1e6 / one["seconds"], "MB/s", **common)
         )
+        if one.get("cpu_seconds"):
+            rows.append(
+                entry(
+                    name,
+                    "events_per_cpu_s",
+                    one["events"] / one["cpu_seconds"],
+                    "events/s",
+                    **common,
+                    note="events over the one-core process's CPU seconds (equals the wall-clock "
+                    "figure on an otherwise idle machine)",
+                )
+            )
         rows += _compaction_rows(name, one, common)
     if every:
         rows.append(
@@ -223,6 +235,11 @@ def summary_results(runs: dict[str, dict[str, Any]], index: dict[str, Any]) -> l
         for r in runs.values()
         for peak in [r[k]["peak_rss_mb"] for k in ("e2e", "parse") if r.get(k)]
         + (r["all"]["peak_rss_mb_each"] if r.get("all") else [])
+        + (
+            [r["e2e"]["peak_rss_mb_compaction"]]
+            if r.get("e2e", {}).get("peak_rss_mb_compaction")
+            else []
+        )
     ]
     if peaks:
         rows.append(

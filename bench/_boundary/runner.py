@@ -74,6 +74,12 @@ def fresh_db(state_dir: Path, run_dir: Path) -> str:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     shutil.copyfile(state_dir / state.DB_NAME, run_dir / state.DB_NAME)
+    # A state built by older code lacks the tables added since: bring the copy up to date.
+    from bastion.store import Store, upgrade
+
+    store = Store.from_url(state.db_url(run_dir))
+    upgrade(store.engine)
+    store.dispose()
     return state.db_url(run_dir)
 
 
