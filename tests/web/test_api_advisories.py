@@ -58,7 +58,8 @@ async def test_an_alert_from_draft_to_closed_response(
         assert sorted(published.json()["organisations"]) == ["RAL", "RJ1"]
         assert published.json()["emails_sent"] == 1
     [email] = mail.to("ann.example@royalfree.example")
-    assert ref in email["Subject"] and "Example VPN" in email["Subject"]
+    assert ref in email["Subject"]
+    assert "Example VPN" in email["Subject"]
     assert "Patch it today." in email.get_content()
 
     async with client_as("lead") as lead:
