@@ -7,6 +7,8 @@ every change lands in the platform audit trail and the advisories' own.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -174,7 +176,7 @@ async def test_other_tenants_get_404_and_viewers_403(
 
 
 async def test_malformed_input_is_a_4xx(client: httpx.AsyncClient, mail: Mailbox) -> None:
-    bad = [
+    bad: list[tuple[str, str, dict[str, Any]]] = [
         ("post", API, {"json": {**DRAFT, "severity": "apocalyptic"}}),
         ("post", API, {"json": {**DRAFT, "title": ""}}),
         ("post", API, {"json": {**DRAFT, "surprise": 1}}),
@@ -189,11 +191,12 @@ async def test_malformed_input_is_a_4xx(client: httpx.AsyncClient, mail: Mailbox
         answer = await client.request(method.upper(), url, **kwargs)
         assert 400 <= answer.status_code < 500, (url, kwargs, answer.status_code, answer.text)
     ref = (await client.post(API, json=DRAFT)).json()["ref"]
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"organisations": []},
         {"organisations": ["RAL"], "applicability": "maybe"},
         {"organisations": ["bad code!"], "applicability": "applicable"},
-    ):
+    ]
+    for body in bodies:
         answer = await client.post(f"{API}/{ref}/responses/applicability", json=body)
         assert 400 <= answer.status_code < 500, (body, answer.text)
     # Responding to a draft: it reached nobody yet.
