@@ -1,8 +1,8 @@
 """The console in a real browser: Debian's chromium driven by Playwright, against a live server.
 
 Sign in with TOTP, open the overview, follow an alert to its evidence, and fail
-to open another organisation's page. (Responding to an advisory as an
-organisation lead waits for the advisories pages.) Set BASTION_SCREENSHOTS=1
+to open another organisation's page; respond to an advisory as an
+organisation lead. Set BASTION_SCREENSHOTS=1
 to write screenshots of the main pages into docs/screenshots/.
 """
 
@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 import uvicorn
 
+from bastion import advisories as adv
 from bastion import auth, orgs
 from bastion.auth import Role
 from bastion.auth import users as auth_users
@@ -124,7 +125,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         if server.started:
             break
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "analyst": analyst, "lead": lead, "admin": admin}
+    yield {
+        "url": f"http://127.0.0.1:{port}",
+        "analyst": analyst,
+        "lead": lead,
+        "admin": admin,
+        "store": store,
+    }
     server.should_exit = True
     thread.join(timeout=10)
     store.dispose()
@@ -223,4 +230,33 @@ def test_admin_pages_render(live: dict[str, Any], browser: Any) -> None:
     page.goto(f"{live['url']}/audit")
     assert "user.sign_in" in page.locator("#audit").inner_text()
     shot(page, "audit")
+    context.close()
+
+
+def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> None:
+    # Published to RAL alone; e-mail goes to a port nothing listens on (recorded as failed).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp = adv.SmtpConfig(host="127.0.0.1", port=probe.getsockname()[1])
+    content = adv.AlertContent(
+        title="Actively exploited flaw in Example VPN", severity=adv.AlertSeverity.HIGH
+    )
+    with live["store"].session() as session:
+        ref = adv.draft_alert(session, content, author="test", organisations=("RAL",)).ref
+        adv.publish(session, ref, actor="test", policy=adv.Policy(), smtp=smtp)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["lead"], "/advisories")
+    page.click(f'#advisories a[href="/advisories/{ref}"]')
+    page.wait_for_selector("#respond-acknowledge")
+    row = page.locator('#response-table tr[data-response="RAL"] .response-ack')
+    assert "not yet" in row.inner_text()
+    page.click("#respond-acknowledge button[type=submit]")
+    page.wait_for_selector("#response-table")
+    assert page.url.endswith(f"/advisories/{ref}#responses")
+    assert "Acknowledged" in row.inner_text()
+    shot(page, "advisory-lead")
+    assert errors == []
     context.close()

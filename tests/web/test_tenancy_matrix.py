@@ -10,6 +10,7 @@ that do not exist.
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from bastion import advisories as adv
 from bastion import auth
 from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.store import Store
@@ -84,6 +86,8 @@ class World:
     token_value: str
     alert_ids: dict[str, int]
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    advisories: dict[str, str] = field(default_factory=dict)  # one published alert per org
+    advisory_actions: dict[str, int] = field(default_factory=dict)
 
     def client(self, role: str, *, fresh: bool = False) -> httpx.AsyncClient:
         if role == "token":
@@ -123,6 +127,50 @@ class Case:
 def get(path: str) -> Callable[[World, str], Request]:
     return lambda _w, _org: ("GET", path, {})
 
+
+def _no_smtp() -> adv.SmtpConfig:
+    # A port nothing listens on: e-mail fails at once and is recorded as failed.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    return adv.SmtpConfig(host="127.0.0.1", port=port)
+
+
+def new_advisory(w: World, org: str, *, publish: bool = True, applies: bool = False) -> str:
+    """Draft (and publish) a national alert reaching ``org`` alone; return its ref."""
+    smtp = _no_smtp()
+    w.app.state.advisories_smtp = smtp
+    content = adv.AlertContent(title="Matrix advisory", severity=adv.AlertSeverity.LOW)
+    with w.store.session() as session:
+        ref = adv.draft_alert(session, content, author="test", organisations=(org,)).ref
+        if publish:
+            adv.publish(session, ref, actor="test", policy=adv.Policy(), smtp=smtp)
+        if applies:
+            adv.set_applicability(session, ref, [org], "under_investigation", actor="test")
+    return ref
+
+
+def advisory(w: World, org: str) -> str:
+    """Return the world's published alert reaching ``org`` (made when first asked for)."""
+    if org not in w.advisories:
+        w.advisories[org] = new_advisory(w, org)
+    return w.advisories[org]
+
+
+def advisory_action(w: World, org: str) -> tuple[str, int]:
+    """Return the world's alert for ``org`` and a remediation action of ``org``'s response."""
+    ref = advisory(w, org)
+    if org not in w.advisory_actions:
+        with w.store.session() as session:
+            [w.advisory_actions[org]] = adv.add_action(session, ref, [org], "patch", actor="test")
+    return ref, w.advisory_actions[org]
+
+
+ADV = "/api/v1/advisories"
+ADV_AUTHORS = frozenset({"admin", "analyst"})
+ADV_READERS = EVERYONE - {"token"}
+ADV_RESPONDERS = frozenset({"admin", "analyst", "lead", "multi"})
+ADV_DRAFT = {"title": "Matrix draft", "severity": "low"}
 
 PUBLIC = {
     ("GET", "/health"),
@@ -193,6 +241,103 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/alerts"): Case(get("/alerts"), EVERYONE),
     ("GET", "/alerts/{alert_id}"): Case(
         lambda w, org: ("GET", f"/alerts/{w.alert_ids[org]}", {}), EVERYONE, by_org=True
+    ),
+    ("GET", "/api/v1/advisories"): Case(get(ADV), ADV_READERS),
+    ("GET", "/api/v1/advisories/{ref}"): Case(
+        lambda w, org: ("GET", f"{ADV}/{advisory(w, org)}", {}), ADV_READERS, by_org=True
+    ),
+    ("POST", "/api/v1/advisories"): Case(
+        lambda _w, org: ("POST", ADV, {"json": {**ADV_DRAFT, "organisations": [org]}}),
+        ADV_AUTHORS,
+        ok=201,
+    ),
+    ("PUT", "/api/v1/advisories/{ref}"): Case(
+        lambda w, org: (
+            "PUT",
+            f"{ADV}/{new_advisory(w, org, publish=False)}",
+            {"json": {**ADV_DRAFT, "summary": "edited"}},
+        ),
+        ADV_AUTHORS,
+    ),
+    ("GET", "/api/v1/advisories/{ref}/preview"): Case(
+        lambda w, org: ("GET", f"{ADV}/{advisory(w, org)}/preview", {}), ADV_AUTHORS
+    ),
+    ("POST", "/api/v1/advisories/{ref}/publish"): Case(
+        lambda w, org: ("POST", f"{ADV}/{new_advisory(w, org, publish=False)}/publish", {}),
+        ADV_AUTHORS,
+    ),
+    ("POST", "/api/v1/advisories/{ref}/revisions"): Case(
+        lambda w, org: (
+            "POST",
+            f"{ADV}/{advisory(w, org)}/revisions",
+            {"json": {**ADV_DRAFT, "note": "revised"}},
+        ),
+        ADV_AUTHORS,
+    ),
+    ("POST", "/api/v1/advisories/{ref}/responses/acknowledge"): Case(
+        lambda w, org: (
+            "POST",
+            f"{ADV}/{advisory(w, org)}/responses/acknowledge",
+            {"json": {"organisations": [org]}},
+        ),
+        ADV_RESPONDERS,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/advisories/{ref}/responses/applicability"): Case(
+        lambda w, org: (
+            "POST",
+            f"{ADV}/{advisory(w, org)}/responses/applicability",
+            {"json": {"organisations": [org], "applicability": "applicable"}},
+        ),
+        ADV_RESPONDERS,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/advisories/{ref}/responses/actions"): Case(
+        lambda w, org: (
+            "POST",
+            f"{ADV}/{advisory(w, org)}/responses/actions",
+            {"json": {"organisations": [org], "description": "upgrade"}},
+        ),
+        ADV_RESPONDERS,
+        ok=201,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/advisories/{ref}/actions/{action_id}/updates"): Case(
+        lambda w, org: (
+            "POST",
+            "{}/{}/actions/{}/updates".format(ADV, *advisory_action(w, org)),
+            {"json": {"note": "half done", "status": "in_progress"}},
+        ),
+        ADV_RESPONDERS,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/advisories/{ref}/responses/close"): Case(
+        lambda w, org: (
+            "POST",
+            f"{ADV}/{new_advisory(w, org, applies=True)}/responses/close",
+            {"json": {"organisations": [org]}},
+        ),
+        ADV_RESPONDERS,
+        by_org=True,
+    ),
+    ("GET", "/advisories"): Case(get("/advisories"), ADV_READERS),
+    ("GET", "/advisories/{ref}"): Case(
+        lambda w, org: ("GET", f"/advisories/{advisory(w, org)}", {}), ADV_READERS, by_org=True
+    ),
+    ("POST", "/advisories/{ref}/publish"): Case(
+        lambda w, org: ("POST", f"/advisories/{new_advisory(w, org, publish=False)}/publish", {}),
+        ADV_AUTHORS,
+        ok=303,
+    ),
+    ("POST", "/advisories/{ref}/respond"): Case(
+        lambda w, org: (
+            "POST",
+            f"/advisories/{advisory(w, org)}/respond",
+            {"data": {"step": "acknowledge", "organisations": org}},
+        ),
+        ADV_RESPONDERS,
+        ok=303,
+        by_org=True,
     ),
     ("GET", "/users"): Case(get("/users"), frozenset({"admin", "auditor"})),
     ("POST", "/users"): Case(

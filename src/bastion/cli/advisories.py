@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from sqlalchemy import func, select
 
 from bastion import advisories as adv
+from bastion import auth
 from bastion.advisories import audit
+from bastion.advisories.models import AlertRow
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
-from bastion.core.errors import InputError
+from bastion.core.errors import InputError, NotFoundError
+from bastion.store import Store
 
 app = typer.Typer(
     help="National cyber alerts: vulnerability intelligence, alerts and responses.",
@@ -690,3 +694,43 @@ def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generato
         for code, name, data in loaded:
             exposures += adv.import_inventory(session, code, data, name, actor="demo").exposures
     typer.echo(f"loaded {len(loaded)} demo inventories, {exposures} exposures")
+
+
+DEMO_ADVISORY = adv.AlertContent(
+    title="Log4Shell: remote code execution in Apache Log4j 2 (demo)",
+    severity=adv.AlertSeverity.HIGH,
+    summary="Apache Log4j 2 before 2.15.0 lets an attacker who controls logged text run code.",
+    affected_products="Applications bundling log4j-core 2.0-beta9 to 2.14.1.",
+    remediation="Upgrade log4j-core to 2.17.1 or later; until then remove the JndiLookup class.",
+    cves=("CVE-2021-44228",),
+)
+
+
+def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
+    """Publish one demo national alert to the demo lead's organisations, if none exists yet.
+
+    E-mail goes where ``BASTION_SMTP_*`` say; with no server there each send is
+    recorded as failed, and the alert is on the console all the same.
+    """
+    with opened.session() as session:
+        if session.scalar(select(func.count()).select_from(AlertRow)):
+            return ["demo advisory not published: the database already has national alerts"]
+        try:
+            codes = tuple(code for code, _ in auth.get_user(session, lead).memberships)
+        except NotFoundError:
+            codes = ()
+        if not codes:
+            return [f"demo advisory not published: no user {lead} with an organisation"]
+        ref = adv.draft_alert(session, DEMO_ADVISORY, author="demo", organisations=codes).ref
+        report = adv.publish(
+            session,
+            ref,
+            actor="demo",
+            policy=adv.load_policy(data_dir),
+            smtp=dataclasses.replace(adv.SmtpConfig.from_env(), timeout=2.0),
+        )
+    return [
+        f"published demo national alert {ref} to {', '.join(report.targets)} "
+        f"({report.emails_sent} e-mails sent, {report.emails_failed} failed): "
+        f"{lead} sees it at /advisories/{ref}"
+    ]

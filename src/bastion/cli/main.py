@@ -84,6 +84,8 @@ def init(
             typer.echo(line)
         for line in users_cli.demo_accounts_once(store, config.data_dir):
             typer.echo(line)
+        for line in advisories_cli.demo_advisory_once(store, users_cli.DEMO_LEAD, config.data_dir):
+            typer.echo(line)
     store.dispose()
     typer.echo(f"initialised {config.data_dir} (database {store.engine.url.render_as_string()})")
 

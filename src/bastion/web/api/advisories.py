@@ -1,0 +1,598 @@
+"""`/api/v1/advisories`: national cyber alerts and each organisation's response to them.
+
+National analysts draft, edit, preview, publish and revise an alert; an
+organisation's security lead acknowledges it, says whether it applies, records
+remediation actions and closes its response, for its own organisations only.
+A member sees only the published alerts that reached one of its organisations,
+and only those organisations' responses: any other alert answers 404, exactly
+as one that does not exist. Every change goes to the platform audit trail
+(``bastion.auth.record``) as well as the advisories' own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bastion import advisories as adv
+from bastion import auth
+from bastion.advisories.models import ActionRow, AlertRow, ResponseRow
+from bastion.advisories.responses import Response as AdvResponse
+from bastion.auth import Principal, Scope
+from bastion.core.errors import InputError, NotFoundError
+from bastion.core.types import org_code
+from bastion.web.api.org_models import Code
+from bastion.web.auth import PrincipalDep, ScopeDep, require_national
+from bastion.web.deps import PRINTABLE, SessionDep, get_settings
+
+MAX_LIMIT = 100
+MAX_OFFSET = 2**31 - 1
+MAX_ID = 2**31 - 1
+
+router = APIRouter(prefix="/advisories", tags=["advisories"])
+
+Ref = Annotated[
+    str, Path(max_length=16, pattern=r"^[A-Za-z]{2}-\d{1,8}$", description="e.g. `CC-0001`")
+]
+ActionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the action's id")]
+Line = Annotated[str, Field(max_length=300, pattern=PRINTABLE)]
+Text = Annotated[str, Field(max_length=20_000)]
+Vuln = Annotated[str, Field(max_length=64, pattern=PRINTABLE)]
+Organisations = Annotated[list[Code], Field(min_length=1, max_length=1000)]
+
+
+def smtp_config(request: Request) -> adv.SmtpConfig:
+    """Return where alert e-mail goes: the app's ``advisories_smtp``, else the environment."""
+    found = getattr(request.app.state, "advisories_smtp", None)
+    return found if isinstance(found, adv.SmtpConfig) else adv.SmtpConfig.from_env()
+
+
+def policy(request: Request) -> adv.Policy:
+    """Return the response deadlines policy of the data directory."""
+    return adv.load_policy(get_settings(request).data_dir)
+
+
+# --- visibility ----------------------------------------------------------------------
+
+
+def visible_alerts(
+    session: Session, scope: Scope, *, limit: int, offset: int, status: str | None = None
+) -> tuple[list[adv.Alert], int]:
+    """Return one page of the alerts ``scope`` may see, newest first, with the total.
+
+    Nationally every alert (drafts too); a member only published alerts that
+    reached one of its organisations.
+    """
+    query = select(AlertRow.ref)
+    if scope.codes is not None:
+        reached = select(ResponseRow.alert_id).where(ResponseRow.org_code.in_(scope.codes))
+        query = query.where(AlertRow.status == "published", AlertRow.id.in_(reached))
+    if status is not None:
+        query = query.where(AlertRow.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    refs = list(session.scalars(query.order_by(AlertRow.id.desc()).limit(limit).offset(offset)))
+    return [adv.get_alert(session, ref) for ref in refs], total
+
+
+def find_alert(session: Session, ref: str, scope: Scope) -> adv.Alert:
+    """Return the alert if ``scope`` may see it; otherwise it is not found, as an absent one."""
+    code = ref.strip().upper()
+    row = session.scalar(select(AlertRow).where(AlertRow.ref == code))
+    if row is not None and scope.codes is not None:
+        reached = session.scalar(
+            select(func.count()).where(
+                ResponseRow.alert_id == row.id, ResponseRow.org_code.in_(scope.codes)
+            )
+        )
+        if row.status != "published" or not reached:
+            row = None
+    if row is None:
+        msg = f"no alert {code!r}"
+        raise NotFoundError(msg)
+    return adv.get_alert(session, code)
+
+
+def visible_responses(session: Session, ref: str, scope: Scope) -> list[AdvResponse]:
+    """Return the responses to the alert of the organisations ``scope`` may see."""
+    return [r for r in adv.list_responses(session, ref) if scope.allows(r.organisation)]
+
+
+def respondable(
+    session: Session, principal: Principal, ref: str, codes: list[str]
+) -> tuple[adv.Alert, list[str]]:
+    """Check the caller may respond to ``ref`` for each of ``codes``; return them normalised.
+
+    Visibility first: an alert or organisation outside the caller's scope, or one
+    the alert did not reach, is not found (404); only then is the role at each
+    organisation checked (403).
+    """
+    alert = find_alert(session, ref, principal.scope)
+    wanted: list[str] = list(dict.fromkeys(str(org_code(c)) for c in codes))
+    reached = {r.organisation for r in visible_responses(session, alert.ref, principal.scope)}
+    missing = [c for c in wanted if c not in reached]
+    if missing:
+        msg = f"alert {alert.ref} did not reach {', '.join(missing)}"
+        raise NotFoundError(msg)
+    for code in wanted:
+        principal.require("advisories:write", code)
+    return alert, wanted
+
+
+def readable(principal: PrincipalDep) -> Principal:
+    principal.require("advisories:read")
+    return principal
+
+
+# --- models --------------------------------------------------------------------------
+
+
+class AdvisoryIn(BaseModel):
+    """What an alert says, and the organisations named besides those found exposed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Line = Field(min_length=1)
+    severity: adv.AlertSeverity
+    type: Annotated[str, Field(max_length=64, pattern=PRINTABLE)] = "vulnerability"
+    summary: Text = ""
+    affected_products: Text = ""
+    threat_details: Text = ""
+    remediation: Text = ""
+    cves: Annotated[list[Vuln], Field(max_length=200)] = []
+    organisations: Annotated[list[Code], Field(max_length=1000)] = []
+
+    def content(self) -> adv.AlertContent:
+        return adv.AlertContent(
+            title=self.title, severity=self.severity, type=self.type, summary=self.summary,
+            affected_products=self.affected_products, threat_details=self.threat_details,
+            remediation=self.remediation, cves=tuple(self.cves),
+        )  # fmt: skip
+
+
+class RevisionIn(AdvisoryIn):
+    """A new version of a published alert, with a note saying what changed."""
+
+    note: Line = Field(min_length=1)
+    organisations: Annotated[list[Code], Field(max_length=0)] = []
+
+
+class ContentOut(BaseModel):
+    title: str
+    severity: str
+    type: str
+    summary: str
+    affected_products: str
+    threat_details: str
+    remediation: str
+    cves: list[str]
+
+    @classmethod
+    def of(cls, content: adv.AlertContent) -> ContentOut:
+        return cls(
+            title=content.title, severity=content.severity.value, type=content.type,
+            summary=content.summary, affected_products=content.affected_products,
+            threat_details=content.threat_details, remediation=content.remediation,
+            cves=list(content.cves),
+        )  # fmt: skip
+
+
+class VersionOut(BaseModel):
+    version: int
+    content: ContentOut
+    author: str
+    change_note: str
+    created_at: datetime
+    published_at: datetime | None
+
+
+class AdvisorySummary(BaseModel):
+    ref: str = Field(description="`CC-NNNN`")
+    status: str = Field(description="`draft` or `published`")
+    version: int
+    title: str
+    severity: str
+    created_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, alert: adv.Alert) -> AdvisorySummary:
+        return cls(
+            ref=alert.ref, status=alert.status, version=alert.version,
+            title=alert.content.title, severity=alert.content.severity.value,
+            created_at=alert.created_at, published_at=alert.published_at,
+        )  # fmt: skip
+
+
+class ActionOut(BaseModel):
+    id: int
+    description: str
+    status: str
+    next_update_due: str | None
+    updates: list[dict[str, Any]]
+
+
+class ResponseOut(BaseModel):
+    """One organisation's response to an alert."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    organisation: str
+    status: str
+    notified_at: datetime
+    notified_version: int
+    ack_due: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    applicability: str | None
+    remediation_due: datetime | None
+    remediated_at: datetime | None
+    next_update_due: datetime | None
+    closed_at: datetime | None
+    actions: list[ActionOut]
+
+
+class AdvisoryOut(AdvisorySummary):
+    """An alert with every version and the responses the caller may see."""
+
+    content: ContentOut
+    created_by: str
+    organisations: list[str] | None = Field(
+        description="organisations named by the analyst (national callers only)"
+    )
+    versions: list[VersionOut]
+    responses: list[ResponseOut]
+
+
+class AdvisoryPage(BaseModel):
+    items: list[AdvisorySummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TargetOut(BaseModel):
+    organisation: str
+    name: str
+    contacts: list[str]
+    exposures: list[str]
+    named: bool
+
+
+class PublishOut(BaseModel):
+    ref: str
+    version: int
+    organisations: list[str]
+    emails_sent: int
+    emails_failed: int
+
+
+class RespondIn(BaseModel):
+    """The organisations to respond for (a lead of several may respond for all at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisations: Organisations
+
+
+class ApplicabilityIn(RespondIn):
+    applicability: adv.Applicability
+    next_update: datetime | None = None
+
+
+ActionStatus = Annotated[str, Field(pattern=r"^(planned|in_progress|done)$")]
+
+
+class ActionIn(RespondIn):
+    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    status: ActionStatus = "planned"
+    next_update: datetime | None = None
+
+
+class ActionUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, Field(min_length=1, max_length=2000)]
+    status: ActionStatus
+    next_update: datetime | None = None
+
+
+class CloseIn(RespondIn):
+    remediated: bool = True
+
+
+class ActionsOut(BaseModel):
+    actions: list[int]
+
+
+def advisory_out(session: Session, alert: adv.Alert, scope: Scope) -> AdvisoryOut:
+    summary = AdvisorySummary.of(alert)
+    return AdvisoryOut(
+        **summary.model_dump(),
+        content=ContentOut.of(alert.content),
+        created_by=alert.created_by,
+        organisations=list(alert.extra_organisations) if scope.national else None,
+        versions=[
+            VersionOut(
+                version=v.version,
+                content=ContentOut.of(v.content),
+                author=v.author,
+                change_note=v.change_note,
+                created_at=v.created_at,
+                published_at=v.published_at,
+            )
+            for v in alert.versions
+        ],
+        responses=[
+            ResponseOut.model_validate(r) for r in visible_responses(session, alert.ref, scope)
+        ],
+    )
+
+
+def _audit_alert(
+    session: Session, principal: Principal, action: str, ref: str, after: dict[str, Any]
+) -> None:
+    auth.record(session, principal, action, f"advisory:{ref}", after=after)
+
+
+def _audit_responses(
+    session: Session,
+    principal: Principal,
+    action: str,
+    ref: str,
+    found: list[AdvResponse],
+    after: dict[str, Any],
+) -> None:
+    for r in found:
+        state = {"status": r.status, "applicability": r.applicability, **after}
+        auth.record(
+            session,
+            principal,
+            action,
+            f"advisory:{ref}/{r.organisation}",
+            org=r.organisation,
+            after={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in state.items()},
+        )
+
+
+NATIONAL_WRITE = [Depends(require_national("advisories:write"))]
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+@router.get("", summary="List national cyber alerts")
+def list_advisories(
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: Annotated[Principal, Depends(readable)],
+    status: Annotated[
+        str | None, Query(pattern=r"^(draft|published)$", description="draft or published")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+) -> AdvisoryPage:
+    """Return one page of the alerts the caller may see, newest first."""
+    found, total = visible_alerts(session, scope, limit=limit, offset=offset, status=status)
+    return AdvisoryPage(
+        items=[AdvisorySummary.of(a) for a in found], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{ref}", summary="Get a national cyber alert")
+def get_advisory(ref: Ref, session: SessionDep, principal: PrincipalDep) -> AdvisoryOut:
+    """Return the alert with its versions and the responses the caller may see."""
+    alert = find_alert(session, ref, principal.scope)  # another tenant's: 404 before 403
+    principal.require("advisories:read")
+    return advisory_out(session, alert, principal.scope)
+
+
+# --- national analysts ---------------------------------------------------------------
+
+
+@router.post(
+    "",
+    summary="Draft a national cyber alert",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=NATIONAL_WRITE,
+)
+def draft_advisory(body: AdvisoryIn, session: SessionDep, principal: PrincipalDep) -> AdvisoryOut:
+    """Draft an alert; it reaches nobody until published."""
+    alert = adv.draft_alert(
+        session,
+        body.content(),
+        author=principal.actor,
+        organisations=tuple(body.organisations),
+    )
+    out = advisory_out(session, alert, principal.scope)
+    _audit_alert(session, principal, "advisory.draft", alert.ref, out.content.model_dump())
+    return out
+
+
+@router.put("/{ref}", summary="Edit a draft", dependencies=NATIONAL_WRITE)
+def edit_advisory(
+    ref: Ref, body: AdvisoryIn, session: SessionDep, principal: PrincipalDep
+) -> AdvisoryOut:
+    """Change a draft in place (a published alert is revised instead)."""
+    alert = adv.edit_draft(
+        session,
+        ref,
+        body.content(),
+        author=principal.actor,
+        organisations=tuple(body.organisations),
+    )
+    out = advisory_out(session, alert, principal.scope)
+    _audit_alert(session, principal, "advisory.edit", alert.ref, out.content.model_dump())
+    return out
+
+
+@router.get("/{ref}/preview", summary="Preview who an alert reaches", dependencies=NATIONAL_WRITE)
+def preview_advisory(ref: Ref, session: SessionDep) -> list[TargetOut]:
+    """Return the organisations the alert would reach now, and the exposures that decide it."""
+    return [
+        TargetOut(
+            organisation=t.organisation, name=t.name, contacts=list(t.contacts),
+            exposures=list(t.exposures), named=t.named,
+        )
+        for t in adv.preview(session, ref)
+    ]  # fmt: skip
+
+
+def _publish_out(report: Any) -> PublishOut:
+    return PublishOut(
+        ref=report.ref, version=report.version, organisations=list(report.targets),
+        emails_sent=report.emails_sent, emails_failed=report.emails_failed,
+    )  # fmt: skip
+
+
+@router.post("/{ref}/publish", summary="Publish a draft", dependencies=NATIONAL_WRITE)
+def publish_advisory(
+    ref: Ref, request: Request, session: SessionDep, principal: PrincipalDep
+) -> PublishOut:
+    """Publish the draft: e-mail every affected organisation and open its response."""
+    report = adv.publish(
+        session, ref, actor=principal.actor, policy=policy(request), smtp=smtp_config(request)
+    )
+    out = _publish_out(report)
+    _audit_alert(session, principal, "advisory.publish", report.ref, out.model_dump())
+    return out
+
+
+@router.post("/{ref}/revisions", summary="Revise a published alert", dependencies=NATIONAL_WRITE)
+def revise_advisory(
+    ref: Ref, body: RevisionIn, request: Request, session: SessionDep, principal: PrincipalDep
+) -> PublishOut:
+    """Publish a new version and notify every organisation it reaches again."""
+    report = adv.revise(
+        session,
+        ref,
+        body.content(),
+        note=body.note,
+        actor=principal.actor,
+        policy=policy(request),
+        smtp=smtp_config(request),
+    )
+    out = _publish_out(report)
+    _audit_alert(session, principal, "advisory.revise", report.ref, out.model_dump())
+    return out
+
+
+# --- organisations' responses --------------------------------------------------------
+
+
+@router.post("/{ref}/responses/acknowledge", summary="Acknowledge an alert")
+def acknowledge_advisory(
+    ref: Ref, body: RespondIn, session: SessionDep, principal: PrincipalDep
+) -> list[ResponseOut]:
+    """Acknowledge the alert for each organisation named (again is no error)."""
+    alert, codes = respondable(session, principal, ref, body.organisations)
+    found = adv.acknowledge(session, alert.ref, codes, actor=principal.actor)
+    _audit_responses(session, principal, "advisory.acknowledge", alert.ref, found, {})
+    return [ResponseOut.model_validate(r) for r in found]
+
+
+@router.post("/{ref}/responses/applicability", summary="Say whether an alert applies")
+def set_applicability(
+    ref: Ref, body: ApplicabilityIn, request: Request, session: SessionDep, principal: PrincipalDep
+) -> list[ResponseOut]:
+    """Record whether the alert applies to each organisation (acknowledging it on the way)."""
+    alert, codes = respondable(session, principal, ref, body.organisations)
+    found = adv.set_applicability(
+        session,
+        alert.ref,
+        codes,
+        body.applicability.value,
+        actor=principal.actor,
+        next_update=body.next_update,
+        policy=policy(request),
+    )
+    _audit_responses(session, principal, "advisory.applicability", alert.ref, found, {})
+    return [ResponseOut.model_validate(r) for r in found]
+
+
+@router.post(
+    "/{ref}/responses/actions",
+    summary="Record a remediation action",
+    status_code=status.HTTP_201_CREATED,
+)
+def add_action(
+    ref: Ref, body: ActionIn, session: SessionDep, principal: PrincipalDep
+) -> ActionsOut:
+    """Record one remediation action for each organisation named; return the new ids."""
+    alert, codes = respondable(session, principal, ref, body.organisations)
+    ids = adv.add_action(
+        session,
+        alert.ref,
+        codes,
+        body.description,
+        actor=principal.actor,
+        next_update=body.next_update,
+        status=body.status,
+    )
+    found = [r for r in adv.list_responses(session, alert.ref) if r.organisation in codes]
+    _audit_responses(session, principal, "advisory.action_add", alert.ref, found, {"actions": ids})
+    return ActionsOut(actions=ids)
+
+
+@router.post("/{ref}/actions/{action_id}/updates", summary="Update a remediation action")
+def update_action(
+    ref: Ref,
+    action_id: ActionId,
+    body: ActionUpdateIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> ResponseOut:
+    """Add a progress note to an action and move its status."""
+    alert = find_alert(session, ref, principal.scope)
+    owner = session.execute(
+        select(ResponseRow.org_code)
+        .join(ActionRow, ActionRow.response_id == ResponseRow.id)
+        .join(AlertRow, AlertRow.id == ResponseRow.alert_id)
+        .where(ActionRow.id == action_id, AlertRow.ref == alert.ref)
+    ).scalar_one_or_none()
+    if owner is None or not principal.scope.allows(owner):
+        msg = f"no action {action_id} of alert {alert.ref}"
+        raise NotFoundError(msg)
+    principal.require("advisories:write", owner)
+    adv.update_action(
+        session,
+        action_id,
+        body.note,
+        status=body.status,
+        actor=principal.actor,
+        next_update=body.next_update,
+    )
+    [found] = adv.list_responses(session, alert.ref, owner)
+    _audit_responses(
+        session,
+        principal,
+        "advisory.action_update",
+        alert.ref,
+        [found],
+        {"action": action_id, "action_status": body.status},
+    )
+    return ResponseOut.model_validate(found)
+
+
+@router.post("/{ref}/responses/close", summary="Close a response")
+def close_response(
+    ref: Ref, body: CloseIn, session: SessionDep, principal: PrincipalDep
+) -> list[ResponseOut]:
+    """Close each organisation's response: remediated, or not applicable to it."""
+    alert, codes = respondable(session, principal, ref, body.organisations)
+    found = adv.close(session, alert.ref, codes, actor=principal.actor, remediated=body.remediated)
+    _audit_responses(session, principal, "advisory.close", alert.ref, found, {})
+    return [ResponseOut.model_validate(r) for r in found]
+
+
+def parse_organisations(values: list[str]) -> list[str]:
+    """Normalise organisation codes from a form; name the first bad one."""
+    try:
+        return [str(org_code(v)) for v in values if v.strip()]
+    except InputError as exc:
+        msg = f"organisations: {exc}"
+        raise InputError(msg) from None

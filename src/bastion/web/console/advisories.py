@@ -1,0 +1,160 @@
+"""The console's national cyber alert pages: the list, one alert, and the forms to act on it.
+
+National analysts see every alert with the organisations it reached and a
+publish button on drafts; a member sees the published alerts that reached its
+organisations and its own responses, with forms to acknowledge, say whether it
+applies, record an action and close. The forms post back here (CSRF token in a
+hidden field, no script) and go through the same functions as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bastion import advisories as adv
+from bastion import auth
+from bastion.core.errors import InputError
+from bastion.web.api import advisories as api
+from bastion.web.auth import PrincipalDep, require_national
+from bastion.web.deps import SessionDep, TemplatesDep
+
+PAGE_SIZE = 25
+MAX_PAGE = 1_000_000
+STEPS = ("acknowledge", "applicability", "action", "close")
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/advisories", name="advisory_list")
+def advisory_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """Show the national cyber alerts the caller may see, newest first, a page at a time."""
+    principal.require("advisories:read")
+    found, total = api.visible_alerts(
+        session, principal.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+
+    def link(number: int) -> str:
+        return f"{request.url.path}?{urlencode({'page': number})}"
+
+    return templates.TemplateResponse(
+        request,
+        "advisories/list.html",
+        {
+            "section": "advisories",
+            "advisories": found,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "previous_link": link(page - 1) if page > 1 else None,
+            "next_link": link(page + 1) if page < pages else None,
+        },
+    )
+
+
+@router.get("/advisories/{ref}", name="advisory_page")
+def advisory_page(
+    request: Request,
+    ref: api.Ref,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+) -> HTMLResponse:
+    """Show one alert: its content, every version, and the responses the caller may see."""
+    alert = api.find_alert(session, ref, principal.scope)
+    principal.require("advisories:read")
+    responses = api.visible_responses(session, alert.ref, principal.scope)
+    national = principal.scope.national
+    return templates.TemplateResponse(
+        request,
+        "advisories/show.html",
+        {
+            "section": "advisories",
+            "alert": alert,
+            "responses": responses,
+            "national": national,
+            "writable": {
+                r.organisation
+                for r in responses
+                if r.status == "open" and principal.can("advisories:write", r.organisation)
+            },
+            "applicabilities": list(adv.Applicability),
+            "may_publish": principal.can_nationally("advisories:write"),
+            "progress": adv.alert_progress(session, alert.ref) if national else None,
+        },
+    )
+
+
+@router.post(
+    "/advisories/{ref}/publish",
+    name="advisory_publish",
+    dependencies=[Depends(require_national("advisories:write"))],
+)
+def advisory_publish(
+    request: Request, ref: api.Ref, session: SessionDep, principal: PrincipalDep
+) -> RedirectResponse:
+    """Publish the draft from its page, then show it."""
+    report = adv.publish(
+        session,
+        ref,
+        actor=principal.actor,
+        policy=api.policy(request),
+        smtp=api.smtp_config(request),
+    )
+    auth.record(
+        session,
+        principal,
+        "advisory.publish",
+        f"advisory:{report.ref}",
+        after=api._publish_out(report).model_dump(),
+    )
+    return RedirectResponse(request.url_for("advisory_page", ref=report.ref).path, status_code=303)
+
+
+@router.post("/advisories/{ref}/respond", name="advisory_respond")
+def advisory_respond(
+    request: Request,
+    ref: api.Ref,
+    session: SessionDep,
+    principal: PrincipalDep,
+    step: Annotated[str, Form(max_length=32)],
+    organisations: Annotated[list[str], Form(min_length=1, max_length=1000)],
+    applicability: Annotated[str, Form(max_length=32)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    """Act for the organisations ticked: acknowledge, applicability, an action, or close."""
+    if step not in STEPS:
+        msg = f"unknown step {step!r}; choose one of {', '.join(STEPS)}"
+        raise InputError(msg)
+    codes = api.parse_organisations(organisations)
+    if not codes:
+        msg = "tick at least one organisation"
+        raise InputError(msg)
+    alert, codes = api.respondable(session, principal, ref, codes)
+    if step == "acknowledge":
+        found = adv.acknowledge(session, alert.ref, codes, actor=principal.actor)
+    elif step == "applicability":
+        found = adv.set_applicability(
+            session, alert.ref, codes, applicability, actor=principal.actor,
+            policy=api.policy(request),
+        )  # fmt: skip
+    elif step == "action":
+        adv.add_action(session, alert.ref, codes, description, actor=principal.actor)
+        found = [r for r in adv.list_responses(session, alert.ref) if r.organisation in codes]
+    else:
+        found = adv.close(session, alert.ref, codes, actor=principal.actor)
+    action = {"action": "action_add"}.get(step, step)
+    api._audit_responses(session, principal, f"advisory.{action}", alert.ref, found, {})
+    return RedirectResponse(
+        request.url_for("advisory_page", ref=alert.ref).path + "#responses", status_code=303
+    )
