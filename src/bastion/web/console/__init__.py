@@ -8,11 +8,13 @@ from fastapi import APIRouter
 
 from bastion.web.auth import PROTECTED
 from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, signin
+from bastion.web.console import intel as intel_console
 
 router = APIRouter(dependencies=PROTECTED)
 router.include_router(overview.router)
 router.include_router(orgs.router)
 router.include_router(alerts.router)
+router.include_router(intel_console.router)
 router.include_router(admin.router)
 router.include_router(apidocs.router)
 router.include_router(signin.signed_in)
