@@ -113,11 +113,12 @@ def indicator_view(
 
 
 def feed_summaries(session: Session) -> list[tuple[feeds.Feed, feeds.Pull | None]]:
-    """Return every feed with its latest pull (None before the first)."""
-    latest: dict[str, feeds.Pull] = {}
-    for pull in feeds.feed_history(session, limit=1000):
-        latest.setdefault(pull.feed, pull)
-    return [(f, latest.get(f.name)) for f in feeds.list_feeds(session)]
+    """Return every feed with its latest pull (None before the first); feeds are a few dozen."""
+    summaries = []
+    for feed in feeds.list_feeds(session):
+        last = feeds.feed_history(session, feed.name, limit=1)
+        summaries.append((feed, last[0] if last else None))
+    return summaries
 
 
 def read_upload(
