@@ -25,8 +25,9 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from bastion import advisories as adv
-from bastion import auth
+from bastion import auth, intel
 from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.intel import feeds
 from bastion.store import Store
 from bastion.web.testing import Person, create_people, open_session, signed_in_client
 
@@ -43,6 +44,7 @@ ORG_NAMES = {"RAL": "Royal Free", "RJ1": "St Thomas", "A81001": "Densham"}
 EVERYONE = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi", "token"})
 PEOPLE_ONLY = EVERYONE - {"token"}
 NATIONAL = frozenset({"admin", "analyst", "auditor"})
+INTEL_WRITERS = frozenset({"admin", "analyst"})  # intel is national data: no member role holds it
 # What each caller may see, and which organisation is "own" and "other" for it.
 VISIBLE = {"lead": {"RAL"}, "viewer": {"RAL"}, "multi": {"RAL", "RJ1"}, "token": {"RAL"}}
 TARGETS = {
@@ -171,6 +173,15 @@ ADV_AUTHORS = frozenset({"admin", "analyst"})
 ADV_READERS = EVERYONE - {"token"}
 ADV_RESPONDERS = frozenset({"admin", "analyst", "lead", "multi"})
 ADV_DRAFT = {"title": "Matrix draft", "severity": "low"}
+
+
+def listed(w: World) -> str:
+    """List a fresh indicator (for a case that expires one) and return its id."""
+    found = intel.Indicator(intel.IndicatorType.DOMAIN, f"x{next(w.counter)}.bad.example", "matrix")
+    with w.store.session() as session:
+        intel.store_listings(session, [found], reason="matrix")
+    return found.id
+
 
 PUBLIC = {
     ("GET", "/health"),
@@ -339,6 +350,63 @@ CASES: dict[tuple[str, str], Case] = {
         ok=303,
         by_org=True,
     ),
+    ("GET", "/api/v1/intel/indicators"): Case(get("/api/v1/intel/indicators"), NATIONAL),
+    ("GET", "/api/v1/intel/indicators/{indicator_id:path}"): Case(
+        get("/api/v1/intel/indicators/domain:matrix.bad.example"), NATIONAL
+    ),
+    ("POST", "/api/v1/intel/indicators"): Case(
+        lambda w, _o: (
+            "POST",
+            "/api/v1/intel/indicators",
+            {"json": {"type": "ipv4", "value": f"203.0.113.{next(w.counter) % 250}"}},
+        ),
+        INTEL_WRITERS,
+        ok=201,
+    ),
+    ("POST", "/api/v1/intel/indicators/expire"): Case(
+        lambda w, _o: (
+            "POST",
+            "/api/v1/intel/indicators/expire",
+            {"json": {"id": listed(w), "reason": "matrix"}},
+        ),
+        INTEL_WRITERS,
+    ),
+    ("POST", "/api/v1/intel/import"): Case(
+        lambda w, _o: (
+            "POST",
+            "/api/v1/intel/import",
+            {"files": {"file": ("list.txt", f"y{next(w.counter)}.bad.example\n".encode())}},
+        ),
+        INTEL_WRITERS,
+        ok=201,
+    ),
+    ("GET", "/api/v1/intel/feeds"): Case(get("/api/v1/intel/feeds"), NATIONAL),
+    ("GET", "/api/v1/intel/feeds/{name}/pulls"): Case(
+        get("/api/v1/intel/feeds/matrix-feed/pulls"), NATIONAL
+    ),
+    ("POST", "/api/v1/intel/feeds/{name}/pull"): Case(
+        lambda _w, _o: ("POST", "/api/v1/intel/feeds/matrix-feed/pull", {}), INTEL_WRITERS
+    ),
+    ("GET", "/intel"): Case(get("/intel"), NATIONAL),
+    ("GET", "/intel/indicators/{indicator_id:path}"): Case(
+        get("/intel/indicators/domain:matrix.bad.example"), NATIONAL
+    ),
+    ("POST", "/intel/indicators"): Case(
+        lambda w, _o: (
+            "POST",
+            "/intel/indicators",
+            {"data": {"type": "domain", "value": f"z{next(w.counter)}.bad.example"}},
+        ),
+        INTEL_WRITERS,
+        ok=303,
+    ),
+    ("POST", "/intel/expire"): Case(
+        lambda w, _o: ("POST", "/intel/expire", {"data": {"id": listed(w), "reason": "matrix"}}),
+        INTEL_WRITERS,
+        ok=303,
+    ),
+    ("GET", "/intel/feeds"): Case(get("/intel/feeds"), NATIONAL),
+    ("GET", "/intel/feeds/{name}"): Case(get("/intel/feeds/matrix-feed"), NATIONAL),
     ("GET", "/users"): Case(get("/users"), frozenset({"admin", "auditor"})),
     ("POST", "/users"): Case(
         lambda w, org: (
@@ -396,6 +464,14 @@ def build_world(
     """Record two alerts per organisation and an RAL-bound API token, then describe it all."""
     with store.session() as session:
         record_alerts(session, pl.DataFrame([hit(o, m) for o in ORG_MARK for m in (0, 1)]))
+    with store.session() as session:  # national intel: one indicator and one feed
+        intel.store_listings(
+            session,
+            [intel.Indicator(intel.IndicatorType.DOMAIN, "matrix.bad.example", "matrix")],
+            reason="matrix",
+        )
+        # Port 9 (discard) refuses at once: every pull of it is a quick, recorded failure.
+        feeds.add_feed(session, "matrix-feed", "plain", "http://127.0.0.1:9/list.txt", now=T0)
     with store.session() as session:
         found, _ = list_alerts(session)
         made = auth.create_token(

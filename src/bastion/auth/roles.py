@@ -58,6 +58,8 @@ ROLE_LABELS = {
 
 _READ_ALL = frozenset(f"{c}:read" for c in CONTEXTS if c not in {"users", "audit"})
 
+# Members hold no intel permission: indicators and feeds are national data, and an
+# indicator's sightings name every organisation it hit (see bastion.web.api.intel).
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.NATIONAL_ADMIN: PERMISSIONS,
     Role.NATIONAL_ANALYST: _READ_ALL
@@ -65,9 +67,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.AUDITOR: _READ_ALL | {"audit:read", "users:read"},
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
-        | {"advisories:write", "intel:read"}
+        | {"advisories:write"}
     ),
-    Role.ORG_VIEWER: frozenset({"orgs:read", "alerts:read", "advisories:read", "intel:read"}),
+    Role.ORG_VIEWER: frozenset({"orgs:read", "alerts:read", "advisories:read"}),
 }
 
 

@@ -376,6 +376,7 @@ def list_alerts(
     status: str | None = None,
     severity: Severity | str | None = None,
     since: datetime | None = None,
+    key: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[Alert], int]:
@@ -396,6 +397,8 @@ def list_alerts(
         query = query.where(AlertRow.severity == _severity(severity).value)
     if since is not None:
         query = query.where(AlertRow.last_seen >= as_utc(since))
+    if key is not None:  # one indicator's (type:value) or rule's alerts
+        query = query.where(AlertRow.key == key)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = query.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).offset(offset)
     if limit is not None:

@@ -11,7 +11,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bastion.core.errors import InputError, NotFoundError
+from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.intel.index import INDICATOR_SCHEMA, MatchIndex
 from bastion.intel.indicator import (
@@ -35,6 +35,17 @@ from bastion.intel.models import AllowRow, IndicatorRow
 _CHUNK = 500  # keys per IN (...) query: well under every backend's parameter limit
 
 Key = tuple[str, str, str]
+
+# What a list of indicators may be sorted by.
+SORTS: dict[str, Any] = {
+    "value": IndicatorRow.value,
+    "type": IndicatorRow.type,
+    "source": IndicatorRow.source,
+    "severity": IndicatorRow.severity,
+    "confidence": IndicatorRow.confidence,
+    "updated": IndicatorRow.updated_at,
+    "valid_until": IndicatorRow.valid_until,
+}
 
 
 def _to_domain(row: IndicatorRow) -> Indicator:
@@ -182,16 +193,32 @@ def list_indicators(
     *,
     type: IndicatorType | str | None = None,
     search: str | None = None,
+    source: str | None = None,
+    active: bool | None = None,
+    now: datetime | None = None,
+    sort: str = "value",
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[Indicator], int]:
     """Return one page of indicators matching the filters, and how many match in all.
 
-    ``search`` is a case-insensitive part of the value, the threat name or the source.
+    ``search`` is a case-insensitive part of the value, the threat name or the source;
+    ``source`` an exact source; ``active`` keeps listings valid (or expired) at ``now``;
+    ``sort`` is one of ``SORTS`` (a leading ``-`` reverses it).
     """
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        msg = f"unknown sort {sort!r}; choose one of {', '.join(SORTS)} (a leading - reverses)"
+        raise InputError(msg, Location(field="sort"))
     query = select(IndicatorRow)
     if type is not None:
         query = query.where(IndicatorRow.type == IndicatorType.parse(str(type)).value)
+    if source is not None:
+        query = query.where(IndicatorRow.source == source.strip())
+    if active is not None:
+        live = _active(now or utcnow())
+        query = query.where(live if active else ~live)
     if search:
         pattern = f"%{search.strip().lower()}%"
         query = query.where(
@@ -202,7 +229,10 @@ def list_indicators(
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(IndicatorRow.type, IndicatorRow.value, IndicatorRow.source).offset(offset)
+    first = SORTS[key]
+    order = [first.desc() if descending else first.asc()]
+    order += [IndicatorRow.type, IndicatorRow.value, IndicatorRow.source, IndicatorRow.id]
+    page = query.order_by(*order).offset(offset)
     if limit is not None:
         page = page.limit(limit)
     return [_to_domain(r) for r in session.scalars(page)], total

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from bastion.web.api import account, alerts, orgs
+from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
 from bastion.web.auth import PROTECTED
 from bastion.web.errors import PROBLEM_RESPONSES
@@ -19,5 +20,6 @@ router.include_router(orgs.router)
 router.include_router(alerts.router)
 router.include_router(account.router)
 router.include_router(advisories_router)
+router.include_router(intel_api.router)
 
 __all__ = ["API_PREFIX", "router"]

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from bastion.web.auth import PROTECTED
 from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, signin
+from bastion.web.console import intel as intel_console
 from bastion.web.console.advisories import router as advisories_router
 
 router = APIRouter(dependencies=PROTECTED)
@@ -15,6 +16,7 @@ router.include_router(overview.router)
 router.include_router(orgs.router)
 router.include_router(alerts.router)
 router.include_router(advisories_router)
+router.include_router(intel_console.router)
 router.include_router(admin.router)
 router.include_router(apidocs.router)
 router.include_router(signin.signed_in)

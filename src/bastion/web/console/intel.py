@@ -1,0 +1,221 @@
+"""The console's threat-intelligence pages: indicators (search, one indicator), feeds and pulls.
+
+National roles only, as the API (see ``bastion.web.api.intel``); the forms to add
+and expire an indicator are for national analysts and administrators.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bastion import auth, intel
+from bastion.core.errors import InputError
+from bastion.core.timeutil import utcnow
+from bastion.core.types import Severity, Tlp
+from bastion.intel import feeds
+from bastion.intel.indicator import Action, IndicatorType, parse_tlp
+from bastion.intel.service import SORTS
+from bastion.web.api.intel import (
+    FeedName,
+    IndicatorId,
+    IntelReader,
+    IntelWriter,
+    active_filter,
+    feed_summaries,
+    indicator_view,
+)
+from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+
+PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def _type(value: str) -> IndicatorType | None:
+    return IndicatorType.parse(value) if value.strip() else None
+
+
+def indicator_path(request: Request, indicator_id: str) -> str:
+    """Return the console path of an indicator (its value may hold slashes and queries)."""
+    base = request.url_for("intel_list").path
+    return f"{base}/indicators/{quote(indicator_id, safe=':/@')}"
+
+
+@router.get("/intel", name="intel_list")
+def intel_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: IntelReader,
+    q: Annotated[str, Query(max_length=200, pattern=PRINTABLE)] = "",
+    type: Annotated[str, Query(max_length=16)] = "",
+    source: Annotated[str, Query(max_length=100, pattern=PRINTABLE)] = "",
+    active: Annotated[str, Query(max_length=5)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "value",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """Show indicators, searched and filtered, sorted, 50 listings a page."""
+    kind = _type(type)
+    wanted_active = active_filter(active)
+    found, total = intel.list_indicators(
+        session,
+        type=kind,
+        search=q.strip() or None,
+        source=source.strip() or None,
+        active=wanted_active,
+        sort=sort,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    filters = {
+        "q": q.strip(),
+        "type": kind.value if kind else "",
+        "source": source.strip(),
+        "active": "" if wanted_active is None else str(wanted_active).lower(),
+    }
+
+    def link(number: int, order: str = sort) -> str:
+        params = {**filters, "sort": order if order != "value" else "", "page": number}
+        query = urlencode({k: v for k, v in params.items() if v and v != 1})
+        return f"{request.url.path}?{query}" if query else request.url.path
+
+    return templates.TemplateResponse(
+        request,
+        "intel/list.html",
+        {
+            "section": "intel",
+            "indicators": found,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "first": (page - 1) * PAGE_SIZE + 1,
+            "last": (page - 1) * PAGE_SIZE + len(found),
+            "previous_link": link(page - 1) if page > 1 else None,
+            "next_link": link(page + 1) if page < pages else None,
+            "sort_links": {key: link(1, f"-{key}" if sort == key else key) for key in SORTS},
+            "sort": sort,
+            "filters": filters,
+            "filtered": any(filters.values()),
+            "types": list(IndicatorType),
+            "severities": list(Severity),
+            "actions": list(Action),
+            "tlps": list(Tlp),
+            "path_of": lambda i: indicator_path(request, i),
+            "may_write": principal.can_nationally("intel:write"),
+        },
+    )
+
+
+@router.get("/intel/indicators/{indicator_id:path}", name="intel_indicator")
+def intel_indicator(
+    request: Request,
+    indicator_id: IndicatorId,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: IntelReader,
+) -> HTMLResponse:
+    """Show one indicator: its sources, the organisations it hit this week, its alerts."""
+    view = indicator_view(session, indicator_id)
+    return templates.TemplateResponse(
+        request,
+        "intel/show.html",
+        {
+            "section": "intel",
+            "view": view,
+            "now": utcnow(),
+            "may_write": principal.can_nationally("intel:write"),
+        },
+    )
+
+
+@router.post("/intel/indicators", name="intel_add")
+def intel_add(
+    request: Request,
+    session: SessionDep,
+    principal: IntelWriter,
+    type: Annotated[str, Form(max_length=16)],
+    value: Annotated[str, Form(min_length=1, max_length=2048, pattern=PRINTABLE)],
+    source: Annotated[str, Form(max_length=100, pattern=PRINTABLE)] = "manual",
+    severity: Annotated[str, Form(max_length=16)] = "medium",
+    confidence: Annotated[int, Form(ge=0, le=100)] = 50,
+    action: Annotated[str, Form(max_length=8)] = "alert",
+    threat: Annotated[str, Form(max_length=200, pattern=PRINTABLE)] = "",
+    tlp: Annotated[str, Form(max_length=16)] = "AMBER",
+) -> RedirectResponse:
+    """List an indicator by hand, then show it."""
+    kind = _type(type)
+    if kind is None:
+        msg = "choose the indicator's type"
+        raise InputError(msg)
+    indicator = intel.Indicator(
+        type=kind,
+        value=value,
+        source=source.strip() or "manual",
+        severity=intel.parse_severity(severity),
+        confidence=confidence,
+        action=intel.parse_action(action),
+        threat=threat,
+        tlp=parse_tlp(tlp),
+    )
+    intel.store_listings(session, [indicator], reason=f"added by {principal.actor}")
+    auth.record(
+        session,
+        principal,
+        "intel.indicator_add",
+        f"indicator:{indicator.id}",
+        after={"source": indicator.source, "severity": indicator.severity.value},
+    )
+    return RedirectResponse(indicator_path(request, indicator.id), status_code=303)
+
+
+@router.post("/intel/expire", name="intel_expire")
+def intel_expire(
+    request: Request,
+    session: SessionDep,
+    principal: IntelWriter,
+    id: Annotated[str, Form(min_length=3, max_length=2100, pattern=PRINTABLE)],
+    reason: Annotated[str, Form(max_length=500, pattern=PRINTABLE)],
+    source: Annotated[str, Form(max_length=100, pattern=PRINTABLE)] = "",
+) -> RedirectResponse:
+    """Expire an indicator (every source's listing, or one) saying why, then show it."""
+    count = intel.expire_indicator(
+        session, id, reason=reason, now=utcnow(), source=source.strip() or None
+    )
+    found = intel.get_indicator(session, id)[0]
+    auth.record(
+        session,
+        principal,
+        "intel.indicator_expire",
+        f"indicator:{found.id}",
+        after={"reason": reason.strip(), "source": source.strip() or None, "expired": count},
+    )
+    return RedirectResponse(indicator_path(request, found.id), status_code=303)
+
+
+@router.get("/intel/feeds", name="intel_feeds")
+def intel_feeds(
+    request: Request, session: SessionDep, templates: TemplatesDep, _: IntelReader
+) -> HTMLResponse:
+    """Show every feed with the status of its last pull."""
+    return templates.TemplateResponse(
+        request, "intel/feeds.html", {"section": "intel", "feeds": feed_summaries(session)}
+    )
+
+
+@router.get("/intel/feeds/{name}", name="intel_feed")
+def intel_feed(
+    request: Request, name: FeedName, session: SessionDep, templates: TemplatesDep, _: IntelReader
+) -> HTMLResponse:
+    """Show one feed and its pull history, newest first."""
+    feed = feeds.get_feed(session, name)
+    return templates.TemplateResponse(
+        request,
+        "intel/feed.html",
+        {"section": "intel", "feed": feed, "pulls": feeds.feed_history(session, name, limit=100)},
+    )
