@@ -84,7 +84,12 @@ def install() -> list[str]:
 
     def timed_get_parser(name: str) -> Parser:
         parser = get_parser(name)
-        return replace(parser, parse=timed("parse", parser.parse))
+        chunk = parser.read_chunk
+        return replace(
+            parser,
+            parse=timed("parse", parser.parse),
+            read_chunk=None if chunk is None else timed("parse", chunk),
+        )
 
     pipeline.get_parser = timed_get_parser
     read_chunks = pipeline.read_chunks

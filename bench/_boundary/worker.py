@@ -40,7 +40,7 @@ def _parse_only(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     with open_source(path) as stream:
         for chunk in read_chunks(stream):
-            parsed = parser.parse(split_lines(chunk.data, chunk.offset).text, ctx)
+            parsed = parser.read(split_lines(chunk.data, chunk.offset), ctx)
             events += parsed.events.height
             rejects += parsed.rejects.height
             size += len(chunk.data)

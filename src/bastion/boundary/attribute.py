@@ -2,8 +2,9 @@
 
 The federation's networks (nested allocations allowed: an ICB's /16 holding a trust's
 /24) are flattened once into sorted, non-overlapping segments that know their most
-specific owner. Attributing a batch parses each distinct address once, finds its
-segment by binary search, and joins the owners back onto the events.
+specific owner. Attributing a batch parses its addresses into integer keys (once per
+batch, shared with the enrich stage), finds each one's segment by binary search and
+gathers the owners: no join, no Python loop.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from bastion.boundary.ipcolumns import CidrTable, parse_cidrs
+from bastion.boundary.ipcolumns import CidrTable, IpKeys, column_keys, ip_keys, parse_cidrs
 from bastion.core.errors import InputError
 
 SOURCE_IP = "source.ip"
 DESTINATION_IP = "destination.ip"
 ORGANISATION = "organization.id"
 HOST_IP = "host.ip"
+ADDRESS_COLUMNS = (SOURCE_IP, DESTINATION_IP)
 
 
 class NetworkIndex:
@@ -57,41 +59,40 @@ class NetworkIndex:
 
     def owners(self, ips: pl.Series) -> pl.Series:
         """Return the code of the organisation owning each address (null where none or invalid)."""
-        item = self._table.most_specific(ips)
-        return self._owners.gather(item).alias("owner")
+        return self.owners_of(ip_keys(ips))
+
+    def owners_of(self, keys: IpKeys) -> pl.Series:
+        """``owners`` for addresses already parsed by ``ip_keys``."""
+        return self._owners.gather(self._table.most_specific_keys(keys)).alias("owner")
+
+
+def attribute(
+    events: pl.DataFrame, index: NetworkIndex, keys: dict[str, IpKeys] | None = None
+) -> pl.DataFrame:
+    """Add ``organization.id`` and ``host.ip``: the member owning source.ip, else destination.ip.
+
+    ``host.ip`` is the member's own address in the event: source.ip when a member owns
+    it, else destination.ip when a member owns that, else null. ``keys`` are the
+    addresses already parsed (``column_keys``); without them they are parsed here.
+    """
+    if keys is None:
+        keys = column_keys(events, ADDRESS_COLUMNS)
+    # One binary search per address over the flattened networks: no join, no string keys.
+    source = index.owners_of(keys[SOURCE_IP])
+    destination = index.owners_of(keys[DESTINATION_IP])
+    # The source wins: when both ends are members, the event belongs to the sender.
+    host = pl.select(
+        pl.when(source.is_not_null())
+        .then(_column(events, SOURCE_IP))
+        .when(destination.is_not_null())
+        .then(_column(events, DESTINATION_IP))
+    ).to_series()
+    return events.with_columns(
+        source.fill_null(destination).alias(ORGANISATION), host.alias(HOST_IP)
+    )
 
 
 def _column(events: pl.DataFrame, name: str) -> pl.Series:
     if name in events.columns:
         return events[name].cast(pl.String)
-    return pl.Series(name, [None] * len(events), dtype=pl.String)
-
-
-def attribute(events: pl.DataFrame, index: NetworkIndex) -> pl.DataFrame:
-    """Add ``organization.id`` and ``host.ip``: the member owning source.ip, else destination.ip.
-
-    ``host.ip`` is the member's own address in the event: source.ip when a member owns
-    it, else destination.ip when a member owns that, else null.
-    """
-    source, destination = _column(events, SOURCE_IP), _column(events, DESTINATION_IP)
-    # Boundary traffic repeats addresses: look each distinct one up once, then join back
-    # only the members' addresses, carrying their position in ``owned`` rather than strings.
-    both = pl.concat([source, destination]).drop_nulls()
-    distinct = both.gather(both.arg_unique())
-    owned = pl.DataFrame({"ip": distinct, "owner": index.owners(distinct)}).filter(
-        pl.col("owner").is_not_null()
-    )
-    positions = owned.select("ip", at=pl.int_range(pl.len(), dtype=pl.UInt32))
-    frame = pl.DataFrame({"source": source, "destination": destination})
-    for side in ("source", "destination"):
-        frame = frame.join(
-            positions.rename({"ip": side, "at": f"{side}_at"}),
-            on=side,
-            how="left",
-            maintain_order="left",
-        )
-    # The source wins: when both ends are members, the event belongs to the sender.
-    at = frame.select(pl.coalesce("source_at", "destination_at")).to_series()
-    return events.with_columns(
-        owned["owner"].gather(at).alias(ORGANISATION), owned["ip"].gather(at).alias(HOST_IP)
-    )
+    return pl.repeat(None, events.height, dtype=pl.String, eager=True).alias(name)

@@ -14,6 +14,7 @@ loop per address.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -94,7 +95,9 @@ def ip_keys(values: pl.Series) -> IpKeys:
     """Turn address strings into integer keys, one family at a time; invalid or null gets none."""
     frame = values.cast(pl.String).to_frame("ip")
     v4 = _ipv4_keys(frame["ip"])
-    v6 = pl.Series("k", [None] * len(frame), dtype=V6_KEY)
+    v6 = pl.repeat(None, len(frame), dtype=V6_KEY, eager=True).alias("k")
+    if v4.null_count() == values.null_count():
+        return IpKeys(v4, v6)  # every address is IPv4 (the usual batch): no IPv6 pass
     # Only strings with a colon can be IPv6; parse those alone (the slower path).
     colon = frame.select(pl.arg_where(pl.col("ip").str.contains(":", literal=True))).to_series()
     if len(colon):
@@ -111,6 +114,18 @@ def ip_keys(values: pl.Series) -> IpKeys:
         v4 = v4.scatter(colon, parsed["v4"])
         v6 = v6.scatter(colon, parsed["v6"])
     return IpKeys(v4, v6)
+
+
+def column_keys(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, IpKeys]:
+    """Parse the address columns ``names`` of ``frame`` once, for every stage that needs them.
+
+    A column the frame lacks gets null keys. Address parsing is the costliest step of
+    attributing and matching a batch: the pipeline does it once and hands the keys on.
+    """
+    empty = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    return {
+        name: ip_keys(frame.get_column(name) if name in frame.columns else empty) for name in names
+    }
 
 
 def _u128(value: int) -> pl.Expr:
@@ -201,7 +216,7 @@ class _Segments:
 
     def best(self, keys: pl.Series) -> pl.Series:
         """Return the most specific covering item per key (null where none or key null)."""
-        out = pl.Series("item", [None] * len(keys), dtype=pl.UInt32)
+        out = pl.repeat(None, len(keys), dtype=pl.UInt32, eager=True).alias("item")
         pos = keys.is_not_null().arg_true()
         if len(pos):
             segment = self.starts.search_sorted(keys.gather(pos), side="right") - 1
@@ -243,10 +258,16 @@ class CidrTable:
 
     def covering(self, ips: pl.Series) -> pl.DataFrame:
         """Return (pos UInt32, item UInt32) for each address in ``ips`` and each CIDR covering it."""
-        keys = ip_keys(ips)
+        return self.covering_keys(ip_keys(ips))
+
+    def covering_keys(self, keys: IpKeys) -> pl.DataFrame:
+        """``covering`` for addresses already parsed by ``ip_keys``."""
         return pl.concat([self._v4.covers(keys.v4), self._v6.covers(keys.v6)])
 
     def most_specific(self, ips: pl.Series) -> pl.Series:
         """Return the item of the most specific CIDR covering each address (null where none)."""
-        keys = ip_keys(ips)
+        return self.most_specific_keys(ip_keys(ips))
+
+    def most_specific_keys(self, keys: IpKeys) -> pl.Series:
+        """``most_specific`` for addresses already parsed by ``ip_keys``."""
         return self._v4.best(keys.v4).fill_null(self._v6.best(keys.v6))

@@ -19,13 +19,27 @@ NEWLINE = 0x0A
 
 @dataclass(frozen=True)
 class Lines:
-    """The complete lines of a chunk: their text and the byte offset where each starts."""
+    """The complete lines of a chunk: their text and the byte offset where each starts.
+
+    ``data`` is the chunk itself (valid UTF-8, every line ending in a newline) when a
+    parser may read it as bytes instead of line by line: line ``i`` is
+    ``data[offsets[i] - base:]`` up to its newline. It is None when the lines are not
+    the chunk's bytes as they are (invalid UTF-8 repaired).
+    """
 
     text: pl.Series  # Utf8, without the line ending
     offsets: npt.NDArray[np.int64]  # absolute byte offset of each line in its source
+    data: bytes | None = None
+    base: int = 0  # the source offset of data[0]
 
     def __len__(self) -> int:
         return len(self.text)
+
+    def span(self, first: int, stop: int) -> tuple[int, int]:
+        """Return where lines ``first`` to ``stop`` (exclusive) lie in ``data``, newlines included."""
+        assert self.data is not None
+        end = len(self.data) if stop >= len(self) else int(self.offsets[stop]) - self.base
+        return int(self.offsets[first]) - self.base, end
 
 
 def complete_prefix(data: bytes) -> int:
@@ -60,4 +74,4 @@ def split_lines(data: bytes, base_offset: int = 0) -> Lines:
     text = pl.Series("line", array, dtype=pl.String).str.head(-1)
     if b"\r" in data:
         text = text.str.strip_chars_end("\r")
-    return Lines(text, starts + base_offset)
+    return Lines(text, starts + base_offset, data, base_offset)

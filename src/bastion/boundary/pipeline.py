@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import record_alerts
 from bastion.boundary.archive import write_batch
-from bastion.boundary.attribute import NetworkIndex, attribute
+from bastion.boundary.attribute import ADDRESS_COLUMNS, NetworkIndex, attribute
 from bastion.boundary.behaviour import behaviour
 from bastion.boundary.checkpoints import (
     Checkpoint,
@@ -34,6 +34,7 @@ from bastion.boundary.checkpoints import (
 from bastion.boundary.compaction import CompactionStats, compact
 from bastion.boundary.deadletter import write_rejects
 from bastion.boundary.enrich import enrich
+from bastion.boundary.ipcolumns import column_keys
 from bastion.boundary.lines import Lines, split_lines
 from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
 from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
@@ -95,16 +96,18 @@ def transform(
     ``default_org`` owns the events no registered network claims: a web server's
     access log names its clients but not the server, so the source says whose it is.
     """
-    parsed = parser.parse(lines.text, ctx)
+    parsed = parser.read(lines, ctx)
     offsets = pl.Series("log.offset", lines.offsets)
     events = parsed.events.with_columns(
         pl.lit(ctx.source).alias("log.file.path"),
         offsets.gather(parsed.events.get_column(LINE_COLUMN)).alias("log.offset"),
     )
-    events = attribute(conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False), networks)
+    events = conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False)
+    keys = column_keys(events, ADDRESS_COLUMNS)  # parsed once, for attribute and enrich
+    events = attribute(events, networks, keys)
     if default_org is not None:
         events = events.with_columns(pl.col("organization.id").fill_null(default_org))
-    matches = enrich(events, index)
+    matches = enrich(events, index, keys)
     line_index = parsed.rejects.get_column(LINE_COLUMN)
     rejects = pl.DataFrame(
         {

@@ -63,7 +63,7 @@ def run_log(rules: RuleSet, log: Path, fmt: str | None = None) -> TestRun:
         raise InputError(msg, Location(file=str(log))) from exc
     lines = split_lines(data)
     parser = get_parser(fmt) if fmt else detect_format(lines.text.head(50).to_list(), str(log))
-    parsed = parser.parse(lines.text, ParseContext(source=str(log)))
+    parsed = parser.read(lines, ParseContext(source=str(log)))
     line_numbers = parsed.events.get_column("_line")
     events = conform(parsed.events, ARCHIVE_SCHEMA)
     matches = [

@@ -12,8 +12,9 @@ lookup tables per kind:
 - URLs → exact normalised ``url.full``; URL patterns → one Aho-Corasick automaton;
 - JA3/JA4 and file hashes → exact values (the hash fields that the events carry).
 
-``match`` looks each *distinct* value of an event column up once, then finds the
-rows holding the values that hit. E-mail indicators are kept but no event field
+``match`` looks addresses up by their integer keys (parsed once per batch and shared
+with attribution), and each *distinct* value of the other event columns once, then
+finds the rows holding the values that hit. E-mail indicators are kept but no event field
 carries an address yet, so they match nothing.
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bastion.boundary.ipcolumns import CidrTable
+from bastion.boundary.ipcolumns import CidrTable, IpKeys, column_keys
 from bastion.core.types import Severity
 from bastion.intel.indicator import Indicator, IndicatorType
 from bastion.intel.tables import DomainTable, PatternTable, ValueTable
@@ -151,30 +152,34 @@ def _lower(values: pl.Series) -> pl.Series:
     return values.str.strip_chars().str.to_lowercase()
 
 
-def _as_is(values: pl.Series) -> pl.Series:
-    return values
-
-
 def _url_or_text(values: pl.Series) -> pl.Series:
     # A relative URL (a web server's request line) is scanned as it is.
     return normalise_urls(values).fill_null(values)
 
 
-def _ip_lookup(values: pl.Series, entries: pl.Series) -> Lookup:
-    table = CidrTable.build(values)
+@dataclass(frozen=True)
+class _Addresses:
+    """The IP and CIDR entries, flattened for lookup by address keys."""
 
-    def lookup(probes: pl.Series) -> pl.DataFrame:
-        found = table.covering(probes)
-        return pl.DataFrame({"pos": found["pos"], "entry": entries.gather(found["item"])})
+    table: CidrTable
+    entries: pl.Series  # entry number of each CIDR in ``table``
 
-    return lookup
+    def match(self, keys: IpKeys) -> pl.DataFrame:
+        """Return (_row, entry) for every address and every entry covering it."""
+        found = self.table.covering_keys(keys)
+        return pl.DataFrame(
+            {"_row": found["pos"].cast(pl.Int64), "entry": self.entries.gather(found["item"])}
+        )
 
 
 class _Compiled:
     """Entries compiled into lookup tables; immutable."""
 
-    def __init__(self, entries: pl.DataFrame, matchers: list[_Matcher]) -> None:
+    def __init__(
+        self, entries: pl.DataFrame, addresses: _Addresses, matchers: list[_Matcher]
+    ) -> None:
         self.entries = entries
+        self.addresses = addresses
         self.matchers = matchers
 
     @classmethod
@@ -186,21 +191,26 @@ class _Compiled:
             chosen = numbered.filter(pl.col("type").is_in([t.value for t in types]))
             return chosen["value"], chosen["entry"]
 
+        values, numbers = of(T.IPV4, T.IPV6, T.CIDR)
+        addresses = _Addresses(CidrTable.build(values), numbers)
         matchers = [
-            _Matcher(IP_FIELDS, _as_is, _ip_lookup(*of(T.IPV4, T.IPV6, T.CIDR))),
             _Matcher(DOMAIN_FIELDS, _lower, DomainTable(*of(T.DOMAIN)).lookup),
             _Matcher((URL_FIELD,), _url_or_text, ValueTable(*of(T.URL)).lookup),
             _Matcher((URL_FIELD,), _url_or_text, PatternTable(*of(T.URL_PATTERN)).lookup),
         ]
         for kind in (T.JA3, T.JA4, T.SHA256, T.SHA1, T.MD5):
             matchers.append(_Matcher(FIELDS[kind], _lower, ValueTable(*of(kind)).lookup))
-        return cls(entries, matchers)
+        return cls(entries, addresses, matchers)
 
     def ids(self) -> pl.Series:
         return self.entries.select(pl.concat_str("type", pl.lit(":"), "value")).to_series()
 
-    def match(self, events: pl.DataFrame) -> pl.DataFrame:
-        parts = []
+    def match(self, events: pl.DataFrame, keys: dict[str, IpKeys]) -> pl.DataFrame:
+        parts = [
+            self.addresses.match(keys[field]).with_columns(pl.lit(field).alias("match.field"))
+            for field in IP_FIELDS
+            if field in events.columns
+        ]
         for field in dict.fromkeys(f for m in self.matchers for f in m.fields):
             if field in events.columns:
                 found = self._match_field(events[field].cast(pl.String))
@@ -302,13 +312,19 @@ class MatchIndex:
         """Return how many distinct indicators (type and value) the index holds."""
         return self._size
 
-    def match(self, events: pl.DataFrame) -> pl.DataFrame:
-        """Return one row per (event, indicator, field) hit, in ``MATCH_SCHEMA``, by ``_row``."""
-        found = self._base.match(events)
+    def match(self, events: pl.DataFrame, keys: dict[str, IpKeys] | None = None) -> pl.DataFrame:
+        """Return one row per (event, indicator, field) hit, in ``MATCH_SCHEMA``, by ``_row``.
+
+        ``keys`` are the event addresses already parsed (``column_keys``), as the
+        pipeline shares them between its stages; without them they are parsed here.
+        """
+        if keys is None:
+            keys = column_keys(events, [f for f in IP_FIELDS if f in events.columns])
+        found = self._base.match(events, keys)
         if len(self._hidden) and found.height:
             found = found.filter(~pl.col("indicator.id").is_in(self._hidden.implode()))
         if self._delta is not None:
-            found = pl.concat([found, self._delta.match(events)])
+            found = pl.concat([found, self._delta.match(events, keys)])
         return found.sort("_row", "indicator.id", "match.field")
 
 

@@ -28,8 +28,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import polars as pl
 
+from bastion.boundary.lines import Lines
 from bastion.boundary.parsers._common_a import (
     ORIGINAL,
     REASON,
@@ -51,7 +53,12 @@ from bastion.boundary.parsers._common_a import (
     sha256,
     transport,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import (
+    ParseContext,
+    ParseResult,
+    register,
+    register_chunk_reader,
+)
 from bastion.boundary.schema import LINE_COLUMN
 
 # Zeek fields the mapping reads. Vector fields keep only their first element.
@@ -238,38 +245,86 @@ def _unhex(match: re.Match[str]) -> str:
     return chr(int(match.group(1), 16))
 
 
-def _parse_run(run: pl.DataFrame, header: ZeekHeader) -> ParseResult:
-    """Parse consecutive data lines that share one header block."""
-    run = non_blank(run)
-    if header.fields is None:
-        reason = "zeek: data line before any '#fields' header; read the log from its start"
-        return finish(run.with_columns(pl.lit(reason).alias(REASON)))
-    label = f"zeek {header.path}" if header.path else "zeek"
-    if "ts" not in header.fields:
-        reason = f"{label}: the '#fields' header has no 'ts' field, so no line has a time"
-        return finish(run.with_columns(pl.lit(reason).alias(REASON)))
-    wanted = {f: i for i, f in enumerate(header.fields) if f in MAPPED_FIELDS}
-    last = max(wanted.values())
+def _split_fields(run: pl.DataFrame, header: ZeekHeader, wanted: dict[str, int]) -> pl.LazyFrame:
+    """Return the run's wanted fields as text, split from its lines, and each line's field count."""
     sep = header.separator
     text = pl.col(ORIGINAL)
-    found = text.str.count_matches(sep, literal=True) + 1
     # Keep the split as one column and pick fields from it, so the line is split only once.
     split = run.lazy().select(
         LINE_COLUMN,
         ORIGINAL,
-        text.str.split_exact(sep, last).alias("_parts"),
-        found.alias("_found"),
+        text.str.split_exact(sep, max(wanted.values())).alias("_parts"),
+        (text.str.count_matches(sep, literal=True) + 1).alias("_found"),
     )
-    split = split.select(
+    return split.select(
         LINE_COLUMN,
         ORIGINAL,
         "_found",
-        pl.col("_parts").struct.field(*[f"field_{i}" for i in wanted.values()]),
+        *[pl.col("_parts").struct.field(f"field_{i}").alias(name) for name, i in wanted.items()],
     )
 
+
+def _read_fields(
+    run: pl.DataFrame, header: ZeekHeader, wanted: dict[str, int], data: bytes
+) -> pl.LazyFrame | None:
+    """Return the run's wanted fields read from its bytes by the CSV reader, or None.
+
+    The reader skips splitting the fields nobody reads. It is used only when the bytes
+    prove every line has exactly the header's fields (the separators add up and no
+    line comes up short), so the lines it reads are the lines the split would see;
+    otherwise None, and the run is split line by line with a reason for each bad line.
+    """
+    expected = len(header.fields or ())
+    sep = header.separator.encode()
+    if len(sep) != 1 or b"\r" in data:
+        return None
+    # numpy counts a byte several times faster than bytes.count
+    separators = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == sep[0]))
+    if separators != (expected - 1) * run.height:
+        return None
+    last = expected - 1
+    columns = sorted({*wanted.values(), last})
+    try:
+        read = pl.read_csv(
+            data,
+            has_header=False,
+            separator=header.separator,
+            quote_char=None,
+            columns=columns,
+            new_columns=[f"f{i}" for i in columns],
+            infer_schema=False,
+            empty_string_is_null=False,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if read.height != run.height or read.get_column(f"f{last}").null_count():
+        return None  # a blank or short line: the line by line path names it
+    return run.lazy().select(
+        LINE_COLUMN,
+        ORIGINAL,
+        pl.lit(expected).alias("_found"),
+        *[read.get_column(f"f{i}").alias(name) for name, i in wanted.items()],
+    )
+
+
+def _parse_run(run: pl.DataFrame, header: ZeekHeader, data: bytes | None = None) -> ParseResult:
+    """Parse consecutive data lines that share one header block (``data``: their bytes)."""
+    if data is None:
+        run = non_blank(run)
+    if header.fields is None:
+        reason = "zeek: data line before any '#fields' header; read the log from its start"
+        return finish(non_blank(run).with_columns(pl.lit(reason).alias(REASON)))
+    label = f"zeek {header.path}" if header.path else "zeek"
+    if "ts" not in header.fields:
+        reason = f"{label}: the '#fields' header has no 'ts' field, so no line has a time"
+        return finish(non_blank(run).with_columns(pl.lit(reason).alias(REASON)))
+    wanted = {f: i for i, f in enumerate(header.fields) if f in MAPPED_FIELDS}
+    split = None if data is None else _read_fields(run, header, wanted, data)
+    if split is None:
+        split = _split_fields(non_blank(run), header, wanted)
+
     def value(name: str) -> pl.Expr:
-        field = pl.col(f"field_{wanted[name]}")
-        cleaned = field.replace({header.unset_field: None, header.empty_field: ""})
+        cleaned = pl.col(name).replace({header.unset_field: None, header.empty_field: ""})
         if name in VECTOR_FIELDS:
             cleaned = cleaned.str.splitn(header.set_separator, 2).struct.field("field_0")
         return cleaned.alias(name)
@@ -300,19 +355,35 @@ def _sniff_tsv(lines: list[str]) -> bool:
 )
 def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
-    frame = line_frame(lines)
+    return _parse_tsv(line_frame(lines), ctx, None)
+
+
+@register_chunk_reader("zeek")
+def read_zeek_tsv(lines: Lines, ctx: ParseContext) -> ParseResult:
+    """Parse a chunk of Zeek TSV as ``parse_zeek_tsv`` does, reading its runs as CSV bytes."""
+    return _parse_tsv(line_frame(lines.text), ctx, lines)
+
+
+def _parse_tsv(frame: pl.DataFrame, ctx: ParseContext, lines: Lines | None) -> ParseResult:
     header: ZeekHeader = ctx.state.get(_STATE_KEY, ZeekHeader())
     headers = frame.filter(pl.col(ORIGINAL).str.starts_with("#"))
     results: list[ParseResult] = []
+
+    def run(start: int, stop: int) -> None:
+        if stop > start:
+            data = None
+            if lines is not None and lines.data is not None:
+                first, end = lines.span(start, stop)
+                data = lines.data if (first, end) == (0, len(lines.data)) else lines.data[first:end]
+            results.append(_parse_run(frame.slice(start, stop - start), header, data))
+
     start = 0
     # A loop over header lines, not events: a chunk has a handful at most.
     for index, line in headers.select(LINE_COLUMN, ORIGINAL).iter_rows():
-        if index > start:
-            results.append(_parse_run(frame.slice(start, index - start), header))
+        run(start, index)
         header = _apply_header(header, line)
         start = index + 1
-    if start < frame.height:
-        results.append(_parse_run(frame.slice(start), header))
+    run(start, frame.height)
     ctx.state[_STATE_KEY] = header
     return combine(results)
 

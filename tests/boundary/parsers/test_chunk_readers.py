@@ -1,0 +1,97 @@
+"""Formats that read a chunk's bytes directly must agree with their line-by-line parser.
+
+``Parser.read`` takes the faster path (the CSV reader over the chunk's bytes) only
+when the bytes prove it safe; whatever the input, events and rejects are the same
+as ``Parser.parse`` gives for the same lines.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from bastion.boundary.lines import split_lines
+from bastion.boundary.parsers import ParseContext, get_parser
+from bastion.boundary.parsers import zeek as zeek_module
+
+ZEEK_HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\torig_bytes\tresp_bytes\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tcount\tcount\n"
+)
+CONN = "1748822400.18\tC1\t10.0.0.1\t5000\t192.0.2.7\t443\ttcp\tssl\t100\t2000\n"
+
+
+def both(fmt: str, data: bytes, ctx_year: int = 2025) -> None:
+    """Assert the chunk reader and the line parser agree on ``data``."""
+    parser = get_parser(fmt)
+    lines = split_lines(data)
+    fast = parser.read(lines, ParseContext(source="s", default_year=ctx_year))
+    slow = parser.parse(lines.text, ParseContext(source="s", default_year=ctx_year))
+    assert_frame_equal(fast.events, slow.events)
+    assert_frame_equal(fast.rejects, slow.rejects)
+
+
+def real_zeek(shared_data: Path, name: str) -> bytes:
+    return gzip.decompress((shared_data / "zeek" / f"{name}.log.gz").read_bytes())
+
+
+@pytest.mark.parametrize("name", ["dns", "ssl", "x509", "notice", "weird"])
+def test_zeek_reader_agrees_on_the_real_logs(shared_data: Path, name: str) -> None:
+    both("zeek", real_zeek(shared_data, name))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        CONN * 3,
+        CONN + "\n" + CONN,  # a blank line
+        CONN + "1748822400.2\tC2\t10.0.0.2\t5001\n",  # a short line
+        CONN + CONN.replace("\n", "\textra\n"),  # a long line
+        CONN.replace("\n", "\r\n") * 2,  # CRLF endings
+        CONN + "1748822400.2\tC2\t10.0.0.2\t5001\n" + CONN.replace("\n", "\tx\tx\n"),  # cancel out
+        CONN + "not-a-time\tC3\t10.0.0.3\tport\t192.0.2.8\t80\ttcp\t-\t-\t-\n",  # bad values
+        CONN + "1748822400.3\tC4\t10.0.0.4\t5002\t192.0.2.9\t80\ttcp\t\t(empty)\t-\n",  # empties
+        CONN + ZEEK_HEADER.replace("conn", "other") + CONN,  # a header in the middle
+        CONN + CONN.rstrip("\n"),  # no final newline
+    ],
+)
+def test_zeek_reader_agrees_on_awkward_input(body: str) -> None:
+    both("zeek", (ZEEK_HEADER + body).encode())
+
+
+def test_zeek_reader_agrees_on_a_chunk_without_its_header() -> None:
+    parser = get_parser("zeek")
+    ctx_fast, ctx_slow = ParseContext(), ParseContext()
+    first = split_lines((ZEEK_HEADER + CONN).encode())
+    parser.read(first, ctx_fast)
+    parser.parse(first.text, ctx_slow)
+    later = split_lines((CONN * 4).encode(), 1000)
+    assert_frame_equal(
+        parser.read(later, ctx_fast).events, parser.parse(later.text, ctx_slow).events
+    )
+
+
+def test_zeek_reader_takes_the_csv_path_on_clean_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("split line by line")
+
+    monkeypatch.setattr(zeek_module, "_split_fields", refuse)
+    result = get_parser("zeek").read(split_lines((ZEEK_HEADER + CONN * 5).encode()), ParseContext())
+    assert result.events.height == 5
+    assert result.events.get_column("destination.port").to_list() == [443] * 5
+
+
+def test_invalid_utf8_falls_back_to_the_line_parser() -> None:
+    lines = split_lines(
+        (ZEEK_HEADER + CONN).encode()
+        + b"1748822400.2\tC\xff\t10.0.0.1\t1\t2.2.2.2\t2\ttcp\t-\t1\t2\n"
+    )
+    assert lines.data is None
+    result = get_parser("zeek").read(lines, ParseContext())
+    assert result.events.height == 2
+    assert pl.Series(result.events.get_column("event.original")).str.contains("\ufffd").any()
