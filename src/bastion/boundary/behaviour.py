@@ -46,18 +46,35 @@ def _candidates(events: pl.DataFrame, key: pl.Expr, title: pl.Expr, severity: st
     )
 
 
+def _rows(events: pl.DataFrame, flagged: pl.Expr, *columns: str) -> pl.Series:
+    """Return the row numbers where ``flagged`` holds, computed over ``columns`` alone.
+
+    The checks group a few columns of every event; selecting just those first spares
+    copying the wide rows (raw lines included) that almost never alert.
+    """
+    narrow = events.select(*columns).with_row_index("_at")
+    return narrow.filter(flagged).get_column("_at")
+
+
 def port_scans(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """Events of one outside source probing many ports of one member host."""
-    inbound = events.filter(
+    inbound = (
         pl.col("organization.id").is_not_null()
         & (pl.col("host.ip") == pl.col("destination.ip"))
         & pl.col("destination.port").is_not_null()
     )
-    scanned = inbound.filter(
-        pl.col("destination.port").n_unique().over("source.ip", "host.ip") >= threshold
+    ports = pl.col("destination.port").filter(inbound).n_unique()
+    rows = _rows(
+        events,
+        inbound & (ports.over("source.ip", "host.ip") >= threshold),
+        "organization.id",
+        "host.ip",
+        "source.ip",
+        "destination.ip",
+        "destination.port",
     )
     return _candidates(
-        scanned,
+        events[rows],
         pl.concat_str(pl.lit("builtin:port-scan:"), pl.col("source.ip")),
         pl.concat_str(pl.lit("Port scan from "), pl.col("source.ip")),
         "medium",
@@ -66,16 +83,23 @@ def port_scans(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
 
 def exfiltration(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """Events of one member host sending a large volume to one outside address."""
-    outbound = events.filter(
+    outbound = (
         pl.col("organization.id").is_not_null()
         & (pl.col("host.ip") == pl.col("source.ip"))
         & pl.col("source.bytes").is_not_null()
     )
-    heavy = outbound.filter(
-        pl.col("source.bytes").sum().over("host.ip", "destination.ip") >= threshold
+    sent = pl.col("source.bytes").filter(outbound).sum()
+    rows = _rows(
+        events,
+        outbound & (sent.over("host.ip", "destination.ip") >= threshold),
+        "organization.id",
+        "host.ip",
+        "source.ip",
+        "destination.ip",
+        "source.bytes",
     )
     return _candidates(
-        heavy,
+        events[rows],
         pl.concat_str(pl.lit("builtin:exfiltration:"), pl.col("destination.ip")),
         pl.concat_str(pl.lit("Large upload to "), pl.col("destination.ip")),
         "high",
@@ -84,15 +108,13 @@ def exfiltration(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
 
 def log4shell_probes(events: pl.DataFrame) -> pl.DataFrame:
     """Requests carrying a JNDI lookup (CVE-2021-44228) in the URL or the User-Agent."""
-    probes = events.filter(
-        pl.col("organization.id").is_not_null()
-        & (
-            pl.col("url.full").str.contains(LOG4SHELL).fill_null(value=False)
-            | pl.col("user_agent.original").str.contains(LOG4SHELL).fill_null(value=False)
-        )
+    probe = pl.col("organization.id").is_not_null() & (
+        pl.col("url.full").str.contains(LOG4SHELL).fill_null(value=False)
+        | pl.col("user_agent.original").str.contains(LOG4SHELL).fill_null(value=False)
     )
+    rows = _rows(events, probe, "organization.id", "url.full", "user_agent.original")
     return _candidates(
-        probes,
+        events[rows],
         pl.lit("builtin:log4shell-probe"),
         pl.lit("Log4Shell (CVE-2021-44228) exploit attempt"),
         "high",

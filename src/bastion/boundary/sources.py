@@ -21,7 +21,7 @@ import zstandard
 
 from bastion.core.errors import InputError, Location
 
-CHUNK_SIZE = 8 << 20  # bytes of lines handed to the pipeline at once
+CHUNK_SIZE = 32 << 20  # bytes of lines handed to the pipeline at once
 FINGERPRINT_BYTES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
