@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from bastion.boundary import compaction
@@ -60,6 +61,19 @@ def test_write_batch_stages_one_file_per_day_and_compaction_partitions_by_org(
     assert written.schema == pl.Schema(ARCHIVE_SCHEMA)
     assert written["source.ip"].to_list() == ["10.1.0.5"]
     assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 4
+
+
+def raw_codec(path: Path) -> str:
+    metadata = pq.ParquetFile(path).metadata
+    names = [metadata.schema.column(i).name for i in range(metadata.num_columns)]
+    return str(metadata.row_group(0).column(names.index("event.original")).compression)
+
+
+def test_staged_raw_lines_are_lz4_and_compacted_ones_zstd(tmp_path: Path) -> None:
+    write_batch(events(), tmp_path, "batch-1")
+    assert raw_codec(next(tmp_path.glob("day=2024-03-01/org=_staging/*.parquet"))) == "LZ4"
+    compact(tmp_path)
+    assert raw_codec(next(tmp_path.glob("day=2024-03-01/org=R0A/*.parquet"))) == "ZSTD"
 
 
 def test_hunt_sees_written_rows_with_partition_columns(tmp_path: Path) -> None:

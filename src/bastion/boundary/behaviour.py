@@ -46,27 +46,26 @@ def _candidates(events: pl.DataFrame, key: pl.Expr, title: pl.Expr, severity: st
     )
 
 
-def _rows(events: pl.DataFrame, flagged: pl.Expr, *columns: str) -> pl.Series:
-    """Return the row numbers where ``flagged`` holds, computed over ``columns`` alone.
+def _flagged(
+    events: pl.DataFrame, where: pl.Expr, alerting: pl.Expr, *columns: str
+) -> pl.DataFrame:
+    """Return the events where ``where`` holds and then ``alerting`` (a group check) holds.
 
-    The checks group a few columns of every event; selecting just those first spares
-    copying the wide rows (raw lines included) that almost never alert.
+    Both run over the few ``columns`` they read: filtering the wide events (raw lines
+    and all) would copy every column of most rows to keep almost none.
     """
-    narrow = events.select(*columns).with_row_index("_at")
-    return narrow.filter(flagged).get_column("_at")
+    narrow = events.select(*columns).with_row_index("_at").filter(where)
+    return events[narrow.filter(alerting).get_column("_at")]
 
 
 def port_scans(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """Events of one outside source probing many ports of one member host."""
-    inbound = (
+    scanned = _flagged(
+        events,
         pl.col("organization.id").is_not_null()
         & (pl.col("host.ip") == pl.col("destination.ip"))
-        & pl.col("destination.port").is_not_null()
-    )
-    ports = pl.col("destination.port").filter(inbound).n_unique()
-    rows = _rows(
-        events,
-        inbound & (ports.over("source.ip", "host.ip") >= threshold),
+        & pl.col("destination.port").is_not_null(),
+        pl.col("destination.port").n_unique().over("source.ip", "host.ip") >= threshold,
         "organization.id",
         "host.ip",
         "source.ip",
@@ -74,7 +73,7 @@ def port_scans(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
         "destination.port",
     )
     return _candidates(
-        events[rows],
+        scanned,
         pl.concat_str(pl.lit("builtin:port-scan:"), pl.col("source.ip")),
         pl.concat_str(pl.lit("Port scan from "), pl.col("source.ip")),
         "medium",
@@ -83,15 +82,12 @@ def port_scans(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
 
 def exfiltration(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """Events of one member host sending a large volume to one outside address."""
-    outbound = (
+    heavy = _flagged(
+        events,
         pl.col("organization.id").is_not_null()
         & (pl.col("host.ip") == pl.col("source.ip"))
-        & pl.col("source.bytes").is_not_null()
-    )
-    sent = pl.col("source.bytes").filter(outbound).sum()
-    rows = _rows(
-        events,
-        outbound & (sent.over("host.ip", "destination.ip") >= threshold),
+        & pl.col("source.bytes").is_not_null(),
+        pl.col("source.bytes").sum().over("host.ip", "destination.ip") >= threshold,
         "organization.id",
         "host.ip",
         "source.ip",
@@ -99,7 +95,7 @@ def exfiltration(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
         "source.bytes",
     )
     return _candidates(
-        events[rows],
+        heavy,
         pl.concat_str(pl.lit("builtin:exfiltration:"), pl.col("destination.ip")),
         pl.concat_str(pl.lit("Large upload to "), pl.col("destination.ip")),
         "high",
@@ -108,13 +104,20 @@ def exfiltration(events: pl.DataFrame, threshold: int) -> pl.DataFrame:
 
 def log4shell_probes(events: pl.DataFrame) -> pl.DataFrame:
     """Requests carrying a JNDI lookup (CVE-2021-44228) in the URL or the User-Agent."""
-    probe = pl.col("organization.id").is_not_null() & (
-        pl.col("url.full").str.contains(LOG4SHELL).fill_null(value=False)
-        | pl.col("user_agent.original").str.contains(LOG4SHELL).fill_null(value=False)
+
+    def lookup(column: str, regex: bool) -> pl.Expr:
+        text = pl.col(column)
+        found = text.str.contains(LOG4SHELL) if regex else text.str.contains("${", literal=True)
+        return found.fill_null(value=False)
+
+    # Every probe holds "${": a literal search (memchr) leaves the regex a handful of rows.
+    member = pl.col("organization.id").is_not_null()
+    maybe = events.filter(
+        member & (lookup("url.full", False) | lookup("user_agent.original", False))
     )
-    rows = _rows(events, probe, "organization.id", "url.full", "user_agent.original")
+    probes = maybe.filter(lookup("url.full", True) | lookup("user_agent.original", True))
     return _candidates(
-        events[rows],
+        probes,
         pl.lit("builtin:log4shell-probe"),
         pl.lit("Log4Shell (CVE-2021-44228) exploit attempt"),
         "high",

@@ -7,9 +7,9 @@ events as for ten thousand, so writing an organisation's day once, and never
 per batch, is what keeps the archive's file count at organisations × days.
 
 Memory stays bounded whatever the day's volume: a group of staged files (up to
-``GROUP_BYTES``) is first split into buckets of organisations in a scratch
-folder, one staged file at a time, then each bucket is read alone and written
-out per organisation. It never shows an event twice or loses one, crash or not:
+``GROUP_BYTES``) is first streamed, a slice at a time, into one scratch file per
+bucket of organisations, then each bucket is read alone and written out per
+organisation. It never shows an event twice or loses one, crash or not:
 
 1. write a marker naming the group's inputs and the outputs it will write;
 2. write the outputs (each atomically), bucket by bucket;
@@ -28,12 +28,13 @@ import json
 import math
 import shutil
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from bastion.boundary.archive import (
     DAY,
@@ -53,6 +54,7 @@ MAX_BUCKETS = 256
 # Staged bytes compacted together, so an organisation gets one file per group: a
 # day up to this size (about 80 million events of firewall logs) gets one per day.
 GROUP_BYTES = MAX_BUCKETS * BUCKET_BYTES
+SLICE_ROWS = 1 << 18  # rows of a staged file split at once
 
 
 @dataclass
@@ -106,22 +108,38 @@ def bucket_of(partitions: pl.Series, buckets: int) -> pl.Series:
     return joined.get_column("bucket")
 
 
-def _read(path: Path) -> pl.DataFrame:
-    """Read a staged file in the archive schema (whatever columns it was written with)."""
-    return conform(pl.read_parquet(path), ARCHIVE_SCHEMA)
+def _slices(path: Path) -> Iterator[pl.DataFrame]:
+    """Read a staged file a slice at a time, in the archive schema (whatever it was written with)."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=SLICE_ROWS):
+        yield conform(pl.from_arrow(batch), ARCHIVE_SCHEMA)  # type: ignore[arg-type]
 
 
 def _split_into_buckets(files: list[Path], scratch: Path, buckets: int) -> list[str]:
-    """Write each staged file's rows into per-bucket scratch files; return the org partitions."""
+    """Stream the staged files' rows into one scratch file per bucket; return the org partitions.
+
+    A slice of a staged file at a time is in memory, and each bucket's file stays
+    open for the whole group: a few hundred scratch files per group, however many
+    staged files it has.
+    """
     organisations: set[str] = set()
-    for number, path in enumerate(files):
-        frame = _read(path).with_columns(org_partition(pl.col("organization.id")).alias(ORG))
-        organisations.update(frame.get_column(ORG).unique().to_list())
-        keyed = frame.with_columns(bucket_of(frame.get_column(ORG), buckets).alias("_bucket"))
-        for (bucket,), part in keyed.partition_by("_bucket", as_dict=True).items():
-            folder = scratch / f"b{int(bucket):03d}"
-            folder.mkdir(parents=True, exist_ok=True)
-            part.drop("_bucket").write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
+    writers: dict[int, pq.ParquetWriter] = {}
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        for path in files:
+            for frame in _slices(path):
+                keyed = frame.with_columns(org_partition(pl.col("organization.id")).alias(ORG))
+                organisations.update(keyed.get_column(ORG).unique().to_list())
+                keyed = keyed.with_columns(bucket_of(keyed.get_column(ORG), buckets).alias("_b"))
+                for (bucket,), part in keyed.partition_by("_b", as_dict=True).items():
+                    table = part.drop("_b").to_arrow()
+                    number = int(bucket)
+                    if number not in writers:
+                        target = scratch / f"b{number:03d}.parquet"
+                        writers[number] = pq.ParquetWriter(target, table.schema, compression="lz4")
+                    writers[number].write_table(table)
+    finally:
+        for writer in writers.values():
+            writer.close()
     return sorted(organisations)
 
 
@@ -140,9 +158,9 @@ def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> 
         json.dumps({"inputs": names, "outputs": sorted(outputs.values())}), encoding="utf-8"
     )
     # Every organisation is in exactly one bucket, so each output is written once, whole.
-    for folder in sorted(scratch.iterdir()):
+    for bucket in sorted(scratch.glob("b*.parquet")):
         # Sorted by organisation and turned into Arrow once: each output is a zero-copy slice.
-        frame = pl.read_parquet(sorted(folder.glob("*.parquet"))).sort(ORG, maintain_order=True)
+        frame = pl.read_parquet(bucket).sort(ORG, maintain_order=True)
         runs = frame.group_by(ORG, maintain_order=True).len()
         table = frame.drop(ORG).to_arrow(compat_level=pl.CompatLevel.newest())
         start = 0

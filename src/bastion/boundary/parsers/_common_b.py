@@ -215,6 +215,8 @@ def fill_where(frame: pl.DataFrame, need: pl.Expr, columns: dict[str, pl.Expr]) 
     need (a fallback time, web filter URLs) is cheaper computed on those rows.
     """
     mask = frame.select(need.fill_null(False)).to_series()
+    if not mask.any() and set(columns) <= set(frame.columns):
+        return frame  # no row needs them, and they exist already
     if mask.all():
         return frame.with_columns(**columns)
     # Lazy, so only the columns ``columns`` read are filtered, not every column of the frame.

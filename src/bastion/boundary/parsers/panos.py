@@ -270,13 +270,20 @@ def _result(frame: pl.DataFrame) -> ParseResult:
     col = pl.col
     log_type = col("type")
     traffic, threat = log_type == "TRAFFIC", log_type == "THREAT"
-    frame = frame.with_columns(
-        _time=pl.coalesce(
-            col("generated_time").str.strptime(
-                pl.Datetime("us"), "%Y/%m/%d %H:%M:%S", strict=False
-            ),
-            col("receive_time").str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S", strict=False),
-        ).dt.replace_time_zone("UTC"),
+
+    def timestamp(field: str) -> pl.Expr:
+        return (
+            col(field)
+            .str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S", strict=False)
+            .dt.replace_time_zone("UTC")
+        )
+
+    # The receive time stands in only where the generated time does not read.
+    frame = fill_where(
+        frame.with_columns(_time=timestamp("generated_time")),
+        col("_time").is_null(),
+        {"_time": timestamp("receive_time")},
+    ).with_columns(
         _sport=port(col("sport")),
         _dport=port(col("dport")),
         _bytes=pl.when(traffic).then(integer(col("f31"), pl.Int64())),
