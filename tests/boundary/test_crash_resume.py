@@ -39,7 +39,12 @@ def _big_zeek_log(path: Path, lines: int) -> None:
 
 def _bastion(data_dir: Path, *args: str, output: bool = False) -> subprocess.Popen[bytes]:
     # commit every 8 MiB chunk on its own, so a kill can land between commits
-    env = {**os.environ, "BASTION_DATA_DIR": str(data_dir), "BASTION_INGEST_SEGMENT_BYTES": "1"}
+    env = {
+        **os.environ,
+        "BASTION_DATA_DIR": str(data_dir),
+        "BASTION_INGEST_SEGMENT_BYTES": "1",
+        "BASTION_INGEST_CHUNK_BYTES": str(8 << 20),
+    }
     env.pop("BASTION_DATABASE_URL", None)
     pipe = subprocess.PIPE if output else subprocess.DEVNULL
     return subprocess.Popen(

@@ -35,7 +35,7 @@ from bastion.boundary.compaction import CompactionStats, compact
 from bastion.boundary.deadletter import write_rejects
 from bastion.boundary.enrich import enrich
 from bastion.boundary.ipcolumns import column_keys
-from bastion.boundary.lines import Lines, split_lines
+from bastion.boundary.lines import Lines, count_lines, split_lines
 from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
 from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.boundary.sources import (
@@ -167,6 +167,7 @@ class Pipeline:
         window: timedelta = ALERT_WINDOW,
         default_org: str | None = None,
         segment_bytes: int = Settings().ingest_segment_bytes,
+        chunk_bytes: int = Settings().ingest_chunk_bytes,
         compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
         detector: Detector | None = None,
     ) -> None:
@@ -174,6 +175,7 @@ class Pipeline:
         self.store = store
         self.compact_after = compact_after
         self.segment_bytes = segment_bytes
+        self.chunk_bytes = chunk_bytes
         self.default_org = default_org
         self.archive_root = archive_root
         self.deadletter_root = deadletter_root
@@ -215,6 +217,7 @@ class Pipeline:
             window=window,
             default_org=default_org,
             segment_bytes=settings.ingest_segment_bytes,
+            chunk_bytes=settings.ingest_chunk_bytes,
             compact_after=timedelta(hours=settings.archive_compact_after_hours),
             detector=detector,
         )
@@ -260,7 +263,9 @@ class Pipeline:
             _prime(parser, ctx, path)
             first_line = _lines_before(path, start) + 1
         with open_source(path) as stream:
-            chunks = _numbered(read_chunks(stream, start=start), first_line)
+            chunks = _numbered(
+                read_chunks(stream, start=start, chunk_size=self.chunk_bytes), first_line
+            )
             self._run(chunks, parser, ctx, key, stats)
         with self.store.session() as session:
             save_checkpoint(
@@ -489,7 +494,7 @@ def _numbered(chunks: Iterable[Chunk], line: int = 1) -> Iterator[tuple[int, Chu
     """Pair each chunk with the line number its first line has in the source."""
     for chunk in chunks:
         yield line, chunk
-        line += chunk.data.count(b"\n") + (0 if chunk.data.endswith(b"\n") else 1)
+        line += count_lines(chunk.data) + (0 if chunk.data.endswith(b"\n") else 1)
 
 
 def _smaller_self(session: Session, path: Path) -> Checkpoint | None:
@@ -515,7 +520,7 @@ def _lines_before(path: Path, offset: int) -> int:
             block = stream.read(min(offset, 8 << 20))
             if not block:
                 break
-            count += block.count(b"\n")
+            count += count_lines(block)
             offset -= len(block)
     return count
 

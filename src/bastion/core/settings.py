@@ -30,6 +30,12 @@ class Settings(BaseModel):
     archive_path: Path | None = Field(
         default=None, description="Parquet event archive; default <data_dir>/archive"
     )
+    ingest_chunk_bytes: int = Field(
+        default=32 << 20,
+        ge=4096,
+        description="input bytes read and transformed at once (more: per-batch costs spread "
+        "over more events, and more memory)",
+    )
     ingest_segment_bytes: int = Field(
         default=128 << 20,
         ge=1,
