@@ -27,6 +27,7 @@ from starlette.routing import Mount
 from bastion import advisories as adv
 from bastion import auth, intel
 from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.demo.detection import install_demo_rules
 from bastion.intel import feeds
 from bastion.store import Store
 from bastion.web.testing import Person, create_people, open_session, signed_in_client
@@ -53,6 +54,24 @@ TARGETS = {
     "multi": ("RJ1", "A81001"),
     "token": ("RAL", "RJ1"),
 }
+
+
+# The demo's Log4Shell rule: each organisation has an alert of it, its host the org's marker IP.
+RULE_ID = "451b3c28-3fed-4081-aef7-5230e65f58a7"
+RULE_WRITERS = frozenset({"admin", "analyst", "lead", "multi"})
+
+
+def rule_hit(org: str) -> dict[str, Any]:
+    return {
+        **hit(org, 5),
+        "host.ip": ORG_MARK[org][1],
+        "kind": "rule",
+        "key": f"sigma:{RULE_ID}",
+        "title": "Log4Shell JNDI lookup in a web request",
+        "indicator.type": "sigma-rule",
+        "indicator.value": RULE_ID,
+        "indicator.source": "sigma",
+    }
 
 
 def hit(org: str, minute: int) -> dict[str, Any]:
@@ -407,6 +426,29 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/intel/feeds"): Case(get("/intel/feeds"), NATIONAL),
     ("GET", "/intel/feeds/{name}"): Case(get("/intel/feeds/matrix-feed"), NATIONAL),
+    ("GET", "/api/v1/rules"): Case(get("/api/v1/rules"), PEOPLE_ONLY),
+    ("GET", "/api/v1/rules/{rule_id}"): Case(get(f"/api/v1/rules/{RULE_ID}"), PEOPLE_ONLY),
+    ("PUT", "/api/v1/rules/{rule_id}/tuning"): Case(
+        lambda _w, org: (
+            "PUT",
+            f"/api/v1/rules/{RULE_ID}/tuning",
+            {"json": {"enabled": False, "org": org}},
+        ),
+        RULE_WRITERS,
+        by_org=True,
+    ),
+    ("GET", "/rules"): Case(get("/rules"), PEOPLE_ONLY),
+    ("GET", "/rules/{rule_id}"): Case(get(f"/rules/{RULE_ID}"), PEOPLE_ONLY),
+    ("POST", "/rules/{rule_id}/tuning"): Case(
+        lambda _w, org: (
+            "POST",
+            f"/rules/{RULE_ID}/tuning",
+            {"data": {"enabled": "off", "org": org}},
+        ),
+        RULE_WRITERS,
+        ok=303,
+        by_org=True,
+    ),
     ("GET", "/users"): Case(get("/users"), frozenset({"admin", "auditor"})),
     ("POST", "/users"): Case(
         lambda w, org: (
@@ -464,6 +506,8 @@ def build_world(
     """Record two alerts per organisation and an RAL-bound API token, then describe it all."""
     with store.session() as session:
         record_alerts(session, pl.DataFrame([hit(o, m) for o in ORG_MARK for m in (0, 1)]))
+        record_alerts(session, pl.DataFrame([rule_hit(o) for o in ORG_MARK]))
+    install_demo_rules(app.state.settings.rules_dir)
     with store.session() as session:  # national intel: one indicator and one feed
         intel.store_listings(
             session,

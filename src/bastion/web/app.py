@@ -54,6 +54,7 @@ def create_app(
             {"name": "organisations", "description": "The federation's member organisations"},
             {"name": "alerts", "description": "Indicator and rule alerts raised at the boundary"},
             {"name": "intel", "description": "Threat indicators, sightings, feeds and pulls"},
+            {"name": "rules", "description": "Sigma detection rules, their tuning and alerts"},
             {"name": "account", "description": "Who the caller is"},
             {"name": "audit", "description": "The append-only audit trail"},
             {"name": "health", "description": "Liveness and database checks"},
