@@ -123,6 +123,19 @@ class World:
             cookie, csrf = open_session(self.store, self.people[role], later)
         return signed_in_client(self.app, cookie, csrf)
 
+    def new_user(self, org: str) -> str:
+        """Create a viewer of ``org`` for a case that edits a user; return the username."""
+        name = f"victim{next(self.counter)}"
+        with self.store.session() as session:
+            auth.create_user(
+                session,
+                auth.system_principal("test"),
+                name,
+                "a long enough password",
+                memberships=[(org, auth.Role.ORG_VIEWER)],
+            )
+        return name
+
     def new_token(self, org: str) -> int:
         with self.store.session() as session:
             made = auth.create_token(
@@ -458,6 +471,46 @@ CASES: dict[tuple[str, str], Case] = {
         ),
         frozenset({"admin"}),
         ok=201,
+    ),
+    ("GET", "/users/{username}"): Case(get("/users/lead"), frozenset({"admin", "auditor"})),
+    ("POST", "/users/{username}/role"): Case(
+        lambda w, org: ("POST", f"/users/{w.new_user(org)}/role", {"data": {"role": "auditor"}}),
+        frozenset({"admin"}),  # 200: the page shows the new second factor a national role needs
+    ),
+    ("POST", "/users/{username}/memberships"): Case(
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/memberships",
+            {"data": {"org": org, "role": "org_lead"}},
+        ),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("POST", "/users/{username}/memberships/revoke"): Case(
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/memberships/revoke",
+            {"data": {"org": org}},
+        ),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("POST", "/users/{username}/status"): Case(
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/status",
+            {"data": {"status": "disabled"}},
+        ),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("POST", "/users/{username}/reset-totp"): Case(
+        lambda w, org: ("POST", f"/users/{w.new_user(org)}/reset-totp", {}), frozenset({"admin"})
+    ),
+    ("POST", "/users/{username}/sign-out"): Case(
+        lambda w, org: ("POST", f"/users/{w.new_user(org)}/sign-out", {}),
+        frozenset({"admin"}),
+        ok=303,
     ),
     ("GET", "/tokens"): Case(get("/tokens"), frozenset({"admin"})),
     ("POST", "/tokens"): Case(

@@ -35,8 +35,10 @@ from bastion.auth.users import (
     reset_totp,
     revoke_membership,
     set_disabled,
+    set_national_role,
     set_password,
     set_totp_policy,
+    sign_out_user,
 )
 from bastion.core.scope import Scope
 
@@ -76,12 +78,14 @@ __all__ = [
     "revoke_membership",
     "revoke_token",
     "set_disabled",
+    "set_national_role",
     "set_password",
     "set_totp_policy",
     "sign_in",
     "sign_in_external",
     "sign_out",
     "sign_out_everywhere",
+    "sign_out_user",
     "system_principal",
     "totp_now",
 ]
