@@ -30,7 +30,7 @@ from bastion.core.types import org_code
 from bastion.web.api.alerts import AlertSummary
 from bastion.web.api.org_models import Code
 from bastion.web.auth import PrincipalDep, ScopeDep
-from bastion.web.deps import PRINTABLE, SessionDep, get_settings
+from bastion.web.deps import PRINTABLE, SessionDep
 
 MAX_LIMIT = 500
 MAX_OFFSET = 2**31 - 1
@@ -54,12 +54,8 @@ SORTS: tuple[str, ...] = ("title", "id", "level", "alerts", "state")
 
 def rule_catalogue(request: Request) -> detect.Catalogue:
     """Return the catalogue of the app's rules folder (loaded again when a rule file changes)."""
-    found = getattr(request.app.state, "rule_catalogue", None)
-    if not isinstance(found, detect.RuleCatalogue):
-        settings = get_settings(request)
-        found = detect.RuleCatalogue(settings.rules_dir, settings.rule_placeholders)
-        request.app.state.rule_catalogue = found
-    return found.current()
+    catalogue: detect.RuleCatalogue = request.app.state.rule_catalogue
+    return catalogue.current()
 
 
 def detect_scope(scope: ScopeDep, principal: PrincipalDep) -> Scope:
