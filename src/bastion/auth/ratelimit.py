@@ -5,68 +5,70 @@ window, numbered ``time // bucket length``); the window's hits are the sum over 
 last buckets. ``count_hit`` adds one hit and reads the window in one transaction: the
 upsert locks the current bucket's row, so two processes counting the same key at
 once see each other's hits and never let the limit be passed.
+
+Every request pays one of these, so the statements are built once, with bound
+parameters, and run on a plain connection (no ORM session).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from bastion.auth.models import RateCounterRow
 
 KEY_LENGTH = 200
 
+_T: Table = RateCounterRow.__table__  # type: ignore[assignment]
+_THIS_KEY = (_T.c.scope == bindparam("p_scope"), _T.c.key == bindparam("p_key"))
+_IN_WINDOW = (
+    *_THIS_KEY,
+    _T.c.bucket >= bindparam("p_oldest"),
+    _T.c.bucket <= bindparam("p_bucket"),
+)
+_WINDOW_TOTAL = select(func.coalesce(func.sum(_T.c.hits), 0)).where(*_IN_WINDOW)
+_WINDOW = select(_T.c.bucket, _T.c.hits).where(*_IN_WINDOW).order_by(_T.c.bucket)
+_UNCOUNT = (
+    update(_T).where(*_THIS_KEY, _T.c.bucket == bindparam("p_bucket")).values(hits=_T.c.hits - 1)
+)
+_SWEEP = delete(_T).where(_T.c.scope == bindparam("p_scope"), _T.c.bucket < bindparam("p_before"))
+_COUNT: dict[str, Any] = {}
+
+
+def _count_statement(dialect: str) -> Any:
+    """Return the upsert that counts one hit, for PostgreSQL or SQLite (built once each)."""
+    if dialect not in _COUNT:
+        insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(_T).values(
+            scope=bindparam("p_scope"), key=bindparam("p_key"), bucket=bindparam("p_bucket"), hits=1
+        )
+        _COUNT[dialect] = statement.on_conflict_do_update(
+            index_elements=["scope", "key", "bucket"], set_={"hits": _T.c.hits + 1}
+        )
+    return _COUNT[dialect]
+
 
 def count_hit(
-    session: Session, scope: str, key: str, *, bucket: int, oldest: int, limit: int
+    connection: Connection, scope: str, key: str, *, bucket: int, oldest: int, limit: int
 ) -> list[tuple[int, int]] | None:
     """Count one hit of ``key`` in ``bucket`` unless buckets ``oldest``.. hold ``limit`` already.
 
     Returns None when the hit is counted; otherwise the window's (bucket, hits),
     oldest first, to tell when a hit will be allowed again (the refused hit is not
-    counted). Flushes; the caller commits.
+    counted). The caller's transaction commits it.
     """
-    key = key[:KEY_LENGTH]
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(RateCounterRow).values(scope=scope, key=key, bucket=bucket, hits=1)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["scope", "key", "bucket"],
-            set_={"hits": RateCounterRow.hits + 1},
-        )
-    )
-    window = [
-        (int(b), int(n))
-        for b, n in session.execute(
-            select(RateCounterRow.bucket, RateCounterRow.hits)
-            .where(
-                RateCounterRow.scope == scope,
-                RateCounterRow.key == key,
-                RateCounterRow.bucket >= oldest,
-                RateCounterRow.bucket <= bucket,
-            )
-            .order_by(RateCounterRow.bucket)
-        )
-    ]
-    if sum(n for _, n in window) <= limit:
+    params = {"p_scope": scope, "p_key": key[:KEY_LENGTH], "p_bucket": bucket, "p_oldest": oldest}
+    connection.execute(_count_statement(connection.dialect.name), params)
+    if int(connection.execute(_WINDOW_TOTAL, params).scalar_one()) <= limit:
         return None
-    session.execute(
-        update(RateCounterRow)
-        .where(
-            RateCounterRow.scope == scope,
-            RateCounterRow.key == key,
-            RateCounterRow.bucket == bucket,
-        )
-        .values(hits=RateCounterRow.hits - 1)
-    )
-    return [(b, n - 1) if b == bucket else (b, n) for b, n in window]
+    connection.execute(_UNCOUNT, params)
+    return [(int(b), int(n)) for b, n in connection.execute(_WINDOW, params)]
 
 
-def sweep(session: Session, scope: str, *, before: int) -> int:
+def sweep(connection: Connection, scope: str, *, before: int) -> int:
     """Forget the counters of ``scope`` older than bucket ``before``; return how many."""
-    result = session.execute(
-        delete(RateCounterRow).where(RateCounterRow.scope == scope, RateCounterRow.bucket < before)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    result = connection.execute(_SWEEP, {"p_scope": scope, "p_before": before})
+    return int(result.rowcount or 0)

@@ -121,12 +121,12 @@ class SqlRateLimiter(RateLimiter):
         self._next_sweep = 0
 
     def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
-        with self.store.session() as session:
+        with self.store.transaction() as connection:
             if bucket >= self._next_sweep:  # forget old buckets once a window, per process
-                auth.sweep_rate_counters(session, self.scope, before=oldest)
+                auth.sweep_rate_counters(connection, self.scope, before=oldest)
                 self._next_sweep = bucket + BUCKETS
             return auth.count_rate_hit(
-                session, self.scope, key, bucket=bucket, oldest=oldest, limit=self.limit
+                connection, self.scope, key, bucket=bucket, oldest=oldest, limit=self.limit
             )
 
 
