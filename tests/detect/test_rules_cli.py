@@ -85,6 +85,11 @@ def test_list_disable_enable(bastion: Run, tmp_path: Path, kit: Any) -> None:
     assert json.loads(bastion("rules", "list", "--json").stdout)[0]["status"] == "disabled"
     assert bastion("rules", "enable", kit.RULE_ID).exit_code == 0
     assert json.loads(bastion("rules", "list", "--json").stdout)[0]["status"] == "enabled"
+    trail = json.loads(bastion("audit", "list", "--action", "rule.", "--json").stdout)
+    assert [(e["action"], e["target"]) for e in reversed(trail)] == [
+        ("rule.disable", f"rule:{kit.RULE_ID}"),
+        ("rule.enable", f"rule:{kit.RULE_ID}"),
+    ]
     missing = bastion("rules", "disable", "no-such-rule")
     assert missing.exit_code != 0
     assert "no compiled rule has id" in missing.stderr

@@ -2,13 +2,15 @@
 
 Sign in with TOTP, open the overview, follow an alert to its evidence, and fail
 to open another organisation's page; respond to an advisory as an
-organisation lead. Set BASTION_SCREENSHOTS=1
+organisation lead; switch a detection rule off for one organisation as a
+national administrator. Set BASTION_SCREENSHOTS=1
 to write screenshots of the main pages into docs/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -22,11 +24,12 @@ import pytest
 import uvicorn
 
 from bastion import advisories as adv
-from bastion import auth, orgs
+from bastion import auth, detect, orgs
 from bastion.auth import Role
 from bastion.auth import users as auth_users
 from bastion.boundary.alerts import record_alerts
 from bastion.core.settings import Settings
+from bastion.demo.detection import install_demo_rules
 from bastion.store import Store, upgrade
 from bastion.web import create_app
 from bastion.web.testing import FAST_HASHER, PASSWORD, Person, create_person
@@ -110,11 +113,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         analyst = create_person(store, "analyst", Role.NATIONAL_ANALYST)
         lead = create_person(store, "lead", None, (("RAL", Role.ORG_LEAD),))
         admin = create_person(store, "admin", Role.NATIONAL_ADMIN)
+        # A second administrator: one person signs in once per TOTP step (a code is good once).
+        tuner = create_person(store, "tuner", Role.NATIONAL_ADMIN)
     with store.session() as session:
         auth.create_token(
             session, auth.system_principal("demo"), "siem export", ["alerts:read"], org="RAL"
         )
-    app = create_app(store, Settings(data_dir=folder))
+    settings = Settings(data_dir=folder)
+    install_demo_rules(settings.rules_dir)
+    app = create_app(store, settings)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -130,6 +137,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "analyst": analyst,
         "lead": lead,
         "admin": admin,
+        "tuner": tuner,
         "store": store,
     }
     server.should_exit = True
@@ -222,7 +230,7 @@ def test_admin_pages_render(live: dict[str, Any], browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     sign_in(page, live["url"], live["admin"], "/users")
-    assert page.locator("#users tbody tr").count() == 3
+    assert page.locator("#users tbody tr").count() == 4
     shot(page, "users")
     page.goto(f"{live['url']}/tokens")
     assert "siem export" in page.locator("#tokens").inner_text()
@@ -258,5 +266,36 @@ def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> Non
     assert page.url.endswith(f"/advisories/{ref}#responses")
     assert "Acknowledged" in row.inner_text()
     shot(page, "advisory-lead")
+    assert errors == []
+    context.close()
+
+
+def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], browser: Any) -> None:
+    rule_id = "451b3c28-3fed-4081-aef7-5230e65f58a7"  # the demo's Log4Shell rule
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["tuner"], "/rules")
+    assert page.locator("#rules tbody tr").count() == 3
+    page.select_option("#level", "high")  # the filter submits itself
+    page.wait_for_url(re.compile(r"/rules\?.*level=high"))
+    assert page.locator("#rules tbody tr").count() == 1
+    shot(page, "rules")
+    page.click(f'#rules a[href="/rules/{rule_id}"]')
+    page.wait_for_selector("#tuning-form")
+    assert "${jndi:" in page.locator("#rule-yaml").inner_text()
+    page.fill("#tune-org", "RAL")
+    page.select_option("#tune-enabled", "off")
+    page.click("#tuning-form button[type=submit]")
+    page.wait_for_selector('#tuning-table tr[data-org="RAL"]')
+    assert page.url.endswith(f"/rules/{rule_id}#tuning")
+    assert "off" in page.locator('#tuning-table tr[data-org="RAL"]').inner_text()
+    assert "Off for RAL" in (page.locator("#rule-state").text_content() or "")
+    shot(page, "rule")
+    with live["store"].session() as session:
+        assert detect.load_tuning(session).disabled_for == {(rule_id, "RAL")}
+        events, _ = auth.list_events(session, action="rule.disable")
+    assert [(e.actor, e.org) for e in events] == [("user:tuner", "RAL")]
     assert errors == []
     context.close()

@@ -27,6 +27,7 @@ from starlette.routing import Mount
 from bastion import advisories as adv
 from bastion import auth, intel
 from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.demo.detection import install_demo_rules
 from bastion.intel import feeds
 from bastion.store import Store
 from bastion.web.testing import Person, create_people, open_session, signed_in_client
@@ -53,6 +54,24 @@ TARGETS = {
     "multi": ("RJ1", "A81001"),
     "token": ("RAL", "RJ1"),
 }
+
+
+# The demo's Log4Shell rule: each organisation has an alert of it, its host the org's marker IP.
+RULE_ID = "451b3c28-3fed-4081-aef7-5230e65f58a7"
+RULE_WRITERS = frozenset({"admin", "analyst", "lead", "multi"})
+
+
+def rule_hit(org: str) -> dict[str, Any]:
+    return {
+        **hit(org, 5),
+        "host.ip": ORG_MARK[org][1],
+        "kind": "rule",
+        "key": f"sigma:{RULE_ID}",
+        "title": "Log4Shell JNDI lookup in a web request",
+        "indicator.type": "sigma-rule",
+        "indicator.value": RULE_ID,
+        "indicator.source": "sigma",
+    }
 
 
 def hit(org: str, minute: int) -> dict[str, Any]:
@@ -103,6 +122,19 @@ class World:
             later = datetime.now(UTC) + timedelta(seconds=30 * next(self.counter))
             cookie, csrf = open_session(self.store, self.people[role], later)
         return signed_in_client(self.app, cookie, csrf)
+
+    def new_user(self, org: str) -> str:
+        """Create a viewer of ``org`` for a case that edits a user; return the username."""
+        name = f"victim{next(self.counter)}"
+        with self.store.session() as session:
+            auth.create_user(
+                session,
+                auth.system_principal("test"),
+                name,
+                "a long enough password",
+                memberships=[(org, auth.Role.ORG_VIEWER)],
+            )
+        return name
 
     def new_token(self, org: str) -> int:
         with self.store.session() as session:
@@ -407,6 +439,29 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/intel/feeds"): Case(get("/intel/feeds"), NATIONAL),
     ("GET", "/intel/feeds/{name}"): Case(get("/intel/feeds/matrix-feed"), NATIONAL),
+    ("GET", "/api/v1/rules"): Case(get("/api/v1/rules"), PEOPLE_ONLY),
+    ("GET", "/api/v1/rules/{rule_id}"): Case(get(f"/api/v1/rules/{RULE_ID}"), PEOPLE_ONLY),
+    ("PUT", "/api/v1/rules/{rule_id}/tuning"): Case(
+        lambda _w, org: (
+            "PUT",
+            f"/api/v1/rules/{RULE_ID}/tuning",
+            {"json": {"enabled": False, "org": org}},
+        ),
+        RULE_WRITERS,
+        by_org=True,
+    ),
+    ("GET", "/rules"): Case(get("/rules"), PEOPLE_ONLY),
+    ("GET", "/rules/{rule_id}"): Case(get(f"/rules/{RULE_ID}"), PEOPLE_ONLY),
+    ("POST", "/rules/{rule_id}/tuning"): Case(
+        lambda _w, org: (
+            "POST",
+            f"/rules/{RULE_ID}/tuning",
+            {"data": {"enabled": "off", "org": org}},
+        ),
+        RULE_WRITERS,
+        ok=303,
+        by_org=True,
+    ),
     ("GET", "/users"): Case(get("/users"), frozenset({"admin", "auditor"})),
     ("POST", "/users"): Case(
         lambda w, org: (
@@ -416,6 +471,46 @@ CASES: dict[tuple[str, str], Case] = {
         ),
         frozenset({"admin"}),
         ok=201,
+    ),
+    ("GET", "/users/{username}"): Case(get("/users/lead"), frozenset({"admin", "auditor"})),
+    ("POST", "/users/{username}/role"): Case(
+        lambda w, org: ("POST", f"/users/{w.new_user(org)}/role", {"data": {"role": "auditor"}}),
+        frozenset({"admin"}),  # 200: the page shows the new second factor a national role needs
+    ),
+    ("POST", "/users/{username}/memberships"): Case(
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/memberships",
+            {"data": {"org": org, "role": "org_lead"}},
+        ),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("POST", "/users/{username}/memberships/revoke"): Case(
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/memberships/revoke",
+            {"data": {"org": org}},
+        ),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("POST", "/users/{username}/status"): Case(
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/status",
+            {"data": {"status": "disabled"}},
+        ),
+        frozenset({"admin"}),
+        ok=303,
+    ),
+    ("POST", "/users/{username}/reset-totp"): Case(
+        lambda w, org: ("POST", f"/users/{w.new_user(org)}/reset-totp", {}), frozenset({"admin"})
+    ),
+    ("POST", "/users/{username}/sign-out"): Case(
+        lambda w, org: ("POST", f"/users/{w.new_user(org)}/sign-out", {}),
+        frozenset({"admin"}),
+        ok=303,
     ),
     ("GET", "/tokens"): Case(get("/tokens"), frozenset({"admin"})),
     ("POST", "/tokens"): Case(
@@ -464,6 +559,8 @@ def build_world(
     """Record two alerts per organisation and an RAL-bound API token, then describe it all."""
     with store.session() as session:
         record_alerts(session, pl.DataFrame([hit(o, m) for o in ORG_MARK for m in (0, 1)]))
+        record_alerts(session, pl.DataFrame([rule_hit(o) for o in ORG_MARK]))
+    install_demo_rules(app.state.settings.rules_dir)
     with store.session() as session:  # national intel: one indicator and one feed
         intel.store_listings(
             session,

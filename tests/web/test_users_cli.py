@@ -77,6 +77,30 @@ def test_password_from_stdin_disable_enable_and_reset_totp(ready: Run) -> None:
     ok(ready("users", "password", "cat", "--password-stdin", input="another passphrase here\n"))
 
 
+def test_national_role_and_sign_out_from_the_command_line(ready: Run) -> None:
+    ok(ready("users", "add", "dan", "--org", "RAL:org_viewer", "--password-stdin", input="x" * 14))
+    made = json.loads(ok(ready("users", "role", "dan", "auditor", "--json")))
+    assert made["user"]["national_role"] == "auditor"
+    assert made["enrolment"]["uri"].startswith("otpauth://totp/Bastion:dan?secret=")
+    assert "no longer national" in ok(ready("users", "role", "dan", "none"))
+    assert "signed dan out of 0 sessions" in ok(ready("users", "sign-out", "dan"))
+    ok(ready("users", "revoke", "dan", "RAL"))
+    stranded = ready("users", "role", "ann", "none")  # ann does not exist
+    assert stranded.exit_code != 0
+    assert "no user 'ann'" in stranded.stderr
+    national_only = ready("users", "role", "dan", "org_lead")
+    assert national_only.exit_code != 0
+    assert "not national" in national_only.stderr
+    trail = json.loads(ok(ready("audit", "list", "--action", "user.", "--json")))
+    actions = [e["action"] for e in reversed(trail)]
+    assert actions[-4:] == [
+        "user.national_role",
+        "user.national_role",
+        "user.sign_out_everywhere",
+        "user.revoke",
+    ]
+
+
 def test_tokens_create_list_revoke(ready: Run) -> None:
     made = json.loads(
         ok(

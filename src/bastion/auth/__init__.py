@@ -2,6 +2,8 @@
 
 from bastion.auth.audit import AuditEvent, export_csv, export_json, list_events, record
 from bastion.auth.principal import Principal, PrincipalKind, system_principal
+from bastion.auth.ratelimit import count_hit as count_rate_hit
+from bastion.auth.ratelimit import sweep as sweep_rate_counters
 from bastion.auth.roles import CONTEXTS, NATIONAL_ROLES, PERMISSIONS, ROLE_PERMISSIONS, Role
 from bastion.auth.signin import (
     ActiveSession,
@@ -35,8 +37,10 @@ from bastion.auth.users import (
     reset_totp,
     revoke_membership,
     set_disabled,
+    set_national_role,
     set_password,
     set_totp_policy,
+    sign_out_user,
 )
 from bastion.core.scope import Scope
 
@@ -59,6 +63,7 @@ __all__ = [
     "TokenStatus",
     "User",
     "complete_totp",
+    "count_rate_hit",
     "create_token",
     "create_user",
     "export_csv",
@@ -76,12 +81,15 @@ __all__ = [
     "revoke_membership",
     "revoke_token",
     "set_disabled",
+    "set_national_role",
     "set_password",
     "set_totp_policy",
     "sign_in",
     "sign_in_external",
     "sign_out",
     "sign_out_everywhere",
+    "sign_out_user",
+    "sweep_rate_counters",
     "system_principal",
     "totp_now",
 ]

@@ -82,6 +82,7 @@ def list_events(
     action: str | None = None,
     actor: str | None = None,
     org: str | None = None,
+    target: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[AuditEvent], int]:
@@ -93,6 +94,8 @@ def list_events(
         query = query.where(AuditRow.actor == actor.strip())
     if org:
         query = query.where(AuditRow.org_code == org.strip().upper())
+    if target:
+        query = query.where(AuditRow.target == target)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = query.order_by(AuditRow.id.desc()).offset(offset)
     if limit is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bastion.core.timeutil import utcnow
@@ -105,3 +105,14 @@ class AuditRow(Base):
     org_code: Mapped[str | None] = mapped_column(String(16), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RateCounterRow(Base):
+    """Hits of one key in one time bucket of a rate limit, shared by every server process."""
+
+    __tablename__ = "auth_rate_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)  # which limit: signin, api
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # who: an address, an actor
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # time // bucket length
+    hits: Mapped[int] = mapped_column(Integer)

@@ -65,11 +65,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.NATIONAL_ANALYST: _READ_ALL
     | {"alerts:write", "intel:write", "detect:write", "advisories:write"},
     Role.AUDITOR: _READ_ALL | {"audit:read", "users:read"},
+    # A lead may switch a detection rule off for its own organisation (``detect:write`` at
+    # it); switching a rule for everyone takes the permission nationally.
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
-        | {"advisories:write"}
+        | {"advisories:write", "detect:read", "detect:write"}
     ),
-    Role.ORG_VIEWER: frozenset({"orgs:read", "alerts:read", "advisories:read"}),
+    Role.ORG_VIEWER: frozenset({"orgs:read", "alerts:read", "advisories:read", "detect:read"}),
 }
 
 

@@ -273,6 +273,53 @@ def revoke_membership(session: Session, who: Principal, username: str, code: str
     return _change(session, who, row, "user.revoke", apply)
 
 
+def set_national_role(
+    session: Session, who: Principal, username: str, role: Role | None
+) -> tuple[User, Enrolment | None]:
+    """Give the user a national role, or take it away (None); audited with before and after.
+
+    A national role needs a second factor: a user without one gets a new TOTP secret,
+    returned once to enrol. Taking the role away needs a membership to remain, so
+    that nobody is left with no role at all.
+    """
+    row = _row(session, username)
+    if role is not None and not role.national:
+        msg = f"role {role.value} is not national; grant it at an organisation instead"
+        raise InputError(msg, Location(field="role"))
+    if role is None and not row.memberships:
+        msg = (
+            f"user {row.username} has no organisation: grant one before removing the national role"
+        )
+        raise InputError(msg, Location(field="role"))
+    secret = new_totp() if role is not None and row.totp_secret is None else None
+
+    def apply(r: UserRow) -> None:
+        r.national_role = role.value if role else None
+        if secret is not None:
+            r.totp_secret = secret
+            r.totp_last_step = None
+
+    user = _change(session, who, row, "user.national_role", apply)
+    if secret is not None:
+        end_all_sessions(session, row.id)  # the next sign-in asks for the new second factor
+    return user, enrolment(row.username, secret) if secret else None
+
+
+def sign_out_user(session: Session, who: Principal, username: str) -> int:
+    """End every session of the user (an administrator's "sign out everywhere"); audited."""
+    row = _row(session, username)
+    ended = end_all_sessions(session, row.id)
+    audit.record(
+        session,
+        who,
+        "user.sign_out_everywhere",
+        f"user:{row.username}",
+        before={"sessions": ended},
+        after={"sessions": 0},
+    )
+    return ended
+
+
 def set_disabled(session: Session, who: Principal, username: str, disabled: bool) -> User:
     """Disable (and sign out everywhere) or re-enable a user."""
     row = _row(session, username)

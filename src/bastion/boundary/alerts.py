@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.boundary.models import AlertRow
@@ -377,6 +377,7 @@ def list_alerts(
     severity: Severity | str | None = None,
     since: datetime | None = None,
     key: str | None = None,
+    key_family: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[Alert], int]:
@@ -384,7 +385,8 @@ def list_alerts(
 
     ``orgs`` confines the answer to those organisations (tenancy: an empty list
     gives nothing); ``org`` picks one; ``severity`` is an exact match; ``since``
-    keeps alerts last seen at or after it.
+    keeps alerts last seen at or after it; ``key_family`` keeps the alerts whose key is
+    it or it followed by a space (a correlation rule's alerts are ``<key> <group>``).
     """
     query = select(AlertRow)
     if org is not None:
@@ -399,11 +401,34 @@ def list_alerts(
         query = query.where(AlertRow.last_seen >= as_utc(since))
     if key is not None:  # one indicator's (type:value) or rule's alerts
         query = query.where(AlertRow.key == key)
+    if key_family is not None:
+        query = query.where(
+            or_(
+                AlertRow.key == key_family,
+                AlertRow.key.startswith(f"{key_family} ", autoescape=True),
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = query.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).offset(offset)
     if limit is not None:
         page = page.limit(limit)
     return [_to_domain(r) for r in session.scalars(page)], total
+
+
+def count_alerts_by_key(
+    session: Session,
+    *,
+    kind: AlertKind,
+    since: datetime | None = None,
+    orgs: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """Return how many alerts of ``kind`` each key has (last seen since ``since``, in ``orgs``)."""
+    query = select(AlertRow.key, func.count()).where(AlertRow.kind == kind.value)
+    if orgs is not None:
+        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
+    if since is not None:
+        query = query.where(AlertRow.last_seen >= as_utc(since))
+    return {str(k): int(n) for k, n in session.execute(query.group_by(AlertRow.key))}
 
 
 def get_alert(session: Session, alert_id: int, *, orgs: Sequence[str] | None = None) -> Alert:

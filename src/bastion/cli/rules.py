@@ -9,6 +9,7 @@ import typer
 
 from bastion.boundary.alerts import list_alerts
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.users import operator
 from bastion.core.errors import InputError
 from bastion.detect import (
     KEY_PREFIX,
@@ -18,7 +19,7 @@ from bastion.detect import (
     load_tuning,
     require_rule,
     run_log,
-    set_enabled,
+    tune_rule,
 )
 
 app = typer.Typer(help="Check, test and tune Sigma detection rules.", no_args_is_help=True)
@@ -173,7 +174,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 def _switch(rule_id: str, org: str | None, *, enabled: bool) -> None:
     require_rule(_rules(), rule_id)
     with store().session() as session:
-        set_enabled(session, rule_id, enabled=enabled, org=org)
+        tune_rule(session, operator(), rule_id, enabled=enabled, org=org)
         session.commit()
     where = f" for {org.upper()}" if org else ""
     typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}{where}")

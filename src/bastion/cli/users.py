@@ -163,6 +163,32 @@ def revoke(
     typer.echo(f"{username} is no longer a member of {org.upper()}")
 
 
+@users_app.command("role")
+def role(
+    username: str = typer.Argument(),
+    national_role: str = typer.Argument(help="national_admin, national_analyst, auditor, or none"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Give a user a national role, or take it away (none); a new second factor is printed."""
+    wanted = None if national_role.strip().lower() == "none" else Role.parse(national_role)
+    with store().session() as session:
+        user, enrolled = auth.set_national_role(session, operator(), username, wanted)
+    if as_json:
+        print_json({"user": user, "enrolment": enrolled})
+        return
+    typer.echo(f"{user.username} is {wanted.value if wanted else 'no longer national'}")
+    if enrolled is not None:
+        typer.echo(f"new TOTP secret (shown once): {enrolled.secret}\n{enrolled.uri}")
+
+
+@users_app.command("sign-out")
+def sign_out(username: str = typer.Argument()) -> None:
+    """End every session of a user, wherever they signed in."""
+    with store().session() as session:
+        ended = auth.sign_out_user(session, operator(), username)
+    typer.echo(f"signed {username} out of {ended} session{'s' if ended != 1 else ''}")
+
+
 @users_app.command("disable")
 def disable(username: str = typer.Argument()) -> None:
     """Disable a user and sign them out everywhere."""

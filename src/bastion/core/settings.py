@@ -63,6 +63,11 @@ class Settings(BaseModel):
         description="values of Sigma %placeholders% for the expand modifier, e.g. "
         "[bastion.rule_placeholders] internal_domains = ['.nhs.uk']",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the web server's rate limits, e.g. redis://127.0.0.1:6379/0; "
+        "without it they are counted in the database (shared by every worker either way)",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 

@@ -12,6 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from bastion.detect.catalogue import (
+    CORRELATION,
+    LEVELS,
+    RULE,
+    Catalogue,
+    CatalogueEntry,
+    RuleCatalogue,
+    build_catalogue,
+)
 from bastion.detect.correlating import (
     build_engine,
     compile_correlations,
@@ -26,11 +35,14 @@ from bastion.detect.correlation import (
 from bastion.detect.detector import (
     KEY_PREFIX,
     Detector,
+    RuleSetting,
     Tuning,
     alert_key,
     load_tuning,
     require_rule,
+    rule_settings,
     set_enabled,
+    tune_rule,
 )
 from bastion.detect.engine import HIT_SCHEMA, RuleSet, empty_hits
 from bastion.detect.loader import Loaded, load_rules, load_texts, rule_files
@@ -54,10 +66,15 @@ def load_ruleset(
 
 
 __all__ = [
+    "CORRELATION",
     "HIT_SCHEMA",
     "KEY_PREFIX",
+    "LEVELS",
     "LEVEL_SEVERITY",
     "LOGSOURCES",
+    "RULE",
+    "Catalogue",
+    "CatalogueEntry",
     "CorrelationEngine",
     "CorrelationRuleError",
     "Detector",
@@ -65,12 +82,15 @@ __all__ = [
     "LogSource",
     "Match",
     "Rule",
+    "RuleCatalogue",
     "RuleReport",
     "RuleSet",
+    "RuleSetting",
     "RuleStatus",
     "TestRun",
     "Tuning",
     "alert_key",
+    "build_catalogue",
     "build_engine",
     "compile_correlations",
     "correlation_candidates",
@@ -85,6 +105,8 @@ __all__ = [
     "report_failures",
     "require_rule",
     "rule_files",
+    "rule_settings",
     "run_log",
     "set_enabled",
+    "tune_rule",
 ]

@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bastion.auth import Principal, audit
 from bastion.boundary.alerts import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.errors import NotFoundError
 from bastion.core.settings import Settings
-from bastion.core.timeutil import utcnow
+from bastion.core.timeutil import as_utc, utcnow
 from bastion.detect.correlating import build_engine, compile_correlations, report_failures
 from bastion.detect.correlation import CorrelationEngine, correlation_candidates
 from bastion.detect.correlation import load as load_windows
@@ -43,6 +45,7 @@ from bastion.detect.engine import ROW, RuleSet
 from bastion.detect.loader import load_rules
 from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow
 from bastion.detect.rules import RuleStatus
+from bastion.orgs import get_organisation
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +227,6 @@ def set_enabled(session: Session, rule_id: str, *, enabled: bool, org: str | Non
     """Switch a rule on or off for everyone, or for one organisation (flushes, no commit)."""
     code = org or ALL_ORGANISATIONS
     if org is not None:
-        from bastion.orgs import get_organisation
-
         code = get_organisation(session, org).code
     session.execute(
         delete(RuleSettingRow).where(
@@ -246,3 +247,60 @@ def require_rule(rules: RuleSet, rule_id: str) -> None:
     if rule_id not in known:
         msg = f"no compiled rule has id {rule_id!r}; see 'bastion rules list'"
         raise NotFoundError(msg)
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """One decision about a rule: on or off, for everyone (``org`` None) or one organisation."""
+
+    rule_id: str
+    org: str | None
+    enabled: bool
+    updated_at: datetime
+
+
+def rule_settings(
+    session: Session, *, rule_id: str | None = None, orgs: Sequence[str] | None = None
+) -> list[RuleSetting]:
+    """Return the rules' settings: global ones, and per-organisation ones of ``orgs`` (None: all).
+
+    A member sees its own organisations' tuning only: ``orgs`` is applied in SQL.
+    """
+    query = select(RuleSettingRow)
+    if rule_id is not None:
+        query = query.where(RuleSettingRow.rule_id == rule_id)
+    if orgs is not None:
+        wanted = [ALL_ORGANISATIONS, *(o.strip().upper() for o in orgs)]
+        query = query.where(RuleSettingRow.org_code.in_(wanted))
+    rows = session.scalars(query.order_by(RuleSettingRow.rule_id, RuleSettingRow.org_code))
+    return [
+        RuleSetting(r.rule_id, r.org_code or None, r.enabled, as_utc(r.updated_at)) for r in rows
+    ]
+
+
+def tune_rule(
+    session: Session, who: Principal, rule_id: str, *, enabled: bool, org: str | None = None
+) -> RuleSetting:
+    """Switch a rule on or off for everyone or for one organisation, and audit the change.
+
+    The caller has checked the rule exists and that ``who`` may tune it there; an
+    unknown organisation raises NotFoundError.
+    """
+    code = get_organisation(session, org).code if org is not None else ALL_ORGANISATIONS
+    row = session.scalar(
+        select(RuleSettingRow).where(
+            RuleSettingRow.rule_id == rule_id, RuleSettingRow.org_code == code
+        )
+    )
+    before = {"enabled": row.enabled if row is not None else None}
+    set_enabled(session, rule_id, enabled=enabled, org=code or None)
+    audit.record(
+        session,
+        who,
+        "rule.enable" if enabled else "rule.disable",
+        f"rule:{rule_id}",
+        org=code or None,
+        before=before,
+        after={"enabled": enabled},
+    )
+    return RuleSetting(rule_id, code or None, enabled, utcnow())

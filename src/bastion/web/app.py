@@ -7,13 +7,15 @@ from fastapi.staticfiles import StaticFiles
 
 from bastion import __version__
 from bastion.core.settings import Settings
+from bastion.detect import RuleCatalogue
 from bastion.store import Store
 from bastion.web import api, blocklists, console, health
 from bastion.web.errors import install_error_handlers
 from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
-from bastion.web.security import BodyLimit, RateLimiter, SecurityHeaders, redact_access_log
+from bastion.web.security import BodyLimit, SecurityHeaders, make_limiters, redact_access_log
 
+# Shared by every server process on one database (or one Redis, with ``redis_url``).
 SIGNIN_LIMIT = (20, 60.0)  # sign-in attempts per address per minute
 API_LIMIT = (600, 60.0)  # API requests per person or token per minute
 
@@ -54,6 +56,7 @@ def create_app(
             {"name": "organisations", "description": "The federation's member organisations"},
             {"name": "alerts", "description": "Indicator and rule alerts raised at the boundary"},
             {"name": "intel", "description": "Threat indicators, sightings, feeds and pulls"},
+            {"name": "rules", "description": "Sigma detection rules, their tuning and alerts"},
             {"name": "account", "description": "Who the caller is"},
             {"name": "audit", "description": "The append-only audit trail"},
             {"name": "health", "description": "Liveness and database checks"},
@@ -62,9 +65,11 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     app.state.templates = make_templates()
-    app.state.signin_limiter = RateLimiter(*signin_limit)
-    app.state.api_limiter = RateLimiter(*api_limit)
+    limiters = make_limiters(store, settings.redis_url, {"signin": signin_limit, "api": api_limit})
+    app.state.signin_limiter = limiters["signin"]
+    app.state.api_limiter = limiters["api"]
     app.state.oidc = OidcClient(oidc) if oidc else None
+    app.state.rule_catalogue = RuleCatalogue(settings.rules_dir, settings.rule_placeholders)
     install_error_handlers(app)
     redact_access_log()
     app.add_middleware(BodyLimit)

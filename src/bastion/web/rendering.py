@@ -46,6 +46,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Alerts", "alert_list", "alerts", "alerts:read"),
     NavItem("Advisories", "advisory_list", "advisories", "advisories:read"),
     NavItem("Intel", "intel_list", "intel", "intel:read"),
+    NavItem("Rules", "rule_list", "rules", "detect:read"),
     NavItem("Users", "user_list", "users", "users:read"),
     NavItem("Tokens", "token_list", "tokens", "users:write"),
     NavItem("Audit", "audit_list", "audit", "audit:read"),

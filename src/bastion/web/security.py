@@ -1,7 +1,8 @@
 """Hardening that applies to every answer: security headers, a body size limit, rate limits.
 
-These are plain ASGI middleware and a small limiter; none of them decides
-who the caller is (that is ``bastion.web.auth``, on the routers that need it).
+These are plain ASGI middleware and the rate limiters, whose counters live in
+the database (or Redis) so that every server process shares them; none of them
+decides who the caller is (that is ``bastion.web.auth``, on the routers that need it).
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ import json
 import logging
 import math
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
+import redis
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bastion import auth
 from bastion.core.errors import BastionError
+from bastion.store import Store
 from bastion.web.auth import PrincipalDep
 
 # No inline script or style anywhere: every script and stylesheet is a file Bastion serves.
@@ -49,37 +51,142 @@ class TooManyRequests(BastionError):
         self.retry_after = retry_after
 
 
-class RateLimiter:
-    """Allow at most ``limit`` events per key in any ``window`` seconds (a sliding log).
+# A limit's window is counted in buckets of a tenth of it: the hits of the last ten
+# buckets and the current one, so no window of the limit's length ever holds more.
+BUCKETS = 10
 
-    Kept in the process: each server process limits on its own, which bounds a
-    single client well enough; a shared limit across machines belongs in front.
+
+class RateLimitUnavailable(BastionError):
+    """The shared rate-limit counters cannot be reached (Redis or the database is down)."""
+
+    http_status = 503
+
+
+class RateLimiter:
+    """Allow at most ``limit`` hits per key in any ``window`` seconds, counted in time buckets.
+
+    The counters live where every server process sees them (``SqlRateLimiter``,
+    ``RedisRateLimiter``), so several ``bastion serve`` workers share one limit; the
+    clock is wall time for the same reason.
     """
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, scope: str, limit: int, window: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.scope = scope
         self.limit = limit
         self.window = window
         self.clock = clock
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.bucket_seconds = window / BUCKETS
 
     def hit(self, key: str, what: str) -> None:
-        """Count one event for ``key``; raise TooManyRequests when it is over its limit."""
+        """Count one hit for ``key``; raise TooManyRequests (not counting it) when over the limit."""
         now = self.clock()
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                retry = max(1, math.ceil(events[0] + self.window - now))
-                msg = f"too many {what}: at most {self.limit} in {int(self.window)} s; retry in {retry} s"
-                raise TooManyRequests(msg, retry)
-            events.append(now)
-            if len(self._events) > 100_000:  # forget idle keys rather than grow without bound
-                for stale in [
-                    k for k, v in self._events.items() if not v or v[-1] <= now - self.window
-                ]:
-                    del self._events[stale]
+        bucket = int(now // self.bucket_seconds)
+        refused = self._count(key, bucket, bucket - BUCKETS)
+        if refused is None:
+            return
+        retry = self._retry_after(refused, now)
+        msg = f"too many {what}: at most {self.limit} in {int(self.window)} s; retry in {retry} s"
+        raise TooManyRequests(msg, retry)
+
+    def _retry_after(self, window: list[tuple[int, int]], now: float) -> int:
+        """Seconds until enough of the window's oldest buckets expire to allow one more hit."""
+        excess = sum(n for _, n in window) - self.limit + 1
+        dropped = 0
+        for bucket, hits in window:
+            dropped += hits
+            if dropped >= excess:
+                return max(1, math.ceil((bucket + BUCKETS + 1) * self.bucket_seconds - now))
+        return max(1, math.ceil(self.bucket_seconds))
+
+    def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
+        """Count a hit unless buckets ``oldest``..``bucket`` hold the limit; else return them."""
+        raise NotImplementedError
+
+
+class SqlRateLimiter(RateLimiter):
+    """A rate limit counted in the SQL store (table ``auth_rate_counters``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        scope: str,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(scope, limit, window, clock)
+        self.store = store
+        self._next_sweep = 0
+
+    def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
+        with self.store.transaction() as connection:
+            if bucket >= self._next_sweep:  # forget old buckets once a window, per process
+                auth.sweep_rate_counters(connection, self.scope, before=oldest)
+                self._next_sweep = bucket + BUCKETS
+            return auth.count_rate_hit(
+                connection, self.scope, key, bucket=bucket, oldest=oldest, limit=self.limit
+            )
+
+
+# Atomic in Redis: read the window's buckets, and count the hit in the newest only if the
+# window holds fewer than the limit. Returns nil when counted, else the buckets' hits.
+_REDIS_HIT = """
+local counts = {}
+local total = 0
+for i, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('GET', key) or '0')
+  counts[i] = n
+  total = total + n
+end
+if total >= tonumber(ARGV[1]) then return counts end
+redis.call('INCR', KEYS[#KEYS])
+redis.call('PEXPIRE', KEYS[#KEYS], ARGV[2])
+return false
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """A rate limit counted in Redis (setting ``redis_url``): one expiring key per bucket."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        scope: str,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.time,
+        prefix: str = "bastion:ratelimit",
+    ) -> None:
+        super().__init__(scope, limit, window, clock)
+        self.client = client
+        self.prefix = prefix
+        self._script = client.register_script(_REDIS_HIT)
+
+    def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
+        # One hash tag per (scope, key): all of its buckets live on one cluster node.
+        tag = f"{self.prefix}:{{{self.scope}:{key}}}"
+        buckets = list(range(oldest, bucket + 1))
+        ttl_ms = math.ceil((BUCKETS + 2) * self.bucket_seconds * 1000)
+        try:
+            found = self._script(keys=[f"{tag}:{b}" for b in buckets], args=[self.limit, ttl_ms])
+        except redis.RedisError as exc:
+            msg = f"the rate-limit counters in Redis cannot be reached: {exc}"
+            raise RateLimitUnavailable(msg) from exc
+        if found is None:
+            return None
+        return [(b, int(n)) for b, n in zip(buckets, found, strict=True) if int(n)]
+
+
+def make_limiters(
+    store: Store, redis_url: str | None, limits: dict[str, tuple[int, float]]
+) -> dict[str, RateLimiter]:
+    """Return one shared limiter per scope: in Redis when ``redis_url`` is set, else in SQL."""
+    if redis_url:
+        client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return {s: RedisRateLimiter(client, s, n, w) for s, (n, w) in limits.items()}
+    return {s: SqlRateLimiter(store, s, n, w) for s, (n, w) in limits.items()}
 
 
 class SecurityHeaders:

@@ -7,7 +7,7 @@ includes its router in ``router``.
 from fastapi import APIRouter
 
 from bastion.web.auth import PROTECTED
-from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, signin
+from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, rules, signin, users
 from bastion.web.console import intel as intel_console
 from bastion.web.console.advisories import router as advisories_router
 
@@ -17,7 +17,9 @@ router.include_router(orgs.router)
 router.include_router(alerts.router)
 router.include_router(advisories_router)
 router.include_router(intel_console.router)
+router.include_router(rules.router)
 router.include_router(admin.router)
+router.include_router(users.router)
 router.include_router(apidocs.router)
 router.include_router(signin.signed_in)
 

@@ -1,0 +1,154 @@
+"""The console's rule pages: the rules list, one rule, and the form that switches it on or off.
+
+Built on the same functions as `/api/v1/rules` (``bastion.web.api.rules``), so the
+list, its tenancy and who may switch what are the API's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bastion import detect
+from bastion.core.errors import InputError, Location
+from bastion.web.api import rules as api
+from bastion.web.auth import PrincipalDep, ScopeDep
+from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+
+PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+SORT_LABELS = {
+    "title": "Title",
+    "level": "Level, highest first",
+    "alerts": "Alerts (7 days), most first",
+    "state": "State",
+    "id": "Id",
+}
+STATE_LABELS = {
+    "enabled": "Enabled",
+    "partly": "Off for some organisations",
+    "disabled": "Disabled for everyone",
+    "not_run": "Not run (invalid or unsupported)",
+}
+Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
+
+
+@router.get("/rules", name="rule_list")
+def rule_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    catalogue: api.CatalogueDep,
+    scope: api.DetectScope,
+    search: Filter = "",
+    level: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    kind: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    state: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    logsource: Filter = "",
+    sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "title",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> HTMLResponse:
+    """Show the rules folder's rules and correlations, filtered and sorted, 50 a page."""
+    params = {
+        "search": search.strip(),
+        "level": level.strip().lower(),
+        "kind": kind.strip().lower(),
+        "state": state.strip().lower(),
+        "logsource": logsource.strip(),
+        "sort": sort.strip().lower() or "title",
+    }
+    found = api.filter_rules(api.rule_views(session, catalogue, scope), **params)
+    total = len(found)
+    pages = max(1, -(-total // PAGE_SIZE))
+    shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+    def link(number: int) -> str:
+        query = urlencode(
+            {k: v for k, v in {**params, "page": str(number)}.items() if v and v != "1"}
+        )
+        return f"{request.url.path}?{query}" if query else request.url.path
+
+    return templates.TemplateResponse(
+        request,
+        "rules/list.html",
+        {
+            "section": "rules",
+            "rules": shown,
+            "problems": catalogue.problems,
+            "national": scope.national,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "first": (page - 1) * PAGE_SIZE + 1,
+            "last": (page - 1) * PAGE_SIZE + len(shown),
+            "previous_link": link(page - 1) if page > 1 else None,
+            "next_link": link(page + 1) if page < pages else None,
+            "first_link": link(1),
+            "levels": detect.LEVELS,
+            "sorts": SORT_LABELS,
+            "states": STATE_LABELS,
+            "filtered": any(params[k] for k in ("search", "level", "kind", "state", "logsource")),
+            **params,
+        },
+    )
+
+
+@router.get("/rules/{rule_id}", name="rule_page")
+def rule_page(
+    request: Request,
+    rule_id: api.RuleId,
+    session: SessionDep,
+    templates: TemplatesDep,
+    catalogue: api.CatalogueDep,
+    scope: api.DetectScope,
+    principal: PrincipalDep,
+) -> HTMLResponse:
+    """Show one rule: its YAML, fields, tags, tuning where the caller looks, and its alerts."""
+    view, settings, alerts = api.rule_detail(session, catalogue, scope, rule_id)
+    national_switch = principal.can_nationally("detect:write")
+    # The organisations the caller may switch it for: all (national) or those it leads.
+    own = [c for c in (scope.codes or []) if principal.can("detect:write", c)]
+    return templates.TemplateResponse(
+        request,
+        "rules/show.html",
+        {
+            "section": "rules",
+            "view": view,
+            "rule": view.entry,
+            "settings": settings,
+            "alerts": alerts,
+            "national": scope.national,
+            "national_switch": national_switch,
+            "own_orgs": own,
+            "may_tune": national_switch or bool(own),
+        },
+    )
+
+
+@router.post("/rules/{rule_id}/tuning", name="rule_tune")
+def rule_tune(
+    request: Request,
+    rule_id: api.RuleId,
+    session: SessionDep,
+    catalogue: api.CatalogueDep,
+    scope: ScopeDep,
+    principal: PrincipalDep,
+    enabled: Annotated[str, Form(max_length=8)],
+    org: Annotated[str, Form(max_length=16, pattern=PRINTABLE)] = "",
+) -> RedirectResponse:
+    """Switch the rule on or off for everyone or one organisation (audited), then show it."""
+    if enabled not in ("on", "off"):
+        msg = f"enabled must be on or off, not {enabled!r}"
+        raise InputError(msg, Location(field="enabled"))
+    code = api.tuning_target(principal, scope, org or None)
+    catalogue.get(rule_id)
+    detect.tune_rule(session, principal, rule_id, enabled=enabled == "on", org=code)
+    return RedirectResponse(
+        request.url_for("rule_page", rule_id=rule_id).path + "#tuning", status_code=303
+    )
