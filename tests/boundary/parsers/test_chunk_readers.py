@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
+from bastion.boundary.parsers import ecs_json as ecs_module
 from bastion.boundary.parsers import zeek as zeek_module
 
 ZEEK_HEADER = (
@@ -95,3 +96,53 @@ def test_invalid_utf8_falls_back_to_the_line_parser() -> None:
     result = get_parser("zeek").read(lines, ParseContext())
     assert result.events.height == 2
     assert pl.Series(result.events.get_column("event.original")).str.contains("\ufffd").any()
+
+
+ECS_NESTED = (
+    '{"@timestamp":"2025-06-02T00:00:00.002Z","event":{"dataset":"panw.panos","action":"allow",'
+    '"type":["connection","allowed"]},"observer":{"vendor":"Palo Alto Networks","name":"pa-1"},'
+    '"source":{"ip":"11.33.3.52","port":64486,"bytes":41418},"destination":{"ip":"198.18.35.172",'
+    '"port":80,"bytes":1268316},"network":{"transport":"tcp","protocol":"web-browsing"},'
+    '"url":{"full":"http://learnhub.test/feed.xml?q=${jndi:x}","domain":"learnhub.test"},'
+    '"user_agent":{"original":"Agent \\u00e9/1.0"},"rule":{"name":"allow-web"}}\n'
+)
+ECS_FLAT = (
+    '{"@timestamp":"2025-06-02T00:00:01Z","source.ip":"10.0.0.1","source.port":"5000",'
+    '"destination.ip":"192.0.2.1","event.type":["denied"],"dns.question.name":"Evil.Example."}\n'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ECS_NESTED * 3,
+        ECS_FLAT * 2,
+        ECS_NESTED + ECS_FLAT,  # both key styles in one chunk
+        ECS_NESTED + ECS_NESTED.replace('"port":64486', '"port":"64486"'),  # type changes
+        ECS_NESTED + ECS_NESTED.replace('"bytes":41418', '"bytes":41418.5'),  # a float
+        ECS_NESTED + ECS_NESTED.replace('"port":80', '"port":true'),  # a boolean
+        ECS_NESTED + "\n" + ECS_FLAT,  # a blank line
+        ECS_NESTED + "not json\n" + ECS_FLAT,
+        ECS_NESTED + '{"@timestamp": "2025-06-02T00:00:02Z", "source": {"ip": "10.0.0.2"\n',
+        ECS_NESTED + '["an", "array"]\n',
+        ECS_NESTED + '{"source":{"ip":"10.0.0.3"}}\n',  # no @timestamp
+        ECS_NESTED + '{"@timestamp":"2025-06-02T00:00:03Z","event":{"type":"denied"}}\n',
+        ECS_NESTED + '{"@timestamp":"2025-06-02T00:00:03Z","url":"http://flat.example/"}\n',
+        ECS_NESTED.replace('"user_agent":', '"labels":{"n":1.5},"user_agent":'),  # unread float
+        ECS_NESTED.replace("\n", "\r\n") * 2,
+    ],
+)
+def test_ecs_reader_agrees_with_the_line_parser(body: str) -> None:
+    both("ecs", body.encode())
+
+
+def test_ecs_reader_takes_the_arrow_path_on_clean_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("parsed line by line")
+
+    monkeypatch.setattr(ecs_module, "parse_ecs", refuse)
+    data = (ECS_NESTED * 3 + ECS_FLAT).encode()
+    result = get_parser("ecs").read(split_lines(data), ParseContext())
+    assert result.events.get_column("source.port").to_list() == [64486] * 3 + [5000]
+    assert result.events.get_column("event.type").to_list() == ["allowed"] * 3 + ["denied"]
+    assert result.events.get_column("dns.question.name").to_list()[-1] == "evil.example"

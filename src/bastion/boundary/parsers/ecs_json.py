@@ -15,7 +15,11 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.json as pa_json
+from polars._typing import PolarsDataType
 
+from bastion.boundary.lines import Lines
 from bastion.boundary.parsers._common_a import (
     ORIGINAL,
     REASON,
@@ -36,7 +40,12 @@ from bastion.boundary.parsers._common_a import (
     transport,
     with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import (
+    ParseContext,
+    ParseResult,
+    register,
+    register_chunk_reader,
+)
 from bastion.boundary.schema import EVENT_SCHEMA, LINE_COLUMN
 
 # Schema fields read from the event (event.original is always the raw line), plus the
@@ -152,7 +161,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
                 ]
             ),
         ),
-        (pl.col("_json").is_null(), "ecs: not a JSON object"),
+        (~pl.col("_decoded"), "ecs: not a JSON object"),
         (stamp_text.is_null(), "ecs: field '@timestamp' is missing"),
         (stamp.is_null(), "ecs: field '@timestamp' is not an ISO 8601 time or epoch milliseconds"),
     ]
@@ -216,11 +225,91 @@ def _sniff(lines: list[str]) -> bool:
 def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse ECS JSON lines into the common schema."""
     frame = non_blank(line_frame(lines))
-    text = frame.get_column(ORIGINAL)
-    flat = bool(text.str.contains(_FLAT_KEY).any())
-    nested = bool(text.str.contains(r'":\s*\{').any())
+    flat, nested = _styles(frame.get_column(ORIGINAL))
     frame = decode_json_column(frame, _DTYPES[flat, nested])
     lazy = frame.lazy().select(
-        LINE_COLUMN, ORIGINAL, "_object", "_json", "_error", *_flatten(flat=flat, nested=nested)
+        LINE_COLUMN,
+        ORIGINAL,
+        "_object",
+        "_error",
+        pl.col("_json").is_not_null().alias("_decoded"),
+        *_flatten(flat=flat, nested=nested),
+    )
+    return finish(_events(lazy).collect())
+
+
+def _styles(text: pl.Series) -> tuple[bool, bool]:
+    """Tell whether the lines use flat dotted keys, nested objects, or both."""
+    return bool(text.str.contains(_FLAT_KEY).any()), bool(text.str.contains(r'":\s*\{').any())
+
+
+# Leaf types the Arrow JSON reader may infer that read as text exactly as Polars' decoder
+# gives them; anything else (floats, objects where text is expected) takes the line path.
+_AS_TEXT = (pl.String, pl.Int64, pl.Boolean, pl.Null)
+
+
+def _leaf(frame: pl.DataFrame, path: list[str], want: pl.DataType) -> pl.Expr | None:
+    """Return the column at ``path`` of the decoded frame as ``want``; a null literal if absent.
+
+    None when its inferred type does not convert exactly (the chunk then takes the line path).
+    """
+    have: PolarsDataType | None = frame.schema.get(path[0])
+    expr = pl.col(path[0])
+    for part in path[1:]:
+        if not isinstance(have, pl.Struct):
+            return pl.lit(None, want) if have is None or isinstance(have, pl.Null) else None
+        fields = {f.name: f.dtype for f in have.fields}
+        have, expr = fields.get(part), expr.struct.field(part)
+    if have is None or isinstance(have, pl.Null):
+        return pl.lit(None, want)
+    if isinstance(want, pl.List):
+        inner = have.inner if isinstance(have, pl.List) else None
+        if inner is None or not isinstance(inner, _AS_TEXT):
+            return None
+        return expr.cast(want)
+    return expr.cast(pl.String) if isinstance(have, _AS_TEXT) else None
+
+
+@register_chunk_reader("ecs")
+def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
+    """Parse a chunk as ``parse_ecs`` does, decoded by Arrow's JSON reader where it can.
+
+    Arrow's reader decodes a chunk twice as fast as Polars' but infers its own types;
+    it is used only when every line is a JSON object and every field read converts to
+    text exactly. Any other chunk (a bad line, a float, a field whose type changes
+    between lines, blank lines) is parsed line by line by ``parse_ecs``.
+    """
+    data = lines.data
+    decoded = None
+    if data is not None and b"\r" not in data:
+        try:
+            decoded = pl.from_arrow(
+                pa_json.read_json(
+                    pa.py_buffer(data),
+                    read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+                )
+            )
+        except (pa.ArrowException, ValueError):
+            decoded = None
+    if not isinstance(decoded, pl.DataFrame) or decoded.height != len(lines):
+        return parse_ecs(lines.text, ctx)
+    flat, nested = _styles(lines.text)
+    columns = []
+    for name in [*_READ, *_LISTS]:
+        want: pl.DataType = pl.List(pl.String) if name in _LISTS else pl.String()
+        # The flat dotted key wins over the nested one, as in ``_flatten``.
+        paths = ([[name]] if flat and "." in name else []) + (
+            [name.split(".")] if nested or "." not in name else []
+        )
+        parts = [_leaf(decoded, path, want) for path in paths]
+        if any(part is None for part in parts):
+            return parse_ecs(lines.text, ctx)
+        found = [part for part in parts if part is not None] or [pl.lit(None, want)]
+        columns.append(pl.coalesce(found).alias(name))
+    frame = line_frame(lines.text).hstack(decoded.select(columns))
+    lazy = frame.lazy().with_columns(
+        pl.lit(value=True).alias("_object"),
+        pl.lit(None, pl.String).alias("_error"),
+        pl.lit(value=True).alias("_decoded"),
     )
     return finish(_events(lazy).collect())
