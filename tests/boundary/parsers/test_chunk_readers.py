@@ -18,6 +18,7 @@ from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
 from bastion.boundary.parsers import ecs_json as ecs_module
 from bastion.boundary.parsers import zeek as zeek_module
+from bastion.boundary.parsers._common_a import iso_timestamp, iso_timestamps
 
 ZEEK_HEADER = (
     "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
@@ -146,3 +147,23 @@ def test_ecs_reader_takes_the_arrow_path_on_clean_input(monkeypatch: pytest.Monk
     assert result.events.get_column("source.port").to_list() == [64486] * 3 + [5000]
     assert result.events.get_column("event.type").to_list() == ["allowed"] * 3 + ["denied"]
     assert result.events.get_column("dns.question.name").to_list()[-1] == "evil.example"
+
+
+def test_one_pass_iso_timestamps_agree_with_the_general_reader() -> None:
+    texts = pl.Series(
+        [
+            "2025-06-02T00:00:00.002Z",
+            "2025-06-02T00:00:00z",
+            "2025-06-02 00:00:00Z",
+            "2025-06-02T01:00:00+01:00",
+            "2025-06-02T00:00:00.123456-05:30",
+            "2025-06-02T00:00:00",
+            " 2025-06-02T00:00:00Z ",
+            "2025-13-02T00:00:00Z",
+            "yesterday",
+            None,
+        ]
+    )
+    general = texts.to_frame("t").select(iso_timestamp(pl.col("t"))).to_series()
+    assert iso_timestamps(texts).to_list() == general.to_list()
+    assert general.null_count() == 3

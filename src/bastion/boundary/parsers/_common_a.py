@@ -111,7 +111,11 @@ def _as_expr(value: pl.Expr | str) -> pl.Expr:
 
 def null_if_blank(expr: pl.Expr, *blanks: str) -> pl.Expr:
     """Return ``expr`` with empty strings (and any of ``blanks``) turned into null."""
-    return expr.replace(["", *blanks], None)
+    # Comparisons, not ``replace``: a hash lookup per row costs several times as much.
+    blank = expr.str.len_bytes() == 0
+    for other in blanks:
+        blank = blank | (expr == other)
+    return pl.when(~blank).then(expr)
 
 
 def domain(expr: pl.Expr) -> pl.Expr:
@@ -140,6 +144,24 @@ def iso_timestamp(expr: pl.Expr) -> pl.Expr:
     )
     naive = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
     return pl.coalesce(with_zone.dt.convert_time_zone("UTC"), naive.dt.replace_time_zone("UTC"))
+
+
+def iso_timestamps(text: pl.Series) -> pl.Series:
+    """``iso_timestamp`` over a column, in one pass for the usual ``…T…Z`` or ``…+hh:mm`` form.
+
+    Only the values that pass does not read (a space for the ``T``, no zone) take
+    ``iso_timestamp``'s several passes.
+    """
+    zoned = (
+        text.str.strip_chars()
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us")
+        .dt.convert_time_zone("UTC")
+    )
+    rest = zoned.is_null() & text.is_not_null()
+    if not rest.any():
+        return zoned
+    general = text.filter(rest).to_frame("t").select(iso_timestamp(pl.col("t"))).to_series()
+    return zoned.scatter(rest.arg_true(), general)
 
 
 def int_field(expr: pl.Expr, dtype: pl.DataType = pl.Int64()) -> pl.Expr:

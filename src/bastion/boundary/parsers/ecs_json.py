@@ -30,7 +30,7 @@ from bastion.boundary.parsers._common_a import (
     finish,
     first_failure,
     int_field,
-    iso_timestamp,
+    iso_timestamps,
     line_frame,
     non_blank,
     null_if_blank,
@@ -137,15 +137,16 @@ def _verdict(types: pl.Expr) -> pl.Expr:
     return rank.replace_strict({2: "denied", 1: "allowed"}, default=None, return_dtype=pl.String)
 
 
-def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Map the decoded ECS struct column to the schema."""
+def _events(decoded: pl.DataFrame) -> pl.DataFrame:
+    """Map the flattened ECS fields to the schema."""
     stamp_text = _text("@timestamp")
     source_bytes = int_field(pl.coalesce(pl.col("source.bytes"), pl.col("client.bytes")))
     destination_bytes = int_field(pl.coalesce(pl.col("destination.bytes"), pl.col("server.bytes")))
+    stamps = decoded.select(stamp_text).to_series()
     # Costly intermediates become columns first (see _common_a's module docstring).
-    frame = frame.with_columns(
+    frame = decoded.lazy().with_columns(
         pl.coalesce(_text("url.full"), _text("url.original")).alias("_full"),
-        pl.coalesce(iso_timestamp(stamp_text), epoch_millis(stamp_text)).alias("_stamp"),
+        pl.coalesce(iso_timestamps(stamps), epoch_millis(stamp_text)).alias("_stamp"),
     )
     frame = with_url_parts(frame, "_full", "_url_")
     full, stamp = pl.col("_full"), pl.col("_stamp")
@@ -205,7 +206,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         _text("tls.client.ja4").alias("tls.client.ja4"),
         sha256(pl.col("file.hash.sha256")).alias("file.hash.sha256"),
         _text("rule.name").alias("rule.name"),
-    )
+    ).collect()
 
 
 def _sniff(lines: list[str]) -> bool:
@@ -227,7 +228,7 @@ def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     frame = non_blank(line_frame(lines))
     flat, nested = _styles(frame.get_column(ORIGINAL))
     frame = decode_json_column(frame, _DTYPES[flat, nested])
-    lazy = frame.lazy().select(
+    flattened = frame.select(
         LINE_COLUMN,
         ORIGINAL,
         "_object",
@@ -235,7 +236,7 @@ def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         pl.col("_json").is_not_null().alias("_decoded"),
         *_flatten(flat=flat, nested=nested),
     )
-    return finish(_events(lazy).collect())
+    return finish(_events(flattened))
 
 
 def _styles(text: pl.Series) -> tuple[bool, bool]:
@@ -307,9 +308,9 @@ def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
         found = [part for part in parts if part is not None] or [pl.lit(None, want)]
         columns.append(pl.coalesce(found).alias(name))
     frame = line_frame(lines.text).hstack(decoded.select(columns))
-    lazy = frame.lazy().with_columns(
+    flattened = frame.with_columns(
         pl.lit(value=True).alias("_object"),
         pl.lit(None, pl.String).alias("_error"),
         pl.lit(value=True).alias("_decoded"),
     )
-    return finish(_events(lazy).collect())
+    return finish(_events(flattened))

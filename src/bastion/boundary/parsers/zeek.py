@@ -324,7 +324,14 @@ def _parse_run(run: pl.DataFrame, header: ZeekHeader, data: bytes | None = None)
         split = _split_fields(non_blank(run), header, wanted)
 
     def value(name: str) -> pl.Expr:
-        cleaned = pl.col(name).replace({header.unset_field: None, header.empty_field: ""})
+        field = pl.col(name)
+        cleaned = (
+            pl.when(field == header.unset_field)
+            .then(None)
+            .when(field == header.empty_field)
+            .then(pl.lit(""))
+            .otherwise(field)
+        )
         if name in VECTOR_FIELDS:
             cleaned = cleaned.str.splitn(header.set_separator, 2).struct.field("field_0")
         return cleaned.alias(name)
