@@ -31,7 +31,7 @@ class Settings(BaseModel):
         default=None, description="Parquet event archive; default <data_dir>/archive"
     )
     ingest_chunk_bytes: int = Field(
-        default=32 << 20,
+        default=24 << 20,
         ge=4096,
         description="input bytes read and transformed at once (more: per-batch costs spread "
         "over more events, and more memory)",
