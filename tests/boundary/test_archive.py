@@ -289,3 +289,25 @@ def test_compaction_removes_scratch_left_by_a_crash_before_its_marker(tmp_path: 
     compact(tmp_path)
     assert not (tmp_path / "day=2024-03-01" / ".compaction-dead").exists()
     assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 2
+
+
+def test_compaction_writes_a_big_organisation_a_slice_at_a_time_into_one_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compaction, "SLICE_ROWS", 25)  # memory for 25 rows, whatever the day
+    for batch in range(2):
+        frame = pl.DataFrame(
+            {
+                "@timestamp": [at(2024, 3, 1, 10)] * 100,
+                "organization.id": ["WEB"] * 97 + ["ORG1", "ORG2", "ORG1"],
+                "event.original": [f"batch {batch} line {i}" for i in range(100)],
+            }
+        )
+        write_batch(frame, tmp_path, f"batch-{batch}")
+    stats = compact(tmp_path)
+    assert (stats.events, stats.files_written) == (200, 3)
+    (web,) = tmp_path.glob("day=2024-03-01/org=WEB/*.parquet")
+    assert pq.ParquetFile(web).metadata.num_row_groups > 1
+    assert pl.read_parquet(web).height == 194
+    assert hunt(tmp_path, 'SELECT count(DISTINCT "event.original") FROM events').item() == 200
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -110,7 +110,7 @@ def _codecs(columns: list[str], *, staged: bool) -> dict[str, str]:
     return {name: "zstd" if name == RAW and not staged else "lz4" for name in columns}
 
 
-def _write_options(columns: list[str], rows: int, *, staged: bool = False) -> dict[str, Any]:
+def parquet_options(columns: list[str], rows: int, *, staged: bool = False) -> dict[str, Any]:
     """Return ``pq.write_table`` options for an archive file of ``rows`` rows.
 
     Dictionaries only for columns of few distinct values (a dictionary of addresses,
@@ -151,7 +151,7 @@ def write_atomically(
                 if isinstance(frame, pa.Table)
                 else frame.to_arrow(compat_level=pl.CompatLevel.newest())
             )
-            options = _write_options(table.column_names, table.num_rows, staged=staged)
+            options = parquet_options(table.column_names, table.num_rows, staged=staged)
             pq.write_table(table, temporary, **options)
         else:
             as_frame = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)

@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import shutil
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bastion.boundary.archive import (
@@ -42,8 +44,8 @@ from bastion.boundary.archive import (
     ORG,
     STAGING,
     org_partition,
+    parquet_options,
     read_marker,
-    write_atomically,
 )
 from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
 
@@ -114,21 +116,22 @@ def _slices(path: Path) -> Iterator[pl.DataFrame]:
         yield conform(pl.from_arrow(batch), ARCHIVE_SCHEMA)  # type: ignore[arg-type]
 
 
-def _split_into_buckets(files: list[Path], scratch: Path, buckets: int) -> list[str]:
-    """Stream the staged files' rows into one scratch file per bucket; return the org partitions.
+def _split_into_buckets(files: list[Path], scratch: Path, buckets: int) -> dict[str, int]:
+    """Stream the staged files' rows into one scratch file per bucket; return rows per org partition.
 
     A slice of a staged file at a time is in memory, and each bucket's file stays
     open for the whole group: a few hundred scratch files per group, however many
     staged files it has.
     """
-    organisations: set[str] = set()
+    rows: dict[str, int] = {}
     writers: dict[int, pq.ParquetWriter] = {}
     scratch.mkdir(parents=True, exist_ok=True)
     try:
         for path in files:
             for frame in _slices(path):
                 keyed = frame.with_columns(org_partition(pl.col("organization.id")).alias(ORG))
-                organisations.update(keyed.get_column(ORG).unique().to_list())
+                for org, count in keyed.get_column(ORG).value_counts().iter_rows():
+                    rows[org] = rows.get(org, 0) + count
                 keyed = keyed.with_columns(bucket_of(keyed.get_column(ORG), buckets).alias("_b"))
                 for (bucket,), part in keyed.partition_by("_b", as_dict=True).items():
                     table = part.drop("_b").to_arrow()
@@ -140,7 +143,60 @@ def _split_into_buckets(files: list[Path], scratch: Path, buckets: int) -> list[
     finally:
         for writer in writers.values():
             writer.close()
-    return sorted(organisations)
+    return rows
+
+
+class _Outputs:
+    """The organisations' output files of one group, written in parts, renamed when whole."""
+
+    def __init__(self, day_dir: Path, names: dict[str, str], rows: dict[str, int]) -> None:
+        self.day_dir, self.names, self.rows = day_dir, names, rows
+        self.open: dict[str, tuple[pq.ParquetWriter, Path]] = {}
+
+    def write(self, org: str, table: pa.Table) -> None:
+        if org not in self.open:
+            target = self.day_dir / self.names[org]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            options = parquet_options(table.column_names, self.rows[org])
+            self.open[org] = (pq.ParquetWriter(temporary, table.schema, **options), temporary)
+        self.open[org][0].write_table(table)
+
+    def close(self, *, keep: bool) -> None:
+        """Close every open file: rename each to its name (``keep``), or delete it."""
+        for org, (writer, temporary) in self.open.items():
+            writer.close()
+            if keep:
+                temporary.replace(self.day_dir / self.names[org])
+            else:
+                temporary.unlink(missing_ok=True)
+        self.open = {}
+
+
+def _write_bucket(bucket: Path, outputs: _Outputs) -> int:
+    """Write one bucket's rows to their organisations' outputs; return how many.
+
+    The bucket is read ``SLICE_ROWS`` at a time, so one organisation with most of
+    the day (a web server's own log) costs no more memory than many small ones: its
+    output then has a row group per slice.
+    """
+    events = 0
+    try:
+        for batch in pq.ParquetFile(bucket).iter_batches(batch_size=SLICE_ROWS):
+            # Sorted by organisation and turned into Arrow once: each part is a zero-copy slice.
+            frame = pl.DataFrame(batch).sort(ORG, maintain_order=True)
+            runs = frame.group_by(ORG, maintain_order=True).len()
+            table = frame.drop(ORG).to_arrow(compat_level=pl.CompatLevel.newest())
+            start = 0
+            for org, rows in runs.iter_rows():
+                outputs.write(str(org), table.slice(start, rows))
+                start += rows
+            events += frame.height
+    except BaseException:
+        outputs.close(keep=False)
+        raise
+    outputs.close(keep=True)
+    return events
 
 
 def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> None:
@@ -152,22 +208,14 @@ def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> 
         1, min(MAX_BUCKETS, math.ceil(sum(f.stat().st_size for f in files) / BUCKET_BYTES))
     )
     shutil.rmtree(scratch, ignore_errors=True)
-    organisations = _split_into_buckets(files, scratch, buckets)
-    outputs = {org: f"{ORG}={org}/part-c{cid}.parquet" for org in organisations}
+    rows = _split_into_buckets(files, scratch, buckets)
+    outputs = {org: f"{ORG}={org}/part-c{cid}.parquet" for org in sorted(rows)}
     marker.write_text(
         json.dumps({"inputs": names, "outputs": sorted(outputs.values())}), encoding="utf-8"
     )
-    # Every organisation is in exactly one bucket, so each output is written once, whole.
+    # Every organisation is in exactly one bucket, so each output is written by one bucket.
     for bucket in sorted(scratch.glob("b*.parquet")):
-        # Sorted by organisation and turned into Arrow once: each output is a zero-copy slice.
-        frame = pl.read_parquet(bucket).sort(ORG, maintain_order=True)
-        runs = frame.group_by(ORG, maintain_order=True).len()
-        table = frame.drop(ORG).to_arrow(compat_level=pl.CompatLevel.newest())
-        start = 0
-        for org, rows in runs.iter_rows():
-            write_atomically(table.slice(start, rows), day_dir / outputs[str(org)], "parquet")
-            start += rows
-        stats.events += frame.height
+        stats.events += _write_bucket(bucket, _Outputs(day_dir, outputs, rows))
     _finish_or_undo(marker)
     stats.staged_files += len(files)
     stats.files_written += len(outputs)
