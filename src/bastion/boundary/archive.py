@@ -215,10 +215,27 @@ def visible_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def _connect(root: Path) -> duckdb.DuckDBPyConnection:
-    """Open an in-memory DuckDB with an ``events`` view, able to read only the archive."""
+def _connect(root: Path, *, union: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB with an ``events`` view, able to read only the archive.
+
+    With ``union``, files with different columns are read together (a column missing
+    from one is null there), at the cost of reading every file's footer to bind the
+    view; without, the view has the first file's columns, and a file lacking one of
+    them is an error (``Hunt`` then opens the archive with ``union``).
+    """
     connection = duckdb.connect(":memory:")
+    try:
+        _define_events(connection, root, union=union)
+    except duckdb.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: bool) -> None:
     connection.execute("SET TimeZone = 'UTC'")
+    # Each scan of thousands of small files reads their footers again: keep them instead.
+    connection.execute("SET parquet_metadata_cache = true")
     files = visible_files(root)
     if not files:
         connection.register("events", _empty_archive().to_arrow())
@@ -229,7 +246,7 @@ def _connect(root: Path) -> duckdb.DuckDBPyConnection:
             f"CREATE VIEW events AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
             f"coalesce(nullif(regexp_replace(\"organization.id\", '{_UNSAFE}', '_', 'g'), ''), "
             f"'{NO_ORG}') ELSE {ORG} END AS {ORG}) FROM read_parquet([{listed}], "
-            "hive_partitioning = true, union_by_name = true, "
+            f"hive_partitioning = true, union_by_name = {str(union).lower()}, "
             f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}})"
         )
     # A hunt may read the archive and nothing else, and may not lift that limit.
@@ -237,7 +254,76 @@ def _connect(root: Path) -> duckdb.DuckDBPyConnection:
     connection.execute(f"SET allowed_directories = [{_quote(allowed)}]")
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
-    return connection
+
+
+class Hunt:
+    """An archive opened for hunting: several queries, its files' footers read once.
+
+    Files written by the same version have the same columns, so the view is first
+    bound on the first file's columns alone, which costs nothing per file. When that
+    file lacks an archive column, or a query meets a file lacking one of its columns
+    (an archive older than its schema), the archive is opened again reading files of
+    different columns together.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._union = False
+        try:
+            self._connection = _connect(root, union=False)
+        except duckdb.BinderException:  # the first file lacks a column the view names
+            self._connection = _connect(root, union=True)
+            self._union = True
+        if not set(ARCHIVE_SCHEMA) <= set(self._connection.sql("FROM events LIMIT 0").columns):
+            self._reopen()
+
+    def _reopen(self) -> None:
+        self._connection.close()
+        self._connection = _connect(self._root, union=True)
+        self._union = True
+
+    def query(self, sql: str, *, limit: int | None = None) -> pl.DataFrame:
+        """Run one read-only SQL query over the ``events`` view; return the rows.
+
+        Raise InputError with DuckDB's message when the query is wrong, and when it
+        is not a single SELECT.
+        """
+        if limit is not None and limit < 0:
+            msg = f"hunt limit must be 0 or more, not {limit}"
+            raise InputError(msg)
+        try:
+            return self._run(sql, limit)
+        except duckdb.InvalidInputException as exc:
+            if self._union or "union_by_name" not in str(exc):
+                msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
+                raise InputError(msg) from exc
+        self._reopen()
+        return self._run(sql, limit)
+
+    def _run(self, sql: str, limit: int | None) -> pl.DataFrame:
+        try:
+            statements = self._connection.extract_statements(sql)
+            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
+                raise InputError(msg)
+            relation = self._connection.sql(sql)
+            if limit is not None:
+                relation = relation.limit(limit)
+            return relation.pl()
+        except duckdb.InvalidInputException:
+            raise  # maybe files of different columns: ``query`` decides
+        except duckdb.Error as exc:
+            msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
+            raise InputError(msg) from exc
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Hunt:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
@@ -245,28 +331,13 @@ def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
 
     ``events`` has the archive columns plus the partition columns ``day`` and
     ``org`` (strings). Raise InputError with DuckDB's message when the query is
-    wrong, and when it is not a single SELECT.
+    wrong, and when it is not a single SELECT. (``Hunt`` runs several.)
     """
     if limit is not None and limit < 0:
         msg = f"hunt limit must be 0 or more, not {limit}"
         raise InputError(msg)
-    connection: duckdb.DuckDBPyConnection | None = None
-    try:
-        connection = _connect(root)
-        statements = connection.extract_statements(sql)
-        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-            msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
-            raise InputError(msg)
-        relation = connection.sql(sql)
-        if limit is not None:
-            relation = relation.limit(limit)
-        return relation.pl()
-    except duckdb.Error as exc:
-        msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
-        raise InputError(msg) from exc
-    finally:
-        if connection is not None:
-            connection.close()
+    with Hunt(root) as opened:
+        return opened.query(sql, limit=limit)
 
 
 def _partition_day(directory: Path) -> date | None:
