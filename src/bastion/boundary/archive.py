@@ -71,6 +71,10 @@ STATISTICS_COLUMNS = frozenset(
 )  # a compaction under way: its inputs and outputs
 DAY = "day"
 ORG = "org"
+# ``Hunt``'s second view, ``events`` with where each row is: its file and row number in it.
+LOCATED = "located"
+FILE = "file"
+ROW = "file_row_number"
 
 # Batch ids become file names: keep them to characters safe on every file system.
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -238,17 +242,24 @@ def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: 
     connection.execute("SET parquet_metadata_cache = true")
     files = visible_files(root)
     if not files:
-        connection.register("events", _empty_archive().to_arrow())
+        empty = _empty_archive()
+        located = empty.with_columns(
+            pl.lit(None, pl.String).alias(FILE), pl.lit(None, pl.Int64).alias(ROW)
+        )
+        connection.register(LOCATED, located.to_arrow())
+        connection.register("events", empty.to_arrow())
     else:
         listed = ", ".join(_quote(str(f.resolve())) for f in files)
         # Staged rows take their organisation partition from the column itself.
         connection.execute(
-            f"CREATE VIEW events AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
+            f"CREATE VIEW {LOCATED} AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
             f"coalesce(nullif(regexp_replace(\"organization.id\", '{_UNSAFE}', '_', 'g'), ''), "
             f"'{NO_ORG}') ELSE {ORG} END AS {ORG}) FROM read_parquet([{listed}], "
             f"hive_partitioning = true, union_by_name = {str(union).lower()}, "
-            f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}})"
+            f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}}, "
+            f"filename = '{FILE}', file_row_number = true)"
         )
+        connection.execute(f"CREATE VIEW events AS SELECT * EXCLUDE ({FILE}, {ROW}) FROM {LOCATED}")
     # A hunt may read the archive and nothing else, and may not lift that limit.
     allowed = str(root.resolve()) + "/"
     connection.execute(f"SET allowed_directories = [{_quote(allowed)}]")
@@ -315,6 +326,32 @@ class Hunt:
         except duckdb.Error as exc:
             msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
             raise InputError(msg) from exc
+
+    def rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        """Return ``columns`` of the rows ``located`` names (``file``, ``file_row_number``, as
+        the ``located`` view gives them), in its order; the ``file`` and row columns too.
+
+        Only the files named are read: fetching a wide column (the raw line) for a few
+        rows found by a scan of narrow ones costs those files, not the whole archive.
+        """
+        if located.is_empty():
+            return located.select(FILE, ROW).with_columns(
+                pl.lit(None, ARCHIVE_SCHEMA.get(c, pl.String())).alias(c) for c in columns
+            )
+        files = located[FILE].unique().sort().to_list()
+        listed = ", ".join(_quote(f) for f in files)
+        wanted = located.select(pl.col(FILE).cast(pl.String), pl.col(ROW).cast(pl.Int64))
+        self._connection.register("_wanted", wanted.with_row_index("_order").to_arrow())
+        selected = ", ".join(f'r."{c}"' for c in columns)
+        try:
+            return self._connection.sql(
+                f"SELECT w.{FILE}, w.{ROW}, {selected} FROM read_parquet([{listed}], "
+                f"filename = '{FILE}', file_row_number = true, "
+                f"union_by_name = {str(self._union).lower()}) r "
+                f"JOIN _wanted w ON r.{FILE} = w.{FILE} AND r.{ROW} = w.{ROW} ORDER BY w._order"
+            ).pl()
+        finally:
+            self._connection.unregister("_wanted")
 
     def close(self) -> None:
         self._connection.close()

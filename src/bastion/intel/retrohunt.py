@@ -30,11 +30,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import list_alerts, record_alerts
-from bastion.boundary.archive import Hunt
+from bastion.boundary.archive import FILE, LOCATED, RAW, ROW, Hunt
 from bastion.boundary.verdict import verdict
 from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc
-from bastion.intel.index import FIELDS, INDICATOR_SCHEMA, MatchIndex
+from bastion.intel.index import DOMAIN_FIELDS, FIELDS, INDICATOR_SCHEMA, MatchIndex
 from bastion.intel.indicator import IndicatorType
 from bastion.intel.models import IndicatorRow, RetroHuntRow
 from bastion.intel.prefilter import column, is_in, prefilter, quote
@@ -68,12 +68,11 @@ class RetroHuntReport:
     already_alerted: int  # (organisation, indicator) pairs skipped, alerted before
 
 
-def _period(days: int, now: datetime) -> str:
+def _period(days: int, now: datetime) -> tuple[str, str]:
+    """Return the conditions on ``day`` alone, and on ``day`` and the time, of the period."""
     start = as_utc(now) - timedelta(days=days)
-    return (
-        f"day >= {quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown' "
-        f'AND "@timestamp" >= TIMESTAMPTZ {quote(start.isoformat())}'
-    )
+    by_day = f"day >= {quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown'"
+    return by_day, f'{by_day} AND "@timestamp" >= TIMESTAMPTZ {quote(start.isoformat())}'
 
 
 def _matched_fields() -> set[str]:
@@ -89,18 +88,27 @@ def _values_hit(events: pl.DataFrame, matches: pl.DataFrame) -> int:
     return sum(pairs)
 
 
-def _hit_values(hunt: Hunt, index: MatchIndex, fields: list[str], period: str) -> list[str]:
-    """Return conditions on ``fields`` (by distinct value) for the values that hit ``index``."""
+def _hit_values(hunt: Hunt, index: MatchIndex, fields: list[str], days: str) -> list[str]:
+    """Return conditions on ``fields`` for their distinct values that hit ``index``.
+
+    Fields matched alike (the domain fields) are collected in one scan, their distinct
+    values together (a domain is often in several); the period is narrowed by day
+    only, which costs nothing.
+    """
+    alike = [
+        [f for f in fields if f in DOMAIN_FIELDS],
+        [f for f in fields if f not in DOMAIN_FIELDS],
+    ]
     conditions = []
-    for field in fields:
-        name = column(field)
+    for group in (g for g in alike if g):
+        names = [column(f) for f in group]
         values = hunt.query(
-            f"SELECT DISTINCT {name} FROM events WHERE {period} AND {name} IS NOT NULL"
-        ).select(pl.col(field).cast(pl.String))
-        found = index.match(values)
-        hit = values[field].gather(found["_row"]).unique().to_list()
-        if hit:
-            conditions.append(is_in(name, hit))
+            f"SELECT DISTINCT value FROM (SELECT unnest([{', '.join(names)}]) AS value "
+            f"FROM events WHERE {days} AND ({' OR '.join(f'{n} IS NOT NULL' for n in names)})) "
+            "WHERE value IS NOT NULL"
+        )["value"].cast(pl.String)
+        hit = values.gather(index.match(values.to_frame(group[0]))["_row"]).unique().to_list()
+        conditions += [is_in(name, hit) for name in names if hit]
     return conditions
 
 
@@ -109,25 +117,36 @@ def hunt_matches(
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """Return (events, matches, distinct values hit) of ``listings`` over the last ``days``.
 
-    One scan fetches the events that may match (``prefilter``); fields that need
-    it are matched by their distinct values first. The index of ``listings``
-    then decides exactly which event hit which indicator.
+    One scan of the matched columns fetches the events that may match
+    (``prefilter``); fields that need it are matched by their distinct values
+    first. The index of ``listings`` then decides exactly which event hit which
+    indicator, and only the events that did are read for their raw lines.
     """
     index = MatchIndex.from_frame(listings.select(list(INDICATOR_SCHEMA)))
-    period = _period(days, now)
+    by_day, period = _period(days, now)
     with Hunt(root) as hunt:
         columns = set(hunt.query("SELECT * FROM events LIMIT 0").columns)
         conditions, by_value = prefilter(listings, columns)
-        conditions += _hit_values(hunt, index, by_value, period)
+        conditions += _hit_values(hunt, index, by_value, by_day)
         if not conditions:
             return pl.DataFrame(), pl.DataFrame(), 0
         where = f"{period} AND ({' OR '.join(conditions)})"
-        # Only the columns matching and the alerts need: a scan reads whole columns.
-        wanted = [
-            c for c in dict.fromkeys([*_EVIDENCE, *sorted(_matched_fields())]) if c in columns
-        ]
-        events = hunt.query(f"SELECT {', '.join(map(column, wanted))} FROM events WHERE {where}")
-    matches = index.match(events)
+        narrow = [c for c in dict.fromkeys([*_EVIDENCE, *sorted(_matched_fields())])
+                  if c in columns and c != RAW]  # fmt: skip
+        found = hunt.query(
+            f"SELECT {', '.join(map(column, [*narrow, FILE, ROW]))} FROM {LOCATED} WHERE {where}"
+        )
+        matches = index.match(found)
+        hit = (
+            found.select(FILE, ROW)
+            .with_row_index("_row")
+            .filter(pl.col("_row").is_in(matches["_row"].unique().implode()))
+        )
+        raw = hunt.rows(hit.select(FILE, ROW), [RAW] if RAW in columns else [])
+    events = found.drop(FILE, ROW)
+    if RAW in columns:  # the raw line of the events that hit; the others never needed it
+        lines = pl.repeat(None, events.height, dtype=pl.String, eager=True).alias(RAW)
+        events = events.with_columns(lines.scatter(hit["_row"], raw[RAW]))
     return events, matches, _values_hit(events, matches)
 
 
