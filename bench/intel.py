@@ -236,7 +236,7 @@ def run_incremental(
     }
 
 
-def _retrohunt_case(root: Path, end: datetime, indicators: int, seed: int, queue: Any) -> None:
+def _retrohunt_case(root: Path, end: datetime, hunted: list[tuple[str, str]], queue: Any) -> None:
     """Store the new indicators, then retro-hunt them over the archive (in a fresh process)."""
     from bastion import intel
     from bastion.store import Store, upgrade
@@ -245,7 +245,7 @@ def _retrohunt_case(root: Path, end: datetime, indicators: int, seed: int, queue
     upgrade(store.engine)
     listings = [
         intel.Indicator(type=intel.IndicatorType(t), value=v, source="new-feed", confidence=90)
-        for t, v in hunted_indicators(seed, indicators).iter_rows()
+        for t, v in hunted
     ]
     with store.session() as session:
         intel.store_listings(session, listings, reason="bench", now=end - timedelta(minutes=1))
@@ -280,7 +280,8 @@ def run_retrohunt(shape: Shape, indicators: int, cache: Path) -> dict[str, Any]:
     queue = context.Queue()
     end = datetime.fromisoformat(str(built["end"])) + timedelta(seconds=1)
     process = context.Process(
-        target=_retrohunt_case, args=(root, end, indicators, shape.seed, queue)
+        target=_retrohunt_case,
+        args=(root, end, hunted_indicators(shape.seed, indicators).rows(), queue),
     )
     process.start()
     try:

@@ -240,6 +240,8 @@ def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: 
     connection.execute("SET TimeZone = 'UTC'")
     # Each scan of thousands of small files reads their footers again: keep them instead.
     connection.execute("SET parquet_metadata_cache = true")
+    # A hunt reads each file once: keeping the bytes read in memory would only grow the process.
+    connection.execute("SET enable_external_file_cache = false")
     files = visible_files(root)
     if not files:
         empty = _empty_archive()

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import list_alerts, record_alerts
-from bastion.boundary.archive import FILE, LOCATED, RAW, ROW, Hunt
+from bastion.boundary.archive import FILE, LOCATED, ROW, Hunt
 from bastion.boundary.verdict import verdict
 from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc
@@ -120,7 +120,7 @@ def hunt_matches(
     One scan of the matched columns fetches the events that may match
     (``prefilter``); fields that need it are matched by their distinct values
     first. The index of ``listings`` then decides exactly which event hit which
-    indicator, and only the events that did are read for their raw lines.
+    indicator, and only the events that did are read whole (``events`` holds those).
     """
     index = MatchIndex.from_frame(listings.select(list(INDICATOR_SCHEMA)))
     by_day, period = _period(days, now)
@@ -131,22 +131,23 @@ def hunt_matches(
         if not conditions:
             return pl.DataFrame(), pl.DataFrame(), 0
         where = f"{period} AND ({' OR '.join(conditions)})"
-        narrow = [c for c in dict.fromkeys([*_EVIDENCE, *sorted(_matched_fields())])
-                  if c in columns and c != RAW]  # fmt: skip
+        # The scan reads the matched columns only; the events that hit are then read whole.
+        matched = [c for c in sorted(_matched_fields()) if c in columns]
         found = hunt.query(
-            f"SELECT {', '.join(map(column, [*narrow, FILE, ROW]))} FROM {LOCATED} WHERE {where}"
+            f"SELECT {', '.join(map(column, [*matched, FILE, ROW]))} FROM {LOCATED} WHERE {where}"
         )
-        matches = index.match(found)
-        hit = (
-            found.select(FILE, ROW)
-            .with_row_index("_row")
-            .filter(pl.col("_row").is_in(matches["_row"].unique().implode()))
-        )
-        raw = hunt.rows(hit.select(FILE, ROW), [RAW] if RAW in columns else [])
-    events = found.drop(FILE, ROW)
-    if RAW in columns:  # the raw line of the events that hit; the others never needed it
-        lines = pl.repeat(None, events.height, dtype=pl.String, eager=True).alias(RAW)
-        events = events.with_columns(lines.scatter(hit["_row"], raw[RAW]))
+        hits = index.match(found)
+        rows = hits["_row"].unique().sort()
+        evidence = [c for c in _EVIDENCE if c in columns]
+        read = hunt.rows(found.select(FILE, ROW).gather(rows), evidence)
+    events = found.drop(FILE, ROW).gather(rows).hstack(read.select(evidence))
+    # Renumber the hits by the events kept: only those that hit.
+    renumber = pl.DataFrame({"_row": rows, "_kept": pl.int_range(len(rows), eager=True)})
+    matches = (
+        hits.join(renumber, on="_row", maintain_order="left")
+        .with_columns(pl.col("_kept").cast(pl.Int64).alias("_row"))
+        .drop("_kept")
+    )
     return events, matches, _values_hit(events, matches)
 
 
