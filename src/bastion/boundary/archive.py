@@ -242,6 +242,7 @@ def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: 
     connection.execute("SET parquet_metadata_cache = true")
     # A hunt reads each file once: keeping the bytes read in memory would only grow the process.
     connection.execute("SET enable_external_file_cache = false")
+    connection.execute("SET enable_progress_bar = false")
     files = visible_files(root)
     if not files:
         empty = _empty_archive()
