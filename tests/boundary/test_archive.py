@@ -311,3 +311,28 @@ def test_compaction_writes_a_big_organisation_a_slice_at_a_time_into_one_file(
     assert pl.read_parquet(web).height == 194
     assert hunt(tmp_path, 'SELECT count(DISTINCT "event.original") FROM events').item() == 200
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("old_names", [["part-a0.parquet"], ["part-z9.parquet"]])
+def test_hunt_reads_files_written_with_fewer_columns(tmp_path: Path, old_names: list[str]) -> None:
+    """An archive older than its schema: a file lacking a column reads it as null, first or not."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bastion.boundary.archive import Hunt
+
+    root = tmp_path / "archive"
+    when = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    write_batch(
+        pl.DataFrame({"@timestamp": [when], "source.ip": ["192.0.2.1"], "host.ip": ["10.0.0.1"]}),
+        root,
+        "b1",
+    )
+    for name in old_names:  # listed before the complete file, or after it
+        old = root / "day=2026-11-30" / "org=_staging" / name
+        table = pa.table({"@timestamp": pa.array([when], pa.timestamp("us", "UTC")),
+                          "source.ip": ["192.0.2.2"]})  # fmt: skip
+        pq.write_table(table, old)
+    with Hunt(root) as hunt:
+        found = hunt.query('SELECT "source.ip", "host.ip" FROM events ORDER BY "source.ip"')
+    assert found.rows() == [("192.0.2.1", "10.0.0.1"), ("192.0.2.2", None)]

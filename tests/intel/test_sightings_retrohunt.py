@@ -131,6 +131,11 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
         ("RJ1", "cidr:198.51.100.0/24", 1, True),
     ]
     assert total == live_alerts + 2
+    # The evidence is the archived events themselves, raw lines included, oldest first.
+    c2 = next(a for a in alerts if a.key == "domain:old-c2.example")
+    assert [e.raw.split()[6] for e in c2.evidence] == [
+        "http://old-c2.example/a", "http://x.old-c2.example/b", "http://old-c2.example/c"
+    ]  # fmt: skip
     # A second run, or a run over everything, raises nothing new.
     with sqlite_store.session() as session:
         again = intel.retrohunt(session, settings.archive_dir, now=later, everything=True)

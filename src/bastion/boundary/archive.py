@@ -72,6 +72,10 @@ STATISTICS_COLUMNS = frozenset(
 )  # a compaction under way: its inputs and outputs
 DAY = "day"
 ORG = "org"
+# ``Hunt``'s second view, ``events`` with where each row is: its file and row number in it.
+LOCATED = "located"
+FILE = "file"
+ROW = "file_row_number"
 
 # Batch ids become file names: keep them to characters safe on every file system.
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -225,29 +229,151 @@ def visible_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def _connect(root: Path) -> duckdb.DuckDBPyConnection:
-    """Open an in-memory DuckDB with an ``events`` view, able to read only the archive."""
+def _connect(root: Path, *, union: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB with an ``events`` view, able to read only the archive.
+
+    With ``union``, files with different columns are read together (a column missing
+    from one is null there), at the cost of reading every file's footer to bind the
+    view; without, the view has the first file's columns, and a file lacking one of
+    them is an error (``Hunt`` then opens the archive with ``union``).
+    """
     connection = duckdb.connect(":memory:")
+    try:
+        _define_events(connection, root, union=union)
+    except duckdb.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: bool) -> None:
     connection.execute("SET TimeZone = 'UTC'")
+    # Each scan of thousands of small files reads their footers again: keep them instead.
+    connection.execute("SET parquet_metadata_cache = true")
+    # A hunt reads each file once: keeping the bytes read in memory would only grow the process.
+    connection.execute("SET enable_external_file_cache = false")
+    connection.execute("SET enable_progress_bar = false")
     files = visible_files(root)
     if not files:
-        connection.register("events", _empty_archive().to_arrow())
+        empty = _empty_archive()
+        located = empty.with_columns(
+            pl.lit(None, pl.String).alias(FILE), pl.lit(None, pl.Int64).alias(ROW)
+        )
+        connection.register(LOCATED, located.to_arrow())
+        connection.register("events", empty.to_arrow())
     else:
         listed = ", ".join(_quote(str(f.resolve())) for f in files)
         # Staged rows take their organisation partition from the column itself.
         connection.execute(
-            f"CREATE VIEW events AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
+            f"CREATE VIEW {LOCATED} AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
             f"coalesce(nullif(regexp_replace(\"organization.id\", '{_UNSAFE}', '_', 'g'), ''), "
             f"'{NO_ORG}') ELSE {ORG} END AS {ORG}) FROM read_parquet([{listed}], "
-            "hive_partitioning = true, union_by_name = true, "
-            f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}})"
+            f"hive_partitioning = true, union_by_name = {str(union).lower()}, "
+            f"hive_types = {{'{DAY}': VARCHAR, '{ORG}': VARCHAR}}, "
+            f"filename = '{FILE}', file_row_number = true)"
         )
+        connection.execute(f"CREATE VIEW events AS SELECT * EXCLUDE ({FILE}, {ROW}) FROM {LOCATED}")
     # A hunt may read the archive and nothing else, and may not lift that limit.
     allowed = str(root.resolve()) + "/"
     connection.execute(f"SET allowed_directories = [{_quote(allowed)}]")
     connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
-    return connection
+
+
+class Hunt:
+    """An archive opened for hunting: several queries, its files' footers read once.
+
+    Files written by the same version have the same columns, so the view is first
+    bound on the first file's columns alone, which costs nothing per file. When that
+    file lacks an archive column, or a query meets a file lacking one of its columns
+    (an archive older than its schema), the archive is opened again reading files of
+    different columns together.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._union = False
+        try:
+            self._connection = _connect(root, union=False)
+        except duckdb.BinderException:  # the first file lacks a column the view names
+            self._connection = _connect(root, union=True)
+            self._union = True
+        if not set(ARCHIVE_SCHEMA) <= set(self._connection.sql("FROM events LIMIT 0").columns):
+            self._reopen()
+
+    def _reopen(self) -> None:
+        self._connection.close()
+        self._connection = _connect(self._root, union=True)
+        self._union = True
+
+    def query(self, sql: str, *, limit: int | None = None) -> pl.DataFrame:
+        """Run one read-only SQL query over the ``events`` view; return the rows.
+
+        Raise InputError with DuckDB's message when the query is wrong, and when it
+        is not a single SELECT.
+        """
+        if limit is not None and limit < 0:
+            msg = f"hunt limit must be 0 or more, not {limit}"
+            raise InputError(msg)
+        try:
+            return self._run(sql, limit)
+        except duckdb.InvalidInputException as exc:
+            if self._union or "union_by_name" not in str(exc):
+                msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
+                raise InputError(msg) from exc
+        self._reopen()
+        return self._run(sql, limit)
+
+    def _run(self, sql: str, limit: int | None) -> pl.DataFrame:
+        try:
+            statements = self._connection.extract_statements(sql)
+            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
+                raise InputError(msg)
+            relation = self._connection.sql(sql)
+            if limit is not None:
+                relation = relation.limit(limit)
+            return relation.pl()
+        except duckdb.InvalidInputException:
+            raise  # maybe files of different columns: ``query`` decides
+        except duckdb.Error as exc:
+            msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
+            raise InputError(msg) from exc
+
+    def rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        """Return ``columns`` of the rows ``located`` names (``file``, ``file_row_number``, as
+        the ``located`` view gives them), in its order; the ``file`` and row columns too.
+
+        Only the files named are read: fetching a wide column (the raw line) for a few
+        rows found by a scan of narrow ones costs those files, not the whole archive.
+        """
+        if located.is_empty():
+            return located.select(FILE, ROW).with_columns(
+                pl.lit(None, ARCHIVE_SCHEMA.get(c, pl.String())).alias(c) for c in columns
+            )
+        files = located[FILE].unique().sort().to_list()
+        listed = ", ".join(_quote(f) for f in files)
+        wanted = located.select(pl.col(FILE).cast(pl.String), pl.col(ROW).cast(pl.Int64))
+        self._connection.register("_wanted", wanted.with_row_index("_order").to_arrow())
+        selected = ", ".join(f'r."{c}"' for c in columns)
+        try:
+            return self._connection.sql(
+                f"SELECT w.{FILE}, w.{ROW}, {selected} FROM read_parquet([{listed}], "
+                f"filename = '{FILE}', file_row_number = true, "
+                f"union_by_name = {str(self._union).lower()}) r "
+                f"JOIN _wanted w ON r.{FILE} = w.{FILE} AND r.{ROW} = w.{ROW} ORDER BY w._order"
+            ).pl()
+        finally:
+            self._connection.unregister("_wanted")
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Hunt:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
@@ -255,28 +381,13 @@ def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
 
     ``events`` has the archive columns plus the partition columns ``day`` and
     ``org`` (strings). Raise InputError with DuckDB's message when the query is
-    wrong, and when it is not a single SELECT.
+    wrong, and when it is not a single SELECT. (``Hunt`` runs several.)
     """
     if limit is not None and limit < 0:
         msg = f"hunt limit must be 0 or more, not {limit}"
         raise InputError(msg)
-    connection: duckdb.DuckDBPyConnection | None = None
-    try:
-        connection = _connect(root)
-        statements = connection.extract_statements(sql)
-        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-            msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
-            raise InputError(msg)
-        relation = connection.sql(sql)
-        if limit is not None:
-            relation = relation.limit(limit)
-        return relation.pl()
-    except duckdb.Error as exc:
-        msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
-        raise InputError(msg) from exc
-    finally:
-        if connection is not None:
-            connection.close()
+    with Hunt(root) as opened:
+        return opened.query(sql, limit=limit)
 
 
 def _partition_day(directory: Path) -> date | None:

@@ -1,13 +1,15 @@
 """Retro-hunt: when indicators arrive, look for them in the archived events of the last N days.
 
-The archive is searched only through ``boundary.archive.hunt`` (DuckDB over the
-``events`` view), by column rather than by event:
+The archive is searched only through ``boundary.archive.Hunt`` (DuckDB over the
+``events`` view, opened once per retro-hunt), by column rather than by event:
 
-1. what a plain comparison cannot find (networks, parent domains, URL patterns) is
+1. what a plain comparison cannot find cheaply (parent domains, URL patterns) is
    matched over the *distinct* values of the fields concerned, with a
    ``MatchIndex`` of the new indicators alone;
-2. one query then fetches the events holding a listed exact value or a value that
-   hit (``IN`` lists on raw columns, which DuckDB applies inside the scan);
+2. one scan then fetches the events that may match: conditions on raw columns
+   (``prefilter``: exact values, networks by the text of their addresses, the
+   values that hit in 1.), cheap per row, reading only the columns they need
+   until a row passes;
 3. the same index decides which event hit which indicator, and the verdict stage
    turns the hits into alert candidates.
 
@@ -28,13 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import list_alerts, record_alerts
-from bastion.boundary.archive import hunt
+from bastion.boundary.archive import FILE, LOCATED, ROW, Hunt
 from bastion.boundary.verdict import verdict
 from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc
-from bastion.intel.index import FIELDS, INDICATOR_SCHEMA, MatchIndex
+from bastion.intel.index import DOMAIN_FIELDS, FIELDS, INDICATOR_SCHEMA, MatchIndex
 from bastion.intel.indicator import IndicatorType
 from bastion.intel.models import IndicatorRow, RetroHuntRow
+from bastion.intel.prefilter import column, is_in, prefilter, quote
 from bastion.intel.service import listing_frame
 from bastion.intel.sightings import record_sightings
 
@@ -65,113 +68,87 @@ class RetroHuntReport:
     already_alerted: int  # (organisation, indicator) pairs skipped, alerted before
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _column(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _period(days: int, now: datetime) -> str:
+def _period(days: int, now: datetime) -> tuple[str, str]:
+    """Return the conditions on ``day`` alone, and on ``day`` and the time, of the period."""
     start = as_utc(now) - timedelta(days=days)
-    return (
-        f"day >= {_quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown' "
-        f'AND "@timestamp" >= TIMESTAMPTZ {_quote(start.isoformat())}'
-    )
+    by_day = f"day >= {quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown'"
+    return by_day, f'{by_day} AND "@timestamp" >= TIMESTAMPTZ {quote(start.isoformat())}'
 
 
 def _matched_fields() -> set[str]:
     return {f for kind in IndicatorType for f in FIELDS[kind]}
 
 
-def _in(column: str, values: list[str]) -> str:
-    """``column IN (…)`` over a raw column: DuckDB filters that in the scan itself."""
-    return f"{column} IN ({', '.join(_quote(v) for v in sorted(set(values)))})"
-
-
-def _of(listings: pl.DataFrame, *kinds: IndicatorType) -> list[str]:
-    values = listings.filter(pl.col("type").is_in([k.value for k in kinds]))["value"]
-    return values.unique().to_list()
-
-
-def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[list[str], list[str]]:
-    """Return SQL conditions on raw columns that every matching event meets, and the fields
-    to match by their distinct values first.
-
-    Exact values (addresses, URLs, fingerprints, hashes) are looked for as they are
-    listed (hashes in either case); a URL also by its host in ``url.domain``. What a
-    plain comparison cannot find (networks, parent domains, URL patterns) is matched
-    over the field's distinct values, and the values that hit are then looked for.
-    """
-    conditions: list[str] = []
-    by_value: list[str] = []
-    present = [
-        f for f in dict.fromkeys(f for k in IndicatorType for f in FIELDS[k]) if f in columns
+def _values_hit(events: pl.DataFrame, matches: pl.DataFrame) -> int:
+    """Count the distinct (field, value) pairs of ``events`` that hit an indicator."""
+    pairs = [
+        events[field].cast(pl.String).gather(rows["_row"]).unique().len()
+        for (field,), rows in matches.group_by("match.field")
     ]
+    return sum(pairs)
 
-    def add(field: str, values: list[str]) -> None:
-        if values and field in present:
-            conditions.append(_in(_column(field), values))
 
-    networks = bool(_of(listings, IndicatorType.CIDR))
-    for field in ("source.ip", "destination.ip"):
-        if networks and field in present:
-            by_value.append(field)
-        else:
-            add(field, _of(listings, IndicatorType.IPV4, IndicatorType.IPV6))
-    if _of(listings, IndicatorType.DOMAIN):
-        by_value += [
-            f for f in ("url.domain", "dns.question.name", "tls.server.name") if f in present
-        ]
-    urls = _of(listings, IndicatorType.URL)
-    if urls:
-        hosts = pl.Series(urls, dtype=pl.String).str.extract(
-            r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:?#]*)", 1
-        )
-        add("url.domain", hosts.drop_nulls().to_list())
-        add("url.full", urls)
-    if _of(listings, IndicatorType.URL_PATTERN) and "url.full" in present:
-        by_value.append("url.full")
-    for kind in (IndicatorType.JA3, IndicatorType.JA4, IndicatorType.SHA256, IndicatorType.SHA1,
-                 IndicatorType.MD5):  # fmt: skip
-        values = _of(listings, kind)
-        for field in FIELDS[kind]:
-            add(field, values + [v.upper() for v in values])
-    return conditions, list(dict.fromkeys(by_value))
+def _hit_values(hunt: Hunt, index: MatchIndex, fields: list[str], days: str) -> list[str]:
+    """Return conditions on ``fields`` for their distinct values that hit ``index``.
+
+    Fields matched alike (the domain fields) are collected in one scan, their distinct
+    values together (a domain is often in several); the period is narrowed by day
+    only, which costs nothing.
+    """
+    alike = [
+        [f for f in fields if f in DOMAIN_FIELDS],
+        [f for f in fields if f not in DOMAIN_FIELDS],
+    ]
+    conditions = []
+    for group in (g for g in alike if g):
+        names = [column(f) for f in group]
+        values = hunt.query(
+            f"SELECT DISTINCT value FROM (SELECT unnest([{', '.join(names)}]) AS value "
+            f"FROM events WHERE {days} AND ({' OR '.join(f'{n} IS NOT NULL' for n in names)})) "
+            "WHERE value IS NOT NULL"
+        )["value"].cast(pl.String)
+        hit = values.gather(index.match(values.to_frame(group[0]))["_row"]).unique().to_list()
+        conditions += [is_in(name, hit) for name in names if hit]
+    return conditions
 
 
 def hunt_matches(
     root: Path, listings: pl.DataFrame, *, days: int = DEFAULT_DAYS, now: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Return (events, matches, distinct values hit by value) of ``listings`` over the last ``days``.
+    """Return (events, matches, distinct values hit) of ``listings`` over the last ``days``.
 
-    One query fetches the events that may match (``prefilter``); fields that need
-    it are matched by their distinct values first. The index of ``listings``
-    then decides exactly which event hit which indicator.
+    One scan of the matched columns fetches the events that may match
+    (``prefilter``); fields that need it are matched by their distinct values
+    first. The index of ``listings`` then decides exactly which event hit which
+    indicator, and only the events that did are read whole (``events`` holds those).
     """
     index = MatchIndex.from_frame(listings.select(list(INDICATOR_SCHEMA)))
-    period = _period(days, now)
-    columns = set(hunt(root, "SELECT * FROM events LIMIT 0").columns)
-    conditions, by_value = prefilter(listings, columns)
-    values_hit = 0
-    for field in by_value:
-        column = _column(field)
-        distinct = hunt(
-            root, f"SELECT DISTINCT {column} FROM events WHERE {period} AND {column} IS NOT NULL"
+    by_day, period = _period(days, now)
+    with Hunt(root) as hunt:
+        columns = set(hunt.query("SELECT * FROM events LIMIT 0").columns)
+        conditions, by_value = prefilter(listings, columns)
+        conditions += _hit_values(hunt, index, by_value, by_day)
+        if not conditions:
+            return pl.DataFrame(), pl.DataFrame(), 0
+        where = f"{period} AND ({' OR '.join(conditions)})"
+        # The scan reads the matched columns only; the events that hit are then read whole.
+        matched = [c for c in sorted(_matched_fields()) if c in columns]
+        found = hunt.query(
+            f"SELECT {', '.join(map(column, [*matched, FILE, ROW]))} FROM {LOCATED} WHERE {where}"
         )
-        found = index.match(distinct.select(pl.col(field).cast(pl.String)))
-        values = distinct[field].cast(pl.String).gather(found["_row"]).unique().to_list()
-        values_hit += len(values)
-        if values:
-            conditions.append(_in(column, values))
-    if not conditions:
-        return pl.DataFrame(), pl.DataFrame(), values_hit
-    where = f"{period} AND ({' OR '.join(conditions)})"
-    # Only the columns matching and the alerts need: a scan reads whole columns.
-    wanted = [c for c in dict.fromkeys([*_EVIDENCE, *sorted(_matched_fields())]) if c in columns]
-    events = hunt(root, f"SELECT {', '.join(map(_column, wanted))} FROM events WHERE {where}")
-    return events, index.match(events), values_hit
+        hits = index.match(found)
+        rows = hits["_row"].unique().sort()
+        evidence = [c for c in _EVIDENCE if c in columns]
+        read = hunt.rows(found.select(FILE, ROW).gather(rows), evidence)
+    events = found.drop(FILE, ROW).gather(rows).hstack(read.select(evidence))
+    # Renumber the hits by the events kept: only those that hit.
+    renumber = pl.DataFrame({"_row": rows, "_kept": pl.int_range(len(rows), eager=True)})
+    matches = (
+        hits.join(renumber, on="_row", maintain_order="left")
+        .with_columns(pl.col("_kept").cast(pl.Int64).alias("_row"))
+        .drop("_kept")
+    )
+    return events, matches, _values_hit(events, matches)
 
 
 def retrohunt(

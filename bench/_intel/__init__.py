@@ -1,0 +1,1 @@
+"""Helpers of the threat-intelligence benchmark (``bench.intel``)."""
