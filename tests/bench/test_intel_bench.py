@@ -19,7 +19,8 @@ def test_intel_bench_writes_results_for_a_tiny_run(
     results = tmp_path / "intel.json"
     argv = [
         "--ips", "2000", "--domains", "2000", "--urls", "200", "--changes", "200",
-        "--events", "20000", "--hunt-indicators", "50", "--workdir", str(tmp_path / "work"),
+        "--events", "100000", "--days", "2", "--orgs", "20", "--hunt-indicators", "200",
+        "--workdir", str(tmp_path / "work"), "--archive-cache", str(tmp_path / "archive"),
         "--results", str(results),
     ]  # fmt: skip
     assert bench.main(argv) == 0
