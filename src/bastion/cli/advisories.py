@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import getpass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,15 @@ from bastion import advisories as adv
 from bastion import auth
 from bastion.advisories import audit
 from bastion.advisories.models import AlertRow
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import (
+    JSON_OPTION,
+    actor,
+    minute,
+    print_json,
+    print_table,
+    settings,
+    store,
+)
 from bastion.core.errors import InputError, NotFoundError
 from bastion.store import Store
 
@@ -31,19 +38,6 @@ respond_app = typer.Typer(
 )
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(respond_app, name="respond")
-inventory_app = typer.Typer(help="Organisations' inventories and SBOMs.", no_args_is_help=True)
-exposures_app = typer.Typer(
-    help="Which organisations' components vulnerabilities affect.", no_args_is_help=True
-)
-
-
-def _actor(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
 
 
 BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
@@ -52,10 +46,6 @@ ORGS_OPTION = typer.Option(..., "--org", "-o", help="organisation code; repeat f
 
 def _policy() -> adv.Policy:
     return adv.load_policy(settings().data_dir)
-
-
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
 def _date(value: str | None) -> datetime | None:
@@ -86,7 +76,7 @@ def import_(
     reports = []
     for path in files:
         with store().session() as session:
-            reports.append(adv.import_path(session, path, fmt, actor=_actor(None)))
+            reports.append(adv.import_path(session, path, fmt, actor=actor(None)))
     if as_json:
         print_json(reports)
         return
@@ -109,7 +99,7 @@ def fetch(
 ) -> None:
     """Fetch intelligence from a URL once and import it."""
     with store().session() as session:
-        report = adv.import_url(session, url, fmt, actor=_actor(None))
+        report = adv.import_url(session, url, fmt, actor=actor(None))
     if as_json:
         print_json(report)
         return
@@ -145,7 +135,7 @@ def feeds_list(as_json: bool = JSON_OPTION) -> None:
         return
     print_table(
         ["NAME", "URL", "EVERY", "LAST RUN", "STATUS"],
-        [(f.name, f.url, f.interval_minutes, _when(f.last_run_at), f.last_status) for f in found],
+        [(f.name, f.url, f.interval_minutes, minute(f.last_run_at), f.last_status) for f in found],
     )
 
 
@@ -256,7 +246,7 @@ def _print_alert(alert: adv.Alert, as_json: bool) -> None:
     typer.echo(f"  CVEs: {', '.join(c.cves) or '-'}")
     for v in alert.versions:
         typer.echo(
-            f"  version {v.version} by {v.author} {_when(v.published_at) or 'unpublished'}: {v.change_note}"
+            f"  version {v.version} by {v.author} {minute(v.published_at) or 'unpublished'}: {v.change_note}"
         )
 
 
@@ -281,9 +271,7 @@ def draft(
         cves,
     )
     with store().session() as session:
-        alert = adv.draft_alert(
-            session, content, author=_actor(by), organisations=tuple(orgs or ())
-        )
+        alert = adv.draft_alert(session, content, author=actor(by), organisations=tuple(orgs or ()))
     _print_alert(alert, as_json)
 
 
@@ -301,7 +289,7 @@ def edit(
         content = _content(
             base, title, severity, type_, summary, products, threat, remediation, cves
         )
-        alert = adv.edit_draft(session, ref, content, author=_actor(by))
+        alert = adv.edit_draft(session, ref, content, author=actor(by))
     _print_alert(alert, as_json)
 
 
@@ -331,7 +319,7 @@ def publish_(
     """Publish a draft: e-mail every affected organisation's contacts and open their responses."""
     with store().session() as session:
         report = adv.publish(
-            session, ref, actor=_actor(by), policy=_policy(), smtp=adv.SmtpConfig.from_env()
+            session, ref, actor=actor(by), policy=_policy(), smtp=adv.SmtpConfig.from_env()
         )
     if as_json:
         print_json(report)
@@ -362,7 +350,7 @@ def revise_(
             ref,
             content,
             note=note,
-            actor=_actor(by),
+            actor=actor(by),
             policy=_policy(),
             smtp=adv.SmtpConfig.from_env(),
         )
@@ -390,7 +378,7 @@ def alerts(as_json: bool = JSON_OPTION) -> None:
                 a.version,
                 a.status,
                 a.content.severity.value,
-                _when(a.published_at),
+                minute(a.published_at),
                 a.content.title,
             )
             for a in found
@@ -416,8 +404,8 @@ def _print_responses(found: list[Any], as_json: bool) -> None:
     print_table(
         ["ALERT", "ORG", "STATUS", "ACK DUE", "ACKNOWLEDGED", "APPLICABILITY", "NEXT UPDATE", "REMEDIATION DUE"],
         [
-            (r.alert, r.organisation, r.status, _when(r.ack_due), _when(r.acknowledged_at), r.applicability or "",
-             _when(r.next_update_due), _when(r.remediation_due))
+            (r.alert, r.organisation, r.status, minute(r.ack_due), minute(r.acknowledged_at), r.applicability or "",
+             minute(r.next_update_due), minute(r.remediation_due))
             for r in found
         ],
     )  # fmt: skip
@@ -428,7 +416,7 @@ def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION
         as_json: bool = JSON_OPTION) -> None:  # fmt: skip
     """Acknowledge an alert for the organisations."""
     with store().session() as session:
-        found = adv.acknowledge(session, ref, orgs, actor=_actor(by))
+        found = adv.acknowledge(session, ref, orgs, actor=actor(by))
     _print_responses(found, as_json)
 
 
@@ -447,7 +435,7 @@ def applicability(
             ref,
             orgs,
             value,
-            actor=_actor(by),
+            actor=actor(by),
             next_update=_date(next_update),
             policy=_policy(),
         )
@@ -465,7 +453,7 @@ def action(
 ) -> None:
     """Record a remediation action for the organisations."""
     with store().session() as session:
-        ids = adv.add_action(session, ref, orgs, description, actor=_actor(by), next_update=_date(next_update),
+        ids = adv.add_action(session, ref, orgs, description, actor=actor(by), next_update=_date(next_update),
                              status=status)  # fmt: skip
     typer.echo(f"actions {', '.join(str(i) for i in ids)} recorded")
 
@@ -485,7 +473,7 @@ def action_update(
             action_id,
             note,
             status=status,
-            actor=_actor(by),
+            actor=actor(by),
             next_update=_date(next_update),
         )
     typer.echo(f"action {action_id}: {status}")
@@ -499,7 +487,7 @@ def close_(
 ) -> None:  # fmt: skip
     """Close the organisations' responses (remediated unless --not-remediated)."""
     with store().session() as session:
-        found = adv.close(session, ref, orgs, actor=_actor(by), remediated=not not_remediated)
+        found = adv.close(session, ref, orgs, actor=actor(by), remediated=not not_remediated)
     _print_responses(found, as_json)
 
 
@@ -525,7 +513,7 @@ def overdue_(as_json: bool = JSON_OPTION) -> None:
         return
     print_table(
         ["ALERT", "ORG", "OVERDUE", "DUE"],
-        [(o.alert, o.organisation, o.what, _when(o.due)) for o in found],
+        [(o.alert, o.organisation, o.what, minute(o.due)) for o in found],
     )
 
 
@@ -534,7 +522,7 @@ def remind() -> None:
     """E-mail a reminder to every organisation with an overdue response (once per period)."""
     with store().session() as session:
         found = adv.send_reminders(
-            session, policy=_policy(), smtp=adv.SmtpConfig.from_env(), actor=_actor(None)
+            session, policy=_policy(), smtp=adv.SmtpConfig.from_env(), actor=actor(None)
         )
     typer.echo(f"{len({(o.alert, o.organisation) for o in found})} reminders sent")
 
@@ -588,112 +576,7 @@ def audit_(
         print_json(rows)
         return
     print_table(["AT", "ACTOR", "ACTION", "ENTITY", "ID"],
-                [(_when(r["at"]), r["actor"], r["action"], r["entity"], r["id"]) for r in rows])  # fmt: skip
-
-
-# --- inventories and exposures -----------------------------------------------------
-
-
-@inventory_app.command("import")
-def inventory_import(
-    org: str = typer.Argument(help="organisation code"),
-    file: Path = typer.Argument(help="CycloneDX JSON/XML, SPDX JSON, OpenVEX or CSV"),
-    name: str | None = typer.Option(
-        None, "--name", help="inventory name (default: the file's name)"
-    ),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Import an organisation's inventory or VEX, detecting its format, and match it."""
-    if not file.is_file():
-        msg = f"{file}: no such file"
-        raise InputError(msg)
-    with store().session() as session:
-        report = adv.import_inventory(
-            session, org, file.read_bytes(), name or file.name, actor=_actor(None)
-        )
-    if as_json:
-        print_json(report)
-        return
-    typer.echo(
-        f"imported {report.inventory} for {report.organisation} ({report.format} {report.spec_version}): "
-        f"{report.components} components, {len(report.rejected)} rejected, "
-        f"{report.vex_statements} VEX statements, {report.exposures} exposures"
-    )
-    for reject in report.rejected:
-        typer.echo(
-            f"  rejected component {reject['index']} {reject['name']}: {reject['reason']}", err=True
-        )
-
-
-@inventory_app.command("list")
-def inventory_list(
-    org: str | None = typer.Option(None, "--org", "-o"), as_json: bool = JSON_OPTION
-) -> None:
-    """List inventories."""
-    with store().session() as session:
-        found = adv.list_inventories(session, org)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ORG", "NAME", "FORMAT", "SPEC", "COMPONENTS", "REJECTED", "IMPORTED"],
-        [(i.organisation, i.name, i.format, i.spec_version, i.components, i.rejected, _when(i.imported_at))
-         for i in found],
-    )  # fmt: skip
-
-
-@exposures_app.command("list")
-def exposures_list(
-    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation"),
-    vulnerability: str | None = typer.Option(None, "--vuln", help="only this CVE or GHSA"),
-    status: str | None = typer.Option(
-        "affected",
-        "--status",
-        help="affected (default), not_affected, fixed; 'all' for every status",
-    ),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List exposures, each with the component, version, range and source record."""
-    with store().session() as session:
-        found = adv.list_exposures(
-            session,
-            org=org,
-            vulnerability=vulnerability,
-            status=None if status == "all" else status,
-        )
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ORG", "VULNERABILITY", "COMPONENT", "VERSION", "RANGE", "SOURCE", "STATUS"],
-        [
-            (e.organisation, e.vulnerability, e.component, e.version, e.range, e.source, e.status)
-            for e in found
-        ],
-    )
-
-
-@exposures_app.command("rematch")
-def exposures_rematch() -> None:
-    """Match every inventory against every vulnerability from scratch."""
-    with store().session() as session:
-        held = adv.rematch_all(session)
-    typer.echo(f"{held} exposures")
-
-
-@inventory_app.command("demo")
-def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generator's seed")) -> None:
-    """Load demo SBOMs (some with vulnerable Log4j) for every trust and ICB already held."""
-    from bastion import orgs
-    from bastion.demo.inventories import demo_inventories
-
-    with store().session() as session:
-        held, _ = orgs.list_organisations(session)
-        loaded = demo_inventories(held, seed)
-        exposures = 0
-        for code, name, data in loaded:
-            exposures += adv.import_inventory(session, code, data, name, actor="demo").exposures
-    typer.echo(f"loaded {len(loaded)} demo inventories, {exposures} exposures")
+                [(minute(r["at"]), r["actor"], r["action"], r["entity"], r["id"]) for r in rows])  # fmt: skip
 
 
 DEMO_ADVISORY = adv.AlertContent(

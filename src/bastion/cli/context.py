@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -66,3 +67,18 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in text_rows:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def actor(by: str | None) -> str:
+    """Return who is acting: ``by`` if given, else the login name (``cli`` without one)."""
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def minute(value: datetime | None) -> str:
+    """Return a time as ``YYYY-MM-DD hh:mm`` for a table ("" for none)."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")

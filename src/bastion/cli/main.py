@@ -14,6 +14,7 @@ from bastion.cli import boundary as boundary_cli
 from bastion.cli import demo as demo_cli
 from bastion.cli import hunt as hunt_cli
 from bastion.cli import intel as intel_cli
+from bastion.cli import inventory as inventory_cli
 from bastion.cli import orgs as orgs_cli
 from bastion.cli import rules as rules_cli
 from bastion.cli import users as users_cli
@@ -49,8 +50,8 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(advisories_cli.app, name="advisories")
-app.add_typer(advisories_cli.inventory_app, name="inventory")
-app.add_typer(advisories_cli.exposures_app, name="exposures")
+app.add_typer(inventory_cli.inventory_app, name="inventory")
+app.add_typer(inventory_cli.exposures_app, name="exposures")
 app.add_typer(hunt_cli.archive_app, name="archive")
 app.add_typer(users_cli.users_app, name="users")
 app.add_typer(users_cli.tokens_app, name="tokens")
