@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from tests.advisories.conftest import cyclonedx, log4j_core
 
-from bastion.advisories.exposure import import_inventory, list_exposures
+from bastion.advisories.exposure import import_inventory
+from bastion.advisories.holdings import list_exposures
 from bastion.store import Store
 
 LOG4SHELL = {"CVE-2021-44228", "CVE-2021-45046", "CVE-2021-45105"}

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from tests.advisories.conftest import cyclonedx, log4j_core
 from tests.advisories.test_importers import CVE5
 
-from bastion.advisories.exposure import import_inventory, list_exposures, list_inventories
+from bastion.advisories.exposure import import_inventory
 from bastion.advisories.feeds import import_intel
+from bastion.advisories.holdings import list_exposures, list_inventories
 from bastion.advisories.importers import parse_intel
 from bastion.advisories.inventory import parse_inventory
 from bastion.advisories.packages import parse_cpe, parse_purl

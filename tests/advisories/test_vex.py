@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests.advisories.conftest import cyclonedx, log4j_core
 
-from bastion.advisories.exposure import import_inventory, list_exposures
+from bastion.advisories.exposure import import_inventory
+from bastion.advisories.holdings import list_exposures
 from bastion.advisories.inventory import parse_inventory
 from bastion.advisories.vex import covers
 from bastion.store import Store

@@ -14,10 +14,7 @@ from bastion.advisories.alerts import (
     revise,
 )
 from bastion.advisories.exposure import (
-    Exposure,
     import_inventory,
-    list_exposures,
-    list_inventories,
     match_inventory,
     match_vulnerabilities,
     rematch_all,
@@ -30,6 +27,7 @@ from bastion.advisories.feeds import (
     list_feeds,
     run_feeds,
 )
+from bastion.advisories.holdings import Exposure, list_exposures, list_inventories
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
 from bastion.advisories.intelstore import get_vulnerability, list_vulnerabilities, save_records
 from bastion.advisories.inventory import INVENTORY_FORMATS, parse_inventory

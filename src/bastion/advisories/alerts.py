@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bastion import orgs
 from bastion.advisories import audit
-from bastion.advisories.exposure import list_exposures
+from bastion.advisories.holdings import list_exposures
 from bastion.advisories.models import (
     AlertRow,
     AlertVersionRow,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bastion import orgs
 from bastion.advisories import audit
+from bastion.advisories.holdings import list_exposures
 from bastion.advisories.intelstore import aliases_of
 from bastion.advisories.inventory import Component, Inventory, parse_inventory
 from bastion.advisories.matching import AFFECTED_SCHEMA, COMPONENT_SCHEMA, explain, match
@@ -534,112 +534,3 @@ def apply_vex(session: Session, org_codes: Sequence[str]) -> None:
                 else:
                     exposure.status, exposure.status_detail = status, detail[:1000]
         session.flush()
-
-
-# --- reading -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """An organisation's component affected by a vulnerability, with why."""
-
-    organisation: str
-    inventory: str
-    component: str
-    version: str
-    purl: str | None
-    vulnerability: str
-    aliases: tuple[str, ...]
-    severity: str | None
-    kev: bool
-    range: str
-    source: str
-    precision: str
-    status: str
-    status_detail: str
-    matched_at: datetime
-
-
-def list_exposures(
-    session: Session,
-    *,
-    org: str | None = None,
-    vulnerability: str | None = None,
-    status: str | None = None,
-    inventory: str | None = None,
-    vuln_ids: Sequence[int] | None = None,
-) -> list[Exposure]:
-    """Return exposures, by organisation, vulnerability and component."""
-    query = (
-        select(ExposureRow, ComponentRow, InventoryRow.name, VulnerabilityRow)
-        .join(ComponentRow, ComponentRow.id == ExposureRow.component_id)
-        .join(InventoryRow, InventoryRow.id == ExposureRow.inventory_id)
-        .join(VulnerabilityRow, VulnerabilityRow.id == ExposureRow.vuln_id)
-    )
-    if org is not None:
-        query = query.where(ExposureRow.org_code == org_code(org))
-    if status is not None:
-        query = query.where(ExposureRow.status == status)
-    if inventory is not None:
-        query = query.where(InventoryRow.name == inventory)
-    if vulnerability is not None:
-        from bastion.advisories.intelstore import vuln_id_of
-
-        query = query.where(ExposureRow.vuln_id == vuln_id_of(session, vulnerability))
-    if vuln_ids is not None:
-        query = query.where(ExposureRow.vuln_id.in_(list(vuln_ids)))
-    query = query.order_by(
-        ExposureRow.org_code, VulnerabilityRow.key, ComponentRow.name, ComponentRow.version
-    )
-    found = session.execute(query).all()
-    aliases = aliases_of(session, {row[0].vuln_id for row in found})
-    return [
-        Exposure(
-            organisation=e.org_code,
-            inventory=inv_name,
-            component=c.name,
-            version=c.version,
-            purl=c.purl,
-            vulnerability=v.key,
-            aliases=tuple(sorted(aliases.get(v.id, {v.key}) - {v.key})),
-            severity=v.severity,
-            kev=v.kev_due_date is not None,
-            range=e.range_text,
-            source=e.source,
-            precision=e.precision,
-            status=e.status,
-            status_detail=e.status_detail,
-            matched_at=e.matched_at,
-        )
-        for e, c, inv_name, v in found
-    ]
-
-
-@dataclass(frozen=True)
-class InventorySummary:
-    organisation: str
-    name: str
-    format: str
-    spec_version: str
-    components: int
-    rejected: int
-    imported_at: datetime
-
-
-def list_inventories(session: Session, org: str | None = None) -> list[InventorySummary]:
-    """Return the stored inventories, by organisation and name."""
-    query = select(InventoryRow).order_by(InventoryRow.org_code, InventoryRow.name)
-    if org is not None:
-        query = query.where(InventoryRow.org_code == org_code(org))
-    return [
-        InventorySummary(
-            r.org_code,
-            r.name,
-            r.format,
-            r.spec_version,
-            r.components,
-            len(r.rejects),
-            r.imported_at,
-        )
-        for r in session.scalars(query)
-    ]
