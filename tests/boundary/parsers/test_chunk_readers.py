@@ -13,12 +13,22 @@ from pathlib import Path
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from tests.boundary.parsers.test_panos import (
+    TRAFFIC,
+    TRAFFIC_FIELDS,
+    URL,
+    URL_FIELDS,
+    VIRUS,
+    record,
+)
 
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
 from bastion.boundary.parsers import ecs_json as ecs_module
+from bastion.boundary.parsers import panos as panos_module
 from bastion.boundary.parsers import zeek as zeek_module
 from bastion.boundary.parsers._common_a import iso_timestamp, iso_timestamps
+from bastion.boundary.schema import LINE_COLUMN
 
 ZEEK_HEADER = (
     "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
@@ -29,13 +39,13 @@ CONN = "1748822400.18\tC1\t10.0.0.1\t5000\t192.0.2.7\t443\ttcp\tssl\t100\t2000\n
 
 
 def both(fmt: str, data: bytes, ctx_year: int = 2025) -> None:
-    """Assert the chunk reader and the line parser agree on ``data``."""
+    """Assert the chunk reader and the line parser agree on ``data`` (in any order of lines)."""
     parser = get_parser(fmt)
     lines = split_lines(data)
     fast = parser.read(lines, ParseContext(source="s", default_year=ctx_year))
     slow = parser.parse(lines.text, ParseContext(source="s", default_year=ctx_year))
-    assert_frame_equal(fast.events, slow.events)
-    assert_frame_equal(fast.rejects, slow.rejects)
+    assert_frame_equal(fast.events.sort(LINE_COLUMN), slow.events.sort(LINE_COLUMN))
+    assert_frame_equal(fast.rejects.sort(LINE_COLUMN), slow.rejects.sort(LINE_COLUMN))
 
 
 def real_zeek(shared_data: Path, name: str) -> bytes:
@@ -167,3 +177,40 @@ def test_one_pass_iso_timestamps_agree_with_the_general_reader() -> None:
     general = texts.to_frame("t").select(iso_timestamp(pl.col("t"))).to_series()
     assert iso_timestamps(texts).to_list() == general.to_list()
     assert general.null_count() == 3
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [TRAFFIC, URL, VIRUS, TRAFFIC],  # headers, quoted fields, a record without a header
+        [TRAFFIC, record({**URL_FIELDS, 46: '"agent ""quoted"", v1"'})],  # doubled quotes
+        [TRAFFIC, record({**TRAFFIC_FIELDS, 11: ""}), record(TRAFFIC_FIELDS, 40)],  # empty, short
+        [TRAFFIC, "<14>1 2025-11-25T13:01:02Z fw-a - - - [m@1 x=a,b] " + record(TRAFFIC_FIELDS)],
+        [TRAFFIC, record({**URL_FIELDS, 31: '"unterminated,url'}), URL],  # a quote left open
+        [TRAFFIC, record({**URL_FIELDS, 12: '"bob"x'}), URL],  # text after a closing quote
+        [TRAFFIC, "", URL],  # a blank line
+        [TRAFFIC + "\r", URL + "\r"],  # CRLF endings
+        [TRAFFIC, "garbage, not a record", record({**TRAFFIC_FIELDS, 3: "SYSTEM"})],
+        [record({**TRAFFIC_FIELDS, 24: "http", 31: "lots"}), URL],  # bad values
+    ],
+)
+def test_panos_reader_agrees_with_the_line_parser(lines: list[str]) -> None:
+    both("panos", "".join(f"{line}\n" for line in lines).encode())
+
+
+def test_panos_reader_takes_the_csv_path_on_clean_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("parsed line by line")
+
+    monkeypatch.setattr(panos_module, "parse_panos", refuse)
+    data = "".join(f"{line}\n" for line in [TRAFFIC, URL, VIRUS]).encode()
+    result = get_parser("panos").read(split_lines(data), ParseContext(default_year=2025))
+    assert result.events.get_column("observer.name").to_list() == [
+        "pa-bdr-01",
+        "pa-bdr-02",
+        "pa-bdr-02",  # no header: the record's device name
+    ]
+    assert (
+        result.events.get_column("url.full").to_list()[1]
+        == "http://Evil.Example.net./dl/a,b.exe?x=1"
+    )

@@ -16,12 +16,16 @@ firewall's own zone without saying which, so set the log timezone to UTC.
 Splitting measured on 1M 550-byte TRAFFIC records on one core: ``str.splitn``
 on the first 35 fields 1.1 s; all fields with ``str.split`` and ``list.get``
 2.7 s; ``pl.read_csv`` on the joined lines 2.1 s (1.3 s of it joining them).
+Where the chunk's bytes are at hand there is nothing to join: ``read_panos``
+gives them to the CSV reader whole, and a chunk of 46,000 benchmark records
+(one in ten THREAT with quotes) parses in 2.2 µs a record instead of 3.0.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from bastion.boundary.lines import Lines
 from bastion.boundary.parsers._common_b import (
     ORIGINAL,
     Check,
@@ -40,7 +44,12 @@ from bastion.boundary.parsers._common_b import (
     url_parts,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import (
+    ParseContext,
+    ParseResult,
+    register,
+    register_chunk_reader,
+)
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["allow", "alert", "continue", "override"]
@@ -175,11 +184,15 @@ def _plain(frame: pl.DataFrame, year: int) -> pl.DataFrame:
     return _late_fields(frame, pl.col("syslog.hostname").is_null() | (pl.col("type") == "THREAT"))
 
 
-def _read_csv(records: pl.Series) -> pl.DataFrame | None:
-    """Return the wanted fields of records read as CSV, or None if the CSV reader refuses them."""
-    data = records.str.join("\n").item().encode()
+def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
+    """Return the wanted fields of CSV records ``data``, or None if the CSV reader refuses them.
+
+    ``head``: also field 0 as ``_head`` (where a syslog header sits, with the record's
+    own first field). Empty fields read as "", as splitting on commas gives them.
+    """
     # Only the wanted fields: reading all of a record's fields costs three times as much.
     positions = sorted({*_FIELDS, *(i for late in _LATE_FIELDS.values() for i in late)})
+    positions = [0, *positions] if head else positions
     try:
         table = pl.read_csv(
             data,
@@ -189,10 +202,9 @@ def _read_csv(records: pl.Series) -> pl.DataFrame | None:
             infer_schema=False,
             truncate_ragged_lines=True,
             quote_char='"',
+            empty_string_is_null=False,
         )
     except pl.exceptions.ComputeError:
-        return None
-    if table.height != len(records):  # a quote left open swallowed a line break
         return None
     log_type = pl.col("f3")
     columns = [pl.col(f"f{i}").alias(name) for i, name in _FIELDS.items()]
@@ -201,13 +213,14 @@ def _read_csv(records: pl.Series) -> pl.DataFrame | None:
             pl.when(log_type == kind).then(pl.col(f"f{i}")).alias(f"{name}_{kind}")
             for i, name in wanted.items()
         ]
-    table = table.select(columns)
+    table = table.select(columns + ([pl.col("f0").alias("_head")] if head else []))
     device = pl.coalesce(pl.col("device_name_TRAFFIC"), pl.col("device_name_THREAT"))
     late = {name for wanted in _LATE_FIELDS.values() for name in wanted.values()}
     return table.select(
         *(pl.col(name) for name in _FIELDS.values()),
         device.alias("device_name"),
         *(pl.col(f"{name}_THREAT").alias(name) for name in sorted(late - {"device_name"})),
+        *([pl.col("_head")] if head else []),
     )
 
 
@@ -251,7 +264,12 @@ def _quoted(frame: pl.DataFrame, year: int) -> pl.DataFrame:
         _quotes=pl.col("_record").str.count_matches('"', literal=True)
     )
     balanced = frame.get_column("_quotes") % 2 == 0
-    fields = _read_csv(frame.get_column("_record").filter(balanced)) if balanced.any() else None
+    fields = None
+    if balanced.any():
+        records = frame.get_column("_record").filter(balanced)
+        fields = _read_csv(records.str.join("\n").item().encode())
+        if fields is not None and fields.height != len(records):
+            fields = None  # a quote left open swallowed a line break
     if fields is not None and balanced.all():
         return frame.hstack(fields)
     if fields is not None:
@@ -402,3 +420,30 @@ def parse_panos(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     if quoted.any():
         results.append(_result(_quoted(frame.filter(quoted), ctx.default_year)))
     return combine(results)
+
+
+@register_chunk_reader("panos")
+def read_panos(lines: Lines, ctx: ParseContext) -> ParseResult:
+    """Parse a chunk as ``parse_panos`` does, reading its fields from the chunk's bytes.
+
+    The CSV reader splits the whole chunk at once, syslog headers included (a
+    plain RFC 3164 header holds no comma: it sits in field 0 with the record's
+    first field), which costs less than half of splitting each line on commas.
+    It is taken when the bytes prove it safe: one row per line, no blank line, no
+    carriage return, every header plain or absent and every quote closed; any
+    other chunk is parsed line by line.
+    """
+    assert lines.data is not None
+    frame = line_frame(lines.text)
+    fields = None
+    if frame.height == len(lines) and lines.data.find(b"\r") < 0:
+        fields = _read_csv(lines.data, head=True)
+    if fields is None or fields.height != frame.height:
+        return parse_panos(lines.text, ctx)
+    head = fields.get_column("_head")
+    host = head.str.extract(_QUICK_HEADER, 1)
+    quotes = frame.get_column(ORIGINAL).str.count_matches('"', literal=True)
+    if (host.is_null() & ~head.str.contains(r"^[0-9]*$")).any() or (quotes % 2 == 1).any():
+        return parse_panos(lines.text, ctx)
+    fields = fields.drop("_head").with_columns(host.alias("syslog.hostname"), _quotes=quotes)
+    return _result(frame.hstack(fields))
