@@ -294,7 +294,8 @@ def test_compaction_removes_scratch_left_by_a_crash_before_its_marker(tmp_path: 
 def test_compaction_writes_a_big_organisation_a_slice_at_a_time_into_one_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(compaction, "SLICE_ROWS", 25)  # memory for 25 rows, whatever the day
+    monkeypatch.setattr(compaction, "SPLIT_ROWS", 10)  # memory for a few rows, whatever the day
+    monkeypatch.setattr(compaction, "SLICE_ROWS", 25)
     for batch in range(2):
         frame = pl.DataFrame(
             {
