@@ -241,7 +241,11 @@ def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
 
 def _styles(text: pl.Series) -> tuple[bool, bool]:
     """Tell whether the lines use flat dotted keys, nested objects, or both."""
-    return bool(text.str.contains(_FLAT_KEY).any()), bool(text.str.contains(r'":\s*\{').any())
+    return _has_flat_keys(text), bool(text.str.contains(r'"\s*:\s*\{').any())
+
+
+def _has_flat_keys(text: pl.Series) -> bool:
+    return bool(text.str.contains(_FLAT_KEY).any())
 
 
 # Leaf types the Arrow JSON reader may infer that read as text exactly as Polars' decoder
@@ -294,7 +298,12 @@ def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
             decoded = None
     if not isinstance(decoded, pl.DataFrame) or decoded.height != len(lines):
         return parse_ecs(lines.text, ctx)
-    flat, nested = _styles(lines.text)
+    # The styles come from the decoded columns, sparing two regex passes over the text:
+    # nested paths read only where Arrow found objects, which is where ``_styles`` sees
+    # them, and a dotted column is read only if the text spells such a key as ``_styles``
+    # looks for it (an escaped dot does not count, as on the line path).
+    flat = any("." in name for name in decoded.columns) and _has_flat_keys(lines.text)
+    nested = True
     columns = []
     for name in [*_READ, *_LISTS]:
         want: pl.DataType = pl.List(pl.String) if name in _LISTS else pl.String()
