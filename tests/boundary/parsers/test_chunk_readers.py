@@ -17,7 +17,6 @@ from polars.testing import assert_frame_equal
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
 from bastion.boundary.parsers import ecs_json as ecs_module
-from bastion.boundary.parsers import fortigate as fortigate_module
 from bastion.boundary.parsers import zeek as zeek_module
 from bastion.boundary.parsers._common_a import iso_timestamp, iso_timestamps
 
@@ -168,79 +167,3 @@ def test_one_pass_iso_timestamps_agree_with_the_general_reader() -> None:
     general = texts.to_frame("t").select(iso_timestamp(pl.col("t"))).to_series()
     assert iso_timestamps(texts).to_list() == general.to_list()
     assert general.null_count() == 3
-
-
-FGT = (
-    '<189>date=2025-11-25 time=13:01:02 devname="FGT60F-HQ" devid="FGT60FTK2109ABCD" '
-    'eventtime=1764075662123456789 tz="+0000" logid="0000000013" type="traffic" '
-    'subtype="forward" level="notice" vd="root" srcip=10.1.100.11 srcport=58012 '
-    'srcintf="internal" dstip=93.184.216.34 dstport=443 dstintf="wan1" '
-    'dstcountry="United States" sessionid=105048 proto=6 action="close" policyid=12 '
-    'policyname="LAN to WAN" service="HTTPS" duration=116 sentbyte=1188 rcvdbyte=1224 '
-    'appcat="unscanned"\n'
-)
-FGT_WEB = (
-    '<190>date=2025-11-25 time=13:05:00 devname="fgt 2" eventtime=1764075900 '
-    'logid="0316013056" type="utm" subtype="webfilter" srcip=10.1.100.12 srcport=44259 '
-    'dstip=93.184.216.34 dstport=80 proto=6 service="HTTP" hostname="www.example.com" '
-    'action="passthrough" url="/a?b=c&d=e" policyname="web"\n'
-)
-
-
-def fgt_lines(*variants: tuple[str, str]) -> str:
-    """FortiGate lines of one shape, with ``variants`` (each replaces text in one line) among them."""
-    lines = [FGT.replace("58012", str(58012 + i)) for i in range(4)]
-    lines += [FGT.replace(old, new) for old, new in variants]
-    return "".join(lines + [FGT_WEB, *lines[:2]])
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        fgt_lines(),
-        fgt_lines(("srcport=58012", "srcport=5 8")),  # a space inside a number
-        fgt_lines(("proto=6", "proto=6 7")),  # and inside a word
-        fgt_lines(("srcip=10.1.100.11", 'srcip="10.1.100.11"')),
-        fgt_lines(("srcip=10.1.100.11", 'srcip=10.1"100.11')),
-        fgt_lines(("srcport=58012", "srcport=")),  # empty: the regex looks further
-        fgt_lines(("srcport=58012", 'srcport=""')),
-        fgt_lines(("srcport=58012", "srcport= 58012")),
-        fgt_lines(('devname="FGT60F-HQ"', 'devname="fw \\"a\\""')),  # escaped quotes
-        fgt_lines(('devname="FGT60F-HQ"', 'devname="fw\\\\"')),
-        fgt_lines(('devname="FGT60F-HQ"', "devname=FGT60F-HQ")),  # unquoted text
-        fgt_lines(('devname="FGT60F-HQ"', 'devname=ab"c')),
-        fgt_lines(('devname="FGT60F-HQ"', 'devname=""')),
-        fgt_lines(('devname="FGT60F-HQ"', 'devname="unclosed')),
-        fgt_lines(('policyname="LAN to WAN"', "policyname=LAN to WAN")),
-        fgt_lines(('dstcountry="United States"', 'dstcountry="a srcip=6.6.6.6"')),  # key in text
-        fgt_lines(('vd="root"', "vd=x>srcip=6.6.6.6")),  # a key after ">"
-        fgt_lines(('vd="root"', "srcip=6.6.6.6")),  # a key twice
-        fgt_lines(('vd="root"', "xsrcport=1")),
-        fgt_lines(("duration=116", "xxxxxxxxeventtime=1")),  # a long key ending in a wanted one
-        fgt_lines(('appcat="unscanned"', "appcat=a=b")),  # an "=" inside a value
-        fgt_lines(('type="traffic"', 'type="event"')),  # a rejected line
-        fgt_lines(("eventtime=1764075662123456789", "eventtime=17640 75662")),
-        fgt_lines(('action="close"', 'action="close"x')),
-        fgt_lines(("rcvdbyte=1224", "rcvdbyte=1224>")),
-        FGT.removeprefix("<189>") * 3,  # an "=" in a chunk's first bytes
-        FGT * 2 + "\n" + FGT,  # a blank line
-        FGT * 2 + FGT.rstrip("\n"),  # no final newline
-        FGT.replace("\n", "\r\n") * 2,  # CRLF endings
-        "not fortigate\n" + FGT * 2 + "date=x\n",
-        FGT.replace('appcat="unscanned"\n', "rcvdpkt=1\n") * 3,  # a number ends the line
-    ],
-)
-def test_fortigate_reader_agrees_with_the_line_parser(body: str) -> None:
-    both("fortigate", body.encode())
-
-
-def test_fortigate_reader_reads_clean_lines_by_shape(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object) -> None:
-        raise AssertionError("read by regex")
-
-    monkeypatch.setattr(fortigate_module, "_read_keys", refuse)
-    # Behind a syslog header: an "=" in a chunk's first 16 bytes would need the regexes.
-    data = ("Nov 25 13:01:03 relay01 " + FGT.removeprefix("<189>")) * 5
-    result = get_parser("fortigate").read(split_lines(data.encode()), ParseContext())
-    assert result.events.get_column("source.port").to_list() == [58012] * 5
-    assert result.events.get_column("rule.name").to_list() == ["LAN to WAN"] * 5

@@ -24,7 +24,6 @@ import re
 
 import polars as pl
 
-from bastion.boundary.lines import Lines
 from bastion.boundary.parsers._common_b import (
     ORIGINAL,
     Check,
@@ -35,19 +34,11 @@ from bastion.boundary.parsers._common_b import (
     line_frame,
     not_number,
     port,
-    scatter_rows,
     transport,
     url_parts,
     verdict,
 )
-from bastion.boundary.parsers._kv_shapes import read_by_shape
-from bastion.boundary.parsers.base import (
-    ParseContext,
-    ParseResult,
-    register,
-    register_chunk_reader,
-)
-from bastion.boundary.schema import LINE_COLUMN
+from bastion.boundary.parsers.base import ParseContext, ParseResult, register
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["accept", "close", "timeout", "server-rst", "client-rst", "start", "pass", "passthrough"]
@@ -84,9 +75,6 @@ def _values(keys: list[str]) -> dict[str, pl.Expr]:
 # has them apart (or lacks them), each is then looked for on its own.
 _PAIRS = (("type", "subtype"), ("srcip", "srcport"), ("dstip", "dstport"), ("sentbyte", "rcvdbyte"))
 _SINGLES = ("eventtime", "devname", "proto", "service", "action", "policyname")
-_KEYS = [key for pair in _PAIRS for key in pair] + list(_SINGLES)
-# Keys every line casts to a number, rejected when that fails (see ``_result``).
-_NUMERIC_KEYS = frozenset({"srcport", "dstport", "sentbyte", "rcvdbyte", "eventtime"})
 
 
 def _read_keys(frame: pl.DataFrame) -> pl.DataFrame:
@@ -265,55 +253,7 @@ def _sniff(lines: list[str]) -> bool:
 @register("fortigate", "Fortinet FortiGate key=value syslog: traffic, web filter, DNS", _sniff)
 def parse_fortigate(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse FortiGate key=value lines into the common schema."""
-    return _parse(_read_keys(line_frame(lines)), ctx)
-
-
-@register_chunk_reader("fortigate")
-def read_fortigate(lines: Lines, ctx: ParseContext) -> ParseResult:
-    """Parse a chunk as ``parse_fortigate`` does, its lines' keys read by shape where they can be.
-
-    Lines ``read_by_shape`` cannot vouch for (another shape, a value its checks do not
-    prove) have their keys read by ``_read_keys``'s regexes, as on the line path; so do
-    lines read by shape and then rejected, since a number with a space inside is
-    rejected where the regex would have read its first word.
-    """
-    if lines.data is None or b"\r" in lines.data:
-        return parse_fortigate(lines.text, ctx)
-    read, values = read_by_shape(
-        lines.data, lines.offsets - lines.base, _KEYS, _TEXT_KEYS, _NUMERIC_KEYS
-    )
-    frame = line_frame(lines.text)
-    if frame.height < len(lines):  # blank lines dropped
-        kept = frame.get_column(LINE_COLUMN).to_numpy()
-        read, values = read[kept], {k: v.gather(kept) for k, v in values.items()}
-    frame = frame.with_columns(**values)
-    if not read.all():
-        frame = _keys_by_regex(frame, pl.Series(~read))
-    result = _parse(frame, ctx)
-    rejected = result.rejects.get_column(LINE_COLUMN)
-    again = frame.get_column(LINE_COLUMN).is_in(rejected.implode()) & pl.Series(read)
-    if not again.any():
-        return result
-    retried = _parse(_keys_by_regex(frame.filter(again), None), ctx)
-    kept_rejects = result.rejects.filter(
-        ~rejected.is_in(retried_lines := frame.filter(again)[LINE_COLUMN].implode())
-    )
-    return ParseResult(
-        pl.concat([result.events, retried.events]).sort(LINE_COLUMN),
-        pl.concat([kept_rejects, retried.rejects]).sort(LINE_COLUMN),
-    )
-
-
-def _keys_by_regex(frame: pl.DataFrame, rows: pl.Series | None) -> pl.DataFrame:
-    """Read ``_KEYS`` of ``rows`` (all rows if None) with the regexes of the line path."""
-    if rows is None:
-        return _read_keys(frame.select(LINE_COLUMN, ORIGINAL))
-    keys = _read_keys(frame.filter(rows).select(LINE_COLUMN, ORIGINAL)).select(_KEYS)
-    return scatter_rows(frame, rows, keys)
-
-
-def _parse(frame: pl.DataFrame, ctx: ParseContext) -> ParseResult:
-    """Map lines whose wanted keys are read (``_KEYS``) to the schema."""
+    frame = _read_keys(line_frame(lines))
     col = pl.col
     frame = frame.with_columns(_syslog_hosts(frame, ctx.default_year))
     frame = frame.with_columns(
