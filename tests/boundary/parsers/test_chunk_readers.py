@@ -141,6 +141,9 @@ ECS_FLAT = (
         ECS_NESTED + '{"@timestamp":"2025-06-02T00:00:03Z","url":"http://flat.example/"}\n',
         ECS_NESTED.replace('"user_agent":', '"labels":{"n":1.5},"user_agent":'),  # unread float
         ECS_NESTED.replace("\n", "\r\n") * 2,
+        ECS_NESTED.replace('"source":', '"source" :') * 2,  # a space before the colon
+        ECS_NESTED.replace(',"domain":"learnhub.test"', "") * 2,  # url.domain from url.full
+        ECS_NESTED.replace('"port":80,', "") * 2,  # the destination port from url.full
     ],
 )
 def test_ecs_reader_agrees_with_the_line_parser(body: str) -> None:

@@ -93,6 +93,11 @@ def test_flat_key_wins_over_nested_key() -> None:
     assert parse([line]).events.get_column("source.ip").to_list() == ["1.1.1.1"]
 
 
+def test_nested_object_after_spaced_colon_is_read() -> None:
+    line = '{"@timestamp": "2024-05-01T10:00:00Z", "source" : {"ip": "1.1.1.1"}}'
+    assert parse([line]).events.get_column("source.ip").to_list() == ["1.1.1.1"]
+
+
 def test_epoch_millisecond_timestamp() -> None:
     row = parse(['{"@timestamp": 1714557600000, "source": {"ip": "9.9.9.9"}}']).events.row(
         0, named=True
