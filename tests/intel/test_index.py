@@ -3,10 +3,12 @@ from __future__ import annotations
 import ipaddress
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.intel import MATCH_SCHEMA, Indicator, IndicatorType, MatchIndex
+from bastion.intel.tables import domain_suffixes
 
 T = IndicatorType
 
@@ -255,3 +257,22 @@ def test_ip_matching_equals_naive_reference(
                 value = network.network_address if network.prefixlen == 32 else network
                 expected.add((row, f"{kind}:{value}", "destination.ip"))
     assert hits(index, destination_ip=list(seen)) == expected
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("a.b.Evil.COM", ["evil.com", "b.evil.com", "a.b.evil.com"]),
+        ("evil.com.", ["evil.com"]),  # a trailing dot is not a label
+        ("notevil.com", ["notevil.com"]),  # whole labels only
+        ("x..evil.com", ["evil.com", ".evil.com", "x..evil.com"]),  # an empty label counts
+        ("localhost", []),
+        (None, []),
+    ],
+)
+def test_domain_suffixes_cut_whole_labels_from_the_right(
+    domain: str | None, expected: list[str]
+) -> None:
+    got = domain_suffixes(pl.Series([domain], dtype=pl.String), [2, 3, 4])
+    assert got["suffix"].to_list() == expected
+    assert set(got["pos"].to_list()) <= {0}
