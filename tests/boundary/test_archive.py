@@ -428,3 +428,20 @@ def test_scan_reads_dictionary_and_plain_columns_alike(tmp_path: Path, dictionar
             ["destination.ip"], lambda f: f["destination.ip"] == "192.0.2.2", at(2026, 11, 1)
         )
     assert kept["file_row_number"].to_list() == list(range(1, len(values), 3))
+
+
+def test_hunt_query_over_its_memory_limit_runs_again_without_it(tmp_path: Path) -> None:
+    from bastion.boundary.archive import Hunt
+
+    count = 200_000
+    frame = pl.DataFrame(
+        {
+            "@timestamp": [at(2026, 11, 1, 1)] * count,
+            "organization.id": ["ORG"] * count,
+            "url.domain": pl.select(pl.format("host-{}.example", pl.int_range(count))).to_series(),
+        }
+    )
+    write_batch(frame, tmp_path, "big")
+    with Hunt(tmp_path, memory_limit="2MB") as opened:
+        distinct = 'SELECT count(*) FROM (SELECT DISTINCT "url.domain" FROM events)'
+        assert opened.query(distinct).item() == count

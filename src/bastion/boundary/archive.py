@@ -297,7 +297,7 @@ class Hunt:
     (an archive older than its schema), the archive is opened again reading files of
     different columns together. ``memory_limit`` (DuckDB's, e.g. ``"1GB"``) caps what
     its queries hold: DuckDB otherwise keeps footers and buffers up to most of the
-    machine's memory.
+    machine's memory. A query that needs more runs again without the cap.
     """
 
     def __init__(self, root: Path, *, memory_limit: str | None = None) -> None:
@@ -310,12 +310,13 @@ class Hunt:
             self._connection = _connect(root, union=True, memory_limit=memory_limit)
             self._union = True
         if not set(ARCHIVE_SCHEMA) <= set(self._connection.sql("FROM events LIMIT 0").columns):
+            self._union = True
             self._reopen()
 
     def _reopen(self) -> None:
+        """Open the archive again, reading files of different columns together if need be."""
         self._connection.close()
-        self._connection = _connect(self._root, union=True, memory_limit=self._memory_limit)
-        self._union = True
+        self._connection = _connect(self._root, union=self._union, memory_limit=self._memory_limit)
 
     def query(self, sql: str, *, limit: int | None = None) -> pl.DataFrame:
         """Run one read-only SQL query over the ``events`` view; return the rows.
@@ -328,10 +329,17 @@ class Hunt:
             raise InputError(msg)
         try:
             return self._run(sql, limit)
+        except duckdb.OutOfMemoryException as exc:
+            if self._memory_limit is None:
+                msg = f"hunt query failed: {exc}"
+                raise InputError(msg) from exc
+            # The limit keeps a hunt lean; a query that needs more gets it rather than failing.
+            self._memory_limit = None
         except duckdb.InvalidInputException as exc:
             if self._union or "union_by_name" not in str(exc):
                 msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
                 raise InputError(msg) from exc
+            self._union = True
         self._reopen()
         return self._run(sql, limit)
 
@@ -345,8 +353,8 @@ class Hunt:
             if limit is not None:
                 relation = relation.limit(limit)
             return relation.pl()
-        except duckdb.InvalidInputException:
-            raise  # maybe files of different columns: ``query`` decides
+        except (duckdb.InvalidInputException, duckdb.OutOfMemoryException):
+            raise  # maybe files of different columns, or the memory limit: ``query`` decides
         except duckdb.Error as exc:
             msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
             raise InputError(msg) from exc
@@ -362,6 +370,16 @@ class Hunt:
             return located.select(FILE, ROW).with_columns(
                 pl.lit(None, ARCHIVE_SCHEMA.get(c, pl.String())).alias(c) for c in columns
             )
+        try:
+            return self._rows(located, columns)
+        except duckdb.OutOfMemoryException:
+            if self._memory_limit is None:
+                raise
+            self._memory_limit = None
+            self._reopen()
+        return self._rows(located, columns)
+
+    def _rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         files = located[FILE].unique().sort().to_list()
         listed = ", ".join(_quote(f) for f in files)
         wanted = located.select(pl.col(FILE).cast(pl.String), pl.col(ROW).cast(pl.Int64))
