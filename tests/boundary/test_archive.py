@@ -337,3 +337,112 @@ def test_hunt_reads_files_written_with_fewer_columns(tmp_path: Path, old_names: 
     with Hunt(root) as hunt:
         found = hunt.query('SELECT "source.ip", "host.ip" FROM events ORDER BY "source.ip"')
     assert found.rows() == [("192.0.2.1", "10.0.0.1"), ("192.0.2.2", None)]
+
+
+def _scan_archive(root: Path) -> None:
+    """Three days, several files a day, one file lacking ``destination.ip``, a day unknown."""
+    import pyarrow as pa
+
+    for day in (1, 2, 3):
+        for batch in range(3):
+            rows = 5 + batch
+            write_batch(
+                pl.DataFrame(
+                    {
+                        "@timestamp": [at(2026, 11, day, 1 + i) for i in range(rows)],
+                        "source.ip": [f"10.{day}.{batch}.{i}" for i in range(rows)],
+                        "destination.ip": [f"192.0.2.{i}" for i in range(rows)],
+                        "event.original": [f"d{day} b{batch} r{i}" for i in range(rows)],
+                    }
+                ),
+                root,
+                f"d{day}-b{batch}",
+            )
+    old = root / "day=2026-11-02" / "org=_staging" / "part-old.parquet"
+    pq.write_table(
+        pa.table({"@timestamp": pa.array([at(2026, 11, 2, 9)] * 2, pa.timestamp("us", "UTC")),
+                  "source.ip": ["10.9.9.1", "10.9.9.2"], "event.original": ["old 0", "old 1"]}),
+        old,
+    )  # fmt: skip
+    write_batch(pl.DataFrame({"@timestamp": [None], "source.ip": ["10.0.0.1"]}), root, "nodate")
+
+
+def test_scan_numbers_rows_within_their_files_as_duckdb_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows kept from any batch of files name their file and row as ``Hunt.rows`` reads them."""
+    from bastion.boundary import archive
+
+    _scan_archive(tmp_path)
+    monkeypatch.setattr(archive, "SCAN_BYTES", 1)  # a batch per file
+    with archive.Hunt(tmp_path) as opened:
+        kept = opened.scan(
+            ["source.ip"], lambda f: f["source.ip"].str.ends_with(".2"), at(2026, 11, 1)
+        )
+        raw = opened.rows(kept.select(archive.FILE, archive.ROW), ["event.original"])
+    assert sorted(kept["source.ip"].to_list()) == sorted(
+        [f"10.{d}.{b}.2" for d in (1, 2, 3) for b in range(3)] + ["10.9.9.2"]
+    )
+    # The raw line says which file and row the scan said: they agree.
+    expected = [f"d{ip.split('.')[1]} b{ip.split('.')[2]} r2" for ip in kept["source.ip"]]
+    expected = [
+        "old 1" if ip == "10.9.9.2" else e
+        for ip, e in zip(kept["source.ip"], expected, strict=True)
+    ]
+    assert raw["event.original"].to_list() == expected
+
+
+def test_scan_reads_a_missing_column_as_null_and_skips_days_before_the_period(
+    tmp_path: Path,
+) -> None:
+    from bastion.boundary.archive import Hunt
+
+    _scan_archive(tmp_path)
+    with Hunt(tmp_path) as opened:
+        kept = opened.scan(
+            ["destination.ip", "source.ip"],
+            lambda f: f["destination.ip"].is_null() | f["source.ip"].str.starts_with("10.3."),
+            at(2026, 11, 2, 3),  # day 1 wholly before, day 2 partly
+        )
+    day_two_old = kept.filter(pl.col("destination.ip").is_null())
+    assert day_two_old["source.ip"].to_list() == ["10.9.9.1", "10.9.9.2"]
+    assert kept.height == 2 + 5 + 6 + 7  # day 3 whole; the undated event never
+    with Hunt(tmp_path) as opened:
+        empty = opened.scan(["source.ip"], lambda f: f["source.ip"].is_not_null(), at(2027, 1, 1))
+    assert empty.is_empty()
+    assert empty.columns == ["source.ip", "file", "file_row_number"]
+
+
+@pytest.mark.parametrize("dictionary", [True, False])
+def test_scan_reads_dictionary_and_plain_columns_alike(tmp_path: Path, dictionary: bool) -> None:
+    from bastion.boundary.archive import Hunt
+
+    values = ["192.0.2.1", "192.0.2.2", None] * 400
+    frame = pl.DataFrame(
+        {"@timestamp": [at(2026, 11, 1, 1)] * len(values), "destination.ip": values}
+    ).with_columns(pl.lit("ORG").alias("organization.id"))
+    target = tmp_path / "day=2026-11-01" / "org=ORG" / "part-c1.parquet"
+    target.parent.mkdir(parents=True)
+    pq.write_table(frame.to_arrow(), target, use_dictionary=dictionary, data_page_size=512)
+    with Hunt(tmp_path) as opened:
+        kept = opened.scan(
+            ["destination.ip"], lambda f: f["destination.ip"] == "192.0.2.2", at(2026, 11, 1)
+        )
+    assert kept["file_row_number"].to_list() == list(range(1, len(values), 3))
+
+
+def test_hunt_query_over_its_memory_limit_runs_again_without_it(tmp_path: Path) -> None:
+    from bastion.boundary.archive import Hunt
+
+    count = 200_000
+    frame = pl.DataFrame(
+        {
+            "@timestamp": [at(2026, 11, 1, 1)] * count,
+            "organization.id": ["ORG"] * count,
+            "url.domain": pl.select(pl.format("host-{}.example", pl.int_range(count))).to_series(),
+        }
+    )
+    write_batch(frame, tmp_path, "big")
+    with Hunt(tmp_path, memory_limit="2MB") as opened:
+        distinct = 'SELECT count(*) FROM (SELECT DISTINCT "url.domain" FROM events)'
+        assert opened.query(distinct).item() == count

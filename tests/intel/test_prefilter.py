@@ -1,16 +1,15 @@
-"""The retro-hunt's SQL sieve: it lets through every event the match index would match."""
+"""The retro-hunt's sieve: it lets through every event the match index would match."""
 
 from __future__ import annotations
 
 import ipaddress
 
-import duckdb
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion import intel
-from bastion.intel.prefilter import ip_condition, prefilter
+from bastion.intel.prefilter import FieldTest, ip_test, prefilter
 
 
 def _frame(listed: list[tuple[str, str]]) -> pl.DataFrame:
@@ -20,14 +19,10 @@ def _frame(listed: list[tuple[str, str]]) -> pl.DataFrame:
     )
 
 
-def _passed(condition: str, addresses: list[str]) -> list[str]:
-    """Return the addresses of ``addresses`` (as destination.ip) that pass ``condition``."""
-    events = pl.DataFrame({"destination.ip": addresses}, schema={"destination.ip": pl.String})
-    connection = duckdb.connect()
-    connection.register("events", events.to_arrow())
-    passed = connection.sql(f'SELECT "destination.ip" FROM events WHERE {condition}').pl()
-    connection.close()
-    return sorted(passed["destination.ip"].to_list())
+def _passed(test: FieldTest, addresses: list[str]) -> list[str]:
+    """Return the addresses of ``addresses`` that pass ``test``."""
+    values = pl.Series("destination.ip", addresses, dtype=pl.String)
+    return sorted(values.filter(test.passes(values)).to_list())
 
 
 def _matched(listings: pl.DataFrame, addresses: list[str]) -> list[str]:
@@ -36,10 +31,10 @@ def _matched(listings: pl.DataFrame, addresses: list[str]) -> list[str]:
     return sorted(events["destination.ip"].gather(rows).to_list())
 
 
-def _condition(listings: pl.DataFrame) -> str:
-    condition = ip_condition("destination.ip", listings)
-    assert condition is not None
-    return condition
+def _condition(listings: pl.DataFrame) -> FieldTest:
+    test = ip_test(listings)
+    assert test is not None
+    return test
 
 
 def test_network_text_prefixes_stop_at_octet_boundaries() -> None:
@@ -55,7 +50,7 @@ def test_network_text_prefixes_stop_at_octet_boundaries() -> None:
 
 def test_narrow_networks_are_looked_for_as_their_addresses() -> None:
     condition = _condition(_frame([("cidr", "192.0.2.8/29"), ("ipv4", "198.51.100.7")]))
-    assert "left(" not in condition
+    assert not condition.prefixes
     addresses = [
         "192.0.2.7",
         "192.0.2.8",
@@ -117,7 +112,25 @@ def test_prefilter_matches_domains_by_value_and_the_rest_in_the_scan() -> None:
     )  # fmt: skip
     columns = {"source.ip", "destination.ip", "url.domain", "url.full", "dns.question.name",
                "file.hash.sha256"}  # fmt: skip
-    conditions, by_value = prefilter(listings, columns)
+    sieve, by_value = prefilter(listings, columns)
     assert by_value == ["url.domain", "dns.question.name"]  # tls.server.name is not archived here
-    assert any('"file.hash.sha256" IN' in c and "AB" * 32 in c for c in conditions)
-    assert any(c == "\"url.domain\" IN ('shop.example')" for c in conditions)
+    assert {"ab" * 32, "AB" * 32} <= sieve.tests["file.hash.sha256"].values
+    assert sieve.tests["url.domain"].values == {"shop.example"}
+    assert sieve.fields == sorted(columns - {"dns.question.name"})
+
+
+def test_sieve_passes_an_event_when_any_field_does_and_nulls_never() -> None:
+    sieve, _ = prefilter(
+        _frame([("ipv4", "192.0.2.1"), ("ja3", "a" * 32)]),
+        {"source.ip", "destination.ip", "tls.client.ja3"},
+    )
+    sieve = sieve.with_values("url.domain", ["hit.example"])
+    events = pl.DataFrame(
+        {
+            "source.ip": ["192.0.2.1", None, None, "10.0.0.1", None],
+            "destination.ip": [None, "192.0.2.1", None, "10.0.0.2", None],
+            "tls.client.ja3": [None, None, "A" * 32, None, None],
+            "url.domain": [None, None, None, "miss.example", "hit.example"],
+        }
+    )
+    assert sieve.passes(events).to_list() == [True, True, True, False, True]

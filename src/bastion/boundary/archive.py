@@ -27,6 +27,7 @@ import json
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -76,6 +77,9 @@ ORG = "org"
 LOCATED = "located"
 FILE = "file"
 ROW = "file_row_number"
+_INDEX = "_index"  # a row's position in one ``Hunt.scan`` read of several files
+# ``Hunt.scan`` reads files of about this many bytes at once: its memory is a few times that.
+SCAN_BYTES = 128 << 20
 
 # Batch ids become file names: keep them to characters safe on every file system.
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -229,7 +233,9 @@ def visible_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def _connect(root: Path, *, union: bool = True) -> duckdb.DuckDBPyConnection:
+def _connect(
+    root: Path, *, union: bool = True, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB with an ``events`` view, able to read only the archive.
 
     With ``union``, files with different columns are read together (a column missing
@@ -239,6 +245,8 @@ def _connect(root: Path, *, union: bool = True) -> duckdb.DuckDBPyConnection:
     """
     connection = duckdb.connect(":memory:")
     try:
+        if memory_limit is not None:
+            connection.execute(f"SET memory_limit = {_quote(memory_limit)}")
         _define_events(connection, root, union=union)
     except duckdb.Error:
         connection.close()
@@ -287,24 +295,28 @@ class Hunt:
     bound on the first file's columns alone, which costs nothing per file. When that
     file lacks an archive column, or a query meets a file lacking one of its columns
     (an archive older than its schema), the archive is opened again reading files of
-    different columns together.
+    different columns together. ``memory_limit`` (DuckDB's, e.g. ``"1GB"``) caps what
+    its queries hold: DuckDB otherwise keeps footers and buffers up to most of the
+    machine's memory. A query that needs more runs again without the cap.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, memory_limit: str | None = None) -> None:
         self._root = root
         self._union = False
+        self._memory_limit = memory_limit
         try:
-            self._connection = _connect(root, union=False)
+            self._connection = _connect(root, union=False, memory_limit=memory_limit)
         except duckdb.BinderException:  # the first file lacks a column the view names
-            self._connection = _connect(root, union=True)
+            self._connection = _connect(root, union=True, memory_limit=memory_limit)
             self._union = True
         if not set(ARCHIVE_SCHEMA) <= set(self._connection.sql("FROM events LIMIT 0").columns):
+            self._union = True
             self._reopen()
 
     def _reopen(self) -> None:
+        """Open the archive again, reading files of different columns together if need be."""
         self._connection.close()
-        self._connection = _connect(self._root, union=True)
-        self._union = True
+        self._connection = _connect(self._root, union=self._union, memory_limit=self._memory_limit)
 
     def query(self, sql: str, *, limit: int | None = None) -> pl.DataFrame:
         """Run one read-only SQL query over the ``events`` view; return the rows.
@@ -317,10 +329,17 @@ class Hunt:
             raise InputError(msg)
         try:
             return self._run(sql, limit)
+        except duckdb.OutOfMemoryException as exc:
+            if self._memory_limit is None:
+                msg = f"hunt query failed: {exc}"
+                raise InputError(msg) from exc
+            # The limit keeps a hunt lean; a query that needs more gets it rather than failing.
+            self._memory_limit = None
         except duckdb.InvalidInputException as exc:
             if self._union or "union_by_name" not in str(exc):
                 msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
                 raise InputError(msg) from exc
+            self._union = True
         self._reopen()
         return self._run(sql, limit)
 
@@ -334,8 +353,8 @@ class Hunt:
             if limit is not None:
                 relation = relation.limit(limit)
             return relation.pl()
-        except duckdb.InvalidInputException:
-            raise  # maybe files of different columns: ``query`` decides
+        except (duckdb.InvalidInputException, duckdb.OutOfMemoryException):
+            raise  # maybe files of different columns, or the memory limit: ``query`` decides
         except duckdb.Error as exc:
             msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
             raise InputError(msg) from exc
@@ -351,6 +370,16 @@ class Hunt:
             return located.select(FILE, ROW).with_columns(
                 pl.lit(None, ARCHIVE_SCHEMA.get(c, pl.String())).alias(c) for c in columns
             )
+        try:
+            return self._rows(located, columns)
+        except duckdb.OutOfMemoryException:
+            if self._memory_limit is None:
+                raise
+            self._memory_limit = None
+            self._reopen()
+        return self._rows(located, columns)
+
+    def _rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         files = located[FILE].unique().sort().to_list()
         listed = ", ".join(_quote(f) for f in files)
         wanted = located.select(pl.col(FILE).cast(pl.String), pl.col(ROW).cast(pl.Int64))
@@ -366,6 +395,29 @@ class Hunt:
         finally:
             self._connection.unregister("_wanted")
 
+    def scan(
+        self, columns: list[str], keep: Callable[[pl.DataFrame], pl.Series], since: datetime
+    ) -> pl.DataFrame:
+        """Return ``columns`` of the events at or after ``since`` that ``keep`` keeps, with
+        their ``file`` and ``file_row_number`` (as ``located`` gives them, for ``rows``).
+
+        The archive is read once by Polars (its threads, no Python per file), only
+        ``columns`` and the time, in batches of files of about ``SCAN_BYTES`` on disk:
+        ``keep`` gets each batch's columns and says which rows to keep, and the rest
+        are dropped before the next batch is read, so memory stays bounded however
+        large the archive or a day of it. A file lacking a column reads it as null.
+        """
+        first_day = f"{DAY}={as_utc(since):%Y-%m-%d}"
+        files = [
+            f
+            for f in visible_files(self._root)
+            if f.parent.parent.name >= first_day and f.parent.parent.name != f"{DAY}={NO_DAY}"
+        ]
+        schema = {c: ARCHIVE_SCHEMA.get(c, pl.String()) for c in ["@timestamp", *columns]}
+        kept = [_empty_located(schema)]
+        kept += [_scan_batch(batch, schema, keep, as_utc(since)) for batch in _batches(files)]
+        return pl.concat(kept).drop("@timestamp")
+
     def close(self) -> None:
         self._connection.close()
 
@@ -374,6 +426,64 @@ class Hunt:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _batches(files: list[Path]) -> list[list[str]]:
+    """Split ``files`` into runs of about ``SCAN_BYTES`` on disk (a file more never splits)."""
+    batches: list[list[str]] = [[]]
+    size = 0
+    for file in files:
+        if size >= SCAN_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(str(file.resolve()))
+        size += file.stat().st_size
+    return [b for b in batches if b]
+
+
+def _scan_batch(
+    files: list[str],
+    schema: dict[str, pl.DataType],
+    keep: Callable[[pl.DataFrame], pl.Series],
+    since: datetime,
+) -> pl.DataFrame:
+    frame = pl.scan_parquet(
+        files,
+        schema=schema,
+        missing_columns="insert",
+        extra_columns="ignore",
+        hive_partitioning=False,
+        include_file_paths=FILE,
+        row_index_name=_INDEX,
+    ).collect()
+    wanted = (keep(frame) & (frame["@timestamp"] >= since)).fill_null(value=False)
+    return _located(frame, wanted)
+
+
+def _empty_located(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**schema, FILE: pl.String(), ROW: pl.Int64()})
+
+
+def _located(frame: pl.DataFrame, wanted: pl.Series) -> pl.DataFrame:
+    """Return the ``wanted`` rows of one ``Hunt.scan`` read, numbered within their files.
+
+    The read numbers its rows across its files, in order: a file's rows are one run,
+    and a row's number in its file is its position less where that run starts.
+    """
+    runs = frame[FILE].rle()
+    length = runs.struct.field("len")
+    starts = pl.DataFrame({FILE: runs.struct.field("value"), "_start": length.cum_sum() - length})
+    located = (
+        frame.filter(wanted)
+        .join(starts, on=FILE, how="left", maintain_order="left")
+        .with_columns((pl.col(_INDEX) - pl.col("_start")).cast(pl.Int64).alias(ROW))
+        .drop(_INDEX, "_start")
+    )
+    # Filtered strings still point into the whole read's buffers: copy the few rows out,
+    # or every batch kept would keep its read alive (gigabytes over an archive).
+    copied = pl.from_arrow(located.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(copied, pl.DataFrame)
+    return copied.cast(located.schema)
 
 
 def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:

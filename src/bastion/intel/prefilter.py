@@ -1,24 +1,28 @@
-"""SQL conditions that every archived event matching some indicators meets: the retro-hunt's sieve.
+"""The retro-hunt's sieve: tests on raw columns that every archived event matching some indicators passes.
 
-A retro-hunt reads the archive once with these conditions (DuckDB over Parquet), and
-the match index then decides exactly which event hit which indicator. So a condition
-may let through events that match nothing (they cost a little), but never hold back
-one that matches. Each is cheap per row, since it runs over every archived event:
+A retro-hunt reads the archive's matched columns once, a day at a time, keeps the
+rows that pass the sieve, and the match index then decides exactly which event hit
+which indicator. So a test may let through events that match nothing (they cost a
+little), but never hold back one that matches. Each is cheap per row, since it runs
+over every archived event, and runs on whole Polars columns (one hash lookup or
+prefix comparison per row, no per-row Python):
 
-- exact values (addresses, URLs, fingerprints, hashes) by ``IN`` on the raw column,
-  which DuckDB applies inside the Parquet scan;
+- exact values (addresses, URLs, fingerprints, hashes) by a hash lookup in the set
+  of listed values;
 - IPv4 networks by the text of their addresses: up to a /16 as the addresses
-  themselves (a hash lookup per row, like a listed address), wider ones by the
+  themselves (a lookup per row, like a listed address), wider ones by the
   dotted-quad prefixes of their /16s (``10.1.``) or /8s;
 - IPv6 text (rare at a boundary) by its first group, whatever the indicator;
-- what a comparison per row cannot find cheaply (parent domains, URL patterns) by
-  the field's *distinct* values: ``by_value`` lists those fields, and the hunt adds
-  an ``IN`` over the values that hit.
+- what a test per row cannot find cheaply (parent domains, URL patterns) by the
+  field's *distinct* values: ``by_value`` lists those fields, and the hunt adds the
+  values that hit as exact values (``Sieve.with_values``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import polars as pl
 
@@ -31,6 +35,7 @@ MAX_HOSTS = 1 << 16
 # An IPv6 network spanning more first groups than this lets every IPv6 value through.
 MAX_V6_GROUPS = 4096
 _URL_HOST = r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:?#]*)"
+_HEX = "0123456789abcdefABCDEF"
 
 
 def quote(text: str) -> str:
@@ -43,21 +48,94 @@ def column(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-# Up to this many values an IN list is checked value by value; more go into a hash join.
-SHORT_LIST = 8
+@dataclass(frozen=True)
+class FieldTest:
+    """What a value of one column may be, for its event to match: the test of one field.
 
-
-def is_in(sql: str, values: list[str] | set[str], *, hashed: bool = True) -> str:
-    """Return the condition that ``sql`` is one of ``values``.
-
-    DuckDB compares a row with a long list of constants one constant at a time (a
-    3,000-value list costs seven times the scan), so a long list is given as a
-    subquery, which it looks up in a hash table.
+    ``v6_groups``: the first groups (lower-case hex, no leading zeros, "" for 0) an
+    IPv6 text may start with; ``every_v6`` lets any text holding a ``:`` through.
     """
-    listed = ", ".join(quote(v) for v in sorted(set(values)))
-    if len(set(values)) <= SHORT_LIST or not hashed:
-        return f"{sql} IN ({listed})"
-    return f"{sql} IN (SELECT unnest([{listed}]))"
+
+    values: frozenset[str] = frozenset()
+    prefixes: frozenset[str] = frozenset()
+    v6_groups: frozenset[str] = frozenset()
+    every_v6: bool = False
+
+    def __or__(self, other: FieldTest) -> FieldTest:
+        return FieldTest(
+            self.values | other.values,
+            self.prefixes | other.prefixes,
+            self.v6_groups | other.v6_groups,
+            self.every_v6 or other.every_v6,
+        )
+
+    @cached_property
+    def _listed(self) -> pl.Series:
+        return pl.Series(sorted(self.values), dtype=pl.String).implode()
+
+    def passes(self, values: pl.Series) -> pl.Series:
+        """Return, for each value (null: False), whether its event may match."""
+        mask = values.is_in(self._listed)
+        for prefix in sorted(self.prefixes):
+            mask = mask | values.str.starts_with(prefix)
+        if self.every_v6 or self.v6_groups:
+            mask = mask | self._v6(values)
+        return mask.fill_null(value=False)
+
+    def _v6(self, values: pl.Series) -> pl.Series:
+        """Return which values are IPv6 text starting with a listed group.
+
+        Only values whose first character can begin such text are looked at closely
+        (a group's first digit, a leading zero, or ``:``): with IPv4 indicators alone
+        the group is "" (the mapped ``::ffff:a.b.c.d``), and almost no row qualifies.
+        """
+        starts = (
+            set(_HEX + ":") if self.every_v6 else {":", "0", *(g[0] for g in self.v6_groups if g)}
+        )
+        maybe = _none(len(values))
+        for start in sorted(starts | {s.upper() for s in starts}):
+            maybe = maybe | values.str.starts_with(start)
+        rows = maybe.fill_null(value=False).arg_true()
+        close = values.gather(rows)
+        found = close.str.contains(":", literal=True)
+        if not self.every_v6:
+            group = close.str.split_exact(":", 1).struct.field("field_0")
+            group = group.str.to_lowercase().str.strip_chars_start("0")
+            found = found & group.is_in(pl.Series(sorted(self.v6_groups)).implode())
+        return _none(len(values)).scatter(rows, found.fill_null(value=False))
+
+
+def _none(length: int) -> pl.Series:
+    return pl.repeat(value=False, n=length, dtype=pl.Boolean, eager=True)
+
+
+@dataclass(frozen=True)
+class Sieve:
+    """A test per field; an event passes when one of its fields does."""
+
+    tests: dict[str, FieldTest] = field(default_factory=dict)
+
+    def with_test(self, name: str, test: FieldTest) -> Sieve:
+        """Return this sieve with ``test`` added to the test of ``name``."""
+        tests = dict(self.tests)
+        tests[name] = tests.get(name, FieldTest()) | test
+        return replace(self, tests=tests)
+
+    def with_values(self, name: str, values: list[str] | set[str]) -> Sieve:
+        """Return this sieve letting events through whose ``name`` is one of ``values``."""
+        return self.with_test(name, FieldTest(values=frozenset(values))) if values else self
+
+    @property
+    def fields(self) -> list[str]:
+        """The columns the sieve reads."""
+        return sorted(self.tests)
+
+    def passes(self, events: pl.DataFrame) -> pl.Series:
+        """Return, for each event of ``events`` (which holds ``fields``), whether it may match."""
+        mask = _none(events.height)
+        for name, test in self.tests.items():
+            mask = mask | test.passes(events[name].cast(pl.String))
+        return mask
 
 
 def _of(listings: pl.DataFrame, *kinds: IndicatorType) -> list[str]:
@@ -96,9 +174,9 @@ def _v6_groups(network: ipaddress.IPv6Network) -> list[str] | None:
     return [f"{g:x}" if g else "" for g in range(low, high + 1)]
 
 
-def ip_condition(field: str, listings: pl.DataFrame) -> str | None:
-    """Return the condition on an address column that every event matching an IP, IPv6 or
-    network indicator of ``listings`` meets (None when there is none of those)."""
+def ip_test(listings: pl.DataFrame) -> FieldTest | None:
+    """Return the test of an address column that every event matching an IP, IPv6 or
+    network indicator of ``listings`` passes (None when there is none of those)."""
     exact: set[str] = set()
     prefixes: set[str] = set()
     groups: set[str] = set()
@@ -116,39 +194,28 @@ def ip_condition(field: str, listings: pl.DataFrame) -> str | None:
             groups.update(found or ())
     if not exact and not prefixes and not groups and not every_v6:
         return None
-    name = column(field)
-    parts = [is_in(name, exact)] if exact else []
-    # Networks wider than a /16 are rare: a prefix test each (DuckDB's LIKE 'a.b.%' compares
-    # the string's inlined first bytes) beats computing a key for every row.
-    parts += [f"{name} LIKE {quote(prefix + '%')}" for prefix in sorted(prefixes)]
-    v6 = f"contains({name}, ':')"
-    if every_v6:
-        parts.append(v6)
-    elif groups:
-        # A short constant list, tested only on the rare rows holding a ':'.
-        first_group = f"ltrim(split_part(lower({name}), ':', 1), '0')"
-        parts.append(f"({v6} AND {is_in(first_group, groups, hashed=False)})")
-    return " OR ".join(parts)
+    return FieldTest(frozenset(exact), frozenset(prefixes), frozenset(groups), every_v6)
 
 
-def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[list[str], list[str]]:
-    """Return conditions on raw columns, one of which every matching event meets, and the
-    fields to match by their distinct values first (see the module's docstring).
+def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[Sieve, list[str]]:
+    """Return the sieve every matching event passes, on the raw ``columns``, and the fields
+    to match by their distinct values first (see the module's docstring).
 
     Exact values are looked for as they are listed (hashes in either case); a URL
     also by its host in ``url.domain``.
     """
-    conditions: list[str] = []
+    sieve = Sieve()
     by_value: list[str] = []
+    addresses = ip_test(listings)
+    for name in IP_FIELDS:
+        if addresses is not None and name in columns:
+            sieve = sieve.with_test(name, addresses)
 
-    def add(field: str, values: list[str]) -> None:
-        if values and field in columns:
-            conditions.append(is_in(column(field), values))
+    def add(name: str, values: list[str]) -> None:
+        nonlocal sieve
+        if name in columns:
+            sieve = sieve.with_values(name, values)
 
-    for field in IP_FIELDS:
-        condition = ip_condition(field, listings) if field in columns else None
-        if condition:
-            conditions.append(condition)
     if _of(listings, T.DOMAIN):
         by_value += [f for f in DOMAIN_FIELDS if f in columns]
     urls = _of(listings, T.URL)
@@ -160,6 +227,6 @@ def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[list[str], lis
         by_value.append(URL_FIELD)
     for kind in (T.JA3, T.JA4, T.SHA256, T.SHA1, T.MD5):
         values = _of(listings, kind)
-        for field in FIELDS[kind]:
-            add(field, values + [v.upper() for v in values])
-    return conditions, list(dict.fromkeys(by_value))
+        for name in FIELDS[kind]:
+            add(name, values + [v.upper() for v in values])
+    return sieve, list(dict.fromkeys(by_value))
