@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,20 +175,30 @@ def _compile_case(ips: int, domains: int, urls: int, queue: Any) -> None:
     )
 
 
-def run_compile(ips: int, domains: int, urls: int) -> dict[str, Any]:
-    """Compile the index in a fresh process; return its figures."""
+def _in_fresh_process(
+    name: str, target: Callable[..., None], args: tuple[Any, ...], timeout: float
+) -> dict[str, Any]:
+    """Run a case in a spawned process (its CPU time and peak RSS its own); return its figures.
+
+    ``target`` is called with ``args`` and a queue, on which it puts its figures.
+    """
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_compile_case, args=(ips, domains, urls, queue))
+    process = context.Process(target=target, args=(*args, queue))
     process.start()
     try:
-        result: dict[str, Any] = queue.get(timeout=1800)
+        result: dict[str, Any] = queue.get(timeout=timeout)
     finally:
         process.join(60)
     if process.exitcode not in (0, None):
-        msg = f"compile case failed (exit {process.exitcode})"
+        msg = f"{name} case failed (exit {process.exitcode})"
         raise RuntimeError(msg)
     return result
+
+
+def run_compile(ips: int, domains: int, urls: int) -> dict[str, Any]:
+    """Compile the index in a fresh process; return its figures."""
+    return _in_fresh_process("compile", _compile_case, (ips, domains, urls), timeout=1800)
 
 
 def run_incremental(
@@ -276,21 +287,9 @@ def run_retrohunt(shape: Shape, indicators: int, cache: Path) -> dict[str, Any]:
     root = cache / f"archive-{shape.events}-{shape.days}d-{shape.orgs}orgs"
     built = build(root, shape)
     (root.parent / f"{root.name}-intel.db").unlink(missing_ok=True)
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
     end = datetime.fromisoformat(str(built["end"])) + timedelta(seconds=1)
-    process = context.Process(
-        target=_retrohunt_case,
-        args=(root, end, hunted_indicators(shape.seed, indicators).rows(), queue),
-    )
-    process.start()
-    try:
-        result: dict[str, Any] = queue.get(timeout=3600)
-    finally:
-        process.join(60)
-    if process.exitcode not in (0, None):
-        msg = f"retrohunt case failed (exit {process.exitcode})"
-        raise RuntimeError(msg)
+    hunted = hunted_indicators(shape.seed, indicators).rows()
+    result = _in_fresh_process("retrohunt", _retrohunt_case, (root, end, hunted), timeout=3600)
     return {
         **result,
         "events": shape.events,

@@ -1,9 +1,12 @@
-"""`bastion advisories`, `bastion inventory`, `bastion exposures`: national cyber alerts."""
+"""`bastion advisories`: vulnerability intelligence, national cyber alerts and their views.
+
+The organisations' responses (`advisories respond`, `overdue`, `remind`) are in
+``bastion.cli.responses``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +17,14 @@ from bastion import advisories as adv
 from bastion import auth
 from bastion.advisories import audit
 from bastion.advisories.models import AlertRow
+from bastion.cli import responses
 from bastion.cli.context import (
+    BY_OPTION,
     JSON_OPTION,
     actor,
     minute,
     print_json,
     print_table,
-    settings,
     store,
 )
 from bastion.core.errors import InputError, NotFoundError
@@ -33,30 +37,8 @@ app = typer.Typer(
 feeds_app = typer.Typer(
     help="Vulnerability feeds fetched from URLs on a schedule.", no_args_is_help=True
 )
-respond_app = typer.Typer(
-    help="Respond to an alert for one or more organisations.", no_args_is_help=True
-)
 app.add_typer(feeds_app, name="feeds")
-app.add_typer(respond_app, name="respond")
-
-
-BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
-ORGS_OPTION = typer.Option(..., "--org", "-o", help="organisation code; repeat for several")
-
-
-def _policy() -> adv.Policy:
-    return adv.load_policy(settings().data_dir)
-
-
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        msg = f"invalid date {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        raise InputError(msg) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+app.add_typer(responses.respond_app, name="respond")
 
 
 # --- intelligence ------------------------------------------------------------------
@@ -319,7 +301,7 @@ def publish_(
     """Publish a draft: e-mail every affected organisation's contacts and open their responses."""
     with store().session() as session:
         report = adv.publish(
-            session, ref, actor=actor(by), policy=_policy(), smtp=adv.SmtpConfig.from_env()
+            session, ref, actor=actor(by), policy=responses.policy(), smtp=adv.SmtpConfig.from_env()
         )
     if as_json:
         print_json(report)
@@ -351,7 +333,7 @@ def revise_(
             content,
             note=note,
             actor=actor(by),
-            policy=_policy(),
+            policy=responses.policy(),
             smtp=adv.SmtpConfig.from_env(),
         )
     if as_json:
@@ -394,137 +376,9 @@ def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION
     _print_alert(found, as_json)
 
 
-# --- responses ---------------------------------------------------------------------
-
-
-def _print_responses(found: list[Any], as_json: bool) -> None:
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ALERT", "ORG", "STATUS", "ACK DUE", "ACKNOWLEDGED", "APPLICABILITY", "NEXT UPDATE", "REMEDIATION DUE"],
-        [
-            (r.alert, r.organisation, r.status, minute(r.ack_due), minute(r.acknowledged_at), r.applicability or "",
-             minute(r.next_update_due), minute(r.remediation_due))
-            for r in found
-        ],
-    )  # fmt: skip
-
-
-@respond_app.command("ack")
-def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION, by: str | None = BY_OPTION,
-        as_json: bool = JSON_OPTION) -> None:  # fmt: skip
-    """Acknowledge an alert for the organisations."""
-    with store().session() as session:
-        found = adv.acknowledge(session, ref, orgs, actor=actor(by))
-    _print_responses(found, as_json)
-
-
-@respond_app.command("applicability")
-def applicability(
-    ref: str = typer.Argument(help="CC-NNNN"),
-    value: str = typer.Argument(help="applicable, not_applicable or under_investigation"),
-    orgs: list[str] = ORGS_OPTION,
-    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
-    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
-) -> None:  # fmt: skip
-    """Say whether the alert applies to the organisations."""
-    with store().session() as session:
-        found = adv.set_applicability(
-            session,
-            ref,
-            orgs,
-            value,
-            actor=actor(by),
-            next_update=_date(next_update),
-            policy=_policy(),
-        )
-    _print_responses(found, as_json)
-
-
-@respond_app.command("action")
-def action(
-    ref: str = typer.Argument(help="CC-NNNN"),
-    description: str = typer.Argument(help="what will be done"),
-    orgs: list[str] = ORGS_OPTION,
-    status: str = typer.Option("planned", "--status", help="planned, in_progress or done"),
-    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
-    by: str | None = BY_OPTION,
-) -> None:
-    """Record a remediation action for the organisations."""
-    with store().session() as session:
-        ids = adv.add_action(session, ref, orgs, description, actor=actor(by), next_update=_date(next_update),
-                             status=status)  # fmt: skip
-    typer.echo(f"actions {', '.join(str(i) for i in ids)} recorded")
-
-
-@respond_app.command("update")
-def action_update(
-    action_id: int = typer.Argument(help="the action's id"),
-    note: str = typer.Argument(help="progress note"),
-    status: str = typer.Option(..., "--status", help="planned, in_progress or done"),
-    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
-    by: str | None = BY_OPTION,
-) -> None:
-    """Add a progress update to a remediation action."""
-    with store().session() as session:
-        adv.update_action(
-            session,
-            action_id,
-            note,
-            status=status,
-            actor=actor(by),
-            next_update=_date(next_update),
-        )
-    typer.echo(f"action {action_id}: {status}")
-
-
-@respond_app.command("close")
-def close_(
-    ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION,
-    not_remediated: bool = typer.Option(False, "--not-remediated", help="close without a remediation"),
-    by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
-) -> None:  # fmt: skip
-    """Close the organisations' responses (remediated unless --not-remediated)."""
-    with store().session() as session:
-        found = adv.close(session, ref, orgs, actor=actor(by), remediated=not not_remediated)
-    _print_responses(found, as_json)
-
-
-@respond_app.command("list")
-def responses_list(
-    ref: str | None = typer.Argument(None, help="CC-NNNN (default: every alert)"),
-    org: str | None = typer.Option(None, "--org", "-o"),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List responses, with their actions in --json."""
-    with store().session() as session:
-        found = adv.list_responses(session, ref, org)
-    _print_responses(found, as_json)
-
-
-@app.command("overdue")
-def overdue_(as_json: bool = JSON_OPTION) -> None:
-    """List responses that missed a deadline (acknowledgement, remediation, next update)."""
-    with store().session() as session:
-        found = adv.overdue(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ALERT", "ORG", "OVERDUE", "DUE"],
-        [(o.alert, o.organisation, o.what, minute(o.due)) for o in found],
-    )
-
-
-@app.command("remind")
-def remind() -> None:
-    """E-mail a reminder to every organisation with an overdue response (once per period)."""
-    with store().session() as session:
-        found = adv.send_reminders(
-            session, policy=_policy(), smtp=adv.SmtpConfig.from_env(), actor=actor(None)
-        )
-    typer.echo(f"{len({(o.alert, o.organisation) for o in found})} reminders sent")
+# The responses' commands (bastion.cli.responses), listed here in the help.
+app.command("overdue")(responses.overdue)
+app.command("remind")(responses.remind)
 
 
 @app.command("view")

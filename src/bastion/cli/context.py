@@ -6,7 +6,7 @@ import dataclasses
 import getpass
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -14,11 +14,12 @@ from typing import Any
 
 import typer
 
-from bastion.core.errors import StoreError
+from bastion.core.errors import InputError, StoreError
 from bastion.core.settings import Settings, load_settings
 from bastion.store import Store, is_migrated
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
 
 
 @cache
@@ -82,3 +83,15 @@ def actor(by: str | None) -> str:
 def minute(value: datetime | None) -> str:
     """Return a time as ``YYYY-MM-DD hh:mm`` for a table ("" for none)."""
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def moment(value: str | None) -> datetime | None:
+    """Read a date option (``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM``, UTC unless it says); None stays."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        msg = f"invalid date {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        raise InputError(msg) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
