@@ -105,18 +105,67 @@ def test_ipv4_sieve_is_exactly_the_index(
     assert _passed(_condition(listings), addresses) == _matched(listings, addresses)
 
 
-def test_prefilter_matches_domains_by_value_and_the_rest_in_the_scan() -> None:
+def test_prefilter_tests_every_field_in_the_scan_but_url_patterns() -> None:
     listings = _frame(
         [("domain", "evil.example"), ("ipv4", "192.0.2.1"), ("sha256", "ab" * 32),
-         ("url", "http://shop.example/pay")]
+         ("url", "http://shop.example/pay"), ("url_pattern", "http://*.example/login*")]
     )  # fmt: skip
     columns = {"source.ip", "destination.ip", "url.domain", "url.full", "dns.question.name",
                "file.hash.sha256"}  # fmt: skip
     sieve, by_value = prefilter(listings, columns)
-    assert by_value == ["url.domain", "dns.question.name"]  # tls.server.name is not archived here
+    assert by_value == ["url.full"]  # patterns match normalised URLs: by distinct value
     assert {"ab" * 32, "AB" * 32} <= sieve.tests["file.hash.sha256"].values
     assert sieve.tests["url.domain"].values == {"shop.example"}
-    assert sieve.fields == sorted(columns - {"dns.question.name"})
+    assert sieve.tests["dns.question.name"].tails == {"evil.example"}
+    assert sieve.fields == sorted(columns)  # tls.server.name is not archived here
+
+
+def _names(test: FieldTest, names: list[str | None]) -> list[str]:
+    values = pl.Series("dns.question.name", names, dtype=pl.String)
+    return sorted(values.filter(test.passes(values)).to_list())
+
+
+def test_domain_test_cuts_names_by_the_shortest_listed_domain() -> None:
+    listings = _frame([("domain", "evil.example"), ("domain", "x.io")])
+    sieve, _ = prefilter(listings, {"dns.question.name"})
+    test = sieve.tests["dns.question.name"]
+    assert (test.tail, test.tails) == (4, {"mple", "x.io"})
+    names = [
+        "evil.example", "WWW.Evil.Example", "a.b.evil.example", "notevil.example", "x.io",
+        "cdn.x.io", "evil.example.", "evil.example ", "example.org", "xio", None,
+    ]  # fmt: skip
+    # Suffix look-alikes pass (the index rejects them); other names and nulls never.
+    assert _names(test, names) == sorted(
+        ["evil.example", "WWW.Evil.Example", "a.b.evil.example", "notevil.example", "x.io",
+         "cdn.x.io", "evil.example.", "evil.example "]
+    )  # fmt: skip
+
+
+_LABEL = st.text("abcXYZ019", min_size=1, max_size=4)
+_NAME = st.lists(_LABEL, min_size=1, max_size=3).map(".".join)
+_DOMAIN = st.tuples(_NAME, st.sampled_from(["ab", "io", "Ex"])).map(".".join)  # a real TLD
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    listed=st.lists(_DOMAIN, min_size=1, max_size=5),
+    names=st.lists(
+        st.tuples(_NAME, st.sampled_from(["", ".", " ", "\t"])).map("".join), max_size=30
+    ),
+)
+def test_domain_sieve_passes_whatever_the_index_matches(
+    listed: list[str], names: list[str]
+) -> None:
+    """Every name the index matches to a listed domain passes the sieve, in any case."""
+    listings = _frame([("domain", d.lower()) for d in listed])
+    candidates = names + [f"{n}.{d.upper()}" for n, d in zip(names, listed, strict=False)]
+    events = pl.DataFrame(
+        {"dns.question.name": candidates}, schema={"dns.question.name": pl.String}
+    )
+    hit = intel.MatchIndex.from_frame(listings).match(events)["_row"].unique()
+    sieve, _ = prefilter(listings, {"dns.question.name"})
+    passed = sieve.passes(events)
+    assert passed.gather(hit).all()
 
 
 def test_sieve_passes_an_event_when_any_field_does_and_nulls_never() -> None:

@@ -13,14 +13,19 @@ prefix comparison per row, no per-row Python):
   themselves (a lookup per row, like a listed address), wider ones by the
   dotted-quad prefixes of their /16s (``10.1.``) or /8s;
 - IPv6 text (rare at a boundary) by its first group, whatever the indicator;
-- what a test per row cannot find cheaply (parent domains, URL patterns) by the
-  field's *distinct* values: ``by_value`` lists those fields, and the hunt adds the
-  values that hit as exact values (``Sieve.with_values``).
+- domains (a listed domain hits its subdomains too) by their last characters: every
+  name at or beneath a listed domain ends with that domain's last ``tail`` characters
+  (``tail`` the length of the shortest listed domain), so one cut and one lookup per
+  name, on the names only (a domain column is mostly empty: nulls are skipped first);
+- what a test per row cannot find at all (URL patterns, matched on normalised URLs)
+  by the field's *distinct* values: ``by_value`` lists those fields, and the hunt adds
+  the values that hit as exact values (``Sieve.with_values``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -54,19 +59,27 @@ class FieldTest:
 
     ``v6_groups``: the first groups (lower-case hex, no leading zeros, "" for 0) an
     IPv6 text may start with; ``every_v6`` lets any text holding a ``:`` through.
+    ``tails``: the last ``tail`` characters (lower case) a name at or beneath a listed
+    domain ends with (see ``domain_test``).
     """
 
     values: frozenset[str] = frozenset()
     prefixes: frozenset[str] = frozenset()
     v6_groups: frozenset[str] = frozenset()
     every_v6: bool = False
+    tails: frozenset[str] = frozenset()
+    tail: int = 0
 
     def __or__(self, other: FieldTest) -> FieldTest:
+        # Tails of two lengths: the shorter cut serves both.
+        tail = min((t.tail for t in (self, other) if t.tails), default=0)
         return FieldTest(
             self.values | other.values,
             self.prefixes | other.prefixes,
             self.v6_groups | other.v6_groups,
             self.every_v6 or other.every_v6,
+            frozenset(t[-tail:] for t in self.tails | other.tails) if tail else frozenset(),
+            tail,
         )
 
     @cached_property
@@ -80,7 +93,28 @@ class FieldTest:
             mask = mask | values.str.starts_with(prefix)
         if self.every_v6 or self.v6_groups:
             mask = mask | self._v6(values)
+        if self.tails:
+            mask = mask | self._ends(values)
         return mask.fill_null(value=False)
+
+    def _ends(self, values: pl.Series) -> pl.Series:
+        """Return which values are names that may be at or beneath a listed domain.
+
+        A name passes when its last ``tail`` characters, lower-cased, are a listed
+        domain's, or when it ends in a dot or a space (the index strips those: such a
+        rare name is let through rather than cut). Only the names are looked at: the
+        empty rows of a domain column cost one null test each.
+        """
+        rows = values.is_not_null().arg_true()
+        end = values.drop_nulls().str.tail(self.tail + 1)
+        found = end.str.tail(self.tail).str.to_lowercase().is_in(self._tails) | end.str.contains(
+            r"[.\s]$"
+        )
+        return _none(len(values)).scatter(rows, found.fill_null(value=False))
+
+    @cached_property
+    def _tails(self) -> pl.Series:
+        return pl.Series(sorted(self.tails), dtype=pl.String).implode()
 
     def _v6(self, values: pl.Series) -> pl.Series:
         """Return which values are IPv6 text starting with a listed group.
@@ -131,10 +165,21 @@ class Sieve:
         return sorted(self.tests)
 
     def passes(self, events: pl.DataFrame) -> pl.Series:
-        """Return, for each event of ``events`` (which holds ``fields``), whether it may match."""
+        """Return, for each event of ``events`` (which holds ``fields``), whether it may match.
+
+        The fields are tested side by side, one thread each up to Polars' threads
+        (its work runs outside the interpreter's lock): a test is a few passes over a
+        column, each on one core.
+        """
+
+        def test(item: tuple[str, FieldTest]) -> pl.Series:
+            name, field_test = item
+            return field_test.passes(events[name].cast(pl.String))
+
         mask = _none(events.height)
-        for name, test in self.tests.items():
-            mask = mask | test.passes(events[name].cast(pl.String))
+        with ThreadPoolExecutor(max(1, min(len(self.tests), pl.thread_pool_size()))) as pool:
+            for passed in pool.map(test, self.tests.items()):
+                mask = mask | passed
         return mask
 
 
@@ -197,6 +242,21 @@ def ip_test(listings: pl.DataFrame) -> FieldTest | None:
     return FieldTest(frozenset(exact), frozenset(prefixes), frozenset(groups), every_v6)
 
 
+def domain_test(listings: pl.DataFrame) -> FieldTest | None:
+    """Return the test of a name column that every event matching a domain indicator of
+    ``listings`` passes (None when there is none).
+
+    A name hits a listed domain when, stripped and lower-cased, it is that domain or
+    ends with ``.`` and it: either way it ends with the domain's last ``tail``
+    characters, ``tail`` being the shortest listed domain's length.
+    """
+    domains = pl.Series(_of(listings, T.DOMAIN), dtype=pl.String).str.to_lowercase()
+    if domains.is_empty():
+        return None
+    tail = int(domains.str.len_chars().min())  # type: ignore[arg-type]
+    return FieldTest(tails=frozenset(domains.str.tail(tail).to_list()), tail=tail)
+
+
 def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[Sieve, list[str]]:
     """Return the sieve every matching event passes, on the raw ``columns``, and the fields
     to match by their distinct values first (see the module's docstring).
@@ -216,8 +276,10 @@ def prefilter(listings: pl.DataFrame, columns: set[str]) -> tuple[Sieve, list[st
         if name in columns:
             sieve = sieve.with_values(name, values)
 
-    if _of(listings, T.DOMAIN):
-        by_value += [f for f in DOMAIN_FIELDS if f in columns]
+    names = domain_test(listings)
+    for name in DOMAIN_FIELDS:
+        if names is not None and name in columns:
+            sieve = sieve.with_test(name, names)
     urls = _of(listings, T.URL)
     if urls:
         hosts = pl.Series(urls, dtype=pl.String).str.extract(_URL_HOST, 1)

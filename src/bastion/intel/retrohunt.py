@@ -3,13 +3,13 @@
 The archive is searched only through ``boundary.archive.Hunt``, by column rather
 than by event:
 
-1. what a plain comparison cannot find cheaply (parent domains, URL patterns) is
-   matched over the *distinct* values of the fields concerned (one DuckDB query),
-   with a ``MatchIndex`` of the new indicators alone;
-2. one read of the matched columns, a day at a time (``Hunt.scan``), keeps the
+1. what no test on a raw value can find (URL patterns, matched on normalised
+   URLs) is matched over the *distinct* values of the fields concerned (a DuckDB
+   query), with a ``MatchIndex`` of the new indicators alone; most hunts skip this;
+2. one read of the matched columns, in batches of files (``Hunt.scan``), keeps the
    events that may match: the ``prefilter`` sieve on raw columns (exact values,
-   networks by the text of their addresses, the values that hit in 1.), cheap per
-   row;
+   networks by the text of their addresses, domains by their last characters, the
+   values that hit in 1.), cheap per row;
 3. the same index decides which event hit which indicator; only the events that
    did are read whole (``Hunt.rows``), and the verdict stage turns the hits into
    alert candidates.
@@ -35,7 +35,7 @@ from bastion.boundary.archive import FILE, ROW, Hunt
 from bastion.boundary.verdict import verdict
 from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc
-from bastion.intel.index import DOMAIN_FIELDS, FIELDS, INDICATOR_SCHEMA, MatchIndex
+from bastion.intel.index import FIELDS, INDICATOR_SCHEMA, MatchIndex
 from bastion.intel.indicator import IndicatorType
 from bastion.intel.models import IndicatorRow, RetroHuntRow
 from bastion.intel.prefilter import column, prefilter, quote
@@ -43,10 +43,10 @@ from bastion.intel.service import listing_frame
 from bastion.intel.sightings import record_sightings
 
 DEFAULT_DAYS = 30
-# What DuckDB may hold while a retro-hunt runs (the distinct values of the domain fields,
-# the footers of every file): it keeps a hunt within the 2 GB it is allowed at 100M events.
+# What DuckDB may hold while a retro-hunt runs (the distinct URLs when URL patterns are
+# hunted, the footers of every file): it keeps a hunt within the 2 GB it is allowed.
 HUNT_MEMORY = "1GB"
-# Distinct values are matched this many at a time: matching parents splits every domain.
+# Distinct values are matched this many at a time.
 MATCH_SLICE = 1 << 19
 # What the verdict stage and the alert evidence read of a matched event, besides its fields.
 _EVIDENCE = (
@@ -97,28 +97,22 @@ def _hit_values(
 ) -> dict[str, list[str]]:
     """Return, for each of ``fields``, its distinct values in the period that hit ``index``.
 
-    Fields matched alike (the domain fields) are matched together, their distinct
-    values pooled (a domain is often in several); each field's are found apart and
-    the union taken, which DuckDB does far faster than unnesting them row by row.
     The period is narrowed by day only, which costs nothing.
     """
-    alike = [
-        [f for f in fields if f in DOMAIN_FIELDS],
-        [f for f in fields if f not in DOMAIN_FIELDS],
-    ]
     found: dict[str, list[str]] = {}
-    for group in (g for g in alike if g):
-        distinct = " UNION ".join(
-            f"SELECT {column(f)} AS value FROM events WHERE {days} AND {column(f)} IS NOT NULL"
-            for f in group
+    for field in fields:
+        distinct = (
+            f"SELECT DISTINCT {column(field)} AS value FROM events "
+            f"WHERE {days} AND {column(field)} IS NOT NULL"
         )
         values = hunt.query(distinct)["value"].cast(pl.String)
         hit = [
             value
             for start in range(0, len(values), MATCH_SLICE)
-            for value in _hits(index, values.slice(start, MATCH_SLICE), group[0])
+            for value in _hits(index, values.slice(start, MATCH_SLICE), field)
         ]
-        found.update({f: hit for f in group if hit})
+        if hit:
+            found[field] = hit
     return found
 
 
