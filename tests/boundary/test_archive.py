@@ -392,6 +392,28 @@ def test_scan_numbers_rows_within_their_files_as_duckdb_does(
     assert raw["event.original"].to_list() == expected
 
 
+def test_rows_reads_what_duckdb_locates_in_the_order_asked(tmp_path: Path) -> None:
+    """``Hunt.rows`` fetches the rows DuckDB's ``located`` view names, in the order given."""
+    from bastion.boundary import archive
+
+    _scan_archive(tmp_path)
+    with archive._connect(tmp_path, union=True) as connection:  # located: not open to hunts
+        truth = connection.sql(
+            f'SELECT {archive.FILE}, {archive.ROW}, "event.original", "destination.ip" '
+            f'FROM {archive.LOCATED} WHERE {archive.ROW} % 2 = 1 ORDER BY "event.original" DESC'
+        ).pl()
+    with archive.Hunt(tmp_path) as opened:
+        got = opened.rows(
+            truth.select(archive.FILE, archive.ROW), ["event.original", "destination.ip"]
+        )
+    assert truth.height > 10
+    assert got.columns == [archive.FILE, archive.ROW, "event.original", "destination.ip"]
+    assert got.select(
+        pl.col(archive.ROW).cast(pl.Int64), "event.original", "destination.ip"
+    ).equals(truth.select(pl.col(archive.ROW).cast(pl.Int64), "event.original", "destination.ip"))
+    assert got["destination.ip"].null_count() == 1  # the file lacking the column reads it as null
+
+
 def test_scan_reads_a_missing_column_as_null_and_skips_days_before_the_period(
     tmp_path: Path,
 ) -> None:

@@ -361,39 +361,34 @@ class Hunt:
 
     def rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         """Return ``columns`` of the rows ``located`` names (``file``, ``file_row_number``, as
-        the ``located`` view gives them), in its order; the ``file`` and row columns too.
+        the ``located`` view and ``scan`` give them), in its order; the ``file`` and row
+        columns too.
 
-        Only the files named are read: fetching a wide column (the raw line) for a few
-        rows found by a scan of narrow ones costs those files, not the whole archive.
+        Only the files named are read, by Polars in batches of about ``SCAN_BYTES``:
+        fetching a wide column (the raw line) for a few rows found by a scan of narrow
+        ones costs those files, not the whole archive. A file lacking a column reads it
+        as null.
         """
-        if located.is_empty():
-            return located.select(FILE, ROW).with_columns(
-                pl.lit(None, ARCHIVE_SCHEMA.get(c, pl.String())).alias(c) for c in columns
+        schema = {c: ARCHIVE_SCHEMA.get(c, pl.String()) for c in columns}
+        wanted = located.select(
+            pl.col(FILE).cast(pl.String), pl.col(ROW).cast(pl.Int64)
+        ).with_row_index("_order")
+        files = wanted[FILE].unique().sort().to_list()
+        parts = [pl.DataFrame(schema={FILE: pl.String(), ROW: pl.Int64(), **schema})]
+        order = [wanted.clear()["_order"]]
+        for batch in _batches(files):
+            frame = _read(batch, schema)
+            picked = (
+                wanted.filter(pl.col(FILE).is_in(batch))
+                .join(_starts(frame), on=FILE, how="left")
+                .with_columns(
+                    (pl.col(ROW) + pl.col("_start")).cast(frame[_INDEX].dtype).alias(_INDEX)
+                )
             )
-        try:
-            return self._rows(located, columns)
-        except duckdb.OutOfMemoryException:
-            if self._memory_limit is None:
-                raise
-            self._memory_limit = None
-            self._reopen()
-        return self._rows(located, columns)
-
-    def _rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-        files = located[FILE].unique().sort().to_list()
-        listed = ", ".join(_quote(f) for f in files)
-        wanted = located.select(pl.col(FILE).cast(pl.String), pl.col(ROW).cast(pl.Int64))
-        self._connection.register("_wanted", wanted.with_row_index("_order").to_arrow())
-        selected = ", ".join(f'r."{c}"' for c in columns)
-        try:
-            return self._connection.sql(
-                f"SELECT w.{FILE}, w.{ROW}, {selected} FROM read_parquet([{listed}], "
-                f"filename = '{FILE}', file_row_number = true, "
-                f"union_by_name = {str(self._union).lower()}) r "
-                f"JOIN _wanted w ON r.{FILE} = w.{FILE} AND r.{ROW} = w.{ROW} ORDER BY w._order"
-            ).pl()
-        finally:
-            self._connection.unregister("_wanted")
+            rows = frame.drop(FILE).join(picked.drop("_start"), on=_INDEX, how="inner")
+            parts.append(_copied(rows.select(FILE, ROW, *schema)))
+            order.append(rows["_order"])
+        return pl.concat(parts).with_columns(_order=pl.concat(order)).sort("_order").drop("_order")
 
     def scan(
         self, columns: list[str], keep: Callable[[pl.DataFrame], pl.Series], since: datetime
@@ -409,7 +404,7 @@ class Hunt:
         """
         first_day = f"{DAY}={as_utc(since):%Y-%m-%d}"
         files = [
-            f
+            str(f.resolve())
             for f in visible_files(self._root)
             if f.parent.parent.name >= first_day and f.parent.parent.name != f"{DAY}={NO_DAY}"
         ]
@@ -428,7 +423,7 @@ class Hunt:
         self.close()
 
 
-def _batches(files: list[Path]) -> list[list[str]]:
+def _batches(files: list[str]) -> list[list[str]]:
     """Split ``files`` into runs of about ``SCAN_BYTES`` on disk (a file more never splits)."""
     batches: list[list[str]] = [[]]
     size = 0
@@ -436,18 +431,15 @@ def _batches(files: list[Path]) -> list[list[str]]:
         if size >= SCAN_BYTES:
             batches.append([])
             size = 0
-        batches[-1].append(str(file.resolve()))
-        size += file.stat().st_size
+        batches[-1].append(file)
+        size += Path(file).stat().st_size
     return [b for b in batches if b]
 
 
-def _scan_batch(
-    files: list[str],
-    schema: dict[str, pl.DataType],
-    keep: Callable[[pl.DataFrame], pl.Series],
-    since: datetime,
-) -> pl.DataFrame:
-    frame = pl.scan_parquet(
+def _read(files: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Read ``schema``'s columns of ``files`` (missing ones null), their rows numbered in
+    order across them (``_INDEX``), each with its file."""
+    return pl.scan_parquet(
         files,
         schema=schema,
         missing_columns="insert",
@@ -456,6 +448,15 @@ def _scan_batch(
         include_file_paths=FILE,
         row_index_name=_INDEX,
     ).collect()
+
+
+def _scan_batch(
+    files: list[str],
+    schema: dict[str, pl.DataType],
+    keep: Callable[[pl.DataFrame], pl.Series],
+    since: datetime,
+) -> pl.DataFrame:
+    frame = _read(files, schema)
     wanted = (keep(frame) & (frame["@timestamp"] >= since)).fill_null(value=False)
     return _located(frame, wanted)
 
@@ -464,26 +465,37 @@ def _empty_located(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema={**schema, FILE: pl.String(), ROW: pl.Int64()})
 
 
-def _located(frame: pl.DataFrame, wanted: pl.Series) -> pl.DataFrame:
-    """Return the ``wanted`` rows of one ``Hunt.scan`` read, numbered within their files.
+def _starts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return (``file``, ``_start``): where each file's rows start in one ``_read`` of several.
 
     The read numbers its rows across its files, in order: a file's rows are one run,
     and a row's number in its file is its position less where that run starts.
     """
     runs = frame[FILE].rle()
     length = runs.struct.field("len")
-    starts = pl.DataFrame({FILE: runs.struct.field("value"), "_start": length.cum_sum() - length})
+    return pl.DataFrame({FILE: runs.struct.field("value"), "_start": length.cum_sum() - length})
+
+
+def _located(frame: pl.DataFrame, wanted: pl.Series) -> pl.DataFrame:
+    """Return the ``wanted`` rows of one ``_read``, numbered within their files."""
     located = (
         frame.filter(wanted)
-        .join(starts, on=FILE, how="left", maintain_order="left")
+        .join(_starts(frame), on=FILE, how="left", maintain_order="left")
         .with_columns((pl.col(_INDEX) - pl.col("_start")).cast(pl.Int64).alias(ROW))
         .drop(_INDEX, "_start")
     )
-    # Filtered strings still point into the whole read's buffers: copy the few rows out,
-    # or every batch kept would keep its read alive (gigabytes over an archive).
-    copied = pl.from_arrow(located.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    return _copied(located)
+
+
+def _copied(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return the few rows of ``frame`` out of the read they came from.
+
+    Filtered strings still point into the whole read's buffers: copied out, a kept
+    batch does not keep its read alive (gigabytes over an archive).
+    """
+    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
     assert isinstance(copied, pl.DataFrame)
-    return copied.cast(located.schema)
+    return copied.cast(frame.schema)
 
 
 def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
