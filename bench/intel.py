@@ -381,8 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for run in runs.values():
-        run["date"], run["code"] = now, code_measured(REPO)
+        # Cases kept from an earlier run may come from another machine: each says its own.
+        run["date"], run["code"], run["machine"] = now, code_measured(REPO), machine()
     document = _merged(args.results, rows, runs)
+    document.pop("code", None)  # each run names the code it measured
     document.update(machine={**machine(), "shared": True, "note": SHARED}, date=now)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
