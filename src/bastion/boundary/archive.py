@@ -298,25 +298,39 @@ class Hunt:
     different columns together. ``memory_limit`` (DuckDB's, e.g. ``"1GB"``) caps what
     its queries hold: DuckDB otherwise keeps footers and buffers up to most of the
     machine's memory. A query that needs more runs again without the cap.
+
+    DuckDB opens the archive at the first query: ``scan`` and ``rows`` read with
+    Polars, and a hunt that only scans never pays for binding thousands of files.
     """
 
     def __init__(self, root: Path, *, memory_limit: str | None = None) -> None:
         self._root = root
         self._union = False
         self._memory_limit = memory_limit
+        self._opened: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
         try:
-            self._connection = _connect(root, union=False, memory_limit=memory_limit)
+            connection = _connect(self._root, union=False, memory_limit=self._memory_limit)
         except duckdb.BinderException:  # the first file lacks a column the view names
-            self._connection = _connect(root, union=True, memory_limit=memory_limit)
             self._union = True
-        if not set(ARCHIVE_SCHEMA) <= set(self._connection.sql("FROM events LIMIT 0").columns):
+            return _connect(self._root, union=True, memory_limit=self._memory_limit)
+        if not set(ARCHIVE_SCHEMA) <= set(connection.sql("FROM events LIMIT 0").columns):
+            connection.close()
             self._union = True
-            self._reopen()
+            return _connect(self._root, union=True, memory_limit=self._memory_limit)
+        return connection
 
     def _reopen(self) -> None:
         """Open the archive again, reading files of different columns together if need be."""
         self._connection.close()
-        self._connection = _connect(self._root, union=self._union, memory_limit=self._memory_limit)
+        self._opened = _connect(self._root, union=self._union, memory_limit=self._memory_limit)
 
     def query(self, sql: str, *, limit: int | None = None) -> pl.DataFrame:
         """Run one read-only SQL query over the ``events`` view; return the rows.
@@ -414,7 +428,9 @@ class Hunt:
         return pl.concat(kept).drop("@timestamp")
 
     def close(self) -> None:
-        self._connection.close()
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
 
     def __enter__(self) -> Hunt:
         return self

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.boundary.archive import FILE, ROW, Hunt
+from bastion.boundary.schema import ARCHIVE_SCHEMA
 from bastion.boundary.verdict import verdict
 from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc
@@ -134,7 +135,8 @@ def hunt_matches(
     index = MatchIndex.from_frame(listings.select(list(INDICATOR_SCHEMA)))
     start = as_utc(now) - timedelta(days=days)
     with Hunt(root, memory_limit=HUNT_MEMORY) as hunt:
-        columns = set(hunt.query("SELECT * FROM events LIMIT 0").columns)
+        # The scan reads a column some files lack as null: no need to ask DuckDB which exist.
+        columns = set(ARCHIVE_SCHEMA)
         sieve, by_value = prefilter(listings, columns)
         for name, values in _hit_values(hunt, index, by_value, _first_day(start)).items():
             sieve = sieve.with_values(name, values)
