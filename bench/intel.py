@@ -12,6 +12,8 @@ Run as ``python -m bench.intel``; prints its figures and writes ``bench/results/
   organisations, one file per organisation per day), alerts and sightings included,
   in a fresh process (target 100M events under 60 s and 2 GB). The archive is written
   straight as Parquet (``bench/_intel/archive.py``) and kept under ``--archive-cache``.
+  ``--cold`` (root) empties the page cache first, so the hunt reads the archive from
+  disk; each result says which.
 
 Only the cases asked for (``--cases``) are run; their rows replace theirs in the results
 file, the other cases' rows are kept.
