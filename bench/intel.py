@@ -18,7 +18,8 @@ Run as ``python -m bench.intel``; prints its figures and writes ``bench/results/
 Only the cases asked for (``--cases``) are run; their rows replace theirs in the results
 file, the other cases' rows are kept.
 
-Figures are taken on a machine shared with other engineers' work (2 cores).
+Figures are taken on a 2-core machine that other engineers' work may share; the README
+says how each recorded run was.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from bench._intel.archive import Shape, build, hunted_indicators
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "intel.json"
 NOW = datetime.now(UTC).replace(microsecond=0)
-SHARED = "figures taken on a 2-core machine shared with other engineers' builds and tests"
+NOTE = "a 2-core machine that other engineers' work may share: the README says how each run was"
 
 
 def _peak_rss_mb() -> float:
@@ -413,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         run["date"], run["code"], run["machine"] = now, code_measured(REPO), machine()
     document = _merged(args.results, rows, runs)
     document.pop("code", None)  # each run names the code it measured
-    document.update(machine={**machine(), "shared": True, "note": SHARED}, date=now)
+    document.update(machine={**machine(), "note": NOTE}, date=now)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.results}")
