@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import psutil
 
-from bastion.boundary.schema import TIMESTAMP
+from bastion.core.events import TIMESTAMP
 from bastion.detect.correlation import CorrelationEngine
 from bench._boundary.report import entry, machine
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.detect import RuleSet, load_ruleset
 from bastion.detect.logsources import DERIVED_SCHEMA
 from bench._boundary.report import entry, machine

@@ -7,7 +7,7 @@ Run as ``python -m bench.intel``; prints its figures and writes ``bench/results/
   the match rate of event batches against that index.
 - ``incremental``: 10,000 changed indicators stored in SQLite and brought live in
   the big index with ``refresh_index`` (query + delta compile; target under 5 s).
-- ``retrohunt``: 1,000 new indicators stored in SQLite, then ``intel.retrohunt`` over a
+- ``retrohunt``: 1,000 new indicators stored in SQLite, then ``boundary.retrohunt`` over a
   compacted archive of ``--events`` events (default 100M, over 30 days and 500
   organisations, one file per organisation per day), alerts and sightings included,
   in a fresh process (target 100M events under 60 s and 2 GB). The archive is written
@@ -254,6 +254,7 @@ def run_incremental(
 def _retrohunt_case(root: Path, end: datetime, hunted: list[tuple[str, str]], queue: Any) -> None:
     """Store the new indicators, then retro-hunt them over the archive (in a fresh process)."""
     from bastion import intel
+    from bastion.boundary.retrohunt import retrohunt
     from bastion.store import Store, upgrade
 
     store = Store.from_url(f"sqlite:///{root.parent / f'{root.name}-intel.db'}")
@@ -267,7 +268,7 @@ def _retrohunt_case(root: Path, end: datetime, hunted: list[tuple[str, str]], qu
     rss_before = _peak_rss_mb()
     cpu, wall = time.process_time(), time.perf_counter()
     with store.session() as session:
-        report = intel.retrohunt(session, root, days=30, now=end, everything=True)
+        report = retrohunt(session, root, days=30, now=end, everything=True)
     queue.put(
         {
             "seconds": time.perf_counter() - wall,

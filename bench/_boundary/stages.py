@@ -19,8 +19,9 @@ from typing import Any
 
 import polars as pl
 
-from bastion.boundary import ipcolumns, pipeline
+from bastion.boundary import pipeline
 from bastion.boundary.parsers import Parser
+from bastion.core import net
 from bastion.intel import MatchIndex
 
 SECONDS: dict[str, float] = defaultdict(float)
@@ -100,7 +101,7 @@ def install() -> list[str]:
         pipeline.Pipeline._commit = timed("commit", commit)  # type: ignore[method-assign]
         found.append("commit")
     # Address parsing runs in attribute and in enrich alike: worth a line of its own.
-    ipcolumns.ip_keys = timed("ip keys (in attribute + enrich)", ipcolumns.ip_keys)
+    net.ip_keys = timed("ip keys (in attribute + enrich)", net.ip_keys)
     match_field = getattr(MatchIndex, "_match_field", None)
     if match_field is not None:
         # Which indicator lookups cost what: one line per event column matched.

@@ -32,7 +32,7 @@ import numpy.typing as npt
 import polars as pl
 
 from bastion.boundary.archive import write_atomically
-from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
+from bastion.core.events import ARCHIVE_SCHEMA, conform
 from bastion.demo.rand import ipv4
 from bench._boundary.synthetic import labels
 

@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 
 from bastion.boundary.alerts import (
-    AlertKind,
     Evidence,
     aggregate_candidates,
     get_alert,
@@ -15,6 +14,7 @@ from bastion.boundary.alerts import (
     record_alerts,
 )
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.store import Store
 

@@ -12,8 +12,8 @@ import pytest
 from bastion.boundary import compaction
 from bastion.boundary.archive import hunt, prune, write_atomically, write_batch
 from bastion.boundary.compaction import bucket_of, compact
-from bastion.boundary.schema import ARCHIVE_SCHEMA
 from bastion.core.errors import InputError
+from bastion.core.events import ARCHIVE_SCHEMA
 
 
 def at(*parts: int) -> datetime:

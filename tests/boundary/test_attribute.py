@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.boundary.attribute import NetworkIndex, attribute
-from bastion.boundary.ipcolumns import CidrTable, ip_keys, parse_cidrs
 from bastion.core.errors import InputError
+from bastion.core.net import CidrTable, ip_keys, parse_cidrs
 
 FEDERATION = [
     ("10.0.0.0/8", "Y62"),  # a region's block

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from bastion.boundary.behaviour import BehaviourThresholds, behaviour
-from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
+from bastion.core.events import ARCHIVE_SCHEMA, conform
 
 T0 = datetime(2025, 6, 2, tzinfo=UTC)
 MEMBER = "10.0.0.5"

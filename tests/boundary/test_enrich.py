@@ -3,8 +3,7 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.attribute import NetworkIndex, attribute
-from bastion.boundary.enrich import enrich
-from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
+from bastion.core.events import ARCHIVE_SCHEMA, conform
 from bastion.intel import MATCH_SCHEMA, Indicator, IndicatorType, MatchIndex
 
 
@@ -26,7 +25,7 @@ def test_enrich_returns_matches_joinable_to_attributed_events() -> None:
             Indicator(IndicatorType.DOMAIN, "evil.example", "feed"),
         ]
     )
-    matches = enrich(events, index)
+    matches = index.match(events)
     assert matches.schema == pl.Schema(MATCH_SCHEMA)
     joined = matches.join(events.with_row_index("_row").cast({"_row": pl.Int64}), on="_row")
     assert joined.select("organization.id", "host.ip", "indicator.id", "match.field").rows() == [
@@ -39,6 +38,6 @@ def test_enrich_returns_matches_joinable_to_attributed_events() -> None:
 def test_enrich_of_a_quiet_batch_is_empty_with_the_schema() -> None:
     events = conform(pl.DataFrame({"source.ip": ["10.0.0.1"]}), ARCHIVE_SCHEMA)
     index = MatchIndex.build([Indicator(IndicatorType.IPV4, "192.0.2.1", "feed")])
-    matches = enrich(events, index)
+    matches = index.match(events)
     assert matches.is_empty()
     assert matches.schema == pl.Schema(MATCH_SCHEMA)

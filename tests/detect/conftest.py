@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.detect import RuleSet, load_texts
 
 RULE_ID = "11111111-2222-3333-4444-555555555555"

@@ -42,7 +42,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.detect import RuleSet, load_ruleset
 from bastion.detect.loader import _pipeline
 from bastion.detect.logsources import COLUMNS

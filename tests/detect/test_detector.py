@@ -9,9 +9,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from bastion.boundary.alerts import CANDIDATE_SCHEMA, list_alerts
+from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.core.errors import NotFoundError
+from bastion.core.events import CANDIDATE_SCHEMA
 from bastion.core.settings import Settings
 from bastion.detect.detector import Detector, Tuning, load_tuning, set_enabled
 from bastion.orgs import Organisation, OrgType, save_organisation

@@ -29,7 +29,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaExpansion, SigmaString
 
-from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.detect import Rule, RuleSet, load_ruleset, load_texts
 from bastion.detect.loader import _pipeline
 from bastion.detect.logsources import DERIVED_SCHEMA

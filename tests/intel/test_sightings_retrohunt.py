@@ -11,6 +11,7 @@ import stix2
 from bastion import intel, orgs
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.retrohunt import hunt_matches, retrohunt
 from bastion.core.settings import Settings
 from bastion.store import Store
 
@@ -110,7 +111,7 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
         )  # type: ignore[arg-type]
     settings = _ingest(sqlite_store, tmp_path, lines, "past.log")
     with sqlite_store.session() as session:
-        intel.retrohunt(session, settings.archive_dir, now=datetime.now(UTC))  # baseline run
+        retrohunt(session, settings.archive_dir, now=datetime.now(UTC))  # baseline run
         live_alerts = list_alerts(session)[1]
     with sqlite_store.session() as session:
         intel.save_indicators(session, [
@@ -120,7 +121,7 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
         ])  # fmt: skip
     later = datetime.now(UTC) + timedelta(seconds=1)
     with sqlite_store.session() as session:
-        report = intel.retrohunt(session, settings.archive_dir, now=later)
+        report = retrohunt(session, settings.archive_dir, now=later)
     with sqlite_store.session() as session:
         alerts, total = list_alerts(session)
     retro = sorted((a.org, a.key, a.count, a.retrospective) for a in alerts if a.retrospective)
@@ -138,7 +139,7 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
     ]  # fmt: skip
     # A second run, or a run over everything, raises nothing new.
     with sqlite_store.session() as session:
-        again = intel.retrohunt(session, settings.archive_dir, now=later, everything=True)
+        again = retrohunt(session, settings.archive_dir, now=later, everything=True)
         assert list_alerts(session)[1] == total
     assert again.alerts == 0
     assert again.already_alerted == 3  # the two retrospective pairs and the live one
@@ -170,7 +171,7 @@ def test_hunt_finds_every_kind_the_index_would(tmp_path: Path) -> None:
     ]  # fmt: skip
     frame = intel.indicator_frame(intel.Indicator(type=t, value=v, source="s") for t, v in listed)  # type: ignore[arg-type]
     expected = intel.MatchIndex.from_frame(frame).match(events)
-    found, matches, _ = intel.hunt_matches(tmp_path / "archive", frame, now=datetime.now(UTC))
+    found, matches, _ = hunt_matches(tmp_path / "archive", frame, now=datetime.now(UTC))
     assert found.height == 8  # every event hits something here, 8.8.4.4 through 8.0.0.0/7
     assert sorted(matches["indicator.id"].to_list()) == sorted(expected["indicator.id"].to_list())
     assert len(set(expected["indicator.id"].to_list())) == 8

@@ -29,17 +29,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.boundary.models import AlertRow
-from bastion.boundary.schema import TIMESTAMP
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import Severity
-
-
-class AlertKind(StrEnum):
-    """What raised an alert."""
-
-    INDICATOR = "indicator"  # a threat-intelligence indicator matched
-    RULE = "rule"  # a detection rule fired
 
 
 class AlertStatus(StrEnum):
@@ -54,25 +47,7 @@ EVIDENCE_LIMIT = 5
 _RAW_LIMIT = 4096  # characters of a raw line kept as evidence
 _IN_CHUNK = 500  # keys per IN (...) list, well under every backend's parameter limit
 
-# Candidate columns, and how long a stored text may be (None: unbounded).
-CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
-    "organization.id": pl.String(),
-    "host.ip": pl.String(),
-    "@timestamp": TIMESTAMP,
-    "kind": pl.String(),
-    "key": pl.String(),
-    "title": pl.String(),
-    "severity": pl.String(),
-    "blocked": pl.Boolean(),
-    "indicator.type": pl.String(),
-    "indicator.value": pl.String(),
-    "indicator.source": pl.String(),
-    "indicator.threat": pl.String(),
-    "event.original": pl.String(),
-    "log.file.path": pl.String(),
-    "log.offset": pl.Int64(),
-    "event.dataset": pl.String(),
-}
+# How many characters of a candidate text are stored (columns not listed: all of them).
 _LENGTHS = {
     "organization.id": 16,
     "host.ip": 64,

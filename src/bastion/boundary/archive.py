@@ -37,8 +37,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.core.errors import InputError
+from bastion.core.events import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.core.timeutil import as_utc
 
 NO_DAY = "unknown"

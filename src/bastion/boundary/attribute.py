@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from bastion.boundary.ipcolumns import CidrTable, IpKeys, column_keys, ip_keys, parse_cidrs
 from bastion.core.errors import InputError
+from bastion.core.net import CidrTable, IpKeys, column_keys, ip_keys, parse_cidrs
 
 SOURCE_IP = "source.ip"
 DESTINATION_IP = "destination.ip"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bastion.boundary.alerts import CANDIDATE_SCHEMA
+from bastion.core.events import CANDIDATE_SCHEMA
 
 
 @dataclass(frozen=True)

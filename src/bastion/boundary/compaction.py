@@ -47,7 +47,7 @@ from bastion.boundary.archive import (
     parquet_options,
     read_marker,
 )
-from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
+from bastion.core.events import ARCHIVE_SCHEMA, conform
 
 # Compressed staged bytes per bucket: raw lines shrink several times in Parquet,
 # so a bucket in memory is a few hundred MB at most.

@@ -68,3 +68,17 @@ class IngestBatchRow(Base):
     events: Mapped[int] = mapped_column(Integer)
     rejects: Mapped[int] = mapped_column(Integer)
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RetroHuntRow(Base):
+    """One retro-hunt run: which indicators (changed since when) over how many days."""
+
+    __tablename__ = "intel_retrohunts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    days: Mapped[int] = mapped_column(Integer)
+    indicators: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(BigInteger)
+    alerts: Mapped[int] = mapped_column(Integer)

@@ -33,11 +33,8 @@ from bastion.boundary.checkpoints import (
 )
 from bastion.boundary.compaction import CompactionStats, compact
 from bastion.boundary.deadletter import write_rejects
-from bastion.boundary.enrich import enrich
-from bastion.boundary.ipcolumns import column_keys
 from bastion.boundary.lines import Lines, count_lines, split_lines
 from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
-from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.boundary.sources import (
     FINGERPRINT_BYTES,
     Chunk,
@@ -51,6 +48,8 @@ from bastion.boundary.sources import (
 )
 from bastion.boundary.verdict import unattributed_matches, verdict
 from bastion.core.errors import ConflictError
+from bastion.core.events import ARCHIVE_SCHEMA, LINE_COLUMN, conform
+from bastion.core.net import column_keys
 from bastion.core.settings import Settings
 from bastion.detect import Detector
 from bastion.intel import (
@@ -107,7 +106,7 @@ def transform(
     events = attribute(events, networks, keys)
     if default_org is not None:
         events = events.with_columns(pl.col("organization.id").fill_null(default_org))
-    matches = enrich(events, index, keys)
+    matches = index.match(events, keys)
     line_index = parsed.rejects.get_column(LINE_COLUMN)
     rejects = pl.DataFrame(
         {

@@ -26,8 +26,8 @@ import re
 
 import polars as pl
 
-from bastion.boundary.schema import TIMESTAMP
 from bastion.core.errors import FormatError, Location
+from bastion.core.events import TIMESTAMP
 
 # ASCII classes only: Unicode \d and \w make the automata much bigger and slower.
 _PRI = r"<[0-9]{1,3}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from bastion.boundary.alerts import CANDIDATE_SCHEMA
+from bastion.core.events import CANDIDATE_SCHEMA
 
 ROW = "_row"
 

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from bastion import intel
+from bastion.boundary.retrohunt import retrohunt as run_retrohunt
 from bastion.cli import intel_blocklists, intel_feeds
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.cli.intel_feeds import parse_options
@@ -232,7 +233,7 @@ def retrohunt(
 ) -> None:
     """Search the archive for indicators new since the last retro-hunt; raise retrospective alerts."""
     with store().session() as session:
-        report = intel.retrohunt(
+        report = run_retrohunt(
             session, settings().archive_dir, days=days, now=datetime.now(UTC), everything=everything
         )
     if as_json:

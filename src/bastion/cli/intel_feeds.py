@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 
 from bastion import intel, orgs
+from bastion.boundary.retrohunt import retrohunt as run_retrohunt
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.core.errors import InputError
 from bastion.intel import feeds
@@ -120,7 +121,7 @@ def pull(
     hunted = None
     if retrohunt:
         with store().session() as session:
-            hunted = intel.retrohunt(session, settings().archive_dir, now=datetime.now(UTC))
+            hunted = run_retrohunt(session, settings().archive_dir, now=datetime.now(UTC))
     if as_json:
         print_json(pulls if hunted is None else {"pulls": pulls, "retrohunt": hunted})
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from bastion.boundary.alerts import list_alerts
+from bastion.boundary.logcheck import run_log
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.cli.users import operator
 from bastion.core.errors import InputError
@@ -18,7 +19,6 @@ from bastion.detect import (
     load_ruleset,
     load_tuning,
     require_rule,
-    run_log,
     tune_rule,
 )
 

@@ -48,7 +48,7 @@ from bastion.detect.engine import HIT_SCHEMA, RuleSet, empty_hits
 from bastion.detect.loader import Loaded, load_rules, load_texts, rule_files
 from bastion.detect.logsources import LOGSOURCES, LogSource, processing_pipeline
 from bastion.detect.rules import LEVEL_SEVERITY, Rule, RuleReport, RuleStatus
-from bastion.detect.workbench import Match, TestRun, explain, run_log
+from bastion.detect.workbench import Match, TestRun, explain, find_matches
 
 
 def load_ruleset(
@@ -97,6 +97,7 @@ __all__ = [
     "correlation_field_map",
     "empty_hits",
     "explain",
+    "find_matches",
     "load_rules",
     "load_ruleset",
     "load_texts",
@@ -106,7 +107,6 @@ __all__ = [
     "require_rule",
     "rule_files",
     "rule_settings",
-    "run_log",
     "set_enabled",
     "tune_rule",
 ]

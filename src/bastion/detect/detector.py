@@ -33,8 +33,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bastion.auth import Principal, audit
-from bastion.boundary.alerts import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.errors import NotFoundError
+from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.detect.correlating import build_engine, compile_correlations, report_failures

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sigma.correlations import SigmaCorrelationRule
 
-from bastion.boundary.ipcolumns import ip_keys
+from bastion.core.net import ip_keys
 from bastion.detect.logsources import COLUMNS, DATASET_FIELD, DERIVED, DERIVED_SOURCES
 from bastion.detect.rules import Rule, RuleReport
 from bastion.detect.values import ip_key_columns

@@ -21,7 +21,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation
 from sigma.rule import SigmaLogSource
 
-from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.core.events import ARCHIVE_SCHEMA
 
 # Columns computed from the batch when a rule needs them (they are not archived).
 DERIVED: dict[str, pl.Expr] = {

@@ -38,7 +38,7 @@ from sigma.types import (
     TimestampPart,
 )
 
-from bastion.boundary.ipcolumns import V4_KEY, V6_KEY
+from bastion.core.net import V4_KEY, V6_KEY
 from bastion.detect.logsources import COLUMNS, DERIVED
 
 # A needle: (field, literal) — the row's field must contain the literal, ASCII case folded.

@@ -1,16 +1,11 @@
-"""The rule workbench: run rules over a log file and say what matched and which selection fired."""
+"""The rule workbench: run rules over parsed events and say what matched and which selection fired."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
-from bastion.boundary.lines import split_lines
-from bastion.boundary.parsers import ParseContext, detect_format, get_parser
-from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
-from bastion.core.errors import InputError, Location
 from bastion.detect.engine import ROW, RuleSet
 
 
@@ -54,26 +49,18 @@ def explain(rules: RuleSet, events: pl.DataFrame) -> list[tuple[int, int, tuple[
     return sorted(found, key=lambda t: (t[1], t[0]))
 
 
-def run_log(rules: RuleSet, log: Path, fmt: str | None = None) -> TestRun:
-    """Parse ``log`` (format ``fmt``, or detected) and explain every hit of ``rules`` in it."""
-    try:
-        data = log.read_bytes()
-    except OSError as exc:
-        msg = f"cannot read log file: {exc.strerror or exc}"
-        raise InputError(msg, Location(file=str(log))) from exc
-    lines = split_lines(data)
-    parser = get_parser(fmt) if fmt else detect_format(lines.text.head(50).to_list(), str(log))
-    parsed = parser.read(lines, ParseContext(source=str(log)))
-    line_numbers = parsed.events.get_column("_line")
-    events = conform(parsed.events, ARCHIVE_SCHEMA)
-    matches = [
+def find_matches(rules: RuleSet, events: pl.DataFrame, lines: pl.Series) -> list[Match]:
+    """Return every hit of ``rules`` in ``events``, each with the selections that were true.
+
+    ``lines`` holds each event's 0-based line index in its log file.
+    """
+    return [
         Match(
             rule_id=rules.rules[i].id,
             title=rules.rules[i].title,
-            line=int(line_numbers[row]) + 1,
+            line=int(lines[row]) + 1,
             selections=selections,
             raw=events.get_column("event.original")[row],
         )
         for i, row, selections in explain(rules, events)
     ]
-    return TestRun(parser.name, events.height, parsed.rejects.height, matches)

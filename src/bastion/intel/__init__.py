@@ -28,7 +28,7 @@ from bastion.intel.lifecycle import (
     indicator_changes,
 )
 from bastion.intel.loaders import load_indicator_file, read_indicators_csv, read_indicators_json
-from bastion.intel.retrohunt import RetroHuntReport, hunt_matches, retrohunt
+from bastion.intel.prefilter import Sieve, prefilter
 from bastion.intel.service import (
     IndexChanges,
     SaveStats,
@@ -62,8 +62,8 @@ __all__ = [
     "Indicator",
     "IndicatorType",
     "MatchIndex",
-    "RetroHuntReport",
     "SaveStats",
+    "Sieve",
     "Sighting",
     "active_indicator_frame",
     "active_indicators",
@@ -74,7 +74,6 @@ __all__ = [
     "empty_matches",
     "expire_indicator",
     "get_indicator",
-    "hunt_matches",
     "index_changes",
     "indicator_changes",
     "indicator_frame",
@@ -89,11 +88,11 @@ __all__ = [
     "organisations_hit",
     "parse_action",
     "parse_severity",
+    "prefilter",
     "read_indicators_csv",
     "read_indicators_json",
     "record_sightings",
     "refresh_index",
-    "retrohunt",
     "save_indicators",
     "sightings_bundle",
     "store_listings",

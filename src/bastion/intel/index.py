@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bastion.boundary.ipcolumns import CidrTable, IpKeys, column_keys
+from bastion.core.net import CidrTable, IpKeys, column_keys
 from bastion.core.types import Severity
 from bastion.intel.indicator import Indicator, IndicatorType
 from bastion.intel.tables import DomainTable, PatternTable, ValueTable

@@ -27,8 +27,8 @@ import polars as pl
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from bastion.boundary.ipcolumns import CidrTable
 from bastion.core.errors import InputError, Location, NotFoundError
+from bastion.core.net import CidrTable
 from bastion.core.timeutil import as_utc
 from bastion.intel.indicator import IndicatorType, normalise, normalise_domain
 from bastion.intel.models import AllowRow, IndicatorChangeRow, IndicatorRow

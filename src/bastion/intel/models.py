@@ -159,17 +159,3 @@ class DeviceRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_pull_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class RetroHuntRow(Base):
-    """One retro-hunt run: which indicators (changed since when) over how many days."""
-
-    __tablename__ = "intel_retrohunts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    since: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    days: Mapped[int] = mapped_column(Integer)
-    indicators: Mapped[int] = mapped_column(Integer)
-    events: Mapped[int] = mapped_column(BigInteger)
-    alerts: Mapped[int] = mapped_column(Integer)

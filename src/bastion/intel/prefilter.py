@@ -43,16 +43,6 @@ _URL_HOST = r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:?#]*)"
 _HEX = "0123456789abcdefABCDEF"
 
 
-def quote(text: str) -> str:
-    """Return ``text`` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def column(name: str) -> str:
-    """Return ``name`` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 @dataclass(frozen=True)
 class FieldTest:
     """What a value of one column may be, for its event to match: the test of one field.

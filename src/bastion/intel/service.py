@@ -280,17 +280,21 @@ def listing_frame(
     now: datetime,
     *,
     where: ColumnElement[bool] | None = None,
+    changed_since: datetime | None = None,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
 ) -> pl.DataFrame:
     """Return active, not allow-listed listings in ``LISTING_SCHEMA``, confidence decayed.
 
-    ``where`` narrows the query further (the listings of some indicators only).
+    ``where`` narrows the query further (the listings of some indicators only);
+    ``changed_since`` keeps the indicators changed after that moment only.
     """
     seen = func.coalesce(IndicatorRow.last_seen, IndicatorRow.listed_at, IndicatorRow.created_at)
     columns = [getattr(IndicatorRow, name) for name in INDICATOR_SCHEMA]
     query = select(*columns, IndicatorRow.tlp, seen, IndicatorRow.valid_until).where(_active(now))
     if where is not None:
         query = query.where(where)
+    if changed_since is not None:
+        query = query.where(IndicatorRow.updated_at > as_utc(changed_since))
     rows = session.execute(query.order_by(IndicatorRow.id)).all()
     frame = pl.DataFrame(rows, schema=LISTING_SCHEMA, orient="row")
     frame = frame.filter(~allowed_mask(frame, allowlist(session)))

@@ -28,7 +28,7 @@ from bastion.boundary.parsers import ecs_json as ecs_module
 from bastion.boundary.parsers import panos as panos_module
 from bastion.boundary.parsers import zeek as zeek_module
 from bastion.boundary.parsers._common_a import iso_timestamp, iso_timestamps
-from bastion.boundary.schema import LINE_COLUMN
+from bastion.core.events import LINE_COLUMN
 
 ZEEK_HEADER = (
     "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, detect_format, get_parser
-from bastion.boundary.schema import EVENT_SCHEMA, LINE_COLUMN
+from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 ASA = get_parser("cisco-asa").parse
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, detect_format, get_parser
-from bastion.boundary.schema import EVENT_SCHEMA, LINE_COLUMN
+from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 # FortiOS 7 traffic log, as (key, value as written) pairs.
 TRAFFIC_PAIRS = [

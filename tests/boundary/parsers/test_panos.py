@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, detect_format, get_parser
-from bastion.boundary.schema import EVENT_SCHEMA, LINE_COLUMN
+from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 PANOS = get_parser("panos").parse
 EICAR_SHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"

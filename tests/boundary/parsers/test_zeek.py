@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.boundary.parsers import ParseContext, detect_format, get_parser
-from bastion.boundary.schema import EVENT_SCHEMA, LINE_COLUMN
+from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 ZEEK = get_parser("zeek").parse
 ZEEK_JSON = get_parser("zeek-json").parse

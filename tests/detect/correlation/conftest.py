@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from bastion.boundary.schema import TIMESTAMP
+from bastion.core.events import TIMESTAMP
 from bastion.detect.correlation import CorrelationEngine
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

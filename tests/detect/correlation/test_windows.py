@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from bastion.boundary.schema import TIMESTAMP
+from bastion.core.events import TIMESTAMP
 from bastion.detect.correlation import CorrelationEngine
 from bastion.detect.correlation import observations as obs
 from bastion.detect.correlation.windows import evaluate

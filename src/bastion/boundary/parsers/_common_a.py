@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseResult
-from bastion.boundary.schema import LINE_COLUMN, TIMESTAMP, conform, empty_events
+from bastion.core.events import LINE_COLUMN, TIMESTAMP, conform, empty_events
 
 REASON = "_reason"
 ORIGINAL = "event.original"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseResult
-from bastion.boundary.schema import LINE_COLUMN, conform, empty_rejects
+from bastion.core.events import LINE_COLUMN, conform, empty_rejects
 
 ORIGINAL = "event.original"
 

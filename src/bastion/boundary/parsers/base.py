@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.schema import empty_rejects
 from bastion.core.errors import FormatError
+from bastion.core.events import empty_rejects
 
 
 @dataclass

@@ -44,7 +44,7 @@ from bastion.boundary.parsers._common_a import (
     with_url_parts,
 )
 from bastion.boundary.parsers.base import ParseContext, ParseResult, register
-from bastion.boundary.schema import LINE_COLUMN, TIMESTAMP
+from bastion.core.events import LINE_COLUMN, TIMESTAMP
 
 _BACKSLASH, _PIPE, _EQUALS = "\x01", "\x02", "\x03"
 _HEADER = ("version", "vendor", "product", "device_version", "signature", "name", "severity")

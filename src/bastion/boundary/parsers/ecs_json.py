@@ -57,7 +57,7 @@ from bastion.boundary.parsers.base import (
     register,
     register_chunk_reader,
 )
-from bastion.boundary.schema import EVENT_SCHEMA, LINE_COLUMN
+from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 # Schema fields read from the event (event.original is always the raw line), plus the
 # more specific ECS fields used as fall-backs.

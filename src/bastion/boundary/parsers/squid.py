@@ -29,7 +29,7 @@ from bastion.boundary.parsers._common_a import (
     with_url_parts,
 )
 from bastion.boundary.parsers.base import ParseContext, ParseResult, register
-from bastion.boundary.schema import LINE_COLUMN
+from bastion.core.events import LINE_COLUMN
 
 _FIELDS = ("time", "elapsed", "client", "result", "bytes", "method", "url", "user", "hierarchy")
 _IP = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"

@@ -30,7 +30,7 @@ from bastion.boundary.parsers._common_a import (
     with_url_parts,
 )
 from bastion.boundary.parsers.base import ParseContext, ParseResult, register
-from bastion.boundary.schema import LINE_COLUMN
+from bastion.core.events import LINE_COLUMN
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
 _LINE = (

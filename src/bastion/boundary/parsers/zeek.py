@@ -59,7 +59,7 @@ from bastion.boundary.parsers.base import (
     register,
     register_chunk_reader,
 )
-from bastion.boundary.schema import LINE_COLUMN
+from bastion.core.events import LINE_COLUMN
 
 # Zeek fields the mapping reads. Vector fields keep only their first element.
 MAPPED_FIELDS = (

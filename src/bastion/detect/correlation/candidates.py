@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from bastion.boundary.alerts import CANDIDATE_SCHEMA, AlertKind
-from bastion.boundary.schema import TIMESTAMP
 from bastion.core.errors import InputError
+from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
 from bastion.core.types import Severity
 from bastion.detect.correlation.engine import FIRING_SCHEMA
 from bastion.detect.correlation.windows import TS

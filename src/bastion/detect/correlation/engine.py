@@ -22,8 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from bastion.boundary.schema import TIMESTAMP
 from bastion.core.errors import InputError, Location
+from bastion.core.events import TIMESTAMP
 from bastion.detect.correlation import observations as obs
 from bastion.detect.correlation.rules import CorrelationSpec, compile_rules, parse_correlation_rules
 from bastion.detect.correlation.windows import (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from bastion.boundary.schema import TIMESTAMP
+from bastion.core.events import TIMESTAMP
 from bastion.detect.correlation.rules import CorrelationSpec, Reference
 from bastion.detect.correlation.windows import MET, NEW, REF, SEQ, TS, VALUE, group_columns
 

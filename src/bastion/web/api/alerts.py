@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bastion.boundary.alerts import AlertKind, AlertStatus, get_alert, list_alerts
+from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
+from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
 from bastion.web.auth import PrincipalDep, ScopeDep

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from bastion import detect
 from bastion.auth import Principal, Scope
-from bastion.boundary.alerts import AlertKind, count_alerts_by_key, list_alerts
+from bastion.boundary.alerts import count_alerts_by_key, list_alerts
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
+from bastion.core.events import AlertKind
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 from bastion.web.api.alerts import AlertSummary

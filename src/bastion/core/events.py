@@ -3,9 +3,15 @@
 Every parser returns events in this schema (columns it cannot fill stay null);
 every later stage reads and extends it. ``conform`` is the one place that
 adds missing columns and fixes types, so parsers only build what they know.
+
+Every producer of alerts (the verdict stage, detection rules, behaviour checks)
+hands them over as *candidates* in ``CANDIDATE_SCHEMA``, one row per event, with
+an ``AlertKind`` saying what raised it.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import polars as pl
 
@@ -63,6 +69,33 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
     LINE_COLUMN: pl.Int64(),  # index of the rejected line in the parser's input
     "reason": pl.String(),  # why it was rejected, for a person to read
 }
+
+# Alert candidate columns: one row per event that hit an indicator or a rule.
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    "organization.id": pl.String(),
+    "host.ip": pl.String(),
+    "@timestamp": TIMESTAMP,
+    "kind": pl.String(),
+    "key": pl.String(),
+    "title": pl.String(),
+    "severity": pl.String(),
+    "blocked": pl.Boolean(),
+    "indicator.type": pl.String(),
+    "indicator.value": pl.String(),
+    "indicator.source": pl.String(),
+    "indicator.threat": pl.String(),
+    "event.original": pl.String(),
+    "log.file.path": pl.String(),
+    "log.offset": pl.Int64(),
+    "event.dataset": pl.String(),
+}
+
+
+class AlertKind(StrEnum):
+    """What raised an alert."""
+
+    INDICATOR = "indicator"  # a threat-intelligence indicator matched
+    RULE = "rule"  # a detection rule fired
 
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType] = EVENT_SCHEMA) -> pl.DataFrame:

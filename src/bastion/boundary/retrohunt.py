@@ -32,16 +32,20 @@ from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.boundary.archive import FILE, ROW, Hunt
-from bastion.boundary.schema import ARCHIVE_SCHEMA
+from bastion.boundary.models import RetroHuntRow
 from bastion.boundary.verdict import verdict
 from bastion.core.errors import InputError
+from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.core.timeutil import as_utc
-from bastion.intel.index import FIELDS, INDICATOR_SCHEMA, MatchIndex
-from bastion.intel.indicator import IndicatorType
-from bastion.intel.models import IndicatorRow, RetroHuntRow
-from bastion.intel.prefilter import column, prefilter, quote
-from bastion.intel.service import listing_frame
-from bastion.intel.sightings import record_sightings
+from bastion.intel import (
+    FIELDS,
+    INDICATOR_SCHEMA,
+    IndicatorType,
+    MatchIndex,
+    listing_frame,
+    prefilter,
+    record_sightings,
+)
 
 DEFAULT_DAYS = 30
 # What DuckDB may hold while a retro-hunt runs (the distinct URLs when URL patterns are
@@ -62,6 +66,16 @@ _EVIDENCE = (
 )
 
 
+def _quote(text: str) -> str:
+    """Return ``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _column(name: str) -> str:
+    """Return ``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 @dataclass(frozen=True)
 class RetroHuntReport:
     """What one retro-hunt did."""
@@ -77,7 +91,7 @@ class RetroHuntReport:
 
 def _first_day(start: datetime) -> str:
     """Return the condition on ``day`` of a period starting at ``start`` (costs nothing)."""
-    return f"day >= {quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown'"
+    return f"day >= {_quote(start.strftime('%Y-%m-%d'))} AND day <> 'unknown'"
 
 
 def _matched_fields() -> set[str]:
@@ -103,8 +117,8 @@ def _hit_values(
     found: dict[str, list[str]] = {}
     for field in fields:
         distinct = (
-            f"SELECT DISTINCT {column(field)} AS value FROM events "
-            f"WHERE {days} AND {column(field)} IS NOT NULL"
+            f"SELECT DISTINCT {_column(field)} AS value FROM events "
+            f"WHERE {days} AND {_column(field)} IS NOT NULL"
         )
         values = hunt.query(distinct)["value"].cast(pl.String)
         hit = [
@@ -180,8 +194,7 @@ def retrohunt(
     moment = as_utc(now)
     if since is None and not everything:
         since = session.scalar(select(RetroHuntRow.started_at).order_by(RetroHuntRow.id.desc()))
-    where = None if since is None else IndicatorRow.updated_at > as_utc(since)
-    listings = listing_frame(session, moment, where=where)
+    listings = listing_frame(session, moment, changed_since=since)
     report = RetroHuntReport(since, days, listings.height, 0, 0, 0, 0)
     if listings.height:
         report = _raise(session, root, listings, report, moment)

@@ -1,0 +1,1 @@
+"""Protective monitoring at the internet boundary: parse, attribute, enrich, detect, archive."""
