@@ -26,6 +26,7 @@ run: install
 lint: install
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -50,4 +51,4 @@ bench: install
 	$(BIN)/python -m bench.boundary
 
 clean:
-	rm -rf $(VENV) .bastion .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bastion .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
