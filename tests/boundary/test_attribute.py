@@ -233,7 +233,7 @@ def federations(draw: st.DrawFn) -> tuple[list[tuple[str, str]], list[str]]:
 def _reference_owner(pairs: list[tuple[str, str]], ip: str) -> str | None:
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:a.b.c.d is the IPv4 host it names (ipcolumns)
+        address = address.ipv4_mapped  # ::ffff:a.b.c.d is the IPv4 host it names (core.net)
     covering = [
         (ipaddress.ip_network(cidr).prefixlen, owner)
         for cidr, owner in pairs
