@@ -47,6 +47,8 @@ from bastion.boundary.archive import (
     parquet_options,
     read_marker,
 )
+from bastion.boundary.crashpoints import crash_point
+from bastion.boundary.pending import settle
 from bastion.boundary.schema import ARCHIVE_SCHEMA, conform
 
 # Compressed staged bytes per bucket: raw lines shrink several times in Parquet,
@@ -230,6 +232,7 @@ def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> 
     # Every organisation is in exactly one bucket, so each output is written by one bucket.
     for bucket in sorted(scratch.glob("b*.parquet")):
         stats.events += _write_bucket(bucket, _Outputs(day_dir, outputs, rows))
+        crash_point("during-compaction")
     _finish_or_undo(marker)
     stats.staged_files += len(files)
     stats.files_written += len(outputs)
@@ -257,12 +260,14 @@ def compact(
 ) -> CompactionStats:
     """Move committed staged batches of every day into their organisations' partitions.
 
-    ``committed`` says whether a batch id is committed; a batch that is not (its
-    ingest crashed before its SQL commit) stays staged until its rerun commits it.
-    With ``closed_before``, only days that ended by then are compacted, so an
-    organisation's day is written once, when it is over, rather than once per ingest.
+    ``committed`` says whether a batch id is committed. First, pending batches are
+    settled (``pending.settle``): a committed one a crash left unpublished is
+    published, and so compacted with the rest. With ``closed_before``, only days
+    that ended by then are compacted, so an organisation's day is written once,
+    when it is over, rather than once per ingest.
     """
     stats = CompactionStats()
+    settle(root, committed, now=datetime.now(UTC))
     for day_dir in sorted(root.glob(f"{DAY}=*")):
         for marker in sorted(day_dir.glob(MARKER_GLOB)):
             _finish_or_undo(marker)
