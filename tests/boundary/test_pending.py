@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bastion.boundary import pipeline as pipeline_module
-from bastion.boundary.archive import hunt, stage_batch
+from bastion.boundary.archive import FILE, LOCATED, Hunt, hunt, stage_batch, write_batch
 from bastion.boundary.compaction import compact
 from bastion.boundary.models import IngestBatchRow
 from bastion.boundary.pending import GRACE, Settled, pending_files, settle
@@ -219,3 +219,20 @@ def test_compaction_never_takes_an_uncommitted_pending_batch(tmp_path: Path) -> 
     assert stats.events == 3
     assert hunt(tmp_path, "SELECT count(*) FROM events").item() == 3
     assert [p.name for p in pending_files(tmp_path)] == ["part-live.parquet.pending"]
+
+
+def test_retrohunt_scan_and_located_view_skip_pending_batches(tmp_path: Path) -> None:
+    # retro-hunts read with ``Hunt.scan`` and fetch rows by file: neither may see a pending batch
+    write_batch(_events(3), tmp_path, "published")
+    stage_batch(_events(4), tmp_path, "pending")
+
+    with Hunt(tmp_path) as opened:
+        scanned = opened.scan(
+            ["event.original"],
+            lambda frame: frame["event.original"].is_not_null(),
+            datetime(2024, 3, 1, tzinfo=UTC),
+        )
+        located = opened.query(f"SELECT count(DISTINCT {FILE}) AS files FROM {LOCATED}")
+
+    assert scanned.height == 3
+    assert located.item() == 1
