@@ -2,6 +2,7 @@
 
 Layout (Hive partitioning by day and organisation)::
 
+    <root>/day=YYYY-MM-DD/org=_staging/part-<batch_id>.parquet.pending (until committed)
     <root>/day=YYYY-MM-DD/org=_staging/part-<batch_id>.parquet   (as ingested)
     <root>/day=YYYY-MM-DD/org=CODE/part-c<compaction_id>.parquet (after ``compact``)
 
@@ -223,12 +224,9 @@ def publish(pending: list[Path]) -> None:
 
 
 def write_batch(events: pl.DataFrame, root: Path, batch_id: str) -> int:
-    """Archive one batch of events, visible at once; return how many were written.
+    """Archive one batch of events, visible at once (no commit to wait for); return how many.
 
-    For a batch that needs no commit first (the pipeline stages and publishes
-    around its SQL commit). Writing the same ``batch_id`` again replaces that
-    batch's files. ``compact`` later moves staged events into their
-    organisations' partitions.
+    Writing the same ``batch_id`` again replaces that batch's files.
     """
     publish(stage_batch(events, root, batch_id))
     return events.height
