@@ -213,6 +213,8 @@ def test_settle_adopts_committed_removes_old_uncommitted_and_keeps_young_ones(
 def test_compaction_never_takes_an_uncommitted_pending_batch(tmp_path: Path) -> None:
     stage_batch(_events(3), tmp_path, "done")
     stage_batch(_events(4), tmp_path, "live")
+    assert compact(tmp_path).events == 0  # not told what is committed: no pending batch is taken
+    assert len(pending_files(tmp_path)) == 2
 
     stats = compact(tmp_path, committed=lambda batch: batch == "done")
 

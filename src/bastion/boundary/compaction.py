@@ -255,19 +255,21 @@ def day_closed(day_dir: Path, closed_before: datetime | None) -> bool:
 def compact(
     root: Path,
     *,
-    committed: Callable[[str], bool] = lambda _batch: True,
+    committed: Callable[[str], bool] | None = None,
     closed_before: datetime | None = None,
 ) -> CompactionStats:
     """Move committed staged batches of every day into their organisations' partitions.
 
-    ``committed`` says whether a batch id is committed. First, pending batches are
-    settled (``pending.settle``): a committed one a crash left unpublished is
-    published, and so compacted with the rest. With ``closed_before``, only days
+    ``committed`` says whether a batch id is committed. Given, pending batches are
+    settled first (``pending.settle``): a committed one a crash left unpublished is
+    published, and so compacted with the rest. Not given, every published batch
+    counts as committed and pending ones are left alone. With ``closed_before``, only days
     that ended by then are compacted, so an organisation's day is written once,
     when it is over, rather than once per ingest.
     """
     stats = CompactionStats()
-    settle(root, committed, now=datetime.now(UTC))
+    if committed is not None:
+        settle(root, committed, now=datetime.now(UTC))
     for day_dir in sorted(root.glob(f"{DAY}=*")):
         for marker in sorted(day_dir.glob(MARKER_GLOB)):
             _finish_or_undo(marker)
@@ -280,7 +282,7 @@ def compact(
         staged = sorted(
             f
             for f in (day_dir / f"{ORG}={STAGING}").glob("part-*.parquet")
-            if committed(f.name.removeprefix("part-").removesuffix(".parquet"))
+            if committed is None or committed(f.name.removeprefix("part-").removesuffix(".parquet"))
         )
         if not staged:
             continue
