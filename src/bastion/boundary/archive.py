@@ -2,6 +2,7 @@
 
 Layout (Hive partitioning by day and organisation)::
 
+    <root>/day=YYYY-MM-DD/org=_staging/part-<batch_id>.parquet.pending (until committed)
     <root>/day=YYYY-MM-DD/org=_staging/part-<batch_id>.parquet   (as ingested)
     <root>/day=YYYY-MM-DD/org=CODE/part-c<compaction_id>.parquet (after ``compact``)
 
@@ -10,6 +11,11 @@ organisation per batch would cost thousands of tiny files a minute at national
 scale. ``compaction.compact`` then moves committed batches into their
 organisations' partitions in large files. Hunts see both, never an event twice.
 Staged files favour speed (lz4 throughout), compacted ones size (zstd raw lines).
+
+A batch becomes visible only once it is committed: ``stage_batch`` writes its
+files as ``part-<batch_id>.parquet.pending``, a name no reader globs, and the
+pipeline ``publish``es them by rename after the batch's SQL commit (see
+``boundary.pending`` for what a crash between the two leaves and who settles it).
 
 ``day`` is the UTC date of ``@timestamp``. An event without a timestamp goes to
 ``day=unknown`` (the archive keeps it rather than guess a date; ``prune`` never
@@ -44,6 +50,7 @@ from bastion.core.timeutil import as_utc
 NO_DAY = "unknown"
 NO_ORG = "_none"
 STAGING = "_staging"  # the org= partition where batches land before compaction
+PENDING = ".pending"  # suffix of a batch's files written but not committed yet: never read
 MARKER_GLOB = ".compaction-*.json"
 RAW = "event.original"
 SMALL_FILE_ROWS = 20_000
@@ -173,29 +180,56 @@ def _partition_path(root: Path, day: str, org: str, batch_id: str) -> Path:
     return root / f"{DAY}={day}" / f"{ORG}={org}" / f"part-{batch_id}.parquet"
 
 
-def write_batch(events: pl.DataFrame, root: Path, batch_id: str) -> int:
-    """Archive one batch of events in the staging area of each day; return how many were written.
+def stage_batch(events: pl.DataFrame, root: Path, batch_id: str) -> list[Path]:
+    """Write one batch of events, not yet visible, in the staging area of each day it touches.
 
-    Columns outside ARCHIVE_SCHEMA are dropped, missing ones are null. Writing the
-    same ``batch_id`` again replaces that batch's files. ``compact`` later moves
-    staged events into their organisations' partitions.
+    Return the pending files written, for ``publish`` once the batch is committed.
+    Columns outside ARCHIVE_SCHEMA are dropped, missing ones are null. Staging the
+    same ``batch_id`` again replaces its pending files.
     """
     check_batch_id(batch_id)
     if events.is_empty():
-        return 0
+        return []
     conformed = conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False)
     days = conformed.get_column("@timestamp").dt.date()
     first = days[0]
     if days.null_count() == 0 and (days == first).all():  # the usual case: no partitioning copy
-        target = _partition_path(root, first.isoformat(), STAGING, batch_id)
-        write_atomically(conformed, target, "parquet", staged=True)
-        return conformed.height
-    keyed = conformed.with_columns(days.dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY))
-    # One file per day a batch touches (usually one), never per event or organisation.
-    for (day,), part in keyed.partition_by(DAY, as_dict=True, include_key=False).items():
-        target = _partition_path(root, str(day), STAGING, batch_id)
+        parts = {first.isoformat(): conformed}
+    else:
+        keyed = conformed.with_columns(days.dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias(DAY))
+        # One file per day a batch touches (usually one), never per event or organisation.
+        parts = {
+            str(day): part
+            for (day,), part in keyed.partition_by(DAY, as_dict=True, include_key=False).items()
+        }
+    written = []
+    for day, part in parts.items():
+        final = _partition_path(root, day, STAGING, batch_id)
+        target = final.with_name(final.name + PENDING)
         write_atomically(part, target, "parquet", staged=True)
-    return conformed.height
+        written.append(target)
+    return written
+
+
+def publish(pending: list[Path]) -> None:
+    """Make pending files visible by renaming each to its name without ``PENDING``.
+
+    A file already gone was published by someone else (another worker adopting it).
+    """
+    for path in pending:
+        try:
+            path.replace(path.with_name(path.name.removesuffix(PENDING)))
+        except FileNotFoundError:
+            continue
+
+
+def write_batch(events: pl.DataFrame, root: Path, batch_id: str) -> int:
+    """Archive one batch of events, visible at once (no commit to wait for); return how many.
+
+    Writing the same ``batch_id`` again replaces that batch's files.
+    """
+    publish(stage_batch(events, root, batch_id))
+    return events.height
 
 
 def org_partition(codes: pl.Expr) -> pl.Expr:

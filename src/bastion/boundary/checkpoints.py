@@ -1,13 +1,16 @@
 """Ingest checkpoints: how far each source is read, and which batches are committed.
 
 They make re-ingesting a file a no-op and let a crash resume. Per batch the
-pipeline writes the archive and dead-letter files (idempotent by batch id), then
-in ONE transaction::
+pipeline writes the archive files as pending (unseen by readers) and the
+dead-letter files, both idempotent by batch id, then in ONE transaction::
 
     if not batch_done(session, batch_id):
         mark_batch(session, batch_id, source_key=key, events=n, rejects=m)
         record_alerts(session, candidates)
         save_checkpoint(session, key, path=..., format=..., offset=..., size=..., done=...)
+
+and only then publishes the archive files; ``batch_done`` is also what decides
+whether a pending file a crash left behind is adopted (``boundary.pending``).
 
 ``mark_batch`` goes first and flushes at once: when two workers race on one
 redelivered batch, the second fails there with ConflictError, its transaction

@@ -47,6 +47,8 @@ from bastion.boundary.archive import (
     parquet_options,
     read_marker,
 )
+from bastion.boundary.crashpoints import crash_point
+from bastion.boundary.pending import settle
 from bastion.core.events import ARCHIVE_SCHEMA, conform
 
 # Compressed staged bytes per bucket: raw lines shrink several times in Parquet,
@@ -230,6 +232,7 @@ def _compact_group(day_dir: Path, files: list[Path], stats: CompactionStats) -> 
     # Every organisation is in exactly one bucket, so each output is written by one bucket.
     for bucket in sorted(scratch.glob("b*.parquet")):
         stats.events += _write_bucket(bucket, _Outputs(day_dir, outputs, rows))
+        crash_point("during-compaction")
     _finish_or_undo(marker)
     stats.staged_files += len(files)
     stats.files_written += len(outputs)
@@ -252,17 +255,21 @@ def day_closed(day_dir: Path, closed_before: datetime | None) -> bool:
 def compact(
     root: Path,
     *,
-    committed: Callable[[str], bool] = lambda _batch: True,
+    committed: Callable[[str], bool] | None = None,
     closed_before: datetime | None = None,
 ) -> CompactionStats:
     """Move committed staged batches of every day into their organisations' partitions.
 
-    ``committed`` says whether a batch id is committed; a batch that is not (its
-    ingest crashed before its SQL commit) stays staged until its rerun commits it.
-    With ``closed_before``, only days that ended by then are compacted, so an
-    organisation's day is written once, when it is over, rather than once per ingest.
+    ``committed`` says whether a batch id is committed. Given, pending batches are
+    settled first (``pending.settle``): a committed one a crash left unpublished is
+    published, and so compacted with the rest. Not given, every published batch
+    counts as committed and pending ones are left alone. With ``closed_before``, only days
+    that ended by then are compacted, so an organisation's day is written once,
+    when it is over, rather than once per ingest.
     """
     stats = CompactionStats()
+    if committed is not None:
+        settle(root, committed, now=datetime.now(UTC))
     for day_dir in sorted(root.glob(f"{DAY}=*")):
         for marker in sorted(day_dir.glob(MARKER_GLOB)):
             _finish_or_undo(marker)
@@ -275,7 +282,7 @@ def compact(
         staged = sorted(
             f
             for f in (day_dir / f"{ORG}={STAGING}").glob("part-*.parquet")
-            if committed(f.name.removeprefix("part-").removesuffix(".parquet"))
+            if committed is None or committed(f.name.removeprefix("part-").removesuffix(".parquet"))
         )
         if not staged:
             continue

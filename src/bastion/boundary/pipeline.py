@@ -3,8 +3,9 @@
 ``transform`` is the pure part: a chunk's lines in, events, rejects and alert
 candidates out, all columnar. ``Pipeline`` drives sources through it and commits
 each batch: archive and dead-letter files first (idempotent by batch id), then
-one SQL transaction for alerts, the batch mark and the checkpoint — so a crash
-anywhere loses nothing and a rerun doubles nothing.
+one SQL transaction for alerts, the batch mark and the checkpoint, then the
+archive files are published — so a crash anywhere loses nothing, a rerun doubles
+nothing, and readers see only committed batches (see ``boundary.pending``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import record_alerts
-from bastion.boundary.archive import write_batch
+from bastion.boundary.archive import publish, stage_batch
 from bastion.boundary.attribute import ADDRESS_COLUMNS, NetworkIndex, attribute
 from bastion.boundary.behaviour import behaviour
 from bastion.boundary.checkpoints import (
@@ -32,9 +33,11 @@ from bastion.boundary.checkpoints import (
     save_checkpoint,
 )
 from bastion.boundary.compaction import CompactionStats, compact
+from bastion.boundary.crashpoints import crash_point
 from bastion.boundary.deadletter import write_rejects
 from bastion.boundary.lines import Lines, count_lines, split_lines
 from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
+from bastion.boundary.pending import pending_files, settle
 from bastion.boundary.sources import (
     FINGERPRINT_BYTES,
     Chunk,
@@ -74,7 +77,7 @@ class Transformed:
 
     events: pl.DataFrame  # ARCHIVE_SCHEMA
     rejects: pl.DataFrame  # source, line, offset, format, raw, reason
-    candidates: pl.DataFrame  # alert candidates (alerts.CANDIDATE_SCHEMA)
+    candidates: pl.DataFrame  # alert candidates (core.events.CANDIDATE_SCHEMA)
     matches: int
     unattributed: int
 
@@ -222,7 +225,17 @@ class Pipeline:
         )
         if not from_files:  # indicators from files are fixed for the run; the store's are live
             pipeline.live = LiveIndicators(opened, settings.intel_refresh_seconds)
+        pipeline.settle_pending()
         return pipeline
+
+    def settle_pending(self) -> None:
+        """Publish batches a crash left committed but unpublished; drop old uncommitted ones."""
+        with self.store.session() as session:
+            settle(
+                self.archive_root,
+                committed=lambda batch: batch_done(session, batch),
+                now=datetime.now(UTC),
+            )
 
     def refresh_indicators(self, *, force: bool = False) -> None:
         """Pick up indicators changed in the store since the last look (every few seconds).
@@ -421,8 +434,18 @@ class Pipeline:
         events = pl.concat([r.events for r in results])
         rejects = pl.concat([r.rejects for r in results])
         batch_id = batch_id_for(key, segment[0][0].offset)
-        write_batch(events, self.archive_root, batch_id)
+        crash_point("after-parse")
+        with self.store.session() as session:
+            done = batch_done(session, batch_id)
+        # A batch committed already (redelivered) is not written again: it may be compacted
+        # since. Its files are published below, in case its writer died before publishing.
+        pending = (
+            pending_files(self.archive_root, batch_id)
+            if done
+            else stage_batch(events, self.archive_root, batch_id)
+        )
         write_rejects(rejects, self.deadletter_root, batch_id)
+        crash_point("after-write")
         try:
             with self.store.session() as session:
                 if batch_done(session, batch_id):
@@ -459,6 +482,8 @@ class Pipeline:
             if self.detector is not None:
                 with self.store.session() as session:
                     self.detector.load_state(session)
+        crash_point("after-commit")
+        publish(pending)
         stats.batches += 1
         stats.bytes += sum(len(chunk.data) for chunk, _ in segment)
         stats.events += events.height
