@@ -45,8 +45,8 @@ def _serve(listener: SyslogListener) -> tuple[threading.Thread, list[SourceStats
 
 def _wait_received(listener: SyslogListener, count: int) -> None:
     deadline = time.monotonic() + 20
-    while listener.state.received < count:
-        assert time.monotonic() < deadline, f"received {listener.state.received} of {count}"
+    while listener.received < count:
+        assert time.monotonic() < deadline, f"received {listener.received} of {count}"
         time.sleep(0.02)
 
 
