@@ -15,11 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import Result
+
+Run = Callable[..., Result]
 
 BASTION = Path(sys.executable).with_name("bastion")
 TCP_LINES = 50_000
@@ -38,17 +41,11 @@ def _line(i: int) -> bytes:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def env(bastion: Run, tmp_path: Path) -> dict[str, str]:
+    """Initialise a data directory (in-process: quicker) and return the listener's environment."""
+    assert bastion("init").exit_code == 0
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
     environ["BASTION_DATA_DIR"] = str(tmp_path / "data")
-    subprocess.run([BASTION, "init"], env=environ, cwd=tmp_path, check=True, capture_output=True)
-    subprocess.run(
-        [BASTION, "orgs", "add", "R0A", "Trust", "-n", "11.0.0.0/16"],
-        env=environ,
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
     return environ
 
 
@@ -90,11 +87,10 @@ def _finish(listener: subprocess.Popen[bytes]) -> tuple[dict[str, Any], str]:
     return json.loads(stdout), stderr.decode()
 
 
-def _hunt(env: dict[str, str], cwd: Path, sql: str) -> list[dict[str, Any]]:
-    done = subprocess.run(
-        [BASTION, "hunt", sql, "--json"], env=env, cwd=cwd, check=True, capture_output=True
-    )
-    rows: list[dict[str, Any]] = json.loads(done.stdout)
+def _hunt(bastion: Run, sql: str) -> list[dict[str, Any]]:
+    result = bastion("hunt", sql, "--json")
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
     return rows
 
 
@@ -115,6 +111,7 @@ def listeners() -> Iterator[list[subprocess.Popen[bytes]]]:
     ids=["sigint-from-a-script", "sigterm"],
 )
 def test_a_signal_drains_commits_and_reports_every_line_received(
+    bastion: Run,
     env: dict[str, str],
     tmp_path: Path,
     listeners: list[subprocess.Popen[bytes]],
@@ -135,8 +132,7 @@ def test_a_signal_drains_commits_and_reports_every_line_received(
     assert report["kernel_udp_drops"] == 0
     assert (report["received"], report["archived"], report["rejected"]) == (sent, sent, 0)
     [archive] = _hunt(
-        env,
-        tmp_path,
+        bastion,
         'SELECT count(*) AS events, count(DISTINCT ("source.ip", "source.port")) AS lines '
         "FROM events",
     )
