@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
+
+import pytest
 
 from bastion.boundary.udp import open_udp, receive_blocks, socket_drops
 
@@ -69,3 +72,15 @@ def test_a_flood_reaches_the_reader_in_blocks_not_line_by_line() -> None:
     lines = b"".join(blocks).splitlines()
     assert lines == [b"<14>line %d" % i for i in range(5_000)]
     assert len(blocks) <= 2  # 4096 datagrams a block
+
+
+def test_a_buffer_the_kernel_will_not_grant_in_full_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    asked = 2**31 - 1  # Linux halves and doubles what it is asked: it grants at most INT_MAX - 1
+    with caplog.at_level(logging.WARNING, logger="bastion.boundary.udp"):
+        sock, granted = open_udp("127.0.0.1", 0, asked)
+    sock.close()
+    assert granted < asked
+    [record] = caplog.records
+    assert f"is {granted} bytes, less than the {asked} asked" in record.getMessage()
