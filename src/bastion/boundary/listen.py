@@ -257,8 +257,9 @@ class _TcpHandler(socketserver.BaseRequestHandler):
 
 
 class _TcpServer(socketserver.ThreadingTCPServer):
-    # Connection handlers are joined by server_close, so a stop waits for their last lines.
-    daemon_threads = False
+    # server_close joins the connection handlers, so a stop waits for their last lines;
+    # daemon threads, so a listener that failed does not keep the process alive.
+    daemon_threads = True
     block_on_close = True
     allow_reuse_address = True
 
