@@ -46,26 +46,28 @@ def open_udp(host: str, port: int, buffer_bytes: int) -> tuple[socket.socket, in
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.bind((host, port))
+    sock.setblocking(False)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, buffer_bytes)
+        why = "the kernel's own ceiling"
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOPROTOOPT, errno.EINVAL):
             raise
         # Without CAP_NET_ADMIN the kernel caps the buffer at net.core.rmem_max.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_bytes)
-    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        why = "net.core.rmem_max (raise it with sysctl, or run with CAP_NET_ADMIN)"
+    granted: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     if granted < buffer_bytes:
         log.warning(
-            "UDP receive buffer on %s:%s is %d bytes, less than the %d asked: the kernel "
-            "caps it at net.core.rmem_max (raise it with sysctl, or run with CAP_NET_ADMIN); "
+            "UDP receive buffer on %s:%d is %d bytes, less than the %d asked: capped at %s; "
             "a burst the listener cannot read in time is dropped by the kernel",
             host,
-            port,
+            sock.getsockname()[1],
             granted,
             buffer_bytes,
+            why,
         )
-    sock.bind((host, port))
-    sock.setblocking(False)
     return sock, granted
 
 
