@@ -180,6 +180,7 @@ def run_once(rate: int, args: argparse.Namespace, lines: list[bytes]) -> dict[st
             "udp_buffer_bytes": report["udp_buffer_bytes"],
             "drain_seconds": drained,
             "listener_cpu_seconds": cpu - idle.user - idle.system,
+            "udp_receive_cpu_seconds": report["udp_receive_cpu_seconds"],
             "sender_cpu_seconds": sender_cpu,
             "load_average_1m_before": load_before,
             "other_busy_processes": others,
@@ -224,6 +225,13 @@ def results(run: dict[str, Any]) -> list[dict[str, Any]]:
             "note": "the listener's CPU from the first line to its exit (receiving, the pipeline, "
             "the commits) over the lines it received: one core sustains a million over this "
             "many lines a second, whatever else the machine runs",
+        },
+        {
+            "case": case,
+            "metric": "udp_receive_cpu_us_per_line",
+            "value": round(run["udp_receive_cpu_seconds"] / max(run["received"], 1) * 1e6, 2),
+            "unit": "us",
+            "note": "the part of listener_cpu_us_per_line spent in the UDP receiving thread",
         },
         {
             "case": case,

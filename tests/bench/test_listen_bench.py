@@ -36,3 +36,10 @@ def test_listen_bench_writes_results_for_a_tiny_run(
     assert rows["lines_received"]["value"] + drops["value"] == 1000
     assert rows["lines_archived"]["value"] == rows["lines_received"]["value"]
     assert rows["lines_rejected"]["value"] == 0
+    # The CPU a line costs is the figure a loaded machine cannot distort much: it is there.
+    assert rows["listener_cpu_us_per_line"]["value"] > 0
+    assert (
+        0
+        <= rows["udp_receive_cpu_us_per_line"]["value"]
+        < rows["listener_cpu_us_per_line"]["value"]
+    )

@@ -56,6 +56,7 @@ class ListenerState:
     udp_buffer_bytes: int | None = None  # what the kernel granted
     committed: int = 0  # lines through the pipeline and committed
     kernel_udp_drops: int | None = None  # last read; final once the socket is closed
+    udp_receive_cpu_seconds: float = 0.0  # the UDP thread's own CPU, once it ended
     framing_errors: list[str] = field(default_factory=list)
 
 
@@ -193,9 +194,11 @@ class SyslogListener:
 
     def _receive_udp(self) -> None:
         assert self._udp is not None
+        started = time.thread_time()
         try:
             receive_blocks(self._udp, self.lines.put, self._stop.is_set, DRAIN_SECONDS)
         finally:
+            self.state.udp_receive_cpu_seconds = time.thread_time() - started
             # The socket's drop counter disappears with it: read it last, then close.
             self.kernel_udp_drops()
             self._udp.close()

@@ -225,6 +225,7 @@ def _listen_report(listener: SyslogListener, stats: SourceStats, as_json: bool) 
         "rejected": stats.rejects,
         "kernel_udp_drops": metrics["kernel_udp_drops"],
         "udp_buffer_bytes": metrics["udp_buffer_bytes"],
+        "udp_receive_cpu_seconds": round(listener.state.udp_receive_cpu_seconds, 3),
         "framing_errors": listener.state.framing_errors,
         "stats": stats,
     }
