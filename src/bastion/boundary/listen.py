@@ -37,6 +37,8 @@ DRAIN_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class ListenerConfig:
+    """What to listen on, how to batch, and how much to hold (queued lines, UDP buffer bytes)."""
+
     fmt: str
     host: str = "127.0.0.1"
     udp_port: int | None = None
