@@ -45,8 +45,8 @@ def _serve(listener: SyslogListener) -> tuple[threading.Thread, list[SourceStats
 
 def _wait_received(listener: SyslogListener, count: int) -> None:
     deadline = time.monotonic() + 20
-    while listener.state.received < count:
-        assert time.monotonic() < deadline, f"received {listener.state.received} of {count}"
+    while listener.received < count:
+        assert time.monotonic() < deadline, f"received {listener.received} of {count}"
         time.sleep(0.02)
 
 
@@ -101,3 +101,27 @@ def test_a_full_queue_makes_tcp_senders_wait_instead_of_losing_lines(
         listener.stop()
         thread.join(30)
     assert result[0].events == 2_000
+
+
+def test_stop_takes_what_open_connections_and_the_udp_socket_already_hold(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    listener = SyslogListener(
+        _pipeline(sqlite_store, tmp_path),
+        ListenerConfig("fortigate", udp_port=0, tcp_port=0, batch_lines=500, flush_seconds=0.05),
+    )
+    listener.start()
+    thread, result = _serve(listener)
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+        socket.create_connection(("127.0.0.1", listener.state.tcp_port or 0)) as tcp,
+    ):
+        for i in range(1_000):
+            udp.sendto(_line(i), ("127.0.0.1", listener.state.udp_port or 0))
+        tcp.sendall(b"\n".join(_line(i) for i in range(1_000, 3_000)) + b"\n")
+        # Stopped at once, the sender still connected: nothing waits for the lines to be read.
+        listener.stop()
+        thread.join(60)
+    assert (listener.received, result[0].events, result[0].rejects) == (3_000, 3_000, 0)
+    assert listener.state.committed == 3_000
+    assert listener.kernel_udp_drops() == 0

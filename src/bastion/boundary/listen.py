@@ -1,37 +1,44 @@
 """A syslog listener on UDP and TCP that slows senders down rather than dropping their lines.
 
-Receivers put framed lines on a bounded queue; one consumer cuts the queue into
-batches (by size or age) and runs them through the pipeline. When the pipeline
+Receivers put blocks of framed lines on a queue bounded by the lines it holds;
+one consumer joins blocks into batches (by size or age) and runs them through
+the pipeline, each batch committed before the next is taken. When the pipeline
 falls behind, the queue fills and receivers block: a TCP sender then sees its
 window close (real backpressure, nothing lost); a UDP sender cannot be slowed
-by any protocol, so its datagrams wait in a large kernel buffer, and the
-kernel's own drop counter is reported rather than hidden.
+by any protocol, so its datagrams wait in the socket's large kernel buffer, and
+the kernel's drop counter for that socket is reported rather than hidden.
+
+``stop`` ends it in order: no new TCP connections; what open connections and
+the UDP socket already hold is read; every queued line goes through the
+pipeline and is committed; then ``run`` returns.
 """
 
 from __future__ import annotations
 
-import queue
 import socket
 import socketserver
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bastion.boundary.pipeline import Pipeline, SourceStats
 from bastion.boundary.sources import Chunk
 from bastion.boundary.syslog import OctetCountedDecoder
+from bastion.boundary.udp import open_udp, receive_blocks, socket_drops
 from bastion.core.errors import FormatError
 
-UDP_BUFFER_BYTES = 8 << 20
-MAX_DATAGRAM = 65535
-_STOP = b""
+DEFAULT_UDP_BUFFER_BYTES = 64 << 20
+# After stop, how long a connection or the UDP socket is read while data keeps coming.
+DRAIN_SECONDS = 5.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class ListenerConfig:
+    """What to listen on, how to batch, and how much to hold (queued lines, UDP buffer bytes)."""
+
     fmt: str
     host: str = "127.0.0.1"
     udp_port: int | None = None
@@ -39,6 +46,7 @@ class ListenerConfig:
     batch_lines: int = 50_000
     flush_seconds: float = 1.0
     queue_lines: int = 200_000
+    udp_buffer_bytes: int = DEFAULT_UDP_BUFFER_BYTES
 
 
 @dataclass
@@ -47,8 +55,58 @@ class ListenerState:
 
     udp_port: int | None = None
     tcp_port: int | None = None
-    received: int = 0
+    udp_buffer_bytes: int | None = None  # what the kernel granted
+    committed: int = 0  # lines through the pipeline and committed
+    kernel_udp_drops: int | None = None  # last read; final once the socket is closed
+    udp_receive_cpu_seconds: float = 0.0  # the UDP thread's own CPU, once it ended
     framing_errors: list[str] = field(default_factory=list)
+
+
+class LineQueue:
+    """A queue of byte blocks, bounded by the lines they hold; ``put`` waits while it is full."""
+
+    def __init__(self, max_lines: int) -> None:
+        self.max_lines = max_lines
+        self.received = 0  # lines ever put
+        self.queued = 0  # lines waiting
+        self._blocks: deque[tuple[bytes, int]] = deque()
+        self._changed = threading.Condition()
+        self._closed = False
+
+    def put(self, block: bytes) -> None:
+        """Queue a block of newline-terminated lines, waiting while the queue is full."""
+        lines = block.count(b"\n")
+        with self._changed:
+            # An empty queue takes any block, so one larger than the bound cannot wait forever.
+            while self.queued >= self.max_lines and self._blocks:
+                self._changed.wait()
+            self._blocks.append((block, lines))
+            self.queued += lines
+            self.received += lines
+            self._changed.notify_all()
+
+    def get(self, timeout: float) -> tuple[bytes, int] | None:
+        """Return the next block and its line count, or None after ``timeout`` or once drained."""
+        with self._changed:
+            if not self._blocks and not self._closed and timeout > 0:
+                self._changed.wait(timeout)
+            if not self._blocks:
+                return None
+            block, lines = self._blocks.popleft()
+            self.queued -= lines
+            self._changed.notify_all()
+            return block, lines
+
+    def close(self) -> None:
+        """Say that nothing more will be put: ``get`` stops waiting once the queue is empty."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    @property
+    def drained(self) -> bool:
+        with self._changed:
+            return self._closed and not self._blocks
 
 
 class SyslogListener:
@@ -58,20 +116,27 @@ class SyslogListener:
         self.pipeline = pipeline
         self.config = config
         self.state = ListenerState()
-        self.lines: queue.Queue[bytes] = queue.Queue(maxsize=config.queue_lines)
+        self.lines = LineQueue(config.queue_lines)
         self._stop = threading.Event()
+        self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
         self._udp: socket.socket | None = None
-        self._tcp: socketserver.ThreadingTCPServer | None = None
+        self._tcp: _TcpServer | None = None
+
+    @property
+    def received(self) -> int:
+        """Return how many lines were received (queued for the pipeline) so far."""
+        return self.lines.received
 
     def start(self) -> None:
         """Bind the sockets and start receiving (in background threads)."""
         if self.config.udp_port is not None:
-            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
-            self._udp.bind((self.config.host, self.config.udp_port))
-            self._udp.settimeout(0.2)
+            self._udp, granted = open_udp(
+                self.config.host, self.config.udp_port, self.config.udp_buffer_bytes
+            )
             self.state.udp_port = self._udp.getsockname()[1]
+            self.state.udp_buffer_bytes = granted
+            self.state.kernel_udp_drops = socket_drops(self._udp)
             self._spawn(self._receive_udp)
         if self.config.tcp_port is not None:
             self._tcp = _TcpServer((self.config.host, self.config.tcp_port), self)
@@ -79,16 +144,39 @@ class SyslogListener:
             self._spawn(self._tcp.serve_forever, 0.2)
 
     def stop(self) -> None:
-        """Stop receiving; the consumer drains what was queued, then ends."""
+        """Stop accepting, read what the sockets already hold, and let ``run`` drain the queue.
+
+        Safe to call from any thread but the one in ``run``, and more than once.
+        """
+        if self._stop.is_set():
+            self._stopped.wait()
+            return
         self._stop.set()
         if self._tcp is not None:
-            self._tcp.shutdown()
-            self._tcp.server_close()
+            self._tcp.shutdown()  # no more connections; the open ones drain and end
+            self._tcp.server_close()  # waits for every connection's handler
         for thread in self._threads:
             thread.join()
-        if self._udp is not None:
-            self._udp.close()
-        self.lines.put(_STOP)
+        self.lines.close()
+        self._stopped.set()
+
+    def kernel_udp_drops(self) -> int | None:
+        """Return the kernel's drops on the UDP socket so far (None without one or on no Linux)."""
+        if self._udp is not None and self._udp.fileno() >= 0:
+            drops = socket_drops(self._udp)
+            if drops is not None:
+                self.state.kernel_udp_drops = drops
+        return self.state.kernel_udp_drops
+
+    def metrics(self) -> dict[str, int | None]:
+        """Return the live counters: lines received, committed and queued, and kernel UDP drops."""
+        return {
+            "received": self.lines.received,
+            "committed": self.state.committed,
+            "queued": self.lines.queued,
+            "kernel_udp_drops": self.kernel_udp_drops(),
+            "udp_buffer_bytes": self.state.udp_buffer_bytes,
+        }
 
     def run(self) -> SourceStats:
         """Consume queued lines until ``stop``; return what the pipeline did with them."""
@@ -101,50 +189,42 @@ class SyslogListener:
             fmt=self.config.fmt,
         )
 
-    def _spawn(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
+    def _spawn(self, target: Callable[..., object], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def put(self, line: bytes) -> None:
-        """Queue one framed line, blocking while the queue is full (the backpressure)."""
-        self.lines.put(line if line.endswith(b"\n") else line + b"\n")
-        self.state.received += 1
-
     def _receive_udp(self) -> None:
         assert self._udp is not None
-        while not self._stop.is_set():
-            try:
-                datagram = self._udp.recv(MAX_DATAGRAM)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            for line in datagram.splitlines():
-                if line:
-                    self.put(line)
+        started = time.thread_time()
+        try:
+            receive_blocks(self._udp, self.lines.put, self._stop.is_set, DRAIN_SECONDS)
+        finally:
+            self.state.udp_receive_cpu_seconds = time.thread_time() - started
+            # The socket's drop counter disappears with it: read it last, then close.
+            self.kernel_udp_drops()
+            self._udp.close()
 
     def _batches(self) -> Iterator[Chunk]:
-        offset, stopping = 0, False
-        while not stopping:
-            batch: list[bytes] = []
+        offset = 0
+        while True:
+            blocks: list[bytes] = []
+            lines = 0
             deadline = time.monotonic() + self.config.flush_seconds
-            while len(batch) < self.config.batch_lines:
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
+            while lines < self.config.batch_lines:
+                item = self.lines.get(deadline - time.monotonic())
+                if item is None:
                     break
-                try:
-                    line = self.lines.get(timeout=timeout)
-                except queue.Empty:
-                    break
-                if line == _STOP:
-                    stopping = True
-                    break
-                batch.append(line)
-            if batch:
-                data = b"".join(batch)
+                blocks.append(item[0])
+                lines += item[1]
+            if blocks:
+                data = b"".join(blocks)
                 yield Chunk(data, offset)
+                # The pipeline asks for the next chunk only once this one is committed.
+                self.state.committed += lines
                 offset += len(data)
+            elif self.lines.drained:
+                return
 
 
 class _TcpHandler(socketserver.BaseRequestHandler):
@@ -153,40 +233,53 @@ class _TcpHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         listener = self.server.listener
         decoder = OctetCountedDecoder()
-        self.request.settimeout(0.5)
-        while not listener._stop.is_set():
+        self.request.settimeout(0.2)
+        drain_until: float | None = None
+        while True:
+            if drain_until is None and listener._stop.is_set():
+                drain_until = time.monotonic() + DRAIN_SECONDS
+            if drain_until is not None and time.monotonic() > drain_until:
+                data = b""  # the sender never paused: end its connection here
+            else:
+                try:
+                    data = self.request.recv(1 << 18)
+                except TimeoutError:
+                    if drain_until is None:
+                        continue
+                    data = b""  # stopping, and nothing more came: what was sent is read
+                except OSError:
+                    return
             try:
-                data = self.request.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                # An empty read is the sender closing: what is left is its last line.
+                # An empty read is the end: what is left is the sender's last line.
                 frames = decoder.feed(data) if data else decoder.flush()
             except FormatError as exc:
                 listener.state.framing_errors.append(f"{self.client_address[0]}: {exc}")
                 return
-            for frame in frames:
-                listener.put(frame)
+            if frames:
+                listener.lines.put(b"\n".join(frames) + b"\n")
             if not data:
                 return
 
 
 class _TcpServer(socketserver.ThreadingTCPServer):
+    # server_close joins the connection handlers, so a stop waits for their last lines;
+    # daemon threads, so a listener that failed does not keep the process alive.
     daemon_threads = True
+    block_on_close = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], listener: SyslogListener) -> None:
         self.listener = listener
         super().__init__(address, _TcpHandler)
 
-
-def udp_drops() -> int | None:
-    """Return the kernel's count of dropped UDP datagrams on this host, if it tells."""
-    try:
-        text = Path("/proc/net/udp").read_text()
-    except OSError:
-        return None
-    drops = [int(row.split()[-1]) for row in text.splitlines()[1:] if row.split()]
-    return sum(drops)
+    def server_close(self) -> None:
+        """Take the connections still waiting in the backlog, then close and join them all."""
+        self.socket.setblocking(False)
+        while True:
+            try:
+                connection, address = self.socket.accept()
+            except OSError:
+                break
+            connection.setblocking(True)
+            self.process_request(connection, address)
+        super().server_close()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from bastion.boundary.deadletter import read_rejects
-from bastion.boundary.listen import ListenerConfig, SyslogListener, udp_drops
+from bastion.boundary.listen import ListenerConfig, SyslogListener
 from bastion.boundary.parsers import PARSERS
 from bastion.boundary.pipeline import Pipeline, SourceStats
 from bastion.boundary.sources import stdin_chunks
@@ -128,49 +131,124 @@ def listen(
     ),
     batch_lines: int = typer.Option(50_000, help="lines per batch"),
     flush_seconds: float = typer.Option(1.0, help="flush a batch at least this often"),
+    udp_buffer: int | None = typer.Option(
+        None,
+        "--udp-buffer",
+        min=4096,
+        help="UDP socket receive buffer in bytes (default: the syslog_udp_buffer_bytes setting)",
+    ),
+    status_every: float = typer.Option(
+        60.0,
+        "--status-every",
+        min=0,
+        help="print received, committed, queued and kernel UDP drops to stderr this often "
+        "(seconds; 0: never)",
+    ),
     indicators: list[Path] = INDICATORS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Listen for syslog on UDP and/or TCP until interrupted (Ctrl-C), then report."""
+    """Listen for syslog on UDP and/or TCP until SIGINT (Ctrl-C) or SIGTERM, then report.
+
+    The first signal stops accepting, puts every line received through the pipeline,
+    commits it and prints the report; a second signal exits at once, saying how many
+    received lines were not committed.
+    """
     if udp is None and tcp is None:
         msg = "give --udp PORT, --tcp PORT or both"
         raise InputError(msg)
-    listener = SyslogListener(
-        _pipeline(indicators),
-        ListenerConfig(format, host, udp, tcp, batch_lines, flush_seconds),
+    config = ListenerConfig(
+        format,
+        host=host,
+        udp_port=udp,
+        tcp_port=tcp,
+        batch_lines=batch_lines,
+        flush_seconds=flush_seconds,
+        udp_buffer_bytes=udp_buffer or settings().syslog_udp_buffer_bytes,
     )
+    listener = SyslogListener(_pipeline(indicators), config)
     listener.start()
+    _stop_on_signals(listener)
+    if status_every:
+        threading.Thread(target=_print_status, args=(listener, status_every), daemon=True).start()
     typer.echo(
-        f"listening: udp={listener.state.udp_port or '-'} tcp={listener.state.tcp_port or '-'} format={format}",
+        f"listening: udp={listener.state.udp_port or '-'} tcp={listener.state.tcp_port or '-'} "
+        f"format={format}; SIGINT (Ctrl-C) or SIGTERM stops, drains and reports",
         err=True,
     )
-    stopper = threading.Thread(target=_wait_for_signal, args=(listener,), daemon=True)
-    stopper.start()
     stats = listener.run()
-    drops = udp_drops()
-    if as_json:
-        print_json(
-            {
-                "stats": stats,
-                "received": listener.state.received,
-                "kernel_udp_drops": drops,
-                "framing_errors": listener.state.framing_errors,
-            }
+    _listen_report(listener, stats, as_json)
+
+
+def _stop_on_signals(listener: SyslogListener) -> None:
+    """Stop the listener on the first SIGINT or SIGTERM; exit at once on the second.
+
+    SIGINT's handler is set whatever it was: a shell script's background job starts
+    with SIGINT ignored, and the listener must still stop on it.
+    """
+    seen: list[int] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        pending = listener.received - listener.state.committed
+        if seen:
+            # os.write: the main thread may be inside a write to stderr when this runs.
+            line = (
+                f"bastion boundary listen: {name} again: exiting without draining; "
+                f"{pending} received lines not committed\n"
+            )
+            os.write(2, line.encode())
+            os._exit(128 + signum)
+        seen.append(signum)
+        line = (
+            f"bastion boundary listen: {name}: stopped accepting; committing {pending} "
+            f"received lines (signal again to exit at once without them)\n"
         )
-        return
-    _report([stats], as_json=False)
-    typer.echo(
-        f"received {listener.state.received} lines; kernel UDP drops on this host: {drops}",
-        err=True,
-    )
+        os.write(2, line.encode())
+        threading.Thread(target=listener.stop, daemon=True).start()
 
-
-def _wait_for_signal(listener: SyslogListener) -> None:
-    stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    listener.stop()
+        signal.signal(sig, handle)
+
+
+def _print_status(listener: SyslogListener, every: float) -> None:
+    while True:
+        time.sleep(every)
+        typer.echo(json.dumps({"listener": listener.metrics()}), err=True)
+
+
+def _listen_report(listener: SyslogListener, stats: SourceStats, as_json: bool) -> None:
+    """Print what the listener received, archived, rejected and the kernel dropped."""
+    metrics = listener.metrics()
+    report = {
+        "received": metrics["received"],
+        "archived": stats.events,
+        "rejected": stats.rejects,
+        "kernel_udp_drops": metrics["kernel_udp_drops"],
+        "udp_buffer_bytes": metrics["udp_buffer_bytes"],
+        "udp_receive_cpu_seconds": round(listener.state.udp_receive_cpu_seconds, 3),
+        "framing_errors": listener.state.framing_errors,
+        "stats": stats,
+    }
+    if as_json:
+        print_json(report)
+        return
+    print_table(
+        ["RECEIVED", "ARCHIVED", "REJECTED", "KERNEL UDP DROPS", "MATCHES", "NEW ALERTS"],
+        [
+            (
+                report["received"],
+                stats.events,
+                stats.rejects,
+                "-" if report["kernel_udp_drops"] is None else report["kernel_udp_drops"],
+                stats.matches,
+                stats.alerts_created,
+            )
+        ],
+    )
+    for reason, count in sorted(stats.reject_reasons.items(), key=lambda kv: -kv[1])[:5]:
+        typer.echo(f"  {count} rejected: {reason}", err=True)
+    for error in listener.state.framing_errors:
+        typer.echo(f"  connection closed: {error}", err=True)
 
 
 @app.command()

@@ -68,6 +68,13 @@ class Settings(BaseModel):
         description="Redis for the web server's rate limits, e.g. redis://127.0.0.1:6379/0; "
         "without it they are counted in the database (shared by every worker either way)",
     )
+    syslog_udp_buffer_bytes: int = Field(
+        default=64 << 20,
+        ge=4096,
+        description="receive buffer of `bastion boundary listen`'s UDP socket: datagrams wait "
+        "there while the pipeline is busy, and the kernel drops what does not fit (more: longer "
+        "bursts survive; memory is taken only while datagrams wait)",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
 
