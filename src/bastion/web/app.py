@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bastion import __version__
 from bastion.core.settings import Settings
@@ -37,6 +38,9 @@ def create_app(
     oidc: OidcConfig | None = None,
 ) -> FastAPI:
     """Build the web app over ``store``; the caller owns the store and disposes of it.
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` count only from the addresses in
+    ``settings.trusted_proxies``; from anyone else the connecting address is the client.
 
     Authentication is a dependency of the API and console routers, not a
     middleware: /health, /static and routers other contexts add with their own
@@ -74,6 +78,10 @@ def create_app(
     redact_access_log()
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:
+        # Outermost, so the limits, the audit trail and HSTS all see the client the
+        # proxy names; from any other peer X-Forwarded-* are ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(blocklists.router)
