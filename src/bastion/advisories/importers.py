@@ -11,10 +11,9 @@ parser is registered in ``INTEL_FORMATS`` under its name.
 
 from __future__ import annotations
 
-import gzip
 import io
-import json
 import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +31,8 @@ from bastion.advisories.vulns import (
     VulnRecord,
     score_cvss,
 )
-from bastion.core.errors import FormatError, InputError, Location
+from bastion.core.documents import MAX_BYTES, load_json
+from bastion.core.errors import FormatError, InputError, LimitExceeded, Location
 
 
 def _time(value: Any) -> datetime | None:
@@ -291,7 +291,7 @@ def parse_kev(doc: Any, where: str = "") -> list[VulnRecord]:
 def parse_epss(data: bytes, where: str = "") -> list[EpssScore]:
     """Parse a FIRST EPSS CSV (``#model_version:…,score_date:…`` then cve,epss,percentile)."""
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        data = _gunzip(data, where)
     text = data.decode("utf-8-sig", errors="replace")
     first, _, rest = text.partition("\n")
     score_date = None
@@ -334,12 +334,7 @@ def parse_epss(data: bytes, where: str = "") -> list[EpssScore]:
 
 
 def _json(data: bytes, where: str) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        msg = f"not valid JSON: {exc}"
-        raise FormatError(msg, Location(file=where or None, line=line)) from None
+    return load_json(data, where=where)
 
 
 def detect_json(doc: Any) -> str | None:
@@ -380,12 +375,32 @@ def parse_intel(data: bytes, name: str = "", fmt: str | None = None) -> ImportRe
     if data[:4] == b"PK\x03\x04":
         return _parse_zip(data, name, fmt)
     if data[:2] == b"\x1f\x8b":
-        return parse_intel(gzip.decompress(data), name.removesuffix(".gz"), fmt)
+        return parse_intel(_gunzip(data, name), name.removesuffix(".gz"), fmt)
     return _parse_json_doc(_json(data, name), name, fmt)
 
 
+def _gunzip(data: bytes, name: str, limit: int = MAX_BYTES) -> bytes:
+    """Decompress gzip ``data``; raise LimitExceeded when it holds more than ``limit`` bytes."""
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        out = inflate.decompress(data, limit + 1)
+    except zlib.error as exc:
+        msg = f"not valid gzip: {exc}"
+        raise FormatError(msg, Location(file=name or None)) from None
+    if len(out) > limit:
+        msg = f"decompresses to more than {limit:,} bytes; Bastion reads at most that"
+        raise LimitExceeded(msg, Location(file=name or None))
+    return out
+
+
 def _looks_like_epss(data: bytes, name: str) -> bool:
-    head = gzip.decompress(data)[:200] if data[:2] == b"\x1f\x8b" else data[:200]
+    if data[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(data, 200)
+        except zlib.error:
+            return False
+    else:
+        head = data[:200]
     return head.startswith(b"#model_version") or head.lower().startswith(b"cve,epss")
 
 
@@ -409,7 +424,16 @@ def _parse_zip(data: bytes, name: str, fmt: str | None) -> ImportResult:
         for member in sorted(archive.namelist()):
             if not member.endswith(".json"):
                 continue
-            results.append(parse_intel(archive.read(member), f"{name}!{member}", fmt))
+            where = f"{name}!{member}"
+            if archive.getinfo(member).file_size > MAX_BYTES:
+                msg = f"decompresses to more than {MAX_BYTES:,} bytes; Bastion reads at most that"
+                raise LimitExceeded(msg, Location(file=where))
+            try:
+                content = archive.read(member)
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+                msg = f"cannot read the zip member: {exc}"
+                raise FormatError(msg, Location(file=where)) from None
+            results.append(parse_intel(content, where, fmt))
     if not results:
         msg = "zip file holds no .json records"
         raise FormatError(msg, Location(file=name or None))

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
 from bastion.advisories.packages import cpe_key, normalise_name, parse_cpe, parse_purl
 from bastion.advisories.vex import VexStatement, read_vex
+from bastion.core.documents import load_json, load_xml
 from bastion.core.errors import FormatError, InputError, Location
 
 CYCLONEDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
@@ -341,20 +338,9 @@ def parse_inventory(data: bytes, name: str = "") -> Inventory:
     """Parse an inventory file, detecting CycloneDX JSON/XML, SPDX JSON, OpenVEX or CSV."""
     head = data.lstrip()[:1]
     if head in {b"{", b"["}:
-        try:
-            doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            msg = f"not valid JSON: {exc}"
-            raise FormatError(
-                msg, Location(file=name or None, line=getattr(exc, "lineno", None))
-            ) from None
-        return _parse_json(doc, name)
+        return _parse_json(load_json(data, where=name), name)
     if head == b"<":
-        try:
-            root = SafeET.fromstring(data)
-        except (SafeET.ParseError, DefusedXmlException) as exc:
-            msg = f"not valid or not safe XML: {exc}"
-            raise FormatError(msg, Location(file=name or None)) from None
+        root = load_xml(data, where=name)
         if _local(root.tag) != "bom":
             msg = f"unrecognised inventory XML: root element <{_local(root.tag)}>, expected a CycloneDX <bom>"
             raise FormatError(msg, Location(file=name or None))

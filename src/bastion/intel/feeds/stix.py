@@ -19,7 +19,6 @@ campaign …). A revoked indicator is stored as expired.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -28,6 +27,7 @@ from typing import Any
 import stix2  # type: ignore[import-untyped]
 import stix2.exceptions  # type: ignore[import-untyped]
 
+from bastion.core.documents import load_json
 from bastion.core.errors import InputError
 from bastion.core.types import Tlp
 from bastion.intel.feeds.http import fetch_document
@@ -172,11 +172,7 @@ def read_objects(objects: list[Any], options: FeedOptions, where: str) -> Parsed
 
 def read_bundle(content: bytes, options: FeedOptions, where: str) -> Parsed:
     """Read a STIX 2.1 bundle (or a bare list of objects); raise InputError if it is neither."""
-    try:
-        data = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{where}: not JSON: {exc}"
-        raise InputError(msg) from None
+    data = load_json(content, where=where)
     if isinstance(data, dict) and (data.get("type") == "bundle" or "objects" in data):
         objects = data.get("objects", [])  # a bundle, or a TAXII envelope
     elif isinstance(data, list):

@@ -1,0 +1,154 @@
+"""Read untrusted JSON and XML documents within bounds: their size, their nesting, no DTD.
+
+Every importer (indicator files and feeds, inventories and SBOMs, vulnerability
+intelligence) reads its documents here, so a hostile one is refused with an
+InputError that says what and where instead of exhausting the stack or memory:
+
+* ``load_json`` refuses more than ``max_bytes``, more than ``max_depth`` nested
+  arrays and objects (counted before parsing, by a scan that skips string
+  literals), text that is not UTF-8, and ``NaN``/``Infinity``, which JSON lacks;
+* ``load_xml`` refuses more than ``max_bytes``, any DTD (internal or external),
+  entities, and more than ``max_depth`` nested elements.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+import numpy as np
+from defusedxml import DefusedXmlException, DTDForbidden
+
+from bastion.core.errors import FormatError, LimitExceeded, Location
+
+MAX_BYTES = 64 << 20
+MAX_DEPTH = 64
+
+# Everything but brackets goes, in one C-speed pass over what lies outside strings.
+_BRACKETS_ONLY = {c: None for c in range(128) if chr(c) not in "[]{}"}
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+
+
+def json_depth(text: str) -> int:
+    """Return how deeply arrays and objects nest in JSON ``text``, without parsing it.
+
+    Escaped backslashes, then escaped quotes, are dropped (left to right, as a JSON
+    reader pairs them), so every remaining quote opens or closes a string; the even
+    pieces between quotes lie outside strings, and only their brackets count. Where
+    the text is not JSON the count may differ, but never below what a reader would
+    nest before reaching the error.
+    """
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    outside = "".join(unescaped.split('"')[0::2])
+    brackets = outside.translate(_BRACKETS_ONLY).encode("ascii", "ignore")
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where(np.isin(codes, _OPEN), 1, -1).astype(np.int32)
+    return int(np.cumsum(steps).max())
+
+
+def _size(length: int, where: str, max_bytes: int) -> None:
+    if length > max_bytes:
+        msg = f"the document is {length:,} bytes; Bastion reads at most {max_bytes:,}"
+        raise LimitExceeded(msg, Location(file=where or None))
+
+
+def _no_constant(name: str, where: str) -> Any:
+    msg = f"not valid JSON: {name} is not a JSON number"
+    raise FormatError(msg, Location(file=where or None))
+
+
+def _finite(text: str, where: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        msg = f"not valid JSON: the number {text[:40]} is out of range"
+        raise FormatError(msg, Location(file=where or None))
+    return value
+
+
+def load_json(
+    data: bytes | str,
+    *,
+    where: str,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> Any:
+    """Parse a JSON document from an untrusted source; raise an InputError naming ``where``."""
+    location = Location(file=where or None)
+    if isinstance(data, bytes):
+        _size(len(data), where, max_bytes)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            msg = f"not valid JSON: not UTF-8 text (byte {exc.start})"
+            raise FormatError(msg, location) from None
+    else:
+        _size(len(data), where, max_bytes)
+        text = data.removeprefix("\ufeff")
+    depth = json_depth(text)
+    if depth > max_depth:
+        msg = (
+            f"the document nests {depth} arrays or objects deep; Bastion reads at most {max_depth}"
+        )
+        raise LimitExceeded(msg, location)
+    try:
+        return json.loads(
+            text,
+            parse_constant=lambda name: _no_constant(name, where),
+            parse_float=lambda number: _finite(number, where),
+        )
+    except json.JSONDecodeError as exc:
+        msg = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise FormatError(msg, Location(file=where or None, line=exc.lineno)) from None
+    except ValueError as exc:  # a number with more digits than Python converts
+        msg = f"not valid JSON: {exc}"
+        raise FormatError(msg, location) from None
+    except RecursionError:  # the scan above should have refused it; never let it escape
+        msg = "the document nests too deeply to read"
+        raise LimitExceeded(msg, location) from None
+
+
+def xml_depth(root: Element) -> int:
+    """Return how deeply the elements under ``root`` nest (``root`` alone is 1)."""
+    deepest = 0
+    level: list[Element] = [root]
+    while level:
+        deepest += 1
+        level = [child for element in level for child in element]
+    return deepest
+
+
+def load_xml(
+    data: bytes,
+    *,
+    where: str,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> Element:
+    """Parse an XML document from an untrusted source; raise an InputError naming ``where``.
+
+    Any DTD is refused, external or internal: Bastion's formats need none, and
+    without one no entity or external reference can be declared.
+    """
+    location = Location(file=where or None)
+    _size(len(data), where, max_bytes)
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except DTDForbidden as exc:
+        msg = f"not safe XML: a DTD (<!DOCTYPE {exc.name} ...>) is not accepted; remove it"
+        raise FormatError(msg, location) from None
+    except DefusedXmlException as exc:
+        msg = f"not safe XML: {exc}"
+        raise FormatError(msg, location) from None
+    except SafeET.ParseError as exc:
+        msg = f"not valid XML: {exc}"
+        raise FormatError(msg, location) from None
+    depth = xml_depth(root)
+    if depth > max_depth:
+        msg = f"the document nests {depth} elements deep; Bastion reads at most {max_depth}"
+        raise LimitExceeded(msg, location)
+    return root
