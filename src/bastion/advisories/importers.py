@@ -31,7 +31,14 @@ from bastion.advisories.vulns import (
     VulnRecord,
     score_cvss,
 )
-from bastion.core.documents import MAX_BYTES, load_json
+from bastion.core.documents import (
+    MAX_BYTES,
+    as_list,
+    as_object,
+    as_objects,
+    as_text,
+    load_json,
+)
 from bastion.core.errors import FormatError, InputError, LimitExceeded, Location
 
 
@@ -65,12 +72,12 @@ def _severity_of(cvss: tuple[Cvss, ...], fallback: Any = None) -> str | None:
 
 def _osv_ranges(eco: str, pkg: str, affected: dict[str, Any]) -> list[AffectedRange]:
     out: list[AffectedRange] = []
-    for rng in affected.get("ranges") or []:
-        if not isinstance(rng, dict) or rng.get("type") == "GIT":
+    for rng in as_objects(affected.get("ranges")):
+        if rng.get("type") == "GIT":
             continue  # commit ranges say nothing about released versions
         lo: str | None = None
         open_interval = False
-        for event in rng.get("events") or []:
+        for event in as_objects(rng.get("events")):
             if "introduced" in event:
                 intro = str(event["introduced"])
                 lo = None if intro in {"0", ""} else intro
@@ -86,7 +93,7 @@ def _osv_ranges(eco: str, pkg: str, affected: dict[str, Any]) -> list[AffectedRa
                 open_interval = False
         if open_interval:
             out.append(AffectedRange(eco, pkg, lo, True, None, False))
-    for version in affected.get("versions") or []:
+    for version in as_list(affected.get("versions")):
         text = str(version)
         if not any(r.lo == text == r.hi for r in out):
             out.append(AffectedRange(eco, pkg, text, True, text, True))
@@ -100,12 +107,12 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
         raise FormatError(msg, Location(file=where or None, field="id"))
     cvss = tuple(
         score_cvss(str(s.get("score", "")))
-        for s in doc.get("severity") or []
-        if isinstance(s, dict) and str(s.get("type", "")).startswith("CVSS")
+        for s in as_objects(doc.get("severity"))
+        if str(s.get("type", "")).startswith("CVSS")
     )
     affected: list[AffectedRange] = []
-    for entry in doc.get("affected") or []:
-        package = entry.get("package") or {}
+    for entry in as_objects(doc.get("affected")):
+        package = as_object(entry.get("package"))
         if not package.get("name"):
             continue
         eco = osv_ecosystem(str(package.get("ecosystem", "")))
@@ -114,7 +121,7 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
     return VulnRecord(
         id=doc["id"],
         source="osv",
-        aliases=tuple(str(a) for a in doc.get("aliases") or [] if a),
+        aliases=tuple(str(a) for a in as_list(doc.get("aliases")) if a),
         summary=str(doc.get("summary") or ""),
         details=str(doc.get("details") or ""),
         published=_time(doc.get("published")),
@@ -124,11 +131,7 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
             cvss, specific.get("severity") if isinstance(specific, dict) else None
         ),
         affected=tuple(affected),
-        references=tuple(
-            str(r["url"])
-            for r in doc.get("references") or []
-            if isinstance(r, dict) and r.get("url")
-        ),
+        references=tuple(str(r["url"]) for r in as_objects(doc.get("references")) if r.get("url")),
     )
 
 
@@ -137,8 +140,8 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
 
 def _cve5_versions(key: str, entry: dict[str, Any]) -> list[AffectedRange]:
     out = []
-    for item in entry.get("versions") or []:
-        if not isinstance(item, dict) or item.get("status") != "affected":
+    for item in as_objects(entry.get("versions")):
+        if item.get("status") != "affected":
             continue
         version = str(item.get("version") or "").strip()
         lo = None if version in {"", "0", "*", "unspecified", "n/a"} else version
@@ -192,17 +195,17 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
     if not isinstance(meta, dict) or not isinstance(meta.get("cveId"), str):
         msg = "not a CVE JSON 5 record: expected cveMetadata.cveId"
         raise FormatError(msg, Location(file=where or None, field="cveMetadata.cveId"))
-    containers = doc.get("containers") or {}
-    cna = containers.get("cna") or {}
-    every = [cna, *(containers.get("adp") or [])]
+    containers = as_object(doc.get("containers"))
+    cna = as_object(containers.get("cna"))
+    every = [cna, *as_objects(containers.get("adp"))]
     affected: list[AffectedRange] = []
     vectors: list[str] = []
     for container in every:
-        for entry in container.get("affected") or []:
-            vendor, product = entry.get("vendor"), entry.get("product")
+        for entry in as_objects(container.get("affected")):
+            vendor, product = as_text(entry.get("vendor")), as_text(entry.get("product"))
             if vendor and product and vendor != "n/a":
                 affected.extend(_cve5_versions(cpe_key(vendor, product), entry))
-            for cpe_text in entry.get("cpes") or []:
+            for cpe_text in as_list(entry.get("cpes")):
                 try:
                     cpe = parse_cpe(str(cpe_text))
                 except InputError:
@@ -211,15 +214,15 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
                     affected.append(
                         AffectedRange("cpe", cpe.key, cpe.version, True, cpe.version, True)
                     )
-        for applicability in container.get("cpeApplicability") or []:
-            for node in applicability.get("nodes") or []:
+        for applicability in as_objects(container.get("cpeApplicability")):
+            for node in as_objects(applicability.get("nodes")):
                 if node.get("negate"):
                     continue
-                for match in node.get("cpeMatch") or []:
+                for match in as_objects(node.get("cpeMatch")):
                     rng = _cpe_match(match)
                     if rng is not None:
                         affected.append(rng)
-        for metric in container.get("metrics") or []:
+        for metric in as_objects(container.get("metrics")):
             for name in ("cvssV4_0", "cvssV3_1", "cvssV3_0"):
                 if isinstance(metric.get(name), dict) and metric[name].get("vectorString"):
                     vector = str(metric[name]["vectorString"])
@@ -227,8 +230,10 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
                         vector = f"CVSS:3.0/{vector}"
                     vectors.append(vector)
     cvss = tuple(score_cvss(v) for v in dict.fromkeys(vectors))
-    descriptions = cna.get("descriptions") or []
-    english = [d.get("value", "") for d in descriptions if str(d.get("lang", "")).startswith("en")]
+    descriptions = as_objects(cna.get("descriptions"))
+    english = [
+        str(d.get("value", "")) for d in descriptions if str(d.get("lang", "")).startswith("en")
+    ]
     return VulnRecord(
         id=meta["cveId"],
         source="cve5",
@@ -239,7 +244,7 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
         cvss=cvss,
         severity=_severity_of(cvss),
         affected=tuple(dict.fromkeys(affected)),
-        references=tuple(str(r["url"]) for r in cna.get("references") or [] if r.get("url")),
+        references=tuple(str(r["url"]) for r in as_objects(cna.get("references")) if r.get("url")),
     )
 
 

@@ -152,3 +152,23 @@ def load_xml(
         msg = f"the document nests {depth} elements deep; Bastion reads at most {max_depth}"
         raise LimitExceeded(msg, location)
     return root
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """Return ``value`` if it is a JSON object, else an empty one: a wrong type reads as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """Return ``value`` if it is a JSON array, else an empty one: a wrong type reads as absent."""
+    return value if isinstance(value, list) else []
+
+
+def as_objects(value: Any) -> list[dict[str, Any]]:
+    """Return the objects in ``value`` if it is a JSON array, skipping anything else in it."""
+    return [item for item in as_list(value) if isinstance(item, dict)]
+
+
+def as_text(value: Any) -> str | None:
+    """Return ``value`` if it is a JSON string, else None: a wrong type reads as absent."""
+    return value if isinstance(value, str) else None
