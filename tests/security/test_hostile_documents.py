@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -26,6 +27,8 @@ from hypothesis import strategies as st
 
 from bastion import advisories, intel, orgs
 from bastion.auth import users as auth_users
+from bastion.boundary.parsers import ParseContext, detect_format, get_parser
+from bastion.boundary.schema import LINE_COLUMN
 from bastion.core.documents import MAX_DEPTH, json_depth, load_json, load_xml
 from bastion.core.errors import FormatError, InputError, LimitExceeded
 from bastion.core.settings import Settings
@@ -377,3 +380,20 @@ def test_the_cli_says_one_line_for_a_deep_file(tmp_path: Path, bastion: Callable
     assert result.exit_code != 0
     assert result.stderr.count("\n") == 1
     assert "nests 100000 arrays or objects deep" in result.stderr
+
+
+# --- JSON log lines ----------------------------------------------------------------
+
+
+def test_a_deeply_nested_ecs_line_is_a_reject_not_a_crash() -> None:
+    good = '{"@timestamp": "2024-05-01T10:00:00Z", "source": {"ip": "10.0.0.1"}}'
+    deep_line = '{"a":' * 200_000 + "1" + "}" * 200_000
+    arrays = '{"@timestamp": "2024-05-01T10:00:00Z", "x": ' + "[" * 100 + "]" * 100 + "}"
+    wide = '{"@timestamp": "2024-05-01T10:00:00Z", "tags": [' + ",".join(["[]"] * 200) + "]}"
+    lines = [good, deep_line, arrays, wide]
+    assert detect_format([good] * 4 + [deep_line]).name == "ecs"  # the sniffers survive it
+    result = get_parser("ecs").parse(pl.Series(lines, dtype=pl.String), ParseContext())
+    reasons = dict(result.rejects.iter_rows())
+    assert sorted(result.events.get_column(LINE_COLUMN).to_list()) == [0, 3]
+    assert "nests 200000 arrays or objects deep; at most 64 are read" in reasons[1]
+    assert "nests 101 arrays or objects deep" in reasons[2]
