@@ -364,6 +364,22 @@ def test_no_json_body_makes_a_500(web: Web, document: Document) -> None:
     assert not failures, failures
 
 
+def test_a_deep_json_body_answers_413_saying_how_deep(web: Web) -> None:
+    deep_body = {"content": b"[" * 100_000, "headers": {"content-type": "application/json"}}
+    answers = web.send(
+        [
+            ("POST", "/api/v1/organisations", deep_body),
+            ("PUT", "/api/v1/rules/1/tuning", deep_body),
+        ]
+    )
+    for answer in answers:
+        assert answer.status_code == 413
+        assert answer.json()["detail"] == (
+            "body: the JSON nests 100000 arrays or objects deep; at most 64 are read"
+        )
+        assert answer.headers["x-content-type-options"] == "nosniff"
+
+
 def test_a_deep_upload_answers_413_naming_the_file(web: Web) -> None:
     [answer] = web.send(
         [("POST", "/api/v1/intel/import", {"files": {"file": ("deep.json", b"[" * 100_000)}})]

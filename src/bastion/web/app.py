@@ -14,7 +14,13 @@ from bastion.web import api, blocklists, console, health
 from bastion.web.errors import install_error_handlers
 from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
-from bastion.web.security import BodyLimit, SecurityHeaders, make_limiters, redact_access_log
+from bastion.web.security import (
+    BodyLimit,
+    JsonDepthLimit,
+    SecurityHeaders,
+    make_limiters,
+    redact_access_log,
+)
 
 # Shared by every server process on one database (or one Redis, with ``redis_url``).
 SIGNIN_LIMIT = (20, 60.0)  # sign-in attempts per address per minute
@@ -76,6 +82,7 @@ def create_app(
     app.state.rule_catalogue = RuleCatalogue(settings.rules_dir, settings.rule_placeholders)
     install_error_handlers(app)
     redact_access_log()
+    app.add_middleware(JsonDepthLimit)  # inside BodyLimit: what it buffers is bounded
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     if settings.trusted_proxies:
