@@ -37,6 +37,7 @@ from bastion.orgs import csvio
 from bastion.store import Store, upgrade
 from bastion.web import create_app
 from bastion.web.auth import CSRF_HEADER, SESSION_COOKIE
+from bastion.web.oidc import Flow
 from bastion.web.testing import FAST_HASHER, create_people, open_session
 
 FUZZ = settings(
@@ -413,3 +414,7 @@ def test_a_deeply_nested_ecs_line_is_a_reject_not_a_crash() -> None:
     assert sorted(result.events.get_column(LINE_COLUMN).to_list()) == [0, 3]
     assert "nests 200000 arrays or objects deep; at most 64 are read" in reasons[1]
     assert "nests 101 arrays or objects deep" in reasons[2]
+
+
+def test_a_deeply_nested_sign_in_cookie_is_no_flow() -> None:
+    assert Flow.from_cookie("[" * 5000) is None
