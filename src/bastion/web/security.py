@@ -288,7 +288,7 @@ class JsonDepthLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        depth = json_depth(body.decode("utf-8", "replace"))
+        depth = json_depth(body)
         if depth > self.max_depth:
             detail = f"body: the JSON nests {depth} arrays or objects deep; at most {self.max_depth} are read"
             await _answer(send, 413, detail)
