@@ -144,7 +144,7 @@ def test_csv_inventory_vendor_product_purl_cpe() -> None:
         (b'{"bomFormat": "CycloneDX", "specVersion": "1.4", ', "not valid JSON"),
         (
             b"<bom xmlns='http://cyclonedx.org/schema/bom/1.4'><components>",
-            "not valid or not safe XML",
+            "not valid XML",
         ),
         (cyclonedx([], spec="1.1"), "unknown CycloneDX spec version '1.1'"),
         (cyclonedx([], spec="2.0"), "unknown CycloneDX spec version '2.0'"),
@@ -155,7 +155,12 @@ def test_csv_inventory_vendor_product_purl_cpe() -> None:
         (json.dumps({**SPDX, "spdxVersion": "SPDX-3.0"}).encode(), "unknown SPDX version"),
         (
             b'<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><bom>&b;</bom>',
-            "not valid or not safe XML",
+            "not safe XML: a DTD",
+        ),
+        (  # an external DTD, even one that declares nothing, is refused before any fetch
+            b'<?xml version="1.0"?><!DOCTYPE bom SYSTEM "http://127.0.0.1:9/bom.dtd">'
+            b"<bom xmlns='http://cyclonedx.org/schema/bom/1.4'/>",
+            r"not safe XML: a DTD \(<!DOCTYPE bom \.\.\.>\) is not accepted",
         ),
         (b"hello,world\n1,2\n", "CSV inventory needs a header"),
     ],

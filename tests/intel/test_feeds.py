@@ -216,7 +216,7 @@ def test_garbage_stix_is_a_failed_pull(store: Store, feed_server: FeedServer) ->
         feeds.add_feed(session, "cti", "stix", feed_server.url("/bundle.json"), now=NOW)
         pull = feeds.pull_feed(session, "cti", now=NOW)
     assert pull.status == "failed"
-    assert "not JSON" in pull.reason
+    assert "not valid JSON" in pull.reason
 
 
 def test_misp_feed_manifest_and_events(store: Store, feed_server: FeedServer) -> None:

@@ -11,10 +11,9 @@ parser is registered in ``INTEL_FORMATS`` under its name.
 
 from __future__ import annotations
 
-import gzip
 import io
-import json
 import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +31,15 @@ from bastion.advisories.vulns import (
     VulnRecord,
     score_cvss,
 )
-from bastion.core.errors import FormatError, InputError, Location
+from bastion.core.documents import (
+    MAX_BYTES,
+    as_list,
+    as_object,
+    as_objects,
+    as_text,
+    load_json,
+)
+from bastion.core.errors import FormatError, InputError, LimitExceeded, Location
 
 
 def _time(value: Any) -> datetime | None:
@@ -65,12 +72,12 @@ def _severity_of(cvss: tuple[Cvss, ...], fallback: Any = None) -> str | None:
 
 def _osv_ranges(eco: str, pkg: str, affected: dict[str, Any]) -> list[AffectedRange]:
     out: list[AffectedRange] = []
-    for rng in affected.get("ranges") or []:
-        if not isinstance(rng, dict) or rng.get("type") == "GIT":
+    for rng in as_objects(affected.get("ranges")):
+        if rng.get("type") == "GIT":
             continue  # commit ranges say nothing about released versions
         lo: str | None = None
         open_interval = False
-        for event in rng.get("events") or []:
+        for event in as_objects(rng.get("events")):
             if "introduced" in event:
                 intro = str(event["introduced"])
                 lo = None if intro in {"0", ""} else intro
@@ -86,7 +93,7 @@ def _osv_ranges(eco: str, pkg: str, affected: dict[str, Any]) -> list[AffectedRa
                 open_interval = False
         if open_interval:
             out.append(AffectedRange(eco, pkg, lo, True, None, False))
-    for version in affected.get("versions") or []:
+    for version in as_list(affected.get("versions")):
         text = str(version)
         if not any(r.lo == text == r.hi for r in out):
             out.append(AffectedRange(eco, pkg, text, True, text, True))
@@ -100,12 +107,12 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
         raise FormatError(msg, Location(file=where or None, field="id"))
     cvss = tuple(
         score_cvss(str(s.get("score", "")))
-        for s in doc.get("severity") or []
-        if isinstance(s, dict) and str(s.get("type", "")).startswith("CVSS")
+        for s in as_objects(doc.get("severity"))
+        if str(s.get("type", "")).startswith("CVSS")
     )
     affected: list[AffectedRange] = []
-    for entry in doc.get("affected") or []:
-        package = entry.get("package") or {}
+    for entry in as_objects(doc.get("affected")):
+        package = as_object(entry.get("package"))
         if not package.get("name"):
             continue
         eco = osv_ecosystem(str(package.get("ecosystem", "")))
@@ -114,7 +121,7 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
     return VulnRecord(
         id=doc["id"],
         source="osv",
-        aliases=tuple(str(a) for a in doc.get("aliases") or [] if a),
+        aliases=tuple(str(a) for a in as_list(doc.get("aliases")) if a),
         summary=str(doc.get("summary") or ""),
         details=str(doc.get("details") or ""),
         published=_time(doc.get("published")),
@@ -124,11 +131,7 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
             cvss, specific.get("severity") if isinstance(specific, dict) else None
         ),
         affected=tuple(affected),
-        references=tuple(
-            str(r["url"])
-            for r in doc.get("references") or []
-            if isinstance(r, dict) and r.get("url")
-        ),
+        references=tuple(str(r["url"]) for r in as_objects(doc.get("references")) if r.get("url")),
     )
 
 
@@ -137,8 +140,8 @@ def parse_osv_record(doc: Any, where: str = "") -> VulnRecord:
 
 def _cve5_versions(key: str, entry: dict[str, Any]) -> list[AffectedRange]:
     out = []
-    for item in entry.get("versions") or []:
-        if not isinstance(item, dict) or item.get("status") != "affected":
+    for item in as_objects(entry.get("versions")):
+        if item.get("status") != "affected":
             continue
         version = str(item.get("version") or "").strip()
         lo = None if version in {"", "0", "*", "unspecified", "n/a"} else version
@@ -192,17 +195,17 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
     if not isinstance(meta, dict) or not isinstance(meta.get("cveId"), str):
         msg = "not a CVE JSON 5 record: expected cveMetadata.cveId"
         raise FormatError(msg, Location(file=where or None, field="cveMetadata.cveId"))
-    containers = doc.get("containers") or {}
-    cna = containers.get("cna") or {}
-    every = [cna, *(containers.get("adp") or [])]
+    containers = as_object(doc.get("containers"))
+    cna = as_object(containers.get("cna"))
+    every = [cna, *as_objects(containers.get("adp"))]
     affected: list[AffectedRange] = []
     vectors: list[str] = []
     for container in every:
-        for entry in container.get("affected") or []:
-            vendor, product = entry.get("vendor"), entry.get("product")
+        for entry in as_objects(container.get("affected")):
+            vendor, product = as_text(entry.get("vendor")), as_text(entry.get("product"))
             if vendor and product and vendor != "n/a":
                 affected.extend(_cve5_versions(cpe_key(vendor, product), entry))
-            for cpe_text in entry.get("cpes") or []:
+            for cpe_text in as_list(entry.get("cpes")):
                 try:
                     cpe = parse_cpe(str(cpe_text))
                 except InputError:
@@ -211,15 +214,15 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
                     affected.append(
                         AffectedRange("cpe", cpe.key, cpe.version, True, cpe.version, True)
                     )
-        for applicability in container.get("cpeApplicability") or []:
-            for node in applicability.get("nodes") or []:
+        for applicability in as_objects(container.get("cpeApplicability")):
+            for node in as_objects(applicability.get("nodes")):
                 if node.get("negate"):
                     continue
-                for match in node.get("cpeMatch") or []:
+                for match in as_objects(node.get("cpeMatch")):
                     rng = _cpe_match(match)
                     if rng is not None:
                         affected.append(rng)
-        for metric in container.get("metrics") or []:
+        for metric in as_objects(container.get("metrics")):
             for name in ("cvssV4_0", "cvssV3_1", "cvssV3_0"):
                 if isinstance(metric.get(name), dict) and metric[name].get("vectorString"):
                     vector = str(metric[name]["vectorString"])
@@ -227,8 +230,10 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
                         vector = f"CVSS:3.0/{vector}"
                     vectors.append(vector)
     cvss = tuple(score_cvss(v) for v in dict.fromkeys(vectors))
-    descriptions = cna.get("descriptions") or []
-    english = [d.get("value", "") for d in descriptions if str(d.get("lang", "")).startswith("en")]
+    descriptions = as_objects(cna.get("descriptions"))
+    english = [
+        str(d.get("value", "")) for d in descriptions if str(d.get("lang", "")).startswith("en")
+    ]
     return VulnRecord(
         id=meta["cveId"],
         source="cve5",
@@ -239,7 +244,7 @@ def parse_cve5_record(doc: Any, where: str = "") -> VulnRecord:
         cvss=cvss,
         severity=_severity_of(cvss),
         affected=tuple(dict.fromkeys(affected)),
-        references=tuple(str(r["url"]) for r in cna.get("references") or [] if r.get("url")),
+        references=tuple(str(r["url"]) for r in as_objects(cna.get("references")) if r.get("url")),
     )
 
 
@@ -291,7 +296,7 @@ def parse_kev(doc: Any, where: str = "") -> list[VulnRecord]:
 def parse_epss(data: bytes, where: str = "") -> list[EpssScore]:
     """Parse a FIRST EPSS CSV (``#model_version:…,score_date:…`` then cve,epss,percentile)."""
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        data = _gunzip(data, where)
     text = data.decode("utf-8-sig", errors="replace")
     first, _, rest = text.partition("\n")
     score_date = None
@@ -334,12 +339,7 @@ def parse_epss(data: bytes, where: str = "") -> list[EpssScore]:
 
 
 def _json(data: bytes, where: str) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        msg = f"not valid JSON: {exc}"
-        raise FormatError(msg, Location(file=where or None, line=line)) from None
+    return load_json(data, where=where)
 
 
 def detect_json(doc: Any) -> str | None:
@@ -380,12 +380,32 @@ def parse_intel(data: bytes, name: str = "", fmt: str | None = None) -> ImportRe
     if data[:4] == b"PK\x03\x04":
         return _parse_zip(data, name, fmt)
     if data[:2] == b"\x1f\x8b":
-        return parse_intel(gzip.decompress(data), name.removesuffix(".gz"), fmt)
+        return parse_intel(_gunzip(data, name), name.removesuffix(".gz"), fmt)
     return _parse_json_doc(_json(data, name), name, fmt)
 
 
+def _gunzip(data: bytes, name: str, limit: int = MAX_BYTES) -> bytes:
+    """Decompress gzip ``data``; raise LimitExceeded when it holds more than ``limit`` bytes."""
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        out = inflate.decompress(data, limit + 1)
+    except zlib.error as exc:
+        msg = f"not valid gzip: {exc}"
+        raise FormatError(msg, Location(file=name or None)) from None
+    if len(out) > limit:
+        msg = f"decompresses to more than {limit:,} bytes; Bastion reads at most that"
+        raise LimitExceeded(msg, Location(file=name or None))
+    return out
+
+
 def _looks_like_epss(data: bytes, name: str) -> bool:
-    head = gzip.decompress(data)[:200] if data[:2] == b"\x1f\x8b" else data[:200]
+    if data[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(data, 200)
+        except zlib.error:
+            return False
+    else:
+        head = data[:200]
     return head.startswith(b"#model_version") or head.lower().startswith(b"cve,epss")
 
 
@@ -409,7 +429,16 @@ def _parse_zip(data: bytes, name: str, fmt: str | None) -> ImportResult:
         for member in sorted(archive.namelist()):
             if not member.endswith(".json"):
                 continue
-            results.append(parse_intel(archive.read(member), f"{name}!{member}", fmt))
+            where = f"{name}!{member}"
+            if archive.getinfo(member).file_size > MAX_BYTES:
+                msg = f"decompresses to more than {MAX_BYTES:,} bytes; Bastion reads at most that"
+                raise LimitExceeded(msg, Location(file=where))
+            try:
+                content = archive.read(member)
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+                msg = f"cannot read the zip member: {exc}"
+                raise FormatError(msg, Location(file=where)) from None
+            results.append(parse_intel(content, where, fmt))
     if not results:
         msg = "zip file holds no .json records"
         raise FormatError(msg, Location(file=name or None))

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
 from bastion.advisories.packages import cpe_key, normalise_name, parse_cpe, parse_purl
 from bastion.advisories.vex import VexStatement, read_vex
+from bastion.core.documents import as_list, as_object, as_objects, as_text, load_json, load_xml
 from bastion.core.errors import FormatError, InputError, Location
 
 CYCLONEDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
@@ -91,7 +88,12 @@ def make_component(
     group: str | None = None,
     bom_ref: str | None = None,
 ) -> Component | Reject:
-    """Build a component from what a format says of it, or say why it cannot be used."""
+    """Build a component from what a format says of it, or say why it cannot be used.
+
+    A value that is not a string (a number, a list) reads as absent.
+    """
+    version, purl, cpe = as_text(version), as_text(purl), as_text(cpe)
+    vendor, group, bom_ref = as_text(vendor), as_text(group), as_text(bom_ref)
     label = name or purl or cpe or f"#{index}"
     version = (version or "").strip()
     ecosystem = package = None
@@ -143,10 +145,9 @@ def _add(inventory: Inventory, built: Component | Reject) -> None:
 
 
 def _walk_json(components: Any) -> Iterator[dict[str, Any]]:
-    for comp in components or []:
-        if isinstance(comp, dict):
-            yield comp
-            yield from _walk_json(comp.get("components"))
+    for comp in as_objects(components):
+        yield comp
+        yield from _walk_json(comp.get("components"))
 
 
 def parse_cyclonedx_json(doc: dict[str, Any], where: str = "") -> Inventory:
@@ -155,16 +156,16 @@ def parse_cyclonedx_json(doc: dict[str, Any], where: str = "") -> Inventory:
     if spec not in CYCLONEDX_VERSIONS:
         msg = f"unknown CycloneDX spec version {spec!r}; supported: {', '.join(CYCLONEDX_VERSIONS)}"
         raise FormatError(msg, Location(file=where or None, field="specVersion"))
-    root = (doc.get("metadata") or {}).get("component") or {}
+    root = as_object(as_object(doc.get("metadata")).get("component"))
     inventory = Inventory(
         "cyclonedx-json",
         spec,
-        doc.get("serialNumber"),
-        root.get("bom-ref"),
+        as_text(doc.get("serialNumber")),
+        as_text(root.get("bom-ref")),
         str(root.get("name", "")),
         str(root.get("version", "")),
     )
-    _root(inventory, root.get("purl"), root.get("cpe"))
+    _root(inventory, as_text(root.get("purl")), as_text(root.get("cpe")))
     for index, comp in enumerate(_walk_json(doc.get("components"))):
         _add(
             inventory,
@@ -252,25 +253,25 @@ def parse_spdx_json(doc: dict[str, Any], where: str = "") -> Inventory:
     if spec not in SPDX_VERSIONS:
         msg = f"unknown SPDX version {spec!r}; supported: {', '.join(SPDX_VERSIONS)}"
         raise FormatError(msg, Location(file=where or None, field="spdxVersion"))
-    described = doc.get("documentDescribes") or [
+    described = as_list(doc.get("documentDescribes")) or [
         r.get("relatedSpdxElement")
-        for r in doc.get("relationships") or []
+        for r in as_objects(doc.get("relationships"))
         if r.get("relationshipType") == "DESCRIBES"
     ]
-    inventory = Inventory("spdx-json", spec, doc.get("documentNamespace"))
-    packages = doc.get("packages") or []
+    inventory = Inventory("spdx-json", spec, as_text(doc.get("documentNamespace")))
+    packages = as_list(doc.get("packages"))
     for index, pkg in enumerate(packages):
         if not isinstance(pkg, dict):
             inventory.rejects.append(Reject(index, f"#{index}", "package is not an object"))
             continue
         purl = cpe = None
-        for ref in pkg.get("externalRefs") or []:
+        for ref in as_objects(pkg.get("externalRefs")):
             kind = str(ref.get("referenceType", "")).lower()
             if kind == "purl" and purl is None:
                 purl = ref.get("referenceLocator")
             elif kind in {"cpe23type", "cpe23"} and cpe is None:
                 cpe = ref.get("referenceLocator")
-        spdx_id = pkg.get("SPDXID")
+        spdx_id = as_text(pkg.get("SPDXID"))
         if spdx_id in described and not purl and not cpe:
             inventory.root_ref = spdx_id
             inventory.root_name = str(pkg.get("name", ""))
@@ -301,22 +302,27 @@ CSV_COLUMNS = ("vendor", "product", "version", "purl", "cpe", "name")
 def parse_csv(text: str, where: str = "") -> Inventory:
     """Read a simple inventory: columns vendor, product, version, or purl, or cpe."""
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if not any(h in {"product", "purl", "cpe", "name"} for h in header):
-        msg = "CSV inventory needs a header with product (and vendor, version), purl or cpe"
-        raise FormatError(msg, Location(file=where or None, line=1))
-    inventory = Inventory("csv")
-    for index, raw in enumerate(reader):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        built = make_component(
-            index + 2,  # the file's line number: the header is line 1
-            name=row.get("product") or row.get("name") or "",
-            version=row.get("version"),
-            purl=row.get("purl") or None,
-            cpe=row.get("cpe") or None,
-            vendor=row.get("vendor") or None,
-        )
-        _add(inventory, built)
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+        if not any(h in {"product", "purl", "cpe", "name"} for h in header):
+            msg = "CSV inventory needs a header with product (and vendor, version), purl or cpe"
+            raise FormatError(msg, Location(file=where or None, line=1))
+        inventory = Inventory("csv")
+        for index, raw in enumerate(reader):
+            # Cells beyond the header's columns (DictReader's key None) name nothing.
+            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+            built = make_component(
+                index + 2,  # the file's line number: the header is line 1
+                name=row.get("product") or row.get("name") or "",
+                version=row.get("version"),
+                purl=row.get("purl") or None,
+                cpe=row.get("cpe") or None,
+                vendor=row.get("vendor") or None,
+            )
+            _add(inventory, built)
+    except csv.Error as exc:
+        msg = f"malformed CSV: {exc}"
+        raise FormatError(msg, Location(file=where or None, line=reader.line_num)) from None
     return inventory
 
 
@@ -341,20 +347,9 @@ def parse_inventory(data: bytes, name: str = "") -> Inventory:
     """Parse an inventory file, detecting CycloneDX JSON/XML, SPDX JSON, OpenVEX or CSV."""
     head = data.lstrip()[:1]
     if head in {b"{", b"["}:
-        try:
-            doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            msg = f"not valid JSON: {exc}"
-            raise FormatError(
-                msg, Location(file=name or None, line=getattr(exc, "lineno", None))
-            ) from None
-        return _parse_json(doc, name)
+        return _parse_json(load_json(data, where=name), name)
     if head == b"<":
-        try:
-            root = SafeET.fromstring(data)
-        except (SafeET.ParseError, DefusedXmlException) as exc:
-            msg = f"not valid or not safe XML: {exc}"
-            raise FormatError(msg, Location(file=name or None)) from None
+        root = load_xml(data, where=name)
         if _local(root.tag) != "bom":
             msg = f"unrecognised inventory XML: root element <{_local(root.tag)}>, expected a CycloneDX <bom>"
             raise FormatError(msg, Location(file=name or None))

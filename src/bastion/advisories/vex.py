@@ -14,6 +14,7 @@ from typing import Any
 
 from bastion.advisories.packages import parse_purl
 from bastion.advisories.versions import version_parser
+from bastion.core.documents import as_list, as_object, as_objects
 from bastion.core.errors import FormatError, InputError, Location
 
 STATUSES = ("not_affected", "fixed", "affected", "under_investigation")
@@ -56,19 +57,19 @@ def _bom_link(ref: str) -> tuple[str | None, str]:
 
 def read_cyclonedx_vex(doc: dict[str, Any], where: str = "") -> list[VexStatement]:
     out = []
-    for number, vuln in enumerate(doc.get("vulnerabilities") or []):
-        analysis = vuln.get("analysis") or {}
+    for number, vuln in enumerate(as_objects(doc.get("vulnerabilities"))):
+        analysis = as_object(vuln.get("analysis"))
         state = analysis.get("state")
         if not vuln.get("id") or not state:
             continue
-        if state not in _CDX_STATE:
+        if not isinstance(state, str) or state not in _CDX_STATE:
             msg = f"unknown VEX analysis state {state!r}; expected one of {', '.join(_CDX_STATE)}"
             raise FormatError(msg, Location(file=where or None, field=f"vulnerabilities[{number}]"))
         status = _CDX_STATE[state]
-        for affects in vuln.get("affects") or []:
+        for affects in as_objects(vuln.get("affects")):
             serial, ref = _bom_link(str(affects.get("ref", "")))
             by_status: dict[str, list[str]] = {}
-            for item in affects.get("versions") or []:
+            for item in as_objects(affects.get("versions")):
                 entry_status = {"affected": "affected", "unaffected": "not_affected"}.get(
                     str(item.get("status", "")), status
                 )
@@ -96,14 +97,14 @@ def read_cyclonedx_vex(doc: dict[str, Any], where: str = "") -> list[VexStatemen
 
 def read_openvex(doc: dict[str, Any], where: str = "") -> list[VexStatement]:
     out = []
-    for number, statement in enumerate(doc.get("statements") or []):
+    for number, statement in enumerate(as_objects(doc.get("statements"))):
         vuln = statement.get("vulnerability")
         name = vuln.get("name") or vuln.get("@id") if isinstance(vuln, dict) else vuln
         status = statement.get("status")
         if not name or status not in STATUSES:
             msg = f"OpenVEX statement needs a vulnerability and a status in {', '.join(STATUSES)}"
             raise FormatError(msg, Location(file=where or None, field=f"statements[{number}]"))
-        for product in statement.get("products") or []:
+        for product in as_list(statement.get("products")):
             ref = product.get("@id") if isinstance(product, dict) else product
             if ref:
                 out.append(

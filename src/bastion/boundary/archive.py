@@ -51,6 +51,7 @@ NO_DAY = "unknown"
 NO_ORG = "_none"
 STAGING = "_staging"  # the org= partition where batches land before compaction
 PENDING = ".pending"  # suffix of a batch's files written but not committed yet: never read
+SPILL = ".hunt-spill"  # where hunts spill what does not fit in memory (never read as events)
 MARKER_GLOB = ".compaction-*.json"
 RAW = "event.original"
 SMALL_FILE_ROWS = 20_000
@@ -288,6 +289,19 @@ def _connect(
     return connection
 
 
+def _resolved(path: Path) -> Path:
+    """Return where an archive file really is; raise InputError for a broken or looping link.
+
+    A link that leads outside the archive is resolved too, and then refused by the
+    hunt's ``allowed_directories`` when read.
+    """
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        msg = f"the archive file cannot be read: {exc}"
+        raise InputError(msg) from None
+
+
 def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: bool) -> None:
     connection.execute("SET TimeZone = 'UTC'")
     # Each scan of thousands of small files reads their footers again: keep them instead.
@@ -295,6 +309,13 @@ def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: 
     # A hunt reads each file once: keeping the bytes read in memory would only grow the process.
     connection.execute("SET enable_external_file_cache = false")
     connection.execute("SET enable_progress_bar = false")
+    # A hunt may read the archive and nothing else (binding the view reads footers, so
+    # from here on), and may not lift that limit. DuckDB also allows its spill directory
+    # (by default .tmp in the working directory): spill inside the archive instead.
+    allowed = str(root.resolve()) + "/"
+    connection.execute(f"SET temp_directory = {_quote(allowed + SPILL)}")
+    connection.execute(f"SET allowed_directories = [{_quote(allowed)}]")
+    connection.execute("SET enable_external_access = false")
     files = visible_files(root)
     if not files:
         empty = _empty_archive()
@@ -304,7 +325,7 @@ def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: 
         connection.register(LOCATED, located.to_arrow())
         connection.register("events", empty.to_arrow())
     else:
-        listed = ", ".join(_quote(str(f.resolve())) for f in files)
+        listed = ", ".join(_quote(str(_resolved(f))) for f in files)
         # Staged rows take their organisation partition from the column itself.
         connection.execute(
             f"CREATE VIEW {LOCATED} AS SELECT * REPLACE (CASE WHEN {ORG} = '{STAGING}' THEN "
@@ -315,10 +336,6 @@ def _define_events(connection: duckdb.DuckDBPyConnection, root: Path, *, union: 
             f"filename = '{FILE}', file_row_number = true)"
         )
         connection.execute(f"CREATE VIEW events AS SELECT * EXCLUDE ({FILE}, {ROW}) FROM {LOCATED}")
-    # A hunt may read the archive and nothing else, and may not lift that limit.
-    allowed = str(root.resolve()) + "/"
-    connection.execute(f"SET allowed_directories = [{_quote(allowed)}]")
-    connection.execute("SET enable_external_access = false")
     connection.execute("SET lock_configuration = true")
 
 

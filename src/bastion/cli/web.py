@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 import uvicorn
@@ -14,6 +15,23 @@ def console_url(host: str, port: int) -> str:
     """Return the URL people open for ``host``:``port`` (an IPv6 address in brackets)."""
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"http://{shown}:{port}"
+
+
+def uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    """Return the options ``bastion serve`` runs uvicorn with.
+
+    uvicorn's own proxy handling is off (by default it believes ``X-Forwarded-For``
+    from 127.0.0.1): the app applies forwarding headers itself, only from the
+    proxies named in the ``trusted_proxies`` setting.
+    """
+    return {
+        "host": host,
+        "port": port,
+        "server_header": False,
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "log_level": "info",
+    }
 
 
 def serve(
@@ -41,10 +59,7 @@ def serve(
     try:
         uvicorn.run(
             create_app(opened, config, oidc=OidcConfig.from_env(os.environ)),
-            host=bind_host,
-            port=bind_port,
-            server_header=False,
-            log_level="info",
+            **uvicorn_options(bind_host, bind_port),
         )
     finally:
         opened.dispose()

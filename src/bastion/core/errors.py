@@ -7,7 +7,8 @@ prints its message on one line and exits non-zero, the API answers it with a
     BastionError
     ├── ConfigError          a setting is missing or invalid
     ├── InputError           bad input data: a file, a line, a field
-    │   └── FormatError      input that is not in the format it claims
+    │   ├── FormatError      input that is not in the format it claims
+    │   └── LimitExceeded    input larger or more deeply nested than Bastion reads
     ├── NotFoundError        the object asked for does not exist (or is not yours)
     ├── ConflictError        the change clashes with what is stored (duplicate code)
     ├── PermissionDenied     the caller may not do this
@@ -63,6 +64,12 @@ class InputError(BastionError):
 
 class FormatError(InputError):
     """Input is not in the format it claims to be."""
+
+
+class LimitExceeded(InputError):
+    """Input is larger, or nested more deeply, than Bastion reads."""
+
+    http_status = 413
 
 
 class NotFoundError(BastionError):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bastion.core.errors import ConfigError
 
@@ -77,6 +78,32 @@ class Settings(BaseModel):
     )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or CIDRs of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the web server believes (comma-separated in the environment); "
+        "default none: the connecting address is the client",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        # From the environment the list arrives as one string: "10.0.0.1, 10.1.0.0/16".
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        checked = []
+        for entry in value:
+            try:
+                checked.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                msg = f"{entry!r} is not an IP address or CIDR (a proxy is named by its address)"
+                raise ValueError(msg) from None
+        return checked
 
     @property
     def db_url(self) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -24,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bastion.core.documents import load_json
 from bastion.core.errors import FormatError, InputError, Location
 from bastion.core.types import Severity, Tlp
 from bastion.intel.indicator import (
@@ -167,11 +167,7 @@ def _item_location(path: str, number: int) -> Where:
 
 def read_indicators_json(text: str, path: str, default_source: str) -> list[Indicator]:
     """Parse indicator JSON text; raise InputError at the first bad item."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"not valid JSON: {exc.msg}"
-        raise FormatError(msg, Location(path, exc.lineno)) from None
+    data = load_json(text, where=path)
     items = data.get("indicators") if isinstance(data, dict) else data
     if not isinstance(items, list):
         msg = 'expected a list of indicators or {"indicators": [...]}'

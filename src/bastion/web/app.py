@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bastion import __version__
 from bastion.core.settings import Settings
@@ -13,7 +14,13 @@ from bastion.web import api, blocklists, console, health
 from bastion.web.errors import install_error_handlers
 from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
-from bastion.web.security import BodyLimit, SecurityHeaders, make_limiters, redact_access_log
+from bastion.web.security import (
+    BodyLimit,
+    JsonDepthLimit,
+    SecurityHeaders,
+    make_limiters,
+    redact_access_log,
+)
 
 # Shared by every server process on one database (or one Redis, with ``redis_url``).
 SIGNIN_LIMIT = (20, 60.0)  # sign-in attempts per address per minute
@@ -37,6 +44,9 @@ def create_app(
     oidc: OidcConfig | None = None,
 ) -> FastAPI:
     """Build the web app over ``store``; the caller owns the store and disposes of it.
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` count only from the addresses in
+    ``settings.trusted_proxies``; from anyone else the connecting address is the client.
 
     Authentication is a dependency of the API and console routers, not a
     middleware: /health, /static and routers other contexts add with their own
@@ -72,8 +82,13 @@ def create_app(
     app.state.rule_catalogue = RuleCatalogue(settings.rules_dir, settings.rule_placeholders)
     install_error_handlers(app)
     redact_access_log()
+    app.add_middleware(JsonDepthLimit)  # inside BodyLimit: what it buffers is bounded
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:
+        # Outermost, so the limits, the audit trail and HSTS all see the client the
+        # proxy names; from any other peer X-Forwarded-* are ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(blocklists.router)

@@ -49,7 +49,10 @@ class CsrfFailed(BastionError):
 
 
 def client_ip(request: Request) -> str:
-    """Return the caller's address as the server sees it (uvicorn applies trusted proxies)."""
+    """Return the caller's address: the peer's, or the one a trusted proxy forwarded.
+
+    ``create_app`` applies ``X-Forwarded-For`` only from ``settings.trusted_proxies``.
+    """
     return request.client.host if request.client else ""
 
 

@@ -94,7 +94,7 @@ class Flow:
     def from_cookie(cls, value: str) -> Flow | None:
         try:
             state, nonce, verifier, next_ = json.loads(value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # the client sends the cookie
             return None
         if not all(isinstance(v, str) for v in (state, nonce, verifier, next_)):
             return None

@@ -1,4 +1,4 @@
-"""Hardening that applies to every answer: security headers, a body size limit, rate limits.
+"""Hardening that applies to every answer: security headers, body size and depth limits, rate limits.
 
 These are plain ASGI middleware and the rate limiters, whose counters live in
 the database (or Redis) so that every server process shares them; none of them
@@ -19,6 +19,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import auth
+from bastion.core.documents import MAX_DEPTH, json_depth
 from bastion.core.errors import BastionError
 from bastion.store import Store
 from bastion.web.auth import PrincipalDep
@@ -254,24 +255,69 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body too large: at most {self.limit:,} bytes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 413, f"request body too large: at most {self.limit:,} bytes")
 
 
 class _TooLarge(Exception):
     pass
+
+
+class JsonDepthLimit:
+    """Answer 413 to a JSON request body nested more deeply than Bastion reads.
+
+    FastAPI's decoder recurses per level; a body of ``[[[…`` would otherwise end in
+    a RecursionError and a vague 400. Runs inside ``BodyLimit``, so what it buffers
+    is already bounded.
+    """
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if scope["type"] != "http" or b"json" not in content_type.lower():
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        depth = json_depth(body)
+        if depth > self.max_depth:
+            detail = f"body: the JSON nests {depth} arrays or objects deep; at most {self.max_depth} are read"
+            await _answer(send, 413, detail)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _answer(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def api_rate_limit(request: Request, principal: PrincipalDep) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseResult
+from bastion.core.documents import MAX_DEPTH, json_depth
 from bastion.core.events import LINE_COLUMN, TIMESTAMP, conform, empty_events
 
 REASON = "_reason"
@@ -291,16 +292,38 @@ def decode_json(lines: pl.Series, dtype: pl.Struct) -> tuple[pl.Series, pl.Serie
     return head.append(tail).rechunk(), head_errors.append(tail_errors).rechunk()
 
 
+def nesting_errors(lines: pl.Series) -> pl.Series:
+    """Say, per line, why it nests too deeply to decode (null for the rest).
+
+    The decoder recurses per level and crashes the process on a line nested some
+    hundred thousand deep, so such a line never reaches it. Only lines with more
+    than MAX_DEPTH brackets in all are measured, one by one; in logs they are rare.
+    """
+    many = lines.str.count_matches(r"[\[{]").fill_null(0) > MAX_DEPTH
+    reasons: list[str | None] = [None] * len(lines)
+    for index in many.arg_true().to_list():
+        depth = json_depth(lines[index])
+        if depth > MAX_DEPTH:
+            reasons[index] = f"nests {depth} arrays or objects deep; at most {MAX_DEPTH} are read"
+    return pl.Series(reasons, dtype=pl.String)
+
+
 def decode_json_column(frame: pl.DataFrame, dtype: pl.Struct) -> pl.DataFrame:
     """Add ``_object`` (line looks like ``{…}``), ``_json`` (decoded) and ``_error`` to ``frame``.
 
     Lines that are not objects are not handed to the decoder at all, so a stream of
-    garbage does not send ``decode_json`` into its slow, line-by-line search.
+    garbage does not send ``decode_json`` into its slow, line-by-line search; nor
+    are lines nested too deeply (their ``_error`` says so).
     """
     text = pl.col(ORIGINAL)
     is_object = text.str.contains(r"^\s*\{") & text.str.contains(r"\}\s*$")
-    frame = frame.with_columns(is_object.alias("_object"))
-    decoded, errors = decode_json(
-        frame.select(pl.when("_object").then(text).otherwise(pl.lit("null"))).to_series(), dtype
+    frame = frame.with_columns(
+        is_object.alias("_object"), nesting_errors(frame.get_column(ORIGINAL)).alias("_deep")
     )
-    return frame.with_columns(decoded.alias("_json"), errors.alias("_error"))
+    decodable = pl.col("_object") & pl.col("_deep").is_null()
+    decoded, errors = decode_json(
+        frame.select(pl.when(decodable).then(text).otherwise(pl.lit("null"))).to_series(), dtype
+    )
+    return frame.with_columns(
+        decoded.alias("_json"), pl.coalesce(pl.col("_deep"), errors).alias("_error")
+    ).drop("_deep")

@@ -241,7 +241,7 @@ def _sniff(lines: list[str]) -> bool:
     def is_ecs(line: str) -> bool:
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         if not isinstance(record, dict) or "@timestamp" not in record or "ts" in record:
             return False

@@ -418,7 +418,7 @@ def _sniff_json(lines: list[str]) -> bool:
     def is_zeek(line: str) -> bool:
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return (
             isinstance(record, dict)

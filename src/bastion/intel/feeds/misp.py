@@ -11,7 +11,6 @@ severity. A bad attribute or event is skipped with its reason.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from bastion.core.documents import load_json
 from bastion.core.errors import InputError
 from bastion.core.types import Severity, Tlp
 from bastion.intel.feeds import http
@@ -137,11 +137,7 @@ def read_event(data: Any, options: FeedOptions, where: str) -> Parsed:
 
 def read_event_json(content: bytes, options: FeedOptions, where: str) -> Parsed:
     """Read a MISP event JSON file; raise InputError if it is not JSON."""
-    try:
-        data = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{where}: not JSON: {exc}"
-        raise InputError(msg) from None
+    data = load_json(content, where=where)
     if isinstance(data, dict) and isinstance(data.get("response"), list):  # a REST search answer
         parsed = Parsed()
         for number, item in enumerate(data["response"]):
@@ -164,10 +160,9 @@ def fetch_feed(client: httpx.Client, state: FeedState, options: FeedOptions) -> 
     if answer.body is None:
         return Fetched(None, answer.status, state.etag, state.last_modified)
     try:
-        manifest = json.loads(answer.body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{manifest_url}: not JSON: {exc}"
-        raise FetchError(msg, answer.status) from None
+        manifest = load_json(answer.body, where=manifest_url)
+    except InputError as exc:
+        raise FetchError(str(exc), answer.status) from None
     if not isinstance(manifest, dict):
         msg = f"{manifest_url}: not a MISP manifest (an object keyed by event uuid)"
         raise FetchError(msg, answer.status)

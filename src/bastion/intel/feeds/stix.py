@@ -19,7 +19,6 @@ campaign …). A revoked indicator is stored as expired.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -28,6 +27,7 @@ from typing import Any
 import stix2  # type: ignore[import-untyped]
 import stix2.exceptions  # type: ignore[import-untyped]
 
+from bastion.core.documents import as_object, load_json
 from bastion.core.errors import InputError
 from bastion.core.types import Tlp
 from bastion.intel.feeds.http import fetch_document
@@ -100,7 +100,7 @@ def _bundle_tlps(objects: Iterable[Mapping[str, Any]]) -> dict[str, Tlp]:
     for item in objects:
         if item.get("type") != "marking-definition":
             continue
-        definition = item.get("definition") or {}
+        definition = as_object(item.get("definition"))
         name = str(item.get("name") or definition.get("tlp") or "")
         if item.get("definition_type") == "tlp" or name.upper().startswith("TLP:"):
             try:
@@ -113,7 +113,8 @@ def _bundle_tlps(objects: Iterable[Mapping[str, Any]]) -> dict[str, Tlp]:
 def read_objects(objects: list[Any], options: FeedOptions, where: str) -> Parsed:
     """Turn STIX 2.1 objects (JSON-ready dicts) into indicators; skip and report bad ones."""
     parsed = Parsed()
-    dicts = [o for o in objects if isinstance(o, dict)]
+    # An object whose type is not a string is no STIX object: stix2.parse says so below.
+    dicts = [o for o in objects if isinstance(o, dict) and isinstance(o.get("type"), str)]
     tlps = _bundle_tlps(dicts)
     names = {str(o.get("id")): str(o.get("name") or "") for o in dicts if o.get("type") in _THREATS}
     threats: dict[str, list[str]] = {}
@@ -172,11 +173,7 @@ def read_objects(objects: list[Any], options: FeedOptions, where: str) -> Parsed
 
 def read_bundle(content: bytes, options: FeedOptions, where: str) -> Parsed:
     """Read a STIX 2.1 bundle (or a bare list of objects); raise InputError if it is neither."""
-    try:
-        data = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{where}: not JSON: {exc}"
-        raise InputError(msg) from None
+    data = load_json(content, where=where)
     if isinstance(data, dict) and (data.get("type") == "bundle" or "objects" in data):
         objects = data.get("objects", [])  # a bundle, or a TAXII envelope
     elif isinstance(data, list):

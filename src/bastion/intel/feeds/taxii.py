@@ -57,7 +57,7 @@ def fetch_collection(client: httpx.Client, state: FeedState, options: FeedOption
         objects: list[Any] = []
         for page in as_pages(collection.get_objects, per_request=PAGE, **since):
             objects.extend(page.get("objects", []) or [])
-    except (TAXIIServiceException, requests.RequestException, ValueError) as exc:
+    except (TAXIIServiceException, requests.RequestException, ValueError, RecursionError) as exc:
         msg = f"TAXII collection {url}: {exc}"
         raise FetchError(msg) from None
     if not objects and cursor == state.cursor:
