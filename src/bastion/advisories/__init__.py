@@ -29,10 +29,10 @@ from bastion.advisories.feeds import (
 )
 from bastion.advisories.holdings import Exposure, list_exposures, list_inventories
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
-from bastion.advisories.intelstore import get_vulnerability, list_vulnerabilities, save_records
 from bastion.advisories.inventory import INVENTORY_FORMATS, parse_inventory
 from bastion.advisories.notify import SmtpConfig
 from bastion.advisories.policy import Policy, load_policy
+from bastion.advisories.progress import alert_progress, national_view, organisation_view
 from bastion.advisories.responses import (
     Applicability,
     acknowledge,
@@ -44,7 +44,7 @@ from bastion.advisories.responses import (
     set_applicability,
     update_action,
 )
-from bastion.advisories.views import alert_progress, national_view, organisation_view
+from bastion.advisories.vulnerabilities import get_vulnerability, list_vulnerabilities, save_records
 
 __all__ = [
     "INTEL_FORMATS",

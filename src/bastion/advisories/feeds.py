@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from bastion.advisories import audit
 from bastion.advisories.exposure import match_vulnerabilities
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
-from bastion.advisories.intelstore import save_epss, save_records
 from bastion.advisories.models import FeedRow
+from bastion.advisories.vulnerabilities import save_epss, save_records
 from bastion.advisories.vulns import ImportResult
 from bastion.core.errors import BastionError, ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
