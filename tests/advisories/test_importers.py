@@ -254,7 +254,7 @@ def test_feed_failure_is_recorded_and_keeps_data(sqlite_store: Store) -> None:
         add_feed(session, "dead", "http://127.0.0.1:9/nothing.json")
         [(name, outcome)] = run_feeds(session)
     assert name == "dead"
-    assert outcome.startswith("failed: could not fetch")
+    assert outcome.startswith("failed: cannot fetch http://127.0.0.1:9/nothing.json")
 
 
 def test_feed_serving_garbage_fails_and_keeps_what_was_imported(

@@ -53,11 +53,11 @@ def test_an_alert_out_of_scope_is_not_found_exactly_as_an_absent_one(alerts: Sto
     with alerts.session() as session:
         assert adv.visible_alert(session, "cc-0001", ALPHA).ref == "CC-0001"
         assert len(adv.visible_alert(session, "CC-0002", NATIONAL).versions) == 1
-        with pytest.raises(NotFoundError, match="^no alert 'CC-0001'$"):
+        with pytest.raises(NotFoundError, match=r"^no alert 'CC-0001'$"):
             adv.visible_alert(session, "CC-0001", GAMMA)  # did not reach RCC
-        with pytest.raises(NotFoundError, match="^no alert 'CC-0002'$"):
+        with pytest.raises(NotFoundError, match=r"^no alert 'CC-0002'$"):
             adv.visible_alert(session, "CC-0002", ALPHA)  # a draft names RAA, but is a draft
-        with pytest.raises(NotFoundError, match="^no alert 'CC-0099'$"):
+        with pytest.raises(NotFoundError, match=r"^no alert 'CC-0099'$"):
             adv.visible_alert(session, "CC-0099", NATIONAL)
 
 

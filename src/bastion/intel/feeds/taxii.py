@@ -16,12 +16,12 @@ import requests
 from taxii2client.exceptions import TAXIIServiceException  # type: ignore[import-untyped]
 from taxii2client.v21 import Collection, as_pages  # type: ignore[import-untyped]
 
+from bastion.core.errors import FetchError
 from bastion.intel.feeds.registry import (
     FeedOptions,
     FeedState,
     FeedType,
     Fetched,
-    FetchError,
     Parsed,
     register,
 )
