@@ -60,16 +60,24 @@ def get(
     etag: str | None = None,
     last_modified: str | None = None,
     max_bytes: int = MAX_BYTES,
+    accept: str = "*/*",
+    auth: tuple[str, str] | None = None,
 ) -> Download:
-    """GET ``url``, conditionally when validators are given; raise FetchError on any failure."""
-    headers = {"Accept": "*/*"}
+    """GET ``url``, conditionally when validators are given; raise FetchError on any failure.
+
+    ``accept`` is the media type asked for; ``auth`` a user name and password for
+    HTTP basic authentication.
+    """
+    headers = {"Accept": accept}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     too_large = f"{url} sent more than {_size(max_bytes)}, the most a feed may send"
     try:
-        with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        with client.stream(
+            "GET", url, headers=headers, timeout=timeout, auth=auth or httpx.USE_CLIENT_DEFAULT
+        ) as response:
             if response.status_code == httpx.codes.NOT_MODIFIED:
                 return Download(url, response.status_code, None, etag, last_modified)
             if response.status_code >= httpx.codes.BAD_REQUEST:
