@@ -69,3 +69,24 @@ def test_importing_a_url_that_fails_says_which_and_how(sqlite_store: Store) -> N
         pytest.raises(FetchError, match=f"^{re.escape(KEV_URL)} answered HTTP 404 Not Found$"),
     ):
         adv.import_url(session, KEV_URL, client=http)
+
+
+def test_an_advisory_feed_without_an_etag_is_asked_if_modified_since(
+    sqlite_store: Store, shared_data: Path
+) -> None:
+    body = (shared_data / "intel" / "cisa-kev-2025-08-25.json").read_bytes()
+    stamp = "Mon, 25 Aug 2025 14:00:00 GMT"
+    sent: list[str | None] = []
+
+    def by_date(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("If-Modified-Since"))
+        if request.headers.get("If-Modified-Since") == stamp:
+            return httpx.Response(304)
+        return httpx.Response(200, content=body, headers={"Last-Modified": stamp})
+
+    with fetch.new_client(httpx.MockTransport(by_date)) as http, sqlite_store.session() as session:
+        adv.add_feed(session, "kev", KEV_URL)
+        adv.run_feeds(session, now=T0, client=http)
+        [(_, again)] = adv.run_feeds(session, now=T0, force=True, client=http)
+    assert sent == [None, stamp]
+    assert again == "not modified"

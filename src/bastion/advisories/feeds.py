@@ -140,8 +140,8 @@ def run_feeds(
 ) -> list[tuple[str, str]]:
     """Fetch every feed that is due (or all with ``force``); return (feed, outcome) pairs.
 
-    Each GET goes through ``client`` (or a new one), conditionally on the ETag of
-    the feed's last import. A feed that fails keeps what it imported before and
+    Each GET goes through ``client`` (or a new one), conditionally on the ETag and
+    Last-Modified date of the feed's last import. A feed that fails keeps what it imported before and
     records why; the others go on.
     """
     moment = now or utcnow()
@@ -164,7 +164,13 @@ def run_feeds(
                 continue
             try:
                 with session.begin_nested():
-                    download = fetch.get(http, row.url, timeout=TIMEOUT, etag=row.etag)
+                    download = fetch.get(
+                        http,
+                        row.url,
+                        timeout=TIMEOUT,
+                        etag=row.etag,
+                        last_modified=row.last_modified,
+                    )
                     if download.body is None:
                         outcome = "not modified"
                     else:
@@ -178,7 +184,7 @@ def run_feeds(
                             f"{report.records} records, {report.epss} EPSS scores, "
                             f"{report.exposures_created} new exposures"
                         )
-                        row.etag = download.etag
+                        row.etag, row.last_modified = download.etag, download.last_modified
             except BastionError as exc:
                 outcome = f"failed: {exc}"
             row.last_run_at, row.last_status = moment, outcome[:500]
