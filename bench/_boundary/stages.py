@@ -33,7 +33,7 @@ PIPELINE_STAGES = {
     "conform": "conform",
     "attribute": "attribute",
     "enrich": "enrich",
-    "verdict": "verdict",
+    "indicator_candidates": "verdict",
     "behaviour": "behaviour",
     "unattributed_matches": "verdict",
     "write_batch": "archive",

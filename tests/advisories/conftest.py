@@ -10,7 +10,7 @@ from tests.advisories.smtp import smtp_server  # noqa: F401  (a fixture for ever
 from bastion import orgs
 from bastion.advisories.exposure import match_vulnerabilities
 from bastion.advisories.importers import read_intel
-from bastion.advisories.intelstore import save_records
+from bastion.advisories.vulnerabilities import save_records
 from bastion.store import Store
 
 

@@ -22,6 +22,7 @@ from bastion.advisories.alerts import (
 from bastion.advisories.exposure import import_inventory
 from bastion.advisories.notify import SmtpConfig
 from bastion.advisories.policy import Policy
+from bastion.advisories.progress import alert_progress, national_view, organisation_view
 from bastion.advisories.responses import (
     acknowledge,
     add_action,
@@ -32,7 +33,6 @@ from bastion.advisories.responses import (
     set_applicability,
     update_action,
 )
-from bastion.advisories.views import alert_progress, national_view, organisation_view
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.store import Store
 

@@ -13,6 +13,7 @@ from bastion.advisories.notify import SmtpConfig
 from bastion.auth import Role
 from bastion.auth import users as auth_users
 from bastion.cli.advisories import demo_advisory_once
+from bastion.core.scope import Scope
 from bastion.store import Store
 from bastion.web.testing import FAST_HASHER, create_person
 
@@ -30,7 +31,7 @@ def test_the_demo_lead_gets_one_alert_once(
     create_person(federation, "demo.lead", None, (("RBB", Role.ORG_LEAD),))
     [said] = demo_advisory_once(federation, "demo.lead", tmp_path)
     with federation.session() as session:
-        [alert] = adv.list_alerts(session)
+        [alert], _ = adv.visible_alerts(session, Scope.everything())
         responses = adv.list_responses(session, alert.ref)
         assert orgs.organisation_ids(session, ["RBB"])
     assert alert.status == "published"
@@ -46,4 +47,4 @@ def test_no_demo_lead_no_alert(federation: Store, tmp_path: Path) -> None:
     [said] = demo_advisory_once(federation, "demo.lead", tmp_path)
     assert "no user demo.lead" in said
     with federation.session() as session:
-        assert adv.list_alerts(session) == []
+        assert adv.visible_alerts(session, Scope.everything()) == ([], 0)

@@ -62,7 +62,7 @@ def test_new_advisory_is_matched_against_stored_inventories(
 ) -> None:
     from bastion.advisories.exposure import match_vulnerabilities
     from bastion.advisories.importers import read_intel
-    from bastion.advisories.intelstore import save_records
+    from bastion.advisories.vulnerabilities import save_records
 
     with federation.session() as session:
         import_inventory(session, "RCC", cyclonedx([log4j_core("2.16.0")]), "a.json")

@@ -16,7 +16,7 @@ import pytest
 
 from bastion.advisories.feeds import add_feed, import_intel, import_path, run_feeds
 from bastion.advisories.importers import parse_intel, read_intel
-from bastion.advisories.intelstore import get_vulnerability, list_vulnerabilities
+from bastion.advisories.vulnerabilities import get_vulnerability, list_vulnerabilities
 from bastion.advisories.vulns import score_cvss
 from bastion.core.errors import FormatError
 from bastion.store import Store
@@ -254,7 +254,7 @@ def test_feed_failure_is_recorded_and_keeps_data(sqlite_store: Store) -> None:
         add_feed(session, "dead", "http://127.0.0.1:9/nothing.json")
         [(name, outcome)] = run_feeds(session)
     assert name == "dead"
-    assert outcome.startswith("failed: could not fetch")
+    assert outcome.startswith("failed: cannot fetch http://127.0.0.1:9/nothing.json")
 
 
 def test_feed_serving_garbage_fails_and_keeps_what_was_imported(
@@ -276,7 +276,7 @@ def test_feed_serving_garbage_fails_and_keeps_what_was_imported(
 def test_one_batch_with_a_ghsa_and_its_cve_record_makes_one_vulnerability(
     store: Store, shared_data: Path
 ) -> None:
-    from bastion.advisories.intelstore import save_records
+    from bastion.advisories.vulnerabilities import save_records
 
     ghsa = read_intel(shared_data / "intel" / "osv" / "GHSA-jfh8-c2jp-5v3q.json").records
     cve = parse_intel(

@@ -8,7 +8,6 @@ from bastion.advisories.alerts import (
     draft_alert,
     edit_draft,
     get_alert,
-    list_alerts,
     preview,
     publish,
     revise,
@@ -29,10 +28,10 @@ from bastion.advisories.feeds import (
 )
 from bastion.advisories.holdings import Exposure, list_exposures, list_inventories
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
-from bastion.advisories.intelstore import get_vulnerability, list_vulnerabilities, save_records
 from bastion.advisories.inventory import INVENTORY_FORMATS, parse_inventory
 from bastion.advisories.notify import SmtpConfig
 from bastion.advisories.policy import Policy, load_policy
+from bastion.advisories.progress import alert_progress, national_view, organisation_view
 from bastion.advisories.responses import (
     Applicability,
     acknowledge,
@@ -44,7 +43,14 @@ from bastion.advisories.responses import (
     set_applicability,
     update_action,
 )
-from bastion.advisories.views import alert_progress, national_view, organisation_view
+from bastion.advisories.visibility import (
+    action_organisation,
+    reached_organisations,
+    visible_alert,
+    visible_alerts,
+    visible_responses,
+)
+from bastion.advisories.vulnerabilities import get_vulnerability, list_vulnerabilities, save_records
 
 __all__ = [
     "INTEL_FORMATS",
@@ -58,6 +64,7 @@ __all__ = [
     "SmtpConfig",
     "Target",
     "acknowledge",
+    "action_organisation",
     "add_action",
     "add_feed",
     "alert_progress",
@@ -70,7 +77,6 @@ __all__ = [
     "import_inventory",
     "import_path",
     "import_url",
-    "list_alerts",
     "list_exposures",
     "list_feeds",
     "list_inventories",
@@ -86,6 +92,7 @@ __all__ = [
     "parse_inventory",
     "preview",
     "publish",
+    "reached_organisations",
     "read_intel",
     "rematch_all",
     "revise",
@@ -94,4 +101,7 @@ __all__ = [
     "send_reminders",
     "set_applicability",
     "update_action",
+    "visible_alert",
+    "visible_alerts",
+    "visible_responses",
 ]

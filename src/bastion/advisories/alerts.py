@@ -129,7 +129,8 @@ class PublishReport:
     targets: list[str] = field(default_factory=list)
 
 
-def _version_content(row: AlertVersionRow) -> AlertContent:
+def version_content(row: AlertVersionRow) -> AlertContent:
+    """Return what one stored version of an alert says."""
     return AlertContent(
         title=row.title,
         severity=AlertSeverity(row.severity),
@@ -142,7 +143,8 @@ def _version_content(row: AlertVersionRow) -> AlertContent:
     )
 
 
-def _alert_row(session: Session, ref: str) -> AlertRow:
+def alert_row(session: Session, ref: str) -> AlertRow:
+    """Return the stored alert ``ref`` (any case), or raise NotFoundError."""
     row = session.scalar(select(AlertRow).where(AlertRow.ref == ref.strip().upper()))
     if row is None:
         msg = f"no alert {ref!r}"
@@ -160,19 +162,20 @@ def _versions(session: Session, alert: AlertRow) -> list[AlertVersionRow]:
     )
 
 
-def _current(session: Session, alert: AlertRow) -> AlertVersionRow:
+def current_version(session: Session, alert: AlertRow) -> AlertVersionRow:
+    """Return the stored alert's latest version."""
     return _versions(session, alert)[-1]
 
 
 def get_alert(session: Session, ref: str) -> Alert:
     """Return the alert with every version of its content."""
-    row = _alert_row(session, ref)
+    row = alert_row(session, ref)
     versions = _versions(session, row)
     return Alert(
         ref=row.ref,
         status=row.status,
         version=row.version,
-        content=_version_content(versions[-1]),
+        content=version_content(versions[-1]),
         created_by=row.created_by,
         created_at=row.created_at,
         published_at=row.published_at,
@@ -180,7 +183,7 @@ def get_alert(session: Session, ref: str) -> Alert:
         versions=tuple(
             AlertVersion(
                 v.version,
-                _version_content(v),
+                version_content(v),
                 v.author,
                 v.change_note,
                 v.created_at,
@@ -189,12 +192,6 @@ def get_alert(session: Session, ref: str) -> Alert:
             for v in versions
         ),
     )
-
-
-def list_alerts(session: Session) -> list[Alert]:
-    """Return every alert, newest first, at its current version."""
-    refs = session.scalars(select(AlertRow.ref).order_by(AlertRow.id.desc()))
-    return [replace(get_alert(session, ref), versions=()) for ref in refs]
 
 
 def _content_dict(content: AlertContent) -> dict[str, object]:
@@ -247,13 +244,13 @@ def edit_draft(
     organisations: tuple[str, ...] | None = None,
 ) -> Alert:
     """Change a draft in place (published alerts are revised instead)."""
-    row = _alert_row(session, ref)
+    row = alert_row(session, ref)
     if row.status != "draft":
         msg = f"alert {row.ref} is published: revise it instead"
         raise ConflictError(msg)
     content = content.validated()
-    current = _current(session, row)
-    before = _content_dict(_version_content(current))
+    current = current_version(session, row)
+    before = _content_dict(version_content(current))
     for key, value in _content_dict(content).items():
         setattr(current, key, value)
     if organisations is not None:
@@ -283,8 +280,8 @@ def _vuln_ids(session: Session, identifiers: tuple[str, ...]) -> list[int]:
 
 def preview(session: Session, ref: str) -> list[Target]:
     """Return the organisations the alert would reach now, with the exposures that decide it."""
-    row = _alert_row(session, ref)
-    content = _version_content(_current(session, row))
+    row = alert_row(session, ref)
+    content = version_content(current_version(session, row))
     return _targets(session, content, tuple(row.extra_orgs))
 
 
@@ -330,7 +327,10 @@ def _deadlines(
     )
 
 
-def _message(ref: str, version: int, content: AlertContent, target: Target, kind: str) -> Message:
+def alert_message(
+    ref: str, version: int, content: AlertContent, target: Target, kind: str
+) -> Message:
+    """Return the e-mail telling ``target`` of an alert: ``publish``, ``revision`` or ``reminder``."""
     label = {"publish": "", "revision": f" (revision {version})", "reminder": " (reminder)"}[kind]
     lines = [
         f"{ref}{label}: {content.title}",
@@ -392,7 +392,7 @@ def _notify_all(
             response.notified_version = row.version
         ok = notify_organisation(
             session, smtp, alert_id=row.id, version=row.version, org_code=target.organisation,
-            kind=kind, message=_message(row.ref, row.version, content, target, kind),
+            kind=kind, message=alert_message(row.ref, row.version, content, target, kind),
         )  # fmt: skip
         if target.contacts:
             report.emails_sent += ok
@@ -412,15 +412,15 @@ def publish(
     now: datetime | None = None,
 ) -> PublishReport:
     """Publish a draft: notify each affected organisation and open its response."""
-    row = _alert_row(session, ref)
+    row = alert_row(session, ref)
     if row.status != "draft":
         msg = f"alert {row.ref} is already published: revise it to change it"
         raise ConflictError(msg)
     moment = now or utcnow()
-    current = _current(session, row)
+    current = current_version(session, row)
     row.status, row.published_at = "published", moment
     current.published_at = moment
-    report = _notify_all(session, row, _version_content(current), policy, smtp, "publish", moment)
+    report = _notify_all(session, row, version_content(current), policy, smtp, "publish", moment)
     audit.record(
         session, actor, "alert.publish", "alert", row.ref, {"status": "draft"},
         {"status": "published", "version": row.version, "organisations": report.targets},
@@ -440,7 +440,7 @@ def revise(
     now: datetime | None = None,
 ) -> PublishReport:
     """Publish a new version of a published alert and notify everyone it reaches again."""
-    row = _alert_row(session, ref)
+    row = alert_row(session, ref)
     if row.status != "published":
         msg = f"alert {row.ref} is a draft: edit it, or publish it first"
         raise ConflictError(msg)
@@ -449,7 +449,7 @@ def revise(
         raise InputError(msg)
     moment = now or utcnow()
     content = content.validated()
-    before = _content_dict(_version_content(_current(session, row)))
+    before = _content_dict(version_content(current_version(session, row)))
     row.version += 1
     version = _version_row(row.id, row.version, content, actor, note.strip()[:1000])
     version.published_at = moment

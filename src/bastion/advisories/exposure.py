@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from bastion import orgs
 from bastion.advisories import audit
 from bastion.advisories.holdings import list_exposures
-from bastion.advisories.intelstore import aliases_of
 from bastion.advisories.inventory import Component, Inventory, parse_inventory
 from bastion.advisories.matching import AFFECTED_SCHEMA, COMPONENT_SCHEMA, explain, match
 from bastion.advisories.models import (
@@ -35,6 +34,7 @@ from bastion.advisories.models import (
 )
 from bastion.advisories.packages import parse_purl
 from bastion.advisories.vex import VexStatement, covers
+from bastion.advisories.vulnerabilities import aliases_of
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code

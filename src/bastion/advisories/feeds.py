@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,11 +15,14 @@ from sqlalchemy.orm import Session
 from bastion.advisories import audit
 from bastion.advisories.exposure import match_vulnerabilities
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
-from bastion.advisories.intelstore import save_epss, save_records
 from bastion.advisories.models import FeedRow
+from bastion.advisories.vulnerabilities import save_epss, save_records
 from bastion.advisories.vulns import ImportResult
+from bastion.core import fetch
 from bastion.core.errors import BastionError, ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
+
+TIMEOUT = 60.0  # seconds: vulnerability dumps are large and their servers slow
 
 
 @dataclass(frozen=True)
@@ -58,32 +63,30 @@ def import_path(
     return import_intel(session, read_intel(path, fmt), str(path), actor=actor)
 
 
-def fetch(
-    url: str, *, etag: str | None = None, timeout: float = 60.0
-) -> tuple[bytes | None, str | None]:
-    """GET ``url``; return (body, etag), or (None, etag) when the server says it has not changed."""
-    headers = {"If-None-Match": etag} if etag else {}
-    try:
-        response = httpx.get(url, headers=headers, timeout=timeout, follow_redirects=True)
-    except httpx.HTTPError as exc:
-        msg = f"could not fetch {url}: {exc}"
-        raise InputError(msg) from None
-    if response.status_code == 304:
-        return None, etag
-    if response.status_code != 200:
-        msg = f"could not fetch {url}: HTTP {response.status_code}"
-        raise InputError(msg)
-    return response.content, response.headers.get("ETag")
-
-
 def import_url(
-    session: Session, url: str, fmt: str | None = None, *, actor: str = "cli"
+    session: Session,
+    url: str,
+    fmt: str | None = None,
+    *,
+    actor: str = "cli",
+    client: httpx.Client | None = None,
 ) -> IntelReport:
-    """Fetch ``url`` once and import what it holds."""
-    body, _ = fetch(url)
-    assert body is not None
+    """Fetch ``url`` once (through ``client``, or a new one) and import what it holds."""
+    with _client(client) as http:
+        download = fetch.get(http, url, timeout=TIMEOUT)
+    assert download.body is not None  # an unconditional GET has a body
     name = url.rsplit("/", 1)[-1].split("?", 1)[0]
-    return import_intel(session, parse_intel(body, name, fmt), url, actor=actor)
+    return import_intel(session, parse_intel(download.body, name, fmt), url, actor=actor)
+
+
+@contextmanager
+def _client(given: httpx.Client | None) -> Iterator[httpx.Client]:
+    """Yield ``given``, or a new client closed afterwards."""
+    if given is not None:
+        yield given
+        return
+    with fetch.new_client() as own:
+        yield own
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,18 @@ def list_feeds(session: Session) -> list[Feed]:
 
 
 def run_feeds(
-    session: Session, *, now: datetime | None = None, force: bool = False, name: str | None = None
+    session: Session,
+    *,
+    now: datetime | None = None,
+    force: bool = False,
+    name: str | None = None,
+    client: httpx.Client | None = None,
 ) -> list[tuple[str, str]]:
     """Fetch every feed that is due (or all with ``force``); return (feed, outcome) pairs.
 
-    A feed that fails keeps what it imported before and records why; the others go on.
+    Each GET goes through ``client`` (or a new one), conditionally on the ETag and
+    Last-Modified date of the feed's last import. A feed that fails keeps what it imported before and
+    records why; the others go on.
     """
     moment = now or utcnow()
     query = select(FeedRow).order_by(FeedRow.name)
@@ -143,31 +153,41 @@ def run_feeds(
         msg = f"no feed named {name!r}"
         raise NotFoundError(msg)
     outcomes = []
-    for row in rows:
-        due = (
-            row.last_run_at is None
-            or as_utc(row.last_run_at) + timedelta(minutes=row.interval_minutes) <= moment
-        )
-        if not (due or force):
-            outcomes.append((row.name, "not due"))
-            continue
-        try:
-            with session.begin_nested():
-                body, etag = fetch(row.url, etag=row.etag)
-                if body is None:
-                    outcome = "not modified"
-                else:
-                    report = import_intel(
-                        session,
-                        parse_intel(body, row.url.rsplit("/", 1)[-1], row.format),
+    with _client(client) as http:
+        for row in rows:
+            due = (
+                row.last_run_at is None
+                or as_utc(row.last_run_at) + timedelta(minutes=row.interval_minutes) <= moment
+            )
+            if not (due or force):
+                outcomes.append((row.name, "not due"))
+                continue
+            try:
+                with session.begin_nested():
+                    download = fetch.get(
+                        http,
                         row.url,
-                        actor=f"feed:{row.name}",
+                        timeout=TIMEOUT,
+                        etag=row.etag,
+                        last_modified=row.last_modified,
                     )
-                    outcome = f"{report.records} records, {report.epss} EPSS scores, {report.exposures_created} new exposures"
-                    row.etag = etag
-        except BastionError as exc:
-            outcome = f"failed: {exc}"
-        row.last_run_at, row.last_status = moment, outcome[:500]
-        outcomes.append((row.name, outcome))
+                    if download.body is None:
+                        outcome = "not modified"
+                    else:
+                        report = import_intel(
+                            session,
+                            parse_intel(download.body, row.url.rsplit("/", 1)[-1], row.format),
+                            row.url,
+                            actor=f"feed:{row.name}",
+                        )
+                        outcome = (
+                            f"{report.records} records, {report.epss} EPSS scores, "
+                            f"{report.exposures_created} new exposures"
+                        )
+                        row.etag, row.last_modified = download.etag, download.last_modified
+            except BastionError as exc:
+                outcome = f"failed: {exc}"
+            row.last_run_at, row.last_status = moment, outcome[:500]
+            outcomes.append((row.name, outcome))
     session.flush()
     return outcomes

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.advisories.intelstore import aliases_of, vuln_id_of
 from bastion.advisories.models import ComponentRow, ExposureRow, InventoryRow, VulnerabilityRow
+from bastion.advisories.vulnerabilities import aliases_of, vuln_id_of
 from bastion.core.types import org_code
 
 

@@ -107,6 +107,7 @@ class FeedRow(Base):
     format: Mapped[str | None] = mapped_column(String(16))
     interval_minutes: Mapped[int] = mapped_column(Integer, default=1440)
     etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_status: Mapped[str] = mapped_column(String(500), default="")
 

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from bastion import orgs
 from bastion.advisories import audit
-from bastion.advisories.alerts import Target, _alert_row, _current, _message, _version_content
+from bastion.advisories.alerts import (
+    Target,
+    alert_message,
+    alert_row,
+    current_version,
+    version_content,
+)
 from bastion.advisories.models import ActionRow, ActionUpdateRow, AlertRow, ResponseRow
 from bastion.advisories.notify import SmtpConfig, notify_organisation
 from bastion.advisories.policy import Policy
@@ -69,7 +75,7 @@ def _state(row: ResponseRow) -> dict[str, object]:
 
 
 def _responses(session: Session, ref: str, codes: list[str]) -> tuple[AlertRow, list[ResponseRow]]:
-    alert = _alert_row(session, ref)
+    alert = alert_row(session, ref)
     if not codes:
         msg = "name at least one organisation (--org)"
         raise InputError(msg)
@@ -291,7 +297,7 @@ def list_responses(
     """Return responses of one alert or one organisation (or all)."""
     query = select(ResponseRow, AlertRow).join(AlertRow, AlertRow.id == ResponseRow.alert_id)
     if ref is not None:
-        query = query.where(AlertRow.ref == _alert_row(session, ref).ref)
+        query = query.where(AlertRow.ref == alert_row(session, ref).ref)
     if org is not None:
         query = query.where(ResponseRow.org_code == org_code(org))
     query = query.order_by(AlertRow.id, ResponseRow.org_code)
@@ -358,7 +364,7 @@ def send_reminders(
         by_response.setdefault((item.alert, item.organisation), []).append(item)
     reminded = []
     for (ref, code), items in by_response.items():
-        alert = _alert_row(session, ref)
+        alert = alert_row(session, ref)
         row = session.scalar(
             select(ResponseRow).where(
                 ResponseRow.alert_id == alert.id, ResponseRow.org_code == code
@@ -371,10 +377,10 @@ def send_reminders(
         ):
             continue
         [org], _ = orgs.list_organisations(session, codes=[code])
-        content = _version_content(_current(session, alert))
+        content = version_content(current_version(session, alert))
         lateness = "; ".join(f"{i.what} was due {as_utc(i.due):%Y-%m-%d %H:%M} UTC" for i in items)
         target = Target(org.code, org.name, tuple(c.email for c in org.contacts))
-        message = _message(alert.ref, alert.version, content, target, "reminder")
+        message = alert_message(alert.ref, alert.version, content, target, "reminder")
         message = type(message)(
             message.recipients, message.subject, f"Overdue: {lateness}\n\n{message.body}"
         )

@@ -49,7 +49,7 @@ from bastion.boundary.sources import (
     read_chunks,
     sample_lines,
 )
-from bastion.boundary.verdict import unattributed_matches, verdict
+from bastion.boundary.verdict import indicator_candidates, unattributed_matches
 from bastion.core.errors import ConflictError
 from bastion.core.events import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.core.net import column_keys
@@ -127,7 +127,7 @@ def transform(
         events=events,
         rejects=rejects,
         candidates=pl.concat(
-            [verdict(events, matches), behaviour(events)]
+            [indicator_candidates(events, matches), behaviour(events)]
             + ([detector.candidates(events)] if detector is not None else [])
         ),
         matches=matches.height,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.boundary.archive import FILE, ROW, Hunt
 from bastion.boundary.models import RetroHuntRow
-from bastion.boundary.verdict import verdict
+from bastion.boundary.verdict import indicator_candidates
 from bastion.core.errors import InputError
 from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.core.timeutil import as_utc
@@ -218,7 +218,9 @@ def _raise(
     events, matches, values_hit = hunt_matches(root, listings, days=report.days, now=now)
     if matches.is_empty():
         return RetroHuntReport(report.since, report.days, report.indicators, values_hit, 0, 0, 0)
-    candidates = verdict(events, matches).filter(pl.col("organization.id").is_not_null())
+    candidates = indicator_candidates(events, matches).filter(
+        pl.col("organization.id").is_not_null()
+    )
     start = now - timedelta(days=report.days)
     known, _ = list_alerts(session, since=start)
     alerted = pl.DataFrame(

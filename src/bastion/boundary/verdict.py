@@ -9,7 +9,7 @@ from bastion.core.events import CANDIDATE_SCHEMA
 ROW = "_row"
 
 
-def verdict(events: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+def indicator_candidates(events: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     """Join each indicator match to its event and decide: blocked by the device, or live.
 
     Only events attributed to a member organisation become candidates; the others

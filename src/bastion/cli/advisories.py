@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import func, select
 
 from bastion import advisories as adv
 from bastion import auth
 from bastion.advisories import audit
-from bastion.advisories.models import AlertRow
 from bastion.cli import responses
 from bastion.cli.context import (
     BY_OPTION,
@@ -28,6 +26,7 @@ from bastion.cli.context import (
     store,
 )
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.scope import Scope
 from bastion.store import Store
 
 app = typer.Typer(
@@ -348,7 +347,7 @@ def revise_(
 def alerts(as_json: bool = JSON_OPTION) -> None:
     """List national cyber alerts."""
     with store().session() as session:
-        found = adv.list_alerts(session)
+        found, _ = adv.visible_alerts(session, Scope.everything())
     if as_json:
         print_json(found)
         return
@@ -372,7 +371,7 @@ def alerts(as_json: bool = JSON_OPTION) -> None:
 def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
     """Show one alert with all its versions."""
     with store().session() as session:
-        found = adv.get_alert(session, ref)
+        found = adv.visible_alert(session, ref, Scope.everything())
     _print_alert(found, as_json)
 
 
@@ -450,7 +449,7 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
     recorded as failed, and the alert is on the console all the same.
     """
     with opened.session() as session:
-        if session.scalar(select(func.count()).select_from(AlertRow)):
+        if adv.visible_alerts(session, Scope.everything(), limit=1)[1]:
             return ["demo advisory not published: the database already has national alerts"]
         try:
             codes = tuple(code for code, _ in auth.get_user(session, lead).memberships)

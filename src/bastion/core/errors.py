@@ -12,7 +12,8 @@ prints its message on one line and exits non-zero, the API answers it with a
     ├── NotFoundError        the object asked for does not exist (or is not yours)
     ├── ConflictError        the change clashes with what is stored (duplicate code)
     ├── PermissionDenied     the caller may not do this
-    └── StoreError           the database is unreachable or not migrated
+    ├── StoreError           the database is unreachable or not migrated
+    └── FetchError           an outbound GET failed: unreachable, timed out, error status, too large
 """
 
 from __future__ import annotations
@@ -94,3 +95,14 @@ class StoreError(BastionError):
     """The database is unreachable, or its schema is not migrated."""
 
     http_status = 503
+
+
+class FetchError(BastionError):
+    """An outbound GET failed as a whole; ``status`` is the remote server's answer, if any."""
+
+    http_status = 502  # Bastion's own answer: the server it asked failed it
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = message
+        self.status = status

@@ -21,16 +21,16 @@ from bastion.detect.catalogue import (
     RuleCatalogue,
     build_catalogue,
 )
-from bastion.detect.correlating import (
-    build_engine,
-    compile_correlations,
-    correlation_field_map,
-    report_failures,
-)
 from bastion.detect.correlation import (
     CorrelationEngine,
     CorrelationRuleError,
     correlation_candidates,
+)
+from bastion.detect.correlation_compiler import (
+    build_engine,
+    compile_correlations,
+    correlation_field_map,
+    report_failures,
 )
 from bastion.detect.detector import (
     KEY_PREFIX,

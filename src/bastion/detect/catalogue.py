@@ -20,7 +20,7 @@ import yaml
 from sigma.correlations import SigmaCorrelationRule
 
 from bastion.core.errors import NotFoundError
-from bastion.detect.correlating import compile_correlations, report_failures
+from bastion.detect.correlation_compiler import compile_correlations, report_failures
 from bastion.detect.engine import RuleSet
 from bastion.detect.loader import load_rules, rule_files
 from bastion.detect.rules import Rule, RuleReport, RuleStatus

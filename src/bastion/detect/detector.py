@@ -37,10 +37,10 @@ from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.detect.correlating import build_engine, compile_correlations, report_failures
 from bastion.detect.correlation import CorrelationEngine, correlation_candidates
 from bastion.detect.correlation import load as load_windows
 from bastion.detect.correlation import save as save_windows
+from bastion.detect.correlation_compiler import build_engine, compile_correlations, report_failures
 from bastion.detect.engine import ROW, RuleSet
 from bastion.detect.loader import load_rules
 from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow

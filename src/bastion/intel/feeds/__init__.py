@@ -1,5 +1,6 @@
 """Feeds of indicators: the registry of feed types and the pulls that keep them current."""
 
+from bastion.core.errors import FetchError
 from bastion.intel.feeds import misp, plain, stix, taxii  # noqa: F401  (register the feed types)
 from bastion.intel.feeds.registry import (
     FEED_TYPES,
@@ -7,7 +8,6 @@ from bastion.intel.feeds.registry import (
     FeedState,
     FeedType,
     Fetched,
-    FetchError,
     Parsed,
     get_feed_type,
     register,

@@ -18,17 +18,16 @@ from urllib.parse import urljoin
 
 import httpx
 
+from bastion.core import fetch
 from bastion.core.documents import load_json
-from bastion.core.errors import InputError
+from bastion.core.errors import FetchError, InputError
 from bastion.core.types import Severity, Tlp
-from bastion.intel.feeds import http
 from bastion.intel.feeds.http import fetch_document
 from bastion.intel.feeds.registry import (
     FeedOptions,
     FeedState,
     FeedType,
     Fetched,
-    FetchError,
     Parsed,
     make_indicator,
     register,
@@ -150,7 +149,7 @@ def fetch_feed(client: httpx.Client, state: FeedState, options: FeedOptions) -> 
     """Pull a MISP feed: its manifest (conditionally), then every event the manifest lists."""
     base = state.url if state.url.endswith("/") else state.url + "/"
     manifest_url = urljoin(base, "manifest.json")
-    answer = http.get(
+    answer = fetch.get(
         client,
         manifest_url,
         timeout=options.timeout,
@@ -170,7 +169,7 @@ def fetch_feed(client: httpx.Client, state: FeedState, options: FeedOptions) -> 
     for uuid in sorted(manifest):
         url = urljoin(base, f"{uuid}.json")
         try:
-            event = http.get(client, url, timeout=options.timeout)
+            event = fetch.get(client, url, timeout=options.timeout)
             assert event.body is not None  # an unconditional GET has a body
             parsed.extend(read_event_json(event.body, options, url))
         except (FetchError, InputError) as exc:

@@ -128,15 +128,6 @@ class Fetched:
     cursor: str | None = None
 
 
-class FetchError(Exception):
-    """A pull failed as a whole (unreachable, timed out, an error status, not the format)."""
-
-    def __init__(self, reason: str, http_status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.http_status = http_status
-
-
 Reader = Callable[[bytes, FeedOptions, str], Parsed]
 Fetcher = Callable[[httpx.Client, FeedState, FeedOptions], Fetched]
 

@@ -19,13 +19,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.core.errors import ConflictError, InputError, Location, NotFoundError
+from bastion.core import fetch
+from bastion.core.errors import ConflictError, FetchError, InputError, Location, NotFoundError
 from bastion.core.timeutil import as_utc
 from bastion.intel.feeds.registry import (
     FEED_TYPES,
     FeedOptions,
     FeedState,
-    FetchError,
     Parsed,
     get_feed_type,
 )
@@ -191,12 +191,12 @@ def pull_feed(
     session.flush()
     state = FeedState(feed.url, feed.etag, feed.last_modified, feed.cursor)
     own = client is None
-    http = client or httpx.Client(follow_redirects=True)
+    http = client or fetch.new_client()
     try:
         fetched = feed_type.fetch(http, state, options)
     except (FetchError, InputError) as exc:
         record.status = "failed"
-        record.http_status = getattr(exc, "http_status", None)
+        record.http_status = exc.status if isinstance(exc, FetchError) else None
         record.reason = str(exc)
         _finish(record, None, moment)
         feed.last_pull_at = moment

@@ -16,15 +16,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion import advisories as adv
 from bastion import auth
-from bastion.advisories.models import ActionRow, AlertRow, ResponseRow
 from bastion.advisories.responses import Response as AdvResponse
 from bastion.auth import Principal, Scope
-from bastion.core.errors import InputError, NotFoundError
+from bastion.core.errors import InputError
 from bastion.core.types import org_code
 from bastion.web.api.org_models import Code
 from bastion.web.auth import PrincipalDep, ScopeDep, require_national
@@ -57,49 +55,7 @@ def policy(request: Request) -> adv.Policy:
     return adv.load_policy(get_settings(request).data_dir)
 
 
-# --- visibility ----------------------------------------------------------------------
-
-
-def visible_alerts(
-    session: Session, scope: Scope, *, limit: int, offset: int, status: str | None = None
-) -> tuple[list[adv.Alert], int]:
-    """Return one page of the alerts ``scope`` may see, newest first, with the total.
-
-    Nationally every alert (drafts too); a member only published alerts that
-    reached one of its organisations.
-    """
-    query = select(AlertRow.ref)
-    if scope.codes is not None:
-        reached = select(ResponseRow.alert_id).where(ResponseRow.org_code.in_(scope.codes))
-        query = query.where(AlertRow.status == "published", AlertRow.id.in_(reached))
-    if status is not None:
-        query = query.where(AlertRow.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    refs = list(session.scalars(query.order_by(AlertRow.id.desc()).limit(limit).offset(offset)))
-    return [adv.get_alert(session, ref) for ref in refs], total
-
-
-def find_alert(session: Session, ref: str, scope: Scope) -> adv.Alert:
-    """Return the alert if ``scope`` may see it; otherwise it is not found, as an absent one."""
-    code = ref.strip().upper()
-    row = session.scalar(select(AlertRow).where(AlertRow.ref == code))
-    if row is not None and scope.codes is not None:
-        reached = session.scalar(
-            select(func.count()).where(
-                ResponseRow.alert_id == row.id, ResponseRow.org_code.in_(scope.codes)
-            )
-        )
-        if row.status != "published" or not reached:
-            row = None
-    if row is None:
-        msg = f"no alert {code!r}"
-        raise NotFoundError(msg)
-    return adv.get_alert(session, code)
-
-
-def visible_responses(session: Session, ref: str, scope: Scope) -> list[AdvResponse]:
-    """Return the responses to the alert of the organisations ``scope`` may see."""
-    return [r for r in adv.list_responses(session, ref) if scope.allows(r.organisation)]
+# --- visibility: bastion.advisories decides what a scope sees; here the roles --------
 
 
 def respondable(
@@ -111,13 +67,7 @@ def respondable(
     the alert did not reach, is not found (404); only then is the role at each
     organisation checked (403).
     """
-    alert = find_alert(session, ref, principal.scope)
-    wanted: list[str] = list(dict.fromkeys(str(org_code(c)) for c in codes))
-    reached = {r.organisation for r in visible_responses(session, alert.ref, principal.scope)}
-    missing = [c for c in wanted if c not in reached]
-    if missing:
-        msg = f"alert {alert.ref} did not reach {', '.join(missing)}"
-        raise NotFoundError(msg)
+    alert, wanted = adv.reached_organisations(session, ref, principal.scope, codes)
     for code in wanted:
         principal.require("advisories:write", code)
     return alert, wanted
@@ -328,7 +278,7 @@ def advisory_out(session: Session, alert: adv.Alert, scope: Scope) -> AdvisoryOu
             for v in alert.versions
         ],
         responses=[
-            ResponseOut.model_validate(r) for r in visible_responses(session, alert.ref, scope)
+            ResponseOut.model_validate(r) for r in adv.visible_responses(session, alert.ref, scope)
         ],
     )
 
@@ -377,7 +327,7 @@ def list_advisories(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> AdvisoryPage:
     """Return one page of the alerts the caller may see, newest first."""
-    found, total = visible_alerts(session, scope, limit=limit, offset=offset, status=status)
+    found, total = adv.visible_alerts(session, scope, status=status, limit=limit, offset=offset)
     return AdvisoryPage(
         items=[AdvisorySummary.of(a) for a in found], total=total, limit=limit, offset=offset
     )
@@ -386,7 +336,7 @@ def list_advisories(
 @router.get("/{ref}", summary="Get a national cyber alert")
 def get_advisory(ref: Ref, session: SessionDep, principal: PrincipalDep) -> AdvisoryOut:
     """Return the alert with its versions and the responses the caller may see."""
-    alert = find_alert(session, ref, principal.scope)  # another tenant's: 404 before 403
+    alert = adv.visible_alert(session, ref, principal.scope)  # another tenant's: 404 before 403
     principal.require("advisories:read")
     return advisory_out(session, alert, principal.scope)
 
@@ -547,16 +497,8 @@ def update_action(
     principal: PrincipalDep,
 ) -> ResponseOut:
     """Add a progress note to an action and move its status."""
-    alert = find_alert(session, ref, principal.scope)
-    owner = session.execute(
-        select(ResponseRow.org_code)
-        .join(ActionRow, ActionRow.response_id == ResponseRow.id)
-        .join(AlertRow, AlertRow.id == ResponseRow.alert_id)
-        .where(ActionRow.id == action_id, AlertRow.ref == alert.ref)
-    ).scalar_one_or_none()
-    if owner is None or not principal.scope.allows(owner):
-        msg = f"no action {action_id} of alert {alert.ref}"
-        raise NotFoundError(msg)
+    alert = adv.visible_alert(session, ref, principal.scope)
+    owner = adv.action_organisation(session, alert.ref, action_id, principal.scope)
     principal.require("advisories:write", owner)
     adv.update_action(
         session,

@@ -39,7 +39,7 @@ def advisory_list(
 ) -> HTMLResponse:
     """Show the national cyber alerts the caller may see, newest first, a page at a time."""
     principal.require("advisories:read")
-    found, total = api.visible_alerts(
+    found, total = adv.visible_alerts(
         session, principal.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     pages = max(1, -(-total // PAGE_SIZE))
@@ -71,9 +71,9 @@ def advisory_page(
     principal: PrincipalDep,
 ) -> HTMLResponse:
     """Show one alert: its content, every version, and the responses the caller may see."""
-    alert = api.find_alert(session, ref, principal.scope)
+    alert = adv.visible_alert(session, ref, principal.scope)
     principal.require("advisories:read")
-    responses = api.visible_responses(session, alert.ref, principal.scope)
+    responses = adv.visible_responses(session, alert.ref, principal.scope)
     national = principal.scope.national
     return templates.TemplateResponse(
         request,

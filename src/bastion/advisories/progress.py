@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bastion.advisories.alerts import _alert_row, _current
+from bastion.advisories.alerts import alert_row, current_version
 from bastion.advisories.models import AlertRow, ExposureRow, ResponseRow
 from bastion.advisories.responses import overdue_reasons
 from bastion.core.timeutil import as_utc, utcnow
@@ -36,8 +36,8 @@ class AlertProgress:
 def alert_progress(session: Session, ref: str, *, now: datetime | None = None) -> AlertProgress:
     """Count, for one alert, the organisations at each step of their response."""
     moment = now or utcnow()
-    alert = _alert_row(session, ref)
-    content = _current(session, alert)
+    alert = alert_row(session, ref)
+    content = current_version(session, alert)
     rows = list(session.scalars(select(ResponseRow).where(ResponseRow.alert_id == alert.id)))
     in_time = sum(
         1

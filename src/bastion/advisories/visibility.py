@@ -1,0 +1,110 @@
+"""Who may see which national cyber alert, and which organisations' responses to it.
+
+Every reader (the API, the console, the CLI) asks here with the caller's
+``Scope``. A national scope sees every alert, drafts too, and every response; a
+member sees only the published alerts that reached one of its organisations, and
+only those organisations' responses. Anything else is not found, exactly as an
+alert that does not exist, so a member cannot learn that another's alert exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from bastion.advisories.alerts import Alert, get_alert
+from bastion.advisories.models import ActionRow, AlertRow, ResponseRow
+from bastion.advisories.responses import Response, list_responses
+from bastion.core.errors import NotFoundError
+from bastion.core.scope import Scope
+from bastion.core.types import org_code
+
+T = TypeVar("T")
+
+
+def _visible(query: Select[T], scope: Scope) -> Select[T]:
+    """Narrow a query over alerts to those ``scope`` may see."""
+    if scope.codes is None:
+        return query
+    reached = select(ResponseRow.alert_id).where(ResponseRow.org_code.in_(scope.codes))
+    return query.where(AlertRow.status == "published", AlertRow.id.in_(reached))
+
+
+def visible_alerts(
+    session: Session,
+    scope: Scope,
+    *,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Alert], int]:
+    """Return the alerts ``scope`` may see, newest first, at their current version, and how many.
+
+    ``limit`` and ``offset`` page through them (every one without a limit); the
+    count is of all the visible alerts, whatever the page.
+    """
+    query = _visible(select(AlertRow.ref), scope)
+    if status is not None:
+        query = query.where(AlertRow.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(AlertRow.id.desc()).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    refs = list(session.scalars(page))
+    return [replace(get_alert(session, ref), versions=()) for ref in refs], total
+
+
+def visible_alert(session: Session, ref: str, scope: Scope) -> Alert:
+    """Return the alert with every version if ``scope`` may see it; else raise NotFoundError."""
+    code = ref.strip().upper()
+    query = _visible(select(AlertRow.ref).where(AlertRow.ref == code), scope)
+    if session.scalar(query) is None:
+        msg = f"no alert {code!r}"
+        raise NotFoundError(msg)
+    return get_alert(session, code)
+
+
+def visible_responses(session: Session, ref: str, scope: Scope) -> list[Response]:
+    """Return the responses to a visible alert of the organisations ``scope`` may see."""
+    alert = visible_alert(session, ref, scope)
+    return [r for r in list_responses(session, alert.ref) if scope.allows(r.organisation)]
+
+
+def reached_organisations(
+    session: Session, ref: str, scope: Scope, codes: list[str]
+) -> tuple[Alert, list[str]]:
+    """Return the visible alert and ``codes`` normalised, each one an organisation it reached.
+
+    An alert, or an organisation, outside ``scope`` or not reached by the alert is
+    not found; whether the caller may act for each organisation is its role's
+    business, checked after this.
+    """
+    alert = visible_alert(session, ref, scope)
+    wanted = list(dict.fromkeys(str(org_code(c)) for c in codes))
+    reached = {r.organisation for r in visible_responses(session, alert.ref, scope)}
+    missing = [c for c in wanted if c not in reached]
+    if missing:
+        msg = f"alert {alert.ref} did not reach {', '.join(missing)}"
+        raise NotFoundError(msg)
+    return alert, wanted
+
+
+def action_organisation(session: Session, ref: str, action_id: int, scope: Scope) -> str:
+    """Return the organisation whose response to ``ref`` holds the action, if ``scope`` sees it.
+
+    An action of another alert, or of an organisation outside ``scope``, is not found.
+    """
+    alert = visible_alert(session, ref, scope)
+    owner = session.execute(
+        select(ResponseRow.org_code)
+        .join(ActionRow, ActionRow.response_id == ResponseRow.id)
+        .join(AlertRow, AlertRow.id == ResponseRow.alert_id)
+        .where(ActionRow.id == action_id, AlertRow.ref == alert.ref)
+    ).scalar_one_or_none()
+    if owner is None or not scope.allows(owner):
+        msg = f"no action {action_id} of alert {alert.ref}"
+        raise NotFoundError(msg)
+    return owner
