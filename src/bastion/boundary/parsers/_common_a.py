@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from bastion.boundary.parsers.base import ParseResult
+from bastion.boundary.parsers.base import ParseResult, is_blank
 from bastion.boundary.schema import LINE_COLUMN, TIMESTAMP, conform, empty_events
 
 REASON = "_reason"
@@ -82,8 +82,8 @@ def finish(frame: pl.DataFrame) -> ParseResult:
 
 
 def non_blank(frame: pl.DataFrame) -> pl.DataFrame:
-    """Drop blank and whitespace-only lines: they are neither events nor rejects."""
-    return frame.filter(pl.col(ORIGINAL).str.contains(r"\S"))
+    """Drop blank lines (``base.is_blank``): they are neither events nor rejects."""
+    return frame.filter(~is_blank(pl.col(ORIGINAL)))
 
 
 def combine(results: Sequence[ParseResult]) -> ParseResult:
