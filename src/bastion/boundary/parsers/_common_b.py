@@ -63,9 +63,11 @@ def finish(frame: pl.DataFrame, checks: Sequence[Check], fields: Sequence[pl.Exp
         for index, (_, message) in reversed(list(enumerate(checks))):
             text = pl.lit(message) if isinstance(message, str) else message
             reason = pl.when(pl.col("_code") == index).then(text).otherwise(reason)
+        # One chunk per column: formatting columns chunked differently panics in Polars 1.44.
         rejects = (
             frame.filter(bad)
             .with_columns(codes.filter(bad))
+            .rechunk()
             .select(pl.col(LINE_COLUMN).cast(pl.Int64), reason.alias("reason"))
         )
         frame = frame.filter(~bad)

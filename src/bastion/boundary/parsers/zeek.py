@@ -365,7 +365,10 @@ def _sniff_tsv(lines: list[str]) -> bool:
 
 
 @register(
-    "zeek", "Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)", _sniff_tsv
+    "zeek",
+    "Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)",
+    _sniff_tsv,
+    header_prefix="#",
 )
 def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
