@@ -361,6 +361,8 @@ class Pipeline:
         compression — does not stop the others: its stats say ``skipped`` and why. What
         such a file gave before failing partway stays committed, and a rerun resumes it.
         """
+        if fmt is not None:
+            get_parser(fmt)  # an unknown format is the caller's mistake, not the files'
         return [self._ingest_or_skip(path, fmt) for path in expand_paths(paths)]
 
     def _ingest_or_skip(self, path: Path, fmt: str | None) -> SourceStats:
