@@ -265,7 +265,7 @@ class Pipeline:
         started = time.perf_counter()
         parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
         key = fingerprint(path)
-        stats = stats or SourceStats(str(path), parser.name)
+        stats = stats if stats is not None else SourceStats(str(path), parser.name)
         stats.format = parser.name
         with self.store.session() as session:
             checkpoint = get_checkpoint(session, key) or _smaller_self(session, path)

@@ -214,3 +214,22 @@ def test_json_logs_without_uid_are_detected(shared_data: Path) -> None:
     tsv = (HEADER + LOGS["known_services"]).splitlines()
     assert detect_format(zeek_json(tsv)).name == "zeek-json"
     assert detect_format(zeek_json(read_log(shared_data, "x509")[:30])).name == "zeek-json"
+
+
+def test_an_array_in_any_field_read_reads_as_tsv_writes_it() -> None:
+    # A package's log may make any field a set: the lines decode as lists throughout.
+    custom = """#path\tcustom
+#fields\tts\tid.orig_h\tnote\tpeer
+#types\ttime\taddr\tset[string]\tstring
+1700000010.000000\t10.1.2.3\tScan::Port_Scan,Scan::Address_Scan\tworker-1
+1700000011.000000\t10.1.2.4\t(empty)\tworker-2"""
+    tsv = (HEADER + custom).splitlines()
+    broken = '{"ts":1700000012.0,"id.orig_h":"10.1.2.5","note":["x"]'  # cut short
+    as_json = parse("zeek-json", [*zeek_json(tsv, path=True), broken], "custom.json")
+    assert dict(as_json.rejects.iter_rows()) == {2: "zeek-json: JSON ends early at byte 54"}
+    as_json = ParseResult(as_json.events, as_json.rejects.clear())
+    assert_same_events(parse("zeek", tsv, "custom.log"), as_json)
+    assert as_json.events.get_column("rule.name").to_list() == [
+        "Scan::Port_Scan,Scan::Address_Scan",
+        "",
+    ]

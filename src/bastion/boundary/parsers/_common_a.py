@@ -360,22 +360,30 @@ def _kind(value: object) -> str:
     return "a number" if isinstance(value, int | float) else "text"
 
 
-def decode_json_column(frame: pl.DataFrame, dtype: pl.Struct) -> pl.DataFrame:
+def decode_json_column(
+    frame: pl.DataFrame, dtype: pl.Struct, fallback: pl.Struct | None = None
+) -> pl.DataFrame:
     """Add ``_object`` (line looks like ``{…}``), ``_json`` (decoded) and ``_error`` to ``frame``.
 
     Lines that are not objects are not handed to the decoder at all, so a stream of
     garbage does not send ``decode_json`` into its slow, line-by-line search. A line that
     opens an object but does not close it (cut short) gets its ``_error`` from
-    ``json_problem``, so parsers check ``_error`` before ``_object``.
+    ``json_problem``, so parsers check ``_error`` before ``_object``. ``fallback``, a
+    more tolerant type, decodes all the lines when it reads a line ``dtype`` cannot.
     """
     text = pl.col(ORIGINAL)
     opens = text.str.contains(r"^\s*\{")
     frame = frame.with_columns(
         (opens & text.str.contains(r"\}\s*$")).alias("_object"), opens.alias("_opens")
     )
-    decoded, errors = decode_json(
-        frame.select(pl.when("_object").then(text).otherwise(pl.lit("null"))).to_series(), dtype
-    )
+    objects = frame.select(pl.when("_object").then(text).otherwise(pl.lit("null"))).to_series()
+    decoded, errors = decode_json(objects, dtype)
+    if fallback is not None and errors.null_count() < len(errors):
+        # Only if the fallback reads a line ``dtype`` did not: a broken line alone is no reason.
+        _, retried = decode_json(objects.filter(errors.is_not_null()), fallback)
+        if retried.null_count():
+            dtype = fallback
+            decoded, errors = decode_json(objects, dtype)
     unclosed = frame.select(pl.col("_opens") & ~pl.col("_object")).to_series()
     if unclosed.any():  # rejected lines, described one by one
         problems = [

@@ -27,8 +27,6 @@ gives them to the CSV reader whole, and a chunk of 46,000 benchmark records
 
 from __future__ import annotations
 
-import csv
-
 import polars as pl
 
 from bastion.boundary.lines import Lines
@@ -131,9 +129,11 @@ _LATE_FIELDS = {  # per log type, fields after 33: read only on the rows that ne
 # The fields every record of a log type has: PAN-OS 8.1 and later write at least 65 for
 # TRAFFIC (through SCTP Chunks Received) and 75 for THREAT (through HTTP Headers).
 MIN_FIELDS = {"TRAFFIC": 65, "THREAT": 75}
-# A field never empty in records that have it (SCTP Chunks Received, Rule UUID): where
-# the CSV reader finds it set, the record is long enough without counting its fields.
-_PROOF_FIELDS = {"TRAFFIC": 64, "THREAT": 76}
+# Fields set in every record that has them (SCTP Chunks Received; Rule UUID, HTTP/2
+# Connection): where the CSV reader finds one set, the record is long enough without
+# counting its fields.
+_PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77)}
+_CSV_SCHEMA = {f"column_{i + 1}": pl.String() for i in range(256)}  # fields a record may have
 _SPLIT = 35  # split off fields 0-33, and the rest of the record in field 34
 _PLACEHOLDER = "\x1f"
 # "<14>Jun  2 00:00:01 fw01 1": an RFC 3164 header, then the record's first field (digits).
@@ -215,27 +215,28 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
     own first field). Empty fields read as "", as splitting on commas gives them.
     """
     # Only the wanted fields: reading all of a record's fields costs three times as much.
-    # The reader takes its number of fields from the first record: read no field past it.
-    first = data[: data.find(b"\n")].decode("utf-8", errors="replace")
-    width = len(next(csv.reader([first]), []))
-    proofs = {kind: i for kind, i in _PROOF_FIELDS.items() if i < width}
     positions = sorted(
-        {*_FIELDS, *(i for late in _LATE_FIELDS.values() for i in late), *proofs.values()}
+        {
+            *_FIELDS,
+            *(i for late in _LATE_FIELDS.values() for i in late),
+            *(i for fields in _PROOF_FIELDS.values() for i in fields),
+        }
     )
     positions = [0, *positions] if head else positions
     try:
         table = pl.read_csv(
             data,
             has_header=False,
+            # As wide as any record, so the fields read do not depend on the first record's length.
+            schema=_CSV_SCHEMA,
             columns=positions,
             new_columns=[f"f{i}" for i in positions],
-            infer_schema=False,
             truncate_ragged_lines=True,
             quote_char='"',
             empty_string_is_null=False,
         )
     except pl.exceptions.PolarsError:
-        return None  # a first record shorter than a wanted field, a stray quote
+        return None  # a stray quote
     log_type = pl.col("f3")
     columns = [pl.col(f"f{i}").alias(name) for i, name in _FIELDS.items()]
     for kind, wanted in _LATE_FIELDS.items():
@@ -244,8 +245,9 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
             for i, name in wanted.items()
         ]
     proven = pl.lit(value=False)
-    for kind, i in proofs.items():
-        proven = proven | ((log_type == kind) & (pl.col(f"f{i}").str.len_bytes() > 0))
+    for kind, fields in _PROOF_FIELDS.items():
+        for i in fields:
+            proven = proven | ((log_type == kind) & (pl.col(f"f{i}").str.len_bytes() > 0))
     columns.append(proven.alias("_proven"))
     table = table.select(columns + ([pl.col("f0").alias("_head")] if head else []))
     device = pl.coalesce(pl.col("device_name_TRAFFIC"), pl.col("device_name_THREAT"))

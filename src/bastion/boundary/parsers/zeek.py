@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 
 import numpy as np
 import polars as pl
@@ -410,10 +411,16 @@ def _parse_tsv(frame: pl.DataFrame, ctx: ParseContext, lines: Lines | None) -> P
 _JSON_FIELDS = sorted(
     {*MAPPED_FIELDS, "_path"} | {f for _, hints in _JSON_TYPE_HINTS for f in hints}
 )
-# Every field decodes as a list of text: Zeek writes sets and vectors as JSON arrays and
-# everything else as one value, which the decoder reads as a list of one. A field of
-# either kind in some log (``service`` is text in conn, a set in known_services) reads.
-_JSON_DTYPE = pl.Struct({f: pl.List(pl.String) for f in _JSON_FIELDS})
+# Zeek writes sets and vectors as JSON arrays, everything else as one value. The fields
+# read that are a set or vector in some log (``service`` is text in conn, a set in
+# known_services) decode as lists; a one-value field decodes as a list of one.
+_JSON_LISTS = frozenset({"service", *VECTOR_FIELDS})
+_JSON_DTYPE = pl.Struct(
+    {f: pl.List(pl.String) if f in _JSON_LISTS else pl.String for f in _JSON_FIELDS}
+)
+# Should a log hold an array in any other field read, its lines decode as lists throughout:
+# slower, so only when the first way fails.
+_JSON_LISTS_EVERYWHERE = pl.Struct({f: pl.List(pl.String) for f in _JSON_FIELDS})
 # Zeek names each log's file after its path (conn.log, dns.04:00:00-05:00:00.log.gz):
 # the log type of JSON lines that carry no ``_path``.
 ZEEK_LOGS = frozenset(
@@ -428,12 +435,14 @@ ZEEK_LOGS = frozenset(
 _LOG_FILE = re.compile(r"^([a-z0-9_]+)\.(?:.*\.)?log(?:\.|$)")
 
 
-def _json_value(name: str) -> pl.Expr:
+def _json_value(name: str, dtype: pl.DataType) -> pl.Expr:
     """Return a decoded field as Zeek's TSV writes it: a set or vector joined by commas.
 
     Vector fields the mapping reads one element of keep their first, as in TSV.
     """
     values = pl.col(name)
+    if not isinstance(dtype, pl.List):
+        return values
     if name in VECTOR_FIELDS:
         return values.list.first().alias(name)
     return values.list.join(",").alias(name)
@@ -441,7 +450,7 @@ def _json_value(name: str) -> pl.Expr:
 
 def _log_of_file(source: str) -> str | None:
     """Return the Zeek log type a file's name gives (``…/dns.log.gz`` → dns), or None."""
-    match = _LOG_FILE.match(source.rsplit("/", 1)[-1])
+    match = _LOG_FILE.match(PurePath(source).name)
     return match.group(1) if match and match.group(1) in ZEEK_LOGS else None
 
 
@@ -483,12 +492,10 @@ def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     looking at that line alone (``json_problem``).
     """
     frame = non_blank(line_frame(lines))
-    raw = (
-        decode_json_column(frame, _JSON_DTYPE)
-        .unnest("_json")
-        .with_columns(_json_value(f) for f in _JSON_FIELDS)
-        .with_columns(_json_path(ctx.source).alias("_path"))
-    )
+    decoded = decode_json_column(frame, _JSON_DTYPE, _JSON_LISTS_EVERYWHERE).unnest("_json")
+    raw = decoded.with_columns(
+        _json_value(f, decoded.schema[f]) for f in _JSON_FIELDS
+    ).with_columns(_json_path(ctx.source).alias("_path"))
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
         (
             pl.col("_error").is_not_null(),
