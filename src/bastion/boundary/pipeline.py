@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import zstandard
 from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import record_alerts
@@ -42,6 +40,7 @@ from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_pa
 from bastion.boundary.schema import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.boundary.sources import (
     FINGERPRINT_BYTES,
+    UNREADABLE,
     Chunk,
     compression,
     expand_paths,
@@ -50,9 +49,10 @@ from bastion.boundary.sources import (
     open_source,
     read_chunks,
     sample_lines,
+    unreadable_reason,
 )
 from bastion.boundary.verdict import unattributed_matches, verdict
-from bastion.core.errors import ConflictError, InputError
+from bastion.core.errors import ConflictError
 from bastion.core.settings import Settings
 from bastion.detect import Detector
 from bastion.intel import (
@@ -522,23 +522,6 @@ class LiveIndicators:
 
     def looked(self) -> None:
         self.last_look = time.monotonic()
-
-
-# What reading a source can raise when the source itself is at fault, not Bastion.
-UNREADABLE = (InputError, OSError, EOFError, zlib.error, zstandard.ZstdError)
-
-
-def unreadable_reason(exc: BaseException, path: Path, read: int = 0) -> str:
-    """Say in one line why ``path`` could not be read (after ``read`` bytes, if any)."""
-    if isinstance(exc, InputError):
-        text = exc.reason.removeprefix(f"{path}: ")
-    elif isinstance(exc, OSError):
-        text = f"cannot read: {exc.strerror or exc}"
-    elif isinstance(exc, EOFError):
-        text = f"compressed data ends early ({exc})"
-    else:
-        text = f"corrupt compressed data ({exc})"
-    return f"stopped after {read} bytes: {text}" if read else text
 
 
 def batch_id_for(key: str, offset: int) -> str:
