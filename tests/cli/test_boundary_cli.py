@@ -95,3 +95,74 @@ def test_formats_lists_every_parser(bastion: Run) -> None:
         "cef",
         "ecs",
     } <= names
+
+
+def test_ingest_counts_every_line_in_json_and_the_table(bastion: Run, tmp_path: Path) -> None:
+    log = _setup(bastion, tmp_path)
+    log.write_text("\n" + SQUID + "   \n\n")  # blank lines before, among and after
+    [stats] = json.loads(bastion("boundary", "ingest", str(log), "--json").stdout)
+    assert (stats["lines"], stats["events"], stats["rejects"], stats["blank"]) == (6, 2, 1, 3)
+    other = tmp_path / "other.log"
+    other.write_text(SQUID.replace("1748858", "1748859") + "\n")
+    table = bastion("boundary", "ingest", str(other))
+    assert table.exit_code == 0, table.output
+    header, row = table.stdout.splitlines()[:2]
+    assert header.split()[:7] == [
+        "SOURCE",
+        "FORMAT",
+        "STATUS",
+        "LINES",
+        "EVENTS",
+        "REJECTS",
+        "BLANK",
+    ]
+    assert row.split()[:7] == [str(other), "squid", "ingested", "4", "2", "1", "1"]
+
+
+ZEEK_JSON = (
+    '{"ts":1748858400.5,"uid":"C1","id.orig_h":"11.0.0.5","id.orig_p":5000,'
+    '"id.resp_h":"198.18.0.10","id.resp_p":443,"proto":"tcp","service":["ssl"]}\n'
+)
+
+
+def test_an_unreadable_file_is_skipped_and_the_others_ingested(
+    bastion: Run, tmp_path: Path
+) -> None:
+    _setup(bastion, tmp_path)
+    folder = tmp_path / "zeek"
+    folder.mkdir()
+    (folder / "a-conn.log").write_text(ZEEK_JSON)
+    (folder / "b-notes.txt").write_text("nothing any parser reads\nreally nothing\n")
+    (folder / "c-conn.log.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"not gzip at all" * 10)
+    (folder / "d-conn.log").write_text(ZEEK_JSON.replace("C1", "C2").replace("5000", "5001"))
+    result = bastion("boundary", "ingest", str(folder), "--json")
+    assert result.exit_code == 3, result.output
+    stats = {Path(s["source"]).name: s for s in json.loads(result.stdout)}
+    assert [stats[name]["status"] for name in sorted(stats)] == [
+        "ingested",
+        "skipped",
+        "skipped",
+        "ingested",
+    ]
+    assert stats["d-conn.log"]["events"] == 1  # read although files before it could not be
+    assert stats["b-notes.txt"]["reason"] == "cannot tell the log format; give it with --format"
+    assert stats["c-conn.log.gz"]["reason"].startswith("corrupt compressed data (Error -3 ")
+    assert stats["a-conn.log"]["reason"] is None
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped ")]
+    assert skipped == [
+        f"skipped {folder / 'b-notes.txt'}: cannot tell the log format; give it with --format",
+        f"skipped {folder / 'c-conn.log.gz'}: {stats['c-conn.log.gz']['reason']}",
+    ]
+    table = bastion("boundary", "ingest", str(folder))
+    assert table.exit_code == 3
+    assert "already ingested" in table.stdout
+    assert len([line for line in table.stderr.splitlines() if line.startswith("skipped ")]) == 2
+
+
+def test_every_file_readable_exits_zero(bastion: Run, tmp_path: Path) -> None:
+    _setup(bastion, tmp_path)
+    log = tmp_path / "conn.log"
+    log.write_text(ZEEK_JSON)
+    result = bastion("boundary", "ingest", str(log), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["format"] == "zeek-json"

@@ -40,6 +40,7 @@ from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_pa
 from bastion.boundary.pending import pending_files, settle
 from bastion.boundary.sources import (
     FINGERPRINT_BYTES,
+    UNREADABLE,
     Chunk,
     compression,
     expand_paths,
@@ -48,6 +49,7 @@ from bastion.boundary.sources import (
     open_source,
     read_chunks,
     sample_lines,
+    unreadable_reason,
 )
 from bastion.boundary.verdict import indicator_candidates, unattributed_matches
 from bastion.core.errors import ConflictError
@@ -80,6 +82,8 @@ class Transformed:
     candidates: pl.DataFrame  # alert candidates (core.events.CANDIDATE_SCHEMA)
     matches: int
     unattributed: int
+    lines: int = 0  # every line of the chunk: an event, a reject or blank
+    blank: int = 0  # blank lines and format headers (Zeek's # lines)
 
 
 def transform(
@@ -132,18 +136,27 @@ def transform(
         ),
         matches=matches.height,
         unattributed=unattributed_matches(events, matches),
+        lines=len(lines),
+        blank=parser.count_blank(lines.text),
     )
 
 
 @dataclass
 class SourceStats:
-    """What ingesting one source did."""
+    """What ingesting one source did.
+
+    Every line read is counted once: ``lines == events + rejects + blank``, where
+    ``blank`` counts blank lines and a format's header lines (Zeek's ``#`` lines). A
+    source that could not be read at all has status ``skipped`` and says why in ``reason``.
+    """
 
     source: str
     format: str
-    status: str = "ingested"  # ingested | resumed | already ingested
+    status: str = "ingested"  # ingested | resumed | already ingested | skipped
+    lines: int = 0
     events: int = 0
     rejects: int = 0
+    blank: int = 0
     matches: int = 0
     unattributed_matches: int = 0
     alerts_created: int = 0
@@ -153,6 +166,7 @@ class SourceStats:
     bytes: int = 0
     seconds: float = 0.0
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    reason: str | None = None  # why a skipped source could not be read
 
 
 class Pipeline:
@@ -252,12 +266,19 @@ class Pipeline:
             )
         live.looked()
 
-    def ingest_file(self, path: Path, fmt: str | None = None) -> SourceStats:
-        """Ingest one file from where its checkpoint says; a finished file is skipped."""
+    def ingest_file(
+        self, path: Path, fmt: str | None = None, *, stats: SourceStats | None = None
+    ) -> SourceStats:
+        """Ingest one file from where its checkpoint says; a finished file is skipped.
+
+        ``stats``, when given, is filled as the file is read, so a caller still has what
+        was committed when reading fails partway.
+        """
         started = time.perf_counter()
         parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
         key = fingerprint(path)
-        stats = SourceStats(str(path), parser.name)
+        stats = stats if stats is not None else SourceStats(str(path), parser.name)
+        stats.format = parser.name
         with self.store.session() as session:
             checkpoint = get_checkpoint(session, key) or _smaller_self(session, path)
         if checkpoint is not None:
@@ -346,8 +367,24 @@ class Pipeline:
             )
 
     def ingest_paths(self, paths: Iterable[Path], fmt: str | None = None) -> list[SourceStats]:
-        """Ingest files and directories (recursively), one source each."""
-        return [self.ingest_file(p, fmt) for p in expand_paths(paths)]
+        """Ingest files and directories (recursively), one source each.
+
+        A file that cannot be read — its format not told, no permission, corrupt
+        compression — does not stop the others: its stats say ``skipped`` and why. What
+        such a file gave before failing partway stays committed, and a rerun resumes it.
+        """
+        if fmt is not None:
+            get_parser(fmt)  # an unknown format is the caller's mistake, not the files'
+        return [self._ingest_or_skip(path, fmt) for path in expand_paths(paths)]
+
+    def _ingest_or_skip(self, path: Path, fmt: str | None) -> SourceStats:
+        stats = SourceStats(str(path), fmt or "-")
+        try:
+            return self.ingest_file(path, fmt, stats=stats)
+        except UNREADABLE as exc:
+            stats.status = "skipped"
+            stats.reason = unreadable_reason(exc, path, stats.bytes)
+            return stats
 
     def ingest_chunks(
         self, chunks: Iterable[Chunk], *, source: str, key: str, fmt: str
@@ -486,8 +523,10 @@ class Pipeline:
         publish(pending)
         stats.batches += 1
         stats.bytes += sum(len(chunk.data) for chunk, _ in segment)
+        stats.lines += sum(r.lines for r in results)
         stats.events += events.height
         stats.rejects += rejects.height
+        stats.blank += sum(r.blank for r in results)
         stats.matches += sum(r.matches for r in results)
         stats.unattributed_matches += sum(r.unattributed for r in results)
         for reason, count in rejects.get_column("reason").value_counts().iter_rows():

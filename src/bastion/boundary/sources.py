@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,23 @@ class Chunk:
     @property
     def end(self) -> int:
         return self.offset + len(self.data)
+
+
+# What reading a source can raise when the source itself is at fault, not Bastion.
+UNREADABLE = (InputError, OSError, EOFError, zlib.error, zstandard.ZstdError)
+
+
+def unreadable_reason(exc: BaseException, path: Path, read: int = 0) -> str:
+    """Say in one line why ``path`` could not be read (after ``read`` bytes, if any)."""
+    if isinstance(exc, InputError):
+        text = exc.reason.removeprefix(f"{path}: ")
+    elif isinstance(exc, OSError):
+        text = f"cannot read: {exc.strerror or exc}"
+    elif isinstance(exc, EOFError):
+        text = f"compressed data ends early ({exc})"
+    else:
+        text = f"corrupt compressed data ({exc})"
+    return f"stopped after {read} bytes: {text}" if read else text
 
 
 def compression(path: Path) -> str:

@@ -44,19 +44,43 @@ def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
     return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
 
 
+# `bastion boundary ingest` exits so when it skipped a source it could not read.
+EXIT_SKIPPED = 3
+
+
 def _report(stats: list[SourceStats], as_json: bool) -> None:
     if as_json:
         print_json(stats)
-        return
+    else:
+        _table(stats)
+    for s in stats:
+        if s.status == "skipped":
+            typer.echo(f"skipped {s.source}: {s.reason}", err=True)
+
+
+def _table(stats: list[SourceStats]) -> None:
     print_table(
-        ["SOURCE", "FORMAT", "STATUS", "EVENTS", "REJECTS", "MATCHES", "NEW ALERTS", "EV/S"],
+        [
+            "SOURCE",
+            "FORMAT",
+            "STATUS",
+            "LINES",
+            "EVENTS",
+            "REJECTS",
+            "BLANK",
+            "MATCHES",
+            "NEW ALERTS",
+            "EV/S",
+        ],
         [
             (
                 s.source,
                 s.format,
                 s.status,
+                s.lines,
                 s.events,
                 s.rejects,
+                s.blank,
                 s.matches,
                 s.alerts_created,
                 f"{s.events / s.seconds:,.0f}" if s.seconds else "-",
@@ -88,7 +112,10 @@ def ingest(
     """Ingest log files: parse, attribute, match indicators, archive, alert.
 
     A file already ingested is skipped; one interrupted resumes where it stopped.
-    Lines that do not parse go to the dead-letter sink with their reason.
+    Lines that do not parse go to the dead-letter sink with their reason. A file
+    that cannot be read (format not told, no permission, corrupt compression) is
+    reported as skipped with its reason, the rest are still ingested, and the exit
+    code is 3.
     """
     pipeline = _pipeline(indicators, org)
     if [str(p) for p in paths] == ["-"]:
@@ -102,6 +129,8 @@ def ingest(
     if compact:
         pipeline.compact()
     _report(stats, as_json)
+    if any(s.status == "skipped" for s in stats):
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 @app.command("follow")

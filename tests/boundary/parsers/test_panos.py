@@ -294,3 +294,50 @@ def test_sample_is_detected_as_panos_only() -> None:
     sample = [TRAFFIC, URL, VIRUS]
     assert [p.name for p in PARSERS.values() if p.sniff(sample)] == ["panos"]
     assert detect_format(sample).name == "panos"
+
+
+def _cut_at_every_field(line: str) -> list[str]:
+    """Return ``line`` cut after each of its commas: every way a record can lose its tail."""
+    return [line[: i + 1].rstrip(",") for i, char in enumerate(line) if char == ","]
+
+
+def test_records_short_of_their_log_types_fields_are_rejected() -> None:
+    minimum = {"TRAFFIC": 65, "THREAT": 75}
+    for line, kind in ((record(TRAFFIC_FIELDS), "TRAFFIC"), (URL, "THREAT"), (VIRUS, "THREAT")):
+        short = [cut for cut in _cut_at_every_field(line) if cut.count(",") + 1 < minimum[kind]]
+        short = [cut for cut in short if cut.count('"') % 2 == 0 and cut.count(",") >= 34]
+        result = parse(short)
+        assert result.events.height == 0, result.events.get_column("event.original").to_list()
+        reasons = set(result.rejects.get_column("reason"))
+        assert all(f"panos: {kind} record has " in reason for reason in reasons), reasons
+
+
+def test_short_record_reason_says_how_many_fields_it_had_and_needed() -> None:
+    traffic = record(TRAFFIC_FIELDS, 40)
+    threat = record(URL_FIELDS, 60)  # quoted fields holding commas count as one field each
+    assert dict(parse([traffic, threat]).rejects.iter_rows()) == {
+        0: "panos: TRAFFIC record has 40 fields, needs at least 65 (the line was cut short?)",
+        1: "panos: THREAT record has 60 fields, needs at least 75 (the line was cut short?)",
+    }
+    assert row(record(TRAFFIC_FIELDS, 65))["event.dataset"] == "panos.traffic"
+    assert row(record(URL_FIELDS, 75))["event.dataset"] == "panos.threat"
+
+
+def test_chunk_read_as_bytes_rejects_short_records_wherever_they_are() -> None:
+    from bastion.boundary.lines import split_lines
+
+    short = [record(TRAFFIC_FIELDS, 50), record(URL_FIELDS, 70)]
+    for lines in ([*short, TRAFFIC, URL], [TRAFFIC, *short, URL], [URL, TRAFFIC, *short]):
+        data = "".join(f"{line}\n" for line in lines).encode()
+        result = get_parser("panos").read(split_lines(data), ParseContext(default_year=2025))
+        assert result.events.height == 2
+        assert sorted(result.rejects.get_column("reason").str.slice(0, 27)) == [
+            "panos: THREAT record has 70",
+            "panos: TRAFFIC record has 5",
+        ]
+
+
+def test_a_huge_field_is_quoted_capped_in_the_reason() -> None:
+    huge = "9" * 1_000_000
+    [reason] = parse([record({**TRAFFIC_FIELDS, 24: "x" + huge})]).rejects.get_column("reason")
+    assert reason == f"panos: source port x{'9' * 199}…(1000001 bytes) is not a port number"

@@ -12,12 +12,14 @@ intermediates in columns of their own before mapping to the schema.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import polars as pl
 
-from bastion.boundary.parsers.base import ParseResult
+from bastion.boundary.parsers.base import ParseResult, is_blank
 from bastion.core.documents import MAX_DEPTH, json_depth
 from bastion.core.events import LINE_COLUMN, TIMESTAMP, conform, empty_events
 
@@ -83,8 +85,8 @@ def finish(frame: pl.DataFrame) -> ParseResult:
 
 
 def non_blank(frame: pl.DataFrame) -> pl.DataFrame:
-    """Drop blank and whitespace-only lines: they are neither events nor rejects."""
-    return frame.filter(pl.col(ORIGINAL).str.contains(r"\S"))
+    """Drop blank lines (``base.is_blank``): they are neither events nor rejects."""
+    return frame.filter(~is_blank(pl.col(ORIGINAL)))
 
 
 def combine(results: Sequence[ParseResult]) -> ParseResult:
@@ -282,6 +284,7 @@ def decode_json(lines: pl.Series, dtype: pl.Struct) -> tuple[pl.Series, pl.Serie
     except pl.exceptions.PolarsError as exc:
         if len(lines) == 1:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            message = json_problem(lines.item(), dtype) or message
             # Decoding "null" gives a well-formed null struct (a Series built from [None]
             # with a nested struct type does not, and breaks later struct expressions).
             missing = pl.Series(["null"], dtype=pl.String).str.json_decode(dtype)
@@ -308,22 +311,109 @@ def nesting_errors(lines: pl.Series) -> pl.Series:
     return pl.Series(reasons, dtype=pl.String)
 
 
-def decode_json_column(frame: pl.DataFrame, dtype: pl.Struct) -> pl.DataFrame:
+def json_problem(line: str | None, dtype: pl.Struct) -> str | None:
+    """Say what is wrong with one JSON line the decoder refused, or None if Python cannot tell.
+
+    Called only for lines already rejected, one at a time: "JSON ends early at byte 37",
+    "JSON syntax error at byte 12: expecting ',' delimiter", "field 'ts' holds a JSON
+    object, not a value". Byte positions count from 1 in the line as written (UTF-8).
+    """
+    if line is None:
+        return None
+
+    def no_constants(name: str) -> None:
+        msg = f"{name} is not a JSON value"
+        raise ValueError(msg)
+
+    try:
+        value = json.loads(line, parse_constant=no_constants)
+    except json.JSONDecodeError as exc:
+        size = len(line.encode())
+        if exc.pos >= len(line.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return f"JSON ends early at byte {size}"
+        at = len(line[: exc.pos].encode()) + 1
+        what = exc.msg[:1].lower() + exc.msg[1:]
+        if what == "extra data":
+            return f"JSON has more after its end, at byte {at}"
+        return f"JSON syntax error at byte {at}: {what}"
+    except (ValueError, RecursionError) as exc:
+        return f"not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    return _misfit_field(value, dtype)
+
+
+def _misfit_field(record: dict[str, Any], dtype: pl.Struct, prefix: str = "") -> str | None:
+    """Name the first field whose JSON type the decoder cannot read as ``dtype`` asks."""
+    for field in dtype.fields:
+        value = record.get(field.name)
+        name = prefix + field.name
+        if value is None:
+            continue
+        if isinstance(field.dtype, pl.Struct):
+            if not isinstance(value, dict):
+                return f"field {name!r} holds {_kind(value)}, not an object"
+            inner = _misfit_field(value, field.dtype, f"{name}.")
+            if inner is not None:
+                return inner
+        elif isinstance(field.dtype, pl.List):
+            items = value if isinstance(value, list) else [value]
+            bad = next((v for v in items if isinstance(v, dict | list)), None)
+            if bad is not None:
+                return f"field {name!r} holds {_kind(bad)} where text or a list of text belongs"
+        elif isinstance(value, dict | list):
+            return f"field {name!r} holds {_kind(value)}, not a single value"
+    return None
+
+
+def _kind(value: object) -> str:
+    """Name a decoded JSON value's type as a reason says it."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "true or false"
+    return "a number" if isinstance(value, int | float) else "text"
+
+
+def decode_json_column(
+    frame: pl.DataFrame, dtype: pl.Struct, fallback: pl.Struct | None = None
+) -> pl.DataFrame:
     """Add ``_object`` (line looks like ``{…}``), ``_json`` (decoded) and ``_error`` to ``frame``.
 
     Lines that are not objects are not handed to the decoder at all, so a stream of
-    garbage does not send ``decode_json`` into its slow, line-by-line search; nor
-    are lines nested too deeply (their ``_error`` says so).
+    garbage does not send ``decode_json`` into its slow, line-by-line search; nor are
+    lines nested too deeply (their ``_error`` says so). A line that
+    opens an object but does not close it (cut short) gets its ``_error`` from
+    ``json_problem``, so parsers check ``_error`` before ``_object``. ``fallback``, a
+    more tolerant type, decodes all the lines when it reads a line ``dtype`` cannot.
     """
     text = pl.col(ORIGINAL)
-    is_object = text.str.contains(r"^\s*\{") & text.str.contains(r"\}\s*$")
+    opens = text.str.contains(r"^\s*\{")
     frame = frame.with_columns(
-        is_object.alias("_object"), nesting_errors(frame.get_column(ORIGINAL)).alias("_deep")
+        (opens & text.str.contains(r"\}\s*$")).alias("_object"),
+        opens.alias("_opens"),
+        nesting_errors(frame.get_column(ORIGINAL)).alias("_deep"),
     )
     decodable = pl.col("_object") & pl.col("_deep").is_null()
-    decoded, errors = decode_json(
-        frame.select(pl.when(decodable).then(text).otherwise(pl.lit("null"))).to_series(), dtype
-    )
+    objects = frame.select(pl.when(decodable).then(text).otherwise(pl.lit("null"))).to_series()
+    decoded, errors = decode_json(objects, dtype)
+    if fallback is not None and errors.null_count() < len(errors):
+        # Only if the fallback reads a line ``dtype`` did not: a broken line alone is no reason.
+        _, retried = decode_json(objects.filter(errors.is_not_null()), fallback)
+        if retried.null_count():
+            dtype = fallback
+            decoded, errors = decode_json(objects, dtype)
+    unclosed = frame.select(
+        pl.col("_opens") & ~pl.col("_object") & pl.col("_deep").is_null()
+    ).to_series()
+    if unclosed.any():  # rejected lines, described one by one
+        problems = [
+            json_problem(line, dtype) or "not a JSON object"
+            for line in frame.get_column(ORIGINAL).filter(unclosed)
+        ]
+        errors = errors.scatter(unclosed.arg_true(), pl.Series(problems, dtype=pl.String))
     return frame.with_columns(
         decoded.alias("_json"), pl.coalesce(pl.col("_deep"), errors).alias("_error")
-    ).drop("_deep")
+    ).drop("_opens", "_deep")

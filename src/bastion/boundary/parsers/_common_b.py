@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import polars as pl
 
-from bastion.boundary.parsers.base import ParseResult
+from bastion.boundary.parsers.base import ParseResult, is_blank
 from bastion.core.events import LINE_COLUMN, conform, empty_rejects
 
 ORIGINAL = "event.original"
@@ -39,7 +39,7 @@ def line_frame(lines: pl.Series) -> pl.DataFrame:
     """
     frame = pl.DataFrame({ORIGINAL: lines.cast(pl.String)}).with_row_index(LINE_COLUMN)
     frame = frame.with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
-    return frame.filter(pl.col(ORIGINAL).str.contains(r"[^ \t\r\n]"))
+    return frame.filter(~is_blank(pl.col(ORIGINAL)))
 
 
 Check = tuple[pl.Expr, pl.Expr | str]
@@ -63,9 +63,11 @@ def finish(frame: pl.DataFrame, checks: Sequence[Check], fields: Sequence[pl.Exp
         for index, (_, message) in reversed(list(enumerate(checks))):
             text = pl.lit(message) if isinstance(message, str) else message
             reason = pl.when(pl.col("_code") == index).then(text).otherwise(reason)
+        # One chunk per column: formatting columns chunked differently panics in Polars 1.44.
         rejects = (
             frame.filter(bad)
             .with_columns(codes.filter(bad))
+            .rechunk()
             .select(pl.col(LINE_COLUMN).cast(pl.Int64), reason.alias("reason"))
         )
         frame = frame.filter(~bad)

@@ -4,7 +4,9 @@ A parser is a pure function from a column of raw lines to events in the common
 schema plus rejected lines. It never loops over lines in Python: it works on the
 whole column with Polars expressions. A line it cannot read is a reject with a
 reason, never an exception and never silently dropped; lines that are not events
-by design (Zeek ``#`` headers, blank lines) are neither.
+by design (blank lines, and a format's header lines such as Zeek's ``#`` lines) are
+neither, and ``Parser.count_blank`` counts them, so every line of a source is an
+event, a reject or blank.
 """
 
 from __future__ import annotations
@@ -18,6 +20,36 @@ import polars as pl
 from bastion.boundary.lines import Lines
 from bastion.core.errors import FormatError
 from bastion.core.events import empty_rejects
+
+# A blank line holds nothing but these (ASCII whitespace; line endings are cut off already).
+BLANK_CHARS = " \t\r\n\f\v"
+# The longest value a reject reason quotes whole; the raw line is in the dead-letter sink.
+REASON_VALUE_CHARS = 200
+
+
+def is_blank(text: pl.Expr) -> pl.Expr:
+    """Return true where a line is blank: neither an event nor a reject."""
+    # Stripping and measuring costs half of a regex match per line.
+    return text.str.strip_chars_start(BLANK_CHARS).str.len_bytes() == 0
+
+
+def clip(value: pl.Expr, limit: int = REASON_VALUE_CHARS) -> pl.Expr:
+    """Return ``value`` as a reject reason quotes it: whole up to ``limit`` characters.
+
+    A longer value is cut to its first ``limit`` characters followed by
+    ``…(N bytes)``, N its full size: a reason names what was wrong, and a 1 MB field
+    quoted in full would make every report and reason count carry it.
+    """
+    text = value.cast(pl.String)
+    cut = pl.concat_str(
+        [
+            text.str.slice(0, limit),
+            pl.lit("…("),
+            text.str.len_bytes().cast(pl.String),
+            pl.lit(" bytes)"),
+        ]
+    )
+    return pl.when(text.str.len_chars() > limit).then(cut).otherwise(text)
 
 
 @dataclass
@@ -61,6 +93,15 @@ class Parser:
     parse: ParseFn
     sniff: SniffFn  # given the first non-blank lines of a source, is it this format?
     read_chunk: ReadFn | None = None
+    header_prefix: str | None = None  # lines starting so are headers, not data (Zeek: "#")
+
+    def count_blank(self, text: pl.Series) -> int:
+        """Count the lines that are neither events nor rejects: blank, or a header line."""
+        frame = text.to_frame("line")
+        blank = is_blank(pl.col("line"))
+        if self.header_prefix is not None:
+            blank = blank | pl.col("line").str.starts_with(self.header_prefix)
+        return int(frame.select(blank.sum()).item())
 
     def read(self, lines: Lines, ctx: ParseContext) -> ParseResult:
         """Parse a chunk's lines, from its bytes where this format can."""
@@ -72,14 +113,16 @@ class Parser:
 PARSERS: dict[str, Parser] = {}
 
 
-def register(name: str, description: str, sniff: SniffFn) -> Callable[[ParseFn], ParseFn]:
-    """Register ``parse`` as the parser of format ``name``."""
+def register(
+    name: str, description: str, sniff: SniffFn, *, header_prefix: str | None = None
+) -> Callable[[ParseFn], ParseFn]:
+    """Register ``parse`` as the parser of format ``name`` (see ``Parser`` for ``header_prefix``)."""
 
     def decorate(parse: ParseFn) -> ParseFn:
         if name in PARSERS:
             msg = f"format {name!r} registered twice"
             raise ValueError(msg)
-        PARSERS[name] = Parser(name, description, parse, sniff)
+        PARSERS[name] = Parser(name, description, parse, sniff, header_prefix=header_prefix)
         return parse
 
     return decorate

@@ -36,7 +36,7 @@ from bastion.boundary.parsers._common_b import (
     transport,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["built", "teardown", "permitted", "est-allowed"]
@@ -163,7 +163,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         _swap=second_is_source.fill_null(False), _a_port=a_port, _b_port=b_port
     )
     swap = col("_swap")
-    tag = pl.format("%{}-{}-{}", col("_product"), col("_level"), col("_id"))
+    tag = clip(pl.format("%{}-{}-{}", col("_product"), col("_level"), col("_id")))
     checks: list[Check] = [
         (col("_id").is_null(), "cisco-asa: no %ASA-<level>-<id>: message id in the line"),
         (col("_family").is_null(), pl.format("cisco-asa: message {} not supported", tag)),
@@ -174,7 +174,9 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         (
             not_number(col("a_port"), col("_a_port")) | not_number(col("b_port"), col("_b_port")),
             pl.format(
-                "cisco-asa: port {} or {} is not a port number", col("a_port"), col("b_port")
+                "cisco-asa: port {} or {} is not a port number",
+                clip(col("a_port")),
+                clip(col("b_port")),
             ),
         ),
     ]

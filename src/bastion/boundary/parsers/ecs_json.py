@@ -54,6 +54,7 @@ from bastion.boundary.parsers._common_b import scatter_rows
 from bastion.boundary.parsers.base import (
     ParseContext,
     ParseResult,
+    clip,
     register,
     register_chunk_reader,
 )
@@ -179,17 +180,11 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
     ).lazy()
     full, stamp = pl.col("_full"), pl.col("_stamp")
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
-        (~pl.col("_object"), "ecs: not a JSON object"),
         (
             pl.col("_error").is_not_null(),
-            pl.concat_str(
-                [
-                    pl.lit("ecs: not valid JSON or a field has an unexpected type ("),
-                    "_error",
-                    pl.lit(")"),
-                ]
-            ),
+            pl.concat_str([pl.lit("ecs: "), clip(pl.col("_error"))]),
         ),
+        (~pl.col("_object"), "ecs: not a JSON object"),
         (~pl.col("_decoded"), "ecs: not a JSON object"),
         (stamp_text.is_null(), "ecs: field '@timestamp' is missing"),
         (stamp.is_null(), "ecs: field '@timestamp' is not an ISO 8601 time or epoch milliseconds"),

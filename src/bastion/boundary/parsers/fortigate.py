@@ -54,7 +54,7 @@ from bastion.boundary.parsers._common_b import (
     url_parts,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["accept", "close", "timeout", "server-rst", "client-rst", "start", "pass", "passthrough"]
@@ -188,29 +188,29 @@ def _result(frame: pl.DataFrame) -> ParseResult:
             pl.format(
                 "fortigate: type={} subtype={} is not supported "
                 "(read: traffic, utm webfilter, utm dns)",
-                col("type"),
-                col("subtype").fill_null("(none)"),
+                clip(col("type")),
+                clip(col("subtype").fill_null("(none)")),
             ),
         ),
         (
             not_number(col("eventtime"), integer(col("eventtime"), pl.Int64())),
-            pl.format("fortigate: eventtime={} is not an epoch number", col("eventtime")),
+            pl.format("fortigate: eventtime={} is not an epoch number", clip(col("eventtime"))),
         ),
         (
             col("_time").is_null(),
             pl.format(
                 "fortigate: no usable time (date={} time={} tz={}); "
                 "need eventtime= or date=YYYY-MM-DD time=hh:mm:ss [tz=+hhmm]",
-                col("date").fill_null("(none)"),
-                col("time").fill_null("(none)"),
-                col("tz").fill_null("(none)"),
+                clip(col("date").fill_null("(none)")),
+                clip(col("time").fill_null("(none)")),
+                clip(col("tz").fill_null("(none)")),
             ),
         ),
     ]
     checks += [
         (
             not_number(col(key), col(parsed)),
-            pl.format(f"fortigate: {key}={{}} is not a number", col(key)),
+            pl.format(f"fortigate: {key}={{}} is not a number", clip(col(key))),
         )
         for key, parsed in (
             ("srcport", "_sport"),

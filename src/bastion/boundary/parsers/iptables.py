@@ -31,7 +31,7 @@ from bastion.boundary.parsers._common_b import (
     sniffer,
     transport,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
 from bastion.boundary.syslog import split_syslog
 
 _DENY_WORDS = r"drop|reject|block|deny"
@@ -84,15 +84,15 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         ),
         (
             not_number(col("SPT"), col("_sport")),
-            pl.format("iptables: SPT={} is not a port", col("SPT")),
+            pl.format("iptables: SPT={} is not a port", clip(col("SPT"))),
         ),
         (
             not_number(col("DPT"), col("_dport")),
-            pl.format("iptables: DPT={} is not a port", col("DPT")),
+            pl.format("iptables: DPT={} is not a port", clip(col("DPT"))),
         ),
         (
             not_number(col("LEN"), col("_len")),
-            pl.format("iptables: LEN={} is not a number", col("LEN")),
+            pl.format("iptables: LEN={} is not a number", clip(col("LEN"))),
         ),
     ]
     action = pl.when(col("_action").str.len_bytes() > 0).then(col("_action"))

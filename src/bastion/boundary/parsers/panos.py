@@ -10,6 +10,10 @@ URL fields come from THREAT records whose URL/file name field is a URL: every
 (virus, wildfire) is not one. ``observer.name`` is the syslog host, else the
 record's device name.
 
+A record shorter than every PAN-OS version writes its log type (``MIN_FIELDS``) is
+rejected, not read: a line cut short in transit still has the leading fields, and
+would otherwise pass as an event with its later fields missing.
+
 Times are the record's generated time, read as UTC: PAN-OS writes times in the
 firewall's own zone without saying which, so set the log timezone to UTC.
 
@@ -47,6 +51,7 @@ from bastion.boundary.parsers._common_b import (
 from bastion.boundary.parsers.base import (
     ParseContext,
     ParseResult,
+    clip,
     register,
     register_chunk_reader,
 )
@@ -121,6 +126,14 @@ _LATE_FIELDS = {  # per log type, fields after 33: read only on the rows that ne
     "TRAFFIC": {52: "device_name"},
     "THREAT": {43: "file_digest", 46: "user_agent", 59: "device_name", 63: "method"},
 }
+# The fields every record of a log type has: PAN-OS 8.1 and later write at least 65 for
+# TRAFFIC (through SCTP Chunks Received) and 75 for THREAT (through HTTP Headers).
+MIN_FIELDS = {"TRAFFIC": 65, "THREAT": 75}
+# Fields set in every record that has them (SCTP Chunks Received; Rule UUID, HTTP/2
+# Connection): where the CSV reader finds one set, the record is long enough without
+# counting its fields.
+_PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77)}
+_CSV_SCHEMA = {f"column_{i + 1}": pl.String() for i in range(256)}  # fields a record may have
 _SPLIT = 35  # split off fields 0-33, and the rest of the record in field 34
 _PLACEHOLDER = "\x1f"
 # "<14>Jun  2 00:00:01 fw01 1": an RFC 3164 header, then the record's first field (digits).
@@ -135,14 +148,25 @@ _QUICK_HEADER = (
 
 
 def _split_plain(records: pl.Series) -> pl.DataFrame:
-    """Return the fields of records without quotes (split on every comma), plus ``_rest``."""
+    """Return the fields of records without quotes (split on every comma), plus ``_rest``.
+
+    ``_fields`` is each record's field count: the commas after the split, counted in
+    ``_rest`` alone, or in the whole record where it has too few fields to have a rest.
+    """
     parts = records.str.splitn(",", _SPLIT).struct.unnest()
     columns = [pl.col(f"field_{i}").alias(name) for i, name in _FIELDS.items()]
-    return parts.select(
+    frame = parts.select(
         *columns,
         pl.col("field_0").alias("_head"),
         pl.col(f"field_{_SPLIT - 1}").alias("_rest"),
     )
+    rest = frame.get_column("_rest")
+    fields = rest.str.count_matches(",", literal=True) + _SPLIT
+    short = rest.is_null()
+    if short.any():
+        counts = records.filter(short).str.count_matches(",", literal=True) + 1
+        fields = fields.scatter(short.arg_true(), counts)
+    return frame.with_columns(fields.alias("_fields"))
 
 
 def _late_fields(frame: pl.DataFrame, need: pl.Expr) -> pl.DataFrame:
@@ -191,21 +215,28 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
     own first field). Empty fields read as "", as splitting on commas gives them.
     """
     # Only the wanted fields: reading all of a record's fields costs three times as much.
-    positions = sorted({*_FIELDS, *(i for late in _LATE_FIELDS.values() for i in late)})
+    positions = sorted(
+        {
+            *_FIELDS,
+            *(i for late in _LATE_FIELDS.values() for i in late),
+            *(i for fields in _PROOF_FIELDS.values() for i in fields),
+        }
+    )
     positions = [0, *positions] if head else positions
     try:
         table = pl.read_csv(
             data,
             has_header=False,
+            # As wide as any record, so the fields read do not depend on the first record's length.
+            schema=_CSV_SCHEMA,
             columns=positions,
             new_columns=[f"f{i}" for i in positions],
-            infer_schema=False,
             truncate_ragged_lines=True,
             quote_char='"',
             empty_string_is_null=False,
         )
-    except pl.exceptions.ComputeError:
-        return None
+    except pl.exceptions.PolarsError:
+        return None  # a stray quote
     log_type = pl.col("f3")
     columns = [pl.col(f"f{i}").alias(name) for i, name in _FIELDS.items()]
     for kind, wanted in _LATE_FIELDS.items():
@@ -213,6 +244,11 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
             pl.when(log_type == kind).then(pl.col(f"f{i}")).alias(f"{name}_{kind}")
             for i, name in wanted.items()
         ]
+    proven = pl.lit(value=False)
+    for kind, fields in _PROOF_FIELDS.items():
+        for i in fields:
+            proven = proven | ((log_type == kind) & (pl.col(f"f{i}").str.len_bytes() > 0))
+    columns.append(proven.alias("_proven"))
     table = table.select(columns + ([pl.col("f0").alias("_head")] if head else []))
     device = pl.coalesce(pl.col("device_name_TRAFFIC"), pl.col("device_name_THREAT"))
     late = {name for wanted in _LATE_FIELDS.values() for name in wanted.values()}
@@ -220,6 +256,7 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
         *(pl.col(name) for name in _FIELDS.values()),
         device.alias("device_name"),
         *(pl.col(f"{name}_THREAT").alias(name) for name in sorted(late - {"device_name"})),
+        pl.col("_proven"),
         *([pl.col("_head")] if head else []),
     )
 
@@ -280,7 +317,32 @@ def _quoted(frame: pl.DataFrame, year: int) -> pl.DataFrame:
     protected = frame.filter(rest).select(_protect_quoted_commas(pl.col("_record"))).to_series()
     split = _split_plain(protected)
     split = _late_fields(split, pl.lit(True)).drop("_head", "_rest")
-    return scatter_rows(frame, rest, split.select(pl.all().pipe(_unquote)))
+    return scatter_rows(frame, rest, split.select(pl.exclude("_fields").pipe(_unquote), "_fields"))
+
+
+def _field_count(record: pl.Expr) -> pl.Expr:
+    """Count a CSV record's fields: its commas outside quoted fields, plus one."""
+    outside = record.str.replace_all(r'"[^"]*"', "")
+    return (outside.str.count_matches(",", literal=True) + 1).cast(pl.UInt32)
+
+
+def _with_field_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Set ``_fields`` where a record of a minimum length is not proven long enough yet.
+
+    The line split counted every record's fields; the CSV reader proves most records
+    long enough by a field they end with (``_proven``); the rest are counted here.
+    """
+    if "_fields" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.UInt32).alias("_fields"))
+    if "_proven" not in frame.columns:
+        frame = frame.with_columns(_proven=pl.lit(value=False))
+    record = pl.col("_record") if "_record" in frame.columns else pl.col(ORIGINAL)
+    need = (
+        pl.col("_fields").is_null()
+        & ~pl.col("_proven").fill_null(value=False)
+        & pl.col("type").is_in(list(MIN_FIELDS))
+    )
+    return fill_where(frame, need, {"_fields": _field_count(record)})
 
 
 def _result(frame: pl.DataFrame) -> ParseResult:
@@ -288,6 +350,13 @@ def _result(frame: pl.DataFrame) -> ParseResult:
     col = pl.col
     log_type = col("type")
     traffic, threat = log_type == "TRAFFIC", log_type == "THREAT"
+    frame = _with_field_counts(frame)
+    minimum = (
+        pl.when(traffic)
+        .then(pl.lit(MIN_FIELDS["TRAFFIC"], pl.UInt32))
+        .when(threat)
+        .then(pl.lit(MIN_FIELDS["THREAT"], pl.UInt32))
+    )
 
     def timestamp(field: str) -> pl.Expr:
         return (
@@ -339,19 +408,32 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         ),
         (
             ~(traffic | threat),
-            pl.format("panos: log type {} is not supported (read: TRAFFIC, THREAT)", log_type),
+            pl.format(
+                "panos: log type {} is not supported (read: TRAFFIC, THREAT)", clip(log_type)
+            ),
+        ),
+        (
+            col("_fields") < minimum,
+            pl.format(
+                "panos: {} record has {} fields, needs at least {} (the line was cut short?)",
+                log_type,
+                col("_fields"),
+                minimum,
+            ),
         ),
         (
             col("_time").is_null(),
-            pl.format("panos: generated time {} is not YYYY/MM/DD hh:mm:ss", col("generated_time")),
+            pl.format(
+                "panos: generated time {} is not YYYY/MM/DD hh:mm:ss", clip(col("generated_time"))
+            ),
         ),
         (
             not_number(col("sport"), col("_sport")),
-            pl.format("panos: source port {} is not a port number", col("sport")),
+            pl.format("panos: source port {} is not a port number", clip(col("sport"))),
         ),
         (
             not_number(col("dport"), col("_dport")),
-            pl.format("panos: destination port {} is not a port number", col("dport")),
+            pl.format("panos: destination port {} is not a port number", clip(col("dport"))),
         ),
         (
             traffic
@@ -361,7 +443,10 @@ def _result(frame: pl.DataFrame) -> ParseResult:
                 | not_number(col("f33"), col("_received"))
             ),
             pl.format(
-                "panos: TRAFFIC bytes {},{},{} are not numbers", col("f31"), col("f32"), col("f33")
+                "panos: TRAFFIC bytes {},{},{} are not numbers",
+                clip(col("f31")),
+                clip(col("f32")),
+                clip(col("f33")),
             ),
         ),
     ]

@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 
 import numpy as np
 import polars as pl
@@ -56,6 +57,7 @@ from bastion.boundary.parsers._common_a import (
 from bastion.boundary.parsers.base import (
     ParseContext,
     ParseResult,
+    clip,
     register,
     register_chunk_reader,
 )
@@ -94,6 +96,9 @@ MAPPED_FIELDS = (
     "peer",
 )
 VECTOR_FIELDS = frozenset({"san.dns"})
+# Zeek's JSON writer may give times as epoch milliseconds (json_timestamps=JSON::TS_MILLIS):
+# no time in epoch seconds reaches this (it is in the year 5138).
+_MILLIS_FROM = 1e11
 # Numeric fields whose value, when set, must read as such (else the line is rejected).
 _PORTS = ("id.orig_p", "id.resp_p", "p")
 _COUNTS = ("orig_bytes", "resp_bytes", "status_code")
@@ -117,7 +122,7 @@ def to_events(
     col: Callable[[str], pl.Expr],
     line_checks: Sequence[tuple[pl.Expr, pl.Expr | str]] = (),
     *,
-    iso_ts: bool = False,
+    json_ts: bool = False,
     present: Callable[[str], bool] = lambda name: True,
 ) -> pl.LazyFrame:
     """Map a frame of Zeek fields as text (nulls when unset) to the schema.
@@ -125,12 +130,15 @@ def to_events(
     ``col`` gives the expression of a Zeek field (a null literal when the log lacks it, so
     Polars folds it away); ``path`` is the log type per row (null when unknown). ``_reason``
     tells why a line is rejected: the first of ``line_checks`` that fails, else a numeric
-    field that does not read. ``iso_ts`` also accepts ISO 8601 ``ts`` (Zeek JSON may use it);
+    field that does not read. ``json_ts`` also reads ``ts`` as Zeek's JSON writer may give it:
+    ISO 8601 text, or epoch milliseconds;
     ``present`` tells whether the log has a field at all.
     """
     label = pl.concat_str([pl.lit("zeek "), path]).fill_null(pl.lit("zeek"))
     ts = epoch_seconds(col("ts"))
-    if iso_ts:
+    if json_ts:
+        seconds = col("ts").cast(pl.Float64, strict=False)
+        ts = epoch_seconds(pl.when(seconds >= _MILLIS_FROM).then(seconds / 1000).otherwise(seconds))
         # Only where the epoch reading failed: parsing text as dates is the costly part.
         ts = pl.coalesce(ts, iso_timestamp(pl.when(ts.is_null()).then(col("ts"))))
     raw = raw.with_columns(ts.alias("@timestamp"))
@@ -358,7 +366,10 @@ def _sniff_tsv(lines: list[str]) -> bool:
 
 
 @register(
-    "zeek", "Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)", _sniff_tsv
+    "zeek",
+    "Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)",
+    _sniff_tsv,
+    header_prefix="#",
 )
 def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
@@ -400,18 +411,58 @@ def _parse_tsv(frame: pl.DataFrame, ctx: ParseContext, lines: Lines | None) -> P
 _JSON_FIELDS = sorted(
     {*MAPPED_FIELDS, "_path"} | {f for _, hints in _JSON_TYPE_HINTS for f in hints}
 )
+# Zeek writes sets and vectors as JSON arrays, everything else as one value. The fields
+# read that are a set or vector in some log (``service`` is text in conn, a set in
+# known_services) decode as lists; a one-value field decodes as a list of one.
+_JSON_LISTS = frozenset({"service", *VECTOR_FIELDS})
 _JSON_DTYPE = pl.Struct(
-    {f: pl.List(pl.String) if f in VECTOR_FIELDS else pl.String for f in _JSON_FIELDS}
+    {f: pl.List(pl.String) if f in _JSON_LISTS else pl.String for f in _JSON_FIELDS}
 )
+# Should a log hold an array in any other field read, its lines decode as lists throughout:
+# slower, so only when the first way fails.
+_JSON_LISTS_EVERYWHERE = pl.Struct({f: pl.List(pl.String) for f in _JSON_FIELDS})
+# Zeek names each log's file after its path (conn.log, dns.04:00:00-05:00:00.log.gz):
+# the log type of JSON lines that carry no ``_path``.
+ZEEK_LOGS = frozenset(
+    {
+        "analyzer", "conn", "dce_rpc", "dhcp", "dnp3", "dns", "dpd", "files", "ftp", "http",
+        "intel", "irc", "kerberos", "known_certs", "known_hosts", "known_modbus",
+        "known_services", "modbus", "mysql", "notice", "ntlm", "ntp", "ocsp", "pe", "quic",
+        "radius", "rdp", "rfb", "sip", "smb_files", "smb_mapping", "smtp", "snmp", "socks",
+        "software", "ssh", "ssl", "syslog", "traceroute", "tunnel", "weird", "x509",
+    }
+)  # fmt: skip
+_LOG_FILE = re.compile(r"^([a-z0-9_]+)\.(?:.*\.)?log(?:\.|$)")
 
 
-def _json_path() -> pl.Expr:
-    """Return the log type of each decoded JSON line: ``_path``, else inferred from fields."""
+def _json_value(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Return a decoded field as Zeek's TSV writes it: a set or vector joined by commas.
+
+    Vector fields the mapping reads one element of keep their first, as in TSV.
+    """
+    values = pl.col(name)
+    if not isinstance(dtype, pl.List):
+        return values
+    if name in VECTOR_FIELDS:
+        return values.list.first().alias(name)
+    return values.list.join(",").alias(name)
+
+
+def _log_of_file(source: str) -> str | None:
+    """Return the Zeek log type a file's name gives (``…/dns.log.gz`` → dns), or None."""
+    match = _LOG_FILE.match(PurePath(source).name)
+    return match.group(1) if match and match.group(1) in ZEEK_LOGS else None
+
+
+def _json_path(source: str) -> pl.Expr:
+    """Return each decoded JSON line's log type: ``_path``, the file's name, else its fields."""
     inferred = pl.lit(None, pl.String)
     for path, hints in reversed(_JSON_TYPE_HINTS):
         present = pl.any_horizontal([pl.col(f).is_not_null() for f in hints])
         inferred = pl.when(present).then(pl.lit(path)).otherwise(inferred)
-    return pl.coalesce(null_if_blank(pl.col("_path")), inferred)
+    return pl.coalesce(
+        null_if_blank(pl.col("_path")), pl.lit(_log_of_file(source), pl.String), inferred
+    )
 
 
 def _sniff_json(lines: list[str]) -> bool:
@@ -424,7 +475,10 @@ def _sniff_json(lines: list[str]) -> bool:
             isinstance(record, dict)
             and "ts" in record
             and "@timestamp" not in record
-            and any(k in record for k in ("uid", "id.orig_h", "_path", "fingerprint", "fuid"))
+            and any(
+                k in record
+                for k in ("uid", "id.orig_h", "_path", "fingerprint", "fuid", "port_num")
+            )
         )
 
     return bool(lines) and sum(map(is_zeek, lines)) >= max(1, 0.8 * len(lines))
@@ -432,17 +486,21 @@ def _sniff_json(lines: list[str]) -> bool:
 
 @register("zeek-json", "Zeek JSON lines (type from _path or inferred from the fields)", _sniff_json)
 def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
-    """Parse Zeek JSON lines, one log record per line."""
+    """Parse Zeek JSON lines, one log record per line, as the same log in TSV would read.
+
+    A line the decoder refuses is rejected with what is wrong with it, found by
+    looking at that line alone (``json_problem``).
+    """
     frame = non_blank(line_frame(lines))
-    raw = (
-        decode_json_column(frame, _JSON_DTYPE)
-        .unnest("_json")
-        .with_columns(pl.col(f).list.first().alias(f) for f in VECTOR_FIELDS)
-        .with_columns(_json_path().alias("_path"))
-    )
-    invalid = pl.concat_str([pl.lit("zeek-json: not valid JSON ("), pl.col("_error"), pl.lit(")")])
+    decoded = decode_json_column(frame, _JSON_DTYPE, _JSON_LISTS_EVERYWHERE).unnest("_json")
+    raw = decoded.with_columns(
+        _json_value(f, decoded.schema[f]) for f in _JSON_FIELDS
+    ).with_columns(_json_path(ctx.source).alias("_path"))
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (
+            pl.col("_error").is_not_null(),
+            pl.concat_str([pl.lit("zeek-json: "), clip(pl.col("_error"))]),
+        ),
         (~pl.col("_object"), "zeek-json: not a JSON object"),
-        (pl.col("_error").is_not_null(), invalid),
     ]
-    return finish(to_events(raw.lazy(), pl.col("_path"), pl.col, checks, iso_ts=True).collect())
+    return finish(to_events(raw.lazy(), pl.col("_path"), pl.col, checks, json_ts=True).collect())
