@@ -30,6 +30,7 @@ from bastion.detect.correlating import (
 from bastion.detect.correlation import (
     CorrelationEngine,
     CorrelationRuleError,
+    CorrelationState,
     correlation_candidates,
 )
 from bastion.detect.detector import (
@@ -77,6 +78,7 @@ __all__ = [
     "CatalogueEntry",
     "CorrelationEngine",
     "CorrelationRuleError",
+    "CorrelationState",
     "Detector",
     "Loaded",
     "LogSource",
