@@ -167,9 +167,7 @@ class SourceStats:
 class Pipeline:
     """Runs sources through ``transform`` and commits each batch to the sinks.
 
-    ``detector_state`` is the correlation state after the last batch this pipeline
-    committed (at first, the one last committed under the detector's partition). It
-    changes only when a batch commits; see ``_commit`` for how it is threaded.
+    ``detector_state`` is the correlation state after the last batch it committed.
     """
 
     def __init__(
@@ -452,16 +450,13 @@ class Pipeline:
         a segment starts and ends depends only on where it starts, so a rerun after
         a crash rewrites the same files and counts a batch already committed once.
 
-        The correlation state is threaded through the chunks, never changed in place:
-        the segment's first chunk is transformed from ``detector_state`` (the state after
-        the last committed batch), each later chunk from the state its predecessor
-        returned, and nothing is transformed past an uncommitted segment (the next
-        segment starts only after this commit). The state after the segment's last
-        chunk is saved in the batch's transaction and becomes ``detector_state`` only
-        once that transaction has committed. A batch committed already (a redelivery,
-        or another worker's commit a moment ago) just drops the state it produced: the
-        pipeline carries on from ``detector_state`` as it was, so each batch is counted
-        once, whatever crashed where, with no special case and nothing read back.
+        The correlation state is threaded, never changed in place: a segment's first
+        chunk is transformed from ``detector_state`` (the state after the last committed
+        batch), each later one from its predecessor's, and the next segment only after
+        this commit. The segment's last state is saved in the batch's transaction and
+        becomes ``detector_state`` once that has committed; a batch committed already
+        (a redelivery, another worker's commit) just drops it, so each batch counts once
+        whatever crashed where, with no special case and nothing read back from SQL.
         """
         results = [result for _, result in segment]
         events = pl.concat([r.events for r in results])
