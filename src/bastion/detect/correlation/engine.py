@@ -1,21 +1,20 @@
 """The correlation engine: base-rule hits in, correlation firings out, batch after batch.
 
-``CorrelationEngine.process(events, hits)`` takes one batch's events (the
-common ECS schema) and the base-rule engine's hits frame for it (one row per
-rule and matching event: ``rule.id``, ``rule.name``, ``rule.title``,
-``rule.level``, ``row`` into ``events``) and returns one row per firing in
-``FIRING_SCHEMA``. Windows span batches: each correlation keeps the
-observations of the last timespan (measured back from the newest event time
-seen, the *watermark*) and drops the rest, so its state is bounded by its
-timespan.
+``firings, state = engine.process(events, hits, state)`` takes one batch's
+events (the common ECS schema), the base-rule engine's hits frame for it (one
+row per rule and matching event: ``rule.id``, ``rule.name``, ``rule.title``,
+``rule.level``, ``row`` into ``events``) and the windows so far, and returns one
+row per firing in ``FIRING_SCHEMA`` with the windows after the batch. Windows
+span batches: each correlation keeps the observations of the last timespan
+(measured back from the newest event time seen, the *watermark*) and drops the
+rest, so its state is bounded by its timespan.
 
 The engine holds only the compiled rules; the windows are a value,
-``CorrelationState``, that goes in and comes out:
-``firings, state = engine.process(events, hits, state)``. ``process`` never
-changes the state it is given (the frames in it are never written in place,
-and Polars shares their buffers copy-on-write), so a caller can drop a new state
-(a batch that turns out to be committed already) and carry on from the old one.
-``save``/``load`` keep a state in SQL (see ``state``).
+``CorrelationState``. ``process`` never changes the state it is given (the
+frames in it are never written in place, and Polars shares their buffers
+copy-on-write), so a caller can drop a new state (a batch that turns out to be
+committed already) and carry on from the old one. ``save``/``load`` keep a
+state in SQL (see ``state``).
 
 Correlations run in reference order, so a chained correlation sees in the
 same batch the firings of the correlation it refers to.
