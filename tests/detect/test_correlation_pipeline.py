@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from typer.testing import Result
 
 from bastion.boundary.alerts import list_alerts
-from bastion.boundary.pipeline import Pipeline
-from bastion.boundary.sources import Chunk
+from bastion.boundary.lines import split_lines
+from bastion.boundary.parsers import ParseContext, get_parser
+from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.sources import Chunk, open_source, read_chunks
 from bastion.core.settings import Settings
 from bastion.orgs import Organisation, OrgType, save_organisation
 from bastion.store import Store
@@ -114,20 +119,113 @@ def test_restart_between_files_gives_the_same_alert(
     assert _rule_alerts(store) == _expected()
 
 
+@contextmanager
+def _statements(store: Store) -> Iterator[list[str]]:
+    """Collect the SQL statements ``store`` runs inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
+def _state_reads(statements: list[str]) -> list[str]:
+    return [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and "correlation_state" in s
+    ]
+
+
 def test_redelivered_batch_is_not_counted_twice(
     sqlite_store: Store, settings: Settings, tmp_path: Path
 ) -> None:
     pipeline = Pipeline.open(sqlite_store, settings)
     first = Chunk(FIRST.encode(), 0)
     pipeline.ingest_chunks([first], source="stream", key="stream-1", fmt="squid")
+    before = pipeline.detector_state
+    assert before.rows == 2
     # The same chunk again (a queue redelivers it): had its two probes counted again, the
     # window would have reached three here, so the real third probe would not fire.
-    stats = pipeline.ingest_chunks([first], source="stream", key="stream-1", fmt="squid")
+    with _statements(sqlite_store) as statements:
+        stats = pipeline.ingest_chunks([first], source="stream", key="stream-1", fmt="squid")
     assert stats.batches_already_done == 1
+    # the state the duplicate produced is dropped; nothing is read back from SQL
+    assert pipeline.detector_state is before
+    assert before.rows == 2
+    assert _state_reads(statements) == []
+    assert not any("correlation_state" in s for s in statements)
     assert _rule_alerts(sqlite_store) == []
     last = Chunk(SECOND.encode(), 0)
     pipeline.ingest_chunks([last], source="stream", key="stream-2", fmt="squid")
     assert _rule_alerts(sqlite_store) == _expected()
+
+
+def test_redelivered_batch_that_fired_does_not_fire_again(
+    sqlite_store: Store, settings: Settings
+) -> None:
+    pipeline = Pipeline.open(sqlite_store, settings)
+    first, second = Chunk(FIRST.encode(), 0), Chunk(SECOND.encode(), len(FIRST))
+    pipeline.ingest_chunks([first, second], source="stream", key="stream-1", fmt="squid")
+    assert _rule_alerts(sqlite_store) == _expected()
+    committed = pipeline.detector_state
+    parser = get_parser("squid")
+    stats = SourceStats("stream", parser.name)
+    with _statements(sqlite_store) as statements:
+        # the firing batch redelivered by the queue, the way a worker takes it
+        pipeline.process_chunk(
+            second,
+            split_lines(second.data, second.offset),
+            parser,
+            ParseContext("stream"),
+            "stream-1",
+            stats,
+        )
+    assert stats.batches_already_done == 1
+    assert pipeline.detector_state is committed
+    assert _state_reads(statements) == []
+    assert _rule_alerts(sqlite_store) == _expected()  # one alert, still three probes
+
+
+def test_a_stream_goes_on_from_the_committed_state_after_a_redelivery(
+    sqlite_store: Store, settings: Settings
+) -> None:
+    pipeline = Pipeline.open(sqlite_store, settings)
+    first, second = Chunk(FIRST.encode(), 0), Chunk(SECOND.encode(), len(FIRST))
+    # The first chunk comes twice in one stream: the chunk after the duplicate is
+    # transformed from the committed state, not from the duplicate's (which counted its
+    # probes twice and so would have spent the firing in the dropped batch).
+    with _statements(sqlite_store) as statements:
+        stats = pipeline.ingest_chunks(
+            [first, first, second], source="stream", key="stream-1", fmt="squid"
+        )
+    assert (stats.batches, stats.batches_already_done) == (3, 1)
+    assert _state_reads(statements) == []
+    assert _rule_alerts(sqlite_store) == _expected()
+    assert pipeline.detector_state.batches == 2  # two batches committed, each counted once
+
+
+def test_chunks_of_one_segment_carry_the_state_to_each_other(
+    sqlite_store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    both = tmp_path / "access.log"
+    both.write_text(FIRST + SECOND)
+    pipeline = Pipeline.open(sqlite_store, settings)
+    pipeline.chunk_bytes = 150  # a chunk a line or two: the probes fall in separate chunks
+    with open_source(both) as stream:
+        chunks = len(list(read_chunks(stream, chunk_size=pipeline.chunk_bytes)))
+    assert chunks >= 3
+    stats = pipeline.ingest_file(both, "squid")
+    assert stats.batches == 1  # all in one segment, committed together
+    assert _rule_alerts(sqlite_store) == _expected()
+    assert pipeline.detector_state.batches == chunks  # each chunk counted once
+    # the committed state is the segment's last chunk's
+    assert Pipeline.open(sqlite_store, settings).detector_state.batches == chunks
 
 
 def test_rules_list_shows_correlations(bastion: Run, settings: Settings) -> None:

@@ -14,6 +14,7 @@ from bastion.boundary.pipeline import Pipeline
 from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA
 from bastion.core.settings import Settings
+from bastion.detect import CorrelationState
 from bastion.detect.detector import Detector, Tuning, load_tuning, set_enabled
 from bastion.orgs import Organisation, OrgType, save_organisation
 from bastion.store import Store
@@ -42,7 +43,9 @@ def _batch(kit: Any) -> pl.DataFrame:
 
 def test_hits_become_rule_candidates(kit: Any) -> None:
     detector = Detector(kit.ruleset(kit.rule_yaml(UA_RULE)))
-    found = detector.candidates(_batch(kit))
+    before = CorrelationState()
+    found, after = detector.run(_batch(kit), before)
+    assert after is before  # no correlation: the state passes through
     assert found.schema == pl.Schema(CANDIDATE_SCHEMA)
     row = found.row(0, named=True)
     assert row["kind"] == "rule"
@@ -54,7 +57,6 @@ def test_hits_become_rule_candidates(kit: Any) -> None:
     assert row["indicator.threat"] == "attack.command-and-control, attack.t1071.001"
     assert (row["organization.id"], row["host.ip"], row["log.offset"]) == ("R0A", "10.0.0.1", 7)
     assert found.get_column("blocked").to_list() == [True, False]
-    assert detector.hit_counts == {kit.RULE_ID: 2}
 
 
 def test_rule_off_for_everyone_is_not_evaluated(kit: Any) -> None:
@@ -62,13 +64,14 @@ def test_rule_off_for_everyone_is_not_evaluated(kit: Any) -> None:
         kit.ruleset(kit.rule_yaml(UA_RULE)), Tuning(disabled=frozenset({kit.RULE_ID}))
     )
     assert detector.active.rules == []
-    assert detector.candidates(_batch(kit)).height == 0
+    assert detector.run(_batch(kit), CorrelationState())[0].height == 0
 
 
 def test_rule_off_for_one_organisation(kit: Any) -> None:
     tuning = Tuning(disabled_for=frozenset({(kit.RULE_ID, "R0A")}))
     detector = Detector(kit.ruleset(kit.rule_yaml(UA_RULE)), tuning)
-    assert detector.candidates(_batch(kit)).get_column("organization.id").to_list() == ["R1B"]
+    found, _ = detector.run(_batch(kit), CorrelationState())
+    assert found.get_column("organization.id").to_list() == ["R1B"]
 
 
 def test_tuning_is_stored(sqlite_store: Store, kit: Any) -> None:

@@ -1,11 +1,12 @@
 """The boundary pipeline: parse → attribute → enrich → verdict, then the sinks.
 
-``transform`` is the pure part: a chunk's lines in, events, rejects and alert
-candidates out, all columnar. ``Pipeline`` drives sources through it and commits
-each batch: archive and dead-letter files first (idempotent by batch id), then
-one SQL transaction for alerts, the batch mark and the checkpoint, then the
-archive files are published — so a crash anywhere loses nothing, a rerun doubles
-nothing, and readers see only committed batches (see ``boundary.pending``).
+``transform`` is the pure part: a chunk's lines and the detector's correlation
+state in, events, rejects, alert candidates and the new correlation state out, all
+columnar. ``Pipeline`` drives sources through it and commits each batch: archive
+and dead-letter files first (idempotent by batch id), then one SQL transaction for
+alerts, the correlation state, the batch mark and the checkpoint, then the archive
+files are published — so a crash anywhere loses nothing, a rerun doubles nothing,
+and readers see only committed batches (see ``boundary.pending``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from bastion.core.errors import ConflictError
 from bastion.core.events import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.core.net import column_keys
 from bastion.core.settings import Settings
-from bastion.detect import Detector
+from bastion.detect import CorrelationState, Detector
 from bastion.intel import (
     MatchIndex,
     active_indicator_frame,
@@ -82,6 +83,7 @@ class Transformed:
     candidates: pl.DataFrame  # alert candidates (core.events.CANDIDATE_SCHEMA)
     matches: int
     unattributed: int
+    state: CorrelationState  # the detector's correlation state after this chunk
     lines: int = 0  # every line of the chunk: an event, a reject or blank
     blank: int = 0  # blank lines and format headers (Zeek's # lines)
 
@@ -96,12 +98,16 @@ def transform(
     first_line: int | None = 1,
     default_org: str | None = None,
     detector: Detector | None = None,
+    state: CorrelationState | None = None,
 ) -> Transformed:
-    """Run one chunk's lines through parse, attribute, enrich and verdict.
+    """Run one chunk's lines through parse, attribute, enrich, detect and verdict.
 
     ``default_org`` owns the events no registered network claims: a web server's
     access log names its clients but not the server, so the source says whose it is.
+    ``state`` is the detector's correlation state before the chunk (None: empty); the
+    one after it is returned in ``Transformed.state``, and ``state`` is left as it was.
     """
+    before = CorrelationState() if state is None else state
     parsed = parser.read(lines, ctx)
     offsets = pl.Series("log.offset", lines.offsets)
     events = parsed.events.with_columns(
@@ -127,15 +133,18 @@ def transform(
             "reason": parsed.rejects.get_column("reason"),
         }
     )
+    candidates = [indicator_candidates(events, matches), behaviour(events)]
+    after = before
+    if detector is not None:
+        detected, after = detector.run(events, before)
+        candidates.append(detected)
     return Transformed(
         events=events,
         rejects=rejects,
-        candidates=pl.concat(
-            [indicator_candidates(events, matches), behaviour(events)]
-            + ([detector.candidates(events)] if detector is not None else [])
-        ),
+        candidates=pl.concat(candidates),
         matches=matches.height,
         unattributed=unattributed_matches(events, matches),
+        state=after,
         lines=len(lines),
         blank=parser.count_blank(lines.text),
     )
@@ -170,7 +179,10 @@ class SourceStats:
 
 
 class Pipeline:
-    """Runs sources through ``transform`` and commits each batch to the sinks."""
+    """Runs sources through ``transform`` and commits each batch to the sinks.
+
+    ``detector_state`` is the correlation state after the last batch it committed.
+    """
 
     def __init__(
         self,
@@ -186,8 +198,10 @@ class Pipeline:
         chunk_bytes: int = Settings().ingest_chunk_bytes,
         compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
         detector: Detector | None = None,
+        detector_state: CorrelationState | None = None,
     ) -> None:
         self.detector = detector
+        self.detector_state = CorrelationState() if detector_state is None else detector_state
         self.store = store
         self.compact_after = compact_after
         self.segment_bytes = segment_bytes
@@ -223,6 +237,7 @@ class Pipeline:
             # a pipeline for one organisation's logs keeps its own correlation windows
             partition = f"org:{default_org}" if default_org else "default"
             detector = Detector.open(session, settings, partition=partition)
+            detector_state = detector.load_state(session)
         from_files = [i for path in indicator_files for i in load_indicator_file(path)]
         pipeline = cls(
             store,
@@ -236,6 +251,7 @@ class Pipeline:
             chunk_bytes=settings.ingest_chunk_bytes,
             compact_after=timedelta(hours=settings.archive_compact_after_hours),
             detector=detector,
+            detector_state=detector_state,
         )
         if not from_files:  # indicators from files are fixed for the run; the store's are live
             pipeline.live = LiveIndicators(opened, settings.intel_refresh_seconds)
@@ -412,7 +428,9 @@ class Pipeline:
         segment: list[tuple[Chunk, Transformed]] = []
         for first_line, chunk in chunks:
             lines = split_lines(chunk.data, chunk.offset)
-            segment.append((chunk, self._transform(lines, parser, ctx, first_line)))
+            # a segment's chunks chain their state; a new segment starts from the committed one
+            state = segment[-1][1].state if segment else self.detector_state
+            segment.append((chunk, self._transform(lines, parser, ctx, first_line, state)))
             if sum(len(c.data) for c, _ in segment) >= limit:
                 self._commit(segment, parser, key, stats)
                 segment = []
@@ -420,7 +438,12 @@ class Pipeline:
             self._commit(segment, parser, key, stats)
 
     def _transform(
-        self, lines: Lines, parser: Parser, ctx: ParseContext, first_line: int | None
+        self,
+        lines: Lines,
+        parser: Parser,
+        ctx: ParseContext,
+        first_line: int | None,
+        state: CorrelationState,
     ) -> Transformed:
         self.refresh_indicators()
         return transform(
@@ -432,6 +455,7 @@ class Pipeline:
             first_line=first_line,
             default_org=self.default_org,
             detector=self.detector,
+            state=state,
         )
 
     def process_chunk(
@@ -446,7 +470,8 @@ class Pipeline:
         first_line: int | None = None,
     ) -> None:
         """Transform one chunk and commit it at once (a stream's chunk, a queued message)."""
-        self._commit([(chunk, self._transform(lines, parser, ctx, first_line))], parser, key, stats)
+        result = self._transform(lines, parser, ctx, first_line, self.detector_state)
+        self._commit([(chunk, result)], parser, key, stats)
 
     def _commit(
         self,
@@ -462,10 +487,13 @@ class Pipeline:
         a segment starts and ends depends only on where it starts, so a rerun after
         a crash rewrites the same files and counts a batch already committed once.
 
-        The detector's correlation windows advanced in memory when the chunks were
-        transformed; they are saved in the batch's transaction, and when the batch turns
-        out to be committed already (a redelivery) they are reloaded from SQL instead, so
-        they count each batch once, whatever crashed where.
+        The correlation state is threaded, never changed in place: a segment's first
+        chunk is transformed from ``detector_state`` (the state after the last committed
+        batch), each later one from its predecessor's, and the next segment only after
+        this commit. The segment's last state is saved in the batch's transaction and
+        becomes ``detector_state`` once that has committed; a batch committed already
+        (a redelivery, another worker's commit) just drops it, so each batch counts once
+        whatever crashed where, with no special case and nothing read back from SQL.
         """
         results = [result for _, result in segment]
         events = pl.concat([r.events for r in results])
@@ -483,12 +511,12 @@ class Pipeline:
         )
         write_rejects(rejects, self.deadletter_root, batch_id)
         crash_point("after-write")
+        state = segment[-1][1].state
+        committed = False
         try:
             with self.store.session() as session:
                 if batch_done(session, batch_id):
                     stats.batches_already_done += 1
-                    if self.detector is not None:
-                        self.detector.load_state(session)
                 else:
                     mark_batch(
                         session,
@@ -503,7 +531,8 @@ class Pipeline:
                     stats.alerts_created += alerts.created
                     stats.alerts_extended += alerts.extended
                     if self.detector is not None:
-                        self.detector.save_state(session)
+                        self.detector.save_state(session, state)
+                    committed = True
                 save_checkpoint(
                     session,
                     key,
@@ -516,9 +545,9 @@ class Pipeline:
         except ConflictError:
             # Another worker committed this very batch a moment ago: it counts once, there.
             stats.batches_already_done += 1
-            if self.detector is not None:
-                with self.store.session() as session:
-                    self.detector.load_state(session)
+            committed = False
+        if committed:
+            self.detector_state = state
         crash_point("after-commit")
         publish(pending)
         stats.batches += 1

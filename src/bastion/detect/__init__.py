@@ -24,6 +24,7 @@ from bastion.detect.catalogue import (
 from bastion.detect.correlation import (
     CorrelationEngine,
     CorrelationRuleError,
+    CorrelationState,
     correlation_candidates,
 )
 from bastion.detect.correlation_compiler import (
@@ -77,6 +78,7 @@ __all__ = [
     "CatalogueEntry",
     "CorrelationEngine",
     "CorrelationRuleError",
+    "CorrelationState",
     "Detector",
     "Loaded",
     "LogSource",

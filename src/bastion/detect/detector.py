@@ -1,7 +1,8 @@
 """The boundary pipeline's detect stage: rule hits → alert candidates, with per-organisation tuning.
 
-``Detector.candidates(events)`` evaluates the rule set over a batch and returns one
-alert candidate per (alerting rule, event) in ``CANDIDATE_SCHEMA``: kind ``rule``, key
+``candidates, state = detector.run(events, state)`` evaluates the rule set over a
+batch and returns one alert candidate per (alerting rule, event) in
+``CANDIDATE_SCHEMA``, with the correlation state after the batch: kind ``rule``, key
 ``sigma:<rule id>``, the rule's title, its level as severity, ``indicator.type``
 ``sigma-rule`` with the rule id as value and its ATT&CK tags in ``indicator.threat``,
 so the alert store and console show them beside indicator alerts unchanged.
@@ -12,17 +13,16 @@ correlation raise nothing themselves (their hits are for the correlation engine)
 
 Correlation rules of the rule set run in the same stage: the base rules' hits of each
 batch feed a ``CorrelationEngine`` (with the Sigma → ECS field map) and its firings
-become alert candidates too, keyed ``sigma:<correlation id> <group>``. The engine's
-windows live in memory between batches and in SQL between runs: ``load_state`` when
-the pipeline opens, ``save_state`` in the transaction that commits a batch, and
-``load_state`` again when a batch turns out to be committed already (so the windows
-are always those of the committed batches; see ``boundary.pipeline``).
+become alert candidates too, keyed ``sigma:<correlation id> <group>``. The detector
+holds no windows itself: ``run`` takes a ``CorrelationState`` and returns the next one,
+leaving the one it was given as it was. Its caller keeps the state between batches and
+stores it in SQL with the batch (``save_state`` in the batch's transaction,
+``load_state`` when a pipeline opens; see ``boundary.pipeline``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +37,11 @@ from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.detect.correlation import CorrelationEngine, correlation_candidates
+from bastion.detect.correlation import (
+    CorrelationEngine,
+    CorrelationState,
+    correlation_candidates,
+)
 from bastion.detect.correlation import load as load_windows
 from bastion.detect.correlation import save as save_windows
 from bastion.detect.correlation_compiler import build_engine, compile_correlations, report_failures
@@ -70,11 +74,14 @@ class Tuning:
 
 @dataclass
 class Detector:
-    """Runs a rule set over each batch and turns its hits into alert candidates."""
+    """Runs a rule set over each batch and turns its hits into alert candidates.
+
+    Set up once from its rules and tuning, and not changed by ``run``: the correlation
+    windows are the state passed in and returned.
+    """
 
     rules: RuleSet
     tuning: Tuning = field(default_factory=Tuning)
-    hit_counts: Counter[str] = field(default_factory=Counter)  # since this detector started
     partition: str = "default"  # whose correlation windows these are (one per worker partition)
     correlation: CorrelationEngine | None = field(init=False, default=None)
     _active: RuleSet = field(init=False, repr=False)
@@ -108,40 +115,41 @@ class Detector:
         return self._active
 
     def hits(self, events: pl.DataFrame) -> pl.DataFrame:
-        """Evaluate the active rules; count hits per rule."""
-        hits = self._active.evaluate(events)
-        if hits.height:
-            counts = hits.group_by("rule.id").len()
-            self.hit_counts.update(dict(counts.iter_rows()))
-        return hits
+        """Evaluate the active rules over a batch (``HIT_SCHEMA``)."""
+        return self._active.evaluate(events)
 
-    def candidates(self, events: pl.DataFrame) -> pl.DataFrame:
-        """Return the batch's rule and correlation alert candidates (``CANDIDATE_SCHEMA``).
+    def run(
+        self, events: pl.DataFrame, state: CorrelationState
+    ) -> tuple[pl.DataFrame, CorrelationState]:
+        """Return the batch's rule and correlation alert candidates, and the state after it.
 
-        Advances the correlation windows held in memory by this batch.
+        The candidates are in ``CANDIDATE_SCHEMA``. The correlation windows of ``state``
+        are advanced by this batch into a new state; ``state`` itself is left as it was
+        (and is returned unchanged when the rule set has no correlation).
         """
         hits = self.hits(events)
         if self.correlation is None:
-            return self._rule_candidates(events, hits)
-        firings = self.correlation.process(events, hits)
+            return self._rule_candidates(events, hits), state
+        firings, state = self.correlation.process(events, hits, state)
         fired = correlation_candidates(firings).with_columns(
             (pl.lit(KEY_PREFIX) + pl.col("key")).str.slice(0, _KEY_LIMIT).alias("key")
         )
         standalone = self.correlation.standalone_hits(hits)
-        return pl.concat([self._rule_candidates(events, standalone), fired])
+        return pl.concat([self._rule_candidates(events, standalone), fired]), state
 
-    def load_state(self, session: Session) -> None:
-        """Replace the in-memory correlation windows with those last committed."""
+    def load_state(self, session: Session) -> CorrelationState:
+        """Read the correlation state last committed under this detector's partition."""
         if self.correlation is None:
-            return
-        report = load_windows(self.correlation, session, partition=self.partition)
+            return CorrelationState()
+        state, report = load_windows(self.correlation, session, partition=self.partition)
         for key in report.discarded:
             log.info("correlation %s changed: its stored windows start again empty", key)
+        return state
 
-    def save_state(self, session: Session) -> None:
-        """Add the correlation windows to ``session`` (flushed, committed with the batch)."""
+    def save_state(self, session: Session, state: CorrelationState) -> None:
+        """Add ``state`` to ``session`` (flushed, to be committed with the batch that made it)."""
         if self.correlation is not None:
-            save_windows(self.correlation, session, partition=self.partition)
+            save_windows(self.correlation, state, session, partition=self.partition)
 
     def _rule_candidates(self, events: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
         if hits.height == 0:
@@ -196,7 +204,7 @@ class Detector:
     ) -> Detector:
         """Load the rules folder of ``settings`` (if it exists) and extra ``paths``, with tuning.
 
-        The correlation windows are those last committed under ``partition``.
+        ``partition`` names whose correlation state ``load_state``/``save_state`` read and write.
         """
         folders = [p for p in (settings.rules_dir,) if p.is_dir()] + list(paths)
         loaded = load_rules(folders, placeholders=settings.rule_placeholders)
@@ -206,9 +214,7 @@ class Detector:
         for report in reports:
             if report.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED):
                 log.warning("rule not run: %s: %s", report.path, report.reason)
-        detector = cls(rules, load_tuning(session), partition=partition)
-        detector.load_state(session)
-        return detector
+        return cls(rules, load_tuning(session), partition=partition)
 
 
 def load_tuning(session: Session) -> Tuning:

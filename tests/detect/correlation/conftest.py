@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from bastion.core.events import TIMESTAMP
-from bastion.detect.correlation import CorrelationEngine
+from bastion.detect.correlation import CorrelationEngine, CorrelationState
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -60,8 +60,22 @@ class Streams:
         return events, hits
 
     def run(self, engine: CorrelationEngine, *batches: Sequence[Observation]) -> list[pl.DataFrame]:
-        """Feed each batch in turn; return each batch's firings."""
-        return [engine.process(*self.batch(b)) for b in batches]
+        """Feed each batch in turn, from the empty state; return each batch's firings."""
+        return self.feed(engine, *batches)[0]
+
+    def feed(
+        self,
+        engine: CorrelationEngine,
+        *batches: Sequence[Observation],
+        state: CorrelationState | None = None,
+    ) -> tuple[list[pl.DataFrame], CorrelationState]:
+        """Feed each batch in turn from ``state`` (None: empty); return the firings and the state."""
+        state = CorrelationState() if state is None else state
+        out = []
+        for b in batches:
+            firings, state = engine.process(*self.batch(b), state)
+            out.append(firings)
+        return out, state
 
     def fired_at(self, firings: pl.DataFrame) -> list[float]:
         """Minutes after T0 at which the correlations fired."""

@@ -8,7 +8,11 @@ import polars as pl
 import pytest
 
 from bastion.core.errors import InputError
-from bastion.detect.correlation import CorrelationRuleError, load_correlation_rules
+from bastion.detect.correlation import (
+    CorrelationRuleError,
+    CorrelationState,
+    load_correlation_rules,
+)
 
 
 def test_not_yaml(streams) -> None:
@@ -58,28 +62,34 @@ def test_hits_without_row_column(streams) -> None:
     engine = streams.engine(streams.rule("event_count", ["a"], condition={"gte": 1}))
     events, hits = streams.batch([(0, "a", {"host": "h"})])
     with pytest.raises(InputError, match="row"):
-        engine.process(events, hits.drop("row"))
+        engine.process(events, hits.drop("row"), CorrelationState())
 
 
 def test_hits_pointing_past_the_batch(streams) -> None:
-    engine = streams.engine(streams.rule("event_count", ["a"], condition={"gte": 1}))
-    events, hits = streams.batch([(0, "a", {"host": "h"})])
+    engine = streams.engine(streams.rule("event_count", ["a"], condition={"gte": 2}))
+    _, state = streams.feed(engine, [(0, "a", {"host": "h"})])
+    events, hits = streams.batch([(1, "a", {"host": "h"})])
     with pytest.raises(InputError, match="past the batch's 1 events"):
-        engine.process(events, hits.with_columns(pl.lit(5, pl.UInt32).alias("row")))
-    assert engine.held() == {}  # nothing half-applied
+        engine.process(events, hits.with_columns(pl.lit(5, pl.UInt32).alias("row")), state)
+    # nothing half-applied: the state goes on from where it was
+    assert (state.rows, state.batches) == (1, 1)
+    (firings,), _ = streams.feed(engine, [(1, "a", {"host": "h"})], state=state)
+    assert streams.fired_at(firings) == [1]
 
 
 def test_events_without_a_usable_timestamp(streams) -> None:
     engine = streams.engine(streams.rule("event_count", ["a"], condition={"gte": 1}))
     events, hits = streams.batch([(0, "a", {"host": "h"})])
+    empty = CorrelationState()
     with pytest.raises(InputError, match="@timestamp"):
-        engine.process(events.drop("@timestamp"), hits)
+        engine.process(events.drop("@timestamp"), hits, empty)
     with pytest.raises(InputError, match="UTC datetime"):
-        engine.process(events.with_columns(pl.col("@timestamp").cast(pl.String)), hits)
+        engine.process(events.with_columns(pl.col("@timestamp").cast(pl.String)), hits, empty)
 
 
 def test_naive_timestamps_are_taken_as_utc(streams) -> None:
     engine = streams.engine(streams.rule("event_count", ["a"], condition={"gte": 1}))
     events, hits = streams.batch([(0, "a", {"host": "h"})])
     naive = events.with_columns(pl.col("@timestamp").dt.replace_time_zone(None))
-    assert streams.fired_at(engine.process(naive, hits)) == [0]
+    firings, _ = engine.process(naive, hits, CorrelationState())
+    assert streams.fired_at(firings) == [0]

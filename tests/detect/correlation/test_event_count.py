@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from bastion.detect.correlation import FIRING_SCHEMA, CorrelationEngine
+from bastion.detect.correlation import FIRING_SCHEMA, CorrelationEngine, CorrelationState
 
 A = {"host": "pc-1"}
 B = {"host": "pc-2"}
@@ -102,11 +102,11 @@ def test_split_over_two_batches_fires_in_the_second(streams) -> None:
 
 def test_state_is_bounded_by_the_timespan(streams) -> None:
     engine = three_in_ten(streams)
-    streams.run(engine, [(0, "failed", A), (1, "failed", B)], [(30, "failed", B)])
-    held = engine.state(engine.specs[0].key)
+    _, state = streams.feed(engine, [(0, "failed", A), (1, "failed", B)], [(30, "failed", B)])
+    held = engine.window(state, engine.specs[0].key)
     # minute 0 and 1 fell out of every window once the stream reached minute 30
     assert held["@timestamp"].to_list() == [streams.at(30)]
-    assert engine.last_stats.state_rows == 1
+    assert state.last.state_rows == state.rows == 1
 
 
 def test_null_group_values_and_times_are_counted_not_fired(streams) -> None:
@@ -118,9 +118,10 @@ def test_null_group_values_and_times_are_counted_not_fired(streams) -> None:
         .otherwise(pl.col("@timestamp"))
         .alias("@timestamp")
     )
-    assert engine.process(events, hits).is_empty()
-    assert engine.last_stats.ungrouped == 1
-    assert engine.last_stats.untimed == 1
+    firings, state = engine.process(events, hits, CorrelationState())
+    assert firings.is_empty()
+    assert state.last.ungrouped == 1
+    assert state.last.untimed == 1
 
 
 def test_without_group_by_everything_is_one_group(streams) -> None:

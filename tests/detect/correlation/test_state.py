@@ -1,8 +1,9 @@
-"""State survives a restart: save/load in SQL gives the same firings as no restart."""
+"""State is a value: it survives a restart in SQL, and a state left behind stays as it was."""
 
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from bastion.detect.correlation import CorrelationEngine, load, save
@@ -60,10 +61,11 @@ def run_with_restarts(streams, store: Store) -> list[pl.DataFrame]:
     for batch in batches(streams):
         engine = CorrelationEngine.from_yaml(RULES)  # a new process each time
         with store.session() as session:
-            load(engine, session, partition="worker-1")
-        out.append(engine.process(*streams.batch(batch)))
+            state, _ = load(engine, session, partition="worker-1")
+        firings, state = engine.process(*streams.batch(batch), state)
+        out.append(firings)
         with store.session() as session:
-            save(engine, session, partition="worker-1")
+            save(engine, state, session, partition="worker-1")
     return out
 
 
@@ -78,50 +80,75 @@ def test_restart_between_every_batch_gives_the_same_firings(streams, store: Stor
 def test_without_load_the_split_window_is_lost(streams, store: Store) -> None:
     first, second = batches(streams)[:2]
     engine = CorrelationEngine.from_yaml(RULES)
-    engine.process(*streams.batch(first))
-    fresh = CorrelationEngine.from_yaml(RULES)
-    assert fresh.process(*streams.batch(second)).is_empty()
+    _, state = streams.feed(engine, first)
+    assert state.rows > 0
+    (firings,), _ = streams.feed(engine, second)  # from the empty state, not from `state`
+    assert firings.is_empty()
+
+
+def test_process_leaves_the_state_it_was_given_as_it_was(streams) -> None:
+    first, second, third = batches(streams)
+    engine = CorrelationEngine.from_yaml(RULES)
+    _, before = streams.feed(engine, first)
+    copies = {key: frame.clone() for key, frame in before.windows.items()}
+    counters = (before.watermark, before.next_seq, before.batches)
+    (fired,), after = streams.feed(engine, second, state=before)
+    assert fired.height == 3
+    assert after is not before
+    # the new state was dropped (its batch was committed already): the old one is intact …
+    assert (before.watermark, before.next_seq, before.batches) == counters
+    assert before.windows.keys() == copies.keys()
+    for key, frame in copies.items():
+        assert_frame_equal(before.windows[key], frame)
+    # … so running the batch again from it fires the same, once
+    (again,), redone = streams.feed(engine, second, state=before)
+    assert_frame_equal(again, fired)
+    assert redone.rows == after.rows
+    assert [f.height for f in streams.feed(engine, third, state=redone)[0]] == [2]
+    with pytest.raises(TypeError):
+        before.windows["x"] = pl.DataFrame()  # type: ignore[index]
 
 
 def test_load_restores_counters_and_windows(streams, store: Store) -> None:
     engine = CorrelationEngine.from_yaml(RULES)
-    streams.run(engine, *batches(streams)[:2])
+    _, state = streams.feed(engine, *batches(streams)[:2])
     with store.session() as session:
-        stored = save(engine, session, partition="p")
-    assert stored == engine.last_stats.state_rows > 0
+        stored = save(engine, state, session, partition="p")
+    assert stored == state.last.state_rows > 0
     again = CorrelationEngine.from_yaml(RULES)
     with store.session() as session:
-        report = load(again, session, partition="p")
+        loaded, report = load(again, session, partition="p")
     assert report.rows == stored
-    assert (again.watermark, again.next_seq, again.batches) == (
-        engine.watermark,
-        engine.next_seq,
-        engine.batches,
+    assert (loaded.watermark, loaded.next_seq, loaded.batches) == (
+        state.watermark,
+        state.next_seq,
+        state.batches,
     )
-    for key, frame in engine.held().items():
-        assert_frame_equal(again.state(key), frame)
+    for key, frame in state.held().items():
+        assert_frame_equal(again.window(loaded, key), frame)
 
 
 def test_partitions_are_apart_and_unsaved_ones_load_nothing(streams, store: Store) -> None:
     engine = CorrelationEngine.from_yaml(RULES)
-    streams.run(engine, batches(streams)[0])
+    _, state = streams.feed(engine, batches(streams)[0])
     with store.session() as session:
-        save(engine, session, partition="a")
+        save(engine, state, session, partition="a")
     other = CorrelationEngine.from_yaml(RULES)
     with store.session() as session:
-        report = load(other, session, partition="b")
+        loaded, report = load(other, session, partition="b")
     assert report.restored == ()
-    assert other.held() == {}
+    assert loaded.held() == {}
+    assert (loaded.watermark, loaded.batches) == (None, 0)
 
 
 def test_a_changed_rule_starts_with_an_empty_window(streams, store: Store) -> None:
     engine = CorrelationEngine.from_yaml(RULES)
-    streams.run(engine, batches(streams)[0])
+    _, state = streams.feed(engine, batches(streams)[0])
     with store.session() as session:
-        save(engine, session)
+        save(engine, state, session)
     changed = CorrelationEngine.from_yaml(RULES.replace("gte: 3", "gte: 4"))
     with store.session() as session:
-        report = load(changed, session)
+        loaded, report = load(changed, session)
     assert "7d3f1c52-0b5e-4c1c-8f0e-1a2b3c4d5e6f" in report.discarded
-    assert changed.state("7d3f1c52-0b5e-4c1c-8f0e-1a2b3c4d5e6f").is_empty()
-    assert not changed.state("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d").is_empty()
+    assert changed.window(loaded, "7d3f1c52-0b5e-4c1c-8f0e-1a2b3c4d5e6f").is_empty()
+    assert not changed.window(loaded, "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d").is_empty()

@@ -5,6 +5,7 @@ from bastion.detect.correlation.engine import (
     EVIDENCE_LIMIT,
     FIRING_SCHEMA,
     CorrelationEngine,
+    CorrelationState,
     ProcessStats,
     empty_firings,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "CorrelationEngine",
     "CorrelationRuleError",
     "CorrelationSpec",
+    "CorrelationState",
     "LoadReport",
     "ProcessStats",
     "compile_rules",

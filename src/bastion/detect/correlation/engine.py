@@ -1,13 +1,20 @@
 """The correlation engine: base-rule hits in, correlation firings out, batch after batch.
 
-``CorrelationEngine.process(events, hits)`` takes one batch's events (the
-common ECS schema) and the base-rule engine's hits frame for it (one row per
-rule and matching event: ``rule.id``, ``rule.name``, ``rule.title``,
-``rule.level``, ``row`` into ``events``) and returns one row per firing in
-``FIRING_SCHEMA``. Windows span batches: each correlation keeps the
-observations of the last timespan (measured back from the newest event time
-seen, the *watermark*) and drops the rest, so its state is bounded by its
-timespan. ``save``/``load`` keep that state in SQL (see ``state``).
+``firings, state = engine.process(events, hits, state)`` takes one batch's
+events (the common ECS schema), the base-rule engine's hits frame for it (one
+row per rule and matching event: ``rule.id``, ``rule.name``, ``rule.title``,
+``rule.level``, ``row`` into ``events``) and the windows so far, and returns one
+row per firing in ``FIRING_SCHEMA`` with the windows after the batch. Windows
+span batches: each correlation keeps the observations of the last timespan
+(measured back from the newest event time seen, the *watermark*) and drops the
+rest, so its state is bounded by its timespan.
+
+The engine holds only the compiled rules; the windows are a value,
+``CorrelationState``. ``process`` never changes the state it is given (the
+frames in it are never written in place, and Polars shares their buffers
+copy-on-write), so a caller can drop a new state (a batch that turns out to be
+committed already) and carry on from the old one. ``save``/``load`` keep a
+state in SQL (see ``state``).
 
 Correlations run in reference order, so a chained correlation sees in the
 same batch the firings of the correlation it refers to.
@@ -16,8 +23,9 @@ same batch the firings of the correlation it refers to.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -67,7 +75,7 @@ _FIRING_KEYS = "_fid"
 
 @dataclass(frozen=True)
 class ProcessStats:
-    """What the last ``process`` call did; unplaceable hits are counted, not lost silently."""
+    """What one ``process`` call did; unplaceable hits are counted, not lost silently."""
 
     hits: int = 0
     observations: int = 0  # hits of referenced rules (and chained firings) placed in windows
@@ -75,6 +83,34 @@ class ProcessStats:
     ungrouped: int = 0  # observations dropped: a group-by field is null in their event
     firings: int = 0
     state_rows: int = 0  # observations held for later windows, over all correlations
+
+
+@dataclass(frozen=True, eq=False)
+class CorrelationState:
+    """The open windows of every correlation and the engine's counters, after some batches.
+
+    A value: ``windows`` is a read-only mapping of frames that nobody writes in place,
+    so one state can be kept while ``process`` derives the next from it. The empty
+    state (``CorrelationState()``) is where a stream with no history starts.
+    """
+
+    windows: Mapping[str, pl.DataFrame] = field(default_factory=dict)  # correlation key -> held
+    watermark: datetime | None = None  # the newest event time seen
+    next_seq: int = 0  # number of the next observation
+    batches: int = 0  # batches processed
+    last: ProcessStats = field(default_factory=ProcessStats)  # what the batch that made it did
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "windows", MappingProxyType(dict(self.windows)))
+
+    @property
+    def rows(self) -> int:
+        """Return the number of observations held, over all correlations."""
+        return sum(frame.height for frame in self.windows.values())
+
+    def held(self) -> dict[str, pl.DataFrame]:
+        """Return the windows of every correlation that holds some observation."""
+        return {k: v for k, v in self.windows.items() if not v.is_empty()}
 
 
 def empty_firings() -> pl.DataFrame:
@@ -153,43 +189,38 @@ class CorrelationEngine:
             for s in self.specs
             if s.key not in referenced_by or any(o.generate for o in referenced_by[s.key])
         )
-        self._state: dict[str, pl.DataFrame] = {}
-        self.watermark: datetime | None = None
-        self.next_seq = 0
-        self.batches = 0
-        self.last_stats = ProcessStats()
 
     @classmethod
     def from_yaml(cls, text: str, **options: Any) -> CorrelationEngine:
         """Build an engine from YAML text holding correlation (and optionally base) rules."""
         return cls(parse_correlation_rules(text).rules, **options)
 
-    def state(self, key: str) -> pl.DataFrame:
-        """Return the observations held for the correlation ``key`` (empty if none)."""
-        spec = self._by_key[key]
-        return self._state.get(key, pl.DataFrame(schema=obs.schema(spec)))
+    def window(self, state: CorrelationState, key: str) -> pl.DataFrame:
+        """Return the observations ``state`` holds for the correlation ``key`` (empty if none)."""
+        held = state.windows.get(key)
+        return held if held is not None else pl.DataFrame(schema=obs.schema(self._by_key[key]))
 
     def restore(
         self,
-        states: Mapping[str, pl.DataFrame],
+        windows: Mapping[str, pl.DataFrame],
         *,
         watermark: datetime | None,
         next_seq: int,
         batches: int,
-    ) -> None:
-        """Replace the held state (used by ``state.load``); unknown keys are ignored."""
-        self._state = {
-            key: frame.select(pl.col(c).cast(t) for c, t in obs.schema(self._by_key[key]).items())
-            for key, frame in states.items()
-            if key in self._by_key
-        }
-        self.watermark = watermark
-        self.next_seq = next_seq
-        self.batches = batches
-
-    def held(self) -> dict[str, pl.DataFrame]:
-        """Return the held state of every correlation that has some."""
-        return {k: v for k, v in self._state.items() if not v.is_empty()}
+    ) -> CorrelationState:
+        """Build a state of this engine's rules from stored parts; unknown keys are ignored."""
+        return CorrelationState(
+            {
+                key: frame.select(
+                    pl.col(c).cast(t) for c, t in obs.schema(self._by_key[key]).items()
+                )
+                for key, frame in windows.items()
+                if key in self._by_key
+            },
+            watermark=watermark,
+            next_seq=next_seq,
+            batches=batches,
+        )
 
     def standalone_hits(self, hits: pl.DataFrame) -> pl.DataFrame:
         """Drop the hits of base rules that only correlations use (Sigma ``generate: false``).
@@ -211,17 +242,25 @@ class CorrelationEngine:
             ~(pl.col("rule.id").is_in(quiet).fill_null(False) | name.is_in(quiet).fill_null(False))
         )
 
-    def process(self, events: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
-        """Feed one batch; return the correlations that fired in it (``FIRING_SCHEMA``)."""
+    def process(
+        self, events: pl.DataFrame, hits: pl.DataFrame, state: CorrelationState
+    ) -> tuple[pl.DataFrame, CorrelationState]:
+        """Feed one batch to the windows of ``state``; return its firings and the new state.
+
+        The firings are in ``FIRING_SCHEMA``; ``state`` itself is left as it was.
+        """
         events = _check_events(events)
         hits = _check_hits(hits, events)
         newest = events[TS].max()
-        batch = self.batches
+        batch = state.batches
+        watermark = state.watermark
+        if isinstance(newest, datetime) and (watermark is None or newest > watermark):
+            watermark = newest
+        next_seq = state.next_seq
+        windows = dict(state.windows)
         fired: dict[str, pl.DataFrame] = {}
         reported: list[pl.DataFrame] = []
         totals = {"observations": 0, "untimed": 0, "ungrouped": 0}
-        if isinstance(newest, datetime) and (self.watermark is None or newest > self.watermark):
-            self.watermark = newest
         for spec in self.specs:
             parts = []
             for index, ref in enumerate(spec.references):
@@ -230,37 +269,46 @@ class CorrelationEngine:
                 else:
                     inner = self._by_key[ref.correlation]
                     parts.append(obs.from_firings(spec, index, inner, fired[inner.key]))
-            new = obs.finish(spec, parts, self.next_seq, batch)
-            self.next_seq += new.height
+            new = obs.finish(spec, parts, next_seq, batch)
+            next_seq += new.height
             keys = group_columns(spec)
             timed = new.filter(pl.col(TS).is_not_null())
             placed = timed.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
             totals["untimed"] += new.height - timed.height
             totals["ungrouped"] += timed.height - placed.height
             totals["observations"] += placed.height
-            firings = self._advance(spec, placed)
+            firings, windows[spec.key] = self._advance(
+                spec, placed, self.window(state, spec.key), watermark
+            )
             fired[spec.key] = firings
             if spec.key in self.reported and not firings.is_empty():
                 reported.append(firings.select(list(FIRING_SCHEMA)))
-        self.batches += 1
         result = pl.concat(reported, how="vertical") if reported else empty_firings()
-        self.last_stats = ProcessStats(
+        stats = ProcessStats(
             hits=hits.height,
             firings=result.height,
-            state_rows=sum(f.height for f in self._state.values()),
+            state_rows=sum(f.height for f in windows.values()),
             **totals,
         )
-        return result.sort(TS, "rule.id", maintain_order=True)
+        after = CorrelationState(
+            windows, watermark=watermark, next_seq=next_seq, batches=batch + 1, last=stats
+        )
+        return result.sort(TS, "rule.id", maintain_order=True), after
 
-    def _advance(self, spec: CorrelationSpec, new: pl.DataFrame) -> pl.DataFrame:
-        """Evaluate ``new`` against the held window of ``spec``; keep what stays in reach."""
+    def _advance(
+        self,
+        spec: CorrelationSpec,
+        new: pl.DataFrame,
+        held: pl.DataFrame,
+        watermark: datetime | None,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Evaluate ``new`` against ``held``, the window of ``spec``: its firings, what stays held."""
         keys = group_columns(spec)
-        held = self.state(spec.key)
-        horizon = None if self.watermark is None else self.watermark - spec.timespan
+        horizon = None if watermark is None else watermark - spec.timespan
         if new.is_empty():
             if horizon is not None and not held.is_empty():
-                self._state[spec.key] = held.filter(pl.col(TS) >= horizon)
-            return pl.DataFrame(schema={**FIRING_SCHEMA, **dict.fromkeys(keys, pl.String())})
+                held = held.filter(pl.col(TS) >= horizon)
+            return pl.DataFrame(schema={**FIRING_SCHEMA, **dict.fromkeys(keys, pl.String())}), held
         touched = new.select(keys).unique()
         # Only observations within a timespan of the earliest new one can share its windows.
         reach = pl.col(TS) >= pl.lit(new[TS].min()).cast(TIMESTAMP) - spec.timespan
@@ -278,8 +326,7 @@ class CorrelationEngine:
         )
         if horizon is not None:
             kept = kept.filter(pl.col(TS) >= horizon)
-        self._state[spec.key] = kept
-        return self._firings(spec, frame)
+        return self._firings(spec, frame), kept
 
     def _firings(self, spec: CorrelationSpec, frame: pl.DataFrame) -> pl.DataFrame:
         """Turn the rows flagged ``_fire`` into firings with their evidence."""
@@ -350,4 +397,11 @@ class CorrelationEngine:
         )
 
 
-__all__ = ["EVIDENCE_LIMIT", "FIRING_SCHEMA", "CorrelationEngine", "ProcessStats", "empty_firings"]
+__all__ = [
+    "EVIDENCE_LIMIT",
+    "FIRING_SCHEMA",
+    "CorrelationEngine",
+    "CorrelationState",
+    "ProcessStats",
+    "empty_firings",
+]

@@ -1,10 +1,10 @@
-"""Save and load a correlation engine's open windows in SQL.
+"""Save and load a correlation state (the open windows) in SQL.
 
 Why SQL and not a file under the data directory: the boundary pipeline records
 a batch's alerts and marks the batch done in one transaction, and ``save`` only
-adds to the caller's session (it flushes, never commits), so the windows move
-forward in that same transaction. A crash therefore never leaves alerts and
-windows out of step (no double firing when the batch is redelivered, no lost
+adds to the caller's session (it flushes, never commits), so the state a batch
+produced is stored in that same transaction. A crash therefore never leaves alerts
+and windows out of step (no double firing when the batch is redelivered, no lost
 window), and several boundary workers on several machines share PostgreSQL,
 each saving its own ``partition`` (the key partition it consumes).
 """
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bastion.core.errors import InputError, Location
 from bastion.core.timeutil import utcnow
-from bastion.detect.correlation.engine import CorrelationEngine
+from bastion.detect.correlation.engine import CorrelationEngine, CorrelationState
 from bastion.detect.correlation.models import CorrelationStateRow
 
 ENGINE_ROW = "*"  # the row that holds the counters
@@ -41,10 +41,16 @@ def _encode(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def save(engine: CorrelationEngine, session: Session, *, partition: str = "default") -> int:
-    """Replace the stored state of ``partition`` with the engine's; flush, do not commit.
+def save(
+    engine: CorrelationEngine,
+    state: CorrelationState,
+    session: Session,
+    *,
+    partition: str = "default",
+) -> int:
+    """Replace the stored state of ``partition`` with ``state`` (of ``engine``'s rules); flush.
 
-    Returns the number of observations stored.
+    Does not commit. Returns the number of observations stored.
     """
     if not partition or len(partition) > 100:
         msg = "a state partition is a name of 1 to 100 characters"
@@ -52,9 +58,9 @@ def save(engine: CorrelationEngine, session: Session, *, partition: str = "defau
     session.execute(delete(CorrelationStateRow).where(CorrelationStateRow.partition == partition))
     now = utcnow()
     counters = {
-        "watermark": engine.watermark,
-        "next_seq": engine.next_seq,
-        "batches": engine.batches,
+        "watermark": state.watermark,
+        "next_seq": state.next_seq,
+        "batches": state.batches,
         "updated_at": now,
     }
     rows = [
@@ -64,7 +70,7 @@ def save(engine: CorrelationEngine, session: Session, *, partition: str = "defau
     ]
     fingerprints = {spec.key: spec.fingerprint for spec in engine.specs}
     stored = 0
-    for key, frame in engine.held().items():
+    for key, frame in state.held().items():
         rows.append(
             CorrelationStateRow(
                 partition=partition,
@@ -81,17 +87,20 @@ def save(engine: CorrelationEngine, session: Session, *, partition: str = "defau
     return stored
 
 
-def load(engine: CorrelationEngine, session: Session, *, partition: str = "default") -> LoadReport:
-    """Restore the engine's windows from ``partition``; windows of changed rules are dropped.
+def load(
+    engine: CorrelationEngine, session: Session, *, partition: str = "default"
+) -> tuple[CorrelationState, LoadReport]:
+    """Read the state stored under ``partition`` for ``engine``'s rules, and what was set aside.
 
-    A partition never saved leaves the engine as it is.
+    Windows of rules that changed or went are dropped; a partition never saved gives
+    the empty state.
     """
     rows = session.scalars(
         select(CorrelationStateRow).where(CorrelationStateRow.partition == partition)
     ).all()
     counters = next((r for r in rows if r.rule_key == ENGINE_ROW), None)
     if counters is None:
-        return LoadReport()
+        return CorrelationState(), LoadReport()
     fingerprints = {spec.key: spec.fingerprint for spec in engine.specs}
     states: dict[str, pl.DataFrame] = {}
     discarded: list[str] = []
@@ -106,11 +115,11 @@ def load(engine: CorrelationEngine, session: Session, *, partition: str = "defau
         except (pl.exceptions.PolarsError, OSError) as exc:
             msg = f"stored correlation state of {row.rule_key!r} is unreadable: {exc}"
             raise InputError(msg, Location(field=f"correlation_state.{partition}")) from exc
-    engine.restore(
+    state = engine.restore(
         states, watermark=counters.watermark, next_seq=counters.next_seq, batches=counters.batches
     )
-    return LoadReport(
+    return state, LoadReport(
         restored=tuple(sorted(states)),
         discarded=tuple(sorted(discarded)),
-        rows=sum(f.height for f in states.values()),
+        rows=state.rows,
     )
