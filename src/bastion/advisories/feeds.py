@@ -10,12 +10,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.advisories import audit
+from bastion import audit
 from bastion.advisories.exposure import match_vulnerabilities
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
 from bastion.advisories.intelstore import save_epss, save_records
 from bastion.advisories.models import FeedRow
 from bastion.advisories.vulns import ImportResult
+from bastion.audit import Actor
 from bastion.core.errors import BastionError, ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
 
@@ -35,15 +36,15 @@ class IntelReport:
 
 
 def import_intel(
-    session: Session, result: ImportResult, source: str, *, actor: str = "cli"
+    session: Session, result: ImportResult, source: str, *, actor: Actor
 ) -> IntelReport:
-    """Store parsed records and scores, then match the changed vulnerabilities to inventories."""
+    """Store parsed records and scores, then match the changed vulnerabilities; audited once."""
     saved = save_records(session, result.records)
     epss = save_epss(session, result.epss)
     exposures = match_vulnerabilities(session, saved.vuln_ids)
     audit.record(
-        session, actor, "intel.import", "intel", source[:64], None,
-        {"format": result.format, "records": len(result.records), "epss": epss},
+        session, actor, "vulnerability.import", f"source:{source}",
+        after={"format": result.format, "records": len(result.records), "epss": epss},
     )  # fmt: skip
     return IntelReport(
         source, result.format, len(result.records), saved.created, saved.updated, epss, exposures,
@@ -52,7 +53,7 @@ def import_intel(
 
 
 def import_path(
-    session: Session, path: Path, fmt: str | None = None, *, actor: str = "cli"
+    session: Session, path: Path, fmt: str | None = None, *, actor: Actor
 ) -> IntelReport:
     """Read a file, folder or zip dump and import it."""
     return import_intel(session, read_intel(path, fmt), str(path), actor=actor)
@@ -76,9 +77,7 @@ def fetch(
     return response.content, response.headers.get("ETag")
 
 
-def import_url(
-    session: Session, url: str, fmt: str | None = None, *, actor: str = "cli"
-) -> IntelReport:
+def import_url(session: Session, url: str, fmt: str | None = None, *, actor: Actor) -> IntelReport:
     """Fetch ``url`` once and import what it holds."""
     body, _ = fetch(url)
     assert body is not None
@@ -103,9 +102,15 @@ def _feed(row: FeedRow) -> Feed:
 
 
 def add_feed(
-    session: Session, name: str, url: str, fmt: str | None = None, interval_minutes: int = 1440
+    session: Session,
+    name: str,
+    url: str,
+    fmt: str | None = None,
+    interval_minutes: int = 1440,
+    *,
+    actor: Actor,
 ) -> Feed:
-    """Register a feed fetched every ``interval_minutes``."""
+    """Register a feed fetched every ``interval_minutes`` (audited)."""
     if fmt is not None and fmt not in INTEL_FORMATS:
         msg = f"unknown intelligence format {fmt!r}; choose one of {', '.join(INTEL_FORMATS)}"
         raise InputError(msg)
@@ -120,6 +125,13 @@ def add_feed(
     )
     session.add(row)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "advisory.feed_add",
+        f"feed:{name}",
+        after={"url": url, "format": fmt, "interval_minutes": row.interval_minutes},
+    )
     return _feed(row)
 
 
@@ -128,11 +140,17 @@ def list_feeds(session: Session) -> list[Feed]:
 
 
 def run_feeds(
-    session: Session, *, now: datetime | None = None, force: bool = False, name: str | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    force: bool = False,
+    name: str | None = None,
 ) -> list[tuple[str, str]]:
     """Fetch every feed that is due (or all with ``force``); return (feed, outcome) pairs.
 
     A feed that fails keeps what it imported before and records why; the others go on.
+    Each feed that brings something is one import in the audit trail.
     """
     moment = now or utcnow()
     query = select(FeedRow).order_by(FeedRow.name)
@@ -161,7 +179,7 @@ def run_feeds(
                         session,
                         parse_intel(body, row.url.rsplit("/", 1)[-1], row.format),
                         row.url,
-                        actor=f"feed:{row.name}",
+                        actor=actor,
                     )
                     outcome = f"{report.records} records, {report.epss} EPSS scores, {report.exposures_created} new exposures"
                     row.etag = etag

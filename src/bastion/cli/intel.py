@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from bastion import intel
+from bastion.audit import Actor
 from bastion.cli import intel_blocklists, intel_feeds
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.cli.intel_feeds import parse_options
@@ -74,7 +75,9 @@ def import_(
         )
         found, problems, skipped = parsed.indicators, parsed.problems, parsed.skipped
     with store().session() as session:
-        stats = intel.store_listings(session, found, reason=f"imported from {file.name}")
+        stats = intel.store_listings(
+            session, found, actor=Actor.cli(), reason=f"imported from {file.name}"
+        )
     created, updated = stats.created, stats.changed + stats.unchanged
     by_type = dict(sorted(Counter(i.type.value for i in found).items()))
     if as_json:
@@ -182,7 +185,12 @@ def expire(
     """Expire an indicator now (every source's listing, or one)."""
     with store().session() as session:
         count = intel.expire_indicator(
-            session, indicator_id, reason=reason, now=datetime.now(UTC), source=source
+            session,
+            indicator_id,
+            actor=Actor.cli(),
+            reason=reason,
+            now=datetime.now(UTC),
+            source=source,
         )
     if as_json:
         print_json({"id": indicator_id, "expired": count})
