@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.boundary.sources import Chunk
@@ -220,7 +221,9 @@ def test_a_pipeline_for_one_organisation_keeps_its_own_windows(
     sqlite_store: Store, settings: Settings, tmp_path: Path
 ) -> None:
     with sqlite_store.session() as session:
-        save_organisation(session, Organisation("R0A", "Trust A", OrgType.TRUST))
+        save_organisation(
+            session, Organisation("R0A", "Trust A", OrgType.TRUST), actor=Actor.cli("test")
+        )
     first, second = _files(tmp_path)
     other = tmp_path / "web.log"
     other.write_text(_lines((30, "192.0.2.7", "/index")))

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bastion import auth
+from bastion import audit, auth
 from bastion.store import Store
 from bastion.web.auth import CSRF_HEADER, PRE_COOKIE, SESSION_COOKIE
 from bastion.web.testing import PASSWORD, Person
@@ -195,7 +195,7 @@ async def test_a_bearer_token_needs_no_csrf_token_and_is_bounded_by_its_scopes(
         bad = await client.get("/api/v1/me", headers={"Authorization": "Bearer bst_1_nope"})
         assert bad.status_code == 401
     with store.session() as session:
-        events, _ = auth.list_events(session, action="organisation.create")
+        events, _ = audit.list_events(session, action="organisation.create")
     assert [e.actor for e in events] == [f"token:{writer.token.id}"]
     assert events[0].after is not None
     assert events[0].after["code"] == "RZY"

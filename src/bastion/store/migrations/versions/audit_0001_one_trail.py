@@ -26,8 +26,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # What the advisories recorded, old names and new, for the way down.
-_ADVISORY_ACTIONS = ("alert.", "response.", "action.", "vex.", "inventory.", "advisory.")
-_ADVISORY_ACTIONS += ("vulnerability.", "exposure.")
+_ADVISORY_ACTIONS = (
+    *("alert.", "response.", "action.", "vex.", "inventory.", "advisory."),
+    *("vulnerability.", "exposure."),
+)
 
 _adv_audit = sa.table(
     "adv_audit",
