@@ -5,7 +5,8 @@ Each row of ``adv_audit`` becomes a row of ``audit_events``: its target is
 only the command line wrote, becomes ``cli:<name>``), and a response's or an
 inventory's organisation becomes the event's organisation. Then ``adv_audit``
 is dropped. Going down recreates it from the advisories' events (the trail is
-append-only: they stay in ``audit_events`` too).
+append-only: they stay in ``audit_events`` too, and coming up again adds
+none of them twice).
 
 Revision ID: audit_0001
 Revises: auth_0002, advisories_0001
@@ -79,11 +80,21 @@ def _event(row: Any) -> dict[str, Any]:
     }
 
 
+def _key(event: Any) -> tuple[Any, ...]:
+    return (event["at"], event["actor"], event["action"], event["target"])
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     rows = bind.execute(sa.select(_adv_audit).order_by(_adv_audit.c.id)).all()
-    if rows:
-        bind.execute(sa.insert(_audit_events), [_event(r) for r in rows])
+    # Up again after a way down: the events that went down are in the trail still.
+    kept = {
+        _key(e._mapping)
+        for e in bind.execute(sa.select(_audit_events).where(_audit_events.c.actor_ip == "")).all()
+    }
+    events = [e for e in (_event(r) for r in rows) if _key(e) not in kept]
+    if events:
+        bind.execute(sa.insert(_audit_events), events)
     with op.batch_alter_table("adv_audit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_adv_audit_at"))
     op.drop_table("adv_audit")
@@ -105,7 +116,13 @@ def downgrade() -> None:
     with op.batch_alter_table("adv_audit", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_adv_audit_at"), ["at"], unique=False)
     bind = op.get_bind()
-    wanted = sa.or_(*(_audit_events.c.action.startswith(p) for p in _ADVISORY_ACTIONS))
+    wanted = sa.or_(
+        *(_audit_events.c.action.startswith(p) for p in _ADVISORY_ACTIONS),
+        # the advisories' vulnerability imports, before they had a name of their own
+        sa.and_(
+            _audit_events.c.action == "intel.import", _audit_events.c.target.startswith("intel:")
+        ),
+    )
     events = bind.execute(sa.select(_audit_events).where(wanted).order_by(_audit_events.c.id)).all()
     back = []
     for e in events:
