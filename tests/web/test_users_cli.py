@@ -138,7 +138,7 @@ def test_audit_list_and_export(ready: Run, tmp_path: Path) -> None:
     assert events[0]["actor"] == f"cli:{getpass.getuser()}"
     out = tmp_path / "audit.json"
     ready("audit", "export", "--format", "json", "--output", str(out))
-    assert json.loads(out.read_text())[0]["target"] == "user:dee"
+    assert json.loads(out.read_text())[-1]["target"] == "user:dee"  # oldest first
     assert "unknown export format" in ready("audit", "export", "--format", "xml").stderr
 
 

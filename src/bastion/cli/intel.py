@@ -76,7 +76,11 @@ def import_(
         found, problems, skipped = parsed.indicators, parsed.problems, parsed.skipped
     with store().session() as session:
         stats = intel.store_listings(
-            session, found, actor=Actor.cli(), reason=f"imported from {file.name}"
+            session,
+            found,
+            actor=Actor.cli(),
+            reason=f"imported from {file.name}",
+            target=f"file:{file.name}",
         )
     created, updated = stats.created, stats.changed + stats.unchanged
     by_type = dict(sorted(Counter(i.type.value for i in found).items()))

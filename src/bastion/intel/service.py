@@ -112,19 +112,21 @@ def store_listings(
     *,
     actor: Actor,
     reason: str,
+    target: str | None = None,
     now: datetime | None = None,
 ) -> SaveStats:
     """Store listings, replacing what a source said before about the same one; audited.
 
     Every listing's change goes to its change log with ``reason``; the call as a
-    whole is one ``intel.import`` event in the audit trail.
+    whole is one ``intel.import`` event in the audit trail, of ``target``
+    (``file:list.txt``; ``import:<reason>`` unless given).
     """
     stats = _store_listings(session, indicators, reason=reason, now=now)
     audit.record(
         session,
         actor,
         "intel.import",
-        f"import:{reason}",
+        target or f"import:{reason}",
         after={"created": stats.created, "changed": stats.changed, "unchanged": stats.unchanged},
     )
     return stats

@@ -393,7 +393,11 @@ async def import_indicators(
         content, name, format.strip().lower() or "auto", source.strip() or None
     )
     stats = intel.store_listings(
-        session, parsed.indicators, actor=principal.as_actor(), reason=f"imported from {name}"
+        session,
+        parsed.indicators,
+        actor=principal.as_actor(),
+        reason=f"imported from {name}",
+        target=f"file:{name}",
     )
     return ImportOut(
         file=name,
