@@ -34,6 +34,7 @@ from bastion.advisories.exposure import drop_superseded_products
 from bastion.advisories.importers import parse_kev, parse_osv_record
 from bastion.advisories.matching import ComponentIndex, explain, match
 from bastion.advisories.vulns import VulnRecord
+from bastion.audit import Actor
 from bench._boundary.report import entry, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,11 +237,15 @@ def service_cases(
         upgrade(store.engine)
         with store.session() as session:
             orgs.save_organisation(
-                session, orgs.Organisation(code="RAA", name="Bench Trust", type=orgs.OrgType.TRUST)
+                session,
+                orgs.Organisation(code="RAA", name="Bench Trust", type=orgs.OrgType.TRUST),
+                actor=Actor.cli("bench"),
             )
         t = time.perf_counter()
         with store.session() as session:
-            report = import_intel(session, ImportResult("osv+kev", records), "bench")
+            report = import_intel(
+                session, ImportResult("osv+kev", records), "bench", actor=Actor.cli("bench")
+            )
         seconds = time.perf_counter() - t
         print(f"service: import {report.records:,} records into SQLite: {seconds:.1f} s")
         rows.append(entry("service: import OSV + KEV records into SQLite", "seconds", seconds, "s",
@@ -250,7 +255,9 @@ def service_cases(
         for number in range(3):
             t = time.perf_counter()
             with store.session() as session:
-                done = import_inventory(session, "RAA", data, f"sbom-{number}.cdx.json")
+                done = import_inventory(
+                    session, "RAA", data, f"sbom-{number}.cdx.json", actor=Actor.cli("bench")
+                )
             times.append(time.perf_counter() - t)
         print(f"service: one new SBOM of 1,000 components (parse, store, match, VEX) into SQLite: "
               f"median {np.median(times):.2f} s ({done.exposures} exposures)")  # fmt: skip

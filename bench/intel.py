@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bastion.audit import Actor
 from bench._boundary.report import code_measured, entry, machine
 from bench._intel.archive import Shape, build, hunted_indicators
 
@@ -229,7 +230,13 @@ def run_incremental(
     mark = NOW
     started = time.perf_counter()
     with store.session() as session:
-        intel.store_listings(session, listings, reason="bench", now=NOW + timedelta(seconds=1))
+        intel.store_listings(
+            session,
+            listings,
+            reason="bench",
+            now=NOW + timedelta(seconds=1),
+            actor=Actor.cli("bench"),
+        )
     stored = time.perf_counter() - started
     started = time.perf_counter()
     with store.session() as session:
@@ -264,7 +271,13 @@ def _retrohunt_case(root: Path, end: datetime, hunted: list[tuple[str, str]], qu
         for t, v in hunted
     ]
     with store.session() as session:
-        intel.store_listings(session, listings, reason="bench", now=end - timedelta(minutes=1))
+        intel.store_listings(
+            session,
+            listings,
+            reason="bench",
+            now=end - timedelta(minutes=1),
+            actor=Actor.cli("bench"),
+        )
     rss_before = _peak_rss_mb()
     cpu, wall = time.process_time(), time.perf_counter()
     with store.session() as session:

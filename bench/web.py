@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from bastion.audit import Actor
 from bench._boundary.report import machine
 
 RESULTS = Path(__file__).parent / "results" / "web.json"
@@ -63,7 +64,9 @@ def _seed(store: Any, organisations: int, alerts: int) -> list[str]:
     with store.session() as session:
         for code in codes:
             orgs.save_organisation(
-                session, orgs.Organisation(code, f"Trust {code}", orgs.OrgType.TRUST)
+                session,
+                orgs.Organisation(code, f"Trust {code}", orgs.OrgType.TRUST),
+                actor=Actor.cli("bench"),
             )
     start = datetime(2026, 1, 1, tzinfo=UTC)
     frame = pl.DataFrame(

@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import insert
 
 import bastion.models  # noqa: F401  (registers every table)
+from bastion.audit import Actor
 from bastion.core.timeutil import utcnow
 from bastion.demo import generate_federation, load_federation
 from bastion.intel.models import IndicatorRow
@@ -105,7 +106,7 @@ def ensure_state(directory: Path, config: StateConfig, *, log: Any = print) -> d
     store = Store.from_url(db_url(directory))
     upgrade(store.engine)
     with store.session() as session:
-        load_federation(session, [*demo, *extra])
+        load_federation(session, [*demo, *extra], actor=Actor.cli("bench"))
     timings["federation_load_s"] = time.perf_counter() - started
     log(
         f"state: {len(demo) + len(extra):,} organisations, "

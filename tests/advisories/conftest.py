@@ -11,6 +11,7 @@ from bastion import orgs
 from bastion.advisories.exposure import match_vulnerabilities
 from bastion.advisories.importers import read_intel
 from bastion.advisories.vulnerabilities import save_records
+from bastion.audit import Actor
 from bastion.store import Store
 
 
@@ -53,6 +54,7 @@ def federation(store: Store) -> Store:
                     type=orgs.OrgType.TRUST,
                     contacts=(orgs.Contact(f"{name} lead", f"security@{code.lower()}.nhs.uk"),),
                 ),
+                actor=Actor.cli("test"),
             )
     return store
 

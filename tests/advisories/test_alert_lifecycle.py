@@ -8,7 +8,7 @@ import pytest
 from tests.advisories.conftest import cyclonedx, log4j_core
 from tests.advisories.smtp import Mailbox
 
-from bastion.advisories import audit
+from bastion import audit
 from bastion.advisories.alerts import (
     AlertContent,
     AlertSeverity,
@@ -33,6 +33,7 @@ from bastion.advisories.responses import (
     set_applicability,
     update_action,
 )
+from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.store import Store
 
@@ -53,9 +54,15 @@ LOG4SHELL = AlertContent(
 def exposed(log4shell: Store) -> Store:
     """RAA runs log4j-core 2.14.1, RBB 2.16.0, RCC 2.17.1 (not exposed)."""
     with log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "pas.json")
-        import_inventory(session, "RBB", cyclonedx([log4j_core("2.16.0")]), "ehr.json")
-        import_inventory(session, "RCC", cyclonedx([log4j_core("2.17.1")]), "web.json")
+        import_inventory(
+            session, "RAA", cyclonedx([log4j_core("2.14.1")]), "pas.json", actor=Actor.cli("test")
+        )
+        import_inventory(
+            session, "RBB", cyclonedx([log4j_core("2.16.0")]), "ehr.json", actor=Actor.cli("test")
+        )
+        import_inventory(
+            session, "RCC", cyclonedx([log4j_core("2.17.1")]), "web.json", actor=Actor.cli("test")
+        )
     return log4shell
 
 
@@ -63,7 +70,7 @@ def test_alert_end_to_end(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox
     smtp, mailbox = smtp_server
     policy = Policy()
     with exposed.session() as session:
-        alert = draft_alert(session, LOG4SHELL, author="analyst@ncsc")
+        alert = draft_alert(session, LOG4SHELL, author=Actor.cli("analyst@ncsc"))
         assert alert.ref == "CC-0001"
         assert alert.status == "draft"
         targets = {t.organisation: t for t in preview(session, alert.ref)}
@@ -71,7 +78,9 @@ def test_alert_end_to_end(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox
         assert any("log4j-core 2.16.0" in e for e in targets["RBB"].exposures)
         assert mailbox.messages == []  # a draft reaches nobody
 
-        report = publish(session, "CC-0001", actor="analyst@ncsc", policy=policy, smtp=smtp, now=T0)
+        report = publish(
+            session, "CC-0001", actor=Actor.cli("analyst@ncsc"), policy=policy, smtp=smtp, now=T0
+        )
     assert (report.organisations, report.emails_sent, report.emails_failed) == (2, 2, 0)
     [to_raa] = mailbox.to("security@raa.nhs.uk")
     assert to_raa["Subject"] == "[HIGH] CC-0001: Apache Log4j remote code execution (Log4Shell)"
@@ -87,24 +96,33 @@ def test_alert_end_to_end(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox
         assert raa.remediation_due == T0 + timedelta(days=14)  # KEV due dates are long past
         # One person responds for both organisations at once.
         acknowledge(
-            session, "CC-0001", ["RAA", "RBB"], actor="lead@icb", now=T0 + timedelta(hours=5)
+            session,
+            "CC-0001",
+            ["RAA", "RBB"],
+            actor=Actor.cli("lead@icb"),
+            now=T0 + timedelta(hours=5),
         )
-        set_applicability(session, "CC-0001", ["RAA", "RBB"], "applicable", actor="lead@icb",
+        set_applicability(session, "CC-0001", ["RAA", "RBB"], "applicable", actor=Actor.cli("lead@icb"),
                           next_update=T0 + timedelta(days=3), now=T0 + timedelta(hours=6))  # fmt: skip
-        [action_id] = add_action(session, "CC-0001", ["RAA"], "Upgrade PAS to log4j 2.17.1", actor="lead@raa",
+        [action_id] = add_action(session, "CC-0001", ["RAA"], "Upgrade PAS to log4j 2.17.1", actor=Actor.cli("lead@raa"),
                                  next_update=T0 + timedelta(days=2))  # fmt: skip
         update_action(
             session,
             action_id,
             "Patched test, production tonight",
             status="in_progress",
-            actor="lead@raa",
+            actor=Actor.cli("lead@raa"),
         )
-        update_action(session, action_id, "Production patched", status="done", actor="lead@raa")
-        close(session, "CC-0001", ["RAA"], actor="lead@raa", now=T0 + timedelta(days=1))
+        update_action(
+            session, action_id, "Production patched", status="done", actor=Actor.cli("lead@raa")
+        )
+        close(session, "CC-0001", ["RAA"], actor=Actor.cli("lead@raa"), now=T0 + timedelta(days=1))
         progress = alert_progress(session, "CC-0001", now=T0 + timedelta(days=1))
         [raa] = list_responses(session, "CC-0001", "RAA")
-        trail = [(a.actor, a.action) for a in audit.trail(session, "response", "CC-0001/RAA")]
+        events, _ = audit.list_events(session, target="advisory:CC-0001")
+        # Oldest first, the events that changed RAA's response.
+        trail = [(e.actor, e.action) for e in reversed(events) if e.after and "RAA" in e.after]
+        acknowledged = [e for e in events if e.action == "advisory.acknowledge"]
     assert progress.affected == 2
     assert progress.acknowledged == progress.acknowledged_in_time == 2
     assert progress.applicable == 2
@@ -114,11 +132,14 @@ def test_alert_end_to_end(exposed: Store, smtp_server: tuple[SmtpConfig, Mailbox
     assert raa.status == "closed"
     assert [u["status"] for u in raa.actions[0]["updates"]] == ["in_progress", "done"]  # type: ignore[index]
     assert trail == [
-        ("lead@icb", "response.acknowledge"),
-        ("lead@icb", "response.applicability"),
-        ("lead@raa", "response.action"),
-        ("lead@raa", "response.close"),
+        ("cli:lead@icb", "advisory.acknowledge"),
+        ("cli:lead@icb", "advisory.applicability"),
+        ("cli:lead@raa", "advisory.action_add"),
+        ("cli:lead@raa", "advisory.close"),
     ]
+    # Responding for two organisations at once is one change, with both in it.
+    [both] = acknowledged
+    assert (both.org, sorted(both.after or {})) == (None, ["RAA", "RBB"])
 
 
 def test_revision_keeps_versions_and_renotifies(
@@ -126,18 +147,18 @@ def test_revision_keeps_versions_and_renotifies(
 ) -> None:
     smtp, mailbox = smtp_server
     with exposed.session() as session:
-        draft_alert(session, LOG4SHELL, author="analyst")
-        publish(session, "CC-0001", actor="analyst", policy=Policy(), smtp=smtp, now=T0)
-        acknowledge(session, "CC-0001", ["RAA"], actor="lead@raa", now=T0)
+        draft_alert(session, LOG4SHELL, author=Actor.cli("analyst"))
+        publish(session, "CC-0001", actor=Actor.cli("analyst"), policy=Policy(), smtp=smtp, now=T0)
+        acknowledge(session, "CC-0001", ["RAA"], actor=Actor.cli("lead@raa"), now=T0)
         changed = AlertContent(
             **{**LOG4SHELL.__dict__, "remediation": "Upgrade to 2.17.1; 2.16.0 is not enough."}
         )
         report = revise(session, "CC-0001", changed, note="2.16.0 is still exposed to CVE-2021-45105",
-                        actor="analyst", policy=Policy(), smtp=smtp, now=T0 + timedelta(days=1))  # fmt: skip
+                        actor=Actor.cli("analyst"), policy=Policy(), smtp=smtp, now=T0 + timedelta(days=1))  # fmt: skip
         alert = get_alert(session, "CC-0001")
         [raa] = list_responses(session, "CC-0001", "RAA")
         with pytest.raises(ConflictError, match="revise it instead"):
-            edit_draft(session, "CC-0001", changed, author="analyst")
+            edit_draft(session, "CC-0001", changed, author=Actor.cli("analyst"))
     assert report.version == 2
     assert [v.version for v in alert.versions] == [1, 2]
     assert alert.versions[0].content.remediation == LOG4SHELL.remediation
@@ -156,14 +177,28 @@ def test_overdue_responses_escalate_with_a_reminder(
 ) -> None:
     smtp, mailbox = smtp_server
     with exposed.session() as session:
-        draft_alert(session, LOG4SHELL, author="analyst")
-        publish(session, "CC-0001", actor="analyst", policy=Policy(), smtp=smtp, now=T0)
-        acknowledge(session, "CC-0001", ["RBB"], actor="lead@rbb", now=T0 + timedelta(hours=1))
+        draft_alert(session, LOG4SHELL, author=Actor.cli("analyst"))
+        publish(session, "CC-0001", actor=Actor.cli("analyst"), policy=Policy(), smtp=smtp, now=T0)
+        acknowledge(
+            session, "CC-0001", ["RBB"], actor=Actor.cli("lead@rbb"), now=T0 + timedelta(hours=1)
+        )
         assert overdue(session, now=T0 + timedelta(hours=47)) == []
         late = overdue(session, now=T0 + timedelta(hours=49))
         assert [(o.organisation, o.what) for o in late] == [("RAA", "acknowledgement")]
-        reminded = send_reminders(session, policy=Policy(), smtp=smtp, now=T0 + timedelta(hours=49))
-        again = send_reminders(session, policy=Policy(), smtp=smtp, now=T0 + timedelta(hours=50))
+        reminded = send_reminders(
+            session,
+            policy=Policy(),
+            smtp=smtp,
+            now=T0 + timedelta(hours=49),
+            actor=Actor.cli("test"),
+        )
+        again = send_reminders(
+            session,
+            policy=Policy(),
+            smtp=smtp,
+            now=T0 + timedelta(hours=50),
+            actor=Actor.cli("test"),
+        )
         view = organisation_view(session, "RAA", now=T0 + timedelta(hours=49))
         fifteen_days = overdue(session, now=T0 + timedelta(days=15))
     assert [o.organisation for o in reminded] == ["RAA"]
@@ -188,8 +223,8 @@ def test_policy_is_data_not_code(exposed: Store, smtp_server: tuple[SmtpConfig, 
     smtp, _ = smtp_server
     policy = Policy(ack_hours={"high": 24}, remediation_days={"high": 7})
     with exposed.session() as session:
-        draft_alert(session, LOG4SHELL, author="analyst")
-        publish(session, "CC-0001", actor="analyst", policy=policy, smtp=smtp, now=T0)
+        draft_alert(session, LOG4SHELL, author=Actor.cli("analyst"))
+        publish(session, "CC-0001", actor=Actor.cli("analyst"), policy=policy, smtp=smtp, now=T0)
         [raa] = list_responses(session, "CC-0001", "RAA")
     assert raa.ack_due == T0 + timedelta(hours=24)
     assert raa.remediation_due == T0 + timedelta(days=7)
@@ -208,8 +243,10 @@ def test_kev_due_date_sets_remediation_deadline() -> None:
 def test_failed_email_is_recorded_and_publishing_goes_on(exposed: Store) -> None:
     dead = SmtpConfig(host="127.0.0.1", port=9, timeout=2)
     with exposed.session() as session:
-        draft_alert(session, LOG4SHELL, author="analyst")
-        report = publish(session, "CC-0001", actor="analyst", policy=Policy(), smtp=dead, now=T0)
+        draft_alert(session, LOG4SHELL, author=Actor.cli("analyst"))
+        report = publish(
+            session, "CC-0001", actor=Actor.cli("analyst"), policy=Policy(), smtp=dead, now=T0
+        )
         responses = list_responses(session, "CC-0001")
     assert (report.emails_sent, report.emails_failed) == (0, 2)
     assert len(responses) == 2
@@ -220,9 +257,9 @@ def test_named_organisation_is_reached_without_exposure(
 ) -> None:
     smtp, mailbox = smtp_server
     with exposed.session() as session:
-        draft_alert(session, LOG4SHELL, author="analyst", organisations=("RCC",))
+        draft_alert(session, LOG4SHELL, author=Actor.cli("analyst"), organisations=("RCC",))
         targets = {t.organisation: t.named for t in preview(session, "CC-0001")}
-        publish(session, "CC-0001", actor="analyst", policy=Policy(), smtp=smtp, now=T0)
+        publish(session, "CC-0001", actor=Actor.cli("analyst"), policy=Policy(), smtp=smtp, now=T0)
         views = national_view(session, now=T0)
     assert targets == {"RAA": False, "RBB": False, "RCC": True}
     assert len(mailbox.to("security@rcc.nhs.uk")) == 1
@@ -234,19 +271,19 @@ def test_responding_checks_its_input(
 ) -> None:
     smtp, _ = smtp_server
     with exposed.session() as session:
-        draft_alert(session, LOG4SHELL, author="analyst")
-        publish(session, "CC-0001", actor="analyst", policy=Policy(), smtp=smtp, now=T0)
+        draft_alert(session, LOG4SHELL, author=Actor.cli("analyst"))
+        publish(session, "CC-0001", actor=Actor.cli("analyst"), policy=Policy(), smtp=smtp, now=T0)
         with pytest.raises(NotFoundError, match="did not reach RCC"):
-            acknowledge(session, "CC-0001", ["RAA", "RCC"], actor="x")
+            acknowledge(session, "CC-0001", ["RAA", "RCC"], actor=Actor.cli("x"))
         with pytest.raises(InputError, match="unknown applicability"):
-            set_applicability(session, "CC-0001", ["RAA"], "maybe", actor="x")
+            set_applicability(session, "CC-0001", ["RAA"], "maybe", actor=Actor.cli("x"))
         with pytest.raises(ConflictError, match="before closing"):
-            close(session, "CC-0001", ["RAA"], actor="x")
+            close(session, "CC-0001", ["RAA"], actor=Actor.cli("x"))
         with pytest.raises(NotFoundError, match="no alert"):
-            acknowledge(session, "CC-0099", ["RAA"], actor="x")
+            acknowledge(session, "CC-0099", ["RAA"], actor=Actor.cli("x"))
         with pytest.raises(InputError, match="invalid vulnerability id"):
             draft_alert(
                 session,
                 AlertContent(title="x", severity=AlertSeverity.LOW, cves=("log4j",)),
-                author="a",
+                author=Actor.cli("a"),
             )

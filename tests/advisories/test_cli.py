@@ -148,9 +148,12 @@ def test_alert_to_closure_through_the_cli(
     org = json.loads(federation_cli("advisories", "org-view", "RBB", "--json").stdout)
     assert org["open_alerts"] == ["CC-0001"]
     trail = json.loads(
-        federation_cli("advisories", "audit", "--entity", "response", "--json").stdout
+        federation_cli("audit", "list", "--action", "advisory.acknowledge", "--json").stdout
     )
-    assert [t["action"] for t in trail].count("response.acknowledge") == 2
+    # Both organisations acknowledged in one command: one event, by the --by name.
+    assert [(t["actor"], t["org"], sorted(t["after"])) for t in trail] == [
+        ("cli:lead", None, ["RAA", "RBB"])
+    ]
     assert json.loads(federation_cli("advisories", "overdue", "--json").stdout) == []
     missing = federation_cli("advisories", "respond", "ack", "CC-0042", "--org", "RAA")
     assert missing.exit_code != 0

@@ -9,6 +9,7 @@ from tests.advisories.conftest import cyclonedx, log4j_core
 
 from bastion.advisories.exposure import import_inventory
 from bastion.advisories.holdings import list_exposures
+from bastion.audit import Actor
 from bastion.store import Store
 
 LOG4SHELL = {"CVE-2021-44228", "CVE-2021-45046", "CVE-2021-45105"}
@@ -31,14 +32,22 @@ def _exposed(store: Store, org: str) -> set[str]:
 )
 def test_log4j_core_version_exposures(log4shell: Store, version: str, expected: set[str]) -> None:
     with log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core(version)]), "app.cdx.json")
+        import_inventory(
+            session,
+            "RAA",
+            cyclonedx([log4j_core(version)]),
+            "app.cdx.json",
+            actor=Actor.cli("test"),
+        )
     assert _exposed(log4shell, "RAA") == expected
 
 
 def test_keycloak_sbom_has_no_log4shell_exposure(log4shell: Store, shared_data: Path) -> None:
     data = (shared_data / "sbom" / "keycloak-10.0.2.cdx.json").read_bytes()
     with log4shell.session() as session:
-        report = import_inventory(session, "RBB", data, "keycloak-10.0.2.cdx.json")
+        report = import_inventory(
+            session, "RBB", data, "keycloak-10.0.2.cdx.json", actor=Actor.cli("test")
+        )
     assert report.components == 904  # 903 components and the product itself
     assert report.rejected == []
     assert _exposed(log4shell, "RBB") == set()
@@ -46,7 +55,13 @@ def test_keycloak_sbom_has_no_log4shell_exposure(log4shell: Store, shared_data: 
 
 def test_exposure_explains_itself(log4shell: Store) -> None:
     with log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "app.cdx.json")
+        import_inventory(
+            session,
+            "RAA",
+            cyclonedx([log4j_core("2.14.1")]),
+            "app.cdx.json",
+            actor=Actor.cli("test"),
+        )
         found = {e.vulnerability: e for e in list_exposures(session, org="RAA")}
     log4shell_record = found["CVE-2021-44228"]
     assert log4shell_record.component == "log4j-core"
@@ -65,7 +80,9 @@ def test_new_advisory_is_matched_against_stored_inventories(
     from bastion.advisories.vulnerabilities import save_records
 
     with federation.session() as session:
-        import_inventory(session, "RCC", cyclonedx([log4j_core("2.16.0")]), "a.json")
+        import_inventory(
+            session, "RCC", cyclonedx([log4j_core("2.16.0")]), "a.json", actor=Actor.cli("test")
+        )
     assert _exposed(federation, "RCC") == set()
     with federation.session() as session:
         saved = save_records(session, read_intel(shared_data / "intel" / "osv").records)
@@ -75,8 +92,12 @@ def test_new_advisory_is_matched_against_stored_inventories(
 
 def test_reimported_inventory_replaces_its_exposures(log4shell: Store) -> None:
     with log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "app.json")
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.17.1")]), "app.json")
+        import_inventory(
+            session, "RAA", cyclonedx([log4j_core("2.14.1")]), "app.json", actor=Actor.cli("test")
+        )
+        import_inventory(
+            session, "RAA", cyclonedx([log4j_core("2.17.1")]), "app.json", actor=Actor.cli("test")
+        )
     assert _exposed(log4shell, "RAA") == set()
 
 
@@ -84,14 +105,20 @@ def test_full_rematch_agrees_with_incremental_matching(log4shell: Store, shared_
     from bastion.advisories.exposure import rematch_all
 
     with log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "a.json")
         import_inventory(
-            session, "RBB", cyclonedx([log4j_core("2.16.0"), log4j_core("2.12.1")]), "b.json"
+            session, "RAA", cyclonedx([log4j_core("2.14.1")]), "a.json", actor=Actor.cli("test")
+        )
+        import_inventory(
+            session,
+            "RBB",
+            cyclonedx([log4j_core("2.16.0"), log4j_core("2.12.1")]),
+            "b.json",
+            actor=Actor.cli("test"),
         )
         incremental = {
             (e.organisation, e.version, e.vulnerability, e.range) for e in list_exposures(session)
         }
-        held = rematch_all(session)
+        held = rematch_all(session, actor=Actor.cli("test"))
         full = {
             (e.organisation, e.version, e.vulnerability, e.range) for e in list_exposures(session)
         }

@@ -18,6 +18,7 @@ from bastion.advisories.feeds import add_feed, import_intel, import_path, run_fe
 from bastion.advisories.importers import parse_intel, read_intel
 from bastion.advisories.vulnerabilities import get_vulnerability, list_vulnerabilities
 from bastion.advisories.vulns import score_cvss
+from bastion.audit import Actor
 from bastion.core.errors import FormatError
 from bastion.store import Store
 
@@ -167,12 +168,15 @@ def test_cvss_v4_and_v31_scores() -> None:
 
 def test_ghsa_and_kev_merge_into_one_vulnerability(store: Store, shared_data: Path) -> None:
     with store.session() as session:
-        import_path(session, shared_data / "intel" / "osv")
-        import_path(session, shared_data / "intel" / "cisa-kev-2025-08-25.json")
+        import_path(session, shared_data / "intel" / "osv", actor=Actor.cli("test"))
+        import_path(
+            session, shared_data / "intel" / "cisa-kev-2025-08-25.json", actor=Actor.cli("test")
+        )
         import_intel(
             session,
             parse_intel(b"cve,epss,percentile\nCVE-2021-44228,0.94358,0.99957\n", "e.csv"),
             "e.csv",
+            actor=Actor.cli("test"),
         )
         by_ghsa = get_vulnerability(session, "GHSA-jfh8-c2jp-5v3q")
         kev_count = len(list_vulnerabilities(session, kev_only=True, limit=5000))
@@ -194,8 +198,13 @@ def test_cve_first_then_ghsa_keeps_one_vulnerability(store: Store, shared_data: 
             session,
             parse_intel(json.dumps({**CVE5, "cveMetadata": {"cveId": "CVE-2021-44228"}}).encode()),
             "cve",
+            actor=Actor.cli("test"),
         )
-        import_path(session, shared_data / "intel" / "osv" / "GHSA-jfh8-c2jp-5v3q.json")
+        import_path(
+            session,
+            shared_data / "intel" / "osv" / "GHSA-jfh8-c2jp-5v3q.json",
+            actor=Actor.cli("test"),
+        )
         found = list_vulnerabilities(session, search="CVE-2021-44228")
     assert [v.key for v in found] == ["CVE-2021-44228"]
     assert found[0].aliases == ("CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q")
@@ -237,10 +246,12 @@ def feed_server(shared_data: Path) -> Iterator[str]:
 
 def test_feed_fetches_when_due_and_honours_etag(sqlite_store: Store, feed_server: str) -> None:
     with sqlite_store.session() as session:
-        add_feed(session, "kev", feed_server, None, interval_minutes=60)
-        first = run_feeds(session)
-        second = run_feeds(session)  # not yet due
-        third = run_feeds(session, force=True)  # due by force: the server says not modified
+        add_feed(session, "kev", feed_server, None, interval_minutes=60, actor=Actor.cli("test"))
+        first = run_feeds(session, actor=Actor.cli("test"))
+        second = run_feeds(session, actor=Actor.cli("test"))  # not yet due
+        third = run_feeds(
+            session, force=True, actor=Actor.cli("test")
+        )  # due by force: the server says not modified
         count = len(list_vulnerabilities(session, kev_only=True, limit=5000))
     assert first[0][1].startswith("1404 records")
     assert second == [("kev", "not due")]
@@ -251,8 +262,8 @@ def test_feed_fetches_when_due_and_honours_etag(sqlite_store: Store, feed_server
 
 def test_feed_failure_is_recorded_and_keeps_data(sqlite_store: Store) -> None:
     with sqlite_store.session() as session:
-        add_feed(session, "dead", "http://127.0.0.1:9/nothing.json")
-        [(name, outcome)] = run_feeds(session)
+        add_feed(session, "dead", "http://127.0.0.1:9/nothing.json", actor=Actor.cli("test"))
+        [(name, outcome)] = run_feeds(session, actor=Actor.cli("test"))
     assert name == "dead"
     assert outcome.startswith("failed: cannot fetch http://127.0.0.1:9/nothing.json")
 
@@ -261,11 +272,11 @@ def test_feed_serving_garbage_fails_and_keeps_what_was_imported(
     sqlite_store: Store, feed_server: str
 ) -> None:
     with sqlite_store.session() as session:
-        add_feed(session, "kev", feed_server)
-        run_feeds(session)
+        add_feed(session, "kev", feed_server, actor=Actor.cli("test"))
+        run_feeds(session, actor=Actor.cli("test"))
     _Feed.body, _Feed.etag = b'{"catalogVersion": "x", "vulnerabilities": [{"nocve": 1}]}', '"v2"'
     with sqlite_store.session() as session:
-        [(_, outcome)] = run_feeds(session, force=True)
+        [(_, outcome)] = run_feeds(session, force=True, actor=Actor.cli("test"))
     with sqlite_store.session() as session:
         count = len(list_vulnerabilities(session, kev_only=True, limit=5000))
     assert outcome.startswith("failed:")

@@ -18,6 +18,7 @@ from bastion.advisories.holdings import list_exposures, list_inventories
 from bastion.advisories.importers import parse_intel
 from bastion.advisories.inventory import parse_inventory
 from bastion.advisories.packages import parse_cpe, parse_purl
+from bastion.audit import Actor
 from bastion.core.errors import FormatError, InputError, NotFoundError
 from bastion.store import Store
 
@@ -172,9 +173,17 @@ def test_bad_sbom_is_rejected_whole(data: bytes, message: str) -> None:
 
 def test_bad_sbom_loses_nothing_held(log4shell: Store) -> None:
     with log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.14.1")]), "app.json")
+        import_inventory(
+            session, "RAA", cyclonedx([log4j_core("2.14.1")]), "app.json", actor=Actor.cli("test")
+        )
     with pytest.raises(FormatError), log4shell.session() as session:
-        import_inventory(session, "RAA", cyclonedx([log4j_core("2.17.1")], spec="9.9"), "app.json")
+        import_inventory(
+            session,
+            "RAA",
+            cyclonedx([log4j_core("2.17.1")], spec="9.9"),
+            "app.json",
+            actor=Actor.cli("test"),
+        )
     with log4shell.session() as session:
         [held] = list_inventories(session, "RAA")
         exposed = {e.vulnerability for e in list_exposures(session, org="RAA", status="affected")}
@@ -191,7 +200,7 @@ def test_components_without_versions_are_reported_and_the_rest_kept(log4shell: S
         ]
     )
     with log4shell.session() as session:
-        report = import_inventory(session, "RAA", bom, "partial.json")
+        report = import_inventory(session, "RAA", bom, "partial.json", actor=Actor.cli("test"))
     assert report.components == 1
     reasons = [(r["name"], r["reason"]) for r in report.rejected]
     assert reasons[0] == ("unversioned-lib", "component has no version, so no range can be checked")
@@ -202,7 +211,9 @@ def test_components_without_versions_are_reported_and_the_rest_kept(log4shell: S
 
 def test_unknown_organisation_is_not_found(federation: Store) -> None:
     with pytest.raises(NotFoundError, match="ZZZ"), federation.session() as session:
-        import_inventory(session, "ZZZ", cyclonedx([log4j_core("2.14.1")]), "x")
+        import_inventory(
+            session, "ZZZ", cyclonedx([log4j_core("2.14.1")]), "x", actor=Actor.cli("test")
+        )
 
 
 def test_cpe_applicability_with_version_bounds(federation: Store) -> None:
@@ -215,8 +226,13 @@ def test_cpe_applicability_with_version_bounds(federation: Store) -> None:
         "Example Corp,Edge Gateway,6.4.9,\n"
     )
     with federation.session() as session:
-        import_inventory(session, "RCC", assets.encode(), "assets.csv")
-        import_intel(session, parse_intel(json.dumps(CVE5).encode(), "cve.json"), "cve.json")
+        import_inventory(session, "RCC", assets.encode(), "assets.csv", actor=Actor.cli("test"))
+        import_intel(
+            session,
+            parse_intel(json.dumps(CVE5).encode(), "cve.json"),
+            "cve.json",
+            actor=Actor.cli("test"),
+        )
         exposed = sorted(
             (e.component, e.version, e.range) for e in list_exposures(session, org="RCC")
         )

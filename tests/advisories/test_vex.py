@@ -11,6 +11,7 @@ from bastion.advisories.exposure import import_inventory
 from bastion.advisories.holdings import list_exposures
 from bastion.advisories.inventory import parse_inventory
 from bastion.advisories.vex import covers
+from bastion.audit import Actor
 from bastion.store import Store
 
 ABC_SERIAL = "urn:uuid:cbb2cd68-2857-43b8-a10b-e8c03d277d18"
@@ -43,15 +44,25 @@ def test_cisa_vex_marks_not_affected_product_not_exposed(
     vex = (shared_data / "sbom" / "cisa-case8-vex.cdx.json").read_bytes()
     with log4shell.session() as session:
         import_inventory(
-            session, "RAA", _product(ABC_SERIAL, "product-ABC", "ABC", "2.5"), "abc-2.5"
+            session,
+            "RAA",
+            _product(ABC_SERIAL, "product-ABC", "ABC", "2.5"),
+            "abc-2.5",
+            actor=Actor.cli("test"),
         )
         import_inventory(
-            session, "RAA", _product(ABC_SERIAL, "product-ABC", "ABC", "2.6"), "abc-2.6"
+            session,
+            "RAA",
+            _product(ABC_SERIAL, "product-ABC", "ABC", "2.6"),
+            "abc-2.6",
+            actor=Actor.cli("test"),
         )
     before = _statuses(log4shell, "RAA", "abc-2.5")
     assert before["CVE-2021-44228"] == "affected"
     with log4shell.session() as session:
-        report = import_inventory(session, "RAA", vex, "cisa-case8-vex.cdx.json")
+        report = import_inventory(
+            session, "RAA", vex, "cisa-case8-vex.cdx.json", actor=Actor.cli("test")
+        )
     assert report.vex_statements == 11
     after = _statuses(log4shell, "RAA", "abc-2.5")
     assert after["CVE-2021-44228"] == "not_affected"
@@ -77,9 +88,9 @@ def test_cisa_vex_resolved_version_is_fixed_and_affected_range_creates_exposure(
         metadata={"component": {"type": "application", "bom-ref": "product-JKL", "name": "JKL", "version": v}},
     )  # fmt: skip
     with federation.session() as session:
-        import_inventory(session, "RBB", jkl("4.6"), "jkl-4.6")
-        import_inventory(session, "RBB", jkl("5.1"), "jkl-5.1")
-        import_inventory(session, "RBB", vex, "vex.json")
+        import_inventory(session, "RBB", jkl("4.6"), "jkl-4.6", actor=Actor.cli("test"))
+        import_inventory(session, "RBB", jkl("5.1"), "jkl-5.1", actor=Actor.cli("test"))
+        import_inventory(session, "RBB", vex, "vex.json", actor=Actor.cli("test"))
         found = {(e.inventory, e.vulnerability): e for e in list_exposures(session, org="RBB")}
     # 4.6 lies in the affected range >=4.5|<=5.0 of both CVEs: VEX alone makes it exposed.
     assert found[("jkl-4.6", "CVE-2021-44228")].status == "affected"
@@ -123,8 +134,12 @@ def test_openvex_applies_to_matching_purl_component(log4shell: Store) -> None:
         ],
     }
     with log4shell.session() as session:
-        import_inventory(session, "RCC", cyclonedx([log4j_core("2.14.1")]), "app.json")
-        import_inventory(session, "RCC", json.dumps(doc).encode(), "openvex.json")
+        import_inventory(
+            session, "RCC", cyclonedx([log4j_core("2.14.1")]), "app.json", actor=Actor.cli("test")
+        )
+        import_inventory(
+            session, "RCC", json.dumps(doc).encode(), "openvex.json", actor=Actor.cli("test")
+        )
     assert _statuses(log4shell, "RCC", "app.json")["CVE-2021-45046"] == "fixed"
     assert _statuses(log4shell, "RCC", "app.json")["CVE-2021-44228"] == "affected"
 
@@ -137,10 +152,14 @@ def test_vex_held_before_the_advisory_applies_when_it_arrives(
     vex = (shared_data / "sbom" / "cisa-case8-vex.cdx.json").read_bytes()
     with federation.session() as session:
         import_inventory(
-            session, "RCC", _product(ABC_SERIAL, "product-ABC", "ABC", "2.5"), "abc-2.5"
+            session,
+            "RCC",
+            _product(ABC_SERIAL, "product-ABC", "ABC", "2.5"),
+            "abc-2.5",
+            actor=Actor.cli("test"),
         )
-        import_inventory(session, "RCC", vex, "vex.json")
-        import_path(session, shared_data / "intel" / "osv")
+        import_inventory(session, "RCC", vex, "vex.json", actor=Actor.cli("test"))
+        import_path(session, shared_data / "intel" / "osv", actor=Actor.cli("test"))
     statuses = _statuses(federation, "RCC", "abc-2.5")
     assert statuses["CVE-2021-44228"] == "not_affected"
     assert statuses["CVE-2021-45046"] == "affected"

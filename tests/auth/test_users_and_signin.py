@@ -8,7 +8,7 @@ import pytest
 from argon2 import Type
 from sqlalchemy import select
 
-from bastion import auth
+from bastion import audit, auth
 from bastion.auth import Role, SignInFailed
 from bastion.auth import users as auth_users
 from bastion.auth.models import SessionRow, UserRow
@@ -128,7 +128,7 @@ def test_lockout_after_failures_refuses_even_the_right_password(federation: Stor
         later = auth.sign_in(session, "alice", PASSWORD, now=now + LOCKOUT + timedelta(seconds=1))
     assert not later.needs_totp
     with federation.session() as session:
-        locked, _ = auth.list_events(session, action="user.locked")
+        locked, _ = audit.list_events(session, action="user.locked")
     assert [e.target for e in locked] == ["user:alice"]
 
 

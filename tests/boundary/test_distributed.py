@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.audit import Actor
 from bastion.boundary import distributed
 from bastion.boundary.archive import hunt
 from bastion.boundary.pipeline import Pipeline
@@ -57,7 +58,9 @@ def _dns_log(path: Path) -> None:
 def _pipeline(store: Store, tmp_path: Path) -> Pipeline:
     with store.session() as session:
         save_organisation(
-            session, Organisation("R0A", "Trust", OrgType.TRUST, networks=("11.0.0.0/24",))
+            session,
+            Organisation("R0A", "Trust", OrgType.TRUST, networks=("11.0.0.0/24",)),
+            actor=Actor.cli("test"),
         )
     return Pipeline.open(store, Settings(data_dir=tmp_path / "data"))
 

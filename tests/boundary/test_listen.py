@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.listen import ListenerConfig, SyslogListener
 from bastion.boundary.pipeline import Pipeline, SourceStats
@@ -30,9 +31,13 @@ def _line(i: int, dst: str = "198.18.0.9") -> bytes:
 def _pipeline(store: Store, tmp_path: Path) -> Pipeline:
     with store.session() as session:
         save_organisation(
-            session, Organisation("R0A", "Trust", OrgType.TRUST, networks=("11.0.0.0/24",))
+            session,
+            Organisation("R0A", "Trust", OrgType.TRUST, networks=("11.0.0.0/24",)),
+            actor=Actor.cli("test"),
         )
-        save_indicators(session, [Indicator(IndicatorType.IPV4, C2, "test-feed")])
+        save_indicators(
+            session, [Indicator(IndicatorType.IPV4, C2, "test-feed")], actor=Actor.cli("test")
+        )
     return Pipeline.open(store, Settings(data_dir=tmp_path / "data"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bastion import intel, orgs
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.core.settings import Settings
@@ -21,6 +22,7 @@ def test_an_indicator_stored_mid_run_alerts_on_the_next_batch(store: Store, tmp_
         orgs.save_organisation(
             session,
             orgs.Organisation("R0A", "Trust", orgs.OrgType.TRUST, networks=("11.0.0.0/24",)),
+            actor=Actor.cli("test"),
         )
     settings = Settings(data_dir=tmp_path, intel_refresh_seconds=0)
     pipeline = Pipeline.open(store, settings)
@@ -38,6 +40,7 @@ def test_an_indicator_stored_mid_run_alerts_on_the_next_batch(store: Store, tmp_
                 )
             ],
             reason="test feed",
+            actor=Actor.cli("test"),
         )
     stats = pipeline.ingest_file(second, "squid")
 

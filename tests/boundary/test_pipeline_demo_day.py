@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import Alert, list_alerts
 from bastion.boundary.archive import hunt
 from bastion.boundary.pipeline import SourceStats
@@ -22,9 +23,15 @@ ORGS = generate_federation(size="small")
 def ingested(store: Store, tmp_path: Path) -> tuple[Settings, TrafficManifest, list[SourceStats]]:
     settings = Settings(data_dir=tmp_path / "data")
     with store.session() as session:
-        load_federation(session, ORGS)
+        load_federation(session, ORGS, actor=Actor.cli("test"))
     manifest, stats = generate_and_ingest_day(
-        store, settings, ORGS, tmp_path / "day", events=6_000, day=DEFAULT_DAY
+        store,
+        settings,
+        ORGS,
+        tmp_path / "day",
+        events=6_000,
+        day=DEFAULT_DAY,
+        actor=Actor.cli("test"),
     )
     return settings, manifest, stats
 
@@ -64,7 +71,7 @@ def test_ingesting_the_day_again_doubles_nothing(
     before = [(a.id, a.count) for a in _alerts(store)]
     events = hunt(settings.archive_dir, "SELECT count(*) AS n FROM events").item()
     assert events == sum(s.events for s in first) == sum(f.events for f in manifest.files)
-    again = ingest_day(store, settings, manifest)
+    again = ingest_day(store, settings, manifest, actor=Actor.cli("test"))
     assert {s.status for s in again} == {"already ingested"}
     assert [(a.id, a.count) for a in _alerts(store)] == before
     assert hunt(settings.archive_dir, "SELECT count(*) AS n FROM events").item() == events

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from bastion.audit import Actor
 from bastion.core.errors import InputError
 from bastion.core.types import org_code
 from bastion.demo import (
@@ -159,9 +160,9 @@ def test_trusts_and_icbs_have_contacts_and_internet_facing_hosts_in_their_blocks
 
 def test_loading_twice_leaves_the_same_federation(store: Store) -> None:
     with store.session() as session:
-        first = load_federation(session, SMALL)
+        first = load_federation(session, SMALL, actor=Actor.cli("test"))
     with store.session() as session:
-        second = load_federation(session, SMALL)
+        second = load_federation(session, SMALL, actor=Actor.cli("test"))
         assert count_organisations(session) == len(SMALL)
         assert len(all_networks(session)) == sum(len(o.networks) for o in SMALL)
     assert (first.created, first.unchanged) == (len(SMALL), 0)
@@ -170,12 +171,12 @@ def test_loading_twice_leaves_the_same_federation(store: Store) -> None:
 
 def test_loading_a_changed_organisation_updates_it_in_place(store: Store) -> None:
     with store.session() as session:
-        load_federation(session, SMALL)
+        load_federation(session, SMALL, actor=Actor.cli("test"))
     trust = next(o for o in SMALL if o.type is OrgType.TRUST)
     renamed = replace(trust, name="Renamed NHS Trust", hosts=trust.hosts[:2])
     changed = [renamed if o.code == trust.code else o for o in SMALL]
     with store.session() as session:
-        report = load_federation(session, changed)
+        report = load_federation(session, changed, actor=Actor.cli("test"))
     with store.session() as session:
         stored = get_organisation(session, trust.code)
         assert count_organisations(session) == len(SMALL)
@@ -187,7 +188,7 @@ def test_loading_a_changed_organisation_updates_it_in_place(store: Store) -> Non
 
 def test_loaded_federation_reads_back_as_generated(sqlite_store: Store) -> None:
     with sqlite_store.session() as session:
-        load_federation(session, SMALL)
+        load_federation(session, SMALL, actor=Actor.cli("test"))
     with sqlite_store.session() as session:
         for org in SMALL[:12]:
             stored = get_organisation(session, org.code)

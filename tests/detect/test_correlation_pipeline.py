@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event
 from typer.testing import Result
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
@@ -318,7 +319,9 @@ def test_a_pipeline_for_one_organisation_keeps_its_own_windows(
     sqlite_store: Store, settings: Settings, tmp_path: Path
 ) -> None:
     with sqlite_store.session() as session:
-        save_organisation(session, Organisation("R0A", "Trust A", OrgType.TRUST))
+        save_organisation(
+            session, Organisation("R0A", "Trust A", OrgType.TRUST), actor=Actor.cli("test")
+        )
     first, second = _files(tmp_path)
     other = tmp_path / "web.log"
     other.write_text(_lines((30, "192.0.2.7", "/index")))

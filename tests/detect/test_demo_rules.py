@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.core.settings import Settings
 from bastion.demo import generate_federation, load_federation
@@ -42,9 +43,15 @@ def test_demo_day_raises_log4shell_and_port_scan_rule_alerts(
     install_demo_rules(settings.rules_dir)
     orgs = generate_federation(size="small")
     with sqlite_store.session() as session:
-        load_federation(session, orgs)
+        load_federation(session, orgs, actor=Actor.cli("test"))
     manifest, _ = generate_and_ingest_day(
-        sqlite_store, settings, orgs, tmp_path / "day", events=6_000, day=DEFAULT_DAY
+        sqlite_store,
+        settings,
+        orgs,
+        tmp_path / "day",
+        events=6_000,
+        day=DEFAULT_DAY,
+        actor=Actor.cli("test"),
     )
     with sqlite_store.session() as session:
         alerts = [a for a in list_alerts(session)[0] if a.key.startswith("sigma:")]

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.core.errors import NotFoundError
@@ -76,7 +77,9 @@ def test_rule_off_for_one_organisation(kit: Any) -> None:
 
 def test_tuning_is_stored(sqlite_store: Store, kit: Any) -> None:
     with sqlite_store.session() as session:
-        save_organisation(session, Organisation("R0A", "Trust A", OrgType.TRUST))
+        save_organisation(
+            session, Organisation("R0A", "Trust A", OrgType.TRUST), actor=Actor.cli("test")
+        )
         set_enabled(session, "rule-1", enabled=False)
         set_enabled(session, "rule-2", enabled=False, org="r0a")
         session.commit()

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from bastion import intel
+from bastion.audit import Actor
 from bastion.core.settings import Settings
 from bastion.core.types import Tlp
 from bastion.intel import blocklists
@@ -53,9 +54,15 @@ def app(store: Store, tmp_path: Path) -> FastAPI:
             _listing("domain", "evil.example"),
             _listing("domain", "nhs.uk"),  # a parent of an allow-listed domain
             _listing("url", "https://evil.example/login.php"),
-        ])  # fmt: skip
-        intel.allow(session, ["10.20.0.0/16", "digital.nhs.uk"], reason="federation", now=NOW)
-        blocklists.add_policy(session, "firewalls", now=NOW)
+        ], actor=Actor.cli("test"))  # fmt: skip
+        intel.allow(
+            session,
+            ["10.20.0.0/16", "digital.nhs.uk"],
+            reason="federation",
+            now=NOW,
+            actor=Actor.cli("test"),
+        )
+        blocklists.add_policy(session, "firewalls", now=NOW, actor=Actor.cli("test"))
     return create_app(store, Settings(data_dir=tmp_path))
 
 
@@ -68,7 +75,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def _device(store: Store, name: str = "fw1") -> str:
     with store.session() as session:
-        _, token = blocklists.add_device(session, name, "firewalls", now=NOW)
+        _, token = blocklists.add_device(
+            session, name, "firewalls", now=NOW, actor=Actor.cli("test")
+        )
     return token
 
 
@@ -96,8 +105,14 @@ async def test_additions_and_expiry_show_up_with_new_etags(
     )
     assert same.status_code == 304
     with store.session() as session:
-        intel.save_indicators(session, [_listing("ipv4", "192.0.2.99")])
-        intel.expire_indicator(session, "ipv4:198.51.100.1", reason="takedown confirmed", now=NOW)
+        intel.save_indicators(session, [_listing("ipv4", "192.0.2.99")], actor=Actor.cli("test"))
+        intel.expire_indicator(
+            session,
+            "ipv4:198.51.100.1",
+            reason="takedown confirmed",
+            now=NOW,
+            actor=Actor.cli("test"),
+        )
     changed = await client.get(
         "/blocklists/ip.txt", headers={**auth, "If-None-Match": first.headers["ETag"]}
     )
@@ -112,7 +127,13 @@ async def test_allow_list_added_later_removes_entries(
 ) -> None:
     auth = {"Authorization": f"Bearer {_device(store)}"}
     with store.session() as session:
-        intel.allow(session, ["203.0.113.128/25", "evil.example"], reason="false positive", now=NOW)
+        intel.allow(
+            session,
+            ["203.0.113.128/25", "evil.example"],
+            reason="false positive",
+            now=NOW,
+            actor=Actor.cli("test"),
+        )
     ip = await client.get("/blocklists/ip.txt", headers=auth)
     domain = await client.get("/blocklists/domain.txt", headers=auth)
     url = await client.get("/blocklists/url.txt", headers=auth)
@@ -138,7 +159,7 @@ async def test_tokens_basic_auth_revocation_and_hashing(
         assert token not in row.token_hash
         assert row.token_hash == blocklists.hash_token(token)
         assert row.last_pull_at is not None
-        blocklists.revoke_device(session, "fw1", now=NOW)
+        blocklists.revoke_device(session, "fw1", now=NOW, actor=Actor.cli("test"))
     revoked = await client.get("/blocklists/ip.txt", headers={"Authorization": f"Bearer {token}"})
     assert revoked.status_code == 401
     assert "revoked" in revoked.text
@@ -157,7 +178,9 @@ def test_render_cache_reuses_a_list_until_the_store_changes(store: Store, app: F
         [policy] = blocklists.list_policies(session)
         first = cache.get(session, policy, "domain", now=NOW)
         assert cache.get(session, policy, "domain", now=NOW + timedelta(seconds=5)) is first
-        intel.expire_indicator(session, "domain:evil.example", reason="gone", now=NOW)
+        intel.expire_indicator(
+            session, "domain:evil.example", reason="gone", now=NOW, actor=Actor.cli("test")
+        )
         changed = cache.get(session, policy, "domain", now=NOW + timedelta(seconds=6))
         # Time alone (expiry, decay) shows within the cache's lifetime of a minute.
         stale = cache.get(session, policy, "domain", now=NOW + timedelta(minutes=2))

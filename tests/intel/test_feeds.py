@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bastion import intel
+from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError
 from bastion.core.types import Tlp
 from bastion.intel import feeds
@@ -112,8 +113,9 @@ def test_stix_feed_loads_types_tlp_threat_and_reports_bad_objects(
             feed_server.url("/bundle.json"),
             options={"confidence": 60, "action": "block"},
             now=NOW,
+            actor=Actor.cli("test"),
         )
-        pull = feeds.pull_feed(session, "cti", now=NOW)
+        pull = feeds.pull_feed(session, "cti", now=NOW, actor=Actor.cli("test"))
     assert pull.status == "partial"
     assert pull.added == 6
     assert pull.skipped == 3
@@ -145,10 +147,14 @@ def test_conditional_get_gives_not_modified_and_keeps_everything(
         b"; Spamhaus DROP style\n192.0.2.0/24 ; SBL1\n198.51.100.0/24 ; SBL2\n"
     )
     with store.session() as session:
-        feeds.add_feed(session, "drop", "plain", feed_server.url("/drop.txt"), now=NOW)
-        first = feeds.pull_feed(session, "drop", now=NOW)
+        feeds.add_feed(
+            session, "drop", "plain", feed_server.url("/drop.txt"), now=NOW, actor=Actor.cli("test")
+        )
+        first = feeds.pull_feed(session, "drop", now=NOW, actor=Actor.cli("test"))
     with store.session() as session:
-        second = feeds.pull_feed(session, "drop", now=NOW + timedelta(hours=1))
+        second = feeds.pull_feed(
+            session, "drop", now=NOW + timedelta(hours=1), actor=Actor.cli("test")
+        )
     assert (first.status, first.added) == ("ok", 2)
     assert second.status == "not_modified"
     assert feed_server.requests[-1][1].get("If-None-Match", "").startswith('"')
@@ -163,13 +169,19 @@ def test_snapshot_pull_counts_added_changed_expired_with_reasons(
     feed_server.files["/ips.txt"] = b"192.0.2.1\n192.0.2.2\n"
     with store.session() as session:
         feeds.add_feed(
-            session, "ips", "plain", feed_server.url("/ips.txt"), options={"tlp": "clear"}, now=NOW
+            session,
+            "ips",
+            "plain",
+            feed_server.url("/ips.txt"),
+            options={"tlp": "clear"},
+            now=NOW,
+            actor=Actor.cli("test"),
         )
-        feeds.pull_feed(session, "ips", now=NOW)
+        feeds.pull_feed(session, "ips", now=NOW, actor=Actor.cli("test"))
     feed_server.files["/ips.txt"] = b"192.0.2.2\n192.0.2.3\n"
     later = NOW + timedelta(hours=2)
     with store.session() as session:
-        pull = feeds.pull_feed(session, "ips", now=later)
+        pull = feeds.pull_feed(session, "ips", now=later, actor=Actor.cli("test"))
     assert (pull.status, pull.added, pull.unchanged, pull.expired) == ("ok", 1, 1, 1)
     with store.session() as session:
         active = {i.value for i in intel.active_indicators(session, later + timedelta(seconds=1))}
@@ -191,15 +203,20 @@ def test_failed_pull_is_recorded_and_loses_nothing(store: Store, feed_server: Fe
             feed_server.url("/list.txt"),
             options={"timeout": 0.5},
             now=NOW,
+            actor=Actor.cli("test"),
         )
-        feeds.pull_feed(session, "list", now=NOW)
+        feeds.pull_feed(session, "list", now=NOW, actor=Actor.cli("test"))
     feed_server.broken.add("/list.txt")
     with store.session() as session:
-        broken = feeds.pull_feed(session, "list", now=NOW + timedelta(hours=1))
+        broken = feeds.pull_feed(
+            session, "list", now=NOW + timedelta(hours=1), actor=Actor.cli("test")
+        )
     feed_server.broken.clear()
     feed_server.slow.add("/list.txt")
     with store.session() as session:
-        slow = feeds.pull_feed(session, "list", now=NOW + timedelta(hours=2))
+        slow = feeds.pull_feed(
+            session, "list", now=NOW + timedelta(hours=2), actor=Actor.cli("test")
+        )
     assert (broken.status, broken.http_status) == ("failed", 500)
     assert "HTTP 500" in broken.reason
     assert slow.status == "failed"
@@ -213,8 +230,15 @@ def test_failed_pull_is_recorded_and_loses_nothing(store: Store, feed_server: Fe
 def test_garbage_stix_is_a_failed_pull(store: Store, feed_server: FeedServer) -> None:
     feed_server.files["/bundle.json"] = b"<html>not a feed</html>"
     with store.session() as session:
-        feeds.add_feed(session, "cti", "stix", feed_server.url("/bundle.json"), now=NOW)
-        pull = feeds.pull_feed(session, "cti", now=NOW)
+        feeds.add_feed(
+            session,
+            "cti",
+            "stix",
+            feed_server.url("/bundle.json"),
+            now=NOW,
+            actor=Actor.cli("test"),
+        )
+        pull = feeds.pull_feed(session, "cti", now=NOW, actor=Actor.cli("test"))
     assert pull.status == "failed"
     assert "not valid JSON" in pull.reason
 
@@ -236,8 +260,15 @@ def test_misp_feed_manifest_and_events(store: Store, feed_server: FeedServer) ->
         {"type": "filename|sha256", "value": "x.exe|" + "c" * 64, "to_ids": True},
     ])  # fmt: skip
     with store.session() as session:
-        feeds.add_feed(session, "misp", "misp-feed", feed_server.url("/misp/"), now=NOW)
-        pull = feeds.pull_feed(session, "misp", now=NOW)
+        feeds.add_feed(
+            session,
+            "misp",
+            "misp-feed",
+            feed_server.url("/misp/"),
+            now=NOW,
+            actor=Actor.cli("test"),
+        )
+        pull = feeds.pull_feed(session, "misp", now=NOW, actor=Actor.cli("test"))
     assert (pull.status, pull.added, pull.skipped) == ("partial", 4, 1)
     with store.session() as session:
         [domain] = intel.get_indicator(session, "domain:login-nhs.example")
@@ -269,8 +300,9 @@ def test_csv_feed_with_chosen_column_abuse_ch_style(store: Store, feed_server: F
             feed_server.url("/feodo.csv"),
             options={"column": "dst_ip", "threat_column": "malware"},
             now=NOW,
+            actor=Actor.cli("test"),
         )
-        pull = feeds.pull_feed(session, "feodo", now=NOW)
+        pull = feeds.pull_feed(session, "feodo", now=NOW, actor=Actor.cli("test"))
     assert (pull.status, pull.added, pull.skipped) == ("partial", 2, 1)
     assert "line 5" in pull.problems[0]
     with store.session() as session:
@@ -281,27 +313,48 @@ def test_csv_feed_with_chosen_column_abuse_ch_style(store: Store, feed_server: F
 def test_feed_settings_are_checked(store: Store) -> None:
     with store.session() as session:
         with pytest.raises(InputError, match="unknown feed type"):
-            feeds.add_feed(session, "x", "rss", "http://127.0.0.1/", now=NOW)
+            feeds.add_feed(
+                session, "x", "rss", "http://127.0.0.1/", now=NOW, actor=Actor.cli("test")
+            )
         with pytest.raises(InputError, match="column"):
-            feeds.add_feed(session, "x", "csv", "http://127.0.0.1/", now=NOW)
+            feeds.add_feed(
+                session, "x", "csv", "http://127.0.0.1/", now=NOW, actor=Actor.cli("test")
+            )
         with pytest.raises(InputError, match="unknown feed option"):
             feeds.add_feed(
-                session, "x", "plain", "http://127.0.0.1/", options={"colour": 1}, now=NOW
+                session,
+                "x",
+                "plain",
+                "http://127.0.0.1/",
+                options={"colour": 1},
+                now=NOW,
+                actor=Actor.cli("test"),
             )
-        feeds.add_feed(session, "x", "plain", "http://127.0.0.1/", now=NOW)
+        feeds.add_feed(session, "x", "plain", "http://127.0.0.1/", now=NOW, actor=Actor.cli("test"))
         with pytest.raises(ConflictError):
-            feeds.add_feed(session, "x", "plain", "http://127.0.0.1/", now=NOW)
+            feeds.add_feed(
+                session, "x", "plain", "http://127.0.0.1/", now=NOW, actor=Actor.cli("test")
+            )
 
 
 def test_due_feeds_follow_their_interval(store: Store, feed_server: FeedServer) -> None:
     feed_server.files["/a.txt"] = b"192.0.2.1\n"
     with store.session() as session:
         feeds.add_feed(
-            session, "a", "plain", feed_server.url("/a.txt"), interval=timedelta(hours=6), now=NOW
+            session,
+            "a",
+            "plain",
+            feed_server.url("/a.txt"),
+            interval=timedelta(hours=6),
+            now=NOW,
+            actor=Actor.cli("test"),
         )
-        assert [p.feed for p in feeds.pull_due(session, now=NOW)] == ["a"]
-        assert feeds.pull_due(session, now=NOW + timedelta(hours=5)) == []
-        assert [p.feed for p in feeds.pull_due(session, now=NOW + timedelta(hours=6))] == ["a"]
+        assert [p.feed for p in feeds.pull_due(session, now=NOW, actor=Actor.cli("test"))] == ["a"]
+        assert feeds.pull_due(session, now=NOW + timedelta(hours=5), actor=Actor.cli("test")) == []
+        assert [
+            p.feed
+            for p in feeds.pull_due(session, now=NOW + timedelta(hours=6), actor=Actor.cli("test"))
+        ] == ["a"]
 
 
 def test_detect_file_format(tmp_path: Path) -> None:

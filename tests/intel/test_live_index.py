@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from bastion import intel
+from bastion.audit import Actor
 from bastion.store import Store
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -58,13 +59,17 @@ def test_with_changes_replaces_adds_and_removes() -> None:
 def test_refresh_index_follows_the_store(store: Store) -> None:
     with store.session() as session:
         intel.store_listings(session, [_i("ipv4", "192.0.2.1"), _i("ipv4", "198.51.100.7",
-                             valid_until=NOW + timedelta(minutes=30))], reason="t", now=NOW)  # fmt: skip
+                             valid_until=NOW + timedelta(minutes=30))], reason="t", now=NOW, actor=Actor.cli("test"))  # fmt: skip
         index = intel.MatchIndex.from_frame(intel.active_indicator_frame(session, NOW))
     mark = NOW
     later = NOW + timedelta(hours=1)
     with store.session() as session:
-        intel.store_listings(session, [_i("domain", "new.example")], reason="t", now=later)
-        intel.expire_indicator(session, "ipv4:192.0.2.1", reason="gone", now=later)
+        intel.store_listings(
+            session, [_i("domain", "new.example")], reason="t", now=later, actor=Actor.cli("test")
+        )
+        intel.expire_indicator(
+            session, "ipv4:192.0.2.1", reason="gone", now=later, actor=Actor.cli("test")
+        )
     with store.session() as session:
         refreshed, mark = intel.refresh_index(
             session, index, mark, now=later + timedelta(seconds=1)
@@ -72,6 +77,12 @@ def test_refresh_index_follows_the_store(store: Store) -> None:
     # 192.0.2.1 expired by hand, 198.51.100.7 lapsed by its valid_until, new.example added.
     assert [h[1] for h in _hits(refreshed)] == ["domain:new.example"]
     with store.session() as session:
-        intel.allow(session, ["new.example"], reason="ours", now=later + timedelta(seconds=2))
+        intel.allow(
+            session,
+            ["new.example"],
+            reason="ours",
+            now=later + timedelta(seconds=2),
+            actor=Actor.cli("test"),
+        )
         rebuilt, _ = intel.refresh_index(session, refreshed, mark, now=later + timedelta(seconds=3))
     assert _hits(rebuilt) == []

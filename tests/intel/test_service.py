@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from bastion.audit import Actor
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.types import Severity
 from bastion.intel import (
@@ -45,7 +46,7 @@ def sample() -> list[Indicator]:
 
 def test_saved_indicators_read_back_equal(store: Store) -> None:
     with store.session() as session:
-        assert save_indicators(session, sample()) == (5, 0)
+        assert save_indicators(session, sample(), actor=Actor.cli("test")) == (5, 0)
     with store.session() as session:
         found, total = list_indicators(session)
     assert total == 5
@@ -56,13 +57,13 @@ def test_saved_indicators_read_back_equal(store: Store) -> None:
 
 def test_saving_again_updates_by_type_value_and_source(store: Store) -> None:
     with store.session() as session:
-        save_indicators(session, sample())
+        save_indicators(session, sample(), actor=Actor.cli("test"))
     changed = Indicator(
         T.DOMAIN, "EVIL.example.", "misp", severity=Severity.CRITICAL, confidence=95
     )
     new = Indicator(T.DOMAIN, "evil.example", "otx")
     with store.session() as session:
-        assert save_indicators(session, [changed, new, changed]) == (1, 1)
+        assert save_indicators(session, [changed, new, changed], actor=Actor.cli("test")) == (1, 1)
     with store.session() as session:
         listings = get_indicator(session, "domain:Evil.Example")
     assert [i.source for i in listings] == ["abuse.ch", "misp", "otx"]
@@ -71,7 +72,7 @@ def test_saving_again_updates_by_type_value_and_source(store: Store) -> None:
 
 def test_list_filters_by_type_and_search_with_paging(store: Store) -> None:
     with store.session() as session:
-        save_indicators(session, sample())
+        save_indicators(session, sample(), actor=Actor.cli("test"))
         domains, total = list_indicators(session, type="domain")
         assert total == 2
         assert {i.type for i in domains} == {T.DOMAIN}
@@ -87,7 +88,7 @@ def test_list_filters_by_type_and_search_with_paging(store: Store) -> None:
 
 def test_active_indicators_leave_out_the_expired(store: Store) -> None:
     with store.session() as session:
-        save_indicators(session, sample())
+        save_indicators(session, sample(), actor=Actor.cli("test"))
         active = active_indicators(session, NOW)
     assert sorted(i.id for i in active) == [
         "cidr:198.51.100.0/24",
@@ -99,7 +100,7 @@ def test_active_indicators_leave_out_the_expired(store: Store) -> None:
 
 def test_active_indicator_frame_compiles_like_the_indicators(store: Store) -> None:
     with store.session() as session:
-        save_indicators(session, sample())
+        save_indicators(session, sample(), actor=Actor.cli("test"))
         frame = active_indicator_frame(session, NOW)
         expected = indicator_frame(active_indicators(session, NOW))
     assert frame.sort("type", "value", "source").equals(expected.sort("type", "value", "source"))
@@ -120,7 +121,7 @@ def test_get_indicator_unknown_or_malformed_id(store: Store) -> None:
 def test_large_save_crosses_chunk_boundaries(store: Store) -> None:
     many = [Indicator(T.IPV4, f"10.0.{n // 256}.{n % 256}", "bulk") for n in range(1200)]
     with store.session() as session:
-        assert save_indicators(session, many) == (1200, 0)
+        assert save_indicators(session, many, actor=Actor.cli("test")) == (1200, 0)
     with store.session() as session:
-        assert save_indicators(session, many[:700]) == (0, 700)
+        assert save_indicators(session, many[:700], actor=Actor.cli("test")) == (0, 700)
         assert list_indicators(session, type=T.IPV4, limit=1)[1] == 1200

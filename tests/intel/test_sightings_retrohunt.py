@@ -9,6 +9,7 @@ import polars as pl
 import stix2
 
 from bastion import intel, orgs
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.boundary.retrohunt import hunt_matches, retrohunt
@@ -29,10 +30,12 @@ def _federation(store: Store) -> None:
         orgs.save_organisation(
             session,
             orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST, networks=("11.0.1.0/24",)),
+            actor=Actor.cli("test"),
         )
         orgs.save_organisation(
             session,
             orgs.Organisation("RJ1", "Guy's", orgs.OrgType.TRUST, networks=("11.0.2.0/24",)),
+            actor=Actor.cli("test"),
         )
 
 
@@ -50,7 +53,9 @@ def test_boundary_matches_record_sightings(sqlite_store: Store, tmp_path: Path) 
     _federation(sqlite_store)
     with sqlite_store.session() as session:
         intel.save_indicators(
-            session, [intel.Indicator(type="domain", value="c2.example", source="cti")]
+            session,
+            [intel.Indicator(type="domain", value="c2.example", source="cti")],
+            actor=Actor.cli("test"),
         )  # type: ignore[arg-type]
     lines = [
         _squid(0, "11.0.1.5", "http://c2.example/a"),
@@ -107,7 +112,9 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
     ]
     with sqlite_store.session() as session:  # live.example was listed before the traffic
         intel.save_indicators(
-            session, [intel.Indicator(type="domain", value="live.example", source="cti")]
+            session,
+            [intel.Indicator(type="domain", value="live.example", source="cti")],
+            actor=Actor.cli("test"),
         )  # type: ignore[arg-type]
     settings = _ingest(sqlite_store, tmp_path, lines, "past.log")
     with sqlite_store.session() as session:
@@ -118,7 +125,7 @@ def test_retrohunt_raises_one_retrospective_alert_per_org_and_indicator(
             intel.Indicator(type="domain", value="old-c2.example", source="misp", threat="OldRAT"),  # type: ignore[arg-type]
             intel.Indicator(type="cidr", value="198.51.100.0/24", source="misp"),  # type: ignore[arg-type]
             intel.Indicator(type="domain", value="never-seen.example", source="misp"),  # type: ignore[arg-type]
-        ])  # fmt: skip
+        ], actor=Actor.cli("test"))  # fmt: skip
     later = datetime.now(UTC) + timedelta(seconds=1)
     with sqlite_store.session() as session:
         report = retrohunt(session, settings.archive_dir, now=later)

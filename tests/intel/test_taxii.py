@@ -15,6 +15,7 @@ from taxii2client.v21 import Collection
 from werkzeug.serving import make_server
 
 from bastion import intel
+from bastion.audit import Actor
 from bastion.core.types import Tlp
 from bastion.intel import feeds
 from bastion.store import Store
@@ -80,8 +81,16 @@ def test_taxii_collection_loads_and_pulls_only_what_is_new(store: Store, medalli
     ])  # fmt: skip
     options = {"username": "analyst", "password": "secret", "tlp": "amber"}
     with store.session() as session:
-        feeds.add_feed(session, "nhs-taxii", "taxii", medallion, options=options, now=NOW)
-        first = feeds.pull_feed(session, "nhs-taxii", now=NOW)
+        feeds.add_feed(
+            session,
+            "nhs-taxii",
+            "taxii",
+            medallion,
+            options=options,
+            now=NOW,
+            actor=Actor.cli("test"),
+        )
+        first = feeds.pull_feed(session, "nhs-taxii", now=NOW, actor=Actor.cli("test"))
     assert (first.status, first.added) == ("ok", 3)
     with store.session() as session:
         [ip] = intel.get_indicator(session, "ipv4:198.51.100.11")
@@ -92,12 +101,16 @@ def test_taxii_collection_loads_and_pulls_only_what_is_new(store: Store, medalli
     assert domain.tlp is Tlp.AMBER
 
     with store.session() as session:
-        again = feeds.pull_feed(session, "nhs-taxii", now=NOW + timedelta(hours=1))
+        again = feeds.pull_feed(
+            session, "nhs-taxii", now=NOW + timedelta(hours=1), actor=Actor.cli("test")
+        )
     assert again.status == "not_modified"
 
     _publish(medallion, [_indicator(14, "[ipv4-addr:value = '203.0.113.14']")])
     with store.session() as session:
-        third = feeds.pull_feed(session, "nhs-taxii", now=NOW + timedelta(hours=2))
+        third = feeds.pull_feed(
+            session, "nhs-taxii", now=NOW + timedelta(hours=2), actor=Actor.cli("test")
+        )
         active = intel.active_indicators(session, NOW + timedelta(hours=3))
     # Only the new object came; nothing held expired because a TAXII pull is not a snapshot.
     assert (third.status, third.read, third.added, third.expired) == ("ok", 1, 1, 0)
@@ -113,7 +126,8 @@ def test_taxii_wrong_password_is_a_failed_pull(store: Store, medallion: str) -> 
             medallion,
             options={"username": "analyst", "password": "wrong"},
             now=NOW,
+            actor=Actor.cli("test"),
         )
-        pull = feeds.pull_feed(session, "t", now=NOW)
+        pull = feeds.pull_feed(session, "t", now=NOW, actor=Actor.cli("test"))
     assert pull.status == "failed"
     assert "401" in pull.reason or "UNAUTHORIZED" in pull.reason.upper()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bastion.audit import Actor
 from bastion.core import InputError
 from bastion.orgs import (
     OrgType,
@@ -27,7 +28,7 @@ def test_real_dspt_trusts_snapshot_gives_211_trusts_under_their_icbs(
 ) -> None:
     path = shared_data / "assurance" / "dspt-trusts-snapshot-2023-11-16.csv"
     with store.session() as s:
-        report = import_organisations(s, path)
+        report = import_organisations(s, path, actor=Actor.cli("test"))
     assert report.format == "dspt-trusts"
     assert report.by_type["trust"] == 211
     with store.session() as s:
@@ -51,9 +52,9 @@ def test_reimporting_the_snapshot_updates_and_never_doubles(
 ) -> None:
     path = shared_data / "assurance" / "dspt-trusts-snapshot-2023-11-16.csv"
     with store.session() as s:
-        first = import_organisations(s, path)
+        first = import_organisations(s, path, actor=Actor.cli("test"))
     with store.session() as s:
-        second = import_organisations(s, path)
+        second = import_organisations(s, path, actor=Actor.cli("test"))
         assert count_organisations(s) == first.created
     assert second.created == 0
     assert second.updated == first.created
@@ -62,7 +63,9 @@ def test_reimporting_the_snapshot_updates_and_never_doubles(
 def test_real_dspt_icb_snapshot(store: Store, shared_data: Path) -> None:
     with store.session() as s:
         report = import_organisations(
-            s, shared_data / "assurance" / "dspt-icb-snapshot-2023-11-16.csv"
+            s,
+            shared_data / "assurance" / "dspt-icb-snapshot-2023-11-16.csv",
+            actor=Actor.cli("test"),
         )
     assert report.format == "dspt-icb"
     assert report.by_type == {"icb": 42}
@@ -72,7 +75,7 @@ def test_bastion_csv_round_trips_through_export(store: Store, tmp_path: Path) ->
     source = tmp_path / "orgs.csv"
     source.write_text(BASTION_CSV)
     with store.session() as s:
-        report = import_organisations(s, source)
+        report = import_organisations(s, source, actor=Actor.cli("test"))
         assert (report.format, report.created) == ("bastion", 3)
         exported = export_organisations(list_organisations(s)[0])
         r0a = get_organisation(s, "R0A")
@@ -82,7 +85,7 @@ def test_bastion_csv_round_trips_through_export(store: Store, tmp_path: Path) ->
     again = tmp_path / "again.csv"
     again.write_text(exported)
     with store.session() as s:
-        assert import_organisations(s, again).updated == 3
+        assert import_organisations(s, again, actor=Actor.cli("test")).updated == 3
         assert get_organisation(s, "R0A") == r0a
 
 
@@ -110,7 +113,7 @@ def test_a_bad_row_names_file_line_field_and_writes_nothing(
     path = tmp_path / "orgs.csv"
     path.write_text(f"code,name,type,parent,networks,hosts,contacts\nR0A,Good,trust,,,,\n{row}\n")
     with pytest.raises(InputError, match=message), store.session() as s:
-        import_organisations(s, path)
+        import_organisations(s, path, actor=Actor.cli("test"))
     with store.session() as s:
         assert count_organisations(s) == 0
 
@@ -122,4 +125,4 @@ def test_unrecognised_header_is_a_clear_error(tmp_path: Path, sqlite_store: Stor
         pytest.raises(InputError, match=r"other\.csv, line 1: unrecognised organisations CSV"),
         sqlite_store.session() as s,
     ):
-        import_organisations(s, path)
+        import_organisations(s, path, actor=Actor.cli("test"))

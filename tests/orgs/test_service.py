@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bastion.audit import Actor
 from bastion.core import ConflictError, InputError, NotFoundError
 from bastion.orgs import (
     Contact,
@@ -19,7 +20,9 @@ from bastion.store import Store
 
 def _federation(store: Store) -> None:
     with store.session() as s:
-        save_organisation(s, Organisation("QOP", "Greater Manchester ICB", OrgType.ICB))
+        save_organisation(
+            s, Organisation("QOP", "Greater Manchester ICB", OrgType.ICB), actor=Actor.cli("test")
+        )
         save_organisation(
             s,
             Organisation(
@@ -31,6 +34,7 @@ def _federation(store: Store) -> None:
                 contacts=(Contact("Ada Lovelace", "Ada@MFT.nhs.uk", "security lead"),),
                 hosts=(Host("WWW.mft.nhs.uk"),),
             ),
+            actor=Actor.cli("test"),
         )
         save_organisation(
             s,
@@ -41,6 +45,7 @@ def _federation(store: Store) -> None:
                 parent="QOP",
                 networks=("10.1.4.0/24",),
             ),
+            actor=Actor.cli("test"),
         )
 
 
@@ -65,18 +70,20 @@ def test_nested_allocation_is_allowed_but_same_cidr_twice_is_not(store: Store) -
         pytest.raises(ConflictError, match=r"10\.1\.0\.0/16 is already registered to R0A"),
         store.session() as s,
     ):
-        add_network(s, "P84001", "10.1.0.0/16")
+        add_network(s, "P84001", "10.1.0.0/16", actor=Actor.cli("test"))
 
 
 def test_cidr_with_host_bits_is_rejected_with_the_value(store: Store) -> None:
     _federation(store)
     with pytest.raises(InputError, match=r"invalid CIDR '10\.1\.0\.1/16'"), store.session() as s:
-        add_network(s, "R0A", "10.1.0.1/16")
+        add_network(s, "R0A", "10.1.0.1/16", actor=Actor.cli("test"))
 
 
 def test_unknown_parent_and_unknown_code(store: Store) -> None:
     with pytest.raises(NotFoundError, match="NOPE"), store.session() as s:
-        save_organisation(s, Organisation("R0A", "x", OrgType.TRUST, parent="NOPE"))
+        save_organisation(
+            s, Organisation("R0A", "x", OrgType.TRUST, parent="NOPE"), actor=Actor.cli("test")
+        )
     with pytest.raises(NotFoundError), store.session() as s:
         get_organisation(s, "R0A")
 
@@ -84,7 +91,12 @@ def test_unknown_parent_and_unknown_code(store: Store) -> None:
 def test_create_only_refuses_duplicate_code(store: Store) -> None:
     _federation(store)
     with pytest.raises(ConflictError, match="R0A already exists"), store.session() as s:
-        save_organisation(s, Organisation("R0A", "again", OrgType.TRUST), create_only=True)
+        save_organisation(
+            s,
+            Organisation("R0A", "again", OrgType.TRUST),
+            create_only=True,
+            actor=Actor.cli("test"),
+        )
 
 
 def test_list_filters_search_and_pages(store: Store) -> None:

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from bastion import orgs
+from bastion.audit import Actor
 from bastion.auth import users as auth_users
 from bastion.core.settings import Settings
 from bastion.core.timeutil import utcnow
@@ -61,7 +62,7 @@ def seed(store: Store, organisations: list[orgs.Organisation]) -> None:
     """Save organisations (parents first) through the federation's public functions."""
     with store.session() as session:
         for org in organisations:
-            orgs.save_organisation(session, org)
+            orgs.save_organisation(session, org, actor=Actor.cli("test"))
 
 
 @pytest.fixture(autouse=True)

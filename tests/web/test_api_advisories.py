@@ -15,8 +15,7 @@ from fastapi import FastAPI
 from tests.advisories.smtp import Mailbox, smtp_server  # noqa: F401  (fixture)
 from tests.web.conftest import ClientAs
 
-from bastion import auth
-from bastion.advisories import audit as adv_audit
+from bastion import audit
 from bastion.advisories.notify import SmtpConfig
 from bastion.auth import Role
 from bastion.store import Store
@@ -106,9 +105,8 @@ async def test_an_alert_from_draft_to_closed_response(
         assert again.status_code == 409
 
     with store.session() as session:
-        events, _ = auth.list_events(session)
+        events, _ = audit.list_events(session)
         platform = [(e.action, e.org) for e in reversed(events) if e.action.startswith("advisory.")]
-        own = [(a.action, a.entity_id) for a in adv_audit.trail(session)]
     assert platform == [
         ("advisory.draft", None),
         ("advisory.edit", None),
@@ -119,9 +117,6 @@ async def test_an_alert_from_draft_to_closed_response(
         ("advisory.action_update", "RAL"),
         ("advisory.close", "RAL"),
     ]
-    assert ("response.acknowledge", f"{ref}/RAL") in own
-    assert ("response.close", f"{ref}/RAL") in own
-    assert ("alert.publish", ref) in own
 
 
 async def test_other_tenants_get_404_and_viewers_403(

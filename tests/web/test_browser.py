@@ -24,7 +24,8 @@ import pytest
 import uvicorn
 
 from bastion import advisories as adv
-from bastion import auth, detect, orgs
+from bastion import audit, auth, detect, orgs
+from bastion.audit import Actor
 from bastion.auth import Role
 from bastion.auth import users as auth_users
 from bastion.boundary.alerts import record_alerts
@@ -87,7 +88,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     upgrade(store.engine)
     with store.session() as session:
         orgs.save_organisation(
-            session, orgs.Organisation("QWE", "NHS South West London ICB", orgs.OrgType.ICB)
+            session,
+            orgs.Organisation("QWE", "NHS South West London ICB", orgs.OrgType.ICB),
+            actor=Actor.cli("test"),
         )
         orgs.save_organisation(
             session,
@@ -99,12 +102,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 networks=("10.20.0.0/16",),
                 contacts=(orgs.Contact("Ann Example", "ann.example@royalfree.example", "CISO"),),
             ),
+            actor=Actor.cli("test"),
         )
         orgs.save_organisation(
             session,
             orgs.Organisation(
                 "RJ1", "Guy's and St Thomas' NHS Foundation Trust", orgs.OrgType.TRUST, parent="QWE"
             ),
+            actor=Actor.cli("test"),
         )
     with store.session() as session:
         record_alerts(session, pl.DataFrame(_alert_events()))
@@ -250,8 +255,10 @@ def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> Non
         title="Actively exploited flaw in Example VPN", severity=adv.AlertSeverity.HIGH
     )
     with live["store"].session() as session:
-        ref = adv.draft_alert(session, content, author="test", organisations=("RAL",)).ref
-        adv.publish(session, ref, actor="test", policy=adv.Policy(), smtp=smtp)
+        ref = adv.draft_alert(
+            session, content, author=Actor.cli("test"), organisations=("RAL",)
+        ).ref
+        adv.publish(session, ref, actor=Actor.cli("test"), policy=adv.Policy(), smtp=smtp)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -295,7 +302,7 @@ def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], br
     shot(page, "rule")
     with live["store"].session() as session:
         assert detect.load_tuning(session).disabled_for == {(rule_id, "RAL")}
-        events, _ = auth.list_events(session, action="rule.disable")
+        events, _ = audit.list_events(session, action="rule.disable")
     assert [(e.actor, e.org) for e in events] == [("user:tuner", "RAL")]
     assert errors == []
     context.close()

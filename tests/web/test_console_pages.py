@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from bastion import orgs
+from bastion.audit import Actor
 from bastion.auth import Role
 from bastion.core.settings import Settings
 from bastion.store import Store
@@ -136,7 +137,7 @@ async def dspt_client(sqlite_store: Store, shared_data: Path) -> AsyncIterator[h
     """A client over the published DSPT trusts snapshot: 211 trusts, 42 ICBs, 7 regions."""
     snapshot = shared_data / "assurance" / "dspt-trusts-snapshot-2023-11-16.csv"
     with sqlite_store.session() as session:
-        orgs.import_organisations(session, snapshot)
+        orgs.import_organisations(session, snapshot, actor=Actor.cli("test"))
     analyst = create_person(sqlite_store, "analyst", Role.NATIONAL_ANALYST)
     cookie, csrf = open_session(sqlite_store, analyst)
     app = create_app(sqlite_store, Settings(data_dir=shared_data))

@@ -7,17 +7,17 @@ import pytest
 from fastapi import FastAPI
 from tests.web.conftest import ClientAs
 
-from bastion import auth
+from bastion import audit, auth
 from bastion.store import Store
 from bastion.web.testing import signed_in_client
 
 pytestmark = pytest.mark.anyio
 
 
-def trail(store: Store, username: str) -> list[auth.AuditEvent]:
+def trail(store: Store, username: str) -> list[audit.AuditEvent]:
     """The user's audit events, oldest first."""
     with store.session() as session:
-        found, _ = auth.list_events(session, target=f"user:{username}")
+        found, _ = audit.list_events(session, target=f"user:{username}")
     return list(reversed(found))
 
 

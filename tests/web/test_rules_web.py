@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from tests.web.conftest import ClientAs
 
-from bastion import auth, detect
+from bastion import audit, auth, detect
 from bastion.boundary.alerts import record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.store import Store
@@ -161,7 +161,7 @@ async def test_national_roles_switch_globally_and_per_organisation_audited(
     )
     with store.session() as session:
         tuning = detect.load_tuning(session)
-        events, _ = auth.list_events(session, action="rule.")
+        events, _ = audit.list_events(session, action="rule.")
     assert tuning.disabled == {LOG4SHELL}
     assert tuning.disabled_for == {(DENIED, "RJ1")}
     assert [(e.action, e.target, e.org, e.before, e.after) for e in reversed(events)] == [

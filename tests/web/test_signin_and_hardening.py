@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bastion import auth
+from bastion import audit, auth
 from bastion.store import Store
 from bastion.web.auth import CSRF_HEADER, PRE_COOKIE, SESSION_COOKIE
 from bastion.web.testing import PASSWORD, Person
@@ -195,8 +195,10 @@ async def test_a_bearer_token_needs_no_csrf_token_and_is_bounded_by_its_scopes(
         bad = await client.get("/api/v1/me", headers={"Authorization": "Bearer bst_1_nope"})
         assert bad.status_code == 401
     with store.session() as session:
-        events, _ = auth.list_events(session, action="organisation.create")
-    assert [e.actor for e in events] == [f"token:{writer.token.id}"]
+        events, _ = audit.list_events(session, target="organisation:RZY")
+    assert [(e.actor, e.action) for e in events] == [
+        (f"token:{writer.token.id}", "organisation.create")
+    ]
     assert events[0].after is not None
     assert events[0].after["code"] == "RZY"
 
@@ -320,7 +322,11 @@ async def test_audit_page_and_exports_for_auditors_only(
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in as_csv.headers["content-disposition"]
     assert as_csv.text.splitlines()[0] == "id,at,actor,actor_ip,action,target,org,before,after"
-    assert [e["action"] for e in as_json.json()] == ["organisation.totp_policy"]
+    # The seeded federation's own creation is there too, oldest first.
+    assert [e["action"] for e in as_json.json()] == [
+        "organisation.create",
+        "organisation.totp_policy",
+    ]
     assert api.json()["total"] == 1
     async with client_as("analyst") as analyst:  # type: ignore[attr-defined]
         assert (await analyst.get("/audit/export.csv")).status_code == 403

@@ -25,7 +25,8 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from bastion import advisories as adv
-from bastion import auth, intel
+from bastion import audit, auth, intel
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.intel import feeds
@@ -176,11 +177,13 @@ def new_advisory(w: World, org: str, *, publish: bool = True, applies: bool = Fa
     w.app.state.advisories_smtp = smtp
     content = adv.AlertContent(title="Matrix advisory", severity=adv.AlertSeverity.LOW)
     with w.store.session() as session:
-        ref = adv.draft_alert(session, content, author="test", organisations=(org,)).ref
+        ref = adv.draft_alert(session, content, author=Actor.cli("test"), organisations=(org,)).ref
         if publish:
-            adv.publish(session, ref, actor="test", policy=adv.Policy(), smtp=smtp)
+            adv.publish(session, ref, actor=Actor.cli("test"), policy=adv.Policy(), smtp=smtp)
         if applies:
-            adv.set_applicability(session, ref, [org], "under_investigation", actor="test")
+            adv.set_applicability(
+                session, ref, [org], "under_investigation", actor=Actor.cli("test")
+            )
     return ref
 
 
@@ -196,7 +199,9 @@ def advisory_action(w: World, org: str) -> tuple[str, int]:
     ref = advisory(w, org)
     if org not in w.advisory_actions:
         with w.store.session() as session:
-            [w.advisory_actions[org]] = adv.add_action(session, ref, [org], "patch", actor="test")
+            [w.advisory_actions[org]] = adv.add_action(
+                session, ref, [org], "patch", actor=Actor.cli("test")
+            )
     return ref, w.advisory_actions[org]
 
 
@@ -211,7 +216,7 @@ def listed(w: World) -> str:
     """List a fresh indicator (for a case that expires one) and return its id."""
     found = intel.Indicator(intel.IndicatorType.DOMAIN, f"x{next(w.counter)}.bad.example", "matrix")
     with w.store.session() as session:
-        intel.store_listings(session, [found], reason="matrix")
+        intel.store_listings(session, [found], reason="matrix", actor=Actor.cli("test"))
     return found.id
 
 
@@ -566,9 +571,17 @@ def build_world(
             session,
             [intel.Indicator(intel.IndicatorType.DOMAIN, "matrix.bad.example", "matrix")],
             reason="matrix",
+            actor=Actor.cli("test"),
         )
         # Port 9 (discard) refuses at once: every pull of it is a quick, recorded failure.
-        feeds.add_feed(session, "matrix-feed", "plain", "http://127.0.0.1:9/list.txt", now=T0)
+        feeds.add_feed(
+            session,
+            "matrix-feed",
+            "plain",
+            "http://127.0.0.1:9/list.txt",
+            now=T0,
+            actor=Actor.cli("test"),
+        )
     with store.session() as session:
         found, _ = list_alerts(session)
         made = auth.create_token(
@@ -732,5 +745,5 @@ async def test_a_member_writes_only_where_its_role_allows(world: World) -> None:
     assert "another organisation" in taken.json()["detail"]
     assert "RJ1" not in taken.text
     with world.store.session() as session:
-        events, _ = auth.list_events(session, action="organisation.network_add")
+        events, _ = audit.list_events(session, action="organisation.network_add")
     assert [(e.actor, e.org) for e in events] == [("user:multi", "RJ1")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import Result
 
 from bastion import auth
+from bastion.audit import Actor
 from bastion.cli.users import DEMO_CREDENTIALS, demo_accounts_once
 from bastion.store import Store
 
@@ -133,10 +135,10 @@ def test_audit_list_and_export(ready: Run, tmp_path: Path) -> None:
     ok(ready("users", "add", "dee", "--org", "RAL:org_viewer"))
     events = json.loads(ok(ready("audit", "list", "--json")))
     assert events[0]["action"] == "user.create"
-    assert events[0]["actor"].startswith("system:cli:")
+    assert events[0]["actor"] == f"cli:{getpass.getuser()}"
     out = tmp_path / "audit.json"
     ready("audit", "export", "--format", "json", "--output", str(out))
-    assert json.loads(out.read_text())[0]["target"] == "user:dee"
+    assert json.loads(out.read_text())[-1]["target"] == "user:dee"  # oldest first
     assert "unknown export format" in ready("audit", "export", "--format", "xml").stderr
 
 
@@ -146,7 +148,11 @@ def test_demo_accounts_are_created_once_and_printed_every_time(
     from bastion import orgs
 
     with sqlite_store.session() as session:
-        orgs.save_organisation(session, orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST))
+        orgs.save_organisation(
+            session,
+            orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST),
+            actor=Actor.cli("test"),
+        )
     first = demo_accounts_once(sqlite_store, tmp_path)
     again = demo_accounts_once(sqlite_store, tmp_path)
     assert first == again

@@ -15,8 +15,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bastion import orgs
-from bastion.advisories import audit
+from bastion import audit, orgs
 from bastion.advisories.holdings import list_exposures
 from bastion.advisories.models import (
     AlertRow,
@@ -27,6 +26,7 @@ from bastion.advisories.models import (
 )
 from bastion.advisories.notify import Message, SmtpConfig, notify_organisation
 from bastion.advisories.policy import Policy
+from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
@@ -216,9 +216,9 @@ def _version_row(
 
 
 def draft_alert(
-    session: Session, content: AlertContent, *, author: str, organisations: tuple[str, ...] = ()
+    session: Session, content: AlertContent, *, author: Actor, organisations: tuple[str, ...] = ()
 ) -> Alert:
-    """Draft a new alert; it reaches nobody until published."""
+    """Draft a new alert (audited); it reaches nobody until published."""
     content = content.validated()
     extra = _valid_orgs(session, organisations)
     number = (session.scalar(select(func.count()).select_from(AlertRow)) or 0) + 1
@@ -226,11 +226,13 @@ def draft_alert(
     while session.scalar(select(AlertRow.id).where(AlertRow.ref == ref)) is not None:
         number += 1
         ref = f"CC-{number:04d}"
-    row = AlertRow(ref=ref, status="draft", version=1, extra_orgs=list(extra), created_by=author)
+    row = AlertRow(
+        ref=ref, status="draft", version=1, extra_orgs=list(extra), created_by=str(author)
+    )
     session.add(row)
     session.flush()
-    session.add(_version_row(row.id, 1, content, author, "draft"))
-    audit.record(session, author, "alert.draft", "alert", ref, None, _content_dict(content))
+    session.add(_version_row(row.id, 1, content, str(author), "draft"))
+    audit.record(session, author, "advisory.draft", f"advisory:{ref}", after=_content_dict(content))
     session.flush()
     return get_alert(session, ref)
 
@@ -240,10 +242,10 @@ def edit_draft(
     ref: str,
     content: AlertContent,
     *,
-    author: str,
+    author: Actor,
     organisations: tuple[str, ...] | None = None,
 ) -> Alert:
-    """Change a draft in place (published alerts are revised instead)."""
+    """Change a draft in place (published alerts are revised instead); audited."""
     row = alert_row(session, ref)
     if row.status != "draft":
         msg = f"alert {row.ref} is published: revise it instead"
@@ -255,7 +257,14 @@ def edit_draft(
         setattr(current, key, value)
     if organisations is not None:
         row.extra_orgs = list(_valid_orgs(session, organisations))
-    audit.record(session, author, "alert.edit", "alert", row.ref, before, _content_dict(content))
+    audit.record(
+        session,
+        author,
+        "advisory.edit",
+        f"advisory:{row.ref}",
+        before=before,
+        after=_content_dict(content),
+    )
     session.flush()
     return get_alert(session, ref)
 
@@ -406,12 +415,12 @@ def publish(
     session: Session,
     ref: str,
     *,
-    actor: str,
+    actor: Actor,
     policy: Policy,
     smtp: SmtpConfig,
     now: datetime | None = None,
 ) -> PublishReport:
-    """Publish a draft: notify each affected organisation and open its response."""
+    """Publish a draft: notify each affected organisation and open its response; audited."""
     row = alert_row(session, ref)
     if row.status != "draft":
         msg = f"alert {row.ref} is already published: revise it to change it"
@@ -422,8 +431,8 @@ def publish(
     current.published_at = moment
     report = _notify_all(session, row, version_content(current), policy, smtp, "publish", moment)
     audit.record(
-        session, actor, "alert.publish", "alert", row.ref, {"status": "draft"},
-        {"status": "published", "version": row.version, "organisations": report.targets},
+        session, actor, "advisory.publish", f"advisory:{row.ref}", before={"status": "draft"},
+        after={"status": "published", "version": row.version, "organisations": report.targets},
     )  # fmt: skip
     return report
 
@@ -434,12 +443,12 @@ def revise(
     content: AlertContent,
     *,
     note: str,
-    actor: str,
+    actor: Actor,
     policy: Policy,
     smtp: SmtpConfig,
     now: datetime | None = None,
 ) -> PublishReport:
-    """Publish a new version of a published alert and notify everyone it reaches again."""
+    """Publish a new version of a published alert and notify everyone it reaches again; audited."""
     row = alert_row(session, ref)
     if row.status != "published":
         msg = f"alert {row.ref} is a draft: edit it, or publish it first"
@@ -451,7 +460,7 @@ def revise(
     content = content.validated()
     before = _content_dict(version_content(current_version(session, row)))
     row.version += 1
-    version = _version_row(row.id, row.version, content, actor, note.strip()[:1000])
+    version = _version_row(row.id, row.version, content, str(actor), note.strip()[:1000])
     version.published_at = moment
     session.add(version)
     session.flush()
@@ -459,10 +468,9 @@ def revise(
     audit.record(
         session,
         actor,
-        "alert.revise",
-        "alert",
-        row.ref,
-        before,
-        {**_content_dict(content), "version": row.version},
+        "advisory.revise",
+        f"advisory:{row.ref}",
+        before=before,
+        after={**_content_dict(content), "version": row.version},
     )
     return report

@@ -18,8 +18,7 @@ import polars as pl
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from bastion import orgs
-from bastion.advisories import audit
+from bastion import audit, orgs
 from bastion.advisories.holdings import list_exposures
 from bastion.advisories.inventory import Component, Inventory, parse_inventory
 from bastion.advisories.matching import AFFECTED_SCHEMA, COMPONENT_SCHEMA, explain, match
@@ -35,6 +34,7 @@ from bastion.advisories.models import (
 from bastion.advisories.packages import parse_purl
 from bastion.advisories.vex import VexStatement, covers
 from bastion.advisories.vulnerabilities import aliases_of
+from bastion.audit import Actor
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
@@ -285,14 +285,15 @@ def match_vulnerabilities(session: Session, vuln_ids: Iterable[int]) -> int:
     return created
 
 
-def rematch_all(session: Session) -> int:
-    """Match every inventory against every range from scratch; return how many exposures hold."""
+def rematch_all(session: Session, *, actor: Actor) -> int:
+    """Match every inventory against every range from scratch (audited); return the exposures."""
     components = _component_frame(session.execute(select(*_COMPONENT_COLUMNS)).all())
     affected = _affected_frame(session.execute(select(*_AFFECTED_COLUMNS)).all())
     hits = _explained_hits(components, affected)
     every_component = [c for (c,) in session.execute(select(ComponentRow.id))]
     _store_hits(session, hits, scope_components=every_component)
     apply_vex(session, [o for (o,) in session.execute(select(InventoryRow.org_code).distinct())])
+    audit.record(session, actor, "exposure.rematch", "exposures", after={"held": hits.height})
     return hits.height
 
 
@@ -314,13 +315,14 @@ class InventoryReport:
 
 
 def import_inventory(
-    session: Session, org: str, data: bytes, name: str, *, actor: str = "cli"
+    session: Session, org: str, data: bytes, name: str, *, actor: Actor
 ) -> InventoryReport:
     """Store an organisation's inventory (replacing one of the same name) and match it.
 
     A file that cannot be read is rejected whole before anything changes; components
     that cannot be matched (no version, a bad purl) are reported one by one while the
-    rest are kept.
+    rest are kept. The import is one audit event (``inventory.import``), its VEX
+    statements included.
     """
     code = org_code(org)
     if not orgs.organisation_ids(session, [code]):
@@ -335,21 +337,38 @@ def import_inventory(
     if not has_components and not parsed.vex:
         msg = "inventory holds no components and no VEX statements"
         raise InputError(msg)
+    before: dict[str, Any] | None = None
     if has_components:
-        inventory_id = _replace_inventory(session, code, name, parsed, actor)
+        inventory_id, before = _replace_inventory(session, code, name, parsed)
         report.components = len(parsed.components) + (1 if parsed.root else 0)
     if parsed.vex:
-        report.vex_statements = _replace_vex(session, code, name, parsed.vex, actor)
+        report.vex_statements = _replace_vex(session, code, name, parsed.vex)
     if has_components:
         match_inventory(session, inventory_id)
     apply_vex(session, [code])
     report.exposures = len(list_exposures(session, org=code, status="affected", inventory=name))
+    audit.record(
+        session,
+        actor,
+        "inventory.import",
+        f"inventory:{code}/{name}",
+        org=code,
+        before=before,
+        after={
+            "format": parsed.format,
+            "components": report.components,
+            "rejected": len(parsed.rejects),
+            "vex_statements": report.vex_statements,
+            "exposures": report.exposures,
+        },
+    )
     return report
 
 
 def _replace_inventory(
-    session: Session, code: str, name: str, parsed: Inventory, actor: str
-) -> int:
+    session: Session, code: str, name: str, parsed: Inventory
+) -> tuple[int, dict[str, Any] | None]:
+    """Replace the organisation's inventory of this name; return its id and what it held."""
     row = session.scalar(
         select(InventoryRow).where(InventoryRow.org_code == code, InventoryRow.name == name)
     )
@@ -392,17 +411,11 @@ def _replace_inventory(
                 for c in every
             ],
         )
-    audit.record(
-        session, actor, "inventory.import", "inventory", f"{code}/{name}", before,
-        {"components": len(every), "rejected": len(parsed.rejects), "format": parsed.format},
-    )  # fmt: skip
     session.flush()
-    return row.id
+    return row.id, before
 
 
-def _replace_vex(
-    session: Session, code: str, name: str, statements: list[VexStatement], actor: str
-) -> int:
+def _replace_vex(session: Session, code: str, name: str, statements: list[VexStatement]) -> int:
     session.execute(delete(VexRow).where(VexRow.org_code == code, VexRow.document == name))
     for s in statements:
         session.add(
@@ -418,9 +431,6 @@ def _replace_vex(
                 document=name,
             )
         )
-    audit.record(
-        session, actor, "vex.import", "vex", f"{code}/{name}", None, {"statements": len(statements)}
-    )
     session.flush()
     return len(statements)
 

@@ -12,12 +12,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.advisories import audit
+from bastion import audit
 from bastion.advisories.exposure import match_vulnerabilities
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
 from bastion.advisories.models import FeedRow
 from bastion.advisories.vulnerabilities import save_epss, save_records
 from bastion.advisories.vulns import ImportResult
+from bastion.audit import Actor
 from bastion.core import fetch
 from bastion.core.errors import BastionError, ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
@@ -40,15 +41,15 @@ class IntelReport:
 
 
 def import_intel(
-    session: Session, result: ImportResult, source: str, *, actor: str = "cli"
+    session: Session, result: ImportResult, source: str, *, actor: Actor
 ) -> IntelReport:
-    """Store parsed records and scores, then match the changed vulnerabilities to inventories."""
+    """Store parsed records and scores, then match the changed vulnerabilities; audited once."""
     saved = save_records(session, result.records)
     epss = save_epss(session, result.epss)
     exposures = match_vulnerabilities(session, saved.vuln_ids)
     audit.record(
-        session, actor, "intel.import", "intel", source[:64], None,
-        {"format": result.format, "records": len(result.records), "epss": epss},
+        session, actor, "vulnerability.import", f"source:{source}",
+        after={"format": result.format, "records": len(result.records), "epss": epss},
     )  # fmt: skip
     return IntelReport(
         source, result.format, len(result.records), saved.created, saved.updated, epss, exposures,
@@ -57,7 +58,7 @@ def import_intel(
 
 
 def import_path(
-    session: Session, path: Path, fmt: str | None = None, *, actor: str = "cli"
+    session: Session, path: Path, fmt: str | None = None, *, actor: Actor
 ) -> IntelReport:
     """Read a file, folder or zip dump and import it."""
     return import_intel(session, read_intel(path, fmt), str(path), actor=actor)
@@ -68,7 +69,7 @@ def import_url(
     url: str,
     fmt: str | None = None,
     *,
-    actor: str = "cli",
+    actor: Actor,
     client: httpx.Client | None = None,
 ) -> IntelReport:
     """Fetch ``url`` once (through ``client``, or a new one) and import what it holds."""
@@ -106,9 +107,15 @@ def _feed(row: FeedRow) -> Feed:
 
 
 def add_feed(
-    session: Session, name: str, url: str, fmt: str | None = None, interval_minutes: int = 1440
+    session: Session,
+    name: str,
+    url: str,
+    fmt: str | None = None,
+    interval_minutes: int = 1440,
+    *,
+    actor: Actor,
 ) -> Feed:
-    """Register a feed fetched every ``interval_minutes``."""
+    """Register a feed fetched every ``interval_minutes`` (audited)."""
     if fmt is not None and fmt not in INTEL_FORMATS:
         msg = f"unknown intelligence format {fmt!r}; choose one of {', '.join(INTEL_FORMATS)}"
         raise InputError(msg)
@@ -123,6 +130,13 @@ def add_feed(
     )
     session.add(row)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "advisory.feed_add",
+        f"feed:{name}",
+        after={"url": url, "format": fmt, "interval_minutes": row.interval_minutes},
+    )
     return _feed(row)
 
 
@@ -133,6 +147,7 @@ def list_feeds(session: Session) -> list[Feed]:
 def run_feeds(
     session: Session,
     *,
+    actor: Actor,
     now: datetime | None = None,
     force: bool = False,
     name: str | None = None,
@@ -143,6 +158,7 @@ def run_feeds(
     Each GET goes through ``client`` (or a new one), conditionally on the ETag and
     Last-Modified date of the feed's last import. A feed that fails keeps what it imported before and
     records why; the others go on.
+    Each feed that brings something is one import in the audit trail.
     """
     moment = now or utcnow()
     query = select(FeedRow).order_by(FeedRow.name)
@@ -178,7 +194,7 @@ def run_feeds(
                             session,
                             parse_intel(download.body, row.url.rsplit("/", 1)[-1], row.format),
                             row.url,
-                            actor=f"feed:{row.name}",
+                            actor=actor,
                         )
                         outcome = (
                             f"{report.records} records, {report.epss} EPSS scores, "

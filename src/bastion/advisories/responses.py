@@ -13,8 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion import orgs
-from bastion.advisories import audit
+from bastion import audit, orgs
 from bastion.advisories.alerts import (
     Target,
     alert_message,
@@ -25,6 +24,7 @@ from bastion.advisories.alerts import (
 from bastion.advisories.models import ActionRow, ActionUpdateRow, AlertRow, ResponseRow
 from bastion.advisories.notify import SmtpConfig, notify_organisation
 from bastion.advisories.policy import Policy
+from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
@@ -94,31 +94,44 @@ def _responses(session: Session, ref: str, codes: list[str]) -> tuple[AlertRow, 
     return alert, sorted(rows, key=lambda r: r.org_code)
 
 
-def _change(
+def _record(
     session: Session,
-    actor: str,
+    actor: Actor,
     action: str,
     alert: AlertRow,
-    row: ResponseRow,
-    before: dict[str, object],
+    changes: list[tuple[ResponseRow, dict[str, object]]],
+    extra: dict[str, object] | None = None,
 ) -> None:
+    """Record one call's change to one or more organisations' responses as one audit event.
+
+    Before and after map each organisation onto its response's state; the
+    event belongs to the organisation when there is just one.
+    """
+    codes = [row.org_code for row, _ in changes]
     audit.record(
-        session, actor, action, "response", f"{alert.ref}/{row.org_code}", before, _state(row)
+        session,
+        actor,
+        action,
+        f"advisory:{alert.ref}",
+        org=codes[0] if len(codes) == 1 else None,
+        before={row.org_code: before for row, before in changes},
+        after={**{row.org_code: _state(row) for row, _ in changes}, **(extra or {})},
     )
 
 
 def acknowledge(
-    session: Session, ref: str, codes: list[str], *, actor: str, now: datetime | None = None
+    session: Session, ref: str, codes: list[str], *, actor: Actor, now: datetime | None = None
 ) -> list[Response]:
-    """Acknowledge the alert for each organisation (again is a no-op, not an error)."""
+    """Acknowledge the alert for each organisation (again is a no-op, not an error); audited."""
     alert, rows = _responses(session, ref, codes)
     moment = now or utcnow()
+    changes = []
     for row in rows:
+        changes.append((row, _state(row)))
         if row.acknowledged_at is None:
-            before = _state(row)
-            row.acknowledged_at, row.acknowledged_by = moment, actor
-            _change(session, actor, "response.acknowledge", alert, row, before)
+            row.acknowledged_at, row.acknowledged_by = moment, str(actor)
     session.flush()
+    _record(session, actor, "advisory.acknowledge", alert, changes)
     return [_domain(session, alert, r) for r in rows]
 
 
@@ -128,28 +141,29 @@ def set_applicability(
     codes: list[str],
     value: str,
     *,
-    actor: str,
+    actor: Actor,
     next_update: datetime | None = None,
     policy: Policy | None = None,
     now: datetime | None = None,
 ) -> list[Response]:
-    """Say whether the alert applies; acknowledging it on the way if not done yet."""
+    """Say whether the alert applies, acknowledging it on the way if not done yet; audited."""
     applicability = Applicability.parse(value)
     alert, rows = _responses(session, ref, codes)
     moment = now or utcnow()
+    changes = []
     for row in rows:
         _open(alert, row)
-        before = _state(row)
+        changes.append((row, _state(row)))
         if row.acknowledged_at is None:
-            row.acknowledged_at, row.acknowledged_by = moment, actor
+            row.acknowledged_at, row.acknowledged_by = moment, str(actor)
         row.applicability = applicability.value
         if applicability is not Applicability.NOT_APPLICABLE:
             days = (policy or Policy()).next_update_days
             row.next_update_due = next_update or moment + timedelta(days=days)
         else:
             row.next_update_due = None
-        _change(session, actor, "response.applicability", alert, row, before)
     session.flush()
+    _record(session, actor, "advisory.applicability", alert, changes)
     return [_domain(session, alert, r) for r in rows]
 
 
@@ -165,11 +179,11 @@ def add_action(
     codes: list[str],
     description: str,
     *,
-    actor: str,
+    actor: Actor,
     next_update: datetime | None = None,
     status: str = "planned",
 ) -> list[int]:
-    """Record a remediation action for each organisation; return the new action ids."""
+    """Record a remediation action for each organisation (audited); return the new action ids."""
     if not description.strip():
         msg = "an action needs a description"
         raise InputError(msg)
@@ -178,24 +192,26 @@ def add_action(
         raise InputError(msg)
     alert, rows = _responses(session, ref, codes)
     ids = []
+    changes = []
     for row in rows:
         _open(alert, row)
-        before = _state(row)
+        changes.append((row, _state(row)))
         action = ActionRow(
             response_id=row.id, description=description.strip(), status=status,
-            next_update_due=next_update, created_by=actor,
+            next_update_due=next_update, created_by=str(actor),
         )  # fmt: skip
         session.add(action)
         if next_update is not None:
             row.next_update_due = next_update
         session.flush()
         ids.append(action.id)
-        audit.record(
-            session, actor, "action.add", "action", str(action.id), None,
-            {"response": f"{alert.ref}/{row.org_code}", "description": action.description, "status": status},
-        )  # fmt: skip
-        _change(session, actor, "response.action", alert, row, before)
     session.flush()
+    extra: dict[str, object] = {
+        "actions": ids,
+        "description": description.strip(),
+        "status": status,
+    }
+    _record(session, actor, "advisory.action_add", alert, changes, extra)
     return ids
 
 
@@ -205,10 +221,10 @@ def update_action(
     note: str,
     *,
     status: str,
-    actor: str,
+    actor: Actor,
     next_update: datetime | None = None,
 ) -> None:
-    """Add a progress update to an action, and move its status and next-update date."""
+    """Add a progress update to an action, and move its status and next-update date; audited."""
     if status not in ACTION_STATUSES:
         msg = f"unknown action status {status!r}; choose one of {', '.join(ACTION_STATUSES)}"
         raise InputError(msg)
@@ -223,11 +239,19 @@ def update_action(
         response = session.get(ResponseRow, action.response_id)
         if response is not None:
             response.next_update_due = next_update
-    session.add(ActionUpdateRow(action_id=action.id, note=note.strip(), status=status, by=actor))
+    session.add(
+        ActionUpdateRow(action_id=action.id, note=note.strip(), status=status, by=str(actor))
+    )
+    response_row = session.get(ResponseRow, action.response_id)
     audit.record(
-        session, actor, "action.update", "action", str(action.id), before,
-        {"status": status, "next_update_due": action.next_update_due, "note": note.strip()},
-    )  # fmt: skip
+        session,
+        actor,
+        "advisory.action_update",
+        f"action:{action.id}",
+        org=response_row.org_code if response_row else None,
+        before=before,
+        after={"status": status, "next_update_due": action.next_update_due, "note": note.strip()},
+    )
     session.flush()
 
 
@@ -236,29 +260,30 @@ def close(
     ref: str,
     codes: list[str],
     *,
-    actor: str,
+    actor: Actor,
     remediated: bool = True,
     now: datetime | None = None,
 ) -> list[Response]:
-    """Close the responses: remediated, or not applicable to the organisation."""
+    """Close the responses: remediated, or not applicable to the organisation; audited."""
     alert, rows = _responses(session, ref, codes)
     moment = now or utcnow()
+    changes = []
     for row in rows:
         _open(alert, row)
         if row.acknowledged_at is None or row.applicability is None:
             msg = f"{row.org_code} must acknowledge {alert.ref} and say whether it applies before closing"
             raise ConflictError(msg)
-        before = _state(row)
+        changes.append((row, _state(row)))
         if remediated and row.applicability == Applicability.APPLICABLE.value:
             row.remediated_at = moment
         row.status, row.closed_at, row.closed_by, row.next_update_due = (
             "closed",
             moment,
-            actor,
+            str(actor),
             None,
         )
-        _change(session, actor, "response.close", alert, row, before)
     session.flush()
+    _record(session, actor, "advisory.close", alert, changes)
     return [_domain(session, alert, r) for r in rows]
 
 
@@ -353,16 +378,21 @@ def send_reminders(
     *,
     policy: Policy,
     smtp: SmtpConfig,
-    actor: str = "escalation",
+    actor: Actor,
     now: datetime | None = None,
 ) -> list[Overdue]:
-    """E-mail the contacts of each organisation with an overdue response, once per reminder period."""
+    """E-mail the contacts of each organisation with an overdue response, once per reminder period.
+
+    A run that reminds anyone is one audit event (``advisory.remind``) listing
+    whom it reminded; a run that reminds nobody changes nothing and records nothing.
+    """
     moment = now or utcnow()
     late = overdue(session, now=moment)
     by_response: dict[tuple[str, str], list[Overdue]] = {}
     for item in late:
         by_response.setdefault((item.alert, item.organisation), []).append(item)
     reminded = []
+    sent: dict[str, str] = {}
     for (ref, code), items in by_response.items():
         alert = alert_row(session, ref)
         row = session.scalar(
@@ -394,15 +424,9 @@ def send_reminders(
             message=message,
         )
         row.last_reminded_at = moment
-        audit.record(
-            session,
-            actor,
-            "response.remind",
-            "response",
-            f"{ref}/{code}",
-            None,
-            {"overdue": lateness},
-        )
+        sent[f"{ref}/{code}"] = lateness
         reminded += items
     session.flush()
+    if sent:
+        audit.record(session, actor, "advisory.remind", "responses", after={"overdue": sent})
     return reminded

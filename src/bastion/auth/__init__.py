@@ -1,6 +1,5 @@
-"""People and machines: users, roles, sessions, API tokens, tenancy scopes and the audit trail."""
+"""People and machines: users, roles, sessions, API tokens, and tenancy scopes."""
 
-from bastion.auth.audit import AuditEvent, export_csv, export_json, list_events, record
 from bastion.auth.principal import Principal, PrincipalKind, system_principal
 from bastion.auth.ratelimit import count_hit as count_rate_hit
 from bastion.auth.ratelimit import sweep as sweep_rate_counters
@@ -51,7 +50,6 @@ __all__ = [
     "ROLE_PERMISSIONS",
     "ActiveSession",
     "ApiToken",
-    "AuditEvent",
     "Enrolment",
     "NewToken",
     "Principal",
@@ -66,16 +64,12 @@ __all__ = [
     "count_rate_hit",
     "create_token",
     "create_user",
-    "export_csv",
-    "export_json",
     "find_session",
     "find_token",
     "get_user",
     "grant",
-    "list_events",
     "list_tokens",
     "list_users",
-    "record",
     "requires_totp",
     "reset_totp",
     "revoke_membership",

@@ -1,9 +1,8 @@
-"""SQL tables of sign-in: users, memberships, sessions, API tokens, policies and the audit trail."""
+"""SQL tables of sign-in: users, memberships, sessions, API tokens, policies and rate counters."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -89,22 +88,6 @@ class OrgPolicyRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_code: Mapped[str] = mapped_column(String(16), unique=True)
     require_totp: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class AuditRow(Base):
-    """One state change; rows are only ever inserted (the database refuses updates and deletes)."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(120))
-    actor_ip: Mapped[str] = mapped_column(String(64), default="")
-    action: Mapped[str] = mapped_column(String(64), index=True)
-    target: Mapped[str] = mapped_column(String(200))
-    org_code: Mapped[str | None] = mapped_column(String(16), index=True)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RateCounterRow(Base):

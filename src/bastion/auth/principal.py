@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bastion.audit import Actor, ActorKind
 from bastion.auth.roles import ROLE_PERMISSIONS, Role
 from bastion.core.errors import PermissionDenied
 from bastion.core.scope import Scope
@@ -38,8 +39,16 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """Name the caller as the audit trail records it: ``user:alice``, ``token:3``."""
-        return f"{self.kind.value}:{self.name if self.kind is not PrincipalKind.TOKEN else self.id}"
+        """Name the caller as the audit trail records it: ``user:alice``, ``token:3``, ``cli:root``."""
+        return str(self.as_actor())
+
+    def as_actor(self) -> Actor:
+        """Return the caller as the actor of a change (the command line for a system principal)."""
+        if self.kind is PrincipalKind.TOKEN:
+            return Actor(ActorKind.TOKEN, str(self.id), self.ip)
+        if self.kind is PrincipalKind.SYSTEM:
+            return Actor(ActorKind.CLI, self.name, self.ip)
+        return Actor(ActorKind.USER, self.name, self.ip)
 
     @property
     def national(self) -> bool:
@@ -92,5 +101,8 @@ class Principal:
 
 
 def system_principal(name: str) -> Principal:
-    """Return the principal of the command line (its operator holds the database already)."""
+    """Return the principal of the command line (its operator holds the database already).
+
+    ``name`` is the operator's login; the trail records it as ``cli:<name>``.
+    """
     return Principal(kind=PrincipalKind.SYSTEM, id=0, name=name)

@@ -17,7 +17,7 @@ import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bastion.auth import audit
+from bastion import audit
 from bastion.auth.models import SessionRow, UserRow
 from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.users import principal_of, requires_totp, verify_password
@@ -69,7 +69,9 @@ def _fail(session: Session, row: UserRow, now: datetime, who: Principal, why: st
     if row.failed_attempts >= MAX_FAILURES:
         row.locked_until = now + LOCKOUT
         row.failed_attempts = 0
-        audit.record(session, who, "user.locked", f"user:{row.username}", after={"reason": why})
+        audit.record(
+            session, who.as_actor(), "user.locked", f"user:{row.username}", after={"reason": why}
+        )
     session.flush()
 
 
@@ -118,7 +120,7 @@ def _signed_in(session: Session, row: UserRow, moment: datetime, who: Principal)
     row.failed_attempts = 0
     row.locked_until = None
     row.last_sign_in_at = moment
-    audit.record(session, who, "user.sign_in", f"user:{row.username}")
+    audit.record(session, who.as_actor(), "user.sign_in", f"user:{row.username}")
 
 
 def _start(
@@ -226,7 +228,7 @@ def sign_out(session: Session, cookie: str, who: Principal | None = None) -> Non
     """End the session of ``cookie`` (nothing happens when there is none)."""
     session.execute(delete(SessionRow).where(SessionRow.token_hash == _hash(cookie)))
     if who is not None:
-        audit.record(session, who, "user.sign_out", f"user:{who.name}")
+        audit.record(session, who.as_actor(), "user.sign_out", f"user:{who.name}")
 
 
 def sign_out_everywhere(session: Session, who: Principal) -> int:
@@ -235,7 +237,7 @@ def sign_out_everywhere(session: Session, who: Principal) -> int:
         msg = f"{who.actor} is not a person: it has no sessions to end"
         raise PermissionDenied(msg)
     result = session.execute(delete(SessionRow).where(SessionRow.user_id == who.id))
-    audit.record(session, who, "user.sign_out_everywhere", f"user:{who.name}")
+    audit.record(session, who.as_actor(), "user.sign_out_everywhere", f"user:{who.name}")
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bastion import orgs
-from bastion.auth import audit
+from bastion import audit, orgs
 from bastion.auth.models import TokenRow
 from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.roles import parse_permissions
@@ -150,7 +149,9 @@ def create_token(
     row.secret_hash = _hash(value)
     session.flush()
     token = _to_domain(row, moment)
-    audit.record(session, who, "token.create", f"token:{row.id}", org=code, after=_view(token))
+    audit.record(
+        session, who.as_actor(), "token.create", f"token:{row.id}", org=code, after=_view(token)
+    )
     return NewToken(token=token, value=value)
 
 
@@ -193,7 +194,7 @@ def revoke_token(session: Session, who: Principal, token_id: int) -> ApiToken:
         after = _to_domain(row)
         audit.record(
             session,
-            who,
+            who.as_actor(),
             "token.revoke",
             f"token:{row.id}",
             org=row.org_code,

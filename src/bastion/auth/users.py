@@ -14,8 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bastion import orgs
-from bastion.auth import audit
+from bastion import audit, orgs
 from bastion.auth.models import MembershipRow, OrgPolicyRow, SessionRow, UserRow
 from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.roles import MEMBER_ROLES, Role
@@ -188,7 +187,7 @@ def create_user(
     session.add(row)
     session.flush()
     user = _to_domain(row)
-    audit.record(session, who, "user.create", f"user:{name}", after=public_view(user))
+    audit.record(session, who.as_actor(), "user.create", f"user:{name}", after=public_view(user))
     return user, enrolment(name, secret) if secret else None
 
 
@@ -238,7 +237,12 @@ def _change(session: Session, who: Principal, row: UserRow, action: str, apply: 
     session.refresh(row)
     user = _to_domain(row)
     audit.record(
-        session, who, action, f"user:{row.username}", before=before, after=public_view(user)
+        session,
+        who.as_actor(),
+        action,
+        f"user:{row.username}",
+        before=before,
+        after=public_view(user),
     )
     return user
 
@@ -311,7 +315,7 @@ def sign_out_user(session: Session, who: Principal, username: str) -> int:
     ended = end_all_sessions(session, row.id)
     audit.record(
         session,
-        who,
+        who.as_actor(),
         "user.sign_out_everywhere",
         f"user:{row.username}",
         before={"sessions": ended},
@@ -382,7 +386,7 @@ def set_totp_policy(session: Session, who: Principal, code: str, required: bool)
     session.flush()
     audit.record(
         session,
-        who,
+        who.as_actor(),
         "organisation.totp_policy",
         f"organisation:{normalised}",
         org=normalised,

@@ -14,7 +14,7 @@ import typer
 
 from bastion import advisories as adv
 from bastion import auth
-from bastion.advisories import audit
+from bastion.audit import Actor
 from bastion.cli import responses
 from bastion.cli.context import (
     BY_OPTION,
@@ -57,7 +57,7 @@ def import_(
     reports = []
     for path in files:
         with store().session() as session:
-            reports.append(adv.import_path(session, path, fmt, actor=actor(None)))
+            reports.append(adv.import_path(session, path, fmt, actor=Actor.cli()))
     if as_json:
         print_json(reports)
         return
@@ -80,7 +80,7 @@ def fetch(
 ) -> None:
     """Fetch intelligence from a URL once and import it."""
     with store().session() as session:
-        report = adv.import_url(session, url, fmt, actor=actor(None))
+        report = adv.import_url(session, url, fmt, actor=Actor.cli())
     if as_json:
         print_json(report)
         return
@@ -102,7 +102,7 @@ def feeds_add(
 ) -> None:
     """Register a feed."""
     with store().session() as session:
-        feed = adv.add_feed(session, name, url, fmt, every)
+        feed = adv.add_feed(session, name, url, fmt, every, actor=Actor.cli())
     typer.echo(f"feed {feed.name}: {feed.url} every {feed.interval_minutes} minutes")
 
 
@@ -127,7 +127,7 @@ def feeds_run(
 ) -> None:
     """Fetch every feed that is due (run this from cron or a timer)."""
     with store().session() as session:
-        outcomes = adv.run_feeds(session, force=force, name=name)
+        outcomes = adv.run_feeds(session, actor=Actor.cli(), force=force, name=name)
     for feed, outcome in outcomes:
         typer.echo(f"{feed}: {outcome}")
 
@@ -252,7 +252,9 @@ def draft(
         cves,
     )
     with store().session() as session:
-        alert = adv.draft_alert(session, content, author=actor(by), organisations=tuple(orgs or ()))
+        alert = adv.draft_alert(
+            session, content, author=Actor.cli(actor(by)), organisations=tuple(orgs or ())
+        )
     _print_alert(alert, as_json)
 
 
@@ -270,7 +272,7 @@ def edit(
         content = _content(
             base, title, severity, type_, summary, products, threat, remediation, cves
         )
-        alert = adv.edit_draft(session, ref, content, author=actor(by))
+        alert = adv.edit_draft(session, ref, content, author=Actor.cli(actor(by)))
     _print_alert(alert, as_json)
 
 
@@ -300,7 +302,11 @@ def publish_(
     """Publish a draft: e-mail every affected organisation's contacts and open their responses."""
     with store().session() as session:
         report = adv.publish(
-            session, ref, actor=actor(by), policy=responses.policy(), smtp=adv.SmtpConfig.from_env()
+            session,
+            ref,
+            actor=Actor.cli(actor(by)),
+            policy=responses.policy(),
+            smtp=adv.SmtpConfig.from_env(),
         )
     if as_json:
         print_json(report)
@@ -331,7 +337,7 @@ def revise_(
             ref,
             content,
             note=note,
-            actor=actor(by),
+            actor=Actor.cli(actor(by)),
             policy=responses.policy(),
             smtp=adv.SmtpConfig.from_env(),
         )
@@ -411,27 +417,6 @@ def org_view(
                f"{found.exposures} exposures to {found.exposed_vulnerabilities} vulnerabilities")  # fmt: skip
 
 
-@app.command("audit")
-def audit_(
-    entity: str | None = typer.Option(
-        None, "--entity", help="alert, response, action, inventory …"
-    ),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Show the audit trail of national cyber alerts."""
-    with store().session() as session:
-        rows: list[dict[str, Any]] = [
-            {"at": r.at, "actor": r.actor, "action": r.action, "entity": r.entity, "id": r.entity_id,
-             "before": r.before, "after": r.after}
-            for r in audit.trail(session, entity)
-        ]  # fmt: skip
-    if as_json:
-        print_json(rows)
-        return
-    print_table(["AT", "ACTOR", "ACTION", "ENTITY", "ID"],
-                [(minute(r["at"]), r["actor"], r["action"], r["entity"], r["id"]) for r in rows])  # fmt: skip
-
-
 DEMO_ADVISORY = adv.AlertContent(
     title="Log4Shell: remote code execution in Apache Log4j 2 (demo)",
     severity=adv.AlertSeverity.HIGH,
@@ -457,11 +442,11 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
             codes = ()
         if not codes:
             return [f"demo advisory not published: no user {lead} with an organisation"]
-        ref = adv.draft_alert(session, DEMO_ADVISORY, author="demo", organisations=codes).ref
+        ref = adv.draft_alert(session, DEMO_ADVISORY, author=Actor.cli(), organisations=codes).ref
         report = adv.publish(
             session,
             ref,
-            actor="demo",
+            actor=Actor.cli(),
             policy=adv.load_policy(data_dir),
             smtp=dataclasses.replace(adv.SmtpConfig.from_env(), timeout=2.0),
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from bastion import demo
+from bastion.audit import Actor
 from bastion.boundary.checkpoints import list_sources
 from bastion.cli.context import JSON_OPTION, print_json, print_table, store
 from bastion.core.errors import ConflictError
@@ -47,7 +48,9 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
                 f"demo federation not loaded: the database already has {existing} organisations"
             )
         else:
-            report = demo.load_federation(session, demo.generate_federation(seed, INIT_SIZE))
+            report = demo.load_federation(
+                session, demo.generate_federation(seed, INIT_SIZE), actor=Actor.cli()
+            )
             said.append(f"loaded the demo federation: {report.created} organisations")
         already = bool(list_sources(session))
     if already or existing:
@@ -63,6 +66,7 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         events=DEMO_DAY_EVENTS,
         day=yesterday,
         seed=seed,
+        actor=Actor.cli(),
     )
     alerts = sum(s.alerts_created for s in stats)
     said.append(
@@ -84,7 +88,7 @@ def federation(
     orgs = demo.generate_federation(seed, size)
     try:
         with store().session() as session:
-            report = demo.load_federation(session, orgs)
+            report = demo.load_federation(session, orgs, actor=Actor.cli())
     except ConflictError as exc:
         msg = (
             f"{exc}: the database holds another federation (a different --seed or --size?); "

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from bastion import intel
+from bastion.audit import Actor
 from bastion.boundary.retrohunt import retrohunt as run_retrohunt
 from bastion.cli import intel_blocklists, intel_feeds
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
@@ -75,7 +76,13 @@ def import_(
         )
         found, problems, skipped = parsed.indicators, parsed.problems, parsed.skipped
     with store().session() as session:
-        stats = intel.store_listings(session, found, reason=f"imported from {file.name}")
+        stats = intel.store_listings(
+            session,
+            found,
+            actor=Actor.cli(),
+            reason=f"imported from {file.name}",
+            target=f"file:{file.name}",
+        )
     created, updated = stats.created, stats.changed + stats.unchanged
     by_type = dict(sorted(Counter(i.type.value for i in found).items()))
     if as_json:
@@ -183,7 +190,12 @@ def expire(
     """Expire an indicator now (every source's listing, or one)."""
     with store().session() as session:
         count = intel.expire_indicator(
-            session, indicator_id, reason=reason, now=datetime.now(UTC), source=source
+            session,
+            indicator_id,
+            actor=Actor.cli(),
+            reason=reason,
+            now=datetime.now(UTC),
+            source=source,
         )
     if as_json:
         print_json({"id": indicator_id, "expired": count})

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import typer
 
+from bastion.audit import Actor
 from bastion.cli.context import JSON_OPTION, print_json, print_table, store
 from bastion.core.errors import NotFoundError
 from bastion.intel import blocklists
@@ -42,6 +43,7 @@ def policy_add(
         policy = blocklists.add_policy(
             session, name, kinds=_split(kinds), actions=_split(actions),
             min_confidence=min_confidence, max_tlp=max_tlp, now=datetime.now(UTC),
+            actor=Actor.cli(),
         )  # fmt: skip
     if as_json:
         print_json(policy)
@@ -87,7 +89,9 @@ def device_add(
 ) -> None:
     """Register a device and print its token (shown once; only its hash is kept)."""
     with store().session() as session:
-        device, token = blocklists.add_device(session, name, policy, now=datetime.now(UTC))
+        device, token = blocklists.add_device(
+            session, name, policy, actor=Actor.cli(), now=datetime.now(UTC)
+        )
     if as_json:
         print_json({"device": device, "token": token})
         return
@@ -114,5 +118,5 @@ def device_list(as_json: bool = JSON_OPTION) -> None:
 def device_revoke(name: str = typer.Argument(help="the device")) -> None:
     """Revoke a device's token at once."""
     with store().session() as session:
-        device = blocklists.revoke_device(session, name, now=datetime.now(UTC))
+        device = blocklists.revoke_device(session, name, actor=Actor.cli(), now=datetime.now(UTC))
     typer.echo(f"revoked {device.name}")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 
 from bastion import intel, orgs
+from bastion.audit import Actor
 from bastion.boundary.retrohunt import retrohunt as run_retrohunt
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.core.errors import InputError
@@ -72,6 +73,7 @@ def add(
         feed = feeds.add_feed(
             session, name, kind, url, interval=parse_interval(interval),
             options=parse_options(option), now=datetime.now(UTC),
+            actor=Actor.cli(),
         )  # fmt: skip
     if as_json:
         print_json(feed)
@@ -116,7 +118,9 @@ def pull(
     now = datetime.now(UTC)
     with store().session() as session:
         pulls = (
-            [feeds.pull_feed(session, name, now=now)] if name else feeds.pull_due(session, now=now)
+            [feeds.pull_feed(session, name, actor=Actor.cli(), now=now)]
+            if name
+            else feeds.pull_due(session, actor=Actor.cli(), now=now)
         )
     hunted = None
     if retrohunt:
@@ -158,7 +162,9 @@ def allow_add(
 ) -> None:
     """Allow-list networks and domains: they are never matched or blocked."""
     with store().session() as session:
-        added = intel.allow(session, values, reason=reason, now=datetime.now(UTC))
+        added = intel.allow(
+            session, values, actor=Actor.cli(), reason=reason, now=datetime.now(UTC)
+        )
     if as_json:
         print_json({"added": added})
         return
@@ -169,7 +175,9 @@ def allow_add(
 def allow_federation(as_json: bool = JSON_OPTION) -> None:
     """Allow-list every network registered to a member organisation."""
     with store().session() as session:
-        added = intel.allow_federation(session, orgs.all_networks(session), now=datetime.now(UTC))
+        added = intel.allow_federation(
+            session, orgs.all_networks(session), actor=Actor.cli(), now=datetime.now(UTC)
+        )
     if as_json:
         print_json({"added": added})
         return
@@ -191,5 +199,5 @@ def allow_list(as_json: bool = JSON_OPTION) -> None:
 def allow_remove(value: str = typer.Argument(help="the network or domain")) -> None:
     """Remove an entry from the allow-list."""
     with store().session() as session:
-        intel.disallow(session, value)
+        intel.disallow(session, value, actor=Actor.cli())
     typer.echo(f"removed {value} from the allow-list")

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from bastion import advisories as adv
-from bastion.cli.context import JSON_OPTION, actor, minute, print_json, print_table, store
+from bastion.audit import Actor
+from bastion.cli.context import JSON_OPTION, minute, print_json, print_table, store
 from bastion.core.errors import InputError
 
 inventory_app = typer.Typer(help="Organisations' inventories and SBOMs.", no_args_is_help=True)
@@ -31,7 +32,7 @@ def inventory_import(
         raise InputError(msg)
     with store().session() as session:
         report = adv.import_inventory(
-            session, org, file.read_bytes(), name or file.name, actor=actor(None)
+            session, org, file.read_bytes(), name or file.name, actor=Actor.cli()
         )
     if as_json:
         print_json(report)
@@ -99,7 +100,7 @@ def exposures_list(
 def exposures_rematch() -> None:
     """Match every inventory against every vulnerability from scratch."""
     with store().session() as session:
-        held = adv.rematch_all(session)
+        held = adv.rematch_all(session, actor=Actor.cli())
     typer.echo(f"{held} exposures")
 
 
@@ -114,5 +115,7 @@ def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generato
         loaded = demo_inventories(held, seed)
         exposures = 0
         for code, name, data in loaded:
-            exposures += adv.import_inventory(session, code, data, name, actor="demo").exposures
+            exposures += adv.import_inventory(
+                session, code, data, name, actor=Actor.cli()
+            ).exposures
     typer.echo(f"loaded {len(loaded)} demo inventories, {exposures} exposures")

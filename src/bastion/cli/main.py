@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 from bastion import __version__
 from bastion.cli import advisories as advisories_cli
 from bastion.cli import alerts as alerts_cli
+from bastion.cli import audit as audit_cli
 from bastion.cli import boundary as boundary_cli
 from bastion.cli import demo as demo_cli
 from bastion.cli import hunt as hunt_cli
@@ -55,7 +56,7 @@ app.add_typer(inventory_cli.exposures_app, name="exposures")
 app.add_typer(hunt_cli.archive_app, name="archive")
 app.add_typer(users_cli.users_app, name="users")
 app.add_typer(users_cli.tokens_app, name="tokens")
-app.add_typer(users_cli.audit_app, name="audit")
+app.add_typer(audit_cli.app, name="audit")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bastion import orgs
+from bastion.audit import Actor
 from bastion.cli.context import JSON_OPTION, print_json, print_table, store
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def add(
         hosts=tuple(orgs.Host(h) for h in host),
     )
     with store().session() as session:
-        orgs.save_organisation(session, org, create_only=True)
+        orgs.save_organisation(session, org, actor=Actor.cli(), create_only=True)
     typer.echo(f"added {org.code.upper()}")
 
 
@@ -100,7 +101,7 @@ def add_network(
 ) -> None:
     """Register a network (CIDR) to an organisation; nested allocations are allowed."""
     with store().session() as session:
-        canonical = orgs.add_network(session, code, cidr)
+        canonical = orgs.add_network(session, code, cidr, actor=Actor.cli())
     typer.echo(f"{code.upper()} owns {canonical}")
 
 
@@ -110,7 +111,7 @@ def add_contact(
 ) -> None:
     """Add a contact to an organisation."""
     with store().session() as session:
-        orgs.add_contact(session, code, orgs.Contact(name, email, role))
+        orgs.add_contact(session, code, orgs.Contact(name, email, role), actor=Actor.cli())
     typer.echo(f"added contact {email} to {code.upper()}")
 
 
@@ -118,7 +119,7 @@ def add_contact(
 def add_host(code: str, hostname: str) -> None:
     """Register an internet-facing host of an organisation."""
     with store().session() as session:
-        orgs.add_host(session, code, orgs.Host(hostname))
+        orgs.add_host(session, code, orgs.Host(hostname), actor=Actor.cli())
     typer.echo(f"added host {hostname} to {code.upper()}")
 
 
@@ -132,7 +133,7 @@ def import_(
 ) -> None:
     """Import organisations from CSV, all or nothing."""
     with store().session() as session:
-        report = orgs.import_organisations(session, file, format)
+        report = orgs.import_organisations(session, file, format, actor=Actor.cli())
     if as_json:
         print_json(report)
         return

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from bastion import advisories as adv
+from bastion.audit import Actor
 from bastion.cli.context import (
     BY_OPTION,
     JSON_OPTION,
@@ -49,7 +50,7 @@ def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION
         as_json: bool = JSON_OPTION) -> None:  # fmt: skip
     """Acknowledge an alert for the organisations."""
     with store().session() as session:
-        found = adv.acknowledge(session, ref, orgs, actor=actor(by))
+        found = adv.acknowledge(session, ref, orgs, actor=Actor.cli(actor(by)))
     _print_responses(found, as_json)
 
 
@@ -68,7 +69,7 @@ def applicability(
             ref,
             orgs,
             value,
-            actor=actor(by),
+            actor=Actor.cli(actor(by)),
             next_update=moment(next_update),
             policy=policy(),
         )
@@ -86,7 +87,7 @@ def action(
 ) -> None:
     """Record a remediation action for the organisations."""
     with store().session() as session:
-        ids = adv.add_action(session, ref, orgs, description, actor=actor(by), next_update=moment(next_update),
+        ids = adv.add_action(session, ref, orgs, description, actor=Actor.cli(actor(by)), next_update=moment(next_update),
                              status=status)  # fmt: skip
     typer.echo(f"actions {', '.join(str(i) for i in ids)} recorded")
 
@@ -106,7 +107,7 @@ def action_update(
             action_id,
             note,
             status=status,
-            actor=actor(by),
+            actor=Actor.cli(actor(by)),
             next_update=moment(next_update),
         )
     typer.echo(f"action {action_id}: {status}")
@@ -120,7 +121,9 @@ def close_(
 ) -> None:  # fmt: skip
     """Close the organisations' responses (remediated unless --not-remediated)."""
     with store().session() as session:
-        found = adv.close(session, ref, orgs, actor=actor(by), remediated=not not_remediated)
+        found = adv.close(
+            session, ref, orgs, actor=Actor.cli(actor(by)), remediated=not not_remediated
+        )
     _print_responses(found, as_json)
 
 
@@ -153,6 +156,6 @@ def remind() -> None:
     """E-mail a reminder to every organisation with an overdue response (once per period)."""
     with store().session() as session:
         found = adv.send_reminders(
-            session, policy=policy(), smtp=adv.SmtpConfig.from_env(), actor=actor(None)
+            session, policy=policy(), smtp=adv.SmtpConfig.from_env(), actor=Actor.cli()
         )
     typer.echo(f"{len({(o.alert, o.organisation) for o in found})} reminders sent")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts
 from bastion.boundary.logcheck import run_log
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
-from bastion.cli.users import operator
 from bastion.core.errors import InputError
 from bastion.detect import (
     KEY_PREFIX,
@@ -174,7 +174,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 def _switch(rule_id: str, org: str | None, *, enabled: bool) -> None:
     require_rule(_rules(), rule_id)
     with store().session() as session:
-        tune_rule(session, operator(), rule_id, enabled=enabled, org=org)
+        tune_rule(session, Actor.cli(), rule_id, enabled=enabled, org=org)
         session.commit()
     where = f" for {org.upper()}" if org else ""
     typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}{where}")

@@ -1,4 +1,4 @@
-"""`bastion users`, `bastion tokens` and `bastion audit`: people, machines and the audit trail.
+"""`bastion users` and `bastion tokens`: people who sign in, and machines with API tokens.
 
 The command line acts as the operator of the server (``cli:<login>`` in the
 audit trail): whoever can run it already holds the database.
@@ -6,7 +6,6 @@ audit trail): whoever can run it already holds the database.
 
 from __future__ import annotations
 
-import getpass
 import secrets
 import sys
 from datetime import timedelta
@@ -15,6 +14,7 @@ from pathlib import Path
 import typer
 
 from bastion import auth
+from bastion.audit import Actor
 from bastion.auth import Principal, Role
 from bastion.boundary.alerts import list_alerts
 from bastion.cli.context import JSON_OPTION, print_json, print_table, store
@@ -28,16 +28,11 @@ users_app = typer.Typer(
 tokens_app = typer.Typer(
     help="API tokens for machines: scoped, expiring, revocable.", no_args_is_help=True
 )
-audit_app = typer.Typer(help="The append-only audit trail of every change.", no_args_is_help=True)
 
 
 def operator() -> Principal:
     """Return the principal of this command line."""
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):
-        login = "unknown"
-    return auth.system_principal(f"cli:{login}")
+    return auth.system_principal(Actor.cli().name)
 
 
 def _membership(value: str) -> tuple[str, Role]:
@@ -304,49 +299,6 @@ def tokens_revoke(
     with store().session() as session:
         token = auth.revoke_token(session, operator(), token_id)
     typer.echo(f"token {token.id} ({token.name}) is {token.status.value}")
-
-
-@audit_app.command("list")
-def audit_list(
-    action: str | None = typer.Option(None, "--action", help="actions starting with this"),
-    actor: str | None = typer.Option(None, "--actor", help="e.g. user:alice or token:3"),
-    org: str | None = typer.Option(None, "--org", help="only this organisation's events"),
-    limit: int = typer.Option(50, "--limit", min=1),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List audit events, newest first."""
-    with store().session() as session:
-        found, total = auth.list_events(session, action=action, actor=actor, org=org, limit=limit)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ID", "AT", "ACTOR", "FROM", "ACTION", "TARGET"],
-        [
-            (e.id, f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.actor_ip, e.action, e.target)
-            for e in found
-        ],
-    )
-    typer.echo(f"{len(found)} of {total} events", err=True)
-
-
-@audit_app.command("export")
-def audit_export(
-    fmt: str = typer.Option("csv", "--format", help="csv or json"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
-) -> None:
-    """Export the whole audit trail, oldest first, as CSV or JSON."""
-    if fmt not in {"csv", "json"}:
-        msg = f"unknown export format {fmt!r}; choose csv or json"
-        raise InputError(msg)
-    with store().session() as session:
-        found, _ = auth.list_events(session)
-    text = auth.export_csv(found) if fmt == "csv" else auth.export_json(found)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {len(found)} events to {output}", err=True)
 
 
 DEMO_ANALYST = "demo.analyst"

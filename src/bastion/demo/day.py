@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from bastion.audit import Actor
 from bastion.boundary.pipeline import Pipeline, SourceStats
 from bastion.core.settings import Settings
 from bastion.demo.traffic import TrafficManifest, generate_traffic
@@ -19,10 +20,12 @@ def web_server_owner(manifest: TrafficManifest) -> str | None:
     return owners.pop() if len(owners) == 1 else None
 
 
-def ingest_day(store: Store, settings: Settings, manifest: TrafficManifest) -> list[SourceStats]:
-    """Store the day's indicators, then ingest each of its files with its own format."""
+def ingest_day(
+    store: Store, settings: Settings, manifest: TrafficManifest, *, actor: Actor
+) -> list[SourceStats]:
+    """Store the day's indicators (an audited import), then ingest each of its files."""
     with store.session() as session:
-        save_indicators(session, load_indicator_file(manifest.indicators))
+        save_indicators(session, load_indicator_file(manifest.indicators), actor=actor)
     pipeline = Pipeline.open(store, settings)
     web = Pipeline.open(store, settings, default_org=web_server_owner(manifest))
     stats = [
@@ -44,7 +47,8 @@ def generate_and_ingest_day(
     events: int,
     day: date,
     seed: int = 7,
+    actor: Actor,
 ) -> tuple[TrafficManifest, list[SourceStats]]:
     """Write a labelled day of traffic for ``orgs`` and ingest it."""
     manifest = generate_traffic(orgs, out_dir, seed=seed, events=events, day=day)
-    return manifest, ingest_day(store, settings, manifest)
+    return manifest, ingest_day(store, settings, manifest, actor=actor)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
+from bastion.audit import Actor
 from bastion.core.errors import InputError
 from bastion.demo import addressing as ip
 from bastion.demo.names import ALB_NAMES, SUPPLIER_NAMES, NameBook
@@ -26,7 +27,7 @@ from bastion.orgs import (
     Organisation,
     OrgType,
     list_organisations,
-    save_organisation,
+    save_organisations,
 )
 from bastion.orgs.csvio import NHS_REGIONS
 
@@ -355,23 +356,21 @@ def _parents_first(orgs: Sequence[Organisation]) -> list[Organisation]:
     return ordered
 
 
-def load_federation(session: Session, orgs: Sequence[Organisation]) -> LoadReport:
+def load_federation(session: Session, orgs: Sequence[Organisation], *, actor: Actor) -> LoadReport:
     """Save ``orgs`` parents first in the caller's transaction; loading again changes nothing.
 
     An organisation already stored exactly as given is left alone; one that
-    differs is replaced, networks, contacts and hosts and all.
+    differs is replaced, networks, contacts and hosts and all. The load is one
+    change in the audit trail.
     """
     stored, _ = list_organisations(session, codes=[o.code for o in orgs])
     current = {o.code: _comparable(o) for o in stored}
-    created = updated = unchanged = 0
+    unchanged = 0
+    changed = []
     for org in _parents_first(orgs):
-        before = current.get(org.code)
-        if before is None:
-            created += 1
-        elif before == _comparable(org):
+        if current.get(org.code) == _comparable(org):
             unchanged += 1
-            continue
         else:
-            updated += 1
-        save_organisation(session, org)
+            changed.append(org)
+    created, updated = save_organisations(session, changed, actor=actor, source="demo federation")
     return LoadReport(created, updated, unchanged, counts_by_type(orgs))

@@ -32,7 +32,8 @@ import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bastion.auth import Principal, audit
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.settings import Settings
@@ -285,11 +286,11 @@ def rule_settings(
 
 
 def tune_rule(
-    session: Session, who: Principal, rule_id: str, *, enabled: bool, org: str | None = None
+    session: Session, actor: Actor, rule_id: str, *, enabled: bool, org: str | None = None
 ) -> RuleSetting:
     """Switch a rule on or off for everyone or for one organisation, and audit the change.
 
-    The caller has checked the rule exists and that ``who`` may tune it there; an
+    The caller has checked the rule exists and that ``actor`` may tune it there; an
     unknown organisation raises NotFoundError.
     """
     code = get_organisation(session, org).code if org is not None else ALL_ORGANISATIONS
@@ -302,7 +303,7 @@ def tune_rule(
     set_enabled(session, rule_id, enabled=enabled, org=code or None)
     audit.record(
         session,
-        who,
+        actor,
         "rule.enable" if enabled else "rule.disable",
         f"rule:{rule_id}",
         org=code or None,

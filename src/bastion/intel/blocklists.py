@@ -26,6 +26,8 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError, PermissionDenied
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Tlp
@@ -104,9 +106,10 @@ def add_policy(
     actions: tuple[str, ...] = ("block",),
     min_confidence: int = 80,
     max_tlp: Tlp | str = Tlp.GREEN,
+    actor: Actor,
     now: datetime,
 ) -> Policy:
-    """Create a block-list policy; raise ConflictError if the name is taken."""
+    """Create a block-list policy (audited); raise ConflictError if the name is taken."""
     name = _name(name)
     bad = sorted(set(kinds) - set(LIST_KINDS))
     if bad or not kinds:
@@ -134,7 +137,20 @@ def add_policy(
     )
     session.add(row)
     session.flush()
-    return _policy(row)
+    policy = _policy(row)
+    audit.record(
+        session,
+        actor,
+        "intel.policy_add",
+        f"policy:{policy.name}",
+        after={
+            "kinds": row.kinds,
+            "actions": row.actions,
+            "min_confidence": row.min_confidence,
+            "max_tlp": row.max_tlp,
+        },
+    )
+    return policy
 
 
 def list_policies(session: Session) -> list[Policy]:
@@ -155,8 +171,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_device(session: Session, name: str, policy: str, *, now: datetime) -> tuple[Device, str]:
-    """Register a device under a policy; return it and its token (shown once, stored hashed)."""
+def add_device(
+    session: Session, name: str, policy: str, *, actor: Actor, now: datetime
+) -> tuple[Device, str]:
+    """Register a device under a policy (audited); return it and its token (shown once)."""
     name = _name(name)
     policy_row = _policy_row(session, policy)
     if session.scalar(select(DeviceRow).where(DeviceRow.name == name)) is not None:
@@ -168,6 +186,9 @@ def add_device(session: Session, name: str, policy: str, *, now: datetime) -> tu
     )
     session.add(row)
     session.flush()
+    audit.record(
+        session, actor, "intel.device_add", f"device:{name}", after={"policy": policy_row.name}
+    )
     return _device(row, policy_row.name), token
 
 
@@ -179,8 +200,8 @@ def list_devices(session: Session) -> list[Device]:
     return [_device(row, policy) for row, policy in rows]
 
 
-def revoke_device(session: Session, name: str, *, now: datetime) -> Device:
-    """Revoke a device's token at once; raise NotFoundError."""
+def revoke_device(session: Session, name: str, *, actor: Actor, now: datetime) -> Device:
+    """Revoke a device's token at once (audited); raise NotFoundError."""
     found = session.execute(
         select(DeviceRow, PolicyRow.name).join(PolicyRow).where(DeviceRow.name == name.strip())
     ).first()
@@ -188,8 +209,17 @@ def revoke_device(session: Session, name: str, *, now: datetime) -> Device:
         msg = f"no device called {name!r}; list them with `bastion intel devices list`"
         raise NotFoundError(msg)
     row, policy = found
+    before = {"revoked_at": row.revoked_at}
     row.revoked_at = row.revoked_at or as_utc(now)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "intel.device_revoke",
+        f"device:{row.name}",
+        before=before,
+        after={"revoked_at": row.revoked_at},
+    )
     return _device(row, policy)
 
 

@@ -27,6 +27,8 @@ import polars as pl
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.core.net import CidrTable
 from bastion.core.timeutil import as_utc
@@ -79,9 +81,18 @@ def indicator_changes(session: Session, kind: IndicatorType, value: str) -> list
 
 
 def expire_indicator(
-    session: Session, indicator_id: str, *, reason: str, now: datetime, source: str | None = None
+    session: Session,
+    indicator_id: str,
+    *,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    source: str | None = None,
 ) -> int:
-    """Expire every source's listing of ``type:value`` (or one source's) now; return how many."""
+    """Expire every source's listing of ``type:value`` (or one source's) now; return how many.
+
+    Audited as ``intel.indicator_expire`` of ``indicator:type:value``.
+    """
     kind_text, _, raw = indicator_id.partition(":")
     if not raw:
         msg = f"indicator id {indicator_id!r} is not type:value, like domain:evil.example"
@@ -116,6 +127,13 @@ def expire_indicator(
         ),
     )
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "intel.indicator_expire",
+        f"indicator:{kind.value}:{value}",
+        after={"reason": reason.strip(), "source": source, "expired": len(rows)},
+    )
     return len(rows)
 
 
@@ -148,35 +166,54 @@ def _allow_value(value: str) -> tuple[str, str]:
     return "domain", normalise_domain(text)
 
 
-def allow(session: Session, values: Iterable[str], *, reason: str, now: datetime) -> int:
-    """Allow-list networks and domains (each with ``reason``); return how many were new."""
-    if not reason.strip():
-        msg = "say why these are allow-listed (--reason)"
-        raise InputError(msg)
-    parsed = dict.fromkeys(_allow_value(v) for v in values)
+def _allow(session: Session, entries: Iterable[tuple[str, str]], *, now: datetime) -> list[str]:
+    """Allow-list (value, reason) pairs; return the values that were new."""
     have = {(r.type, r.value) for r in session.scalars(select(AllowRow))}
-    new = [key for key in parsed if key not in have]
+    new = {}
+    for value, reason in entries:
+        if not reason.strip():
+            msg = "say why these are allow-listed (--reason)"
+            raise InputError(msg)
+        key = _allow_value(value)
+        if key not in have and key not in new:
+            new[key] = reason.strip()
     if new:
         session.execute(
             insert(AllowRow),
             [
-                {"type": t, "value": v, "reason": reason.strip(), "created_at": as_utc(now)}
-                for t, v in new
+                {"type": t, "value": v, "reason": why, "created_at": as_utc(now)}
+                for (t, v), why in new.items()
             ],
         )
     session.flush()
-    return len(new)
+    return [v for _, v in new]
 
 
-def disallow(session: Session, value: str) -> None:
-    """Remove one entry from the allow-list; raise NotFoundError if it is not there."""
+def allow(
+    session: Session, values: Iterable[str], *, actor: Actor, reason: str, now: datetime
+) -> int:
+    """Allow-list networks and domains (each with ``reason``); audited; return how many were new."""
+    if not reason.strip():
+        msg = "say why these are allow-listed (--reason)"
+        raise InputError(msg)
+    added = _allow(session, [(v, reason) for v in values], now=now)
+    audit.record(
+        session, actor, "intel.allow_add", "allowlist", after={"added": added, "reason": reason}
+    )
+    return len(added)
+
+
+def disallow(session: Session, value: str, *, actor: Actor) -> None:
+    """Remove one entry from the allow-list (audited); raise NotFoundError if it is not there."""
     kind, text = _allow_value(value)
     row = session.scalar(select(AllowRow).where(AllowRow.type == kind, AllowRow.value == text))
     if row is None:
         msg = f"{text} is not on the allow-list"
         raise NotFoundError(msg)
+    before = {"type": row.type, "value": row.value, "reason": row.reason}
     session.delete(row)
     session.flush()
+    audit.record(session, actor, "intel.allow_remove", "allowlist", before=before)
 
 
 def allowlist(session: Session) -> list[AllowEntry]:
@@ -186,13 +223,16 @@ def allowlist(session: Session) -> list[AllowEntry]:
 
 
 def allow_federation(
-    session: Session, networks: Iterable[tuple[str, str]], *, now: datetime
+    session: Session, networks: Iterable[tuple[str, str]], *, actor: Actor, now: datetime
 ) -> int:
-    """Allow-list the federation's own networks, (cidr, organisation) pairs; return how many were new."""
-    added = 0
-    for cidr, org in networks:
-        added += allow(session, [cidr], reason=f"federation network of {org}", now=now)
-    return added
+    """Allow-list the federation's own networks, (cidr, organisation) pairs; audited once.
+
+    Return how many were new.
+    """
+    entries = [(cidr, f"federation network of {org}") for cidr, org in networks]
+    added = _allow(session, entries, now=now)
+    audit.record(session, actor, "intel.allow_federation", "allowlist", after={"added": len(added)})
+    return len(added)
 
 
 def allowed_mask(frame: pl.DataFrame, entries: list[AllowEntry]) -> pl.Series:

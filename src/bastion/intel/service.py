@@ -11,6 +11,8 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.intel.index import INDICATOR_SCHEMA, MatchIndex
@@ -108,6 +110,56 @@ def store_listings(
     session: Session,
     indicators: Iterable[Indicator],
     *,
+    actor: Actor,
+    reason: str,
+    target: str | None = None,
+    now: datetime | None = None,
+) -> SaveStats:
+    """Store listings, replacing what a source said before about the same one; audited.
+
+    Every listing's change goes to its change log with ``reason``; the call as a
+    whole is one ``intel.import`` event in the audit trail, of ``target``
+    (``file:list.txt``; ``import:<reason>`` unless given).
+    """
+    stats = _store_listings(session, indicators, reason=reason, now=now)
+    audit.record(
+        session,
+        actor,
+        "intel.import",
+        target or f"import:{reason}",
+        after={"created": stats.created, "changed": stats.changed, "unchanged": stats.unchanged},
+    )
+    return stats
+
+
+def add_indicator(
+    session: Session, indicator: Indicator, *, actor: Actor, now: datetime | None = None
+) -> SaveStats:
+    """List one indicator by hand (its source's listing is replaced); audited."""
+    stats = _store_listings(session, [indicator], reason=f"added by {actor}", now=now)
+    audit.record(
+        session,
+        actor,
+        "intel.indicator_add",
+        f"indicator:{indicator.id}",
+        after={
+            "source": indicator.source,
+            "created": bool(stats.created),
+            "severity": indicator.severity,
+            "confidence": indicator.confidence,
+            "action": indicator.action,
+            "threat": indicator.threat,
+            "tlp": indicator.tlp,
+            "valid_until": indicator.valid_until,
+        },
+    )
+    return stats
+
+
+def _store_listings(
+    session: Session,
+    indicators: Iterable[Indicator],
+    *,
     reason: str,
     now: datetime | None = None,
     pull_id: int | None = None,
@@ -116,7 +168,8 @@ def store_listings(
 
     Listings are keyed by (type, value, source); when the input repeats a key, the
     last one wins. Every listing is stamped as listed ``now``: without a ``last_seen``
-    of its own, that restarts its confidence decay, and is not a change.
+    of its own, that restarts its confidence decay, and is not a change. Not
+    audited: the public functions that call it record the change they make.
     """
     moment = as_utc(now or utcnow())
     latest: dict[Key, Indicator] = {(i.type.value, i.value, i.source): i for i in indicators}
@@ -178,13 +231,15 @@ def store_listings(
     return SaveStats(created, changed, unchanged)
 
 
-def save_indicators(session: Session, indicators: Iterable[Indicator]) -> tuple[int, int]:
-    """Store indicators, replacing what a source said before about the same one.
+def save_indicators(
+    session: Session, indicators: Iterable[Indicator], *, actor: Actor
+) -> tuple[int, int]:
+    """Store indicators, replacing what a source said before about the same one; audited.
 
     Return (created, updated). Listings are keyed by (type, value, source); when the
     input repeats a key, the last one wins.
     """
-    stats = store_listings(session, indicators, reason="imported")
+    stats = store_listings(session, indicators, actor=actor, reason="imported")
     return stats.created, stats.changed + stats.unchanged
 
 

@@ -26,6 +26,7 @@ from bastion.orgs.service import (
     list_organisations,
     organisation_ids,
     save_organisation,
+    save_organisations,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "parse_hostname",
     "read_organisations",
     "save_organisation",
+    "save_organisations",
 ]

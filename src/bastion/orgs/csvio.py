@@ -17,6 +17,8 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core.errors import BastionError, FormatError, InputError, Location
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
@@ -28,7 +30,7 @@ from bastion.orgs.domain import (
     parse_email,
     parse_hostname,
 )
-from bastion.orgs.service import organisation_ids, save_organisation
+from bastion.orgs.service import _save, organisation_ids
 
 BASTION_COLUMNS = ("code", "name", "type", "parent", "networks", "hosts", "contacts")
 
@@ -263,8 +265,13 @@ def _parents_first(rows: list[ParsedRow], path: str) -> list[ParsedRow]:
     return ordered
 
 
-def import_organisations(session: Session, path: Path, fmt: str | None = None) -> ImportReport:
-    """Import organisations from a CSV file, all or nothing, in the caller's transaction."""
+def import_organisations(
+    session: Session, path: Path, fmt: str | None = None, *, actor: Actor
+) -> ImportReport:
+    """Import organisations from a CSV file, all or nothing, in the caller's transaction.
+
+    The import is one change in the audit trail (``organisation.import`` of the file).
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -284,7 +291,7 @@ def import_organisations(session: Session, path: Path, fmt: str | None = None) -
     created = updated = 0
     for row in _parents_first(rows, str(path)):
         try:
-            save_organisation(session, row.org)
+            _save(session, row.org)
         except BastionError as exc:
             raise InputError(str(exc), Location(str(path), row.line)) from None
         if row.org.code in existing:
@@ -292,6 +299,13 @@ def import_organisations(session: Session, path: Path, fmt: str | None = None) -
         else:
             created += 1
         by_type[row.org.type.value] = by_type.get(row.org.type.value, 0) + 1
+    audit.record(
+        session,
+        actor,
+        "organisation.import",
+        f"file:{path.name}",
+        after={"format": name, "created": created, "updated": updated, "by_type": by_type},
+    )
     return ImportReport(name, created, updated, by_type)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core.errors import ConflictError, NotFoundError
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
@@ -49,12 +53,58 @@ def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> di
     return dict(session.execute(query).all())
 
 
-def save_organisation(session: Session, org: Organisation, *, create_only: bool = False) -> None:
-    """Create ``org`` or replace what is stored under its code, networks and all.
+def _view(org: Organisation) -> dict[str, Any]:
+    """Return what the audit trail keeps of an organisation."""
+    return {k: v for k, v in dataclasses.asdict(org).items() if k != "children"}
+
+
+def save_organisation(
+    session: Session, org: Organisation, *, actor: Actor, create_only: bool = False
+) -> None:
+    """Create ``org`` or replace what is stored under its code, networks and all; audited.
 
     Raise ConflictError when ``create_only`` and the code exists, or when one of its
     networks belongs to another organisation; NotFoundError for an unknown parent.
     """
+    code = org_code(org.code)
+    exists = session.scalar(select(OrganisationRow.id).where(OrganisationRow.code == code))
+    before = _view(_to_domain(_row(session, code))) if exists is not None else None
+    _save(session, org, create_only=create_only)
+    audit.record(
+        session,
+        actor,
+        "organisation.update" if before else "organisation.create",
+        f"organisation:{code}",
+        org=code,
+        before=before,
+        after=_view(_to_domain(_row(session, code))),
+    )
+
+
+def save_organisations(
+    session: Session, organisations: Sequence[Organisation], *, actor: Actor, source: str
+) -> tuple[int, int]:
+    """Save many organisations, in the order given (parents first); return (created, updated).
+
+    The whole load is one change in the audit trail (``organisation.import`` of
+    ``source``), however many organisations it holds.
+    """
+    existing = organisation_ids(session, [org_code(o.code) for o in organisations])
+    for org in organisations:
+        _save(session, org)
+    created = sum(1 for o in organisations if org_code(o.code) not in existing)
+    updated = len(organisations) - created
+    audit.record(
+        session,
+        actor,
+        "organisation.import",
+        f"import:{source}",
+        after={"created": created, "updated": updated},
+    )
+    return created, updated
+
+
+def _save(session: Session, org: Organisation, *, create_only: bool = False) -> None:
     code = org_code(org.code)
     row = session.scalar(select(OrganisationRow).where(OrganisationRow.code == code))
     if row is not None and create_only:
@@ -152,8 +202,10 @@ def list_organisations(
     return [_to_domain(r) for r in session.scalars(page)], total
 
 
-def add_network(session: Session, code: str, cidr: str, description: str = "") -> str:
-    """Register ``cidr`` to the organisation; return it in canonical form."""
+def add_network(
+    session: Session, code: str, cidr: str, description: str = "", *, actor: Actor
+) -> str:
+    """Register ``cidr`` to the organisation (audited); return it in canonical form."""
     row = _row(session, code)
     canonical = parse_cidr(cidr)
     owner = session.scalar(
@@ -162,22 +214,41 @@ def add_network(session: Session, code: str, cidr: str, description: str = "") -
     if owner is not None:
         msg = f"network {canonical} is already registered to {owner}"
         raise ConflictError(msg)
+    before = sorted(n.cidr for n in row.networks)
     row.networks.append(NetworkRow(cidr=canonical, description=description))
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "organisation.network_add",
+        f"organisation:{row.code}",
+        org=row.code,
+        before={"networks": before},
+        after={"networks": sorted([*before, canonical])},
+    )
     return canonical
 
 
-def add_contact(session: Session, code: str, contact: Contact) -> None:
-    """Add a contact to the organisation."""
+def add_contact(session: Session, code: str, contact: Contact, *, actor: Actor) -> None:
+    """Add a contact to the organisation (audited)."""
     row = _row(session, code)
-    row.contacts.append(
-        ContactRow(name=contact.name.strip(), email=parse_email(contact.email), role=contact.role)
+    added = ContactRow(
+        name=contact.name.strip(), email=parse_email(contact.email), role=contact.role
     )
+    row.contacts.append(added)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "organisation.contact_add",
+        f"organisation:{row.code}",
+        org=row.code,
+        after={"name": added.name, "email": added.email, "role": added.role},
+    )
 
 
-def add_host(session: Session, code: str, host: Host) -> None:
-    """Register an internet-facing host of the organisation."""
+def add_host(session: Session, code: str, host: Host, *, actor: Actor) -> None:
+    """Register an internet-facing host of the organisation (audited)."""
     row = _row(session, code)
     name = parse_hostname(host.hostname)
     if any(h.hostname == name for h in row.hosts):
@@ -185,6 +256,14 @@ def add_host(session: Session, code: str, host: Host) -> None:
         raise ConflictError(msg)
     row.hosts.append(HostRow(hostname=name, address=host.address, description=host.description))
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "organisation.host_add",
+        f"organisation:{row.code}",
+        org=row.code,
+        after={"hostname": name, "address": host.address},
+    )
 
 
 def all_networks(session: Session) -> list[tuple[str, str]]:

@@ -19,6 +19,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion import audit
+from bastion.audit import Actor
 from bastion.core import fetch
 from bastion.core.errors import ConflictError, FetchError, InputError, Location, NotFoundError
 from bastion.core.timeutil import as_utc
@@ -31,7 +33,7 @@ from bastion.intel.feeds.registry import (
 )
 from bastion.intel.lifecycle import deactivate_stale
 from bastion.intel.models import FeedPullRow, FeedRow
-from bastion.intel.service import store_listings
+from bastion.intel.service import _store_listings
 
 _NAME_LIMIT = 100
 
@@ -114,9 +116,10 @@ def add_feed(
     *,
     interval: timedelta = timedelta(hours=1),
     options: dict[str, Any] | None = None,
+    actor: Actor,
     now: datetime,
 ) -> Feed:
-    """Register a feed; raise ConflictError if the name is taken, InputError if a setting is bad."""
+    """Register a feed (audited); raise ConflictError if the name is taken, InputError if bad."""
     name = name.strip()
     if not name or len(name) > _NAME_LIMIT:
         msg = f"feed name must be 1-{_NAME_LIMIT} characters"
@@ -146,7 +149,15 @@ def add_feed(
     )
     session.add(row)
     session.flush()
-    return _feed(row)
+    feed = _feed(row)
+    audit.record(
+        session,
+        actor,
+        "intel.feed_add",
+        f"feed:{feed.name}",
+        after={"kind": feed.kind, "url": feed.url, "interval_seconds": feed.interval_seconds},
+    )
+    return feed
 
 
 def _row(session: Session, name: str) -> FeedRow:
@@ -176,12 +187,25 @@ def _finish(row: FeedPullRow, parsed: Parsed | None, now: datetime) -> None:
 
 
 def pull_feed(
-    session: Session, name: str, *, now: datetime, client: httpx.Client | None = None
+    session: Session,
+    name: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    client: httpx.Client | None = None,
 ) -> Pull:
     """Pull one feed now, store what it brings, and record the pull; return the record.
 
-    The caller commits: the pull record and the listings it stored go together.
+    The caller commits: the pull record, the listings it stored and its audit
+    event (``intel.feed_pull``, a failed pull too) go together.
     """
+    pull = _pull_feed(session, name, now=now, client=client)
+    after = {"status": pull.status, "added": pull.added, "changed": pull.changed}
+    audit.record(session, actor, "intel.feed_pull", f"feed:{pull.feed}", after=after)
+    return pull
+
+
+def _pull_feed(session: Session, name: str, *, now: datetime, client: httpx.Client | None) -> Pull:
     feed = _row(session, name)
     moment = as_utc(now)
     feed_type = get_feed_type(feed.kind)
@@ -217,7 +241,9 @@ def pull_feed(
         return _pull(record, feed.name)
     # Listings are stored under the feed's own name whatever the content says.
     reason = f"feed {feed.name} pull {record.id}"
-    stats = store_listings(session, parsed.indicators, reason=reason, now=moment, pull_id=record.id)
+    stats = _store_listings(
+        session, parsed.indicators, reason=reason, now=moment, pull_id=record.id
+    )
     record.added, record.changed, record.unchanged = stats.created, stats.changed, stats.unchanged
     if parsed.skipped:
         record.status = "partial"
@@ -242,10 +268,12 @@ def pull_feed(
     return _pull(record, feed.name)
 
 
-def pull_due(session: Session, *, now: datetime, client: httpx.Client | None = None) -> list[Pull]:
-    """Pull every enabled feed whose interval has passed since its last pull."""
+def pull_due(
+    session: Session, *, actor: Actor, now: datetime, client: httpx.Client | None = None
+) -> list[Pull]:
+    """Pull every enabled feed whose interval has passed since its last pull (each audited)."""
     due = [f.name for f in list_feeds(session) if f.due(now)]
-    return [pull_feed(session, name, now=now, client=client) for name in due]
+    return [pull_feed(session, name, actor=actor, now=now, client=client) for name in due]
 
 
 def feed_history(session: Session, name: str | None = None, *, limit: int = 50) -> list[Pull]:

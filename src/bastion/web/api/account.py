@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from bastion import auth
+from bastion import audit
 from bastion.web.auth import PrincipalDep, require
 from bastion.web.deps import PRINTABLE, SessionDep
 
@@ -79,7 +79,7 @@ def list_audit(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuditPage:
     """Return one page of audit events, newest first (auditors and national administrators)."""
-    found, total = auth.list_events(
+    found, total = audit.list_events(
         session, action=action, actor=actor, org=org, limit=limit, offset=offset
     )
     return AuditPage(

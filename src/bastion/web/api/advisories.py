@@ -5,8 +5,8 @@ organisation's security lead acknowledges it, says whether it applies, records
 remediation actions and closes its response, for its own organisations only.
 A member sees only the published alerts that reached one of its organisations,
 and only those organisations' responses: any other alert answers 404, exactly
-as one that does not exist. Every change goes to the platform audit trail
-(``bastion.auth.record``) as well as the advisories' own.
+as one that does not exist. Every change goes to the audit trail
+through the advisories' own functions.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bastion import advisories as adv
-from bastion import auth
-from bastion.advisories.responses import Response as AdvResponse
 from bastion.auth import Principal, Scope
 from bastion.core.errors import InputError
 from bastion.core.types import org_code
@@ -283,32 +281,6 @@ def advisory_out(session: Session, alert: adv.Alert, scope: Scope) -> AdvisoryOu
     )
 
 
-def _audit_alert(
-    session: Session, principal: Principal, action: str, ref: str, after: dict[str, Any]
-) -> None:
-    auth.record(session, principal, action, f"advisory:{ref}", after=after)
-
-
-def _audit_responses(
-    session: Session,
-    principal: Principal,
-    action: str,
-    ref: str,
-    found: list[AdvResponse],
-    after: dict[str, Any],
-) -> None:
-    for r in found:
-        state = {"status": r.status, "applicability": r.applicability, **after}
-        auth.record(
-            session,
-            principal,
-            action,
-            f"advisory:{ref}/{r.organisation}",
-            org=r.organisation,
-            after={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in state.items()},
-        )
-
-
 NATIONAL_WRITE = [Depends(require_national("advisories:write"))]
 
 
@@ -355,12 +327,10 @@ def draft_advisory(body: AdvisoryIn, session: SessionDep, principal: PrincipalDe
     alert = adv.draft_alert(
         session,
         body.content(),
-        author=principal.actor,
+        author=principal.as_actor(),
         organisations=tuple(body.organisations),
     )
-    out = advisory_out(session, alert, principal.scope)
-    _audit_alert(session, principal, "advisory.draft", alert.ref, out.content.model_dump())
-    return out
+    return advisory_out(session, alert, principal.scope)
 
 
 @router.put("/{ref}", summary="Edit a draft", dependencies=NATIONAL_WRITE)
@@ -372,12 +342,10 @@ def edit_advisory(
         session,
         ref,
         body.content(),
-        author=principal.actor,
+        author=principal.as_actor(),
         organisations=tuple(body.organisations),
     )
-    out = advisory_out(session, alert, principal.scope)
-    _audit_alert(session, principal, "advisory.edit", alert.ref, out.content.model_dump())
-    return out
+    return advisory_out(session, alert, principal.scope)
 
 
 @router.get("/{ref}/preview", summary="Preview who an alert reaches", dependencies=NATIONAL_WRITE)
@@ -405,11 +373,9 @@ def publish_advisory(
 ) -> PublishOut:
     """Publish the draft: e-mail every affected organisation and open its response."""
     report = adv.publish(
-        session, ref, actor=principal.actor, policy=policy(request), smtp=smtp_config(request)
+        session, ref, actor=principal.as_actor(), policy=policy(request), smtp=smtp_config(request)
     )
-    out = _publish_out(report)
-    _audit_alert(session, principal, "advisory.publish", report.ref, out.model_dump())
-    return out
+    return _publish_out(report)
 
 
 @router.post("/{ref}/revisions", summary="Revise a published alert", dependencies=NATIONAL_WRITE)
@@ -422,13 +388,11 @@ def revise_advisory(
         ref,
         body.content(),
         note=body.note,
-        actor=principal.actor,
+        actor=principal.as_actor(),
         policy=policy(request),
         smtp=smtp_config(request),
     )
-    out = _publish_out(report)
-    _audit_alert(session, principal, "advisory.revise", report.ref, out.model_dump())
-    return out
+    return _publish_out(report)
 
 
 # --- organisations' responses --------------------------------------------------------
@@ -440,8 +404,7 @@ def acknowledge_advisory(
 ) -> list[ResponseOut]:
     """Acknowledge the alert for each organisation named (again is no error)."""
     alert, codes = respondable(session, principal, ref, body.organisations)
-    found = adv.acknowledge(session, alert.ref, codes, actor=principal.actor)
-    _audit_responses(session, principal, "advisory.acknowledge", alert.ref, found, {})
+    found = adv.acknowledge(session, alert.ref, codes, actor=principal.as_actor())
     return [ResponseOut.model_validate(r) for r in found]
 
 
@@ -456,11 +419,10 @@ def set_applicability(
         alert.ref,
         codes,
         body.applicability.value,
-        actor=principal.actor,
+        actor=principal.as_actor(),
         next_update=body.next_update,
         policy=policy(request),
     )
-    _audit_responses(session, principal, "advisory.applicability", alert.ref, found, {})
     return [ResponseOut.model_validate(r) for r in found]
 
 
@@ -479,12 +441,10 @@ def add_action(
         alert.ref,
         codes,
         body.description,
-        actor=principal.actor,
+        actor=principal.as_actor(),
         next_update=body.next_update,
         status=body.status,
     )
-    found = [r for r in adv.list_responses(session, alert.ref) if r.organisation in codes]
-    _audit_responses(session, principal, "advisory.action_add", alert.ref, found, {"actions": ids})
     return ActionsOut(actions=ids)
 
 
@@ -505,18 +465,10 @@ def update_action(
         action_id,
         body.note,
         status=body.status,
-        actor=principal.actor,
+        actor=principal.as_actor(),
         next_update=body.next_update,
     )
     [found] = adv.list_responses(session, alert.ref, owner)
-    _audit_responses(
-        session,
-        principal,
-        "advisory.action_update",
-        alert.ref,
-        [found],
-        {"action": action_id, "action_status": body.status},
-    )
     return ResponseOut.model_validate(found)
 
 
@@ -526,8 +478,9 @@ def close_response(
 ) -> list[ResponseOut]:
     """Close each organisation's response: remediated, or not applicable to it."""
     alert, codes = respondable(session, principal, ref, body.organisations)
-    found = adv.close(session, alert.ref, codes, actor=principal.actor, remediated=body.remediated)
-    _audit_responses(session, principal, "advisory.close", alert.ref, found, {})
+    found = adv.close(
+        session, alert.ref, codes, actor=principal.as_actor(), remediated=body.remediated
+    )
     return [ResponseOut.model_validate(r) for r in found]
 
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from bastion import auth, intel
+from bastion import intel
 from bastion.auth import Principal
 from bastion.boundary.alerts import Alert, list_alerts
 from bastion.core.errors import InputError, Location
@@ -350,18 +350,7 @@ def search_indicators(
 def add_indicator(body: IndicatorIn, session: SessionDep, principal: IntelWriter) -> IndicatorOut:
     """List an indicator by hand (national analysts); the same source's listing is replaced."""
     indicator = body.to_domain()
-    stats = intel.store_listings(session, [indicator], reason=f"added by {principal.actor}")
-    auth.record(
-        session,
-        principal,
-        "intel.indicator_add",
-        f"indicator:{indicator.id}",
-        after={
-            "source": indicator.source,
-            "created": bool(stats.created),
-            **ListingOut.model_validate(indicator).model_dump(mode="json"),
-        },
-    )
+    intel.add_indicator(session, indicator, actor=principal.as_actor())
     return IndicatorOut.of(indicator_view(session, indicator.id))
 
 
@@ -369,16 +358,14 @@ def add_indicator(body: IndicatorIn, session: SessionDep, principal: IntelWriter
 def expire_indicator(body: ExpireIn, session: SessionDep, principal: IntelWriter) -> ExpireOut:
     """End every source's listing of the indicator now (or one source's), saying why."""
     count = intel.expire_indicator(
-        session, body.id, reason=body.reason, now=utcnow(), source=body.source
+        session,
+        body.id,
+        actor=principal.as_actor(),
+        reason=body.reason,
+        now=utcnow(),
+        source=body.source,
     )
     listings = intel.get_indicator(session, body.id)
-    auth.record(
-        session,
-        principal,
-        "intel.indicator_expire",
-        f"indicator:{listings[0].id}",
-        after={"reason": body.reason, "source": body.source, "expired": count},
-    )
     return ExpireOut(id=listings[0].id, expired=count)
 
 
@@ -405,8 +392,14 @@ async def import_indicators(
     fmt, parsed = read_upload(
         content, name, format.strip().lower() or "auto", source.strip() or None
     )
-    stats = intel.store_listings(session, parsed.indicators, reason=f"imported from {name}")
-    report = ImportOut(
+    stats = intel.store_listings(
+        session,
+        parsed.indicators,
+        actor=principal.as_actor(),
+        reason=f"imported from {name}",
+        target=f"file:{name}",
+    )
+    return ImportOut(
         file=name,
         format=fmt,
         read=len(parsed.indicators),
@@ -416,14 +409,6 @@ async def import_indicators(
         skipped=parsed.skipped,
         problems=list(parsed.problems),
     )
-    auth.record(
-        session,
-        principal,
-        "intel.import",
-        f"file:{name}",
-        after=report.model_dump(mode="json", exclude={"problems"}),
-    )
-    return report
 
 
 def _pull(pull: feeds.Pull) -> PullOut:
@@ -461,7 +446,4 @@ def feed_pulls(
 @router.post("/feeds/{name}/pull", summary="Pull a feed now")
 def pull_feed(name: FeedName, session: SessionDep, principal: IntelWriter) -> PullOut:
     """Pull the feed now and record the pull (a failed pull is recorded too, changing nothing)."""
-    pull = feeds.pull_feed(session, name, now=utcnow())
-    after: dict[str, Any] = {"status": pull.status, "added": pull.added, "changed": pull.changed}
-    auth.record(session, principal, "intel.feed_pull", f"feed:{name}", after=after)
-    return _pull(pull)
+    return _pull(feeds.pull_feed(session, name, actor=principal.as_actor(), now=utcnow()))

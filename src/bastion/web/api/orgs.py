@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
-from bastion import auth, orgs
+from bastion import orgs
 from bastion.core.errors import ConflictError, Location, NotFoundError
 from bastion.web.api.org_models import (
     Cidr,
@@ -82,7 +82,7 @@ def create_organisation(
     """Create an organisation with its networks, hosts and contacts, all or nothing."""
     org = body.to_domain()
     try:
-        orgs.save_organisation(session, org, create_only=True)
+        orgs.save_organisation(session, org, actor=principal.as_actor(), create_only=True)
     except NotFoundError:
         # The only lookup a create makes is of the parent: name the field, as validation would.
         msg = f"no organisation with code {org.parent!r}; create the parent first"
@@ -92,16 +92,7 @@ def create_organisation(
         msg = f"organisation {org.code} or one of its networks was registered at the same time"
         raise ConflictError(msg) from None
     response.headers["Location"] = request.url_for("get_organisation", code=org.code).path
-    created = OrganisationOut.of(orgs.get_organisation(session, org.code))
-    auth.record(
-        session,
-        principal,
-        "organisation.create",
-        f"organisation:{org.code}",
-        org=org.code,
-        after=created.model_dump(mode="json"),
-    )
-    return created
+    return OrganisationOut.of(orgs.get_organisation(session, org.code))
 
 
 class NetworkIn(BaseModel):
@@ -148,18 +139,11 @@ def add_network(
     """Register a CIDR to the organisation (its security lead, or a national administrator)."""
     org = _writable(session, code, principal)
     try:
-        cidr = orgs.add_network(session, org.code, body.cidr, body.description)
+        cidr = orgs.add_network(
+            session, org.code, body.cidr, body.description, actor=principal.as_actor()
+        )
     except ConflictError as exc:
         raise _conflict(exc, principal, f"network {body.cidr}") from None
-    auth.record(
-        session,
-        principal,
-        "organisation.network_add",
-        f"organisation:{org.code}",
-        org=org.code,
-        before={"networks": list(org.networks)},
-        after={"networks": sorted([*org.networks, cidr])},
-    )
     return NetworkOut(cidr=cidr, description=body.description)
 
 
@@ -173,15 +157,12 @@ def add_host(code: str, body: HostIn, session: SessionDep, principal: PrincipalD
     """Register a host to the organisation (its security lead, or a national administrator)."""
     org = _writable(session, code, principal)
     try:
-        orgs.add_host(session, org.code, orgs.Host(body.hostname, body.address, body.description))
+        orgs.add_host(
+            session,
+            org.code,
+            orgs.Host(body.hostname, body.address, body.description),
+            actor=principal.as_actor(),
+        )
     except ConflictError as exc:
         raise _conflict(exc, principal, f"host {body.hostname}") from None
-    auth.record(
-        session,
-        principal,
-        "organisation.host_add",
-        f"organisation:{org.code}",
-        org=org.code,
-        after={"hostname": body.hostname, "address": body.address},
-    )
     return HostOut(hostname=body.hostname, address=body.address, description=body.description)

@@ -359,5 +359,5 @@ def tune_rule(
     """Switch a rule on or off for every organisation, or for one (audited); return the rule."""
     code = tuning_target(principal, scope, body.org)
     catalogue.get(rule_id)
-    detect.tune_rule(session, principal, rule_id, enabled=body.enabled, org=code)
+    detect.tune_rule(session, principal.as_actor(), rule_id, enabled=body.enabled, org=code)
     return rule_out(*rule_detail(session, catalogue, scope, rule_id))

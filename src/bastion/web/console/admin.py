@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from bastion import auth
+from bastion import audit, auth
 from bastion.auth.roles import CONTEXTS
 from bastion.core.errors import InputError, Location
 from bastion.web.auth import PrincipalDep, require, require_national
@@ -217,7 +217,7 @@ def audit_list(
     page: Page = 1,
 ) -> HTMLResponse:
     """Show the audit trail, newest first, filtered, 50 a page."""
-    found, total = auth.list_events(
+    found, total = audit.list_events(
         session,
         action=action or None,
         actor=actor or None,
@@ -250,13 +250,13 @@ def audit_export(
     org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
 ) -> Response:
     """Download the (filtered) audit trail as CSV or JSON, oldest first."""
-    found, _ = auth.list_events(
+    found, _ = audit.list_events(
         session, action=action or None, actor=actor or None, org=org or None, limit=EXPORT_LIMIT
     )
     if fmt == "csv":
-        body, media = auth.export_csv(found), "text/csv; charset=utf-8"
+        body, media = audit.export_csv(found), "text/csv; charset=utf-8"
     else:
-        body, media = auth.export_json(found), "application/json"
+        body, media = audit.export_json(found), "application/json"
     return PlainTextResponse(
         body,
         media_type=media,

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
-from bastion import auth
 from bastion.core.errors import InputError
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
@@ -107,16 +106,9 @@ def advisory_publish(
     report = adv.publish(
         session,
         ref,
-        actor=principal.actor,
+        actor=principal.as_actor(),
         policy=api.policy(request),
         smtp=api.smtp_config(request),
-    )
-    auth.record(
-        session,
-        principal,
-        "advisory.publish",
-        f"advisory:{report.ref}",
-        after=api._publish_out(report).model_dump(),
     )
     return RedirectResponse(request.url_for("advisory_page", ref=report.ref).path, status_code=303)
 
@@ -142,19 +134,17 @@ def advisory_respond(
         raise InputError(msg)
     alert, codes = api.respondable(session, principal, ref, codes)
     if step == "acknowledge":
-        found = adv.acknowledge(session, alert.ref, codes, actor=principal.actor)
+        adv.acknowledge(session, alert.ref, codes, actor=principal.as_actor())
     elif step == "applicability":
-        found = adv.set_applicability(
-            session, alert.ref, codes, applicability, actor=principal.actor,
+        adv.set_applicability(
+            session, alert.ref, codes, applicability, actor=principal.as_actor(),
             policy=api.policy(request),
         )  # fmt: skip
     elif step == "action":
-        adv.add_action(session, alert.ref, codes, description, actor=principal.actor)
-        found = [r for r in adv.list_responses(session, alert.ref) if r.organisation in codes]
+        adv.add_action(session, alert.ref, codes, description, actor=principal.as_actor())
+        [r for r in adv.list_responses(session, alert.ref) if r.organisation in codes]
     else:
-        found = adv.close(session, alert.ref, codes, actor=principal.actor)
-    action = {"action": "action_add"}.get(step, step)
-    api._audit_responses(session, principal, f"advisory.{action}", alert.ref, found, {})
+        adv.close(session, alert.ref, codes, actor=principal.as_actor())
     return RedirectResponse(
         request.url_for("advisory_page", ref=alert.ref).path + "#responses", status_code=303
     )

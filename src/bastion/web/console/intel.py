@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bastion import auth, intel
+from bastion import intel
 from bastion.core.errors import InputError
 from bastion.core.timeutil import utcnow
 from bastion.core.types import Severity, Tlp
@@ -163,14 +163,7 @@ def intel_add(
         threat=threat,
         tlp=parse_tlp(tlp),
     )
-    intel.store_listings(session, [indicator], reason=f"added by {principal.actor}")
-    auth.record(
-        session,
-        principal,
-        "intel.indicator_add",
-        f"indicator:{indicator.id}",
-        after={"source": indicator.source, "severity": indicator.severity.value},
-    )
+    intel.add_indicator(session, indicator, actor=principal.as_actor())
     return RedirectResponse(indicator_path(request, indicator.id), status_code=303)
 
 
@@ -184,17 +177,15 @@ def intel_expire(
     source: Annotated[str, Form(max_length=100, pattern=PRINTABLE)] = "",
 ) -> RedirectResponse:
     """Expire an indicator (every source's listing, or one) saying why, then show it."""
-    count = intel.expire_indicator(
-        session, id, reason=reason, now=utcnow(), source=source.strip() or None
+    intel.expire_indicator(
+        session,
+        id,
+        actor=principal.as_actor(),
+        reason=reason,
+        now=utcnow(),
+        source=source.strip() or None,
     )
     found = intel.get_indicator(session, id)[0]
-    auth.record(
-        session,
-        principal,
-        "intel.indicator_expire",
-        f"indicator:{found.id}",
-        after={"reason": reason.strip(), "source": source.strip() or None, "expired": count},
-    )
     return RedirectResponse(indicator_path(request, found.id), status_code=303)
 
 

@@ -148,7 +148,7 @@ def rule_tune(
         raise InputError(msg, Location(field="enabled"))
     code = api.tuning_target(principal, scope, org or None)
     catalogue.get(rule_id)
-    detect.tune_rule(session, principal, rule_id, enabled=enabled == "on", org=code)
+    detect.tune_rule(session, principal.as_actor(), rule_id, enabled=enabled == "on", org=code)
     return RedirectResponse(
         request.url_for("rule_page", rule_id=rule_id).path + "#tuning", status_code=303
     )

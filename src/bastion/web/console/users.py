@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.templating import Jinja2Templates
 
-from bastion import auth
+from bastion import audit, auth
 from bastion.core.errors import ConflictError, InputError, Location
 from bastion.web.auth import PrincipalDep, require_national
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
@@ -39,7 +39,7 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     user = auth.get_user(session, username)
-    history, _ = auth.list_events(session, target=f"user:{user.username}", limit=HISTORY)
+    history, _ = audit.list_events(session, target=f"user:{user.username}", limit=HISTORY)
     context: dict[str, Any] = {
         "section": "users",
         "user": user,

@@ -1,5 +1,8 @@
 """The audit trail: every state change (who, what, when, from where, before and after).
 
+Every context records through ``record``; the console, the API and the CLI
+read it through ``list_events`` and the exports.
+
 Rows are only ever inserted: this module offers no update or delete, and the
 migration installs triggers that make the database refuse both.
 """
@@ -10,14 +13,15 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bastion.auth.models import AuditRow
-from bastion.auth.principal import Principal
+from bastion.audit.actor import Actor
+from bastion.audit.models import AuditRow
 from bastion.core.timeutil import utcnow
 
 EXPORT_FIELDS = ("id", "at", "actor", "actor_ip", "action", "target", "org", "before", "after")
@@ -50,9 +54,23 @@ def _to_domain(row: AuditRow) -> AuditEvent:
     )
 
 
+def _jsonable(value: Any) -> Any:
+    """Return ``value`` as JSON can hold it: times as ISO text, enums as their values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
 def record(
     session: Session,
-    who: Principal,
+    actor: Actor,
     action: str,
     target: str,
     *,
@@ -60,17 +78,21 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event to the trail, in the caller's transaction (it commits with the change)."""
+    """Append one event to the trail, in the caller's transaction (it commits with the change).
+
+    ``target`` names what changed as ``kind:id`` (``organisation:RAL``,
+    ``indicator:domain:bad.example``); ``org`` is the organisation it belongs to.
+    """
     session.add(
         AuditRow(
             at=utcnow(),
-            actor=who.actor[:120],
-            actor_ip=who.ip[:64],
+            actor=str(actor)[:120],
+            actor_ip=actor.ip[:64],
             action=action,
             target=target[:200],
-            org_code=org,
-            before=before,
-            after=after,
+            org_code=org.strip().upper() if org else None,
+            before=_jsonable(before),
+            after=_jsonable(after),
         )
     )
     session.flush()

@@ -1,0 +1,339 @@
+"""Every `bastion` command that changes state leaves exactly one audit event, as ``cli:<login>``.
+
+The commands come from the Typer app itself. Each is classified once, here:
+``MUTATING`` (with how to run it), ``READ_ONLY``, or ``NOT_AUDITED`` (with why).
+A command added without a class fails ``test_every_command_is_classified``; a
+mutating command whose service forgets to record, or records twice, fails
+``test_each_mutating_command_leaves_one_audit_event``.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import http.server
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import text
+from tests.advisories.conftest import cyclonedx, log4j_core
+from tests.conftest import Run
+
+from bastion.cli import context
+from bastion.cli.main import app
+from bastion.demo.detection import install_demo_rules
+
+RULE_ID = "451b3c28-3fed-4081-aef7-5230e65f58a7"  # the demo's Log4Shell rule
+
+Step = Callable[[Run, Path, Path], object]  # prepares what a command needs (cli, tmp, shared)
+Argv = Callable[[Path, Path], list[str]]  # the command's words, given tmp and the shared data
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to run one mutating command: its steps first, then its words."""
+
+    argv: Argv
+    before: tuple[Step, ...] = ()
+    # How many changes the command made, from what it printed: one unless it says more.
+    changes: Callable[[str], int] = lambda _out: 1
+
+
+def commands() -> set[str]:
+    """Every leaf command of `bastion`, as its words (``intel feeds pull``)."""
+    found = set()
+
+    def walk(command: object, words: list[str]) -> None:
+        children = getattr(command, "commands", None)
+        if children is None:
+            found.add(" ".join(words))
+            return
+        for name, child in children.items():
+            walk(child, [*words, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def ok(result: object) -> str:
+    assert getattr(result, "exit_code", 1) == 0, getattr(result, "output", result)
+    return str(getattr(result, "stdout", ""))
+
+
+def closed_port() -> int:
+    """Return a loopback port nothing listens on: e-mail and feeds there fail at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- how to run each mutating command, from a federation of one trust (RAA) ----------
+
+
+def draft(cli: Run, tmp: Path, shared: Path) -> None:
+    ok(cli("advisories", "draft", "--title", "Test alert", "--severity", "low", "--org", "RAA"))
+
+
+def published(cli: Run, tmp: Path, shared: Path) -> None:
+    draft(cli, tmp, shared)
+    ok(cli("advisories", "publish", "CC-0001"))
+
+
+def applicable(cli: Run, tmp: Path, shared: Path) -> None:
+    published(cli, tmp, shared)
+    ok(cli("advisories", "respond", "applicability", "CC-0001", "applicable", "--org", "RAA"))
+
+
+def with_action(cli: Run, tmp: Path, shared: Path) -> None:
+    published(cli, tmp, shared)
+    ok(cli("advisories", "respond", "action", "CC-0001", "patch", "--org", "RAA"))
+
+
+def overdue(cli: Run, tmp: Path, shared: Path) -> None:
+    published(cli, tmp, shared)
+    store = context.store()
+    with store.engine.begin() as conn:  # a response whose acknowledgement was due yesterday
+        conn.execute(text("UPDATE adv_responses SET ack_due = '2000-01-01 00:00:00.000000'"))
+
+
+def viewer(cli: Run, tmp: Path, shared: Path) -> None:
+    ok(cli("users", "add", "dee", "--org", "RAA:org_viewer"))
+
+
+def policy(cli: Run, tmp: Path, shared: Path) -> None:
+    ok(cli("intel", "policies", "add", "firewalls"))
+
+
+def listed(cli: Run, tmp: Path, shared: Path) -> None:
+    (tmp / "list.txt").write_text("bad.example\n")
+    ok(cli("intel", "import", str(tmp / "list.txt")))
+
+
+def rules(cli: Run, tmp: Path, shared: Path) -> None:
+    install_demo_rules(context.settings().rules_dir)
+
+
+def serve(tmp: Path, name: str, content: bytes) -> str:
+    """Serve ``content`` from a loopback HTTP server; return its URL."""
+    (tmp / "served").mkdir(exist_ok=True)
+    (tmp / "served" / name).write_bytes(content)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=tmp / "served")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    SERVERS.append(server)
+    return f"http://127.0.0.1:{server.server_address[1]}/{name}"
+
+
+def osv_server(tmp: Path, shared: Path) -> str:
+    """Serve one real OSV record; return its URL."""
+    record = shared / "intel" / "osv" / "GHSA-jfh8-c2jp-5v3q.json"
+    return serve(tmp, record.name, record.read_bytes())
+
+
+SERVERS: list[http.server.ThreadingHTTPServer] = []
+
+
+def sbom(tmp: Path) -> str:
+    path = tmp / "pas.cdx.json"
+    path.write_bytes(cyclonedx([log4j_core("2.14.1")]))
+    return str(path)
+
+
+def orgs_csv(tmp: Path) -> str:
+    path = tmp / "orgs.csv"
+    path.write_text(
+        "code,name,type,parent,networks,hosts,contacts\nRBB,Beta Trust,trust,,10.9.0.0/16,,\n"
+    )
+    return str(path)
+
+
+def case(argv: Argv, *before: Step) -> Case:
+    return Case(argv, before)
+
+
+def loaded(out: str) -> int:
+    """Read ``loaded N demo inventories``: each inventory is one import, one event."""
+    return int(out.split("loaded ", 1)[1].split(" ", 1)[0])
+
+
+def words(*argv: str) -> Argv:
+    return lambda _tmp, _shared: list(argv)
+
+
+def run(*argv: str) -> Step:
+    """A step that runs one `bastion` command and checks it succeeded."""
+    return lambda cli, _tmp, _shared: ok(cli(*argv))
+
+
+MUTATING: dict[str, Case] = {
+    "advisories draft": case(
+        words("advisories", "draft", "--title", "T", "--severity", "low", "--org", "RAA")
+    ),
+    "advisories edit": case(words("advisories", "edit", "CC-0001", "--title", "U"), draft),
+    "advisories publish": case(words("advisories", "publish", "CC-0001"), draft),
+    "advisories revise": case(words("advisories", "revise", "CC-0001", "--note", "n"), published),
+    "advisories respond ack": case(
+        words("advisories", "respond", "ack", "CC-0001", "--org", "RAA"), published
+    ),
+    "advisories respond applicability": case(
+        words("advisories", "respond", "applicability", "CC-0001", "applicable", "--org", "RAA"),
+        published,
+    ),
+    "advisories respond action": case(
+        words("advisories", "respond", "action", "CC-0001", "patch", "--org", "RAA"), published
+    ),
+    "advisories respond update": case(
+        words("advisories", "respond", "update", "1", "half", "--status", "in_progress"),
+        with_action,
+    ),
+    "advisories respond close": case(
+        words("advisories", "respond", "close", "CC-0001", "--org", "RAA"), applicable
+    ),
+    "advisories remind": case(words("advisories", "remind"), overdue),
+    "advisories import": case(
+        lambda _t, shared: ["advisories", "import", str(shared / "intel" / "osv")]
+    ),
+    "advisories fetch": case(lambda tmp, shared: ["advisories", "fetch", osv_server(tmp, shared)]),
+    "advisories feeds add": case(words("advisories", "feeds", "add", "osv", "https://x.example/")),
+    "advisories feeds run": case(
+        words("advisories", "feeds", "run"),
+        lambda cli, tmp, shared: ok(
+            cli("advisories", "feeds", "add", "osv", osv_server(tmp, shared))
+        ),
+    ),
+    "demo federation": case(words("demo", "federation", "--size", "small")),
+    "exposures rematch": case(words("exposures", "rematch")),
+    "inventory import": case(lambda tmp, _s: ["inventory", "import", "RAA", sbom(tmp)]),
+    "inventory demo": Case(words("inventory", "demo"), changes=loaded),
+    "intel import": case(
+        lambda tmp, _s: ["intel", "import", str(tmp / "list.txt")],
+        lambda _cli, tmp, _s: (tmp / "list.txt").write_text("bad.example\n"),
+    ),
+    "intel expire": case(
+        words("intel", "expire", "domain:bad.example", "--reason", "sinkholed"), listed
+    ),
+    "intel allow add": case(words("intel", "allow", "add", "10.0.0.0/8", "--reason", "ours")),
+    "intel allow federation": case(words("intel", "allow", "federation")),
+    "intel allow remove": case(
+        words("intel", "allow", "remove", "10.0.0.0/8"),
+        run("intel", "allow", "add", "10.0.0.0/8", "--reason", "ours"),
+    ),
+    "intel policies add": case(words("intel", "policies", "add", "firewalls")),
+    "intel devices add": case(
+        words("intel", "devices", "add", "fw1", "--policy", "firewalls"), policy
+    ),
+    "intel devices revoke": case(
+        words("intel", "devices", "revoke", "fw1"),
+        policy,
+        run("intel", "devices", "add", "fw1", "--policy", "firewalls"),
+    ),
+    "intel feeds add": case(words("intel", "feeds", "add", "f", "plain", "https://x.example/l")),
+    "intel feeds pull": case(
+        words("intel", "feeds", "pull", "f"),
+        lambda cli, tmp, _s: ok(
+            cli("intel", "feeds", "add", "f", "plain", serve(tmp, "l.txt", b"bad.example\n"))
+        ),
+    ),
+    "orgs add": case(words("orgs", "add", "RCC", "Gamma Trust")),
+    "orgs add-contact": case(words("orgs", "add-contact", "RAA", "Ann", "ann@raa.example")),
+    "orgs add-host": case(words("orgs", "add-host", "RAA", "www.raa.example")),
+    "orgs add-network": case(words("orgs", "add-network", "RAA", "10.1.0.0/16")),
+    "orgs import": case(lambda tmp, _s: ["orgs", "import", orgs_csv(tmp)]),
+    "rules disable": case(words("rules", "disable", RULE_ID), rules),
+    "rules enable": case(words("rules", "enable", RULE_ID), rules),
+    "tokens create": case(words("tokens", "create", "--name", "feed", "--scope", "alerts:read")),
+    "tokens revoke": case(
+        words("tokens", "revoke", "1"),
+        run("tokens", "create", "--name", "x", "--scope", "alerts:read"),
+    ),
+    "users add": case(words("users", "add", "eve", "--org", "RAA:org_viewer")),
+    "users disable": case(words("users", "disable", "dee"), viewer),
+    "users enable": case(words("users", "enable", "dee"), viewer),
+    "users grant": case(words("users", "grant", "dee", "RAA:org_lead"), viewer),
+    "users password": case(words("users", "password", "dee"), viewer),
+    "users require-totp": case(words("users", "require-totp", "RAA")),
+    "users reset-totp": case(words("users", "reset-totp", "dee"), viewer),
+    "users revoke": case(words("users", "revoke", "dee", "RAA"), viewer),
+    "users role": case(words("users", "role", "dee", "auditor"), viewer),
+    "users sign-out": case(words("users", "sign-out", "dee"), viewer),
+}
+
+READ_ONLY = {
+    "advisories alert", "advisories alerts", "advisories feeds list", "advisories list",
+    "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
+    "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
+    "audit list", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
+    "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
+    "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
+    "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
+    "rules list", "rules test", "tokens list", "users list", "users show", "version",
+    "demo traffic",  # writes log files into a folder; stores nothing
+}  # fmt: skip
+
+# The data plane: events, their archive and the alerts they raise. Each run keeps its own
+# ledger (sources and checkpoints, the archive's partitions, the retro-hunt mark); they are
+# not changes someone makes to the platform's configuration.
+NOT_AUDITED = {
+    "boundary ingest": "event data; each file's progress is its source's checkpoint",
+    "boundary follow": "event data; each file's progress is its source's checkpoint",
+    "boundary listen": "event data from syslog, recorded as its sources",
+    "boundary publish": "sends raw batches to NATS; stores nothing itself",
+    "boundary worker": "event data from NATS, recorded as its sources",
+    "archive compact": "moves archived batches between Parquet partitions",
+    "archive prune": "removes archived days past retention",
+    "intel retrohunt": "raises alerts over archived events; its mark records each run",
+    "init": "creates the schema (its --demo load records the federation it loads)",
+    "serve": "runs the web app, whose routes are audited by tests/web/test_audit_completeness",
+}
+
+
+def test_every_command_is_classified() -> None:
+    classified = set(MUTATING) | READ_ONLY | set(NOT_AUDITED)
+    missing = commands() - classified
+    assert not missing, f"commands not classified as mutating or read-only: {sorted(missing)}"
+    stale = classified - commands()
+    assert not stale, f"classified commands that no longer exist: {sorted(stale)}"
+    assert not set(MUTATING) & (READ_ONLY | set(NOT_AUDITED))
+    assert not READ_ONLY & set(NOT_AUDITED)
+
+
+@pytest.fixture
+def cli(bastion: Run, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """A fresh database with one trust (RAA, with a contact); e-mail goes nowhere."""
+    monkeypatch.setenv("BASTION_SMTP_PORT", str(closed_port()))
+    ok(bastion("init"))
+    ok(bastion("orgs", "add", "RAA", "Alpha Trust", "--type", "trust"))
+    ok(bastion("orgs", "add-contact", "RAA", "Lead", "security@raa.example"))
+    yield bastion
+    for server in SERVERS:
+        server.shutdown()
+        server.server_close()
+    SERVERS.clear()
+
+
+def trail(cli: Run) -> list[dict[str, object]]:
+    return json.loads(ok(cli("audit", "list", "--limit", "100000", "--json")))  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(MUTATING))
+def test_each_mutating_command_leaves_one_audit_event(
+    cli: Run, tmp_path: Path, shared_data: Path, command: str
+) -> None:
+    steps = MUTATING[command]
+    for step in steps.before:
+        step(cli, tmp_path, shared_data)
+    argv = steps.argv(tmp_path, shared_data)
+    before = trail(cli)
+    out = ok(cli(*argv))
+    after = trail(cli)
+    new = after[: len(after) - len(before)]
+    wanted = steps.changes(out)
+    assert len(new) == wanted, f"`bastion {' '.join(argv)}` recorded {[e['action'] for e in new]}"
+    assert {e["actor"] for e in new} == {f"cli:{getpass.getuser()}"}
