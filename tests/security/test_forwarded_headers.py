@@ -14,11 +14,10 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bastion import auth, orgs
-from bastion.auth.models import AuditRow
+from bastion import audit, auth, orgs
+from bastion.audit import Actor
 from bastion.cli.web import uvicorn_options
 from bastion.core.errors import ConfigError
 from bastion.core.settings import Settings, load_settings
@@ -32,10 +31,14 @@ ATTACKER = "203.0.113.7"  # connects straight to the server
 PROXY = "10.0.0.5"  # the reverse proxy in front of it
 LIMIT = 3  # sign-in attempts per address per minute in these apps
 
+TEST = Actor.cli("test")
+
 
 def make_app(store: Store, folder: Path, trusted: list[str]) -> FastAPI:
     with store.session() as session:
-        orgs.save_organisation(session, orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST))
+        orgs.save_organisation(
+            session, orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST), actor=TEST
+        )
     create_person(store, "lead", None, (("RAL", auth.Role.ORG_LEAD),))
     settings = Settings(data_dir=folder, trusted_proxies=trusted)
     return create_app(store, settings, signin_limit=(LIMIT, 60.0), api_limit=(1000, 60.0))
@@ -57,8 +60,8 @@ async def sign_in(c: httpx.AsyncClient, password: str, forwarded: str) -> int:
 
 def audited_addresses(store: Store, action: str) -> list[str]:
     with store.session() as session:
-        rows = session.scalars(select(AuditRow).where(AuditRow.action == action))
-        return [row.actor_ip for row in rows]
+        events, _ = audit.list_events(session, action=action)
+        return [event.actor_ip for event in events if event.action == action]
 
 
 async def test_forged_forwarded_for_is_ignored_without_trusted_proxies(
