@@ -6,6 +6,7 @@ import pytest
 from tests.advisories.smtp import Mailbox
 
 from bastion import advisories as adv
+from bastion.audit import Actor
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.store import Store
@@ -25,11 +26,16 @@ def alerts(federation: Store, smtp_server: tuple[adv.SmtpConfig, Mailbox]) -> St
     smtp, _ = smtp_server
     with federation.session() as session:
         ref = adv.draft_alert(
-            session, _content("published"), author="analyst", organisations=("RAA", "RBB")
+            session,
+            _content("published"),
+            author=Actor.cli("analyst"),
+            organisations=("RAA", "RBB"),
         ).ref
-        adv.publish(session, ref, actor="analyst", policy=adv.Policy(), smtp=smtp)
-        adv.add_action(session, ref, ["RAA"], "patch", actor="lead@raa")
-        adv.draft_alert(session, _content("draft"), author="analyst", organisations=("RAA",))
+        adv.publish(session, ref, actor=Actor.cli("analyst"), policy=adv.Policy(), smtp=smtp)
+        adv.add_action(session, ref, ["RAA"], "patch", actor=Actor.cli("lead@raa"))
+        adv.draft_alert(
+            session, _content("draft"), author=Actor.cli("analyst"), organisations=("RAA",)
+        )
     return federation
 
 
