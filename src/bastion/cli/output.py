@@ -104,11 +104,21 @@ def print_rows(
 
 
 def print_record(
-    value: T, render: Callable[[T], Iterable[str]], *, as_json: bool = False, data: Any = _ITEMS
+    value: T,
+    render: Callable[[T], Iterable[str]],
+    *,
+    as_json: bool = False,
+    data: Any = _ITEMS,
+    footer: str | None = None,
 ) -> None:
-    """Print one record as the lines ``render`` makes of it, or as JSON (``data`` when given)."""
+    """Print one record as the lines ``render`` makes of it (then ``footer`` on stderr), or as JSON.
+
+    JSON holds ``data`` when given (a command's fuller answer), else the record.
+    """
     if as_json:
         print_json(value if data is _ITEMS else data)
         return
     for line in render(value):
         typer.echo(line)
+    if footer is not None:
+        typer.echo(footer, err=True)
