@@ -57,15 +57,22 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print rows as an aligned plain-text table."""
+def table_lines(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Return rows as the lines of an aligned plain-text table, headers first."""
     text_rows = [[_text(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in text_rows:
         widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
-    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in text_rows:
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        for row in [list(headers), *text_rows]
+    ]
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print rows as an aligned plain-text table."""
+    for line in table_lines(headers, rows):
+        typer.echo(line)
 
 
 def print_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
