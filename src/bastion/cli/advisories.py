@@ -20,6 +20,7 @@ from bastion.cli.context import (
     JSON_OPTION,
     actor,
     cli_session,
+    command_group,
     minute,
     print_record,
     print_rows,
@@ -31,13 +32,8 @@ if TYPE_CHECKING:
     from bastion.advisories.intelstore import Vulnerability
     from bastion.store import Store
 
-app = typer.Typer(
-    help="National cyber alerts: vulnerability intelligence, alerts and responses.",
-    no_args_is_help=True,
-)
-feeds_app = typer.Typer(
-    help="Vulnerability feeds fetched from URLs on a schedule.", no_args_is_help=True
-)
+app = command_group("National cyber alerts: vulnerability intelligence, alerts and responses.")
+feeds_app = command_group("Vulnerability feeds fetched from URLs on a schedule.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(responses.respond_app, name="respond")
 

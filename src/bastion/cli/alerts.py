@@ -12,6 +12,7 @@ from bastion.cli.context import (
     JSON_OPTION,
     Column,
     cli_session,
+    command_group,
     print_record,
     print_rows,
 )
@@ -20,7 +21,7 @@ from bastion.cli.context import second as _when
 if TYPE_CHECKING:
     from bastion.boundary.alerts import Alert
 
-app = typer.Typer(help="Look at alerts raised at the internet boundary.", no_args_is_help=True)
+app = command_group("Look at alerts raised at the internet boundary.")
 
 ALERT_COLUMNS: list[Column[Alert]] = [
     ("ID", lambda a: a.id),

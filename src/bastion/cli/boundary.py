@@ -7,21 +7,28 @@ import contextlib
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.boundary.deadletter import read_rejects
-from bastion.boundary.listen import ListenerConfig, SyslogListener, udp_drops
-from bastion.boundary.parsers import PARSERS
-from bastion.boundary.pipeline import Pipeline, SourceStats
-from bastion.boundary.sources import stdin_chunks
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import (
+    JSON_OPTION,
+    cli_session,
+    command_group,
+    print_json,
+    print_rows,
+    print_table,
+    settings,
+    store,
+)
 from bastion.core.errors import InputError
 
-app = typer.Typer(
-    help="Protective monitoring: ingest boundary logs, listen for syslog, inspect what was read.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from bastion.boundary.listen import SyslogListener
+    from bastion.boundary.pipeline import Pipeline, SourceStats
+
+app = command_group(
+    "Protective monitoring: ingest boundary logs, listen for syslog, inspect what was read."
 )
 
 INDICATORS_OPTION = typer.Option(
@@ -38,6 +45,8 @@ NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStre
 
 
 def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
+    from bastion.boundary.pipeline import Pipeline
+
     return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
 
 
@@ -87,6 +96,8 @@ def ingest(
     A file already ingested is skipped; one interrupted resumes where it stopped.
     Lines that do not parse go to the dead-letter sink with their reason.
     """
+    from bastion.boundary.sources import stdin_chunks
+
     pipeline = _pipeline(indicators, org)
     if [str(p) for p in paths] == ["-"]:
         if not format:
@@ -132,6 +143,8 @@ def listen(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Listen for syslog on UDP and/or TCP until interrupted (Ctrl-C), then report."""
+    from bastion.boundary.listen import ListenerConfig, SyslogListener, udp_drops
+
     if udp is None and tcp is None:
         msg = "give --udp PORT, --tcp PORT or both"
         raise InputError(msg)
@@ -186,12 +199,15 @@ def publish(
     from bastion.boundary.distributed import publish_paths
 
     reports = asyncio.run(publish_paths(nats, paths, format))
-    if as_json:
-        print_json(reports)
-        return
-    print_table(
-        ["SOURCE", "FORMAT", "CHUNKS", "BYTES"],
-        [(r.source, r.format, r.chunks, r.bytes) for r in reports],
+    print_rows(
+        reports,
+        [
+            ("SOURCE", lambda r: r.source),
+            ("FORMAT", lambda r: r.format),
+            ("CHUNKS", lambda r: r.chunks),
+            ("BYTES", lambda r: r.bytes),
+        ],
+        as_json=as_json,
     )
 
 
@@ -217,14 +233,17 @@ def worker(
 @app.command()
 def formats(as_json: bool = JSON_OPTION) -> None:
     """List the log formats Bastion reads."""
+    from bastion.boundary.parsers import PARSERS
+
     rows = [
         {"name": p.name, "description": p.description}
         for p in sorted(PARSERS.values(), key=lambda p: p.name)
     ]
-    if as_json:
-        print_json(rows)
-        return
-    print_table(["FORMAT", "DESCRIPTION"], [(r["name"], r["description"]) for r in rows])
+    print_rows(
+        rows,
+        [("FORMAT", lambda r: r["name"]), ("DESCRIPTION", lambda r: r["description"])],
+        as_json=as_json,
+    )
 
 
 @app.command()
@@ -232,17 +251,18 @@ def sources(as_json: bool = JSON_OPTION) -> None:
     """List ingested sources and how far each was read."""
     from bastion.boundary.checkpoints import list_sources
 
-    with store().session() as session:
+    with cli_session() as session:
         found = list_sources(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["PATH", "FORMAT", "OFFSET", "DONE", "UPDATED"],
+    print_rows(
+        found,
         [
-            (c.path, c.format, c.offset, c.done, c.updated_at.isoformat(timespec="seconds"))
-            for c in found
+            ("PATH", lambda c: c.path),
+            ("FORMAT", lambda c: c.format),
+            ("OFFSET", lambda c: c.offset),
+            ("DONE", lambda c: c.done),
+            ("UPDATED", lambda c: c.updated_at.isoformat(timespec="seconds")),
         ],
+        as_json=as_json,
     )
 
 
@@ -252,14 +272,20 @@ def rejects(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show lines that did not parse (the dead-letter sink), with where and why."""
+    from bastion.boundary.deadletter import read_rejects
+
     frame = read_rejects(settings().data_dir / "deadletter").head(limit)
     rows: list[dict[str, Any]] = frame.to_dicts()
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        ["SOURCE", "LINE", "FORMAT", "REASON", "RAW"],
-        [(r["source"], r["line"], r["format"], r["reason"], str(r["raw"])[:60]) for r in rows],
+    print_rows(
+        rows,
+        [
+            ("SOURCE", lambda r: r["source"]),
+            ("LINE", lambda r: r["line"]),
+            ("FORMAT", lambda r: r["format"]),
+            ("REASON", lambda r: r["reason"]),
+            ("RAW", lambda r: str(r["raw"])[:60]),
+        ],
+        as_json=as_json,
     )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "Column",
     "actor",
     "cli_session",
+    "command_group",
     "day",
     "minute",
     "moment",
@@ -52,6 +53,14 @@ __all__ = [
 ]
 
 BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
+
+
+def command_group(help: str) -> typer.Typer:
+    """Return a group of sub-commands that shows its help when called bare.
+
+    Help is plain text: rendering it with rich would load rich on every `--help`.
+    """
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
 
 
 @cache

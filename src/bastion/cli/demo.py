@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import JSON_OPTION, cli_session, print_record, print_rows
+from bastion.cli.context import JSON_OPTION, cli_session, command_group, print_record, print_rows
 from bastion.cli.output import table_lines
 from bastion.core.errors import ConflictError
 
@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from bastion.demo import TrafficManifest
     from bastion.store import Store
 
-app = typer.Typer(
-    help="Load the synthetic demo federation; write a labelled day of its boundary traffic.",
-    no_args_is_help=True,
+app = command_group(
+    "Load the synthetic demo federation; write a labelled day of its boundary traffic."
 )
 
 SEED_OPTION = typer.Option(7, "--seed", help="the same seed always gives the same result")

@@ -17,6 +17,7 @@ from bastion.cli.context import (
     JSON_OPTION,
     Column,
     cli_session,
+    command_group,
     print_json,
     print_record,
     print_rows,
@@ -29,9 +30,7 @@ from bastion.core.errors import InputError, Location
 if TYPE_CHECKING:
     from bastion.intel import Indicator, Sighting
 
-app = typer.Typer(
-    help="Manage threat indicators and the feeds they come from.", no_args_is_help=True
-)
+app = command_group("Manage threat indicators and the feeds they come from.")
 
 
 def _plain(indicator: Indicator) -> dict[str, Any]:

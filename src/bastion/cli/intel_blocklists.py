@@ -7,17 +7,22 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import JSON_OPTION, Column, cli_session, print_record, print_rows
+from bastion.cli.context import (
+    JSON_OPTION,
+    Column,
+    cli_session,
+    command_group,
+    print_record,
+    print_rows,
+)
 from bastion.cli.context import minute as _when
 from bastion.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from bastion.intel.blocklists import Device, Policy
 
-policies_app = typer.Typer(
-    help="Block-list policies: what a device's lists hold.", no_args_is_help=True
-)
-devices_app = typer.Typer(help="Enforcement devices that pull block lists.", no_args_is_help=True)
+policies_app = command_group("Block-list policies: what a device's lists hold.")
+devices_app = command_group("Enforcement devices that pull block lists.")
 
 POLICY_COLUMNS: list[Column[Policy]] = [
     ("NAME", lambda p: p.name),

@@ -12,6 +12,7 @@ from bastion.cli.context import (
     JSON_OPTION,
     Column,
     cli_session,
+    command_group,
     print_record,
     print_rows,
     settings,
@@ -23,10 +24,8 @@ if TYPE_CHECKING:
     from bastion.intel import AllowEntry
     from bastion.intel.feeds import Feed, Pull
 
-feeds_app = typer.Typer(help="Feeds of indicators: add, list, pull, history.", no_args_is_help=True)
-allow_app = typer.Typer(
-    help="The allow-list: networks and domains never blocked.", no_args_is_help=True
-)
+feeds_app = command_group("Feeds of indicators: add, list, pull, history.")
+allow_app = command_group("The allow-list: networks and domains never blocked.")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -14,6 +14,7 @@ from bastion.cli.context import (
     Column,
     actor,
     cli_session,
+    command_group,
     minute,
     print_record,
     print_rows,
@@ -25,10 +26,8 @@ if TYPE_CHECKING:
     from bastion.advisories.exposure import InventoryReport
     from bastion.advisories.holdings import InventorySummary
 
-inventory_app = typer.Typer(help="Organisations' inventories and SBOMs.", no_args_is_help=True)
-exposures_app = typer.Typer(
-    help="Which organisations' components vulnerabilities affect.", no_args_is_help=True
-)
+inventory_app = command_group("Organisations' inventories and SBOMs.")
+exposures_app = command_group("Which organisations' components vulnerabilities affect.")
 
 INVENTORY_COLUMNS: list[Column[InventorySummary]] = [
     ("ORG", lambda i: i.organisation),

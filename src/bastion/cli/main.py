@@ -39,6 +39,7 @@ app = typer.Typer(
     cls=BastionGroup,
     help="Bastion: cyber defence for a federation of health and care organisations.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help and errors: rich would load on every call
     pretty_exceptions_enable=False,
     add_completion=False,
 )

@@ -13,6 +13,7 @@ from bastion.cli.context import (
     JSON_OPTION,
     Column,
     cli_session,
+    command_group,
     print_record,
     print_rows,
 )
@@ -28,10 +29,7 @@ ORGANISATION_COLUMNS: list[Column[Organisation]] = [
     ("NAME", lambda o: o.name),
 ]
 
-app = typer.Typer(
-    help="Manage the federation: organisations, their networks, contacts and hosts.",
-    no_args_is_help=True,
-)
+app = command_group("Manage the federation: organisations, their networks, contacts and hosts.")
 
 
 @app.command("add")

@@ -13,6 +13,7 @@ from bastion.cli.context import (
     Column,
     actor,
     cli_session,
+    command_group,
     minute,
     moment,
     print_rows,
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
     from bastion import advisories as adv
     from bastion.advisories.responses import Response
 
-respond_app = typer.Typer(
-    help="Respond to an alert for one or more organisations.", no_args_is_help=True
-)
+respond_app = command_group("Respond to an alert for one or more organisations.")
 ORGS_OPTION = typer.Option(..., "--org", "-o", help="organisation code; repeat for several")
 
 

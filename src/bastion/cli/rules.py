@@ -12,6 +12,7 @@ import typer
 from bastion.cli.context import (
     JSON_OPTION,
     cli_session,
+    command_group,
     print_record,
     print_rows,
     settings,
@@ -22,7 +23,7 @@ from bastion.core.errors import InputError
 if TYPE_CHECKING:
     from bastion.detect import RuleSet
 
-app = typer.Typer(help="Check, test and tune Sigma detection rules.", no_args_is_help=True)
+app = command_group("Check, test and tune Sigma detection rules.")
 
 
 @app.command("check")

@@ -21,6 +21,7 @@ from bastion.cli.context import (
     JSON_OPTION,
     Column,
     cli_session,
+    command_group,
     print_record,
     print_rows,
 )
@@ -31,13 +32,9 @@ if TYPE_CHECKING:
     from bastion.auth import ApiToken, AuditEvent, Principal, Role, User
     from bastion.store import Store
 
-users_app = typer.Typer(
-    help="People who sign in: accounts, roles, organisations, TOTP.", no_args_is_help=True
-)
-tokens_app = typer.Typer(
-    help="API tokens for machines: scoped, expiring, revocable.", no_args_is_help=True
-)
-audit_app = typer.Typer(help="The append-only audit trail of every change.", no_args_is_help=True)
+users_app = command_group("People who sign in: accounts, roles, organisations, TOTP.")
+tokens_app = command_group("API tokens for machines: scoped, expiring, revocable.")
+audit_app = command_group("The append-only audit trail of every change.")
 
 
 def operator() -> Principal:
