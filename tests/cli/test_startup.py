@@ -9,7 +9,17 @@ import sys
 import pytest
 
 # What a command may load when it runs, never at start-up.
-HEAVY = ("polars", "pyarrow", "duckdb", "fastapi", "uvicorn", "sqlalchemy", "numpy", "sigma", "rich")
+HEAVY = (
+    "polars",
+    "pyarrow",
+    "duckdb",
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "numpy",
+    "sigma",
+    "rich",
+)
 
 PROBE = """
 import json, sys
