@@ -150,7 +150,7 @@ def feeds_run(
 def list_(
     kev: bool = typer.Option(False, "--kev", help="only known exploited vulnerabilities"),
     search: str | None = typer.Option(None, "--search", "-s", help="part of the id or summary"),
-    limit: int = typer.Option(50, "--limit", min=1),
+    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
@@ -232,13 +232,13 @@ def _content(
     return dataclasses.replace(base, **changes)
 
 
-TITLE = typer.Option(None, "--title")
+TITLE = typer.Option(None, "--title", help="the alert's title (a new alert needs one)")
 SEVERITY = typer.Option(None, "--severity", help="high, medium, low or information")
 TYPE = typer.Option(None, "--type", help="e.g. vulnerability, threat campaign")
-SUMMARY = typer.Option(None, "--summary")
-PRODUCTS = typer.Option(None, "--affected-products")
-THREAT = typer.Option(None, "--threat-details")
-REMEDIATION = typer.Option(None, "--remediation")
+SUMMARY = typer.Option(None, "--summary", help="what the vulnerability or threat is")
+PRODUCTS = typer.Option(None, "--affected-products", help="the products and versions affected")
+THREAT = typer.Option(None, "--threat-details", help="how it is exploited, and whether it is")
+REMEDIATION = typer.Option(None, "--remediation", help="what organisations should do")
 CVES = typer.Option(None, "--cve", help="a CVE or GHSA id; repeat for several")
 
 

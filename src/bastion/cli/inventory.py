@@ -85,7 +85,8 @@ def inventory_import(
 
 @inventory_app.command("list")
 def inventory_list(
-    org: str | None = typer.Option(None, "--org", "-o"), as_json: bool = JSON_OPTION
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List inventories."""
     from bastion import advisories as adv

@@ -21,6 +21,8 @@ from bastion.cli.context import (
 if TYPE_CHECKING:
     from bastion.orgs import Organisation
 
+ORG_CODE = typer.Argument(help="the organisation's code")
+
 ORGANISATION_COLUMNS: list[Column[Organisation]] = [
     ("CODE", lambda o: o.code),
     ("TYPE", lambda o: o.type.value),
@@ -120,7 +122,8 @@ def show(
 
 @app.command("add-network")
 def add_network(
-    code: str, cidr: str = typer.Argument(help="IPv4 or IPv6 network, e.g. 10.1.0.0/16")
+    code: str = ORG_CODE,
+    cidr: str = typer.Argument(help="IPv4 or IPv6 network, e.g. 10.1.0.0/16"),
 ) -> None:
     """Register a network (CIDR) to an organisation; nested allocations are allowed."""
     from bastion import orgs
@@ -132,7 +135,10 @@ def add_network(
 
 @app.command("add-contact")
 def add_contact(
-    code: str, name: str, email: str, role: str = typer.Option("security lead", help="their role")
+    code: str = ORG_CODE,
+    name: str = typer.Argument(help="the contact's name"),
+    email: str = typer.Argument(help="their e-mail address"),
+    role: str = typer.Option("security lead", help="their role"),
 ) -> None:
     """Add a contact to an organisation."""
     from bastion import orgs
@@ -143,7 +149,10 @@ def add_contact(
 
 
 @app.command("add-host")
-def add_host(code: str, hostname: str) -> None:
+def add_host(
+    code: str = ORG_CODE,
+    hostname: str = typer.Argument(help="the host's name, e.g. www.example.nhs.uk"),
+) -> None:
     """Register an internet-facing host of an organisation."""
     from bastion import orgs
 

@@ -140,7 +140,7 @@ def close_(
 @respond_app.command("list")
 def responses_list(
     ref: str | None = typer.Argument(None, help="CC-NNNN (default: every alert)"),
-    org: str | None = typer.Option(None, "--org", "-o"),
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's"),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:

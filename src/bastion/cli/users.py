@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 users_app = command_group("People who sign in: accounts, roles, organisations, TOTP.")
 tokens_app = command_group("API tokens for machines: scoped, expiring, revocable.")
 audit_app = command_group("The append-only audit trail of every change.")
+USERNAME = typer.Argument(help="the user's sign-in name")
 
 
 def operator() -> Principal:
@@ -166,7 +167,7 @@ def list_(
 
 
 @users_app.command("show")
-def show(username: str = typer.Argument(), as_json: bool = JSON_OPTION) -> None:
+def show(username: str = USERNAME, as_json: bool = JSON_OPTION) -> None:
     """Show one user."""
     from bastion import auth
 
@@ -177,7 +178,7 @@ def show(username: str = typer.Argument(), as_json: bool = JSON_OPTION) -> None:
 
 @users_app.command("grant")
 def grant(
-    username: str = typer.Argument(),
+    username: str = USERNAME,
     membership: str = typer.Argument(help="CODE:ROLE, e.g. RAL:org_lead"),
 ) -> None:
     """Make a user a member of an organisation (or change their role there)."""
@@ -190,9 +191,7 @@ def grant(
 
 
 @users_app.command("revoke")
-def revoke(
-    username: str = typer.Argument(), org: str = typer.Argument(help="organisation code")
-) -> None:
+def revoke(username: str = USERNAME, org: str = typer.Argument(help="organisation code")) -> None:
     """Remove a user's membership of an organisation."""
     from bastion import auth
 
@@ -203,7 +202,7 @@ def revoke(
 
 @users_app.command("role")
 def role(
-    username: str = typer.Argument(),
+    username: str = USERNAME,
     national_role: str = typer.Argument(help="national_admin, national_analyst, auditor, or none"),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -221,7 +220,7 @@ def role(
 
 
 @users_app.command("sign-out")
-def sign_out(username: str = typer.Argument()) -> None:
+def sign_out(username: str = USERNAME) -> None:
     """End every session of a user, wherever they signed in."""
     from bastion import auth
 
@@ -231,7 +230,7 @@ def sign_out(username: str = typer.Argument()) -> None:
 
 
 @users_app.command("disable")
-def disable(username: str = typer.Argument()) -> None:
+def disable(username: str = USERNAME) -> None:
     """Disable a user and sign them out everywhere."""
     from bastion import auth
 
@@ -241,7 +240,7 @@ def disable(username: str = typer.Argument()) -> None:
 
 
 @users_app.command("enable")
-def enable(username: str = typer.Argument()) -> None:
+def enable(username: str = USERNAME) -> None:
     """Re-enable a disabled (or locked) user."""
     from bastion import auth
 
@@ -252,7 +251,7 @@ def enable(username: str = typer.Argument()) -> None:
 
 @users_app.command("password")
 def password(
-    username: str = typer.Argument(),
+    username: str = USERNAME,
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read it from stdin"),
 ) -> None:
     """Set a new password (generated unless read from stdin); unlocks and signs out everywhere."""
@@ -265,7 +264,7 @@ def password(
 
 
 @users_app.command("reset-totp")
-def reset_totp(username: str = typer.Argument(), as_json: bool = JSON_OPTION) -> None:
+def reset_totp(username: str = USERNAME, as_json: bool = JSON_OPTION) -> None:
     """Give a user a new TOTP secret (the old one stops working); print it to enrol."""
     from bastion import auth
 
@@ -360,7 +359,7 @@ def audit_list(
     action: str | None = typer.Option(None, "--action", help="actions starting with this"),
     actor: str | None = typer.Option(None, "--actor", help="e.g. user:alice or token:3"),
     org: str | None = typer.Option(None, "--org", help="only this organisation's events"),
-    limit: int = typer.Option(50, "--limit", min=1),
+    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
