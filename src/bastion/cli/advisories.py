@@ -14,17 +14,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli import responses
-from bastion.cli.context import (
-    BY_OPTION,
-    CSV_OPTION,
-    JSON_OPTION,
-    actor,
-    cli_session,
-    command_group,
-    minute,
-    print_record,
-    print_rows,
-)
+from bastion.cli.context import BY_OPTION, actor, cli_session, command_group, in_session, minute
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -82,8 +73,7 @@ def fetch(
     """Fetch intelligence from a URL once and import it."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        report = adv.import_url(session, url, fmt, actor=actor(None))
+    report = in_session(adv.import_url, url, fmt, actor=actor(None))
     print_record(
         report,
         lambda r: [
@@ -107,9 +97,17 @@ def feeds_add(
     """Register a feed."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        feed = adv.add_feed(session, name, url, fmt, every)
+    feed = in_session(adv.add_feed, name, url, fmt, every)
     typer.echo(f"feed {feed.name}: {feed.url} every {feed.interval_minutes} minutes")
+
+
+FEED_COLUMNS: list[Column[Any]] = [
+    ("NAME", lambda f: f.name),
+    ("URL", lambda f: f.url),
+    ("EVERY", lambda f: f.interval_minutes),
+    ("LAST RUN", lambda f: minute(f.last_run_at)),
+    ("STATUS", lambda f: f.last_status),
+]
 
 
 @feeds_app.command("list")
@@ -117,19 +115,8 @@ def feeds_list(as_json: bool = JSON_OPTION) -> None:
     """List feeds and how their last fetch went."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.list_feeds(session)
-    print_rows(
-        found,
-        [
-            ("NAME", lambda f: f.name),
-            ("URL", lambda f: f.url),
-            ("EVERY", lambda f: f.interval_minutes),
-            ("LAST RUN", lambda f: minute(f.last_run_at)),
-            ("STATUS", lambda f: f.last_status),
-        ],
-        as_json=as_json,
-    )
+    found = in_session(adv.list_feeds)
+    print_rows(found, FEED_COLUMNS, as_json=as_json)
 
 
 @feeds_app.command("run")
@@ -140,10 +127,19 @@ def feeds_run(
     """Fetch every feed that is due (run this from cron or a timer)."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        outcomes = adv.run_feeds(session, force=force, name=name)
+    outcomes = in_session(adv.run_feeds, force=force, name=name)
     for feed, outcome in outcomes:
         typer.echo(f"{feed}: {outcome}")
+
+
+VULNERABILITY_COLUMNS: list[Column[Any]] = [
+    ("ID", lambda v: v.key),
+    ("SEVERITY", lambda v: v.severity or ""),
+    ("CVSS", lambda v: v.cvss_v4_score or v.cvss_v3_score or ""),
+    ("KEV DUE", lambda v: v.kev_due_date or ""),
+    ("EPSS", lambda v: "" if v.epss_probability is None else f"{v.epss_probability:.3f}"),
+    ("SUMMARY", lambda v: v.summary[:60]),
+]
 
 
 @app.command("list")
@@ -157,21 +153,8 @@ def list_(
     """List known vulnerabilities."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.list_vulnerabilities(session, kev_only=kev, search=search, limit=limit)
-    print_rows(
-        found,
-        [
-            ("ID", lambda v: v.key),
-            ("SEVERITY", lambda v: v.severity or ""),
-            ("CVSS", lambda v: v.cvss_v4_score or v.cvss_v3_score or ""),
-            ("KEV DUE", lambda v: v.kev_due_date or ""),
-            ("EPSS", lambda v: "" if v.epss_probability is None else f"{v.epss_probability:.3f}"),
-            ("SUMMARY", lambda v: v.summary[:60]),
-        ],
-        as_json=as_json,
-        as_csv=as_csv,
-    )
+    found = in_session(adv.list_vulnerabilities, kev_only=kev, search=search, limit=limit)
+    print_rows(found, VULNERABILITY_COLUMNS, as_json, as_csv)
 
 
 @app.command("show")
@@ -181,8 +164,7 @@ def show(
     """Show one vulnerability: aliases, scores, KEV and EPSS, affected ranges."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        vuln = adv.get_vulnerability(session, identifier)
+    vuln = in_session(adv.get_vulnerability, identifier)
     print_record(vuln, _vulnerability_lines, as_json=as_json)
 
 
@@ -272,8 +254,7 @@ def draft(
     )
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        alert = adv.draft_alert(session, content, author=actor(by), organisations=tuple(orgs or ()))
+    alert = in_session(adv.draft_alert, content, author=actor(by), organisations=tuple(orgs or ()))
     print_record(alert, _alert_lines, as_json=as_json)
 
 
@@ -302,8 +283,7 @@ def preview_(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPT
     """Show the organisations an alert would reach, and the exposures that decide it."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        targets = adv.preview(session, ref)
+    targets = in_session(adv.preview, ref)
     print_record(targets, _preview_lines, as_json=as_json, footer=f"{len(targets)} organisations")
 
 
@@ -323,10 +303,9 @@ def publish_(
     """Publish a draft: e-mail every affected organisation's contacts and open their responses."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        report = adv.publish(
-            session, ref, actor=actor(by), policy=responses.policy(), smtp=adv.SmtpConfig.from_env()
-        )
+    report = in_session(
+        adv.publish, ref, actor=actor(by), policy=responses.policy(), smtp=adv.SmtpConfig.from_env()
+    )
     print_record(
         report,
         lambda r: [
@@ -370,25 +349,23 @@ def revise_(
     )
 
 
+ALERT_COLUMNS: list[Column[Any]] = [
+    ("ALERT", lambda a: a.ref),
+    ("VERSION", lambda a: a.version),
+    ("STATUS", lambda a: a.status),
+    ("SEVERITY", lambda a: a.content.severity.value),
+    ("PUBLISHED", lambda a: minute(a.published_at)),
+    ("TITLE", lambda a: a.content.title),
+]
+
+
 @app.command("alerts")
 def alerts(as_json: bool = JSON_OPTION) -> None:
     """List national cyber alerts."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.list_alerts(session)
-    print_rows(
-        found,
-        [
-            ("ALERT", lambda a: a.ref),
-            ("VERSION", lambda a: a.version),
-            ("STATUS", lambda a: a.status),
-            ("SEVERITY", lambda a: a.content.severity.value),
-            ("PUBLISHED", lambda a: minute(a.published_at)),
-            ("TITLE", lambda a: a.content.title),
-        ],
-        as_json=as_json,
-    )
+    found = in_session(adv.list_alerts)
+    print_rows(found, ALERT_COLUMNS, as_json=as_json)
 
 
 @app.command("alert")
@@ -396,14 +373,26 @@ def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION
     """Show one alert with all its versions."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.get_alert(session, ref)
+    found = in_session(adv.get_alert, ref)
     print_record(found, _alert_lines, as_json=as_json)
 
 
 # The responses' commands (bastion.cli.responses), listed here in the help.
 app.command("overdue")(responses.overdue)
 app.command("remind")(responses.remind)
+
+
+PROGRESS_COLUMNS: list[Column[Any]] = [
+    ("ALERT", lambda p: p.alert),
+    ("SEVERITY", lambda p: p.severity),
+    ("AFFECTED", lambda p: p.affected),
+    ("ACK", lambda p: p.acknowledged),
+    ("ACK IN TIME", lambda p: p.acknowledged_in_time),
+    ("APPLICABLE", lambda p: p.applicable),
+    ("REMEDIATED", lambda p: p.remediated),
+    ("CLOSED", lambda p: p.closed),
+    ("OVERDUE", lambda p: p.overdue),
+]
 
 
 @app.command("view")
@@ -414,21 +403,7 @@ def view(ref: str | None = typer.Argument(None, help="CC-NNNN (default: every pu
 
     with cli_session() as session:
         found = [adv.alert_progress(session, ref)] if ref else adv.national_view(session)
-    print_rows(
-        found,
-        [
-            ("ALERT", lambda p: p.alert),
-            ("SEVERITY", lambda p: p.severity),
-            ("AFFECTED", lambda p: p.affected),
-            ("ACK", lambda p: p.acknowledged),
-            ("ACK IN TIME", lambda p: p.acknowledged_in_time),
-            ("APPLICABLE", lambda p: p.applicable),
-            ("REMEDIATED", lambda p: p.remediated),
-            ("CLOSED", lambda p: p.closed),
-            ("OVERDUE", lambda p: p.overdue),
-        ],
-        as_json=as_json,
-    )
+    print_rows(found, PROGRESS_COLUMNS, as_json=as_json)
 
 
 @app.command("org-view")
@@ -438,8 +413,7 @@ def org_view(
     """One organisation: its open and overdue alerts and its exposures."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.organisation_view(session, org)
+    found = in_session(adv.organisation_view, org)
     print_record(
         found,
         lambda v: [
@@ -449,6 +423,15 @@ def org_view(
         ],
         as_json=as_json,
     )
+
+
+AUDIT_COLUMNS: list[Column[Any]] = [
+    ("AT", lambda r: minute(r["at"])),
+    ("ACTOR", lambda r: r["actor"]),
+    ("ACTION", lambda r: r["action"]),
+    ("ENTITY", lambda r: r["entity"]),
+    ("ID", lambda r: r["id"]),
+]
 
 
 @app.command("audit")
@@ -467,17 +450,7 @@ def audit_(
              "before": r.before, "after": r.after}
             for r in audit.trail(session, entity)
         ]  # fmt: skip
-    print_rows(
-        rows,
-        [
-            ("AT", lambda r: minute(r["at"])),
-            ("ACTOR", lambda r: r["actor"]),
-            ("ACTION", lambda r: r["action"]),
-            ("ENTITY", lambda r: r["entity"]),
-            ("ID", lambda r: r["id"]),
-        ],
-        as_json=as_json,
-    )
+    print_rows(rows, AUDIT_COLUMNS, as_json=as_json)
 
 
 def demo_advisory() -> adv.AlertContent:

@@ -7,16 +7,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import (
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-)
+from bastion.cli.context import command_group, in_session
 from bastion.cli.context import second as _when
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.boundary.alerts import Alert
@@ -49,15 +42,8 @@ def list_(
     """List alerts, most recently seen first."""
     from bastion.boundary.alerts import list_alerts
 
-    with cli_session() as session:
-        found, total = list_alerts(session, org=org, status=status, severity=severity, limit=limit)
-    print_rows(
-        found,
-        ALERT_COLUMNS,
-        as_json=as_json,
-        as_csv=as_csv,
-        footer=f"{len(found)} of {total} alerts",
-    )
+    found, total = in_session(list_alerts, org=org, status=status, severity=severity, limit=limit)
+    print_rows(found, ALERT_COLUMNS, as_json, as_csv, total=total, noun="alerts")
 
 
 @app.command("show")
@@ -68,8 +54,7 @@ def show(
     """Show one alert with its evidence: sample raw lines and where they are."""
     from bastion.boundary.alerts import get_alert
 
-    with cli_session() as session:
-        alert = get_alert(session, alert_id)
+    alert = in_session(get_alert, alert_id)
     print_record(alert, _alert_lines, as_json=as_json)
 
 

@@ -11,16 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.cli.context import (
-    JSON_OPTION,
-    cli_session,
-    command_group,
-    print_json,
-    print_rows,
-    print_table,
-    settings,
-    store,
-)
+from bastion.cli.context import command_group, in_session, settings, store
+from bastion.cli.output import JSON_OPTION, Column, print_json, print_rows, print_table
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -186,6 +178,14 @@ def _wait_for_signal(listener: SyslogListener) -> None:
     listener.stop()
 
 
+PUBLISH_COLUMNS: list[Column[Any]] = [
+    ("SOURCE", lambda r: r.source),
+    ("FORMAT", lambda r: r.format),
+    ("CHUNKS", lambda r: r.chunks),
+    ("BYTES", lambda r: r.bytes),
+]
+
+
 @app.command()
 def publish(
     paths: list[Path] = typer.Argument(help="files or directories (recursive) to publish"),
@@ -199,16 +199,7 @@ def publish(
     from bastion.boundary.distributed import publish_paths
 
     reports = asyncio.run(publish_paths(nats, paths, format))
-    print_rows(
-        reports,
-        [
-            ("SOURCE", lambda r: r.source),
-            ("FORMAT", lambda r: r.format),
-            ("CHUNKS", lambda r: r.chunks),
-            ("BYTES", lambda r: r.bytes),
-        ],
-        as_json=as_json,
-    )
+    print_rows(reports, PUBLISH_COLUMNS, as_json=as_json)
 
 
 @app.command()
@@ -230,6 +221,12 @@ def worker(
     _report(list(pool.stats.values()), as_json)
 
 
+FORMAT_COLUMNS: list[Column[Any]] = [
+    ("FORMAT", lambda r: r["name"]),
+    ("DESCRIPTION", lambda r: r["description"]),
+]
+
+
 @app.command()
 def formats(as_json: bool = JSON_OPTION) -> None:
     """List the log formats Bastion reads."""
@@ -239,11 +236,16 @@ def formats(as_json: bool = JSON_OPTION) -> None:
         {"name": p.name, "description": p.description}
         for p in sorted(PARSERS.values(), key=lambda p: p.name)
     ]
-    print_rows(
-        rows,
-        [("FORMAT", lambda r: r["name"]), ("DESCRIPTION", lambda r: r["description"])],
-        as_json=as_json,
-    )
+    print_rows(rows, FORMAT_COLUMNS, as_json=as_json)
+
+
+SOURCE_COLUMNS: list[Column[Any]] = [
+    ("PATH", lambda c: c.path),
+    ("FORMAT", lambda c: c.format),
+    ("OFFSET", lambda c: c.offset),
+    ("DONE", lambda c: c.done),
+    ("UPDATED", lambda c: c.updated_at.isoformat(timespec="seconds")),
+]
 
 
 @app.command()
@@ -251,19 +253,17 @@ def sources(as_json: bool = JSON_OPTION) -> None:
     """List ingested sources and how far each was read."""
     from bastion.boundary.checkpoints import list_sources
 
-    with cli_session() as session:
-        found = list_sources(session)
-    print_rows(
-        found,
-        [
-            ("PATH", lambda c: c.path),
-            ("FORMAT", lambda c: c.format),
-            ("OFFSET", lambda c: c.offset),
-            ("DONE", lambda c: c.done),
-            ("UPDATED", lambda c: c.updated_at.isoformat(timespec="seconds")),
-        ],
-        as_json=as_json,
-    )
+    found = in_session(list_sources)
+    print_rows(found, SOURCE_COLUMNS, as_json=as_json)
+
+
+REJECTS_COLUMNS: list[Column[Any]] = [
+    ("SOURCE", lambda r: r["source"]),
+    ("LINE", lambda r: r["line"]),
+    ("FORMAT", lambda r: r["format"]),
+    ("REASON", lambda r: r["reason"]),
+    ("RAW", lambda r: str(r["raw"])[:60]),
+]
 
 
 @app.command()
@@ -276,17 +276,7 @@ def rejects(
 
     frame = read_rejects(settings().data_dir / "deadletter").head(limit)
     rows: list[dict[str, Any]] = frame.to_dicts()
-    print_rows(
-        rows,
-        [
-            ("SOURCE", lambda r: r["source"]),
-            ("LINE", lambda r: r["line"]),
-            ("FORMAT", lambda r: r["format"]),
-            ("REASON", lambda r: r["reason"]),
-            ("RAW", lambda r: str(r["raw"])[:60]),
-        ],
-        as_json=as_json,
-    )
+    print_rows(rows, REJECTS_COLUMNS, as_json=as_json)
 
 
 __all__ = ["app"]

@@ -7,23 +7,14 @@ Nothing heavy is imported here at start-up: the store (SQLAlchemy) and the setti
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import typer
 
-from bastion.cli.output import (
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
-    print_json,
-    print_record,
-    print_rows,
-    print_table,
-)
 from bastion.core.errors import InputError, StoreError
 
 if TYPE_CHECKING:
@@ -34,19 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BY_OPTION",
-    "CSV_OPTION",
-    "JSON_OPTION",
-    "Column",
     "actor",
     "cli_session",
     "command_group",
     "day",
+    "in_session",
     "minute",
     "moment",
-    "print_json",
-    "print_record",
-    "print_rows",
-    "print_table",
     "second",
     "settings",
     "store",
@@ -88,6 +73,16 @@ def cli_session() -> Iterator[Session]:
     """Open a session on the migrated store: committed when the block ends, rolled back on error."""
     with store().session() as session:
         yield session
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_session(call: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Return ``call(session, *args, **kwargs)`` run in a session of the store, then committed."""
+    with cli_session() as session:
+        return call(session, *args, **kwargs)
 
 
 def actor(by: str | None) -> str:

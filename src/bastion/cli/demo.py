@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import JSON_OPTION, cli_session, command_group, print_record, print_rows
-from bastion.cli.output import table_lines
+from bastion.cli.context import command_group, in_session
+from bastion.cli.output import JSON_OPTION, print_record, print_rows, table_lines
 from bastion.core.errors import ConflictError
 
 if TYPE_CHECKING:
@@ -91,8 +91,7 @@ def federation(
 
     orgs = demo.generate_federation(seed, size)
     try:
-        with cli_session() as session:
-            report = demo.load_federation(session, orgs)
+        report = in_session(demo.load_federation, orgs)
     except ConflictError as exc:
         msg = (
             f"{exc}: the database holds another federation (a different --seed or --size?); "
@@ -137,8 +136,7 @@ def traffic(
     from bastion.orgs import list_organisations
 
     if from_store:
-        with cli_session() as session:
-            orgs, _ = list_organisations(session)
+        orgs, _ = in_session(list_organisations)
     else:
         orgs = demo.generate_federation(seed, size)
     when = demo.DEFAULT_DAY if day is None else date(day.year, day.month, day.day)

@@ -8,14 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.cli.context import (
-    JSON_OPTION,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-    settings,
-)
+from bastion.cli.context import cli_session, command_group, settings
+from bastion.cli.output import JSON_OPTION, print_record, print_rows
 from bastion.core.timeutil import utcnow
 
 if TYPE_CHECKING:

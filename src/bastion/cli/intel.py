@@ -12,19 +12,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli import intel_blocklists, intel_feeds
-from bastion.cli.context import (
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
-    cli_session,
-    command_group,
-    print_json,
-    print_record,
-    print_rows,
-    settings,
-)
+from bastion.cli.context import cli_session, command_group, in_session, settings
 from bastion.cli.context import day as _day
 from bastion.cli.intel_feeds import parse_options
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_json, print_record, print_rows
 from bastion.core.errors import InputError, Location
 
 if TYPE_CHECKING:
@@ -95,8 +86,7 @@ def import_(
             file, fmt, feeds.FeedOptions.from_mapping(source or file.stem, parse_options(option))
         )
         found, problems, skipped = parsed.indicators, parsed.problems, parsed.skipped
-    with cli_session() as session:
-        stats = intel.store_listings(session, found, reason=f"imported from {file.name}")
+    stats = in_session(intel.store_listings, found, reason=f"imported from {file.name}")
     created, updated = stats.created, stats.changed + stats.unchanged
     by_type = dict(sorted(Counter(i.type.value for i in found).items()))
     report: dict[str, Any] = {
@@ -135,17 +125,17 @@ def list_(
     """List (search) indicators, by type and value."""
     from bastion import intel
 
-    with cli_session() as session:
-        found, total = intel.list_indicators(
-            session, type=type, search=search, limit=limit, offset=offset
-        )
+    found, total = in_session(
+        intel.list_indicators, type=type, search=search, limit=limit, offset=offset
+    )
     print_rows(
         found,
         INDICATOR_COLUMNS,
-        as_json=as_json,
-        as_csv=as_csv,
+        as_json,
+        as_csv,
         data=[_plain(i) for i in found],
-        footer=f"{len(found)} of {total} indicators",
+        total=total,
+        noun="indicators",
     )
 
 
@@ -198,10 +188,9 @@ def expire(
     """Expire an indicator now (every source's listing, or one)."""
     from bastion import intel
 
-    with cli_session() as session:
-        count = intel.expire_indicator(
-            session, indicator_id, reason=reason, now=datetime.now(UTC), source=source
-        )
+    count = in_session(
+        intel.expire_indicator, indicator_id, reason=reason, now=datetime.now(UTC), source=source
+    )
     print_record(
         {"id": indicator_id, "expired": count},
         lambda _: [f"expired {count} listing(s) of {indicator_id}"],
@@ -220,8 +209,7 @@ def sightings(
     from bastion import intel
 
     since = datetime.now(UTC) - timedelta(days=days)
-    with cli_session() as session:
-        found = intel.list_sightings(session, indicator_id, since=since)
+    found = in_session(intel.list_sightings, indicator_id, since=since)
     if stix:
         print_json(intel.sightings_bundle(found))
         return
@@ -249,10 +237,13 @@ def retrohunt(
     """Search the archive for indicators new since the last retro-hunt; raise retrospective alerts."""
     from bastion import intel
 
-    with cli_session() as session:
-        report = intel.retrohunt(
-            session, settings().archive_dir, days=days, now=datetime.now(UTC), everything=everything
-        )
+    report = in_session(
+        intel.retrohunt,
+        settings().archive_dir,
+        days=days,
+        now=datetime.now(UTC),
+        everything=everything,
+    )
     print_record(
         report,
         lambda r: [

@@ -7,15 +7,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import (
-    JSON_OPTION,
-    Column,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-)
+from bastion.cli.context import cli_session, command_group, in_session
 from bastion.cli.context import minute as _when
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -73,9 +67,8 @@ def policy_list(as_json: bool = JSON_OPTION) -> None:
     """List block-list policies."""
     from bastion.intel import blocklists
 
-    with cli_session() as session:
-        found = blocklists.list_policies(session)
-    print_rows(found, POLICY_COLUMNS, as_json=as_json)
+    found = in_session(blocklists.list_policies)
+    print_rows(found, POLICY_COLUMNS, as_json)
 
 
 @policies_app.command("show")
@@ -104,8 +97,7 @@ def device_add(
     """Register a device and print its token (shown once; only its hash is kept)."""
     from bastion.intel import blocklists
 
-    with cli_session() as session:
-        device, token = blocklists.add_device(session, name, policy, now=datetime.now(UTC))
+    device, token = in_session(blocklists.add_device, name, policy, now=datetime.now(UTC))
     print_record(
         {"device": device, "token": token},
         lambda _: [
@@ -121,9 +113,8 @@ def device_list(as_json: bool = JSON_OPTION) -> None:
     """List devices."""
     from bastion.intel import blocklists
 
-    with cli_session() as session:
-        found = blocklists.list_devices(session)
-    print_rows(found, DEVICE_COLUMNS, as_json=as_json)
+    found = in_session(blocklists.list_devices)
+    print_rows(found, DEVICE_COLUMNS, as_json)
 
 
 @devices_app.command("revoke")
@@ -131,6 +122,5 @@ def device_revoke(name: str = typer.Argument(help="the device")) -> None:
     """Revoke a device's token at once."""
     from bastion.intel import blocklists
 
-    with cli_session() as session:
-        device = blocklists.revoke_device(session, name, now=datetime.now(UTC))
+    device = in_session(blocklists.revoke_device, name, now=datetime.now(UTC))
     typer.echo(f"revoked {device.name}")

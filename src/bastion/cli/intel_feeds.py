@@ -8,16 +8,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import (
-    JSON_OPTION,
-    Column,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-    settings,
-)
+from bastion.cli.context import cli_session, command_group, in_session, settings
 from bastion.cli.context import minute as _when
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -120,9 +113,8 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     """List feeds."""
     from bastion.intel import feeds
 
-    with cli_session() as session:
-        found = feeds.list_feeds(session)
-    print_rows(found, FEED_COLUMNS, as_json=as_json)
+    found = in_session(feeds.list_feeds)
+    print_rows(found, FEED_COLUMNS, as_json)
 
 
 @feeds_app.command("pull")
@@ -144,8 +136,7 @@ def pull(
         )
     hunted = None
     if retrohunt:
-        with cli_session() as session:
-            hunted = intel.retrohunt(session, settings().archive_dir, now=datetime.now(UTC))
+        hunted = in_session(intel.retrohunt, settings().archive_dir, now=datetime.now(UTC))
     print_rows(
         pulls,
         PULL_COLUMNS,
@@ -170,9 +161,8 @@ def history(
     """Show the latest pulls and what each added, changed and expired."""
     from bastion.intel import feeds
 
-    with cli_session() as session:
-        pulls = feeds.feed_history(session, name, limit=limit)
-    print_rows(pulls, PULL_COLUMNS, as_json=as_json)
+    pulls = in_session(feeds.feed_history, name, limit=limit)
+    print_rows(pulls, PULL_COLUMNS, as_json)
 
 
 @allow_app.command("add")
@@ -184,8 +174,7 @@ def allow_add(
     """Allow-list networks and domains: they are never matched or blocked."""
     from bastion import intel
 
-    with cli_session() as session:
-        added = intel.allow(session, values, reason=reason, now=datetime.now(UTC))
+    added = in_session(intel.allow, values, reason=reason, now=datetime.now(UTC))
     print_record(
         {"added": added},
         lambda _: [f"allow-listed {added} new entr{'y' if added == 1 else 'ies'}"],
@@ -210,9 +199,8 @@ def allow_list(as_json: bool = JSON_OPTION) -> None:
     """List the allow-list."""
     from bastion import intel
 
-    with cli_session() as session:
-        found = intel.allowlist(session)
-    print_rows(found, ALLOW_COLUMNS, as_json=as_json)
+    found = in_session(intel.allowlist)
+    print_rows(found, ALLOW_COLUMNS, as_json)
 
 
 @allow_app.command("remove")
@@ -220,6 +208,5 @@ def allow_remove(value: str = typer.Argument(help="the network or domain")) -> N
     """Remove an entry from the allow-list."""
     from bastion import intel
 
-    with cli_session() as session:
-        intel.disallow(session, value)
+    in_session(intel.disallow, value)
     typer.echo(f"removed {value} from the allow-list")

@@ -8,17 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import (
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
-    actor,
-    cli_session,
-    command_group,
-    minute,
-    print_record,
-    print_rows,
-)
+from bastion.cli.context import actor, cli_session, command_group, in_session, minute
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -72,10 +63,9 @@ def inventory_import(
     if not file.is_file():
         msg = f"{file}: no such file"
         raise InputError(msg)
-    with cli_session() as session:
-        report = adv.import_inventory(
-            session, org, file.read_bytes(), name or file.name, actor=actor(None)
-        )
+    report = in_session(
+        adv.import_inventory, org, file.read_bytes(), name or file.name, actor=actor(None)
+    )
     print_record(report, _import_lines, as_json=as_json)
     for reject in [] if as_json else report.rejected:
         typer.echo(
@@ -91,9 +81,8 @@ def inventory_list(
     """List inventories."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.list_inventories(session, org)
-    print_rows(found, INVENTORY_COLUMNS, as_json=as_json)
+    found = in_session(adv.list_inventories, org)
+    print_rows(found, INVENTORY_COLUMNS, as_json)
 
 
 @exposures_app.command("list")
@@ -111,14 +100,13 @@ def exposures_list(
     """List exposures, each with the component, version, range and source record."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.list_exposures(
-            session,
-            org=org,
-            vulnerability=vulnerability,
-            status=None if status == "all" else status,
-        )
-    print_rows(found, EXPOSURE_COLUMNS, as_json=as_json, as_csv=as_csv)
+    found = in_session(
+        adv.list_exposures,
+        org=org,
+        vulnerability=vulnerability,
+        status=None if status == "all" else status,
+    )
+    print_rows(found, EXPOSURE_COLUMNS, as_json, as_csv)
 
 
 @exposures_app.command("rematch")
@@ -126,8 +114,7 @@ def exposures_rematch() -> None:
     """Match every inventory against every vulnerability from scratch."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        held = adv.rematch_all(session)
+    held = in_session(adv.rematch_all)
     typer.echo(f"{held} exposures")
 
 

@@ -19,7 +19,8 @@ from bastion.cli import orgs as orgs_cli
 from bastion.cli import rules as rules_cli
 from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
-from bastion.cli.context import JSON_OPTION, print_record, settings
+from bastion.cli.context import settings
+from bastion.cli.output import JSON_OPTION, print_record
 from bastion.core.errors import BastionError
 
 

@@ -8,15 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import (
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-)
+from bastion.cli.context import command_group, in_session
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.orgs import Organisation
@@ -65,8 +58,7 @@ def add(
         networks=tuple(network),
         hosts=tuple(orgs.Host(h) for h in host),
     )
-    with cli_session() as session:
-        orgs.save_organisation(session, org, create_only=True)
+    in_session(orgs.save_organisation, org, create_only=True)
     typer.echo(f"added {org.code.upper()}")
 
 
@@ -82,21 +74,14 @@ def list_(
     """List organisations."""
     from bastion import orgs
 
-    with cli_session() as session:
-        found, total = orgs.list_organisations(
-            session,
-            search=search,
-            type=orgs.OrgType.parse(type) if type else None,
-            parent=parent,
-            limit=limit,
-        )
-    print_rows(
-        found,
-        ORGANISATION_COLUMNS,
-        as_json=as_json,
-        as_csv=as_csv,
-        footer=f"{len(found)} of {total} organisations",
+    found, total = in_session(
+        orgs.list_organisations,
+        search=search,
+        type=orgs.OrgType.parse(type) if type else None,
+        parent=parent,
+        limit=limit,
     )
+    print_rows(found, ORGANISATION_COLUMNS, as_json, as_csv, total=total, noun="organisations")
 
 
 def _organisation_lines(org: Organisation) -> Iterator[str]:
@@ -115,8 +100,7 @@ def show(
     """Show one organisation with its networks, contacts and hosts."""
     from bastion import orgs
 
-    with cli_session() as session:
-        org = orgs.get_organisation(session, code)
+    org = in_session(orgs.get_organisation, code)
     print_record(org, _organisation_lines, as_json=as_json)
 
 
@@ -128,8 +112,7 @@ def add_network(
     """Register a network (CIDR) to an organisation; nested allocations are allowed."""
     from bastion import orgs
 
-    with cli_session() as session:
-        canonical = orgs.add_network(session, code, cidr)
+    canonical = in_session(orgs.add_network, code, cidr)
     typer.echo(f"{code.upper()} owns {canonical}")
 
 
@@ -143,8 +126,7 @@ def add_contact(
     """Add a contact to an organisation."""
     from bastion import orgs
 
-    with cli_session() as session:
-        orgs.add_contact(session, code, orgs.Contact(name, email, role))
+    in_session(orgs.add_contact, code, orgs.Contact(name, email, role))
     typer.echo(f"added contact {email} to {code.upper()}")
 
 
@@ -156,8 +138,7 @@ def add_host(
     """Register an internet-facing host of an organisation."""
     from bastion import orgs
 
-    with cli_session() as session:
-        orgs.add_host(session, code, orgs.Host(hostname))
+    in_session(orgs.add_host, code, orgs.Host(hostname))
     typer.echo(f"added host {hostname} to {code.upper()}")
 
 
@@ -172,8 +153,7 @@ def import_(
     """Import organisations from CSV, all or nothing."""
     from bastion import orgs
 
-    with cli_session() as session:
-        report = orgs.import_organisations(session, file, format)
+    report = in_session(orgs.import_organisations, file, format)
     kinds = ", ".join(f"{n} {t}" for t, n in sorted(report.by_type.items()))
     print_record(
         report,
@@ -191,8 +171,7 @@ def export(
     """Export every organisation as Bastion CSV (which `bastion orgs import` reads back)."""
     from bastion import orgs
 
-    with cli_session() as session:
-        found, _ = orgs.list_organisations(session)
+    found, _ = in_session(orgs.list_organisations)
     text = orgs.export_organisations(found)
     if output is None:
         typer.echo(text, nl=False)

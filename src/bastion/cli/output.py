@@ -87,16 +87,21 @@ def print_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 def print_rows(
     items: Sequence[T],
     columns: Sequence[Column[T]],
-    *,
     as_json: bool = False,
     as_csv: bool = False,
+    *,
     data: Any = _ITEMS,
     footer: str | None = None,
+    total: int | None = None,
+    noun: str = "rows",
 ) -> None:
     """Print items as a table of ``columns`` (then ``footer`` on stderr), as JSON or as CSV.
 
-    JSON holds ``data`` when given (a command's fuller answer), else the items.
+    JSON holds ``data`` when given (a command's fuller answer), else the items. Given
+    the ``total`` a page was cut from, the footer says "<shown> of <total> <noun>".
     """
+    if total is not None:
+        footer = f"{len(items)} of {total} {noun}"
     if as_json:
         print_json(items if data is _ITEMS else data)
         return

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bastion.cli.context import (
     BY_OPTION,
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
     actor,
     cli_session,
     command_group,
+    in_session,
     minute,
     moment,
-    print_rows,
     settings,
 )
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_rows
 
 if TYPE_CHECKING:
     from bastion import advisories as adv
@@ -53,9 +51,8 @@ def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION
     """Acknowledge an alert for the organisations."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.acknowledge(session, ref, orgs, actor=actor(by))
-    print_rows(found, RESPONSE_COLUMNS, as_json=as_json)
+    found = in_session(adv.acknowledge, ref, orgs, actor=actor(by))
+    print_rows(found, RESPONSE_COLUMNS, as_json)
 
 
 @respond_app.command("applicability")
@@ -69,17 +66,16 @@ def applicability(
     """Say whether the alert applies to the organisations."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.set_applicability(
-            session,
-            ref,
-            orgs,
-            value,
-            actor=actor(by),
-            next_update=moment(next_update),
-            policy=policy(),
-        )
-    print_rows(found, RESPONSE_COLUMNS, as_json=as_json)
+    found = in_session(
+        adv.set_applicability,
+        ref,
+        orgs,
+        value,
+        actor=actor(by),
+        next_update=moment(next_update),
+        policy=policy(),
+    )
+    print_rows(found, RESPONSE_COLUMNS, as_json)
 
 
 @respond_app.command("action")
@@ -111,15 +107,14 @@ def action_update(
     """Add a progress update to a remediation action."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        adv.update_action(
-            session,
-            action_id,
-            note,
-            status=status,
-            actor=actor(by),
-            next_update=moment(next_update),
-        )
+    in_session(
+        adv.update_action,
+        action_id,
+        note,
+        status=status,
+        actor=actor(by),
+        next_update=moment(next_update),
+    )
     typer.echo(f"action {action_id}: {status}")
 
 
@@ -132,9 +127,8 @@ def close_(
     """Close the organisations' responses (remediated unless --not-remediated)."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.close(session, ref, orgs, actor=actor(by), remediated=not not_remediated)
-    print_rows(found, RESPONSE_COLUMNS, as_json=as_json)
+    found = in_session(adv.close, ref, orgs, actor=actor(by), remediated=not not_remediated)
+    print_rows(found, RESPONSE_COLUMNS, as_json)
 
 
 @respond_app.command("list")
@@ -147,35 +141,31 @@ def responses_list(
     """List responses, with their actions in --json."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.list_responses(session, ref, org)
-    print_rows(found, RESPONSE_COLUMNS, as_json=as_json, as_csv=as_csv)
+    found = in_session(adv.list_responses, ref, org)
+    print_rows(found, RESPONSE_COLUMNS, as_json, as_csv)
+
+
+OVERDUE_COLUMNS: list[Column[Any]] = [
+    ("ALERT", lambda o: o.alert),
+    ("ORG", lambda o: o.organisation),
+    ("OVERDUE", lambda o: o.what),
+    ("DUE", lambda o: minute(o.due)),
+]
 
 
 def overdue(as_json: bool = JSON_OPTION) -> None:
     """List responses that missed a deadline (acknowledgement, remediation, next update)."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.overdue(session)
-    print_rows(
-        found,
-        [
-            ("ALERT", lambda o: o.alert),
-            ("ORG", lambda o: o.organisation),
-            ("OVERDUE", lambda o: o.what),
-            ("DUE", lambda o: minute(o.due)),
-        ],
-        as_json=as_json,
-    )
+    found = in_session(adv.overdue)
+    print_rows(found, OVERDUE_COLUMNS, as_json=as_json)
 
 
 def remind() -> None:
     """E-mail a reminder to every organisation with an overdue response (once per period)."""
     from bastion import advisories as adv
 
-    with cli_session() as session:
-        found = adv.send_reminders(
-            session, policy=policy(), smtp=adv.SmtpConfig.from_env(), actor=actor(None)
-        )
+    found = in_session(
+        adv.send_reminders, policy=policy(), smtp=adv.SmtpConfig.from_env(), actor=actor(None)
+    )
     typer.echo(f"{len({(o.alert, o.organisation) for o in found})} reminders sent")

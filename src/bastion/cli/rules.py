@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.cli.context import (
-    JSON_OPTION,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-    settings,
-)
+from bastion.cli.context import cli_session, command_group, in_session, settings
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.cli.users import operator
 from bastion.core.errors import InputError
 
@@ -94,8 +88,7 @@ def _hit_counts() -> Counter[str]:
     from bastion.detect import KEY_PREFIX
 
     counts: Counter[str] = Counter()
-    with cli_session() as session:
-        alerts, _ = list_alerts(session)
+    alerts, _ = in_session(list_alerts)
     for alert in alerts:
         if alert.key.startswith(KEY_PREFIX):
             # a correlation's alerts are keyed "sigma:<id> <group as JSON>"
@@ -112,6 +105,15 @@ def _rules() -> RuleSet:
     return load_ruleset([folder], placeholders=settings().rule_placeholders)
 
 
+RULE_COLUMNS: list[Column[Any]] = [
+    ("ID", lambda r: r["id"]),
+    ("LEVEL", lambda r: r["level"]),
+    ("STATUS", lambda r: r["status"]),
+    ("HITS", lambda r: r["hits"]),
+    ("TITLE", lambda r: r["title"]),
+]
+
+
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List the rules folder: each rule's status (enabled, disabled, or why it does not run),
@@ -120,8 +122,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
     rules = _rules()
     counts = _hit_counts()
-    with cli_session() as session:
-        tuning = load_tuning(session)
+    tuning = in_session(load_tuning)
     off_for: dict[str, list[str]] = {}
     for rule_id, org in sorted(tuning.disabled_for):
         off_for.setdefault(rule_id, []).append(org)
@@ -170,13 +171,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     ]
     print_rows(
         rows,
-        [
-            ("ID", lambda r: r["id"]),
-            ("LEVEL", lambda r: r["level"]),
-            ("STATUS", lambda r: r["status"]),
-            ("HITS", lambda r: r["hits"]),
-            ("TITLE", lambda r: r["title"]),
-        ],
+        RULE_COLUMNS,
         as_json=as_json,
         footer=f"{len(rows)} rules in {settings().rules_dir}",
     )

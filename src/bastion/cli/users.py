@@ -16,16 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.cli.context import (
-    CSV_OPTION,
-    JSON_OPTION,
-    Column,
-    cli_session,
-    command_group,
-    print_record,
-    print_rows,
-)
+from bastion.cli.context import command_group, in_session
 from bastion.cli.context import second as _second
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -116,17 +109,16 @@ def add(
     national = Role.parse(role) if role else None
     memberships = [_membership(m) for m in org]
     password, generated = _read_password(password_stdin)
-    with cli_session() as session:
-        user, enrolled = auth.create_user(
-            session,
-            operator(),
-            username,
-            password,
-            display_name=name,
-            national_role=national,
-            memberships=memberships,
-            totp=totp or None,
-        )
+    user, enrolled = in_session(
+        auth.create_user,
+        operator(),
+        username,
+        password,
+        display_name=name,
+        national_role=national,
+        memberships=memberships,
+        totp=totp or None,
+    )
     shown = {
         "user": user,
         "password": password if generated else None,
@@ -155,15 +147,8 @@ def list_(
     """List users, sorted by username."""
     from bastion import auth
 
-    with cli_session() as session:
-        found, total = auth.list_users(session, org=org, search=search)
-    print_rows(
-        found,
-        USER_COLUMNS,
-        as_json=as_json,
-        as_csv=as_csv,
-        footer=f"{len(found)} of {total} users",
-    )
+    found, total = in_session(auth.list_users, org=org, search=search)
+    print_rows(found, USER_COLUMNS, as_json, as_csv, total=total, noun="users")
 
 
 @users_app.command("show")
@@ -171,8 +156,7 @@ def show(username: str = USERNAME, as_json: bool = JSON_OPTION) -> None:
     """Show one user."""
     from bastion import auth
 
-    with cli_session() as session:
-        user = auth.get_user(session, username)
+    user = in_session(auth.get_user, username)
     print_rows([user], USER_COLUMNS, as_json=as_json, data=user)
 
 
@@ -185,8 +169,7 @@ def grant(
     from bastion import auth
 
     code, role = _membership(membership)
-    with cli_session() as session:
-        auth.grant(session, operator(), username, code, role)
+    in_session(auth.grant, operator(), username, code, role)
     typer.echo(f"{username} is {role.value} at {code}")
 
 
@@ -195,8 +178,7 @@ def revoke(username: str = USERNAME, org: str = typer.Argument(help="organisatio
     """Remove a user's membership of an organisation."""
     from bastion import auth
 
-    with cli_session() as session:
-        auth.revoke_membership(session, operator(), username, org)
+    in_session(auth.revoke_membership, operator(), username, org)
     typer.echo(f"{username} is no longer a member of {org.upper()}")
 
 
@@ -211,8 +193,7 @@ def role(
     from bastion.auth import Role
 
     wanted = None if national_role.strip().lower() == "none" else Role.parse(national_role)
-    with cli_session() as session:
-        user, enrolled = auth.set_national_role(session, operator(), username, wanted)
+    user, enrolled = in_session(auth.set_national_role, operator(), username, wanted)
     said = [f"{user.username} is {wanted.value if wanted else 'no longer national'}"]
     if enrolled is not None:
         said.append(f"new TOTP secret (shown once): {enrolled.secret}\n{enrolled.uri}")
@@ -224,8 +205,7 @@ def sign_out(username: str = USERNAME) -> None:
     """End every session of a user, wherever they signed in."""
     from bastion import auth
 
-    with cli_session() as session:
-        ended = auth.sign_out_user(session, operator(), username)
+    ended = in_session(auth.sign_out_user, operator(), username)
     typer.echo(f"signed {username} out of {ended} session{'s' if ended != 1 else ''}")
 
 
@@ -234,8 +214,7 @@ def disable(username: str = USERNAME) -> None:
     """Disable a user and sign them out everywhere."""
     from bastion import auth
 
-    with cli_session() as session:
-        auth.set_disabled(session, operator(), username, True)
+    in_session(auth.set_disabled, operator(), username, True)
     typer.echo(f"disabled {username}")
 
 
@@ -244,8 +223,7 @@ def enable(username: str = USERNAME) -> None:
     """Re-enable a disabled (or locked) user."""
     from bastion import auth
 
-    with cli_session() as session:
-        auth.set_disabled(session, operator(), username, False)
+    in_session(auth.set_disabled, operator(), username, False)
     typer.echo(f"enabled {username}")
 
 
@@ -258,8 +236,7 @@ def password(
     from bastion import auth
 
     value, generated = _read_password(password_stdin)
-    with cli_session() as session:
-        auth.set_password(session, operator(), username, value)
+    in_session(auth.set_password, operator(), username, value)
     typer.echo(f"password of {username} changed" + (f": {value}" if generated else ""))
 
 
@@ -268,8 +245,7 @@ def reset_totp(username: str = USERNAME, as_json: bool = JSON_OPTION) -> None:
     """Give a user a new TOTP secret (the old one stops working); print it to enrol."""
     from bastion import auth
 
-    with cli_session() as session:
-        enrolled = auth.reset_totp(session, operator(), username)
+    enrolled = in_session(auth.reset_totp, operator(), username)
     print_record(
         enrolled,
         lambda e: [f"TOTP secret: {e.secret}", f"otpauth URI: {e.uri}"],
@@ -285,8 +261,7 @@ def require_totp(
     """Require a TOTP second factor of an organisation's members (national roles always need one)."""
     from bastion import auth
 
-    with cli_session() as session:
-        auth.set_totp_policy(session, operator(), org, not off)
+    in_session(auth.set_totp_policy, operator(), org, not off)
     typer.echo(f"{org.upper()}: TOTP {'optional' if off else 'required'} for members")
 
 
@@ -305,10 +280,9 @@ def create(
     """Create an API token and print its value, this once (only its hash is kept)."""
     from bastion import auth
 
-    with cli_session() as session:
-        new = auth.create_token(
-            session, operator(), name, scope, org=org, lifetime=timedelta(days=days)
-        )
+    new = in_session(
+        auth.create_token, operator(), name, scope, org=org, lifetime=timedelta(days=days)
+    )
     print_record(
         new,
         lambda n: [
@@ -331,15 +305,8 @@ def tokens_list(
     """List API tokens, newest first (never their values)."""
     from bastion import auth
 
-    with cli_session() as session:
-        found, total = auth.list_tokens(session, org=org, include_inactive=not active)
-    print_rows(
-        found,
-        TOKEN_COLUMNS,
-        as_json=as_json,
-        as_csv=as_csv,
-        footer=f"{len(found)} of {total} tokens",
-    )
+    found, total = in_session(auth.list_tokens, org=org, include_inactive=not active)
+    print_rows(found, TOKEN_COLUMNS, as_json, as_csv, total=total, noun="tokens")
 
 
 @tokens_app.command("revoke")
@@ -349,8 +316,7 @@ def tokens_revoke(
     """Revoke an API token at once."""
     from bastion import auth
 
-    with cli_session() as session:
-        token = auth.revoke_token(session, operator(), token_id)
+    token = in_session(auth.revoke_token, operator(), token_id)
     typer.echo(f"token {token.id} ({token.name}) is {token.status.value}")
 
 
@@ -366,15 +332,8 @@ def audit_list(
     """List audit events, newest first."""
     from bastion import auth
 
-    with cli_session() as session:
-        found, total = auth.list_events(session, action=action, actor=actor, org=org, limit=limit)
-    print_rows(
-        found,
-        EVENT_COLUMNS,
-        as_json=as_json,
-        as_csv=as_csv,
-        footer=f"{len(found)} of {total} events",
-    )
+    found, total = in_session(auth.list_events, action=action, actor=actor, org=org, limit=limit)
+    print_rows(found, EVENT_COLUMNS, as_json, as_csv, total=total, noun="events")
 
 
 @audit_app.command("export")
@@ -388,8 +347,7 @@ def audit_export(
         raise InputError(msg)
     from bastion import auth
 
-    with cli_session() as session:
-        found, _ = auth.list_events(session)
+    found, _ = in_session(auth.list_events)
     text = auth.export_csv(found) if fmt == "csv" else auth.export_json(found)
     if output is None:
         typer.echo(text, nl=False)
