@@ -102,11 +102,10 @@ def import_(
         {**report, "by_type": by_type},
         lambda _: [f"imported {file}: {created} created, {updated} updated ({kinds})"],
         as_json=as_json,
+        footer="\n".join([f"skipped {skipped} bad object(s):", *(f"  {p}" for p in problems)])
+        if skipped
+        else None,
     )
-    if skipped and not as_json:
-        typer.echo(f"skipped {skipped} bad object(s):", err=True)
-        for problem in problems:
-            typer.echo(f"  {problem}", err=True)
 
 
 @app.command("list")

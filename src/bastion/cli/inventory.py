@@ -66,11 +66,10 @@ def inventory_import(
     report = in_session(
         adv.import_inventory, org, file.read_bytes(), name or file.name, actor=actor(None)
     )
-    print_record(report, _import_lines, as_json=as_json)
-    for reject in [] if as_json else report.rejected:
-        typer.echo(
-            f"  rejected component {reject['index']} {reject['name']}: {reject['reason']}", err=True
-        )
+    rejected = [
+        f"  rejected component {r['index']} {r['name']}: {r['reason']}" for r in report.rejected
+    ]
+    print_record(report, _import_lines, as_json=as_json, footer="\n".join(rejected) or None)
 
 
 @inventory_app.command("list")
