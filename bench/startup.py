@@ -5,7 +5,9 @@ process, as a user's shell would, ``--runs`` times, and reports the median wall 
 and the median CPU time (user + system) of the process. Byte code is compiled once
 first, as an installed package has it; a run then pays for the imports the command
 makes, not for compiling them. Wall time on a busy machine includes waiting for a
-core; the CPU time does not, and is the steadier figure there.
+core; the CPU time does not, and is the steadier figure there. ``--before SRC`` times
+another checkout's ``src`` folder too (``git archive <commit> src | tar -x -C DIR``), for a
+before-and-after on the same machine at the same time.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__)
     parser.add_argument("--runs", type=int, default=9, help="runs of each case (median taken)")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--before", type=Path, help="another checkout's src/ to time as well")
+    parser.add_argument("--before-label", default="before", help="what --before is, e.g. a commit")
     args = parser.parse_args(argv)
     bastion = _bastion()
     cases = [("bastion --help", ["--help"]), ("bastion version", ["version"])]
@@ -86,6 +90,18 @@ def main(argv: list[str] | None = None) -> int:
             {"case": case, "metric": "cpu_median", "value": round(cpu * 1000), "unit": "ms"},
         ]
         print(f"{case:<32} wall {wall * 1000:6.0f} ms   cpu {cpu * 1000:6.0f} ms")
+    if args.before is not None:
+        before_env = {**env, "PYTHONPATH": str(args.before.resolve())}
+        entry = [sys.executable, "-c", "from bastion.cli.main import main; main()"]
+        for case, extra in cases[:3]:
+            subprocess.run([*entry, *extra], env=before_env, capture_output=True, check=False)
+            wall, cpu = _time([*entry, *extra], args.runs, before_env)
+            label = f"{case} ({args.before_label})"
+            results += [
+                {"case": label, "metric": "wall_median", "value": round(wall * 1000), "unit": "ms"},
+                {"case": label, "metric": "cpu_median", "value": round(cpu * 1000), "unit": "ms"},
+            ]
+            print(f"{label:<32} wall {wall * 1000:6.0f} ms   cpu {cpu * 1000:6.0f} ms")
     load_after = os.getloadavg()
     results.append(
         {"case": "python -c pass", "metric": "wall_median", "value": round(baseline_wall * 1000),
