@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             **machine(),
             "note": (
-                "a 2-core machine shared with other engineers' builds, tests and benchmarks "
+                "a 2-core machine shared with other work (other engineers' builds, tests and "
+                "benchmarks, and this branch's own CLI checks) "
                 f"while this ran: 1-minute load average {load_before[0]:.1f} before and "
                 f"{load_after[0]:.1f} after, so wall times include waiting for a core; "
                 "byte code compiled and cached before timing"
