@@ -10,12 +10,14 @@ import httpx
 import pytest
 
 from bastion import advisories as adv
+from bastion.audit import Actor
 from bastion.core import fetch
 from bastion.core.errors import FetchError
 from bastion.store import Store
 
 KEV_URL = "https://feeds.example/known_exploited_vulnerabilities.json"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TEST = Actor.cli("test")
 
 
 class KevServer:
@@ -37,9 +39,9 @@ def test_an_advisory_feed_is_pulled_through_the_injected_client_conditionally(
 ) -> None:
     server = KevServer((shared_data / "intel" / "cisa-kev-2025-08-25.json").read_bytes())
     with fetch.new_client(httpx.MockTransport(server)) as http, sqlite_store.session() as session:
-        adv.add_feed(session, "kev", KEV_URL, interval_minutes=60)
-        [(_, first)] = adv.run_feeds(session, now=T0, client=http)
-        [(_, second)] = adv.run_feeds(session, now=T0 + timedelta(hours=2), client=http)
+        adv.add_feed(session, "kev", KEV_URL, actor=TEST, interval_minutes=60)
+        [(_, first)] = adv.run_feeds(session, actor=TEST, now=T0, client=http)
+        [(_, second)] = adv.run_feeds(session, actor=TEST, now=T0 + timedelta(hours=2), client=http)
         [feed] = adv.list_feeds(session)
         held = len(adv.list_vulnerabilities(session, kev_only=True, limit=5000))
     assert first == "1404 records, 0 EPSS scores, 0 new exposures"
@@ -56,8 +58,8 @@ def test_an_advisory_feed_over_the_size_cap_fails_saying_why(
         return httpx.Response(200, headers=declared, content=iter([b"{}"]))
 
     with fetch.new_client(httpx.MockTransport(huge)) as http, sqlite_store.session() as session:
-        adv.add_feed(session, "kev", KEV_URL)
-        [(_, outcome)] = adv.run_feeds(session, now=T0, client=http)
+        adv.add_feed(session, "kev", KEV_URL, actor=TEST)
+        [(_, outcome)] = adv.run_feeds(session, actor=TEST, now=T0, client=http)
     assert outcome == f"failed: {KEV_URL} sent more than 512 MiB, the most a feed may send"
 
 
@@ -68,7 +70,7 @@ def test_importing_a_url_that_fails_says_which_and_how(sqlite_store: Store) -> N
         sqlite_store.session() as session,
         pytest.raises(FetchError, match=f"^{re.escape(KEV_URL)} answered HTTP 404 Not Found$"),
     ):
-        adv.import_url(session, KEV_URL, client=http)
+        adv.import_url(session, KEV_URL, actor=TEST, client=http)
 
 
 def test_an_advisory_feed_without_an_etag_is_asked_if_modified_since(
@@ -85,8 +87,8 @@ def test_an_advisory_feed_without_an_etag_is_asked_if_modified_since(
         return httpx.Response(200, content=body, headers={"Last-Modified": stamp})
 
     with fetch.new_client(httpx.MockTransport(by_date)) as http, sqlite_store.session() as session:
-        adv.add_feed(session, "kev", KEV_URL)
-        adv.run_feeds(session, now=T0, client=http)
-        [(_, again)] = adv.run_feeds(session, now=T0, force=True, client=http)
+        adv.add_feed(session, "kev", KEV_URL, actor=TEST)
+        adv.run_feeds(session, actor=TEST, now=T0, client=http)
+        [(_, again)] = adv.run_feeds(session, actor=TEST, now=T0, force=True, client=http)
     assert sent == [None, stamp]
     assert again == "not modified"

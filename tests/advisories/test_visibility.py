@@ -6,6 +6,7 @@ import pytest
 from tests.advisories.smtp import Mailbox
 
 from bastion import advisories as adv
+from bastion.audit import Actor
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.store import Store
@@ -13,6 +14,8 @@ from bastion.store import Store
 NATIONAL = Scope.everything()
 ALPHA = Scope.of(["RAA"])
 GAMMA = Scope.of(["RCC"])
+ANALYST = Actor.cli("analyst")
+LEAD = Actor.cli("lead@raa")
 
 
 def _content(title: str) -> adv.AlertContent:
@@ -25,11 +28,11 @@ def alerts(federation: Store, smtp_server: tuple[adv.SmtpConfig, Mailbox]) -> St
     smtp, _ = smtp_server
     with federation.session() as session:
         ref = adv.draft_alert(
-            session, _content("published"), author="analyst", organisations=("RAA", "RBB")
+            session, _content("published"), author=ANALYST, organisations=("RAA", "RBB")
         ).ref
-        adv.publish(session, ref, actor="analyst", policy=adv.Policy(), smtp=smtp)
-        adv.add_action(session, ref, ["RAA"], "patch", actor="lead@raa")
-        adv.draft_alert(session, _content("draft"), author="analyst", organisations=("RAA",))
+        adv.publish(session, ref, actor=ANALYST, policy=adv.Policy(), smtp=smtp)
+        adv.add_action(session, ref, ["RAA"], "patch", actor=LEAD)
+        adv.draft_alert(session, _content("draft"), author=ANALYST, organisations=("RAA",))
     return federation
 
 
