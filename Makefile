@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest bench clean chromium
+.PHONY: install run test test-fast lint typecheck pytest bench clean chromium
 
 install: $(STAMP)
 
@@ -46,6 +46,11 @@ pytest: install chromium
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The quick loop while working: everything but the tests marked slow (benchmarks run
+# end to end, the SIGKILL crash test). CI's `make test` runs them all.
+test-fast: lint typecheck
+	$(BIN)/pytest -m "not slow"
 
 bench: install
 	$(BIN)/python -m bench.boundary

@@ -10,6 +10,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
+# A benchmark run end to end, if tiny: CI runs it, `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def test_boundary_bench_writes_results_for_a_tiny_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -27,7 +30,6 @@ def test_boundary_bench_writes_results_for_a_tiny_run(
 
     document = json.loads(results.read_text(encoding="utf-8"))
     assert {"machine", "date", "results"} <= set(document)
-    assert document["machine"]["cores"] >= 1
     assert all({"case", "metric", "value", "unit"} <= set(r) for r in document["results"])
     rows = {(r["case"], r["metric"]): r for r in document["results"]}
     one_core = rows[("zeek", "events_per_s_per_core")]

@@ -10,6 +10,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
+# A benchmark run end to end, if tiny: CI runs it, `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def test_intel_bench_writes_results_for_a_tiny_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from click.testing import Result
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from bastion.cli import context
-from bastion.cli import web as web_cli
 from bastion.cli.main import app
 
 Run = Callable[..., Result]
@@ -26,7 +26,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def fake_run(asgi: Any, **options: Any) -> None:
         calls.append({"app": asgi, **options})
 
-    monkeypatch.setattr(web_cli.uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
     return calls
 
 

@@ -7,35 +7,24 @@ The organisations' responses (`advisories respond`, `overdue`, `remind`) are in
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion import advisories as adv
-from bastion import auth
-from bastion.audit import Actor
 from bastion.cli import responses
-from bastion.cli.context import (
-    BY_OPTION,
-    JSON_OPTION,
-    actor,
-    minute,
-    print_json,
-    print_table,
-    store,
-)
+from bastion.cli.context import BY_OPTION, actor, cli_session, command_group, in_session, minute
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError, NotFoundError
-from bastion.core.scope import Scope
-from bastion.store import Store
 
-app = typer.Typer(
-    help="National cyber alerts: vulnerability intelligence, alerts and responses.",
-    no_args_is_help=True,
-)
-feeds_app = typer.Typer(
-    help="Vulnerability feeds fetched from URLs on a schedule.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from bastion import advisories as adv
+    from bastion.advisories.vulnerabilities import Vulnerability
+    from bastion.store import Store
+
+app = command_group("National cyber alerts: vulnerability intelligence, alerts and responses.")
+feeds_app = command_group("Vulnerability feeds fetched from URLs on a schedule.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(responses.respond_app, name="respond")
 
@@ -54,18 +43,21 @@ def import_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import vulnerability intelligence, detecting each file's format, and match it to inventories."""
+    from bastion import advisories as adv
+
     reports = []
     for path in files:
-        with store().session() as session:
-            reports.append(adv.import_path(session, path, fmt, actor=Actor.cli()))
-    if as_json:
-        print_json(reports)
-        return
-    for r in reports:
-        typer.echo(
+        with cli_session() as session:
+            reports.append(adv.import_path(session, path, fmt, actor=actor()))
+    print_record(
+        reports,
+        lambda found: [
             f"imported {r.source} ({r.format}): {r.records} records ({r.created} new, {r.updated} updated), "
             f"{r.epss} EPSS scores, {r.exposures_created} new exposures"
-        )
+            for r in found
+        ],
+        as_json=as_json,
+    )
 
 
 @app.command("fetch")
@@ -79,13 +71,15 @@ def fetch(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fetch intelligence from a URL once and import it."""
-    with store().session() as session:
-        report = adv.import_url(session, url, fmt, actor=Actor.cli())
-    if as_json:
-        print_json(report)
-        return
-    typer.echo(
-        f"imported {url} ({report.format}): {report.records} records, {report.exposures_created} new exposures"
+    from bastion import advisories as adv
+
+    report = in_session(adv.import_url, url, fmt, actor=actor())
+    print_record(
+        report,
+        lambda r: [
+            f"imported {url} ({r.format}): {r.records} records, {r.exposures_created} new exposures"
+        ],
+        as_json=as_json,
     )
 
 
@@ -101,23 +95,28 @@ def feeds_add(
     ),
 ) -> None:
     """Register a feed."""
-    with store().session() as session:
-        feed = adv.add_feed(session, name, url, fmt, every, actor=Actor.cli())
+    from bastion import advisories as adv
+
+    feed = in_session(adv.add_feed, name, url, fmt, every, actor=actor())
     typer.echo(f"feed {feed.name}: {feed.url} every {feed.interval_minutes} minutes")
+
+
+FEED_COLUMNS: list[Column[Any]] = [
+    ("NAME", lambda f: f.name),
+    ("URL", lambda f: f.url),
+    ("EVERY", lambda f: f.interval_minutes),
+    ("LAST RUN", lambda f: minute(f.last_run_at)),
+    ("STATUS", lambda f: f.last_status),
+]
 
 
 @feeds_app.command("list")
 def feeds_list(as_json: bool = JSON_OPTION) -> None:
     """List feeds and how their last fetch went."""
-    with store().session() as session:
-        found = adv.list_feeds(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["NAME", "URL", "EVERY", "LAST RUN", "STATUS"],
-        [(f.name, f.url, f.interval_minutes, minute(f.last_run_at), f.last_status) for f in found],
-    )
+    from bastion import advisories as adv
+
+    found = in_session(adv.list_feeds)
+    print_rows(found, FEED_COLUMNS, as_json=as_json)
 
 
 @feeds_app.command("run")
@@ -126,33 +125,36 @@ def feeds_run(
     name: str | None = typer.Option(None, "--name", help="only this feed"),
 ) -> None:
     """Fetch every feed that is due (run this from cron or a timer)."""
-    with store().session() as session:
-        outcomes = adv.run_feeds(session, actor=Actor.cli(), force=force, name=name)
+    from bastion import advisories as adv
+
+    outcomes = in_session(adv.run_feeds, actor=actor(), force=force, name=name)
     for feed, outcome in outcomes:
         typer.echo(f"{feed}: {outcome}")
+
+
+VULNERABILITY_COLUMNS: list[Column[Any]] = [
+    ("ID", lambda v: v.key),
+    ("SEVERITY", lambda v: v.severity or ""),
+    ("CVSS", lambda v: v.cvss_v4_score or v.cvss_v3_score or ""),
+    ("KEV DUE", lambda v: v.kev_due_date or ""),
+    ("EPSS", lambda v: "" if v.epss_probability is None else f"{v.epss_probability:.3f}"),
+    ("SUMMARY", lambda v: v.summary[:60]),
+]
 
 
 @app.command("list")
 def list_(
     kev: bool = typer.Option(False, "--kev", help="only known exploited vulnerabilities"),
     search: str | None = typer.Option(None, "--search", "-s", help="part of the id or summary"),
-    limit: int = typer.Option(50, "--limit", min=1),
+    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List known vulnerabilities."""
-    with store().session() as session:
-        found = adv.list_vulnerabilities(session, kev_only=kev, search=search, limit=limit)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ID", "SEVERITY", "CVSS", "KEV DUE", "EPSS", "SUMMARY"],
-        [
-            (v.key, v.severity or "", v.cvss_v4_score or v.cvss_v3_score or "", v.kev_due_date or "",
-             "" if v.epss_probability is None else f"{v.epss_probability:.3f}", v.summary[:60])
-            for v in found
-        ],
-    )  # fmt: skip
+    from bastion import advisories as adv
+
+    found = in_session(adv.list_vulnerabilities, kev_only=kev, search=search, limit=limit)
+    print_rows(found, VULNERABILITY_COLUMNS, as_json, as_csv)
 
 
 @app.command("show")
@@ -160,21 +162,23 @@ def show(
     identifier: str = typer.Argument(help="CVE, GHSA or other id"), as_json: bool = JSON_OPTION
 ) -> None:
     """Show one vulnerability: aliases, scores, KEV and EPSS, affected ranges."""
-    with store().session() as session:
-        vuln = adv.get_vulnerability(session, identifier)
-    if as_json:
-        print_json(vuln)
-        return
-    typer.echo(f"{vuln.key}  {vuln.severity or ''}  aliases: {', '.join(vuln.aliases)}")
-    typer.echo(f"  {vuln.summary}")
+    from bastion import advisories as adv
+
+    vuln = in_session(adv.get_vulnerability, identifier)
+    print_record(vuln, _vulnerability_lines, as_json=as_json)
+
+
+def _vulnerability_lines(vuln: Vulnerability) -> Iterator[str]:
+    yield f"{vuln.key}  {vuln.severity or ''}  aliases: {', '.join(vuln.aliases)}"
+    yield f"  {vuln.summary}"
     if vuln.cvss_v3_vector:
-        typer.echo(f"  CVSS {vuln.cvss_v3_score} {vuln.cvss_v3_vector}")
+        yield f"  CVSS {vuln.cvss_v3_score} {vuln.cvss_v3_vector}"
     if vuln.cvss_v4_vector:
-        typer.echo(f"  CVSS {vuln.cvss_v4_score} {vuln.cvss_v4_vector}")
+        yield f"  CVSS {vuln.cvss_v4_score} {vuln.cvss_v4_vector}"
     if vuln.kev:
-        typer.echo(f"  KEV: due {vuln.kev_due_date}, ransomware use {vuln.kev_ransomware}")
+        yield f"  KEV: due {vuln.kev_due_date}, ransomware use {vuln.kev_ransomware}"
     for line in vuln.ranges:
-        typer.echo(f"  affected: {line}")
+        yield f"  affected: {line}"
 
 
 # --- alerts ------------------------------------------------------------------------
@@ -191,6 +195,8 @@ def _content(
     remediation: str | None,
     cves: list[str] | None,
 ) -> adv.AlertContent:
+    from bastion import advisories as adv
+
     if base is None:
         if not title or not severity:
             msg = "a new alert needs --title and --severity"
@@ -208,27 +214,22 @@ def _content(
     return dataclasses.replace(base, **changes)
 
 
-TITLE = typer.Option(None, "--title")
+TITLE = typer.Option(None, "--title", help="the alert's title (a new alert needs one)")
 SEVERITY = typer.Option(None, "--severity", help="high, medium, low or information")
 TYPE = typer.Option(None, "--type", help="e.g. vulnerability, threat campaign")
-SUMMARY = typer.Option(None, "--summary")
-PRODUCTS = typer.Option(None, "--affected-products")
-THREAT = typer.Option(None, "--threat-details")
-REMEDIATION = typer.Option(None, "--remediation")
+SUMMARY = typer.Option(None, "--summary", help="what the vulnerability or threat is")
+PRODUCTS = typer.Option(None, "--affected-products", help="the products and versions affected")
+THREAT = typer.Option(None, "--threat-details", help="how it is exploited, and whether it is")
+REMEDIATION = typer.Option(None, "--remediation", help="what organisations should do")
 CVES = typer.Option(None, "--cve", help="a CVE or GHSA id; repeat for several")
 
 
-def _print_alert(alert: adv.Alert, as_json: bool) -> None:
-    if as_json:
-        print_json(alert)
-        return
+def _alert_lines(alert: adv.Alert) -> Iterator[str]:
     c = alert.content
-    typer.echo(f"{alert.ref} v{alert.version} [{alert.status}] {c.severity.value}: {c.title}")
-    typer.echo(f"  CVEs: {', '.join(c.cves) or '-'}")
+    yield f"{alert.ref} v{alert.version} [{alert.status}] {c.severity.value}: {c.title}"
+    yield f"  CVEs: {', '.join(c.cves) or '-'}"
     for v in alert.versions:
-        typer.echo(
-            f"  version {v.version} by {v.author} {minute(v.published_at) or 'unpublished'}: {v.change_note}"
-        )
+        yield f"  version {v.version} by {v.author} {minute(v.published_at) or 'unpublished'}: {v.change_note}"
 
 
 @app.command("draft")
@@ -251,11 +252,10 @@ def draft(
         remediation,
         cves,
     )
-    with store().session() as session:
-        alert = adv.draft_alert(
-            session, content, author=Actor.cli(actor(by)), organisations=tuple(orgs or ())
-        )
-    _print_alert(alert, as_json)
+    from bastion import advisories as adv
+
+    alert = in_session(adv.draft_alert, content, author=actor(by), organisations=tuple(orgs or ()))
+    print_record(alert, _alert_lines, as_json=as_json)
 
 
 @app.command("edit")
@@ -267,30 +267,31 @@ def edit(
     by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Change a draft alert."""
-    with store().session() as session:
+    from bastion import advisories as adv
+
+    with cli_session() as session:
         base = adv.get_alert(session, ref).content
         content = _content(
             base, title, severity, type_, summary, products, threat, remediation, cves
         )
-        alert = adv.edit_draft(session, ref, content, author=Actor.cli(actor(by)))
-    _print_alert(alert, as_json)
+        alert = adv.edit_draft(session, ref, content, author=actor(by))
+    print_record(alert, _alert_lines, as_json=as_json)
 
 
 @app.command("preview")
 def preview_(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
     """Show the organisations an alert would reach, and the exposures that decide it."""
-    with store().session() as session:
-        targets = adv.preview(session, ref)
-    if as_json:
-        print_json(targets)
-        return
+    from bastion import advisories as adv
+
+    targets = in_session(adv.preview, ref)
+    print_record(targets, _preview_lines, as_json=as_json, footer=f"{len(targets)} organisations")
+
+
+def _preview_lines(targets: list[adv.Target]) -> Iterator[str]:
     for t in targets:
-        typer.echo(
-            f"{t.organisation} {t.name} ({len(t.contacts)} contacts){' [named]' if t.named else ''}"
-        )
+        yield f"{t.organisation} {t.name} ({len(t.contacts)} contacts){' [named]' if t.named else ''}"
         for e in t.exposures:
-            typer.echo(f"  {e}")
-    typer.echo(f"{len(targets)} organisations", err=True)
+            yield f"  {e}"
 
 
 @app.command("publish")
@@ -300,20 +301,18 @@ def publish_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Publish a draft: e-mail every affected organisation's contacts and open their responses."""
-    with store().session() as session:
-        report = adv.publish(
-            session,
-            ref,
-            actor=Actor.cli(actor(by)),
-            policy=responses.policy(),
-            smtp=adv.SmtpConfig.from_env(),
-        )
-    if as_json:
-        print_json(report)
-        return
-    typer.echo(
-        f"published {report.ref} v{report.version} to {report.organisations} organisations "
-        f"({report.emails_sent} e-mails sent, {report.emails_failed} failed)"
+    from bastion import advisories as adv
+
+    report = in_session(
+        adv.publish, ref, actor=actor(by), policy=responses.policy(), smtp=adv.SmtpConfig.from_env()
+    )
+    print_record(
+        report,
+        lambda r: [
+            f"published {r.ref} v{r.version} to {r.organisations} organisations "
+            f"({r.emails_sent} e-mails sent, {r.emails_failed} failed)"
+        ],
+        as_json=as_json,
     )
 
 
@@ -327,7 +326,9 @@ def revise_(
     by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Publish a new version of an alert and notify every organisation it reaches again."""
-    with store().session() as session:
+    from bastion import advisories as adv
+
+    with cli_session() as session:
         base = adv.get_alert(session, ref).content
         content = _content(
             base, title, severity, type_, summary, products, threat, remediation, cves
@@ -337,48 +338,45 @@ def revise_(
             ref,
             content,
             note=note,
-            actor=Actor.cli(actor(by)),
+            actor=actor(by),
             policy=responses.policy(),
             smtp=adv.SmtpConfig.from_env(),
         )
-    if as_json:
-        print_json(report)
-        return
-    typer.echo(
-        f"revised {report.ref} to v{report.version}: {report.organisations} organisations notified"
+    print_record(
+        report,
+        lambda r: [f"revised {r.ref} to v{r.version}: {r.organisations} organisations notified"],
+        as_json=as_json,
     )
+
+
+ALERT_COLUMNS: list[Column[Any]] = [
+    ("ALERT", lambda a: a.ref),
+    ("VERSION", lambda a: a.version),
+    ("STATUS", lambda a: a.status),
+    ("SEVERITY", lambda a: a.content.severity.value),
+    ("PUBLISHED", lambda a: minute(a.published_at)),
+    ("TITLE", lambda a: a.content.title),
+]
 
 
 @app.command("alerts")
 def alerts(as_json: bool = JSON_OPTION) -> None:
     """List national cyber alerts."""
-    with store().session() as session:
-        found, _ = adv.visible_alerts(session, Scope.everything())
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ALERT", "VERSION", "STATUS", "SEVERITY", "PUBLISHED", "TITLE"],
-        [
-            (
-                a.ref,
-                a.version,
-                a.status,
-                a.content.severity.value,
-                minute(a.published_at),
-                a.content.title,
-            )
-            for a in found
-        ],
-    )
+    from bastion import advisories as adv
+    from bastion.core.scope import Scope
+
+    found, _ = in_session(adv.visible_alerts, Scope.everything())
+    print_rows(found, ALERT_COLUMNS, as_json=as_json)
 
 
 @app.command("alert")
 def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
     """Show one alert with all its versions."""
-    with store().session() as session:
-        found = adv.visible_alert(session, ref, Scope.everything())
-    _print_alert(found, as_json)
+    from bastion import advisories as adv
+    from bastion.core.scope import Scope
+
+    found = in_session(adv.visible_alert, ref, Scope.everything())
+    print_record(found, _alert_lines, as_json=as_json)
 
 
 # The responses' commands (bastion.cli.responses), listed here in the help.
@@ -386,20 +384,28 @@ app.command("overdue")(responses.overdue)
 app.command("remind")(responses.remind)
 
 
+PROGRESS_COLUMNS: list[Column[Any]] = [
+    ("ALERT", lambda p: p.alert),
+    ("SEVERITY", lambda p: p.severity),
+    ("AFFECTED", lambda p: p.affected),
+    ("ACK", lambda p: p.acknowledged),
+    ("ACK IN TIME", lambda p: p.acknowledged_in_time),
+    ("APPLICABLE", lambda p: p.applicable),
+    ("REMEDIATED", lambda p: p.remediated),
+    ("CLOSED", lambda p: p.closed),
+    ("OVERDUE", lambda p: p.overdue),
+]
+
+
 @app.command("view")
 def view(ref: str | None = typer.Argument(None, help="CC-NNNN (default: every published alert)"),
          as_json: bool = JSON_OPTION) -> None:  # fmt: skip
     """The national view: per alert, affected, acknowledged in time, applicable, remediated, overdue."""
-    with store().session() as session:
+    from bastion import advisories as adv
+
+    with cli_session() as session:
         found = [adv.alert_progress(session, ref)] if ref else adv.national_view(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ALERT", "SEVERITY", "AFFECTED", "ACK", "ACK IN TIME", "APPLICABLE", "REMEDIATED", "CLOSED", "OVERDUE"],
-        [(p.alert, p.severity, p.affected, p.acknowledged, p.acknowledged_in_time, p.applicable, p.remediated,
-          p.closed, p.overdue) for p in found],
-    )  # fmt: skip
+    print_rows(found, PROGRESS_COLUMNS, as_json=as_json)
 
 
 @app.command("org-view")
@@ -407,24 +413,32 @@ def org_view(
     org: str = typer.Argument(help="organisation code"), as_json: bool = JSON_OPTION
 ) -> None:
     """One organisation: its open and overdue alerts and its exposures."""
-    with store().session() as session:
-        found = adv.organisation_view(session, org)
-    if as_json:
-        print_json(found)
-        return
-    typer.echo(f"{found.organisation}: open alerts {', '.join(found.open_alerts) or 'none'}; "
-               f"overdue {', '.join(found.overdue_alerts) or 'none'}; "
-               f"{found.exposures} exposures to {found.exposed_vulnerabilities} vulnerabilities")  # fmt: skip
+    from bastion import advisories as adv
+
+    found = in_session(adv.organisation_view, org)
+    print_record(
+        found,
+        lambda v: [
+            f"{v.organisation}: open alerts {', '.join(v.open_alerts) or 'none'}; "
+            f"overdue {', '.join(v.overdue_alerts) or 'none'}; "
+            f"{v.exposures} exposures to {v.exposed_vulnerabilities} vulnerabilities"
+        ],
+        as_json=as_json,
+    )
 
 
-DEMO_ADVISORY = adv.AlertContent(
-    title="Log4Shell: remote code execution in Apache Log4j 2 (demo)",
-    severity=adv.AlertSeverity.HIGH,
-    summary="Apache Log4j 2 before 2.15.0 lets an attacker who controls logged text run code.",
-    affected_products="Applications bundling log4j-core 2.0-beta9 to 2.14.1.",
-    remediation="Upgrade log4j-core to 2.17.1 or later; until then remove the JndiLookup class.",
-    cves=("CVE-2021-44228",),
-)
+def demo_advisory() -> adv.AlertContent:
+    """Return the demo national alert's content: Log4Shell."""
+    from bastion import advisories as adv
+
+    return adv.AlertContent(
+        title="Log4Shell: remote code execution in Apache Log4j 2 (demo)",
+        severity=adv.AlertSeverity.HIGH,
+        summary="Apache Log4j 2 before 2.15.0 lets an attacker who controls logged text run code.",
+        affected_products="Applications bundling log4j-core 2.0-beta9 to 2.14.1.",
+        remediation="Upgrade log4j-core to 2.17.1 or later; until then remove the JndiLookup class.",
+        cves=("CVE-2021-44228",),
+    )
 
 
 def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
@@ -433,6 +447,10 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
     E-mail goes where ``BASTION_SMTP_*`` say; with no server there each send is
     recorded as failed, and the alert is on the console all the same.
     """
+    from bastion import advisories as adv
+    from bastion import auth
+    from bastion.core.scope import Scope
+
     with opened.session() as session:
         if adv.visible_alerts(session, Scope.everything(), limit=1)[1]:
             return ["demo advisory not published: the database already has national alerts"]
@@ -442,11 +460,11 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
             codes = ()
         if not codes:
             return [f"demo advisory not published: no user {lead} with an organisation"]
-        ref = adv.draft_alert(session, DEMO_ADVISORY, author=Actor.cli(), organisations=codes).ref
+        ref = adv.draft_alert(session, demo_advisory(), author=actor(), organisations=codes).ref
         report = adv.publish(
             session,
             ref,
-            actor=Actor.cli(),
+            actor=actor(),
             policy=adv.load_policy(data_dir),
             smtp=dataclasses.replace(adv.SmtpConfig.from_env(), timeout=2.0),
         )

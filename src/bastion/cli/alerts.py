@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.boundary.alerts import get_alert, list_alerts
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import command_group, in_session
+from bastion.cli.context import second as _when
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
-app = typer.Typer(help="Look at alerts raised at the internet boundary.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bastion.boundary.alerts import Alert
 
+app = command_group("Look at alerts raised at the internet boundary.")
 
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+ALERT_COLUMNS: list[Column[Alert]] = [
+    ("ID", lambda a: a.id),
+    ("LAST SEEN", lambda a: _when(a.last_seen)),
+    ("ORG", lambda a: a.org),
+    ("HOST", lambda a: a.host),
+    ("SEVERITY", lambda a: a.severity.value),
+    ("STATUS", lambda a: a.status),
+    ("COUNT", lambda a: a.count),
+    ("TITLE", lambda a: a.title),
+]
 
 
 @app.command("list")
@@ -25,21 +37,13 @@ def list_(
     ),
     limit: int | None = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List alerts, most recently seen first."""
-    with store().session() as session:
-        found, total = list_alerts(session, org=org, status=status, severity=severity, limit=limit)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ID", "LAST SEEN", "ORG", "HOST", "SEVERITY", "STATUS", "COUNT", "TITLE"],
-        [
-            (a.id, _when(a.last_seen), a.org, a.host, a.severity.value, a.status, a.count, a.title)
-            for a in found
-        ],
-    )
-    typer.echo(f"{len(found)} of {total} alerts", err=True)
+    from bastion.boundary.alerts import list_alerts
+
+    found, total = in_session(list_alerts, org=org, status=status, severity=severity, limit=limit)
+    print_rows(found, ALERT_COLUMNS, as_json, as_csv, total=total, noun="alerts")
 
 
 @app.command("show")
@@ -48,25 +52,27 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one alert with its evidence: sample raw lines and where they are."""
-    with store().session() as session:
-        alert = get_alert(session, alert_id)
-    if as_json:
-        print_json(alert)
-        return
-    typer.echo(f"alert {alert.id}  {alert.severity.value.upper()}  {alert.status}  {alert.title}")
-    typer.echo(f"organisation: {alert.org or '-'}   host: {alert.host or '-'}")
-    typer.echo(f"{alert.kind.value}: {alert.key}" + ("   (retrospective)" * alert.retrospective))
+    from bastion.boundary.alerts import get_alert
+
+    alert = in_session(get_alert, alert_id)
+    print_record(alert, _alert_lines, as_json=as_json)
+
+
+def _alert_lines(alert: Alert) -> Iterator[str]:
+    yield (f"alert {alert.id}  {alert.severity.value.upper()}  {alert.status}  {alert.title}")
+    yield (f"organisation: {alert.org or '-'}   host: {alert.host or '-'}")
+    yield (f"{alert.kind.value}: {alert.key}" + ("   (retrospective)" * alert.retrospective))
     if alert.indicator_value is not None:
-        typer.echo(
+        yield (
             f"indicator: {alert.indicator_type or '?'} {alert.indicator_value}"
             f"   source: {alert.indicator_source or '-'}   threat: {alert.indicator_threat or '-'}"
         )
-    typer.echo(
+    yield (
         f"events: {alert.count}   first seen: {_when(alert.first_seen)}"
         f"   last seen: {_when(alert.last_seen)} (UTC)"
     )
-    typer.echo(f"evidence ({len(alert.evidence)} of {alert.count}):")
+    yield (f"evidence ({len(alert.evidence)} of {alert.count}):")
     for item in alert.evidence:
         where = f"{item.path or '?'}@{item.offset if item.offset is not None else '?'}"
-        typer.echo(f"  {_when(item.timestamp)}  {item.dataset or '-'}  {where}")
-        typer.echo(f"    {item.raw or ''}")
+        yield (f"  {_when(item.timestamp)}  {item.dataset or '-'}  {where}")
+        yield (f"    {item.raw or ''}")

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion import audit
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import command_group, in_session, second
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_rows
 from bastion.core.errors import InputError
 
-app = typer.Typer(help="The append-only audit trail of every change.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bastion.audit import AuditEvent
+
+app = command_group("The append-only audit trail of every change.")
+
+EVENT_COLUMNS: list[Column[AuditEvent]] = [
+    ("ID", lambda e: e.id),
+    ("AT", lambda e: second(e.at)),
+    ("ACTOR", lambda e: e.actor),
+    ("FROM", lambda e: e.actor_ip),
+    ("ACTION", lambda e: e.action),
+    ("TARGET", lambda e: e.target),
+]
 
 
 @app.command("list")
@@ -19,25 +32,17 @@ def list_(
     actor: str | None = typer.Option(None, "--actor", help="e.g. user:alice, token:3, cli:root"),
     org: str | None = typer.Option(None, "--org", help="only this organisation's events"),
     target: str | None = typer.Option(None, "--target", help="e.g. organisation:RAL"),
-    limit: int = typer.Option(50, "--limit", min=1),
+    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List audit events, newest first."""
-    with store().session() as session:
-        found, total = audit.list_events(
-            session, action=action, actor=actor, org=org, target=target, limit=limit
-        )
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ID", "AT", "ACTOR", "FROM", "ACTION", "TARGET"],
-        [
-            (e.id, f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.actor_ip, e.action, e.target)
-            for e in found
-        ],
+    from bastion import audit
+
+    found, total = in_session(
+        audit.list_events, action=action, actor=actor, org=org, target=target, limit=limit
     )
-    typer.echo(f"{len(found)} of {total} events", err=True)
+    print_rows(found, EVENT_COLUMNS, as_json, as_csv, total=total, noun="events")
 
 
 @app.command("export")
@@ -46,11 +51,12 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
 ) -> None:
     """Export the whole audit trail, oldest first, as CSV or JSON."""
+    from bastion import audit
+
     if fmt not in {"csv", "json"}:
         msg = f"unknown export format {fmt!r}; choose csv or json"
         raise InputError(msg)
-    with store().session() as session:
-        found, _ = audit.list_events(session)
+    found, _ = in_session(audit.list_events)
     text = audit.export_csv(found) if fmt == "csv" else audit.export_json(found)
     if output is None:
         typer.echo(text, nl=False)

@@ -10,21 +10,20 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.boundary.deadletter import read_rejects
-from bastion.boundary.listen import ListenerConfig, SyslogListener
-from bastion.boundary.parsers import PARSERS
-from bastion.boundary.pipeline import Pipeline, SourceStats
-from bastion.boundary.sources import stdin_chunks
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import command_group, in_session, settings, store
+from bastion.cli.output import JSON_OPTION, Column, print_rows
 from bastion.core.errors import InputError
 
-app = typer.Typer(
-    help="Protective monitoring: ingest boundary logs, listen for syslog, inspect what was read.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from bastion.boundary.listen import SyslogListener
+    from bastion.boundary.pipeline import Pipeline, SourceStats
+
+app = command_group(
+    "Protective monitoring: ingest boundary logs, listen for syslog, inspect what was read."
 )
 
 INDICATORS_OPTION = typer.Option(
@@ -41,6 +40,8 @@ NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStre
 
 
 def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
+    from bastion.boundary.pipeline import Pipeline
+
     return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
 
 
@@ -48,49 +49,36 @@ def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
 EXIT_SKIPPED = 3
 
 
+STATS_COLUMNS: list[Column[SourceStats]] = [
+    ("SOURCE", lambda s: s.source),
+    ("FORMAT", lambda s: s.format),
+    ("STATUS", lambda s: s.status),
+    ("LINES", lambda s: s.lines),
+    ("EVENTS", lambda s: s.events),
+    ("REJECTS", lambda s: s.rejects),
+    ("BLANK", lambda s: s.blank),
+    ("MATCHES", lambda s: s.matches),
+    ("NEW ALERTS", lambda s: s.alerts_created),
+    ("EV/S", lambda s: f"{s.events / s.seconds:,.0f}" if s.seconds else "-"),
+]
+
+
+def _top_reasons(reasons: dict[str, int]) -> list[tuple[str, int]]:
+    """Return the five most frequent reject reasons with their counts."""
+    return sorted(reasons.items(), key=lambda kv: -kv[1])[:5]
+
+
 def _report(stats: list[SourceStats], as_json: bool) -> None:
-    if as_json:
-        print_json(stats)
-    else:
-        _table(stats)
+    """Print each source's counts (then its top reject reasons), and every skipped source."""
+    reasons = [
+        f"  {s.source}: {count} rejected: {reason}"
+        for s in stats
+        for reason, count in _top_reasons(s.reject_reasons)
+    ]
+    print_rows(stats, STATS_COLUMNS, as_json, footer="\n".join(reasons) or None)
     for s in stats:
         if s.status == "skipped":
             typer.echo(f"skipped {s.source}: {s.reason}", err=True)
-
-
-def _table(stats: list[SourceStats]) -> None:
-    print_table(
-        [
-            "SOURCE",
-            "FORMAT",
-            "STATUS",
-            "LINES",
-            "EVENTS",
-            "REJECTS",
-            "BLANK",
-            "MATCHES",
-            "NEW ALERTS",
-            "EV/S",
-        ],
-        [
-            (
-                s.source,
-                s.format,
-                s.status,
-                s.lines,
-                s.events,
-                s.rejects,
-                s.blank,
-                s.matches,
-                s.alerts_created,
-                f"{s.events / s.seconds:,.0f}" if s.seconds else "-",
-            )
-            for s in stats
-        ],
-    )
-    for s in stats:
-        for reason, count in sorted(s.reject_reasons.items(), key=lambda kv: -kv[1])[:5]:
-            typer.echo(f"  {s.source}: {count} rejected: {reason}", err=True)
 
 
 @app.command()
@@ -117,6 +105,8 @@ def ingest(
     reported as skipped with its reason, the rest are still ingested, and the exit
     code is 3.
     """
+    from bastion.boundary.sources import stdin_chunks
+
     pipeline = _pipeline(indicators, org)
     if [str(p) for p in paths] == ["-"]:
         if not format:
@@ -182,6 +172,8 @@ def listen(
     commits it and prints the report; a second signal exits at once, saying how many
     received lines were not committed.
     """
+    from bastion.boundary.listen import ListenerConfig, SyslogListener
+
     if udp is None and tcp is None:
         msg = "give --udp PORT, --tcp PORT or both"
         raise InputError(msg)
@@ -245,10 +237,20 @@ def _print_status(listener: SyslogListener, every: float) -> None:
         typer.echo(json.dumps({"listener": listener.metrics()}), err=True)
 
 
+LISTEN_COLUMNS: list[Column[dict[str, Any]]] = [
+    ("RECEIVED", lambda r: r["received"]),
+    ("ARCHIVED", lambda r: r["archived"]),
+    ("REJECTED", lambda r: r["rejected"]),
+    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
+    ("MATCHES", lambda r: r["stats"].matches),
+    ("NEW ALERTS", lambda r: r["stats"].alerts_created),
+]
+
+
 def _listen_report(listener: SyslogListener, stats: SourceStats, as_json: bool) -> None:
     """Print what the listener received, archived, rejected and the kernel dropped."""
     metrics = listener.metrics()
-    report = {
+    report: dict[str, Any] = {
         "received": metrics["received"],
         "archived": stats.events,
         "rejected": stats.rejects,
@@ -258,26 +260,19 @@ def _listen_report(listener: SyslogListener, stats: SourceStats, as_json: bool) 
         "framing_errors": listener.state.framing_errors,
         "stats": stats,
     }
-    if as_json:
-        print_json(report)
-        return
-    print_table(
-        ["RECEIVED", "ARCHIVED", "REJECTED", "KERNEL UDP DROPS", "MATCHES", "NEW ALERTS"],
-        [
-            (
-                report["received"],
-                stats.events,
-                stats.rejects,
-                "-" if report["kernel_udp_drops"] is None else report["kernel_udp_drops"],
-                stats.matches,
-                stats.alerts_created,
-            )
-        ],
-    )
-    for reason, count in sorted(stats.reject_reasons.items(), key=lambda kv: -kv[1])[:5]:
-        typer.echo(f"  {count} rejected: {reason}", err=True)
-    for error in listener.state.framing_errors:
-        typer.echo(f"  connection closed: {error}", err=True)
+    notes = [
+        f"  {count} rejected: {reason}" for reason, count in _top_reasons(stats.reject_reasons)
+    ]
+    notes += [f"  connection closed: {error}" for error in listener.state.framing_errors]
+    print_rows([report], LISTEN_COLUMNS, as_json, data=report, footer="\n".join(notes) or None)
+
+
+PUBLISH_COLUMNS: list[Column[Any]] = [
+    ("SOURCE", lambda r: r.source),
+    ("FORMAT", lambda r: r.format),
+    ("CHUNKS", lambda r: r.chunks),
+    ("BYTES", lambda r: r.bytes),
+]
 
 
 @app.command()
@@ -293,13 +288,7 @@ def publish(
     from bastion.boundary.distributed import publish_paths
 
     reports = asyncio.run(publish_paths(nats, paths, format))
-    if as_json:
-        print_json(reports)
-        return
-    print_table(
-        ["SOURCE", "FORMAT", "CHUNKS", "BYTES"],
-        [(r.source, r.format, r.chunks, r.bytes) for r in reports],
-    )
+    print_rows(reports, PUBLISH_COLUMNS, as_json=as_json)
 
 
 @app.command()
@@ -321,17 +310,31 @@ def worker(
     _report(list(pool.stats.values()), as_json)
 
 
+FORMAT_COLUMNS: list[Column[Any]] = [
+    ("FORMAT", lambda r: r["name"]),
+    ("DESCRIPTION", lambda r: r["description"]),
+]
+
+
 @app.command()
 def formats(as_json: bool = JSON_OPTION) -> None:
     """List the log formats Bastion reads."""
+    from bastion.boundary.parsers import PARSERS
+
     rows = [
         {"name": p.name, "description": p.description}
         for p in sorted(PARSERS.values(), key=lambda p: p.name)
     ]
-    if as_json:
-        print_json(rows)
-        return
-    print_table(["FORMAT", "DESCRIPTION"], [(r["name"], r["description"]) for r in rows])
+    print_rows(rows, FORMAT_COLUMNS, as_json=as_json)
+
+
+SOURCE_COLUMNS: list[Column[Any]] = [
+    ("PATH", lambda c: c.path),
+    ("FORMAT", lambda c: c.format),
+    ("OFFSET", lambda c: c.offset),
+    ("DONE", lambda c: c.done),
+    ("UPDATED", lambda c: c.updated_at.isoformat(timespec="seconds")),
+]
 
 
 @app.command()
@@ -339,18 +342,17 @@ def sources(as_json: bool = JSON_OPTION) -> None:
     """List ingested sources and how far each was read."""
     from bastion.boundary.checkpoints import list_sources
 
-    with store().session() as session:
-        found = list_sources(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["PATH", "FORMAT", "OFFSET", "DONE", "UPDATED"],
-        [
-            (c.path, c.format, c.offset, c.done, c.updated_at.isoformat(timespec="seconds"))
-            for c in found
-        ],
-    )
+    found = in_session(list_sources)
+    print_rows(found, SOURCE_COLUMNS, as_json=as_json)
+
+
+REJECTS_COLUMNS: list[Column[Any]] = [
+    ("SOURCE", lambda r: r["source"]),
+    ("LINE", lambda r: r["line"]),
+    ("FORMAT", lambda r: r["format"]),
+    ("REASON", lambda r: r["reason"]),
+    ("RAW", lambda r: str(r["raw"])[:60]),
+]
 
 
 @app.command()
@@ -359,15 +361,11 @@ def rejects(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show lines that did not parse (the dead-letter sink), with where and why."""
+    from bastion.boundary.deadletter import read_rejects
+
     frame = read_rejects(settings().data_dir / "deadletter").head(limit)
     rows: list[dict[str, Any]] = frame.to_dicts()
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        ["SOURCE", "LINE", "FORMAT", "REASON", "RAW"],
-        [(r["source"], r["line"], r["format"], r["reason"], str(r["raw"])[:60]) for r in rows],
-    )
+    print_rows(rows, REJECTS_COLUMNS, as_json=as_json)
 
 
 __all__ = ["app"]

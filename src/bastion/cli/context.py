@@ -1,36 +1,66 @@
-"""What every CLI command shares: settings, the store, and how to print results."""
+"""What every CLI command shares: settings, the store and its sessions, who acts, dates.
+
+Nothing heavy is imported here at start-up: the store (SQLAlchemy) and the settings
+(pydantic) load on the first command that asks for them, so `bastion --help` stays quick.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import getpass
-import json
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
-from enum import Enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import typer
 
 from bastion.core.errors import InputError, StoreError
-from bastion.core.settings import Settings, load_settings
-from bastion.store import Store, is_migrated
 
-JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bastion.audit import Actor
+    from bastion.core.settings import Settings
+    from bastion.store import Store
+
+__all__ = [
+    "BY_OPTION",
+    "actor",
+    "cli_session",
+    "command_group",
+    "day",
+    "in_session",
+    "minute",
+    "moment",
+    "second",
+    "settings",
+    "store",
+]
+
 BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
+
+
+def command_group(help: str) -> typer.Typer:
+    """Return a group of sub-commands that shows its help when called bare.
+
+    Help is plain text: rendering it with rich would load rich on every `--help`.
+    """
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
 
 
 @cache
 def settings() -> Settings:
     """Return the settings of this invocation (read once)."""
+    from bastion.core.settings import load_settings
+
     return load_settings()
 
 
 @cache
 def store() -> Store:
     """Return the migrated store; raise StoreError if `bastion init` has not run."""
+    from bastion.store import Store, is_migrated
+
     opened = Store.from_url(settings().db_url)
     if not is_migrated(opened.engine):
         msg = f"database {settings().db_url} is not initialised: run `bastion init` first"
@@ -38,51 +68,43 @@ def store() -> Store:
     return opened
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return value
+@contextmanager
+def cli_session() -> Iterator[Session]:
+    """Open a session on the migrated store: committed when the block ends, rolled back on error."""
+    with store().session() as session:
+        yield session
 
 
-def print_json(value: Any) -> None:
-    """Print ``value`` (dataclasses, enums, datetimes included) as indented JSON."""
-    typer.echo(json.dumps(_plain(value), indent=2, ensure_ascii=False))
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print rows as an aligned plain-text table."""
-    text_rows = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in text_rows:
-        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
-    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for row in text_rows:
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+def in_session(call: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Return ``call(session, *args, **kwargs)`` run in a session of the store, then committed."""
+    with cli_session() as session:
+        return call(session, *args, **kwargs)
 
 
-def actor(by: str | None) -> str:
-    """Return who is acting: ``by`` if given, else the login name (``cli`` without one)."""
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+def actor(by: str | None = None) -> Actor:
+    """Return the command line's actor: ``cli:<by>`` if given, else ``cli:<login name>``."""
+    from bastion.audit import Actor
+
+    return Actor.cli(by)
 
 
 def minute(value: datetime | None) -> str:
     """Return a time as ``YYYY-MM-DD hh:mm`` for a table ("" for none)."""
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def day(value: datetime | None) -> str:
+    """Return a time's date as ``YYYY-MM-DD`` for a table ("" for none)."""
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+def second(value: datetime | None) -> str:
+    """Return a time as ``YYYY-MM-DD hh:mm:ss`` for a table ("" for none)."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def moment(value: str | None) -> datetime | None:

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion import demo
-from bastion.audit import Actor
-from bastion.boundary.checkpoints import list_sources
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import actor, command_group, in_session
+from bastion.cli.output import JSON_OPTION, print_record, print_rows, table_lines
 from bastion.core.errors import ConflictError
-from bastion.core.settings import Settings
-from bastion.demo.day import generate_and_ingest_day
-from bastion.demo.detection import install_demo_rules
-from bastion.orgs import count_organisations, list_organisations
-from bastion.store import Store
 
-app = typer.Typer(
-    help="Load the synthetic demo federation; write a labelled day of its boundary traffic.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from bastion.core.settings import Settings
+    from bastion.demo import TrafficManifest
+    from bastion.store import Store
+
+app = command_group(
+    "Load the synthetic demo federation; write a labelled day of its boundary traffic."
 )
 
 SEED_OPTION = typer.Option(7, "--seed", help="the same seed always gives the same result")
@@ -37,6 +36,12 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
     has ingested anything is not given the demo day again. Bastion's demo Sigma rules
     go into the rules folder unless it already holds rules.
     """
+    from bastion import demo
+    from bastion.boundary.checkpoints import list_sources
+    from bastion.demo.day import generate_and_ingest_day
+    from bastion.demo.detection import install_demo_rules
+    from bastion.orgs import count_organisations, list_organisations
+
     said = []
     installed = install_demo_rules(settings.rules_dir)
     if installed:
@@ -49,7 +54,7 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
             )
         else:
             report = demo.load_federation(
-                session, demo.generate_federation(seed, INIT_SIZE), actor=Actor.cli()
+                session, demo.generate_federation(seed, INIT_SIZE), actor=actor()
             )
             said.append(f"loaded the demo federation: {report.created} organisations")
         already = bool(list_sources(session))
@@ -66,7 +71,7 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         events=DEMO_DAY_EVENTS,
         day=yesterday,
         seed=seed,
-        actor=Actor.cli(),
+        actor=actor(),
     )
     alerts = sum(s.alerts_created for s in stats)
     said.append(
@@ -85,24 +90,24 @@ def federation(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Load the demo federation into the database; running it again updates, never duplicates."""
+    from bastion import demo
+
     orgs = demo.generate_federation(seed, size)
     try:
-        with store().session() as session:
-            report = demo.load_federation(session, orgs, actor=Actor.cli())
+        report = in_session(demo.load_federation, orgs, actor=actor())
     except ConflictError as exc:
         msg = (
             f"{exc}: the database holds another federation (a different --seed or --size?); "
             "load the demo into an empty database"
         )
         raise ConflictError(msg) from exc
-    if as_json:
-        print_json({"seed": seed, "size": size, **report.__dict__})
-        return
-    print_table(["TYPE", "ORGANISATIONS"], sorted(report.by_type.items(), key=lambda t: -t[1]))
-    typer.echo(
-        f"demo federation (seed {seed}): {report.created} created, {report.updated} updated, "
+    print_rows(
+        sorted(report.by_type.items(), key=lambda t: -t[1]),
+        [("TYPE", lambda t: t[0]), ("ORGANISATIONS", lambda t: t[1])],
+        as_json=as_json,
+        data={"seed": seed, "size": size, **report.__dict__},
+        footer=f"demo federation (seed {seed}): {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged",
-        err=True,
     )
 
 
@@ -113,11 +118,11 @@ def traffic(
     ),
     seed: int = SEED_OPTION,
     events: int = typer.Option(200_000, "--events", "-n", min=1, help="event lines in all"),
-    day: datetime = typer.Option(
-        datetime.combine(demo.DEFAULT_DAY, datetime.min.time()),
+    day: datetime | None = typer.Option(
+        None,
         "--day",
         formats=["%Y-%m-%d"],
-        help="the UTC day",
+        help="the UTC day (default: the demo's own day, the same on every run)",
     ),
     size: str = typer.Option(
         "default", "--size", help="size of the demo federation to make traffic for"
@@ -130,31 +135,35 @@ def traffic(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a labelled day of boundary traffic (PAN-OS, FortiGate, Zeek, nginx, Squid)."""
+    from bastion import demo
+    from bastion.orgs import list_organisations
+
     if from_store:
-        with store().session() as session:
-            orgs, _ = list_organisations(session)
+        orgs, _ = in_session(list_organisations)
     else:
         orgs = demo.generate_federation(seed, size)
-    manifest = demo.generate_traffic(
-        orgs, out_dir, seed=seed, events=events, day=date(day.year, day.month, day.day)
+    when = demo.DEFAULT_DAY if day is None else date(day.year, day.month, day.day)
+    manifest = demo.generate_traffic(orgs, out_dir, seed=seed, events=events, day=when)
+    print_record(
+        manifest,
+        _traffic_lines,
+        as_json=as_json,
+        data={"out_dir": str(out_dir), **manifest.to_json()},
+        footer=f"wrote {manifest.events:,} events for {manifest.day} to {out_dir}; "
+        f"indicators: {manifest.indicators.name}, labels: {manifest.labels.name}",
     )
-    if as_json:
-        print_json({"out_dir": str(out_dir), **manifest.to_json()})
-        return
-    print_table(
+
+
+def _traffic_lines(manifest: TrafficManifest) -> Iterator[str]:
+    yield from table_lines(
         ["FORMAT", "FILE", "EVENTS", "PLANTED"],
         [(f.format, f.path, f.events, f.attack_events) for f in manifest.files],
     )
-    typer.echo("")
-    print_table(
+    yield ""
+    yield from table_lines(
         ["ATTACK", "ORGANISATION", "HOST", "ACTION", "EVENTS", "FILE", "INDICATOR"],
         [
             (a.kind, a.organisation, a.host_ip, a.action, a.events, a.file, a.indicator or "-")
             for a in manifest.attacks
         ],
-    )
-    typer.echo(
-        f"wrote {manifest.events:,} events for {manifest.day} to {out_dir}; "
-        f"indicators: {manifest.indicators.name}, labels: {manifest.labels.name}",
-        err=True,
     )

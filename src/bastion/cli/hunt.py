@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import typer
 
-from bastion.boundary.archive import hunt as run_hunt
-from bastion.boundary.archive import prune as run_prune
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import cli_session, command_group, settings
+from bastion.cli.output import JSON_OPTION, print_record, print_rows
 from bastion.core.timeutil import utcnow
 
-archive_app = typer.Typer(help="Manage the Parquet event archive.", no_args_is_help=True)
+if TYPE_CHECKING:
+    import polars as pl
 
-_PLAIN = (pl.String, pl.Boolean, pl.Null, pl.List, pl.Struct, pl.Array)
+archive_app = command_group("Manage the Parquet event archive.")
 
 
 def _printable(frame: pl.DataFrame) -> pl.DataFrame:
     """Make every column JSON-friendly: timestamps as ISO strings, decimals as floats."""
+    import polars as pl
+
+    plain = (pl.String, pl.Boolean, pl.Null, pl.List, pl.Struct, pl.Array)
     columns: list[pl.Expr] = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
@@ -27,7 +30,7 @@ def _printable(frame: pl.DataFrame) -> pl.DataFrame:
             column = column.dt.to_string("iso:strict")
         elif isinstance(dtype, pl.Decimal):
             column = column.cast(pl.Float64)
-        elif not (dtype.is_numeric() or isinstance(dtype, _PLAIN)):
+        elif not (dtype.is_numeric() or isinstance(dtype, plain)):
             column = column.cast(pl.String)
         columns.append(column)
     return frame.select(columns)
@@ -47,14 +50,17 @@ def hunt(
 
     Example: bastion hunt 'SELECT org, count(*) FROM events GROUP BY org'
     """
+    from bastion.boundary.archive import hunt as run_hunt
+
     frame = _printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
     rows: list[dict[str, Any]] = frame.to_dicts()
-    if as_json:
-        print_json(rows)
-        return
-    print_table(frame.columns, frame.rows())
     capped = " (limit reached; raise --limit for more)" if limit and frame.height == limit else ""
-    typer.echo(f"{frame.height} rows{capped}", err=True)
+    print_rows(
+        rows,
+        [(name, itemgetter(name)) for name in frame.columns],
+        as_json=as_json,
+        footer=f"{frame.height} rows{capped}",
+    )
 
 
 @archive_app.command("prune")
@@ -65,12 +71,15 @@ def prune(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Delete archived days older than a number of days (undated events are kept)."""
+    from bastion.boundary.archive import prune as run_prune
+
     root = settings().archive_dir
     removed = run_prune(root, older_than, utcnow())
-    if as_json:
-        print_json({"archive": root, "older_than_days": older_than, "files_removed": removed})
-        return
-    typer.echo(f"removed {removed} files older than {older_than} days from {root}")
+    print_record(
+        {"archive": root, "older_than_days": older_than, "files_removed": removed},
+        lambda _: [f"removed {removed} files older than {older_than} days from {root}"],
+        as_json=as_json,
+    )
 
 
 @archive_app.command("compact")
@@ -88,7 +97,7 @@ def compact(
     from bastion.boundary.compaction import compact as run_compact
 
     root = settings().archive_dir
-    with store().session() as session:
+    with cli_session() as session:
         closed_before = None
         if not every_day:
             closed_before = datetime.now(UTC) - timedelta(
@@ -99,10 +108,11 @@ def compact(
             committed=lambda batch: batch_done(session, batch),
             closed_before=closed_before,
         )
-    if as_json:
-        print_json(stats)
-        return
-    typer.echo(
-        f"compacted {stats.staged_files} staged files ({stats.events} events) into "
-        f"{stats.files_written} files over {stats.days} days"
+    print_record(
+        stats,
+        lambda s: [
+            f"compacted {s.staged_files} staged files ({s.events} events) into "
+            f"{s.files_written} files over {s.days} days"
+        ],
+        as_json=as_json,
     )

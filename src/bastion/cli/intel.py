@@ -4,32 +4,40 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion import intel
-from bastion.audit import Actor
-from bastion.boundary.retrohunt import retrohunt as run_retrohunt
 from bastion.cli import intel_blocklists, intel_feeds
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import actor, cli_session, command_group, in_session, settings
+from bastion.cli.context import day as _day
 from bastion.cli.intel_feeds import parse_options
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_json, print_record, print_rows
 from bastion.core.errors import InputError, Location
-from bastion.intel import feeds
 
-app = typer.Typer(
-    help="Manage threat indicators and the feeds they come from.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from bastion.intel import Indicator, Sighting
+
+app = command_group("Manage threat indicators and the feeds they come from.")
 
 
-def _plain(indicator: intel.Indicator) -> dict[str, Any]:
+def _plain(indicator: Indicator) -> dict[str, Any]:
     return {"id": indicator.id, **dataclasses.asdict(indicator)}
 
 
-def _day(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d")
+INDICATOR_COLUMNS: list[Column[Indicator]] = [
+    ("TYPE", lambda i: i.type.value),
+    ("VALUE", lambda i: i.value),
+    ("SOURCE", lambda i: i.source),
+    ("SEVERITY", lambda i: i.severity.value),
+    ("CONF", lambda i: i.confidence),
+    ("ACTION", lambda i: i.action.value),
+    ("THREAT", lambda i: i.threat),
+    ("VALID UNTIL", lambda i: _day(i.valid_until)),
+]
 
 
 FORMATS = ("auto", "bastion-csv", "bastion-json", "stix", "misp-event", "plain", "csv")
@@ -56,6 +64,9 @@ def import_(
     Bastion CSV/JSON is all or nothing; a STIX bundle, MISP event or list keeps the
     good objects and reports the bad ones it skipped.
     """
+    from bastion import intel
+    from bastion.intel import feeds
+
     if fmt not in FORMATS:
         msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
         raise InputError(msg)
@@ -75,33 +86,32 @@ def import_(
             file, fmt, feeds.FeedOptions.from_mapping(source or file.stem, parse_options(option))
         )
         found, problems, skipped = parsed.indicators, parsed.problems, parsed.skipped
-    with store().session() as session:
-        stats = intel.store_listings(
-            session,
-            found,
-            actor=Actor.cli(),
-            reason=f"imported from {file.name}",
-            target=f"file:{file.name}",
-        )
+    stats = in_session(
+        intel.store_listings,
+        found,
+        actor=actor(),
+        reason=f"imported from {file.name}",
+        target=f"file:{file.name}",
+    )
     created, updated = stats.created, stats.changed + stats.unchanged
     by_type = dict(sorted(Counter(i.type.value for i in found).items()))
-    if as_json:
-        report: dict[str, Any] = {
-            "file": file,
-            "read": len(found),
-            "created": created,
-            "updated": updated,
-        }
-        if not fmt.startswith("bastion-"):
-            report |= {"format": fmt, "skipped": skipped, "problems": problems}
-        print_json({**report, "by_type": by_type})
-        return
+    report: dict[str, Any] = {
+        "file": file,
+        "read": len(found),
+        "created": created,
+        "updated": updated,
+    }
+    if not fmt.startswith("bastion-"):
+        report |= {"format": fmt, "skipped": skipped, "problems": problems}
     kinds = ", ".join(f"{n} {t}" for t, n in by_type.items()) or "none"
-    typer.echo(f"imported {file}: {created} created, {updated} updated ({kinds})")
-    if skipped:
-        typer.echo(f"skipped {skipped} bad object(s):", err=True)
-        for problem in problems:
-            typer.echo(f"  {problem}", err=True)
+    print_record(
+        {**report, "by_type": by_type},
+        lambda _: [f"imported {file}: {created} created, {updated} updated ({kinds})"],
+        as_json=as_json,
+        footer="\n".join([f"skipped {skipped} bad object(s):", *(f"  {p}" for p in problems)])
+        if skipped
+        else None,
+    )
 
 
 @app.command("list")
@@ -115,32 +125,23 @@ def list_(
     limit: int | None = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
     offset: int = typer.Option(0, "--offset", min=0, help="skip this many first"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List (search) indicators, by type and value."""
-    with store().session() as session:
-        found, total = intel.list_indicators(
-            session, type=type, search=search, limit=limit, offset=offset
-        )
-    if as_json:
-        print_json([_plain(i) for i in found])
-        return
-    print_table(
-        ["TYPE", "VALUE", "SOURCE", "SEVERITY", "CONF", "ACTION", "THREAT", "VALID UNTIL"],
-        [
-            (
-                i.type.value,
-                i.value,
-                i.source,
-                i.severity.value,
-                i.confidence,
-                i.action.value,
-                i.threat,
-                _day(i.valid_until),
-            )
-            for i in found
-        ],
+    from bastion import intel
+
+    found, total = in_session(
+        intel.list_indicators, type=type, search=search, limit=limit, offset=offset
     )
-    typer.echo(f"{len(found)} of {total} indicators", err=True)
+    print_rows(
+        found,
+        INDICATOR_COLUMNS,
+        as_json,
+        as_csv,
+        data=[_plain(i) for i in found],
+        total=total,
+        noun="indicators",
+    )
 
 
 @app.command("show")
@@ -149,35 +150,37 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show an indicator: every source's listing, its sightings and its change log."""
-    with store().session() as session:
+    from bastion import intel
+
+    with cli_session() as session:
         found = intel.get_indicator(session, indicator_id)
         first = found[0]
         sightings = intel.list_sightings(session, first.id)
         changes = intel.indicator_changes(session, first.type, first.value)
-    if as_json:
-        print_json(
-            {
-                "id": first.id,
-                "listings": [_plain(i) for i in found],
-                "sightings": sightings,
-                "changes": changes,
-            }
-        )
-        return
-    typer.echo(first.id)
-    for i in found:
+    shown = {"id": first.id, "listings": found, "sightings": sightings, "changes": changes}
+    print_record(
+        shown,
+        _indicator_lines,
+        as_json=as_json,
+        data={**shown, "listings": [_plain(i) for i in found]},
+    )
+
+
+def _indicator_lines(shown: dict[str, Any]) -> Iterator[str]:
+    yield shown["id"]
+    for i in shown["listings"]:
         threat = f"  threat: {i.threat}" if i.threat else ""
         until = f"  valid until {_day(i.valid_until)}" if i.valid_until else ""
-        typer.echo(
+        yield (
             f"  {i.source}: {i.severity.value}, confidence {i.confidence}, {i.action.value}, "
             f"TLP:{i.tlp.value}{threat}{until}"
         )
-    if sightings:
-        typer.echo(f"seen at {len(sightings)} organisation(s):")
-        for s in sightings:
-            typer.echo(f"  {s.org}: {s.count} time(s), {_day(s.first_seen)} to {_day(s.last_seen)}")
-    for c in changes:
-        typer.echo(f"  {c.at:%Y-%m-%d %H:%M} {c.change} ({c.source}): {c.reason}")
+    if shown["sightings"]:
+        yield f"seen at {len(shown['sightings'])} organisation(s):"
+        for s in shown["sightings"]:
+            yield f"  {s.org}: {s.count} time(s), {_day(s.first_seen)} to {_day(s.last_seen)}"
+    for c in shown["changes"]:
+        yield f"  {c.at:%Y-%m-%d %H:%M} {c.change} ({c.source}): {c.reason}"
 
 
 @app.command("expire")
@@ -188,19 +191,21 @@ def expire(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Expire an indicator now (every source's listing, or one)."""
-    with store().session() as session:
-        count = intel.expire_indicator(
-            session,
-            indicator_id,
-            actor=Actor.cli(),
-            reason=reason,
-            now=datetime.now(UTC),
-            source=source,
-        )
-    if as_json:
-        print_json({"id": indicator_id, "expired": count})
-        return
-    typer.echo(f"expired {count} listing(s) of {indicator_id}")
+    from bastion import intel
+
+    count = in_session(
+        intel.expire_indicator,
+        indicator_id,
+        actor=actor(),
+        reason=reason,
+        now=datetime.now(UTC),
+        source=source,
+    )
+    print_record(
+        {"id": indicator_id, "expired": count},
+        lambda _: [f"expired {count} listing(s) of {indicator_id}"],
+        as_json=as_json,
+    )
 
 
 @app.command("sightings")
@@ -211,28 +216,24 @@ def sightings(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List sightings, or how many organisations each indicator hit in the last N days."""
+    from bastion import intel
+
     since = datetime.now(UTC) - timedelta(days=days)
-    with store().session() as session:
-        found = intel.list_sightings(session, indicator_id, since=since)
+    found = in_session(intel.list_sightings, indicator_id, since=since)
     if stix:
         print_json(intel.sightings_bundle(found))
         return
-    if as_json:
-        print_json(found)
-        return
     hit = Counter(s.indicator for s in found)
-    print_table(
-        ["INDICATOR", "ORGS", "EVENTS", "LAST SEEN"],
-        [
-            (
-                indicator,
-                orgs,
-                sum(s.count for s in found if s.indicator == indicator),
-                _day(max(s.last_seen for s in found if s.indicator == indicator)),
-            )
-            for indicator, orgs in hit.most_common()
-        ],
-    )
+    per_indicator = [[s for s in found if s.indicator == i] for i, _ in hit.most_common()]
+    print_rows(per_indicator, SIGHTING_COLUMNS, as_json=as_json, data=found)
+
+
+SIGHTING_COLUMNS: list[Column[list[Sighting]]] = [
+    ("INDICATOR", lambda seen: seen[0].indicator),
+    ("ORGS", len),
+    ("EVENTS", lambda seen: sum(s.count for s in seen)),
+    ("LAST SEEN", lambda seen: _day(max(s.last_seen for s in seen))),
+]
 
 
 @app.command("retrohunt")
@@ -244,17 +245,22 @@ def retrohunt(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Search the archive for indicators new since the last retro-hunt; raise retrospective alerts."""
-    with store().session() as session:
-        report = run_retrohunt(
-            session, settings().archive_dir, days=days, now=datetime.now(UTC), everything=everything
-        )
-    if as_json:
-        print_json(report)
-        return
-    typer.echo(
-        f"hunted {report.indicators} indicator(s) over {days} days: {report.events} past event(s) "
-        f"matched, {report.alerts} retrospective alert(s) raised, "
-        f"{report.already_alerted} already alerted"
+    from bastion.boundary.retrohunt import retrohunt as run_retrohunt
+
+    report = in_session(
+        run_retrohunt,
+        settings().archive_dir,
+        days=days,
+        now=datetime.now(UTC),
+        everything=everything,
+    )
+    print_record(
+        report,
+        lambda r: [
+            f"hunted {r.indicators} indicator(s) over {days} days: {r.events} past event(s) "
+            f"matched, {r.alerts} retrospective alert(s) raised, {r.already_alerted} already alerted"
+        ],
+        as_json=as_json,
     )
 
 

@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.audit import Actor
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import actor, cli_session, command_group, in_session
+from bastion.cli.context import minute as _when
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import NotFoundError
-from bastion.intel import blocklists
 
-policies_app = typer.Typer(
-    help="Block-list policies: what a device's lists hold.", no_args_is_help=True
-)
-devices_app = typer.Typer(help="Enforcement devices that pull block lists.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bastion.intel.blocklists import Device, Policy
 
+policies_app = command_group("Block-list policies: what a device's lists hold.")
+devices_app = command_group("Enforcement devices that pull block lists.")
 
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+POLICY_COLUMNS: list[Column[Policy]] = [
+    ("NAME", lambda p: p.name),
+    ("LISTS", lambda p: ",".join(p.kinds)),
+    ("ACTIONS", lambda p: ",".join(p.actions)),
+    ("MIN CONF", lambda p: p.min_confidence),
+    ("MAX TLP", lambda p: p.max_tlp.value),
+]
+DEVICE_COLUMNS: list[Column[Device]] = [
+    ("NAME", lambda d: d.name),
+    ("POLICY", lambda d: d.policy),
+    ("CREATED", lambda d: _when(d.created_at)),
+    ("LAST PULL", lambda d: _when(d.last_pull_at)),
+    ("REVOKED", lambda d: _when(d.revoked_at)),
+]
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -39,31 +52,24 @@ def policy_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a block-list policy."""
-    with store().session() as session:
+    from bastion.intel import blocklists
+
+    with cli_session() as session:
         policy = blocklists.add_policy(
             session, name, kinds=_split(kinds), actions=_split(actions),
             min_confidence=min_confidence, max_tlp=max_tlp, now=datetime.now(UTC),
-            actor=Actor.cli(),
+            actor=actor(),
         )  # fmt: skip
-    if as_json:
-        print_json(policy)
-        return
-    typer.echo(f"added policy {policy.name}")
+    print_record(policy, lambda p: [f"added policy {p.name}"], as_json=as_json)
 
 
 @policies_app.command("list")
 def policy_list(as_json: bool = JSON_OPTION) -> None:
     """List block-list policies."""
-    with store().session() as session:
-        found = blocklists.list_policies(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["NAME", "LISTS", "ACTIONS", "MIN CONF", "MAX TLP"],
-        [(p.name, ",".join(p.kinds), ",".join(p.actions), p.min_confidence, p.max_tlp.value)
-         for p in found],
-    )  # fmt: skip
+    from bastion.intel import blocklists
+
+    found = in_session(blocklists.list_policies)
+    print_rows(found, POLICY_COLUMNS, as_json)
 
 
 @policies_app.command("show")
@@ -72,7 +78,9 @@ def policy_show(
     kind: str = typer.Option("ip", "--list", help="which list: ip, domain or url"),
 ) -> None:
     """Print one list of a policy as a device would get it."""
-    with store().session() as session:
+    from bastion.intel import blocklists
+
+    with cli_session() as session:
         policy = next((p for p in blocklists.list_policies(session) if p.name == name), None)
         if policy is None:
             msg = f"no policy called {name!r}"
@@ -88,35 +96,34 @@ def device_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a device and print its token (shown once; only its hash is kept)."""
-    with store().session() as session:
-        device, token = blocklists.add_device(
-            session, name, policy, actor=Actor.cli(), now=datetime.now(UTC)
-        )
-    if as_json:
-        print_json({"device": device, "token": token})
-        return
-    typer.echo(f"added device {device.name} (policy {device.policy})")
-    typer.echo(f"token (shown once): {token}")
+    from bastion.intel import blocklists
+
+    device, token = in_session(
+        blocklists.add_device, name, policy, actor=actor(), now=datetime.now(UTC)
+    )
+    print_record(
+        {"device": device, "token": token},
+        lambda _: [
+            f"added device {device.name} (policy {device.policy})",
+            f"token (shown once): {token}",
+        ],
+        as_json=as_json,
+    )
 
 
 @devices_app.command("list")
 def device_list(as_json: bool = JSON_OPTION) -> None:
     """List devices."""
-    with store().session() as session:
-        found = blocklists.list_devices(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["NAME", "POLICY", "CREATED", "LAST PULL", "REVOKED"],
-        [(d.name, d.policy, _when(d.created_at), _when(d.last_pull_at), _when(d.revoked_at))
-         for d in found],
-    )  # fmt: skip
+    from bastion.intel import blocklists
+
+    found = in_session(blocklists.list_devices)
+    print_rows(found, DEVICE_COLUMNS, as_json)
 
 
 @devices_app.command("revoke")
 def device_revoke(name: str = typer.Argument(help="the device")) -> None:
     """Revoke a device's token at once."""
-    with store().session() as session:
-        device = blocklists.revoke_device(session, name, actor=Actor.cli(), now=datetime.now(UTC))
+    from bastion.intel import blocklists
+
+    device = in_session(blocklists.revoke_device, name, actor=actor(), now=datetime.now(UTC))
     typer.echo(f"revoked {device.name}")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion import intel, orgs
-from bastion.audit import Actor
-from bastion.boundary.retrohunt import retrohunt as run_retrohunt
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import actor, cli_session, command_group, in_session, settings
+from bastion.cli.context import minute as _when
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
-from bastion.intel import feeds
 
-feeds_app = typer.Typer(help="Feeds of indicators: add, list, pull, history.", no_args_is_help=True)
-allow_app = typer.Typer(
-    help="The allow-list: networks and domains never blocked.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from bastion.intel import AllowEntry
+    from bastion.intel.feeds import Feed, Pull
+
+feeds_app = command_group("Feeds of indicators: add, list, pull, history.")
+allow_app = command_group("The allow-list: networks and domains never blocked.")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -43,18 +44,44 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     return found
 
 
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+FEED_COLUMNS: list[Column[Feed]] = [
+    ("NAME", lambda f: f.name),
+    ("TYPE", lambda f: f.kind),
+    ("EVERY", lambda f: f.interval),
+    ("LAST PULL", lambda f: _when(f.last_pull_at)),
+    ("URL", lambda f: f.url),
+]
+PULL_COLUMNS: list[Column[Pull]] = [
+    ("ID", lambda p: p.id),
+    ("FEED", lambda p: p.feed),
+    ("STARTED", lambda p: _when(p.started_at)),
+    ("STATUS", lambda p: p.status),
+    ("READ", lambda p: p.read),
+    ("ADDED", lambda p: p.added),
+    ("CHANGED", lambda p: p.changed),
+    ("EXPIRED", lambda p: p.expired),
+    ("SKIPPED", lambda p: p.skipped),
+    ("REASON", lambda p: p.reason),
+]
+ALLOW_COLUMNS: list[Column[AllowEntry]] = [
+    ("TYPE", lambda e: e.type),
+    ("VALUE", lambda e: e.value),
+    ("REASON", lambda e: e.reason),
+]
 
 
 @feeds_app.command("types")
 def types(as_json: bool = JSON_OPTION) -> None:
     """List the feed types a feed can be."""
+    from bastion.intel import feeds
+
     found = {name: t.description for name, t in sorted(feeds.FEED_TYPES.items())}
-    if as_json:
-        print_json(found)
-        return
-    print_table(["TYPE", "WHAT"], found.items())
+    print_rows(
+        list(found.items()),
+        [("TYPE", lambda t: t[0]), ("WHAT", lambda t: t[1])],
+        as_json=as_json,
+        data=found,
+    )
 
 
 @feeds_app.command("add")
@@ -69,41 +96,26 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a feed."""
-    with store().session() as session:
+    from bastion.intel import feeds
+
+    with cli_session() as session:
         feed = feeds.add_feed(
             session, name, kind, url, interval=parse_interval(interval),
             options=parse_options(option), now=datetime.now(UTC),
-            actor=Actor.cli(),
+            actor=actor(),
         )  # fmt: skip
-    if as_json:
-        print_json(feed)
-        return
-    typer.echo(f"added feed {feed.name} ({feed.kind}, every {feed.interval})")
+    print_record(
+        feed, lambda f: [f"added feed {f.name} ({f.kind}, every {f.interval})"], as_json=as_json
+    )
 
 
 @feeds_app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List feeds."""
-    with store().session() as session:
-        found = feeds.list_feeds(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["NAME", "TYPE", "EVERY", "LAST PULL", "URL"],
-        [(f.name, f.kind, f.interval, _when(f.last_pull_at), f.url) for f in found],
-    )
+    from bastion.intel import feeds
 
-
-def _print_pulls(pulls: list[feeds.Pull]) -> None:
-    print_table(
-        ["ID", "FEED", "STARTED", "STATUS", "READ", "ADDED", "CHANGED", "EXPIRED", "SKIPPED", "REASON"],
-        [
-            (p.id, p.feed, _when(p.started_at), p.status, p.read, p.added, p.changed, p.expired,
-             p.skipped, p.reason)
-            for p in pulls
-        ],
-    )  # fmt: skip
+    found = in_session(feeds.list_feeds)
+    print_rows(found, FEED_COLUMNS, as_json)
 
 
 @feeds_app.command("pull")
@@ -115,26 +127,30 @@ def pull(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Pull one feed now, or every feed whose interval has passed; exit 1 if a pull failed."""
+    from bastion.boundary.retrohunt import retrohunt as run_retrohunt
+    from bastion.intel import feeds
+
     now = datetime.now(UTC)
-    with store().session() as session:
+    with cli_session() as session:
         pulls = (
-            [feeds.pull_feed(session, name, actor=Actor.cli(), now=now)]
+            [feeds.pull_feed(session, name, actor=actor(), now=now)]
             if name
-            else feeds.pull_due(session, actor=Actor.cli(), now=now)
+            else feeds.pull_due(session, actor=actor(), now=now)
         )
     hunted = None
     if retrohunt:
-        with store().session() as session:
-            hunted = run_retrohunt(session, settings().archive_dir, now=datetime.now(UTC))
-    if as_json:
-        print_json(pulls if hunted is None else {"pulls": pulls, "retrohunt": hunted})
-    else:
-        _print_pulls(pulls)
-        if hunted is not None:
-            typer.echo(
-                f"retro-hunt: {hunted.indicators} indicator(s), {hunted.events} past event(s), "
-                f"{hunted.alerts} retrospective alert(s)"
-            )
+        hunted = in_session(run_retrohunt, settings().archive_dir, now=datetime.now(UTC))
+    print_rows(
+        pulls,
+        PULL_COLUMNS,
+        as_json=as_json,
+        data=pulls if hunted is None else {"pulls": pulls, "retrohunt": hunted},
+    )
+    if hunted is not None and not as_json:
+        typer.echo(
+            f"retro-hunt: {hunted.indicators} indicator(s), {hunted.events} past event(s), "
+            f"{hunted.alerts} retrospective alert(s)"
+        )
     if any(p.status == "failed" for p in pulls):
         raise typer.Exit(1)  # recorded in the history; the exit code tells a scheduler
 
@@ -146,12 +162,10 @@ def history(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the latest pulls and what each added, changed and expired."""
-    with store().session() as session:
-        pulls = feeds.feed_history(session, name, limit=limit)
-    if as_json:
-        print_json(pulls)
-        return
-    _print_pulls(pulls)
+    from bastion.intel import feeds
+
+    pulls = in_session(feeds.feed_history, name, limit=limit)
+    print_rows(pulls, PULL_COLUMNS, as_json)
 
 
 @allow_app.command("add")
@@ -161,43 +175,43 @@ def allow_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Allow-list networks and domains: they are never matched or blocked."""
-    with store().session() as session:
-        added = intel.allow(
-            session, values, actor=Actor.cli(), reason=reason, now=datetime.now(UTC)
-        )
-    if as_json:
-        print_json({"added": added})
-        return
-    typer.echo(f"allow-listed {added} new entr{'y' if added == 1 else 'ies'}")
+    from bastion import intel
+
+    added = in_session(intel.allow, values, actor=actor(), reason=reason, now=datetime.now(UTC))
+    print_record(
+        {"added": added},
+        lambda _: [f"allow-listed {added} new entr{'y' if added == 1 else 'ies'}"],
+        as_json=as_json,
+    )
 
 
 @allow_app.command("federation")
 def allow_federation(as_json: bool = JSON_OPTION) -> None:
     """Allow-list every network registered to a member organisation."""
-    with store().session() as session:
+    from bastion import intel, orgs
+
+    with cli_session() as session:
         added = intel.allow_federation(
-            session, orgs.all_networks(session), actor=Actor.cli(), now=datetime.now(UTC)
+            session, orgs.all_networks(session), actor=actor(), now=datetime.now(UTC)
         )
-    if as_json:
-        print_json({"added": added})
-        return
-    typer.echo(f"allow-listed {added} federation network(s)")
+    print_record(
+        {"added": added}, lambda _: [f"allow-listed {added} federation network(s)"], as_json=as_json
+    )
 
 
 @allow_app.command("list")
 def allow_list(as_json: bool = JSON_OPTION) -> None:
     """List the allow-list."""
-    with store().session() as session:
-        found = intel.allowlist(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(["TYPE", "VALUE", "REASON"], [(e.type, e.value, e.reason) for e in found])
+    from bastion import intel
+
+    found = in_session(intel.allowlist)
+    print_rows(found, ALLOW_COLUMNS, as_json)
 
 
 @allow_app.command("remove")
 def allow_remove(value: str = typer.Argument(help="the network or domain")) -> None:
     """Remove an entry from the allow-list."""
-    with store().session() as session:
-        intel.disallow(session, value, actor=Actor.cli())
+    from bastion import intel
+
+    in_session(intel.disallow, value, actor=actor())
     typer.echo(f"removed {value} from the allow-list")

@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion import advisories as adv
-from bastion.audit import Actor
-from bastion.cli.context import JSON_OPTION, minute, print_json, print_table, store
+from bastion.cli.context import actor, cli_session, command_group, in_session, minute
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
 
-inventory_app = typer.Typer(help="Organisations' inventories and SBOMs.", no_args_is_help=True)
-exposures_app = typer.Typer(
-    help="Which organisations' components vulnerabilities affect.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from bastion.advisories import Exposure
+    from bastion.advisories.exposure import InventoryReport
+    from bastion.advisories.holdings import InventorySummary
+
+inventory_app = command_group("Organisations' inventories and SBOMs.")
+exposures_app = command_group("Which organisations' components vulnerabilities affect.")
+
+INVENTORY_COLUMNS: list[Column[InventorySummary]] = [
+    ("ORG", lambda i: i.organisation),
+    ("NAME", lambda i: i.name),
+    ("FORMAT", lambda i: i.format),
+    ("SPEC", lambda i: i.spec_version),
+    ("COMPONENTS", lambda i: i.components),
+    ("REJECTED", lambda i: i.rejected),
+    ("IMPORTED", lambda i: minute(i.imported_at)),
+]
+EXPOSURE_COLUMNS: list[Column[Exposure]] = [
+    ("ORG", lambda e: e.organisation),
+    ("VULNERABILITY", lambda e: e.vulnerability),
+    ("COMPONENT", lambda e: e.component),
+    ("VERSION", lambda e: e.version),
+    ("RANGE", lambda e: e.range),
+    ("SOURCE", lambda e: e.source),
+    ("STATUS", lambda e: e.status),
+]
+
+
+def _import_lines(report: InventoryReport) -> Iterator[str]:
+    yield (
+        f"imported {report.inventory} for {report.organisation} ({report.format} {report.spec_version}): "
+        f"{report.components} components, {len(report.rejected)} rejected, "
+        f"{report.vex_statements} VEX statements, {report.exposures} exposures"
+    )
 
 
 @inventory_app.command("import")
@@ -27,42 +58,30 @@ def inventory_import(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import an organisation's inventory or VEX, detecting its format, and match it."""
+    from bastion import advisories as adv
+
     if not file.is_file():
         msg = f"{file}: no such file"
         raise InputError(msg)
-    with store().session() as session:
-        report = adv.import_inventory(
-            session, org, file.read_bytes(), name or file.name, actor=Actor.cli()
-        )
-    if as_json:
-        print_json(report)
-        return
-    typer.echo(
-        f"imported {report.inventory} for {report.organisation} ({report.format} {report.spec_version}): "
-        f"{report.components} components, {len(report.rejected)} rejected, "
-        f"{report.vex_statements} VEX statements, {report.exposures} exposures"
+    report = in_session(
+        adv.import_inventory, org, file.read_bytes(), name or file.name, actor=actor()
     )
-    for reject in report.rejected:
-        typer.echo(
-            f"  rejected component {reject['index']} {reject['name']}: {reject['reason']}", err=True
-        )
+    rejected = [
+        f"  rejected component {r['index']} {r['name']}: {r['reason']}" for r in report.rejected
+    ]
+    print_record(report, _import_lines, as_json=as_json, footer="\n".join(rejected) or None)
 
 
 @inventory_app.command("list")
 def inventory_list(
-    org: str | None = typer.Option(None, "--org", "-o"), as_json: bool = JSON_OPTION
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List inventories."""
-    with store().session() as session:
-        found = adv.list_inventories(session, org)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ORG", "NAME", "FORMAT", "SPEC", "COMPONENTS", "REJECTED", "IMPORTED"],
-        [(i.organisation, i.name, i.format, i.spec_version, i.components, i.rejected, minute(i.imported_at))
-         for i in found],
-    )  # fmt: skip
+    from bastion import advisories as adv
+
+    found = in_session(adv.list_inventories, org)
+    print_rows(found, INVENTORY_COLUMNS, as_json)
 
 
 @exposures_app.command("list")
@@ -75,47 +94,40 @@ def exposures_list(
         help="affected (default), not_affected, fixed; 'all' for every status",
     ),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List exposures, each with the component, version, range and source record."""
-    with store().session() as session:
-        found = adv.list_exposures(
-            session,
-            org=org,
-            vulnerability=vulnerability,
-            status=None if status == "all" else status,
-        )
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ORG", "VULNERABILITY", "COMPONENT", "VERSION", "RANGE", "SOURCE", "STATUS"],
-        [
-            (e.organisation, e.vulnerability, e.component, e.version, e.range, e.source, e.status)
-            for e in found
-        ],
+    from bastion import advisories as adv
+
+    found = in_session(
+        adv.list_exposures,
+        org=org,
+        vulnerability=vulnerability,
+        status=None if status == "all" else status,
     )
+    print_rows(found, EXPOSURE_COLUMNS, as_json, as_csv)
 
 
 @exposures_app.command("rematch")
 def exposures_rematch() -> None:
     """Match every inventory against every vulnerability from scratch."""
-    with store().session() as session:
-        held = adv.rematch_all(session, actor=Actor.cli())
+    from bastion import advisories as adv
+
+    held = in_session(adv.rematch_all, actor=actor())
     typer.echo(f"{held} exposures")
 
 
 @inventory_app.command("demo")
 def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generator's seed")) -> None:
     """Load demo SBOMs (some with vulnerable Log4j) for every trust and ICB already held."""
+    from bastion import advisories as adv
     from bastion import orgs
     from bastion.demo.inventories import demo_inventories
 
-    with store().session() as session:
+    with cli_session() as session:
         held, _ = orgs.list_organisations(session)
         loaded = demo_inventories(held, seed)
         exposures = 0
         for code, name, data in loaded:
-            exposures += adv.import_inventory(
-                session, code, data, name, actor=Actor.cli()
-            ).exposures
+            exposures += adv.import_inventory(session, code, data, name, actor=actor()).exposures
     typer.echo(f"loaded {len(loaded)} demo inventories, {exposures} exposures")

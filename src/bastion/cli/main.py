@@ -21,8 +21,8 @@ from bastion.cli import rules as rules_cli
 from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
 from bastion.cli.context import settings
+from bastion.cli.output import JSON_OPTION, print_record
 from bastion.core.errors import BastionError
-from bastion.store import Store, upgrade
 
 
 class BastionGroup(TyperGroup):
@@ -41,6 +41,7 @@ app = typer.Typer(
     cls=BastionGroup,
     help="Bastion: cyber defence for a federation of health and care organisations.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help and errors: rich would load on every call
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -62,9 +63,9 @@ app.command("serve")(web_cli.serve)
 
 
 @app.command()
-def version() -> None:
+def version(as_json: bool = JSON_OPTION) -> None:
     """Print Bastion's version."""
-    typer.echo(__version__)
+    print_record(__version__, lambda v: [v], as_json=as_json, data={"version": __version__})
 
 
 @app.command()
@@ -76,6 +77,8 @@ def init(
     ),
 ) -> None:
     """Create the data directory and migrate the database to the newest schema."""
+    from bastion.store import Store, upgrade
+
     config = settings()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.archive_dir.mkdir(parents=True, exist_ok=True)

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from bastion import orgs
-from bastion.audit import Actor
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import actor, command_group, in_session
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
-app = typer.Typer(
-    help="Manage the federation: organisations, their networks, contacts and hosts.",
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from bastion.orgs import Organisation
+
+ORG_CODE = typer.Argument(help="the organisation's code")
+
+ORGANISATION_COLUMNS: list[Column[Organisation]] = [
+    ("CODE", lambda o: o.code),
+    ("TYPE", lambda o: o.type.value),
+    ("PARENT", lambda o: o.parent),
+    ("NETWORKS", lambda o: len(o.networks)),
+    ("NAME", lambda o: o.name),
+]
+
+app = command_group("Manage the federation: organisations, their networks, contacts and hosts.")
 
 
 @app.command("add")
@@ -37,6 +48,8 @@ def add(
     ),
 ) -> None:
     """Add an organisation to the federation."""
+    from bastion import orgs
+
     org = orgs.Organisation(
         code=code,
         name=name,
@@ -45,8 +58,7 @@ def add(
         networks=tuple(network),
         hosts=tuple(orgs.Host(h) for h in host),
     )
-    with store().session() as session:
-        orgs.save_organisation(session, org, actor=Actor.cli(), create_only=True)
+    in_session(orgs.save_organisation, org, actor=actor(), create_only=True)
     typer.echo(f"added {org.code.upper()}")
 
 
@@ -57,24 +69,28 @@ def list_(
     parent: str | None = typer.Option(None, "--parent", "-p", help="only children of this code"),
     limit: int | None = typer.Option(None, "--limit", min=1, help="at most this many"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List organisations."""
-    with store().session() as session:
-        found, total = orgs.list_organisations(
-            session,
-            search=search,
-            type=orgs.OrgType.parse(type) if type else None,
-            parent=parent,
-            limit=limit,
-        )
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["CODE", "TYPE", "PARENT", "NETWORKS", "NAME"],
-        [(o.code, o.type.value, o.parent, len(o.networks), o.name) for o in found],
+    from bastion import orgs
+
+    found, total = in_session(
+        orgs.list_organisations,
+        search=search,
+        type=orgs.OrgType.parse(type) if type else None,
+        parent=parent,
+        limit=limit,
     )
-    typer.echo(f"{len(found)} of {total} organisations", err=True)
+    print_rows(found, ORGANISATION_COLUMNS, as_json, as_csv, total=total, noun="organisations")
+
+
+def _organisation_lines(org: Organisation) -> Iterator[str]:
+    yield f"{org.code}  {org.name}"
+    yield f"type: {org.type.value}   parent: {org.parent or '-'}   children: {org.children}"
+    yield f"networks: {' '.join(org.networks) or '-'}"
+    yield f"hosts: {' '.join(h.hostname for h in org.hosts) or '-'}"
+    for c in org.contacts:
+        yield f"contact: {c.name} <{c.email}> ({c.role})"
 
 
 @app.command("show")
@@ -82,44 +98,47 @@ def show(
     code: str = typer.Argument(help="the organisation's code"), as_json: bool = JSON_OPTION
 ) -> None:
     """Show one organisation with its networks, contacts and hosts."""
-    with store().session() as session:
-        org = orgs.get_organisation(session, code)
-    if as_json:
-        print_json(org)
-        return
-    typer.echo(f"{org.code}  {org.name}")
-    typer.echo(f"type: {org.type.value}   parent: {org.parent or '-'}   children: {org.children}")
-    typer.echo(f"networks: {' '.join(org.networks) or '-'}")
-    typer.echo(f"hosts: {' '.join(h.hostname for h in org.hosts) or '-'}")
-    for c in org.contacts:
-        typer.echo(f"contact: {c.name} <{c.email}> ({c.role})")
+    from bastion import orgs
+
+    org = in_session(orgs.get_organisation, code)
+    print_record(org, _organisation_lines, as_json=as_json)
 
 
 @app.command("add-network")
 def add_network(
-    code: str, cidr: str = typer.Argument(help="IPv4 or IPv6 network, e.g. 10.1.0.0/16")
+    code: str = ORG_CODE,
+    cidr: str = typer.Argument(help="IPv4 or IPv6 network, e.g. 10.1.0.0/16"),
 ) -> None:
     """Register a network (CIDR) to an organisation; nested allocations are allowed."""
-    with store().session() as session:
-        canonical = orgs.add_network(session, code, cidr, actor=Actor.cli())
+    from bastion import orgs
+
+    canonical = in_session(orgs.add_network, code, cidr, actor=actor())
     typer.echo(f"{code.upper()} owns {canonical}")
 
 
 @app.command("add-contact")
 def add_contact(
-    code: str, name: str, email: str, role: str = typer.Option("security lead", help="their role")
+    code: str = ORG_CODE,
+    name: str = typer.Argument(help="the contact's name"),
+    email: str = typer.Argument(help="their e-mail address"),
+    role: str = typer.Option("security lead", help="their role"),
 ) -> None:
     """Add a contact to an organisation."""
-    with store().session() as session:
-        orgs.add_contact(session, code, orgs.Contact(name, email, role), actor=Actor.cli())
+    from bastion import orgs
+
+    in_session(orgs.add_contact, code, orgs.Contact(name, email, role), actor=actor())
     typer.echo(f"added contact {email} to {code.upper()}")
 
 
 @app.command("add-host")
-def add_host(code: str, hostname: str) -> None:
+def add_host(
+    code: str = ORG_CODE,
+    hostname: str = typer.Argument(help="the host's name, e.g. www.example.nhs.uk"),
+) -> None:
     """Register an internet-facing host of an organisation."""
-    with store().session() as session:
-        orgs.add_host(session, code, orgs.Host(hostname), actor=Actor.cli())
+    from bastion import orgs
+
+    in_session(orgs.add_host, code, orgs.Host(hostname), actor=actor())
     typer.echo(f"added host {hostname} to {code.upper()}")
 
 
@@ -132,14 +151,16 @@ def import_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import organisations from CSV, all or nothing."""
-    with store().session() as session:
-        report = orgs.import_organisations(session, file, format, actor=Actor.cli())
-    if as_json:
-        print_json(report)
-        return
+    from bastion import orgs
+
+    report = in_session(orgs.import_organisations, file, format, actor=actor())
     kinds = ", ".join(f"{n} {t}" for t, n in sorted(report.by_type.items()))
-    typer.echo(
-        f"imported {file} ({report.format}): {report.created} created, {report.updated} updated ({kinds})"
+    print_record(
+        report,
+        lambda r: [
+            f"imported {file} ({r.format}): {r.created} created, {r.updated} updated ({kinds})"
+        ],
+        as_json=as_json,
     )
 
 
@@ -148,8 +169,9 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="write here instead of stdout"),
 ) -> None:
     """Export every organisation as Bastion CSV (which `bastion orgs import` reads back)."""
-    with store().session() as session:
-        found, _ = orgs.list_organisations(session)
+    from bastion import orgs
+
+    found, _ = in_session(orgs.list_organisations)
     text = orgs.export_organisations(found)
     if output is None:
         typer.echo(text, nl=False)

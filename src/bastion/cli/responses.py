@@ -2,56 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion import advisories as adv
-from bastion.audit import Actor
 from bastion.cli.context import (
     BY_OPTION,
-    JSON_OPTION,
     actor,
+    cli_session,
+    command_group,
+    in_session,
     minute,
     moment,
-    print_json,
-    print_table,
     settings,
-    store,
 )
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_rows
 
-respond_app = typer.Typer(
-    help="Respond to an alert for one or more organisations.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from bastion import advisories as adv
+    from bastion.advisories.responses import Response
+
+respond_app = command_group("Respond to an alert for one or more organisations.")
 ORGS_OPTION = typer.Option(..., "--org", "-o", help="organisation code; repeat for several")
 
 
 def policy() -> adv.Policy:
     """Return the response deadlines and reminders of the configured data directory."""
+    from bastion import advisories as adv
+
     return adv.load_policy(settings().data_dir)
 
 
-def _print_responses(found: list[Any], as_json: bool) -> None:
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ALERT", "ORG", "STATUS", "ACK DUE", "ACKNOWLEDGED", "APPLICABILITY", "NEXT UPDATE", "REMEDIATION DUE"],
-        [
-            (r.alert, r.organisation, r.status, minute(r.ack_due), minute(r.acknowledged_at), r.applicability or "",
-             minute(r.next_update_due), minute(r.remediation_due))
-            for r in found
-        ],
-    )  # fmt: skip
+RESPONSE_COLUMNS: list[Column[Response]] = [
+    ("ALERT", lambda r: r.alert),
+    ("ORG", lambda r: r.organisation),
+    ("STATUS", lambda r: r.status),
+    ("ACK DUE", lambda r: minute(r.ack_due)),
+    ("ACKNOWLEDGED", lambda r: minute(r.acknowledged_at)),
+    ("APPLICABILITY", lambda r: r.applicability or ""),
+    ("NEXT UPDATE", lambda r: minute(r.next_update_due)),
+    ("REMEDIATION DUE", lambda r: minute(r.remediation_due)),
+]
 
 
 @respond_app.command("ack")
 def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION, by: str | None = BY_OPTION,
         as_json: bool = JSON_OPTION) -> None:  # fmt: skip
     """Acknowledge an alert for the organisations."""
-    with store().session() as session:
-        found = adv.acknowledge(session, ref, orgs, actor=Actor.cli(actor(by)))
-    _print_responses(found, as_json)
+    from bastion import advisories as adv
+
+    found = in_session(adv.acknowledge, ref, orgs, actor=actor(by))
+    print_rows(found, RESPONSE_COLUMNS, as_json)
 
 
 @respond_app.command("applicability")
@@ -63,17 +64,18 @@ def applicability(
     by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Say whether the alert applies to the organisations."""
-    with store().session() as session:
-        found = adv.set_applicability(
-            session,
-            ref,
-            orgs,
-            value,
-            actor=Actor.cli(actor(by)),
-            next_update=moment(next_update),
-            policy=policy(),
-        )
-    _print_responses(found, as_json)
+    from bastion import advisories as adv
+
+    found = in_session(
+        adv.set_applicability,
+        ref,
+        orgs,
+        value,
+        actor=actor(by),
+        next_update=moment(next_update),
+        policy=policy(),
+    )
+    print_rows(found, RESPONSE_COLUMNS, as_json)
 
 
 @respond_app.command("action")
@@ -86,8 +88,10 @@ def action(
     by: str | None = BY_OPTION,
 ) -> None:
     """Record a remediation action for the organisations."""
-    with store().session() as session:
-        ids = adv.add_action(session, ref, orgs, description, actor=Actor.cli(actor(by)), next_update=moment(next_update),
+    from bastion import advisories as adv
+
+    with cli_session() as session:
+        ids = adv.add_action(session, ref, orgs, description, actor=actor(by), next_update=moment(next_update),
                              status=status)  # fmt: skip
     typer.echo(f"actions {', '.join(str(i) for i in ids)} recorded")
 
@@ -101,15 +105,16 @@ def action_update(
     by: str | None = BY_OPTION,
 ) -> None:
     """Add a progress update to a remediation action."""
-    with store().session() as session:
-        adv.update_action(
-            session,
-            action_id,
-            note,
-            status=status,
-            actor=Actor.cli(actor(by)),
-            next_update=moment(next_update),
-        )
+    from bastion import advisories as adv
+
+    in_session(
+        adv.update_action,
+        action_id,
+        note,
+        status=status,
+        actor=actor(by),
+        next_update=moment(next_update),
+    )
     typer.echo(f"action {action_id}: {status}")
 
 
@@ -120,42 +125,47 @@ def close_(
     by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Close the organisations' responses (remediated unless --not-remediated)."""
-    with store().session() as session:
-        found = adv.close(
-            session, ref, orgs, actor=Actor.cli(actor(by)), remediated=not not_remediated
-        )
-    _print_responses(found, as_json)
+    from bastion import advisories as adv
+
+    found = in_session(adv.close, ref, orgs, actor=actor(by), remediated=not not_remediated)
+    print_rows(found, RESPONSE_COLUMNS, as_json)
 
 
 @respond_app.command("list")
 def responses_list(
     ref: str | None = typer.Argument(None, help="CC-NNNN (default: every alert)"),
-    org: str | None = typer.Option(None, "--org", "-o"),
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List responses, with their actions in --json."""
-    with store().session() as session:
-        found = adv.list_responses(session, ref, org)
-    _print_responses(found, as_json)
+    from bastion import advisories as adv
+
+    found = in_session(adv.list_responses, ref, org)
+    print_rows(found, RESPONSE_COLUMNS, as_json, as_csv)
+
+
+OVERDUE_COLUMNS: list[Column[Any]] = [
+    ("ALERT", lambda o: o.alert),
+    ("ORG", lambda o: o.organisation),
+    ("OVERDUE", lambda o: o.what),
+    ("DUE", lambda o: minute(o.due)),
+]
 
 
 def overdue(as_json: bool = JSON_OPTION) -> None:
     """List responses that missed a deadline (acknowledgement, remediation, next update)."""
-    with store().session() as session:
-        found = adv.overdue(session)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ALERT", "ORG", "OVERDUE", "DUE"],
-        [(o.alert, o.organisation, o.what, minute(o.due)) for o in found],
-    )
+    from bastion import advisories as adv
+
+    found = in_session(adv.overdue)
+    print_rows(found, OVERDUE_COLUMNS, as_json=as_json)
 
 
 def remind() -> None:
     """E-mail a reminder to every organisation with an overdue response (once per period)."""
-    with store().session() as session:
-        found = adv.send_reminders(
-            session, policy=policy(), smtp=adv.SmtpConfig.from_env(), actor=Actor.cli()
-        )
+    from bastion import advisories as adv
+
+    found = in_session(
+        adv.send_reminders, policy=policy(), smtp=adv.SmtpConfig.from_env(), actor=actor()
+    )
     typer.echo(f"{len({(o.alert, o.organisation) for o in found})} reminders sent")

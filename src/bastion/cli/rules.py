@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
-from bastion.boundary.logcheck import run_log
-from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
+from bastion.cli.context import actor, cli_session, command_group, in_session, settings
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
-from bastion.detect import (
-    KEY_PREFIX,
-    RuleSet,
-    RuleStatus,
-    load_ruleset,
-    load_tuning,
-    require_rule,
-    tune_rule,
-)
 
-app = typer.Typer(help="Check, test and tune Sigma detection rules.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bastion.detect import RuleSet
+
+app = command_group("Check, test and tune Sigma detection rules.")
 
 
 @app.command("check")
@@ -31,23 +25,18 @@ def check(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Load rules and say, per rule file, whether each rule compiled and, if not, why."""
+    from bastion.detect import RuleStatus, load_ruleset
+
     rules = load_ruleset(paths, placeholders=settings().rule_placeholders)
-    reports = [r.to_dict() for r in rules.reports]
     failed = [r for r in rules.reports if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)]
-    if as_json:
-        print_json(reports)
-    else:
-        for r in rules.reports:
-            note = r.reason or "; ".join(r.warnings)
-            typer.echo(
-                f"{r.status.value:<12} {r.path}  {r.title or ''}"
-                + (f"\n    {note}" if note else "")
-            )
-        typer.echo(
-            f"{len(rules.rules)} compiled, {len(rules.correlations)} correlation(s) compiled, "
-            f"{len(failed)} not",
-            err=True,
-        )
+    print_record(
+        rules,
+        _check_lines,
+        as_json=as_json,
+        data=[r.to_dict() for r in rules.reports],
+        footer=f"{len(rules.rules)} compiled, {len(rules.correlations)} correlation(s) compiled, "
+        f"{len(failed)} not",
+    )
     if failed:
         raise typer.Exit(1)
 
@@ -65,6 +54,9 @@ def try_rules(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run rules over a log file: print each match and which selections fired."""
+    from bastion.boundary.logcheck import run_log
+    from bastion.detect import RuleStatus, load_ruleset
+
     rules = load_ruleset(rule, placeholders=settings().rule_placeholders)
     bad = [r for r in rules.reports if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)]
     if not rules.rules:
@@ -72,27 +64,31 @@ def try_rules(
         msg = f"no rule to test: {reason}"
         raise InputError(msg)
     run = run_log(rules, log, fmt)
-    if as_json:
-        print_json(run)
-        return
-    for m in run.matches:
-        typer.echo(
-            f"line {m.line}: {m.title} [{m.rule_id}] fired by {', '.join(m.selections) or '-'}"
-        )
-        typer.echo(f"    {m.raw or ''}")
-    for r in bad:
-        typer.echo(f"not run: {r.path}: {r.reason}", err=True)
-    typer.echo(
-        f"{len(run.matches)} matches in {run.events} events ({run.format}, "
-        f"{run.rejects} lines rejected)",
-        err=True,
+    summary = f"{len(run.matches)} matches in {run.events} events ({run.format}, {run.rejects} lines rejected)"
+    print_record(
+        run,
+        lambda found: [
+            f"line {m.line}: {m.title} [{m.rule_id}] fired by {', '.join(m.selections) or '-'}\n"
+            f"    {m.raw or ''}"
+            for m in found.matches
+        ],
+        as_json=as_json,
+        footer="\n".join([*(f"not run: {r.path}: {r.reason}" for r in bad), summary]),
     )
 
 
+def _check_lines(rules: RuleSet) -> Iterator[str]:
+    for r in rules.reports:
+        note = r.reason or "; ".join(r.warnings)
+        yield f"{r.status.value:<12} {r.path}  {r.title or ''}" + (f"\n    {note}" if note else "")
+
+
 def _hit_counts() -> Counter[str]:
+    from bastion.boundary.alerts import list_alerts
+    from bastion.detect import KEY_PREFIX
+
     counts: Counter[str] = Counter()
-    with store().session() as session:
-        alerts, _ = list_alerts(session)
+    alerts, _ = in_session(list_alerts)
     for alert in alerts:
         if alert.key.startswith(KEY_PREFIX):
             # a correlation's alerts are keyed "sigma:<id> <group as JSON>"
@@ -101,20 +97,32 @@ def _hit_counts() -> Counter[str]:
 
 
 def _rules() -> RuleSet:
+    from bastion.detect import RuleSet, load_ruleset
+
     folder = settings().rules_dir
     if not folder.is_dir():
         return RuleSet([])
     return load_ruleset([folder], placeholders=settings().rule_placeholders)
 
 
+RULE_COLUMNS: list[Column[Any]] = [
+    ("ID", lambda r: r["id"]),
+    ("LEVEL", lambda r: r["level"]),
+    ("STATUS", lambda r: r["status"]),
+    ("HITS", lambda r: r["hits"]),
+    ("TITLE", lambda r: r["title"]),
+]
+
+
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List the rules folder: each rule's status (enabled, disabled, or why it does not run),
     level, tuning and hit count (events of its alerts)."""
+    from bastion.detect import RuleStatus, load_tuning
+
     rules = _rules()
     counts = _hit_counts()
-    with store().session() as session:
-        tuning = load_tuning(session)
+    tuning = in_session(load_tuning)
     off_for: dict[str, list[str]] = {}
     for rule_id, org in sorted(tuning.disabled_for):
         off_for.setdefault(rule_id, []).append(org)
@@ -161,20 +169,20 @@ def list_(as_json: bool = JSON_OPTION) -> None:
         for r in rules.reports
         if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)
     ]
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        ["ID", "LEVEL", "STATUS", "HITS", "TITLE"],
-        [(r["id"], r["level"], r["status"], r["hits"], r["title"]) for r in rows],
+    print_rows(
+        rows,
+        RULE_COLUMNS,
+        as_json=as_json,
+        footer=f"{len(rows)} rules in {settings().rules_dir}",
     )
-    typer.echo(f"{len(rows)} rules in {settings().rules_dir}", err=True)
 
 
 def _switch(rule_id: str, org: str | None, *, enabled: bool) -> None:
+    from bastion.detect import require_rule, tune_rule
+
     require_rule(_rules(), rule_id)
-    with store().session() as session:
-        tune_rule(session, Actor.cli(), rule_id, enabled=enabled, org=org)
+    with cli_session() as session:
+        tune_rule(session, actor(), rule_id, enabled=enabled, org=org)
         session.commit()
     where = f" for {org.upper()}" if org else ""
     typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}{where}")

@@ -8,34 +8,36 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion import auth
-from bastion.audit import Actor
-from bastion.auth import Principal, Role
-from bastion.boundary.alerts import list_alerts
-from bastion.cli.context import JSON_OPTION, print_json, print_table, store
+from bastion.cli.context import actor, command_group, in_session
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
-from bastion.orgs import list_organisations, organisation_ids
-from bastion.store import Store
 
-users_app = typer.Typer(
-    help="People who sign in: accounts, roles, organisations, TOTP.", no_args_is_help=True
-)
-tokens_app = typer.Typer(
-    help="API tokens for machines: scoped, expiring, revocable.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from bastion.auth import ApiToken, Principal, Role, User
+    from bastion.store import Store
+
+users_app = command_group("People who sign in: accounts, roles, organisations, TOTP.")
+tokens_app = command_group("API tokens for machines: scoped, expiring, revocable.")
+USERNAME = typer.Argument(help="the user's sign-in name")
 
 
 def operator() -> Principal:
     """Return the principal of this command line."""
-    return auth.system_principal(Actor.cli().name)
+    from bastion import auth
+
+    return auth.system_principal(actor().name)
 
 
 def _membership(value: str) -> tuple[str, Role]:
+    from bastion.auth import Role
+
     code, sep, role = value.partition(":")
     if not sep or not code.strip():
         msg = f"invalid --org {value!r}: write CODE:ROLE, e.g. RAL:org_lead or A81001:org_viewer"
@@ -50,11 +52,21 @@ def _read_password(from_stdin: bool) -> tuple[str, bool]:
     return secrets.token_urlsafe(18), True
 
 
-def _user_row(u: auth.User) -> tuple[str, ...]:
-    orgs = " ".join(f"{c}:{r.value}" for c, r in u.memberships)
-    state = "disabled" if u.disabled else ("locked" if u.locked_until else "active")
-    national = u.national_role.value if u.national_role else ""
-    return (u.username, national, orgs, "on" if u.totp_enabled else "off", state)
+USER_COLUMNS: list[Column[User]] = [
+    ("USERNAME", lambda u: u.username),
+    ("NATIONAL ROLE", lambda u: u.national_role.value if u.national_role else ""),
+    ("ORGANISATIONS", lambda u: " ".join(f"{c}:{r.value}" for c, r in u.memberships)),
+    ("TOTP", lambda u: "on" if u.totp_enabled else "off"),
+    ("STATE", lambda u: "disabled" if u.disabled else ("locked" if u.locked_until else "active")),
+]
+TOKEN_COLUMNS: list[Column[ApiToken]] = [
+    ("ID", lambda t: t.id),
+    ("NAME", lambda t: t.name),
+    ("ORG", lambda t: t.org or "national"),
+    ("SCOPES", lambda t: " ".join(t.scopes)),
+    ("EXPIRES", lambda t: f"{t.expires_at:%Y-%m-%d}"),
+    ("STATUS", lambda t: t.status.value),
+]
 
 
 @users_app.command("add")
@@ -76,35 +88,38 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a user; print the password if generated and the TOTP secret if one was made."""
+    from bastion import auth
+    from bastion.auth import Role
+
     national = Role.parse(role) if role else None
     memberships = [_membership(m) for m in org]
     password, generated = _read_password(password_stdin)
-    with store().session() as session:
-        user, enrolled = auth.create_user(
-            session,
-            operator(),
-            username,
-            password,
-            display_name=name,
-            national_role=national,
-            memberships=memberships,
-            totp=totp or None,
-        )
+    user, enrolled = in_session(
+        auth.create_user,
+        operator(),
+        username,
+        password,
+        display_name=name,
+        national_role=national,
+        memberships=memberships,
+        totp=totp or None,
+    )
     shown = {
         "user": user,
         "password": password if generated else None,
         "totp_secret": enrolled.secret if enrolled else None,
         "otpauth_uri": enrolled.uri if enrolled else None,
     }
-    if as_json:
-        print_json(shown)
-        return
-    typer.echo(f"created user {user.username}")
-    if generated:
-        typer.echo(f"password: {password}")
-    if enrolled:
-        typer.echo(f"TOTP secret: {enrolled.secret}")
-        typer.echo(f"otpauth URI: {enrolled.uri}")
+    print_record(shown, _created_lines, as_json=as_json)
+
+
+def _created_lines(shown: dict[str, Any]) -> Iterator[str]:
+    yield f"created user {shown['user'].username}"
+    if shown["password"] is not None:
+        yield f"password: {shown['password']}"
+    if shown["totp_secret"] is not None:
+        yield f"TOTP secret: {shown['totp_secret']}"
+        yield f"otpauth URI: {shown['otpauth_uri']}"
 
 
 @users_app.command("list")
@@ -112,116 +127,115 @@ def list_(
     org: str | None = typer.Option(None, "--org", help="only members of this organisation"),
     search: str | None = typer.Option(None, "--search", help="username contains"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List users, sorted by username."""
-    with store().session() as session:
-        found, total = auth.list_users(session, org=org, search=search)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["USERNAME", "NATIONAL ROLE", "ORGANISATIONS", "TOTP", "STATE"], map(_user_row, found)
-    )
-    typer.echo(f"{len(found)} of {total} users", err=True)
+    from bastion import auth
+
+    found, total = in_session(auth.list_users, org=org, search=search)
+    print_rows(found, USER_COLUMNS, as_json, as_csv, total=total, noun="users")
 
 
 @users_app.command("show")
-def show(username: str = typer.Argument(), as_json: bool = JSON_OPTION) -> None:
+def show(username: str = USERNAME, as_json: bool = JSON_OPTION) -> None:
     """Show one user."""
-    with store().session() as session:
-        user = auth.get_user(session, username)
-    if as_json:
-        print_json(user)
-        return
-    print_table(["USERNAME", "NATIONAL ROLE", "ORGANISATIONS", "TOTP", "STATE"], [_user_row(user)])
+    from bastion import auth
+
+    user = in_session(auth.get_user, username)
+    print_rows([user], USER_COLUMNS, as_json=as_json, data=user)
 
 
 @users_app.command("grant")
 def grant(
-    username: str = typer.Argument(),
+    username: str = USERNAME,
     membership: str = typer.Argument(help="CODE:ROLE, e.g. RAL:org_lead"),
 ) -> None:
     """Make a user a member of an organisation (or change their role there)."""
+    from bastion import auth
+
     code, role = _membership(membership)
-    with store().session() as session:
-        auth.grant(session, operator(), username, code, role)
+    in_session(auth.grant, operator(), username, code, role)
     typer.echo(f"{username} is {role.value} at {code}")
 
 
 @users_app.command("revoke")
-def revoke(
-    username: str = typer.Argument(), org: str = typer.Argument(help="organisation code")
-) -> None:
+def revoke(username: str = USERNAME, org: str = typer.Argument(help="organisation code")) -> None:
     """Remove a user's membership of an organisation."""
-    with store().session() as session:
-        auth.revoke_membership(session, operator(), username, org)
+    from bastion import auth
+
+    in_session(auth.revoke_membership, operator(), username, org)
     typer.echo(f"{username} is no longer a member of {org.upper()}")
 
 
 @users_app.command("role")
 def role(
-    username: str = typer.Argument(),
+    username: str = USERNAME,
     national_role: str = typer.Argument(help="national_admin, national_analyst, auditor, or none"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Give a user a national role, or take it away (none); a new second factor is printed."""
+    from bastion import auth
+    from bastion.auth import Role
+
     wanted = None if national_role.strip().lower() == "none" else Role.parse(national_role)
-    with store().session() as session:
-        user, enrolled = auth.set_national_role(session, operator(), username, wanted)
-    if as_json:
-        print_json({"user": user, "enrolment": enrolled})
-        return
-    typer.echo(f"{user.username} is {wanted.value if wanted else 'no longer national'}")
+    user, enrolled = in_session(auth.set_national_role, operator(), username, wanted)
+    said = [f"{user.username} is {wanted.value if wanted else 'no longer national'}"]
     if enrolled is not None:
-        typer.echo(f"new TOTP secret (shown once): {enrolled.secret}\n{enrolled.uri}")
+        said.append(f"new TOTP secret (shown once): {enrolled.secret}\n{enrolled.uri}")
+    print_record(said, list, as_json=as_json, data={"user": user, "enrolment": enrolled})
 
 
 @users_app.command("sign-out")
-def sign_out(username: str = typer.Argument()) -> None:
+def sign_out(username: str = USERNAME) -> None:
     """End every session of a user, wherever they signed in."""
-    with store().session() as session:
-        ended = auth.sign_out_user(session, operator(), username)
+    from bastion import auth
+
+    ended = in_session(auth.sign_out_user, operator(), username)
     typer.echo(f"signed {username} out of {ended} session{'s' if ended != 1 else ''}")
 
 
 @users_app.command("disable")
-def disable(username: str = typer.Argument()) -> None:
+def disable(username: str = USERNAME) -> None:
     """Disable a user and sign them out everywhere."""
-    with store().session() as session:
-        auth.set_disabled(session, operator(), username, True)
+    from bastion import auth
+
+    in_session(auth.set_disabled, operator(), username, True)
     typer.echo(f"disabled {username}")
 
 
 @users_app.command("enable")
-def enable(username: str = typer.Argument()) -> None:
+def enable(username: str = USERNAME) -> None:
     """Re-enable a disabled (or locked) user."""
-    with store().session() as session:
-        auth.set_disabled(session, operator(), username, False)
+    from bastion import auth
+
+    in_session(auth.set_disabled, operator(), username, False)
     typer.echo(f"enabled {username}")
 
 
 @users_app.command("password")
 def password(
-    username: str = typer.Argument(),
+    username: str = USERNAME,
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read it from stdin"),
 ) -> None:
     """Set a new password (generated unless read from stdin); unlocks and signs out everywhere."""
+    from bastion import auth
+
     value, generated = _read_password(password_stdin)
-    with store().session() as session:
-        auth.set_password(session, operator(), username, value)
+    in_session(auth.set_password, operator(), username, value)
     typer.echo(f"password of {username} changed" + (f": {value}" if generated else ""))
 
 
 @users_app.command("reset-totp")
-def reset_totp(username: str = typer.Argument(), as_json: bool = JSON_OPTION) -> None:
+def reset_totp(username: str = USERNAME, as_json: bool = JSON_OPTION) -> None:
     """Give a user a new TOTP secret (the old one stops working); print it to enrol."""
-    with store().session() as session:
-        enrolled = auth.reset_totp(session, operator(), username)
-    if as_json:
-        print_json(enrolled)
-        return
-    typer.echo(f"TOTP secret: {enrolled.secret}")
-    typer.echo(f"otpauth URI: {enrolled.uri}")
+    from bastion import auth
+
+    enrolled = in_session(auth.reset_totp, operator(), username)
+    print_record(
+        enrolled,
+        lambda e: [f"TOTP secret: {e.secret}", f"otpauth URI: {e.uri}"],
+        as_json=as_json,
+    )
 
 
 @users_app.command("require-totp")
@@ -230,8 +244,9 @@ def require_totp(
     off: bool = typer.Option(False, "--off", help="stop requiring it"),
 ) -> None:
     """Require a TOTP second factor of an organisation's members (national roles always need one)."""
-    with store().session() as session:
-        auth.set_totp_policy(session, operator(), org, not off)
+    from bastion import auth
+
+    in_session(auth.set_totp_policy, operator(), org, not off)
     typer.echo(f"{org.upper()}: TOTP {'optional' if off else 'required'} for members")
 
 
@@ -248,18 +263,21 @@ def create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create an API token and print its value, this once (only its hash is kept)."""
-    with store().session() as session:
-        new = auth.create_token(
-            session, operator(), name, scope, org=org, lifetime=timedelta(days=days)
-        )
-    if as_json:
-        print_json({"token": new.token, "value": new.value})
-        return
-    typer.echo(
-        f"token {new.token.id} ({new.token.org or 'national'}, {' '.join(new.token.scopes)}), "
-        f"expires {new.token.expires_at:%Y-%m-%d}"
+    from bastion import auth
+
+    new = in_session(
+        auth.create_token, operator(), name, scope, org=org, lifetime=timedelta(days=days)
     )
-    typer.echo(new.value)
+    print_record(
+        new,
+        lambda n: [
+            f"token {n.token.id} ({n.token.org or 'national'}, {' '.join(n.token.scopes)}), "
+            f"expires {n.token.expires_at:%Y-%m-%d}",
+            n.value,
+        ],
+        as_json=as_json,
+        data={"token": new.token, "value": new.value},
+    )
 
 
 @tokens_app.command("list")
@@ -267,28 +285,13 @@ def tokens_list(
     org: str | None = typer.Option(None, "--org", help="only this organisation's tokens"),
     active: bool = typer.Option(False, "--active", help="only tokens still in use"),
     as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
 ) -> None:
     """List API tokens, newest first (never their values)."""
-    with store().session() as session:
-        found, total = auth.list_tokens(session, org=org, include_inactive=not active)
-    if as_json:
-        print_json(found)
-        return
-    print_table(
-        ["ID", "NAME", "ORG", "SCOPES", "EXPIRES", "STATUS"],
-        [
-            (
-                t.id,
-                t.name,
-                t.org or "national",
-                " ".join(t.scopes),
-                f"{t.expires_at:%Y-%m-%d}",
-                t.status.value,
-            )
-            for t in found
-        ],
-    )
-    typer.echo(f"{len(found)} of {total} tokens", err=True)
+    from bastion import auth
+
+    found, total = in_session(auth.list_tokens, org=org, include_inactive=not active)
+    print_rows(found, TOKEN_COLUMNS, as_json, as_csv, total=total, noun="tokens")
 
 
 @tokens_app.command("revoke")
@@ -296,8 +299,9 @@ def tokens_revoke(
     token_id: int = typer.Argument(help="the token's id, from `bastion tokens list`"),
 ) -> None:
     """Revoke an API token at once."""
-    with store().session() as session:
-        token = auth.revoke_token(session, operator(), token_id)
+    from bastion import auth
+
+    token = in_session(auth.revoke_token, operator(), token_id)
     typer.echo(f"token {token.id} ({token.name}) is {token.status.value}")
 
 
@@ -308,6 +312,9 @@ DEMO_CREDENTIALS = "demo-credentials.txt"
 
 def _demo_org(opened: Store) -> str | None:
     """Pick the organisation the demo lead belongs to: the one with the most recent alert."""
+    from bastion.boundary.alerts import list_alerts
+    from bastion.orgs import list_organisations, organisation_ids
+
     with opened.session() as session:
         recent, _ = list_alerts(session, limit=20)
         known = organisation_ids(session, [a.org for a in recent if a.org])
@@ -325,6 +332,9 @@ def demo_accounts_once(opened: Store, data_dir: Path) -> list[str]:
     written to ``<data_dir>/demo-credentials.txt``, readable by its owner only, and
     printed again by every later run.
     """
+    from bastion import auth
+    from bastion.auth import Role
+
     saved = data_dir / DEMO_CREDENTIALS
     if saved.is_file():
         return saved.read_text(encoding="utf-8").splitlines()

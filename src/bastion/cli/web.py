@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 import typer
-import uvicorn
 
 from bastion.cli.context import settings, store
 
@@ -47,7 +46,9 @@ def serve(
     ),
 ) -> None:
     """Run the web console and the JSON API until interrupted."""
-    # Imported here so the other commands do not pay for FastAPI at start-up.
+    # Imported here so the other commands do not pay for FastAPI and uvicorn at start-up.
+    import uvicorn
+
     from bastion.web import create_app
     from bastion.web.oidc import OidcConfig
 
