@@ -10,8 +10,10 @@ from bastion.core.errors import (
     Location,
     NotFoundError,
     PermissionDenied,
+    RegistryNameError,
     StoreError,
 )
+from bastion.core.registry import Registry
 from bastion.core.settings import Settings, load_settings
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import OrgCode, Severity, Tlp, org_code
@@ -27,6 +29,8 @@ __all__ = [
     "NotFoundError",
     "OrgCode",
     "PermissionDenied",
+    "Registry",
+    "RegistryNameError",
     "Settings",
     "Severity",
     "StoreError",
