@@ -32,7 +32,7 @@ def _day(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d")
 
 
-FORMATS = ("auto", "bastion-csv", "bastion-json", "stix", "misp-event", "plain", "csv")
+FORMATS = ("auto", *feeds.FILE_FORMATS)
 
 
 @app.command("import")
