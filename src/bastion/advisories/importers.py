@@ -6,7 +6,7 @@
     epss   FIRST EPSS scores (CSV, optionally gzipped)
 
 ``read_intel(path)`` and ``parse_intel(data, name)`` detect the format; each
-parser is registered in ``INTEL_FORMATS`` under its name.
+parser is listed in ``INTEL_FORMATS`` under its name.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from bastion.core.documents import (
     load_json,
 )
 from bastion.core.errors import FormatError, InputError, LimitExceeded, Location
+from bastion.core.registry import Registry
 
 
 def _time(value: Any) -> datetime | None:
@@ -372,9 +373,8 @@ def _parse_json_doc(doc: Any, where: str, fmt: str | None) -> ImportResult:
 
 def parse_intel(data: bytes, name: str = "", fmt: str | None = None) -> ImportResult:
     """Parse one file's bytes, detecting its format from its content (and name)."""
-    if fmt not in (None, *INTEL_FORMATS):
-        msg = f"unknown intelligence format {fmt!r}; choose one of {', '.join(INTEL_FORMATS)}"
-        raise InputError(msg)
+    if fmt is not None:
+        INTEL_FORMATS.get(fmt)  # an unknown name is refused, naming the formats
     if fmt == "epss" or (fmt is None and _looks_like_epss(data, name)):
         return ImportResult("epss", epss=parse_epss(data, name))
     if data[:4] == b"PK\x03\x04":
@@ -460,10 +460,13 @@ def read_intel(path: Path, fmt: str | None = None) -> ImportResult:
     return parse_intel(path.read_bytes(), str(path), fmt)
 
 
-INTEL_FORMATS: dict[str, Callable[..., Any]] = {
-    "osv": parse_osv_record,
-    "cve5": parse_cve5_record,
-    "kev": parse_kev,
-    "epss": parse_epss,
-}
-"""Every intelligence format by name: the registry configuration and the CLI refer to."""
+INTEL_FORMATS: Registry[Callable[..., Any]] = Registry(
+    "intelligence format",
+    (
+        ("osv", parse_osv_record),
+        ("cve5", parse_cve5_record),
+        ("kev", parse_kev),
+        ("epss", parse_epss),
+    ),
+)
+"""Every intelligence format by name: what a feed's configuration and ``--format`` name."""

@@ -19,6 +19,7 @@ from bastion.advisories.packages import cpe_key, normalise_name, parse_cpe, pars
 from bastion.advisories.vex import VexStatement, read_vex
 from bastion.core.documents import as_list, as_object, as_objects, as_text, load_json, load_xml
 from bastion.core.errors import FormatError, InputError, Location
+from bastion.core.registry import Registry
 
 CYCLONEDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
 SPDX_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
@@ -362,10 +363,13 @@ def parse_inventory(data: bytes, name: str = "") -> Inventory:
     return parse_csv(text, name)
 
 
-INVENTORY_FORMATS: dict[str, Callable[..., Inventory]] = {
-    "cyclonedx-json": parse_cyclonedx_json,
-    "cyclonedx-xml": parse_cyclonedx_xml,
-    "spdx-json": parse_spdx_json,
-    "csv": parse_csv,
-}
-"""Every inventory format by name."""
+INVENTORY_FORMATS: Registry[Callable[..., Inventory]] = Registry(
+    "inventory format",
+    (
+        ("cyclonedx-json", parse_cyclonedx_json),
+        ("cyclonedx-xml", parse_cyclonedx_xml),
+        ("spdx-json", parse_spdx_json),
+        ("csv", parse_csv),
+    ),
+)
+"""Every inventory format by name; ``parse_inventory`` tells which one a file is."""

@@ -40,7 +40,7 @@ INDICATOR_COLUMNS: list[Column[Indicator]] = [
 ]
 
 
-FORMATS = ("auto", "bastion-csv", "bastion-json", "stix", "misp-event", "plain", "csv")
+FORMATS = ("auto", *feeds.FILE_FORMATS)
 
 
 @app.command("import")

@@ -14,8 +14,10 @@ from bastion.core.errors import (
     Location,
     NotFoundError,
     PermissionDenied,
+    RegistryNameError,
     StoreError,
 )
+from bastion.core.registry import Registry
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import OrgCode, Severity, Tlp, org_code
 
@@ -44,6 +46,8 @@ __all__ = [
     "NotFoundError",
     "OrgCode",
     "PermissionDenied",
+    "Registry",
+    "RegistryNameError",
     "Settings",
     "Severity",
     "StoreError",

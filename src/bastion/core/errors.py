@@ -8,7 +8,8 @@ prints its message on one line and exits non-zero, the API answers it with a
     ├── ConfigError          a setting is missing or invalid
     ├── InputError           bad input data: a file, a line, a field
     │   ├── FormatError      input that is not in the format it claims
-    │   └── LimitExceeded    input larger or more deeply nested than Bastion reads
+    │   ├── LimitExceeded    input larger or more deeply nested than Bastion reads
+    │   └── RegistryNameError a name no registry entry has, or a registry literal lists twice
     ├── NotFoundError        the object asked for does not exist (or is not yours)
     ├── ConflictError        the change clashes with what is stored (duplicate code)
     ├── PermissionDenied     the caller may not do this
@@ -71,6 +72,10 @@ class LimitExceeded(InputError):
     """Input is larger, or nested more deeply, than Bastion reads."""
 
     http_status = 413
+
+
+class RegistryNameError(InputError):
+    """A name a registry does not hold was asked for, or its literal lists a name twice."""
 
 
 class NotFoundError(BastionError):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core.errors import BastionError, FormatError, InputError, Location
+from bastion.core.registry import Registry
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
     Contact,
@@ -63,17 +64,6 @@ class ImportReport:
 T = TypeVar("T")
 
 RowReader = Callable[[list[dict[str, str]], str], list[ParsedRow]]
-FORMATS: dict[str, RowReader] = {}
-
-
-def register_format(name: str) -> Callable[[RowReader], RowReader]:
-    """Register a CSV dialect of organisations under ``name``."""
-
-    def decorate(reader: RowReader) -> RowReader:
-        FORMATS[name] = reader
-        return reader
-
-    return decorate
 
 
 def _field(row: dict[str, str], name: str, where: Location, *, required: bool = True) -> str:
@@ -106,7 +96,6 @@ def _contacts(text: str, where: Location) -> tuple[Contact, ...]:
     return tuple(contacts)
 
 
-@register_format("bastion")
 def _read_bastion(rows: list[dict[str, str]], path: str) -> list[ParsedRow]:
     parsed = []
     for line, row in enumerate(rows, start=2):
@@ -138,7 +127,6 @@ def _dspt_name(name: str, code: str) -> str:
     return re.sub(rf"\s*\({re.escape(code)}\)\s*$", "", name.strip())
 
 
-@register_format("dspt-trusts")
 def _read_dspt_trusts(rows: list[dict[str, str]], path: str) -> list[ParsedRow]:
     """Read the published DSPT trusts snapshot: trusts, their ICBs and NHS England regions."""
     icb_column = "Integrated Care Board (where available, from ODS)"
@@ -178,7 +166,6 @@ def _read_dspt_trusts(rows: list[dict[str, str]], path: str) -> list[ParsedRow]:
     return [*parents.values(), *trusts]
 
 
-@register_format("dspt-icb")
 def _read_dspt_icbs(rows: list[dict[str, str]], path: str) -> list[ParsedRow]:
     """Read the published DSPT ICB snapshot: one integrated care board a row."""
     parsed = []
@@ -190,6 +177,17 @@ def _read_dspt_icbs(rows: list[dict[str, str]], path: str) -> list[ParsedRow]:
         )
         parsed.append(ParsedRow(line, Organisation(code, name, OrgType.ICB)))
     return parsed
+
+
+FORMATS: Registry[RowReader] = Registry(
+    "format",
+    (
+        ("bastion", _read_bastion),
+        ("dspt-icb", _read_dspt_icbs),
+        ("dspt-trusts", _read_dspt_trusts),
+    ),
+)
+"""Every CSV dialect of organisations by name: what ``--format`` names."""
 
 
 def detect_format(header: Iterable[str]) -> str:
@@ -224,10 +222,7 @@ def read_organisations(text: str, path: str, fmt: str | None = None) -> tuple[st
         name = fmt or detect_format(header)
     except FormatError as exc:
         raise FormatError(exc.reason, Location(path, 1)) from None
-    if name not in FORMATS:
-        msg = f"unknown format {name!r}; choose one of {', '.join(sorted(FORMATS))}"
-        raise FormatError(msg)
-    parsed = FORMATS[name](rows, path)
+    parsed = FORMATS.get(name)(rows, path)
     seen: dict[str, int] = {}
     for item in parsed:
         if item.org.code in seen:

@@ -1,24 +1,7 @@
-"""Log formats. Importing this package registers every parser module."""
+"""Log formats: each module declares its ``Parser``; ``registry.PARSERS`` lists them by name."""
 
-# Importing a format's module registers it.
-from bastion.boundary.parsers import cef as cef
-from bastion.boundary.parsers import cisco_asa as cisco_asa
-from bastion.boundary.parsers import ecs_json as ecs_json
-from bastion.boundary.parsers import fortigate as fortigate
-from bastion.boundary.parsers import iptables as iptables
-from bastion.boundary.parsers import panos as panos
-from bastion.boundary.parsers import squid as squid
-from bastion.boundary.parsers import webaccess as webaccess
-from bastion.boundary.parsers import zeek as zeek
-from bastion.boundary.parsers.base import (
-    PARSERS,
-    ParseContext,
-    Parser,
-    ParseResult,
-    detect_format,
-    get_parser,
-    register,
-)
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
+from bastion.boundary.parsers.registry import PARSERS, detect_format, get_parser
 
 __all__ = [
     "PARSERS",
@@ -27,5 +10,4 @@ __all__ = [
     "Parser",
     "detect_format",
     "get_parser",
-    "register",
 ]

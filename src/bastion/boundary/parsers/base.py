@@ -1,4 +1,4 @@
-"""The parser registry: one module per log format, each registered under a name.
+"""What a log format is: a parser of lines into events and rejects, and how to tell its lines.
 
 A parser is a pure function from a column of raw lines to events in the common
 schema plus rejected lines. It never loops over lines in Python: it works on the
@@ -12,13 +12,12 @@ event, a reject or blank.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.core.errors import FormatError
 from bastion.core.events import empty_rejects
 
 # A blank line holds nothing but these (ASCII whitespace; line endings are cut off already).
@@ -81,10 +80,10 @@ SniffFn = Callable[[list[str]], bool]
 
 @dataclass(frozen=True)
 class Parser:
-    """A registered log format.
+    """A log format, declared by its module and listed by name in ``registry.PARSERS``.
 
     ``parse`` reads a column of lines. A format whose lines a CSV reader splits faster
-    from the chunk's bytes also has ``read_chunk``, which gives the same result as
+    from the chunk's bytes declares ``read_chunk`` too, which gives the same result as
     ``parse`` on the chunk's lines (a test holds each to that).
     """
 
@@ -108,64 +107,3 @@ class Parser:
         if self.read_chunk is not None and lines.data is not None:
             return self.read_chunk(lines, ctx)
         return self.parse(lines.text, ctx)
-
-
-PARSERS: dict[str, Parser] = {}
-
-
-def register(
-    name: str, description: str, sniff: SniffFn, *, header_prefix: str | None = None
-) -> Callable[[ParseFn], ParseFn]:
-    """Register ``parse`` as the parser of format ``name`` (see ``Parser`` for ``header_prefix``)."""
-
-    def decorate(parse: ParseFn) -> ParseFn:
-        if name in PARSERS:
-            msg = f"format {name!r} registered twice"
-            raise ValueError(msg)
-        PARSERS[name] = Parser(name, description, parse, sniff, header_prefix=header_prefix)
-        return parse
-
-    return decorate
-
-
-def register_chunk_reader(name: str) -> Callable[[ReadFn], ReadFn]:
-    """Give the registered format ``name`` a reader of whole chunks (see ``Parser``)."""
-
-    def decorate(read: ReadFn) -> ReadFn:
-        PARSERS[name] = replace(PARSERS[name], read_chunk=read)
-        return read
-
-    return decorate
-
-
-def get_parser(name: str) -> Parser:
-    """Return the parser registered as ``name``, or raise FormatError listing the choices."""
-    try:
-        return PARSERS[name]
-    except KeyError:
-        choices = ", ".join(sorted(PARSERS))
-        msg = f"unknown log format {name!r}; choose one of {choices}"
-        raise FormatError(msg) from None
-
-
-def detect_format(sample: list[str], source: str = "<memory>") -> Parser:
-    """Pick the one format that reads ``sample``; raise FormatError if none or several do.
-
-    Each format first judges the sample whole (a Zeek log is told by its headers);
-    if none accepts it, each line is judged on its own and a format that reads most
-    of them wins, so one malformed line does not hide the format of the rest.
-    """
-    lines = [line for line in sample if line.strip()][:20]
-    whole = sorted(p.name for p in PARSERS.values() if p.sniff(lines))
-    if not whole:
-        votes = {p.name: sum(p.sniff([line]) for line in lines) for p in PARSERS.values()}
-        best = max(votes.values(), default=0)
-        if best * 2 > len(lines):
-            whole = sorted(name for name, count in votes.items() if count == best)
-    if len(whole) == 1:
-        return PARSERS[whole[0]]
-    if not whole:
-        msg = f"{source}: cannot tell the log format; give it with --format"
-        raise FormatError(msg)
-    msg = f"{source}: format is ambiguous ({', '.join(whole)}); give it with --format"
-    raise FormatError(msg)

@@ -43,7 +43,7 @@ from bastion.boundary.parsers._common_a import (
     verdict,
     with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.core.events import LINE_COLUMN, TIMESTAMP
 
 _BACKSLASH, _PIPE, _EQUALS = "\x01", "\x02", "\x03"
@@ -199,7 +199,6 @@ def _sniff(lines: list[str]) -> bool:
     return mostly(lines, _sniff_line)
 
 
-@register("cef", "ArcSight CEF, optionally after a syslog header", _sniff)
 def parse_cef(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse CEF lines into the common schema."""
     frame = non_blank(line_frame(lines))
@@ -216,3 +215,11 @@ def parse_cef(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     split = frame.lazy().select(LINE_COLUMN, ORIGINAL, start.alias("_start"), header.alias("_h"))
     split = split.unnest("_h")
     return finish(_events(split, ctx.default_year).collect())
+
+
+PARSER = Parser(
+    name="cef",
+    description="ArcSight CEF, optionally after a syslog header",
+    parse=parse_cef,
+    sniff=_sniff,
+)

@@ -36,7 +36,7 @@ from bastion.boundary.parsers._common_b import (
     transport,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["built", "teardown", "permitted", "est-allowed"]
@@ -204,7 +204,6 @@ def _result(frame: pl.DataFrame) -> ParseResult:
 _sniff = sniffer(_TAG)
 
 
-@register("cisco-asa", "Cisco ASA/FTD syslog: connections built and torn down, ACL denies", _sniff)
 def parse_cisco_asa(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Cisco ASA messages into the common schema."""
     frame = line_frame(lines)
@@ -229,3 +228,11 @@ def parse_cisco_asa(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     parts.append(frame.filter(~pl.col("_id").is_in(SUPPORTED) | pl.col("_id").is_null()))
     # One chunk per column: pl.format over columns chunked differently panics in Polars 1.44.
     return _result(pl.concat(parts, how="diagonal_relaxed", rechunk=True))
+
+
+PARSER = Parser(
+    name="cisco-asa",
+    description="Cisco ASA/FTD syslog: connections built and torn down, ACL denies",
+    parse=parse_cisco_asa,
+    sniff=_sniff,
+)

@@ -53,10 +53,9 @@ from bastion.boundary.parsers._common_a import (
 from bastion.boundary.parsers._common_b import scatter_rows
 from bastion.boundary.parsers.base import (
     ParseContext,
+    Parser,
     ParseResult,
     clip,
-    register,
-    register_chunk_reader,
 )
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
@@ -245,7 +244,6 @@ def _sniff(lines: list[str]) -> bool:
     return bool(lines) and sum(map(is_ecs, lines)) >= max(1, 0.8 * len(lines))
 
 
-@register("ecs", "ECS JSON lines, nested or with flat dotted keys", _sniff)
 def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse ECS JSON lines into the common schema."""
     frame = non_blank(line_frame(lines))
@@ -298,7 +296,6 @@ def _leaf(frame: pl.DataFrame, path: list[str], want: pl.DataType) -> pl.Expr | 
     return expr.cast(pl.String) if isinstance(have, _AS_TEXT) else None
 
 
-@register_chunk_reader("ecs")
 def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
     """Parse a chunk as ``parse_ecs`` does, decoded by Arrow's JSON reader where it can.
 
@@ -346,3 +343,12 @@ def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
         pl.lit(value=True).alias("_decoded"),
     )
     return finish(_events(flattened))
+
+
+PARSER = Parser(
+    name="ecs",
+    description="ECS JSON lines, nested or with flat dotted keys",
+    parse=parse_ecs,
+    sniff=_sniff,
+    read_chunk=read_ecs,
+)

@@ -54,7 +54,7 @@ from bastion.boundary.parsers._common_b import (
     url_parts,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["accept", "close", "timeout", "server-rst", "client-rst", "start", "pass", "passthrough"]
@@ -266,7 +266,6 @@ def _sniff(lines: list[str]) -> bool:
     return bool(lines) and hits >= max(1.0, len(lines) / 2)
 
 
-@register("fortigate", "Fortinet FortiGate key=value syslog: traffic, web filter, DNS", _sniff)
 def parse_fortigate(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse FortiGate key=value lines into the common schema."""
     frame = _read_keys(line_frame(lines))
@@ -318,3 +317,11 @@ def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
         .collect()
     )
     return scatter_rows(frame, web, values)
+
+
+PARSER = Parser(
+    name="fortigate",
+    description="Fortinet FortiGate key=value syslog: traffic, web filter, DNS",
+    parse=parse_fortigate,
+    sniff=_sniff,
+)

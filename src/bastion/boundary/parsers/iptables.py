@@ -31,7 +31,7 @@ from bastion.boundary.parsers._common_b import (
     sniffer,
     transport,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.syslog import split_syslog
 
 _DENY_WORDS = r"drop|reject|block|deny"
@@ -46,11 +46,6 @@ def _value(fields: pl.Expr, key: str) -> pl.Expr:
     return fields.str.extract(f" {re.escape(key)}=([^ ]+)", 1)
 
 
-@register(
-    "iptables",
-    "Linux netfilter kernel log lines (iptables, nftables, ufw)",
-    sniffer(r"(?:^| )IN=[^ ]* OUT=[^ ]* .*SRC=[^ ]+ DST=[^ ]+ "),
-)
 def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse netfilter log lines into the common schema."""
     frame = line_frame(lines)
@@ -122,3 +117,11 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         compress_ipv6(result.events.get_column("destination.ip")),
     )
     return ParseResult(events, result.rejects)
+
+
+PARSER = Parser(
+    name="iptables",
+    description="Linux netfilter kernel log lines (iptables, nftables, ufw)",
+    parse=parse_iptables,
+    sniff=sniffer(r"(?:^| )IN=[^ ]* OUT=[^ ]* .*SRC=[^ ]+ DST=[^ ]+ "),
+)

@@ -50,10 +50,9 @@ from bastion.boundary.parsers._common_b import (
 )
 from bastion.boundary.parsers.base import (
     ParseContext,
+    Parser,
     ParseResult,
     clip,
-    register,
-    register_chunk_reader,
 )
 from bastion.boundary.syslog import split_syslog
 
@@ -490,7 +489,6 @@ _sniff = sniffer(
 )
 
 
-@register("panos", "Palo Alto Networks PAN-OS CSV syslog: TRAFFIC and THREAT", _sniff)
 def parse_panos(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse PAN-OS CSV records (with or without a syslog header) into the common schema.
 
@@ -507,7 +505,6 @@ def parse_panos(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     return combine(results)
 
 
-@register_chunk_reader("panos")
 def read_panos(lines: Lines, ctx: ParseContext) -> ParseResult:
     """Parse a chunk as ``parse_panos`` does, reading its fields from the chunk's bytes.
 
@@ -532,3 +529,12 @@ def read_panos(lines: Lines, ctx: ParseContext) -> ParseResult:
         return parse_panos(lines.text, ctx)
     fields = fields.drop("_head").with_columns(host.alias("syslog.hostname"), _quotes=quotes)
     return _result(frame.hstack(fields))
+
+
+PARSER = Parser(
+    name="panos",
+    description="Palo Alto Networks PAN-OS CSV syslog: TRAFFIC and THREAT",
+    parse=parse_panos,
+    sniff=_sniff,
+    read_chunk=read_panos,
+)

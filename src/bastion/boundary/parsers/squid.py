@@ -28,7 +28,7 @@ from bastion.boundary.parsers._common_a import (
     with_authority_parts,
     with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.core.events import LINE_COLUMN
 
 _FIELDS = ("time", "elapsed", "client", "result", "bytes", "method", "url", "user", "hierarchy")
@@ -101,7 +101,6 @@ def _sniff(lines: list[str]) -> bool:
     return mostly(lines, _sniff_line)
 
 
-@register("squid", "Squid native access.log", _sniff)
 def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Squid native access.log lines into the common schema."""
     frame = non_blank(line_frame(lines))
@@ -119,3 +118,11 @@ def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     ).unnest("_parts")
     split = split.with_columns(pl.col("_rest").str.extract(r"^(\S+)", 1).alias("type"))
     return finish(_events(split).collect())
+
+
+PARSER = Parser(
+    name="squid",
+    description="Squid native access.log",
+    parse=parse_squid,
+    sniff=_sniff,
+)

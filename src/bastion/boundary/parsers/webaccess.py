@@ -29,7 +29,7 @@ from bastion.boundary.parsers._common_a import (
     with_authority_parts,
     with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, register
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.core.events import LINE_COLUMN
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
@@ -104,7 +104,6 @@ def _sniff(lines: list[str]) -> bool:
     return mostly(lines, _sniff_line)
 
 
-@register("nginx", "NCSA combined/common access log (nginx, Apache)", _sniff)
 def parse_webaccess(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse combined or common access-log lines into the common schema."""
     frame = non_blank(line_frame(lines))
@@ -112,3 +111,11 @@ def parse_webaccess(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     # Unnest as a frame step: an expression-level unnest would run the regex once per field.
     split = frame.lazy().select(LINE_COLUMN, ORIGINAL, fields.alias("_fields")).unnest("_fields")
     return finish(_events(split).collect())
+
+
+PARSER = Parser(
+    name="nginx",
+    description="NCSA combined/common access log (nginx, Apache)",
+    parse=parse_webaccess,
+    sniff=_sniff,
+)

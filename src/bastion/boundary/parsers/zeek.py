@@ -56,10 +56,9 @@ from bastion.boundary.parsers._common_a import (
 )
 from bastion.boundary.parsers.base import (
     ParseContext,
+    Parser,
     ParseResult,
     clip,
-    register,
-    register_chunk_reader,
 )
 from bastion.core.events import LINE_COLUMN
 
@@ -365,18 +364,11 @@ def _sniff_tsv(lines: list[str]) -> bool:
     )
 
 
-@register(
-    "zeek",
-    "Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)",
-    _sniff_tsv,
-    header_prefix="#",
-)
 def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
     return _parse_tsv(line_frame(lines), ctx, None)
 
 
-@register_chunk_reader("zeek")
 def read_zeek_tsv(lines: Lines, ctx: ParseContext) -> ParseResult:
     """Parse a chunk of Zeek TSV as ``parse_zeek_tsv`` does, reading its runs as CSV bytes."""
     return _parse_tsv(line_frame(lines.text), ctx, lines)
@@ -484,7 +476,6 @@ def _sniff_json(lines: list[str]) -> bool:
     return bool(lines) and sum(map(is_zeek, lines)) >= max(1, 0.8 * len(lines))
 
 
-@register("zeek-json", "Zeek JSON lines (type from _path or inferred from the fields)", _sniff_json)
 def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek JSON lines, one log record per line, as the same log in TSV would read.
 
@@ -504,3 +495,21 @@ def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         (~pl.col("_object"), "zeek-json: not a JSON object"),
     ]
     return finish(to_events(raw.lazy(), pl.col("_path"), pl.col, checks, json_ts=True).collect())
+
+
+TSV_PARSER = Parser(
+    name="zeek",
+    description="Zeek TSV logs with # headers (conn, dns, http, ssl, x509, notice, weird …)",
+    parse=parse_zeek_tsv,
+    sniff=_sniff_tsv,
+    read_chunk=read_zeek_tsv,
+    header_prefix="#",
+)
+
+
+JSON_PARSER = Parser(
+    name="zeek-json",
+    description="Zeek JSON lines (type from _path or inferred from the fields)",
+    parse=parse_zeek_json,
+    sniff=_sniff_json,
+)

@@ -1,17 +1,8 @@
-"""Feeds of indicators: the registry of feed types and the pulls that keep them current."""
+"""Feeds of indicators: the feed types and file formats, and the pulls that keep feeds current."""
 
 from bastion.core.errors import FetchError
-from bastion.intel.feeds import misp, plain, stix, taxii  # noqa: F401  (register the feed types)
-from bastion.intel.feeds.registry import (
-    FEED_TYPES,
-    FeedOptions,
-    FeedState,
-    FeedType,
-    Fetched,
-    Parsed,
-    get_feed_type,
-    register,
-)
+from bastion.intel.feeds.base import FeedOptions, FeedState, FeedType, Fetched, Parsed
+from bastion.intel.feeds.registry import FEED_TYPES, FILE_FORMATS, get_feed_type
 from bastion.intel.feeds.service import (
     Feed,
     Pull,
@@ -27,6 +18,7 @@ from bastion.intel.feeds.service import (
 
 __all__ = [
     "FEED_TYPES",
+    "FILE_FORMATS",
     "Feed",
     "FeedOptions",
     "FeedState",
@@ -44,5 +36,4 @@ __all__ = [
     "pull_due",
     "pull_feed",
     "read_file",
-    "register",
 ]

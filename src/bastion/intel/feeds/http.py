@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from bastion.core import fetch
-from bastion.intel.feeds.registry import FeedOptions, FeedState, Fetched, Fetcher, Reader
+from bastion.intel.feeds.base import FeedOptions, FeedState, Fetched, Fetcher, Reader
 
 
 def fetch_document(read: Reader) -> Fetcher:

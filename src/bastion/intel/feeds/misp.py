@@ -22,16 +22,15 @@ from bastion.core import fetch
 from bastion.core.documents import load_json
 from bastion.core.errors import FetchError, InputError
 from bastion.core.types import Severity, Tlp
-from bastion.intel.feeds.http import fetch_document
-from bastion.intel.feeds.registry import (
+from bastion.intel.feeds.base import (
     FeedOptions,
     FeedState,
     FeedType,
     Fetched,
     Parsed,
     make_indicator,
-    register,
 )
+from bastion.intel.feeds.http import fetch_document
 from bastion.intel.indicator import IndicatorType, infer_type, parse_tlp
 
 T = IndicatorType
@@ -182,22 +181,18 @@ def _looks_like_event(content: bytes) -> bool:
     return '"Event"' in head or ('"Attribute"' in head and '"info"' in head)
 
 
-MISP_FEED = register(
-    FeedType(
-        name="misp-feed",
-        description="a MISP feed: manifest.json and one <uuid>.json per event under a base URL",
-        read=read_event_json,
-        fetch=fetch_feed,
-        snapshot=True,
-    )
+MISP_FEED = FeedType(
+    name="misp-feed",
+    description="a MISP feed: manifest.json and one <uuid>.json per event under a base URL",
+    read=read_event_json,
+    fetch=fetch_feed,
+    snapshot=True,
 )
-MISP_EVENT = register(
-    FeedType(
-        name="misp-event",
-        description="one MISP event JSON document at a URL",
-        read=read_event_json,
-        fetch=fetch_document(read_event_json),
-        snapshot=True,
-        detect=_looks_like_event,
-    )
+MISP_EVENT = FeedType(
+    name="misp-event",
+    description="one MISP event JSON document at a URL",
+    read=read_event_json,
+    fetch=fetch_document(read_event_json),
+    snapshot=True,
+    detect=_looks_like_event,
 )

@@ -1,178 +1,61 @@
-"""The registry of feed types: each names how to fetch a feed and read what it sends.
+"""The feed types and indicator file formats Bastion reads, each listed here by name.
 
-A feed type registers under a name (``stix``, ``taxii``, ``misp-feed``,
-``misp-event``, ``plain``, ``csv``); a feed's configuration refers to it by that
-name, and ``bastion intel import FILE`` asks each type's ``detect`` whether a file
-is one of its own.
-
-Reading never stops at a bad object: ``Parsed.problems`` says what was skipped and
-why, the good indicators are kept.
+``FEED_TYPES`` are what a feed's ``kind`` may name; ``FILE_FORMATS`` are what
+``bastion intel import --format`` and the upload API accept (besides ``auto``):
+Bastion's own CSV and JSON, and the feed types whose content is one file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
-
-import httpx
+from collections.abc import Callable
 
 from bastion.core.errors import InputError, Location
-from bastion.core.types import Severity, Tlp
-from bastion.intel.indicator import Action, Indicator, parse_action, parse_severity, parse_tlp
+from bastion.core.registry import Registry
+from bastion.intel.feeds import misp, plain, stix, taxii
+from bastion.intel.feeds.base import FeedOptions, FeedType, Parsed, Reader
+from bastion.intel.indicator import Indicator
+from bastion.intel.loaders import read_indicators_csv, read_indicators_json
 
-MAX_PROBLEMS = 50  # reasons kept per pull; the count of skipped objects is always exact
-
-
-@dataclass(frozen=True)
-class FeedOptions:
-    """How to read a feed, and what to assume where it says nothing."""
-
-    source: str  # the source its indicators are listed under
-    tlp: Tlp = Tlp.AMBER
-    confidence: int = 50
-    severity: Severity = Severity.MEDIUM
-    action: Action = Action.ALERT
-    threat: str = ""
-    column: str = ""  # csv: the column holding the value, by header name or 1-based number
-    threat_column: str = ""  # csv: a column naming the threat, if any
-    collection: str = ""  # taxii: the collection id, when the URL is an API root
-    username: str = ""  # taxii: basic authentication
-    password: str = ""
-    timeout: float = 30.0
-
-    @classmethod
-    def from_mapping(cls, source: str, options: Mapping[str, Any]) -> FeedOptions:
-        """Build options from a feed's stored or given settings; raise InputError on a bad one."""
-        known = {f.name for f in fields(cls)} - {"source"}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            msg = f"unknown feed option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            raise InputError(msg, Location(field=unknown[0]))
-        given = dict(options)
-        try:
-            built = cls(
-                source=source,
-                tlp=parse_tlp(str(given.pop("tlp", "AMBER"))),
-                confidence=int(given.pop("confidence", 50)),
-                severity=parse_severity(str(given.pop("severity", "medium"))),
-                action=parse_action(str(given.pop("action", "alert"))),
-                timeout=float(given.pop("timeout", 30.0)),
-                **{k: str(v) for k, v in given.items()},
-            )
-        except ValueError as exc:
-            msg = f"invalid feed option: {exc}"
-            raise InputError(msg) from None
-        if not 0 <= built.confidence <= 100:
-            msg = "confidence must be 0-100"
-            raise InputError(msg, Location(field="confidence"))
-        if built.timeout <= 0:
-            msg = "timeout must be more than 0 seconds"
-            raise InputError(msg, Location(field="timeout"))
-        return built
-
-    def stored(self) -> dict[str, Any]:
-        """Return the options that differ from the defaults, as JSON-ready values."""
-        default = FeedOptions(source=self.source)
-        return {
-            f.name: str(getattr(self, f.name)) if f.name in _ENUMS else getattr(self, f.name)
-            for f in fields(self)
-            if f.name != "source" and getattr(self, f.name) != getattr(default, f.name)
-        }
-
-
-_ENUMS = {"tlp", "severity", "action"}
-
-
-@dataclass
-class Parsed:
-    """What reading a feed's content gave: the indicators, and what was skipped and why."""
-
-    indicators: list[Indicator] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    skipped: int = 0
-    ignored: int = 0  # objects that are fine but carry no indicator (reports, identities …)
-
-    def skip(self, where: str, why: str) -> None:
-        """Count one bad object, and keep its reason while there is room."""
-        self.skipped += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{where}: {why}")
-
-    def extend(self, other: Parsed) -> None:
-        """Add what another read found."""
-        self.indicators.extend(other.indicators)
-        self.skipped += other.skipped
-        self.ignored += other.ignored
-        self.problems.extend(other.problems[: max(0, MAX_PROBLEMS - len(self.problems))])
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What a feed remembers between pulls, for conditional requests."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    cursor: str | None = None
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What one pull of a feed brought: parsed content, or word that nothing changed."""
-
-    parsed: Parsed | None  # None: not modified since the last pull
-    http_status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    cursor: str | None = None
-
-
-Reader = Callable[[bytes, FeedOptions, str], Parsed]
-Fetcher = Callable[[httpx.Client, FeedState, FeedOptions], Fetched]
-
-
-@dataclass(frozen=True)
-class FeedType:
-    """One kind of feed: how to read its content and how to fetch it."""
-
-    name: str
-    description: str
-    read: Reader  # content bytes, options, where (file or URL) -> Parsed
-    fetch: Fetcher
-    snapshot: bool  # each pull lists all it holds: what a clean pull no longer lists expires
-    detect: Callable[[bytes], bool] | None = None  # for `intel import FILE`
-
-
-FEED_TYPES: dict[str, FeedType] = {}
-
-
-def register(feed_type: FeedType) -> FeedType:
-    """Register a feed type under its name (a second registration under one name is a bug)."""
-    if feed_type.name in FEED_TYPES:
-        msg = f"feed type {feed_type.name!r} is registered twice"
-        raise RuntimeError(msg)
-    FEED_TYPES[feed_type.name] = feed_type
-    return feed_type
+FEED_TYPES: Registry[FeedType] = Registry(
+    "feed type",
+    (
+        ("csv", plain.CSV),
+        ("misp-event", misp.MISP_EVENT),
+        ("misp-feed", misp.MISP_FEED),
+        ("plain", plain.PLAIN),
+        ("stix", stix.STIX),
+        ("taxii", taxii.TAXII),
+    ),
+)
 
 
 def get_feed_type(name: str) -> FeedType:
-    """Return the feed type called ``name``, or raise InputError listing them."""
-    try:
-        return FEED_TYPES[name.strip().lower()]
-    except KeyError:
-        msg = f"unknown feed type {name!r}; choose one of {', '.join(sorted(FEED_TYPES))}"
-        raise InputError(msg, Location(field="kind")) from None
+    """Return the feed type called ``name`` (any case), or raise RegistryNameError listing them."""
+    return FEED_TYPES.get(name.strip().lower(), Location(field="kind"))
 
 
-def make_indicator(options: FeedOptions, **given: Any) -> Indicator:
-    """Build one indicator with the feed's defaults for whatever ``given`` leaves out."""
-    defaults: dict[str, Any] = {
-        "source": options.source,
-        "tlp": options.tlp,
-        "confidence": options.confidence,
-        "severity": options.severity,
-        "action": options.action,
-        "threat": options.threat,
-    }
-    return Indicator(**{**defaults, **{k: v for k, v in given.items() if v is not None}})
+def _all_or_nothing(load: Callable[[str, str, str], list[Indicator]]) -> Reader:
+    """Read a Bastion indicator file as a feed's content is read; one bad row refuses it all."""
+
+    def read(content: bytes, options: FeedOptions, where: str) -> Parsed:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            msg = f"not UTF-8 text: {exc}"
+            raise InputError(msg, Location(where)) from None
+        return Parsed(indicators=load(text, where, options.source))
+
+    return read
+
+
+FILE_FORMATS: Registry[Reader] = Registry(
+    "format",
+    (
+        ("bastion-csv", _all_or_nothing(read_indicators_csv)),
+        ("bastion-json", _all_or_nothing(read_indicators_json)),
+        ("stix", stix.STIX.read),
+        ("misp-event", misp.MISP_EVENT.read),
+        ("plain", plain.PLAIN.read),
+        ("csv", plain.CSV.read),
+    ),
+)

@@ -24,13 +24,8 @@ from bastion.audit import Actor
 from bastion.core import fetch
 from bastion.core.errors import ConflictError, FetchError, InputError, Location, NotFoundError
 from bastion.core.timeutil import as_utc
-from bastion.intel.feeds.registry import (
-    FEED_TYPES,
-    FeedOptions,
-    FeedState,
-    Parsed,
-    get_feed_type,
-)
+from bastion.intel.feeds.base import FeedOptions, FeedState, Parsed
+from bastion.intel.feeds.registry import FEED_TYPES, FILE_FORMATS, get_feed_type
 from bastion.intel.lifecycle import deactivate_stale
 from bastion.intel.models import FeedPullRow, FeedRow
 from bastion.intel.service import _store_listings
@@ -311,15 +306,15 @@ def detect_file_format(path: Path, content: bytes) -> str:
     detect = FEED_TYPES["plain"].detect
     if detect is not None and detect(content):
         return "plain"
-    msg = "cannot tell the format: give --format (bastion-csv, bastion-json, stix, misp-event, plain, csv)"
+    msg = f"cannot tell the format: give --format ({', '.join(FILE_FORMATS)})"
     raise InputError(msg, Location(str(path)))
 
 
 def read_file(path: Path, fmt: str, options: FeedOptions) -> Parsed:
-    """Read an indicator file of a feed format (``stix``, ``misp-event``, ``plain``, ``csv``)."""
+    """Read an indicator file of one of the ``FILE_FORMATS``."""
     try:
         content = path.read_bytes()
     except OSError as exc:
         msg = f"cannot read file: {exc}"
         raise InputError(msg, Location(str(path))) from None
-    return get_feed_type(fmt).read(content, options, str(path))
+    return FILE_FORMATS.get(fmt, Location(field="format"))(content, options, str(path))

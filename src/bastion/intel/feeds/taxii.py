@@ -20,13 +20,12 @@ import httpx
 from bastion.core import fetch
 from bastion.core.documents import load_json
 from bastion.core.errors import FetchError, InputError
-from bastion.intel.feeds.registry import (
+from bastion.intel.feeds.base import (
     FeedOptions,
     FeedState,
     FeedType,
     Fetched,
     Parsed,
-    register,
 )
 from bastion.intel.feeds.stix import read_bundle, read_objects
 
@@ -98,12 +97,10 @@ def _read(content: bytes, options: FeedOptions, where: str) -> Parsed:
     return read_bundle(content, options, where)  # a saved TAXII envelope reads as objects
 
 
-TAXII = register(
-    FeedType(
-        name="taxii",
-        description="a TAXII 2.1 collection (its URL, or an API root with option collection)",
-        read=_read,
-        fetch=fetch_collection,
-        snapshot=False,
-    )
+TAXII = FeedType(
+    name="taxii",
+    description="a TAXII 2.1 collection (its URL, or an API root with option collection)",
+    read=_read,
+    fetch=fetch_collection,
+    snapshot=False,
 )

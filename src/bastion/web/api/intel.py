@@ -40,7 +40,7 @@ MAX_OFFSET = 2**31 - 1
 RECENT_ALERTS = 10
 WEEK = timedelta(days=7)
 MAX_UPLOAD = 16 * 1024 * 1024  # an indicator file larger than this is refused, not read
-FORMATS = ("auto", "bastion-csv", "bastion-json", "stix", "misp-event", "plain", "csv")
+FORMATS = ("auto", *feeds.FILE_FORMATS)
 
 router = APIRouter(prefix="/intel", tags=["intel"])
 
@@ -135,19 +135,8 @@ def read_upload(
         raise InputError(msg, Location(name))
     if fmt == "auto":
         fmt = feeds.detect_file_format(FilePath(name), content[:65536])
-    default = source or where.stem or "upload"
-    parsed = feeds.Parsed()
-    if fmt.startswith("bastion-"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            msg = f"not UTF-8 text: {exc}"
-            raise InputError(msg, Location(name)) from None
-        reader = intel.read_indicators_json if fmt == "bastion-json" else intel.read_indicators_csv
-        parsed.indicators.extend(reader(text, name, default))
-        return fmt, parsed
-    options = feeds.FeedOptions.from_mapping(default, {})
-    return fmt, feeds.get_feed_type(fmt).read(content, options, name)
+    options = feeds.FeedOptions.from_mapping(source or where.stem or "upload", {})
+    return fmt, feeds.FILE_FORMATS.get(fmt)(content, options, name)
 
 
 # Models ---------------------------------------------------------------------------------
