@@ -40,7 +40,14 @@ INDICATOR_COLUMNS: list[Column[Indicator]] = [
 ]
 
 
-FORMATS = ("auto", *feeds.FILE_FORMATS)
+def __getattr__(name: str) -> Any:
+    """Build ``FORMATS`` from the file-format registry only when asked: it loads Polars."""
+    if name == "FORMATS":
+        from bastion.intel import feeds
+
+        return ("auto", *feeds.FILE_FORMATS)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 @app.command("import")
@@ -52,7 +59,10 @@ def import_(
         None, "--source", "-s", help="source of rows that name none (default: the file's name)"
     ),
     fmt: str = typer.Option(
-        "auto", "--format", "-f", help=f"one of {', '.join(FORMATS)} (default: detected)"
+        "auto",
+        "--format",
+        "-f",
+        help="file format (default: detected); an unknown one is refused with the list",
     ),
     option: list[str] = typer.Option(
         [], "--option", "-o", help="feed option key=value (csv: column=…; tlp=, confidence= …)"
@@ -67,8 +77,9 @@ def import_(
     from bastion import intel
     from bastion.intel import feeds
 
-    if fmt not in FORMATS:
-        msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
+    formats = ("auto", *feeds.FILE_FORMATS)
+    if fmt not in formats:
+        msg = f"unknown format {fmt!r}; choose one of {', '.join(formats)}"
         raise InputError(msg)
     if fmt == "auto":
         try:
