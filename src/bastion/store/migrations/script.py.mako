@@ -13,9 +13,13 @@ from alembic import op
 import bastion.store.base
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}
-down_revision: str | None = ${repr(down_revision)}
+down_revision: str | Sequence[str] | None = ${repr(down_revision)}
+% if branch_labels:
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
+% endif
+% if depends_on:
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+% endif
 
 
 def upgrade() -> None:

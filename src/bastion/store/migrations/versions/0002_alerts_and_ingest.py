@@ -5,24 +5,28 @@ Revises: 0001
 Create Date: 2026-11-25 12:53:47.786087
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-import bastion.store.base
+from bastion.store.migrations.helpers import (
+    create_indexes,
+    created_updated,
+    drop_table,
+    id_column,
+    org_code,
+    primary_key,
+    utc,
+)
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "alerts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("org_code", sa.String(length=16), nullable=True),
+        id_column(),
+        org_code(nullable=True),
         sa.Column("host", sa.String(length=64), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -35,19 +39,20 @@ def upgrade() -> None:
         sa.Column("indicator_source", sa.String(length=200), nullable=True),
         sa.Column("indicator_threat", sa.String(length=200), nullable=True),
         sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.Column("first_seen", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
+        utc("first_seen"),
+        utc("last_seen"),
         sa.Column("evidence", sa.JSON(), nullable=False),
-        sa.Column("created_at", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+        *created_updated(),
+        primary_key("alerts"),
     )
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_alerts_last_seen"), ["last_seen"], unique=False)
-        batch_op.create_index("ix_alerts_match", ["key", "last_seen"], unique=False)
-        batch_op.create_index(batch_op.f("ix_alerts_org_code"), ["org_code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_alerts_severity"), ["severity"], unique=False)
-        batch_op.create_index(batch_op.f("ix_alerts_status"), ["status"], unique=False)
+    create_indexes(
+        "alerts",
+        "last_seen",
+        ("ix_alerts_match", ["key", "last_seen"]),
+        "org_code",
+        "severity",
+        "status",
+    )
 
     op.create_table(
         "ingest_batches",
@@ -55,13 +60,10 @@ def upgrade() -> None:
         sa.Column("source_key", sa.String(length=256), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("rejects", sa.Integer(), nullable=False),
-        sa.Column("processed_at", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("batch_id", name=op.f("pk_ingest_batches")),
+        utc("processed_at"),
+        primary_key("ingest_batches", "batch_id"),
     )
-    with op.batch_alter_table("ingest_batches", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ingest_batches_source_key"), ["source_key"], unique=False
-        )
+    create_indexes("ingest_batches", "source_key")
 
     op.create_table(
         "ingest_sources",
@@ -71,22 +73,19 @@ def upgrade() -> None:
         sa.Column("offset", sa.BigInteger(), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column("done", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_ingest_sources")),
+        utc("updated_at"),
+        primary_key("ingest_sources", "key"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("ingest_sources")
-    with op.batch_alter_table("ingest_batches", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ingest_batches_source_key"))
-
-    op.drop_table("ingest_batches")
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_alerts_status"))
-        batch_op.drop_index(batch_op.f("ix_alerts_severity"))
-        batch_op.drop_index(batch_op.f("ix_alerts_org_code"))
-        batch_op.drop_index("ix_alerts_match")
-        batch_op.drop_index(batch_op.f("ix_alerts_last_seen"))
-
-    op.drop_table("alerts")
+    drop_table("ingest_sources")
+    drop_table("ingest_batches", "source_key")
+    drop_table(
+        "alerts",
+        "status",
+        "severity",
+        "org_code",
+        ("ix_alerts_match", ["key", "last_seen"]),
+        "last_seen",
+    )

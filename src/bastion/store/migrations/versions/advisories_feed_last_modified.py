@@ -5,15 +5,11 @@ Revises: advisories_0001
 Create Date: 2026-12-06 18:20:00
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "advisories_feed_last_modified"
 down_revision: str | None = "advisories_0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -20,11 +20,15 @@ import sqlalchemy as sa
 from alembic import op
 
 import bastion.store.base
+from bastion.store.migrations.helpers import (
+    adv_audit_columns,
+    create_indexes,
+    drop_table,
+    primary_key,
+)
 
 revision: str = "audit_0001"
 down_revision: str | Sequence[str] | None = ("auth_0002", "advisories_0001")
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # What the advisories recorded, old names and new, for the way down.
 _ADVISORY_ACTIONS = (
@@ -32,17 +36,7 @@ _ADVISORY_ACTIONS = (
     *("vulnerability.", "exposure."),
 )
 
-_adv_audit = sa.table(
-    "adv_audit",
-    sa.column("id", sa.Integer()),
-    sa.column("at", bastion.store.base.UtcDateTime(timezone=True)),
-    sa.column("actor", sa.String()),
-    sa.column("action", sa.String()),
-    sa.column("entity", sa.String()),
-    sa.column("entity_id", sa.String()),
-    sa.column("before", sa.JSON()),
-    sa.column("after", sa.JSON()),
-)
+_adv_audit = sa.table("adv_audit", *(sa.column(c.name, c.type) for c in adv_audit_columns()))
 _audit_events = sa.table(
     "audit_events",
     sa.column("id", sa.Integer()),
@@ -95,26 +89,16 @@ def upgrade() -> None:
     events = [e for e in (_event(r) for r in rows) if _key(e) not in kept]
     if events:
         bind.execute(sa.insert(_audit_events), events)
-    with op.batch_alter_table("adv_audit", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_adv_audit_at"))
-    op.drop_table("adv_audit")
+    drop_table("adv_audit", "at")
 
 
 def downgrade() -> None:
     op.create_table(
         "adv_audit",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", bastion.store.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("entity", sa.String(length=64), nullable=False),
-        sa.Column("entity_id", sa.String(length=64), nullable=False),
-        sa.Column("before", sa.JSON(), nullable=True),
-        sa.Column("after", sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_adv_audit")),
+        *adv_audit_columns(),
+        primary_key("adv_audit"),
     )
-    with op.batch_alter_table("adv_audit", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_adv_audit_at"), ["at"], unique=False)
+    create_indexes("adv_audit", "at")
     bind = op.get_bind()
     wanted = sa.or_(
         *(_audit_events.c.action.startswith(p) for p in _ADVISORY_ACTIONS),

@@ -1,0 +1,129 @@
+"""Build the columns, constraints and indexes the migrations write again and again.
+
+Each factory returns exactly what Alembic's autogenerate wrote out by hand: the
+same type, the same ``nullable``, the same constraint and index names under the
+store's naming convention. A migration that has run on a real database must emit
+the same DDL for ever, so a factory here never changes what it returns;
+``tests/store/test_migrations_schema.py`` holds every statement to a recorded copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from bastion.store.base import UtcDateTime
+
+IndexSpec = str | tuple[str, Sequence[str]]
+"""A column name (index ``ix_<table>_<column>`` on it), or an explicit name and its columns."""
+
+
+def utc(name: str, *, nullable: bool = False) -> sa.Column[object]:
+    """Return a timezone-aware UTC timestamp column."""
+    return sa.Column(name, UtcDateTime(timezone=True), nullable=nullable)
+
+
+def id_column() -> sa.Column[object]:
+    """Return the integer ``id`` column that most tables key on."""
+    return sa.Column("id", sa.Integer(), nullable=False)
+
+
+def org_code(*, nullable: bool = False, length: int = 16) -> sa.Column[object]:
+    """Return the ``org_code`` column naming the organisation a row belongs to."""
+    return sa.Column("org_code", sa.String(length=length), nullable=nullable)
+
+
+def created_updated() -> tuple[sa.Column[object], sa.Column[object]]:
+    """Return the ``created_at`` and ``updated_at`` timestamp columns, in that order."""
+    return utc("created_at"), utc("updated_at")
+
+
+def primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
+    """Return the primary key ``pk_<table>`` on ``columns`` (default: ``id``)."""
+    return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
+
+
+def unique(table: str, *columns: str) -> sa.UniqueConstraint:
+    """Return the unique constraint ``uq_<table>_<first column>`` on ``columns``."""
+    return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{columns[0]}"))
+
+
+def foreign_key(
+    table: str, column: str, target: str, *, ondelete: str | None = None
+) -> sa.ForeignKeyConstraint:
+    """Return the foreign key ``fk_<table>_<column>_<target>`` from ``column`` to ``target.id``."""
+    return sa.ForeignKeyConstraint(
+        [column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}"), ondelete=ondelete
+    )
+
+
+def create_indexes(table: str, *specs: IndexSpec) -> None:
+    """Create the non-unique indexes ``specs`` on ``table``, in order."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for spec in specs:
+            if isinstance(spec, str):
+                batch_op.create_index(batch_op.f(f"ix_{table}_{spec}"), [spec], unique=False)
+            else:
+                batch_op.create_index(spec[0], list(spec[1]), unique=False)
+
+
+def drop_indexes(table: str, *specs: IndexSpec) -> None:
+    """Drop the indexes ``specs`` from ``table``, in order."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for spec in specs:
+            if isinstance(spec, str):
+                batch_op.drop_index(batch_op.f(f"ix_{table}_{spec}"))
+            else:
+                batch_op.drop_index(spec[0])  # the columns say which index it is, not its name
+
+
+def drop_table(table: str, *indexes: IndexSpec) -> None:
+    """Drop ``indexes`` (in order), then ``table`` itself."""
+    if indexes:
+        drop_indexes(table, *indexes)
+    op.drop_table(table)
+
+
+def append_only(table: str, message: str) -> None:
+    """Make the database itself refuse to change or remove a row of ``table``."""
+    refuse = f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+    guards = {
+        "sqlite": (
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {refuse}",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {refuse}",
+        ),
+        "postgresql": (
+            f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$",
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
+        ),
+    }
+    for statement in guards.get(op.get_bind().dialect.name, ()):
+        op.execute(statement)
+
+
+def drop_append_only(table: str) -> None:
+    """Drop what :func:`append_only` left behind once ``table`` is gone (PostgreSQL's function)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+
+
+def adv_audit_columns() -> tuple[sa.Column[object], ...]:
+    """Return the columns of the advisories' own audit table, ``adv_audit``, in order.
+
+    ``advisories_0001`` creates it; ``audit_0001`` moves its rows into the one trail
+    and recreates it on the way down, with these same columns.
+    """
+    return (
+        id_column(),
+        utc("at"),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("entity", sa.String(length=64), nullable=False),
+        sa.Column("entity_id", sa.String(length=64), nullable=False),
+        sa.Column("before", sa.JSON(), nullable=True),
+        sa.Column("after", sa.JSON(), nullable=True),
+    )
