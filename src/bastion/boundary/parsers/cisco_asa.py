@@ -23,20 +23,22 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
-    empty_result,
-    finish,
+from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.fields import (
     integer,
-    line_frame,
     not_number,
     port,
-    sniffer,
     transport,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    empty_result,
+    finish_checked,
+    line_frame,
+)
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["built", "teardown", "permitted", "est-allowed"]
@@ -198,7 +200,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         col("acl").alias("rule.name"),
         col(ORIGINAL),
     ]
-    return finish(frame, checks, fields)
+    return finish_checked(frame, checks, fields)
 
 
 _sniff = sniffer(_TAG)

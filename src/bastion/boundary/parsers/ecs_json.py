@@ -30,33 +30,36 @@ import pyarrow.json as pa_json
 from polars._typing import PolarsDataType
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers._common_a import (
-    ORIGINAL,
-    REASON,
-    add_bytes,
-    decode_json_column,
-    domain,
-    epoch_millis,
-    finish,
-    first_failure,
-    int_field,
-    iso_timestamps,
-    line_frame,
-    non_blank,
-    null_if_blank,
-    path_of,
-    port,
-    sha256,
-    transport,
-    with_url_parts,
-)
-from bastion.boundary.parsers._common_b import scatter_rows
 from bastion.boundary.parsers.base import (
     ParseContext,
     ParseResult,
     clip,
     register,
     register_chunk_reader,
+)
+from bastion.boundary.parsers.fields import (
+    add_bytes,
+    domain,
+    epoch_millis,
+    integer,
+    iso_timestamps,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+)
+from bastion.boundary.parsers.jsonlines import decode_json_column
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    REASON,
+    finish,
+    first_failure,
+    line_frame,
+    scatter_rows,
+)
+from bastion.boundary.parsers.urls import (
+    path_of,
+    with_url_parts,
 )
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
@@ -168,10 +171,10 @@ def _with_url_parts(frame: pl.DataFrame) -> pl.DataFrame:
 def _events(decoded: pl.DataFrame) -> pl.DataFrame:
     """Map the flattened ECS fields to the schema."""
     stamp_text = _text("@timestamp")
-    source_bytes = int_field(pl.coalesce(pl.col("source.bytes"), pl.col("client.bytes")))
-    destination_bytes = int_field(pl.coalesce(pl.col("destination.bytes"), pl.col("server.bytes")))
+    source_bytes = integer(pl.coalesce(pl.col("source.bytes"), pl.col("client.bytes")))
+    destination_bytes = integer(pl.coalesce(pl.col("destination.bytes"), pl.col("server.bytes")))
     stamps = decoded.select(stamp_text).to_series()
-    # Costly intermediates become columns first (see _common_a's module docstring).
+    # Costly intermediates become columns first (see the fields module's docstring).
     frame = _with_url_parts(
         decoded.with_columns(
             pl.coalesce(_text("url.full"), _text("url.original")).alias("_full"),
@@ -211,15 +214,13 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         transport(pl.col("network.transport")).alias("network.transport"),
         _text("network.protocol").str.to_lowercase().alias("network.protocol"),
         pl.coalesce(
-            int_field(pl.col("network.bytes")), add_bytes(source_bytes, destination_bytes)
+            integer(pl.col("network.bytes")), add_bytes(source_bytes, destination_bytes)
         ).alias("network.bytes"),
         full.alias("url.full"),
         pl.coalesce(domain(pl.col("url.domain")), pl.col("_url_domain")).alias("url.domain"),
         pl.coalesce(_text("url.path"), pl.col("_url_path"), path_of(full)).alias("url.path"),
         _text("http.request.method").str.to_uppercase().alias("http.request.method"),
-        int_field(pl.col("http.response.status_code"), pl.Int32()).alias(
-            "http.response.status_code"
-        ),
+        integer(pl.col("http.response.status_code"), pl.Int32()).alias("http.response.status_code"),
         _text("user_agent.original").alias("user_agent.original"),
         domain(pl.col("dns.question.name")).alias("dns.question.name"),
         _text("dns.question.type").str.to_uppercase().alias("dns.question.type"),
@@ -248,7 +249,7 @@ def _sniff(lines: list[str]) -> bool:
 @register("ecs", "ECS JSON lines, nested or with flat dotted keys", _sniff)
 def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse ECS JSON lines into the common schema."""
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     flat, nested = _styles(frame.get_column(ORIGINAL))
     frame = decode_json_column(frame, _DTYPES[flat, nested])
     flattened = frame.select(
@@ -339,7 +340,7 @@ def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
             return parse_ecs(lines.text, ctx)
         found = [part for part in parts if part is not None] or [pl.lit(None, want)]
         columns.append(pl.coalesce(found).alias(name))
-    frame = line_frame(lines.text).hstack(decoded.select(columns))
+    frame = line_frame(lines.text, keep_blank=True).hstack(decoded.select(columns))
     flattened = frame.with_columns(
         pl.lit(value=True).alias("_object"),
         pl.lit(None, pl.String).alias("_error"),

@@ -39,22 +39,24 @@ import re
 
 import polars as pl
 
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
+from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.fields import (
     domain,
-    fill_where,
-    finish,
     integer,
-    line_frame,
     not_number,
     port,
-    scatter_rows,
     transport,
-    url_parts,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, ParseResult, clip, register
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    fill_where,
+    finish_checked,
+    line_frame,
+    scatter_rows,
+)
+from bastion.boundary.parsers.urls import url_parts
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["accept", "close", "timeout", "server-rst", "client-rst", "start", "pass", "passthrough"]
@@ -254,7 +256,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         pl.coalesce(col("policyname"), col("policyid")).alias("rule.name"),
         col(ORIGINAL),
     ]
-    return finish(frame, checks, fields)
+    return finish_checked(frame, checks, fields)
 
 
 _SNIFF_LOGID = re.compile(r'(?:^|[ >])logid="?[0-9]{10}"?(?: |$)')

@@ -30,24 +30,6 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
-    combine,
-    fill_where,
-    finish,
-    integer,
-    line_frame,
-    not_number,
-    null_if_blank,
-    port,
-    scatter_rows,
-    sha256,
-    sniffer,
-    transport,
-    url_parts,
-    verdict,
-)
 from bastion.boundary.parsers.base import (
     ParseContext,
     ParseResult,
@@ -55,6 +37,26 @@ from bastion.boundary.parsers.base import (
     register,
     register_chunk_reader,
 )
+from bastion.boundary.parsers.fields import (
+    integer,
+    not_number,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+    verdict,
+)
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    combine,
+    fill_where,
+    finish_checked,
+    line_frame,
+    scatter_rows,
+)
+from bastion.boundary.parsers.sniffing import sniffer
+from bastion.boundary.parsers.urls import url_parts
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["allow", "alert", "continue", "override"]
@@ -482,7 +484,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         pl.coalesce(col("_threat_name"), null_if_blank(col("rule"))).alias("rule.name"),
         col(ORIGINAL),
     ]
-    return finish(frame, checks, fields)
+    return finish_checked(frame, checks, fields)
 
 
 _sniff = sniffer(

@@ -33,27 +33,6 @@ import numpy as np
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers._common_a import (
-    ORIGINAL,
-    REASON,
-    add_bytes,
-    bad_number,
-    combine,
-    decode_json_column,
-    domain,
-    epoch_seconds,
-    finish,
-    first_failure,
-    int_field,
-    iso_timestamp,
-    line_frame,
-    non_blank,
-    null_if_blank,
-    path_of,
-    port,
-    sha256,
-    transport,
-)
 from bastion.boundary.parsers.base import (
     ParseContext,
     ParseResult,
@@ -61,6 +40,29 @@ from bastion.boundary.parsers.base import (
     register,
     register_chunk_reader,
 )
+from bastion.boundary.parsers.fields import (
+    add_bytes,
+    domain,
+    epoch_seconds,
+    integer,
+    iso_timestamp,
+    not_number,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+)
+from bastion.boundary.parsers.jsonlines import decode_json_column
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    REASON,
+    combine,
+    finish,
+    first_failure,
+    line_frame,
+    non_blank,
+)
+from bastion.boundary.parsers.urls import path_of
 from bastion.core.events import LINE_COLUMN
 
 # Zeek fields the mapping reads. Vector fields keep only their first element.
@@ -148,14 +150,14 @@ def to_events(
         (pl.col("@timestamp").is_null(), label + pl.lit(": field 'ts' is not a number")),
     ]
     checks += [
-        (bad_number(col(f), port(col(f))), label + pl.lit(f": field '{f}' is not a port number"))
+        (not_number(col(f), port(col(f))), label + pl.lit(f": field '{f}' is not a port number"))
         for f in _PORTS
     ]
     checks += [
-        (bad_number(col(f), int_field(col(f))), label + pl.lit(f": field '{f}' is not a count"))
+        (not_number(col(f), integer(col(f))), label + pl.lit(f": field '{f}' is not a count"))
         for f in _COUNTS
     ]
-    source_bytes, destination_bytes = int_field(col("orig_bytes")), int_field(col("resp_bytes"))
+    source_bytes, destination_bytes = integer(col("orig_bytes")), integer(col("resp_bytes"))
     # The Host header may carry a port; an IPv6 responder needs brackets in a URL.
     host_name = col("host").str.replace(r"^\[([^\]]*)\](?::\d+)?$|:\d+$", "$1")
     responder = (
@@ -196,7 +198,7 @@ def to_events(
         domain(host_name).alias("url.domain"),
         path_of(col("uri")).alias("url.path"),
         null_if_blank(col("method").str.to_uppercase()).alias("http.request.method"),
-        int_field(col("status_code"), pl.Int32()).alias("http.response.status_code"),
+        integer(col("status_code"), pl.Int32()).alias("http.response.status_code"),
         null_if_blank(col("user_agent")).alias("user_agent.original"),
         domain(col("query")).alias("dns.question.name"),
         null_if_blank(col("qtype_name")).alias("dns.question.type"),
@@ -373,13 +375,13 @@ def _sniff_tsv(lines: list[str]) -> bool:
 )
 def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
-    return _parse_tsv(line_frame(lines), ctx, None)
+    return _parse_tsv(line_frame(lines, keep_blank=True), ctx, None)
 
 
 @register_chunk_reader("zeek")
 def read_zeek_tsv(lines: Lines, ctx: ParseContext) -> ParseResult:
     """Parse a chunk of Zeek TSV as ``parse_zeek_tsv`` does, reading its runs as CSV bytes."""
-    return _parse_tsv(line_frame(lines.text), ctx, lines)
+    return _parse_tsv(line_frame(lines.text, keep_blank=True), ctx, lines)
 
 
 def _parse_tsv(frame: pl.DataFrame, ctx: ParseContext, lines: Lines | None) -> ParseResult:
@@ -491,7 +493,7 @@ def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     A line the decoder refuses is rejected with what is wrong with it, found by
     looking at that line alone (``json_problem``).
     """
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     decoded = decode_json_column(frame, _JSON_DTYPE, _JSON_LISTS_EVERYWHERE).unnest("_json")
     raw = decoded.with_columns(
         _json_value(f, decoded.schema[f]) for f in _JSON_FIELDS
