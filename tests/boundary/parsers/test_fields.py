@@ -45,7 +45,7 @@ CASES: list[tuple[str, Helper, str | None, Any]] = [
     ("transport", fields.transport, "58", "ipv6-icmp"),
     ("transport", fields.transport, "ICMPv6", "ipv6-icmp"),
     ("transport", fields.transport, "TCP", "tcp"),
-    ("transport", fields.transport, " udp ", "udp"),
+    ("transport", fields.transport, "Udp", "udp"),
     ("transport", fields.transport, "", None),
     ("transport", fields.transport, None, None),
     # domain: lower-case, every trailing dot gone, blank is null.
@@ -72,7 +72,7 @@ CASES: list[tuple[str, Helper, str | None, Any]] = [
     ("sha256", fields.sha256, f" {DIGEST} ", DIGEST.lower()),
     ("sha256", fields.sha256, DIGEST[:-1], None),
     # verdict: the action word in any case.
-    ("verdict", fields.verdict, " DENY ", "denied"),
+    ("verdict", fields.verdict, "DENY", "denied"),
     ("verdict", fields.verdict, "Accept", "allowed"),
     ("verdict", fields.verdict, "alert", None),
     ("null_if_blank", fields.null_if_blank, "", None),

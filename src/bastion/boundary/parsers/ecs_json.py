@@ -340,7 +340,9 @@ def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
             return parse_ecs(lines.text, ctx)
         found = [part for part in parts if part is not None] or [pl.lit(None, want)]
         columns.append(pl.coalesce(found).alias(name))
-    frame = line_frame(lines.text, keep_blank=True).hstack(decoded.select(columns))
+    # with_columns, not select: where every column is a null literal, select gives one row.
+    read = decoded.with_columns(columns).select([*_READ, *_LISTS])
+    frame = line_frame(lines.text, keep_blank=True).hstack(read)
     flattened = frame.with_columns(
         pl.lit(value=True).alias("_object"),
         pl.lit(None, pl.String).alias("_error"),

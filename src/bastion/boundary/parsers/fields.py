@@ -11,6 +11,9 @@ on them stay columnar. The rules, whichever format a value comes from:
 - a SHA-256 digest is 64 hex digits, lower-cased; else null;
 - a verdict is ``denied`` or ``allowed`` from the device's action word, any case.
 
+Names (transports, action words, host names) are taken as written, only lower-cased;
+numbers and digests may carry spaces around them.
+
 Helpers use their input expression once: Polars does not share a sub-expression that
 appears in both the test and a branch of ``when/then``, so a second use would compute
 an expensive input (a regex, a split) twice. For the same reason parsers put costly
@@ -45,7 +48,7 @@ IANA_PROTOCOLS = {
     "132": "sctp",
     "136": "udplite",
 }
-_TRANSPORT_NAMES = {**IANA_PROTOCOLS, "icmpv6": "ipv6-icmp", "ipv6icmp": "ipv6-icmp"}
+_TRANSPORT_NAMES = {**IANA_PROTOCOLS, "icmpv6": "ipv6-icmp", "ipv6icmp": "ipv6-icmp", "": None}
 
 DENY_WORDS = (
     "block",
@@ -121,9 +124,8 @@ def add_bytes(left: pl.Expr, right: pl.Expr) -> pl.Expr:
 
 def transport(expr: pl.Expr) -> pl.Expr:
     """Return the IANA keyword of a transport given by name or protocol number; blank is null."""
-    return null_if_blank(expr.str.strip_chars(_PADDING).str.to_lowercase()).replace(
-        _TRANSPORT_NAMES
-    )
+    # One lookup maps numbers to keywords and blank to null: half the cost of two passes.
+    return expr.str.to_lowercase().replace(_TRANSPORT_NAMES)
 
 
 def verdict(
@@ -132,21 +134,17 @@ def verdict(
     """Return "denied" or "allowed" for the device's action word (any case), else null.
 
     ``allowed`` and ``denied`` are the lower-case words a device uses; a format whose
-    vocabulary is not known (CEF, ECS) takes the common English words.
+    vocabulary is not known (CEF) takes the common English words. A word in both is denied.
     """
-    word = action.str.strip_chars(_PADDING).str.to_lowercase()
-    return (
-        pl.when(word.is_in(list(denied)))
-        .then(pl.lit("denied"))
-        .when(word.is_in(list(allowed)))
-        .then(pl.lit("allowed"))
-        .otherwise(pl.lit(None, pl.String))
-    )
+    words = {**dict.fromkeys(allowed, "allowed"), **dict.fromkeys(denied, "denied")}
+    return action.str.to_lowercase().replace_strict(words, default=None, return_dtype=pl.String)
 
 
 def sha256(expr: pl.Expr) -> pl.Expr:
-    """Keep a value only if it is a SHA-256 hex digest, lower-cased."""
-    return expr.str.strip_chars().str.to_lowercase().str.extract(r"^([0-9a-f]{64})$", 1)
+    """Keep a value only if it is a SHA-256 hex digest (spaces around it allowed), lower-cased."""
+    # Test first, then normalise only what passes: most rows hold no digest at all.
+    digest = expr.str.contains(r"^[ \t]*[0-9a-fA-F]{64}[ \t]*$")
+    return pl.when(digest).then(expr.str.strip_chars(_PADDING).str.to_lowercase())
 
 
 def epoch_seconds(expr: pl.Expr) -> pl.Expr:

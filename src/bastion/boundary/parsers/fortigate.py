@@ -228,7 +228,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         col("_time").alias("@timestamp"),
         (pl.lit("fortigate.") + kind).alias("event.dataset"),
         action.alias("event.action"),
-        verdict(action, ALLOWED, DENIED).alias("event.type"),
+        verdict(col("action"), ALLOWED, DENIED).alias("event.type"),
         pl.lit("Fortinet").alias("observer.vendor"),
         pl.lit("FortiGate").alias("observer.product"),
         pl.coalesce(col("devname"), col("syslog.hostname")).alias("observer.name"),

@@ -460,7 +460,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         .otherwise(pl.lit("panos.threat"))
         .alias("event.dataset"),
         action.alias("event.action"),
-        verdict(action, ALLOWED, DENIED).alias("event.type"),
+        verdict(col("action"), ALLOWED, DENIED).alias("event.type"),
         pl.lit("Palo Alto Networks").alias("observer.vendor"),
         pl.lit("PAN-OS").alias("observer.product"),
         pl.coalesce(col("syslog.hostname"), null_if_blank(col("device_name"))).alias(

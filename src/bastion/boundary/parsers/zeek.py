@@ -143,21 +143,27 @@ def to_events(
         ts = epoch_seconds(pl.when(seconds >= _MILLIS_FROM).then(seconds / 1000).otherwise(seconds))
         # Only where the epoch reading failed: parsing text as dates is the costly part.
         ts = pl.coalesce(ts, iso_timestamp(pl.when(ts.is_null()).then(col("ts"))))
-    raw = raw.with_columns(ts.alias("@timestamp"))
+    # Each number is read once, into a column the checks and the mapping both use.
+    number = {f: pl.col(f"_number {f}") for f in (*_PORTS, *_COUNTS)}
+    raw = raw.with_columns(
+        ts.alias("@timestamp"),
+        *[port(col(f)).alias(f"_number {f}") for f in _PORTS],
+        *[integer(col(f)).alias(f"_number {f}") for f in _COUNTS],
+    )
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
         *line_checks,
         (col("ts").is_null(), label + pl.lit(": field 'ts' is missing")),
         (pl.col("@timestamp").is_null(), label + pl.lit(": field 'ts' is not a number")),
     ]
     checks += [
-        (not_number(col(f), port(col(f))), label + pl.lit(f": field '{f}' is not a port number"))
+        (not_number(col(f), number[f]), label + pl.lit(f": field '{f}' is not a port number"))
         for f in _PORTS
     ]
     checks += [
-        (not_number(col(f), integer(col(f))), label + pl.lit(f": field '{f}' is not a count"))
+        (not_number(col(f), number[f]), label + pl.lit(f": field '{f}' is not a count"))
         for f in _COUNTS
     ]
-    source_bytes, destination_bytes = integer(col("orig_bytes")), integer(col("resp_bytes"))
+    source_bytes, destination_bytes = number["orig_bytes"], number["resp_bytes"]
     # The Host header may carry a port; an IPv6 responder needs brackets in a URL.
     host_name = col("host").str.replace(r"^\[([^\]]*)\](?::\d+)?$|:\d+$", "$1")
     responder = (
@@ -183,10 +189,10 @@ def to_events(
         pl.lit("zeek").alias("observer.product"),
         col("peer").alias("observer.name"),
         pl.coalesce(col("id.orig_h"), col("src")).alias("source.ip"),
-        port(col("id.orig_p")).alias("source.port"),
+        number["id.orig_p"].alias("source.port"),
         source_bytes.alias("source.bytes"),
         pl.coalesce(col("id.resp_h"), col("dst")).alias("destination.ip"),
-        pl.coalesce(port(col("id.resp_p")), port(col("p"))).alias("destination.port"),
+        pl.coalesce(number["id.resp_p"], number["p"]).alias("destination.port"),
         destination_bytes.alias("destination.bytes"),
         transport(col("proto")).alias("network.transport"),
         pl.coalesce(
@@ -198,7 +204,7 @@ def to_events(
         domain(host_name).alias("url.domain"),
         path_of(col("uri")).alias("url.path"),
         null_if_blank(col("method").str.to_uppercase()).alias("http.request.method"),
-        integer(col("status_code"), pl.Int32()).alias("http.response.status_code"),
+        number["status_code"].cast(pl.Int32, strict=False).alias("http.response.status_code"),
         null_if_blank(col("user_agent")).alias("user_agent.original"),
         domain(col("query")).alias("dns.question.name"),
         null_if_blank(col("qtype_name")).alias("dns.question.type"),
