@@ -9,15 +9,9 @@ ECS array) becomes ``denied``/``allowed`` when it holds one of those words.
 Where ECS has a more specific field than our schema, it fills the gap: client/server
 for source/destination, ``url.original`` for url.full.
 
-Speed (200k bench lines of 490 bytes, one process, ``time.process_time``,
-min of 5): the chunk reader takes 4.9 µs a line, 3.0 of them in Arrow's JSON decoder.
-Decoders compared on the same chunks: Arrow 3.0 µs (an explicit schema is no faster,
-3.1; fewer columns are: 1.6 for three, but the mapping reads nearly every column),
-DuckDB's ``json_transform`` 2.6-2.8 (every leaf as text, so its own rules for floats
-and objects), Polars ``read_ndjson`` 7.5. Two regex passes that told the key styles
-(0.9 µs) now come from the decoded columns, and URLs are parsed only where a field
-falls back on them (0.3 µs). The 2.5 µs a line that 150,000 events/s end to
-end leaves parsing is below what Arrow's decoder alone costs.
+The chunk reader decodes with Arrow's JSON reader, the fastest of the decoders
+compared (docs/parsers.md), and falls back on the line parser for any chunk Arrow
+cannot read exactly as text.
 """
 
 from __future__ import annotations

@@ -17,12 +17,9 @@ would otherwise pass as an event with its later fields missing.
 Times are the record's generated time, read as UTC: PAN-OS writes times in the
 firewall's own zone without saying which, so set the log timezone to UTC.
 
-Splitting measured on 1M 550-byte TRAFFIC records on one core: ``str.splitn``
-on the first 35 fields 1.1 s; all fields with ``str.split`` and ``list.get``
-2.7 s; ``pl.read_csv`` on the joined lines 2.1 s (1.3 s of it joining them).
-Where the chunk's bytes are at hand there is nothing to join: ``read_panos``
-gives them to the CSV reader whole, and a chunk of 46,000 benchmark records
-(one in ten THREAT with quotes) parses in 2.2 µs a record instead of 3.0.
+Lines are split with ``str.splitn`` on the leading fields; where the chunk's bytes
+are at hand, ``read_panos`` gives them to the CSV reader whole, which splits them
+faster still (docs/parsers.md has the figures).
 """
 
 from __future__ import annotations
