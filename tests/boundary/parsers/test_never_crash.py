@@ -8,19 +8,17 @@ exception. The real lines are the samples ``test_accounting`` gathers.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.boundary.parsers.test_accounting import samples
+from tests.conftest import SHARED_DATA
 
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, get_parser
 from bastion.core.events import LINE_COLUMN
 
-SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 MAX_EXAMPLES = 60
 
 

@@ -14,10 +14,11 @@ on them stay columnar. The rules, whichever format a value comes from:
 Names (transports, action words, host names) are taken as written, only lower-cased;
 numbers and digests may carry spaces around them.
 
-Helpers use their input expression once: Polars does not share a sub-expression that
-appears in both the test and a branch of ``when/then``, so a second use would compute
-an expensive input (a regex, a split) twice. For the same reason parsers put costly
-intermediates in columns of their own before mapping to the schema. Regular
+Polars does not share a sub-expression that appears in both the test and a branch of
+``when/then``, so a second use computes an expensive input (a regex, a split) twice.
+``integer``, ``port``, ``sha256`` and ``add_bytes`` read their input twice (a cheap
+test first spares the costly step on most rows): pass them columns. For the same
+reason parsers put costly intermediates in columns of their own before mapping. Regular
 expressions use ASCII classes (``[0-9]``, not ``\\d``): the Unicode classes make the
 regex engine's automata several times bigger and slower on millions of lines.
 """
@@ -141,7 +142,10 @@ def verdict(
 
 
 def sha256(expr: pl.Expr) -> pl.Expr:
-    """Keep a value only if it is a SHA-256 hex digest (spaces around it allowed), lower-cased."""
+    """Keep a value only if it is a SHA-256 hex digest (spaces around it allowed), lower-cased.
+
+    Pass a column, not a costly expression: it is read twice.
+    """
     # Test first, then normalise only what passes: most rows hold no digest at all.
     digest = expr.str.contains(r"^[ \t]*[0-9a-fA-F]{64}[ \t]*$")
     return pl.when(digest).then(expr.str.strip_chars(_PADDING).str.to_lowercase())
