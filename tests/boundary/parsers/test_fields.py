@@ -16,7 +16,15 @@ from typing import Any
 
 import polars as pl
 import pytest
-from tests.boundary.parsers import test_cef, test_fortigate, test_iptables, test_panos
+from tests.boundary.parsers import (
+    test_cef,
+    test_cisco_asa,
+    test_fortigate,
+    test_iptables,
+    test_panos,
+    test_squid,
+    test_webaccess,
+)
 
 from bastion.boundary.parsers import (
     ParseContext,
@@ -171,6 +179,21 @@ END_TO_END: list[tuple[str, str, dict[str, Any]]] = [
         "iptables",
         test_iptables.DROP_SSH.replace("PROTO=TCP", "PROTO=132"),
         {"network.transport": "sctp", "source.port": 51515},
+    ),
+    (
+        "cisco-asa",
+        test_cisco_asa.BUILT_OUT,
+        {"network.transport": "tcp", "source.port": 1064},
+    ),
+    (
+        "squid",
+        test_squid.MISS.replace("http://www.Google.com/", "http://Example.COM..:8080/"),
+        {"url.domain": "example.com", "destination.port": 8080},
+    ),
+    (
+        "nginx",
+        test_webaccess.COMBINED.replace("GET /apache_pb.gif?a=1", "GET http://Example.COM..:81/x"),
+        {"url.domain": "example.com", "destination.port": 81},
     ),
     (
         "ecs",
