@@ -102,3 +102,13 @@ def test_the_chunk_reader_never_crashes(fmt: str) -> None:
         assert_accounted(fmt, chunk.text, result)
 
     check()
+
+
+@pytest.mark.parametrize("fmt", sorted(PARSERS))
+def test_every_other_formats_lines_are_rejected_or_read_never_crash(fmt: str) -> None:
+    lines = [line for name, own in REAL.items() if name != fmt for line in own] + NOTES
+    text = pl.Series(lines, dtype=pl.String)
+    parser = get_parser(fmt)
+    assert_accounted(fmt, text, parser.parse(text, ParseContext(source=f"/logs/{fmt}.log")))
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+    assert_accounted(fmt, chunk.text, parser.read(chunk, ParseContext(source=f"/logs/{fmt}.log")))
