@@ -8,6 +8,8 @@ exception. The real lines are the samples ``test_accounting`` gathers.
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -41,6 +43,13 @@ NOTES = [
 ]
 
 
+_KEYS = st.sampled_from(["ts", "uid", "@timestamp", "source", "a", ""]) | st.text(max_size=6)
+_VALUES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+json_object = st.dictionaries(_KEYS, _VALUES | st.dictionaries(_KEYS, _VALUES), max_size=4).map(
+    json.dumps
+)
+
+
 def lines_for(fmt: str) -> st.SearchStrategy[list[str]]:
     """Lines a parser of ``fmt`` may meet: garbage, its own lines cut short, other formats."""
     own = REAL[fmt]
@@ -56,7 +65,13 @@ def lines_for(fmt: str) -> st.SearchStrategy[list[str]]:
         lambda t: t[0][: int(len(t[0]) * t[2])] + t[1][int(len(t[1]) * t[2]) :]
     )
     line = st.one_of(
-        random_text, random_bytes, cut, spliced, st.sampled_from(others), st.sampled_from(own)
+        random_text,
+        random_bytes,
+        json_object,
+        cut,
+        spliced,
+        st.sampled_from(others),
+        st.sampled_from(own),
     )
     return st.lists(line, min_size=1, max_size=12)
 
@@ -105,6 +120,18 @@ def test_the_chunk_reader_never_crashes(fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(PARSERS))
+def test_a_chunk_of_json_objects_never_crashes(fmt: str) -> None:
+    @SETTINGS
+    @given(lines=st.lists(json_object, min_size=1, max_size=8))
+    def check(lines: list[str]) -> None:
+        chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+        result = get_parser(fmt).read(chunk, ParseContext(source=f"/logs/{fmt}.log"))
+        assert_accounted(fmt, chunk.text, result)
+
+    check()
+
+
+@pytest.mark.parametrize("fmt", sorted(PARSERS))
 def test_every_other_formats_lines_are_rejected_or_read_never_crash(fmt: str) -> None:
     lines = [line for name, own in REAL.items() if name != fmt for line in own] + NOTES
     text = pl.Series(lines, dtype=pl.String)
@@ -112,3 +139,20 @@ def test_every_other_formats_lines_are_rejected_or_read_never_crash(fmt: str) ->
     assert_accounted(fmt, text, parser.parse(text, ParseContext(source=f"/logs/{fmt}.log")))
     chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
     assert_accounted(fmt, chunk.text, parser.read(chunk, ParseContext(source=f"/logs/{fmt}.log")))
+
+
+def test_a_cisco_batch_without_a_supported_message_is_rejected_line_by_line() -> None:
+    lines = ["%ASA-6-999999: something else", "These are my notes."]
+    result = get_parser("cisco-asa").parse(pl.Series(lines), ParseContext())
+    assert result.rejects.get_column("reason").to_list() == [
+        "cisco-asa: message %ASA-6-999999 not supported",
+        "cisco-asa: no %ASA-<level>-<id>: message id in the line",
+    ]
+
+
+def test_an_ecs_chunk_of_objects_without_ecs_fields_is_read_line_by_line() -> None:
+    lines = ['{"a": 1}', '{"b": "x"}']
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+    result = get_parser("ecs").read(chunk, ParseContext())
+    assert_accounted("ecs", chunk.text, result)
+    assert result.events.height + result.rejects.height == 2
