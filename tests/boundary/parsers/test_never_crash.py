@@ -54,7 +54,10 @@ def lines_for(fmt: str) -> st.SearchStrategy[list[str]]:
     """Lines a parser of ``fmt`` may meet: garbage, its own lines cut short, other formats."""
     own = REAL[fmt]
     others = [line for name, lines in REAL.items() if name != fmt for line in lines] + NOTES
-    random_text = st.text(st.characters(exclude_characters="\n"), max_size=80)
+    # Lines are decoded from bytes, so they never hold a lone surrogate (category Cs).
+    random_text = st.text(
+        st.characters(exclude_characters="\n", exclude_categories=("Cs",)), max_size=80
+    )
     random_bytes = st.binary(max_size=80).map(
         lambda b: b.decode("utf-8", errors="replace").replace("\n", " ")
     )
