@@ -27,7 +27,7 @@ from bastion.boundary.parsers import ParseContext, get_parser
 from bastion.boundary.parsers import ecs_json as ecs_module
 from bastion.boundary.parsers import panos as panos_module
 from bastion.boundary.parsers import zeek as zeek_module
-from bastion.boundary.parsers._common_a import iso_timestamp, iso_timestamps
+from bastion.boundary.parsers.fields import iso_timestamp, iso_timestamps
 from bastion.core.events import LINE_COLUMN
 
 ZEEK_HEADER = (

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, detect_format, get_parser
-from bastion.boundary.parsers._common_b import compress_ipv6
+from bastion.boundary.parsers.fields import compress_ipv6
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 IPTABLES = get_parser("iptables").parse

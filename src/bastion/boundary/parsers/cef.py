@@ -22,28 +22,31 @@ import re
 
 import polars as pl
 
-from bastion.boundary.parsers._common_a import (
-    ORIGINAL,
-    REASON,
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
+from bastion.boundary.parsers.fields import (
     add_bytes,
     domain,
     epoch_millis,
-    finish,
-    first_failure,
-    int_field,
+    integer,
     iso_timestamp,
-    line_frame,
-    matcher,
-    mostly,
-    non_blank,
     null_if_blank,
     port,
     sha256,
     transport,
     verdict,
-    with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    REASON,
+    finish,
+    first_failure,
+    line_frame,
+)
+from bastion.boundary.parsers.sniffing import (
+    matcher,
+    mostly,
+)
+from bastion.boundary.parsers.urls import with_url_parts
 from bastion.core.events import LINE_COLUMN, TIMESTAMP
 
 _BACKSLASH, _PIPE, _EQUALS = "\x01", "\x02", "\x03"
@@ -128,15 +131,15 @@ def _syslog_time(prefix: pl.Expr, year: int) -> pl.Expr:
 def _events(frame: pl.LazyFrame, year: int) -> pl.LazyFrame:
     """Map split CEF lines (header fields and masked ``_ext``) to the schema."""
     col = pl.col
-    # Costly intermediates become columns first (see _common_a's module docstring).
+    # Costly intermediates become columns first (see the fields module's docstring).
     frame = frame.with_columns(_extension_value(key).alias(key) for key in _KEYS)
     prefix = pl.when(col("_start") > 0).then(col(ORIGINAL).str.head(col("_start")))
     frame = frame.with_columns(
         *(_cef_time(col(key), year).alias(f"_{key}_time") for key in _TIME_FIELDS),
         _syslog_time(prefix, year).alias("_syslog_time"),
         prefix.alias("_prefix"),
-        int_field(col("in")).alias("source.bytes"),
-        int_field(col("out")).alias("destination.bytes"),
+        integer(col("in")).alias("source.bytes"),
+        integer(col("out")).alias("destination.bytes"),
     )
     frame = with_url_parts(frame, "request", "_request_")
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
@@ -201,7 +204,7 @@ def _sniff(lines: list[str]) -> bool:
 
 def parse_cef(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse CEF lines into the common schema."""
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     text = pl.col(ORIGINAL)
     start = text.str.find("CEF:", literal=True).fill_null(-1)
     body = (

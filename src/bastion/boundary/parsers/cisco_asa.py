@@ -23,20 +23,22 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
-    empty_result,
-    finish,
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
+from bastion.boundary.parsers.fields import (
     integer,
-    line_frame,
     not_number,
     port,
-    sniffer,
     transport,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    empty_result,
+    finish_checked,
+    line_frame,
+)
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["built", "teardown", "permitted", "est-allowed"]
@@ -185,7 +187,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         col("syslog.timestamp").alias("@timestamp"),
         pl.lit("cisco.asa").alias("event.dataset"),
         verb.alias("event.action"),
-        verdict(verb, ALLOWED, DENIED).alias("event.type"),
+        verdict(col("verb"), ALLOWED, DENIED).alias("event.type"),
         pl.lit("Cisco").alias("observer.vendor"),
         col("_product").alias("observer.product"),
         col("syslog.hostname").alias("observer.name"),
@@ -198,7 +200,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         col("acl").alias("rule.name"),
         col(ORIGINAL),
     ]
-    return finish(frame, checks, fields)
+    return finish_checked(frame, checks, fields)
 
 
 _sniff = sniffer(_TAG)
@@ -227,7 +229,13 @@ def parse_cisco_asa(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     ]
     parts.append(frame.filter(~pl.col("_id").is_in(SUPPORTED) | pl.col("_id").is_null()))
     # One chunk per column: pl.format over columns chunked differently panics in Polars 1.44.
-    return _result(pl.concat(parts, how="diagonal_relaxed", rechunk=True))
+    frame = pl.concat(parts, how="diagonal_relaxed", rechunk=True)
+    # A batch with no supported message has none of the family's columns: they are null.
+    missing = [g for g in (*_GROUPS, "_family", "_layout") if g not in frame.columns]
+    frame = frame.with_columns(
+        pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(g) for g in missing
+    )
+    return _result(frame)
 
 
 PARSER = Parser(

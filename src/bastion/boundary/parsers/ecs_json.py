@@ -9,15 +9,9 @@ ECS array) becomes ``denied``/``allowed`` when it holds one of those words.
 Where ECS has a more specific field than our schema, it fills the gap: client/server
 for source/destination, ``url.original`` for url.full.
 
-Speed (200k bench lines of 490 bytes, one process, ``time.process_time``,
-min of 5): the chunk reader takes 4.9 µs a line, 3.0 of them in Arrow's JSON decoder.
-Decoders compared on the same chunks: Arrow 3.0 µs (an explicit schema is no faster,
-3.1; fewer columns are: 1.6 for three, but the mapping reads nearly every column),
-DuckDB's ``json_transform`` 2.6-2.8 (every leaf as text, so its own rules for floats
-and objects), Polars ``read_ndjson`` 7.5. Two regex passes that told the key styles
-(0.9 µs) now come from the decoded columns, and URLs are parsed only where a field
-falls back on them (0.3 µs). The 2.5 µs a line that 150,000 events/s end to
-end leaves parsing is below what Arrow's decoder alone costs.
+The chunk reader decodes with Arrow's JSON reader, the fastest of the decoders
+compared (docs/parsers.md), and falls back on the line parser for any chunk Arrow
+cannot read exactly as text.
 """
 
 from __future__ import annotations
@@ -30,32 +24,35 @@ import pyarrow.json as pa_json
 from polars._typing import PolarsDataType
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers._common_a import (
-    ORIGINAL,
-    REASON,
-    add_bytes,
-    decode_json_column,
-    domain,
-    epoch_millis,
-    finish,
-    first_failure,
-    int_field,
-    iso_timestamps,
-    line_frame,
-    non_blank,
-    null_if_blank,
-    path_of,
-    port,
-    sha256,
-    transport,
-    with_url_parts,
-)
-from bastion.boundary.parsers._common_b import scatter_rows
 from bastion.boundary.parsers.base import (
     ParseContext,
     Parser,
     ParseResult,
     clip,
+)
+from bastion.boundary.parsers.fields import (
+    add_bytes,
+    domain,
+    epoch_millis,
+    integer,
+    iso_timestamps,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+)
+from bastion.boundary.parsers.jsonlines import decode_json_column
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    REASON,
+    finish,
+    first_failure,
+    line_frame,
+    scatter_rows,
+)
+from bastion.boundary.parsers.urls import (
+    path_of,
+    with_url_parts,
 )
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
@@ -167,10 +164,10 @@ def _with_url_parts(frame: pl.DataFrame) -> pl.DataFrame:
 def _events(decoded: pl.DataFrame) -> pl.DataFrame:
     """Map the flattened ECS fields to the schema."""
     stamp_text = _text("@timestamp")
-    source_bytes = int_field(pl.coalesce(pl.col("source.bytes"), pl.col("client.bytes")))
-    destination_bytes = int_field(pl.coalesce(pl.col("destination.bytes"), pl.col("server.bytes")))
+    source_bytes = integer(pl.coalesce(pl.col("source.bytes"), pl.col("client.bytes")))
+    destination_bytes = integer(pl.coalesce(pl.col("destination.bytes"), pl.col("server.bytes")))
     stamps = decoded.select(stamp_text).to_series()
-    # Costly intermediates become columns first (see _common_a's module docstring).
+    # Costly intermediates become columns first (see the fields module's docstring).
     frame = _with_url_parts(
         decoded.with_columns(
             pl.coalesce(_text("url.full"), _text("url.original")).alias("_full"),
@@ -210,15 +207,13 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         transport(pl.col("network.transport")).alias("network.transport"),
         _text("network.protocol").str.to_lowercase().alias("network.protocol"),
         pl.coalesce(
-            int_field(pl.col("network.bytes")), add_bytes(source_bytes, destination_bytes)
+            integer(pl.col("network.bytes")), add_bytes(source_bytes, destination_bytes)
         ).alias("network.bytes"),
         full.alias("url.full"),
         pl.coalesce(domain(pl.col("url.domain")), pl.col("_url_domain")).alias("url.domain"),
         pl.coalesce(_text("url.path"), pl.col("_url_path"), path_of(full)).alias("url.path"),
         _text("http.request.method").str.to_uppercase().alias("http.request.method"),
-        int_field(pl.col("http.response.status_code"), pl.Int32()).alias(
-            "http.response.status_code"
-        ),
+        integer(pl.col("http.response.status_code"), pl.Int32()).alias("http.response.status_code"),
         _text("user_agent.original").alias("user_agent.original"),
         domain(pl.col("dns.question.name")).alias("dns.question.name"),
         _text("dns.question.type").str.to_uppercase().alias("dns.question.type"),
@@ -246,7 +241,7 @@ def _sniff(lines: list[str]) -> bool:
 
 def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse ECS JSON lines into the common schema."""
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     flat, nested = _styles(frame.get_column(ORIGINAL))
     frame = decode_json_column(frame, _DTYPES[flat, nested])
     flattened = frame.select(
@@ -336,7 +331,9 @@ def read_ecs(lines: Lines, ctx: ParseContext) -> ParseResult:
             return parse_ecs(lines.text, ctx)
         found = [part for part in parts if part is not None] or [pl.lit(None, want)]
         columns.append(pl.coalesce(found).alias(name))
-    frame = line_frame(lines.text).hstack(decoded.select(columns))
+    # with_columns, not select: where every column is a null literal, select gives one row.
+    read = decoded.with_columns(columns).select([*_READ, *_LISTS])
+    frame = line_frame(lines.text, keep_blank=True).hstack(read)
     flattened = frame.with_columns(
         pl.lit(value=True).alias("_object"),
         pl.lit(None, pl.String).alias("_error"),

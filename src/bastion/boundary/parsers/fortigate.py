@@ -9,28 +9,11 @@ are rejected with their type and subtype named.
 Time is ``eventtime=`` (epoch in s, ms, µs or ns, told apart by its digits)
 or else ``date=`` + ``time=`` in the device's zone ``tz=`` (UTC without it).
 
-Each wanted key is one regex pass over the column. This was measured against
-extracting every pair once (``str.extract_all``) and picking keys from the
-lists: on 1M realistic 770-byte lines on one core, per-key passes took 5.8 s
-for 22 keys, ``extract_all`` alone 8.1 s and with the pivot 13.7 s. Keys
-FortiOS writes side by side (srcip srcport, …) share a pass, with a per-key
-pass where a line has them apart; keys only some lines need (fallback time,
-URL, DNS question) are read on those lines only.
-
-Measured again (200k bench lines of 650 bytes, one process,
-``time.process_time``, min of 5-7): the whole parse takes about 5 µs a line, of
-which 3.7 µs reading the 14 keys every line needs and 1.4 µs mapping them. A pass
-costs 0.2-0.55 µs, growing with the length of its match (the regex engine's
-capture step): ``proto`` 0.19, ``srcip`` 0.34, ``eventtime`` 0.53. Not kept, as
-they gained less than the noise or lost: a group-0 match cut to the value (0.03 µs
-a line in all), ``[ >]`` or a bare space instead of ``(?:^|[ >])``, ASCII classes, pairs
-matched whole and split (slower), one pattern for a whole line shape (captures of
-14 groups: 8 µs), ``str.find`` plus slices (slices by expression are char-based:
-0.12 µs each), and a chunk reader that reads keys by line shape with numpy over
-the chunk's bytes (git history: "FortiGate experiment"): exact, 2.7 µs for the
-keys, but 4.8 against 5.2 µs for the whole parse, not worth its 300 lines. The
-2.5 µs a line that 150,000 events/s end to end leaves parsing needs a compiled
-tokenizer, not another arrangement of column passes.
+Each wanted key is one regex pass over the column, which beats extracting every
+pair once and picking keys from the lists (docs/parsers.md has the figures). Keys
+FortiOS writes side by side (srcip srcport, …) share a pass, with a per-key pass
+where a line has them apart; keys only some lines need (fallback time, URL, DNS
+question) are read on those lines only.
 """
 
 from __future__ import annotations
@@ -39,22 +22,24 @@ import re
 
 import polars as pl
 
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
+from bastion.boundary.parsers.fields import (
     domain,
-    fill_where,
-    finish,
     integer,
-    line_frame,
     not_number,
     port,
-    scatter_rows,
     transport,
-    url_parts,
     verdict,
 )
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    fill_where,
+    finish_checked,
+    line_frame,
+    scatter_rows,
+)
+from bastion.boundary.parsers.urls import url_parts
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["accept", "close", "timeout", "server-rst", "client-rst", "start", "pass", "passthrough"]
@@ -226,7 +211,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         col("_time").alias("@timestamp"),
         (pl.lit("fortigate.") + kind).alias("event.dataset"),
         action.alias("event.action"),
-        verdict(action, ALLOWED, DENIED).alias("event.type"),
+        verdict(col("action"), ALLOWED, DENIED).alias("event.type"),
         pl.lit("Fortinet").alias("observer.vendor"),
         pl.lit("FortiGate").alias("observer.product"),
         pl.coalesce(col("devname"), col("syslog.hostname")).alias("observer.name"),
@@ -254,7 +239,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         pl.coalesce(col("policyname"), col("policyid")).alias("rule.name"),
         col(ORIGINAL),
     ]
-    return finish(frame, checks, fields)
+    return finish_checked(frame, checks, fields)
 
 
 _SNIFF_LOGID = re.compile(r'(?:^|[ >])logid="?[0-9]{10}"?(?: |$)')
@@ -293,7 +278,7 @@ def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``hostname``, ``url`` and the url.* fields, computed on web filter lines only.
 
     One lazy query over those lines, the URL and its scheme first made columns: each is
-    read several times by ``url_parts`` (this halved the URL's cost).
+    read several times by ``url_parts``, so each is computed once.
     """
     col = pl.col
     web = frame.select((col("_kind") == "webfilter").fill_null(False)).to_series()

@@ -18,20 +18,22 @@ import re
 
 import polars as pl
 
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
+from bastion.boundary.parsers.fields import (
     compress_ipv6,
-    empty_result,
-    finish,
     integer,
-    line_frame,
     not_number,
     port,
-    sniffer,
     transport,
 )
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    empty_result,
+    finish_checked,
+    line_frame,
+)
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.syslog import split_syslog
 
 _DENY_WORDS = r"drop|reject|block|deny"
@@ -111,7 +113,7 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         col("_len").alias("network.bytes"),
         col(ORIGINAL),
     ]
-    result = finish(frame, checks, fields)
+    result = finish_checked(frame, checks, fields)
     events = result.events.with_columns(
         compress_ipv6(result.events.get_column("source.ip")),
         compress_ipv6(result.events.get_column("destination.ip")),

@@ -17,12 +17,9 @@ would otherwise pass as an event with its later fields missing.
 Times are the record's generated time, read as UTC: PAN-OS writes times in the
 firewall's own zone without saying which, so set the log timezone to UTC.
 
-Splitting measured on 1M 550-byte TRAFFIC records on one core: ``str.splitn``
-on the first 35 fields 1.1 s; all fields with ``str.split`` and ``list.get``
-2.7 s; ``pl.read_csv`` on the joined lines 2.1 s (1.3 s of it joining them).
-Where the chunk's bytes are at hand there is nothing to join: ``read_panos``
-gives them to the CSV reader whole, and a chunk of 46,000 benchmark records
-(one in ten THREAT with quotes) parses in 2.2 µs a record instead of 3.0.
+Lines are split with ``str.splitn`` on the leading fields; where the chunk's bytes
+are at hand, ``read_panos`` gives them to the CSV reader whole, which splits them
+faster still (docs/parsers.md has the figures).
 """
 
 from __future__ import annotations
@@ -30,30 +27,32 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers._common_b import (
-    ORIGINAL,
-    Check,
-    combine,
-    fill_where,
-    finish,
-    integer,
-    line_frame,
-    not_number,
-    null_if_blank,
-    port,
-    scatter_rows,
-    sha256,
-    sniffer,
-    transport,
-    url_parts,
-    verdict,
-)
 from bastion.boundary.parsers.base import (
     ParseContext,
     Parser,
     ParseResult,
     clip,
 )
+from bastion.boundary.parsers.fields import (
+    integer,
+    not_number,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+    verdict,
+)
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    Check,
+    combine,
+    fill_where,
+    finish_checked,
+    line_frame,
+    scatter_rows,
+)
+from bastion.boundary.parsers.sniffing import sniffer
+from bastion.boundary.parsers.urls import url_parts
 from bastion.boundary.syslog import split_syslog
 
 ALLOWED = ["allow", "alert", "continue", "override"]
@@ -457,7 +456,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         .otherwise(pl.lit("panos.threat"))
         .alias("event.dataset"),
         action.alias("event.action"),
-        verdict(action, ALLOWED, DENIED).alias("event.type"),
+        verdict(col("action"), ALLOWED, DENIED).alias("event.type"),
         pl.lit("Palo Alto Networks").alias("observer.vendor"),
         pl.lit("PAN-OS").alias("observer.product"),
         pl.coalesce(col("syslog.hostname"), null_if_blank(col("device_name"))).alias(
@@ -481,7 +480,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         pl.coalesce(col("_threat_name"), null_if_blank(col("rule"))).alias("rule.name"),
         col(ORIGINAL),
     ]
-    return finish(frame, checks, fields)
+    return finish_checked(frame, checks, fields)
 
 
 _sniff = sniffer(

@@ -13,22 +13,27 @@ from __future__ import annotations
 
 import polars as pl
 
-from bastion.boundary.parsers._common_a import (
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
+from bastion.boundary.parsers.fields import (
+    epoch_seconds,
+    integer,
+    null_if_blank,
+)
+from bastion.boundary.parsers.results import (
     ORIGINAL,
     REASON,
-    epoch_seconds,
     finish,
     first_failure,
-    int_field,
     line_frame,
+)
+from bastion.boundary.parsers.sniffing import (
     matcher,
     mostly,
-    non_blank,
-    null_if_blank,
+)
+from bastion.boundary.parsers.urls import (
     with_authority_parts,
     with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.core.events import LINE_COLUMN
 
 _FIELDS = ("time", "elapsed", "client", "result", "bytes", "method", "url", "user", "hierarchy")
@@ -38,11 +43,11 @@ _IP = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"
 def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Map split Squid fields to the schema."""
     col = pl.col
-    # Costly intermediates become columns first (see _common_a's module docstring).
+    # Costly intermediates become columns first (see the fields module's docstring).
     frame = frame.with_columns(
         col("result").str.extract_groups(r"^(?P<code>[A-Z_]+)/(?P<status>\d{3})$").alias("_r"),
         col("method").str.to_uppercase().alias("_method"),
-        int_field(col("bytes")).alias("destination.bytes"),
+        integer(col("bytes")).alias("destination.bytes"),
         epoch_seconds(col("time")).alias("@timestamp"),
     ).unnest("_r")
     frame = with_url_parts(frame, "url", "_url_")
@@ -88,7 +93,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         .alias("url.domain"),
         pl.when(~is_connect).then(col("_url_path")).alias("url.path"),
         null_if_blank(col("_method"), "-", "NONE").alias("http.request.method"),
-        int_field(col("status"), pl.Int32()).alias("http.response.status_code"),
+        integer(col("status"), pl.Int32()).alias("http.response.status_code"),
     )
 
 
@@ -103,7 +108,7 @@ def _sniff(lines: list[str]) -> bool:
 
 def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Squid native access.log lines into the common schema."""
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     # One space between fields, so a plain split finds them; the 10th keeps any extras.
     # Only runs of blanks are replaced (Squid pads ``elapsed``), sparing most of each line.
     squeezed = pl.col(ORIGINAL).str.strip_chars().str.replace_all(r"\s{2,}|\t", " ")

@@ -14,22 +14,27 @@ from __future__ import annotations
 
 import polars as pl
 
-from bastion.boundary.parsers._common_a import (
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
+from bastion.boundary.parsers.fields import (
+    integer,
+    null_if_blank,
+)
+from bastion.boundary.parsers.results import (
     ORIGINAL,
     REASON,
     finish,
     first_failure,
-    int_field,
     line_frame,
+)
+from bastion.boundary.parsers.sniffing import (
     matcher,
     mostly,
-    non_blank,
-    null_if_blank,
+)
+from bastion.boundary.parsers.urls import (
     path_of,
     with_authority_parts,
     with_url_parts,
 )
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.core.events import LINE_COLUMN
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
@@ -49,13 +54,13 @@ def _unescape(expr: pl.Expr) -> pl.Expr:
 def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Map the captured fields of access-log lines to the schema."""
     col = pl.col
-    # Costly intermediates become columns first (see _common_a's module docstring).
+    # Costly intermediates become columns first (see the fields module's docstring).
     frame = frame.with_columns(
         _unescape(col("request")).str.extract_groups(_REQUEST).alias("_request"),
         col("time")
         .str.to_datetime("%d/%b/%Y:%H:%M:%S %z", strict=False, time_unit="us", time_zone="UTC")
         .alias("@timestamp"),
-        int_field(col("status"), pl.Int32()).alias("http.response.status_code"),
+        integer(col("status"), pl.Int32()).alias("http.response.status_code"),
     ).unnest("_request")
     frame = frame.with_columns(col("method").str.to_uppercase().alias("http.request.method"))
     frame = with_url_parts(frame, "target", "_absolute_")
@@ -82,9 +87,9 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         .then(col("_connect_port"))
         .otherwise(col("_absolute_port"))
         .alias("destination.port"),
-        int_field(col("bytes")).alias("destination.bytes"),
+        integer(col("bytes")).alias("destination.bytes"),
         pl.lit("http").alias("network.protocol"),
-        int_field(col("bytes")).alias("network.bytes"),
+        integer(col("bytes")).alias("network.bytes"),
         pl.when(~is_connect).then(col("target")).alias("url.full"),
         pl.when(is_connect)
         .then(col("_connect_domain"))
@@ -106,7 +111,7 @@ def _sniff(lines: list[str]) -> bool:
 
 def parse_webaccess(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse combined or common access-log lines into the common schema."""
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     fields = pl.col(ORIGINAL).str.extract_groups(_LINE)
     # Unnest as a frame step: an expression-level unnest would run the regex once per field.
     split = frame.lazy().select(LINE_COLUMN, ORIGINAL, fields.alias("_fields")).unnest("_fields")

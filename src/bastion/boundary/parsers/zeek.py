@@ -33,33 +33,35 @@ import numpy as np
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers._common_a import (
-    ORIGINAL,
-    REASON,
-    add_bytes,
-    bad_number,
-    combine,
-    decode_json_column,
-    domain,
-    epoch_seconds,
-    finish,
-    first_failure,
-    int_field,
-    iso_timestamp,
-    line_frame,
-    non_blank,
-    null_if_blank,
-    path_of,
-    port,
-    sha256,
-    transport,
-)
 from bastion.boundary.parsers.base import (
     ParseContext,
     Parser,
     ParseResult,
     clip,
 )
+from bastion.boundary.parsers.fields import (
+    add_bytes,
+    domain,
+    epoch_seconds,
+    integer,
+    iso_timestamp,
+    not_number,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+)
+from bastion.boundary.parsers.jsonlines import decode_json_column
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    REASON,
+    combine,
+    finish,
+    first_failure,
+    line_frame,
+    non_blank,
+)
+from bastion.boundary.parsers.urls import path_of
 from bastion.core.events import LINE_COLUMN
 
 # Zeek fields the mapping reads. Vector fields keep only their first element.
@@ -140,21 +142,27 @@ def to_events(
         ts = epoch_seconds(pl.when(seconds >= _MILLIS_FROM).then(seconds / 1000).otherwise(seconds))
         # Only where the epoch reading failed: parsing text as dates is the costly part.
         ts = pl.coalesce(ts, iso_timestamp(pl.when(ts.is_null()).then(col("ts"))))
-    raw = raw.with_columns(ts.alias("@timestamp"))
+    # Each number is read once, into a column the checks and the mapping both use.
+    number = {f: pl.col(f"_number {f}") for f in (*_PORTS, *_COUNTS)}
+    raw = raw.with_columns(
+        ts.alias("@timestamp"),
+        *[port(col(f)).alias(f"_number {f}") for f in _PORTS],
+        *[integer(col(f)).alias(f"_number {f}") for f in _COUNTS],
+    )
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
         *line_checks,
         (col("ts").is_null(), label + pl.lit(": field 'ts' is missing")),
         (pl.col("@timestamp").is_null(), label + pl.lit(": field 'ts' is not a number")),
     ]
     checks += [
-        (bad_number(col(f), port(col(f))), label + pl.lit(f": field '{f}' is not a port number"))
+        (not_number(col(f), number[f]), label + pl.lit(f": field '{f}' is not a port number"))
         for f in _PORTS
     ]
     checks += [
-        (bad_number(col(f), int_field(col(f))), label + pl.lit(f": field '{f}' is not a count"))
+        (not_number(col(f), number[f]), label + pl.lit(f": field '{f}' is not a count"))
         for f in _COUNTS
     ]
-    source_bytes, destination_bytes = int_field(col("orig_bytes")), int_field(col("resp_bytes"))
+    source_bytes, destination_bytes = number["orig_bytes"], number["resp_bytes"]
     # The Host header may carry a port; an IPv6 responder needs brackets in a URL.
     host_name = col("host").str.replace(r"^\[([^\]]*)\](?::\d+)?$|:\d+$", "$1")
     responder = (
@@ -180,10 +188,10 @@ def to_events(
         pl.lit("zeek").alias("observer.product"),
         col("peer").alias("observer.name"),
         pl.coalesce(col("id.orig_h"), col("src")).alias("source.ip"),
-        port(col("id.orig_p")).alias("source.port"),
+        number["id.orig_p"].alias("source.port"),
         source_bytes.alias("source.bytes"),
         pl.coalesce(col("id.resp_h"), col("dst")).alias("destination.ip"),
-        pl.coalesce(port(col("id.resp_p")), port(col("p"))).alias("destination.port"),
+        pl.coalesce(number["id.resp_p"], number["p"]).alias("destination.port"),
         destination_bytes.alias("destination.bytes"),
         transport(col("proto")).alias("network.transport"),
         pl.coalesce(
@@ -195,7 +203,7 @@ def to_events(
         domain(host_name).alias("url.domain"),
         path_of(col("uri")).alias("url.path"),
         null_if_blank(col("method").str.to_uppercase()).alias("http.request.method"),
-        int_field(col("status_code"), pl.Int32()).alias("http.response.status_code"),
+        number["status_code"].cast(pl.Int32, strict=False).alias("http.response.status_code"),
         null_if_blank(col("user_agent")).alias("user_agent.original"),
         domain(col("query")).alias("dns.question.name"),
         null_if_blank(col("qtype_name")).alias("dns.question.type"),
@@ -366,12 +374,12 @@ def _sniff_tsv(lines: list[str]) -> bool:
 
 def parse_zeek_tsv(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Zeek TSV lines; the header block is kept in ``ctx.state`` for later chunks."""
-    return _parse_tsv(line_frame(lines), ctx, None)
+    return _parse_tsv(line_frame(lines, keep_blank=True), ctx, None)
 
 
 def read_zeek_tsv(lines: Lines, ctx: ParseContext) -> ParseResult:
     """Parse a chunk of Zeek TSV as ``parse_zeek_tsv`` does, reading its runs as CSV bytes."""
-    return _parse_tsv(line_frame(lines.text), ctx, lines)
+    return _parse_tsv(line_frame(lines.text, keep_blank=True), ctx, lines)
 
 
 def _parse_tsv(frame: pl.DataFrame, ctx: ParseContext, lines: Lines | None) -> ParseResult:
@@ -482,7 +490,7 @@ def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     A line the decoder refuses is rejected with what is wrong with it, found by
     looking at that line alone (``json_problem``).
     """
-    frame = non_blank(line_frame(lines))
+    frame = line_frame(lines)
     decoded = decode_json_column(frame, _JSON_DTYPE, _JSON_LISTS_EVERYWHERE).unnest("_json")
     raw = decoded.with_columns(
         _json_value(f, decoded.schema[f]) for f in _JSON_FIELDS

@@ -1,0 +1,161 @@
+"""No input crashes a parser: every line is an event, a reject with a reason, or blank.
+
+Hypothesis feeds every registered parser (its line parser, and its chunk reader where
+it has one) random text, random bytes, real lines cut short anywhere, and whole lines
+of every other format; the accounting of ``test_accounting`` must hold, with no
+exception. The real lines are the samples ``test_accounting`` gathers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.boundary.parsers.test_accounting import samples
+from tests.conftest import SHARED_DATA
+
+from bastion.boundary.lines import split_lines
+from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, get_parser
+from bastion.core.events import LINE_COLUMN
+
+MAX_EXAMPLES = 60
+
+
+def _real_lines() -> dict[str, list[str]]:
+    """Return up to 60 data lines (and any header lines) of each format."""
+    out = {}
+    for fmt in PARSERS:
+        lines = [line for line in samples(fmt, SHARED_DATA) if line.strip()]
+        headers = [line for line in lines if line.startswith("#")][:12]
+        data = [line for line in lines if not line.startswith("#")]
+        out[fmt] = headers + data[:: max(1, len(data) // 60)][:60]
+    return out
+
+
+REAL = _real_lines()
+NOTES = [
+    "These are my notes.",
+    "The firewall, it said, was fine; or was it?",
+    "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30",
+]
+
+
+_KEYS = st.sampled_from(["ts", "uid", "@timestamp", "source", "a", ""]) | st.text(max_size=6)
+_VALUES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+json_object = st.dictionaries(_KEYS, _VALUES | st.dictionaries(_KEYS, _VALUES), max_size=4).map(
+    json.dumps
+)
+
+
+def lines_for(fmt: str) -> st.SearchStrategy[list[str]]:
+    """Lines a parser of ``fmt`` may meet: garbage, its own lines cut short, other formats."""
+    own = REAL[fmt]
+    others = [line for name, lines in REAL.items() if name != fmt for line in lines] + NOTES
+    # Lines are decoded from bytes, so they never hold a lone surrogate (category Cs).
+    random_text = st.text(
+        st.characters(exclude_characters="\n", exclude_categories=("Cs",)), max_size=80
+    )
+    random_bytes = st.binary(max_size=80).map(
+        lambda b: b.decode("utf-8", errors="replace").replace("\n", " ")
+    )
+    cut = st.tuples(st.sampled_from(own), st.floats(0, 1)).map(
+        lambda pair: pair[0][: int(len(pair[0]) * pair[1])]
+    )
+    spliced = st.tuples(st.sampled_from(own), st.sampled_from(others), st.floats(0, 1)).map(
+        lambda t: t[0][: int(len(t[0]) * t[2])] + t[1][int(len(t[1]) * t[2]) :]
+    )
+    line = st.one_of(
+        random_text,
+        random_bytes,
+        json_object,
+        cut,
+        spliced,
+        st.sampled_from(others),
+        st.sampled_from(own),
+    )
+    return st.lists(line, min_size=1, max_size=12)
+
+
+def assert_accounted(fmt: str, text: pl.Series, result: ParseResult) -> None:
+    """Check read = parsed + rejected + blank, each line once, and every reject has a reason."""
+    seen = [*result.events.get_column(LINE_COLUMN), *result.rejects.get_column(LINE_COLUMN)]
+    assert len(seen) == len(set(seen)), "a line is both an event and a reject, or twice one"
+    assert all(0 <= index < len(text) for index in seen)
+    blank = get_parser(fmt).count_blank(text)
+    assert len(text) == result.events.height + result.rejects.height + blank
+    assert result.rejects.get_column("reason").null_count() == 0
+
+
+SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.mark.parametrize("fmt", sorted(PARSERS))
+def test_the_line_parser_never_crashes(fmt: str) -> None:
+    @SETTINGS
+    @given(lines=lines_for(fmt))
+    def check(lines: list[str]) -> None:
+        text = pl.Series(lines, dtype=pl.String)
+        result = get_parser(fmt).parse(text, ParseContext(source=f"/logs/{fmt}.log"))
+        assert_accounted(fmt, text, result)
+
+    check()
+
+
+@pytest.mark.parametrize("fmt", sorted(PARSERS))
+def test_the_chunk_reader_never_crashes(fmt: str) -> None:
+    @SETTINGS
+    @given(lines=lines_for(fmt), noise=st.binary(max_size=200))
+    def check(lines: list[str], noise: bytes) -> None:
+        data = "".join(f"{line}\n" for line in lines).encode() + noise
+        chunk = split_lines(data)
+        result = get_parser(fmt).read(chunk, ParseContext(source=f"/logs/{fmt}.log"))
+        assert_accounted(fmt, chunk.text, result)
+
+    check()
+
+
+@pytest.mark.parametrize("fmt", sorted(PARSERS))
+def test_a_chunk_of_json_objects_never_crashes(fmt: str) -> None:
+    @SETTINGS
+    @given(lines=st.lists(json_object, min_size=1, max_size=8))
+    def check(lines: list[str]) -> None:
+        chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+        result = get_parser(fmt).read(chunk, ParseContext(source=f"/logs/{fmt}.log"))
+        assert_accounted(fmt, chunk.text, result)
+
+    check()
+
+
+@pytest.mark.parametrize("fmt", sorted(PARSERS))
+def test_every_other_formats_lines_are_rejected_or_read_never_crash(fmt: str) -> None:
+    lines = [line for name, own in REAL.items() if name != fmt for line in own] + NOTES
+    text = pl.Series(lines, dtype=pl.String)
+    parser = get_parser(fmt)
+    assert_accounted(fmt, text, parser.parse(text, ParseContext(source=f"/logs/{fmt}.log")))
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+    assert_accounted(fmt, chunk.text, parser.read(chunk, ParseContext(source=f"/logs/{fmt}.log")))
+
+
+def test_a_cisco_batch_without_a_supported_message_is_rejected_line_by_line() -> None:
+    lines = ["%ASA-6-999999: something else", "These are my notes."]
+    result = get_parser("cisco-asa").parse(pl.Series(lines), ParseContext())
+    assert result.rejects.get_column("reason").to_list() == [
+        "cisco-asa: message %ASA-6-999999 not supported",
+        "cisco-asa: no %ASA-<level>-<id>: message id in the line",
+    ]
+
+
+def test_an_ecs_chunk_of_objects_without_ecs_fields_is_read_line_by_line() -> None:
+    lines = ['{"a": 1}', '{"b": "x"}']
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+    result = get_parser("ecs").read(chunk, ParseContext())
+    assert_accounted("ecs", chunk.text, result)
+    assert result.events.height + result.rejects.height == 2
