@@ -10,7 +10,6 @@ hidden field, no script) and go through the same functions as the API.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,6 +18,7 @@ from bastion import advisories as adv
 from bastion.core.errors import InputError
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
+from bastion.web.console.paging import paging
 from bastion.web.deps import SessionDep, TemplatesDep
 
 PAGE_SIZE = 25
@@ -41,22 +41,15 @@ def advisory_list(
     found, total = adv.visible_alerts(
         session, principal.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    pages = max(1, -(-total // PAGE_SIZE))
-
-    def link(number: int) -> str:
-        return f"{request.url.path}?{urlencode({'page': number})}"
-
     return templates.TemplateResponse(
         request,
         "advisories/list.html",
         {
             "section": "advisories",
             "advisories": found,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "previous_link": link(page - 1) if page > 1 else None,
-            "next_link": link(page + 1) if page < pages else None,
+            **paging(
+                request, page, total, len(found), size=PAGE_SIZE, params={}, number_first=True
+            ),
         },
     )
 

@@ -17,6 +17,7 @@ from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
 from bastion.web.api.alerts import AlertId, AlertScope
 from bastion.web.auth import ScopeDep
+from bastion.web.console.paging import paging
 from bastion.web.deps import SessionDep, TemplatesDep, find_organisation
 
 PAGE_SIZE = 50
@@ -49,12 +50,6 @@ def _severity(value: str) -> Severity | None:
         choices = ", ".join(s.value for s in Severity)
         msg = f"unknown severity {value!r}; choose one of {choices}, or leave it empty"
         raise InputError(msg) from None
-
-
-def _list_query(org: str, status: str, severity: str, page: int) -> str:
-    """Return the query string of the list with these filters (empty ones left out)."""
-    params = {"org": org, "status": status, "severity": severity, "page": page if page > 1 else ""}
-    return urlencode({k: v for k, v in params.items() if v})
 
 
 def _known_organisations(session: Session, codes: Sequence[str | None], scope: Scope) -> set[str]:
@@ -100,13 +95,9 @@ def alert_list(
         organisation = find_organisation(session, code, tenancy) if code else None
     except NotFoundError:
         organisation = None  # alerts may name an organisation the federation does not list
-    pages = max(1, -(-total // PAGE_SIZE))
     status_value = wanted_status.value if wanted_status else ""
     severity_value = wanted_severity.value if wanted_severity else ""
-
-    def page_link(number: int) -> str:
-        query = _list_query(code, status_value, severity_value, number)
-        return f"{request.url.path}?{query}" if query else request.url.path
+    params = {"org": code, "status": status_value, "severity": severity_value}
 
     return templates.TemplateResponse(
         request,
@@ -115,14 +106,7 @@ def alert_list(
             "section": "alerts",
             "alerts": found,
             "known": _known_organisations(session, [a.org for a in found], tenancy),
-            "total": total,
-            "first": (page - 1) * PAGE_SIZE + 1,
-            "last": (page - 1) * PAGE_SIZE + len(found),
-            "page": page,
-            "pages": pages,
-            "previous_link": page_link(page - 1) if page > 1 else None,
-            "next_link": page_link(page + 1) if page < pages else None,
-            "first_link": page_link(1),
+            **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "org": code,
             "organisation": organisation,
             "status": status_value,
@@ -153,7 +137,7 @@ def alert_page(
             "alert": alert,
             "known": _known_organisations(session, [alert.org], tenancy),
             "org_alerts_link": (
-                f"{request.url_for('alert_list').path}?{_list_query(alert.org, '', '', 1)}"
+                f"{request.url_for('alert_list').path}?{urlencode({'org': alert.org})}"
                 if alert.org
                 else None
             ),
