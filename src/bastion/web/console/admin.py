@@ -14,11 +14,10 @@ from bastion import audit, auth
 from bastion.auth.roles import CONTEXTS
 from bastion.core.errors import InputError, Location
 from bastion.web.auth import PrincipalDep, require, require_national
-from bastion.web.console.paging import paging
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 EXPORT_LIMIT = 100_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -26,7 +25,6 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 USER_SORT_LABELS = {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"}
 
 Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
-Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 def _paging(

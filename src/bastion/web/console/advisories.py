@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
 from bastion.core.errors import InputError
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
-from bastion.web.console.paging import paging
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import SessionDep, TemplatesDep
 
 PAGE_SIZE = 25
-MAX_PAGE = 1_000_000
 STEPS = ("acknowledge", "applicability", "action", "close")
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -34,7 +33,7 @@ def advisory_list(
     session: SessionDep,
     templates: TemplatesDep,
     principal: PrincipalDep,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the national cyber alerts the caller may see, newest first, a page at a time."""
     principal.require("advisories:read")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -17,38 +18,27 @@ from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
 from bastion.web.api.alerts import AlertId, AlertScope
 from bastion.web.auth import ScopeDep
-from bastion.web.console.paging import paging
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import SessionDep, TemplatesDep, find_organisation
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 # Alerts listed on an organisation's page; the rest are one click away in the filtered list.
 RECENT_SHOWN = 10
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
-def _status(value: str) -> AlertStatus | None:
-    """Parse the status filter; empty means any."""
+def _choice(kind: type[Choice], value: str, what: str) -> Choice | None:
+    """Parse a filter naming one member of ``kind`` (any case); empty means any."""
     if not value:
         return None
     try:
-        return AlertStatus(value.strip().lower())
+        return kind(value.strip().lower())
     except ValueError:
-        choices = ", ".join(s.value for s in AlertStatus)
-        msg = f"unknown alert status {value!r}; choose one of {choices}, or leave it empty"
-        raise InputError(msg) from None
-
-
-def _severity(value: str) -> Severity | None:
-    """Parse the severity filter; empty means any."""
-    if not value:
-        return None
-    try:
-        return Severity(value.strip().lower())
-    except ValueError:
-        choices = ", ".join(s.value for s in Severity)
-        msg = f"unknown severity {value!r}; choose one of {choices}, or leave it empty"
+        choices = ", ".join(k.value for k in kind)
+        msg = f"unknown {what} {value!r}; choose one of {choices}, or leave it empty"
         raise InputError(msg) from None
 
 
@@ -76,12 +66,12 @@ def alert_list(
     org: Annotated[str, Query(max_length=16)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
     severity: Annotated[str, Query(max_length=16)] = "",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's alerts, filtered, most recently seen first, 50 a page."""
     code = org_code(org) if org.strip() else ""
-    wanted_status = _status(status)
-    wanted_severity = _severity(severity)
+    wanted_status = _choice(AlertStatus, status, "alert status")
+    wanted_severity = _choice(Severity, severity, "severity")
     found, total = list_alerts(
         session,
         org=code or None,
@@ -98,7 +88,6 @@ def alert_list(
     status_value = wanted_status.value if wanted_status else ""
     severity_value = wanted_severity.value if wanted_severity else ""
     params = {"org": code, "status": status_value, "severity": severity_value}
-
     return templates.TemplateResponse(
         request,
         "alerts/list.html",
@@ -110,9 +99,9 @@ def alert_list(
             "org": code,
             "organisation": organisation,
             "status": status_value,
-            "statuses": list(AlertStatus),
+            "statuses": {s.value: s.value.capitalize() for s in AlertStatus},
             "severity": severity_value,
-            "severities": list(Severity),
+            "severities": {s.value: s.value.capitalize() for s in Severity},
             "filtered": bool(code or wanted_status or wanted_severity),
         },
     )

@@ -28,11 +28,10 @@ from bastion.web.api.intel import (
     feed_summaries,
     indicator_view,
 )
-from bastion.web.console.paging import page_link, paging
+from bastion.web.console.paging import Page, page_link, paging
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -58,7 +57,7 @@ def intel_list(
     source: Annotated[str, Query(max_length=100, pattern=PRINTABLE)] = "",
     active: Annotated[str, Query(max_length=5)] = "",
     sort: Annotated[str, Query(max_length=20)] = "value",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show indicators, searched and filtered, sorted, 50 listings a page."""
     kind = _type(type)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from bastion import orgs
 from bastion.web.auth import ScopeDep
 from bastion.web.console.alerts import recent_alerts
-from bastion.web.console.paging import paging
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import (
     SearchQuery,
     SessionDep,
@@ -19,11 +19,11 @@ from bastion.web.deps import (
     find_organisation,
     visible_organisations,
 )
+from bastion.web.rendering import org_type_label
 
 PAGE_SIZE = 50
 # Children listed on an organisation's page; the rest are one click away in the filtered list.
 CHILDREN_SHOWN = 100
-MAX_PAGE = 1_000_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -37,7 +37,7 @@ def org_list(
     search: SearchQuery = "",
     type: Annotated[str, Query(max_length=32)] = "",
     parent: Annotated[str, Query(max_length=16)] = "",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's organisations, filtered, sorted by code, 50 a page."""
     search = search.strip()
@@ -55,7 +55,6 @@ def org_list(
     type_value = org_type.value if org_type else ""
     parent_code = parent_org.code if parent_org else ""
     params = {"search": search, "type": type_value, "parent": parent_code}
-
     return templates.TemplateResponse(
         request,
         "orgs/list.html",
@@ -70,7 +69,7 @@ def org_list(
             **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "search": search,
             "type": type_value,
-            "types": list(orgs.OrgType),
+            "types": {t.value: org_type_label(t) for t in orgs.OrgType},
             "parent": parent_org,
             "filtered": bool(search or org_type or parent_org),
         },

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
+
+MAX_PAGE = 1_000_000
+
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 def page_link(

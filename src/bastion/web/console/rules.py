@@ -15,11 +15,10 @@ from bastion import detect
 from bastion.core.errors import InputError, Location
 from bastion.web.api import rules as api
 from bastion.web.auth import PrincipalDep, ScopeDep
-from bastion.web.console.paging import paging
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -52,7 +51,7 @@ def rule_list(
     state: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
     logsource: Filter = "",
     sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "title",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the rules folder's rules and correlations, filtered and sorted, 50 a page."""
     params = {
@@ -76,7 +75,7 @@ def rule_list(
             "problems": catalogue.problems,
             "national": scope.national,
             **paging(request, page, total, len(shown), size=PAGE_SIZE, params=params),
-            "levels": detect.LEVELS,
+            "levels": {level: level.capitalize() for level in detect.LEVELS},
             "sorts": SORT_LABELS,
             "states": STATE_LABELS,
             "filtered": any(params[k] for k in ("search", "level", "kind", "state", "logsource")),
