@@ -9,13 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from bastion import audit
+from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep, require
 from bastion.web.deps import PRINTABLE, SessionDep
 
 router = APIRouter(tags=["account"])
-
-MAX_LIMIT = 500
-MAX_OFFSET = 2**31 - 1
 
 
 class Me(BaseModel):
@@ -75,8 +73,8 @@ def list_audit(
     action: Filter = None,
     actor: Filter = None,
     org: Annotated[str | None, Query(max_length=16, pattern=PRINTABLE)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> AuditPage:
     """Return one page of audit events, newest first (auditors and national administrators)."""
     found, total = audit.list_events(

@@ -23,11 +23,11 @@ from bastion.auth import Principal, Scope
 from bastion.core.errors import InputError
 from bastion.core.types import org_code
 from bastion.web.api.org_models import Code
+from bastion.web.api.paging import Offset
 from bastion.web.auth import PrincipalDep, ScopeDep, require_national
 from bastion.web.deps import PRINTABLE, SessionDep, get_settings
 
 MAX_LIMIT = 100
-MAX_OFFSET = 2**31 - 1
 MAX_ID = 2**31 - 1
 
 router = APIRouter(prefix="/advisories", tags=["advisories"])
@@ -296,7 +296,7 @@ def list_advisories(
         str | None, Query(pattern=r"^(draft|published)$", description="draft or published")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+    offset: Offset = 0,
 ) -> AdvisoryPage:
     """Return one page of the alerts the caller may see, newest first."""
     found, total = adv.visible_alerts(session, scope, status=status, limit=limit, offset=offset)

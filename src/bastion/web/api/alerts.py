@@ -18,13 +18,12 @@ from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
 from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
+from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.deps import SessionDep
 
-MAX_LIMIT = 500
-# Inside every backend's integer range: a larger id or offset would be a database error, not a 4xx.
+# Inside every backend's integer range: a larger id would be a database error, not a 4xx.
 MAX_ID = 2**31 - 1
-MAX_OFFSET = 2**31 - 1
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -99,8 +98,8 @@ def list_boundary_alerts(
     org: Annotated[Code | None, Query(description="only this organisation's code")] = None,
     status: Annotated[AlertStatus | None, Query(description="only blocked or live")] = None,
     severity: Annotated[Severity | None, Query(description="only this severity")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> AlertPage:
     """Return one page of alerts, most recently seen first, with the total that match."""
     found, total = list_alerts(

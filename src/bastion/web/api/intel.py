@@ -32,11 +32,10 @@ from bastion.intel.indicator import Action, IndicatorType
 from bastion.intel.lifecycle import ChangeEntry
 from bastion.intel.service import SORTS
 from bastion.web.api.alerts import AlertSummary
+from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import require_national
 from bastion.web.deps import PRINTABLE, SessionDep
 
-MAX_LIMIT = 500
-MAX_OFFSET = 2**31 - 1
 RECENT_ALERTS = 10
 WEEK = timedelta(days=7)
 MAX_UPLOAD = 16 * 1024 * 1024  # an indicator file larger than this is refused, not read
@@ -316,8 +315,8 @@ def search_indicators(
     ] = "",
     active: Annotated[str, Query(max_length=5, description="true: valid now; false: expired")] = "",
     sort: Annotated[str, Query(max_length=20, description=f"one of {', '.join(SORTS)}")] = "value",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> IndicatorPage:
     """Return one page of listings (one per indicator and source) with the total that match."""
     found, total = intel.list_indicators(
@@ -426,7 +425,7 @@ def feed_pulls(
     name: FeedName,
     session: SessionDep,
     _: IntelReader,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    limit: Limit = 50,
 ) -> list[PullOut]:
     """Return the feed's latest pulls, newest first."""
     return [_pull(p) for p in feeds.feed_history(session, name, limit=limit)]

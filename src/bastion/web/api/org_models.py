@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -156,14 +156,9 @@ class OrganisationSummary(BaseModel):
     networks: list[str]
 
     @classmethod
-    def of(cls, org: orgs.Organisation) -> OrganisationSummary:
-        return cls(
-            code=org.code,
-            name=org.name,
-            type=org.type,
-            parent=org.parent,
-            networks=list(org.networks),
-        )
+    def of(cls, org: orgs.Organisation) -> Self:
+        """Return the organisation's fields this model shows, read from its value object."""
+        return cls.model_validate(org, from_attributes=True)
 
 
 class OrganisationOut(OrganisationSummary):
@@ -172,22 +167,6 @@ class OrganisationOut(OrganisationSummary):
     children: int = Field(description="how many organisations have this one as parent")
     contacts: list[ContactOut]
     hosts: list[HostOut]
-
-    @classmethod
-    def of(cls, org: orgs.Organisation) -> OrganisationOut:
-        return cls(
-            code=org.code,
-            name=org.name,
-            type=org.type,
-            parent=org.parent,
-            networks=list(org.networks),
-            children=org.children,
-            contacts=[ContactOut(name=c.name, email=c.email, role=c.role) for c in org.contacts],
-            hosts=[
-                HostOut(hostname=h.hostname, address=h.address, description=h.description)
-                for h in org.hosts
-            ],
-        )
 
 
 class OrganisationPage(BaseModel):

@@ -20,13 +20,10 @@ from bastion.web.api.org_models import (
     OrganisationPage,
 )
 from bastion.web.api.org_models import OrganisationSummary as Summary
+from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep, ScopeDep, require, require_national
 from bastion.web.deps import SearchQuery, SessionDep, find_organisation, visible_organisations
 from bastion.web.errors import FieldError, Problem
-
-MAX_LIMIT = 500
-# Beyond any federation's size, and inside every backend's integer range.
-MAX_OFFSET = 2**31 - 1
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -40,8 +37,8 @@ def list_organisations(
     parent: Annotated[
         str | None, Query(max_length=16, description="only children of this code")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> OrganisationPage:
     """Return one page of organisations, sorted by code, with the total that match."""
     parent_code = find_organisation(session, parent, scope).code if parent else None

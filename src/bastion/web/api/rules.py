@@ -30,11 +30,10 @@ from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 from bastion.web.api.alerts import AlertSummary
 from bastion.web.api.org_models import Code
+from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.deps import PRINTABLE, SessionDep
 
-MAX_LIMIT = 500
-MAX_OFFSET = 2**31 - 1
 RECENT_ALERTS = 20
 ALERT_WINDOW = timedelta(days=7)  # "alerts in the last 7 days": alerts last seen since then
 
@@ -318,8 +317,8 @@ def list_rules(
     state: Annotated[State | None, Query()] = None,
     logsource: Annotated[str, Query(max_length=100, pattern=PRINTABLE)] = "",
     sort: Annotated[Sort, Query()] = "title",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> RulePage:
     """Return one page of the rules folder's rules and correlation rules, filtered and sorted."""
     found = filter_rules(

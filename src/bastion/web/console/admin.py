@@ -14,10 +14,10 @@ from bastion import audit, auth
 from bastion.auth.roles import CONTEXTS
 from bastion.core.errors import InputError, Location
 from bastion.web.auth import PrincipalDep, require, require_national
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 EXPORT_LIMIT = 100_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -25,24 +25,13 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 USER_SORT_LABELS = {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"}
 
 Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
-Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
-def _paging(request: Request, page: int, total: int, params: dict[str, str]) -> dict[str, object]:
-    pages = max(1, -(-total // PAGE_SIZE))
-
-    def link(number: int) -> str:
-        query = urlencode({k: v for k, v in {**params, "page": str(number)}.items() if v})
-        return f"{request.url.path}?{query}"
-
-    return {
-        "page": page,
-        "pages": pages,
-        "total": total,
-        "first": (page - 1) * PAGE_SIZE + 1,
-        "previous_link": link(page - 1) if page > 1 else None,
-        "next_link": link(page + 1) if page < pages else None,
-    }
+def _paging(
+    request: Request, page: int, total: int, shown: int, params: dict[str, str]
+) -> dict[str, object]:
+    """Return the pager of an administration list: 50 a page, every link numbered."""
+    return paging(request, page, total, shown, size=PAGE_SIZE, params=params, number_first=True)
 
 
 @router.get("/users", name="user_list", dependencies=[Depends(require_national("users:read"))])
@@ -76,7 +65,9 @@ def user_list(
             "sorts": USER_SORT_LABELS,
             "roles": list(auth.Role),
             "created": None,
-            **_paging(request, page, total, {"search": search, "org": org, "sort": sort}),
+            **_paging(
+                request, page, total, len(found), {"search": search, "org": org, "sort": sort}
+            ),
         },
     )
 
@@ -121,7 +112,7 @@ def user_create(
             "sorts": USER_SORT_LABELS,
             "roles": list(auth.Role),
             "created": {"user": user, "password": password, "enrolment": enrolled},
-            **_paging(request, 1, total, {}),
+            **_paging(request, 1, total, len(found), {}),
         },
         status_code=201,
     )
@@ -150,7 +141,7 @@ def token_list(
             "org": org,
             "contexts": CONTEXTS,
             "created": None,
-            **_paging(request, page, total, {"org": org}),
+            **_paging(request, page, total, len(found), {"org": org}),
         },
     )
 
@@ -182,7 +173,7 @@ def token_create(
             "org": "",
             "contexts": CONTEXTS,
             "created": new,
-            **_paging(request, 1, total, {}),
+            **_paging(request, 1, total, len(found), {}),
         },
         status_code=201,
     )
@@ -234,7 +225,7 @@ def audit_list(
             "events": found,
             **params,
             "export_query": urlencode({k: v for k, v in params.items() if v}),
-            **_paging(request, page, total, params),
+            **_paging(request, page, total, len(found), params),
         },
     )
 

@@ -10,19 +10,18 @@ hidden field, no script) and go through the same functions as the API.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
 from bastion.core.errors import InputError
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import SessionDep, TemplatesDep
 
 PAGE_SIZE = 25
-MAX_PAGE = 1_000_000
 STEPS = ("acknowledge", "applicability", "action", "close")
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -34,29 +33,22 @@ def advisory_list(
     session: SessionDep,
     templates: TemplatesDep,
     principal: PrincipalDep,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the national cyber alerts the caller may see, newest first, a page at a time."""
     principal.require("advisories:read")
     found, total = adv.visible_alerts(
         session, principal.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    pages = max(1, -(-total // PAGE_SIZE))
-
-    def link(number: int) -> str:
-        return f"{request.url.path}?{urlencode({'page': number})}"
-
     return templates.TemplateResponse(
         request,
         "advisories/list.html",
         {
             "section": "advisories",
             "advisories": found,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "previous_link": link(page - 1) if page > 1 else None,
-            "next_link": link(page + 1) if page < pages else None,
+            **paging(
+                request, page, total, len(found), size=PAGE_SIZE, params={}, number_first=True
+            ),
         },
     )
 

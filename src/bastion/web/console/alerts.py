@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -17,44 +18,28 @@ from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
 from bastion.web.api.alerts import AlertId, AlertScope
 from bastion.web.auth import ScopeDep
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import SessionDep, TemplatesDep, find_organisation
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 # Alerts listed on an organisation's page; the rest are one click away in the filtered list.
 RECENT_SHOWN = 10
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
-def _status(value: str) -> AlertStatus | None:
-    """Parse the status filter; empty means any."""
+def _choice(kind: type[Choice], value: str, what: str) -> Choice | None:
+    """Parse a filter naming one member of ``kind`` (any case); empty means any."""
     if not value:
         return None
     try:
-        return AlertStatus(value.strip().lower())
+        return kind(value.strip().lower())
     except ValueError:
-        choices = ", ".join(s.value for s in AlertStatus)
-        msg = f"unknown alert status {value!r}; choose one of {choices}, or leave it empty"
+        choices = ", ".join(k.value for k in kind)
+        msg = f"unknown {what} {value!r}; choose one of {choices}, or leave it empty"
         raise InputError(msg) from None
-
-
-def _severity(value: str) -> Severity | None:
-    """Parse the severity filter; empty means any."""
-    if not value:
-        return None
-    try:
-        return Severity(value.strip().lower())
-    except ValueError:
-        choices = ", ".join(s.value for s in Severity)
-        msg = f"unknown severity {value!r}; choose one of {choices}, or leave it empty"
-        raise InputError(msg) from None
-
-
-def _list_query(org: str, status: str, severity: str, page: int) -> str:
-    """Return the query string of the list with these filters (empty ones left out)."""
-    params = {"org": org, "status": status, "severity": severity, "page": page if page > 1 else ""}
-    return urlencode({k: v for k, v in params.items() if v})
 
 
 def _known_organisations(session: Session, codes: Sequence[str | None], scope: Scope) -> set[str]:
@@ -81,12 +66,12 @@ def alert_list(
     org: Annotated[str, Query(max_length=16)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
     severity: Annotated[str, Query(max_length=16)] = "",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's alerts, filtered, most recently seen first, 50 a page."""
     code = org_code(org) if org.strip() else ""
-    wanted_status = _status(status)
-    wanted_severity = _severity(severity)
+    wanted_status = _choice(AlertStatus, status, "alert status")
+    wanted_severity = _choice(Severity, severity, "severity")
     found, total = list_alerts(
         session,
         org=code or None,
@@ -100,14 +85,9 @@ def alert_list(
         organisation = find_organisation(session, code, tenancy) if code else None
     except NotFoundError:
         organisation = None  # alerts may name an organisation the federation does not list
-    pages = max(1, -(-total // PAGE_SIZE))
     status_value = wanted_status.value if wanted_status else ""
     severity_value = wanted_severity.value if wanted_severity else ""
-
-    def page_link(number: int) -> str:
-        query = _list_query(code, status_value, severity_value, number)
-        return f"{request.url.path}?{query}" if query else request.url.path
-
+    params = {"org": code, "status": status_value, "severity": severity_value}
     return templates.TemplateResponse(
         request,
         "alerts/list.html",
@@ -115,20 +95,13 @@ def alert_list(
             "section": "alerts",
             "alerts": found,
             "known": _known_organisations(session, [a.org for a in found], tenancy),
-            "total": total,
-            "first": (page - 1) * PAGE_SIZE + 1,
-            "last": (page - 1) * PAGE_SIZE + len(found),
-            "page": page,
-            "pages": pages,
-            "previous_link": page_link(page - 1) if page > 1 else None,
-            "next_link": page_link(page + 1) if page < pages else None,
-            "first_link": page_link(1),
+            **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "org": code,
             "organisation": organisation,
             "status": status_value,
-            "statuses": list(AlertStatus),
+            "statuses": {s.value: s.value.capitalize() for s in AlertStatus},
             "severity": severity_value,
-            "severities": list(Severity),
+            "severities": {s.value: s.value.capitalize() for s in Severity},
             "filtered": bool(code or wanted_status or wanted_severity),
         },
     )
@@ -153,7 +126,7 @@ def alert_page(
             "alert": alert,
             "known": _known_organisations(session, [alert.org], tenancy),
             "org_alerts_link": (
-                f"{request.url_for('alert_list').path}?{_list_query(alert.org, '', '', 1)}"
+                f"{request.url_for('alert_list').path}?{urlencode({'org': alert.org})}"
                 if alert.org
                 else None
             ),

@@ -7,7 +7,7 @@ and expire an indicator are for national analysts and administrators.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -28,10 +28,10 @@ from bastion.web.api.intel import (
     feed_summaries,
     indicator_view,
 )
+from bastion.web.console.paging import Page, page_link, paging
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -57,7 +57,7 @@ def intel_list(
     source: Annotated[str, Query(max_length=100, pattern=PRINTABLE)] = "",
     active: Annotated[str, Query(max_length=5)] = "",
     sort: Annotated[str, Query(max_length=20)] = "value",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show indicators, searched and filtered, sorted, 50 listings a page."""
     kind = _type(type)
@@ -72,7 +72,6 @@ def intel_list(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    pages = max(1, -(-total // PAGE_SIZE))
     filters = {
         "q": q.strip(),
         "type": kind.value if kind else "",
@@ -80,10 +79,8 @@ def intel_list(
         "active": "" if wanted_active is None else str(wanted_active).lower(),
     }
 
-    def link(number: int, order: str = sort) -> str:
-        params = {**filters, "sort": order if order != "value" else "", "page": number}
-        query = urlencode({k: v for k, v in params.items() if v and v != 1})
-        return f"{request.url.path}?{query}" if query else request.url.path
+    def sorted_by(order: str) -> dict[str, str]:
+        return {**filters, "sort": order if order != "value" else ""}
 
     return templates.TemplateResponse(
         request,
@@ -91,14 +88,11 @@ def intel_list(
         {
             "section": "intel",
             "indicators": found,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "first": (page - 1) * PAGE_SIZE + 1,
-            "last": (page - 1) * PAGE_SIZE + len(found),
-            "previous_link": link(page - 1) if page > 1 else None,
-            "next_link": link(page + 1) if page < pages else None,
-            "sort_links": {key: link(1, f"-{key}" if sort == key else key) for key in SORTS},
+            **paging(request, page, total, len(found), size=PAGE_SIZE, params=sorted_by(sort)),
+            "sort_links": {
+                key: page_link(request, sorted_by(f"-{key}" if sort == key else key), 1)
+                for key in SORTS
+            },
             "sort": sort,
             "filters": filters,
             "filtered": any(filters.values()),

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from bastion import orgs
 from bastion.web.auth import ScopeDep
 from bastion.web.console.alerts import recent_alerts
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import (
     SearchQuery,
     SessionDep,
@@ -18,19 +19,13 @@ from bastion.web.deps import (
     find_organisation,
     visible_organisations,
 )
+from bastion.web.rendering import org_type_label
 
 PAGE_SIZE = 50
 # Children listed on an organisation's page; the rest are one click away in the filtered list.
 CHILDREN_SHOWN = 100
-MAX_PAGE = 1_000_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-
-def _list_query(search: str, type: str, parent: str, page: int) -> str:
-    """Return the query string of the list with these filters (empty ones left out)."""
-    params = {"search": search, "type": type, "parent": parent, "page": page if page > 1 else ""}
-    return urlencode({k: v for k, v in params.items() if v})
 
 
 @router.get("/", name="org_list")
@@ -42,7 +37,7 @@ def org_list(
     search: SearchQuery = "",
     type: Annotated[str, Query(max_length=32)] = "",
     parent: Annotated[str, Query(max_length=16)] = "",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's organisations, filtered, sorted by code, 50 a page."""
     search = search.strip()
@@ -57,36 +52,24 @@ def org_list(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    pages = max(1, -(-total // PAGE_SIZE))
     type_value = org_type.value if org_type else ""
     parent_code = parent_org.code if parent_org else ""
-
-    def page_link(number: int) -> str:
-        query = _list_query(search, type_value, parent_code, number)
-        return f"{request.url.path}?{query}" if query else request.url.path
-
+    params = {"search": search, "type": type_value, "parent": parent_code}
     return templates.TemplateResponse(
         request,
         "orgs/list.html",
         {
             "section": "orgs",
             "organisations": found,
-            "total": total,
             "federation_total": (
                 orgs.count_organisations(session)
                 if scope.national
                 else visible_organisations(session, scope, limit=1)[1]
             ),
-            "first": (page - 1) * PAGE_SIZE + 1,
-            "last": (page - 1) * PAGE_SIZE + len(found),
-            "page": page,
-            "pages": pages,
-            "previous_link": page_link(page - 1) if page > 1 else None,
-            "next_link": page_link(page + 1) if page < pages else None,
-            "first_link": page_link(1),
+            **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "search": search,
             "type": type_value,
-            "types": list(orgs.OrgType),
+            "types": {t.value: org_type_label(t) for t in orgs.OrgType},
             "parent": parent_org,
             "filtered": bool(search or org_type or parent_org),
         },
@@ -119,7 +102,7 @@ def org_page(
             "parent": parent,
             "children": children,
             "child_total": child_total,
-            "children_link": f"{request.url_for('org_list').path}?{_list_query('', '', org.code, 1)}",
+            "children_link": f"{request.url_for('org_list').path}?{urlencode({'parent': org.code})}",
             **recent_alerts(session, org.code, scope=scope.codes),
         },
     )

@@ -7,7 +7,6 @@ list, its tenancy and who may switch what are the API's.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -16,10 +15,10 @@ from bastion import detect
 from bastion.core.errors import InputError, Location
 from bastion.web.api import rules as api
 from bastion.web.auth import PrincipalDep, ScopeDep
+from bastion.web.console.paging import Page, paging
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -52,7 +51,7 @@ def rule_list(
     state: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
     logsource: Filter = "",
     sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "title",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     """Show the rules folder's rules and correlations, filtered and sorted, 50 a page."""
     params = {
@@ -65,14 +64,7 @@ def rule_list(
     }
     found = api.filter_rules(api.rule_views(session, catalogue, scope), **params)
     total = len(found)
-    pages = max(1, -(-total // PAGE_SIZE))
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-
-    def link(number: int) -> str:
-        query = urlencode(
-            {k: v for k, v in {**params, "page": str(number)}.items() if v and v != "1"}
-        )
-        return f"{request.url.path}?{query}" if query else request.url.path
 
     return templates.TemplateResponse(
         request,
@@ -82,15 +74,8 @@ def rule_list(
             "rules": shown,
             "problems": catalogue.problems,
             "national": scope.national,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "first": (page - 1) * PAGE_SIZE + 1,
-            "last": (page - 1) * PAGE_SIZE + len(shown),
-            "previous_link": link(page - 1) if page > 1 else None,
-            "next_link": link(page + 1) if page < pages else None,
-            "first_link": link(1),
-            "levels": detect.LEVELS,
+            **paging(request, page, total, len(shown), size=PAGE_SIZE, params=params),
+            "levels": {level: level.capitalize() for level in detect.LEVELS},
             "sorts": SORT_LABELS,
             "states": STATE_LABELS,
             "filtered": any(params[k] for k in ("search", "level", "kind", "state", "logsource")),

@@ -51,6 +51,20 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+def _count_attempt(request: Request) -> str:
+    """Count a sign-in attempt against its caller's address (refused past the limit); return it."""
+    ip = client_ip(request)
+    _limiter(request).hit(f"signin:{ip}", "sign-in attempts from this address")
+    return ip
+
+
+def _check_form(expected: str, given: str) -> None:
+    """Refuse a sign-in form whose token is not the one this browser was given."""
+    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
+        msg = "the sign-in form expired: reload the page and try again"
+        raise CsrfFailed(msg)
+
+
 def _pre_token(request: Request) -> str:
     return request.cookies.get(PRE_COOKIE, "") or secrets.token_urlsafe(32)
 
@@ -113,12 +127,9 @@ def signin_submit(
     next: Next = "/overview",
 ) -> Response:
     """Check the username and password; continue to the code, or to the page wanted."""
-    ip = client_ip(request)
-    _limiter(request).hit(f"signin:{ip}", "sign-in attempts from this address")
+    ip = _count_attempt(request)
     expected = request.cookies.get(PRE_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
-        msg = "the sign-in form expired: reload the page and try again"
-        raise CsrfFailed(msg)
+    _check_form(expected, csrf_token)
     agent = request.headers.get("user-agent", "")
     try:
         started = auth.sign_in(session, username, password, ip=ip, user_agent=agent)
@@ -169,15 +180,12 @@ def totp_submit(
     next: Next = "/overview",
 ) -> Response:
     """Check the code; replace the pending session with a signed-in one."""
-    ip = client_ip(request)
-    _limiter(request).hit(f"signin:{ip}", "sign-in attempts from this address")
+    ip = _count_attempt(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     pending = auth.find_session(session, cookie)
     if pending is None or pending.stage != "totp":
         return RedirectResponse(request.url_for("signin_page").path, status_code=303)
-    if not hmac.compare_digest(pending.csrf_token.encode(), csrf_token.encode()):
-        msg = "the sign-in form expired: reload the page and try again"
-        raise CsrfFailed(msg)
+    _check_form(pending.csrf_token, csrf_token)
     agent = request.headers.get("user-agent", "")
     try:
         started = auth.complete_totp(session, cookie, code, ip=ip, user_agent=agent)
