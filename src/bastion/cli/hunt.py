@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 import typer
 
-from bastion.boundary.archive import hunt as run_hunt
 from bastion.boundary.archive import prune as run_prune
+from bastion.boundary.hunting import hunt as run_hunt
 from bastion.cli.context import JSON_OPTION, print_json, print_table, settings, store
 from bastion.core.timeutil import utcnow
 
