@@ -77,12 +77,13 @@ class SourceStats:
 
     Every line read is counted once: ``lines == events + rejects + blank``, where
     ``blank`` counts blank lines and a format's header lines (Zeek's ``#`` lines). A
-    source that could not be read at all has status ``skipped`` and says why in ``reason``.
+    source that could not be read at all has status ``skipped``, one read before as another
+    format ``refused``; each says why in ``reason``.
     """
 
     source: str
     format: str
-    status: str = "ingested"  # ingested | resumed | already ingested | skipped
+    status: str = "ingested"  # ingested | resumed | already ingested | refused | skipped
     lines: int = 0
     events: int = 0
     rejects: int = 0
@@ -96,7 +97,7 @@ class SourceStats:
     bytes: int = 0
     seconds: float = 0.0
     reject_reasons: dict[str, int] = field(default_factory=dict)
-    reason: str | None = None  # why a skipped source could not be read
+    reason: str | None = None  # why a skipped source could not be read, or a refused one was not
 
 
 class Pipeline:
@@ -208,16 +209,24 @@ class Pipeline:
     ) -> SourceStats:
         """Ingest one file from where its checkpoint says; a finished file is skipped.
 
+        A file is read in the format it was first read in: asked for another, it is
+        refused (status ``refused``, ``reason`` saying how to read it again).
+
         ``stats``, when given, is filled as the file is read, so a caller still has what
         was committed when reading fails partway.
         """
         started = time.perf_counter()
-        parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
         key = fingerprint(path)
-        stats = stats if stats is not None else SourceStats(str(path), parser.name)
-        stats.format = parser.name
         with self.store.session() as session:
             checkpoint = get_checkpoint(session, key) or _smaller_self(session, path)
+        if checkpoint is not None and not fmt:
+            fmt = checkpoint.format  # a source is read on as it was first read
+        parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
+        stats = stats if stats is not None else SourceStats(str(path), parser.name)
+        stats.format = parser.name
+        if checkpoint is not None and checkpoint.format != parser.name:
+            stats.status, stats.reason = "refused", _other_format(checkpoint, parser.name)
+            return stats
         if checkpoint is not None:
             key = checkpoint.key
         start = 0
@@ -307,7 +316,8 @@ class Pipeline:
         """Ingest files and directories (recursively), one source each.
 
         A file that cannot be read — its format not told, no permission, corrupt
-        compression — does not stop the others: its stats say ``skipped`` and why. What
+        compression — does not stop the others: its stats say ``skipped`` and why; nor does
+        one read before as another format (``refused``). What
         such a file gave before failing partway stays committed, and a rerun resumes it.
         """
         if fmt is not None:
@@ -523,6 +533,15 @@ def _smaller_self(session: Session, path: Path) -> Checkpoint | None:
         if known.path == str(path) and known.offset < FINGERPRINT_BYTES
     )
     return next((known for known in earlier if fingerprint(path, known.offset) == known.key), None)
+
+
+def _other_format(checkpoint: Checkpoint, fmt: str) -> str:
+    """Say in one line why a source read as one format is not read again as ``fmt``."""
+    how = "already ingested" if checkpoint.done else "partly ingested"
+    return (
+        f"{how} as {checkpoint.format} on {checkpoint.updated_at:%Y-%m-%d}; to read it again "
+        f"as {fmt}, forget it first: `bastion boundary forget {checkpoint.key}`"
+    )
 
 
 def _lines_before(path: Path, offset: int) -> int:

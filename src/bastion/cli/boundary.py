@@ -44,8 +44,10 @@ def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
     return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
 
 
-# `bastion boundary ingest` exits so when it skipped a source it could not read.
+# `bastion boundary ingest` exits so when it did not read a source: unreadable (skipped) or
+# ingested before as another format (refused).
 EXIT_SKIPPED = 3
+NOT_READ = ("skipped", "refused")
 
 
 def _report(stats: list[SourceStats], as_json: bool) -> None:
@@ -54,8 +56,8 @@ def _report(stats: list[SourceStats], as_json: bool) -> None:
     else:
         _table(stats)
     for s in stats:
-        if s.status == "skipped":
-            typer.echo(f"skipped {s.source}: {s.reason}", err=True)
+        if s.status in NOT_READ:
+            typer.echo(f"{s.status} {s.source}: {s.reason}", err=True)
 
 
 def _table(stats: list[SourceStats]) -> None:
@@ -115,7 +117,8 @@ def ingest(
     Lines that do not parse go to the dead-letter sink with their reason. A file
     that cannot be read (format not told, no permission, corrupt compression) is
     reported as skipped with its reason, the rest are still ingested, and the exit
-    code is 3.
+    code is 3. So is a file ingested before as another format: it is refused, not
+    read twice (see `bastion boundary forget`).
     """
     pipeline = _pipeline(indicators, org)
     if [str(p) for p in paths] == ["-"]:
@@ -129,7 +132,7 @@ def ingest(
     if compact:
         pipeline.compact()
     _report(stats, as_json)
-    if any(s.status == "skipped" for s in stats):
+    if any(s.status in NOT_READ for s in stats):
         raise typer.Exit(EXIT_SKIPPED)
 
 
@@ -345,12 +348,34 @@ def sources(as_json: bool = JSON_OPTION) -> None:
         print_json(found)
         return
     print_table(
-        ["PATH", "FORMAT", "OFFSET", "DONE", "UPDATED"],
+        ["KEY", "PATH", "FORMAT", "OFFSET", "DONE", "UPDATED"],
         [
-            (c.path, c.format, c.offset, c.done, c.updated_at.isoformat(timespec="seconds"))
+            (c.key, c.path, c.format, c.offset, c.done, c.updated_at.isoformat(timespec="seconds"))
             for c in found
         ],
     )
+
+
+@app.command()
+def forget(
+    source: str = typer.Argument(help="the source's key, or its path (see `boundary sources`)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Forget an ingested source so it can be ingested again, in another format, say.
+
+    For a file first read in the wrong format, every line rejected: it is refused
+    while any of its events are archived, since reading it again would archive them
+    twice. The change is audited.
+    """
+    from bastion.audit import Actor
+    from bastion.boundary.checkpoints import forget_source
+
+    with store().session() as session:
+        forgotten = forget_source(session, source, Actor.cli())
+    if as_json:
+        print_json(forgotten)
+        return
+    typer.echo(f"forgot {forgotten.path} ({forgotten.key}), ingested as {forgotten.format}")
 
 
 @app.command()
