@@ -64,7 +64,8 @@ def test_a_source_read_as_one_format_is_refused_as_another_until_forgotten(
     [again] = pipeline.ingest_paths([log], "squid")
     assert again.status == "already ingested"
     counted = hunt(
-        settings.archive_dir, 'SELECT count(*) AS n, count(DISTINCT "event.original") AS d FROM events'
+        settings.archive_dir,
+        'SELECT count(*) AS n, count(DISTINCT "event.original") AS d FROM events',
     )
     assert counted.row(0) == (5, 5)  # each event once
 
