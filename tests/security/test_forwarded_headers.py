@@ -18,7 +18,7 @@ from sqlalchemy import select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bastion import auth, orgs
-from bastion.auth.models import AuditRow
+from bastion.audit.models import AuditRow
 from bastion.cli.web import uvicorn_options
 from bastion.core.errors import ConfigError
 from bastion.core.settings import Settings, load_settings
