@@ -18,6 +18,7 @@ from sqlalchemy import select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bastion import auth, orgs
+from bastion.audit import Actor
 from bastion.audit.models import AuditRow
 from bastion.cli.web import uvicorn_options
 from bastion.core.errors import ConfigError
@@ -35,7 +36,11 @@ LIMIT = 3  # sign-in attempts per address per minute in these apps
 
 def make_app(store: Store, folder: Path, trusted: list[str]) -> FastAPI:
     with store.session() as session:
-        orgs.save_organisation(session, orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST))
+        orgs.save_organisation(
+            session,
+            orgs.Organisation("RAL", "Royal Free", orgs.OrgType.TRUST),
+            actor=Actor.cli("test"),
+        )
     create_person(store, "lead", None, (("RAL", auth.Role.ORG_LEAD),))
     settings = Settings(data_dir=folder, trusted_proxies=trusted)
     return create_app(store, settings, signin_limit=(LIMIT, 60.0), api_limit=(1000, 60.0))

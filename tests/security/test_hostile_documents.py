@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bastion import advisories, intel, orgs
+from bastion.audit import Actor
 from bastion.auth import users as auth_users
 from bastion.boundary.parsers import ParseContext, detect_format, get_parser
 from bastion.core.documents import MAX_DEPTH, json_depth, load_json, load_xml
@@ -319,7 +320,9 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     upgrade(store.engine)
     with store.session() as session:
         for code in ("RAL", "RJ1"):
-            orgs.save_organisation(session, orgs.Organisation(code, code, orgs.OrgType.TRUST))
+            orgs.save_organisation(
+                session, orgs.Organisation(code, code, orgs.OrgType.TRUST), actor=Actor.cli("test")
+            )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auth_users, "HASHER", FAST_HASHER)
         cookie, csrf = open_session(store, create_people(store)["admin"])
