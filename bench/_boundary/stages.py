@@ -19,14 +19,14 @@ from typing import Any
 
 import polars as pl
 
-from bastion.boundary import pipeline
+from bastion.boundary import pipeline, stages
 from bastion.boundary.parsers import Parser
 from bastion.core import net
 from bastion.intel import MatchIndex
 
 SECONDS: dict[str, float] = defaultdict(float)
 
-# The names the pipeline module calls, and the stage each is counted under.
+# The names the pipeline and stages modules call, and the stage each is counted under.
 PIPELINE_STAGES = {
     "split_lines": "split",
     "transform": "transform",
@@ -77,10 +77,11 @@ def timed_iterator(name: str, items: Iterator[Any]) -> Iterator[Any]:
 def install() -> list[str]:
     """Wrap the pipeline's stage functions (once per process); return the stages found."""
     found = []
-    for attribute, stage in PIPELINE_STAGES.items():
-        if hasattr(pipeline, attribute):
-            setattr(pipeline, attribute, timed(stage, getattr(pipeline, attribute)))
-            found.append(stage)
+    for module in (pipeline, stages):
+        for attribute, stage in PIPELINE_STAGES.items():
+            if hasattr(module, attribute):
+                setattr(module, attribute, timed(stage, getattr(module, attribute)))
+                found.append(stage)
     get_parser = pipeline.get_parser
 
     def timed_get_parser(name: str) -> Parser:

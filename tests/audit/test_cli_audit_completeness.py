@@ -207,6 +207,13 @@ MUTATING: dict[str, Case] = {
             cli("advisories", "feeds", "add", "osv", osv_server(tmp, shared))
         ),
     ),
+    "boundary forget": case(
+        lambda tmp, _s: ["boundary", "forget", str(tmp / "misread.log")],
+        lambda cli, tmp, _s: (tmp / "misread.log").write_text("not a firewall log\n"),
+        lambda cli, tmp, _s: ok(
+            cli("boundary", "ingest", str(tmp / "misread.log"), "--format", "panos")
+        ),
+    ),
     "demo federation": case(words("demo", "federation", "--size", "small")),
     "exposures rematch": case(words("exposures", "rematch")),
     "inventory import": case(lambda tmp, _s: ["inventory", "import", "RAA", sbom(tmp)]),

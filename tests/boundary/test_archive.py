@@ -10,8 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bastion.boundary import compaction
-from bastion.boundary.archive import hunt, prune, write_atomically, write_batch
+from bastion.boundary.archive import prune, write_atomically, write_batch
 from bastion.boundary.compaction import bucket_of, compact
+from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.events import ARCHIVE_SCHEMA
 
@@ -320,7 +321,7 @@ def test_hunt_reads_files_written_with_fewer_columns(tmp_path: Path, old_names: 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bastion.boundary.archive import Hunt
+    from bastion.boundary.hunting import Hunt
 
     root = tmp_path / "archive"
     when = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -371,15 +372,15 @@ def test_scan_numbers_rows_within_their_files_as_duckdb_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rows kept from any batch of files name their file and row as ``Hunt.rows`` reads them."""
-    from bastion.boundary import archive
+    from bastion.boundary import hunting
 
     _scan_archive(tmp_path)
-    monkeypatch.setattr(archive, "SCAN_BYTES", 1)  # a batch per file
-    with archive.Hunt(tmp_path) as opened:
+    monkeypatch.setattr(hunting, "SCAN_BYTES", 1)  # a batch per file
+    with hunting.Hunt(tmp_path) as opened:
         kept = opened.scan(
             ["source.ip"], lambda f: f["source.ip"].str.ends_with(".2"), at(2026, 11, 1)
         )
-        raw = opened.rows(kept.select(archive.FILE, archive.ROW), ["event.original"])
+        raw = opened.rows(kept.select(hunting.FILE, hunting.ROW), ["event.original"])
     assert sorted(kept["source.ip"].to_list()) == sorted(
         [f"10.{d}.{b}.2" for d in (1, 2, 3) for b in range(3)] + ["10.9.9.2"]
     )
@@ -394,30 +395,30 @@ def test_scan_numbers_rows_within_their_files_as_duckdb_does(
 
 def test_rows_reads_what_duckdb_locates_in_the_order_asked(tmp_path: Path) -> None:
     """``Hunt.rows`` fetches the rows DuckDB's ``located`` view names, in the order given."""
-    from bastion.boundary import archive
+    from bastion.boundary import hunting
 
     _scan_archive(tmp_path)
-    with archive._connect(tmp_path, union=True) as connection:  # located: not open to hunts
+    with hunting._connect(tmp_path, union=True) as connection:  # located: not open to hunts
         truth = connection.sql(
-            f'SELECT {archive.FILE}, {archive.ROW}, "event.original", "destination.ip" '
-            f'FROM {archive.LOCATED} WHERE {archive.ROW} % 2 = 1 ORDER BY "event.original" DESC'
+            f'SELECT {hunting.FILE}, {hunting.ROW}, "event.original", "destination.ip" '
+            f'FROM {hunting.LOCATED} WHERE {hunting.ROW} % 2 = 1 ORDER BY "event.original" DESC'
         ).pl()
-    with archive.Hunt(tmp_path) as opened:
+    with hunting.Hunt(tmp_path) as opened:
         got = opened.rows(
-            truth.select(archive.FILE, archive.ROW), ["event.original", "destination.ip"]
+            truth.select(hunting.FILE, hunting.ROW), ["event.original", "destination.ip"]
         )
     assert truth.height > 10
-    assert got.columns == [archive.FILE, archive.ROW, "event.original", "destination.ip"]
+    assert got.columns == [hunting.FILE, hunting.ROW, "event.original", "destination.ip"]
     assert got.select(
-        pl.col(archive.ROW).cast(pl.Int64), "event.original", "destination.ip"
-    ).equals(truth.select(pl.col(archive.ROW).cast(pl.Int64), "event.original", "destination.ip"))
+        pl.col(hunting.ROW).cast(pl.Int64), "event.original", "destination.ip"
+    ).equals(truth.select(pl.col(hunting.ROW).cast(pl.Int64), "event.original", "destination.ip"))
     assert got["destination.ip"].null_count() == 1  # the file lacking the column reads it as null
 
 
 def test_scan_reads_a_missing_column_as_null_and_skips_days_before_the_period(
     tmp_path: Path,
 ) -> None:
-    from bastion.boundary.archive import Hunt
+    from bastion.boundary.hunting import Hunt
 
     _scan_archive(tmp_path)
     with Hunt(tmp_path) as opened:
@@ -437,7 +438,7 @@ def test_scan_reads_a_missing_column_as_null_and_skips_days_before_the_period(
 
 @pytest.mark.parametrize("dictionary", [True, False])
 def test_scan_reads_dictionary_and_plain_columns_alike(tmp_path: Path, dictionary: bool) -> None:
-    from bastion.boundary.archive import Hunt
+    from bastion.boundary.hunting import Hunt
 
     values = ["192.0.2.1", "192.0.2.2", None] * 400
     frame = pl.DataFrame(
@@ -454,7 +455,7 @@ def test_scan_reads_dictionary_and_plain_columns_alike(tmp_path: Path, dictionar
 
 
 def test_hunt_query_over_its_memory_limit_runs_again_without_it(tmp_path: Path) -> None:
-    from bastion.boundary.archive import Hunt
+    from bastion.boundary.hunting import Hunt
 
     count = 200_000
     frame = pl.DataFrame(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion.boundary.archive import hunt
+from bastion.boundary.hunting import hunt
 
 ZEEK_HEADER = "\n".join(
     [

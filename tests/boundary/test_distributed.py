@@ -11,7 +11,7 @@ import pytest
 
 from bastion.audit import Actor
 from bastion.boundary import distributed
-from bastion.boundary.archive import hunt
+from bastion.boundary.hunting import hunt
 from bastion.boundary.pipeline import Pipeline
 from bastion.core.settings import Settings
 from bastion.orgs import Organisation, OrgType, save_organisation

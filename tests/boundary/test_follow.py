@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from bastion.boundary.archive import hunt
+from bastion.boundary.hunting import hunt
 from bastion.boundary.pipeline import Pipeline, SourceStats
 from bastion.core.settings import Settings
 from bastion.store import Store

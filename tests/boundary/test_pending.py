@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bastion.boundary import pipeline as pipeline_module
-from bastion.boundary.archive import FILE, LOCATED, Hunt, hunt, stage_batch, write_batch
+from bastion.boundary.archive import stage_batch, write_batch
 from bastion.boundary.compaction import compact
+from bastion.boundary.hunting import FILE, LOCATED, Hunt, hunt
 from bastion.boundary.models import IngestBatchRow
 from bastion.boundary.pending import GRACE, Settled, pending_files, settle
 from bastion.boundary.pipeline import Pipeline

@@ -8,7 +8,7 @@ import pytest
 
 from bastion.audit import Actor
 from bastion.boundary.alerts import Alert, list_alerts
-from bastion.boundary.archive import hunt
+from bastion.boundary.hunting import hunt
 from bastion.boundary.pipeline import SourceStats
 from bastion.core.settings import Settings
 from bastion.demo import TrafficManifest, generate_federation, load_federation

@@ -166,3 +166,52 @@ def test_every_file_readable_exits_zero(bastion: Run, tmp_path: Path) -> None:
     result = bastion("boundary", "ingest", str(log), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["format"] == "zeek-json"
+
+
+def test_a_file_ingested_as_one_format_is_refused_as_another_until_forgotten(
+    bastion: Run, tmp_path: Path
+) -> None:
+    log = _setup(bastion, tmp_path)
+    wrong = json.loads(bastion("boundary", "ingest", str(log), "-f", "panos", "--json").stdout)
+    assert (wrong[0]["events"], wrong[0]["rejects"]) == (0, 3)  # everything dead-lettered
+    same = bastion("boundary", "ingest", str(log), "-f", "panos", "--json")
+    assert same.exit_code == 0
+    assert json.loads(same.stdout)[0]["status"] == "already ingested"
+
+    refused = bastion("boundary", "ingest", str(log), "-f", "squid", "--json")
+    assert refused.exit_code == 3
+    [stats] = json.loads(refused.stdout)
+    [source] = json.loads(bastion("boundary", "sources", "--json").stdout)
+    assert (stats["status"], stats["events"]) == ("refused", 0)
+    assert stats["reason"].startswith(f"already ingested as panos on {source['updated_at'][:10]};")
+    assert stats["reason"].endswith(f"`bastion boundary forget {source['key']}`")
+    plain = bastion("boundary", "ingest", str(log), "-f", "squid")
+    assert plain.exit_code == 3
+    assert plain.stderr.strip() == f"refused {log}: {stats['reason']}"
+
+    forgot = bastion("boundary", "forget", str(log))
+    assert forgot.exit_code == 0, forgot.output
+    assert forgot.stdout.strip() == f"forgot {log} ({source['key']}), ingested as panos"
+    audit = json.loads(bastion("audit", "list", "--action", "boundary.", "--json").stdout)
+    assert [(a["action"], a["target"]) for a in audit] == [
+        ("boundary.source_forget", f"source:{source['key']}")
+    ]
+
+    right = bastion("boundary", "ingest", str(log), "-f", "squid", "--json")
+    assert right.exit_code == 0, right.output
+    assert json.loads(right.stdout)[0]["events"] == 2
+    assert bastion("boundary", "ingest", str(log), "-f", "squid").exit_code == 0
+    counted = json.loads(
+        bastion(
+            "hunt",
+            'SELECT count(*) AS n, count(DISTINCT "event.original") AS d FROM events',
+            "--json",
+        ).stdout
+    )
+    assert counted == [{"n": 2, "d": 2}]  # each event once
+    rejects = json.loads(bastion("boundary", "rejects", "--json").stdout)
+    assert [(r["format"], r["raw"]) for r in rejects] == [("squid", "this is not squid")]
+
+    again = bastion("boundary", "forget", source["key"])
+    assert again.exit_code != 0
+    assert "2 events archived as squid" in again.stderr

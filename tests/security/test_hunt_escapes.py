@@ -16,7 +16,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from bastion.boundary.archive import hunt, write_batch
+from bastion.boundary.archive import write_batch
+from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 
 SECRET = "TOPSECRET"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion.boundary.archive import hunt
+from bastion.boundary.hunting import hunt
 from bastion.boundary.pending import pending_files
 
 LINES = 3000  # about 330 KB of Squid lines: eleven batches of 32 KiB

@@ -15,6 +15,12 @@ whether a pending file a crash left behind is adopted (``boundary.pending``).
 ``mark_batch`` goes first and flushes at once: when two workers race on one
 redelivered batch, the second fails there with ConflictError, its transaction
 rolls back, and no alert is counted twice.
+
+A source is read in one format: the checkpoint records it, and the pipeline
+refuses to read the same source again as another. ``forget_source`` is the way
+out when the first reading was wrong (every line went to the dead-letter sink):
+it drops the source's checkpoint and batch marks, audited, so the next ingest
+reads it afresh.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bastion.audit import Actor, record
 from bastion.boundary.models import IngestBatchRow, IngestSourceRow
-from bastion.core.errors import ConflictError, InputError
+from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import utcnow
 
 
@@ -128,3 +135,52 @@ def mark_batch(
     except IntegrityError as exc:
         msg = f"batch {batch_id} is already processed; roll back and skip it"
         raise ConflictError(msg) from exc
+
+
+def forget_source(session: Session, source: str, actor: Actor) -> Checkpoint:
+    """Forget source ``source`` (its key, or its path if one source has it) so it can be read again.
+
+    Drop its checkpoint and its batch marks and record that ``actor`` did; return the
+    checkpoint forgotten. Refuse with ConflictError when any of its events reached the
+    archive: reading it again would archive them twice. Its dead letters are replaced
+    batch by batch when it is read again.
+    """
+    row = session.get(IngestSourceRow, source)
+    if row is None:
+        rows = list(session.scalars(select(IngestSourceRow).where(IngestSourceRow.path == source)))
+        if not rows:
+            msg = f"no ingested source has key or path {source!r}; see `bastion boundary sources`"
+            raise NotFoundError(msg)
+        if len(rows) > 1:
+            keys = ", ".join(sorted(r.key for r in rows))
+            msg = f"{len(rows)} sources have path {source!r}; forget one by its key: {keys}"
+            raise ConflictError(msg)
+        row = rows[0]
+    forgotten = _to_domain(row)
+    archived = session.scalar(
+        select(func.coalesce(func.sum(IngestBatchRow.events), 0)).where(
+            IngestBatchRow.source_key == row.key
+        )
+    )
+    if archived:
+        msg = (
+            f"{row.path} ({row.key}) has {archived} events archived as {row.format}; "
+            "forgetting it would archive them a second time when read again"
+        )
+        raise ConflictError(msg)
+    session.execute(delete(IngestBatchRow).where(IngestBatchRow.source_key == row.key))
+    session.delete(row)
+    record(
+        session,
+        actor,
+        "boundary.source_forget",
+        f"source:{forgotten.key}",
+        before={
+            "path": forgotten.path,
+            "format": forgotten.format,
+            "offset": forgotten.offset,
+            "done": forgotten.done,
+        },
+    )
+    session.flush()
+    return forgotten

@@ -1,8 +1,8 @@
-"""The boundary pipeline: parse → attribute → enrich → verdict, then the sinks.
+"""The boundary pipeline: sources through the pure stages, then the sinks.
 
-``transform`` is the pure part: a chunk's lines and the detector's correlation
-state in, events, rejects, alert candidates and the new correlation state out, all
-columnar. ``Pipeline`` drives sources through it and commits each batch: archive
+``boundary.stages.transform`` is the pure part: a chunk's lines and the detector's
+correlation state in, events, rejects, alert candidates and the new correlation
+state out, all columnar. ``Pipeline`` drives sources through it and commits each batch: archive
 and dead-letter files first (idempotent by batch id), then one SQL transaction for
 alerts, the correlation state, the batch mark and the checkpoint, then the archive
 files are published — so a crash anywhere loses nothing, a rerun doubles nothing,
@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import record_alerts
 from bastion.boundary.archive import publish, stage_batch
-from bastion.boundary.attribute import ADDRESS_COLUMNS, NetworkIndex, attribute
-from bastion.boundary.behaviour import behaviour
+from bastion.boundary.attribute import NetworkIndex
 from bastion.boundary.checkpoints import (
     Checkpoint,
     batch_done,
@@ -52,10 +51,8 @@ from bastion.boundary.sources import (
     sample_lines,
     unreadable_reason,
 )
-from bastion.boundary.verdict import indicator_candidates, unattributed_matches
+from bastion.boundary.stages import Transformed, transform
 from bastion.core.errors import ConflictError
-from bastion.core.events import ARCHIVE_SCHEMA, LINE_COLUMN, conform
-from bastion.core.net import column_keys
 from bastion.core.settings import Settings
 from bastion.detect import CorrelationState, Detector
 from bastion.intel import (
@@ -74,94 +71,19 @@ from bastion.store import Store
 ALERT_WINDOW = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Transformed:
-    """What one chunk became."""
-
-    events: pl.DataFrame  # ARCHIVE_SCHEMA
-    rejects: pl.DataFrame  # source, line, offset, format, raw, reason
-    candidates: pl.DataFrame  # alert candidates (core.events.CANDIDATE_SCHEMA)
-    matches: int
-    unattributed: int
-    state: CorrelationState  # the detector's correlation state after this chunk
-    lines: int = 0  # every line of the chunk: an event, a reject or blank
-    blank: int = 0  # blank lines and format headers (Zeek's # lines)
-
-
-def transform(
-    lines: Lines,
-    parser: Parser,
-    ctx: ParseContext,
-    *,
-    networks: NetworkIndex,
-    index: MatchIndex,
-    first_line: int | None = 1,
-    default_org: str | None = None,
-    detector: Detector | None = None,
-    state: CorrelationState | None = None,
-) -> Transformed:
-    """Run one chunk's lines through parse, attribute, enrich, detect and verdict.
-
-    ``default_org`` owns the events no registered network claims: a web server's
-    access log names its clients but not the server, so the source says whose it is.
-    ``state`` is the detector's correlation state before the chunk (None: empty); the
-    one after it is returned in ``Transformed.state``, and ``state`` is left as it was.
-    """
-    before = CorrelationState() if state is None else state
-    parsed = parser.read(lines, ctx)
-    offsets = pl.Series("log.offset", lines.offsets)
-    events = parsed.events.with_columns(
-        pl.lit(ctx.source).alias("log.file.path"),
-        offsets.gather(parsed.events.get_column(LINE_COLUMN)).alias("log.offset"),
-    )
-    events = conform(events, ARCHIVE_SCHEMA).drop(LINE_COLUMN, strict=False)
-    keys = column_keys(events, ADDRESS_COLUMNS)  # parsed once, for attribute and enrich
-    events = attribute(events, networks, keys)
-    if default_org is not None:
-        events = events.with_columns(pl.col("organization.id").fill_null(default_org))
-    matches = index.match(events, keys)
-    line_index = parsed.rejects.get_column(LINE_COLUMN)
-    rejects = pl.DataFrame(
-        {
-            "source": pl.Series([ctx.source] * len(line_index), dtype=pl.String),
-            "line": line_index + first_line
-            if first_line is not None
-            else pl.Series([None] * len(line_index), dtype=pl.Int64),
-            "offset": offsets.gather(line_index),
-            "format": pl.Series([parser.name] * len(line_index), dtype=pl.String),
-            "raw": lines.text.gather(line_index),
-            "reason": parsed.rejects.get_column("reason"),
-        }
-    )
-    candidates = [indicator_candidates(events, matches), behaviour(events)]
-    after = before
-    if detector is not None:
-        detected, after = detector.run(events, before)
-        candidates.append(detected)
-    return Transformed(
-        events=events,
-        rejects=rejects,
-        candidates=pl.concat(candidates),
-        matches=matches.height,
-        unattributed=unattributed_matches(events, matches),
-        state=after,
-        lines=len(lines),
-        blank=parser.count_blank(lines.text),
-    )
-
-
 @dataclass
 class SourceStats:
     """What ingesting one source did.
 
     Every line read is counted once: ``lines == events + rejects + blank``, where
     ``blank`` counts blank lines and a format's header lines (Zeek's ``#`` lines). A
-    source that could not be read at all has status ``skipped`` and says why in ``reason``.
+    source that could not be read at all has status ``skipped``, one read before as another
+    format ``refused``; each says why in ``reason``.
     """
 
     source: str
     format: str
-    status: str = "ingested"  # ingested | resumed | already ingested | skipped
+    status: str = "ingested"  # ingested | resumed | already ingested | refused | skipped
     lines: int = 0
     events: int = 0
     rejects: int = 0
@@ -175,7 +97,7 @@ class SourceStats:
     bytes: int = 0
     seconds: float = 0.0
     reject_reasons: dict[str, int] = field(default_factory=dict)
-    reason: str | None = None  # why a skipped source could not be read
+    reason: str | None = None  # why a skipped source could not be read, or a refused one was not
 
 
 class Pipeline:
@@ -287,16 +209,24 @@ class Pipeline:
     ) -> SourceStats:
         """Ingest one file from where its checkpoint says; a finished file is skipped.
 
+        A file is read in the format it was first read in: asked for another, it is
+        refused (status ``refused``, ``reason`` saying how to read it again).
+
         ``stats``, when given, is filled as the file is read, so a caller still has what
         was committed when reading fails partway.
         """
         started = time.perf_counter()
-        parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
         key = fingerprint(path)
-        stats = stats if stats is not None else SourceStats(str(path), parser.name)
-        stats.format = parser.name
         with self.store.session() as session:
             checkpoint = get_checkpoint(session, key) or _smaller_self(session, path)
+        if checkpoint is not None and not fmt:
+            fmt = checkpoint.format  # a source is read on as it was first read
+        parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
+        stats = stats if stats is not None else SourceStats(str(path), parser.name)
+        stats.format = parser.name
+        if checkpoint is not None and checkpoint.format != parser.name:
+            stats.status, stats.reason = "refused", _other_format(checkpoint, parser.name)
+            return stats
         if checkpoint is not None:
             key = checkpoint.key
         start = 0
@@ -386,7 +316,8 @@ class Pipeline:
         """Ingest files and directories (recursively), one source each.
 
         A file that cannot be read — its format not told, no permission, corrupt
-        compression — does not stop the others: its stats say ``skipped`` and why. What
+        compression — does not stop the others: its stats say ``skipped`` and why; nor does
+        one read before as another format (``refused``). What
         such a file gave before failing partway stays committed, and a rerun resumes it.
         """
         if fmt is not None:
@@ -602,6 +533,15 @@ def _smaller_self(session: Session, path: Path) -> Checkpoint | None:
         if known.path == str(path) and known.offset < FINGERPRINT_BYTES
     )
     return next((known for known in earlier if fingerprint(path, known.offset) == known.key), None)
+
+
+def _other_format(checkpoint: Checkpoint, fmt: str) -> str:
+    """Say in one line why a source read as one format is not read again as ``fmt``."""
+    how = "already ingested" if checkpoint.done else "partly ingested"
+    return (
+        f"{how} as {checkpoint.format} on {checkpoint.updated_at:%Y-%m-%d}; to read it again "
+        f"as {fmt}, forget it first: `bastion boundary forget {checkpoint.key}`"
+    )
 
 
 def _lines_before(path: Path, offset: int) -> int:

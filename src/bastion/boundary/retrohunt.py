@@ -1,6 +1,6 @@
 """Retro-hunt: when indicators arrive, look for them in the archived events of the last N days.
 
-The archive is searched only through ``boundary.archive.Hunt``, by column rather
+The archive is searched only through ``boundary.hunting.Hunt``, by column rather
 than by event:
 
 1. what no test on a raw value can find (URL patterns, matched on normalised
@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.boundary.alerts import list_alerts, record_alerts
-from bastion.boundary.archive import FILE, ROW, Hunt
+from bastion.boundary.hunting import FILE, ROW, Hunt
 from bastion.boundary.models import RetroHuntRow
 from bastion.boundary.verdict import indicator_candidates
 from bastion.core.errors import InputError

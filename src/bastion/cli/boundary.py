@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.context import command_group, in_session, settings, store
-from bastion.cli.output import JSON_OPTION, Column, print_rows
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -45,8 +45,10 @@ def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
     return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
 
 
-# `bastion boundary ingest` exits so when it skipped a source it could not read.
+# `bastion boundary ingest` exits so when it did not read a source: unreadable (skipped) or
+# ingested before as another format (refused).
 EXIT_SKIPPED = 3
+NOT_READ = ("skipped", "refused")
 
 
 STATS_COLUMNS: list[Column[SourceStats]] = [
@@ -77,8 +79,8 @@ def _report(stats: list[SourceStats], as_json: bool) -> None:
     ]
     print_rows(stats, STATS_COLUMNS, as_json, footer="\n".join(reasons) or None)
     for s in stats:
-        if s.status == "skipped":
-            typer.echo(f"skipped {s.source}: {s.reason}", err=True)
+        if s.status in NOT_READ:
+            typer.echo(f"{s.status} {s.source}: {s.reason}", err=True)
 
 
 @app.command()
@@ -103,7 +105,8 @@ def ingest(
     Lines that do not parse go to the dead-letter sink with their reason. A file
     that cannot be read (format not told, no permission, corrupt compression) is
     reported as skipped with its reason, the rest are still ingested, and the exit
-    code is 3.
+    code is 3. So is a file ingested before as another format: it is refused, not
+    read twice (see `bastion boundary forget`).
     """
     from bastion.boundary.sources import stdin_chunks
 
@@ -119,7 +122,7 @@ def ingest(
     if compact:
         pipeline.compact()
     _report(stats, as_json)
-    if any(s.status == "skipped" for s in stats):
+    if any(s.status in NOT_READ for s in stats):
         raise typer.Exit(EXIT_SKIPPED)
 
 
@@ -329,6 +332,7 @@ def formats(as_json: bool = JSON_OPTION) -> None:
 
 
 SOURCE_COLUMNS: list[Column[Any]] = [
+    ("KEY", lambda c: c.key),
     ("PATH", lambda c: c.path),
     ("FORMAT", lambda c: c.format),
     ("OFFSET", lambda c: c.offset),
@@ -353,6 +357,28 @@ REJECTS_COLUMNS: list[Column[Any]] = [
     ("REASON", lambda r: r["reason"]),
     ("RAW", lambda r: str(r["raw"])[:60]),
 ]
+
+
+@app.command()
+def forget(
+    source: str = typer.Argument(help="the source's key, or its path (see `boundary sources`)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Forget an ingested source so it can be ingested again, in another format, say.
+
+    For a file first read in the wrong format, every line rejected: it is refused
+    while any of its events are archived, since reading it again would archive them
+    twice. The change is audited.
+    """
+    from bastion.audit import Actor
+    from bastion.boundary.checkpoints import forget_source
+
+    forgotten = in_session(forget_source, source, Actor.cli())
+    print_record(
+        forgotten,
+        lambda f: [f"forgot {f.path} ({f.key}), ingested as {f.format}"],
+        as_json=as_json,
+    )
 
 
 @app.command()

@@ -50,7 +50,7 @@ def hunt(
 
     Example: bastion hunt 'SELECT org, count(*) FROM events GROUP BY org'
     """
-    from bastion.boundary.archive import hunt as run_hunt
+    from bastion.boundary.hunting import hunt as run_hunt
 
     frame = _printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
     rows: list[dict[str, Any]] = frame.to_dicts()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bastion import orgs
 from bastion.boundary.alerts import AlertStatus, list_alerts
-from bastion.boundary.archive import hunt
+from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
 from bastion.web.auth import ScopeDep
