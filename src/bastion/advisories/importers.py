@@ -31,14 +31,7 @@ from bastion.advisories.vulns import (
     VulnRecord,
     score_cvss,
 )
-from bastion.core.documents import (
-    MAX_BYTES,
-    as_list,
-    as_object,
-    as_objects,
-    as_text,
-    load_json,
-)
+from bastion.core.documents import MAX_BYTES, as_list, as_object, as_objects, as_text, load_json
 from bastion.core.errors import FormatError, InputError, LimitExceeded, Location
 from bastion.core.registry import Registry
 

@@ -11,13 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bastion.advisories.models import (
-    AffectedRow,
-    AliasRow,
-    EpssRow,
-    ExposureRow,
-    VulnerabilityRow,
-)
+from bastion.advisories.models import AffectedRow, AliasRow, EpssRow, ExposureRow, VulnerabilityRow
 from bastion.advisories.vulns import EpssScore, VulnRecord, is_cve
 from bastion.core.errors import NotFoundError
 

@@ -18,15 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from bastion.boundary.archive import (
-    DAY,
-    NO_DAY,
-    NO_ORG,
-    ORG,
-    STAGING,
-    UNSAFE_CHARS,
-    visible_files,
-)
+from bastion.boundary.archive import DAY, NO_DAY, NO_ORG, ORG, STAGING, UNSAFE_CHARS, visible_files
 from bastion.core.errors import InputError
 from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.core.timeutil import as_utc

@@ -14,13 +14,7 @@ from bastion.demo.formats.zeek import with_uid
 from bastion.demo.intrusions import behavioural, log4shell
 from bastion.demo.plant import HOUR, MINUTE, SECOND, Plant, Targets, plant, spread, times
 from bastion.demo.rand import Draw
-from bastion.demo.world import (
-    C2_IPS,
-    PHISHING_DOMAINS,
-    PHISHING_SERVER,
-    RESOLVERS,
-    Server,
-)
+from bastion.demo.world import C2_IPS, PHISHING_DOMAINS, PHISHING_SERVER, RESOLVERS, Server
 from bastion.orgs import Organisation
 
 

@@ -27,13 +27,7 @@ from bastion.demo.formats import fortigate, nginx, panos, squid, zeek
 from bastion.demo.formats.common import LogSpec
 from bastion.demo.plant import HOUR, PlantedAttack
 from bastion.demo.rand import Draw
-from bastion.demo.world import (
-    C2_IPS,
-    JNDI_URL_PATTERN,
-    MALICIOUS_JA3,
-    PHISHING_DOMAINS,
-    World,
-)
+from bastion.demo.world import C2_IPS, JNDI_URL_PATTERN, MALICIOUS_JA3, PHISHING_DOMAINS, World
 from bastion.orgs import Organisation
 
 DEFAULT_DAY = date(2025, 6, 2)

@@ -38,11 +38,7 @@ from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.detect.correlation import (
-    CorrelationEngine,
-    CorrelationState,
-    correlation_candidates,
-)
+from bastion.detect.correlation import CorrelationEngine, CorrelationState, correlation_candidates
 from bastion.detect.correlation import load as load_windows
 from bastion.detect.correlation import save as save_windows
 from bastion.detect.correlation_compiler import build_engine, compile_correlations, report_failures

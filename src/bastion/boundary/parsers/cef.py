@@ -35,17 +35,8 @@ from bastion.boundary.parsers.fields import (
     transport,
     verdict,
 )
-from bastion.boundary.parsers.results import (
-    ORIGINAL,
-    REASON,
-    finish,
-    first_failure,
-    line_frame,
-)
-from bastion.boundary.parsers.sniffing import (
-    matcher,
-    mostly,
-)
+from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
+from bastion.boundary.parsers.sniffing import matcher, mostly
 from bastion.boundary.parsers.urls import with_url_parts
 from bastion.core.events import LINE_COLUMN, TIMESTAMP
 

@@ -24,13 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
-from bastion.boundary.parsers.fields import (
-    integer,
-    not_number,
-    port,
-    transport,
-    verdict,
-)
+from bastion.boundary.parsers.fields import integer, not_number, port, transport, verdict
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     Check,

@@ -24,12 +24,7 @@ import pyarrow.json as pa_json
 from polars._typing import PolarsDataType
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers.base import (
-    ParseContext,
-    Parser,
-    ParseResult,
-    clip,
-)
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.parsers.fields import (
     add_bytes,
     domain,
@@ -50,10 +45,7 @@ from bastion.boundary.parsers.results import (
     line_frame,
     scatter_rows,
 )
-from bastion.boundary.parsers.urls import (
-    path_of,
-    with_url_parts,
-)
+from bastion.boundary.parsers.urls import path_of, with_url_parts
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 # Schema fields read from the event (event.original is always the raw line), plus the

@@ -23,14 +23,7 @@ import re
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
-from bastion.boundary.parsers.fields import (
-    domain,
-    integer,
-    not_number,
-    port,
-    transport,
-    verdict,
-)
+from bastion.boundary.parsers.fields import domain, integer, not_number, port, transport, verdict
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     Check,

@@ -19,13 +19,7 @@ import re
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
-from bastion.boundary.parsers.fields import (
-    compress_ipv6,
-    integer,
-    not_number,
-    port,
-    transport,
-)
+from bastion.boundary.parsers.fields import compress_ipv6, integer, not_number, port, transport
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     Check,

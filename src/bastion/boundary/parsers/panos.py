@@ -27,12 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers.base import (
-    ParseContext,
-    Parser,
-    ParseResult,
-    clip,
-)
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.parsers.fields import (
     integer,
     not_number,

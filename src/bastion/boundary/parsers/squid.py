@@ -14,26 +14,10 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
-from bastion.boundary.parsers.fields import (
-    epoch_seconds,
-    integer,
-    null_if_blank,
-)
-from bastion.boundary.parsers.results import (
-    ORIGINAL,
-    REASON,
-    finish,
-    first_failure,
-    line_frame,
-)
-from bastion.boundary.parsers.sniffing import (
-    matcher,
-    mostly,
-)
-from bastion.boundary.parsers.urls import (
-    with_authority_parts,
-    with_url_parts,
-)
+from bastion.boundary.parsers.fields import epoch_seconds, integer, null_if_blank
+from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
+from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.urls import with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
 _FIELDS = ("time", "elapsed", "client", "result", "bytes", "method", "url", "user", "hierarchy")

@@ -15,26 +15,10 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
-from bastion.boundary.parsers.fields import (
-    integer,
-    null_if_blank,
-)
-from bastion.boundary.parsers.results import (
-    ORIGINAL,
-    REASON,
-    finish,
-    first_failure,
-    line_frame,
-)
-from bastion.boundary.parsers.sniffing import (
-    matcher,
-    mostly,
-)
-from bastion.boundary.parsers.urls import (
-    path_of,
-    with_authority_parts,
-    with_url_parts,
-)
+from bastion.boundary.parsers.fields import integer, null_if_blank
+from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
+from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.urls import path_of, with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'

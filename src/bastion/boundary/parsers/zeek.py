@@ -33,12 +33,7 @@ import numpy as np
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers.base import (
-    ParseContext,
-    Parser,
-    ParseResult,
-    clip,
-)
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.parsers.fields import (
     add_bytes,
     domain,

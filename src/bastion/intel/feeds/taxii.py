@@ -20,13 +20,7 @@ import httpx
 from bastion.core import fetch
 from bastion.core.documents import load_json
 from bastion.core.errors import FetchError, InputError
-from bastion.intel.feeds.base import (
-    FeedOptions,
-    FeedState,
-    FeedType,
-    Fetched,
-    Parsed,
-)
+from bastion.intel.feeds.base import FeedOptions, FeedState, FeedType, Fetched, Parsed
 from bastion.intel.feeds.stix import read_bundle, read_objects
 
 PAGE = 500
