@@ -29,31 +29,30 @@ def with_url_parts(frame: pl.LazyFrame, url: pl.Expr | str, prefix: str) -> pl.L
     Parts are null where the value is not an absolute URL. The regex's groups are first
     kept as a column so that each part reads that column (see ``fields``).
     """
-    url = pl.col(url) if isinstance(url, str) else url
-    groups = f"{prefix}groups"
-    parts = pl.col(groups).struct
-    return (
-        frame.with_columns(url.str.extract_groups(_URL_PATTERN).alias(groups))
-        .with_columns(
-            _host(parts.field("host")).alias(f"{prefix}domain"),
-            port(parts.field("port")).alias(f"{prefix}port"),
-            null_if_blank(parts.field("path")).alias(f"{prefix}path"),
-        )
-        .drop(groups)
-    )
+    return _with_parts(frame, url, _URL_PATTERN, prefix, with_path=True)
 
 
 def with_authority_parts(frame: pl.LazyFrame, target: pl.Expr | str, prefix: str) -> pl.LazyFrame:
     """Add ``{prefix}domain`` and ``{prefix}port`` of ``host:port`` (CONNECT) targets."""
-    target = pl.col(target) if isinstance(target, str) else target
+    return _with_parts(frame, target, _AUTHORITY_PATTERN, prefix, with_path=False)
+
+
+def _with_parts(
+    frame: pl.LazyFrame, value: pl.Expr | str, pattern: str, prefix: str, *, with_path: bool
+) -> pl.LazyFrame:
+    """Extract ``pattern``'s host, port (and path) groups of ``value`` into prefixed columns."""
+    value = pl.col(value) if isinstance(value, str) else value
     groups = f"{prefix}groups"
     parts = pl.col(groups).struct
+    columns = [
+        _host(parts.field("host")).alias(f"{prefix}domain"),
+        port(parts.field("port")).alias(f"{prefix}port"),
+    ]
+    if with_path:
+        columns.append(null_if_blank(parts.field("path")).alias(f"{prefix}path"))
     return (
-        frame.with_columns(target.str.extract_groups(_AUTHORITY_PATTERN).alias(groups))
-        .with_columns(
-            _host(parts.field("host")).alias(f"{prefix}domain"),
-            port(parts.field("port")).alias(f"{prefix}port"),
-        )
+        frame.with_columns(value.str.extract_groups(pattern).alias(groups))
+        .with_columns(columns)
         .drop(groups)
     )
 
