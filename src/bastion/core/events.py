@@ -48,7 +48,23 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "tls.client.ja3": pl.String(),  # lower-case hex md5
     "tls.client.ja4": pl.String(),
     "file.hash.sha256": pl.String(),  # lower-case hex
-    "rule.name": pl.String(),  # the device's rule or threat name, if any
+    "rule.name": pl.String(),  # the firewall policy (rule) that matched, as ECS says
+    "event.category": pl.String(),  # ECS category when it is not network traffic: authentication …
+    "event.outcome": pl.String(),  # success / failure, for authentication events
+    "source.nat.ip": pl.String(),  # the source address after translation
+    "source.nat.port": pl.Int32(),
+    "destination.nat.ip": pl.String(),  # the destination address after translation
+    "destination.nat.port": pl.Int32(),
+    "user.name": pl.String(),  # the source user, without its domain
+    "user.domain": pl.String(),
+    "destination.user.name": pl.String(),
+    "threat.name": pl.String(),  # IPS/AV/spyware signature name (PAN-OS THREAT, FortiGate UTM)
+    "threat.id": pl.String(),
+    "threat.category": pl.String(),
+    "threat.severity": pl.String(),  # the device's severity word, lower-case
+    "url.category": pl.String(),  # the device's URL category
+    "network.application": pl.String(),  # the device's application name, lower-case
+    "network.application_risk": pl.String(),  # the device's risk word or number for it
     "event.original": pl.String(),  # the raw line, for evidence and keyword searches
 }
 
