@@ -62,6 +62,7 @@ class ParseContext:
 
     source: str = "<memory>"
     default_year: int = 1970  # for syslog timestamps that carry no year (RFC 3164)
+    timezone: str = "UTC"  # IANA name: the zone of device times that carry no offset
     state: dict[str, Any] = field(default_factory=dict)
 
 
