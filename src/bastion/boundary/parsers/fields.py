@@ -9,7 +9,10 @@ on them stay columnar. The rules, whichever format a value comes from:
 - a transport is a lower-case IANA keyword; a protocol number becomes its keyword;
 - an integer is decimal text, surrounding spaces allowed, in its type's range; else null;
 - a SHA-256 digest is 64 hex digits, lower-cased; else null;
-- a verdict is ``denied`` or ``allowed`` from the device's action word, any case.
+- a verdict is ``denied`` or ``allowed`` from the device's action word, any case;
+- a device time written without an offset is in the source's time zone
+  (``ParseContext.timezone``, the ``--timezone`` of ``bastion boundary ingest``):
+  ``localise`` makes it UTC. A time that carries its own offset keeps it.
 
 Names (transports, action words, host names) are taken as written, only lower-cased;
 numbers and digests may carry spaces around them.
@@ -162,6 +165,23 @@ def epoch_millis(expr: pl.Expr) -> pl.Expr:
     """Convert integral epoch milliseconds (text) to a UTC timestamp; bad text gives null."""
     millis = expr.str.extract(r"^([0-9]{1,15})$", 1).cast(pl.Int64, strict=False)
     return pl.from_epoch(millis, time_unit="ms").cast(TIMESTAMP)
+
+
+def localise(naive: pl.Expr, timezone: str) -> pl.Expr:
+    """Return naive device times (no offset) read as wall-clock times in ``timezone``, in UTC.
+
+    ``timezone`` is an IANA name (``ParseContext.timezone``). In the hour repeated when
+    clocks go back a time is read as the earlier of its two instants; a time in the hour
+    skipped when clocks go forward (a device whose clock did not move on) is read one
+    hour later, the instant it names. A null stays null.
+    """
+    if timezone == "UTC":
+        return naive.dt.replace_time_zone("UTC")
+    zoned = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    skipped = (naive + pl.duration(hours=1)).dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    )
+    return pl.coalesce(zoned, skipped).dt.convert_time_zone("UTC")
 
 
 def iso_timestamp(expr: pl.Expr) -> pl.Expr:
