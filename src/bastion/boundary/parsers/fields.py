@@ -10,6 +10,8 @@ on them stay columnar. The rules, whichever format a value comes from:
 - an integer is decimal text, surrounding spaces allowed, in its type's range; else null;
 - a SHA-256 digest is 64 hex digits, lower-cased; else null;
 - a verdict is ``denied`` or ``allowed`` from the device's action word, any case;
+- an IP address column holds an IPv4 dotted quad or an IPv6 address, never a name;
+- a user written ``DOMAIN\\user`` or ``user@domain`` is split into name and domain;
 - a device time written without an offset is in the source's time zone
   (``ParseContext.timezone``, the ``--timezone`` of ``bastion boundary ingest``):
   ``localise`` makes it UTC. A time that carries its own offset keeps it.
@@ -165,6 +167,53 @@ def epoch_millis(expr: pl.Expr) -> pl.Expr:
     """Convert integral epoch milliseconds (text) to a UTC timestamp; bad text gives null."""
     millis = expr.str.extract(r"^([0-9]{1,15})$", 1).cast(pl.Int64, strict=False)
     return pl.from_epoch(millis, time_unit="ms").cast(TIMESTAMP)
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"(?:{_OCTET}\.){{3}}{_OCTET}"
+_H = r"[0-9A-Fa-f]{1,4}"
+# Every IPv6 form with at most one "::", plus the IPv4-mapped ones devices write.
+_IPV6 = "|".join(
+    [
+        rf"(?:{_H}:){{7}}{_H}",
+        *(rf"(?:{_H}:){{1,{n}}}(?::{_H}){{1,{7 - n}}}" for n in range(1, 7)),
+        rf"(?:{_H}:){{1,7}}:",
+        rf":(?::{_H}){{1,7}}",
+        "::",
+        rf"(?:{_H}:){{6}}{_IPV4}",
+        rf"::(?:[Ff]{{4}}:(?:0{{1,4}}:)?)?{_IPV4}",
+    ]
+)
+IP_ADDRESS = rf"^(?:{_IPV4}|{_IPV6})$"
+
+
+def ip_address(expr: pl.Expr) -> pl.Expr:
+    """Return ``expr`` where it is an IPv4 or IPv6 address (no zone, no port), else null.
+
+    An address column never holds a host name, a port or a shifted field: a value that is
+    not an address comes out null (a parser that must have one rejects the line instead).
+    """
+    return pl.when(expr.str.contains(IP_ADDRESS)).then(expr)
+
+
+def user_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Split a logged user into (name, domain): ``DOMAIN\\name``, ``name@domain`` or ``name``.
+
+    Blank is null; a user without a domain has a null domain. Pass a column: it is read
+    several times.
+    """
+    windows = expr.str.contains("\\", literal=True)
+    name = (
+        pl.when(windows)
+        .then(expr.str.replace(r"^[^\\]*\\", ""))
+        .otherwise(expr.str.replace(r"@[^@]*$", ""))
+    )
+    domain = (
+        pl.when(windows)
+        .then(expr.str.extract(r"^([^\\]*)\\", 1))
+        .otherwise(expr.str.extract(r"@([^@]*)$", 1))
+    )
+    return null_if_blank(name), null_if_blank(domain)
 
 
 def localise(naive: pl.Expr, timezone: str) -> pl.Expr:
