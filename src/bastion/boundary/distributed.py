@@ -168,7 +168,7 @@ class Worker:
             msg = f"raw chunk message without a valid {exc} header"
             raise InputError(msg) from None
         parser = get_parser(fmt)
-        ctx = ParseContext(source=source)
+        ctx = ParseContext(source=source, timezone=self.pipeline.timezone)
         if prime:
             parser.parse(pl.Series("line", prime, dtype=pl.String), ctx)
         data = self._decompressor.decompress(payload)

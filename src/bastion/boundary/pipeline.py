@@ -52,8 +52,8 @@ from bastion.boundary.sources import (
     unreadable_reason,
 )
 from bastion.boundary.stages import Transformed, transform
-from bastion.core.errors import ConflictError
-from bastion.core.settings import Settings
+from bastion.core.errors import ConflictError, InputError
+from bastion.core.settings import Settings, time_zone
 from bastion.detect import CorrelationState, Detector
 from bastion.intel import (
     MatchIndex,
@@ -121,8 +121,10 @@ class Pipeline:
         compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
         detector: Detector | None = None,
         detector_state: CorrelationState | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.detector = detector
+        self.timezone = timezone  # of device times without an offset (ParseContext.timezone)
         self.detector_state = CorrelationState() if detector_state is None else detector_state
         self.store = store
         self.compact_after = compact_after
@@ -145,11 +147,18 @@ class Pipeline:
         indicator_files: Iterable[Path] = (),
         window: timedelta = ALERT_WINDOW,
         default_org: str | None = None,
+        timezone: str | None = None,
     ) -> Pipeline:
         """Build the pipeline from the federation's networks and the active indicators.
 
         Indicators from ``indicator_files`` (CSV or JSON) are matched as well as those stored.
+        ``timezone`` (an IANA name; default the ``boundary_timezone`` setting) is the zone
+        of the sources' device times that carry no offset.
         """
+        try:
+            zone = time_zone(settings.boundary_timezone if timezone is None else timezone)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         with store.session() as session:
             if default_org is not None:
                 default_org = get_organisation(session, default_org).code
@@ -174,6 +183,7 @@ class Pipeline:
             compact_after=timedelta(hours=settings.archive_compact_after_hours),
             detector=detector,
             detector_state=detector_state,
+            timezone=zone,
         )
         if not from_files:  # indicators from files are fixed for the run; the store's are live
             pipeline.live = LiveIndicators(opened, settings.intel_refresh_seconds)
@@ -236,7 +246,7 @@ class Pipeline:
                 stats.status = "already ingested"
                 return stats
             start, stats.status = checkpoint.offset, "resumed"
-        ctx = ParseContext(source=str(path), default_year=_file_year(path))
+        ctx = ParseContext(source=str(path), default_year=_file_year(path), timezone=self.timezone)
         first_line = 1
         if start:
             _prime(parser, ctx, path)
@@ -275,7 +285,7 @@ class Pipeline:
         started = time.perf_counter()
         parser = get_parser(fmt)
         stats = SourceStats(str(path), parser.name)
-        ctx = ParseContext(source=str(path), default_year=datetime.now(UTC).year)
+        ctx = self._context(str(path))
 
         def key() -> str:
             return (
@@ -292,7 +302,7 @@ class Pipeline:
         for gen, chunk in follow(path, start=start, poll=poll, should_stop=should_stop):
             if gen != generation or not current:
                 generation, current = gen, key()
-                ctx = ParseContext(source=str(path), default_year=datetime.now(UTC).year)
+                ctx = self._context(str(path))
             lines = split_lines(chunk.data, chunk.offset)
             self.process_chunk(chunk, lines, parser, ctx, current, stats)
         stats.seconds = time.perf_counter() - started
@@ -340,11 +350,17 @@ class Pipeline:
         started = time.perf_counter()
         parser = get_parser(fmt)
         stats = SourceStats(source, parser.name)
-        ctx = ParseContext(source=source, default_year=datetime.now(UTC).year)
+        ctx = self._context(source)
         # A stream commits every chunk as it comes: its lines should not wait for more.
         self._run(_numbered(chunks), parser, ctx, key, stats, segment_bytes=0)
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _context(self, source: str) -> ParseContext:
+        """Return a new source's parse context: this year, this pipeline's time zone."""
+        return ParseContext(
+            source=source, default_year=datetime.now(UTC).year, timezone=self.timezone
+        )
 
     def _run(
         self,

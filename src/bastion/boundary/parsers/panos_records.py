@@ -1,0 +1,429 @@
+"""What PAN-OS records hold and mean: field positions, action verdicts, the schema mapping.
+
+``panos`` splits the lines into the fields named here; ``result`` checks them and maps
+them to the common schema. Positions are those of the PAN-OS 10.x/11.x syslog field
+lists; the leading fields have not moved since PAN-OS 8, and later versions only add
+fields at the end, so a field past a record's end is simply absent.
+
+Log types read: TRAFFIC, THREAT, and the SYSTEM records of authentications
+(event id ``auth-fail`` / ``auth-success``: an administrator's or a portal user's
+login), read as ``event.category`` authentication with ``event.outcome``. Every other
+record type (CONFIG, HIP-MATCH, GLOBALPROTECT, USERID, other SYSTEM events …) is
+rejected with the reason "PAN-OS <TYPE> records are not read"; the rest of the source
+is read.
+
+Time: the record's generated time, read in the source's time zone
+(``ParseContext.timezone``: ``--timezone`` of ``bastion boundary ingest``, default UTC),
+since PAN-OS writes it in the firewall's own zone without saying which. A record that
+carries its High Resolution Timestamp (PAN-OS 10 and later: ``2021-11-16T11:14:58.908-08:00``)
+is read from that: the offset in the record wins.
+
+Threat context: a THREAT record's threat name and id (PAN-OS writes ``Name(12345)``) go
+to ``threat.name`` / ``threat.id``, its severity and threat category to
+``threat.severity`` / ``threat.category``. URL records (subtype ``url``) log no threat
+(their id is the placeholder ``(9999)``): their ``threat.*`` stay null and their
+category is ``url.category``. ``rule.name`` is always the security policy.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from bastion.boundary.parsers.base import ParseResult, clip
+from bastion.boundary.parsers.fields import (
+    integer,
+    ip_address,
+    localise,
+    not_number,
+    null_if_blank,
+    port,
+    sha256,
+    transport,
+    user_parts,
+)
+from bastion.boundary.parsers.results import ORIGINAL, Check, fill_where, finish_checked
+from bastion.boundary.parsers.urls import url_parts
+
+# Every action PAN-OS logs, and what it means for the connection: one table.
+# None is a documented unknown: the device does not say whether the traffic passed.
+ACTIONS: dict[str, str | None] = {
+    "allow": "allowed",
+    "alert": "allowed",  # a threat logged, the traffic let through
+    "continue": "allowed",  # the user clicked on through a continue page
+    "override": "allowed",  # the user gave the override password
+    "deny": "denied",
+    "drop": "denied",
+    "drop-icmp": "denied",
+    "drop-all": "denied",
+    "drop-all-packets": "denied",
+    "drop-packet": "denied",
+    "random-drop": "denied",
+    "reset-client": "denied",
+    "reset-server": "denied",
+    "reset-both": "denied",
+    "block": "denied",
+    "block-url": "denied",
+    "block-ip": "denied",
+    "block-continue": "denied",  # a continue page shown, the request not let through
+    "block-override": "denied",
+    "override-lockout": "denied",
+    "sinkhole": "denied",  # a DNS answer replaced with the sinkhole address
+    # A SYN cookie was sent: the session goes on only if the client answers it.
+    "syncookie-sent": None,
+    "syn-cookie": None,
+    "not-applicable": None,
+}
+
+# PAN-OS App-ID names of the common application protocols, as ECS names them.
+APP_PROTOCOLS = {
+    "web-browsing": "http",
+    "http-proxy": "http",
+    "http2": "http",
+    "ssl": "tls",
+    "quic": "quic",
+    "dns": "dns",
+    "dns-base": "dns",
+    "dns-over-https": "dns",
+    "ssh": "ssh",
+    "smtp": "smtp",
+    "smtp-base": "smtp",
+    "ftp": "ftp",
+    "ntp": "ntp",
+    "ntp-base": "ntp",
+    "ldap": "ldap",
+    "kerberos": "kerberos",
+    "ms-rdp": "rdp",
+    "ms-ds-smb": "smb",
+    "ms-ds-smb-base": "smb",
+    "snmp": "snmp",
+    "snmp-base": "snmp",
+    "sip": "sip",
+    "imap": "imap",
+    "pop3": "pop3",
+    "telnet": "telnet",
+}
+
+# The leading fields, read from every record by position. Their meaning depends on the
+# log type: 31-34 are bytes (TRAFFIC) or URL, threat, category, severity (THREAT);
+# in a SYSTEM record 8 is the event id, 14 the description, 22 the device name and
+# 25 the High Resolution Timestamp.
+FIELDS = {
+    1: "receive_time",
+    3: "type",
+    4: "subtype",
+    6: "generated_time",
+    7: "src",
+    8: "dst",
+    9: "nat_src",
+    10: "nat_dst",
+    11: "rule",
+    12: "src_user",
+    13: "dst_user",
+    14: "app",
+    22: "f22",
+    24: "sport",
+    25: "dport",
+    26: "nat_sport",
+    27: "nat_dport",
+    29: "proto",
+    30: "action",
+    31: "f31",
+    32: "f32",
+    33: "f33",
+    34: "f34",
+    37: "f37",
+}
+# Per log type, fields after the leading ones: read only on the rows that need them.
+LATE_FIELDS = {
+    "TRAFFIC": {52: "device_name"},
+    "THREAT": {
+        43: "file_digest",
+        46: "user_agent",
+        59: "device_name",
+        63: "method",
+        69: "threat_category",
+    },
+}
+# Fields PAN-OS 10.x/11.x add at the end: read on the records long enough to hold them.
+TAIL_FIELDS = {
+    "TRAFFIC": {102: "high_res_time", 108: "app_risk"},
+    "THREAT": {107: "high_res_time", 114: "app_risk"},
+}
+# The fields every record of a log type has: PAN-OS 8.1 and later write at least 65 for
+# TRAFFIC (through SCTP Chunks Received), 75 for THREAT (through HTTP Headers) and 23 for
+# SYSTEM (through Device Name).
+MIN_FIELDS = {"TRAFFIC": 65, "THREAT": 75, "SYSTEM": 23}
+# Fields set in every record that has them (SCTP Chunks Received; Rule UUID, HTTP/2
+# Connection; Device Name): where the CSV reader finds one set, the record is long enough
+# without counting its fields.
+PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77), "SYSTEM": (22,)}
+# SYSTEM event ids read, as authentication outcomes.
+AUTH_EVENTS = {"auth-fail": "failure", "auth-success": "success"}
+
+_TIME_FORMAT = "%Y/%m/%d %H:%M:%S"
+# "failed authentication for user 'admin'.   Reason: … From: 10.0.0.5."
+_AUTH_USER = r"user '([^']*)'"
+_AUTH_FROM = r"From: ?([0-9A-Fa-f.:]+[0-9A-Fa-f])"
+
+
+def _times(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """Add ``_time``: the High Resolution Timestamp where the record has one, else local time.
+
+    The generated time (the receive time where it does not read) is read in
+    ``timezone``; a generated time written with an offset keeps it.
+    """
+    col = pl.col
+
+    def local(field: str) -> pl.Expr:
+        naive = col(field).str.strptime(pl.Datetime("us"), _TIME_FORMAT, strict=False)
+        return localise(naive, timezone)
+
+    def zoned(field: pl.Expr) -> pl.Expr:
+        return (
+            field.str.replace(r"Z$", "+00:00")
+            .str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
+            .dt.convert_time_zone("UTC")
+        )
+
+    frame = frame.with_columns(_time=local("generated_time"))
+    frame = fill_where(frame, col("_time").is_null(), {"_time": zoned(col("generated_time"))})
+    frame = fill_where(frame, col("_time").is_null(), {"_time": local("receive_time")})
+    # SYSTEM records carry theirs in field 25 (read as the destination port's position).
+    high_res = pl.when(col("type") == "SYSTEM").then(col("dport")).otherwise(col("high_res_time"))
+    frame = frame.with_columns(_high_res=high_res)
+    return fill_where(
+        frame,
+        col("_high_res").str.len_bytes() > 20,  # shorter: no ISO time with a zone
+        {"_time": pl.coalesce(zoned(col("_high_res")), col("_time"))},
+    )
+
+
+def _threat_and_url(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the URL, threat and user fields, each computed on the rows that have them."""
+    col = pl.col
+    threat = col("type") == "THREAT"
+    scheme = pl.when((col("_dport") == 443) | (col("app") == "ssl")).then(pl.lit("https"))
+    url_full, url_domain, url_path = url_parts(
+        null_if_blank(col("f31")), scheme.otherwise(pl.lit("http"))
+    )
+    # URL records log a URL; threats found in HTTP (a vulnerability exploit) log one too,
+    # written host/path; threats in files (virus, wildfire) log a bare file name.
+    http_target = col("f31").str.contains(
+        r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[A-Za-z0-9.-]+(?::[0-9]+)?/"
+    )
+    frame = fill_where(
+        frame,
+        threat & ((col("subtype") == "url") | http_target),
+        {"url.full": url_full, "url.domain": url_domain, "url.path": url_path},
+    )
+    # "Eicar Test File(39040)": the threat's name, then its id.
+    named = threat & (col("subtype") != "url")
+    frame = fill_where(
+        frame,
+        named,
+        {
+            "threat.name": null_if_blank(col("f32").str.replace(r" ?\([0-9]+\)$", "")),
+            "threat.id": col("f32").str.extract(r"\(([0-9]+)\)$", 1),
+            "threat.severity": null_if_blank(col("f34").str.to_lowercase()),
+            "threat.category": null_if_blank(col("threat_category").str.to_lowercase()),
+        },
+    )
+    # The URL category: field 33 of THREAT records, 37 of TRAFFIC ("any": none looked up).
+    category = pl.when(threat).then(col("f33")).otherwise(col("f37"))
+    frame = frame.with_columns(_category=category)
+    network = col("type").is_in(["TRAFFIC", "THREAT"])
+    name, domain = user_parts(col("src_user"))
+    frame = fill_where(
+        frame,
+        network & (col("src_user").str.len_bytes() > 0),
+        {"user.name": name, "user.domain": domain},
+    )
+    dst_name, _ = user_parts(col("dst_user"))
+    return fill_where(
+        frame,
+        network & (col("dst_user").str.len_bytes() > 0),
+        {"destination.user.name": dst_name},
+    )
+
+
+def _system_auth(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the user and source address of SYSTEM authentication records, from the description."""
+    col = pl.col
+    description = col("app")  # field 14
+    name, domain = user_parts(description.str.extract(_AUTH_USER, 1))
+    return fill_where(
+        frame,
+        (col("type") == "SYSTEM") & col("dst").is_in(list(AUTH_EVENTS)),
+        {
+            "user.name": name,
+            "user.domain": domain,
+            "_auth_from": ip_address(description.str.extract(_AUTH_FROM, 1)),
+        },
+    )
+
+
+def _checks(frame: pl.DataFrame) -> list[Check]:
+    """Return the checks a record must pass, in order; the first it fails is its reason."""
+    col = pl.col
+    log_type = col("type")
+    network = log_type.is_in(["TRAFFIC", "THREAT"])
+    traffic = log_type == "TRAFFIC"
+    minimum = pl.lit(None, pl.UInt32)
+    for kind, count in MIN_FIELDS.items():
+        minimum = pl.when(log_type == kind).then(pl.lit(count, pl.UInt32)).otherwise(minimum)
+    return [
+        (
+            log_type.is_null() | ~col("generated_time").str.contains(r"^[0-9]{4}[/-][0-9]{2}"),
+            "panos: not a PAN-OS CSV record (need at least 7 comma-separated fields, "
+            "the 7th a time like 2025/11/25 13:01:02)",
+        ),
+        (
+            col("_quotes") % 2 == 1,
+            "panos: unbalanced double quotes; a quoted field is not closed",
+        ),
+        (
+            ~log_type.is_in(list(MIN_FIELDS)),
+            pl.format(
+                "panos: PAN-OS {} records are not read (read: TRAFFIC, THREAT, "
+                "SYSTEM authentication)",
+                clip(log_type),
+            ),
+        ),
+        (
+            (log_type == "SYSTEM") & ~col("dst").is_in(list(AUTH_EVENTS)),
+            pl.format(
+                "panos: PAN-OS SYSTEM records are not read, except authentications "
+                "(event id {}; read: auth-fail, auth-success)",
+                clip(col("dst")),
+            ),
+        ),
+        (
+            col("_fields") < minimum,
+            pl.format(
+                "panos: {} record has {} fields, needs at least {} (the line was cut short?)",
+                log_type,
+                col("_fields"),
+                minimum,
+            ),
+        ),
+        (
+            col("_time").is_null(),
+            pl.format(
+                "panos: generated time {} is not YYYY/MM/DD hh:mm:ss", clip(col("generated_time"))
+            ),
+        ),
+        (
+            network & col("_src").is_null(),
+            pl.format("panos: source address {} is not an IP address", clip(col("src"))),
+        ),
+        (
+            network & col("_dst").is_null(),
+            pl.format("panos: destination address {} is not an IP address", clip(col("dst"))),
+        ),
+        (
+            network & not_number(col("sport"), col("_sport")),
+            pl.format("panos: source port {} is not a port number", clip(col("sport"))),
+        ),
+        (
+            network & not_number(col("dport"), col("_dport")),
+            pl.format("panos: destination port {} is not a port number", clip(col("dport"))),
+        ),
+        (
+            traffic
+            & (
+                not_number(col("f31"), col("_bytes"))
+                | not_number(col("f32"), col("_sent"))
+                | not_number(col("f33"), col("_received"))
+            ),
+            pl.format(
+                "panos: TRAFFIC bytes {},{},{} are not numbers",
+                clip(col("f31")),
+                clip(col("f32")),
+                clip(col("f33")),
+            ),
+        ),
+    ]
+
+
+def _nat_port(field: str) -> pl.Expr:
+    """A NAT port: port 0 is no translation."""
+    value = port(pl.col(field))
+    return pl.when(value != 0).then(value)
+
+
+def result(frame: pl.DataFrame, timezone: str) -> ParseResult:
+    """Check the split records and map the good ones to the schema."""
+    col = pl.col
+    log_type = col("type")
+    traffic, system = log_type == "TRAFFIC", log_type == "SYSTEM"
+    network = log_type.is_in(["TRAFFIC", "THREAT"])
+    for name in ("threat_category", "high_res_time", "app_risk", "_category"):
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+    frame = _times(frame, timezone).with_columns(
+        _src=ip_address(col("src")),
+        _dst=ip_address(col("dst")),
+        _sport=port(col("sport")),
+        _dport=port(col("dport")),
+        _bytes=pl.when(traffic).then(integer(col("f31"), pl.Int64())),
+        _sent=pl.when(traffic).then(integer(col("f32"), pl.Int64())),
+        _received=pl.when(traffic).then(integer(col("f33"), pl.Int64())),
+    )
+    frame = _system_auth(_threat_and_url(frame))
+    if "_auth_from" not in frame.columns:
+        frame = frame.with_columns(_auth_from=pl.lit(None, pl.String))
+    nat = pl.when(network)
+    fields = [
+        col("_time").alias("@timestamp"),
+        pl.concat_str(pl.lit("panos."), log_type.str.to_lowercase()).alias("event.dataset"),
+        pl.when(system)
+        .then(col("dst"))
+        .otherwise(col("action").str.to_lowercase())
+        .alias("event.action"),
+        col("action")
+        .str.to_lowercase()
+        .replace_strict(ACTIONS, default=None, return_dtype=pl.String)
+        .alias("event.type"),
+        pl.when(system).then(pl.lit("authentication")).alias("event.category"),
+        pl.when(system)
+        .then(col("dst").replace_strict(AUTH_EVENTS, default=None))
+        .alias("event.outcome"),
+        pl.lit("Palo Alto Networks").alias("observer.vendor"),
+        pl.lit("PAN-OS").alias("observer.product"),
+        pl.coalesce(
+            col("syslog.hostname"),
+            null_if_blank(pl.when(system).then(col("f22")).otherwise(col("device_name"))),
+        ).alias("observer.name"),
+        pl.when(system).then(col("_auth_from")).otherwise(col("_src")).alias("source.ip"),
+        nat.then(col("_sport")).alias("source.port"),
+        col("_sent").alias("source.bytes"),
+        nat.then(col("_dst")).alias("destination.ip"),
+        nat.then(col("_dport")).alias("destination.port"),
+        col("_received").alias("destination.bytes"),
+        nat.then(transport(col("proto"))).alias("network.transport"),
+        nat.then(col("app").replace_strict(APP_PROTOCOLS, default=None)).alias("network.protocol"),
+        col("_bytes").alias("network.bytes"),
+        col("url.full"),
+        col("url.domain"),
+        col("url.path"),
+        null_if_blank(col("method")).str.to_uppercase().alias("http.request.method"),
+        null_if_blank(col("user_agent")).alias("user_agent.original"),
+        sha256(col("file_digest")).alias("file.hash.sha256"),
+        nat.then(null_if_blank(col("rule"))).alias("rule.name"),
+        nat.then(ip_address(null_if_blank(col("nat_src"), "0.0.0.0"))).alias("source.nat.ip"),
+        nat.then(_nat_port("nat_sport")).alias("source.nat.port"),
+        nat.then(ip_address(null_if_blank(col("nat_dst"), "0.0.0.0"))).alias("destination.nat.ip"),
+        nat.then(_nat_port("nat_dport")).alias("destination.nat.port"),
+        col("user.name"),
+        col("user.domain"),
+        col("destination.user.name"),
+        col("threat.name"),
+        col("threat.id"),
+        col("threat.category"),
+        col("threat.severity"),
+        nat.then(null_if_blank(col("_category"), "any")).alias("url.category"),
+        nat.then(null_if_blank(col("app").str.to_lowercase())).alias("network.application"),
+        nat.then(null_if_blank(col("app_risk"))).alias("network.application_risk"),
+        col(ORIGINAL),
+    ]
+    return finish_checked(frame, _checks(frame), fields)
