@@ -8,7 +8,9 @@ exception. The real lines are the samples ``test_accounting`` gathers.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -159,3 +161,84 @@ def test_an_ecs_chunk_of_objects_without_ecs_fields_is_read_line_by_line() -> No
     result = get_parser("ecs").read(chunk, ParseContext())
     assert_accounted("ecs", chunk.text, result)
     assert result.events.height + result.rejects.height == 2
+
+
+# PAN-OS: valid records with fields reordered, repeated, dropped or added (issue 23).
+ADDRESS_COLUMNS = ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
+
+
+def assert_addresses(result: ParseResult) -> None:
+    """Check every address column holds IP addresses or null, never a name or a shifted field."""
+    for column in ADDRESS_COLUMNS:
+        for value in result.events.get_column(column).drop_nulls():
+            ipaddress.ip_address(value)  # raises on anything that is not an address
+
+
+def _panos_records() -> list[str]:
+    golden = Path(__file__).parent / "golden" / "panos" / "records.log"
+    return [line for line in golden.read_text().splitlines() if line]
+
+
+PANOS_RECORDS = _panos_records()
+_FIELD = st.sampled_from(
+    [
+        "",
+        "0",
+        "0.0.0.0",
+        "fw01",
+        "10.0.0.300",
+        "2001:db8::1",
+        "TRAFFIC",
+        "THREAT",
+        "SYSTEM",
+        "auth-fail",
+        "2025/11/25 13:01:02",
+        "2021-11-16T11:14:58.908-08:00",
+        '"a,b"',
+        "x" * 40,
+        "dmz:OCSP_Server",
+        "::",
+        "65535",
+        "-1",
+        "allow",
+        "CORP\\alice",
+    ]
+) | st.text(st.characters(exclude_characters="\n\r", exclude_categories=("Cs",)), max_size=12)
+
+
+@st.composite
+def mangled_panos(draw: st.DrawFn) -> str:
+    """A real-shaped PAN-OS record with its fields reordered, repeated, dropped or added."""
+    fields = draw(st.sampled_from(PANOS_RECORDS)).split(",")
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(fields) - 1))
+        edit = draw(st.sampled_from(["swap", "drop", "insert", "repeat", "replace"]))
+        if edit == "swap":
+            other = draw(st.integers(0, len(fields) - 1))
+            fields[at], fields[other] = fields[other], fields[at]
+        elif edit == "drop" and len(fields) > 1:
+            del fields[at]
+        elif edit == "insert":
+            fields.insert(at, draw(_FIELD))
+        elif edit == "repeat":
+            fields.insert(at, fields[at])
+        else:
+            fields[at] = draw(_FIELD)
+    return ",".join(fields)
+
+
+@SETTINGS
+@given(lines=st.lists(mangled_panos() | st.sampled_from(PANOS_RECORDS), min_size=1, max_size=8))
+def test_panos_fields_reordered_extra_or_missing_never_crash_nor_misplace_addresses(
+    lines: list[str],
+) -> None:
+    text = pl.Series(lines, dtype=pl.String)
+    for timezone in ("UTC", "America/New_York"):
+        ctx = ParseContext(source="/logs/panos.log", default_year=2025, timezone=timezone)
+        by_lines = get_parser("panos").parse(text, ctx)
+        assert_accounted("panos", text, by_lines)
+        assert_addresses(by_lines)
+        chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+        by_chunk = get_parser("panos").read(chunk, ctx)
+        assert_accounted("panos", chunk.text, by_chunk)
+        assert_addresses(by_chunk)
