@@ -148,7 +148,7 @@ def test_a_cisco_batch_without_a_supported_message_is_rejected_line_by_line() ->
     lines = ["%ASA-6-999999: something else", "These are my notes."]
     result = get_parser("cisco-asa").parse(pl.Series(lines), ParseContext())
     assert result.rejects.get_column("reason").to_list() == [
-        "cisco-asa: message %ASA-6-999999 not supported",
+        "cisco-asa: ASA message 999999 is not read",
         "cisco-asa: no %ASA-<level>-<id>: message id in the line",
     ]
 

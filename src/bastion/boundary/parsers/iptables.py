@@ -47,7 +47,9 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     frame = line_frame(lines)
     if not frame.height:
         return empty_result()
-    header = split_syslog(frame.get_column(ORIGINAL), ctx.default_year)
+    header = split_syslog(
+        frame.get_column(ORIGINAL), ctx.default_year, timezone=ctx.timezone, received=ctx.received
+    )
     message = header.get_column("message")
     before = message.str.extract(f"^(.*?){_FIELDS_START}", 1)
     frame = frame.with_columns(
