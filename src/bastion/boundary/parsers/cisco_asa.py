@@ -49,6 +49,7 @@ from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, cli
 from bastion.boundary.parsers.fields import (
     domain,
     integer,
+    ip_address,
     not_number,
     null_if_blank,
     port,
@@ -87,7 +88,6 @@ DENIED = [word for word, meaning in VERDICTS.items() if meaning == "denied"]
 _IF = r"[A-Za-z0-9_.-]+"  # an interface's nameif
 _IP = r"[0-9A-Fa-f.:]+"
 _HOST = r"[^ /()]+"  # an address, or a network object's name
-_IS_IP = r"^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$"
 _OBJECT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"  # a network object's name, never an address
 _IDS = r"(?: ?\([^)]*\))*"  # identity-firewall users or FQDN groups after an address
 _TAG = r"%(?P<product>ASA|FTD)(?:-[A-Za-z]+)?-(?P<level>[0-7])-(?P<id>[0-9]{6})(?::| |$)"
@@ -257,11 +257,6 @@ def _fields(frame: pl.DataFrame, family: Family) -> pl.DataFrame:
     )
 
 
-def _address(host: pl.Expr) -> pl.Expr:
-    """Return ``host`` when it is an IPv4/IPv6 address (lower-case), else null."""
-    return pl.when(host.str.contains(_IS_IP)).then(host.str.to_lowercase())
-
-
 def _split_user(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Return (name, domain) of an identity-firewall user ``DOMAIN\\name`` or ``name``."""
     user = null_if_blank(raw)
@@ -294,10 +289,10 @@ def _result(frame: pl.DataFrame) -> ParseResult:
     frame = frame.with_columns(
         _swap=second_is_source.fill_null(False),
         _auth=family.is_in(AUTHENTICATION).fill_null(False),
-        _a_addr=_address(col("a_ip")),
-        _b_addr=_address(col("b_ip")),
-        _a_nat=_address(col("a_nat_ip")),
-        _b_nat=_address(col("b_nat_ip")),
+        _a_addr=ip_address(col("a_ip")),
+        _b_addr=ip_address(col("b_ip")),
+        _a_nat=ip_address(col("a_nat_ip")),
+        _b_nat=ip_address(col("b_nat_ip")),
         _a_name=a_name,
         _a_domain=a_domain,
         _b_name=b_name,

@@ -230,3 +230,36 @@ def compress_ipv6(addresses: pl.Series) -> pl.Series:
     )
     short = frame.select(unwrapped.alias("ip")).get_column("ip")
     return addresses.clone().scatter(indices, short)
+
+
+_V4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_V4 = rf"{_V4_OCTET}(?:\.{_V4_OCTET}){{3}}"
+_H = r"[0-9A-Fa-f]{1,4}"
+# RFC 4291 text forms: full, "::"-compressed, and the IPv4-embedded forms devices write.
+_V6 = "|".join(
+    [
+        rf"(?:{_H}:){{7}}{_H}",
+        rf"(?:{_H}:){{1,7}}:",
+        rf"(?:{_H}:){{1,6}}:{_H}",
+        rf"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+        rf"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+        rf"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}",
+        rf"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+        rf"{_H}:(?::{_H}){{1,6}}",
+        rf":(?:(?::{_H}){{1,7}}|:)",
+        rf"(?:{_H}:){{6}}{_V4}",
+        rf"::(?:[Ff]{{4}}(?::0{{1,4}})?:)?{_V4}",
+    ]
+)
+IP_PATTERN = rf"^(?:{_V4}|{_V6})$"
+
+
+def ip_address(expr: pl.Expr) -> pl.Expr:
+    """Return the value where it is an IPv4 or IPv6 address (IPv6 lower-cased), else null.
+
+    A device that writes a host name, an object name or garbage where an address goes
+    must not put it in an address column: hunts, indicators and attribution compare
+    addresses. The IPv4 form is strict (no leading zeros, octets to 255), as Python's
+    ``ipaddress`` reads it.
+    """
+    return pl.when(expr.str.contains(IP_PATTERN)).then(expr.str.to_lowercase())
