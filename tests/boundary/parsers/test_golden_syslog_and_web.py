@@ -20,7 +20,7 @@ from bastion.boundary.parsers import ParseContext, get_parser
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 GOLDEN = Path(__file__).parent / "golden"
-FORMATS = {"asa": "cisco-asa", "iptables": "iptables"}
+FORMATS = {"asa": "cisco-asa", "iptables": "iptables", "webaccess": "nginx", "squid": "squid"}
 
 
 def actual(fmt: str, lines: list[str]) -> dict[str, object]:

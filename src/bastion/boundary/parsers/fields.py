@@ -263,3 +263,21 @@ def ip_address(expr: pl.Expr) -> pl.Expr:
     ``ipaddress`` reads it.
     """
     return pl.when(expr.str.contains(IP_PATTERN)).then(expr.str.to_lowercase())
+
+
+def pattern_verdict(action: pl.Expr, table: dict[str, str]) -> pl.Expr:
+    """Return "denied" or "allowed" by the first kind of ``table`` pattern ``action`` holds.
+
+    ``table`` maps regular expressions (searched anywhere in ``action``) to a verdict;
+    a denying pattern wins over an allowing one, and text none matches is null. For a
+    device whose action is free text or a compound code (netfilter log prefixes, Squid
+    result codes), not a word ``verdict`` can look up.
+    """
+    denied = "|".join(f"(?:{p})" for p, meaning in table.items() if meaning == "denied")
+    allowed = "|".join(f"(?:{p})" for p, meaning in table.items() if meaning == "allowed")
+    return (
+        pl.when(action.str.contains(denied))
+        .then(pl.lit("denied"))
+        .when(action.str.contains(allowed))
+        .then(pl.lit("allowed"))
+    )

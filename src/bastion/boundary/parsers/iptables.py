@@ -35,6 +35,7 @@ from bastion.boundary.parsers.fields import (
     integer,
     ip_address,
     not_number,
+    pattern_verdict,
     port,
     transport,
 )
@@ -49,40 +50,23 @@ from bastion.boundary.parsers.results import (
 from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.syslog import split_syslog
 
-# What a rule tag's words mean (found anywhere in the lower-cased tag: "logdrop" too);
-# then EdgeOS's action letter after the last "-". Anything else: no verdict.
+# What a rule tag means: a word found anywhere in the lower-cased tag ("logdrop" too),
+# or EdgeOS's action letter after the last "-" (drop, reject, accept). Else no verdict.
 VERDICTS = {
     "drop": "denied",
     "reject": "denied",
     "block": "denied",
     "deny": "denied",
     "denied": "denied",
+    "-[dr]$": "denied",
     "accept": "allowed",
     "allow": "allowed",
     "pass": "allowed",
+    "-a$": "allowed",
 }
-EDGEOS_ACTIONS = {"d": "denied", "r": "denied", "a": "allowed"}
 _KEYS = ("IN", "OUT", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT")
 # Where the fields start: "IN=" at the start, after a space, or right after a "]" tag.
 _FIELDS_START = r"(?:^| |\])IN="
-
-
-def _words(verdict: str) -> str:
-    return "|".join(word for word, meaning in VERDICTS.items() if meaning == verdict)
-
-
-def _letters(verdict: str) -> str:
-    return "".join(letter for letter, meaning in EDGEOS_ACTIONS.items() if meaning == verdict)
-
-
-def tag_verdict(action: pl.Expr) -> pl.Expr:
-    """Return the verdict of a lower-cased rule tag by ``VERDICTS``, else null."""
-    return (
-        pl.when(action.str.contains(f"{_words('denied')}|-[{_letters('denied')}]$"))
-        .then(pl.lit("denied"))
-        .when(action.str.contains(f"{_words('allowed')}|-[{_letters('allowed')}]$"))
-        .then(pl.lit("allowed"))
-    )
 
 
 def _value(fields: pl.Expr, key: str) -> pl.Expr:
@@ -155,7 +139,7 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         col("syslog.timestamp").alias("@timestamp"),
         pl.lit("iptables").alias("event.dataset"),
         action.alias("event.action"),
-        tag_verdict(col("_action")).alias("event.type"),
+        pattern_verdict(col("_action"), VERDICTS).alias("event.type"),
         pl.lit("Linux").alias("observer.vendor"),
         pl.lit("netfilter").alias("observer.product"),
         col("syslog.hostname").alias("observer.name"),
