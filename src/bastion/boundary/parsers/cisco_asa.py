@@ -236,6 +236,7 @@ FAMILIES = (
     ),
 )
 SUPPORTED = sorted(i for family in FAMILIES for i in family.ids)
+_FAMILY_OF = {i: n for n, family in enumerate(FAMILIES) for i in family.ids}
 AUTHENTICATION = sorted(i for family in FAMILIES if family.authentication for i in family.ids)
 
 
@@ -402,12 +403,15 @@ def parse_cisco_asa(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         tag.struct.field("id").alias("_id"),
         message.str.replace(f"^.*?{_TAG} ?", "").alias("_text"),
     )
+    # One pass splits the rows by family (-1: an id no family reads, or none).
+    index = pl.col("_id").replace_strict(_FAMILY_OF, default=-1, return_dtype=pl.Int16)
+    groups = frame.with_columns(index.fill_null(-1).alias("_index")).partition_by(
+        "_index", as_dict=True
+    )
     parts = [
-        _fields(rows, family)
-        for family in FAMILIES
-        if (rows := frame.filter(pl.col("_id").is_in(family.ids))).height
+        _fields(rows.drop("_index"), FAMILIES[int(key)]) if int(key) >= 0 else rows.drop("_index")
+        for (key,), rows in groups.items()
     ]
-    parts.append(frame.filter(~pl.col("_id").is_in(SUPPORTED) | pl.col("_id").is_null()))
     # One chunk per column: pl.format over columns chunked differently panics in Polars 1.44.
     frame = pl.concat(parts, how="diagonal_relaxed", rechunk=True)
     # A batch with no supported message has none of the family's columns: they are null.
