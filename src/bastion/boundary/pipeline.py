@@ -246,7 +246,10 @@ class Pipeline:
                 stats.status = "already ingested"
                 return stats
             start, stats.status = checkpoint.offset, "resumed"
-        ctx = ParseContext(source=str(path), default_year=_file_year(path), timezone=self.timezone)
+        written = _file_time(path)
+        ctx = ParseContext(
+            source=str(path), default_year=written.year, received=written, timezone=self.timezone
+        )
         first_line = 1
         if start:
             _prime(parser, ctx, path)
@@ -573,8 +576,9 @@ def _lines_before(path: Path, offset: int) -> int:
     return count
 
 
-def _file_year(path: Path) -> int:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).year
+def _file_time(path: Path) -> datetime:
+    """Return when ``path`` was last written: its syslog dates without a year are before."""
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def header_lines(path: Path) -> list[str]:

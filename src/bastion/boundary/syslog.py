@@ -12,8 +12,12 @@ column at once:
   with structured data ``-`` or one or more ``[…]`` elements.
 - a bare ``<PRI>`` before the message (FortiGate sends ``<189>date=…``).
 
-BSD times carry no zone and are taken as UTC; they carry no year unless the
-device adds one, so the caller gives ``default_year``.
+BSD times carry no zone: they are read in the source's ``timezone`` (an IANA name,
+UTC by default) and converted to UTC. They carry no year unless the device adds one,
+so the caller gives ``default_year``; when it also gives ``received`` (when the lines
+arrived, or the file was last written), a date without a year that would fall more
+than a day after that moment is from the year before: ``Dec 31`` received on
+``Jan 1`` of ``default_year`` is the last day of the year before.
 
 ``OctetCountedDecoder`` cuts a TCP byte stream into frames: RFC 6587 octet
 counting (``LEN SP MSG``) or, for a frame that does not start with digits and a
@@ -23,6 +27,8 @@ space, newline-delimited ("non-transparent") framing.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -57,18 +63,57 @@ def iso_time(text: pl.Expr) -> pl.Expr:
     )
 
 
-def bsd_time(text: pl.Expr, default_year: int) -> pl.Expr:
-    """Parse ``Mmm dd [yyyy] hh:mm:ss[.f]`` as UTC, in ``default_year`` when it has no year."""
+# A yearless date this far after the moment its line was received is from the year before.
+_FUTURE_SLACK = timedelta(days=1)
+
+
+def bsd_time(
+    text: pl.Expr,
+    default_year: int,
+    *,
+    timezone: str = "UTC",
+    received: datetime | None = None,
+) -> pl.Expr:
+    """Parse ``Mmm dd [yyyy] hh:mm:ss[.f]`` in ``timezone`` to UTC.
+
+    A time without a year is in ``default_year``, or the year before when that would put
+    it more than a day after ``received`` (see the module docstring).
+    """
     naive = pl.Datetime("us")
     without_year = pl.concat_str([pl.lit(f"{default_year} "), text]).str.strptime(
         naive, "%Y %b %e %H:%M:%S%.f", strict=False
     )
+    if received is not None:
+        # Compared as the device's wall-clock time, as the parsed text is.
+        aware = received if received.tzinfo is not None else received.replace(tzinfo=UTC)
+        limit = aware.astimezone(ZoneInfo(timezone)).replace(tzinfo=None) + _FUTURE_SLACK
+        without_year = (
+            pl.when(without_year > limit)
+            .then(without_year.dt.offset_by("-1y"))
+            .otherwise(without_year)
+        )
     with_year = text.str.strptime(naive, "%b %e %Y %H:%M:%S%.f", strict=False)
-    return pl.coalesce(without_year, with_year).dt.replace_time_zone("UTC")
+    local = pl.coalesce(without_year, with_year)
+    if timezone == "UTC":
+        return local.dt.replace_time_zone("UTC")
+    # A time that does not exist (a spring-forward gap) is null; an ambiguous one (the
+    # autumn hour repeated) is taken as the earlier.
+    return local.dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
 
 
-def split_syslog(lines: pl.Series, default_year: int) -> pl.DataFrame:
+def split_syslog(
+    lines: pl.Series,
+    default_year: int,
+    *,
+    timezone: str = "UTC",
+    received: datetime | None = None,
+) -> pl.DataFrame:
     """Split each line into its syslog header fields and the message after them.
+
+    ``timezone`` and ``received`` say how to read BSD times (see ``bsd_time``); RFC 3339
+    and RFC 5424 times carry their own offset.
 
     Returns one row per line with ``syslog.timestamp`` (UTC, null without a header
     or with an impossible date), ``syslog.hostname``, ``syslog.appname`` and
@@ -94,7 +139,9 @@ def split_syslog(lines: pl.Series, default_year: int) -> pl.DataFrame:
     apps: list[pl.Expr] = [none]
     # A source sends one kind of header: skipping the kinds a batch lacks saves most work.
     if frame.get_column("h3164").null_count() < frame.height:
-        frame = _rfc3164_fields(frame, default_year)
+        frame = _rfc3164_fields(
+            frame, bsd_time(pl.col("_stamp"), default_year, timezone=timezone, received=received)
+        )
         times.append(pl.col("_time3164"))
         hosts.insert(0, pl.col("_host3164"))
         apps.insert(0, pl.col("_app3164"))
@@ -118,7 +165,7 @@ def _nil(value: pl.Expr) -> pl.Expr:
     return pl.when(value != "-").then(value)
 
 
-def _rfc3164_fields(frame: pl.DataFrame, default_year: int) -> pl.DataFrame:
+def _rfc3164_fields(frame: pl.DataFrame, bsd: pl.Expr) -> pl.DataFrame:
     """Add the time, host and tag of RFC 3164 headers: ``[<PRI>]TIME[:] [HOST ][TAG[PID]: ]``."""
     stamp, rest = pl.col("_stamp"), pl.col("_rest")
     # Each stage is materialised once rather than recomputed by every expression using it.
@@ -130,7 +177,7 @@ def _rfc3164_fields(frame: pl.DataFrame, default_year: int) -> pl.DataFrame:
     )
     first_word = rest.str.extract(r"^[^ ]+", 0)
     return frame.with_columns(
-        _time3164=pl.coalesce(bsd_time(stamp, default_year), iso_time(stamp)),
+        _time3164=pl.coalesce(bsd, iso_time(stamp)),
         _host3164=pl.when(~first_word.str.ends_with(":")).then(first_word),
         _app3164=rest.str.extract(r"([A-Za-z0-9_./-]+)(?:\[[0-9]+\])?: $", 1),
     )

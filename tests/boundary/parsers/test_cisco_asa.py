@@ -91,6 +91,10 @@ def test_built_outbound_maps_every_field_with_the_inside_host_as_source() -> Non
         "source.port": 1064,
         "destination.ip": "198.51.100.8",
         "destination.port": 80,
+        "source.nat.ip": "203.0.113.1",
+        "source.nat.port": 1064,
+        "destination.nat.ip": "198.51.100.8",
+        "destination.nat.port": 80,
         "network.transport": "tcp",
         "event.original": BUILT_OUT,
         LINE_COLUMN: 0,
@@ -194,11 +198,11 @@ def test_unknown_and_malformed_messages_are_rejected_and_good_ones_still_parse()
     result = parse(lines)
     assert sorted(result.events.get_column(LINE_COLUMN).to_list()) == [0, 6]
     assert dict(result.rejects.iter_rows()) == {
-        1: "cisco-asa: message %ASA-5-111008 not supported",
-        2: "cisco-asa: message %ASA-6-302013 does not have the layout 'Built inbound|outbound "
+        1: "cisco-asa: ASA message 111008 is not read",
+        2: "cisco-asa: ASA message 302013 does not have the layout 'Built inbound|outbound "
         "TCP|UDP connection ID for IF:IP/PORT (IP/PORT) to IF:IP/PORT (IP/PORT)'",
         3: "cisco-asa: no %ASA-<level>-<id>: message id in the line",
-        4: "cisco-asa: port 99999 or 23 is not a port number",
+        4: "cisco-asa: a port of 99999/23/-/- is not a port number",
     }
 
 

@@ -52,6 +52,7 @@ def test_dropped_ssh_maps_every_field() -> None:
         "@timestamp": datetime(2025, 11, 25, 13, 1, 2, tzinfo=UTC),
         "event.dataset": "iptables",
         "event.action": "drop-in",
+        "rule.name": "DROP-IN",
         "event.type": "denied",
         "observer.vendor": "Linux",
         "observer.product": "netfilter",

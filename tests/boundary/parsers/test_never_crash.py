@@ -150,7 +150,7 @@ def test_a_cisco_batch_without_a_supported_message_is_rejected_line_by_line() ->
     lines = ["%ASA-6-999999: something else", "These are my notes."]
     result = get_parser("cisco-asa").parse(pl.Series(lines), ParseContext())
     assert result.rejects.get_column("reason").to_list() == [
-        "cisco-asa: message %ASA-6-999999 not supported",
+        "cisco-asa: ASA message 999999 is not read",
         "cisco-asa: no %ASA-<level>-<id>: message id in the line",
     ]
 
@@ -242,3 +242,99 @@ def test_panos_fields_reordered_extra_or_missing_never_crash_nor_misplace_addres
         by_chunk = get_parser("panos").read(chunk, ctx)
         assert_accounted("panos", chunk.text, by_chunk)
         assert_addresses(by_chunk)
+
+
+# Issue 23: the syslog and web formats' real-shaped lines (the golden files) with fields
+# reordered, dropped, added or replaced never crash a parser, and never put anything but
+# an IP address in an address column.
+GOLDEN = Path(__file__).parent / "golden"
+GOLDEN_FORMATS = {
+    "asa": "cisco-asa",
+    "iptables": "iptables",
+    "webaccess": "nginx",
+    "squid": "squid",
+}
+_ODD_TOKENS = [
+    "OCSP_Server",
+    "host.example.org",
+    "999.1.1.1",
+    "01.2.3.4",
+    "1.2.3.4:",
+    "::g",
+    "1:2:3:4:5:6:7:8:9",
+    "${jndi:ldap://x/a}",
+    "SRC=attacker.example",
+    "DST=",
+    "SPT=70000",
+    "(LOCAL\\eve)",
+    "outside:name/80",
+    "inside:10.0.0.1/x",
+    "[",
+    "]",
+    '"',
+    "-",
+    "message repeated 2 times: [",
+]
+
+
+def _golden_lines(directory: str) -> list[str]:
+    return (GOLDEN / directory / "lines.log").read_text(encoding="utf-8").splitlines()
+
+
+def _mutated(line: str, data: st.DataObject) -> str:
+    """Return ``line`` with some of its space-separated fields moved, dropped, added or replaced."""
+    tokens = line.split(" ")
+    for _ in range(data.draw(st.integers(0, 4))):
+        op = data.draw(st.sampled_from(["swap", "drop", "add", "replace", "value"]))
+        i = data.draw(st.integers(0, len(tokens) - 1)) if tokens else 0
+        j = data.draw(st.integers(0, len(tokens) - 1)) if tokens else 0
+        extra = data.draw(st.sampled_from(_ODD_TOKENS) | st.text(max_size=8))
+        if op == "swap" and tokens:
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        elif op == "drop" and tokens:
+            del tokens[i]
+        elif op == "add":
+            tokens.insert(i, extra)
+        elif op == "replace" and tokens:
+            tokens[i] = extra
+        elif op == "value" and tokens:
+            key, sep, _ = tokens[i].partition("=")
+            tokens[i] = f"{key}{sep or '='}{extra}"
+    return " ".join(tokens).replace("\n", " ")
+
+
+@pytest.mark.parametrize("directory", sorted(GOLDEN_FORMATS))
+def test_golden_lines_with_fields_moved_dropped_or_added_never_crash(directory: str) -> None:
+    fmt, own = GOLDEN_FORMATS[directory], _golden_lines(directory)
+
+    @SETTINGS
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        picked = data.draw(st.lists(st.sampled_from(own), min_size=1, max_size=8))
+        lines = [_mutated(line, data) for line in picked]
+        text = pl.Series(lines, dtype=pl.String)
+        result = get_parser(fmt).parse(text, ParseContext(source=f"/logs/{fmt}.log"))
+        assert_accounted(fmt, text, result)
+        assert_addresses(result)
+
+    check()
+
+
+def test_netfilter_fields_in_any_order_give_the_same_event() -> None:
+    lines = [line for line in _golden_lines("iptables") if "IN=" in line and " [SRC" not in line]
+    parse = get_parser("iptables").parse
+    keep = ["source.ip", "destination.ip", "source.port", "destination.port", "network.transport"]
+
+    @SETTINGS
+    @given(line=st.sampled_from(lines), data=st.data())
+    def check(line: str, data: st.DataObject) -> None:
+        head, sep, fields = line.partition("IN=")
+        first, *rest = (sep + fields).split(" ")
+        shuffled = data.draw(st.permutations(rest))
+        moved = f"{head}{' '.join([first, *shuffled])}"
+        want = parse(pl.Series([line]), ParseContext())
+        got = parse(pl.Series([moved]), ParseContext())
+        assert got.rejects.height == want.rejects.height
+        assert got.events.select(keep).to_dicts() == want.events.select(keep).to_dicts()
+
+    check()

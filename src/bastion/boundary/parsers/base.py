@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -63,6 +64,9 @@ class ParseContext:
     source: str = "<memory>"
     default_year: int = 1970  # for syslog timestamps that carry no year (RFC 3164)
     timezone: str = "UTC"  # IANA name: the zone of device times that carry no offset
+    # When the lines arrived (a stream) or were last written (a file): a syslog date with
+    # no year more than a day after it is from the year before (Dec 31 received on Jan 1).
+    received: datetime = field(default_factory=lambda: datetime.now(UTC))
     state: dict[str, Any] = field(default_factory=dict)
 
 

@@ -169,33 +169,6 @@ def epoch_millis(expr: pl.Expr) -> pl.Expr:
     return pl.from_epoch(millis, time_unit="ms").cast(TIMESTAMP)
 
 
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"(?:{_OCTET}\.){{3}}{_OCTET}"
-_H = r"[0-9A-Fa-f]{1,4}"
-# Every IPv6 form with at most one "::", plus the IPv4-mapped ones devices write.
-_IPV6 = "|".join(
-    [
-        rf"(?:{_H}:){{7}}{_H}",
-        *(rf"(?:{_H}:){{1,{n}}}(?::{_H}){{1,{7 - n}}}" for n in range(1, 7)),
-        rf"(?:{_H}:){{1,7}}:",
-        rf":(?::{_H}){{1,7}}",
-        "::",
-        rf"(?:{_H}:){{6}}{_IPV4}",
-        rf"::(?:[Ff]{{4}}:(?:0{{1,4}}:)?)?{_IPV4}",
-    ]
-)
-IP_ADDRESS = rf"^(?:{_IPV4}|{_IPV6})$"
-
-
-def ip_address(expr: pl.Expr) -> pl.Expr:
-    """Return ``expr`` where it is an IPv4 or IPv6 address (no zone, no port), else null.
-
-    An address column never holds a host name, a port or a shifted field: a value that is
-    not an address comes out null (a parser that must have one rejects the line instead).
-    """
-    return pl.when(expr.str.contains(IP_ADDRESS)).then(expr)
-
-
 def user_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Split a logged user into (name, domain): ``DOMAIN\\name``, ``name@domain`` or ``name``.
 
@@ -299,3 +272,54 @@ def compress_ipv6(addresses: pl.Series) -> pl.Series:
     )
     short = frame.select(unwrapped.alias("ip")).get_column("ip")
     return addresses.clone().scatter(indices, short)
+
+
+_V4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_V4 = rf"{_V4_OCTET}(?:\.{_V4_OCTET}){{3}}"
+_H = r"[0-9A-Fa-f]{1,4}"
+# RFC 4291 text forms: full, "::"-compressed, and the IPv4-embedded forms devices write.
+_V6 = "|".join(
+    [
+        rf"(?:{_H}:){{7}}{_H}",
+        rf"(?:{_H}:){{1,7}}:",
+        rf"(?:{_H}:){{1,6}}:{_H}",
+        rf"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+        rf"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+        rf"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}",
+        rf"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+        rf"{_H}:(?::{_H}){{1,6}}",
+        rf":(?:(?::{_H}){{1,7}}|:)",
+        rf"(?:{_H}:){{6}}{_V4}",
+        rf"::(?:[Ff]{{4}}(?::0{{1,4}})?:)?{_V4}",
+    ]
+)
+IP_PATTERN = rf"^(?:{_V4}|{_V6})$"
+
+
+def ip_address(expr: pl.Expr) -> pl.Expr:
+    """Return the value where it is an IPv4 or IPv6 address (IPv6 lower-cased), else null.
+
+    A device that writes a host name, an object name or garbage where an address goes
+    must not put it in an address column: hunts, indicators and attribution compare
+    addresses. The IPv4 form is strict (no leading zeros, octets to 255), as Python's
+    ``ipaddress`` reads it.
+    """
+    return pl.when(expr.str.contains(IP_PATTERN)).then(expr.str.to_lowercase())
+
+
+def pattern_verdict(action: pl.Expr, table: dict[str, str]) -> pl.Expr:
+    """Return "denied" or "allowed" by the first kind of ``table`` pattern ``action`` holds.
+
+    ``table`` maps regular expressions (searched anywhere in ``action``) to a verdict;
+    a denying pattern wins over an allowing one, and text none matches is null. For a
+    device whose action is free text or a compound code (netfilter log prefixes, Squid
+    result codes), not a word ``verdict`` can look up.
+    """
+    denied = "|".join(f"(?:{p})" for p, meaning in table.items() if meaning == "denied")
+    allowed = "|".join(f"(?:{p})" for p, meaning in table.items() if meaning == "allowed")
+    return (
+        pl.when(action.str.contains(denied))
+        .then(pl.lit("denied"))
+        .when(action.str.contains(allowed))
+        .then(pl.lit("allowed"))
+    )

@@ -5,11 +5,22 @@ uptime ``[12345.678901]``, the rule's log prefix (``DROP-IN``, ``[UFW BLOCK]``,
 ``IPTables-Dropped:``; may be empty) and ``KEY=value`` fields from ``IN=`` on:
 ``IN= OUT= MAC= SRC= DST= LEN= … PROTO= SPT= DPT= …``.
 
-The prefix, lower-case and without brackets or a trailing colon, is
-``event.action``; it says "denied" when it holds drop, reject, block or deny and
-"allowed" when it holds accept, allow or pass. Time and host come from the syslog
-header (the kernel uptime is not a time of day). IPv6 addresses, which netfilter
-writes in full, are shortened to the usual form.
+The prefix (the rule's tag) may run straight into ``IN=``, as Ubiquiti EdgeOS writes
+``[wan-lan-default-D]IN=eth0``. Without brackets or a trailing colon it is
+``rule.name`` as written, and lower-case it is ``event.action``. Its verdict comes
+from one table, ``VERDICTS``: the first word of the table the tag holds (``DROP``,
+``DENY:``, ``[UFW BLOCK]``, ``IPTables-Dropped``, ``ACCEPT``, ``ALLOW`` …; a denying
+word wins over an allowing one), else EdgeOS's action letter at its end (``-D`` drop,
+``-R`` reject, ``-A`` accept); a tag with none of them (``LOG``, ``FW-IN``) leaves
+``event.type`` null: the tag is the administrator's free text, and guessing a verdict
+from it would be wrong as often as right.
+
+An ICMP error quotes the packet it answers in brackets
+(``PROTO=ICMP TYPE=3 CODE=3 [SRC=… DST=… PROTO=UDP SPT=53 DPT=4000 ]``): every field
+is read from the outer packet only, so such a line has no ports. Addresses are
+checked: a value that is not an IP address is a reject. Time and host come from the
+syslog header (the kernel uptime is not a time of day). IPv6 addresses, which
+netfilter writes in full, are shortened to the usual form.
 """
 
 from __future__ import annotations
@@ -19,22 +30,43 @@ import re
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
-from bastion.boundary.parsers.fields import compress_ipv6, integer, not_number, port, transport
+from bastion.boundary.parsers.fields import (
+    compress_ipv6,
+    integer,
+    ip_address,
+    not_number,
+    pattern_verdict,
+    port,
+    transport,
+)
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     Check,
     empty_result,
+    fill_where,
     finish_checked,
     line_frame,
 )
 from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.syslog import split_syslog
 
-_DENY_WORDS = r"drop|reject|block|deny"
-_ALLOW_WORDS = r"accept|allow|pass"
+# What a rule tag means: a word found anywhere in the lower-cased tag ("logdrop" too),
+# or EdgeOS's action letter after the last "-" (drop, reject, accept). Else no verdict.
+VERDICTS = {
+    "drop": "denied",
+    "reject": "denied",
+    "block": "denied",
+    "deny": "denied",
+    "denied": "denied",
+    "-[dr]$": "denied",
+    "accept": "allowed",
+    "allow": "allowed",
+    "pass": "allowed",
+    "-a$": "allowed",
+}
 _KEYS = ("IN", "OUT", "SRC", "DST", "LEN", "PROTO", "SPT", "DPT")
-# Where the fields start: "IN=" at the start or after a space.
-_FIELDS_START = r"(?:^| )IN="
+# Where the fields start: "IN=" at the start, after a space, or right after a "]" tag.
+_FIELDS_START = r"(?:^| |\])IN="
 
 
 def _value(fields: pl.Expr, key: str) -> pl.Expr:
@@ -47,7 +79,9 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     frame = line_frame(lines)
     if not frame.height:
         return empty_result()
-    header = split_syslog(frame.get_column(ORIGINAL), ctx.default_year)
+    header = split_syslog(
+        frame.get_column(ORIGINAL), ctx.default_year, timezone=ctx.timezone, received=ctx.received
+    )
     message = header.get_column("message")
     before = message.str.extract(f"^(.*?){_FIELDS_START}", 1)
     frame = frame.with_columns(
@@ -57,21 +91,35 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         before.str.replace(r"^ *\[ *[0-9]+\.[0-9]+\] *", "").str.strip_chars(" ").alias("_prefix"),
         # A leading space lets every key, IN= too, be found as " KEY=".
         pl.concat_str([pl.lit(" "), message.str.slice(before.str.len_chars())]).alias("_fields"),
+    )
+    # An ICMP error's quoted packet ("[SRC=… SPT=…]") is not this packet: cut it off.
+    frame = fill_where(
+        frame,
+        pl.col("_fields").str.contains(" [", literal=True),
+        {"_fields": pl.col("_fields").str.extract(r"^([^\[]*)", 1)},
     ).with_columns(**{key: _value(pl.col("_fields"), key) for key in _KEYS})
     col = pl.col
     frame = frame.with_columns(
         _sport=port(col("SPT")),
         _dport=port(col("DPT")),
         _len=integer(col("LEN"), pl.Int64()),
-        _action=col("_prefix")
-        .str.to_lowercase()
-        .str.strip_chars(" []:")
-        .str.replace_all(r"[\[\]]", ""),
+        _rule=col("_prefix").str.strip_chars(" []:").str.replace_all(r"[\[\]]", ""),
+        _src=ip_address(col("SRC")),
+        _dst=ip_address(col("DST")),
     )
+    frame = frame.with_columns(_action=col("_rule").str.to_lowercase())
     checks: list[Check] = [
         (
             col("_prefix").is_null() | col("SRC").is_null() | col("DST").is_null(),
             "iptables: no netfilter fields (need IN=, SRC= and DST=)",
+        ),
+        (
+            col("_src").is_null() | col("_dst").is_null(),
+            pl.format(
+                "iptables: SRC={} or DST={} is not an IP address",
+                clip(col("SRC")),
+                clip(col("DST")),
+            ),
         ),
         (
             not_number(col("SPT"), col("_sport")),
@@ -91,20 +139,17 @@ def parse_iptables(lines: pl.Series, ctx: ParseContext) -> ParseResult:
         col("syslog.timestamp").alias("@timestamp"),
         pl.lit("iptables").alias("event.dataset"),
         action.alias("event.action"),
-        pl.when(action.str.contains(_DENY_WORDS))
-        .then(pl.lit("denied"))
-        .when(action.str.contains(_ALLOW_WORDS))
-        .then(pl.lit("allowed"))
-        .alias("event.type"),
+        pattern_verdict(col("_action"), VERDICTS).alias("event.type"),
         pl.lit("Linux").alias("observer.vendor"),
         pl.lit("netfilter").alias("observer.product"),
         col("syslog.hostname").alias("observer.name"),
-        col("SRC").str.to_lowercase().alias("source.ip"),
+        col("_src").alias("source.ip"),
         col("_sport").alias("source.port"),
-        col("DST").str.to_lowercase().alias("destination.ip"),
+        col("_dst").alias("destination.ip"),
         col("_dport").alias("destination.port"),
         transport(col("PROTO")).alias("network.transport"),
         col("_len").alias("network.bytes"),
+        pl.when(col("_rule").str.len_bytes() > 0).then(col("_rule")).alias("rule.name"),
         col(ORIGINAL),
     ]
     result = finish_checked(frame, checks, fields)

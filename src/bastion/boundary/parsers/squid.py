@@ -4,9 +4,12 @@
 separated by runs of spaces (``elapsed`` is right-aligned). ``bytes`` is what Squid sent
 to the client, so it is destination.bytes. A CONNECT's ``host:port`` gives url.domain
 and destination.port and no url.full (it is not a URL). The peer address becomes
-destination.ip when it is an address. event.type is ``denied`` for ``*_DENIED*`` codes and
-``allowed`` for the other TCP/UDP result codes (Squid forwarded or served the request);
-``NONE``/``TAG_NONE`` codes (errors before any decision) leave it null.
+destination.ip when it is an address; the client is source.ip only when it is an address
+(with ``log_fqdn on`` Squid writes a name, which stays in event.original only).
+event.type comes from one table, ``VERDICTS``, of the words a result code is made of:
+``DENIED`` is ``denied``; ``HIT``, ``MISS``, ``TUNNEL`` and ``REFRESH`` (Squid served or
+forwarded the request) are ``allowed``; any other code (``NONE``, ``TAG_NONE`` errors
+before any decision, ``TCP_REDIRECT``, codes of a newer Squid) leaves it null.
 """
 
 from __future__ import annotations
@@ -14,14 +17,24 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
-from bastion.boundary.parsers.fields import epoch_seconds, integer, null_if_blank
+from bastion.boundary.parsers.fields import (
+    epoch_seconds,
+    integer,
+    ip_address,
+    null_if_blank,
+    pattern_verdict,
+)
 from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
 from bastion.boundary.parsers.sniffing import matcher, mostly
 from bastion.boundary.parsers.urls import with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
 _FIELDS = ("time", "elapsed", "client", "result", "bytes", "method", "url", "user", "hierarchy")
-_IP = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$"
+# The words of a result code (TCP_MEM_HIT, TCP_DENIED_REPLY, …) and the verdict each means.
+VERDICTS = {
+    "(?:^|_)DENIED(?:_|$)": "denied",
+    "(?:^|_)(?:HIT|MISS|TUNNEL|REFRESH)(?:_|$)": "allowed",
+}
 
 
 def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -54,15 +67,11 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         col("@timestamp"),
         pl.lit("squid.access").alias("event.dataset"),
         col("code").str.to_lowercase().alias("event.action"),
-        pl.when(col("code").str.contains("DENIED", literal=True))
-        .then(pl.lit("denied"))
-        .when(col("code").str.contains(r"^(?:TCP|UDP)_"))
-        .then(pl.lit("allowed"))
-        .alias("event.type"),
+        pattern_verdict(col("code"), VERDICTS).alias("event.type"),
         pl.lit("squid").alias("observer.vendor"),
         pl.lit("squid").alias("observer.product"),
-        col("client").alias("source.ip"),
-        peer.str.extract(f"({_IP})", 1).alias("destination.ip"),
+        ip_address(col("client")).alias("source.ip"),
+        ip_address(peer).alias("destination.ip"),
         pl.when(is_connect)
         .then(col("_connect_port"))
         .otherwise(col("_url_port"))
@@ -78,6 +87,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(~is_connect).then(col("_url_path")).alias("url.path"),
         null_if_blank(col("_method"), "-", "NONE").alias("http.request.method"),
         integer(col("status"), pl.Int32()).alias("http.response.status_code"),
+        null_if_blank(col("user"), "-").alias("user.name"),
     )
 
 

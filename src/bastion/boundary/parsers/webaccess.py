@@ -5,9 +5,16 @@ The request line is taken apart only when it reads ``METHOD target [HTTP/x]``: s
 send raw bytes or ``-``, and such a line is still an event (with the request kept in
 event.original) because the rest of it is valid. The request target is kept intact —
 attacks like ``/${jndi:ldap://…}`` live there — in url.full; url.path is the target up
-to ``?``. A web server log names no host, so url.domain and destination.port come only
-from absolute-form targets (proxies) and CONNECT. A 403 is the server refusing, so it is
-event.type ``denied``; other statuses leave it null (a web server is not a firewall).
+to ``?``. url.domain and destination.port come from absolute-form targets (proxies)
+and CONNECT, else from the virtual host a line may start with: nginx's ``$host`` and
+Apache's ``%v``/``%v:%p`` formats write ``host[:port] client ident user [time] …``. Such
+a line is told from a plain one by its second field being an IP address (a plain
+line's second field is the ident, ``-``) or its first being ``host:port``; its server
+goes to url.domain (a name) or destination.ip (an address), its port to
+destination.port. The client is source.ip only when it is an IP address: a name (Apache
+``HostnameLookups``) is never put in an address column. A 403 is the server refusing,
+so it is event.type ``denied``; other statuses leave it null (a web server is not a
+firewall).
 """
 
 from __future__ import annotations
@@ -15,18 +22,27 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
-from bastion.boundary.parsers.fields import integer, null_if_blank
+from bastion.boundary.parsers.fields import domain, integer, ip_address, null_if_blank, port
 from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
 from bastion.boundary.parsers.sniffing import matcher, mostly
 from bastion.boundary.parsers.urls import path_of, with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
+# A virtual-host line (``host[:port] client - user [``) first: its client is an address,
+# or its host carries a port; else a plain line (``client ident user [``).
+_CLIENTS = (
+    r"(?:(?P<vhost>\S+) (?P<vclient>[0-9A-Fa-f:.]+) \S+ (?P<vuser>\S+)"
+    r"|(?P<phost>\S+:[0-9]{1,5}) (?P<pclient>\S+) \S+ (?P<puser>\S+)"
+    r"|(?P<client>\S+) (?P<ident>\S+) (?P<user>.+?))"
+)
 _LINE = (
-    rf"^(?P<client>\S+) (?P<ident>\S+) (?P<user>.+?) \[(?P<time>[^\]]+)\] "
+    rf"^{_CLIENTS} \[(?P<time>[^\]]+)\] "
     rf"{_QUOTED.replace('(', '(?P<request>', 1)} (?P<status>\d{{3}}|-) (?P<bytes>\d+|-)"
     rf"(?: {_QUOTED.replace('(', '(?P<referer>', 1)} {_QUOTED.replace('(', '(?P<agent>', 1)})?"
 )
+# A virtual host: a name, an address, or a bracketed IPv6 address, and an optional port.
+_VHOST = r"^(?P<_server_host>\[[^\]]*\]|[^:]+|[0-9A-Fa-f:]+)(?::(?P<_server_port>[0-9]{1,5}))?$"
 _REQUEST = r"^(?P<method>[A-Za-z][A-Za-z0-9_-]*) (?P<target>.+?)(?: (?P<protocol>HTTP/\S+))?$"
 
 
@@ -46,13 +62,21 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         .alias("@timestamp"),
         integer(col("status"), pl.Int32()).alias("http.response.status_code"),
     ).unnest("_request")
-    frame = frame.with_columns(col("method").str.to_uppercase().alias("http.request.method"))
+    frame = frame.with_columns(
+        col("method").str.to_uppercase().alias("http.request.method"),
+        pl.coalesce(col("vclient"), col("pclient"), col("client")).alias("_client"),
+        pl.coalesce(col("vhost"), col("phost")).str.extract_groups(_VHOST).alias("_server"),
+    ).unnest("_server")
+    frame = frame.with_columns(
+        _server_ip=ip_address(col("_server_host").str.strip_prefix("[").str.strip_suffix("]")),
+        _server_port=port(col("_server_port")),
+    )
     frame = with_url_parts(frame, "target", "_absolute_")
     frame = with_authority_parts(frame, "target", "_connect_")
     is_connect = col("http.request.method") == "CONNECT"
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
         (
-            col("client").is_null(),
+            col("_client").is_null(),
             'nginx: not a combined or common log line (client - user [time] "request" status bytes)',
         ),
         (col("@timestamp").is_null(), "nginx: field 'time' is not like 10/Oct/2000:13:55:36 -0700"),
@@ -66,10 +90,12 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(col("http.response.status_code") == 403).then(pl.lit("denied")).alias("event.type"),
         pl.lit("nginx").alias("observer.vendor"),
         pl.lit("nginx").alias("observer.product"),
-        col("client").alias("source.ip"),
+        ip_address(col("_client")).alias("source.ip"),
+        col("_server_ip").alias("destination.ip"),
         pl.when(is_connect)
         .then(col("_connect_port"))
         .otherwise(col("_absolute_port"))
+        .fill_null(col("_server_port"))
         .alias("destination.port"),
         integer(col("bytes")).alias("destination.bytes"),
         pl.lit("http").alias("network.protocol"),
@@ -78,11 +104,13 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(is_connect)
         .then(col("_connect_domain"))
         .otherwise(col("_absolute_domain"))
+        .fill_null(pl.when(col("_server_ip").is_null()).then(domain(col("_server_host"))))
         .alias("url.domain"),
         pl.coalesce(col("_absolute_path"), path_of(col("target"))).alias("url.path"),
         null_if_blank(col("http.request.method")).alias("http.request.method"),
         col("http.response.status_code"),
         null_if_blank(_unescape(col("agent")), "-").alias("user_agent.original"),
+        null_if_blank(pl.coalesce(col("vuser"), col("puser"), col("user")), "-").alias("user.name"),
     )
 
 
