@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,26 +26,17 @@ from bastion.advisories.models import (
 from bastion.advisories.notify import Message, SmtpConfig, notify_organisation
 from bastion.advisories.policy import Policy
 from bastion.audit import Actor
+from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 
 
-class AlertSeverity(StrEnum):
+class AlertSeverity(Choice, what="alert severity"):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
     INFORMATION = "information"
-
-    @classmethod
-    def parse(cls, value: str) -> AlertSeverity:
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            msg = (
-                f"unknown alert severity {value!r}; choose one of {', '.join(s.value for s in cls)}"
-            )
-            raise InputError(msg) from None
 
 
 _CVE = re.compile(r"^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3})$", re.IGNORECASE)
