@@ -23,6 +23,7 @@ from bastion import audit
 from bastion.audit import Actor
 from bastion.core import fetch
 from bastion.core.errors import ConflictError, FetchError, InputError, Location, NotFoundError
+from bastion.core.records import from_row
 from bastion.core.timeutil import as_utc
 from bastion.intel.feeds.base import FeedOptions, FeedState, Parsed
 from bastion.intel.feeds.registry import FEED_TYPES, FILE_FORMATS, get_feed_type
@@ -81,17 +82,8 @@ class Pull:
 
 
 def _feed(row: FeedRow) -> Feed:
-    return Feed(
-        name=row.name,
-        kind=row.kind,
-        url=row.url,
-        interval_seconds=row.interval_seconds,
-        options={k: v for k, v in (row.options or {}).items() if k != "password"},
-        enabled=row.enabled,
-        last_pull_at=row.last_pull_at,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        cursor=row.cursor,
+    return from_row(
+        Feed, row, options={k: v for k, v in (row.options or {}).items() if k != "password"}
     )
 
 

@@ -1,0 +1,28 @@
+"""Build a domain record from a stored row whose attributes share its field names."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+@cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.init)
+
+
+def from_row(cls: type[R], row: object, **values: Any) -> R:
+    """Return a ``cls`` whose fields are ``row``'s attributes of the same names.
+
+    ``values`` give the fields that are not copied as they are: renamed
+    (``org=row.org_code``), converted (``severity=Severity(row.severity)``) or
+    computed. A field with neither raises AttributeError naming it.
+    """
+    copied = {name: getattr(row, name) for name in _field_names(cls) if name not in values}
+    return cls(**copied, **values)
