@@ -28,7 +28,7 @@ from bastion.advisories.policy import Policy
 from bastion.audit import Actor
 from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
-from bastion.core.records import from_row
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 
@@ -128,10 +128,7 @@ def version_content(row: AlertVersionRow) -> AlertContent:
 def alert_row(session: Session, ref: str) -> AlertRow:
     """Return the stored alert ``ref`` (any case), or raise NotFoundError."""
     row = session.scalar(select(AlertRow).where(AlertRow.ref == ref.strip().upper()))
-    if row is None:
-        msg = f"no alert {ref!r}"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(row, f"no alert {ref!r}")
 
 
 def _alert_in(session: Session, ref: str, status: str, refusal: str) -> AlertRow:

@@ -26,6 +26,7 @@ from bastion.advisories.policy import Policy
 from bastion.audit import Actor
 from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
+from bastion.core.records import must_exist
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
 
@@ -218,10 +219,7 @@ def update_action(
     if status not in ACTION_STATUSES:
         msg = f"unknown action status {status!r}; choose one of {', '.join(ACTION_STATUSES)}"
         raise InputError(msg)
-    action = session.get(ActionRow, action_id)
-    if action is None:
-        msg = f"no action {action_id}"
-        raise NotFoundError(msg)
+    action = must_exist(session.get(ActionRow, action_id), f"no action {action_id}")
     before = {"status": action.status, "next_update_due": action.next_update_due}
     action.status = status
     if next_update is not None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bastion.advisories.models import AffectedRow, AliasRow, EpssRow, ExposureRow, VulnerabilityRow
 from bastion.advisories.vulns import EpssScore, VulnRecord, is_cve
 from bastion.core.errors import NotFoundError
-from bastion.core.records import from_row
+from bastion.core.records import from_row, must_exist
 
 _CHUNK = 500
 
@@ -281,10 +281,10 @@ def vuln_id_of(session: Session, identifier: str) -> int:
     )
     if found is None:
         found = session.scalar(select(AliasRow.vuln_id).where(AliasRow.alias == identifier.strip()))
-    if found is None:
-        msg = f"no vulnerability known as {identifier!r}; import its record first (`bastion advisories import`)"
-        raise NotFoundError(msg)
-    return found
+    return must_exist(
+        found,
+        f"no vulnerability known as {identifier!r}; import its record first (`bastion advisories import`)",
+    )
 
 
 def get_vulnerability(session: Session, identifier: str) -> Vulnerability:

@@ -19,7 +19,7 @@ from bastion.auth.models import MembershipRow, OrgPolicyRow, SessionRow, UserRow
 from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.roles import MEMBER_ROLES, Role
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError
-from bastion.core.records import from_row
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 
@@ -107,10 +107,7 @@ def check_password(password: str) -> str:
 
 def _row(session: Session, username: str) -> UserRow:
     row = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
-    if row is None:
-        msg = f"no user {username!r}; list them with `bastion users list`"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(row, f"no user {username!r}; list them with `bastion users list`")
 
 
 def _membership_role(role: Role) -> Role:

@@ -1,10 +1,12 @@
-"""Build a domain record from a stored row whose attributes share its field names."""
+"""Domain records from stored rows: build one from a row, or say which one is missing."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from bastion.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -26,3 +28,13 @@ def from_row(cls: type[R], row: object, **values: Any) -> R:
     """
     copied = {name: getattr(row, name) for name in _field_names(cls) if name not in values}
     return cls(**copied, **values)
+
+
+T = TypeVar("T")
+
+
+def must_exist(found: T | None, missing: str) -> T:
+    """Return ``found``; when it is None, raise NotFoundError saying ``missing``."""
+    if found is None:
+        raise NotFoundError(missing)
+    return found

@@ -33,5 +33,5 @@ def fetch_document(read: Reader) -> Fetcher:
 def document_feed(
     name: str, description: str, read: Reader, *, detect: Callable[[bytes], bool] | None = None
 ) -> FeedType:
-    """Return a feed type that is one document at a URL, listing all it holds at each pull."""
-    return FeedType(name, description, read, fetch_document(read), snapshot=True, detect=detect)
+    """Return a feed type that is one document at a URL (a snapshot: each pull lists all it holds)."""
+    return FeedType(name, description, read, fetch_document(read), detect=detect)

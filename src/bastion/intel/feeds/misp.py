@@ -186,7 +186,6 @@ MISP_FEED = FeedType(
     description="a MISP feed: manifest.json and one <uuid>.json per event under a base URL",
     read=read_event_json,
     fetch=fetch_feed,
-    snapshot=True,
 )
 MISP_EVENT = document_feed(
     "misp-event", "one MISP event JSON document at a URL", read_event_json, detect=_looks_like_event

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core import fetch
-from bastion.core.errors import ConflictError, FetchError, InputError, Location, NotFoundError
-from bastion.core.records import from_row
+from bastion.core.errors import ConflictError, FetchError, InputError, Location
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import as_utc
 from bastion.intel.feeds.base import FeedOptions, FeedState, Parsed
 from bastion.intel.feeds.registry import FEED_TYPES, FILE_FORMATS, get_feed_type
@@ -149,10 +149,7 @@ def add_feed(
 
 def _row(session: Session, name: str) -> FeedRow:
     row = session.scalar(select(FeedRow).where(FeedRow.name == name.strip()))
-    if row is None:
-        msg = f"no feed called {name!r}; list them with `bastion intel feeds list`"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(row, f"no feed called {name!r}; list them with `bastion intel feeds list`")
 
 
 def list_feeds(session: Session) -> list[Feed]:
