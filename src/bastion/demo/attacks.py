@@ -8,6 +8,7 @@ live; some match a listed indicator and some can only be found by behaviour.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bastion.demo.formats.common import flows
 from bastion.demo.formats.zeek import with_uid
@@ -135,70 +136,61 @@ def plant_attacks(
         )
     )
 
-    org = pick.member()
-    host = pick.client(org)
     n = 12
-    domain = PHISHING_DOMAINS[1]
-    frame = flows(
-        ts=spread(draw, day_start + 13 * HOUR, day_start + 13 * HOUR + 30 * MINUTE, n),
-        src=host,
-        dst=PHISHING_SERVER,
-        host=f"www.{domain}",
-        path="/owa/auth/logon.aspx",
-        method="GET",
-        action="TCP_DENIED",
-        status=403,
-        bytes_in=3920,
-        mime="text/html",
-        duration_ms=draw.ints(n, 0, 3),
-    )
     plants.append(
-        plant(
-            frame,
-            kind="phishing-web",
-            org=org,
-            host_ip=host,
-            external=[PHISHING_SERVER],
-            indicator=("domain", domain),
-            fmt="squid",
-            file="squid/access.log",
-            action="blocked",
-            description="web requests to a listed phishing site; the proxy denied them",
+        _phishing_web(
+            pick,
+            PHISHING_DOMAINS[1],
+            "blocked",
+            "web requests to a listed phishing site; the proxy denied them",
+            ts=spread(draw, day_start + 13 * HOUR, day_start + 13 * HOUR + 30 * MINUTE, n),
+            host=f"www.{PHISHING_DOMAINS[1]}",
+            path="/owa/auth/logon.aspx",
+            method="GET",
+            action="TCP_DENIED",
+            status=403,
+            bytes_in=3920,
+            duration_ms=draw.ints(n, 0, 3),
         )
     )
-
-    org = pick.member()
-    host = pick.client(org)
     n = 8
-    domain = PHISHING_DOMAINS[2]
-    frame = flows(
-        ts=spread(draw, day_start + 15 * HOUR, day_start + 15 * HOUR + 20 * MINUTE, n),
-        src=host,
-        dst=PHISHING_SERVER,
-        host=f"portal.{domain}",
-        path="/renew/login.php",
-        method=draw.choice(n, ["GET", "POST"]),
-        action="TCP_MISS",
-        status=200,
-        bytes_in=draw.ints(n, 4000, 9000),
-        mime="text/html",
-        duration_ms=draw.ints(n, 80, 400),
-    )
     plants.append(
-        plant(
-            frame,
-            kind="phishing-web",
-            org=org,
-            host_ip=host,
-            external=[PHISHING_SERVER],
-            indicator=("domain", domain),
-            fmt="squid",
-            file="squid/access.log",
-            action="allowed",
-            description="a user reached a listed phishing site and posted to its login form",
+        _phishing_web(
+            pick,
+            PHISHING_DOMAINS[2],
+            "allowed",
+            "a user reached a listed phishing site and posted to its login form",
+            ts=spread(draw, day_start + 15 * HOUR, day_start + 15 * HOUR + 20 * MINUTE, n),
+            host=f"portal.{PHISHING_DOMAINS[2]}",
+            path="/renew/login.php",
+            method=draw.choice(n, ["GET", "POST"]),
+            action="TCP_MISS",
+            status=200,
+            bytes_in=draw.ints(n, 4000, 9000),
+            duration_ms=draw.ints(n, 80, 400),
         )
     )
 
     plants += log4shell(draw, pick, day_start)
     plants += behavioural(draw, pick, day_start, events)
     return plants
+
+
+def _phishing_web(
+    pick: Targets, domain: str, outcome: str, description: str, **request: Any
+) -> Plant:
+    """Plant a member's proxied requests to a listed phishing site; ``request`` fills the flows."""
+    org = pick.member()
+    host = pick.client(org)
+    return plant(
+        flows(src=host, dst=PHISHING_SERVER, mime="text/html", **request),
+        kind="phishing-web",
+        org=org,
+        host_ip=host,
+        external=[PHISHING_SERVER],
+        indicator=("domain", domain),
+        fmt="squid",
+        file="squid/access.log",
+        action=outcome,
+        description=description,
+    )
