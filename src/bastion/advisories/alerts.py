@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,26 +26,18 @@ from bastion.advisories.models import (
 from bastion.advisories.notify import Message, SmtpConfig, notify_organisation
 from bastion.advisories.policy import Policy
 from bastion.audit import Actor
+from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 
 
-class AlertSeverity(StrEnum):
+class AlertSeverity(Choice, what="alert severity"):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
     INFORMATION = "information"
-
-    @classmethod
-    def parse(cls, value: str) -> AlertSeverity:
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            msg = (
-                f"unknown alert severity {value!r}; choose one of {', '.join(s.value for s in cls)}"
-            )
-            raise InputError(msg) from None
 
 
 _CVE = re.compile(r"^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3})$", re.IGNORECASE)
@@ -131,24 +122,21 @@ class PublishReport:
 
 def version_content(row: AlertVersionRow) -> AlertContent:
     """Return what one stored version of an alert says."""
-    return AlertContent(
-        title=row.title,
-        severity=AlertSeverity(row.severity),
-        type=row.type,
-        summary=row.summary,
-        affected_products=row.affected_products,
-        threat_details=row.threat_details,
-        remediation=row.remediation,
-        cves=tuple(row.cves),
-    )
+    return from_row(AlertContent, row, severity=AlertSeverity(row.severity), cves=tuple(row.cves))
 
 
 def alert_row(session: Session, ref: str) -> AlertRow:
     """Return the stored alert ``ref`` (any case), or raise NotFoundError."""
     row = session.scalar(select(AlertRow).where(AlertRow.ref == ref.strip().upper()))
-    if row is None:
-        msg = f"no alert {ref!r}"
-        raise NotFoundError(msg)
+    return must_exist(row, f"no alert {ref!r}")
+
+
+def _alert_in(session: Session, ref: str, status: str, refusal: str) -> AlertRow:
+    """Return the stored alert ``ref`` if it is ``status``; else refuse: "alert <ref> <refusal>"."""
+    row = alert_row(session, ref)
+    if row.status != status:
+        msg = f"alert {row.ref} {refusal}"
+        raise ConflictError(msg)
     return row
 
 
@@ -246,10 +234,7 @@ def edit_draft(
     organisations: tuple[str, ...] | None = None,
 ) -> Alert:
     """Change a draft in place (published alerts are revised instead); audited."""
-    row = alert_row(session, ref)
-    if row.status != "draft":
-        msg = f"alert {row.ref} is published: revise it instead"
-        raise ConflictError(msg)
+    row = _alert_in(session, ref, "draft", "is published: revise it instead")
     content = content.validated()
     current = current_version(session, row)
     before = _content_dict(version_content(current))
@@ -421,10 +406,7 @@ def publish(
     now: datetime | None = None,
 ) -> PublishReport:
     """Publish a draft: notify each affected organisation and open its response; audited."""
-    row = alert_row(session, ref)
-    if row.status != "draft":
-        msg = f"alert {row.ref} is already published: revise it to change it"
-        raise ConflictError(msg)
+    row = _alert_in(session, ref, "draft", "is already published: revise it to change it")
     moment = now or utcnow()
     current = current_version(session, row)
     row.status, row.published_at = "published", moment
@@ -449,10 +431,7 @@ def revise(
     now: datetime | None = None,
 ) -> PublishReport:
     """Publish a new version of a published alert and notify everyone it reaches again; audited."""
-    row = alert_row(session, ref)
-    if row.status != "published":
-        msg = f"alert {row.ref} is a draft: edit it, or publish it first"
-        raise ConflictError(msg)
+    row = _alert_in(session, ref, "published", "is a draft: edit it, or publish it first")
     if not note.strip():
         msg = "a revision needs a note saying what changed"
         raise InputError(msg)

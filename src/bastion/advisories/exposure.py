@@ -10,7 +10,7 @@ VEX statements then mark exposures ``not_affected`` or ``fixed`` (or confirm the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,41 +122,30 @@ def drop_superseded_products(affected: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([affected.filter(pl.col("precision") != "product"), product])
 
 
-def _keys_filter(column_a: Any, column_b: Any, keys: Sequence[tuple[str, str]]) -> Any:
-    return tuple_(column_a, column_b).in_(keys)
+def _rows_where(
+    session: Session,
+    columns: Sequence[Any],
+    condition: Callable[[Sequence[Any]], Any],
+    values: Sequence[Any],
+) -> list[Any]:
+    """Select ``columns`` where ``condition(chunk)``, a chunk of ``values`` at a time."""
+    rows: list[Any] = []
+    for chunk in _chunks(values):
+        rows.extend(session.execute(select(*columns).where(condition(chunk))).all())
+    return rows
 
 
 def _components_for_keys(session: Session, keys: Sequence[tuple[str, str]]) -> pl.DataFrame:
-    rows: list[Any] = []
     cpe_names = sorted({p for e, p in keys if e == "cpe"})
-    for chunk in _chunks(list(keys)):
-        rows.extend(
-            session.execute(
-                select(*_COMPONENT_COLUMNS).where(
-                    _keys_filter(ComponentRow.ecosystem, ComponentRow.package, chunk)
-                )
-            ).all()
-        )
-    for names in _chunks(cpe_names):
-        rows.extend(
-            session.execute(
-                select(*_COMPONENT_COLUMNS).where(ComponentRow.cpe_package.in_(names))
-            ).all()
-        )
+    pairs = tuple_(ComponentRow.ecosystem, ComponentRow.package)
+    rows = _rows_where(session, _COMPONENT_COLUMNS, pairs.in_, list(keys))
+    rows += _rows_where(session, _COMPONENT_COLUMNS, ComponentRow.cpe_package.in_, cpe_names)
     return _component_frame(dict.fromkeys(tuple(r) for r in rows))
 
 
 def _affected_for_keys(session: Session, keys: Sequence[tuple[str, str]]) -> pl.DataFrame:
-    rows: list[Any] = []
-    for chunk in _chunks(list(keys)):
-        rows.extend(
-            session.execute(
-                select(*_AFFECTED_COLUMNS).where(
-                    _keys_filter(AffectedRow.ecosystem, AffectedRow.package, chunk)
-                )
-            ).all()
-        )
-    return _affected_frame(rows)
+    pairs = tuple_(AffectedRow.ecosystem, AffectedRow.package)
+    return _affected_frame(_rows_where(session, _AFFECTED_COLUMNS, pairs.in_, list(keys)))
 
 
 def _explained_hits(components: pl.DataFrame, affected: pl.DataFrame) -> pl.DataFrame:

@@ -6,7 +6,7 @@ Organisations are referred to by their code: this context never joins another's 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
@@ -20,10 +20,18 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 from bastion.core.timeutil import utcnow
 from bastion.store.base import Base, UtcDateTime
+
+IntPk = Annotated[int, mapped_column(Integer, primary_key=True)]
+"""The integer ``id`` every table here is keyed on."""
+
+
+def part_of(table: str, *, index: bool = True) -> MappedColumn[int]:
+    """Return a reference to a row of ``table`` that goes when that row goes (indexed by default)."""
+    return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), index=index)
 
 
 class VulnerabilityRow(Base):
@@ -31,7 +39,7 @@ class VulnerabilityRow(Base):
 
     __tablename__ = "adv_vulnerabilities"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     key: Mapped[str] = mapped_column(String(64), unique=True)
     summary: Mapped[str] = mapped_column(String(500), default="")
     details: Mapped[str] = mapped_column(Text, default="")
@@ -59,9 +67,7 @@ class AliasRow(Base):
     __tablename__ = "adv_aliases"
 
     alias: Mapped[str] = mapped_column(String(64), primary_key=True)
-    vuln_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_vulnerabilities.id", ondelete="CASCADE"), index=True
-    )
+    vuln_id: Mapped[int] = part_of("adv_vulnerabilities")
 
 
 class AffectedRow(Base):
@@ -70,10 +76,8 @@ class AffectedRow(Base):
     __tablename__ = "adv_affected"
     __table_args__ = (Index("ix_adv_affected_package", "ecosystem", "package"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    vuln_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_vulnerabilities.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    vuln_id: Mapped[int] = part_of("adv_vulnerabilities")
     source: Mapped[str] = mapped_column(String(100))
     ecosystem: Mapped[str] = mapped_column(String(16))
     package: Mapped[str] = mapped_column(String(300))
@@ -101,7 +105,7 @@ class FeedRow(Base):
 
     __tablename__ = "adv_feeds"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
     url: Mapped[str] = mapped_column(String(2000))
     format: Mapped[str | None] = mapped_column(String(16))
@@ -118,7 +122,7 @@ class InventoryRow(Base):
     __tablename__ = "adv_inventories"
     __table_args__ = (UniqueConstraint("org_code", "name"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     org_code: Mapped[str] = mapped_column(String(10), index=True)
     name: Mapped[str] = mapped_column(String(300))
     format: Mapped[str] = mapped_column(String(20))
@@ -138,10 +142,8 @@ class ComponentRow(Base):
     __tablename__ = "adv_components"
     __table_args__ = (Index("ix_adv_components_package", "ecosystem", "package"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    inventory_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_inventories.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    inventory_id: Mapped[int] = part_of("adv_inventories")
     org_code: Mapped[str] = mapped_column(String(10), index=True)
     name: Mapped[str] = mapped_column(String(300))
     version: Mapped[str] = mapped_column(String(100))
@@ -159,7 +161,7 @@ class VexRow(Base):
 
     __tablename__ = "adv_vex"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     org_code: Mapped[str] = mapped_column(String(10), index=True)
     vulnerability: Mapped[str] = mapped_column(String(64), index=True)
     product: Mapped[str] = mapped_column(String(1000))
@@ -178,15 +180,11 @@ class ExposureRow(Base):
     __tablename__ = "adv_exposures"
     __table_args__ = (UniqueConstraint("component_id", "vuln_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     org_code: Mapped[str] = mapped_column(String(10), index=True)
-    inventory_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_inventories.id", ondelete="CASCADE"), index=True
-    )
-    component_id: Mapped[int] = mapped_column(ForeignKey("adv_components.id", ondelete="CASCADE"))
-    vuln_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_vulnerabilities.id", ondelete="CASCADE"), index=True
-    )
+    inventory_id: Mapped[int] = part_of("adv_inventories")
+    component_id: Mapped[int] = part_of("adv_components", index=False)
+    vuln_id: Mapped[int] = part_of("adv_vulnerabilities")
     source: Mapped[str] = mapped_column(String(300))
     range_text: Mapped[str] = mapped_column(String(200))
     precision: Mapped[str] = mapped_column(String(8), default="version")
@@ -200,7 +198,7 @@ class AlertRow(Base):
 
     __tablename__ = "adv_alerts"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     ref: Mapped[str] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -216,8 +214,8 @@ class AlertVersionRow(Base):
     __tablename__ = "adv_alert_versions"
     __table_args__ = (UniqueConstraint("alert_id", "version"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("adv_alerts.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    alert_id: Mapped[int] = part_of("adv_alerts", index=False)
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     severity: Mapped[str] = mapped_column(String(16))
@@ -239,8 +237,8 @@ class ResponseRow(Base):
     __tablename__ = "adv_responses"
     __table_args__ = (UniqueConstraint("alert_id", "org_code"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("adv_alerts.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    alert_id: Mapped[int] = part_of("adv_alerts", index=False)
     org_code: Mapped[str] = mapped_column(String(10), index=True)
     notified_at: Mapped[datetime] = mapped_column(UtcDateTime)
     notified_version: Mapped[int] = mapped_column(Integer)
@@ -262,10 +260,8 @@ class ActionRow(Base):
 
     __tablename__ = "adv_actions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_responses.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    response_id: Mapped[int] = part_of("adv_responses")
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="planned")
     next_update_due: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -278,10 +274,8 @@ class ActionUpdateRow(Base):
 
     __tablename__ = "adv_action_updates"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    action_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_actions.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    action_id: Mapped[int] = part_of("adv_actions")
     note: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(200))
@@ -293,10 +287,8 @@ class NotificationRow(Base):
 
     __tablename__ = "adv_notifications"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(
-        ForeignKey("adv_alerts.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    alert_id: Mapped[int] = part_of("adv_alerts")
     version: Mapped[int] = mapped_column(Integer)
     org_code: Mapped[str] = mapped_column(String(10), index=True)
     channel: Mapped[str] = mapped_column(String(16))

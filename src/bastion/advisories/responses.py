@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,25 +24,17 @@ from bastion.advisories.models import ActionRow, ActionUpdateRow, AlertRow, Resp
 from bastion.advisories.notify import SmtpConfig, notify_organisation
 from bastion.advisories.policy import Policy
 from bastion.audit import Actor
+from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
+from bastion.core.records import must_exist
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
 
 
-class Applicability(StrEnum):
+class Applicability(Choice):
     APPLICABLE = "applicable"
     NOT_APPLICABLE = "not_applicable"
     UNDER_INVESTIGATION = "under_investigation"
-
-    @classmethod
-    def parse(cls, value: str) -> Applicability:
-        try:
-            return cls(value.strip().lower().replace(" ", "_").replace("-", "_"))
-        except ValueError:
-            msg = (
-                f"unknown applicability {value!r}; choose one of {', '.join(a.value for a in cls)}"
-            )
-            raise InputError(msg) from None
 
 
 ACTION_STATUSES = ("planned", "in_progress", "done")
@@ -228,10 +219,7 @@ def update_action(
     if status not in ACTION_STATUSES:
         msg = f"unknown action status {status!r}; choose one of {', '.join(ACTION_STATUSES)}"
         raise InputError(msg)
-    action = session.get(ActionRow, action_id)
-    if action is None:
-        msg = f"no action {action_id}"
-        raise NotFoundError(msg)
+    action = must_exist(session.get(ActionRow, action_id), f"no action {action_id}")
     before = {"status": action.status, "next_update_due": action.next_update_due}
     action.status = status
     if next_update is not None:

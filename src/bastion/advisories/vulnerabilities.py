@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bastion.advisories.models import AffectedRow, AliasRow, EpssRow, ExposureRow, VulnerabilityRow
 from bastion.advisories.vulns import EpssScore, VulnRecord, is_cve
 from bastion.core.errors import NotFoundError
+from bastion.core.records import from_row, must_exist
 
 _CHUNK = 500
 
@@ -261,19 +262,11 @@ def _to_domain(session: Session, row: VulnerabilityRow, *, ranges: bool = False)
                 .order_by(AffectedRow.id)
             )
         )
-    return Vulnerability(
-        key=row.key,
+    return from_row(
+        Vulnerability,
+        row,
         aliases=aliases,
-        summary=row.summary,
-        severity=row.severity,
-        cvss_v3_vector=row.cvss_v3_vector,
-        cvss_v3_score=row.cvss_v3_score,
-        cvss_v4_vector=row.cvss_v4_vector,
-        cvss_v4_score=row.cvss_v4_score,
-        published=row.published,
         kev=row.kev_date_added is not None or row.kev_due_date is not None,
-        kev_due_date=row.kev_due_date,
-        kev_ransomware=row.kev_ransomware,
         epss_probability=epss.probability if epss else None,
         epss_percentile=epss.percentile if epss else None,
         sources=tuple(row.sources),
@@ -288,10 +281,10 @@ def vuln_id_of(session: Session, identifier: str) -> int:
     )
     if found is None:
         found = session.scalar(select(AliasRow.vuln_id).where(AliasRow.alias == identifier.strip()))
-    if found is None:
-        msg = f"no vulnerability known as {identifier!r}; import its record first (`bastion advisories import`)"
-        raise NotFoundError(msg)
-    return found
+    return must_exist(
+        found,
+        f"no vulnerability known as {identifier!r}; import its record first (`bastion advisories import`)",
+    )
 
 
 def get_vulnerability(session: Session, identifier: str) -> Vulnerability:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bastion.audit.actor import Actor
 from bastion.audit.models import AuditRow
+from bastion.core.records import from_row
 from bastion.core.timeutil import utcnow
 
 EXPORT_FIELDS = ("id", "at", "actor", "actor_ip", "action", "target", "org", "before", "after")
@@ -41,17 +42,7 @@ class AuditEvent:
 
 
 def _to_domain(row: AuditRow) -> AuditEvent:
-    return AuditEvent(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        actor_ip=row.actor_ip,
-        action=row.action,
-        target=row.target,
-        org=row.org_code,
-        before=row.before,
-        after=row.after,
-    )
+    return from_row(AuditEvent, row, org=row.org_code)
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,8 +7,7 @@ the words a role is made of.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from bastion.core.choices import Choice
 from bastion.core.errors import InputError
 
 # Contexts whose routes check a permission; a context that adds routes adds its name here.
@@ -17,7 +16,7 @@ ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
 
 
-class Role(StrEnum):
+class Role(Choice):
     """What a person may do: national roles cover every organisation, member roles one each."""
 
     NATIONAL_ADMIN = "national_admin"  # users, organisations, settings
@@ -33,16 +32,6 @@ class Role(StrEnum):
     @property
     def label(self) -> str:
         return ROLE_LABELS[self]
-
-    @classmethod
-    def parse(cls, value: str) -> Role:
-        """Return the role named ``value`` (its value, any case); raise InputError otherwise."""
-        try:
-            return cls(value.strip().lower().replace("-", "_"))
-        except ValueError:
-            choices = ", ".join(r.value for r in cls)
-            msg = f"unknown role {value!r}; choose one of {choices}"
-            raise InputError(msg) from None
 
 
 NATIONAL_ROLES = frozenset({Role.NATIONAL_ADMIN, Role.NATIONAL_ANALYST, Role.AUDITOR})

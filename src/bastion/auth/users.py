@@ -19,6 +19,7 @@ from bastion.auth.models import MembershipRow, OrgPolicyRow, SessionRow, UserRow
 from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.roles import MEMBER_ROLES, Role
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 
@@ -60,17 +61,12 @@ class Enrolment:
 
 
 def _to_domain(row: UserRow) -> User:
-    return User(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
+    return from_row(
+        User,
+        row,
         national_role=Role(row.national_role) if row.national_role else None,
         memberships=tuple((m.org_code, Role(m.role)) for m in row.memberships),
         totp_enabled=row.totp_secret is not None,
-        disabled=row.disabled,
-        locked_until=row.locked_until,
-        last_sign_in_at=row.last_sign_in_at,
-        created_at=row.created_at,
     )
 
 
@@ -111,10 +107,7 @@ def check_password(password: str) -> str:
 
 def _row(session: Session, username: str) -> UserRow:
     row = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
-    if row is None:
-        msg = f"no user {username!r}; list them with `bastion users list`"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(row, f"no user {username!r}; list them with `bastion users list`")
 
 
 def _membership_role(role: Role) -> Role:

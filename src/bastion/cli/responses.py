@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 respond_app = command_group("Respond to an alert for one or more organisations.")
 ORGS_OPTION = typer.Option(..., "--org", "-o", help="organisation code; repeat for several")
+REF_ARGUMENT = typer.Argument(help="CC-NNNN")
+NEXT_UPDATE_OPTION = typer.Option(None, "--next-update", help="date of the next update")
+STATUSES = "planned, in_progress or done"
 
 
 def policy() -> adv.Policy:
@@ -46,7 +49,7 @@ RESPONSE_COLUMNS: list[Column[Response]] = [
 
 
 @respond_app.command("ack")
-def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION, by: str | None = BY_OPTION,
+def ack(ref: str = REF_ARGUMENT, orgs: list[str] = ORGS_OPTION, by: str | None = BY_OPTION,
         as_json: bool = JSON_OPTION) -> None:  # fmt: skip
     """Acknowledge an alert for the organisations."""
     from bastion import advisories as adv
@@ -57,10 +60,10 @@ def ack(ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION
 
 @respond_app.command("applicability")
 def applicability(
-    ref: str = typer.Argument(help="CC-NNNN"),
+    ref: str = REF_ARGUMENT,
     value: str = typer.Argument(help="applicable, not_applicable or under_investigation"),
     orgs: list[str] = ORGS_OPTION,
-    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
+    next_update: str | None = NEXT_UPDATE_OPTION,
     by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Say whether the alert applies to the organisations."""
@@ -80,11 +83,11 @@ def applicability(
 
 @respond_app.command("action")
 def action(
-    ref: str = typer.Argument(help="CC-NNNN"),
+    ref: str = REF_ARGUMENT,
     description: str = typer.Argument(help="what will be done"),
     orgs: list[str] = ORGS_OPTION,
-    status: str = typer.Option("planned", "--status", help="planned, in_progress or done"),
-    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
+    status: str = typer.Option("planned", "--status", help=STATUSES),
+    next_update: str | None = NEXT_UPDATE_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:
     """Record a remediation action for the organisations."""
@@ -100,8 +103,8 @@ def action(
 def action_update(
     action_id: int = typer.Argument(help="the action's id"),
     note: str = typer.Argument(help="progress note"),
-    status: str = typer.Option(..., "--status", help="planned, in_progress or done"),
-    next_update: str | None = typer.Option(None, "--next-update", help="date of the next update"),
+    status: str = typer.Option(..., "--status", help=STATUSES),
+    next_update: str | None = NEXT_UPDATE_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:
     """Add a progress update to a remediation action."""
@@ -120,7 +123,7 @@ def action_update(
 
 @respond_app.command("close")
 def close_(
-    ref: str = typer.Argument(help="CC-NNNN"), orgs: list[str] = ORGS_OPTION,
+    ref: str = REF_ARGUMENT, orgs: list[str] = ORGS_OPTION,
     not_remediated: bool = typer.Option(False, "--not-remediated", help="close without a remediation"),
     by: str | None = BY_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:  # fmt: skip

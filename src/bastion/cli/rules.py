@@ -188,19 +188,17 @@ def _switch(rule_id: str, org: str | None, *, enabled: bool) -> None:
     typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}{where}")
 
 
+RULE_ID = typer.Argument(help="the rule's id, from `bastion rules list`")
+ORG = typer.Option(None, "--org", "-o", help="only for this organisation")
+
+
 @app.command("disable")
-def disable(
-    rule_id: str = typer.Argument(help="the rule's id, from `bastion rules list`"),
-    org: str | None = typer.Option(None, "--org", "-o", help="only for this organisation"),
-) -> None:
+def disable(rule_id: str = RULE_ID, org: str | None = ORG) -> None:
     """Switch a rule off, for everyone or for one organisation."""
     _switch(rule_id, org, enabled=False)
 
 
 @app.command("enable")
-def enable(
-    rule_id: str = typer.Argument(help="the rule's id, from `bastion rules list`"),
-    org: str | None = typer.Option(None, "--org", "-o", help="only for this organisation"),
-) -> None:
+def enable(rule_id: str = RULE_ID, org: str | None = ORG) -> None:
     """Switch a rule back on, for everyone or for one organisation."""
     _switch(rule_id, org, enabled=True)

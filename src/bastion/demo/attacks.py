@@ -8,6 +8,7 @@ live; some match a listed indicator and some can only be found by behaviour.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bastion.demo.formats.common import flows
 from bastion.demo.formats.zeek import with_uid
@@ -31,70 +32,41 @@ def plant_attacks(
     pick = Targets(orgs, servers, seed)
     plants: list[Plant] = []
 
-    org = pick.member()
-    host = pick.client(org)
     n = 180
-    frame = flows(
-        ts=times(draw, day_start + 9 * HOUR + 12 * MINUTE, n, MINUTE, 2 * SECOND),
-        src=host,
-        sport=draw.ints(n, 49152, 65536),
-        dst=C2_IPS[0],
-        dport=443,
-        proto="tcp",
-        app="ssl",
-        action="allow",
-        rule="allow-outbound-web",
-        bytes_out=draw.ints(n, 380, 460),
-        bytes_in=draw.ints(n, 1100, 1300),
-        duration_ms=draw.ints(n, 200, 900),
-        device="pa-bdr-01",
-    )
     plants.append(
-        plant(
-            frame,
-            kind="c2-beacon",
-            org=org,
-            host_ip=host,
-            external=[C2_IPS[0]],
-            indicator=("ipv4", C2_IPS[0]),
-            fmt="panos",
-            file="panos.log",
-            action="allowed",
-            description="HTTPS beacon every 60 s to a listed C2 server; the firewall allowed it",
+        _c2_beacon(
+            pick,
+            C2_IPS[0],
+            ("panos", "panos.log", "allowed"),
+            "HTTPS beacon every 60 s to a listed C2 server; the firewall allowed it",
+            ts=times(draw, day_start + 9 * HOUR + 12 * MINUTE, n, MINUTE, 2 * SECOND),
+            sport=draw.ints(n, 49152, 65536),
+            app="ssl",
+            action="allow",
+            rule="allow-outbound-web",
+            bytes_out=draw.ints(n, 380, 460),
+            bytes_in=draw.ints(n, 1100, 1300),
+            duration_ms=draw.ints(n, 200, 900),
+            device="pa-bdr-01",
         )
     )
-
-    org = pick.member()
-    host = pick.client(org)
     n = 96
-    frame = flows(
-        ts=times(draw, day_start + 40 * MINUTE, n, 5 * MINUTE, 5 * SECOND),
-        src=host,
-        sport=draw.ints(n, 49152, 65536),
-        dst=C2_IPS[1],
-        dport=443,
-        proto="tcp",
-        app="HTTPS",
-        action="deny",
-        rule="block-threat-feeds",
-        bytes_out=0,
-        bytes_in=0,
-        duration_ms=0,
-        device="fgt-bdr-01",
-        log="traffic",
-    )
     plants.append(
-        plant(
-            frame,
-            kind="c2-beacon",
-            org=org,
-            host_ip=host,
-            external=[C2_IPS[1]],
-            indicator=("ipv4", C2_IPS[1]),
-            fmt="fortigate",
-            file="fortigate.log",
-            action="blocked",
-            description="beacon every 5 minutes to a listed C2 server; the firewall denied it",
+        _c2_beacon(
+            pick,
+            C2_IPS[1],
+            ("fortigate", "fortigate.log", "blocked"),
+            "beacon every 5 minutes to a listed C2 server; the firewall denied it",
+            ts=times(draw, day_start + 40 * MINUTE, n, 5 * MINUTE, 5 * SECOND),
+            sport=draw.ints(n, 49152, 65536),
+            app="HTTPS",
+            action="deny",
+            rule="block-threat-feeds",
+            bytes_out=0,
+            bytes_in=0,
+            duration_ms=0,
+            device="fgt-bdr-01",
+            log="traffic",
         )
     )
 
@@ -135,70 +107,85 @@ def plant_attacks(
         )
     )
 
-    org = pick.member()
-    host = pick.client(org)
     n = 12
-    domain = PHISHING_DOMAINS[1]
-    frame = flows(
-        ts=spread(draw, day_start + 13 * HOUR, day_start + 13 * HOUR + 30 * MINUTE, n),
-        src=host,
-        dst=PHISHING_SERVER,
-        host=f"www.{domain}",
-        path="/owa/auth/logon.aspx",
-        method="GET",
-        action="TCP_DENIED",
-        status=403,
-        bytes_in=3920,
-        mime="text/html",
-        duration_ms=draw.ints(n, 0, 3),
-    )
     plants.append(
-        plant(
-            frame,
-            kind="phishing-web",
-            org=org,
-            host_ip=host,
-            external=[PHISHING_SERVER],
-            indicator=("domain", domain),
-            fmt="squid",
-            file="squid/access.log",
-            action="blocked",
-            description="web requests to a listed phishing site; the proxy denied them",
+        _phishing_web(
+            pick,
+            PHISHING_DOMAINS[1],
+            "blocked",
+            "web requests to a listed phishing site; the proxy denied them",
+            ts=spread(draw, day_start + 13 * HOUR, day_start + 13 * HOUR + 30 * MINUTE, n),
+            host=f"www.{PHISHING_DOMAINS[1]}",
+            path="/owa/auth/logon.aspx",
+            method="GET",
+            action="TCP_DENIED",
+            status=403,
+            bytes_in=3920,
+            duration_ms=draw.ints(n, 0, 3),
         )
     )
-
-    org = pick.member()
-    host = pick.client(org)
     n = 8
-    domain = PHISHING_DOMAINS[2]
-    frame = flows(
-        ts=spread(draw, day_start + 15 * HOUR, day_start + 15 * HOUR + 20 * MINUTE, n),
-        src=host,
-        dst=PHISHING_SERVER,
-        host=f"portal.{domain}",
-        path="/renew/login.php",
-        method=draw.choice(n, ["GET", "POST"]),
-        action="TCP_MISS",
-        status=200,
-        bytes_in=draw.ints(n, 4000, 9000),
-        mime="text/html",
-        duration_ms=draw.ints(n, 80, 400),
-    )
     plants.append(
-        plant(
-            frame,
-            kind="phishing-web",
-            org=org,
-            host_ip=host,
-            external=[PHISHING_SERVER],
-            indicator=("domain", domain),
-            fmt="squid",
-            file="squid/access.log",
-            action="allowed",
-            description="a user reached a listed phishing site and posted to its login form",
+        _phishing_web(
+            pick,
+            PHISHING_DOMAINS[2],
+            "allowed",
+            "a user reached a listed phishing site and posted to its login form",
+            ts=spread(draw, day_start + 15 * HOUR, day_start + 15 * HOUR + 20 * MINUTE, n),
+            host=f"portal.{PHISHING_DOMAINS[2]}",
+            path="/renew/login.php",
+            method=draw.choice(n, ["GET", "POST"]),
+            action="TCP_MISS",
+            status=200,
+            bytes_in=draw.ints(n, 4000, 9000),
+            duration_ms=draw.ints(n, 80, 400),
         )
     )
 
     plants += log4shell(draw, pick, day_start)
     plants += behavioural(draw, pick, day_start, events)
     return plants
+
+
+def _phishing_web(
+    pick: Targets, domain: str, outcome: str, description: str, **request: Any
+) -> Plant:
+    """Plant a member's proxied requests to a listed phishing site; ``request`` fills the flows."""
+    org = pick.member()
+    host = pick.client(org)
+    return plant(
+        flows(src=host, dst=PHISHING_SERVER, mime="text/html", **request),
+        kind="phishing-web",
+        org=org,
+        host_ip=host,
+        external=[PHISHING_SERVER],
+        indicator=("domain", domain),
+        fmt="squid",
+        file="squid/access.log",
+        action=outcome,
+        description=description,
+    )
+
+
+def _c2_beacon(
+    pick: Targets, c2: str, logged: tuple[str, str, str], description: str, **flow: Any
+) -> Plant:
+    """Plant a member's client calling listed C2 server ``c2`` on TCP 443; ``flow`` fills the rest.
+
+    ``logged`` says by which parser, in which file, and whether the device blocked it.
+    """
+    org = pick.member()
+    host = pick.client(org)
+    fmt, file, outcome = logged
+    return plant(
+        flows(src=host, dst=c2, dport=443, proto="tcp", **flow),
+        kind="c2-beacon",
+        org=org,
+        host_ip=host,
+        external=[c2],
+        indicator=("ipv4", c2),
+        fmt=fmt,
+        file=file,
+        action=outcome,
+        description=description,
+    )

@@ -80,6 +80,17 @@ def _location(rule: SigmaRule | SigmaCorrelationRule | SigmaFilter) -> str | Non
     return str(source.path) if source is not None and source.path is not None else None
 
 
+def _report(
+    rule: SigmaRule | SigmaCorrelationRule | SigmaFilter,
+    status: RuleStatus,
+    reason: str | None = None,
+) -> RuleReport:
+    """Report on a rule by where it is, its own id (if it has one) and title."""
+    return RuleReport(
+        _location(rule), status, str(rule.id) if rule.id else None, rule.title, reason
+    )
+
+
 def _pipeline(placeholders: Mapping[str, Sequence[str]]) -> ProcessingPipeline:
     pipeline = processing_pipeline()
     if placeholders:
@@ -160,14 +171,7 @@ def load_texts(
     filters = [o for o in objects if isinstance(o, SigmaFilter)]
     bases = [o for o in objects if not isinstance(o, SigmaFilter)]
     for sigma_filter in filters:
-        reports.append(
-            RuleReport(
-                _location(sigma_filter),
-                RuleStatus.FILTER,
-                id=str(sigma_filter.id) if sigma_filter.id else None,
-                title=sigma_filter.title,
-            )
-        )
+        reports.append(_report(sigma_filter, RuleStatus.FILTER))
     try:
         collection = SigmaCollection(bases, resolve_references=False)  # type: ignore[arg-type]
         collection.apply_filters(filters)
@@ -180,25 +184,10 @@ def load_texts(
             try:
                 rule.resolve_rule_references(collection)
             except SigmaError as exc:
-                reports.append(
-                    RuleReport(
-                        _location(rule),
-                        RuleStatus.INVALID,
-                        id=str(rule.id) if rule.id else None,
-                        title=rule.title,
-                        reason=str(exc),
-                    )
-                )
+                reports.append(_report(rule, RuleStatus.INVALID, reason=str(exc)))
                 continue
             correlations.append(rule)
-            reports.append(
-                RuleReport(
-                    _location(rule),
-                    RuleStatus.CORRELATION,
-                    id=str(rule.id) if rule.id else None,
-                    title=rule.title,
-                )
-            )
+            reports.append(_report(rule, RuleStatus.CORRELATION))
     validator = SigmaValidator([core_validators[name] for name in VALIDATORS])
     rules: list[Rule] = []
     seen: dict[str, str | None] = {}

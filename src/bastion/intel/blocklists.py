@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError, PermissionDenied
+from bastion.core.records import must_exist
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Tlp
 from bastion.intel.indicator import TLP_ORDER, parse_action, parse_tlp
@@ -160,10 +161,9 @@ def list_policies(session: Session) -> list[Policy]:
 
 def _policy_row(session: Session, name: str) -> PolicyRow:
     row = session.scalar(select(PolicyRow).where(PolicyRow.name == name.strip()))
-    if row is None:
-        msg = f"no policy called {name!r}; list them with `bastion intel policies list`"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(
+        row, f"no policy called {name!r}; list them with `bastion intel policies list`"
+    )
 
 
 def hash_token(token: str) -> str:
@@ -205,10 +205,9 @@ def revoke_device(session: Session, name: str, *, actor: Actor, now: datetime) -
     found = session.execute(
         select(DeviceRow, PolicyRow.name).join(PolicyRow).where(DeviceRow.name == name.strip())
     ).first()
-    if found is None:
-        msg = f"no device called {name!r}; list them with `bastion intel devices list`"
-        raise NotFoundError(msg)
-    row, policy = found
+    row, policy = must_exist(
+        found, f"no device called {name!r}; list them with `bastion intel devices list`"
+    )
     before = {"revoked_at": row.revoked_at}
     row.revoked_at = row.revoked_at or as_utc(now)
     session.flush()

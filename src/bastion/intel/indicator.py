@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bastion.core.choices import Choice
 from bastion.core.errors import InputError, Location
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Severity, Tlp
 from bastion.intel.urls import normalise_url
 
 
-class IndicatorType(StrEnum):
+class IndicatorType(Choice, what="indicator type", field="type"):
     """What an indicator's value is."""
 
     IPV4 = "ipv4"
@@ -35,16 +36,6 @@ class IndicatorType(StrEnum):
     SHA1 = "sha1"
     MD5 = "md5"
     EMAIL = "email"
-
-    @classmethod
-    def parse(cls, value: str) -> IndicatorType:
-        """Return the type named ``value`` (case-insensitive), or raise InputError."""
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            choices = ", ".join(t.value for t in cls)
-            msg = f"unknown indicator type {value!r}; choose one of {choices}"
-            raise InputError(msg, Location(field="type")) from None
 
 
 class Action(StrEnum):

@@ -31,6 +31,7 @@ from bastion import audit
 from bastion.audit import Actor
 from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.core.net import CidrTable
+from bastion.core.records import must_exist
 from bastion.core.timeutil import as_utc
 from bastion.intel.indicator import IndicatorType, normalise, normalise_domain
 from bastion.intel.models import AllowRow, IndicatorChangeRow, IndicatorRow
@@ -206,10 +207,10 @@ def allow(
 def disallow(session: Session, value: str, *, actor: Actor) -> None:
     """Remove one entry from the allow-list (audited); raise NotFoundError if it is not there."""
     kind, text = _allow_value(value)
-    row = session.scalar(select(AllowRow).where(AllowRow.type == kind, AllowRow.value == text))
-    if row is None:
-        msg = f"{text} is not on the allow-list"
-        raise NotFoundError(msg)
+    row = must_exist(
+        session.scalar(select(AllowRow).where(AllowRow.type == kind, AllowRow.value == text)),
+        f"{text} is not on the allow-list",
+    )
     before = {"type": row.type, "value": row.value, "reason": row.reason}
     session.delete(row)
     session.flush()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from bastion.core.choices import Choice
 from bastion.core.errors import InputError
 
 
-class OrgType(StrEnum):
+class OrgType(Choice, what="organisation type"):
     """The kinds of organisation in the federation."""
 
     REGION = "region"
@@ -23,22 +23,15 @@ class OrgType(StrEnum):
     OTHER = "other"
 
     @classmethod
-    def parse(cls, value: str) -> OrgType:
-        key = re.sub(r"[\s\-]+", "_", value.strip().lower())
-        aliases = {
+    def _missing_(cls, value: object) -> OrgType | None:
+        """Read the usual synonyms: ``integrated care board``, ``NHS trust``, ``GP``, ``ALB``."""
+        synonyms = {
             "integrated_care_board": cls.ICB,
             "nhs_trust": cls.TRUST,
             "gp": cls.GP_PRACTICE,
             "alb": cls.ARMS_LENGTH_BODY,
         }
-        if key in aliases:
-            return aliases[key]
-        try:
-            return cls(key)
-        except ValueError:
-            choices = ", ".join(t.value for t in cls)
-            msg = f"unknown organisation type {value!r}; choose one of {choices}"
-            raise InputError(msg) from None
+        return synonyms.get(str(value))
 
 
 def parse_cidr(value: str) -> str:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from bastion import audit
 from bastion.audit import Actor
-from bastion.core.errors import ConflictError, NotFoundError
+from bastion.core.errors import ConflictError
+from bastion.core.records import must_exist
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
     Contact,
@@ -39,10 +40,7 @@ def _to_domain(row: OrganisationRow) -> Organisation:
 
 def _row(session: Session, code: str) -> OrganisationRow:
     row = session.scalar(select(OrganisationRow).where(OrganisationRow.code == org_code(code)))
-    if row is None:
-        msg = f"no organisation with code {code!r}"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(row, f"no organisation with code {code!r}")
 
 
 def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> dict[str, int]:

@@ -139,7 +139,7 @@ class FeedType:
     description: str
     read: Reader  # content bytes, options, where (file or URL) -> Parsed
     fetch: Fetcher
-    snapshot: bool  # each pull lists all it holds: what a clean pull no longer lists expires
+    snapshot: bool = True  # each pull lists all it holds: what a clean pull no longer lists expires
     detect: Callable[[bytes], bool] | None = None  # for `intel import FILE`
 
 

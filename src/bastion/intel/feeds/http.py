@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
 from bastion.core import fetch
-from bastion.intel.feeds.base import FeedOptions, FeedState, Fetched, Fetcher, Reader
+from bastion.intel.feeds.base import FeedOptions, FeedState, FeedType, Fetched, Fetcher, Reader
 
 
 def fetch_document(read: Reader) -> Fetcher:
@@ -26,3 +28,10 @@ def fetch_document(read: Reader) -> Fetcher:
         )
 
     return fetch_feed
+
+
+def document_feed(
+    name: str, description: str, read: Reader, *, detect: Callable[[bytes], bool] | None = None
+) -> FeedType:
+    """Return a feed type that is one document at a URL (a snapshot: each pull lists all it holds)."""
+    return FeedType(name, description, read, fetch_document(read), detect=detect)

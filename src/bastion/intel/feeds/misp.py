@@ -30,7 +30,7 @@ from bastion.intel.feeds.base import (
     Parsed,
     make_indicator,
 )
-from bastion.intel.feeds.http import fetch_document
+from bastion.intel.feeds.http import document_feed
 from bastion.intel.indicator import IndicatorType, infer_type, parse_tlp
 
 T = IndicatorType
@@ -186,13 +186,7 @@ MISP_FEED = FeedType(
     description="a MISP feed: manifest.json and one <uuid>.json per event under a base URL",
     read=read_event_json,
     fetch=fetch_feed,
-    snapshot=True,
 )
-MISP_EVENT = FeedType(
-    name="misp-event",
-    description="one MISP event JSON document at a URL",
-    read=read_event_json,
-    fetch=fetch_document(read_event_json),
-    snapshot=True,
-    detect=_looks_like_event,
+MISP_EVENT = document_feed(
+    "misp-event", "one MISP event JSON document at a URL", read_event_json, detect=_looks_like_event
 )

@@ -14,8 +14,8 @@ import io
 import re
 
 from bastion.core.errors import InputError
-from bastion.intel.feeds.base import FeedOptions, FeedType, Parsed, make_indicator
-from bastion.intel.feeds.http import fetch_document
+from bastion.intel.feeds.base import FeedOptions, Parsed, make_indicator
+from bastion.intel.feeds.http import document_feed
 from bastion.intel.indicator import infer_type
 
 _COMMENT = re.compile(r"\s*[#;].*$")
@@ -117,18 +117,12 @@ def _looks_plain(content: bytes) -> bool:
     return bool(single) and single[0] and sum(single) >= len(single) / 2
 
 
-PLAIN = FeedType(
-    name="plain",
-    description="one value per line (IPs, CIDRs, domains, URLs, hashes); # and ; comments",
-    read=read_plain,
-    fetch=fetch_document(read_plain),
-    snapshot=True,
+PLAIN = document_feed(
+    "plain",
+    "one value per line (IPs, CIDRs, domains, URLs, hashes); # and ; comments",
+    read_plain,
     detect=_looks_plain,
 )
-CSV = FeedType(
-    name="csv",
-    description="CSV with the value in a chosen column (option column: name or number)",
-    read=read_csv,
-    fetch=fetch_document(read_csv),
-    snapshot=True,
+CSV = document_feed(
+    "csv", "CSV with the value in a chosen column (option column: name or number)", read_csv
 )

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core import fetch
-from bastion.core.errors import ConflictError, FetchError, InputError, Location, NotFoundError
+from bastion.core.errors import ConflictError, FetchError, InputError, Location
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import as_utc
 from bastion.intel.feeds.base import FeedOptions, FeedState, Parsed
 from bastion.intel.feeds.registry import FEED_TYPES, FILE_FORMATS, get_feed_type
@@ -81,17 +82,8 @@ class Pull:
 
 
 def _feed(row: FeedRow) -> Feed:
-    return Feed(
-        name=row.name,
-        kind=row.kind,
-        url=row.url,
-        interval_seconds=row.interval_seconds,
-        options={k: v for k, v in (row.options or {}).items() if k != "password"},
-        enabled=row.enabled,
-        last_pull_at=row.last_pull_at,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        cursor=row.cursor,
+    return from_row(
+        Feed, row, options={k: v for k, v in (row.options or {}).items() if k != "password"}
     )
 
 
@@ -157,10 +149,7 @@ def add_feed(
 
 def _row(session: Session, name: str) -> FeedRow:
     row = session.scalar(select(FeedRow).where(FeedRow.name == name.strip()))
-    if row is None:
-        msg = f"no feed called {name!r}; list them with `bastion intel feeds list`"
-        raise NotFoundError(msg)
-    return row
+    return must_exist(row, f"no feed called {name!r}; list them with `bastion intel feeds list`")
 
 
 def list_feeds(session: Session) -> list[Feed]:

@@ -30,8 +30,8 @@ import stix2.exceptions  # type: ignore[import-untyped]
 from bastion.core.documents import as_object, load_json
 from bastion.core.errors import InputError
 from bastion.core.types import Tlp
-from bastion.intel.feeds.base import FeedOptions, FeedType, Parsed, make_indicator
-from bastion.intel.feeds.http import fetch_document
+from bastion.intel.feeds.base import FeedOptions, Parsed, make_indicator
+from bastion.intel.feeds.http import document_feed
 from bastion.intel.indicator import IndicatorType, parse_tlp
 
 T = IndicatorType
@@ -192,11 +192,6 @@ def _looks_like_bundle(content: bytes) -> bool:
     return bool(re.search(r'"type"\s*:\s*"bundle"', head))
 
 
-STIX = FeedType(
-    name="stix",
-    description="a STIX 2.1 bundle (JSON) at a URL",
-    read=read_bundle,
-    fetch=fetch_document(read_bundle),
-    snapshot=True,
-    detect=_looks_like_bundle,
+STIX = document_feed(
+    "stix", "a STIX 2.1 bundle (JSON) at a URL", read_bundle, detect=_looks_like_bundle
 )

@@ -9,10 +9,12 @@ the same DDL for ever, so a factory here never changes what it returns;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.types import TypeEngine
 
 from bastion.store.base import UtcDateTime
 
@@ -25,14 +27,41 @@ def utc(name: str, *, nullable: bool = False) -> sa.Column[object]:
     return sa.Column(name, UtcDateTime(timezone=True), nullable=nullable)
 
 
+def string(name: str, length: int, *, nullable: bool = False) -> sa.Column[object]:
+    """Return a ``VARCHAR(length)`` column."""
+    return sa.Column(name, sa.String(length=length), nullable=nullable)
+
+
+class ColumnOf(Protocol):
+    """A factory of columns of one type: ``integer("count")``, ``json("tags", nullable=True)``."""
+
+    def __call__(self, name: str, *, nullable: bool = False) -> sa.Column[object]: ...
+
+
+def _column_of(type_: Callable[[], TypeEngine[Any]]) -> ColumnOf:
+    def column(name: str, *, nullable: bool = False) -> sa.Column[object]:
+        return sa.Column(name, type_(), nullable=nullable)
+
+    return column
+
+
+text = _column_of(sa.Text)
+integer = _column_of(sa.Integer)
+big_integer = _column_of(sa.BigInteger)
+boolean = _column_of(sa.Boolean)
+real = _column_of(sa.Float)
+date = _column_of(sa.Date)
+json = _column_of(sa.JSON)
+
+
 def id_column() -> sa.Column[object]:
     """Return the integer ``id`` column that most tables key on."""
-    return sa.Column("id", sa.Integer(), nullable=False)
+    return integer("id")
 
 
 def org_code(*, nullable: bool = False, length: int = 16) -> sa.Column[object]:
     """Return the ``org_code`` column naming the organisation a row belongs to."""
-    return sa.Column("org_code", sa.String(length=length), nullable=nullable)
+    return string("org_code", length, nullable=nullable)
 
 
 def created_updated() -> tuple[sa.Column[object], sa.Column[object]]:
@@ -120,10 +149,10 @@ def adv_audit_columns() -> tuple[sa.Column[object], ...]:
     return (
         id_column(),
         utc("at"),
-        sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("entity", sa.String(length=64), nullable=False),
-        sa.Column("entity_id", sa.String(length=64), nullable=False),
-        sa.Column("before", sa.JSON(), nullable=True),
-        sa.Column("after", sa.JSON(), nullable=True),
+        string("actor", 200),
+        string("action", 64),
+        string("entity", 64),
+        string("entity_id", 64),
+        json("before", nullable=True),
+        json("after", nullable=True),
     )

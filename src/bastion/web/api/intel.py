@@ -230,18 +230,7 @@ class IndicatorIn(BaseModel):
     valid_until: datetime | None = None
 
     def to_domain(self) -> intel.Indicator:
-        return intel.Indicator(
-            type=self.type,
-            value=self.value,
-            source=self.source,
-            severity=self.severity,
-            confidence=self.confidence,
-            action=self.action,
-            threat=self.threat,
-            tags=tuple(self.tags),
-            valid_until=self.valid_until,
-            tlp=self.tlp,
-        )
+        return intel.Indicator(**self.model_dump(exclude={"tags"}), tags=tuple(self.tags))
 
 
 class ExpireIn(BaseModel):

@@ -9,6 +9,7 @@ Members never reach these pages: they answer 403, as the user list does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -56,17 +57,39 @@ def _page(
     return response
 
 
-def _back(request: Request, username: str) -> RedirectResponse:
-    return RedirectResponse(
-        request.url_for("user_page", username=username.strip().lower()).path, status_code=303
-    )
+@dataclass(frozen=True)
+class _Edit:
+    """One edit of a user's page: the request, the user edited, and the administrator editing."""
+
+    request: Request
+    username: str
+    session: Session
+    principal: auth.Principal
+
+    def back(self) -> RedirectResponse:
+        """Return to the user's page (after a POST, with a GET)."""
+        url = self.request.url_for("user_page", username=self.username.strip().lower())
+        return RedirectResponse(url.path, status_code=303)
+
+    def not_yourself(self, what: str) -> None:
+        """Refuse an edit that would lock the administrator making it out of administration."""
+        me = self.principal.kind is auth.PrincipalKind.USER
+        if me and self.principal.name == self.username.strip().lower():
+            msg = f"you may not {what} yourself: ask another national administrator"
+            raise ConflictError(msg)
+
+    def page(self, templates: Jinja2Templates, enrolment: auth.Enrolment | None) -> HTMLResponse:
+        """Show the user's page again, with a new second factor shown this once."""
+        return _page(self.request, self.session, templates, self.username, enrolment=enrolment)
 
 
-def _not_yourself(principal: auth.Principal, username: str, what: str) -> None:
-    """Refuse an edit that would lock the administrator making it out of administration."""
-    if principal.kind is auth.PrincipalKind.USER and principal.name == username.strip().lower():
-        msg = f"you may not {what} yourself: ask another national administrator"
-        raise ConflictError(msg)
+def _edit(
+    request: Request, username: Username, session: SessionDep, principal: PrincipalDep
+) -> _Edit:
+    return _Edit(request, username, session, principal)
+
+
+Edit = Annotated[_Edit, Depends(_edit)]
 
 
 @router.get(
@@ -83,85 +106,56 @@ def user_page(
 
 @router.post("/users/{username}/role", name="user_role", dependencies=WRITE)
 def user_role(
-    request: Request,
-    username: Username,
-    session: SessionDep,
+    edit: Edit,
     templates: TemplatesDep,
-    principal: PrincipalDep,
     role: Annotated[str, Form(max_length=32, pattern=PRINTABLE)] = "",
 ) -> Response:
     """Give the user a national role, or take it away (an empty role)."""
     wanted = auth.Role.parse(role) if role.strip() else None
     if wanted is None or wanted is not auth.Role.NATIONAL_ADMIN:
-        _not_yourself(principal, username, "take the administrator role from")
-    _, enrolled = auth.set_national_role(session, principal, username, wanted)
+        edit.not_yourself("take the administrator role from")
+    _, enrolled = auth.set_national_role(edit.session, edit.principal, edit.username, wanted)
     if enrolled is not None:  # the new second factor is shown this once
-        return _page(request, session, templates, username, enrolment=enrolled)
-    return _back(request, username)
+        return edit.page(templates, enrolled)
+    return edit.back()
 
 
 @router.post("/users/{username}/memberships", name="user_grant", dependencies=WRITE)
 def user_grant(
-    request: Request,
-    username: Username,
-    session: SessionDep,
-    principal: PrincipalDep,
-    org: OrgField,
-    role: Annotated[str, Form(max_length=32, pattern=PRINTABLE)],
+    edit: Edit, org: OrgField, role: Annotated[str, Form(max_length=32, pattern=PRINTABLE)]
 ) -> Response:
     """Make the user a member of an organisation with a role (replacing any role there)."""
-    auth.grant(session, principal, username, org, auth.Role.parse(role))
-    return _back(request, username)
+    auth.grant(edit.session, edit.principal, edit.username, org, auth.Role.parse(role))
+    return edit.back()
 
 
 @router.post("/users/{username}/memberships/revoke", name="user_revoke", dependencies=WRITE)
-def user_revoke(
-    request: Request,
-    username: Username,
-    session: SessionDep,
-    principal: PrincipalDep,
-    org: OrgField,
-) -> Response:
+def user_revoke(edit: Edit, org: OrgField) -> Response:
     """Remove the user's membership of an organisation."""
-    auth.revoke_membership(session, principal, username, org)
-    return _back(request, username)
+    auth.revoke_membership(edit.session, edit.principal, edit.username, org)
+    return edit.back()
 
 
 @router.post("/users/{username}/status", name="user_status", dependencies=WRITE)
-def user_status(
-    request: Request,
-    username: Username,
-    session: SessionDep,
-    principal: PrincipalDep,
-    status: Annotated[str, Form(max_length=16)],
-) -> Response:
+def user_status(edit: Edit, status: Annotated[str, Form(max_length=16)]) -> Response:
     """Disable the user (and end their sessions), or enable them again."""
     if status not in ("active", "disabled"):
         msg = f"status must be active or disabled, not {status!r}"
         raise InputError(msg, Location(field="status"))
     if status == "disabled":
-        _not_yourself(principal, username, "disable")
-    auth.set_disabled(session, principal, username, status == "disabled")
-    return _back(request, username)
+        edit.not_yourself("disable")
+    auth.set_disabled(edit.session, edit.principal, edit.username, status == "disabled")
+    return edit.back()
 
 
 @router.post("/users/{username}/reset-totp", name="user_reset_totp", dependencies=WRITE)
-def user_reset_totp(
-    request: Request,
-    username: Username,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-) -> HTMLResponse:
+def user_reset_totp(edit: Edit, templates: TemplatesDep) -> HTMLResponse:
     """Give the user a new TOTP secret, shown this once; their sessions end."""
-    enrolled = auth.reset_totp(session, principal, username)
-    return _page(request, session, templates, username, enrolment=enrolled)
+    return edit.page(templates, auth.reset_totp(edit.session, edit.principal, edit.username))
 
 
 @router.post("/users/{username}/sign-out", name="user_sign_out", dependencies=WRITE)
-def user_sign_out(
-    request: Request, username: Username, session: SessionDep, principal: PrincipalDep
-) -> Response:
+def user_sign_out(edit: Edit) -> Response:
     """End every session of the user, wherever they signed in."""
-    auth.sign_out_user(session, principal, username)
-    return _back(request, username)
+    auth.sign_out_user(edit.session, edit.principal, edit.username)
+    return edit.back()

@@ -1,11 +1,8 @@
 """federation
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-25 12:45:49.808121
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
@@ -13,7 +10,9 @@ from bastion.store.migrations.helpers import (
     drop_table,
     foreign_key,
     id_column,
+    integer,
     primary_key,
+    string,
     unique,
     utc,
 )
@@ -26,10 +25,10 @@ def upgrade() -> None:
     op.create_table(
         "organisations",
         id_column(),
-        sa.Column("code", sa.String(length=16), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("type", sa.String(length=32), nullable=False),
-        sa.Column("parent_id", sa.Integer(), nullable=True),
+        string("code", 16),
+        string("name", 200),
+        string("type", 32),
+        integer("parent_id", nullable=True),
         utc("created_at"),
         foreign_key("organisations", "parent_id", "organisations", ondelete="SET NULL"),
         primary_key("organisations"),
@@ -40,10 +39,10 @@ def upgrade() -> None:
     op.create_table(
         "contacts",
         id_column(),
-        sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("email", sa.String(length=254), nullable=False),
-        sa.Column("role", sa.String(length=64), nullable=False),
+        integer("organisation_id"),
+        string("name", 200),
+        string("email", 254),
+        string("role", 64),
         foreign_key("contacts", "organisation_id", "organisations", ondelete="CASCADE"),
         primary_key("contacts"),
     )
@@ -52,10 +51,10 @@ def upgrade() -> None:
     op.create_table(
         "hosts",
         id_column(),
-        sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("hostname", sa.String(length=253), nullable=False),
-        sa.Column("address", sa.String(length=64), nullable=True),
-        sa.Column("description", sa.String(length=200), nullable=False),
+        integer("organisation_id"),
+        string("hostname", 253),
+        string("address", 64, nullable=True),
+        string("description", 200),
         foreign_key("hosts", "organisation_id", "organisations", ondelete="CASCADE"),
         primary_key("hosts"),
         unique("hosts", "organisation_id", "hostname"),
@@ -65,9 +64,9 @@ def upgrade() -> None:
     op.create_table(
         "networks",
         id_column(),
-        sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("cidr", sa.String(length=64), nullable=False),
-        sa.Column("description", sa.String(length=200), nullable=False),
+        integer("organisation_id"),
+        string("cidr", 64),
+        string("description", 200),
         foreign_key("networks", "organisation_id", "organisations", ondelete="CASCADE"),
         primary_key("networks"),
         unique("networks", "cidr"),

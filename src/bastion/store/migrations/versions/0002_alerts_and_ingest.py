@@ -1,20 +1,23 @@
 """alerts and ingest: boundary alerts, ingest sources and batches
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-25 12:53:47.786087
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
+    big_integer,
+    boolean,
     create_indexes,
     created_updated,
     drop_table,
     id_column,
+    integer,
+    json,
     org_code,
     primary_key,
+    string,
+    text,
     utc,
 )
 
@@ -27,21 +30,21 @@ def upgrade() -> None:
         "alerts",
         id_column(),
         org_code(nullable=True),
-        sa.Column("host", sa.String(length=64), nullable=True),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("title", sa.String(length=500), nullable=False),
-        sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("retrospective", sa.Boolean(), nullable=False),
-        sa.Column("indicator_type", sa.String(length=32), nullable=True),
-        sa.Column("indicator_value", sa.Text(), nullable=True),
-        sa.Column("indicator_source", sa.String(length=200), nullable=True),
-        sa.Column("indicator_threat", sa.String(length=200), nullable=True),
-        sa.Column("count", sa.BigInteger(), nullable=False),
+        string("host", 64, nullable=True),
+        string("kind", 16),
+        string("key", 200),
+        string("title", 500),
+        string("severity", 16),
+        string("status", 16),
+        boolean("retrospective"),
+        string("indicator_type", 32, nullable=True),
+        text("indicator_value", nullable=True),
+        string("indicator_source", 200, nullable=True),
+        string("indicator_threat", 200, nullable=True),
+        big_integer("count"),
         utc("first_seen"),
         utc("last_seen"),
-        sa.Column("evidence", sa.JSON(), nullable=False),
+        json("evidence"),
         *created_updated(),
         primary_key("alerts"),
     )
@@ -56,10 +59,10 @@ def upgrade() -> None:
 
     op.create_table(
         "ingest_batches",
-        sa.Column("batch_id", sa.String(length=128), nullable=False),
-        sa.Column("source_key", sa.String(length=256), nullable=False),
-        sa.Column("events", sa.Integer(), nullable=False),
-        sa.Column("rejects", sa.Integer(), nullable=False),
+        string("batch_id", 128),
+        string("source_key", 256),
+        integer("events"),
+        integer("rejects"),
         utc("processed_at"),
         primary_key("ingest_batches", "batch_id"),
     )
@@ -67,12 +70,12 @@ def upgrade() -> None:
 
     op.create_table(
         "ingest_sources",
-        sa.Column("key", sa.String(length=256), nullable=False),
-        sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("format", sa.String(length=32), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=True),
-        sa.Column("done", sa.Boolean(), nullable=False),
+        string("key", 256),
+        text("path"),
+        string("format", 32),
+        big_integer("offset"),
+        big_integer("size", nullable=True),
+        boolean("done"),
         utc("updated_at"),
         primary_key("ingest_sources", "key"),
     )

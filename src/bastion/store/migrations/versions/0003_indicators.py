@@ -1,11 +1,8 @@
 """indicators: threat indicators, one row per source's listing
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-25 13:30:00
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
@@ -13,7 +10,10 @@ from bastion.store.migrations.helpers import (
     created_updated,
     drop_table,
     id_column,
+    integer,
+    json,
     primary_key,
+    string,
     unique,
     utc,
 )
@@ -26,14 +26,14 @@ def upgrade() -> None:
     op.create_table(
         "indicators",
         id_column(),
-        sa.Column("type", sa.String(length=16), nullable=False),
-        sa.Column("value", sa.String(length=2048), nullable=False),
-        sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column("confidence", sa.Integer(), nullable=False),
-        sa.Column("action", sa.String(length=8), nullable=False),
-        sa.Column("threat", sa.String(length=200), nullable=False),
-        sa.Column("tags", sa.JSON(), nullable=False),
+        string("type", 16),
+        string("value", 2048),
+        string("source", 100),
+        string("severity", 16),
+        integer("confidence"),
+        string("action", 8),
+        string("threat", 200),
+        json("tags"),
         utc("first_seen", nullable=True),
         utc("last_seen", nullable=True),
         utc("valid_until", nullable=True),

@@ -8,8 +8,6 @@ is dropped. Going down recreates it from the advisories' events (the trail is
 append-only: they stay in ``audit_events`` too, and coming up again adds
 none of them twice).
 
-Revision ID: audit_0001
-Revises: auth_0002, advisories_0001
 Create Date: 2026-12-06 18:00:00.000000
 """
 

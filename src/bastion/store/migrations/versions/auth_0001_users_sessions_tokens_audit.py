@@ -1,23 +1,24 @@
 """auth: users, memberships, sessions, tokens, policies, audit trail
 
-Revision ID: auth_0001
-Revises: 0003
 Create Date: 2026-12-01 08:32:51.321587
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
     append_only,
+    boolean,
     create_indexes,
     created_updated,
     drop_append_only,
     drop_table,
     foreign_key,
     id_column,
+    integer,
+    json,
     org_code,
     primary_key,
+    string,
     unique,
     utc,
 )
@@ -31,13 +32,13 @@ def upgrade() -> None:
         "audit_events",
         id_column(),
         utc("at"),
-        sa.Column("actor", sa.String(length=120), nullable=False),
-        sa.Column("actor_ip", sa.String(length=64), nullable=False),
-        sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("target", sa.String(length=200), nullable=False),
+        string("actor", 120),
+        string("actor_ip", 64),
+        string("action", 64),
+        string("target", 200),
         org_code(nullable=True),
-        sa.Column("before", sa.JSON(), nullable=True),
-        sa.Column("after", sa.JSON(), nullable=True),
+        json("before", nullable=True),
+        json("after", nullable=True),
         primary_key("audit_events"),
     )
     create_indexes("audit_events", "action", "at", "org_code")
@@ -46,18 +47,18 @@ def upgrade() -> None:
         "auth_org_policies",
         id_column(),
         org_code(),
-        sa.Column("require_totp", sa.Boolean(), nullable=False),
+        boolean("require_totp"),
         primary_key("auth_org_policies"),
         unique("auth_org_policies", "org_code"),
     )
     op.create_table(
         "auth_tokens",
         id_column(),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("secret_hash", sa.String(length=64), nullable=False),
+        string("name", 100),
+        string("secret_hash", 64),
         org_code(nullable=True),
-        sa.Column("scopes", sa.JSON(), nullable=False),
-        sa.Column("created_by", sa.String(length=100), nullable=False),
+        json("scopes"),
+        string("created_by", 100),
         utc("created_at"),
         utc("expires_at"),
         utc("revoked_at", nullable=True),
@@ -70,14 +71,14 @@ def upgrade() -> None:
     op.create_table(
         "auth_users",
         id_column(),
-        sa.Column("username", sa.String(length=64), nullable=False),
-        sa.Column("display_name", sa.String(length=200), nullable=False),
-        sa.Column("password_hash", sa.String(length=200), nullable=True),
-        sa.Column("national_role", sa.String(length=32), nullable=True),
-        sa.Column("totp_secret", sa.String(length=64), nullable=True),
-        sa.Column("totp_last_step", sa.Integer(), nullable=True),
-        sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column("failed_attempts", sa.Integer(), nullable=False),
+        string("username", 64),
+        string("display_name", 200),
+        string("password_hash", 200, nullable=True),
+        string("national_role", 32, nullable=True),
+        string("totp_secret", 64, nullable=True),
+        integer("totp_last_step", nullable=True),
+        boolean("disabled"),
+        integer("failed_attempts"),
         utc("locked_until", nullable=True),
         utc("last_sign_in_at", nullable=True),
         *created_updated(),
@@ -87,9 +88,9 @@ def upgrade() -> None:
     op.create_table(
         "auth_memberships",
         id_column(),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        integer("user_id"),
         org_code(),
-        sa.Column("role", sa.String(length=32), nullable=False),
+        string("role", 32),
         foreign_key("auth_memberships", "user_id", "auth_users", ondelete="CASCADE"),
         primary_key("auth_memberships"),
         unique("auth_memberships", "user_id", "org_code"),
@@ -99,12 +100,12 @@ def upgrade() -> None:
     op.create_table(
         "auth_sessions",
         id_column(),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sa.String(length=16), nullable=False),
-        sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("ip", sa.String(length=64), nullable=False),
-        sa.Column("user_agent", sa.String(length=200), nullable=False),
+        string("token_hash", 64),
+        integer("user_id"),
+        string("stage", 16),
+        string("csrf_token", 64),
+        string("ip", 64),
+        string("user_agent", 200),
         utc("created_at"),
         utc("last_seen_at"),
         utc("expires_at"),

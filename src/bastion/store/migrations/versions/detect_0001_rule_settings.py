@@ -1,18 +1,17 @@
 """detect: rules enabled or disabled per rule and per organisation
 
-Revision ID: detect_0001
-Revises: 0003
 Create Date: 2026-12-01 09:00:00
 """
 
-import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
+    boolean,
     drop_table,
     id_column,
     org_code,
     primary_key,
+    string,
     unique,
     utc,
 )
@@ -25,9 +24,9 @@ def upgrade() -> None:
     op.create_table(
         "detect_rule_settings",
         id_column(),
-        sa.Column("rule_id", sa.String(length=64), nullable=False),
+        string("rule_id", 64),
         org_code(),
-        sa.Column("enabled", sa.Boolean(), nullable=False),
+        boolean("enabled"),
         utc("updated_at"),
         primary_key("detect_rule_settings"),
         unique("detect_rule_settings", "rule_id", "org_code"),
