@@ -9,7 +9,10 @@ on them stay columnar. The rules, whichever format a value comes from:
 - a transport is a lower-case IANA keyword; a protocol number becomes its keyword;
 - an integer is decimal text, surrounding spaces allowed, in its type's range; else null;
 - a SHA-256 digest is 64 hex digits, lower-cased; else null;
-- a verdict is ``denied`` or ``allowed`` from the device's action word, any case.
+- a verdict is ``denied`` or ``allowed`` from the device's action word, any case;
+- an address is IPv4 dotted-quad or IPv6 text as written; anything else (a host
+  name, ``N/A``, a number out of range) is null, so an address column holds addresses;
+- an account written ``DOMAIN\\user`` is the user ``user`` in the domain ``DOMAIN``.
 
 Names (transports, action words, host names) are taken as written, only lower-cased;
 numbers and digests may carry spaces around them.
@@ -70,6 +73,47 @@ ALLOW_WORDS = ("allow", "allowed", "accept", "accepted", "permit", "permitted", 
 
 # What ``integer`` and ``port`` strip around a number.
 _PADDING = " \t"
+
+
+# An IPv4 address in dotted-quad form, each part 0-255 without leading zeros.
+_IPV4_PART = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_IPV4_PART}(?:\.{_IPV4_PART}){{3}}"
+_HEX = "[0-9a-fA-F]{1,4}"
+# RFC 4291 text forms: eight groups, "::" standing for one or more zero groups, IPv4 last.
+_IPV6 = "|".join(
+    [
+        rf"(?:{_HEX}:){{7}}{_HEX}",
+        rf"(?:{_HEX}:){{1,7}}:",
+        rf"(?:{_HEX}:){{1,6}}:{_HEX}",
+        rf"(?:{_HEX}:){{1,5}}(?::{_HEX}){{1,2}}",
+        rf"(?:{_HEX}:){{1,4}}(?::{_HEX}){{1,3}}",
+        rf"(?:{_HEX}:){{1,3}}(?::{_HEX}){{1,4}}",
+        rf"(?:{_HEX}:){{1,2}}(?::{_HEX}){{1,5}}",
+        rf"{_HEX}:(?::{_HEX}){{1,6}}",
+        rf":(?:(?::{_HEX}){{1,7}}|:)",
+        rf"(?:{_HEX}:){{6}}{_IPV4}",
+        rf"(?:{_HEX}:){{0,5}}:(?:{_HEX}:){{0,4}}{_IPV4}",
+    ]
+)
+IP_ADDRESS = rf"^(?:{_IPV4}|{_IPV6})$"
+
+
+def ip_address(expr: pl.Expr) -> pl.Expr:
+    """Keep a value only if it is an IPv4 or IPv6 address; a name or other text gives null.
+
+    The text is kept as written (IPv6 case included): normalising it is the parser's choice.
+    """
+    return pl.when(expr.str.contains(IP_ADDRESS)).then(expr)
+
+
+def account(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Split ``DOMAIN\\user`` into (user, domain); a name without a backslash has no domain.
+
+    Blank parts are null. Only the first backslash splits: the rest belongs to the user.
+    """
+    domain_part = expr.str.extract(r"^([^\\]*)\\", 1)
+    user = pl.when(domain_part.is_null()).then(expr).otherwise(expr.str.replace(r"^[^\\]*\\", ""))
+    return null_if_blank(user), null_if_blank(domain_part)
 
 
 def null_if_blank(expr: pl.Expr, *blanks: str) -> pl.Expr:
