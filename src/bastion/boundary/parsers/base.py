@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -63,6 +64,7 @@ class ParseContext:
     source: str = "<memory>"
     default_year: int = 1970  # for syslog timestamps that carry no year (RFC 3164)
     timezone: str = "UTC"  # IANA name: the zone of device times that carry no offset
+    received: datetime | None = None  # when the lines arrived; None: when they are parsed
     state: dict[str, Any] = field(default_factory=dict)
 
 

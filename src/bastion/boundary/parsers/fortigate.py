@@ -44,6 +44,7 @@ from bastion.boundary.parsers.fields import (
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     Check,
+    derive_where,
     fill_where,
     finish_checked,
     line_frame,
@@ -234,20 +235,6 @@ def _read_keys(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _read_where(
-    frame: pl.DataFrame, need: pl.Expr, keys: tuple[str, ...], fields: dict[str, pl.Expr]
-) -> pl.DataFrame:
-    """Read ``keys`` on the lines where ``need`` holds, and set ``fields`` computed from them.
-
-    Other lines keep a field's current value (null for a new one). Fields only some
-    lines carry cost nothing on the others, neither the regex passes nor the mapping.
-    """
-    mask = frame.select(need.fill_null(False)).to_series()
-    # Lazy, so only the columns the fields read are filtered, not every column of the frame.
-    values = frame.lazy().filter(mask).with_columns(**_values(keys)).select(**fields).collect()
-    return scatter_rows(frame, mask, values)
-
-
 def _syslog_hosts(frame: pl.DataFrame, year: int) -> pl.Series:
     """Return the syslog host of the lines with no ``devname=`` (only they need it)."""
     missing = frame.get_column("devname").is_null()
@@ -431,7 +418,7 @@ def _fields() -> list[pl.Expr]:
     ]
 
 
-# The schema's fields set on the lines that carry them (``_read_where``), as they are.
+# The schema's fields set on the lines that carry them (``derive_where``), as they are.
 _READ_WHERE = (
     "event.category",
     "event.outcome",
@@ -492,18 +479,20 @@ def parse_fortigate(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     frame = fill_where(frame, col("policyname").is_null(), _values(["policyid"]))
     frame = _with_web_fields(frame)
     frame = fill_where(frame, kind == "dns", _values(["qname", "qtype"]))
-    frame = _read_where(
-        frame, col(ORIGINAL).str.contains(_CONTEXT), _CONTEXT_KEYS, _context_fields()
+    frame = derive_where(
+        frame, col(ORIGINAL).str.contains(_CONTEXT), _values(_CONTEXT_KEYS), _context_fields()
     )
     # The URL category is logged by the filters that rate URLs and domains.
-    frame = _read_where(
+    frame = derive_where(
         frame,
         kind.is_in(["webfilter", "dns", "app-ctrl"]),
-        ("catdesc",),
+        _values(("catdesc",)),
         {"url.category": col("catdesc")},
     )
-    frame = _read_where(frame, kind.is_in(list(THREAT_CATEGORIES)), _THREAT_KEYS, _threat_fields())
-    frame = _read_where(frame, kind == "event", _LOGIN_KEYS, _login_fields())
+    frame = derive_where(
+        frame, kind.is_in(list(THREAT_CATEGORIES)), _values(_THREAT_KEYS), _threat_fields()
+    )
+    frame = derive_where(frame, kind == "event", _values(_LOGIN_KEYS), _login_fields())
     # Event records not read are rejected with what they are.
     frame = fill_where(frame, kind.is_null() & (col("type") == "event"), _values(["logdesc"]))
     return _result(frame)
