@@ -35,8 +35,10 @@ import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.boundary.parsers.fields import (
+    ADDRESSES,
     account,
     add_bytes,
+    compress_ipv6,
     domain,
     epoch_millis,
     integer,
@@ -359,7 +361,9 @@ def parse_cef(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     split = split.unnest("_h")
     # Costly intermediates become columns first (see the fields module's docstring).
     split = split.with_columns(_extension_value(key).alias(key) for key in _KEYS)
-    return finish(_events(_read_optional(split.collect()).lazy(), ctx).collect())
+    events = _events(_read_optional(split.collect()).lazy(), ctx).collect()
+    # IPv6 in its RFC 5952 short form, lower-case, as every parser gives it.
+    return finish(events.with_columns(compress_ipv6(events.get_column(n)) for n in ADDRESSES))
 
 
 PARSER = Parser(

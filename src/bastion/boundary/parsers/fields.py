@@ -96,6 +96,8 @@ _IPV6 = "|".join(
     ]
 )
 IP_ADDRESS = rf"^(?:{_IPV4}|{_IPV6})$"
+# The schema's columns that hold IP addresses as parsers fill them.
+ADDRESSES = ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
 
 
 def ip_address(expr: pl.Expr) -> pl.Expr:
