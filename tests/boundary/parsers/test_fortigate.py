@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.boundary.parsers import golden_files
+from typer.testing import Result
 
 from bastion.boundary.parsers import (
     PARSERS,
@@ -90,6 +93,7 @@ DNS = (
 )
 
 FORTIGATE = get_parser("fortigate").parse
+Run = Callable[..., Result]
 
 
 def parse(lines: list[str]) -> ParseResult:
@@ -394,3 +398,29 @@ def test_a_name_in_an_address_key_is_not_an_address() -> None:
         None,
         "93.184.216.34",
     )
+
+
+def test_nat_and_user_reach_the_archive_and_hunts(bastion: Run, tmp_path: Path) -> None:
+    assert bastion("init").exit_code == 0
+    assert bastion("orgs", "add", "R0A", "Trust", "-n", "10.1.100.0/24").exit_code == 0
+    log = tmp_path / "fortigate.log"
+    nat_user = TRAFFIC.replace('appcat="unscanned"', 'transport=61012 user="alice"')
+    log.write_text(nat_user + "\n")
+    ingested = bastion("boundary", "ingest", str(log), "--format", "fortigate", "--json")
+    assert ingested.exit_code == 0, ingested.output
+    assert json.loads(ingested.stdout)[0]["events"] == 1
+    found = bastion(
+        "hunt",
+        'SELECT "source.nat.ip", "source.nat.port", "user.name", "source.ip" FROM events '
+        "WHERE \"user.name\" = 'alice'",
+        "--json",
+    )
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout) == [
+        {
+            "source.nat.ip": "203.0.113.5",
+            "source.nat.port": 61012,
+            "user.name": "alice",
+            "source.ip": "10.1.100.11",
+        }
+    ]
