@@ -414,6 +414,7 @@ def _fields() -> list[pl.Expr]:
         col("qtype").str.to_uppercase().alias("dns.question.type"),
         pl.coalesce(col("policyname"), col("policyid")).alias("rule.name"),
         *(col(name) for name in _READ_WHERE),
+        col("catdesc").alias("url.category"),
         col(ORIGINAL),
     ]
 
@@ -432,7 +433,6 @@ _READ_WHERE = (
     "threat.id",
     "threat.category",
     "threat.severity",
-    "url.category",
     "network.application",
     "network.application_risk",
 )
@@ -478,11 +478,11 @@ def parse_fortigate(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     )
     frame = fill_where(frame, col("policyname").is_null(), _values(["policyid"]))
     frame = _with_web_fields(frame)
-    frame = fill_where(frame, kind == "dns", _values(["qname", "qtype"]))
+    # The DNS filter rates domains: its category is the URL category.
+    frame = fill_where(frame, kind == "dns", _values(["qname", "qtype", "catdesc"]))
     frame = derive_where(
         frame, col(ORIGINAL).str.contains(_CONTEXT), _values(_CONTEXT_KEYS), _context_fields()
     )
-    # The URL category is logged by the filters that rate URLs and domains.
     frame = derive_where(
         frame,
         kind.is_in(["webfilter", "dns", "app-ctrl"]),
@@ -499,7 +499,7 @@ def parse_fortigate(lines: pl.Series, ctx: ParseContext) -> ParseResult:
 
 
 def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``hostname``, ``url`` and the url.* fields, computed on web lines only.
+    """Add ``hostname``, ``url``, ``catdesc`` and the url.* fields, computed on web lines only.
 
     Web lines are web filter and application control records. One lazy query over
     those lines, the URL and its scheme first made columns: each is read several
@@ -512,7 +512,7 @@ def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
         frame.lazy()
         .filter(web)
         .select(ORIGINAL, "service", "dstport")
-        .with_columns(**_values(["hostname", "url"]))
+        .with_columns(**_values(["hostname", "url", "catdesc"]))
         .with_columns(
             _url=_web_url(col("url"), col("hostname")),
             _scheme=_scheme(col("service"), port(col("dstport"))),
@@ -520,6 +520,7 @@ def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
         .select(
             "hostname",
             "url",
+            "catdesc",
             full.alias("url.full"),
             pl.coalesce(host, domain(col("hostname"))).alias("url.domain"),
             path.alias("url.path"),
