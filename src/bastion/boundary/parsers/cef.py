@@ -36,6 +36,8 @@ import polars as pl
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.boundary.parsers.fields import (
     ADDRESSES,
+    ALLOW_WORDS,
+    DENY_WORDS,
     account,
     add_bytes,
     compress_ipv6,
@@ -68,31 +70,9 @@ _HEADER = ("version", "vendor", "product", "device_version", "signature", "name"
 # What ``act`` says, in the words devices use. None: the device only reports (an IDS
 # "alert", "detect", "log", "monitor"): neither a verdict of allowed nor of denied.
 VERDICTS: dict[str, str | None] = {
+    **dict.fromkeys(ALLOW_WORDS, "allowed"),
     **dict.fromkeys(
-        ("allow", "allowed", "accept", "accepted", "permit", "permitted", "pass", "passed"),
-        "allowed",
-    ),
-    **dict.fromkeys(
-        (
-            "block",
-            "blocked",
-            "deny",
-            "denied",
-            "drop",
-            "dropped",
-            "reject",
-            "rejected",
-            "reset",
-            "reset-both",
-            "reset-client",
-            "reset-server",
-            "prevent",
-            "prevented",
-            "quarantine",
-            "quarantined",
-            "terminate",
-            "terminated",
-        ),
+        (*DENY_WORDS, "reset-both", "reset-client", "reset-server", "terminate", "terminated"),
         "denied",
     ),
     **dict.fromkeys(("alert", "detect", "detected", "log", "logged", "monitor"), None),
