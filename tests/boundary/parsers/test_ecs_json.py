@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.boundary.parsers import golden_files
 
 from bastion.boundary.lines import split_lines
-from bastion.boundary.parsers import ParseContext, detect_format, get_parser
+from bastion.boundary.parsers import ParseContext, ParseResult, detect_format, ecs_json, get_parser
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 ECS = get_parser("ecs").parse
@@ -207,3 +207,26 @@ def test_a_name_in_an_ecs_address_field_is_not_an_address() -> None:
     line = '{"@timestamp":"2025-11-25T13:00:00Z","source":{"ip":"gw.example"},"server":{"ip":"x"}}'
     got = parse([line]).events.row(0, named=True)
     assert (got["source.ip"], got["destination.ip"]) == (None, None)
+
+
+def test_the_chunk_reader_reads_single_values_where_ecs_has_arrays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = [
+        '{"@timestamp":"2025-11-25T13:00:00.100Z","event":{"category":"authentication",'
+        '"type":"denied"},"source":{"ip":"10.0.0.1"}}',
+        '{"@timestamp":"2025-11-25T13:00:01.100Z","event":{"category":"network"},'
+        '"source":{"ip":"10.0.0.2"}}',
+        '{"@timestamp":"2025-11-25T13:00:02.100Z","source":{"ip":"10.0.0.3"}}',
+    ]
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+
+    def line_by_line(lines: pl.Series, ctx: ParseContext) -> ParseResult:
+        raise AssertionError("the chunk fell back on the line parser")
+
+    monkeypatch.setattr(ecs_json, "parse_ecs", line_by_line)
+    read = ecs_json.read_ecs(chunk, ParseContext()).events
+    monkeypatch.undo()
+    assert read.equals(parse(lines).events)
+    assert read.get_column("event.category").to_list() == ["authentication", "network", None]
+    assert read.get_column("event.type").to_list() == ["denied", None, None]

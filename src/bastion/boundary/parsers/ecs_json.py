@@ -306,6 +306,9 @@ def _leaf(frame: pl.DataFrame, path: list[str], want: pl.DataType) -> pl.Expr | 
     if have is None or isinstance(have, pl.Null):
         return pl.lit(None, want)
     if isinstance(want, pl.List):
+        if isinstance(have, _AS_TEXT):  # one value where ECS has an array: a list of it
+            text = expr.cast(pl.String)
+            return pl.when(text.is_not_null()).then(pl.concat_list(text))
         inner = have.inner if isinstance(have, pl.List) else None
         if inner is None or not isinstance(inner, _AS_TEXT):
             return None
