@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.boundary.parsers import golden_files
 
-from bastion.boundary.parsers import ParseContext, detect_format, get_parser
+from bastion.boundary.lines import split_lines
+from bastion.boundary.parsers import ParseContext, ParseResult, detect_format, ecs_json, get_parser
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 ECS = get_parser("ecs").parse
@@ -151,3 +155,78 @@ def test_every_line_is_an_event_or_a_reject(lines: list[str]) -> None:
 
 def test_ecs_sample_is_detected_as_exactly_ecs() -> None:
     assert detect_format([NESTED, FLAT]).name == "ecs"
+
+
+@pytest.mark.parametrize("log", golden_files.cases("ecs"), ids=lambda p: p.stem)
+def test_golden_records_give_every_mapped_field(log: Path) -> None:
+    golden_files.check("ecs", log, ParseContext())
+
+
+def test_nat_user_threat_and_application_fields_pass_straight_through() -> None:
+    line = json.dumps(
+        {
+            "@timestamp": "2025-11-25T13:02:00Z",
+            "event": {"category": ["Intrusion_Detection", "network"], "outcome": "Failure"},
+            "source": {"ip": "10.0.0.5", "nat": {"ip": "203.0.113.5", "port": 61000}},
+            "destination": {"nat": {"ip": "10.20.0.10", "port": "8443"}, "user": {"name": "b"}},
+            "user": {"name": "a", "domain": "CORP"},
+            "threat": {"name": "T", "id": "1", "category": "c", "severity": "HIGH"},
+            "url": {"category": "News"},
+            "network": {"application": "YouTube", "application_risk": "4"},
+        }
+    )
+    got = parse([line]).events.row(0, named=True)
+    assert (got["event.category"], got["event.outcome"]) == ("intrusion_detection", "failure")
+    assert (got["source.nat.ip"], got["source.nat.port"]) == ("203.0.113.5", 61000)
+    assert (got["destination.nat.ip"], got["destination.nat.port"]) == ("10.20.0.10", 8443)
+    assert (got["user.name"], got["user.domain"], got["destination.user.name"]) == (
+        "a",
+        "CORP",
+        "b",
+    )
+    assert (got["threat.name"], got["threat.id"], got["threat.category"]) == ("T", "1", "c")
+    assert got["threat.severity"] == "high"
+    assert (got["url.category"], got["network.application"]) == ("News", "youtube")
+    assert got["network.application_risk"] == "4"
+
+
+def test_a_single_event_category_and_the_chunk_reader_agree() -> None:
+    lines = [
+        '{"@timestamp":"2025-11-25T13:00:00Z","event":{"category":"authentication"},'
+        '"source":{"ip":"10.0.0.1"}}',
+        '{"@timestamp":"2025-11-25T13:00:01Z","event":{"category":["network"]},'
+        '"source":{"ip":"10.0.0.2"}}',
+    ]
+    parsed = parse(lines).events.get_column("event.category").to_list()
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+    read = get_parser("ecs").read(chunk, ParseContext()).events
+    assert parsed == read.get_column("event.category").to_list() == ["authentication", "network"]
+
+
+def test_a_name_in_an_ecs_address_field_is_not_an_address() -> None:
+    line = '{"@timestamp":"2025-11-25T13:00:00Z","source":{"ip":"gw.example"},"server":{"ip":"x"}}'
+    got = parse([line]).events.row(0, named=True)
+    assert (got["source.ip"], got["destination.ip"]) == (None, None)
+
+
+def test_the_chunk_reader_reads_single_values_where_ecs_has_arrays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = [
+        '{"@timestamp":"2025-11-25T13:00:00.100Z","event":{"category":"authentication",'
+        '"type":"denied"},"source":{"ip":"10.0.0.1"}}',
+        '{"@timestamp":"2025-11-25T13:00:01.100Z","event":{"category":"network"},'
+        '"source":{"ip":"10.0.0.2"}}',
+        '{"@timestamp":"2025-11-25T13:00:02.100Z","source":{"ip":"10.0.0.3"}}',
+    ]
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+
+    def line_by_line(lines: pl.Series, ctx: ParseContext) -> ParseResult:
+        raise AssertionError("the chunk fell back on the line parser")
+
+    monkeypatch.setattr(ecs_json, "parse_ecs", line_by_line)
+    read = ecs_json.read_ecs(chunk, ParseContext()).events
+    monkeypatch.undo()
+    assert read.equals(parse(lines).events)
+    assert read.get_column("event.category").to_list() == ["authentication", "network", None]
+    assert read.get_column("event.type").to_list() == ["denied", None, None]

@@ -36,6 +36,7 @@ from bastion.boundary.parsers import (
     get_parser,
     iptables,
     panos,
+    panos_records,
     squid,
     webaccess,
     zeek,
@@ -85,6 +86,21 @@ CASES: list[tuple[str, Helper, str | None, Any]] = [
     ("verdict", fields.verdict, "alert", None),
     ("null_if_blank", fields.null_if_blank, "", None),
     ("null_if_blank", fields.null_if_blank, " x", " x"),
+    # ip_address: IPv4 or IPv6 as written; anything else is null.
+    ("ip_address", fields.ip_address, "10.1.2.3", "10.1.2.3"),
+    ("ip_address", fields.ip_address, "2001:DB8::1", "2001:db8::1"),
+    ("ip_address", fields.ip_address, "::ffff:192.0.2.1", "::ffff:192.0.2.1"),
+    ("ip_address", fields.ip_address, "256.1.1.1", None),
+    ("ip_address", fields.ip_address, "01.2.3.4", None),
+    ("ip_address", fields.ip_address, "fw.example.org", None),
+    ("ip_address", fields.ip_address, "dmz:OCSP_Server", None),
+    ("ip_address", fields.ip_address, "1:2:3:4:5:6:7:8:9", None),
+    ("ip_address", fields.ip_address, "N/A", None),
+    # user_parts: DOMAIN\user is the user; the domain is the second part.
+    ("user_parts", lambda e: fields.user_parts(e)[0], "CORP\\alice", "alice"),
+    ("user_parts", lambda e: fields.user_parts(e)[1], "CORP\\alice", "CORP"),
+    ("user_parts", lambda e: fields.user_parts(e)[0], "${jndi:ldap://x/a}", "${jndi:ldap://x/a}"),
+    ("user_parts", lambda e: fields.user_parts(e)[1], "alice", None),
 ]
 
 
@@ -104,8 +120,19 @@ def test_each_field_helper_gives_the_one_answer(
     assert apply(helper, value) == expected
 
 
-PARSER_MODULES = [cef, cisco_asa, ecs_json, fortigate, iptables, panos, squid, webaccess, zeek]
-HELPERS = ["transport", "domain", "port", "integer", "sha256", "verdict", "null_if_blank"]
+PARSER_MODULES = [cef, cisco_asa, ecs_json, fortigate, iptables, panos, panos_records, squid, webaccess, zeek]
+HELPERS = [
+    "transport",
+    "domain",
+    "port",
+    "integer",
+    "sha256",
+    "verdict",
+    "null_if_blank",
+    "ip_address",
+    "user_parts",
+    "localise",
+]
 
 
 @pytest.mark.parametrize("module", PARSER_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

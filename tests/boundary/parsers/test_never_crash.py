@@ -338,3 +338,194 @@ def test_netfilter_fields_in_any_order_give_the_same_event() -> None:
         assert got.events.select(keep).to_dicts() == want.events.select(keep).to_dicts()
 
     check()
+
+
+# FortiGate, CEF and ECS JSON: valid records with their fields reordered, some missing,
+# others added and address fields holding anything never crash, and an address column
+# only ever holds an IP address.
+_ADDRESS_COLUMNS = ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
+_JUNK = st.sampled_from(
+    ["fw.example.org", "N/A", "256.1.1.1", "1.2.3", "dead:beef", "::g", "", "2001:db8::1"]
+) | st.text(alphabet="0123456789abcdefABCDEF.:", max_size=24)
+
+
+def _fields_variant(
+    pairs: list[tuple[str, str]], address_keys: list[str]
+) -> st.SearchStrategy[list[tuple[str, str]]]:
+    """Return a strategy: the pairs shuffled, some dropped, extras and junk addresses added."""
+    extra_key = st.sampled_from([key for key, _ in pairs]) | st.from_regex(
+        r"[a-z][a-zA-Z0-9]{0,8}", fullmatch=True
+    )
+    extra = st.tuples(extra_key, st.text(alphabet='abc 1.:=\\"', max_size=8))
+    junk = st.tuples(st.sampled_from(address_keys), _JUNK)
+    return st.tuples(
+        st.permutations(pairs),
+        st.lists(st.booleans(), min_size=len(pairs), max_size=len(pairs)),
+        st.lists(extra | junk, max_size=4),
+    ).map(lambda t: [p for p, keep in zip(t[0], t[1], strict=True) if keep] + t[2])
+
+
+def _check_addresses(fmt: str, lines: list[str]) -> None:
+    text = pl.Series(lines, dtype=pl.String)
+    result = get_parser(fmt).parse(text, ParseContext(source=f"/logs/{fmt}.log"))
+    assert_accounted(fmt, text, result)
+    for name in _ADDRESS_COLUMNS:
+        for value in result.events.get_column(name).drop_nulls():
+            ipaddress.ip_address(value)  # raises ValueError on anything but an address
+
+
+_FORTIGATE_PAIRS = [
+    ("date", "2025-11-25"),
+    ("time", "13:01:02"),
+    ("devname", '"FGT60F"'),
+    ("eventtime", "1764075662123456789"),
+    ("tz", '"-0800"'),
+    ("logid", '"0000000013"'),
+    ("type", '"traffic"'),
+    ("subtype", '"forward"'),
+    ("srcip", "10.1.100.11"),
+    ("srcport", "58012"),
+    ("dstip", "2001:db8::34"),
+    ("dstport", "443"),
+    ("proto", "6"),
+    ("action", '"close"'),
+    ("policyname", '"LAN to WAN"'),
+    ("user", '"${jndi:ldap://x/a}"'),
+    ("transip", "203.0.113.5"),
+    ("transport", "61012"),
+    ("tranip", "10.20.0.10"),
+    ("app", '"Tor"'),
+    ("utmaction", '"block"'),
+    ("ui", '"ssh(198.51.100.9)"'),
+    ("sentbyte", "1188"),
+]
+
+
+@SETTINGS
+@given(
+    variants=st.lists(
+        _fields_variant(_FORTIGATE_PAIRS, ["srcip", "dstip", "transip", "tranip", "ui"]),
+        min_size=1,
+        max_size=6,
+    ),
+    kinds=st.lists(
+        st.sampled_from(
+            [("traffic", "forward"), ("utm", "ips"), ("utm", "app-ctrl"), ("event", "system")]
+        ),
+        min_size=6,
+        max_size=6,
+    ),
+)
+def test_fortigate_fields_reordered_missing_or_extra_never_crash_nor_misplace_an_address(
+    variants: list[list[tuple[str, str]]], kinds: list[tuple[str, str]]
+) -> None:
+    lines = []
+    for pairs, (kind, subtype) in zip(variants, kinds, strict=False):
+        fields = [
+            (k, f'"{kind}"' if k == "type" else f'"{subtype}"' if k == "subtype" else v)
+            for k, v in pairs
+        ]
+        if kind == "event":
+            fields = [(k, '"login"' if k == "action" else v) for k, v in fields]
+        lines.append("<189>" + " ".join(f"{k}={v}" for k, v in fields))
+    _check_addresses("fortigate", lines)
+
+
+_CEF_PAIRS = [
+    ("rt", "1764075662123"),
+    ("src", "10.1.1.10"),
+    ("spt", "50000"),
+    ("dst", "2001:db8::34"),
+    ("dpt", "443"),
+    ("proto", "TCP"),
+    ("act", "blocked"),
+    ("suser", "CORP\\\\alice"),
+    ("duser", "bob"),
+    ("sourceTranslatedAddress", "203.0.113.5"),
+    ("sourceTranslatedPort", "61000"),
+    ("destinationTranslatedAddress", "10.20.0.10"),
+    ("cs1Label", "Threat Name"),
+    ("cs1", "Log4Shell"),
+    ("cat", "exploit"),
+]
+
+
+@SETTINGS
+@given(
+    variants=st.lists(
+        _fields_variant(
+            _CEF_PAIRS, ["src", "dst", "sourceTranslatedAddress", "destinationTranslatedAddress"]
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    header=st.sampled_from(
+        ["", "<134>Nov 25 13:01:02 fw01 ", "<134>1 2025-11-25T13:01:02Z h a - - - "]
+    ),
+)
+def test_cef_fields_reordered_missing_or_extra_never_crash_nor_misplace_an_address(
+    variants: list[list[tuple[str, str]]], header: str
+) -> None:
+    lines = [
+        f"{header}CEF:0|Acme|IDS|1.0|100|Exploit|9|" + " ".join(f"{k}={v}" for k, v in pairs)
+        for pairs in variants
+    ]
+    _check_addresses("cef", lines)
+
+
+_ECS_PAIRS = [
+    ("@timestamp", "2025-11-25T13:01:02Z"),
+    ("event.category", "authentication"),
+    ("event.outcome", "failure"),
+    ("source.ip", "10.1.1.10"),
+    ("client.ip", "10.1.1.11"),
+    ("destination.ip", "2001:db8::34"),
+    ("server.ip", "10.1.1.12"),
+    ("source.nat.ip", "203.0.113.5"),
+    ("source.nat.port", "61000"),
+    ("destination.nat.ip", "10.20.0.10"),
+    ("user.name", "alice"),
+    ("threat.name", "Log4Shell"),
+    ("network.application", "Tor"),
+]
+
+
+@SETTINGS
+@given(
+    variants=st.lists(
+        _fields_variant(
+            _ECS_PAIRS,
+            ["source.ip", "client.ip", "destination.ip", "server.ip", "source.nat.ip"],
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    nested=st.booleans(),
+)
+def test_ecs_fields_reordered_missing_or_extra_never_crash_nor_misplace_an_address(
+    variants: list[list[tuple[str, str]]], nested: bool
+) -> None:
+    def document(pairs: list[tuple[str, str]]) -> str:
+        if not nested:
+            return json.dumps(dict(pairs))
+        tree: dict[str, object] = {}
+        for key, value in pairs:
+            *parents, leaf = key.split(".")
+            node = tree
+            for part in parents:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    break
+                node = child
+            else:
+                node[leaf] = value
+        return json.dumps(tree)
+
+    lines = [document(pairs) for pairs in variants]
+    _check_addresses("ecs", lines)
+    chunk = split_lines("".join(f"{line}\n" for line in lines).encode())
+    result = get_parser("ecs").read(chunk, ParseContext())
+    assert_accounted("ecs", chunk.text, result)
+    for name in _ADDRESS_COLUMNS:
+        for value in result.events.get_column(name).drop_nulls():
+            ipaddress.ip_address(value)

@@ -5,7 +5,10 @@ Fields may be nested (``{"source": {"ip": …}}``) or flat with dotted keys
 The whole column is decoded at once with an explicit struct type, every leaf read as
 text, then normalised like every other format. ``event.dataset`` is kept from the event
 when it has one (e.g. Filebeat's ``zeek.dns``), else it is ``ecs``; ``event.type`` (an
-ECS array) becomes ``denied``/``allowed`` when it holds one of those words.
+ECS array) becomes ``denied``/``allowed`` when it holds one of those words, and
+``event.category`` (an array too, or one value) is its first value. The NAT, user,
+threat, URL category and application fields are taken as they are named; an address
+field that holds no IP address is null.
 Where ECS has a more specific field than our schema, it fills the gap: client/server
 for source/destination, ``url.original`` for url.full.
 
@@ -26,10 +29,13 @@ from polars._typing import PolarsDataType
 from bastion.boundary.lines import Lines
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult, clip
 from bastion.boundary.parsers.fields import (
+    ADDRESSES,
     add_bytes,
+    compress_ipv6,
     domain,
     epoch_millis,
     integer,
+    ip_address,
     iso_timestamps,
     null_if_blank,
     port,
@@ -51,7 +57,7 @@ from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 # Schema fields read from the event (event.original is always the raw line), plus the
 # more specific ECS fields used as fall-backs.
 _READ = sorted(
-    (set(EVENT_SCHEMA) - {"event.original", "event.type"})
+    (set(EVENT_SCHEMA) - {"event.original", "event.type", "event.category"})
     | {
         "client.ip",
         "client.port",
@@ -62,7 +68,7 @@ _READ = sorted(
         "url.original",
     }
 )
-_LISTS = frozenset({"event.type"})
+_LISTS = frozenset({"event.type", "event.category"})
 _TOP_KEYS = frozenset(name.split(".")[0] for name in [*_READ, *_LISTS])
 # A dotted key we read; its literal prefixes let the regex engine skip most of each line.
 _FLAT_KEY = r'"(?:' + "|".join(sorted(_TOP_KEYS - {"@timestamp"})) + r')\.[\w.]+"\s*:'
@@ -177,7 +183,7 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         (stamp_text.is_null(), "ecs: field '@timestamp' is missing"),
         (stamp.is_null(), "ecs: field '@timestamp' is not an ISO 8601 time or epoch milliseconds"),
     ]
-    return frame.select(
+    events = frame.select(
         pl.col(LINE_COLUMN),
         pl.col(ORIGINAL),
         first_failure(checks).alias(REASON),
@@ -188,10 +194,14 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         _text("observer.vendor").alias("observer.vendor"),
         _text("observer.product").alias("observer.product"),
         _text("observer.name").alias("observer.name"),
-        pl.coalesce(_text("source.ip"), _text("client.ip")).alias("source.ip"),
+        pl.coalesce(ip_address(_text("source.ip")), ip_address(_text("client.ip"))).alias(
+            "source.ip"
+        ),
         port(pl.coalesce(pl.col("source.port"), pl.col("client.port"))).alias("source.port"),
         source_bytes.alias("source.bytes"),
-        pl.coalesce(_text("destination.ip"), _text("server.ip")).alias("destination.ip"),
+        pl.coalesce(ip_address(_text("destination.ip")), ip_address(_text("server.ip"))).alias(
+            "destination.ip"
+        ),
         pl.coalesce(
             port(pl.col("destination.port")), port(pl.col("server.port")), pl.col("_url_port")
         ).alias("destination.port"),
@@ -215,7 +225,27 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         _text("tls.client.ja4").alias("tls.client.ja4"),
         sha256(pl.col("file.hash.sha256")).alias("file.hash.sha256"),
         _text("rule.name").alias("rule.name"),
+        null_if_blank(pl.col("event.category").list.first())
+        .str.to_lowercase()
+        .alias("event.category"),
+        _text("event.outcome").str.to_lowercase().alias("event.outcome"),
+        ip_address(_text("source.nat.ip")).alias("source.nat.ip"),
+        port(pl.col("source.nat.port")).alias("source.nat.port"),
+        ip_address(_text("destination.nat.ip")).alias("destination.nat.ip"),
+        port(pl.col("destination.nat.port")).alias("destination.nat.port"),
+        _text("user.name").alias("user.name"),
+        _text("user.domain").alias("user.domain"),
+        _text("destination.user.name").alias("destination.user.name"),
+        _text("threat.name").alias("threat.name"),
+        _text("threat.id").alias("threat.id"),
+        _text("threat.category").alias("threat.category"),
+        _text("threat.severity").str.to_lowercase().alias("threat.severity"),
+        _text("url.category").alias("url.category"),
+        _text("network.application").str.to_lowercase().alias("network.application"),
+        _text("network.application_risk").alias("network.application_risk"),
     ).collect()
+    # IPv6 in its RFC 5952 short form, lower-case, as every parser gives it.
+    return events.with_columns(compress_ipv6(events.get_column(name)) for name in ADDRESSES)
 
 
 def _sniff(lines: list[str]) -> bool:
@@ -276,6 +306,9 @@ def _leaf(frame: pl.DataFrame, path: list[str], want: pl.DataType) -> pl.Expr | 
     if have is None or isinstance(have, pl.Null):
         return pl.lit(None, want)
     if isinstance(want, pl.List):
+        if isinstance(have, _AS_TEXT):  # one value where ECS has an array: a list of it
+            text = expr.cast(pl.String)
+            return pl.when(text.is_not_null()).then(pl.concat_list(text))
         inner = have.inner if isinstance(have, pl.List) else None
         if inner is None or not isinstance(inner, _AS_TEXT):
             return None

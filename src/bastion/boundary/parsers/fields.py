@@ -77,6 +77,10 @@ ALLOW_WORDS = ("allow", "allowed", "accept", "accepted", "permit", "permitted", 
 _PADDING = " \t"
 
 
+# The schema's columns that hold IP addresses as parsers fill them.
+ADDRESSES = ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
+
+
 def null_if_blank(expr: pl.Expr, *blanks: str) -> pl.Expr:
     """Return ``expr`` with empty strings (and any of ``blanks``) turned into null."""
     # Comparisons, not ``replace``: a hash lookup per row costs several times as much.

@@ -130,6 +130,22 @@ def fill_where(frame: pl.DataFrame, need: pl.Expr, columns: dict[str, pl.Expr]) 
     return scatter_rows(frame, mask, values)
 
 
+def derive_where(
+    frame: pl.DataFrame, need: pl.Expr, read: dict[str, pl.Expr], fields: dict[str, pl.Expr]
+) -> pl.DataFrame:
+    """Set ``fields`` of ``frame`` on the rows where ``need`` holds, computed there from ``read``.
+
+    ``read`` (raw values, typically regex passes over the line) becomes columns first, so
+    each is computed once however many fields use it; like ``fill_where``, other rows keep
+    a field's current value (null for a new field), and rows that do not need the fields
+    cost neither the reading nor the mapping.
+    """
+    mask = frame.select(need.fill_null(False)).to_series()
+    # Lazy, so only the columns the fields read are filtered, not every column of the frame.
+    values = frame.lazy().filter(mask).with_columns(**read).select(**fields).collect()
+    return scatter_rows(frame, mask, values)
+
+
 def scatter_rows(frame: pl.DataFrame, mask: pl.Series, values: pl.DataFrame) -> pl.DataFrame:
     """Set the columns of ``values`` (one row per true ``mask`` row, in order) into ``frame``.
 
