@@ -105,8 +105,8 @@ APP_PROTOCOLS = {
 
 # The leading fields, read from every record by position. Their meaning depends on the
 # log type: 31-34 are bytes (TRAFFIC) or URL, threat, category, severity (THREAT);
-# in a SYSTEM record 8 is the event id, 14 the description, 22 the device name and
-# 25 the High Resolution Timestamp.
+# in a SYSTEM record 8 is the event id, 14 the description and 25 the High Resolution
+# Timestamp (its device name, field 22, is read on SYSTEM rows alone: ``_system_auth``).
 FIELDS = {
     1: "receive_time",
     3: "type",
@@ -120,7 +120,6 @@ FIELDS = {
     12: "src_user",
     13: "dst_user",
     14: "app",
-    22: "f22",
     24: "sport",
     25: "dport",
     26: "nat_sport",
@@ -154,9 +153,10 @@ TAIL_FIELDS = {
 # SYSTEM (through Device Name).
 MIN_FIELDS = {"TRAFFIC": 65, "THREAT": 75, "SYSTEM": 23}
 # Fields set in every record that has them (SCTP Chunks Received; Rule UUID, HTTP/2
-# Connection; Device Name): where the CSV reader finds one set, the record is long enough
-# without counting its fields.
-PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77), "SYSTEM": (22,)}
+# Connection): where the CSV reader finds one set, the record is long enough without
+# counting its fields. SYSTEM records (few) are counted.
+PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77)}
+_PLACEHOLDER = "\x1f"  # stands for a comma inside quotes while a record is split on commas
 # SYSTEM event ids read, as authentication outcomes.
 AUTH_EVENTS = {"auth-fail": "failure", "auth-success": "success"}
 
@@ -164,6 +164,25 @@ _TIME_FORMAT = "%Y/%m/%d %H:%M:%S"
 # "failed authentication for user 'admin'.   Reason: … From: 10.0.0.5."
 _AUTH_USER = r"user '([^']*)'"
 _AUTH_FROM = r"From: ?([0-9A-Fa-f.:]+[0-9A-Fa-f])"
+
+
+def protect_quoted_commas(record: pl.Expr) -> pl.Expr:
+    """Replace the commas inside quoted fields with a placeholder, so commas split fields."""
+    pieces = record.str.split('"')
+    inside = pl.int_range(pl.len()) % 2 == 1  # every other piece lies between quotes
+    return pieces.list.eval(
+        pl.when(inside)
+        .then(pl.element().str.replace_all(",", _PLACEHOLDER, literal=True))
+        .otherwise(pl.element())
+    ).list.join('"')
+
+
+def unquote(field: pl.Expr) -> pl.Expr:
+    """Return a CSV field without its quotes, with ``""`` and protected commas restored."""
+    inner = field.str.strip_prefix('"').str.strip_suffix('"')
+    return inner.str.replace_all('""', '"', literal=True).str.replace_all(
+        _PLACEHOLDER, ",", literal=True
+    )
 
 
 def _times(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -243,11 +262,17 @@ def _threat_and_url(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _system_auth(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the user and source address of SYSTEM authentication records, from the description."""
-    description = pl.col("app")  # field 14
+    """Add the user, source address and device name of SYSTEM authentication records.
+
+    User and address come from the description (field 14); the device name (field 22)
+    is split from the record here, on these few rows, with quoted commas protected.
+    """
+    description = pl.col("app")
+    fields = protect_quoted_commas(pl.col(ORIGINAL)).str.splitn(",", 24)
     return frame.with_columns(
         _auth_user=description.str.extract(_AUTH_USER, 1),
         _auth_from=ip_address(description.str.extract(_AUTH_FROM, 1)),
+        _device=unquote(fields.struct.field("field_22")),
     )
 
 
@@ -408,7 +433,7 @@ def _system_fields() -> list[pl.Expr]:
         col("dst").replace_strict(AUTH_EVENTS, default=None).alias("event.outcome"),
         pl.lit("Palo Alto Networks").alias("observer.vendor"),
         pl.lit("PAN-OS").alias("observer.product"),
-        pl.coalesce(col("syslog.hostname"), null_if_blank(col("f22"))).alias("observer.name"),
+        pl.coalesce(col("syslog.hostname"), null_if_blank(col("_device"))).alias("observer.name"),
         col("_auth_from").alias("source.ip"),
         name.alias("user.name"),
         domain.alias("user.domain"),
