@@ -226,3 +226,10 @@ def test_a_name_where_an_address_belongs_is_rejected_or_nulled() -> None:
             1: "panos: destination address 10.0.0.300 is not an IP address",
         }
         assert result.events.select("source.ip", "source.nat.ip").rows() == [("10.20.30.40", None)]
+
+
+def test_a_generated_time_written_with_an_offset_keeps_it() -> None:
+    line = record({**TRAFFIC_FIELDS, 6: "2021-11-16T11:14:58-08:00"})
+    for result in both([line], ParseContext(timezone="Asia/Tokyo")):
+        [stamp] = result.events.get_column("@timestamp")
+        assert stamp == datetime(2021, 11, 16, 19, 14, 58, tzinfo=UTC)

@@ -4,12 +4,20 @@ source's time zone, and the new fields in the archive, hunts and Sigma rules."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.boundary.parsers.test_panos import TRAFFIC_FIELDS, record
 from tests.boundary.parsers.test_panos_fidelity import AUTH_FAIL, UNCLAIMED
 from typer.testing import Result
+
+from bastion.boundary.hunting import hunt
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.sources import Chunk
+from bastion.core.settings import Settings
+from bastion.store import Store
 
 Run = Callable[..., Result]
 
@@ -138,3 +146,31 @@ def test_the_time_zone_setting_is_the_default_and_a_bad_name_is_one_line(
         "SELECT strftime(\"@timestamp\", '%H:%M') AS t FROM events WHERE \"user.name\" = 'alice'",
     )
     assert row == {"t": "03:00"}  # 12:00 in Tokyo is 03:00 UTC
+
+
+def test_follow_and_streams_read_times_in_the_pipelines_zone(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", boundary_timezone="Asia/Tokyo")
+    default = Pipeline.open(sqlite_store, settings)  # the setting: Tokyo
+    assert default.timezone == "Asia/Tokyo"
+    given = Pipeline.open(sqlite_store, settings, timezone="America/New_York")
+    # A stream (stdin, `boundary listen`) in New York: 12:00 EST is 17:00 UTC.
+    chunk = Chunk(f"{NAT_USER}\n".encode(), 0)
+    given.ingest_chunks([chunk], source="stream", key="stream-ny", fmt="panos")
+    # A followed file, with the setting's zone: 12:00 in Tokyo is 03:00 UTC.
+    log = tmp_path / "fw.log"
+    log.write_text(NAT_USER.replace("2025/11/25 12:00:00", "2025/11/26 12:00:00") + "\n")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=lambda: default.follow_file(log, "panos", poll=0.02, should_stop=stop.is_set)
+    )
+    thread.start()
+    sql = "SELECT strftime(\"@timestamp\", '%d %H:%M') AS t FROM events ORDER BY t"
+    deadline = time.monotonic() + 30
+    while hunt(settings.archive_dir, sql).height < 2:  # two events
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    stop.set()
+    thread.join()
+    assert hunt(settings.archive_dir, sql).get_column("t").to_list() == ["25 17:00", "26 03:00"]

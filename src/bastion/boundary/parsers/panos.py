@@ -31,7 +31,9 @@ from bastion.boundary.parsers.panos_records import (
     MIN_FIELDS,
     PROOF_FIELDS,
     TAIL_FIELDS,
+    protect_quoted_commas,
     result,
+    unquote,
 )
 from bastion.boundary.parsers.results import (
     ORIGINAL,
@@ -45,7 +47,6 @@ from bastion.boundary.syslog import split_syslog
 
 _CSV_SCHEMA = {f"column_{i + 1}": pl.String() for i in range(256)}  # fields a record may have
 _SPLIT = 39  # split off fields 0-37, and the rest of the record in field 38
-_PLACEHOLDER = "\x1f"
 # "<14>Jun  2 00:00:01 fw01 1": an RFC 3164 header, then the record's first field (digits).
 _QUICK_RECORD = (
     r"^(?<header>(?:<[0-9]{1,3}>)?[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} "
@@ -54,7 +55,7 @@ _QUICK_RECORD = (
 _QUICK_HEADER = (
     r"^(?:<[0-9]{1,3}>)?[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} "
     r"([A-Za-z0-9_.-]+) [0-9]*$"
-)  # stands for a comma inside quotes while a record is split on commas
+)
 
 
 def _split_plain(records: pl.Series) -> pl.DataFrame:
@@ -180,25 +181,6 @@ def _read_csv(data: bytes, *, head: bool = False) -> pl.DataFrame | None:
     return table.select(columns + ([pl.col("f0").alias("_head")] if head else []))
 
 
-def _protect_quoted_commas(record: pl.Expr) -> pl.Expr:
-    """Replace the commas inside quoted fields with a placeholder, so commas split fields."""
-    pieces = record.str.split('"')
-    inside = pl.int_range(pl.len()) % 2 == 1  # every other piece lies between quotes
-    return pieces.list.eval(
-        pl.when(inside)
-        .then(pl.element().str.replace_all(",", _PLACEHOLDER, literal=True))
-        .otherwise(pl.element())
-    ).list.join('"')
-
-
-def _unquote(field: pl.Expr) -> pl.Expr:
-    """Return a CSV field without its quotes, with ``""`` and protected commas restored."""
-    inner = field.str.strip_prefix('"').str.strip_suffix('"')
-    return inner.str.replace_all('""', '"', literal=True).str.replace_all(
-        _PLACEHOLDER, ",", literal=True
-    )
-
-
 def _quoted(frame: pl.DataFrame, year: int) -> pl.DataFrame:
     """Add the fields of records holding quotes, read by the CSV reader.
 
@@ -233,10 +215,10 @@ def _quoted(frame: pl.DataFrame, year: int) -> pl.DataFrame:
         rest = ~balanced  # rejected for their quotes; split only to name them
     else:
         rest = pl.repeat(True, frame.height, eager=True)
-    protected = frame.filter(rest).select(_protect_quoted_commas(pl.col("_record"))).to_series()
+    protected = frame.filter(rest).select(protect_quoted_commas(pl.col("_record"))).to_series()
     split = _split_plain(protected)
     split = _late_fields(split, pl.lit(True)).drop("_head", "_rest")
-    return scatter_rows(frame, rest, split.select(pl.exclude("_fields").pipe(_unquote), "_fields"))
+    return scatter_rows(frame, rest, split.select(pl.exclude("_fields").pipe(unquote), "_fields"))
 
 
 def _field_count(record: pl.Expr) -> pl.Expr:

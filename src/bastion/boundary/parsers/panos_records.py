@@ -41,7 +41,7 @@ from bastion.boundary.parsers.fields import (
     transport,
     user_parts,
 )
-from bastion.boundary.parsers.results import ORIGINAL, Check, fill_where, finish_checked
+from bastion.boundary.parsers.results import ORIGINAL, Check, combine, fill_where, finish_checked
 from bastion.boundary.parsers.urls import url_parts
 
 # Every action PAN-OS logs, and what it means for the connection: one table.
@@ -105,8 +105,8 @@ APP_PROTOCOLS = {
 
 # The leading fields, read from every record by position. Their meaning depends on the
 # log type: 31-34 are bytes (TRAFFIC) or URL, threat, category, severity (THREAT);
-# in a SYSTEM record 8 is the event id, 14 the description, 22 the device name and
-# 25 the High Resolution Timestamp.
+# in a SYSTEM record 8 is the event id, 14 the description and 25 the High Resolution
+# Timestamp (its device name, field 22, is read on SYSTEM rows alone: ``_system_auth``).
 FIELDS = {
     1: "receive_time",
     3: "type",
@@ -120,7 +120,6 @@ FIELDS = {
     12: "src_user",
     13: "dst_user",
     14: "app",
-    22: "f22",
     24: "sport",
     25: "dport",
     26: "nat_sport",
@@ -154,9 +153,10 @@ TAIL_FIELDS = {
 # SYSTEM (through Device Name).
 MIN_FIELDS = {"TRAFFIC": 65, "THREAT": 75, "SYSTEM": 23}
 # Fields set in every record that has them (SCTP Chunks Received; Rule UUID, HTTP/2
-# Connection; Device Name): where the CSV reader finds one set, the record is long enough
-# without counting its fields.
-PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77), "SYSTEM": (22,)}
+# Connection): where the CSV reader finds one set, the record is long enough without
+# counting its fields. SYSTEM records (few) are counted.
+PROOF_FIELDS = {"TRAFFIC": (64,), "THREAT": (76, 77)}
+_PLACEHOLDER = "\x1f"  # stands for a comma inside quotes while a record is split on commas
 # SYSTEM event ids read, as authentication outcomes.
 AUTH_EVENTS = {"auth-fail": "failure", "auth-success": "success"}
 
@@ -164,6 +164,25 @@ _TIME_FORMAT = "%Y/%m/%d %H:%M:%S"
 # "failed authentication for user 'admin'.   Reason: … From: 10.0.0.5."
 _AUTH_USER = r"user '([^']*)'"
 _AUTH_FROM = r"From: ?([0-9A-Fa-f.:]+[0-9A-Fa-f])"
+
+
+def protect_quoted_commas(record: pl.Expr) -> pl.Expr:
+    """Replace the commas inside quoted fields with a placeholder, so commas split fields."""
+    pieces = record.str.split('"')
+    inside = pl.int_range(pl.len()) % 2 == 1  # every other piece lies between quotes
+    return pieces.list.eval(
+        pl.when(inside)
+        .then(pl.element().str.replace_all(",", _PLACEHOLDER, literal=True))
+        .otherwise(pl.element())
+    ).list.join('"')
+
+
+def unquote(field: pl.Expr) -> pl.Expr:
+    """Return a CSV field without its quotes, with ``""`` and protected commas restored."""
+    inner = field.str.strip_prefix('"').str.strip_suffix('"')
+    return inner.str.replace_all('""', '"', literal=True).str.replace_all(
+        _PLACEHOLDER, ",", literal=True
+    )
 
 
 def _times(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -186,15 +205,19 @@ def _times(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
         )
 
     frame = frame.with_columns(_time=local("generated_time"))
-    frame = fill_where(frame, col("_time").is_null(), {"_time": zoned(col("generated_time"))})
-    frame = fill_where(frame, col("_time").is_null(), {"_time": local("receive_time")})
-    # SYSTEM records carry theirs in field 25 (read as the destination port's position).
-    high_res = pl.when(col("type") == "SYSTEM").then(col("dport")).otherwise(col("high_res_time"))
-    frame = frame.with_columns(_high_res=high_res)
+    frame = fill_where(
+        frame,
+        col("_time").is_null(),
+        {"_time": pl.coalesce(zoned(col("generated_time")), local("receive_time"))},
+    )
+    high_res = col("high_res_time")
+    if (frame.get_column("type") == "SYSTEM").any():
+        # SYSTEM records carry theirs in field 25 (read as the destination port's position).
+        high_res = pl.when(col("type") == "SYSTEM").then(col("dport")).otherwise(high_res)
     return fill_where(
         frame,
-        col("_high_res").str.len_bytes() > 20,  # shorter: no ISO time with a zone
-        {"_time": pl.coalesce(zoned(col("_high_res")), col("_time"))},
+        high_res.str.len_bytes() > 20,  # shorter: no ISO time with a zone
+        {"_time": pl.coalesce(zoned(high_res), col("_time"))},
     )
 
 
@@ -228,41 +251,32 @@ def _threat_and_url(frame: pl.DataFrame) -> pl.DataFrame:
             "threat.category": null_if_blank(col("threat_category").str.to_lowercase()),
         },
     )
-    # The URL category: field 33 of THREAT records, 37 of TRAFFIC ("any": none looked up).
-    category = pl.when(threat).then(col("f33")).otherwise(col("f37"))
-    frame = frame.with_columns(_category=category)
-    network = col("type").is_in(["TRAFFIC", "THREAT"])
     name, domain = user_parts(col("src_user"))
     frame = fill_where(
-        frame,
-        network & (col("src_user").str.len_bytes() > 0),
-        {"user.name": name, "user.domain": domain},
+        frame, col("src_user").str.len_bytes() > 0, {"user.name": name, "user.domain": domain}
     )
     dst_name, _ = user_parts(col("dst_user"))
     return fill_where(
-        frame,
-        network & (col("dst_user").str.len_bytes() > 0),
-        {"destination.user.name": dst_name},
+        frame, col("dst_user").str.len_bytes() > 0, {"destination.user.name": dst_name}
     )
 
 
 def _system_auth(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the user and source address of SYSTEM authentication records, from the description."""
-    col = pl.col
-    description = col("app")  # field 14
-    name, domain = user_parts(description.str.extract(_AUTH_USER, 1))
-    return fill_where(
-        frame,
-        (col("type") == "SYSTEM") & col("dst").is_in(list(AUTH_EVENTS)),
-        {
-            "user.name": name,
-            "user.domain": domain,
-            "_auth_from": ip_address(description.str.extract(_AUTH_FROM, 1)),
-        },
+    """Add the user, source address and device name of SYSTEM authentication records.
+
+    User and address come from the description (field 14); the device name (field 22)
+    is split from the record here, on these few rows, with quoted commas protected.
+    """
+    description = pl.col("app")
+    fields = protect_quoted_commas(pl.col(ORIGINAL)).str.splitn(",", 24)
+    return frame.with_columns(
+        _auth_user=description.str.extract(_AUTH_USER, 1),
+        _auth_from=ip_address(description.str.extract(_AUTH_FROM, 1)),
+        _device=unquote(fields.struct.field("field_22")),
     )
 
 
-def _checks(frame: pl.DataFrame) -> list[Check]:
+def _checks() -> list[Check]:
     """Return the checks a record must pass, in order; the first it fails is its reason."""
     col = pl.col
     log_type = col("type")
@@ -351,13 +365,91 @@ def _nat_port(field: str) -> pl.Expr:
     return pl.when(value != 0).then(value)
 
 
-def result(frame: pl.DataFrame, timezone: str) -> ParseResult:
-    """Check the split records and map the good ones to the schema."""
+def _network_fields() -> list[pl.Expr]:
+    """The schema's fields of TRAFFIC and THREAT records."""
     col = pl.col
-    log_type = col("type")
-    traffic, system = log_type == "TRAFFIC", log_type == "SYSTEM"
-    network = log_type.is_in(["TRAFFIC", "THREAT"])
-    for name in ("threat_category", "high_res_time", "app_risk", "_category"):
+    threat = col("type") == "THREAT"
+    return [
+        col("_time").alias("@timestamp"),
+        pl.when(threat)
+        .then(pl.lit("panos.threat"))
+        .otherwise(pl.lit("panos.traffic"))
+        .alias("event.dataset"),
+        col("_action").alias("event.action"),
+        col("_action")
+        .replace_strict(ACTIONS, default=None, return_dtype=pl.String)
+        .alias("event.type"),
+        pl.lit("Palo Alto Networks").alias("observer.vendor"),
+        pl.lit("PAN-OS").alias("observer.product"),
+        pl.coalesce(col("syslog.hostname"), null_if_blank(col("device_name"))).alias(
+            "observer.name"
+        ),
+        col("_src").alias("source.ip"),
+        col("_sport").alias("source.port"),
+        col("_sent").alias("source.bytes"),
+        col("_dst").alias("destination.ip"),
+        col("_dport").alias("destination.port"),
+        col("_received").alias("destination.bytes"),
+        transport(col("proto")).alias("network.transport"),
+        col("app").replace_strict(APP_PROTOCOLS, default=None).alias("network.protocol"),
+        col("_bytes").alias("network.bytes"),
+        col("url.full"),
+        col("url.domain"),
+        col("url.path"),
+        null_if_blank(col("method")).str.to_uppercase().alias("http.request.method"),
+        null_if_blank(col("user_agent")).alias("user_agent.original"),
+        sha256(col("file_digest")).alias("file.hash.sha256"),
+        null_if_blank(col("rule")).alias("rule.name"),
+        ip_address(null_if_blank(col("nat_src"), "0.0.0.0")).alias("source.nat.ip"),
+        _nat_port("nat_sport").alias("source.nat.port"),
+        ip_address(null_if_blank(col("nat_dst"), "0.0.0.0")).alias("destination.nat.ip"),
+        _nat_port("nat_dport").alias("destination.nat.port"),
+        col("user.name"),
+        col("user.domain"),
+        col("destination.user.name"),
+        col("threat.name"),
+        col("threat.id"),
+        col("threat.category"),
+        col("threat.severity"),
+        # Field 33 of THREAT records, 37 of TRAFFIC ("any": no category looked up).
+        null_if_blank(pl.when(threat).then(col("f33")).otherwise(col("f37")), "any").alias(
+            "url.category"
+        ),
+        null_if_blank(col("app")).alias("network.application"),  # App-IDs are lower-case
+        null_if_blank(col("app_risk")).alias("network.application_risk"),
+        col(ORIGINAL),
+    ]
+
+
+def _system_fields() -> list[pl.Expr]:
+    """The schema's fields of SYSTEM authentication records."""
+    col = pl.col
+    name, domain = user_parts(col("_auth_user"))
+    return [
+        col("_time").alias("@timestamp"),
+        pl.lit("panos.system").alias("event.dataset"),
+        col("dst").alias("event.action"),  # field 8: the event id
+        pl.lit("authentication").alias("event.category"),
+        col("dst").replace_strict(AUTH_EVENTS, default=None).alias("event.outcome"),
+        pl.lit("Palo Alto Networks").alias("observer.vendor"),
+        pl.lit("PAN-OS").alias("observer.product"),
+        pl.coalesce(col("syslog.hostname"), null_if_blank(col("_device"))).alias("observer.name"),
+        col("_auth_from").alias("source.ip"),
+        name.alias("user.name"),
+        domain.alias("user.domain"),
+        col(ORIGINAL),
+    ]
+
+
+def result(frame: pl.DataFrame, timezone: str) -> ParseResult:
+    """Check the split records and map the good ones to the schema.
+
+    SYSTEM records are mapped apart, on their own rows, so TRAFFIC and THREAT records
+    (nearly every row) pay nothing for them.
+    """
+    col = pl.col
+    traffic = col("type") == "TRAFFIC"
+    for name in ("threat_category", "high_res_time", "app_risk"):
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
     frame = _times(frame, timezone).with_columns(
@@ -368,62 +460,16 @@ def result(frame: pl.DataFrame, timezone: str) -> ParseResult:
         _bytes=pl.when(traffic).then(integer(col("f31"), pl.Int64())),
         _sent=pl.when(traffic).then(integer(col("f32"), pl.Int64())),
         _received=pl.when(traffic).then(integer(col("f33"), pl.Int64())),
+        _action=col("action").str.to_lowercase(),
     )
-    frame = _system_auth(_threat_and_url(frame))
-    if "_auth_from" not in frame.columns:
-        frame = frame.with_columns(_auth_from=pl.lit(None, pl.String))
-    nat = pl.when(network)
-    fields = [
-        col("_time").alias("@timestamp"),
-        pl.concat_str(pl.lit("panos."), log_type.str.to_lowercase()).alias("event.dataset"),
-        pl.when(system)
-        .then(col("dst"))
-        .otherwise(col("action").str.to_lowercase())
-        .alias("event.action"),
-        col("action")
-        .str.to_lowercase()
-        .replace_strict(ACTIONS, default=None, return_dtype=pl.String)
-        .alias("event.type"),
-        pl.when(system).then(pl.lit("authentication")).alias("event.category"),
-        pl.when(system)
-        .then(col("dst").replace_strict(AUTH_EVENTS, default=None))
-        .alias("event.outcome"),
-        pl.lit("Palo Alto Networks").alias("observer.vendor"),
-        pl.lit("PAN-OS").alias("observer.product"),
-        pl.coalesce(
-            col("syslog.hostname"),
-            null_if_blank(pl.when(system).then(col("f22")).otherwise(col("device_name"))),
-        ).alias("observer.name"),
-        pl.when(system).then(col("_auth_from")).otherwise(col("_src")).alias("source.ip"),
-        nat.then(col("_sport")).alias("source.port"),
-        col("_sent").alias("source.bytes"),
-        nat.then(col("_dst")).alias("destination.ip"),
-        nat.then(col("_dport")).alias("destination.port"),
-        col("_received").alias("destination.bytes"),
-        nat.then(transport(col("proto"))).alias("network.transport"),
-        nat.then(col("app").replace_strict(APP_PROTOCOLS, default=None)).alias("network.protocol"),
-        col("_bytes").alias("network.bytes"),
-        col("url.full"),
-        col("url.domain"),
-        col("url.path"),
-        null_if_blank(col("method")).str.to_uppercase().alias("http.request.method"),
-        null_if_blank(col("user_agent")).alias("user_agent.original"),
-        sha256(col("file_digest")).alias("file.hash.sha256"),
-        nat.then(null_if_blank(col("rule"))).alias("rule.name"),
-        nat.then(ip_address(null_if_blank(col("nat_src"), "0.0.0.0"))).alias("source.nat.ip"),
-        nat.then(_nat_port("nat_sport")).alias("source.nat.port"),
-        nat.then(ip_address(null_if_blank(col("nat_dst"), "0.0.0.0"))).alias("destination.nat.ip"),
-        nat.then(_nat_port("nat_dport")).alias("destination.nat.port"),
-        col("user.name"),
-        col("user.domain"),
-        col("destination.user.name"),
-        col("threat.name"),
-        col("threat.id"),
-        col("threat.category"),
-        col("threat.severity"),
-        nat.then(null_if_blank(col("_category"), "any")).alias("url.category"),
-        nat.then(null_if_blank(col("app").str.to_lowercase())).alias("network.application"),
-        nat.then(null_if_blank(col("app_risk"))).alias("network.application_risk"),
-        col(ORIGINAL),
-    ]
-    return finish_checked(frame, _checks(frame), fields)
+    frame = _threat_and_url(frame)
+    checks = _checks()
+    system = (frame.get_column("type") == "SYSTEM").fill_null(value=False)
+    if not system.any():
+        return finish_checked(frame, checks, _network_fields())
+    return combine(
+        [
+            finish_checked(frame.filter(~system), checks, _network_fields()),
+            finish_checked(_system_auth(frame.filter(system)), checks, _system_fields()),
+        ]
+    )
