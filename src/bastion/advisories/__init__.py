@@ -26,7 +26,13 @@ from bastion.advisories.feeds import (
     list_feeds,
     run_feeds,
 )
-from bastion.advisories.holdings import Exposure, list_exposures, list_inventories
+from bastion.advisories.holdings import (
+    Exposure,
+    InventorySummary,
+    inventory_components,
+    list_exposures,
+    list_inventories,
+)
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
 from bastion.advisories.inventory import INVENTORY_FORMATS, parse_inventory
 from bastion.advisories.notify import SmtpConfig
@@ -60,6 +66,7 @@ __all__ = [
     "AlertSeverity",
     "Applicability",
     "Exposure",
+    "InventorySummary",
     "Policy",
     "SmtpConfig",
     "Target",
@@ -77,6 +84,7 @@ __all__ = [
     "import_inventory",
     "import_path",
     "import_url",
+    "inventory_components",
     "list_exposures",
     "list_feeds",
     "list_inventories",
