@@ -26,10 +26,10 @@ from starlette.routing import Mount
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel
-from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.advisories.importers import parse_osv_record
 from bastion.advisories.vulns import ImportResult
+from bastion.audit import Actor
+from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.demo.national import lead_sbom
 from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
