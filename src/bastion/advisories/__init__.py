@@ -50,7 +50,9 @@ from bastion.advisories.responses import (
     update_action,
 )
 from bastion.advisories.visibility import (
+    PendingAcknowledgement,
     action_organisation,
+    pending_acknowledgements,
     reached_organisations,
     visible_alert,
     visible_alerts,
@@ -67,6 +69,7 @@ __all__ = [
     "Applicability",
     "Exposure",
     "InventorySummary",
+    "PendingAcknowledgement",
     "Policy",
     "SmtpConfig",
     "Target",
@@ -98,6 +101,7 @@ __all__ = [
     "overdue",
     "parse_intel",
     "parse_inventory",
+    "pending_acknowledgements",
     "preview",
     "publish",
     "reached_organisations",
