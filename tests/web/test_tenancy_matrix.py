@@ -558,13 +558,18 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w, org: (
             "POST",
             f"/users/{w.new_user(org)}/status",
-            {"data": {"status": "disabled"}},
+            {"data": {"status": "disabled", "confirm": "yes"}},
         ),
         frozenset({"admin"}),
         ok=303,
     ),
     ("POST", "/users/{username}/reset-totp"): Case(
-        lambda w, org: ("POST", f"/users/{w.new_user(org)}/reset-totp", {}), frozenset({"admin"})
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/reset-totp",
+            {"data": {"confirm": "yes"}},
+        ),
+        frozenset({"admin"}),
     ),
     ("POST", "/users/{username}/sign-out"): Case(
         lambda w, org: ("POST", f"/users/{w.new_user(org)}/sign-out", {}),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
+from bastion.orgs import organisation_names
 from bastion.core.errors import InputError
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
@@ -96,6 +97,7 @@ def advisory_page(
             "responses": responses,
             "national": national,
             "writable": writable,
+            "names": organisation_names(session, [r.organisation for r in responses]),
             # Acknowledging is offered only for what is not acknowledged yet.
             "unacknowledged": sorted(
                 r.organisation

@@ -26,6 +26,14 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 OrgField = Annotated[str, Form(min_length=1, max_length=16, pattern=PRINTABLE)]
 WRITE = [Depends(require_national("users:write"))]
+# A destructive edit happens only with confirm=yes: the page's own form asks inline (a
+# <details> box, no script needed), and any other post gets a page asking first.
+Confirm = Annotated[str, Form(max_length=8)]
+CONSEQUENCES = {
+    "disable": "They are signed out everywhere and cannot sign in until enabled again.",
+    "reset": "Their authenticator stops working at once and they are signed out everywhere; "
+    "you will be shown the new secret once, to give them.",
+}
 HISTORY = 20  # audit events shown on the page
 
 
@@ -47,6 +55,7 @@ def _page(
         "member_roles": [auth.Role.ORG_LEAD, auth.Role.ORG_VIEWER],
         "history": history,
         "enrolment": enrolment,
+        "consequences": CONSEQUENCES,
     }
     response = templates.TemplateResponse(
         request, "admin/user.html", context, status_code=status_code
@@ -54,6 +63,34 @@ def _page(
     if enrolment is not None:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _confirm(
+    request: Request,
+    templates: Jinja2Templates,
+    username: str,
+    what: str,
+    fields: dict[str, str],
+) -> HTMLResponse:
+    """Ask before a destructive edit: a page whose form posts it again with confirm=yes."""
+    route = "user_status" if what == "disable" else "user_reset_totp"
+    return templates.TemplateResponse(
+        request,
+        "admin/confirm.html",
+        {
+            "section": "users",
+            "username": username.strip().lower(),
+            "action": request.url_for(route, username=username.strip().lower()).path,
+            "question": (
+                f"Disable {username}?"
+                if what == "disable"
+                else f"Reset {username}'s second factor?"
+            ),
+            "consequence": CONSEQUENCES[what],
+            "button": "Disable" if what == "disable" else "Reset second factor",
+            "fields": fields,
+        },
+    )
 
 
 def _back(request: Request, username: str) -> RedirectResponse:
@@ -133,14 +170,18 @@ def user_status(
     username: Username,
     session: SessionDep,
     principal: PrincipalDep,
+    templates: TemplatesDep,
     status: Annotated[str, Form(max_length=16)],
+    confirm: Confirm = "",
 ) -> Response:
-    """Disable the user (and end their sessions), or enable them again."""
+    """Disable the user (and end their sessions) once confirmed, or enable them again."""
     if status not in ("active", "disabled"):
         msg = f"status must be active or disabled, not {status!r}"
         raise InputError(msg, Location(field="status"))
     if status == "disabled":
         _not_yourself(principal, username, "disable")
+        if confirm != "yes":
+            return _confirm(request, templates, username, "disable", {"status": "disabled"})
     auth.set_disabled(session, principal, username, status == "disabled")
     return _back(request, username)
 
@@ -152,8 +193,11 @@ def user_reset_totp(
     session: SessionDep,
     templates: TemplatesDep,
     principal: PrincipalDep,
+    confirm: Confirm = "",
 ) -> HTMLResponse:
-    """Give the user a new TOTP secret, shown this once; their sessions end."""
+    """Give the user a new TOTP secret, shown this once, once confirmed; their sessions end."""
+    if confirm != "yes":
+        return _confirm(request, templates, username, "reset", {})
     enrolled = auth.reset_totp(session, principal, username)
     return _page(request, session, templates, username, enrolment=enrolled)
 
