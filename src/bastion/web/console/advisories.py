@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
-from bastion.orgs import organisation_names
 from bastion.core.errors import InputError
+from bastion.orgs import organisation_names
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
 from bastion.web.console.paging import Page, paging
