@@ -270,7 +270,7 @@ def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> Non
     assert "not yet" in row.inner_text()
     page.click("#respond-acknowledge button[type=submit]")
     page.wait_for_selector("#response-table")
-    assert page.url.endswith(f"/advisories/{ref}#responses")
+    assert page.url.endswith(f"/advisories/{ref}?done=acknowledge&orgs=RAL#responses")
     assert "Acknowledged" in row.inner_text()
     shot(page, "advisory-lead")
     assert errors == []
