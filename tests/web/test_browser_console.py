@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-import uvicorn
+from tests.web import browsing
+from tests.web.browsing import serving, sign_in
 
 from bastion import advisories as adv
 from bastion import auth, orgs
@@ -36,12 +35,11 @@ from bastion.demo.national import lead_sbom
 from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
 from bastion.store import Store, upgrade
 from bastion.web import create_app
-from bastion.web.testing import FAST_HASHER, PASSWORD, Person, create_person
+from bastion.web.testing import FAST_HASHER, create_person
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+browser = browsing.browser  # the fixture: Debian's chromium
 RULE_ID = "451b3c28-3fed-4081-aef7-5230e65f58a7"  # the demo's Log4Shell rule
 RULE_TITLE = "Log4Shell JNDI lookup in a web request"
 JA3 = "e7d705a3286e19ea42f587b344ee6865"
@@ -150,32 +148,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     _archive_day(settings.archive_dir, datetime.now(UTC) - timedelta(days=1))
     app = create_app(store, settings)
     app.state.advisories_smtp = smtp
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "store": store, "people": people, "ref": ref}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield {"url": url, "store": store, "people": people, "ref": ref}
     store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -185,35 +160,39 @@ def signed_in(live: dict[str, Any], browser: Any) -> dict[str, Any]:
     for name, person in live["people"].items():
         context = browser.new_context()
         page = context.new_page()
-        _sign_in(page, live["url"], person)
+        sign_in(page, live["url"], person)
         states[name] = context.storage_state()
         context.close()
     return states
 
 
-def _sign_in(page: Any, url: str, person: Person) -> None:
-    page.goto(f"{url}/overview")
-    page.fill("#username", person.username)
-    page.fill("#password", PASSWORD)
-    page.click("#signin-form button[type=submit]")
-    if person.totp_secret:
-        page.wait_for_selector("#totp-form")
-        page.fill("#code", auth.totp_now(person.totp_secret))
-        page.click("#totp-form button[type=submit]")
-    page.wait_for_selector("#whoami")
+Opener = Callable[..., Any]
 
 
-def open_as(
-    browser: Any, signed_in: dict[str, Any], who: str, url: str, **options: Any
-) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(
-        storage_state=signed_in[who], viewport={"width": 1280, "height": 900}, **options
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(url)
-    return context, page, errors
+@pytest.fixture
+def open_as(live: dict[str, Any], browser: Any, signed_in: dict[str, Any]) -> Iterator[Opener]:
+    """Return ``open_as(who, path, **context options)``: a page of ``who``'s at ``path``.
+
+    Each page's context is closed after the test, which fails if the page logged an error
+    (a script error, something the CSP refused).
+    """
+    opened: list[tuple[Any, list[str]]] = []
+
+    def open_page(who: str, path: str, **options: Any) -> Any:
+        context = browser.new_context(
+            storage_state=signed_in[who], viewport={"width": 1280, "height": 900}, **options
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        opened.append((context, errors))
+        page.goto(f"{live['url']}{path}")
+        return page
+
+    yield open_page
+    for context, _ in opened:
+        context.close()
+    assert [e for _, errors in opened for e in errors if "status of 4" not in e] == []
 
 
 def box(page: Any, selector: str) -> dict[str, float]:
@@ -222,9 +201,9 @@ def box(page: Any, selector: str) -> dict[str, float]:
 
 
 def test_overview_axis_labels_fit_and_top_entries_are_named_and_linked(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
+    live: dict[str, Any], open_as: Opener
 ) -> None:
-    context, page, errors = open_as(browser, signed_in, "analyst", f"{live['url']}/overview")
+    page = open_as("analyst", "/overview")
     chart = page.locator("svg.chart").first  # events and blocks per day
     labels = chart.locator("text[text-anchor=end]")
     assert labels.all_text_contents() == ["0", "250,000", "500,000"]
@@ -246,14 +225,12 @@ def test_overview_axis_labels_fit_and_top_entries_are_named_and_linked(
     assert "Royal Free London NHS Foundation Trust" in page.locator("#top-orgs").inner_text()
     page.click("#top-indicators a[href^='/rules/']")
     page.wait_for_selector("#rule-yaml")
-    assert errors == []
-    context.close()
 
 
 def test_lead_overview_puts_the_pending_national_alert_first_with_its_countdown(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
+    live: dict[str, Any], open_as: Opener
 ) -> None:
-    context, page, errors = open_as(browser, signed_in, "lead", f"{live['url']}/overview")
+    page = open_as("lead", "/overview")
     first = page.locator("main > *").first
     assert first.get_attribute("id") == "pending-alerts"
     item = page.locator(f'#pending-alerts li[data-advisory="{live["ref"]}"]')
@@ -263,14 +240,12 @@ def test_lead_overview_puts_the_pending_national_alert_first_with_its_countdown(
     assert "Royal Free London NHS Foundation Trust" in (
         page.locator(".page-head .eyebrow").text_content() or ""
     )
-    assert errors == []
-    context.close()
 
 
 def test_messages_are_written_for_the_console_and_the_api(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
+    live: dict[str, Any], open_as: Opener
 ) -> None:
-    context, page, _ = open_as(browser, signed_in, "analyst", f"{live['url']}/users")
+    page = open_as("analyst", "/users")
     said = page.locator(".error-detail").inner_text()
     assert "Your account cannot see users and API tokens for the whole federation" in said
     assert "user:" not in said
@@ -282,14 +257,13 @@ def test_messages_are_written_for_the_console_and_the_api(
     missing = page.locator(".error-detail").inner_text()
     assert not CLI_COMMAND.search(missing), missing
     assert "your account may not see it" in missing
-    context.close()
 
 
 def test_advisory_page_spacing_forms_and_acknowledgement(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
+    live: dict[str, Any], open_as: Opener
 ) -> None:
     ref = live["ref"]
-    context, page, errors = open_as(browser, signed_in, "lead", f"{live['url']}/advisories/{ref}")
+    page = open_as("lead", f"/advisories/{ref}")
     facts = page.locator(".facts").first.bounding_box()
     summary = page.locator("#advisory-content h2", has_text="Summary").bounding_box()
     assert summary["y"] - (facts["y"] + facts["height"]) >= 16
@@ -302,28 +276,21 @@ def test_advisory_page_spacing_forms_and_acknowledgement(
     assert "Acknowledged for RAL" in page.locator("#done-notice").inner_text()
     assert page.locator("#respond-acknowledge").count() == 0
     assert "Acknowledged" in page.locator('#response-table tr[data-response="RAL"]').inner_text()
-    assert errors == []
-    context.close()
 
 
-def test_rule_yaml_is_whole_and_inputs_match_selects(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
-) -> None:
-    context, page, _ = open_as(browser, signed_in, "admin", f"{live['url']}/rules/{RULE_ID}")
+def test_rule_yaml_is_whole_and_inputs_match_selects(live: dict[str, Any], open_as: Opener) -> None:
+    page = open_as("admin", f"/rules/{RULE_ID}")
     yaml = page.locator("#rule-yaml")
     scroll, client = yaml.evaluate("(e) => [e.scrollHeight, e.clientHeight]")
     assert scroll <= client + 1, (scroll, client)
     assert "level:" in yaml.inner_text()
     assert abs(box(page, "#tune-org")["height"] - box(page, "#tune-enabled")["height"]) <= 1
-    context.close()
 
 
 def test_disabling_a_user_is_red_and_confirmed_without_script(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
+    live: dict[str, Any], open_as: Opener
 ) -> None:
-    context, page, _ = open_as(
-        browser, signed_in, "admin", f"{live['url']}/users/victim", java_script_enabled=False
-    )
+    page = open_as("admin", "/users/victim", java_script_enabled=False)
     button = page.locator("#disable-button")
     assert button.evaluate("(e) => getComputedStyle(e).backgroundColor") == "rgb(179, 18, 46)"
     assert (
@@ -340,13 +307,12 @@ def test_disabling_a_user_is_red_and_confirmed_without_script(
     assert page.locator("#user-state").text_content() == "Disabled"
     with live["store"].session() as session:
         assert auth.get_user(session, "victim").disabled
-    context.close()
 
 
 def test_organisation_page_shows_inventories_exposures_and_takes_an_sbom(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any], tmp_path: Path
+    live: dict[str, Any], open_as: Opener, tmp_path: Path
 ) -> None:
-    context, page, errors = open_as(browser, signed_in, "lead", f"{live['url']}/orgs/RAL")
+    page = open_as("lead", "/orgs/RAL")
     assert "app.cdx.json" in page.locator("#inventory-table").inner_text()
     row = page.locator('#exposure-table tr[data-vuln="CVE-2021-44228"]')
     text = row.inner_text()
@@ -361,20 +327,17 @@ def test_organisation_page_shows_inventories_exposures_and_takes_an_sbom(
     page.wait_for_selector("#imported-notice")
     assert "portal.cdx.json" in page.locator("#inventory-table").inner_text()
     assert page.locator('#exposure-table tr[data-vuln="CVE-2021-45105"]').count() >= 1
-    assert errors == []
-    context.close()
-    context, page, _ = open_as(browser, signed_in, "analyst", f"{live['url']}/exposures")
+    page = open_as("analyst", "/exposures")
     by_vuln = page.locator('#exposures-by-vuln tr[data-vuln="CVE-2021-44228"]').inner_text()
     assert live["ref"] in by_vuln
     by_org = page.locator('#exposures-by-org tr[data-org="RAL"]').inner_text()
     assert "Royal Free London NHS Foundation Trust" in by_org
-    context.close()
 
 
 def test_an_analyst_drafts_a_national_alert_in_the_console(
-    live: dict[str, Any], browser: Any, signed_in: dict[str, Any]
+    live: dict[str, Any], open_as: Opener
 ) -> None:
-    context, page, errors = open_as(browser, signed_in, "analyst", f"{live['url']}/advisories")
+    page = open_as("analyst", "/advisories")
     page.fill("#draft-title", "Text4Shell in Apache Commons Text")
     page.select_option("#draft-severity", "high")
     page.fill("#draft-cves", "CVE-2022-42889")
@@ -387,5 +350,3 @@ def test_an_analyst_drafts_a_national_alert_in_the_console(
     page.wait_for_selector("#response-table")
     assert page.locator('#response-table tr[data-response="RAL"]').count() == 1
     assert "First version" in page.locator("#versions").inner_text()
-    assert errors == []
-    context.close()

@@ -52,9 +52,7 @@ async def test_analyst_publishes_from_the_page_and_sees_affected_organisations(
 
 
 async def test_lead_responds_with_the_forms(client_as: ClientAs, mail: Mailbox) -> None:
-    async with client_as("analyst") as analyst:
-        ref = (await analyst.post(API, json=DRAFT)).json()["ref"]
-        await analyst.post(f"{API}/{ref}/publish")
+    ref = await published(client_as)
     async with client_as("lead") as lead:
         page = (await lead.get(f"/advisories/{ref}")).text
         assert "Your response" in page
@@ -102,12 +100,18 @@ async def test_the_list_pages_on_the_server(client_as: ClientAs, mail: Mailbox) 
     assert "There is no page 9" in beyond
 
 
+async def published(client_as: ClientAs) -> str:
+    """Draft and publish the DRAFT alert as the analyst; return its ref."""
+    async with client_as("analyst") as analyst:
+        ref: str = (await analyst.post(API, json=DRAFT)).json()["ref"]
+        await analyst.post(f"{API}/{ref}/publish")
+    return ref
+
+
 async def test_acknowledging_is_confirmed_and_not_offered_again(
     client_as: ClientAs, mail: Mailbox
 ) -> None:
-    async with client_as("analyst") as analyst:
-        ref = (await analyst.post(API, json=DRAFT)).json()["ref"]
-        await analyst.post(f"{API}/{ref}/publish")
+    ref = await published(client_as)
     async with client_as("lead") as lead:
         before = (await lead.get(f"/advisories/{ref}")).text
         answer = await lead.post(
@@ -125,9 +129,7 @@ async def test_acknowledging_is_confirmed_and_not_offered_again(
 async def test_applies_starts_unanswered_and_needs_an_answer(
     client_as: ClientAs, mail: Mailbox
 ) -> None:
-    async with client_as("analyst") as analyst:
-        ref = (await analyst.post(API, json=DRAFT)).json()["ref"]
-        await analyst.post(f"{API}/{ref}/publish")
+    ref = await published(client_as)
     async with client_as("lead") as lead:
         page = (await lead.get(f"/advisories/{ref}")).text
         unanswered = await lead.post(

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion.advisories.inventory import Component
 from bastion.advisories.models import ComponentRow, ExposureRow, InventoryRow, VulnerabilityRow
 from bastion.advisories.vulnerabilities import aliases_of, vuln_id_of
 from bastion.core.errors import NotFoundError
@@ -132,15 +133,6 @@ def list_inventories(
     ]
 
 
-@dataclass(frozen=True)
-class Component:
-    name: str
-    version: str
-    ecosystem: str
-    package: str
-    purl: str | None
-
-
 def inventory_components(session: Session, org: str, name: str) -> list[Component]:
     """Return the components of ``org``'s inventory ``name``; raise NotFoundError if none."""
     inventory = session.scalar(
@@ -152,7 +144,7 @@ def inventory_components(session: Session, org: str, name: str) -> list[Componen
         msg = f"no inventory {name!r} of {org_code(org)}"
         raise NotFoundError(msg)
     return [
-        Component(c.name, c.version, c.ecosystem, c.package, c.purl)
+        Component(c.name, c.version, c.ecosystem, c.package, c.purl, c.cpe)
         for c in session.scalars(
             select(ComponentRow)
             .where(ComponentRow.inventory_id == inventory)

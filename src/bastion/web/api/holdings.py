@@ -12,7 +12,7 @@ which records it in the audit trail.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bastion import advisories as adv
+from bastion.advisories.inventory import Component
 from bastion.auth import Principal, Scope
 from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.web.api.org_models import Code
@@ -42,26 +43,9 @@ VulnId = Annotated[
 ]
 
 
-class InventoryOut(BaseModel):
-    organisation: str
-    name: str
-    format: str
-    spec_version: str
-    components: int
-    rejected: int
-    imported_at: datetime
-
-
-class ComponentOut(BaseModel):
-    name: str
-    version: str
-    ecosystem: str
-    package: str
-    purl: str | None
-
-
-class InventoryDetail(InventoryOut):
-    component_list: list[ComponentOut] = Field(description="every component, by name")
+class InventoryDetail(BaseModel):
+    inventory: adv.InventorySummary
+    components: list[Component] = Field(description="every component, by name")
 
 
 class ImportOut(BaseModel):
@@ -75,22 +59,11 @@ class ImportOut(BaseModel):
     exposures: int
 
 
-class ExposureOut(BaseModel):
-    organisation: str
-    inventory: str
-    component: str
-    version: str
-    purl: str | None
-    vulnerability: str
-    aliases: list[str]
-    severity: str | None
-    kev: bool
-    range: str = Field(description="the affected range the version falls in")
-    source: str
-    status: str = Field(description="VEX state: affected, not_affected, fixed …")
-    status_detail: str
-    advisories: list[str] = Field(description="national alerts, visible to you, that cite it")
-    matched_at: datetime
+@dataclass(frozen=True)
+class ExposureOut(adv.Exposure):
+    """An exposure, with the national alerts visible to the caller that cite its vulnerability."""
+
+    advisories: tuple[str, ...] = ()
 
 
 class VulnerabilityExposures(BaseModel):
@@ -127,11 +100,7 @@ def advisories_of(exposure: adv.Exposure, citing: dict[str, list[str]]) -> list[
 
 
 def exposure_out(exposure: adv.Exposure, citing: dict[str, list[str]]) -> ExposureOut:
-    return ExposureOut(
-        **{k: v for k, v in exposure.__dict__.items() if k != "aliases"},
-        aliases=list(exposure.aliases),
-        advisories=advisories_of(exposure, citing),
-    )
+    return ExposureOut(**vars(exposure), advisories=tuple(advisories_of(exposure, citing)))
 
 
 def scoped_exposures(
@@ -156,20 +125,16 @@ def scoped_exposures(
     )
 
 
-def _inventory_out(found: adv.InventorySummary) -> InventoryOut:
-    return InventoryOut(**found.__dict__)
-
-
 @router.get("/inventories", summary="List inventories")
 def list_inventories(
     session: SessionDep,
     principal: PrincipalDep,
     org: Annotated[Code | None, Query(description="only this organisation's")] = None,
-) -> list[InventoryOut]:
+) -> list[adv.InventorySummary]:
     """List the inventories of the organisations the caller may see, by organisation and name."""
     readable(principal)
     code = find_organisation(session, org, principal.scope).code if org else None
-    return [_inventory_out(i) for i in adv.list_inventories(session, code, principal.scope.codes)]
+    return adv.list_inventories(session, code, principal.scope.codes)
 
 
 @router.get("/inventories/{code}/{name}", summary="Get an inventory with its components")
@@ -183,10 +148,8 @@ def get_inventory(
     if not held:
         msg = f"no inventory {name!r} of {org.code}"
         raise NotFoundError(msg)
-    components = adv.inventory_components(session, org.code, name)
     return InventoryDetail(
-        **_inventory_out(held[0]).model_dump(),
-        component_list=[ComponentOut(**c.__dict__) for c in components],
+        inventory=held[0], components=adv.inventory_components(session, org.code, name)
     )
 
 
