@@ -1,4 +1,4 @@
-"""What the browser tests share: Debian's chromium, a live server in a thread, signing in.
+"""What the live-server tests share: Debian's chromium, a server in a thread, signing in.
 
 Imported by the browser test modules (their ``browser`` fixture comes from here).
 """
@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
 from bastion import auth
 from bastion.web.testing import PASSWORD, Person
@@ -34,12 +33,18 @@ LAUNCH_ARGS = [
 ]
 
 
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` on a free port of 127.0.0.1 in a thread; yield its URL."""
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve the ASGI ``app`` on 127.0.0.1 (at ``port``, else a free one) in a thread; yield its URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
