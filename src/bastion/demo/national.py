@@ -66,6 +66,13 @@ def lead_sbom(code: str) -> bytes:
     return json.dumps(doc, indent=1).encode()
 
 
+def load_demo_vulnerabilities(session: Session, *, actor: Actor) -> int:
+    """Import the demo's own vulnerability records (audited once); return how many."""
+    records = [parse_osv_record(doc, DEMO_SOURCE) for doc in DEMO_OSV_RECORDS]
+    adv.import_intel(session, ImportResult("osv", records=records), DEMO_SOURCE, actor=actor)
+    return len(records)
+
+
 @dataclass(frozen=True)
 class DemoAdvisories:
     vulnerabilities: int
@@ -88,8 +95,7 @@ def load_demo_advisories(
     seed: int = 7,
 ) -> DemoAdvisories:
     """Import the demo vulnerabilities and inventories, publish the alert, answer some of it."""
-    records = [parse_osv_record(doc, DEMO_SOURCE) for doc in DEMO_OSV_RECORDS]
-    adv.import_intel(session, ImportResult("osv", records=records), DEMO_SOURCE, actor=actor)
+    vulnerabilities = load_demo_vulnerabilities(session, actor=actor)
     held, _ = list_organisations(session)
     loaded = demo_inventories(held, seed)
     exposures = 0
@@ -112,7 +118,7 @@ def load_demo_advisories(
             policy=policy,
         )  # fmt: skip
     return DemoAdvisories(
-        vulnerabilities=len(records),
+        vulnerabilities=vulnerabilities,
         inventories=len(loaded) + len(lead_codes),
         exposures=exposures,
         ref=ref,
