@@ -30,3 +30,14 @@ def test_inventory_demo_command_shows_exposures(bastion: Run, shared_data: Path)
     assert exposures
     assert {e["component"] for e in exposures} == {"log4j-core"}
     assert {e["version"] for e in exposures} <= {"2.14.1", "2.16.0"}
+
+
+def test_inventory_demo_brings_its_own_vulnerabilities_when_none_are_held(bastion: Run) -> None:
+    assert bastion("init").exit_code == 0
+    assert bastion("demo", "federation", "--size", "40").exit_code == 0
+    loaded = bastion("inventory", "demo")
+    assert loaded.exit_code == 0, loaded.output
+    assert "imported the demo's 9 vulnerability records" in loaded.stdout
+    assert not loaded.stdout.rstrip().endswith(" 0 exposures")
+    exposures = json.loads(bastion("exposures", "list", "--json").stdout)
+    assert {"CVE-2021-44228", "CVE-2021-44832"} <= {e["vulnerability"] for e in exposures}

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bastion import advisories as adv
+from bastion import auth
 from bastion.cli import context
 from bastion.cli import demo as demo_cli
 from bastion.cli.main import app
+from bastion.core.scope import Scope
 from bastion.demo import counts_by_type, generate_federation
 from bastion.orgs import count_organisations
 from bastion.store import Store
@@ -51,6 +54,23 @@ def test_init_demo_loads_the_federation_once(
     assert "loaded the demo federation" in first.output
     expected = len(generate_federation(size="small"))
     assert _count(data_dir) == expected
+    # The demo brings its own vulnerability records: exposures, and a national alert that
+    # some members acknowledged and the demo lead's organisation has not.
+    assert "national administrator: username demo.admin" in first.output
+    opened = Store.from_url(f"sqlite:///{data_dir / 'bastion.db'}")
+    try:
+        with opened.session() as session:
+            lead_org = auth.get_user(session, "demo.lead").memberships[0][0]
+            exposures = adv.list_exposures(session)
+            [alert], _ = adv.visible_alerts(session, Scope.everything())
+            responses = {r.organisation: r for r in adv.list_responses(session, alert.ref)}
+    finally:
+        opened.dispose()
+    assert {e.vulnerability for e in exposures} >= {"CVE-2021-44228", "CVE-2021-44832"}
+    assert alert.status == "published"
+    assert responses[lead_org].acknowledged_at is None
+    assert any(r.acknowledged_at for r in responses.values())
+    assert any(r.acknowledged_at is None for r in responses.values())
     second = runner.invoke(app, ["init", "--demo"])
     assert second.exit_code == 0, second.output
     assert "not loaded" in second.output

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-import uvicorn
+from tests.web import browsing
+from tests.web.browsing import serving, sign_in
 
 from bastion import advisories as adv
 from bastion import audit, auth, detect, orgs
@@ -33,22 +32,13 @@ from bastion.core.settings import Settings
 from bastion.demo.detection import install_demo_rules
 from bastion.store import Store, upgrade
 from bastion.web import create_app
-from bastion.web.testing import FAST_HASHER, PASSWORD, Person, create_person
+from bastion.web.testing import FAST_HASHER, create_person
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+browser = browsing.browser  # the fixture: Debian's chromium
+
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _alert_events() -> list[dict[str, Any]]:
@@ -126,62 +116,22 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         )
     settings = Settings(data_dir=folder)
     install_demo_rules(settings.rules_dir)
-    app = create_app(store, settings)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield {
-        "url": f"http://127.0.0.1:{port}",
-        "analyst": analyst,
-        "lead": lead,
-        "admin": admin,
-        "tuner": tuner,
-        "store": store,
-    }
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(store, settings)) as url:
+        yield {
+            "url": url,
+            "analyst": analyst,
+            "lead": lead,
+            "admin": admin,
+            "tuner": tuner,
+            "store": store,
+        }
     store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is absent: install Debian's chromium (`apt-get install -y chromium`)"
-        if IN_CI:
-            pytest.fail(f"{reason}; it is required under CI=true")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
 
 
 def shot(page: Any, name: str) -> None:
     if os.environ.get("BASTION_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, url: str, person: Person, wanted: str = "/overview") -> None:
-    page.goto(f"{url}{wanted}")
-    assert "/signin" in page.url
-    page.fill("#username", person.username)
-    page.fill("#password", PASSWORD)
-    page.click("#signin-form button[type=submit]")
-    if person.totp_secret:
-        page.wait_for_selector("#totp-form")
-        page.fill("#code", auth.totp_now(person.totp_secret))
-        page.click("#totp-form button[type=submit]")
-    page.wait_for_selector("#whoami")
 
 
 def test_analyst_signs_in_with_totp_and_follows_an_alert_to_its_evidence(
@@ -270,7 +220,7 @@ def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> Non
     assert "not yet" in row.inner_text()
     page.click("#respond-acknowledge button[type=submit]")
     page.wait_for_selector("#response-table")
-    assert page.url.endswith(f"/advisories/{ref}#responses")
+    assert page.url.endswith(f"/advisories/{ref}?done=acknowledge&orgs=RAL#responses")
     assert "Acknowledged" in row.inner_text()
     shot(page, "advisory-lead")
     assert errors == []

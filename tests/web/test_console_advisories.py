@@ -38,7 +38,7 @@ async def test_analyst_publishes_from_the_page_and_sees_affected_organisations(
         assert "Mail servers &lt;b&gt;exposed&lt;/b&gt;." in draft_page.text  # escaped
         published = await analyst.post(f"/advisories/{ref}/publish", data={})
         assert published.status_code == 303
-        assert published.headers["location"] == f"/advisories/{ref}"
+        assert published.headers["location"] == f"/advisories/{ref}?done=published"
         page = (await analyst.get(f"/advisories/{ref}")).text
         listing = (await analyst.get("/advisories")).text
     assert 'id="publish-form"' not in page
@@ -52,9 +52,7 @@ async def test_analyst_publishes_from_the_page_and_sees_affected_organisations(
 
 
 async def test_lead_responds_with_the_forms(client_as: ClientAs, mail: Mailbox) -> None:
-    async with client_as("analyst") as analyst:
-        ref = (await analyst.post(API, json=DRAFT)).json()["ref"]
-        await analyst.post(f"{API}/{ref}/publish")
+    ref = await published(client_as)
     async with client_as("lead") as lead:
         page = (await lead.get(f"/advisories/{ref}")).text
         assert "Your response" in page
@@ -100,3 +98,95 @@ async def test_the_list_pages_on_the_server(client_as: ClientAs, mail: Mailbox) 
     assert second.count("data-advisory=") == 2
     assert f'data-advisory="{refs[0]}"' in second  # oldest last
     assert "There is no page 9" in beyond
+
+
+async def published(client_as: ClientAs) -> str:
+    """Draft and publish the DRAFT alert as the analyst; return its ref."""
+    async with client_as("analyst") as analyst:
+        ref: str = (await analyst.post(API, json=DRAFT)).json()["ref"]
+        await analyst.post(f"{API}/{ref}/publish")
+    return ref
+
+
+async def test_acknowledging_is_confirmed_and_not_offered_again(
+    client_as: ClientAs, mail: Mailbox
+) -> None:
+    ref = await published(client_as)
+    async with client_as("lead") as lead:
+        before = (await lead.get(f"/advisories/{ref}")).text
+        answer = await lead.post(
+            f"/advisories/{ref}/respond", data={"step": "acknowledge", "organisations": "RAL"}
+        )
+        after = (await lead.get(answer.headers["location"])).text
+    assert 'id="respond-acknowledge"' in before
+    assert answer.headers["location"].startswith(f"/advisories/{ref}?done=acknowledge&orgs=RAL")
+    assert 'id="done-notice"' in after
+    assert "Acknowledged for RAL." in after
+    assert 'id="respond-acknowledge"' not in after  # done: no button to do it again
+    assert 'id="respond-applicability"' in after  # the next steps stay
+
+
+async def test_applies_starts_unanswered_and_needs_an_answer(
+    client_as: ClientAs, mail: Mailbox
+) -> None:
+    ref = await published(client_as)
+    async with client_as("lead") as lead:
+        page = (await lead.get(f"/advisories/{ref}")).text
+        unanswered = await lead.post(
+            f"/advisories/{ref}/respond",
+            data={"step": "applicability", "organisations": "RAL", "applicability": ""},
+        )
+        shown = (await lead.get(f"/advisories/{ref}")).text
+    select = page.split('id="applicability"', 1)[1].split("</select>", 1)[0]
+    assert " required" in select
+    assert '<option value="" selected disabled>' in select
+    assert 'value="applicable" selected' not in select
+    assert 'value="applicable">' in select
+    assert unanswered.status_code == 400
+    assert "choose whether the alert applies" in unanswered.text
+    row = shown.split('data-response="RAL"', 1)[1].split("</tr>", 1)[0]
+    assert "applicable" not in row  # nothing was recorded
+
+
+async def test_a_published_first_version_is_not_labelled_draft(
+    client_as: ClientAs, mail: Mailbox
+) -> None:
+    async with client_as("analyst") as analyst:
+        ref = (await analyst.post(API, json=DRAFT)).json()["ref"]
+        drafted = (await analyst.get(f"/advisories/{ref}")).text
+        await analyst.post(f"{API}/{ref}/publish")
+        published = (await analyst.get(f"/advisories/{ref}")).text
+    versions = published.split('id="versions"', 1)[1]
+    assert ">draft<" not in versions
+    assert "First version" in versions
+    assert ">Draft<" in drafted.split('id="versions"', 1)[1]
+
+
+async def test_an_analyst_drafts_an_alert_in_the_console(
+    client_as: ClientAs, mail: Mailbox
+) -> None:
+    form = {
+        "title": "Exploited flaw in Example VPN",
+        "severity": "high",
+        "summary": "Patch now.",
+        "cves": "CVE-2024-0001, CVE-2024-0002",
+        "organisations": "RAL rj1",
+    }
+    async with client_as("analyst") as analyst:
+        listing = (await analyst.get("/advisories")).text
+        answer = await analyst.post("/advisories", data=form)
+        page = (await analyst.get(answer.headers["location"])).text
+        missing = await analyst.post("/advisories", data={"severity": "high"})
+    async with client_as("lead") as lead:
+        lead_listing = (await lead.get("/advisories")).text
+        refused = await lead.post("/advisories", data=form)
+    assert 'id="draft-form"' in listing
+    assert answer.status_code == 303
+    assert answer.headers["location"].endswith("?done=drafted")
+    assert "Exploited flaw in Example VPN" in page
+    assert "CVE-2024-0001, CVE-2024-0002" in page
+    assert 'id="publish-form"' in page
+    assert '<strong id="preview-count">2</strong>' in page  # RAL and RJ1 named
+    assert missing.status_code == 400
+    assert 'id="draft-form"' not in lead_listing
+    assert refused.status_code == 403

@@ -109,7 +109,16 @@ async def test_disabling_ends_sessions_and_nobody_disables_themselves(
     client: httpx.AsyncClient, app: FastAPI, sessions: dict[str, tuple[str, str]], store: Store
 ) -> None:
     assert await still_signed_in(app, sessions, "lead")
-    disabled = await client.post("/users/lead/status", data={"status": "disabled"})
+    # Without confirm=yes the console asks first and changes nothing.
+    asked = await client.post("/users/lead/status", data={"status": "disabled"})
+    assert asked.status_code == 200
+    assert 'id="confirm-form"' in asked.text
+    assert 'name="confirm" value="yes"' in asked.text
+    assert "button-danger" in asked.text
+    assert await still_signed_in(app, sessions, "lead")
+    disabled = await client.post(
+        "/users/lead/status", data={"status": "disabled", "confirm": "yes"}
+    )
     assert disabled.status_code == 303
     assert not await still_signed_in(app, sessions, "lead")
     assert "Disabled" in (await client.get("/users/lead")).text
@@ -121,7 +130,7 @@ async def test_disabling_ends_sessions_and_nobody_disables_themselves(
         "user.disable",
         "user.enable",
     ]
-    myself = await client.post("/users/admin/status", data={"status": "disabled"})
+    myself = await client.post("/users/admin/status", data={"status": "disabled", "confirm": "yes"})
     assert myself.status_code == 409
     demoted = await client.post("/users/admin/role", data={"role": "auditor"})
     assert demoted.status_code == 409
@@ -135,7 +144,11 @@ async def test_a_second_factor_reset_and_a_sign_out_everywhere(
     assert await still_signed_in(app, sessions, "analyst")
     with store.session() as session:
         before = auth.get_user(session, "analyst")
-    reset = await client.post("/users/analyst/reset-totp")
+    asked = await client.post("/users/analyst/reset-totp")
+    assert 'id="confirm-form"' in asked.text
+    assert "otpauth://totp/" not in asked.text
+    assert await still_signed_in(app, sessions, "analyst")
+    reset = await client.post("/users/analyst/reset-totp", data={"confirm": "yes"})
     assert reset.status_code == 200
     assert reset.headers["cache-control"] == "no-store"
     assert "otpauth://totp/" in reset.text

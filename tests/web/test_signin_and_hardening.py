@@ -374,7 +374,10 @@ async def test_overview_draws_charts_and_figures_of_the_scope(
         page = await lead.get("/overview")
     assert page.status_code == 200
     assert page.text.count('<svg class="chart"') == 2
-    assert "Your organisations: RAL" in page.text
+    # Named, not only coded: "Your organisations: Royal Free London NHS Foundation Trust (RAL)".
+    assert re.search(
+        r"Your organisations: Royal Free London NHS Foundation Trust <span[^>]*>\(RAL\)", page.text
+    )
     assert re.search(r'id="figure-orgs">1<', page.text)
 
 

@@ -26,9 +26,13 @@ from starlette.routing import Mount
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel
+from bastion.advisories.importers import parse_osv_record
+from bastion.advisories.vulns import ImportResult
 from bastion.audit import Actor
 from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.demo.detection import install_demo_rules
+from bastion.demo.national import lead_sbom
+from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
 from bastion.intel import feeds
 from bastion.store import Store
 from bastion.web.testing import Person, create_people, open_session, signed_in_client
@@ -205,6 +209,25 @@ def advisory_action(w: World, org: str) -> tuple[str, int]:
     return ref, w.advisory_actions[org]
 
 
+def inventory(w: World, org: str) -> str:
+    """Import (once) an SBOM with vulnerable Log4j for ``org``; return the inventory's name."""
+    with w.store.session() as session:
+        if not adv.list_vulnerabilities(session, limit=1):
+            records = [parse_osv_record(doc) for doc in DEMO_OSV_RECORDS]
+            adv.import_intel(
+                session, ImportResult("osv", records=records), "t", actor=Actor.cli("t")
+            )
+        if not adv.list_inventories(session, org):
+            adv.import_inventory(
+                session, org, lead_sbom(org), "app.cdx.json", actor=Actor.cli("test")
+            )
+    return "app.cdx.json"
+
+
+def sbom_upload(w: World, org: str) -> dict[str, Any]:
+    return {"files": {"file": (f"up{next(w.counter)}.cdx.json", lead_sbom(org))}}
+
+
 ADV = "/api/v1/advisories"
 ADV_AUTHORS = frozenset({"admin", "analyst"})
 ADV_READERS = EVERYONE - {"token"}
@@ -368,6 +391,37 @@ CASES: dict[tuple[str, str], Case] = {
         ADV_RESPONDERS,
         by_org=True,
     ),
+    ("POST", "/advisories"): Case(
+        lambda _w, org: ("POST", "/advisories", {"data": {**ADV_DRAFT, "organisations": org}}),
+        ADV_AUTHORS,
+        ok=303,
+    ),
+    ("GET", "/api/v1/inventories"): Case(get("/api/v1/inventories"), ADV_READERS),
+    ("GET", "/api/v1/inventories/{code}/{name}"): Case(
+        lambda w, org: ("GET", f"/api/v1/inventories/{org}/{inventory(w, org)}", {}),
+        ADV_READERS,
+        by_org=True,
+    ),
+    ("POST", "/api/v1/inventories/{code}"): Case(
+        lambda w, org: ("POST", f"/api/v1/inventories/{org}", sbom_upload(w, org)),
+        ADV_RESPONDERS,
+        ok=201,
+        by_org=True,
+    ),
+    ("GET", "/api/v1/exposures"): Case(get("/api/v1/exposures"), ADV_READERS),
+    ("GET", "/api/v1/exposures/{vulnerability}"): Case(
+        lambda w, org: (inventory(w, org) and "GET", "/api/v1/exposures/CVE-2021-44228", {}),
+        ADV_READERS,
+    ),
+    ("POST", "/orgs/{code}/inventories"): Case(
+        lambda w, org: ("POST", f"/orgs/{org}/inventories", sbom_upload(w, org)),
+        ADV_RESPONDERS,
+        ok=303,
+        by_org=True,
+    ),
+    ("GET", "/exposures"): Case(
+        lambda w, org: (inventory(w, org) and "GET", "/exposures", {}), ADV_READERS
+    ),
     ("GET", "/advisories"): Case(get("/advisories"), ADV_READERS),
     ("GET", "/advisories/{ref}"): Case(
         lambda w, org: ("GET", f"/advisories/{advisory(w, org)}", {}), ADV_READERS, by_org=True
@@ -504,13 +558,18 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w, org: (
             "POST",
             f"/users/{w.new_user(org)}/status",
-            {"data": {"status": "disabled"}},
+            {"data": {"status": "disabled", "confirm": "yes"}},
         ),
         frozenset({"admin"}),
         ok=303,
     ),
     ("POST", "/users/{username}/reset-totp"): Case(
-        lambda w, org: ("POST", f"/users/{w.new_user(org)}/reset-totp", {}), frozenset({"admin"})
+        lambda w, org: (
+            "POST",
+            f"/users/{w.new_user(org)}/reset-totp",
+            {"data": {"confirm": "yes"}},
+        ),
+        frozenset({"admin"}),
     ),
     ("POST", "/users/{username}/sign-out"): Case(
         lambda w, org: ("POST", f"/users/{w.new_user(org)}/sign-out", {}),

@@ -161,9 +161,14 @@ def test_demo_accounts_are_created_once_and_printed_every_time(
     assert "username demo.lead" in text
     assert "security lead of RAL" in text
     assert "otpauth://totp/Bastion:demo.analyst" in text
+    assert "national administrator: username demo.admin" in text
+    assert "otpauth://totp/Bastion:demo.admin" in text
     assert (tmp_path / DEMO_CREDENTIALS).stat().st_mode & 0o077 == 0
     password = text.split("username demo.lead  password ")[1].split()[0]
     with sqlite_store.session() as session:
         users, _ = auth.list_users(session)
-        assert [u.username for u in users] == ["demo.analyst", "demo.lead"]
+        assert [u.username for u in users] == ["demo.admin", "demo.analyst", "demo.lead"]
         assert not auth.sign_in(session, "demo.lead", password).needs_totp
+        admin = text.split("username demo.admin  password ")[1].split()[0]
+        assert auth.sign_in(session, "demo.admin", admin).needs_totp
+        assert auth.get_user(session, "demo.admin").national_role == auth.Role.NATIONAL_ADMIN

@@ -26,7 +26,13 @@ from bastion.advisories.feeds import (
     list_feeds,
     run_feeds,
 )
-from bastion.advisories.holdings import Exposure, list_exposures, list_inventories
+from bastion.advisories.holdings import (
+    Exposure,
+    InventorySummary,
+    inventory_components,
+    list_exposures,
+    list_inventories,
+)
 from bastion.advisories.importers import INTEL_FORMATS, parse_intel, read_intel
 from bastion.advisories.inventory import INVENTORY_FORMATS, parse_inventory
 from bastion.advisories.notify import SmtpConfig
@@ -44,7 +50,9 @@ from bastion.advisories.responses import (
     update_action,
 )
 from bastion.advisories.visibility import (
+    PendingAcknowledgement,
     action_organisation,
+    pending_acknowledgements,
     reached_organisations,
     visible_alert,
     visible_alerts,
@@ -60,6 +68,8 @@ __all__ = [
     "AlertSeverity",
     "Applicability",
     "Exposure",
+    "InventorySummary",
+    "PendingAcknowledgement",
     "Policy",
     "SmtpConfig",
     "Target",
@@ -77,6 +87,7 @@ __all__ = [
     "import_inventory",
     "import_path",
     "import_url",
+    "inventory_components",
     "list_exposures",
     "list_feeds",
     "list_inventories",
@@ -90,6 +101,7 @@ __all__ = [
     "overdue",
     "parse_intel",
     "parse_inventory",
+    "pending_acknowledgements",
     "preview",
     "publish",
     "reached_organisations",

@@ -12,8 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion.advisories.inventory import Component
 from bastion.advisories.models import ComponentRow, ExposureRow, InventoryRow, VulnerabilityRow
 from bastion.advisories.vulnerabilities import aliases_of, vuln_id_of
+from bastion.core.errors import NotFoundError
 from bastion.core.types import org_code
 
 
@@ -46,8 +48,12 @@ def list_exposures(
     status: str | None = None,
     inventory: str | None = None,
     vuln_ids: Sequence[int] | None = None,
+    codes: Sequence[str] | None = None,
 ) -> list[Exposure]:
-    """Return exposures, by organisation, vulnerability and component."""
+    """Return exposures, by organisation, vulnerability and component.
+
+    ``codes`` confines them to those organisations (a caller's scope; None is all).
+    """
     query = (
         select(ExposureRow, ComponentRow, InventoryRow.name, VulnerabilityRow)
         .join(ComponentRow, ComponentRow.id == ExposureRow.component_id)
@@ -56,6 +62,8 @@ def list_exposures(
     )
     if org is not None:
         query = query.where(ExposureRow.org_code == org_code(org))
+    if codes is not None:
+        query = query.where(ExposureRow.org_code.in_(list(codes)))
     if status is not None:
         query = query.where(ExposureRow.status == status)
     if inventory is not None:
@@ -102,11 +110,15 @@ class InventorySummary:
     imported_at: datetime
 
 
-def list_inventories(session: Session, org: str | None = None) -> list[InventorySummary]:
-    """Return the stored inventories, by organisation and name."""
+def list_inventories(
+    session: Session, org: str | None = None, codes: Sequence[str] | None = None
+) -> list[InventorySummary]:
+    """Return the stored inventories, by organisation and name (only ``codes``' if given)."""
     query = select(InventoryRow).order_by(InventoryRow.org_code, InventoryRow.name)
     if org is not None:
         query = query.where(InventoryRow.org_code == org_code(org))
+    if codes is not None:
+        query = query.where(InventoryRow.org_code.in_(list(codes)))
     return [
         InventorySummary(
             r.org_code,
@@ -118,4 +130,24 @@ def list_inventories(session: Session, org: str | None = None) -> list[Inventory
             r.imported_at,
         )
         for r in session.scalars(query)
+    ]
+
+
+def inventory_components(session: Session, org: str, name: str) -> list[Component]:
+    """Return the components of ``org``'s inventory ``name``; raise NotFoundError if none."""
+    inventory = session.scalar(
+        select(InventoryRow.id).where(
+            InventoryRow.org_code == org_code(org), InventoryRow.name == name
+        )
+    )
+    if inventory is None:
+        msg = f"no inventory {name!r} of {org_code(org)}"
+        raise NotFoundError(msg)
+    return [
+        Component(c.name, c.version, c.ecosystem, c.package, c.purl, c.cpe)
+        for c in session.scalars(
+            select(ComponentRow)
+            .where(ComponentRow.inventory_id == inventory)
+            .order_by(ComponentRow.name, ComponentRow.version)
+        )
     ]

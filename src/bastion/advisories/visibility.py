@@ -9,14 +9,15 @@ alert that does not exist, so a member cannot learn that another's alert exists.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bastion.advisories.alerts import Alert, get_alert
-from bastion.advisories.models import ActionRow, AlertRow, ResponseRow
+from bastion.advisories.models import ActionRow, AlertRow, AlertVersionRow, ResponseRow
 from bastion.advisories.responses import Response, list_responses
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
@@ -108,3 +109,46 @@ def action_organisation(session: Session, ref: str, action_id: int, scope: Scope
         msg = f"no action {action_id} of alert {alert.ref}"
         raise NotFoundError(msg)
     return owner
+
+
+@dataclass(frozen=True)
+class PendingAcknowledgement:
+    """A published alert one of the caller's organisations has not acknowledged yet."""
+
+    ref: str
+    title: str
+    severity: str
+    organisation: str
+    ack_due: datetime | None
+
+
+def pending_acknowledgements(
+    session: Session, scope: Scope, *, limit: int = 20
+) -> list[PendingAcknowledgement]:
+    """Return the open responses of ``scope``'s organisations still to acknowledge, soonest due first.
+
+    A national scope has no response of its own to give: it gets none.
+    """
+    if scope.codes is None or not scope.codes:
+        return []
+    query = (
+        select(AlertRow.ref, AlertVersionRow.title, AlertVersionRow.severity, ResponseRow)
+        .join(ResponseRow, ResponseRow.alert_id == AlertRow.id)
+        .join(
+            AlertVersionRow,
+            (AlertVersionRow.alert_id == AlertRow.id)
+            & (AlertVersionRow.version == AlertRow.version),
+        )
+        .where(
+            AlertRow.status == "published",
+            ResponseRow.org_code.in_(scope.codes),
+            ResponseRow.status == "open",
+            ResponseRow.acknowledged_at.is_(None),
+        )
+        .order_by(ResponseRow.ack_due.is_(None), ResponseRow.ack_due, AlertRow.id.desc())
+        .limit(limit)
+    )
+    return [
+        PendingAcknowledgement(ref, title, severity, row.org_code, row.ack_due)
+        for ref, title, severity, row in session.execute(query)
+    ]

@@ -97,7 +97,7 @@ class Principal:
         if not self.can(permission, org):
             where = f" at {org}" if org else ""
             msg = f"{self.actor} may not {permission.replace(':', ' ')}{where}"
-            raise PermissionDenied(msg)
+            raise PermissionDenied(msg, permission=permission, org=org, caller=self.actor)
 
 
 def system_principal(name: str) -> Principal:

@@ -427,22 +427,8 @@ def org_view(
     )
 
 
-def demo_advisory() -> adv.AlertContent:
-    """Return the demo national alert's content: Log4Shell."""
-    from bastion import advisories as adv
-
-    return adv.AlertContent(
-        title="Log4Shell: remote code execution in Apache Log4j 2 (demo)",
-        severity=adv.AlertSeverity.HIGH,
-        summary="Apache Log4j 2 before 2.15.0 lets an attacker who controls logged text run code.",
-        affected_products="Applications bundling log4j-core 2.0-beta9 to 2.14.1.",
-        remediation="Upgrade log4j-core to 2.17.1 or later; until then remove the JndiLookup class.",
-        cves=("CVE-2021-44228",),
-    )
-
-
 def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
-    """Publish one demo national alert to the demo lead's organisations, if none exists yet.
+    """Load the demo's vulnerabilities and inventories and publish its national alert, once.
 
     E-mail goes where ``BASTION_SMTP_*`` say; with no server there each send is
     recorded as failed, and the alert is on the console all the same.
@@ -450,6 +436,7 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
     from bastion import advisories as adv
     from bastion import auth
     from bastion.core.scope import Scope
+    from bastion.demo.national import load_demo_advisories
 
     with opened.session() as session:
         if adv.visible_alerts(session, Scope.everything(), limit=1)[1]:
@@ -460,16 +447,17 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
             codes = ()
         if not codes:
             return [f"demo advisory not published: no user {lead} with an organisation"]
-        ref = adv.draft_alert(session, demo_advisory(), author=actor(), organisations=codes).ref
-        report = adv.publish(
+        done = load_demo_advisories(
             session,
-            ref,
             actor=actor(),
+            lead_codes=codes,
             policy=adv.load_policy(data_dir),
             smtp=dataclasses.replace(adv.SmtpConfig.from_env(), timeout=2.0),
         )
     return [
-        f"published demo national alert {ref} to {', '.join(report.targets)} "
-        f"({report.emails_sent} e-mails sent, {report.emails_failed} failed): "
-        f"{lead} sees it at /advisories/{ref}"
+        f"loaded {done.vulnerabilities} demo vulnerability records and {done.inventories} "
+        f"demo inventories: {done.exposures} exposures",
+        f"published demo national alert {done.ref} to {len(done.targets)} organisations "
+        f"({done.emails_sent} e-mails sent, {done.emails_failed} failed), "
+        f"{len(done.acknowledged)} acknowledged: {lead} sees it at /advisories/{done.ref}",
     ]

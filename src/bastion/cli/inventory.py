@@ -119,12 +119,20 @@ def exposures_rematch() -> None:
 
 @inventory_app.command("demo")
 def inventory_demo(seed: int = typer.Option(7, "--seed", help="the demo generator's seed")) -> None:
-    """Load demo SBOMs (some with vulnerable Log4j) for every trust and ICB already held."""
+    """Load demo SBOMs (some with vulnerable Log4j) for every trust and ICB already held.
+
+    With no vulnerability records in the database yet, the demo's own are imported first
+    (Log4Shell and a few others), so the SBOMs meet exposures.
+    """
     from bastion import advisories as adv
     from bastion import orgs
     from bastion.demo.inventories import demo_inventories
+    from bastion.demo.national import load_demo_vulnerabilities
 
     with cli_session() as session:
+        if not adv.list_vulnerabilities(session, limit=1):
+            count = load_demo_vulnerabilities(session, actor=actor())
+            typer.echo(f"imported the demo's {count} vulnerability records")
         held, _ = orgs.list_organisations(session)
         loaded = demo_inventories(held, seed)
         exposures = 0

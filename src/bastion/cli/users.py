@@ -307,6 +307,7 @@ def tokens_revoke(
 
 DEMO_ANALYST = "demo.analyst"
 DEMO_LEAD = "demo.lead"
+DEMO_ADMIN = "demo.admin"
 DEMO_CREDENTIALS = "demo-credentials.txt"
 
 
@@ -326,9 +327,9 @@ def _demo_org(opened: Store) -> str | None:
 
 
 def demo_accounts_once(opened: Store, data_dir: Path) -> list[str]:
-    """Create a demo national analyst and a demo organisation lead once; say how to sign in.
+    """Create demo national analyst, administrator and organisation lead once; say how to sign in.
 
-    Their passwords are random; the credentials (and the analyst's TOTP secret) are
+    Their passwords are random; the credentials (and the TOTP secrets) are
     written to ``<data_dir>/demo-credentials.txt``, readable by its owner only, and
     printed again by every later run.
     """
@@ -345,6 +346,7 @@ def demo_accounts_once(opened: Store, data_dir: Path) -> list[str]:
     with opened.session() as session:
         for username, role, memberships, label in (
             (DEMO_ANALYST, Role.NATIONAL_ANALYST, [], "national analyst"),
+            (DEMO_ADMIN, Role.NATIONAL_ADMIN, [], "national administrator"),
             (DEMO_LEAD, None, [(code, Role.ORG_LEAD)], f"security lead of {code}"),
         ):
             password = secrets.token_urlsafe(12)

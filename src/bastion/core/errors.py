@@ -91,9 +91,29 @@ class ConflictError(BastionError):
 
 
 class PermissionDenied(BastionError):
-    """The caller may not do this."""
+    """The caller may not do this.
+
+    Raised for a missing permission, it names it (``users:read``), where it was
+    needed (an organisation's code, or nationally), and the caller, so that each
+    surface can say it to its own reader; the message is for the command line.
+    """
 
     http_status = 403
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permission: str | None = None,
+        org: str | None = None,
+        national: bool = False,
+        caller: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.org = org
+        self.national = national
+        self.caller = caller
 
 
 class StoreError(BastionError):

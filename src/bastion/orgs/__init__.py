@@ -25,6 +25,7 @@ from bastion.orgs.service import (
     get_organisation,
     list_organisations,
     organisation_ids,
+    organisation_names,
     save_organisation,
     save_organisations,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "import_organisations",
     "list_organisations",
     "organisation_ids",
+    "organisation_names",
     "parse_cidr",
     "parse_email",
     "parse_hostname",

@@ -43,6 +43,19 @@ def _row(session: Session, code: str) -> OrganisationRow:
     return must_exist(row, f"no organisation with code {code!r}")
 
 
+def organisation_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Map organisation codes to their names (codes with no organisation are left out)."""
+    wanted = list(dict.fromkeys(codes))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(OrganisationRow.code, OrganisationRow.name).where(
+            OrganisationRow.code.in_(chunk)
+        )
+        found.update((code, name) for code, name in session.execute(query))
+    return found
+
+
 def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> dict[str, int]:
     """Map organisation codes to their row ids (all organisations when ``codes`` is None)."""
     query = select(OrganisationRow.code, OrganisationRow.id)

@@ -139,7 +139,9 @@ def require_national(permission: str) -> Callable[[Principal], Principal]:
     def check(principal: PrincipalDep) -> Principal:
         if not principal.can_nationally(permission):
             msg = f"{principal.actor} may not {permission.replace(':', ' ')} nationally"
-            raise PermissionDenied(msg)
+            raise PermissionDenied(
+                msg, permission=permission, national=True, caller=principal.actor
+            )
         return principal
 
     check.__name__ = f"require_national_{permission.replace(':', '_')}"

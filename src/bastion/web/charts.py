@@ -23,6 +23,17 @@ class Series:
     values: Sequence[int]
 
 
+# Axis labels are 11px (bastion.css); a digit of a proportional system font is at most
+# 0.62 em wide, a comma 0.32 em. Generous on purpose: a wider axis costs a few pixels.
+_DIGIT_PX, _COMMA_PX = 7.0, 3.6
+LABEL_GAP = 6  # between a y label's end and the axis
+
+
+def label_width(text: str) -> int:
+    """Return an upper bound of the width of an axis label in SVG units."""
+    return round(sum(_COMMA_PX if c in ",." else _DIGIT_PX for c in text) + 0.5)
+
+
 def _nice_max(value: int) -> int:
     """Round ``value`` up to 1, 2 or 5 times a power of ten (at least 1)."""
     if value <= 1:
@@ -36,9 +47,13 @@ def _nice_max(value: int) -> int:
 
 def day_bars(days: Sequence[date], series: Sequence[Series], *, title: str) -> Markup:
     """Return an SVG of grouped bars: one group per day, one bar per series."""
-    width, height, left, bottom, top = 640, 220, 44, 28, 10
-    plot_w, plot_h = width - left - 8, height - bottom - top
+    width, height, bottom, top = 640, 220, 28, 10
     peak = _nice_max(max((v for s in series for v in s.values), default=0))
+    fractions = (0, 0.5, 1) if peak > 1 else (0, 1)
+    labels = [f"{int(peak * fraction):,}" for fraction in fractions]
+    # The y axis is as wide as its longest label, so "500,000" is never cut to "00,000".
+    left = max(28, LABEL_GAP + 2 + max(label_width(t) for t in labels))
+    plot_w, plot_h = width - left - 8, height - bottom - top
     slot = plot_w / max(1, len(days))
     bar = max(1.0, (slot * 0.8) / max(1, len(series)))
     parts = [
@@ -46,11 +61,11 @@ def day_bars(days: Sequence[date], series: Sequence[Series], *, title: str) -> M
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
-    for fraction in (0, 0.5, 1) if peak > 1 else (0, 1):
+    for fraction, label in zip(fractions, labels, strict=True):
         y = top + plot_h * (1 - fraction)
         parts.append(f'<line class="axis" x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}"/>')
         parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{int(peak * fraction):,}</text>'
+            f'<text class="y-label" x="{left - LABEL_GAP}" y="{y + 4:.1f}" text-anchor="end">{label}</text>'
         )
     label_every = max(1, len(days) // 7)
     for i, day in enumerate(days):

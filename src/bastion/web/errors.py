@@ -8,6 +8,7 @@ nothing a client sends should produce a 500.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.templating import Jinja2Templates
 
-from bastion.core.errors import BastionError, InputError
+from bastion.core.errors import BastionError, InputError, NotFoundError, PermissionDenied
 
 log = logging.getLogger("bastion.web")
 
@@ -103,6 +104,68 @@ def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
     return problems
 
 
+# What a permission's context is called on the console.
+_SUBJECTS = {
+    "orgs": "organisations",
+    "alerts": "alerts",
+    "advisories": "national cyber alerts",
+    "intel": "threat intelligence",
+    "detect": "detection rules",
+    "users": "users and API tokens",
+    "audit": "the audit trail",
+}
+# A clause telling the command line's reader what to run: "; list them with `bastion …`",
+# "(`bastion init`)", "(see `bastion hunt --help`)". The web's readers cannot run it.
+_CLI_CLAUSE = re.compile(r"\s*(?:;[^;]*`bastion\b[^`]*`[^;]*|\((?:see |run )?`bastion\b[^`]*`\))")
+
+
+def without_cli_hints(message: str) -> str:
+    """Return ``message`` without the clauses that tell the reader to run a ``bastion`` command."""
+    return _CLI_CLAUSE.sub("", message).strip()
+
+
+def denied_for_console(exc: PermissionDenied) -> str:
+    """Say to a person in the browser what they may not do, in words, and who can change it."""
+    if exc.permission is None:
+        return without_cli_hints(str(exc))
+    context, _, action = exc.permission.partition(":")
+    verb = "change" if action == "write" else "see"
+    subject = _SUBJECTS.get(context, context)
+    if exc.national:
+        where = " for the whole federation"
+    elif exc.org:
+        where = f" of {exc.org}"
+    else:
+        where = ""
+    return (
+        f"Your account cannot {verb} {subject}{where}. "
+        "If your work needs it, ask a national administrator to change your role."
+    )
+
+
+def denied_for_api(exc: PermissionDenied) -> str:
+    """Say to an API client which permission it lacks, and where."""
+    if exc.permission is None:
+        return without_cli_hints(str(exc))
+    where = " nationally" if exc.national else f" at {exc.org}" if exc.org else ""
+    return (
+        f"forbidden: {exc.caller or 'the caller'} lacks the permission {exc.permission}{where} "
+        "(GET /api/v1/me shows the caller's roles and scopes)"
+    )
+
+
+def message_for(exc: BastionError, *, api: bool) -> str:
+    """Return the error's message for the reader of the surface: an API client or a person."""
+    if isinstance(exc, PermissionDenied):
+        return denied_for_api(exc) if api else denied_for_console(exc)
+    if exc.http_status >= 500:
+        return str(exc)  # the operator's problem (a database down): they hold the command line
+    message = without_cli_hints(str(exc))
+    if isinstance(exc, NotFoundError) and not api:
+        message = message.rstrip(".") + ". It does not exist, or your account may not see it."
+    return message
+
+
 def wants_json(request: Request) -> bool:
     """Tell whether the request is to the API (JSON answers) rather than the console (HTML)."""
     path: str = request.scope.get("path", "")
@@ -148,8 +211,9 @@ async def _bastion_error(request: Request, exc: Exception) -> Response:
             return RedirectResponse(sign_in_location(request), status_code=303)
         headers["WWW-Authenticate"] = 'Bearer realm="bastion"'
     if wants_json(request):
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
-    return error_page(request, status, str(exc), headers)
+        detail = message_for(exc, api=True)
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return error_page(request, status, message_for(exc, api=False), headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -45,6 +45,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Organisations", "org_list", "orgs", "orgs:read"),
     NavItem("Alerts", "alert_list", "alerts", "alerts:read"),
     NavItem("Advisories", "advisory_list", "advisories", "advisories:read"),
+    NavItem("Exposures", "exposure_list", "exposures", "advisories:read"),
     NavItem("Intel", "intel_list", "intel", "intel:read"),
     NavItem("Rules", "rule_list", "rules", "detect:read"),
     NavItem("Users", "user_list", "users", "users:read"),

@@ -10,19 +10,32 @@ hidden field, no script) and go through the same functions as the API.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
 from bastion.core.errors import InputError
+from bastion.orgs import organisation_names
 from bastion.web.api import advisories as api
 from bastion.web.auth import PrincipalDep, require_national
 from bastion.web.console.paging import Page, paging
-from bastion.web.deps import SessionDep, TemplatesDep
+from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 PAGE_SIZE = 25
 STEPS = ("acknowledge", "applicability", "action", "close")
+# What the page confirms after each step (the organisations follow).
+DONE = {
+    "acknowledge": "Acknowledged",
+    "applicability": "Applicability recorded",
+    "action": "Action recorded",
+    "close": "Response closed",
+    "published": "Published and notified",
+    "drafted": "Draft saved: check it, then publish it",
+}
+Done = Annotated[str, Query(max_length=32, pattern=r"^[a-z]*$")]
+Codes = Annotated[str, Query(max_length=2000, pattern=r"^[A-Za-z0-9, ]*$")]
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -46,6 +59,8 @@ def advisory_list(
         {
             "section": "advisories",
             "advisories": found,
+            "may_draft": principal.can_nationally("advisories:write"),
+            "severities": list(adv.AlertSeverity),
             **paging(
                 request, page, total, len(found), size=PAGE_SIZE, params={}, number_first=True
             ),
@@ -60,12 +75,19 @@ def advisory_page(
     session: SessionDep,
     templates: TemplatesDep,
     principal: PrincipalDep,
+    done: Done = "",
+    orgs: Codes = "",
 ) -> HTMLResponse:
     """Show one alert: its content, every version, and the responses the caller may see."""
     alert = adv.visible_alert(session, ref, principal.scope)
     principal.require("advisories:read")
     responses = adv.visible_responses(session, alert.ref, principal.scope)
     national = principal.scope.national
+    writable = {
+        r.organisation
+        for r in responses
+        if r.status == "open" and principal.can("advisories:write", r.organisation)
+    }
     return templates.TemplateResponse(
         request,
         "advisories/show.html",
@@ -74,13 +96,23 @@ def advisory_page(
             "alert": alert,
             "responses": responses,
             "national": national,
-            "writable": {
+            "writable": writable,
+            "names": organisation_names(session, [r.organisation for r in responses]),
+            # Acknowledging is offered only for what is not acknowledged yet.
+            "unacknowledged": sorted(
                 r.organisation
                 for r in responses
-                if r.status == "open" and principal.can("advisories:write", r.organisation)
-            },
+                if r.organisation in writable and r.acknowledged_at is None
+            ),
+            "done": DONE.get(done),
+            "done_orgs": [c for c in orgs.replace(" ", "").split(",") if c],
             "applicabilities": list(adv.Applicability),
             "may_publish": principal.can_nationally("advisories:write"),
+            "targets": (
+                adv.preview(session, alert.ref)
+                if alert.status == "draft" and principal.can_nationally("advisories:write")
+                else None
+            ),
             "progress": adv.alert_progress(session, alert.ref) if national else None,
         },
     )
@@ -102,7 +134,8 @@ def advisory_publish(
         policy=api.policy(request),
         smtp=api.smtp_config(request),
     )
-    return RedirectResponse(request.url_for("advisory_page", ref=report.ref).path, status_code=303)
+    path = request.url_for("advisory_page", ref=report.ref).path
+    return RedirectResponse(f"{path}?done=published", status_code=303)
 
 
 @router.post("/advisories/{ref}/respond", name="advisory_respond")
@@ -124,6 +157,9 @@ def advisory_respond(
     if not codes:
         msg = "tick at least one organisation"
         raise InputError(msg)
+    if step == "applicability" and not applicability.strip():
+        msg = "choose whether the alert applies: applicable, not applicable or under investigation"
+        raise InputError(msg)
     alert, codes = api.respondable(session, principal, ref, codes)
     if step == "acknowledge":
         adv.acknowledge(session, alert.ref, codes, actor=principal.as_actor())
@@ -134,9 +170,44 @@ def advisory_respond(
         )  # fmt: skip
     elif step == "action":
         adv.add_action(session, alert.ref, codes, description, actor=principal.as_actor())
-        [r for r in adv.list_responses(session, alert.ref) if r.organisation in codes]
     else:
         adv.close(session, alert.ref, codes, actor=principal.as_actor())
-    return RedirectResponse(
-        request.url_for("advisory_page", ref=alert.ref).path + "#responses", status_code=303
+    path = request.url_for("advisory_page", ref=alert.ref).path
+    query = urlencode({"done": step, "orgs": ",".join(codes)})
+    return RedirectResponse(f"{path}?{query}#responses", status_code=303)
+
+
+@router.post(
+    "/advisories",
+    name="advisory_draft",
+    dependencies=[Depends(require_national("advisories:write"))],
+)
+def advisory_draft(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    title: Annotated[str, Form(min_length=1, max_length=300, pattern=PRINTABLE)],
+    severity: Annotated[str, Form(max_length=16)],
+    type: Annotated[str, Form(max_length=64, pattern=PRINTABLE)] = "vulnerability",
+    summary: Annotated[str, Form(max_length=20_000)] = "",
+    affected_products: Annotated[str, Form(max_length=20_000)] = "",
+    threat_details: Annotated[str, Form(max_length=20_000)] = "",
+    remediation: Annotated[str, Form(max_length=20_000)] = "",
+    cves: Annotated[str, Form(max_length=4000)] = "",
+    organisations: Annotated[str, Form(max_length=4000)] = "",
+) -> RedirectResponse:
+    """Draft a national alert from the list page's form, then show the draft to publish it."""
+    content = adv.AlertContent(
+        title=title,
+        severity=adv.AlertSeverity.parse(severity),
+        type=type.strip() or "vulnerability",
+        summary=summary.strip(),
+        affected_products=affected_products.strip(),
+        threat_details=threat_details.strip(),
+        remediation=remediation.strip(),
+        cves=tuple(c for c in cves.replace(",", " ").split() if c),
     )
+    codes = tuple(api.parse_organisations(organisations.replace(",", " ").split()))
+    alert = adv.draft_alert(session, content, author=principal.as_actor(), organisations=codes)
+    path = request.url_for("advisory_page", ref=alert.ref).path
+    return RedirectResponse(f"{path}?done=drafted", status_code=303)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bastion import orgs
-from bastion.web.auth import ScopeDep
+from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.console.alerts import recent_alerts
+from bastion.web.console.holdings import organisation_holdings
 from bastion.web.console.paging import Page, paging
 from bastion.web.deps import (
     SearchQuery,
@@ -78,12 +79,18 @@ def org_list(
 
 @router.get("/orgs/{code}", name="org_page")
 def org_page(
-    request: Request, code: str, session: SessionDep, templates: TemplatesDep, scope: ScopeDep
+    request: Request,
+    code: str,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    imported: Annotated[int | None, Query(ge=0, le=10**9)] = None,
 ) -> HTMLResponse:
-    """Show one organisation: its parent, children, networks, contacts and hosts.
+    """Show one organisation: its parent, children, networks, contacts, hosts and holdings.
 
     A member sees its parent's code but not its page, and only the children it may see.
     """
+    scope = principal.scope
     org = find_organisation(session, code, scope)
     parent = (
         find_organisation(session, org.parent, scope)
@@ -104,5 +111,7 @@ def org_page(
             "child_total": child_total,
             "children_link": f"{request.url_for('org_list').path}?{urlencode({'parent': org.code})}",
             **recent_alerts(session, org.code, scope=scope.codes),
+            **organisation_holdings(session, principal, org.code),
+            "imported": imported,
         },
     )

@@ -7,6 +7,7 @@ figures, a national role the federation's.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from bastion import advisories as adv
 from bastion import orgs
-from bastion.boundary.alerts import AlertStatus, list_alerts
+from bastion.boundary.alerts import Alert, AlertStatus, list_alerts
 from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
+from bastion.core.timeutil import utcnow
 from bastion.web.auth import ScopeDep
 from bastion.web.charts import Series, day_bars, share_bar
 from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep, visible_organisations
@@ -62,6 +65,30 @@ def archive_per_day(root: Path, scope: Scope, since: date) -> dict[date, tuple[i
     return found
 
 
+@dataclass(frozen=True)
+class TopEntry:
+    """What a top-indicators row names: a rule by its title, an indicator by its type and value."""
+
+    kind: str  # "rule" or "indicator"
+    ident: str  # the rule's id, or the indicator's "type:value"
+    label: str
+
+
+def top_entry(alert: Alert) -> TopEntry | None:
+    """Return the top-indicators entry an alert counts towards (None: it names neither)."""
+    if alert.kind == "rule" or alert.indicator_type == "sigma-rule":
+        rule_id = alert.indicator_value or alert.key.removeprefix("sigma:").split(" ", 1)[0]
+        return TopEntry("rule", rule_id, alert.title or rule_id)
+    if alert.indicator_value:
+        kind = alert.indicator_type or ""
+        return TopEntry(
+            "indicator",
+            f"{kind}:{alert.indicator_value}",
+            f"{kind} {alert.indicator_value}".strip(),
+        )
+    return None
+
+
 def overview_data(
     session: Session, scope: Scope, archive: Path, today: date | None = None
 ) -> dict[str, Any]:
@@ -73,7 +100,7 @@ def overview_data(
     per_day: Counter[date] = Counter()
     blocked_per_day: Counter[date] = Counter()
     top_orgs: Counter[str] = Counter()
-    top_indicators: Counter[str] = Counter()
+    top_indicators: Counter[TopEntry] = Counter()
     for a in alerts:  # alerts, not events: a fortnight's worth is small
         seen = a.last_seen.date()
         per_day[seen] += 1
@@ -81,8 +108,9 @@ def overview_data(
             blocked_per_day[seen] += 1
         if a.org:
             top_orgs[a.org] += a.count
-        if a.indicator_value:
-            top_indicators[f"{a.indicator_type or ''} {a.indicator_value}".strip()] += a.count
+        entry = top_entry(a)
+        if entry is not None:
+            top_indicators[entry] += a.count
     archived = archive_per_day(archive, scope, days[0])
     _, open_total = list_alerts(session, orgs=scope.codes, limit=1)
     _, live_total = list_alerts(session, orgs=scope.codes, status=AlertStatus.LIVE.value, limit=1)
@@ -95,7 +123,7 @@ def overview_data(
     indicator_rows = top_indicators.most_common(TOP)
     org_peak = org_rows[0][1] if org_rows else 0
     indicator_peak = indicator_rows[0][1] if indicator_rows else 0
-    known = set(orgs.organisation_ids(session, [c for c, _ in org_rows])) if org_rows else set()
+    names = orgs.organisation_names(session, [c for c, _ in org_rows]) if org_rows else {}
     return {
         "days": days,
         "figures": {
@@ -121,9 +149,19 @@ def overview_data(
             ],
             title=f"Events and blocks per day, last {DAYS} days",
         ),
-        "top_orgs": [(c, n, share_bar(n, org_peak), c in known) for c, n in org_rows],
-        "top_indicators": [(v, n, share_bar(n, indicator_peak)) for v, n in indicator_rows],
+        "top_orgs": [(c, n, share_bar(n, org_peak), names.get(c)) for c, n in org_rows],
+        "top_indicators": [(e, n, share_bar(n, indicator_peak)) for e, n in indicator_rows],
     }
+
+
+def countdown(due: datetime | None, now: datetime) -> str:
+    """Say how long is left until ``due``: "47 h 12 min left", or how late it is."""
+    if due is None:
+        return "no deadline"
+    seconds = int((due - now).total_seconds())
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    span = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return f"{span} left" if seconds >= 0 else f"overdue by {span}"
 
 
 @router.get("/overview", name="overview")
@@ -134,7 +172,9 @@ def overview(
     settings: SettingsDep,
     scope: ScopeDep,
 ) -> HTMLResponse:
-    """Show the overview of what the caller may see."""
+    """Show the overview of what the caller may see; first, national alerts still to acknowledge."""
+    now = utcnow()
+    pending = [(p, countdown(p.ack_due, now)) for p in adv.pending_acknowledgements(session, scope)]
     return templates.TemplateResponse(
         request,
         "overview.html",
@@ -142,6 +182,10 @@ def overview(
             "section": "overview",
             "national": scope.national,
             "scope": scope,
+            "pending": pending,
+            "scope_names": (
+                orgs.organisation_names(session, scope.codes or []) if not scope.national else {}
+            ),
             **overview_data(session, scope, settings.archive_dir),
         },
     )

@@ -27,6 +27,14 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 OrgField = Annotated[str, Form(min_length=1, max_length=16, pattern=PRINTABLE)]
 WRITE = [Depends(require_national("users:write"))]
+# A destructive edit happens only with confirm=yes: the page's own form asks inline (a
+# <details> box, no script needed), and any other post gets a page asking first.
+Confirm = Annotated[str, Form(max_length=8)]
+CONSEQUENCES = {
+    "disable": "They are signed out everywhere and cannot sign in until enabled again.",
+    "reset": "Their authenticator stops working at once and they are signed out everywhere; "
+    "you will be shown the new secret once, to give them.",
+}
 HISTORY = 20  # audit events shown on the page
 
 
@@ -48,6 +56,7 @@ def _page(
         "member_roles": [auth.Role.ORG_LEAD, auth.Role.ORG_VIEWER],
         "history": history,
         "enrolment": enrolment,
+        "consequences": CONSEQUENCES,
     }
     response = templates.TemplateResponse(
         request, "admin/user.html", context, status_code=status_code
@@ -81,6 +90,34 @@ class _Edit:
     def page(self, templates: Jinja2Templates, enrolment: auth.Enrolment | None) -> HTMLResponse:
         """Show the user's page again, with a new second factor shown this once."""
         return _page(self.request, self.session, templates, self.username, enrolment=enrolment)
+
+
+def _confirm(
+    request: Request,
+    templates: Jinja2Templates,
+    username: str,
+    what: str,
+    fields: dict[str, str],
+) -> HTMLResponse:
+    """Ask before a destructive edit: a page whose form posts it again with confirm=yes."""
+    route = "user_status" if what == "disable" else "user_reset_totp"
+    return templates.TemplateResponse(
+        request,
+        "admin/confirm.html",
+        {
+            "section": "users",
+            "username": username.strip().lower(),
+            "action": request.url_for(route, username=username.strip().lower()).path,
+            "question": (
+                f"Disable {username}?"
+                if what == "disable"
+                else f"Reset {username}'s second factor?"
+            ),
+            "consequence": CONSEQUENCES[what],
+            "button": "Disable" if what == "disable" else "Reset second factor",
+            "fields": fields,
+        },
+    )
 
 
 def _edit(
@@ -137,20 +174,31 @@ def user_revoke(edit: Edit, org: OrgField) -> Response:
 
 
 @router.post("/users/{username}/status", name="user_status", dependencies=WRITE)
-def user_status(edit: Edit, status: Annotated[str, Form(max_length=16)]) -> Response:
-    """Disable the user (and end their sessions), or enable them again."""
+def user_status(
+    edit: Edit,
+    templates: TemplatesDep,
+    status: Annotated[str, Form(max_length=16)],
+    confirm: Confirm = "",
+) -> Response:
+    """Disable the user (and end their sessions) once confirmed, or enable them again."""
     if status not in ("active", "disabled"):
         msg = f"status must be active or disabled, not {status!r}"
         raise InputError(msg, Location(field="status"))
     if status == "disabled":
         edit.not_yourself("disable")
+        if confirm != "yes":
+            return _confirm(
+                edit.request, templates, edit.username, "disable", {"status": "disabled"}
+            )
     auth.set_disabled(edit.session, edit.principal, edit.username, status == "disabled")
     return edit.back()
 
 
 @router.post("/users/{username}/reset-totp", name="user_reset_totp", dependencies=WRITE)
-def user_reset_totp(edit: Edit, templates: TemplatesDep) -> HTMLResponse:
-    """Give the user a new TOTP secret, shown this once; their sessions end."""
+def user_reset_totp(edit: Edit, templates: TemplatesDep, confirm: Confirm = "") -> HTMLResponse:
+    """Give the user a new TOTP secret, shown this once, once confirmed; their sessions end."""
+    if confirm != "yes":
+        return _confirm(edit.request, templates, edit.username, "reset", {})
     return edit.page(templates, auth.reset_totp(edit.session, edit.principal, edit.username))
 
 

@@ -15,4 +15,30 @@
   }
 
   document.addEventListener("change", autosubmit);
+
+  // A <span class="countdown" data-deadline="ISO time"> counts down to its deadline each minute
+  // (the server wrote the same text when it drew the page).
+  function span(minutes) {
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    return hours ? hours + " h " + (rest < 10 ? "0" : "") + rest + " min" : rest + " min";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".countdown[data-deadline]").forEach(function (element) {
+      var due = Date.parse(element.getAttribute("data-deadline"));
+      if (isNaN(due)) {
+        return;
+      }
+      var minutes = Math.floor(Math.abs(due - now) / 60000);
+      element.textContent = due >= now ? span(minutes) + " left" : "overdue by " + span(minutes);
+      element.classList.toggle("countdown-overdue", due < now);
+    });
+  }
+
+  if (document.querySelector(".countdown[data-deadline]")) {
+    tick();
+    window.setInterval(tick, 30000);
+  }
 })();
