@@ -60,6 +60,7 @@ from bastion.boundary.parsers.results import (
     ORIGINAL,
     Check,
     empty_result,
+    fill_where,
     finish_checked,
     line_frame,
 )
@@ -270,7 +271,11 @@ def _result(frame: pl.DataFrame) -> ParseResult:
     """Check the extracted groups and map the good messages to the schema."""
     col = pl.col
     family = col("_family")
-    is_icmp = col("proto").str.to_lowercase().str.starts_with("icmp").fill_null(False)
+    proto = col("proto")
+    frame = frame.with_columns(
+        _icmp=(proto.str.starts_with("icmp") | proto.str.starts_with("ICMP")).fill_null(False)
+    )
+    is_icmp = col("_icmp")
     # An ICMP message's numbers are types, codes and ids, never ports.
     ports = {
         f"_{g}": pl.when(~is_icmp).then(port(col(g)))
@@ -294,11 +299,11 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         _b_addr=ip_address(col("b_ip")),
         _a_nat=ip_address(col("a_nat_ip")),
         _b_nat=ip_address(col("b_nat_ip")),
-        _a_name=a_name,
-        _a_domain=a_domain,
-        _b_name=b_name,
-        _b_domain=b_domain,
     )
+    # Users, object names and outcomes are in few messages: computed on those rows only.
+    users = col("a_user").is_not_null() | col("b_user").is_not_null()
+    names = {"_a_name": a_name, "_a_domain": a_domain, "_b_name": b_name, "_b_domain": b_domain}
+    frame = fill_where(frame, users, names)
     swap = col("_swap")
 
     def source(a: str, b: str) -> pl.Expr:
@@ -334,7 +339,19 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         ),
     ]
     verb = col("verb").str.to_lowercase()
-    verdict_ = verdict(verb, ALLOWED, DENIED)
+    frame = frame.with_columns(_verdict=verdict(verb, ALLOWED, DENIED))
+    verdict_ = col("_verdict")
+    outcome = verdict_.replace_strict({"allowed": "success", "denied": "failure"}, default=None)
+    frame = fill_where(frame, col("_auth"), {"_outcome": outcome})
+    frame = fill_where(
+        frame,
+        destination("a_ip", "b_ip").is_not_null() & destination("_a_addr", "_b_addr").is_null(),
+        {
+            "_object": pl.when(destination("a_ip", "b_ip").str.contains(_OBJECT_NAME)).then(
+                domain(destination("a_ip", "b_ip"))
+            )
+        },
+    )
     auth = col("_auth")
     # The user a message names on its own (a teardown's, an authentication's).
     user = pl.when(auth).then(col("user")).otherwise(null_if_blank(col("user")))
@@ -355,9 +372,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         destination("_a_nat", "_b_nat").alias("destination.nat.ip"),
         destination("_a_nat_port", "_b_nat_port").alias("destination.nat.port"),
         # A destination named by a network object, not an address: its name, not its IP.
-        pl.when(destination("a_ip", "b_ip").str.contains(_OBJECT_NAME))
-        .then(domain(destination("a_ip", "b_ip")))
-        .alias("url.domain"),
+        col("_object").alias("url.domain"),
         pl.coalesce(source("_a_name", "_b_name"), user).alias("user.name"),
         pl.when(source("_a_name", "_b_name").is_not_null())
         .then(source("_a_domain", "_b_domain"))
@@ -367,9 +382,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
         integer(col("bytes"), pl.Int64()).alias("network.bytes"),
         col("acl").alias("rule.name"),
         pl.when(auth).then(pl.lit("authentication")).alias("event.category"),
-        pl.when(auth)
-        .then(verdict_.replace_strict({"allowed": "success", "denied": "failure"}, default=None))
-        .alias("event.outcome"),
+        col("_outcome").alias("event.outcome"),
         col(ORIGINAL),
     ]
     return finish_checked(frame, checks, fields)

@@ -301,14 +301,14 @@ IP_PATTERN = rf"^(?:{_V4}|{_V6})$"
 
 
 def ip_address(expr: pl.Expr) -> pl.Expr:
-    """Return the value where it is an IPv4 or IPv6 address (IPv6 lower-cased), else null.
+    """Return the value where it is an IPv4 or IPv6 address (as written), else null.
 
     A device that writes a host name, an object name or garbage where an address goes
     must not put it in an address column: hunts, indicators and attribution compare
     addresses. The IPv4 form is strict (no leading zeros, octets to 255), as Python's
     ``ipaddress`` reads it.
     """
-    return pl.when(expr.str.contains(IP_PATTERN)).then(expr.str.to_lowercase())
+    return pl.when(expr.str.contains(IP_PATTERN)).then(expr)
 
 
 def pattern_verdict(action: pl.Expr, table: dict[str, str]) -> pl.Expr:

@@ -29,18 +29,12 @@ from bastion.boundary.parsers.urls import path_of, with_authority_parts, with_ur
 from bastion.core.events import LINE_COLUMN
 
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
-# A virtual-host line (``host[:port] client - user [``) first: its client is an address,
-# or its host carries a port; else a plain line (``client ident user [``).
-_CLIENTS = (
-    r"(?:(?P<vhost>\S+) (?P<vclient>[0-9A-Fa-f:.]+) \S+ (?P<vuser>\S+)"
-    r"|(?P<phost>\S+:[0-9]{1,5}) (?P<pclient>\S+) \S+ (?P<puser>\S+)"
-    r"|(?P<client>\S+) (?P<ident>\S+) (?P<user>.+?))"
-)
 _LINE = (
-    rf"^{_CLIENTS} \[(?P<time>[^\]]+)\] "
+    rf"^(?P<client>\S+) (?P<ident>\S+) (?P<user>.+?) \[(?P<time>[^\]]+)\] "
     rf"{_QUOTED.replace('(', '(?P<request>', 1)} (?P<status>\d{{3}}|-) (?P<bytes>\d+|-)"
     rf"(?: {_QUOTED.replace('(', '(?P<referer>', 1)} {_QUOTED.replace('(', '(?P<agent>', 1)})?"
 )
+_PORT = r":[0-9]{1,5}$"
 # A virtual host: a name, an address, or a bracketed IPv6 address, and an optional port.
 _VHOST = r"^(?P<_server_host>\[[^\]]*\]|[^:]+|[0-9A-Fa-f:]+)(?::(?P<_server_port>[0-9]{1,5}))?$"
 _REQUEST = r"^(?P<method>[A-Za-z][A-Za-z0-9_-]*) (?P<target>.+?)(?: (?P<protocol>HTTP/\S+))?$"
@@ -54,6 +48,13 @@ def _unescape(expr: pl.Expr) -> pl.Expr:
 def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Map the captured fields of access-log lines to the schema."""
     col = pl.col
+    # A virtual-host line read as a plain one has the host as client, the client as ident
+    # and "ident user" as user: a plain line's ident is "-" (see the module docstring).
+    frame = frame.with_columns(
+        _vhost=(col("ident") != "-")
+        & (col("ident").str.contains(r"^[0-9A-Fa-f:.]+$") | col("client").str.contains(_PORT))
+        & col("user").str.contains(" ", literal=True)
+    )
     # Costly intermediates become columns first (see the fields module's docstring).
     frame = frame.with_columns(
         _unescape(col("request")).str.extract_groups(_REQUEST).alias("_request"),
@@ -64,8 +65,12 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     ).unnest("_request")
     frame = frame.with_columns(
         col("method").str.to_uppercase().alias("http.request.method"),
-        pl.coalesce(col("vclient"), col("pclient"), col("client")).alias("_client"),
-        pl.coalesce(col("vhost"), col("phost")).str.extract_groups(_VHOST).alias("_server"),
+        pl.when(col("_vhost")).then(col("ident")).otherwise(col("client")).alias("_client"),
+        pl.when(col("_vhost")).then(col("client")).str.extract_groups(_VHOST).alias("_server"),
+        pl.when(col("_vhost"))
+        .then(col("user").str.replace(r"^\S+ ", ""))
+        .otherwise(col("user"))
+        .alias("_user"),
     ).unnest("_server")
     frame = frame.with_columns(
         _server_ip=ip_address(col("_server_host").str.strip_prefix("[").str.strip_suffix("]")),
@@ -76,7 +81,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     is_connect = col("http.request.method") == "CONNECT"
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
         (
-            col("_client").is_null(),
+            col("client").is_null(),
             'nginx: not a combined or common log line (client - user [time] "request" status bytes)',
         ),
         (col("@timestamp").is_null(), "nginx: field 'time' is not like 10/Oct/2000:13:55:36 -0700"),
@@ -110,7 +115,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         null_if_blank(col("http.request.method")).alias("http.request.method"),
         col("http.response.status_code"),
         null_if_blank(_unescape(col("agent")), "-").alias("user_agent.original"),
-        null_if_blank(pl.coalesce(col("vuser"), col("puser"), col("user")), "-").alias("user.name"),
+        null_if_blank(col("_user"), "-").alias("user.name"),
     )
 
 
