@@ -4,6 +4,7 @@ from bastion.advisories import models as advisories_models
 from bastion.audit import models as audit_models
 from bastion.auth import models as auth_models
 from bastion.boundary import models as boundary_models
+from bastion.cases import models as cases_models
 from bastion.detect import models as detect_models
 from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "boundary_models",
+    "cases_models",
     "correlation_models",
     "detect_models",
     "intel_models",

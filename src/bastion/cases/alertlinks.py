@@ -1,0 +1,81 @@
+"""Every way cases reach the alert store, in one module.
+
+Cases hold alerts by integer id; what an alert says (its organisation, title,
+severity, indicator) and which alerts belong together come from the alert
+store's public functions, asked here and nowhere else in ``bastion.cases``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bastion.boundary.alerts import get_alert, list_alerts
+from bastion.core.errors import NotFoundError
+
+# How many alerts of one indicator a campaign reads to count organisations.
+CAMPAIGN_ALERTS = 10_000
+
+
+@dataclass(frozen=True)
+class LinkedAlert:
+    """What a case shows of an alert."""
+
+    id: int
+    org: str | None
+    title: str
+    severity: str
+    status: str
+    indicator_type: str | None
+    indicator_value: str | None
+    first_seen: datetime
+    created_at: datetime
+
+
+def linked_alert(session: Session, alert_id: int, codes: Sequence[str] | None) -> LinkedAlert:
+    """Return alert ``alert_id`` if ``codes`` (None: every organisation) may see it; else 404."""
+    alert = get_alert(session, alert_id, orgs=codes)
+    return LinkedAlert(
+        id=alert.id,
+        org=alert.org,
+        title=alert.title,
+        severity=alert.severity.value,
+        status=alert.status,
+        indicator_type=alert.indicator_type,
+        indicator_value=alert.indicator_value,
+        first_seen=alert.first_seen,
+        created_at=alert.created_at,
+    )
+
+
+def alert_group(session: Session, alert_id: int, codes: Sequence[str] | None) -> list[LinkedAlert]:
+    """Return the alerts of ``alert_id``'s group (the alert alone while alerts are ungrouped)."""
+    return [linked_alert(session, alert_id, codes)]
+
+
+def linked_alerts(
+    session: Session, alert_ids: Sequence[int], codes: Sequence[str] | None
+) -> list[LinkedAlert]:
+    """Return the alerts of ``alert_ids`` that ``codes`` may see, in the order given."""
+    found = []
+    for alert_id in alert_ids:
+        try:
+            found.append(linked_alert(session, alert_id, codes))
+        except NotFoundError:
+            continue
+    return found
+
+
+def sightings(session: Session, indicator: str, codes: Sequence[str] | None) -> int:
+    """Return how many alerts the indicator (``domain:bad.example``) raised within ``codes``."""
+    return list_alerts(session, key=indicator, orgs=codes, limit=0)[1]
+
+
+def organisations_alerted(session: Session, indicator: str) -> Counter[str]:
+    """Return how many alerts the indicator raised at each organisation (every one)."""
+    found, _ = list_alerts(session, key=indicator, limit=CAMPAIGN_ALERTS)
+    return Counter(a.org for a in found if a.org)
