@@ -110,6 +110,10 @@ def policy(cli: Run, tmp: Path, shared: Path) -> None:
     ok(cli("intel", "policies", "add", "firewalls"))
 
 
+def opened(cli: Run, tmp: Path, shared: Path) -> None:
+    ok(cli("cases", "create", "--title", "Beacon", "--org", "RAA"))
+
+
 def listed(cli: Run, tmp: Path, shared: Path) -> None:
     (tmp / "list.txt").write_text("bad.example\n")
     ok(cli("intel", "import", str(tmp / "list.txt")))
@@ -207,6 +211,17 @@ MUTATING: dict[str, Case] = {
             cli("advisories", "feeds", "add", "osv", osv_server(tmp, shared))
         ),
     ),
+    "cases create": case(words("cases", "create", "--title", "Beacon", "--org", "RAA")),
+    "cases merge": case(
+        words("cases", "merge", "1", "--case", "2"),
+        run("cases", "create", "--title", "A", "--org", "RAA"),
+        run("cases", "create", "--title", "B", "--org", "RAA"),
+    ),
+    "cases status": case(words("cases", "status", "1", "triage"), opened),
+    "cases close": case(words("cases", "close", "1", "--resolution", "benign"), opened),
+    "cases assign": case(words("cases", "assign", "1", "soc-team"), opened),
+    "cases note": case(words("cases", "note", "1", "called the trust"), opened),
+    "cases observable": case(words("cases", "observable", "1", "domain", "c2.example"), opened),
     "boundary forget": case(
         lambda tmp, _s: ["boundary", "forget", str(tmp / "misread.log")],
         lambda cli, tmp, _s: (tmp / "misread.log").write_text("not a firewall log\n"),
@@ -275,7 +290,7 @@ READ_ONLY = {
     "advisories alert", "advisories alerts", "advisories feeds list", "advisories list",
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
     "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
-    "audit list", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
+    "audit list", "cases list", "cases show", "cases stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
@@ -295,6 +310,7 @@ NOT_AUDITED = {
     "archive compact": "moves archived batches between Parquet partitions",
     "archive prune": "removes archived days past retention",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
+    "cases remind": "sends reminders, each recorded as a notification; changes no case",
     "init": "creates the schema (its --demo load records the federation it loads)",
     "serve": "runs the web app, whose routes are audited by tests/web/test_audit_completeness",
 }

@@ -1,6 +1,7 @@
 """SOC cases over alerts: tasks, timeline, observables, regulatory clocks, campaigns, MTTA/MTTR."""
 
 from bastion.cases.campaigns import Affected, Campaign, CampaignSummary, campaign, campaigns
+from bastion.cases.config import clock_policy, notifier
 from bastion.cases.domain import (
     CLOCK_LABELS,
     TEMPLATES,
@@ -78,12 +79,14 @@ __all__ = [
     "campaign",
     "campaigns",
     "case_stats",
+    "clock_policy",
     "create_case",
     "get_case",
     "link_advisory",
     "list_cases",
     "merge_alert",
     "merge_cases",
+    "notifier",
     "promote_alert",
     "remind_clocks",
     "report_clock",

@@ -76,6 +76,33 @@ class Settings(BaseModel):
         "there while the pipeline is busy, and the kernel drops what does not fit (more: longer "
         "bursts survive; memory is taken only while datagrams wait)",
     )
+    cases_breach_report_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="hours from awareness to report a personal-data breach to the regulator "
+        "(the clock on every case that involves personal data)",
+    )
+    cases_sector_report_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="hours from awareness to the sector's incident report (the clock on every case)",
+    )
+    cases_clock_warning_hours: float = Field(
+        default=12.0,
+        ge=0,
+        description="notify a case's organisations this long before a regulatory clock runs out",
+    )
+    cases_attachment_max_bytes: int = Field(
+        default=25 << 20, ge=1, description="largest file a case may have attached"
+    )
+    cases_webhook_url: str | None = Field(
+        default=None,
+        description="URL that case notifications are POSTed to as JSON (assignment, new high or "
+        "critical case, regulatory clock nearly up); default none",
+    )
+    cases_notify_attempts: int = Field(
+        default=3, ge=1, le=10, description="tries per case notification (e-mail or webhook)"
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -114,6 +141,10 @@ class Settings(BaseModel):
     @property
     def archive_dir(self) -> Path:
         return self.archive_path or self.data_dir / "archive"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "case-attachments"
 
     @property
     def rules_dir(self) -> Path:
