@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
+from tests.web.cases_matrix import case_routes
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel
@@ -545,6 +546,9 @@ CASES: dict[tuple[str, str], Case] = {
         fresh_session=True,
     ),
 }
+
+# The cases' rows first: the sign-out rows last end every session of their person.
+CASES = {**case_routes(Case, hit, advisory), **CASES}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

@@ -254,6 +254,11 @@ def promote_alert(
     )  # fmt: skip
 
 
+def alert_organisation(session: Session, alert_id: int, scope: Scope) -> str | None:
+    """Return the organisation of an alert ``scope`` may see; another's is not found."""
+    return alertlinks.linked_alert(session, alert_id, scope.codes).org
+
+
 def merge_alert(
     session: Session, case_id: int, alert_id: int, *, actor: Actor, scope: Scope
 ) -> Case:

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from bastion.web.api import account, alerts, orgs, rules
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
+from bastion.web.api.cases import router as cases_router
 from bastion.web.auth import PROTECTED
 from bastion.web.errors import PROBLEM_RESPONSES
 from bastion.web.security import api_rate_limit
@@ -22,5 +23,6 @@ router.include_router(account.router)
 router.include_router(advisories_router)
 router.include_router(intel_api.router)
 router.include_router(rules.router)
+router.include_router(cases_router)
 
 __all__ = ["API_PREFIX", "router"]
