@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bastion.alerts import Alert, list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import Alert, list_alerts
 from bastion.boundary.hunting import hunt
 from bastion.boundary.pipeline import SourceStats
 from bastion.core.settings import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.core.settings import Settings
 from bastion.demo import generate_federation, load_federation
 from bastion.demo.day import generate_and_ingest_day

@@ -26,8 +26,8 @@ from starlette.routing import Mount
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel
+from bastion.alerts import list_alerts, record_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.intel import feeds
 from bastion.store import Store

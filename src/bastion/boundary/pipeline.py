@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.orm import Session
 
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 from bastion.boundary.archive import publish, stage_batch
 from bastion.boundary.attribute import NetworkIndex
 from bastion.boundary.checkpoints import (

@@ -70,4 +70,8 @@ def correlation_candidates(firings: pl.DataFrame) -> pl.DataFrame:
         pl.col("_e.log.file.path").alias("log.file.path"),
         pl.col("_e.log.offset").alias("log.offset"),
         pl.col("_e.event.dataset").alias("event.dataset"),
+        pl.when(pl.col("_e.host.ip") == pl.col("_e.destination.ip"))
+        .then(pl.col("_e.source.ip"))
+        .otherwise(pl.col("_e.destination.ip"))
+        .alias("observable"),
     ).select((pl.col(c).cast(t) for c, t in CANDIDATE_SCHEMA.items()))
