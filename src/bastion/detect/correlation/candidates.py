@@ -61,7 +61,8 @@ def correlation_candidates(firings: pl.DataFrame) -> pl.DataFrame:
         pl.col("_key").alias("key"),
         pl.col("rule.title").alias("title"),
         pl.col("_severity").alias("severity"),
-        pl.lit(False).alias("blocked"),
+        # blocked only if the device denied every event of the window, as the built-in checks say
+        pl.col("correlation.blocked").fill_null(value=False).alias("blocked"),
         pl.lit(None, pl.String).alias("indicator.type"),
         pl.lit(None, pl.String).alias("indicator.value"),
         pl.lit(None, pl.String).alias("indicator.source"),
