@@ -1,6 +1,7 @@
 """Every context's SQL tables, imported in one place for Alembic and tests."""
 
 from bastion.advisories import models as advisories_models
+from bastion.alerts import models as alerts_models
 from bastion.audit import models as audit_models
 from bastion.auth import models as auth_models
 from bastion.boundary import models as boundary_models
@@ -12,6 +13,7 @@ from bastion.orgs import models as orgs_models
 
 __all__ = [
     "advisories_models",
+    "alerts_models",
     "audit_models",
     "auth_models",
     "boundary_models",

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from bastion import orgs
+from bastion.alerts import list_alerts, record_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.store import Store
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

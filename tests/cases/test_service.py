@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
-from tests.cases.conftest import ACTOR, BAD_IP, T0
+from tests.cases.conftest import ACTOR, BAD_IP, T0, indicator_hit
 
 from bastion import audit, cases
+from bastion.alerts import list_alerts, record_alerts
 from bastion.core.errors import ConflictError, InputError, LimitExceeded, NotFoundError
 from bastion.core.scope import Scope
 from bastion.store import Store
@@ -283,3 +285,24 @@ def test_stats_measure_time_to_acknowledge_and_resolve_and_age_the_open_cases(
     assert [o.key for o in stats.by_organisation] == ["RAL", "RJ1", "RKE"]
     assert stats.open_by_age == {"under 1 day": 0, "1-7 days": 1, "7-30 days": 0, "over 30 days": 0}
     assert ([o.key for o in mine.by_organisation], mine.overall.mttr_seconds) == (["RAL"], 7200)
+
+
+def test_promoting_an_alert_brings_its_whole_group(
+    sqlite_store: Store, federation: dict[str, int]
+) -> None:
+    rule = {
+        **indicator_hit("RAL", minute=2), "kind": "rule", "key": "sigma:c2-beacon",
+        "title": "Beacon pattern", "indicator.type": "sigma-rule", "indicator.value": BAD_IP,
+    }  # fmt: skip
+    with sqlite_store.session() as session:
+        record_alerts(session, pl.DataFrame([rule]))
+        found, _ = list_alerts(session, org="RAL")
+        assert (
+            len({a.group_id for a in found}) == 1
+        )  # the indicator alert and the rule's: one group
+        made = cases.promote_alert(
+            session, federation["RAL"], title="Beacon", actor=ACTOR, scope=NATIONAL
+        )
+        case = cases.get_case(session, made.id, NATIONAL)
+    assert sorted(case.alerts) == sorted(a.id for a in found)
+    assert [e.kind for e in case.timeline].count("alert") == 2

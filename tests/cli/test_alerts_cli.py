@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 from typer.testing import Result
 
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 from bastion.boundary.archive import write_batch
 from bastion.cli import context
 
@@ -46,7 +46,7 @@ def test_alerts_list_and_show(bastion: Run) -> None:
     listed = bastion("alerts", "list", "--json")
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)
-    assert sorted((r["org"], r["key"], r["count"], r["status"]) for r in rows) == [
+    assert sorted((r["org"], r["key"], r["count"], r["verdict"]) for r in rows) == [
         ("R0A", "ind-1", 2, "live"),
         ("RXX", "sigma-9", 1, "blocked"),
     ]

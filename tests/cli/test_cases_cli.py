@@ -9,7 +9,7 @@ import polars as pl
 from tests.cases.conftest import indicator_hit
 from typer.testing import Result
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.cli import context
 
 Run = Callable[..., Result]

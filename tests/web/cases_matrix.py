@@ -14,8 +14,8 @@ from typing import Any
 import polars as pl
 
 from bastion import cases
+from bastion.alerts import list_alerts, record_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.core.scope import Scope
 
 READERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi"})
@@ -33,9 +33,12 @@ def _cache(w: Any) -> dict[str, Any]:
 
 def fresh_alert(w: Any, org: str, hit: Callable[[str, int], dict[str, Any]]) -> int:
     """Record a new alert at ``org`` (a key of its own) and return its id."""
-    key = f"matrix-case-{next(w.counter)}"
+    n = next(w.counter)
+    key = f"matrix-case-{n}"
+    # A host and an address of its own: an alert group of its own, promoted or merged once.
+    alone = {"key": key, "host.ip": f"10.77.{n // 250}.{n % 250}", "indicator.value": f"x{n}"}
     with w.store.session() as session:
-        record_alerts(session, pl.DataFrame([{**hit(org, 0), "key": key}]))
+        record_alerts(session, pl.DataFrame([{**hit(org, 0), **alone}]))
         [alert], _ = list_alerts(session, key=key)
     return alert.id
 

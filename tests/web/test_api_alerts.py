@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from fastapi import FastAPI
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -68,7 +68,7 @@ async def test_list_is_newest_first_filters_and_pages(
     assert (page["total"], page["limit"], page["offset"]) == (3, 50, 0)
     old = page["items"][2]
     assert old["id"] == alert_ids["ind-old"]
-    assert (old["org"], old["host"], old["status"], old["severity"]) == (
+    assert (old["org"], old["host"], old["verdict"], old["severity"]) == (
         "RAL",
         "10.20.1.5",
         "blocked",
@@ -82,10 +82,10 @@ async def test_list_is_newest_first_filters_and_pages(
         ({"org": "ral"}, ["ind-live", "ind-old"]),
         ({"org": "RJ1"}, ["ind-rj1"]),
         ({"org": "A81001"}, []),
-        ({"status": "live"}, ["ind-rj1", "ind-live"]),
-        ({"status": "blocked"}, ["ind-old"]),
+        ({"verdict": "live"}, ["ind-rj1", "ind-live"]),
+        ({"verdict": "blocked"}, ["ind-old"]),
         ({"severity": "critical"}, ["ind-rj1"]),
-        ({"org": "RAL", "status": "live", "severity": "high"}, ["ind-live"]),
+        ({"org": "RAL", "verdict": "live", "severity": "high"}, ["ind-live"]),
         ({"org": "RAL", "severity": "critical"}, []),
     ]
     for query, keys in cases:
@@ -134,7 +134,7 @@ async def test_get_returns_the_alert_with_evidence_and_unknown_id_is_404(
         ({"limit": "501"}, "limit"),
         ({"offset": "-1"}, "offset"),
         ({"offset": str(2**40)}, "offset"),
-        ({"status": "open"}, "status"),
+        ({"verdict": "open"}, "verdict"),
         ({"severity": "urgent"}, "severity"),
         ({"org": "R-1!"}, "org"),
         ({"org": "R" * 17}, "org"),

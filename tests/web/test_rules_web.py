@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from tests.web.conftest import ClientAs
 
 from bastion import audit, auth, detect
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.store import Store
 

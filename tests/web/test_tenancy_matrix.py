@@ -27,8 +27,8 @@ from tests.web.cases_matrix import case_routes
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel
+from bastion.alerts import list_alerts, record_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.intel import feeds
 from bastion.store import Store

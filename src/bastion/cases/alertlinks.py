@@ -14,7 +14,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bastion.boundary.alerts import get_alert, list_alerts
+from bastion.alerts import get_alert, list_alerts
+from bastion.alerts.grouping import group_members
 from bastion.core.errors import NotFoundError
 
 # How many alerts of one indicator a campaign reads to count organisations.
@@ -29,7 +30,9 @@ class LinkedAlert:
     org: str | None
     title: str
     severity: str
-    status: str
+    verdict: str  # blocked or live
+    state: str  # triage: new, acknowledged, in_progress, closed
+    group_id: int | None
     indicator_type: str | None
     indicator_value: str | None
     first_seen: datetime
@@ -44,7 +47,9 @@ def linked_alert(session: Session, alert_id: int, codes: Sequence[str] | None) -
         org=alert.org,
         title=alert.title,
         severity=alert.severity.value,
-        status=alert.status,
+        verdict=alert.verdict,
+        state=alert.state,
+        group_id=alert.group_id,
         indicator_type=alert.indicator_type,
         indicator_value=alert.indicator_value,
         first_seen=alert.first_seen,
@@ -53,8 +58,12 @@ def linked_alert(session: Session, alert_id: int, codes: Sequence[str] | None) -
 
 
 def alert_group(session: Session, alert_id: int, codes: Sequence[str] | None) -> list[LinkedAlert]:
-    """Return the alerts of ``alert_id``'s group (the alert alone while alerts are ungrouped)."""
-    return [linked_alert(session, alert_id, codes)]
+    """Return the alerts of ``alert_id``'s group that ``codes`` may see (the alert first)."""
+    first = linked_alert(session, alert_id, codes)
+    if first.group_id is None:
+        return [first]
+    others = [a for a in group_members(session, first.group_id) if a != first.id]
+    return [first, *linked_alerts(session, others, codes)]
 
 
 def linked_alerts(

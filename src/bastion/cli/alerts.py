@@ -12,7 +12,7 @@ from bastion.cli.context import second as _when
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
 if TYPE_CHECKING:
-    from bastion.boundary.alerts import Alert
+    from bastion.alerts import Alert
 
 app = command_group("Look at alerts raised at the internet boundary.")
 
@@ -22,7 +22,9 @@ ALERT_COLUMNS: list[Column[Alert]] = [
     ("ORG", lambda a: a.org),
     ("HOST", lambda a: a.host),
     ("SEVERITY", lambda a: a.severity.value),
-    ("STATUS", lambda a: a.status),
+    ("VERDICT", lambda a: a.verdict),
+    ("STATE", lambda a: a.state),
+    ("GROUP", lambda a: a.group_id),
     ("COUNT", lambda a: a.count),
     ("TITLE", lambda a: a.title),
 ]
@@ -31,7 +33,10 @@ ALERT_COLUMNS: list[Column[Alert]] = [
 @app.command("list")
 def list_(
     org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's code"),
-    status: str | None = typer.Option(None, "--status", help="blocked or live"),
+    verdict: str | None = typer.Option(None, "--verdict", help="only blocked or only live"),
+    state: str | None = typer.Option(
+        None, "--state", help="only this triage state: new, acknowledged, in_progress, closed"
+    ),
     severity: str | None = typer.Option(
         None, "--severity", help="only this severity: informational, low, medium, high, critical"
     ),
@@ -40,9 +45,11 @@ def list_(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """List alerts, most recently seen first."""
-    from bastion.boundary.alerts import list_alerts
+    from bastion.alerts import list_alerts
 
-    found, total = in_session(list_alerts, org=org, status=status, severity=severity, limit=limit)
+    found, total = in_session(
+        list_alerts, org=org, verdict=verdict, state=state, severity=severity, limit=limit
+    )
     print_rows(found, ALERT_COLUMNS, as_json, as_csv, total=total, noun="alerts")
 
 
@@ -52,14 +59,18 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one alert with its evidence: sample raw lines and where they are."""
-    from bastion.boundary.alerts import get_alert
+    from bastion.alerts import get_alert
 
     alert = in_session(get_alert, alert_id)
     print_record(alert, _alert_lines, as_json=as_json)
 
 
 def _alert_lines(alert: Alert) -> Iterator[str]:
-    yield (f"alert {alert.id}  {alert.severity.value.upper()}  {alert.status}  {alert.title}")
+    yield (f"alert {alert.id}  {alert.severity.value.upper()}  {alert.verdict}  {alert.title}")
+    yield (
+        f"state: {alert.state}   resolution: {alert.resolution or '-'}"
+        f"   assignee: {alert.assignee or '-'}   group: {alert.group_id}"
+    )
     yield (f"organisation: {alert.org or '-'}   host: {alert.host or '-'}")
     yield (f"{alert.kind.value}: {alert.key}" + ("   (retrospective)" * alert.retrospective))
     if alert.indicator_value is not None:

@@ -84,7 +84,7 @@ def _check_lines(rules: RuleSet) -> Iterator[str]:
 
 
 def _hit_counts() -> Counter[str]:
-    from bastion.boundary.alerts import list_alerts
+    from bastion.alerts import list_alerts
     from bastion.detect import KEY_PREFIX
 
     counts: Counter[str] = Counter()

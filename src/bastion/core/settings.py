@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,20 @@ class Settings(BaseModel):
     )
     cases_notify_attempts: int = Field(
         default=3, ge=1, le=10, description="tries per case notification (e-mail or webhook)"
+    )
+    alert_group_window: timedelta = Field(
+        default=timedelta(hours=1),
+        description="alerts of one organisation, host and observable this close in time share "
+        "an alert group, whichever detector raised them (seconds or ISO 8601, e.g. PT1H)",
+    )
+    alert_ack_target_national: timedelta = Field(
+        default=timedelta(hours=1),
+        description="high and critical alerts should be acknowledged within this long "
+        "(the national response target MTTA is measured against)",
+    )
+    alert_ack_target_member: timedelta = Field(
+        default=timedelta(hours=24),
+        description="the same target for one member organisation's alerts",
     )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")

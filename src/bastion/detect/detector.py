@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core.errors import NotFoundError
-from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
+from bastion.core.events import CANDIDATE_SCHEMA, AlertKind, remote_address
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.detect.correlation import CorrelationEngine, CorrelationState, correlation_candidates
@@ -151,7 +151,8 @@ class Detector:
     def _rule_candidates(self, events: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
         if hits.height == 0:
             return pl.DataFrame(schema=CANDIDATE_SCHEMA)
-        columns = [c for c in [*CANDIDATE_SCHEMA, "event.type"] if c in events.columns]
+        wanted = [*CANDIDATE_SCHEMA, "event.type", "source.ip", "destination.ip"]
+        columns = [c for c in wanted if c in events.columns]
         picked = hits.join(self._meta, on="rule.id", how="left").filter(pl.col("_alert"))
         found = events.select(pl.col(columns).gather(picked.get_column(ROW)))
         joined = picked.hstack(found)
@@ -179,6 +180,8 @@ class Detector:
                 "indicator.threat": pl.col("_threat"),
             }
         )
+        if {"host.ip", "source.ip", "destination.ip"} <= set(joined.columns):
+            base["observable"] = remote_address()
         for name in columns:
             if name in CANDIDATE_SCHEMA and name not in {
                 "kind",

@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bastion import detect
+from bastion.alerts import count_alerts_by_key, list_alerts
 from bastion.auth import Principal, Scope
-from bastion.boundary.alerts import count_alerts_by_key, list_alerts
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
 from bastion.core.events import AlertKind
 from bastion.core.timeutil import utcnow

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from bastion import orgs
-from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
+from bastion.alerts import TriageState, Verdict, get_alert, list_alerts
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
@@ -64,19 +64,22 @@ def alert_list(
     scope: AlertScope,
     tenancy: ScopeDep,
     org: Annotated[str, Query(max_length=16)] = "",
-    status: Annotated[str, Query(max_length=16)] = "",
+    verdict: Annotated[str, Query(max_length=16)] = "",
+    state: Annotated[str, Query(max_length=16)] = "",
     severity: Annotated[str, Query(max_length=16)] = "",
     page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's alerts, filtered, most recently seen first, 50 a page."""
     code = org_code(org) if org.strip() else ""
-    wanted_status = _choice(AlertStatus, status, "alert status")
+    wanted_verdict = _choice(Verdict, verdict, "verdict")
+    wanted_state = _choice(TriageState, state, "triage state")
     wanted_severity = _choice(Severity, severity, "severity")
     found, total = list_alerts(
         session,
         org=code or None,
         orgs=scope,
-        status=wanted_status.value if wanted_status else None,
+        verdict=wanted_verdict.value if wanted_verdict else None,
+        state=wanted_state.value if wanted_state else None,
         severity=wanted_severity,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
@@ -85,9 +88,15 @@ def alert_list(
         organisation = find_organisation(session, code, tenancy) if code else None
     except NotFoundError:
         organisation = None  # alerts may name an organisation the federation does not list
-    status_value = wanted_status.value if wanted_status else ""
+    verdict_value = wanted_verdict.value if wanted_verdict else ""
+    state_value = wanted_state.value if wanted_state else ""
     severity_value = wanted_severity.value if wanted_severity else ""
-    params = {"org": code, "status": status_value, "severity": severity_value}
+    params = {
+        "org": code,
+        "verdict": verdict_value,
+        "state": state_value,
+        "severity": severity_value,
+    }
     return templates.TemplateResponse(
         request,
         "alerts/list.html",
@@ -98,11 +107,13 @@ def alert_list(
             **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "org": code,
             "organisation": organisation,
-            "status": status_value,
-            "statuses": {s.value: s.value.capitalize() for s in AlertStatus},
+            "verdict": verdict_value,
+            "verdicts": {s.value: s.value.capitalize() for s in Verdict},
+            "state": state_value,
+            "states": {s.value: s.value.replace("_", " ").capitalize() for s in TriageState},
             "severity": severity_value,
             "severities": {s.value: s.value.capitalize() for s in Severity},
-            "filtered": bool(code or wanted_status or wanted_severity),
+            "filtered": bool(code or wanted_verdict or wanted_state or wanted_severity),
         },
     )
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from bastion import orgs
-from bastion.boundary.alerts import AlertStatus, list_alerts
+from bastion.alerts import Verdict, list_alerts
 from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
@@ -77,7 +77,7 @@ def overview_data(
     for a in alerts:  # alerts, not events: a fortnight's worth is small
         seen = a.last_seen.date()
         per_day[seen] += 1
-        if a.status == AlertStatus.BLOCKED.value:
+        if a.verdict == Verdict.BLOCKED.value:
             blocked_per_day[seen] += 1
         if a.org:
             top_orgs[a.org] += a.count
@@ -85,7 +85,7 @@ def overview_data(
             top_indicators[f"{a.indicator_type or ''} {a.indicator_value}".strip()] += a.count
     archived = archive_per_day(archive, scope, days[0])
     _, open_total = list_alerts(session, orgs=scope.codes, limit=1)
-    _, live_total = list_alerts(session, orgs=scope.codes, status=AlertStatus.LIVE.value, limit=1)
+    _, live_total = list_alerts(session, orgs=scope.codes, verdict=Verdict.LIVE.value, limit=1)
     org_total = (
         orgs.count_organisations(session)
         if scope.national

@@ -1,0 +1,31 @@
+"""The alerts context: one store every producer raises alerts through, and their triage."""
+
+from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts
+from bastion.alerts.store import (
+    EVIDENCE_LIMIT,
+    OPEN_STATES,
+    Alert,
+    AlertStats,
+    Evidence,
+    Resolution,
+    TriageState,
+    Verdict,
+    aggregate_candidates,
+    record_alerts,
+)
+
+__all__ = [
+    "EVIDENCE_LIMIT",
+    "OPEN_STATES",
+    "Alert",
+    "AlertStats",
+    "Evidence",
+    "Resolution",
+    "TriageState",
+    "Verdict",
+    "aggregate_candidates",
+    "count_alerts_by_key",
+    "get_alert",
+    "list_alerts",
+    "record_alerts",
+]

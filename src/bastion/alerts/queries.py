@@ -1,0 +1,100 @@
+"""Reading the alert store: pages of alerts with filters, one alert, counts per key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from bastion.alerts.models import AlertRow
+from bastion.alerts.store import Alert, to_domain
+from bastion.core.errors import InputError, NotFoundError
+from bastion.core.events import AlertKind
+from bastion.core.timeutil import as_utc
+from bastion.core.types import Severity
+
+
+def list_alerts(
+    session: Session,
+    *,
+    org: str | None = None,
+    orgs: Sequence[str] | None = None,
+    verdict: str | None = None,
+    state: str | None = None,
+    severity: Severity | str | None = None,
+    since: datetime | None = None,
+    key: str | None = None,
+    key_family: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Alert], int]:
+    """Return one page of alerts, most recently seen first, and how many match in all.
+
+    ``orgs`` confines the answer to those organisations (tenancy: an empty list
+    gives nothing); ``org`` picks one; ``severity`` is an exact match; ``since``
+    keeps alerts last seen at or after it; ``key_family`` keeps the alerts whose key is
+    it or it followed by a space (a correlation rule's alerts are ``<key> <group>``).
+    """
+    query = select(AlertRow)
+    if org is not None:
+        query = query.where(AlertRow.org_code == org.strip().upper())
+    if orgs is not None:
+        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
+    if verdict is not None:
+        query = query.where(AlertRow.verdict == verdict.strip().lower())
+    if state is not None:
+        query = query.where(AlertRow.state == state.strip().lower())
+    if severity is not None:
+        query = query.where(AlertRow.severity == _severity(severity).value)
+    if since is not None:
+        query = query.where(AlertRow.last_seen >= as_utc(since))
+    if key is not None:  # one indicator's (type:value) or rule's alerts
+        query = query.where(AlertRow.key == key)
+    if key_family is not None:
+        query = query.where(
+            or_(
+                AlertRow.key == key_family,
+                AlertRow.key.startswith(f"{key_family} ", autoescape=True),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    return [to_domain(r) for r in session.scalars(page)], total
+
+
+def count_alerts_by_key(
+    session: Session,
+    *,
+    kind: AlertKind,
+    since: datetime | None = None,
+    orgs: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """Return how many alerts of ``kind`` each key has (last seen since ``since``, in ``orgs``)."""
+    query = select(AlertRow.key, func.count()).where(AlertRow.kind == kind.value)
+    if orgs is not None:
+        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
+    if since is not None:
+        query = query.where(AlertRow.last_seen >= as_utc(since))
+    return {str(k): int(n) for k, n in session.execute(query.group_by(AlertRow.key))}
+
+
+def get_alert(session: Session, alert_id: int, *, orgs: Sequence[str] | None = None) -> Alert:
+    """Return alert ``alert_id``; raise NotFoundError if absent or outside ``orgs``."""
+    row = session.get(AlertRow, alert_id)
+    visible = orgs is None or (row is not None and row.org_code in {o.upper() for o in orgs})
+    if row is None or not visible:
+        msg = f"no alert with id {alert_id}; list them with `bastion alerts list`"
+        raise NotFoundError(msg)
+    return to_domain(row)
+
+
+def _severity(value: Severity | str) -> Severity:
+    try:
+        return Severity(str(value).strip().lower())
+    except ValueError:
+        msg = f"unknown severity {value!r}; choose one of {', '.join(s.value for s in Severity)}"
+        raise InputError(msg) from None
