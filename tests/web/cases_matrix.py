@@ -189,4 +189,40 @@ def case_routes(
             ),
             ok=201,
         ),
+        # The console's pages and forms.
+        ("GET", "/cases"): make(get("/cases"), READERS),
+        ("GET", "/cases/stats"): make(get("/cases/stats"), READERS),
+        ("GET", "/cases/campaigns"): api(
+            lambda w, org: (
+                "GET",
+                "/cases/campaigns",
+                {
+                    "params": {
+                        "kind": "domain",
+                        "value": f"{org.lower()}.campaign.example",
+                        "_": case_of(w, org),
+                    }
+                },
+            ),
+            READERS,
+        ),
+        ("GET", "/cases/{case_id}"): api(
+            lambda w, org: ("GET", f"/cases/{case_of(w, org)}", {}), READERS
+        ),
+        ("POST", "/cases"): api(
+            lambda _w, org: (
+                "POST",
+                "/cases",
+                {"data": {"title": "From the form", "organisations": org}},
+            ),
+            ok=303,
+        ),
+        ("POST", "/cases/{case_id}/act"): api(
+            lambda w, org: (
+                "POST",
+                f"/cases/{fresh_case(w, org)}/act",
+                {"data": {"step": "note", "value": "seen"}},
+            ),
+            ok=303,
+        ),
     }

@@ -8,7 +8,7 @@ period the caller may see, nationally, per severity and per organisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 from sqlalchemy import select
@@ -35,6 +35,17 @@ class ResponseTimes:
 
 
 @dataclass(frozen=True)
+class Day:
+    """One day of the period: cases opened and closed, and the MTTA/MTTR of those opened."""
+
+    day: date
+    opened: int
+    closed: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+
+
+@dataclass(frozen=True)
 class CaseStats:
     since: datetime
     until: datetime
@@ -42,6 +53,7 @@ class CaseStats:
     by_severity: tuple[ResponseTimes, ...]
     by_organisation: tuple[ResponseTimes, ...]
     open_by_age: dict[str, int]
+    days: tuple[Day, ...] = ()
 
 
 def _times(frame: pl.DataFrame, key: str) -> ResponseTimes:
@@ -109,4 +121,35 @@ def case_stats(
             within &= pl.col("age_days") < upper
         ages[label] = open_cases.filter(within).height
         lower = upper or 0
-    return CaseStats(start, end, _times(cases, "all"), by_severity, by_org, ages)
+    return CaseStats(
+        start, end, _times(cases, "all"), by_severity, by_org, ages, _days(cases, rows, start, end)
+    )
+
+
+def _days(
+    cases: pl.DataFrame, rows: pl.DataFrame, start: datetime, end: datetime
+) -> tuple[Day, ...]:
+    """Return each day of the period (the last 366 at most) with its figures."""
+    first = max(start.date(), end.date() - timedelta(days=365))
+    days = [first + timedelta(days=n) for n in range((end.date() - first).days + 1)]
+    opened = cases.group_by(pl.col("created").dt.date().alias("day")).agg(
+        pl.len().alias("opened"), pl.col("tta").mean(), pl.col("ttr").mean()
+    )
+    closed = (
+        rows.unique("id")
+        .drop_nulls("closed")
+        .group_by(pl.col("closed").dt.date().alias("day"))
+        .agg(pl.len().alias("closed"))
+    )
+    by_opened = {r["day"]: r for r in opened.iter_rows(named=True)}
+    by_closed = {r["day"]: r["closed"] for r in closed.iter_rows(named=True)}
+    return tuple(
+        Day(
+            day,
+            by_opened[day]["opened"] if day in by_opened else 0,
+            by_closed.get(day, 0),
+            by_opened[day]["tta"] if day in by_opened else None,
+            by_opened[day]["ttr"] if day in by_opened else None,
+        )
+        for day in days
+    )
