@@ -1,5 +1,6 @@
 """The alerts context: one store every producer raises alerts through, and their triage."""
 
+from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
 from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts
 from bastion.alerts.store import (
     EVIDENCE_LIMIT,
@@ -21,6 +22,8 @@ __all__ = [
     "AlertStats",
     "Evidence",
     "Resolution",
+    "ResponseFigures",
+    "ResponseMetrics",
     "TriageState",
     "Verdict",
     "aggregate_candidates",
@@ -28,4 +31,5 @@ __all__ = [
     "get_alert",
     "list_alerts",
     "record_alerts",
+    "response_metrics",
 ]
