@@ -35,7 +35,8 @@ def list_alerts(
     ``orgs`` confines the answer to those organisations (tenancy: an empty list
     gives nothing); ``org`` picks one; ``severity`` is an exact match; ``since``
     keeps alerts last seen at or after it; ``key_family`` keeps the alerts whose key is
-    it or it followed by a space (a correlation rule's alerts are ``<key> <group>``).
+    it or it followed by a space or a colon (a correlation rule's alerts are
+    ``<key> <group>``, a built-in check's ``<id>:<observable>``).
     """
     query = select(AlertRow)
     if org is not None:
@@ -57,6 +58,7 @@ def list_alerts(
             or_(
                 AlertRow.key == key_family,
                 AlertRow.key.startswith(f"{key_family} ", autoescape=True),
+                AlertRow.key.startswith(f"{key_family}:", autoescape=True),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
