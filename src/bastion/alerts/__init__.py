@@ -1,7 +1,7 @@
 """The alerts context: one store every producer raises alerts through, and their triage."""
 
 from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
-from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts
+from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts, require_org
 from bastion.alerts.store import (
     EVIDENCE_LIMIT,
     OPEN_STATES,
@@ -31,5 +31,6 @@ __all__ = [
     "get_alert",
     "list_alerts",
     "record_alerts",
+    "require_org",
     "response_metrics",
 ]

@@ -100,3 +100,19 @@ def _severity(value: Severity | str) -> Severity:
     except ValueError:
         msg = f"unknown severity {value!r}; choose one of {', '.join(s.value for s in Severity)}"
         raise InputError(msg) from None
+
+
+def require_org(session: Session, org: str) -> None:
+    """Raise NotFoundError unless ``org`` is an organisation of the federation or names an alert.
+
+    An alert may name an organisation the federation does not list (yet): its code
+    still filters. A code neither knows is a mistake, not an empty answer.
+    """
+    from bastion.orgs import organisation_ids
+
+    code = org.strip().upper()
+    if organisation_ids(session, [code]):
+        return
+    if session.scalar(select(AlertRow.id).where(AlertRow.org_code == code).limit(1)) is None:
+        msg = f"no organisation with code {code!r}; list them with `bastion orgs list`"
+        raise NotFoundError(msg)
