@@ -123,6 +123,31 @@ def rules(cli: Run, tmp: Path, shared: Path) -> None:
     install_demo_rules(context.settings().rules_dir)
 
 
+def alerted(cli: Run, tmp: Path, shared: Path) -> None:
+    """Two alerts of RAA, one host and one observable: alert 1 and 2, one group."""
+    import polars as pl
+
+    from bastion.alerts import record_alerts
+
+    opened = context.store()
+    with opened.session() as session:
+        record_alerts(
+            session,
+            pl.DataFrame(
+                {
+                    "organization.id": ["RAA", "RAA"],
+                    "host.ip": ["10.9.0.5", "10.9.0.5"],
+                    "kind": ["indicator", "rule"],
+                    "key": ["ipv4:203.0.113.9", "builtin:port-scan:203.0.113.9"],
+                    "title": ["Known C2", "Port scan"],
+                    "severity": ["high", "medium"],
+                    "observable": ["203.0.113.9", "203.0.113.9"],
+                }
+            ),
+        )
+    opened.dispose()
+
+
 def serve(tmp: Path, name: str, content: bytes) -> str:
     """Serve ``content`` from a loopback HTTP server; return its URL."""
     (tmp / "served").mkdir(exist_ok=True)
@@ -267,6 +292,15 @@ MUTATING: dict[str, Case] = {
     "orgs add-host": case(words("orgs", "add-host", "RAA", "www.raa.example")),
     "orgs add-network": case(words("orgs", "add-network", "RAA", "10.1.0.0/16")),
     "orgs import": case(lambda tmp, _s: ["orgs", "import", orgs_csv(tmp)]),
+    "alerts ack": case(words("alerts", "ack", "1", "--reason", "seen"), alerted),
+    "alerts assign": case(words("alerts", "assign", "1", "--to", "soc"), alerted),
+    "alerts close": Case(
+        words("alerts", "close", "--org", "RAA", "--resolution", "benign"),
+        (alerted,),
+        changes=lambda out: int(out.split()[1]),
+    ),
+    "alerts note": case(words("alerts", "note", "2", "-m", "checked"), alerted),
+    "alerts split": case(words("alerts", "split", "2"), alerted),
     "rules disable": case(words("rules", "disable", RULE_ID), rules),
     "rules enable": case(words("rules", "enable", RULE_ID), rules),
     "tokens create": case(words("tokens", "create", "--name", "feed", "--scope", "alerts:read")),
@@ -290,7 +324,8 @@ READ_ONLY = {
     "advisories alert", "advisories alerts", "advisories feeds list", "advisories list",
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
     "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
-    "audit list", "cases list", "cases show", "cases stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
+    "alerts history", "cases list", "cases show", "cases stats",
+    "audit list", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +11,7 @@ from tests.cases.conftest import ACTOR, BAD_IP, T0, indicator_hit
 
 from bastion import audit, cases
 from bastion.alerts import list_alerts, record_alerts
+from bastion.alerts.triage import acknowledge
 from bastion.core.errors import ConflictError, InputError, LimitExceeded, NotFoundError
 from bastion.core.scope import Scope
 from bastion.store import Store
@@ -306,3 +307,26 @@ def test_promoting_an_alert_brings_its_whole_group(
         case = cases.get_case(session, made.id, NATIONAL)
     assert sorted(case.alerts) == sorted(a.id for a in found)
     assert [e.kind for e in case.timeline].count("alert") == 2
+
+
+def test_stats_carry_the_alerts_response_times_nationally_and_per_member_organisation(
+    sqlite_store: Store, federation: dict[str, int]
+) -> None:
+    with sqlite_store.session() as session:
+        acknowledge(session, ACTOR, [federation["RAL"]])
+        moment = datetime.now(UTC)
+        national = cases.case_stats(
+            session, NATIONAL, since=moment - timedelta(hours=1), until=moment + timedelta(hours=1)
+        )
+        member = cases.case_stats(
+            session,
+            Scope.of(["RAL"]),
+            since=moment - timedelta(hours=1),
+            until=moment + timedelta(hours=1),
+        )
+    [everyone] = national.alerts
+    assert (everyone.org, everyone.alerts, everyone.acknowledged) == (None, 3, 1)
+    assert everyone.urgent == 3  # all three alerts are high
+    assert everyone.urgent_within_target == 1
+    [own] = member.alerts
+    assert (own.org, own.alerts, own.acknowledged) == ("RAL", 1, 1)

@@ -1,6 +1,7 @@
 """The alerts context: one store every producer raises alerts through, and their triage."""
 
-from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts
+from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
+from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts, require_org
 from bastion.alerts.store import (
     EVIDENCE_LIMIT,
     OPEN_STATES,
@@ -21,6 +22,8 @@ __all__ = [
     "AlertStats",
     "Evidence",
     "Resolution",
+    "ResponseFigures",
+    "ResponseMetrics",
     "TriageState",
     "Verdict",
     "aggregate_candidates",
@@ -28,4 +31,6 @@ __all__ = [
     "get_alert",
     "list_alerts",
     "record_alerts",
+    "require_org",
+    "response_metrics",
 ]

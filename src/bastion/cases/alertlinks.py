@@ -14,9 +14,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bastion.alerts import get_alert, list_alerts
+from bastion.alerts import get_alert, list_alerts, response_metrics
 from bastion.alerts.grouping import group_members
 from bastion.core.errors import NotFoundError
+from bastion.core.settings import Settings
 
 # How many alerts of one indicator a campaign reads to count organisations.
 CAMPAIGN_ALERTS = 10_000
@@ -88,3 +89,43 @@ def organisations_alerted(session: Session, indicator: str) -> Counter[str]:
     """Return how many alerts the indicator raised at each organisation (every one)."""
     found, _ = list_alerts(session, key=indicator, limit=CAMPAIGN_ALERTS)
     return Counter(a.org for a in found if a.org)
+
+
+@dataclass(frozen=True)
+class AlertResponse:
+    """How fast alerts were answered (from the alert store's triage history), for one scope."""
+
+    org: str | None  # None: the whole federation
+    alerts: int
+    acknowledged: int
+    closed: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    urgent: int  # high and critical alerts
+    urgent_within_target: int
+    share_within_target: float | None
+    ack_target_seconds: float
+
+
+def alert_response(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    codes: Sequence[str] | None,
+    settings: Settings | None = None,
+) -> list[AlertResponse]:
+    """Return MTTA/MTTR of the alerts created in the period: nationally, or per organisation."""
+    found = []
+    for org in [None] if codes is None else list(codes):
+        metrics = response_metrics(session, since, until, org, settings=settings)
+        found.append(
+            AlertResponse(
+                org=metrics.org, alerts=metrics.overall.alerts,
+                acknowledged=metrics.overall.acknowledged, closed=metrics.overall.closed,
+                mtta_seconds=metrics.overall.mtta_seconds, mttr_seconds=metrics.overall.mttr_seconds,
+                urgent=metrics.urgent, urgent_within_target=metrics.urgent_within_target,
+                share_within_target=metrics.share_within_target,
+                ack_target_seconds=metrics.ack_target.total_seconds(),
+            )
+        )  # fmt: skip
+    return found

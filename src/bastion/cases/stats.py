@@ -14,9 +14,11 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion.cases.alertlinks import AlertResponse, alert_response
 from bastion.cases.models import CaseOrgRow, CaseRow
 from bastion.cases.read import visible_ids
 from bastion.core.scope import Scope
+from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
 
 AGE_BUCKETS = (("under 1 day", 1), ("1-7 days", 7), ("7-30 days", 30), ("over 30 days", None))
@@ -54,6 +56,7 @@ class CaseStats:
     by_organisation: tuple[ResponseTimes, ...]
     open_by_age: dict[str, int]
     days: tuple[Day, ...] = ()
+    alerts: tuple[AlertResponse, ...] = ()  # the alerts' MTTA/MTTR, from their triage history
 
 
 _FIGURES = (
@@ -88,6 +91,7 @@ def case_stats(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> CaseStats:
     """Return MTTA/MTTR of the cases created in [since, until) and the open cases by age."""
     moment = now or utcnow()
@@ -130,9 +134,11 @@ def case_stats(
             within &= pl.col("age_days") < upper
         ages[label] = open_cases.filter(within).height
         lower = upper or 0
+    alerts = alert_response(session, start, end, scope.codes, settings)
     return CaseStats(
-        start, end, _times(cases)[0], by_severity, by_org, ages, _days(cases, rows, start, end)
-    )
+        start, end, _times(cases)[0], by_severity, by_org, ages, _days(cases, rows, start, end),
+        tuple(alerts),
+    )  # fmt: skip
 
 
 def _days(

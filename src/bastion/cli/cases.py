@@ -305,7 +305,13 @@ def stats(
     """Show MTTA and MTTR (nationally, per severity, per organisation) and open cases by age."""
     from bastion import cases
 
-    found = in_session(cases.case_stats, _everything(), since=moment(since), until=moment(until))
+    found = in_session(
+        cases.case_stats,
+        _everything(),
+        since=moment(since),
+        until=moment(until),
+        settings=settings(),
+    )
     print_record(found, _stats_lines, as_json=as_json)
 
 
@@ -322,3 +328,11 @@ def _stats_lines(found: CaseStats) -> Iterator[str]:
             f"{_duration(row.mtta_seconds):>16}  {_duration(row.mttr_seconds):>16}"
         )
     yield "open cases by age: " + ", ".join(f"{k}: {v}" for k, v in found.open_by_age.items())
+    for a in found.alerts:
+        share = "-" if a.share_within_target is None else f"{a.share_within_target:.0%}"
+        yield (
+            f"alerts{f' of {a.org}' if a.org else ''}: {a.alerts} raised, {a.acknowledged} acknowledged, "
+            f"{a.closed} closed; MTTA {_duration(a.mtta_seconds)}, MTTR {_duration(a.mttr_seconds)}; "
+            f"high/critical acknowledged within {_duration(a.ack_target_seconds)}: {share} "
+            f"of {a.urgent}"
+        )

@@ -38,6 +38,7 @@ from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA, AlertKind, remote_address
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.detect.builtin import BUILTIN_IDS
 from bastion.detect.correlation import CorrelationEngine, CorrelationState, correlation_candidates
 from bastion.detect.correlation import load as load_windows
 from bastion.detect.correlation import save as save_windows
@@ -57,8 +58,8 @@ _KEY_LIMIT = 200  # alerts.key
 
 
 def alert_key(rule_id: str) -> str:
-    """The alert key of a rule's alerts."""
-    return f"{KEY_PREFIX}{rule_id}"
+    """The alert key of a rule's alerts (a built-in check's keys start with its id)."""
+    return rule_id if rule_id in BUILTIN_IDS else f"{KEY_PREFIX}{rule_id}"
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def set_enabled(session: Session, rule_id: str, *, enabled: bool, org: str | Non
 def require_rule(rules: RuleSet, rule_id: str) -> None:
     """Raise ``NotFoundError`` unless the rule set holds ``rule_id``."""
     known = {r.id for r in rules.rules} | {str(c.id or c.name) for c in rules.correlations}
+    known |= BUILTIN_IDS  # the built-in checks are rules too
     if rule_id not in known:
         msg = f"no compiled rule has id {rule_id!r}; see 'bastion rules list'"
         raise NotFoundError(msg)

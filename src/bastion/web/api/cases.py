@@ -242,10 +242,11 @@ def show_campaign(
 def stats(
     session: SessionDep,
     principal: Reader,
+    settings: SettingsDep,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> cases.CaseStats:
-    return cases.case_stats(session, principal.scope, since=since, until=until)
+    return cases.case_stats(session, principal.scope, since=since, until=until, settings=settings)
 
 
 @router.get("/{case_id}", summary="One case with its timeline, observables, tasks and clocks")

@@ -149,6 +149,7 @@ def case_stats(
     session: SessionDep,
     templates: TemplatesDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> HTMLResponse:
     """Show MTTA and MTTR over the last ``days`` days, charted per day, and open cases by age."""
@@ -156,7 +157,8 @@ def case_stats(
 
     principal.require("cases:read")
     now = datetime.now(UTC)
-    found = cases.case_stats(session, principal.scope, since=now - timedelta(days=days), now=now)
+    since = now - timedelta(days=days)
+    found = cases.case_stats(session, principal.scope, since=since, now=now, settings=settings)
     hours: Callable[[float | None], int] = lambda s: 0 if s is None else round(s / 3600)  # noqa: E731
     dates = [d.day for d in found.days]
     charts = {
