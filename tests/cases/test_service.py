@@ -12,7 +12,14 @@ from tests.cases.conftest import ACTOR, BAD_IP, T0, indicator_hit
 from bastion import audit, cases
 from bastion.alerts import list_alerts, record_alerts
 from bastion.alerts.triage import acknowledge
-from bastion.core.errors import ConflictError, InputError, LimitExceeded, NotFoundError
+from bastion.boundary.archive import write_batch
+from bastion.core.errors import (
+    ConflictError,
+    InputError,
+    LimitExceeded,
+    NotFoundError,
+    PermissionDenied,
+)
 from bastion.core.scope import Scope
 from bastion.store import Store
 
@@ -330,3 +337,33 @@ def test_stats_carry_the_alerts_response_times_nationally_and_per_member_organis
     assert everyone.urgent_within_target == 1
     [own] = member.alerts
     assert (own.org, own.alerts, own.acknowledged) == ("RAL", 1, 1)
+
+
+def test_evidence_pulled_by_a_hunt_lands_on_the_timeline_at_the_events_times(
+    sqlite_store: Store, federation: dict[str, int], tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    events = pl.DataFrame(
+        {
+            "@timestamp": [T0 + timedelta(minutes=m) for m in (3, 1, 7)],
+            "organization.id": ["RAL", "RAL", "RJ1"],
+            "source.ip": ["10.0.0.5", "10.0.0.5", "10.9.0.1"],
+            "destination.ip": [BAD_IP, BAD_IP, BAD_IP],
+        }
+    )
+    write_batch(events, archive, "b-1")
+    made = new_case(sqlite_store)
+    query = f"""SELECT * FROM events WHERE org = 'RAL' AND "destination.ip" = '{BAD_IP}'"""
+    with sqlite_store.session() as session:
+        found = cases.add_evidence(session, made.id, archive, query, actor=ACTOR, scope=NATIONAL)
+        with pytest.raises(PermissionDenied):  # a hunt reads every organisation: national only
+            cases.add_evidence(
+                session, made.id, archive, query, actor=ACTOR, scope=Scope.of(["RAL"])
+            )
+        case = cases.get_case(session, made.id, NATIONAL)
+    evidence = [e for e in case.timeline if e.kind == "evidence"]
+    assert found == 2
+    assert [e.at for e in evidence] == [T0 + timedelta(minutes=1), T0 + timedelta(minutes=3)]
+    assert {e.data["source.ip"] for e in evidence if e.data} == {"10.0.0.5"}
+    [event] = trail(sqlite_store, "case.evidence")
+    assert event.after == {"query": query, "events": 2}
