@@ -56,6 +56,14 @@ async def test_a_case_page_has_its_health_fields_clocks_and_tasks(
     task = page["tasks"][0]["id"]
     done = await sqlite_client.patch(f"{API}/{made['id']}/tasks/{task}", json={"status": "done"})
     assert done.json()["tasks"][0]["status"] == "done"
+    changed = await sqlite_client.patch(
+        f"{API}/{made['id']}", json={"downtime_since": "2026-12-02T10:00:00Z", "tags": ["ward-7"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["downtime_since"][:16], changed.json()["tags"]) == (
+        "2026-12-02T10:00",
+        ["ward-7"],
+    )
     closing = await sqlite_client.post(f"{API}/{made['id']}/status", json={"status": "closed"})
     assert closing.status_code == 400
     assert "resolution" in closing.json()["detail"]

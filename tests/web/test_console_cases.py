@@ -75,3 +75,20 @@ async def test_an_unknown_step_is_a_400_not_a_500(client: httpx.AsyncClient, sto
     answer = await client.post(f"/cases/{made['RAL']}/act", data={"step": "explode"})
     assert answer.status_code == 400
     assert "unknown step" in answer.text
+
+
+async def test_the_health_form_records_impact_systems_and_downtime(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    made = shared_observable(store)
+    form = {"step": "health", "value": "actual", "detail": "PACS, EPR", "downtime": "on"}
+    answer = await client.post(f"/cases/{made['RAL']}/act", data=form)
+    assert answer.status_code == 303
+    with store.session() as session:
+        case = cases.get_case(session, made["RAL"], Scope.everything())
+    assert (case.patient_impact.value, case.clinical_systems) == ("actual", ("PACS", "EPR"))
+    assert case.downtime_since is not None
+    off = await client.post(f"/cases/{made['RAL']}/act", data={**form, "downtime": ""})
+    assert off.status_code == 303
+    with store.session() as session:
+        assert cases.get_case(session, made["RAL"], Scope.everything()).downtime_since is None

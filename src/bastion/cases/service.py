@@ -100,6 +100,8 @@ def _record(
 def _timeline(
     session: Session, row: CaseRow, actor: Actor, kind: str, text: str, **data: Any
 ) -> None:
+    # The JSON column holds plain values: times as ISO 8601 text.
+    data = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
     session.add(
         TimelineRow(
             case_id=row.id, at=utcnow(), kind=kind, actor=str(actor)[:120], text=text,

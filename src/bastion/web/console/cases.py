@@ -25,7 +25,7 @@ from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep
 PAGE_SIZE = 50
 STEPS = (
     *("status", "assign", "note", "task", "task_status", "observable", "alert", "clock"),
-    "advisory",
+    *("advisory", "health"),
 )
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -216,6 +216,7 @@ def case_page(
             "section": "cases", "case": found, "may_write": may_write,
             "statuses": [s for s in cases.CaseStatus if s is not found.status],
             "task_statuses": list(cases.TaskStatus), "kinds": list(cases.ObservableKind),
+            "impacts": list(cases.PatientImpact),
             "countdown": countdown,
         },
     )  # fmt: skip
@@ -232,12 +233,13 @@ def case_act(
     value: Field = "",
     detail: Field = "",
     item: Annotated[str, Form(max_length=12)] = "",
+    downtime: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:
     """Do one thing to the case from its page: ``step`` says what, ``value``/``detail`` with what."""
     if step not in STEPS:
         msg = f"unknown step {step!r}; choose one of {', '.join(STEPS)}"
         raise InputError(msg)
-    writable(session, principal, case_id)
+    current = writable(session, principal, case_id)
     kw: dict[str, Any] = {"actor": principal.as_actor(), "scope": principal.scope}
     number = int(value) if value.strip().isdigit() else 0
     if step in {"alert", "task_status"} and not (number or item.strip().isdigit()):
@@ -259,6 +261,11 @@ def case_act(
         cases.merge_alert(session, case_id, number, **kw)
     elif step == "clock":
         cases.report_clock(session, case_id, value, **kw)
+    elif step == "health":
+        since = (current.downtime_since or datetime.now(UTC)) if downtime == "on" else None
+        systems = [s.strip() for s in detail.split(",") if s.strip()]
+        changes = {"patient_impact": value, "clinical_systems": systems, "downtime_since": since}
+        cases.update_case(session, case_id, changes, **kw)
     else:
         cases.link_advisory(session, case_id, value, **kw)
     anchor = {"task_status": "tasks", "task": "tasks", "observable": "observables"}.get(
