@@ -138,7 +138,9 @@ def list_cases(
     offset: int = 0,
 ) -> tuple[list[Case], int]:
     """Return one page of the cases ``scope`` may see, newest first, and how many match."""
-    query = select(CaseRow).where(CaseRow.id.in_(visible_ids(scope)))
+    query = select(CaseRow)
+    if scope.codes is not None:  # every case has an organisation: national needs no filter
+        query = query.where(CaseRow.id.in_(visible_ids(scope)))
     if status:
         query = query.where(CaseRow.status == status)
     if open_only:
