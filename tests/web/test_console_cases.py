@@ -92,3 +92,23 @@ async def test_the_health_form_records_impact_systems_and_downtime(
     assert off.status_code == 303
     with store.session() as session:
         assert cases.get_case(session, made["RAL"], Scope.everything()).downtime_since is None
+
+
+async def test_a_lead_merges_its_own_cases_but_not_anothers(store: Store, client_as: Any) -> None:
+    made = shared_observable(store)
+    with store.session() as session:
+        second = cases.create_case(
+            session, cases.CaseDraft("Second at RAL", ("RAL",)), actor=Actor.cli("t"),
+            scope=Scope.everything(),
+        )  # fmt: skip
+    async with client_as("lead") as lead:
+        foreign = await lead.post(
+            f"/cases/{made['RAL']}/act", data={"step": "merge", "value": str(made["RJ1"])}
+        )
+        merged = await lead.post(
+            f"/cases/{made['RAL']}/act", data={"step": "merge", "value": str(second.id)}
+        )
+    assert (foreign.status_code, merged.status_code) == (404, 303)
+    with store.session() as session:
+        assert cases.get_case(session, second.id, Scope.everything()).merged_into == made["RAL"]
+        assert cases.get_case(session, made["RJ1"], Scope.everything()).merged_into is None

@@ -25,7 +25,7 @@ from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep
 PAGE_SIZE = 50
 STEPS = (
     *("status", "assign", "note", "task", "task_status", "observable", "alert", "clock"),
-    *("advisory", "health"),
+    *("advisory", "health", "merge"),
 )
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -242,8 +242,8 @@ def case_act(
     current = writable(session, principal, case_id)
     kw: dict[str, Any] = {"actor": principal.as_actor(), "scope": principal.scope}
     number = int(value) if value.strip().isdigit() else 0
-    if step in {"alert", "task_status"} and not (number or item.strip().isdigit()):
-        msg = "name the alert or task by its number"
+    if step in {"alert", "task_status", "merge"} and not (number or item.strip().isdigit()):
+        msg = "name the alert, task or case by its number"
         raise InputError(msg)
     if step == "status":
         cases.set_status(session, case_id, value, resolution=detail, **kw)
@@ -259,6 +259,9 @@ def case_act(
         cases.add_observable(session, case_id, detail, value, **kw)
     elif step == "alert":
         cases.merge_alert(session, case_id, number, **kw)
+    elif step == "merge":
+        writable(session, principal, number)  # the other case: visible (404) and workable (403)
+        cases.merge_cases(session, case_id, number, **kw)
     elif step == "clock":
         cases.report_clock(session, case_id, value, **kw)
     elif step == "health":
