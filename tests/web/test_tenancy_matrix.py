@@ -331,6 +331,26 @@ CASES: dict[tuple[str, str], Case] = {
         EVERYONE,
         by_org=True,
     ),
+    ("POST", "/alerts/{alert_id}/triage"): Case(
+        lambda w, org: (
+            "POST",
+            f"/alerts/{fresh_alerts(w, org)[0]}/triage",
+            {"data": {"action": "assign", "assignee": "soc", "reason": "mine"}},
+        ),
+        TRIAGERS,
+        ok=303,
+        by_org=True,
+    ),
+    ("POST", "/alerts/triage"): Case(
+        lambda w, org: (
+            "POST",
+            "/alerts/triage",
+            {"data": {"action": "ack", "ids": fresh_alerts(w, org), "reason": "bulk"}},
+        ),
+        TRIAGERS,
+        ok=303,
+        by_org=True,
+    ),
     ("GET", "/api/v1/me"): Case(get("/api/v1/me"), EVERYONE),
     ("GET", "/api/v1/audit"): Case(get("/api/v1/audit"), frozenset({"admin", "auditor"})),
     ("GET", "/overview"): Case(get("/overview"), EVERYONE),

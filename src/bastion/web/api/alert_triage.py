@@ -85,7 +85,7 @@ class GroupOut(BaseModel):
     alerts: list[AlertSummary]
 
 
-def _writable(
+def writable_ids(
     session: SessionDep, principal: Principal, scope: AlertScope, ids: Sequence[int]
 ) -> list[int]:
     """Check each alert is visible (else 404) and the caller may triage it there (else 403)."""
@@ -107,7 +107,7 @@ def ack_alert(
     scope: AlertScope,
     principal: PrincipalDep,
 ) -> Changed:
-    ids = _writable(session, principal, scope, [alert_id])
+    ids = writable_ids(session, principal, scope, [alert_id])
     return _out(triage.acknowledge(session, principal.as_actor(), ids, reason=body.reason))
 
 
@@ -119,7 +119,7 @@ def assign_alert(
     scope: AlertScope,
     principal: PrincipalDep,
 ) -> Changed:
-    ids = _writable(session, principal, scope, [alert_id])
+    ids = writable_ids(session, principal, scope, [alert_id])
     done = triage.assign(session, principal.as_actor(), ids, body.assignee, reason=body.reason)
     return _out(done)
 
@@ -132,7 +132,7 @@ def close_alert(
     scope: AlertScope,
     principal: PrincipalDep,
 ) -> Changed:
-    ids = _writable(session, principal, scope, [alert_id])
+    ids = writable_ids(session, principal, scope, [alert_id])
     done = triage.close(session, principal.as_actor(), ids, body.resolution, reason=body.reason)
     return _out(done)
 
@@ -143,7 +143,7 @@ def close_alert(
 def note_alert(
     alert_id: AlertId, body: NoteIn, session: SessionDep, scope: AlertScope, principal: PrincipalDep
 ) -> Changed:
-    ids = _writable(session, principal, scope, [alert_id])
+    ids = writable_ids(session, principal, scope, [alert_id])
     return _out(triage.add_note(session, principal.as_actor(), ids, body.text))
 
 
@@ -155,7 +155,7 @@ def split_alert(
     scope: AlertScope,
     principal: PrincipalDep,
 ) -> AlertSummary:
-    _writable(session, principal, scope, [alert_id])
+    writable_ids(session, principal, scope, [alert_id])
     moved = triage.split(session, principal.as_actor(), alert_id, reason=body.reason)
     return AlertSummary.model_validate(moved)
 
@@ -181,7 +181,7 @@ def alert_group(group_id: GroupId, session: SessionDep, scope: AlertScope) -> Gr
 def bulk_triage(
     body: BulkIn, session: SessionDep, scope: AlertScope, principal: PrincipalDep
 ) -> Changed:
-    ids = _writable(session, principal, scope, body.ids)
+    ids = writable_ids(session, principal, scope, body.ids)
     if body.rule or body.indicator or body.org:
         principal.require("alerts:write")
         writable = (
