@@ -165,3 +165,46 @@ async def test_openapi_describes_the_alert_operations(sqlite_client: httpx.Async
     assert {"AlertPage", "AlertSummary", "AlertOut", "EvidenceOut"} <= set(
         spec["components"]["schemas"]
     )
+
+
+async def test_triage_through_the_api_groups_history_and_bulk(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    old, live = alert_ids["ind-old"], alert_ids["ind-live"]
+    # one organisation, host and indicator within the hour: one group, oldest first
+    group = (await client.get(f"{API}/groups/{old}")).json()
+    assert [a["id"] for a in group["alerts"]] == [old, live]
+    acked = (await client.post(f"{API}/{old}/ack", json={"reason": "looking"})).json()
+    assert [a["state"] for a in acked["changed"]] == ["acknowledged"]
+    bulk = await client.post(
+        f"{API}/bulk",
+        json={"action": "close", "org": "RAL", "resolution": "false_positive", "reason": "lab"},
+    )
+    assert sorted(a["id"] for a in bulk.json()["changed"]) == sorted([old, live])
+    assert (await client.post(f"{API}/{live}/notes", json={"text": "done"})).status_code == 201
+    history = (await client.get(f"{API}/{old}/history")).json()
+    assert [(h["field"], h["after"], h["reason"]) for h in history] == [
+        ("state", "acknowledged", "looking"),
+        ("state", "closed", "lab"),
+        ("resolution", "false_positive", "lab"),
+    ]
+    listed = (await client.get(API, params={"state": "closed"})).json()
+    assert {a["id"] for a in listed["items"]} == {old, live}
+    for path, body in [
+        (f"{API}/{live}/close", {"resolution": "maybe"}),
+        (f"{API}/bulk", {"action": "assign", "ids": [live]}),
+        (f"{API}/bulk", {"action": "ack"}),
+        (f"{API}/{live}/assign", {"assignee": ""}),
+    ]:
+        answer = await client.post(path, json=body)
+        assert 400 <= answer.status_code < 500, (path, body, answer.text)
+    assert (await client.post(f"{API}/{live}/assign", json={"assignee": "x"})).status_code == 409
+
+
+async def test_an_unknown_organisation_is_a_404_with_a_message(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    answer = await client.get(API, params={"org": "NOPE"})
+    assert answer.status_code == 404
+    assert "no organisation with code 'NOPE'" in answer.json()["detail"]
+    assert (await client.get(API, params={"org": "RJ1"})).json()["total"] == 1

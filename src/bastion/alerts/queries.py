@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bastion.alerts.models import AlertRow
 from bastion.alerts.store import Alert, to_domain
@@ -29,6 +30,11 @@ def list_alerts(
     key_family: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    group_id: int | None = None,
+    assignee: str | None = None,
+    rule: str | None = None,
+    sort: str = "last_seen",
+    oldest_first: bool = False,
 ) -> tuple[list[Alert], int]:
     """Return one page of alerts, most recently seen first, and how many match in all.
 
@@ -61,11 +67,41 @@ def list_alerts(
                 AlertRow.key.startswith(f"{key_family}:", autoescape=True),
             )
         )
+    if group_id is not None:
+        query = query.where(AlertRow.group_id == group_id)
+    if assignee is not None:
+        query = query.where(AlertRow.assignee == assignee.strip())
+    if rule is not None:  # a rule's or a built-in check's alerts, correlations' groups included
+        family = rule.strip() if rule.strip().startswith("builtin:") else f"sigma:{rule.strip()}"
+        query = query.where(
+            or_(
+                AlertRow.key == family,
+                AlertRow.key.startswith(f"{family} ", autoescape=True),
+                AlertRow.key.startswith(f"{family}:", autoescape=True),
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).offset(offset)
+    column = _SORTS.get(sort)
+    if column is None:
+        msg = f"unknown sort {sort!r}; choose one of {', '.join(_SORTS)}"
+        raise InputError(msg)
+    order = (
+        [column.asc(), AlertRow.id.asc()] if oldest_first else [column.desc(), AlertRow.id.desc()]
+    )
+    page = query.order_by(*order).offset(offset)
     if limit is not None:
         page = page.limit(limit)
     return [to_domain(r) for r in session.scalars(page)], total
+
+
+_SORTS: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
+    "last_seen": AlertRow.last_seen,
+    "first_seen": AlertRow.first_seen,
+    "severity": case({s.value: s.rank for s in Severity}, value=AlertRow.severity, else_=-1),
+    "count": AlertRow.count,
+    "state": AlertRow.state,
+    "id": AlertRow.id,
+}
 
 
 def count_alerts_by_key(

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from bastion.web.api import account, alerts, orgs, rules
+from bastion.web.api import account, alert_triage, alerts, orgs, rules
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
 from bastion.web.api.cases import router as cases_router
@@ -19,6 +19,7 @@ router = APIRouter(
 )
 router.include_router(orgs.router)
 router.include_router(alerts.router)
+router.include_router(alert_triage.router)
 router.include_router(account.router)
 router.include_router(advisories_router)
 router.include_router(intel_api.router)

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bastion.alerts import TriageState, Verdict, get_alert, list_alerts
+from bastion.alerts import TriageState, Verdict, get_alert, list_alerts, require_org
 from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
@@ -110,6 +110,8 @@ def list_boundary_alerts(
     offset: Offset = 0,
 ) -> AlertPage:
     """Return one page of alerts, most recently seen first, with the total that match."""
+    if org is not None:
+        require_org(session, org)  # a code nobody knows is a 404, not an empty page
     found, total = list_alerts(
         session,
         org=org,
