@@ -20,17 +20,15 @@ from bastion.cases.domain import (
     TaskStatus,
     TimelineEntry,
 )
+from bastion.cases.evidence import add_attachment, add_evidence, attachment_path
 from bastion.cases.notify import Notifier, Sent, remind_clocks, sent_notifications
 from bastion.cases.read import ClockPolicy, attachment_of, get_case, list_cases
 from bastion.cases.service import (
-    add_attachment,
-    add_evidence,
     add_note,
     add_observable,
     add_task,
     alert_organisation,
     assign,
-    attachment_path,
     create_case,
     link_advisory,
     merge_alert,
