@@ -58,7 +58,7 @@ def _argon2(rounds: int) -> list[dict[str, Any]]:
 
 def _seed(store: Any, organisations: int, alerts: int) -> list[str]:
     from bastion import orgs
-    from bastion.boundary.alerts import record_alerts
+    from bastion.alerts import record_alerts
 
     codes = [f"B{i:05d}" for i in range(organisations)]
     with store.session() as session:

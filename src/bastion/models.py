@@ -1,9 +1,11 @@
 """Every context's SQL tables, imported in one place for Alembic and tests."""
 
 from bastion.advisories import models as advisories_models
+from bastion.alerts import models as alerts_models
 from bastion.audit import models as audit_models
 from bastion.auth import models as auth_models
 from bastion.boundary import models as boundary_models
+from bastion.cases import models as cases_models
 from bastion.detect import models as detect_models
 from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
@@ -11,9 +13,11 @@ from bastion.orgs import models as orgs_models
 
 __all__ = [
     "advisories_models",
+    "alerts_models",
     "audit_models",
     "auth_models",
     "boundary_models",
+    "cases_models",
     "correlation_models",
     "detect_models",
     "intel_models",

@@ -110,6 +110,10 @@ def policy(cli: Run, tmp: Path, shared: Path) -> None:
     ok(cli("intel", "policies", "add", "firewalls"))
 
 
+def opened(cli: Run, tmp: Path, shared: Path) -> None:
+    ok(cli("cases", "create", "--title", "Beacon", "--org", "RAA"))
+
+
 def listed(cli: Run, tmp: Path, shared: Path) -> None:
     (tmp / "list.txt").write_text("bad.example\n")
     ok(cli("intel", "import", str(tmp / "list.txt")))
@@ -117,6 +121,31 @@ def listed(cli: Run, tmp: Path, shared: Path) -> None:
 
 def rules(cli: Run, tmp: Path, shared: Path) -> None:
     install_demo_rules(context.settings().rules_dir)
+
+
+def alerted(cli: Run, tmp: Path, shared: Path) -> None:
+    """Two alerts of RAA, one host and one observable: alert 1 and 2, one group."""
+    import polars as pl
+
+    from bastion.alerts import record_alerts
+
+    opened = context.store()
+    with opened.session() as session:
+        record_alerts(
+            session,
+            pl.DataFrame(
+                {
+                    "organization.id": ["RAA", "RAA"],
+                    "host.ip": ["10.9.0.5", "10.9.0.5"],
+                    "kind": ["indicator", "rule"],
+                    "key": ["ipv4:203.0.113.9", "builtin:port-scan:203.0.113.9"],
+                    "title": ["Known C2", "Port scan"],
+                    "severity": ["high", "medium"],
+                    "observable": ["203.0.113.9", "203.0.113.9"],
+                }
+            ),
+        )
+    opened.dispose()
 
 
 def serve(tmp: Path, name: str, content: bytes) -> str:
@@ -209,6 +238,17 @@ MUTATING: dict[str, Case] = {
             cli("advisories", "feeds", "add", "osv", osv_server(tmp, shared))
         ),
     ),
+    "cases create": case(words("cases", "create", "--title", "Beacon", "--org", "RAA")),
+    "cases merge": case(
+        words("cases", "merge", "1", "--case", "2"),
+        run("cases", "create", "--title", "A", "--org", "RAA"),
+        run("cases", "create", "--title", "B", "--org", "RAA"),
+    ),
+    "cases status": case(words("cases", "status", "1", "triage"), opened),
+    "cases close": case(words("cases", "close", "1", "--resolution", "benign"), opened),
+    "cases assign": case(words("cases", "assign", "1", "soc-team"), opened),
+    "cases note": case(words("cases", "note", "1", "called the trust"), opened),
+    "cases observable": case(words("cases", "observable", "1", "domain", "c2.example"), opened),
     "boundary forget": case(
         lambda tmp, _s: ["boundary", "forget", str(tmp / "misread.log")],
         lambda cli, tmp, _s: (tmp / "misread.log").write_text("not a firewall log\n"),
@@ -254,6 +294,15 @@ MUTATING: dict[str, Case] = {
     "orgs add-host": case(words("orgs", "add-host", "RAA", "www.raa.example")),
     "orgs add-network": case(words("orgs", "add-network", "RAA", "10.1.0.0/16")),
     "orgs import": case(lambda tmp, _s: ["orgs", "import", orgs_csv(tmp)]),
+    "alerts ack": case(words("alerts", "ack", "1", "--reason", "seen"), alerted),
+    "alerts assign": case(words("alerts", "assign", "1", "--to", "soc"), alerted),
+    "alerts close": Case(
+        words("alerts", "close", "--org", "RAA", "--resolution", "benign"),
+        (alerted,),
+        changes=lambda out: int(out.split()[1]),
+    ),
+    "alerts note": case(words("alerts", "note", "2", "-m", "checked"), alerted),
+    "alerts split": case(words("alerts", "split", "2"), alerted),
     "rules disable": case(words("rules", "disable", RULE_ID), rules),
     "rules enable": case(words("rules", "enable", RULE_ID), rules),
     "tokens create": case(words("tokens", "create", "--name", "feed", "--scope", "alerts:read")),
@@ -277,6 +326,7 @@ READ_ONLY = {
     "advisories alert", "advisories alerts", "advisories feeds list", "advisories list",
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
     "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
+    "alerts history", "cases list", "cases show", "cases stats",
     "audit list", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
@@ -297,6 +347,7 @@ NOT_AUDITED = {
     "archive compact": "moves archived batches between Parquet partitions",
     "archive prune": "removes archived days past retention",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
+    "cases remind": "sends reminders, each recorded as a notification; changes no case",
     "init": "creates the schema (its --demo load records the federation it loads)",
     "serve": "runs the web app, whose routes are audited by tests/web/test_audit_completeness",
 }

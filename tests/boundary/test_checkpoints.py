@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.boundary.checkpoints import (
     batch_done,
     get_checkpoint,

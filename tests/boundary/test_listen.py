@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.boundary.listen import ListenerConfig, SyslogListener
 from bastion.boundary.pipeline import Pipeline, SourceStats
 from bastion.core.settings import Settings

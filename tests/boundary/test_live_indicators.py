@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bastion import intel, orgs
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.core.settings import Settings
 from bastion.store import Store

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bastion.alerts import Alert, list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import Alert, list_alerts
 from bastion.boundary.hunting import hunt
 from bastion.boundary.pipeline import SourceStats
 from bastion.core.settings import Settings
@@ -53,7 +53,7 @@ def test_every_planted_attack_alerts_its_organisation_and_nothing_else_does(
             mine = [a for a in mine if a.host == attack.host_ip]
         assert mine, f"no alert for {attack.kind} at {attack.organisation} ({attack.description})"
         expected = "blocked" if attack.action == "blocked" else "live"
-        assert expected in {a.status for a in mine}, f"{attack.kind}: {[a.status for a in mine]}"
+        assert expected in {a.verdict for a in mine}, f"{attack.kind}: {[a.verdict for a in mine]}"
         if attack.indicator:
             assert any(a.indicator_value == attack.indicator for a in mine), attack.kind
     planted = {(a.organisation, a.host_ip) for a in manifest.attacks}

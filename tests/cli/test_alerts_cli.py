@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 from typer.testing import Result
 
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 from bastion.boundary.archive import write_batch
 from bastion.cli import context
 
@@ -46,7 +46,7 @@ def test_alerts_list_and_show(bastion: Run) -> None:
     listed = bastion("alerts", "list", "--json")
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)
-    assert sorted((r["org"], r["key"], r["count"], r["status"]) for r in rows) == [
+    assert sorted((r["org"], r["key"], r["count"], r["verdict"]) for r in rows) == [
         ("R0A", "ind-1", 2, "live"),
         ("RXX", "sigma-9", 1, "blocked"),
     ]
@@ -104,3 +104,59 @@ def test_hunt_prints_json_rows_with_iso_timestamps(bastion: Run, tmp_path: Path)
     pruned = json.loads(bastion("archive", "prune", "--older-than", "30", "--json").stdout)
     assert pruned["files_removed"] == 1  # one staged file: the batch was not compacted
     assert not list(archive.rglob("*.parquet"))
+
+
+def _with_alerts(bastion: Run) -> dict[str, int]:
+    assert bastion("init").exit_code == 0
+    opened = context.store()
+    with opened.session() as session:
+        record_alerts(session, candidates())
+    opened.dispose()
+    return {a["key"]: a["id"] for a in json.loads(bastion("alerts", "list", "--json").stdout)}
+
+
+def test_ack_assign_close_note_by_id_and_by_filter_with_history(bastion: Run) -> None:
+    ids = _with_alerts(bastion)
+    listed = json.loads(bastion("alerts", "list", "--json").stdout)
+    assert {(a["state"], a["verdict"], a["group_id"] == a["id"]) for a in listed} == {
+        ("new", "live", True),
+        ("new", "blocked", True),
+    }
+    acked = bastion("alerts", "ack", "--org", "RXX", "--reason", "triage round")
+    assert (acked.exit_code, acked.stdout.strip()) == (0, "acknowledged 1 alert(s)")
+    assert bastion("alerts", "assign", str(ids["ind-1"]), "--to", "soc-team").exit_code == 0
+    closed = bastion(
+        "alerts", "close", str(ids["ind-1"]), str(ids["sigma-9"]), "--resolution", "benign"
+    )
+    assert closed.stdout.strip() == "closed 2 alert(s)"
+    assert bastion("alerts", "note", str(ids["ind-1"]), "-m", "called the trust").exit_code == 0
+    states = {a["key"]: a for a in json.loads(bastion("alerts", "list", "--json").stdout)}
+    assert {(k, a["state"], a["resolution"]) for k, a in states.items()} == {
+        ("ind-1", "closed", "benign"),
+        ("sigma-9", "closed", "benign"),
+    }
+    assert states["ind-1"]["assignee"] == "soc-team"
+    changes = json.loads(bastion("alerts", "history", str(ids["sigma-9"]), "--json").stdout)
+    assert [(c["field"], c["after"], c["reason"]) for c in changes] == [
+        ("state", "acknowledged", "triage round"),
+        ("state", "closed", None),
+        ("resolution", "benign", None),
+    ]
+    assert json.loads(bastion("alerts", "list", "--state", "new", "--json").stdout) == []
+
+
+def test_unknown_organisation_resolution_or_id_is_one_line_and_non_zero(bastion: Run) -> None:
+    ids = _with_alerts(bastion)
+    for argv, says in [
+        (("alerts", "list", "--org", "NOPE"), "no organisation with code 'NOPE'"),
+        (("alerts", "ack", "--org", "NOPE"), "no organisation with code 'NOPE'"),
+        (("alerts", "close", str(ids["ind-1"]), "--resolution", "oops"), "unknown resolution"),
+        (("alerts", "ack", "999999"), "no alert with id 999999"),
+        (("alerts", "split", str(ids["ind-1"])), "alone in its group"),
+    ]:
+        result = bastion(*argv)
+        assert result.exit_code != 0, argv
+        assert says in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    # RXX is in no federation here, but an alert names it: it still filters
+    assert bastion("alerts", "list", "--org", "RXX").exit_code == 0

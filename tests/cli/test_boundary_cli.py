@@ -52,7 +52,7 @@ def test_ingest_reports_counts_rejects_and_alerts_as_json(bastion: Run, tmp_path
     )
     assert reject["reason"]
     [alert] = json.loads(bastion("alerts", "list", "--json").stdout)
-    assert (alert["org"], alert["host"], alert["status"]) == ("R0A", "11.0.0.6", "blocked")
+    assert (alert["org"], alert["host"], alert["verdict"]) == ("R0A", "11.0.0.6", "blocked")
     [source] = json.loads(bastion("boundary", "sources", "--json").stdout)
     assert source["done"] is True
     again = json.loads(bastion("boundary", "ingest", str(log), "--json").stdout)

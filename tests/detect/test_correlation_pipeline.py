@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event
 from typer.testing import Result
 
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
 from bastion.boundary.pipeline import Pipeline, SourceStats

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.core.settings import Settings
 from bastion.demo import generate_federation, load_federation
 from bastion.demo.day import generate_and_ingest_day
@@ -69,3 +69,13 @@ def test_demo_day_raises_log4shell_and_port_scan_rule_alerts(
     assert scans[0].org == scan.organisation
     assert scans[0].title == "Port scan of a member's host"
     assert not [a for a in alerts if a.key == DENIED]  # used only by the correlation
+    # The built-in check and the correlation saw the same denied probes: one group, blocked.
+    with sqlite_store.session() as session:
+        everything = list_alerts(session)[0]
+    at_target = [a for a in everything if (a.org, a.host) == (scan.organisation, scan.host_ip)]
+    scan_alerts = [a for a in at_target if "port-scan" in a.key or a.key.startswith(PORT_SCAN)]
+    assert sorted(a.key.split(":")[0] for a in scan_alerts) == ["builtin", "sigma"]
+    assert len({a.group_id for a in scan_alerts}) == 1
+    assert {a.verdict for a in scan_alerts} == {"blocked"}, [
+        (a.key, a.verdict) for a in scan_alerts
+    ]

@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA

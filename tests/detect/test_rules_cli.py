@@ -74,7 +74,9 @@ def test_list_disable_enable(bastion: Run, tmp_path: Path, kit: Any) -> None:
     rules.mkdir(parents=True)
     (rules / "paste.yml").write_text(kit.rule_yaml(DETECTION))
     (rules / "zbroken.yml").write_text("title: broken\n")
-    listed = json.loads(bastion("rules", "list", "--json").stdout)
+    listed = [
+        r for r in json.loads(bastion("rules", "list", "--json").stdout) if "builtin" not in r
+    ]
     assert [(r["id"], r["status"], r["hits"]) for r in listed] == [
         (kit.RULE_ID, "enabled", 0),
         (None, "invalid", 0),
@@ -110,3 +112,19 @@ def test_placeholders_come_from_the_config_file(bastion: Run, tmp_path: Path, ki
     result = bastion("rules", "check", str(rule), "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["status"] == "compiled"
+
+
+def test_builtin_checks_are_listed_disabled_and_enabled_like_rules(bastion: Run) -> None:
+    assert bastion("init").exit_code == 0
+    listed = {r["id"]: r for r in json.loads(bastion("rules", "list", "--json").stdout)}
+    builtin = ["builtin:exfiltration", "builtin:log4shell-probe", "builtin:port-scan"]
+    assert sorted(i for i in listed if i and i.startswith("builtin:")) == builtin
+    assert {listed[i]["status"] for i in builtin} == {"enabled"}
+    assert bastion("rules", "disable", "builtin:port-scan").exit_code == 0
+    after = {r["id"]: r["status"] for r in json.loads(bastion("rules", "list", "--json").stdout)}
+    assert after["builtin:port-scan"] == "disabled"
+    assert after["builtin:exfiltration"] == "enabled"
+    trail = json.loads(bastion("audit", "list", "--action", "rule.", "--json").stdout)
+    assert [(e["action"], e["target"]) for e in trail] == [
+        ("rule.disable", "rule:builtin:port-scan")
+    ]

@@ -9,8 +9,8 @@ import polars as pl
 import stix2
 
 from bastion import intel, orgs
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts
 from bastion.boundary.pipeline import Pipeline
 from bastion.boundary.retrohunt import hunt_matches, retrohunt
 from bastion.core.settings import Settings

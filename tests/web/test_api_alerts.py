@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from fastapi import FastAPI
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -68,7 +68,7 @@ async def test_list_is_newest_first_filters_and_pages(
     assert (page["total"], page["limit"], page["offset"]) == (3, 50, 0)
     old = page["items"][2]
     assert old["id"] == alert_ids["ind-old"]
-    assert (old["org"], old["host"], old["status"], old["severity"]) == (
+    assert (old["org"], old["host"], old["verdict"], old["severity"]) == (
         "RAL",
         "10.20.1.5",
         "blocked",
@@ -82,10 +82,10 @@ async def test_list_is_newest_first_filters_and_pages(
         ({"org": "ral"}, ["ind-live", "ind-old"]),
         ({"org": "RJ1"}, ["ind-rj1"]),
         ({"org": "A81001"}, []),
-        ({"status": "live"}, ["ind-rj1", "ind-live"]),
-        ({"status": "blocked"}, ["ind-old"]),
+        ({"verdict": "live"}, ["ind-rj1", "ind-live"]),
+        ({"verdict": "blocked"}, ["ind-old"]),
         ({"severity": "critical"}, ["ind-rj1"]),
-        ({"org": "RAL", "status": "live", "severity": "high"}, ["ind-live"]),
+        ({"org": "RAL", "verdict": "live", "severity": "high"}, ["ind-live"]),
         ({"org": "RAL", "severity": "critical"}, []),
     ]
     for query, keys in cases:
@@ -133,7 +133,7 @@ async def test_get_returns_the_alert_with_evidence_and_unknown_id_is_404(
         ({"limit": "501"}, "limit"),
         ({"offset": "-1"}, "offset"),
         ({"offset": str(2**40)}, "offset"),
-        ({"status": "open"}, "status"),
+        ({"verdict": "open"}, "verdict"),
         ({"severity": "urgent"}, "severity"),
         ({"org": "R-1!"}, "org"),
         ({"org": "R" * 17}, "org"),
@@ -164,3 +164,46 @@ async def test_openapi_describes_the_alert_operations(sqlite_client: httpx.Async
     assert {"AlertPage", "AlertSummary", "AlertOut", "EvidenceOut"} <= set(
         spec["components"]["schemas"]
     )
+
+
+async def test_triage_through_the_api_groups_history_and_bulk(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    old, live = alert_ids["ind-old"], alert_ids["ind-live"]
+    # one organisation, host and indicator within the hour: one group, oldest first
+    group = (await client.get(f"{API}/groups/{old}")).json()
+    assert [a["id"] for a in group["alerts"]] == [old, live]
+    acked = (await client.post(f"{API}/{old}/ack", json={"reason": "looking"})).json()
+    assert [a["state"] for a in acked["changed"]] == ["acknowledged"]
+    bulk = await client.post(
+        f"{API}/bulk",
+        json={"action": "close", "org": "RAL", "resolution": "false_positive", "reason": "lab"},
+    )
+    assert sorted(a["id"] for a in bulk.json()["changed"]) == sorted([old, live])
+    assert (await client.post(f"{API}/{live}/notes", json={"text": "done"})).status_code == 201
+    history = (await client.get(f"{API}/{old}/history")).json()
+    assert [(h["field"], h["after"], h["reason"]) for h in history] == [
+        ("state", "acknowledged", "looking"),
+        ("state", "closed", "lab"),
+        ("resolution", "false_positive", "lab"),
+    ]
+    listed = (await client.get(API, params={"state": "closed"})).json()
+    assert {a["id"] for a in listed["items"]} == {old, live}
+    for path, body in [
+        (f"{API}/{live}/close", {"resolution": "maybe"}),
+        (f"{API}/bulk", {"action": "assign", "ids": [live]}),
+        (f"{API}/bulk", {"action": "ack"}),
+        (f"{API}/{live}/assign", {"assignee": ""}),
+    ]:
+        answer = await client.post(path, json=body)
+        assert 400 <= answer.status_code < 500, (path, body, answer.text)
+    assert (await client.post(f"{API}/{live}/assign", json={"assignee": "x"})).status_code == 409
+
+
+async def test_an_unknown_organisation_is_a_404_with_a_message(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    answer = await client.get(API, params={"org": "NOPE"})
+    assert answer.status_code == 404
+    assert "no organisation with code 'NOPE'" in answer.json()["detail"]
+    assert (await client.get(API, params={"org": "RJ1"})).json()["total"] == 1

@@ -24,10 +24,10 @@ from tests.web.browsing import serving, sign_in
 
 from bastion import advisories as adv
 from bastion import audit, auth, detect, orgs
+from bastion.alerts import record_alerts
 from bastion.audit import Actor
 from bastion.auth import Role
 from bastion.auth import users as auth_users
-from bastion.boundary.alerts import record_alerts
 from bastion.core.settings import Settings
 from bastion.demo.detection import install_demo_rules
 from bastion.store import Store, upgrade

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from fastapi import FastAPI
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -92,16 +92,16 @@ async def test_list_shows_newest_first_live_apart_from_blocked_and_filters(
     assert '<a href="/alerts" aria-current="page">Alerts</a>' in page.text
     cases: list[tuple[dict[str, str], list[str]]] = [
         ({"org": "ral"}, ["ind-live", "ind-old"]),
-        ({"status": "blocked"}, ["ind-old"]),
-        ({"status": "live", "org": "RAL"}, ["ind-live"]),
+        ({"verdict": "blocked"}, ["ind-old"]),
+        ({"verdict": "live", "org": "RAL"}, ["ind-live"]),
         ({"severity": "critical"}, ["ind-rj1"]),
-        ({"org": "", "status": "", "severity": ""}, ["ind-rj1", "ind-live", "ind-old"]),
+        ({"org": "", "verdict": "", "severity": ""}, ["ind-rj1", "ind-live", "ind-old"]),
         ({"org": "A81001"}, []),
     ]
     for query, keys in cases:
         page = await client.get("/alerts", params=query)
         assert [alert_id for _, alert_id in rows(page.text)] == [alert_ids[k] for k in keys], query
-    filtered = (await client.get("/alerts", params={"org": "ral", "status": "live"})).text
+    filtered = (await client.get("/alerts", params={"org": "ral", "verdict": "live"})).text
     assert 'value="RAL"' in filtered
     assert '<option value="live" selected>' in filtered
     assert "Royal Free London NHS Foundation Trust (RAL)" in filtered
@@ -118,13 +118,13 @@ async def test_list_pages_fifty_at_a_time_keeping_the_filters(
         store,
         [hit("RJ1", f"page-{n:02d}", n * 90, blocked=True, severity="low") for n in range(53)],
     )
-    first = (await client.get("/alerts", params={"status": "blocked"})).text
-    second = (await client.get("/alerts", params={"status": "blocked", "page": 2})).text
+    first = (await client.get("/alerts", params={"verdict": "blocked"})).text
+    second = (await client.get("/alerts", params={"verdict": "blocked", "page": 2})).text
     assert [i for _, i in rows(first)] == [ids[f"page-{n:02d}"] for n in range(52, 2, -1)]
     assert [i for _, i in rows(second)] == [ids[f"page-{n:02d}"] for n in (2, 1, 0)]
     assert "1–50 of 53 · page 1 of 2" in first
-    assert 'href="/alerts?status=blocked&amp;page=2">Next →' in first
-    assert 'href="/alerts?status=blocked">← Previous' in second
+    assert 'href="/alerts?verdict=blocked&amp;page=2">Next →' in first
+    assert 'href="/alerts?verdict=blocked">← Previous' in second
     beyond = (await client.get("/alerts", params={"page": 9})).text
     assert "There is no page 9" in beyond
 
@@ -165,7 +165,7 @@ async def test_alert_page_shows_fields_indicator_escaped_evidence_and_404s(
 @pytest.mark.parametrize(
     ("query", "says"),
     [
-        ("status=open", "unknown alert status &#39;open&#39;"),
+        ("verdict=open", "unknown verdict &#39;open&#39;"),
         ("severity=urgent", "unknown severity &#39;urgent&#39;"),
         ("org=R-1!", "invalid organisation code &#39;R-1!&#39;"),
         ("page=0", "page: Input should be greater than or equal to 1"),

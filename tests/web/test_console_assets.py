@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from fastapi import FastAPI
 
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +28,7 @@ PAGES = (
     "/docs",
     "/orgs/ZZZ",
     "/alerts",
-    "/alerts?org=RAL&status=live&severity=high",
+    "/alerts?org=RAL&verdict=live&severity=high",
     "/alerts?org=ZZ9",
     "/alerts/1",
     "/alerts/2",

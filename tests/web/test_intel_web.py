@@ -20,8 +20,8 @@ import pytest
 from fastapi import FastAPI
 
 from bastion import audit, intel
+from bastion.alerts import record_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import record_alerts
 from bastion.core.timeutil import utcnow
 from bastion.core.types import Severity
 from bastion.intel import feeds

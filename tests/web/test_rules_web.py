@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from tests.web.conftest import ClientAs
 
 from bastion import audit, auth, detect
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.store import Store
 
@@ -78,7 +78,8 @@ async def test_the_list_holds_every_rule_and_correlation_with_its_alerts(
 ) -> None:
     page = (await client.get("/api/v1/rules")).json()
     rules = by_id(page)
-    assert page["total"] == 3
+    assert page["total"] == 6  # three Sigma rules and the three built-in checks
+    assert rules["builtin:port-scan"]["kind"] == "builtin"
     assert rules[LOG4SHELL]["logsource"] == "category: webserver"
     assert rules[LOG4SHELL]["level"] == "high"
     assert rules[LOG4SHELL]["sigma_status"] == "test"
@@ -108,14 +109,20 @@ async def test_filters_sort_and_paging_are_the_servers(
         return [r["id"] for r in page["items"]]
 
     assert await ids(kind="correlation") == [PORT_SCAN]
-    assert await ids(level="high") == [LOG4SHELL]
-    assert await ids(search="LOG4SHELL") == [LOG4SHELL]
+    assert await ids(level="high", kind="rule") == [LOG4SHELL]
+    assert set(await ids(level="high")) == {
+        LOG4SHELL,
+        "builtin:exfiltration",
+        "builtin:log4shell-probe",
+    }
+    assert await ids(search="LOG4SHELL", kind="rule") == [LOG4SHELL]
     assert await ids(search="t1595") == [PORT_SCAN]  # tags are searched too
     assert await ids(logsource="firewall") == [DENIED]
-    assert await ids(sort="level") == [LOG4SHELL, PORT_SCAN, DENIED]
-    assert await ids(sort="title") == [DENIED, LOG4SHELL, PORT_SCAN]
+    sigma = {LOG4SHELL, PORT_SCAN, DENIED}
+    assert [i for i in await ids(sort="level") if i in sigma] == [LOG4SHELL, PORT_SCAN, DENIED]
+    assert [i for i in await ids(sort="title") if i in sigma] == [DENIED, LOG4SHELL, PORT_SCAN]
     second = (await client.get("/api/v1/rules", params={"limit": 1, "offset": 1})).json()
-    assert (second["total"], [r["id"] for r in second["items"]]) == (3, [LOG4SHELL])
+    assert (second["total"], [r["id"] for r in second["items"]]) == (6, (await ids())[1:2])
     for bad in ({"level": "severe"}, {"sort": "colour"}, {"state": "maybe"}, {"limit": 0}):
         assert (await client.get("/api/v1/rules", params=bad)).status_code == 422, bad
 
@@ -306,7 +313,7 @@ async def test_the_console_form_switches_a_rule_with_csrf_only(
 async def test_the_catalogue_follows_the_rules_folder(
     client: httpx.AsyncClient, rules_dir: Path
 ) -> None:
-    assert (await client.get("/api/v1/rules")).json()["total"] == 3
+    assert (await client.get("/api/v1/rules")).json()["total"] == 6
     (rules_dir / "broken.yml").write_text(
         "title: Broken\nid: 0d0d0d0d-0000-4000-8000-000000000001\nlogsource:\n"
         "  category: dns\ndetection:\n  sel:\n    query|nosuchmodifier: x\n"

@@ -23,13 +23,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
+from tests.web.cases_matrix import case_routes
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel
 from bastion.advisories.importers import parse_osv_record
 from bastion.advisories.vulns import ImportResult
+from bastion.alerts import list_alerts, record_alerts
 from bastion.audit import Actor
-from bastion.boundary.alerts import list_alerts, record_alerts
 from bastion.demo.detection import install_demo_rules
 from bastion.demo.national import lead_sbom
 from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
@@ -243,6 +244,34 @@ def listed(w: World) -> str:
     return found.id
 
 
+TRIAGERS = frozenset({"admin", "analyst", "lead", "multi"})
+
+
+def fresh_alerts(w: World, org: str, n: int = 1) -> list[int]:
+    """Record ``n`` new alerts of ``org`` on one host and observable (one group); their ids."""
+    tag = next(w.counter)
+    frame = pl.DataFrame(
+        [{**hit(org, 3), "key": f"fresh-{tag}-{i}", "observable": f"obs-{tag}"} for i in range(n)]
+    )
+    with w.store.session() as session:
+        record_alerts(session, frame)
+        found, _ = list_alerts(session, org=org)
+    return sorted(a.id for a in found if a.key.startswith(f"fresh-{tag}-"))
+
+
+def triage_case(action: str, body: dict[str, Any], *, n: int = 1, ok: int = 200) -> Case:
+    return Case(
+        lambda w, org: (
+            "POST",
+            f"/api/v1/alerts/{fresh_alerts(w, org, n)[-1]}/{action}",
+            {"json": body},
+        ),
+        TRIAGERS,
+        ok=ok,
+        by_org=True,
+    )
+
+
 PUBLIC = {
     ("GET", "/health"),
     ("GET", "/openapi.json"),
@@ -301,6 +330,50 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/alerts"): Case(get("/api/v1/alerts"), EVERYONE),
     ("GET", "/api/v1/alerts/{alert_id}"): Case(
         lambda w, org: ("GET", f"/api/v1/alerts/{w.alert_ids[org]}", {}), EVERYONE, by_org=True
+    ),
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): triage_case("ack", {"reason": "seen"}),
+    ("POST", "/api/v1/alerts/{alert_id}/assign"): triage_case("assign", {"assignee": "soc"}),
+    ("POST", "/api/v1/alerts/{alert_id}/close"): triage_case("close", {"resolution": "benign"}),
+    ("POST", "/api/v1/alerts/{alert_id}/notes"): triage_case("notes", {"text": "hi"}, ok=201),
+    ("POST", "/api/v1/alerts/{alert_id}/split"): triage_case("split", {}, n=2),
+    ("POST", "/api/v1/alerts/bulk"): Case(
+        lambda w, org: (
+            "POST",
+            "/api/v1/alerts/bulk",
+            {"json": {"action": "ack", "ids": fresh_alerts(w, org), "reason": "bulk"}},
+        ),
+        TRIAGERS,
+        by_org=True,
+    ),
+    ("GET", "/api/v1/alerts/{alert_id}/history"): Case(
+        lambda w, org: ("GET", f"/api/v1/alerts/{w.alert_ids[org]}/history", {}),
+        EVERYONE,
+        by_org=True,
+    ),
+    ("GET", "/api/v1/alerts/groups/{group_id}"): Case(
+        lambda w, org: ("GET", f"/api/v1/alerts/groups/{w.alert_ids[org]}", {}),
+        EVERYONE,
+        by_org=True,
+    ),
+    ("POST", "/alerts/{alert_id}/triage"): Case(
+        lambda w, org: (
+            "POST",
+            f"/alerts/{fresh_alerts(w, org)[0]}/triage",
+            {"data": {"action": "assign", "assignee": "soc", "reason": "mine"}},
+        ),
+        TRIAGERS,
+        ok=303,
+        by_org=True,
+    ),
+    ("POST", "/alerts/triage"): Case(
+        lambda w, org: (
+            "POST",
+            "/alerts/triage",
+            {"data": {"action": "ack", "ids": fresh_alerts(w, org), "reason": "bulk"}},
+        ),
+        TRIAGERS,
+        ok=303,
+        by_org=True,
     ),
     ("GET", "/api/v1/me"): Case(get("/api/v1/me"), EVERYONE),
     ("GET", "/api/v1/audit"): Case(get("/api/v1/audit"), frozenset({"admin", "auditor"})),
@@ -604,6 +677,9 @@ CASES: dict[tuple[str, str], Case] = {
         fresh_session=True,
     ),
 }
+
+# The cases' rows first: the sign-out rows last end every session of their person.
+CASES = {**case_routes(Case, hit, advisory), **CASES}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

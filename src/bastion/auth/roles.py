@@ -11,7 +11,7 @@ from bastion.core.choices import Choice
 from bastion.core.errors import InputError
 
 # Contexts whose routes check a permission; a context that adds routes adds its name here.
-CONTEXTS = ("orgs", "alerts", "intel", "detect", "advisories", "users", "audit")
+CONTEXTS = ("orgs", "alerts", "intel", "detect", "advisories", "cases", "users", "audit")
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
 
@@ -52,15 +52,17 @@ _READ_ALL = frozenset(f"{c}:read" for c in CONTEXTS if c not in {"users", "audit
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.NATIONAL_ADMIN: PERMISSIONS,
     Role.NATIONAL_ANALYST: _READ_ALL
-    | {"alerts:write", "intel:write", "detect:write", "advisories:write"},
+    | {"alerts:write", "intel:write", "detect:write", "advisories:write", "cases:write"},
     Role.AUDITOR: _READ_ALL | {"audit:read", "users:read"},
     # A lead may switch a detection rule off for its own organisation (``detect:write`` at
     # it); switching a rule for everyone takes the permission nationally.
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
-        | {"advisories:write", "detect:read", "detect:write"}
+        | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
     ),
-    Role.ORG_VIEWER: frozenset({"orgs:read", "alerts:read", "advisories:read", "detect:read"}),
+    Role.ORG_VIEWER: frozenset(
+        {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read"}
+    ),
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bastion.core.events import CANDIDATE_SCHEMA
+from bastion.core.events import CANDIDATE_SCHEMA, remote_address
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def _candidates(events: pl.DataFrame, key: pl.Expr, title: pl.Expr, severity: st
         pl.col("log.file.path"),
         pl.col("log.offset"),
         pl.col("event.dataset"),
+        remote_address().alias("observable"),
     )
 
 

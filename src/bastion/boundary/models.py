@@ -1,47 +1,14 @@
-"""SQL tables of the boundary pipeline: alerts and ingest checkpoints."""
+"""SQL tables of the boundary pipeline: ingest checkpoints and retro-hunt runs."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
 from bastion.store.base import Base, UtcDateTime
-
-
-class AlertRow(Base):
-    """One alert: events of one indicator or rule at one member host, close in time."""
-
-    __tablename__ = "alerts"
-    __table_args__ = (
-        # Finding the open alert a new group of events extends.
-        Index("ix_alerts_match", "key", "last_seen"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The organisation's code as attributed, not a foreign key: an alert for an
-    # organisation not (yet) in the federation must not be lost.
-    org_code: Mapped[str | None] = mapped_column(String(16), index=True)
-    host: Mapped[str | None] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
-    key: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str] = mapped_column(String(500))
-    severity: Mapped[str] = mapped_column(String(16), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    retrospective: Mapped[bool] = mapped_column(Boolean, default=False)
-    indicator_type: Mapped[str | None] = mapped_column(String(32))
-    indicator_value: Mapped[str | None] = mapped_column(Text)
-    indicator_source: Mapped[str | None] = mapped_column(String(200))
-    indicator_threat: Mapped[str | None] = mapped_column(String(200))
-    count: Mapped[int] = mapped_column(BigInteger)
-    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
-    last_seen: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class IngestSourceRow(Base):

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.orm import Session
 
-from bastion.boundary.alerts import record_alerts
+from bastion.alerts import record_alerts
 from bastion.boundary.archive import publish, stage_batch
 from bastion.boundary.attribute import NetworkIndex
 from bastion.boundary.checkpoints import (
@@ -136,6 +136,7 @@ class Pipeline:
         self.networks = networks
         self.index = index
         self.window = window
+        self.group_window = Settings().alert_group_window
         self.live: LiveIndicators | None = None  # set by ``open``: the store's indicators
 
     @classmethod
@@ -187,6 +188,7 @@ class Pipeline:
         )
         if not from_files:  # indicators from files are fixed for the run; the store's are live
             pipeline.live = LiveIndicators(opened, settings.intel_refresh_seconds)
+        pipeline.group_window = settings.alert_group_window
         pipeline.settle_pending()
         return pipeline
 
@@ -476,7 +478,9 @@ class Pipeline:
                         rejects=rejects.height,
                     )
                     candidates = pl.concat([r.candidates for r in results])
-                    alerts = record_alerts(session, candidates, window=self.window)
+                    alerts = record_alerts(
+                        session, candidates, window=self.window, group_window=self.group_window
+                    )
                     record_sightings(session, candidates)
                     stats.alerts_created += alerts.created
                     stats.alerts_extended += alerts.extended

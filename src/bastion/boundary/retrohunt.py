@@ -30,7 +30,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.boundary.hunting import FILE, ROW, Hunt
 from bastion.boundary.models import RetroHuntRow
 from bastion.boundary.verdict import indicator_candidates

@@ -44,6 +44,7 @@ def indicator_candidates(events: pl.DataFrame, matches: pl.DataFrame) -> pl.Data
         pl.col("log.file.path"),
         pl.col("log.offset"),
         pl.col("event.dataset"),
+        pl.col("indicator.value").alias("observable"),
     )
 
 

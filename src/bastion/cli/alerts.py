@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import command_group, in_session
+from bastion.cli.context import actor, cli_session, command_group, in_session
 from bastion.cli.context import second as _when
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
 if TYPE_CHECKING:
-    from bastion.boundary.alerts import Alert
+    from sqlalchemy.orm import Session
 
-app = command_group("Look at alerts raised at the internet boundary.")
+    from bastion.alerts import Alert
+    from bastion.alerts.triage import Change
+
+app = command_group("Look at, triage and group the alerts raised at the internet boundary.")
 
 ALERT_COLUMNS: list[Column[Alert]] = [
     ("ID", lambda a: a.id),
@@ -22,7 +25,9 @@ ALERT_COLUMNS: list[Column[Alert]] = [
     ("ORG", lambda a: a.org),
     ("HOST", lambda a: a.host),
     ("SEVERITY", lambda a: a.severity.value),
-    ("STATUS", lambda a: a.status),
+    ("VERDICT", lambda a: a.verdict),
+    ("STATE", lambda a: a.state),
+    ("GROUP", lambda a: a.group_id),
     ("COUNT", lambda a: a.count),
     ("TITLE", lambda a: a.title),
 ]
@@ -31,7 +36,10 @@ ALERT_COLUMNS: list[Column[Alert]] = [
 @app.command("list")
 def list_(
     org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's code"),
-    status: str | None = typer.Option(None, "--status", help="blocked or live"),
+    verdict: str | None = typer.Option(None, "--verdict", help="only blocked or only live"),
+    state: str | None = typer.Option(
+        None, "--state", help="only this triage state: new, acknowledged, in_progress, closed"
+    ),
     severity: str | None = typer.Option(
         None, "--severity", help="only this severity: informational, low, medium, high, critical"
     ),
@@ -40,9 +48,14 @@ def list_(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """List alerts, most recently seen first."""
-    from bastion.boundary.alerts import list_alerts
+    from bastion.alerts import list_alerts
 
-    found, total = in_session(list_alerts, org=org, status=status, severity=severity, limit=limit)
+    with cli_session() as session:
+        if org is not None:
+            _known_org(session, org)
+        found, total = list_alerts(
+            session, org=org, verdict=verdict, state=state, severity=severity, limit=limit
+        )
     print_rows(found, ALERT_COLUMNS, as_json, as_csv, total=total, noun="alerts")
 
 
@@ -52,14 +65,18 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one alert with its evidence: sample raw lines and where they are."""
-    from bastion.boundary.alerts import get_alert
+    from bastion.alerts import get_alert
 
     alert = in_session(get_alert, alert_id)
     print_record(alert, _alert_lines, as_json=as_json)
 
 
 def _alert_lines(alert: Alert) -> Iterator[str]:
-    yield (f"alert {alert.id}  {alert.severity.value.upper()}  {alert.status}  {alert.title}")
+    yield (f"alert {alert.id}  {alert.severity.value.upper()}  {alert.verdict}  {alert.title}")
+    yield (
+        f"state: {alert.state}   resolution: {alert.resolution or '-'}"
+        f"   assignee: {alert.assignee or '-'}   group: {alert.group_id}"
+    )
     yield (f"organisation: {alert.org or '-'}   host: {alert.host or '-'}")
     yield (f"{alert.kind.value}: {alert.key}" + ("   (retrospective)" * alert.retrospective))
     if alert.indicator_value is not None:
@@ -76,3 +93,157 @@ def _alert_lines(alert: Alert) -> Iterator[str]:
         where = f"{item.path or '?'}@{item.offset if item.offset is not None else '?'}"
         yield (f"  {_when(item.timestamp)}  {item.dataset or '-'}  {where}")
         yield (f"    {item.raw or ''}")
+
+
+IDS_ARGUMENT = typer.Argument(
+    None, help="alert ids, from `bastion alerts list` (or select them with the filters)"
+)
+RULE_OPTION = typer.Option(
+    None, "--rule", help="every open alert of this rule (a Sigma id, builtin:port-scan …)"
+)
+INDICATOR_OPTION = typer.Option(
+    None, "--indicator", help="every open alert of this indicator (its value or id)"
+)
+ORG_FILTER = typer.Option(None, "--org", "-o", help="every open alert of this organisation")
+REASON_OPTION = typer.Option(None, "--reason", help="why: kept in each alert's history")
+
+
+def _targets(
+    session: Session,
+    ids: list[int] | None,
+    rule: str | None,
+    indicator: str | None,
+    org: str | None,
+) -> list[int]:
+    """The alerts a triage command acts on: the ids given, and those the filters select."""
+    from bastion.alerts import triage
+
+    chosen = list(ids or [])
+    if rule or indicator or org:
+        if org:
+            _known_org(session, org)
+        chosen += triage.select_ids(session, rule=rule, indicator=indicator, org=org)
+    if not chosen:
+        from bastion.core.errors import InputError
+
+        msg = "no alerts to act on: give ids, or filters (--rule, --indicator, --org) that match"
+        raise InputError(msg)
+    return chosen
+
+
+def _known_org(session: Session, org: str) -> None:
+    from bastion.alerts import require_org
+
+    require_org(session, org)  # NotFoundError: one line, non-zero exit
+
+
+def _report(done: Sequence[Alert], verb: str, asked: int) -> None:
+    typer.echo(
+        f"{verb} {len(done)} alert(s)" + (f" ({asked - len(done)} unchanged)" * (asked > len(done)))
+    )
+
+
+@app.command("ack")
+def ack(
+    ids: list[int] | None = IDS_ARGUMENT,
+    rule: str | None = RULE_OPTION,
+    indicator: str | None = INDICATOR_OPTION,
+    org: str | None = ORG_FILTER,
+    reason: str | None = REASON_OPTION,
+) -> None:
+    """Acknowledge new alerts: by id, or every open alert a filter selects."""
+    from bastion.alerts import triage
+
+    with cli_session() as session:
+        chosen = _targets(session, ids, rule, indicator, org)
+        done = triage.acknowledge(session, actor(), chosen, reason=reason)
+    _report(done, "acknowledged", len(set(chosen)))
+
+
+@app.command("assign")
+def assign(
+    ids: list[int] | None = IDS_ARGUMENT,
+    to: str = typer.Option(..., "--to", help="the user's login or the team's name"),
+    rule: str | None = RULE_OPTION,
+    indicator: str | None = INDICATOR_OPTION,
+    org: str | None = ORG_FILTER,
+    reason: str | None = REASON_OPTION,
+) -> None:
+    """Assign open alerts to a user or a team (they are then in progress)."""
+    from bastion.alerts import triage
+
+    with cli_session() as session:
+        chosen = _targets(session, ids, rule, indicator, org)
+        done = triage.assign(session, actor(), chosen, to, reason=reason)
+    _report(done, "assigned", len(set(chosen)))
+
+
+@app.command("close")
+def close(
+    ids: list[int] | None = IDS_ARGUMENT,
+    resolution: str = typer.Option(
+        ...,
+        "--resolution",
+        help="true_positive_impact, true_positive_no_impact, false_positive, benign, "
+        "duplicate or not_applicable",
+    ),
+    rule: str | None = RULE_OPTION,
+    indicator: str | None = INDICATOR_OPTION,
+    org: str | None = ORG_FILTER,
+    reason: str | None = REASON_OPTION,
+) -> None:
+    """Close open alerts with a resolution."""
+    from bastion.alerts import triage
+
+    with cli_session() as session:
+        chosen = _targets(session, ids, rule, indicator, org)
+        done = triage.close(session, actor(), chosen, resolution, reason=reason)
+    _report(done, "closed", len(set(chosen)))
+
+
+@app.command("note")
+def note(
+    ids: list[int] = typer.Argument(help="alert ids, from `bastion alerts list`"),
+    text: str = typer.Option(..., "--text", "-m", help="the note"),
+) -> None:
+    """Add a note to alerts."""
+    from bastion.alerts import triage
+
+    with cli_session() as session:
+        done = triage.add_note(session, actor(), ids, text)
+    _report(done, "noted", len(set(ids)))
+
+
+@app.command("split")
+def split(
+    alert_id: int = typer.Argument(help="the alert to move out of its group"),
+    reason: str | None = REASON_OPTION,
+) -> None:
+    """Move an alert out of a wrong alert group into a group of its own."""
+    from bastion.alerts import triage
+
+    with cli_session() as session:
+        moved = triage.split(session, actor(), alert_id, reason=reason)
+    typer.echo(f"alert {moved.id} is now alone in group {moved.group_id}")
+
+
+@app.command("history")
+def history(
+    alert_id: int = typer.Argument(help="the alert's id"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show an alert's triage history: who changed what, when, from and to."""
+    from bastion.alerts import triage
+
+    changes = in_session(triage.history, alert_id)
+    print_rows(changes, HISTORY_COLUMNS, as_json, False, noun="changes")
+
+
+HISTORY_COLUMNS: list[Column[Change]] = [
+    ("AT", lambda c: _when(c.at)),
+    ("ACTOR", lambda c: c.actor),
+    ("FIELD", lambda c: c.field),
+    ("FROM", lambda c: c.before),
+    ("TO", lambda c: c.after),
+    ("REASON", lambda c: c.reason),
+]

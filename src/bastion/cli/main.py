@@ -12,6 +12,7 @@ from bastion.cli import advisories as advisories_cli
 from bastion.cli import alerts as alerts_cli
 from bastion.cli import audit as audit_cli
 from bastion.cli import boundary as boundary_cli
+from bastion.cli import cases as cases_cli
 from bastion.cli import demo as demo_cli
 from bastion.cli import hunt as hunt_cli
 from bastion.cli import intel as intel_cli
@@ -49,6 +50,7 @@ app.add_typer(orgs_cli.app, name="orgs")
 app.add_typer(boundary_cli.app, name="boundary")
 app.add_typer(intel_cli.app, name="intel")
 app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(cases_cli.app, name="cases")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(advisories_cli.app, name="advisories")

@@ -84,8 +84,8 @@ def _check_lines(rules: RuleSet) -> Iterator[str]:
 
 
 def _hit_counts() -> Counter[str]:
-    from bastion.boundary.alerts import list_alerts
-    from bastion.detect import KEY_PREFIX
+    from bastion.alerts import list_alerts
+    from bastion.detect import KEY_PREFIX, builtin_rule_id
 
     counts: Counter[str] = Counter()
     alerts, _ = in_session(list_alerts)
@@ -93,6 +93,8 @@ def _hit_counts() -> Counter[str]:
         if alert.key.startswith(KEY_PREFIX):
             # a correlation's alerts are keyed "sigma:<id> <group as JSON>"
             counts[alert.key.removeprefix(KEY_PREFIX).split(" {", 1)[0]] += alert.count
+        elif (check := builtin_rule_id(alert.key)) is not None:
+            counts[check] += alert.count
     return counts
 
 
@@ -118,7 +120,7 @@ RULE_COLUMNS: list[Column[Any]] = [
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List the rules folder: each rule's status (enabled, disabled, or why it does not run),
     level, tuning and hit count (events of its alerts)."""
-    from bastion.detect import RuleStatus, load_tuning
+    from bastion.detect import BUILTIN_CHECKS, RuleStatus, load_tuning
 
     rules = _rules()
     counts = _hit_counts()
@@ -155,6 +157,21 @@ def list_(as_json: bool = JSON_OPTION) -> None:
             "path": str(c.source.path) if c.source is not None and c.source.path else None,
         }
         for c in rules.correlations
+    ]
+    rows += [
+        {
+            "id": c.id,
+            "title": c.title,
+            "level": c.level,
+            "status": "disabled" if c.id in tuning.disabled else "enabled",
+            "disabled_for": off_for.get(c.id, []),
+            "hits": counts.get(c.id, 0),
+            "builtin": True,
+            "datasets": [],
+            "tags": list(c.tags),
+            "path": None,
+        }
+        for c in BUILTIN_CHECKS
     ]
     rows += [
         {

@@ -313,7 +313,7 @@ DEMO_CREDENTIALS = "demo-credentials.txt"
 
 def _demo_org(opened: Store) -> str | None:
     """Pick the organisation the demo lead belongs to: the one with the most recent alert."""
-    from bastion.boundary.alerts import list_alerts
+    from bastion.alerts import list_alerts
     from bastion.orgs import list_organisations, organisation_ids
 
     with opened.session() as session:

@@ -104,7 +104,19 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
     "log.file.path": pl.String(),
     "log.offset": pl.Int64(),
     "event.dataset": pl.String(),
+    # what the alert is about beyond the member host (the remote address, the indicator's
+    # value): alerts of one organisation, host and observable close in time form one group
+    "observable": pl.String(),
 }
+
+
+def remote_address() -> pl.Expr:
+    """The event's other party as seen from the member host: source or destination address."""
+    return (
+        pl.when(pl.col("host.ip") == pl.col("destination.ip"))
+        .then(pl.col("source.ip"))
+        .otherwise(pl.col("destination.ip"))
+    )
 
 
 class AlertKind(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -82,6 +83,47 @@ class Settings(BaseModel):
         description="IANA time zone (e.g. Europe/London) of device times written without an "
         "offset, for boundary sources not given `--timezone`; a time with an offset keeps it",
     )
+    cases_breach_report_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="hours from awareness to report a personal-data breach to the regulator "
+        "(the clock on every case that involves personal data)",
+    )
+    cases_sector_report_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="hours from awareness to the sector's incident report (the clock on every case)",
+    )
+    cases_clock_warning_hours: float = Field(
+        default=12.0,
+        ge=0,
+        description="notify a case's organisations this long before a regulatory clock runs out",
+    )
+    cases_attachment_max_bytes: int = Field(
+        default=25 << 20, ge=1, description="largest file a case may have attached"
+    )
+    cases_webhook_url: str | None = Field(
+        default=None,
+        description="URL that case notifications are POSTed to as JSON (assignment, new high or "
+        "critical case, regulatory clock nearly up); default none",
+    )
+    cases_notify_attempts: int = Field(
+        default=3, ge=1, le=10, description="tries per case notification (e-mail or webhook)"
+    )
+    alert_group_window: timedelta = Field(
+        default=timedelta(hours=1),
+        description="alerts of one organisation, host and observable this close in time share "
+        "an alert group, whichever detector raised them (seconds or ISO 8601, e.g. PT1H)",
+    )
+    alert_ack_target_national: timedelta = Field(
+        default=timedelta(hours=1),
+        description="high and critical alerts should be acknowledged within this long "
+        "(the national response target MTTA is measured against)",
+    )
+    alert_ack_target_member: timedelta = Field(
+        default=timedelta(hours=24),
+        description="the same target for one member organisation's alerts",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -125,6 +167,10 @@ class Settings(BaseModel):
     @property
     def archive_dir(self) -> Path:
         return self.archive_path or self.data_dir / "archive"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "case-attachments"
 
     @property
     def rules_dir(self) -> Path:

@@ -12,6 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from bastion.detect.builtin import (
+    BUILTIN_CHECKS,
+    BUILTIN_IDS,
+    BuiltinCheck,
+    builtin_rule_id,
+    drop_disabled_checks,
+)
 from bastion.detect.catalogue import (
     CORRELATION,
     LEVELS,
@@ -67,6 +74,8 @@ def load_ruleset(
 
 
 __all__ = [
+    "BUILTIN_CHECKS",
+    "BUILTIN_IDS",
     "CORRELATION",
     "HIT_SCHEMA",
     "KEY_PREFIX",
@@ -74,6 +83,7 @@ __all__ = [
     "LEVEL_SEVERITY",
     "LOGSOURCES",
     "RULE",
+    "BuiltinCheck",
     "Catalogue",
     "CatalogueEntry",
     "CorrelationEngine",
@@ -94,9 +104,11 @@ __all__ = [
     "alert_key",
     "build_catalogue",
     "build_engine",
+    "builtin_rule_id",
     "compile_correlations",
     "correlation_candidates",
     "correlation_field_map",
+    "drop_disabled_checks",
     "empty_hits",
     "explain",
     "find_matches",

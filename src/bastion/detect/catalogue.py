@@ -20,6 +20,7 @@ import yaml
 from sigma.correlations import SigmaCorrelationRule
 
 from bastion.core.errors import NotFoundError
+from bastion.detect.builtin import BUILTIN_CHECKS, BuiltinCheck
 from bastion.detect.correlation_compiler import compile_correlations, report_failures
 from bastion.detect.engine import RuleSet
 from bastion.detect.loader import load_rules, rule_files
@@ -27,6 +28,7 @@ from bastion.detect.rules import Rule, RuleReport, RuleStatus
 
 RULE = "rule"
 CORRELATION = "correlation"
+BUILTIN = "builtin"
 LEVELS = ("informational", "low", "medium", "high", "critical")
 _DOCUMENT_BREAK = re.compile(r"^---[ \t]*$", re.M)
 
@@ -37,7 +39,7 @@ class CatalogueEntry:
 
     id: str
     title: str
-    kind: str  # RULE or CORRELATION
+    kind: str  # RULE, CORRELATION or BUILTIN
     level: str | None
     sigma_status: str | None  # the rule's own status: stable, test, experimental …
     state: RuleStatus  # compiled, correlation, or why it does not run (invalid, unsupported)
@@ -220,7 +222,26 @@ def build_catalogue(rules: RuleSet) -> Catalogue:
             entries.append(_failed_entry(report, cache))
             known.add(report.id)
     problems = tuple(r for r in failed if r.id is None)
+    entries += [_builtin_entry(c) for c in BUILTIN_CHECKS]
     return Catalogue(tuple(entries), problems)
+
+
+def _builtin_entry(check: BuiltinCheck) -> CatalogueEntry:
+    return CatalogueEntry(
+        id=check.id,
+        title=check.title,
+        kind=BUILTIN,
+        level=check.level,
+        sigma_status=None,
+        state=RuleStatus.COMPILED,
+        logsource="built-in check",
+        description=check.description,
+        tags=check.tags,
+        fields=check.fields,
+        references=(),
+        path=None,
+        yaml=None,
+    )
 
 
 class RuleCatalogue:

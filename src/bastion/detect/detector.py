@@ -35,9 +35,10 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core.errors import NotFoundError
-from bastion.core.events import CANDIDATE_SCHEMA, AlertKind
+from bastion.core.events import CANDIDATE_SCHEMA, AlertKind, remote_address
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.detect.builtin import BUILTIN_IDS
 from bastion.detect.correlation import CorrelationEngine, CorrelationState, correlation_candidates
 from bastion.detect.correlation import load as load_windows
 from bastion.detect.correlation import save as save_windows
@@ -57,8 +58,8 @@ _KEY_LIMIT = 200  # alerts.key
 
 
 def alert_key(rule_id: str) -> str:
-    """The alert key of a rule's alerts."""
-    return f"{KEY_PREFIX}{rule_id}"
+    """The alert key of a rule's alerts (a built-in check's keys start with its id)."""
+    return rule_id if rule_id in BUILTIN_IDS else f"{KEY_PREFIX}{rule_id}"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ class Detector:
     def _rule_candidates(self, events: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
         if hits.height == 0:
             return pl.DataFrame(schema=CANDIDATE_SCHEMA)
-        columns = [c for c in [*CANDIDATE_SCHEMA, "event.type"] if c in events.columns]
+        wanted = [*CANDIDATE_SCHEMA, "event.type", "source.ip", "destination.ip"]
+        columns = [c for c in wanted if c in events.columns]
         picked = hits.join(self._meta, on="rule.id", how="left").filter(pl.col("_alert"))
         found = events.select(pl.col(columns).gather(picked.get_column(ROW)))
         joined = picked.hstack(found)
@@ -179,6 +181,8 @@ class Detector:
                 "indicator.threat": pl.col("_threat"),
             }
         )
+        if {"host.ip", "source.ip", "destination.ip"} <= set(joined.columns):
+            base["observable"] = remote_address()
         for name in columns:
             if name in CANDIDATE_SCHEMA and name not in {
                 "kind",
@@ -247,6 +251,7 @@ def set_enabled(session: Session, rule_id: str, *, enabled: bool, org: str | Non
 def require_rule(rules: RuleSet, rule_id: str) -> None:
     """Raise ``NotFoundError`` unless the rule set holds ``rule_id``."""
     known = {r.id for r in rules.rules} | {str(c.id or c.name) for c in rules.correlations}
+    known |= BUILTIN_IDS  # the built-in checks are rules too
     if rule_id not in known:
         msg = f"no compiled rule has id {rule_id!r}; see 'bastion rules list'"
         raise NotFoundError(msg)

@@ -44,6 +44,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Overview", "overview", "overview"),
     NavItem("Organisations", "org_list", "orgs", "orgs:read"),
     NavItem("Alerts", "alert_list", "alerts", "alerts:read"),
+    NavItem("Cases", "case_list", "cases", "cases:read"),
     NavItem("Advisories", "advisory_list", "advisories", "advisories:read"),
     NavItem("Exposures", "exposure_list", "exposures", "advisories:read"),
     NavItem("Intel", "intel_list", "intel", "intel:read"),

@@ -120,7 +120,18 @@ def test_each_field_helper_gives_the_one_answer(
     assert apply(helper, value) == expected
 
 
-PARSER_MODULES = [cef, cisco_asa, ecs_json, fortigate, iptables, panos, panos_records, squid, webaccess, zeek]
+PARSER_MODULES = [
+    cef,
+    cisco_asa,
+    ecs_json,
+    fortigate,
+    iptables,
+    panos,
+    panos_records,
+    squid,
+    webaccess,
+    zeek,
+]
 HELPERS = [
     "transport",
     "domain",

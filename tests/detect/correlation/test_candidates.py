@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from bastion.boundary.alerts import list_alerts, record_alerts
+from bastion.alerts import list_alerts, record_alerts
 from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA
 from bastion.detect.correlation import correlation_candidates, empty_firings

@@ -61,7 +61,8 @@ def correlation_candidates(firings: pl.DataFrame) -> pl.DataFrame:
         pl.col("_key").alias("key"),
         pl.col("rule.title").alias("title"),
         pl.col("_severity").alias("severity"),
-        pl.lit(False).alias("blocked"),
+        # blocked only if the device denied every event of the window, as the built-in checks say
+        pl.col("correlation.blocked").fill_null(value=False).alias("blocked"),
         pl.lit(None, pl.String).alias("indicator.type"),
         pl.lit(None, pl.String).alias("indicator.value"),
         pl.lit(None, pl.String).alias("indicator.source"),
@@ -70,4 +71,8 @@ def correlation_candidates(firings: pl.DataFrame) -> pl.DataFrame:
         pl.col("_e.log.file.path").alias("log.file.path"),
         pl.col("_e.log.offset").alias("log.offset"),
         pl.col("_e.event.dataset").alias("event.dataset"),
+        pl.when(pl.col("_e.host.ip") == pl.col("_e.destination.ip"))
+        .then(pl.col("_e.source.ip"))
+        .otherwise(pl.col("_e.destination.ip"))
+        .alias("observable"),
     ).select((pl.col(c).cast(t) for c, t in CANDIDATE_SCHEMA.items()))

@@ -67,6 +67,8 @@ FIRING_SCHEMA: dict[str, pl.DataType] = {
     "organization.id": pl.String(),  # the group's, or the one organisation of every event
     "host.ip": pl.String(),
     "correlation.evidence": pl.List(pl.Struct(EVIDENCE_FIELDS)),
+    # the device denied every event of the window (decided from each event's event.type)
+    "correlation.blocked": pl.Boolean(),
 }
 
 _HITS_REQUIRED = ("rule.id", "row")
@@ -212,7 +214,9 @@ class CorrelationEngine:
         return CorrelationState(
             {
                 key: frame.select(
-                    pl.col(c).cast(t) for c, t in obs.schema(self._by_key[key]).items()
+                    # a column a state saved by an older version lacks starts null
+                    pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
+                    for c, t in obs.schema(self._by_key[key]).items()
                 )
                 for key, frame in windows.items()
                 if key in self._by_key
@@ -343,6 +347,7 @@ class CorrelationEngine:
         everyone = window.group_by(_FIRING_KEYS).agg(
             pl.col("organization.id").drop_nulls().unique().alias("_orgs"),
             pl.col("host.ip").drop_nulls().unique().alias("_hosts"),
+            (pl.col("event.type") == "denied").fill_null(value=False).all().alias("_blocked"),
         )
         if spec.type in {"temporal", "temporal_ordered"}:
             window = (
@@ -392,6 +397,7 @@ class CorrelationEngine:
                 grouped_or_single("organization.id", "_orgs").alias("organization.id"),
                 grouped_or_single("host.ip", "_hosts").alias("host.ip"),
                 pl.col("correlation.evidence").cast(FIRING_SCHEMA["correlation.evidence"]),
+                pl.col("_blocked").alias("correlation.blocked"),
                 *(pl.col(k) for k in keys),
             )
         )

@@ -24,6 +24,7 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "rule.name": pl.String(),
     "row": pl.UInt32(),
     "event.dataset": pl.String(),
+    "event.type": pl.String(),  # allowed or denied: a firing is blocked if every event was denied
     "source.ip": pl.String(),
     "destination.ip": pl.String(),
     "url.domain": pl.String(),

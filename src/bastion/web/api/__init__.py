@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter, Depends
 
-from bastion.web.api import account, alerts, holdings, orgs, rules
+from bastion.web.api import account, alert_triage, alerts, holdings, orgs, rules
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
+from bastion.web.api.cases import router as cases_router
 from bastion.web.auth import PROTECTED
 from bastion.web.errors import PROBLEM_RESPONSES
 from bastion.web.security import api_rate_limit
@@ -18,10 +19,12 @@ router = APIRouter(
 )
 router.include_router(orgs.router)
 router.include_router(alerts.router)
+router.include_router(alert_triage.router)
 router.include_router(account.router)
 router.include_router(advisories_router)
 router.include_router(intel_api.router)
 router.include_router(rules.router)
 router.include_router(holdings.router)
+router.include_router(cases_router)
 
 __all__ = ["API_PREFIX", "router"]

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
+from bastion.alerts import TriageState, Verdict, get_alert, list_alerts, require_org
 from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
@@ -63,7 +63,14 @@ class AlertSummary(_FromDomain):
     key: str = Field(description="the indicator's or rule's id")
     title: str
     severity: Severity
-    status: str = Field(description="`blocked` while every event was blocked, `live` after")
+    verdict: str = Field(description="`blocked` while every event was blocked, `live` after")
+    state: str = Field(description="triage: new, acknowledged, in_progress or closed")
+    resolution: str | None = Field(description="why it was closed")
+    assignee: str | None = Field(description="the user or team working on it")
+    group_id: int | None = Field(description="its alert group: the id of the group's first alert")
+    observable: str | None = Field(description="what it is about: remote address, indicator")
+    source: str | None = Field(description="the external source that raised it, if any")
+    source_ref: str | None = Field(description="the source's own id of the alert")
     retrospective: bool = Field(description="found by a retro-hunt over archived events")
     indicator_type: str | None
     indicator_value: str | None
@@ -96,17 +103,21 @@ def list_boundary_alerts(
     session: SessionDep,
     scope: AlertScope,
     org: Annotated[Code | None, Query(description="only this organisation's code")] = None,
-    status: Annotated[AlertStatus | None, Query(description="only blocked or live")] = None,
+    verdict: Annotated[Verdict | None, Query(description="only blocked or live")] = None,
+    state: Annotated[TriageState | None, Query(description="only this triage state")] = None,
     severity: Annotated[Severity | None, Query(description="only this severity")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AlertPage:
     """Return one page of alerts, most recently seen first, with the total that match."""
+    if org is not None:
+        require_org(session, org)  # a code nobody knows is a 404, not an empty page
     found, total = list_alerts(
         session,
         org=org,
         orgs=scope,
-        status=status.value if status else None,
+        verdict=verdict.value if verdict else None,
+        state=state.value if state else None,
         severity=severity,
         limit=limit,
         offset=offset,

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bastion import intel
+from bastion.alerts import Alert, list_alerts
 from bastion.auth import Principal
-from bastion.boundary.alerts import Alert, list_alerts
 from bastion.core.errors import InputError, Location
 from bastion.core.timeutil import utcnow
 from bastion.core.types import Severity, Tlp

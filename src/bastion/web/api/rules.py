@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bastion import detect
+from bastion.alerts import count_alerts_by_key, list_alerts
 from bastion.auth import Principal, Scope
-from bastion.boundary.alerts import count_alerts_by_key, list_alerts
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
 from bastion.core.events import AlertKind
 from bastion.core.timeutil import utcnow
@@ -42,7 +42,7 @@ router = APIRouter(prefix="/rules", tags=["rules"])
 RuleId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=PRINTABLE, description="the rule's id")
 ]
-Kind = Literal["rule", "correlation"]
+Kind = Literal["rule", "correlation", "builtin"]
 Level = Literal["informational", "low", "medium", "high", "critical"]
 # enabled: on for every organisation the caller sees; partly: off for some of them;
 # disabled: off for everyone; not_run: invalid or unsupported, so never evaluated.
@@ -106,8 +106,10 @@ def rule_views(
     for key, n in count_alerts_by_key(
         session, kind=AlertKind.RULE, since=since, orgs=scope.codes
     ).items():
-        if key.startswith(detect.KEY_PREFIX):
-            counts[rule_of_key(key)] = counts.get(rule_of_key(key), 0) + n
+        rule = rule_of_key(key) if key.startswith(detect.KEY_PREFIX) else None
+        rule = rule or detect.builtin_rule_id(key)
+        if rule is not None:
+            counts[rule] = counts.get(rule, 0) + n
     off_globally = {s.rule_id for s in settings if s.org is None and not s.enabled}
     entries = [e for e in catalogue.entries if rule_id is None or e.id == rule_id]
     return [

@@ -7,15 +7,29 @@ includes its router in ``router``.
 from fastapi import APIRouter
 
 from bastion.web.auth import PROTECTED
-from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, rules, signin, users
+from bastion.web.console import (
+    admin,
+    alert_triage,
+    alerts,
+    apidocs,
+    oidc,
+    orgs,
+    overview,
+    rules,
+    signin,
+    users,
+)
 from bastion.web.console import intel as intel_console
 from bastion.web.console.advisories import router as advisories_router
+from bastion.web.console.cases import router as cases_router
 from bastion.web.console.holdings import router as holdings_router
 
 router = APIRouter(dependencies=PROTECTED)
 router.include_router(overview.router)
 router.include_router(orgs.router)
 router.include_router(alerts.router)
+router.include_router(alert_triage.router)
+router.include_router(cases_router)
 router.include_router(advisories_router)
 router.include_router(holdings_router)
 router.include_router(intel_console.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -12,16 +13,25 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from bastion import orgs
-from bastion.boundary.alerts import AlertStatus, get_alert, list_alerts
+from bastion.alerts import Alert, Resolution, TriageState, Verdict, get_alert, list_alerts, triage
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
 from bastion.web.api.alerts import AlertId, AlertScope
-from bastion.web.auth import ScopeDep
+from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.console.paging import Page, paging
 from bastion.web.deps import SessionDep, TemplatesDep, find_organisation
 
 PAGE_SIZE = 50
+SORTS = {
+    "last_seen": "Last seen",
+    "first_seen": "First seen",
+    "severity": "Severity",
+    "count": "Events",
+    "state": "Triage state",
+}
+RESOLUTIONS = {r.value: r.value.replace("_", " ").capitalize() for r in Resolution}
+HUNT_AROUND = timedelta(hours=1)
 # Alerts listed on an organisation's page; the rest are one click away in the filtered list.
 RECENT_SHOWN = 10
 
@@ -64,20 +74,29 @@ def alert_list(
     scope: AlertScope,
     tenancy: ScopeDep,
     org: Annotated[str, Query(max_length=16)] = "",
-    status: Annotated[str, Query(max_length=16)] = "",
+    verdict: Annotated[str, Query(max_length=16)] = "",
+    state: Annotated[str, Query(max_length=16)] = "",
     severity: Annotated[str, Query(max_length=16)] = "",
+    rule: Annotated[str, Query(max_length=200)] = "",
+    assignee: Annotated[str, Query(max_length=120)] = "",
+    sort: Annotated[str, Query(max_length=16)] = "last_seen",
     page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's alerts, filtered, most recently seen first, 50 a page."""
     code = org_code(org) if org.strip() else ""
-    wanted_status = _choice(AlertStatus, status, "alert status")
+    wanted_verdict = _choice(Verdict, verdict, "verdict")
+    wanted_state = _choice(TriageState, state, "triage state")
     wanted_severity = _choice(Severity, severity, "severity")
     found, total = list_alerts(
         session,
         org=code or None,
         orgs=scope,
-        status=wanted_status.value if wanted_status else None,
+        verdict=wanted_verdict.value if wanted_verdict else None,
+        state=wanted_state.value if wanted_state else None,
         severity=wanted_severity,
+        rule=rule.strip() or None,
+        assignee=assignee.strip() or None,
+        sort=sort if sort in SORTS else "last_seen",
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
@@ -85,9 +104,18 @@ def alert_list(
         organisation = find_organisation(session, code, tenancy) if code else None
     except NotFoundError:
         organisation = None  # alerts may name an organisation the federation does not list
-    status_value = wanted_status.value if wanted_status else ""
+    verdict_value = wanted_verdict.value if wanted_verdict else ""
+    state_value = wanted_state.value if wanted_state else ""
     severity_value = wanted_severity.value if wanted_severity else ""
-    params = {"org": code, "status": status_value, "severity": severity_value}
+    params = {
+        "org": code,
+        "verdict": verdict_value,
+        "state": state_value,
+        "severity": severity_value,
+        "rule": rule.strip(),
+        "assignee": assignee.strip(),
+        "sort": sort if sort in SORTS and sort != "last_seen" else "",
+    }
     return templates.TemplateResponse(
         request,
         "alerts/list.html",
@@ -98,11 +126,21 @@ def alert_list(
             **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "org": code,
             "organisation": organisation,
-            "status": status_value,
-            "statuses": {s.value: s.value.capitalize() for s in AlertStatus},
+            "verdict": verdict_value,
+            "verdicts": {s.value: s.value.capitalize() for s in Verdict},
+            "state": state_value,
+            "states": {s.value: s.value.replace("_", " ").capitalize() for s in TriageState},
             "severity": severity_value,
             "severities": {s.value: s.value.capitalize() for s in Severity},
-            "filtered": bool(code or wanted_status or wanted_severity),
+            "filtered": bool(
+                code or wanted_verdict or wanted_state or wanted_severity or rule or assignee
+            ),
+            "rule": rule.strip(),
+            "assignee": assignee.strip(),
+            "sort": sort if sort in SORTS else "last_seen",
+            "sorts": SORTS,
+            "resolutions": RESOLUTIONS,
+            "back": f"{request.url.path}?{request.url.query}" if request.url.query else "",
         },
     )
 
@@ -115,9 +153,13 @@ def alert_page(
     templates: TemplatesDep,
     scope: AlertScope,
     tenancy: ScopeDep,
+    principal: PrincipalDep,
 ) -> HTMLResponse:
     """Show one alert: what raised it, where, its indicator and the evidence events."""
     alert = get_alert(session, alert_id, orgs=scope)
+    group, _ = list_alerts(
+        session, orgs=scope, group_id=alert.group_id, oldest_first=True, limit=100
+    )
     return templates.TemplateResponse(
         request,
         "alerts/show.html",
@@ -125,6 +167,13 @@ def alert_page(
             "section": "alerts",
             "alert": alert,
             "known": _known_organisations(session, [alert.org], tenancy),
+            "group": group,
+            "history": triage.history(session, alert_id, orgs=scope),
+            "parsed": [evidence_fields(e.raw) for e in alert.evidence],
+            "hunt": hunt_around(alert),
+            "rule_id": rule_of_alert(alert.key),
+            "can_triage": principal.can("alerts:write", alert.org),
+            "resolutions": RESOLUTIONS,
             "org_alerts_link": (
                 f"{request.url_for('alert_list').path}?{urlencode({'org': alert.org})}"
                 if alert.org
@@ -132,3 +181,46 @@ def alert_page(
             ),
         },
     )
+
+
+def evidence_fields(raw: str | None) -> dict[str, str]:
+    """Parse one evidence line again with the format that reads it: its non-empty fields."""
+    from bastion.boundary.lines import split_lines
+    from bastion.boundary.parsers import ParseContext, detect_format
+    from bastion.core.errors import BastionError
+
+    if not raw:
+        return {}
+    try:
+        parser = detect_format([raw])
+        events = parser.read(split_lines(raw.encode() + b"\n"), ParseContext()).events
+    except BastionError:
+        return {}
+    if events.is_empty():
+        return {}
+    row = events.row(0, named=True)
+    skip = {"event.original", "_line"}
+    return {k: str(v) for k, v in row.items() if v not in (None, "") and k not in skip}
+
+
+def hunt_around(alert: Alert) -> str:
+    """The hunt query for the alert's host within an hour either side of its span."""
+    start = (alert.first_seen - HUNT_AROUND).strftime("%Y-%m-%d %H:%M:%S")
+    end = (alert.last_seen + HUNT_AROUND).strftime("%Y-%m-%d %H:%M:%S")
+    host = (alert.host or "").replace("'", "''")
+    where = f'\'{host}\' IN ("source.ip", "destination.ip")' if host else "true"
+    if alert.org:
+        where += " AND org = '{}'".format(alert.org.replace("'", "''"))
+    return (
+        f'SELECT * FROM events WHERE {where} AND "@timestamp" '
+        f"BETWEEN TIMESTAMPTZ '{start}+00' AND TIMESTAMPTZ '{end}+00' ORDER BY \"@timestamp\""
+    )
+
+
+def rule_of_alert(key: str) -> str | None:
+    """The rule page an alert links to: its Sigma rule or built-in check, if a rule raised it."""
+    from bastion.detect import KEY_PREFIX, builtin_rule_id
+
+    if key.startswith(KEY_PREFIX):
+        return key.removeprefix(KEY_PREFIX).split(" {", 1)[0]
+    return builtin_rule_id(key)

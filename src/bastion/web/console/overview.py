@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bastion import advisories as adv
 from bastion import orgs
-from bastion.boundary.alerts import Alert, AlertStatus, list_alerts
+from bastion.alerts import Alert, Verdict, list_alerts
 from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
@@ -104,7 +104,7 @@ def overview_data(
     for a in alerts:  # alerts, not events: a fortnight's worth is small
         seen = a.last_seen.date()
         per_day[seen] += 1
-        if a.status == AlertStatus.BLOCKED.value:
+        if a.verdict == Verdict.BLOCKED.value:
             blocked_per_day[seen] += 1
         if a.org:
             top_orgs[a.org] += a.count
@@ -113,7 +113,7 @@ def overview_data(
             top_indicators[entry] += a.count
     archived = archive_per_day(archive, scope, days[0])
     _, open_total = list_alerts(session, orgs=scope.codes, limit=1)
-    _, live_total = list_alerts(session, orgs=scope.codes, status=AlertStatus.LIVE.value, limit=1)
+    _, live_total = list_alerts(session, orgs=scope.codes, verdict=Verdict.LIVE.value, limit=1)
     org_total = (
         orgs.count_organisations(session)
         if scope.national

@@ -6,7 +6,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from bastion.boundary.alerts import (
+from bastion.alerts import (
     Evidence,
     aggregate_candidates,
     get_alert,
@@ -100,17 +100,17 @@ def test_a_shorter_window_splits_what_the_default_joins(store: Store) -> None:
     assert stats.created == 2
 
 
-def test_status_is_blocked_until_an_event_gets_through(store: Store) -> None:
+def test_verdict_is_blocked_until_an_event_gets_through(store: Store) -> None:
     with store.session() as session:
         record_alerts(session, hits(0, 1, blocked=True))
         [alert], _ = list_alerts(session)
-        assert alert.status == "blocked"
+        assert alert.verdict == "blocked"
         record_alerts(session, hits(2, blocked=False))
         [alert], _ = list_alerts(session)
-        assert alert.status == "live"
+        assert alert.verdict == "live"
         record_alerts(session, hits(3, blocked=True))
         [alert], _ = list_alerts(session)
-    assert alert.status == "live"
+    assert alert.verdict == "live"
     assert alert.count == 4
 
 
@@ -120,7 +120,7 @@ def test_mixed_batch_and_null_blocked_count_as_live(store: Store) -> None:
     with store.session() as session:
         record_alerts(session, pl.concat([mixed, unknown]))
         found, _ = list_alerts(session)
-    assert sorted((a.host, a.status) for a in found) == [
+    assert sorted((a.host, a.verdict) for a in found) == [
         ("10.1.0.5", "live"),
         ("10.1.0.6", "live"),
     ]
@@ -194,7 +194,7 @@ def test_list_filters_pages_and_orders_newest_first(store: Store) -> None:
         page, total = list_alerts(session, limit=2, offset=1)
         assert total == 3
         assert [a.last_seen for a in page] == [T0 + timedelta(minutes=200), T0]
-        assert [a.status for a in list_alerts(session, status="live")[0]] == ["live"]
+        assert [a.verdict for a in list_alerts(session, verdict="live")[0]] == ["live"]
         assert [a.severity for a in list_alerts(session, severity="critical")[0]] == [
             Severity.CRITICAL
         ]

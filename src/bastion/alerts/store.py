@@ -1,4 +1,4 @@
-"""Alerts: indicator and rule hits, aggregated per member host and kept in SQL.
+"""The alert store: every alert, whoever raised it, aggregated per member host in SQL.
 
 The detect and verdict stages hand over *candidates*, one row per event that hit
 an indicator or a rule. ``record_alerts`` groups them with Polars first, so the
@@ -8,8 +8,10 @@ SQL work is per group of events, never per event:
   within ``window`` of the one before; a longer gap starts a new group;
 * a group extends a stored open alert of the same identity whose span, widened
   by ``window``, touches the group's span; otherwise it becomes a new alert;
-* an alert is ``blocked`` while the device blocked every one of its events, and
-  ``live`` once any event got through.
+* an alert's verdict is ``blocked`` while the device blocked every one of its events,
+  and ``live`` once any event got through;
+* a closed alert is never extended: new events open a new alert;
+* every new alert joins an alert group (see ``bastion.alerts.grouping``).
 
 ``record_alerts`` flushes but never commits: the pipeline records alerts, marks
 the batch and saves the checkpoint in one transaction.
@@ -18,31 +20,51 @@ the batch and saves the checkpoint in one transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.boundary.models import AlertRow
-from bastion.core.errors import InputError, NotFoundError
+from bastion.alerts.grouping import assign_groups
+from bastion.alerts.models import AlertRow
+from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import Severity
 
 
-class AlertStatus(StrEnum):
-    """Where an alert stands; ``record_alerts`` extends only these open states."""
+class Verdict(StrEnum):
+    """Whether the threat got through, decided from the evidence's ``event.type``."""
 
     BLOCKED = "blocked"  # the device blocked every event so far
     LIVE = "live"  # at least one event was not blocked
 
 
-OPEN_STATUSES = (AlertStatus.BLOCKED.value, AlertStatus.LIVE.value)
+class TriageState(StrEnum):
+    """Where an analyst's work on an alert stands."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class Resolution(StrEnum):
+    """Why an alert was closed."""
+
+    TRUE_POSITIVE_IMPACT = "true_positive_impact"
+    TRUE_POSITIVE_NO_IMPACT = "true_positive_no_impact"
+    FALSE_POSITIVE = "false_positive"
+    BENIGN = "benign"
+    DUPLICATE = "duplicate"
+    NOT_APPLICABLE = "not_applicable"
+
+
+OPEN_STATES = (TriageState.NEW.value, TriageState.ACKNOWLEDGED.value, TriageState.IN_PROGRESS.value)
 EVIDENCE_LIMIT = 5
 _RAW_LIMIT = 4096  # characters of a raw line kept as evidence
 _IN_CHUNK = 500  # keys per IN (...) list, well under every backend's parameter limit
@@ -56,6 +78,7 @@ _LENGTHS = {
     "indicator.type": 32,
     "indicator.source": 200,
     "indicator.threat": 200,
+    "observable": 200,
 }
 _IDENTITY = ["organization.id", "host.ip", "kind", "key"]
 _RANKS = {s.value: s.rank for s in Severity}
@@ -83,7 +106,7 @@ class Alert:
     key: str
     title: str
     severity: Severity
-    status: str
+    verdict: str
     retrospective: bool
     indicator_type: str | None
     indicator_value: str | None
@@ -95,6 +118,13 @@ class Alert:
     evidence: tuple[Evidence, ...]
     created_at: datetime
     updated_at: datetime
+    state: str = TriageState.NEW.value
+    resolution: str | None = None
+    assignee: str | None = None
+    group_id: int | None = None
+    observable: str | None = None
+    source: str | None = None
+    source_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +148,7 @@ def _evidence(item: dict[str, Any]) -> Evidence:
     )
 
 
-def _to_domain(row: AlertRow) -> Alert:
+def to_domain(row: AlertRow) -> Alert:
     return Alert(
         id=row.id,
         org=row.org_code,
@@ -127,7 +157,7 @@ def _to_domain(row: AlertRow) -> Alert:
         key=row.key,
         title=row.title,
         severity=Severity(row.severity),
-        status=row.status,
+        verdict=row.verdict,
         retrospective=row.retrospective,
         indicator_type=row.indicator_type,
         indicator_value=row.indicator_value,
@@ -139,6 +169,13 @@ def _to_domain(row: AlertRow) -> Alert:
         evidence=tuple(_evidence(e) for e in row.evidence or []),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        state=row.state,
+        resolution=row.resolution,
+        assignee=row.assignee,
+        group_id=row.group_id,
+        observable=row.observable,
+        source=row.source,
+        source_ref=row.source_ref,
     )
 
 
@@ -219,12 +256,16 @@ def aggregate_candidates(
             first_known("indicator.value").alias("indicator.value"),
             first_known("indicator.source").alias("indicator.source"),
             first_known("indicator.threat").alias("indicator.threat"),
+            first_known("observable").alias("observable"),
             pl.col("_evidence").head(evidence_limit).alias("evidence"),
         )
         .with_columns(
             pl.col("rank")
             .replace_strict({r: s for s, r in _RANKS.items()}, return_dtype=pl.String)
-            .alias("severity")
+            .alias("severity"),
+            pl.coalesce("observable", "indicator.value", "key")
+            .str.slice(0, 200)
+            .alias("observable"),
         )
         .drop("_group", "rank")
         .sort("first_seen", *_IDENTITY, nulls_last=True)
@@ -246,7 +287,7 @@ def _open_alerts(
             select(AlertRow)
             .where(
                 AlertRow.key.in_(keys[start : start + _IN_CHUNK]),
-                AlertRow.status.in_(OPEN_STATUSES),
+                AlertRow.state.in_(OPEN_STATES),
                 AlertRow.retrospective == retrospective,
                 AlertRow.last_seen >= earliest - window,
                 AlertRow.first_seen <= latest + window,
@@ -275,11 +316,13 @@ def record_alerts(
     retrospective: bool = False,
     evidence_limit: int = EVIDENCE_LIMIT,
     now: datetime | None = None,
+    group_window: timedelta = timedelta(hours=1),
 ) -> AlertStats:
     """Turn candidate events into new or extended alerts; flush, do not commit.
 
     ``retrospective`` marks alerts found by a retro-hunt over archived events;
-    they extend only retrospective alerts.
+    they extend only retrospective alerts. Each new alert joins the alert group of
+    its organisation, host and observable within ``group_window``.
     """
     if candidates.is_empty():
         return AlertStats()
@@ -288,12 +331,13 @@ def record_alerts(
         candidates, window=window, evidence_limit=evidence_limit, now=moment
     )
     stored = _open_alerts(session, groups, window, retrospective)
-    created = extended = 0
+    extended = 0
+    fresh: list[AlertRow] = []
     # One step per aggregated group (groups are far fewer than events).
     for group in groups.iter_rows(named=True):
         identity = tuple(group[c] for c in _IDENTITY)
         first, last = group["first_seen"], group["last_seen"]
-        status = AlertStatus.BLOCKED if group["all_blocked"] else AlertStatus.LIVE
+        verdict = Verdict.BLOCKED if group["all_blocked"] else Verdict.LIVE
         row = _pick(stored[identity], first, last, window)
         if row is None:
             row = AlertRow(
@@ -303,7 +347,9 @@ def record_alerts(
                 key=group["key"],
                 title=group["title"],
                 severity=group["severity"],
-                status=status.value,
+                verdict=verdict.value,
+                state=TriageState.NEW.value,
+                observable=group["observable"],
                 retrospective=retrospective,
                 indicator_type=group["indicator.type"],
                 indicator_value=group["indicator.value"],
@@ -318,13 +364,13 @@ def record_alerts(
             )
             session.add(row)
             stored[identity].append(row)
-            created += 1
+            fresh.append(row)
             continue
         row.count += group["count"]
         row.first_seen = min(row.first_seen, first)
         row.last_seen = max(row.last_seen, last)
-        if status is AlertStatus.LIVE:
-            row.status = AlertStatus.LIVE.value
+        if verdict is Verdict.LIVE:
+            row.verdict = Verdict.LIVE.value
         if _RANKS[group["severity"]] > _RANKS.get(row.severity, -1):
             row.severity = group["severity"]
         row.indicator_type = row.indicator_type or group["indicator.type"]
@@ -338,87 +384,7 @@ def record_alerts(
         row.updated_at = moment
         extended += 1
     session.flush()
+    assign_groups(session, fresh, group_window, OPEN_STATES)
     return AlertStats(
-        events=candidates.height, groups=groups.height, created=created, extended=extended
+        events=candidates.height, groups=groups.height, created=len(fresh), extended=extended
     )
-
-
-def list_alerts(
-    session: Session,
-    *,
-    org: str | None = None,
-    orgs: Sequence[str] | None = None,
-    status: str | None = None,
-    severity: Severity | str | None = None,
-    since: datetime | None = None,
-    key: str | None = None,
-    key_family: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> tuple[list[Alert], int]:
-    """Return one page of alerts, most recently seen first, and how many match in all.
-
-    ``orgs`` confines the answer to those organisations (tenancy: an empty list
-    gives nothing); ``org`` picks one; ``severity`` is an exact match; ``since``
-    keeps alerts last seen at or after it; ``key_family`` keeps the alerts whose key is
-    it or it followed by a space (a correlation rule's alerts are ``<key> <group>``).
-    """
-    query = select(AlertRow)
-    if org is not None:
-        query = query.where(AlertRow.org_code == org.strip().upper())
-    if orgs is not None:
-        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
-    if status is not None:
-        query = query.where(AlertRow.status == status.strip().lower())
-    if severity is not None:
-        query = query.where(AlertRow.severity == _severity(severity).value)
-    if since is not None:
-        query = query.where(AlertRow.last_seen >= as_utc(since))
-    if key is not None:  # one indicator's (type:value) or rule's alerts
-        query = query.where(AlertRow.key == key)
-    if key_family is not None:
-        query = query.where(
-            or_(
-                AlertRow.key == key_family,
-                AlertRow.key.startswith(f"{key_family} ", autoescape=True),
-            )
-        )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    return [_to_domain(r) for r in session.scalars(page)], total
-
-
-def count_alerts_by_key(
-    session: Session,
-    *,
-    kind: AlertKind,
-    since: datetime | None = None,
-    orgs: Sequence[str] | None = None,
-) -> dict[str, int]:
-    """Return how many alerts of ``kind`` each key has (last seen since ``since``, in ``orgs``)."""
-    query = select(AlertRow.key, func.count()).where(AlertRow.kind == kind.value)
-    if orgs is not None:
-        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
-    if since is not None:
-        query = query.where(AlertRow.last_seen >= as_utc(since))
-    return {str(k): int(n) for k, n in session.execute(query.group_by(AlertRow.key))}
-
-
-def get_alert(session: Session, alert_id: int, *, orgs: Sequence[str] | None = None) -> Alert:
-    """Return alert ``alert_id``; raise NotFoundError if absent or outside ``orgs``."""
-    row = session.get(AlertRow, alert_id)
-    visible = orgs is None or (row is not None and row.org_code in {o.upper() for o in orgs})
-    if row is None or not visible:
-        msg = f"no alert with id {alert_id}; list them with `bastion alerts list`"
-        raise NotFoundError(msg)
-    return _to_domain(row)
-
-
-def _severity(value: Severity | str) -> Severity:
-    try:
-        return Severity(str(value).strip().lower())
-    except ValueError:
-        msg = f"unknown severity {value!r}; choose one of {', '.join(s.value for s in Severity)}"
-        raise InputError(msg) from None

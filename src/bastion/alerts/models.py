@@ -1,0 +1,81 @@
+"""SQL tables of the alerts context: every alert, whoever raised it, and its triage history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bastion.core.timeutil import utcnow
+from bastion.store.base import Base, UtcDateTime
+
+
+class AlertRow(Base):
+    """One alert: events of one indicator, rule or source at one member host, close in time."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # Finding the open alert a new group of events extends.
+        Index("ix_alerts_match", "key", "last_seen"),
+        # Finding the group a new alert joins: same organisation, host and observable.
+        Index("ix_alerts_observable", "observable", "last_seen"),
+        # Deduplicating alerts of external sources.
+        Index("ix_alerts_source_ref", "source", "source_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The organisation's code as attributed, not a foreign key: an alert for an
+    # organisation not (yet) in the federation must not be lost.
+    org_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    host: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    severity: Mapped[str] = mapped_column(String(16), index=True)
+    # blocked or live, decided from the evidence
+    verdict: Mapped[str] = mapped_column(String(16), index=True)
+    retrospective: Mapped[bool] = mapped_column(Boolean, default=False)
+    indicator_type: Mapped[str | None] = mapped_column(String(32))
+    indicator_value: Mapped[str | None] = mapped_column(Text)
+    indicator_source: Mapped[str | None] = mapped_column(String(200))
+    indicator_threat: Mapped[str | None] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Triage: new, acknowledged, in_progress, closed; a resolution once closed.
+    state: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(120), index=True)
+    # The alert group: alerts of one organisation, host and observable, close in time.
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What the alert is about beyond the host: the indicator's value, the remote address.
+    observable: Mapped[str | None] = mapped_column(String(200))
+    # External sources (Defender, webhook): which one, and its own id of the alert.
+    source: Mapped[str | None] = mapped_column(String(64))
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class AlertHistoryRow(Base):
+    """One triage change of one alert: who changed which field, when, from what to what.
+
+    A note is a change of the field ``note`` whose ``after`` is the note's text.
+    """
+
+    __tablename__ = "alert_history"
+    __table_args__ = (Index("ix_alert_history_field_at", "field", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    field: Mapped[str] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,212 @@
+"""Notifications about cases: e-mail to the organisations' contacts and a JSON webhook.
+
+Sent when a case is assigned, when a high or critical case opens for an
+organisation, and when a regulatory clock nears its deadline. Each channel is
+tried up to ``attempts`` times (waiting ``backoff`` seconds, doubling, between
+tries); every send is recorded in ``case_notifications`` with its attempts and
+its last error, whether it went or not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import orgs
+from bastion.advisories.notify import Message, SmtpConfig, send
+from bastion.cases.domain import Case, CaseStatus
+from bastion.cases.models import CaseNotificationRow, CaseRow
+from bastion.cases.read import ClockPolicy, clocks, to_case
+from bastion.core.errors import NotFoundError
+from bastion.core.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """Where case notifications go and how hard to try."""
+
+    smtp: SmtpConfig | None = None
+    webhook_url: str | None = None
+    attempts: int = 3
+    backoff: float = 1.0
+    timeout: float = 10.0
+    transport: httpx.BaseTransport | None = None  # tests pass one; None is the network
+
+    @property
+    def enabled(self) -> bool:
+        return self.smtp is not None or bool(self.webhook_url)
+
+
+@dataclass(frozen=True)
+class Sent:
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    error: str
+
+
+def _retry(notifier: Notifier, once: Callable[[], str | None]) -> tuple[str | None, int]:
+    """Call ``once`` until it reports no error or the attempts run out; return the last error."""
+    error, wait = None, notifier.backoff
+    for attempt in range(1, max(1, notifier.attempts) + 1):
+        error = once()
+        if error is None:
+            return None, attempt
+        if attempt < notifier.attempts and wait > 0:
+            time.sleep(wait)
+            wait *= 2
+    return error, max(1, notifier.attempts)
+
+
+def _post(notifier: Notifier, payload: dict[str, object]) -> str | None:
+    try:
+        with httpx.Client(transport=notifier.transport, timeout=notifier.timeout) as client:
+            answer = client.post(str(notifier.webhook_url), json=payload)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None if answer.is_success else f"HTTP {answer.status_code}"
+
+
+def _payload(case: Case, kind: str, subject: str) -> dict[str, object]:
+    return {
+        "event": kind, "subject": subject, "case": case.id, "title": case.title,
+        "severity": case.severity.value, "status": case.status.value, "owner": case.owner,
+        "organisations": list(case.organisations), "tlp": case.tlp.value,
+    }  # fmt: skip
+
+
+def notify(
+    session: Session, notifier: Notifier | None, case: Case, kind: str, subject: str, body: str
+) -> list[Sent]:
+    """Send one notification about ``case`` by every configured channel; record each send."""
+    if notifier is None or not notifier.enabled:
+        return []
+    sent: list[Sent] = []
+    if notifier.smtp is not None:
+        for code in case.organisations:
+            try:
+                contacts = tuple(c.email for c in orgs.get_organisation(session, code).contacts)
+            except NotFoundError:
+                contacts = ()
+            if not contacts:
+                continue
+            message = Message(contacts, subject, body)
+            smtp = notifier.smtp
+            error, tries = _retry(notifier, lambda m=message, s=smtp: send(s, m))  # type: ignore[misc]
+            sent.append(
+                Sent(
+                    "email", ", ".join(contacts), "failed" if error else "sent", tries, error or ""
+                )
+            )
+            _store(session, case, code, kind, sent[-1])
+    if notifier.webhook_url:
+        payload = _payload(case, kind, subject)
+        error, tries = _retry(notifier, lambda: _post(notifier, payload))
+        sent.append(
+            Sent("webhook", notifier.webhook_url, "failed" if error else "sent", tries, error or "")
+        )
+        _store(session, case, None, kind, sent[-1])
+    session.flush()
+    return sent
+
+
+def _store(session: Session, case: Case, code: str | None, kind: str, item: Sent) -> None:
+    session.add(
+        CaseNotificationRow(
+            case_id=case.id, org_code=code, kind=kind, channel=item.channel,
+            recipient=item.recipient[:500], status=item.status, attempts=item.attempts,
+            error=item.error[:500], created_at=utcnow(),
+        )
+    )  # fmt: skip
+
+
+def _body(case: Case, lead: str) -> str:
+    return "\n".join(
+        [
+            lead,
+            "",
+            f"Case {case.id}: {case.title}",
+            f"Severity: {case.severity.value}   Status: {case.status.value}   TLP:{case.tlp.value}",
+            f"Organisations: {', '.join(case.organisations)}",
+            f"Owner: {case.owner or 'nobody yet'}",
+        ]
+    )
+
+
+def case_opened(session: Session, notifier: Notifier | None, case: Case) -> list[Sent]:
+    """Tell the organisations a high or critical case was opened for them (others: nothing)."""
+    if case.severity.value not in {"high", "critical"}:
+        return []
+    subject = f"[{case.severity.value.upper()}] New case {case.id}: {case.title}"
+    return notify(session, notifier, case, "new_case", subject, _body(case, "A case was opened."))
+
+
+def case_assigned(session: Session, notifier: Notifier | None, case: Case) -> list[Sent]:
+    """Tell the organisations (and the webhook) who the case is assigned to now."""
+    subject = f"Case {case.id} assigned to {case.owner or 'nobody'}: {case.title}"
+    return notify(session, notifier, case, "assigned", subject, _body(case, "A case was assigned."))
+
+
+def sent_notifications(session: Session, case_id: int) -> list[Sent]:
+    """Return every notification recorded about a case, oldest first."""
+    rows = session.scalars(
+        select(CaseNotificationRow)
+        .where(CaseNotificationRow.case_id == case_id)
+        .order_by(CaseNotificationRow.id)
+    )
+    return [Sent(r.channel, r.recipient, r.status, r.attempts, r.error) for r in rows]
+
+
+def remind_clocks(
+    session: Session,
+    notifier: Notifier | None,
+    *,
+    policy: ClockPolicy,
+    now: datetime | None = None,
+) -> list[tuple[int, str]]:
+    """Notify each open case whose regulatory clock is within the warning time (once per clock).
+
+    Return the (case, clock) pairs notified.
+    """
+    from bastion.cases.read import organisations_of
+
+    moment = now or utcnow()
+    longest = max(policy.breach_hours, policy.sector_hours)
+    candidates = session.scalars(
+        select(CaseRow).where(
+            CaseRow.status != CaseStatus.CLOSED.value,
+            CaseRow.aware_at >= moment - timedelta(hours=longest + 24 * 30),
+        )
+    ).all()
+    done = set(
+        session.execute(
+            select(CaseNotificationRow.case_id, CaseNotificationRow.kind).where(
+                CaseNotificationRow.kind.like("clock:%")
+            )
+        ).all()
+    )
+    warning = policy.warning_hours * 3600
+    organisations = organisations_of(session, [r.id for r in candidates])
+    reminded = []
+    for row in candidates:
+        for clock in clocks(row, policy, moment):
+            kind = f"clock:{clock.clock.value}"
+            if (
+                clock.reported_at is not None
+                or clock.seconds_left > warning
+                or (row.id, kind) in done
+            ):
+                continue
+            case = to_case(row, organisations.get(row.id, ()))
+            state = "is overdue" if clock.overdue else f"is due {clock.deadline:%Y-%m-%d %H:%M} UTC"
+            subject = f"Case {row.id}: {clock.label} {state}"
+            notify(session, notifier, case, kind, subject, _body(case, f"{clock.label} {state}."))
+            reminded.append((row.id, clock.clock.value))
+    return reminded

@@ -1,0 +1,82 @@
+"""alerts: triage state, resolution, assignee, groups, external sources and history
+
+The boundary's blocked/live ``status`` becomes the ``verdict``; every existing
+alert starts ``new`` in a group of its own.
+
+Revision ID: alerts_0001
+Revises: 0003
+Create Date: 2026-12-06 20:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from bastion.store.migrations.helpers import (
+    create_indexes,
+    drop_indexes,
+    drop_table,
+    foreign_key,
+    id_column,
+    primary_key,
+    utc,
+)
+
+revision: str = "alerts_0001"
+down_revision: str | None = "0003"
+
+_INDEXES = (
+    "state",
+    "assignee",
+    "group_id",
+    ("ix_alerts_observable", ["observable", "last_seen"]),
+    ("ix_alerts_source_ref", ["source", "source_ref"]),
+)
+
+
+def upgrade() -> None:
+    drop_indexes("alerts", "status")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.alter_column(
+            "status", new_column_name="verdict", existing_type=sa.String(length=16)
+        )
+        batch_op.add_column(
+            sa.Column("state", sa.String(length=16), nullable=False, server_default="new")
+        )
+        batch_op.add_column(sa.Column("resolution", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("assignee", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("group_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("observable", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("source", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("source_ref", sa.String(length=200), nullable=True))
+    op.execute(
+        "UPDATE alerts SET group_id = id, "
+        "observable = SUBSTR(COALESCE(indicator_value, key), 1, 200)"
+    )
+    create_indexes("alerts", "verdict", *_INDEXES)
+    op.create_table(
+        "alert_history",
+        id_column(),
+        sa.Column("alert_id", sa.Integer(), nullable=False),
+        utc("at"),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("field", sa.String(length=32), nullable=False),
+        sa.Column("before", sa.Text(), nullable=True),
+        sa.Column("after", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        foreign_key("alert_history", "alert_id", "alerts", ondelete="CASCADE"),
+        primary_key("alert_history"),
+    )
+    create_indexes("alert_history", "alert_id", ("ix_alert_history_field_at", ["field", "at"]))
+
+
+def downgrade() -> None:
+    drop_table("alert_history", "alert_id", ("ix_alert_history_field_at", ["field", "at"]))
+    drop_indexes("alerts", "verdict", *_INDEXES)
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        for name in ("source_ref", "source", "observable", "group_id", "assignee", "resolution"):
+            batch_op.drop_column(name)
+        batch_op.drop_column("state")
+        batch_op.alter_column(
+            "verdict", new_column_name="status", existing_type=sa.String(length=16)
+        )
+    create_indexes("alerts", "status")

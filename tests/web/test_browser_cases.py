@@ -1,0 +1,80 @@
+"""Cases in a real browser: a lead promotes an alert, works the tasks by keyboard, closes the case.
+
+Uses the live console and Chromium of ``test_browser`` (its fixtures, its federation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.web.test_browser import browser as browser  # fixtures
+from tests.web.test_browser import live as live
+from tests.web.test_browser import shot, sign_in
+
+from bastion import cases
+from bastion.alerts import list_alerts
+from bastion.audit import Actor
+from bastion.core.scope import Scope
+
+pytestmark = pytest.mark.browser
+
+
+def test_lead_promotes_an_alert_works_the_case_by_keyboard_and_closes_it(
+    live: dict[str, Any], browser: Any
+) -> None:
+    with live["store"].session() as session:
+        alerts, _ = list_alerts(session, org="RAL", limit=1)
+        theirs = cases.create_case(
+            session, cases.CaseDraft("St Thomas only", ("RJ1",)), actor=Actor.cli("t"),
+            scope=Scope.everything(),
+        )  # fmt: skip
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["lead"], "/cases")
+    assert "St Thomas only" not in page.content()
+    page.fill("#new-title", "C2 beacon at the Royal Free")
+    page.fill("#new-alert", str(alerts[0].id))
+    page.select_option("#new-template", "Phishing")
+    page.click("#new-case button[type=submit]")
+    page.wait_for_selector("#task-table")
+    assert page.locator("#task-table tr").count() == len(cases.TEMPLATES["Phishing"])
+    assert "Sector incident report" in page.locator("#clocks").inner_text()
+    assert "left" in page.locator('#clocks tr[data-clock="sector"] .clock-state').inner_text()
+    assert page.locator('#timeline-list li[data-kind="alert"]').count() >= 1
+
+    # Mark the first task done with the keyboard only: focus its select, pick, tab to Set, Enter.
+    first = page.locator("#task-table tr").first
+    first.locator("select").focus()
+    page.keyboard.press("End")  # the last option: done
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**#tasks")
+    assert page.locator("#task-table tr .task-status").first.inner_text() == "done"
+
+    page.locator("#note").focus()
+    page.keyboard.type("Host isolated by the trust")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#timeline-list li[data-kind="note"]')
+    assert "Host isolated" in page.locator("#timeline-list").inner_text()
+
+    page.select_option("#new-status", "closed")
+    page.fill("#resolution", "true positive, contained")
+    page.click("#status-form button[type=submit]")
+    page.wait_for_url("**#timeline")
+    assert "Closed" in page.locator("#case-status").inner_text()
+    shot(page, "case")
+    assert errors == []  # nothing refused by the CSP, no script errors
+
+    answer = page.goto(f"{live['url']}/cases/{theirs.id}")
+    assert answer is not None
+    assert answer.status == 404
+    page.goto(f"{live['url']}/cases/stats")
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator('#response-times tr[data-slice="RAL"]').count() == 1
+    assert "RJ1" not in page.locator("#response-times").inner_text()
+    shot(page, "case-stats")
+    context.close()
