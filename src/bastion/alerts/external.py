@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion import orgs
+from bastion import audit, orgs
 from bastion.alerts.grouping import assign_groups
 from bastion.alerts.models import AlertRow
 from bastion.alerts.store import OPEN_STATES, TriageState, Verdict
+from bastion.audit import Actor
 from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc, utcnow
 
@@ -83,8 +84,8 @@ def defender_alerts(document: Mapping[str, Any]) -> list[ExternalAlert]:
             if kind.endswith("deviceEvidence"):
                 hostname = hostname or evidence.get("deviceDnsName")
                 addresses = evidence.get("ipInterfaces") or []
-                device_ip = device_ip or next((a for a in addresses if _is_ip(a)), None)
-            elif kind.endswith("ipEvidence") and _is_ip(evidence.get("ipAddress")):
+                device_ip = device_ip or next((a for a in addresses if is_ip(a)), None)
+            elif kind.endswith("ipEvidence") and is_ip(evidence.get("ipAddress")):
                 remote = remote or evidence.get("ipAddress")
         found.append(
             ExternalAlert(
@@ -102,7 +103,7 @@ def defender_alerts(document: Mapping[str, Any]) -> list[ExternalAlert]:
     return found
 
 
-def _is_ip(value: object) -> bool:
+def is_ip(value: object) -> bool:
     try:
         ipaddress.ip_address(str(value))
     except ValueError:
@@ -203,3 +204,23 @@ def raise_external(
         duplicates=len(items) - len(fresh),
         unattributed=unattributed,
     )
+
+
+def ingest(
+    session: Session,
+    actor: Actor,
+    source: str,
+    alerts: Iterable[ExternalAlert],
+    *,
+    group_window: timedelta = timedelta(hours=1),
+) -> ExternalReport:
+    """Raise the alerts a source pushed (webhook), and record the delivery in the audit trail."""
+    report = raise_external(session, alerts, group_window=group_window)
+    audit.record(
+        session,
+        actor,
+        "alert.ingest",
+        f"source:{source}",
+        after={"read": report.read, "created": report.created, "duplicates": report.duplicates},
+    )
+    return report
