@@ -346,6 +346,7 @@ NOT_AUDITED = {
     "boundary worker": "event data from NATS, recorded as its sources",
     "archive compact": "moves archived batches between Parquet partitions",
     "archive prune": "removes archived days past retention",
+    "alerts import-defender": "raises alerts from an outside source, as ingest does from logs",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
     "cases remind": "sends reminders, each recorded as a notification; changes no case",
     "init": "creates the schema (its --demo load records the federation it loads)",

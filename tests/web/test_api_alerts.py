@@ -207,3 +207,38 @@ async def test_an_unknown_organisation_is_a_404_with_a_message(
     assert answer.status_code == 404
     assert "no organisation with code 'NOPE'" in answer.json()["detail"]
     assert (await client.get(API, params={"org": "RJ1"})).json()["total"] == 1
+
+
+async def test_a_source_pushes_alerts_deduplicated_attributed_and_grouped(
+    client: httpx.AsyncClient, alert_ids: dict[str, int]
+) -> None:
+    body = {
+        "source": "edr-x",
+        "alerts": [
+            {
+                "id": "e-1",
+                "title": "Beacon to C2",
+                "severity": "high",
+                "time": (T0 + timedelta(minutes=12)).isoformat(),
+                "device_ip": "10.20.1.5",
+                "remote_ip": "203.0.113.9",
+            },
+            {"id": "e-2", "title": "Odd thing", "time": T0.isoformat()},
+        ],
+    }
+    first = await client.post(f"{API}/ingest", json=body)
+    assert first.status_code == 201, first.text
+    # e-1 is RAL's (its network holds the device); e-2 names no device
+    assert first.json() == {"read": 2, "created": 2, "duplicates": 0, "unattributed": 1}
+    pushed = (await client.get(API, params={"org": "RAL"})).json()["items"]
+    [edr] = [a for a in pushed if a["source"] == "edr-x"]
+    assert (edr["kind"], edr["source_ref"], edr["severity"]) == ("external", "e-1", "high")
+    group = (await client.get(f"{API}/groups/{edr['group_id']}")).json()
+    assert alert_ids["ind-old"] in {a["id"] for a in group["alerts"]}
+    again = (await client.post(f"{API}/ingest", json=body)).json()
+    assert (again["created"], again["duplicates"]) == (0, 2)
+    for bad in (
+        {"source": "edr-x", "alerts": []},
+        {"source": "BAD SOURCE", "alerts": body["alerts"]},
+    ):
+        assert (await client.post(f"{API}/ingest", json=bad)).status_code == 422

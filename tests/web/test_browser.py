@@ -110,6 +110,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         admin = create_person(store, "admin", Role.NATIONAL_ADMIN)
         # A second administrator: one person signs in once per TOTP step (a code is good once).
         tuner = create_person(store, "tuner", Role.NATIONAL_ADMIN)
+        triager = create_person(store, "triager", Role.NATIONAL_ANALYST)
     with store.session() as session:
         auth.create_token(
             session, auth.system_principal("demo"), "siem export", ["alerts:read"], org="RAL"
@@ -123,6 +124,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "lead": lead,
             "admin": admin,
             "tuner": tuner,
+            "triager": triager,
             "store": store,
         }
     store.dispose()
@@ -185,7 +187,7 @@ def test_admin_pages_render(live: dict[str, Any], browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     sign_in(page, live["url"], live["admin"], "/users")
-    assert page.locator("#users tbody tr").count() == 4
+    assert page.locator("#users tbody tr").count() == 5  # analyst, lead, admin, tuner, triager
     shot(page, "users")
     page.goto(f"{live['url']}/tokens")
     assert "siem export" in page.locator("#tokens").inner_text()
@@ -234,10 +236,10 @@ def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], br
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     sign_in(page, live["url"], live["tuner"], "/rules")
-    assert page.locator("#rules tbody tr").count() == 3
+    assert page.locator("#rules tbody tr").count() == 6  # three Sigma rules, three built-in checks
     page.select_option("#level", "high")  # the filter submits itself
     page.wait_for_url(re.compile(r"/rules\?.*level=high"))
-    assert page.locator("#rules tbody tr").count() == 1
+    assert page.locator("#rules tbody tr").count() == 3
     shot(page, "rules")
     page.click(f'#rules a[href="/rules/{rule_id}"]')
     page.wait_for_selector("#tuning-form")
@@ -254,5 +256,68 @@ def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], br
         assert detect.load_tuning(session).disabled_for == {(rule_id, "RAL")}
         events, _ = audit.list_events(session, action="rule.disable")
     assert [(e.actor, e.org) for e in events] == [("user:tuner", "RAL")]
+    assert errors == []
+    context.close()
+
+
+def test_analyst_triages_from_the_queue_and_the_alert_page_with_the_keyboard(
+    live: dict[str, Any], browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["triager"], "/alerts?org=RJ1")
+    rows = page.locator("#alerts tbody tr")
+    assert rows.count() == 3
+    # dates stay on one line at 1,400 px
+    for cell in page.locator("#alerts tbody td.when").all():
+        assert cell.evaluate("e => e.getClientRects().length") == 1
+        height = cell.evaluate("e => e.firstElementChild.getClientRects().length")
+        assert height == 1, cell.inner_text()
+    # tick two alerts and acknowledge them with one reason, by keyboard alone
+    ticked = [int(rows.nth(i).get_attribute("data-alert")) for i in (0, 1)]
+    for alert_id in ticked:
+        page.focus(f"#tick-{alert_id}")
+        page.keyboard.press("Space")
+    page.focus("#bulk-reason")
+    page.keyboard.type("weekly sweep")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert re.search(r"/alerts\?org=RJ1$", page.url), page.url
+    states = {
+        int(r.get_attribute("data-alert")): r.locator(".triage-state").get_attribute("data-state")
+        for r in page.locator("#alerts tbody tr").all()
+    }
+    assert sorted(a for a, s in states.items() if s == "acknowledged") == sorted(ticked)
+    shot(page, "alert-queue")
+    # the alert page: assign, then close, each recorded in its history
+    page.click(f'#alerts a[href="/alerts/{ticked[0]}"]')
+    page.wait_for_selector("#triage")
+    page.focus("#assign-to")
+    page.keyboard.type("soc-team")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith(f"/alerts/{ticked[0]}#triage"), page.url
+    assert page.locator("#assignee").inner_text() == "soc-team"
+    page.select_option("#close-resolution", "false_positive")
+    page.fill("#close-reason", "lab scanner")
+    page.click("#close")
+    page.wait_for_selector('#triage-state[data-state="closed"]')
+    history = page.locator("#history").inner_text()
+    assert "weekly sweep" in history
+    assert "lab scanner" in history
+    assert "user:triager" in history
+    assert "'10.20.1.5' IN" in page.locator("#hunt-query").inner_text()
+    assert page.locator("#group-alerts tbody tr").count() >= 1
+    shot(page, "alert-triaged")
+    with live["store"].session() as session:
+        events, _ = audit.list_events(session, actor="user:triager")
+    assert sorted(e.action for e in events if e.action.startswith("alert.")) == [
+        "alert.acknowledge",
+        "alert.acknowledge",
+        "alert.assign",
+        "alert.close",
+    ]
     assert errors == []
     context.close()

@@ -25,10 +25,10 @@ from bastion import advisories as adv
 from bastion import auth, orgs
 from bastion.advisories.importers import parse_osv_record
 from bastion.advisories.vulns import ImportResult
+from bastion.alerts import record_alerts
 from bastion.audit import Actor
 from bastion.auth import Role
 from bastion.auth import users as auth_users
-from bastion.boundary.alerts import record_alerts
 from bastion.core.settings import Settings
 from bastion.demo.detection import install_demo_rules
 from bastion.demo.national import lead_sbom

@@ -198,3 +198,45 @@ async def test_org_page_lists_its_ten_latest_alerts_and_not_another_orgs(
     busy = (await client.get("/orgs/RAL")).text
     assert [i for _, i in rows(busy)] == [more[f"k{n:02d}"] for n in range(11, 1, -1)]
     assert "All 14 alerts of RAL" in busy
+
+
+FORTIGATE = (
+    'date=2024-03-01 time=10:00:00 devname="fw1" logid="0000000013" type="traffic" '
+    'subtype="forward" srcip=198.51.100.23 srcport=40000 dstip=10.20.1.5 dstport=22 proto=6 '
+    'action="deny"'
+)
+
+
+def test_evidence_is_parsed_again_and_the_hunt_covers_the_host_an_hour_around() -> None:
+    from bastion.web.console.alerts import evidence_fields, rule_of_alert
+
+    fields = evidence_fields(FORTIGATE)
+    assert (fields["event.type"], fields["source.ip"], fields["destination.port"]) == (
+        "denied",
+        "198.51.100.23",
+        "22",
+    )
+    assert evidence_fields("not a log line") == {}
+    assert evidence_fields(None) == {}
+    assert rule_of_alert('sigma:abc {"src_ip":"1.2.3.4"}') == "abc"
+    assert rule_of_alert("builtin:port-scan:1.2.3.4") == "builtin:port-scan"
+    assert rule_of_alert("ind-42") is None
+
+
+async def test_alert_page_links_its_rule_and_shows_parsed_fields(
+    store: Store, client: httpx.AsyncClient
+) -> None:
+    ids = record(
+        store, [hit("RAL", "builtin:port-scan:198.51.100.23", 0, blocked=True, severity="low")]
+    )
+    alert_id = ids["builtin:port-scan:198.51.100.23"]
+    with store.session() as session:
+        from bastion.alerts.models import AlertRow
+
+        row = session.get(AlertRow, alert_id)
+        assert row is not None
+        row.evidence = [{**row.evidence[0], "raw": FORTIGATE}]
+    page = (await client.get(f"/alerts/{alert_id}")).text
+    assert 'href="/rules/builtin:port-scan"' in page
+    assert "fortigate.traffic" in page
+    assert "BETWEEN TIMESTAMPTZ" in page

@@ -375,6 +375,20 @@ CASES: dict[tuple[str, str], Case] = {
         ok=303,
         by_org=True,
     ),
+    ("POST", "/api/v1/alerts/ingest"): Case(
+        lambda w, org: (
+            "POST",
+            "/api/v1/alerts/ingest",
+            {
+                "json": {
+                    "source": "siem",
+                    "alerts": [{"id": f"m{next(w.counter)}", "title": "x", "time": T0.isoformat()}],
+                }
+            },
+        ),
+        frozenset({"admin", "analyst"}),
+        ok=201,
+    ),
     ("GET", "/api/v1/me"): Case(get("/api/v1/me"), EVERYONE),
     ("GET", "/api/v1/audit"): Case(get("/api/v1/audit"), frozenset({"admin", "auditor"})),
     ("GET", "/overview"): Case(get("/overview"), EVERYONE),

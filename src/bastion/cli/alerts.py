@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import actor, cli_session, command_group, in_session
+from bastion.cli.context import actor, cli_session, command_group, in_session, settings
 from bastion.cli.context import second as _when
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
 
@@ -247,3 +248,28 @@ HISTORY_COLUMNS: list[Column[Change]] = [
     ("TO", lambda c: c.after),
     ("REASON", lambda c: c.reason),
 ]
+
+
+@app.command("import-defender")
+def import_defender(
+    path: Path = typer.Argument(help="a Microsoft Graph security alerts_v2 JSON file"),
+) -> None:
+    """Raise alerts from Microsoft Defender: attributed, deduplicated and grouped."""
+    import json
+
+    from bastion.alerts.external import defender_alerts, raise_external
+    from bastion.core.errors import InputError
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{path}: not a readable JSON file ({exc})"
+        raise InputError(msg) from None
+    with cli_session() as session:
+        report = raise_external(
+            session, defender_alerts(document), group_window=settings().alert_group_window
+        )
+    typer.echo(
+        f"read {report.read} Defender alert(s): {report.created} new, "
+        f"{report.duplicates} already stored, {report.unattributed} unattributed"
+    )

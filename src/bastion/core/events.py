@@ -124,6 +124,7 @@ class AlertKind(StrEnum):
 
     INDICATOR = "indicator"  # a threat-intelligence indicator matched
     RULE = "rule"  # a detection rule fired
+    EXTERNAL = "external"  # an outside source reported it (Microsoft Defender, a webhook)
 
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType] = EVENT_SCHEMA) -> pl.DataFrame:

@@ -8,17 +8,20 @@ alert's organisation (403: a viewer or an auditor reads but does not triage).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
 
 from bastion.alerts import Alert, get_alert, list_alerts, triage
+from bastion.alerts.external import ExternalAlert, ingest, is_ip
 from bastion.auth import Principal
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.timeutil import as_utc
 from bastion.web.api.alerts import MAX_ID, AlertId, AlertScope, AlertSummary
-from bastion.web.auth import PrincipalDep
+from bastion.web.auth import PrincipalDep, require_national
 from bastion.web.deps import SessionDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -207,3 +210,57 @@ def bulk_triage(
         msg = "closing needs a resolution"
         raise InputError(msg)
     return _out(triage.close(session, actor, ids, body.resolution, reason=body.reason))
+
+
+class ExternalIn(BaseModel):
+    """One alert of an outside source, in Bastion's generic webhook shape."""
+
+    id: str = Field(min_length=1, max_length=200, description="the source's own id (dedupe key)")
+    title: str = Field(min_length=1, max_length=500)
+    severity: Literal["informational", "low", "medium", "high", "critical"] = "medium"
+    time: datetime = Field(description="when the source saw it (ISO 8601 with an offset)")
+    device_ip: str | None = Field(None, max_length=64, description="the member device's address")
+    hostname: str | None = Field(None, max_length=253, description="the member device's name")
+    remote_ip: str | None = Field(None, max_length=64, description="the other party, if any")
+
+
+class IngestIn(BaseModel):
+    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    alerts: list[ExternalIn] = Field(min_length=1, max_length=1000)
+
+
+class IngestOut(BaseModel):
+    read: int
+    created: int
+    duplicates: int
+    unattributed: int
+
+
+@router.post(
+    "/ingest",
+    summary="Push alerts from an outside source",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_national("alerts:write"))],
+)
+def ingest_alerts(body: IngestIn, session: SessionDep, principal: PrincipalDep) -> IngestOut:
+    """Raise alerts pushed by a source holding a national ``alerts:write`` token.
+
+    Each is attributed by ``device_ip`` (the organisation's network) or ``hostname``
+    (a registered host name it ends with), deduplicated on (source, id) and grouped.
+    """
+    items = [
+        ExternalAlert(
+            source=body.source,
+            ref=a.id,
+            title=a.title,
+            severity=a.severity,
+            created=as_utc(a.time),
+            device_ip=a.device_ip if a.device_ip and is_ip(a.device_ip) else None,
+            hostname=a.hostname,
+            remote_ip=a.remote_ip if a.remote_ip and is_ip(a.remote_ip) else None,
+            raw=a.model_dump_json()[:4096],
+        )
+        for a in body.alerts
+    ]
+    report = ingest(session, principal.as_actor(), body.source, items)
+    return IngestOut(**asdict(report))

@@ -24,6 +24,19 @@ from bastion.store.migrations.helpers import (
 revision: str = "alerts_0001"
 down_revision: str | None = "0003"
 
+
+def _columns() -> list[sa.Column[object]]:
+    """The nullable triage, group and source columns, new each time (a Column joins one table)."""
+    return [
+        sa.Column("resolution", sa.String(length=32), nullable=True),
+        sa.Column("assignee", sa.String(length=120), nullable=True),
+        sa.Column("group_id", sa.Integer(), nullable=True),
+        sa.Column("observable", sa.String(length=200), nullable=True),
+        sa.Column("source", sa.String(length=64), nullable=True),
+        sa.Column("source_ref", sa.String(length=200), nullable=True),
+    ]
+
+
 _INDEXES = (
     "state",
     "assignee",
@@ -35,19 +48,14 @@ _INDEXES = (
 
 def upgrade() -> None:
     drop_indexes("alerts", "status")
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.alter_column(
-            "status", new_column_name="verdict", existing_type=sa.String(length=16)
-        )
-        batch_op.add_column(
-            sa.Column("state", sa.String(length=16), nullable=False, server_default="new")
-        )
-        batch_op.add_column(sa.Column("resolution", sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column("assignee", sa.String(length=120), nullable=True))
-        batch_op.add_column(sa.Column("group_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("observable", sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column("source", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("source_ref", sa.String(length=200), nullable=True))
+    # Plain ALTER TABLE on both backends (SQLite 3.25+ renames a column in place): a batch
+    # copy of the table would re-create its indexes in an order that varies run to run.
+    op.execute("ALTER TABLE alerts RENAME COLUMN status TO verdict")
+    op.add_column(
+        "alerts", sa.Column("state", sa.String(length=16), nullable=False, server_default="new")
+    )
+    for column in _columns():
+        op.add_column("alerts", column)
     op.execute(
         "UPDATE alerts SET group_id = id, "
         "observable = SUBSTR(COALESCE(indicator_value, key), 1, 200)"
@@ -72,11 +80,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     drop_table("alert_history", "alert_id", ("ix_alert_history_field_at", ["field", "at"]))
     drop_indexes("alerts", "verdict", *_INDEXES)
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        for name in ("source_ref", "source", "observable", "group_id", "assignee", "resolution"):
-            batch_op.drop_column(name)
-        batch_op.drop_column("state")
-        batch_op.alter_column(
-            "verdict", new_column_name="status", existing_type=sa.String(length=16)
-        )
+    for column in reversed(_columns()):
+        op.drop_column("alerts", column.name)
+    op.drop_column("alerts", "state")
+    op.execute("ALTER TABLE alerts RENAME COLUMN verdict TO status")
     create_indexes("alerts", "status")
