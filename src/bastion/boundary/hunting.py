@@ -11,6 +11,7 @@ laying out the files is ``boundary.archive``'s side.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,48 @@ SCAN_BYTES = 128 << 20
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# DuckDB reads ``source.ip`` unquoted as column ``ip`` of a table ``source``.
+_DOTTED_TABLE = re.compile(r'Referenced table "([^"]+)" not found')
+
+
+def query_failure(exc: duckdb.Error, sql: str) -> InputError:
+    """Return DuckDB's complaint about ``sql`` as one line a hunter can act on.
+
+    An ECS name written without double quotes (``source.ip``) reads as a table
+    ``source``: say so, with the quoted name from the query.
+    """
+    text = str(exc)
+    missing = _DOTTED_TABLE.search(text)
+    if missing and missing.group(1).lower() != "events":
+        prefix = missing.group(1)
+        dotted = re.search(rf'(?<![\w".]){re.escape(prefix)}(?:\.[\w@]+)+', sql)
+        name = dotted.group(0) if dotted else f"{prefix}.…"
+        msg = (
+            f'hunt query failed: there is no table "{prefix}": ECS names with dots need '
+            f'double quotes, "{name}", not {name}'
+        )
+        return InputError(msg)
+    # DuckDB's message runs over lines, the last a caret under the error: keep the words.
+    lines = (line.strip() for line in text.splitlines())
+    words = " ".join(line for line in lines if line and set(line) != {"^"})
+    msg = f"hunt query failed: {words}; the table is `events`"
+    return InputError(msg)
+
+
+def archive_columns() -> list[tuple[str, str]]:
+    """Return each column of the ``events`` view with its DuckDB type, in order.
+
+    The archive schema's columns, then the partition columns ``day`` and ``org``.
+    """
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.register("events", _empty_archive().to_arrow())
+        described = connection.sql("DESCRIBE events").fetchall()
+    finally:
+        connection.close()
+    return [(str(row[0]), str(row[1])) for row in described]
 
 
 def _empty_archive() -> pl.DataFrame:
@@ -176,8 +219,7 @@ class Hunt:
             self._memory_limit = None
         except duckdb.InvalidInputException as exc:
             if self._union or "union_by_name" not in str(exc):
-                msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
-                raise InputError(msg) from exc
+                raise query_failure(exc, sql) from exc
             self._union = True
         self._reopen()
         return self._run(sql, limit)
@@ -195,8 +237,7 @@ class Hunt:
         except (duckdb.InvalidInputException, duckdb.OutOfMemoryException):
             raise  # maybe files of different columns, or the memory limit: ``query`` decides
         except duckdb.Error as exc:
-            msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
-            raise InputError(msg) from exc
+            raise query_failure(exc, sql) from exc
 
     def rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         """Return ``columns`` of the rows ``located`` names (``file``, ``file_row_number``, as

@@ -37,12 +37,16 @@ def _printable(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def hunt(
-    sql: str = typer.Argument(
+    sql: str | None = typer.Argument(
+        None,
         help="one SELECT over the `events` view; columns are ECS names in double quotes "
-        '("source.ip"), plus day and org'
+        '("source.ip"), plus day and org',
     ),
     limit: int = typer.Option(
         1000, "--limit", min=0, help="at most this many rows (default 1000; 0 for all)"
+    ),
+    columns: bool = typer.Option(
+        False, "--columns", help="list the columns of `events` with their types instead"
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -50,9 +54,24 @@ def hunt(
 
     Example: bastion hunt 'SELECT org, count(*) FROM events GROUP BY org'
     """
+    from bastion.boundary.hunting import archive_columns
     from bastion.boundary.hunting import hunt as run_hunt
+    from bastion.core.errors import InputError
 
-    frame = _printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
+    if columns:
+        found = [{"name": n, "type": t} for n, t in archive_columns()]
+        print_rows(
+            found, [("COLUMN", itemgetter("name")), ("TYPE", itemgetter("type"))], as_json=as_json
+        )
+        return
+    if sql is None:
+        msg = "give one SELECT over `events`, or --columns to list its columns"
+        raise InputError(msg)
+    try:
+        frame = _printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
+    except InputError as exc:
+        msg = f"{exc} (`bastion hunt --columns` lists the columns)"
+        raise InputError(msg) from exc
     rows: list[dict[str, Any]] = frame.to_dicts()
     capped = " (limit reached; raise --limit for more)" if limit and frame.height == limit else ""
     print_rows(
