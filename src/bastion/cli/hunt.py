@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
@@ -12,28 +12,7 @@ from bastion.cli.context import cli_session, command_group, settings
 from bastion.cli.output import JSON_OPTION, print_record, print_rows
 from bastion.core.timeutil import utcnow
 
-if TYPE_CHECKING:
-    import polars as pl
-
 archive_app = command_group("Manage the Parquet event archive.")
-
-
-def _printable(frame: pl.DataFrame) -> pl.DataFrame:
-    """Make every column JSON-friendly: timestamps as ISO strings, decimals as floats."""
-    import polars as pl
-
-    plain = (pl.String, pl.Boolean, pl.Null, pl.List, pl.Struct, pl.Array)
-    columns: list[pl.Expr] = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if isinstance(dtype, pl.Datetime):
-            column = column.dt.to_string("iso:strict")
-        elif isinstance(dtype, pl.Decimal):
-            column = column.cast(pl.Float64)
-        elif not (dtype.is_numeric() or isinstance(dtype, plain)):
-            column = column.cast(pl.String)
-        columns.append(column)
-    return frame.select(columns)
 
 
 def hunt(
@@ -56,6 +35,7 @@ def hunt(
     """
     from bastion.boundary.hunting import archive_columns
     from bastion.boundary.hunting import hunt as run_hunt
+    from bastion.boundary.sandbox import printable
     from bastion.core.errors import InputError
 
     if columns:
@@ -68,7 +48,7 @@ def hunt(
         msg = "give one SELECT over `events`, or --columns to list its columns"
         raise InputError(msg)
     try:
-        frame = _printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
+        frame = printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
     except InputError as exc:
         msg = f"{exc} (`bastion hunt --columns` lists the columns)"
         raise InputError(msg) from exc
