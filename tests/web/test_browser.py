@@ -144,6 +144,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "admin": admin,
         "tuner": tuner,
         "store": store,
+        "settings": settings,
     }
     server.should_exit = True
     thread.join(timeout=10)

@@ -232,7 +232,14 @@ class Hunt:
         if self._opened is not None:
             self._opened.interrupt()
 
-    def query(self, sql: str, *, limit: int | None = None, offset: int = 0) -> pl.DataFrame:
+    def query(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        params: list[Any] | None = None,
+    ) -> pl.DataFrame:
         """Run one read-only SQL query over the ``events`` view; return the rows.
 
         Raise InputError with DuckDB's message when the query is wrong, and when it
@@ -242,7 +249,7 @@ class Hunt:
             msg = f"hunt limit must be 0 or more, not {limit}"
             raise InputError(msg)
         try:
-            return self._run(sql, limit, offset)
+            return self._run(sql, limit, offset, params)
         except duckdb.OutOfMemoryException as exc:
             if self._memory_limit is None or self._strict_memory:
                 msg = f"hunt query failed: {exc}"
@@ -254,9 +261,11 @@ class Hunt:
                 raise query_failure(exc, sql) from exc
             self._union = True
         self._reopen()
-        return self._run(sql, limit, offset)
+        return self._run(sql, limit, offset, params)
 
-    def _run(self, sql: str, limit: int | None, offset: int) -> pl.DataFrame:
+    def _run(
+        self, sql: str, limit: int | None, offset: int, params: list[Any] | None = None
+    ) -> pl.DataFrame:
         try:
             statements = self._connection.extract_statements(sql)
             # DuckDB rewrites a PRAGMA into a SELECT of its table function: the text
@@ -268,7 +277,7 @@ class Hunt:
             ):
                 msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
                 raise InputError(msg)
-            relation = self._connection.sql(sql)
+            relation = self._connection.sql(sql, params=params)
             if limit is not None or offset:
                 relation = relation.limit(limit if limit is not None else 2**62, offset)
             return relation.pl()

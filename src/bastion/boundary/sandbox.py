@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -109,10 +110,16 @@ def _settings(limits: SandboxLimits) -> tuple[str, ...]:
 
 
 def run_sandboxed(
-    root: Path, sql: str, *, limits: SandboxLimits, limit: int, offset: int = 0
+    root: Path,
+    sql: str,
+    *,
+    limits: SandboxLimits,
+    limit: int,
+    offset: int = 0,
+    params: list[Any] | None = None,
 ) -> HuntPage:
     """Run one SELECT over the archive's ``events`` in the sandbox; return ``limit`` rows
-    from ``offset`` and what the query cost.
+    from ``offset`` and what the query cost. ``params`` are bound to its ``?``.
 
     Raise InputError when the query is wrong or not one SELECT, HuntTimedOut when it
     runs past ``limits.seconds``.
@@ -127,7 +134,7 @@ def run_sandboxed(
         started = time.perf_counter()
         timer.start()
         try:
-            frame = hunt.query(sql, limit=limit + 1, offset=offset)
+            frame = hunt.query(sql, limit=limit + 1, offset=offset, params=params)
         except HuntInterrupted:
             msg = (
                 f"the hunt ran longer than {limits.seconds:g} s and was stopped: narrow it "

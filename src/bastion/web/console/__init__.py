@@ -7,7 +7,19 @@ includes its router in ``router``.
 from fastapi import APIRouter
 
 from bastion.web.auth import PROTECTED
-from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, rules, signin, users
+from bastion.web.console import (
+    admin,
+    alerts,
+    apidocs,
+    events,
+    hunt,
+    oidc,
+    orgs,
+    overview,
+    rules,
+    signin,
+    users,
+)
 from bastion.web.console import intel as intel_console
 from bastion.web.console.advisories import router as advisories_router
 
@@ -18,6 +30,8 @@ router.include_router(alerts.router)
 router.include_router(advisories_router)
 router.include_router(intel_console.router)
 router.include_router(rules.router)
+router.include_router(events.router)
+router.include_router(hunt.router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)
