@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, selectinload
 
 from bastion import audit
 from bastion.auth.models import SessionRow, UserRow
@@ -159,17 +159,14 @@ def find_session(
     if not cookie or len(cookie) > 128:
         return None
     moment = now or utcnow()
-    # Every request asks: the session, its user and the user's memberships in one query.
-    found = (
-        session.execute(
-            select(SessionRow, UserRow)
-            .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
-            .where(SessionRow.token_hash == _hash(cookie))
-            .options(joinedload(UserRow.memberships))
-        )
-        .unique()
-        .first()
-    )
+    # Every request asks: the session with its user in one query, the user's memberships
+    # in a second (joined, a member of 100 organisations would repeat the rest 100 times).
+    found = session.execute(
+        select(SessionRow, UserRow)
+        .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
+        .where(SessionRow.token_hash == _hash(cookie))
+        .options(selectinload(UserRow.memberships))
+    ).first()
     if found is None:
         return None
     row, user = found
