@@ -126,6 +126,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "tuner": tuner,
             "triager": triager,
             "store": store,
+            "settings": settings,
         }
     store.dispose()
 

@@ -31,6 +31,8 @@ from bastion.advisories.importers import parse_osv_record
 from bastion.advisories.vulns import ImportResult
 from bastion.alerts import list_alerts, record_alerts
 from bastion.audit import Actor
+from bastion.boundary.archive import write_batch
+from bastion.boundary.hunts import save_hunt
 from bastion.demo.detection import install_demo_rules
 from bastion.demo.national import lead_sbom
 from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
@@ -270,6 +272,32 @@ def triage_case(action: str, body: dict[str, Any], *, n: int = 1, ok: int = 200)
         ok=ok,
         by_org=True,
     )
+
+
+HUNTERS = frozenset({"admin", "analyst"})  # free SQL over every organisation's events
+HUNT_SQL = 'SELECT org, "event.original" FROM events ORDER BY 1, 2'
+
+
+def shared_hunt(w: World) -> int:
+    """Save a shared hunt (any national hunter may delete it); return its id."""
+    with w.store.session() as session:
+        return save_hunt(session, Actor.cli("test"), "matrix", HUNT_SQL, shared=True).id
+
+
+def archived_events() -> pl.DataFrame:
+    """Two events per organisation, each carrying its organisation's markers."""
+    rows = [
+        {
+            "@timestamp": T0 + timedelta(minutes=m),
+            "organization.id": org,
+            "source.ip": ORG_MARK[org][1],
+            "event.dataset": "panos.traffic",
+            "event.original": f"{ORG_MARK[org][0]} event {m}",
+        }
+        for org in ORG_MARK
+        for m in (0, 1)
+    ]
+    return pl.DataFrame(rows)
 
 
 PUBLIC = {
@@ -681,6 +709,43 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/audit"): Case(get("/audit"), frozenset({"admin", "auditor"})),
     ("GET", "/audit/export.{fmt}"): Case(get("/audit/export.csv"), frozenset({"admin", "auditor"})),
     ("GET", "/docs"): Case(get("/docs"), EVERYONE),
+    # Events: members search their own organisations' archive; hunts (free SQL) are national.
+    ("GET", "/api/v1/events"): Case(
+        lambda _w, org: ("GET", f"/api/v1/events?org={org}", {}), PEOPLE_ONLY, by_org=True
+    ),
+    ("GET", "/events"): Case(
+        lambda _w, org: ("GET", f"/events?org={org}", {}), PEOPLE_ONLY, by_org=True
+    ),
+    ("POST", "/api/v1/hunts"): Case(
+        lambda _w, _o: ("POST", "/api/v1/hunts", {"json": {"sql": HUNT_SQL}}), HUNTERS
+    ),
+    ("POST", "/api/v1/hunts/export"): Case(
+        lambda _w, _o: ("POST", "/api/v1/hunts/export", {"json": {"sql": HUNT_SQL}}), HUNTERS
+    ),
+    ("GET", "/api/v1/hunts/columns"): Case(get("/api/v1/hunts/columns"), HUNTERS),
+    ("GET", "/api/v1/hunts/saved"): Case(get("/api/v1/hunts/saved"), HUNTERS),
+    ("POST", "/api/v1/hunts/saved"): Case(
+        lambda _w, _o: ("POST", "/api/v1/hunts/saved", {"json": {"name": "m", "sql": HUNT_SQL}}),
+        HUNTERS,
+        ok=201,
+    ),
+    ("DELETE", "/api/v1/hunts/saved/{hunt_id}"): Case(
+        lambda w, _o: ("DELETE", f"/api/v1/hunts/saved/{shared_hunt(w)}", {}), HUNTERS, ok=204
+    ),
+    ("GET", "/hunt"): Case(get("/hunt"), HUNTERS),
+    ("POST", "/hunt"): Case(lambda _w, _o: ("POST", "/hunt", {"data": {"sql": HUNT_SQL}}), HUNTERS),
+    ("POST", "/hunt/download"): Case(
+        lambda _w, _o: ("POST", "/hunt/download", {"data": {"sql": HUNT_SQL, "format": "csv"}}),
+        HUNTERS,
+    ),
+    ("POST", "/hunt/saved"): Case(
+        lambda _w, _o: ("POST", "/hunt/saved", {"data": {"name": "m", "sql": HUNT_SQL}}),
+        HUNTERS,
+        ok=303,
+    ),
+    ("POST", "/hunt/saved/{hunt_id}/delete"): Case(
+        lambda w, _o: ("POST", f"/hunt/saved/{shared_hunt(w)}/delete", {}), HUNTERS, ok=303
+    ),
     ("POST", "/signout"): Case(
         lambda _w, _o: ("POST", "/signout", {}), PEOPLE_ONLY, ok=303, fresh_session=True
     ),
@@ -710,11 +775,13 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 def build_world(
     app: FastAPI, store: Store, people: dict[str, Person], sessions: dict[str, tuple[str, str]]
 ) -> World:
-    """Record two alerts per organisation and an RAL-bound API token, then describe it all."""
+    """Record two alerts and archive two events per organisation, make an RAL-bound API
+    token, then describe it all."""
     with store.session() as session:
         record_alerts(session, pl.DataFrame([hit(o, m) for o in ORG_MARK for m in (0, 1)]))
         record_alerts(session, pl.DataFrame([rule_hit(o) for o in ORG_MARK]))
     install_demo_rules(app.state.settings.rules_dir)
+    write_batch(archived_events(), app.state.settings.archive_dir, "matrix")
     with store.session() as session:  # national intel: one indicator and one feed
         intel.store_listings(
             session,
@@ -896,3 +963,30 @@ async def test_a_member_writes_only_where_its_role_allows(world: World) -> None:
     with world.store.session() as session:
         events, _ = audit.list_events(session, action="organisation.network_add")
     assert [(e.actor, e.org) for e in events] == [("user:multi", "RJ1")]
+
+
+@pytest.mark.parametrize("role", ["lead", "viewer", "multi"])
+async def test_members_search_only_their_organisations_events(world: World, role: str) -> None:
+    async with world.client(role) as client:
+        found = (await client.get("/api/v1/events")).json()
+        page = (await client.get("/events")).text
+        other = TARGETS[role][1]
+        asked = await client.get("/api/v1/events", params={"address": ORG_MARK[other][1]})
+    assert {e["org"] for e in found["items"]} == VISIBLE[role]
+    assert len(found["items"]) == 2 * len(VISIBLE[role])
+    for org in VISIBLE[role]:
+        assert ORG_MARK[org][0] in page
+    assert not leaked(role, page)
+    # Another tenant's address matches its events, and still none is found.
+    assert asked.status_code == 200
+    assert asked.json()["items"] == []
+
+
+async def test_national_roles_search_every_organisations_events(world: World) -> None:
+    for role in sorted(NATIONAL):
+        async with world.client(role) as client:
+            found = (await client.get("/api/v1/events")).json()
+        assert {e["org"] for e in found["items"]} == set(ORG_MARK), role
+    async with world.client("analyst") as client:
+        hunted = (await client.post("/api/v1/hunts", json={"sql": HUNT_SQL})).json()
+    assert {r["org"] for r in hunted["rows"]} == set(ORG_MARK)

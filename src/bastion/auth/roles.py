@@ -11,7 +11,18 @@ from bastion.core.choices import Choice
 from bastion.core.errors import InputError
 
 # Contexts whose routes check a permission; a context that adds routes adds its name here.
-CONTEXTS = ("orgs", "alerts", "intel", "detect", "advisories", "cases", "users", "audit")
+CONTEXTS = (
+    "orgs",
+    "alerts",
+    "intel",
+    "detect",
+    "advisories",
+    "cases",
+    "users",
+    "audit",
+    "events",
+    "hunt",
+)
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
 
@@ -45,23 +56,34 @@ ROLE_LABELS = {
     Role.ORG_VIEWER: "Organisation viewer",
 }
 
-_READ_ALL = frozenset(f"{c}:read" for c in CONTEXTS if c not in {"users", "audit"})
+# Free SQL over the whole archive (``hunt``) is the national analysts' alone: members
+# search their own organisation's events through ``events``, with filters.
+_READ_ALL = frozenset(f"{c}:read" for c in CONTEXTS if c not in {"users", "audit", "hunt"})
 
 # Members hold no intel permission: indicators and feeds are national data, and an
 # indicator's sightings name every organisation it hit (see bastion.web.api.intel).
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.NATIONAL_ADMIN: PERMISSIONS,
     Role.NATIONAL_ANALYST: _READ_ALL
-    | {"alerts:write", "intel:write", "detect:write", "advisories:write", "cases:write"},
+    | {
+        "alerts:write",
+        "intel:write",
+        "detect:write",
+        "advisories:write",
+        "cases:write",
+        "hunt:read",
+        "hunt:write",
+    },
     Role.AUDITOR: _READ_ALL | {"audit:read", "users:read"},
     # A lead may switch a detection rule off for its own organisation (``detect:write`` at
     # it); switching a rule for everyone takes the permission nationally.
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
+        | {"events:read"}
     ),
     Role.ORG_VIEWER: frozenset(
-        {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read"}
+        {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
     ),
 }
 

@@ -11,9 +11,12 @@ laying out the files is ``boundary.archive``'s side.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -37,25 +40,78 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# DuckDB reads ``source.ip`` unquoted as column ``ip`` of a table ``source``.
+_DOTTED_TABLE = re.compile(r'Referenced table "([^"]+)" not found')
+
+
+def query_failure(exc: duckdb.Error, sql: str) -> InputError:
+    """Return DuckDB's complaint about ``sql`` as one line a hunter can act on.
+
+    An ECS name written without double quotes (``source.ip``) reads as a table
+    ``source``: say so, with the quoted name from the query.
+    """
+    text = str(exc)
+    missing = _DOTTED_TABLE.search(text)
+    if missing and missing.group(1).lower() != "events":
+        prefix = missing.group(1)
+        dotted = re.search(rf'(?<![\w".]){re.escape(prefix)}(?:\.[\w@]+)+', sql)
+        name = dotted.group(0) if dotted else f"{prefix}.…"
+        msg = (
+            f'hunt query failed: there is no table "{prefix}": ECS names with dots need '
+            f'double quotes, "{name}", not {name}'
+        )
+        return InputError(msg)
+    # DuckDB's message runs over lines, the last a caret under the error: keep the words.
+    lines = (line.strip() for line in text.splitlines())
+    words = " ".join(line for line in lines if line and set(line) != {"^"})
+    msg = f"hunt query failed: {words}; the table is `events`"
+    return InputError(msg)
+
+
+def archive_columns() -> list[tuple[str, str]]:
+    """Return each column of the ``events`` view with its DuckDB type, in order.
+
+    The archive schema's columns, then the partition columns ``day`` and ``org``.
+    """
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.register("events", _empty_archive().to_arrow())
+        described = connection.sql("DESCRIBE events").fetchall()
+    finally:
+        connection.close()
+    return [(str(row[0]), str(row[1])) for row in described]
+
+
+class HuntInterrupted(InputError):
+    """A hunt's query was interrupted (its time ran out) before it finished."""
+
+
 def _empty_archive() -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {**ARCHIVE_SCHEMA, DAY: pl.String(), ORG: pl.String()}
     return pl.DataFrame(schema=schema)
 
 
 def _connect(
-    root: Path, *, union: bool = True, memory_limit: str | None = None
+    root: Path,
+    *,
+    union: bool = True,
+    memory_limit: str | None = None,
+    settings: tuple[str, ...] = (),
 ) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB with an ``events`` view, able to read only the archive.
 
     With ``union``, files with different columns are read together (a column missing
     from one is null there), at the cost of reading every file's footer to bind the
     view; without, the view has the first file's columns, and a file lacking one of
-    them is an error (``Hunt`` then opens the archive with ``union``).
+    them is an error (``Hunt`` then opens the archive with ``union``). ``settings``
+    are ``SET`` statements applied before the configuration is locked.
     """
     connection = duckdb.connect(":memory:")
     try:
         if memory_limit is not None:
             connection.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        for setting in settings:
+            connection.execute(setting)
         _define_events(connection, root, union=union)
     except duckdb.Error:
         connection.close()
@@ -128,11 +184,25 @@ class Hunt:
     Polars, and a hunt that only scans never pays for binding thousands of files.
     """
 
-    def __init__(self, root: Path, *, memory_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        memory_limit: str | None = None,
+        settings: tuple[str, ...] = (),
+        strict_memory: bool = False,
+    ) -> None:
         self._root = root
         self._union = False
         self._memory_limit = memory_limit
+        self._settings = settings
+        self._strict_memory = strict_memory  # a query over the limit fails, never runs again
         self._opened: duckdb.DuckDBPyConnection | None = None
+
+    def _connect(self, *, union: bool) -> duckdb.DuckDBPyConnection:
+        return _connect(
+            self._root, union=union, memory_limit=self._memory_limit, settings=self._settings
+        )
 
     @property
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -142,22 +212,34 @@ class Hunt:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         try:
-            connection = _connect(self._root, union=False, memory_limit=self._memory_limit)
+            connection = self._connect(union=False)
         except duckdb.BinderException:  # the first file lacks a column the view names
             self._union = True
-            return _connect(self._root, union=True, memory_limit=self._memory_limit)
+            return self._connect(union=True)
         if not set(ARCHIVE_SCHEMA) <= set(connection.sql("FROM events LIMIT 0").columns):
             connection.close()
             self._union = True
-            return _connect(self._root, union=True, memory_limit=self._memory_limit)
+            return self._connect(union=True)
         return connection
 
     def _reopen(self) -> None:
         """Open the archive again, reading files of different columns together if need be."""
         self._connection.close()
-        self._opened = _connect(self._root, union=self._union, memory_limit=self._memory_limit)
+        self._opened = self._connect(union=self._union)
 
-    def query(self, sql: str, *, limit: int | None = None) -> pl.DataFrame:
+    def interrupt(self) -> None:
+        """Stop the query running now, from another thread (it raises ``HuntInterrupted``)."""
+        if self._opened is not None:
+            self._opened.interrupt()
+
+    def query(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        params: list[Any] | None = None,
+    ) -> pl.DataFrame:
         """Run one read-only SQL query over the ``events`` view; return the rows.
 
         Raise InputError with DuckDB's message when the query is wrong, and when it
@@ -167,36 +249,45 @@ class Hunt:
             msg = f"hunt limit must be 0 or more, not {limit}"
             raise InputError(msg)
         try:
-            return self._run(sql, limit)
+            return self._run(sql, limit, offset, params)
         except duckdb.OutOfMemoryException as exc:
-            if self._memory_limit is None:
+            if self._memory_limit is None or self._strict_memory:
                 msg = f"hunt query failed: {exc}"
                 raise InputError(msg) from exc
             # The limit keeps a hunt lean; a query that needs more gets it rather than failing.
             self._memory_limit = None
         except duckdb.InvalidInputException as exc:
             if self._union or "union_by_name" not in str(exc):
-                msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
-                raise InputError(msg) from exc
+                raise query_failure(exc, sql) from exc
             self._union = True
         self._reopen()
-        return self._run(sql, limit)
+        return self._run(sql, limit, offset, params)
 
-    def _run(self, sql: str, limit: int | None) -> pl.DataFrame:
+    def _run(
+        self, sql: str, limit: int | None, offset: int, params: list[Any] | None = None
+    ) -> pl.DataFrame:
         try:
             statements = self._connection.extract_statements(sql)
-            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            # DuckDB rewrites a PRAGMA into a SELECT of its table function: the text
+            # differs from what was written. A hunt is a SELECT as written, nothing else.
+            if (
+                len(statements) != 1
+                or statements[0].type != duckdb.StatementType.SELECT
+                or statements[0].query.strip().rstrip(";") not in sql
+            ):
                 msg = "a hunt is one SELECT query over `events`, e.g. SELECT * FROM events LIMIT 10"
                 raise InputError(msg)
-            relation = self._connection.sql(sql)
-            if limit is not None:
-                relation = relation.limit(limit)
+            relation = self._connection.sql(sql, params=params)
+            if limit is not None or offset:
+                relation = relation.limit(limit if limit is not None else 2**62, offset)
             return relation.pl()
+        except duckdb.InterruptException as exc:
+            msg = "the hunt was stopped before it finished"
+            raise HuntInterrupted(msg) from exc
         except (duckdb.InvalidInputException, duckdb.OutOfMemoryException):
             raise  # maybe files of different columns, or the memory limit: ``query`` decides
         except duckdb.Error as exc:
-            msg = f"hunt query failed: {exc}; the table is `events` (see `bastion hunt --help`)"
-            raise InputError(msg) from exc
+            raise query_failure(exc, sql) from exc
 
     def rows(self, located: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         """Return ``columns`` of the rows ``located`` names (``file``, ``file_row_number``, as
@@ -251,6 +342,26 @@ class Hunt:
         kept = [_empty_located(schema)]
         kept += [_scan_batch(batch, schema, keep, as_utc(since)) for batch in _batches(files)]
         return pl.concat(kept).drop("@timestamp")
+
+    def profile(self) -> dict[str, Any]:
+        """Return DuckDB's metrics of the last query, with ``rows_scanned``: the rows its
+        scans read (the sum over the plan's scan operators).
+
+        Empty unless the hunt was opened with ``SET enable_profiling = 'no_output'``.
+        """
+        if self._opened is None:
+            return {}
+        try:
+            found = json.loads(self._opened.get_profiling_information(format="json"))
+        except duckdb.Error:
+            return {}
+        scanned, nodes = 0, list(found.get("children", []))
+        while nodes:
+            node = nodes.pop()
+            scanned += int(node.get("operator_rows_scanned") or 0)
+            nodes.extend(node.get("children", []))
+        metrics = {k: v for k, v in found.items() if k != "children"}
+        return {**metrics, "rows_scanned": scanned}
 
     def close(self) -> None:
         if self._opened is not None:

@@ -49,3 +49,17 @@ class RetroHuntRow(Base):
     indicators: Mapped[int] = mapped_column(Integer)
     events: Mapped[int] = mapped_column(BigInteger)
     alerts: Mapped[int] = mapped_column(Integer)
+
+
+class SavedHuntRow(Base):
+    """A hunt query kept under a name by its owner, for them alone or shared with every hunter."""
+
+    __tablename__ = "saved_hunts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sql: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(120), index=True)  # the actor: ``user:alice``
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -6,7 +6,10 @@ Nothing heavy is imported here at start-up: the store (SQLAlchemy) and the setti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -32,11 +35,14 @@ __all__ = [
     "in_session",
     "minute",
     "moment",
+    "one_line",
+    "report_error",
     "second",
     "settings",
     "store",
 ]
 
+VERBOSE_FLAG = "--verbose"
 BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
 
 
@@ -117,3 +123,56 @@ def moment(value: str | None) -> datetime | None:
         msg = f"invalid date {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM"
         raise InputError(msg) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def one_line(text: str) -> str:
+    """Return a message on one line: its lines joined, blank lines and DuckDB's carets dropped."""
+    lines = (re.sub(r"^\^\s*", "", line.strip()) for line in text.splitlines())
+    return " ".join(line for line in lines if line) or "(no message)"
+
+
+def verbose_asked(args: Sequence[str]) -> bool:
+    """Say whether ``--verbose`` comes before the command's name (a root option)."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return False
+        if arg == VERBOSE_FLAG:
+            return True
+    return False
+
+
+def report_error(exc: BaseException, *, verbose: bool) -> int:
+    """Print what went wrong on one stderr line (the whole story first when verbose); return
+    the exit code.
+
+    A ``BastionError`` says what was wrong; a usage error (an unknown option, a bad
+    value) names the command and its ``--help``; anything else is a bug, named by its
+    type, with the traceback kept for ``--verbose``.
+    """
+    from typer._click import exceptions as click  # the click that Typer vendors
+
+    from bastion.core.errors import BastionError
+
+    if isinstance(exc, click.NoArgsIsHelpError):  # a bare group: its help is the answer
+        exc.show()
+        return exc.exit_code
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx is not None else "bastion"
+        command = where.partition(" ")[2]
+        message = (
+            f"{command + ': ' if command else ''}{exc.format_message()} (see `{where} --help`)"
+        )
+        code = exc.exit_code
+    elif isinstance(exc, click.ClickException):
+        message, code = exc.format_message(), exc.exit_code
+    elif isinstance(exc, typer.Abort):
+        message, code = "interrupted", 130
+    elif isinstance(exc, BastionError):
+        message, code = str(exc), exc.exit_code
+    else:
+        hint = "" if verbose else f" (run with {VERBOSE_FLAG} for the traceback)"
+        message, code = f"unexpected {type(exc).__name__}: {exc}{hint}", 1
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    typer.echo(f"bastion: error: {one_line(message)}", err=True)
+    return code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
@@ -12,37 +12,20 @@ from bastion.cli.context import cli_session, command_group, settings
 from bastion.cli.output import JSON_OPTION, print_record, print_rows
 from bastion.core.timeutil import utcnow
 
-if TYPE_CHECKING:
-    import polars as pl
-
 archive_app = command_group("Manage the Parquet event archive.")
 
 
-def _printable(frame: pl.DataFrame) -> pl.DataFrame:
-    """Make every column JSON-friendly: timestamps as ISO strings, decimals as floats."""
-    import polars as pl
-
-    plain = (pl.String, pl.Boolean, pl.Null, pl.List, pl.Struct, pl.Array)
-    columns: list[pl.Expr] = []
-    for name, dtype in frame.schema.items():
-        column = pl.col(name)
-        if isinstance(dtype, pl.Datetime):
-            column = column.dt.to_string("iso:strict")
-        elif isinstance(dtype, pl.Decimal):
-            column = column.cast(pl.Float64)
-        elif not (dtype.is_numeric() or isinstance(dtype, plain)):
-            column = column.cast(pl.String)
-        columns.append(column)
-    return frame.select(columns)
-
-
 def hunt(
-    sql: str = typer.Argument(
+    sql: str | None = typer.Argument(
+        None,
         help="one SELECT over the `events` view; columns are ECS names in double quotes "
-        '("source.ip"), plus day and org'
+        '("source.ip"), plus day and org',
     ),
     limit: int = typer.Option(
         1000, "--limit", min=0, help="at most this many rows (default 1000; 0 for all)"
+    ),
+    columns: bool = typer.Option(
+        False, "--columns", help="list the columns of `events` with their types instead"
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -50,9 +33,25 @@ def hunt(
 
     Example: bastion hunt 'SELECT org, count(*) FROM events GROUP BY org'
     """
+    from bastion.boundary.hunting import archive_columns
     from bastion.boundary.hunting import hunt as run_hunt
+    from bastion.boundary.sandbox import printable
+    from bastion.core.errors import InputError
 
-    frame = _printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
+    if columns:
+        found = [{"name": n, "type": t} for n, t in archive_columns()]
+        print_rows(
+            found, [("COLUMN", itemgetter("name")), ("TYPE", itemgetter("type"))], as_json=as_json
+        )
+        return
+    if sql is None:
+        msg = "give one SELECT over `events`, or --columns to list its columns"
+        raise InputError(msg)
+    try:
+        frame = printable(run_hunt(settings().archive_dir, sql, limit=limit or None))
+    except InputError as exc:
+        msg = f"{exc} (`bastion hunt --columns` lists the columns)"
+        raise InputError(msg) from exc
     rows: list[dict[str, Any]] = frame.to_dicts()
     capped = " (limit reached; raise --limit for more)" if limit and frame.height == limit else ""
     print_rows(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -21,20 +23,38 @@ from bastion.cli import orgs as orgs_cli
 from bastion.cli import rules as rules_cli
 from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
-from bastion.cli.context import settings
+from bastion.cli.context import VERBOSE_FLAG, report_error, settings, verbose_asked
 from bastion.cli.output import JSON_OPTION, print_record
-from bastion.core.errors import BastionError
 
 
 class BastionGroup(TyperGroup):
-    """The root command: a BastionError becomes one line on stderr and a non-zero exit."""
+    """The root command: every error becomes one line on stderr and a non-zero exit.
 
-    def invoke(self, ctx: Any) -> Any:  # the Context of the click that typer vendors
+    Usage errors (an unknown option or command, a bad value), ``BastionError`` and any
+    unexpected exception all end here; ``bastion --verbose …`` prints the whole error
+    and its traceback first.
+    """
+
+    def main(  # type: ignore[override]  # click's overloads; Typer calls it with keywords
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
         try:
-            return super().invoke(ctx)
-        except BastionError as exc:
-            typer.echo(f"bastion: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Exception as exc:  # one line for every error, whatever it is
+            code = report_error(exc, verbose=verbose_asked(args))
+            if not standalone_mode:
+                raise
+            sys.exit(code)
+        if standalone_mode:
+            # Without standalone mode, click returns an ``Exit``'s code and a command's value.
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
 
 
 app = typer.Typer(
@@ -46,6 +66,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def root(
+    verbose: bool = typer.Option(
+        False, VERBOSE_FLAG, help="on an error, print all of it and its traceback, not one line"
+    ),
+) -> None:
+    """Bastion: cyber defence for a federation of health and care organisations."""
+    # ``BastionGroup.main`` reads the flag from the arguments: it must work for errors
+    # raised before this callback runs (an unknown command).
+    del verbose
+
+
 app.add_typer(orgs_cli.app, name="orgs")
 app.add_typer(boundary_cli.app, name="boundary")
 app.add_typer(intel_cli.app, name="intel")

@@ -124,6 +124,17 @@ class Settings(BaseModel):
         default=timedelta(hours=24),
         description="the same target for one member organisation's alerts",
     )
+    hunt_memory_limit: str = Field(
+        default="512MB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description="memory one hunt from the console or API may hold (DuckDB's memory_limit); "
+        "a query that needs more fails",
+    )
+    hunt_time_limit_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a hunt from the console or API still running after this long is stopped",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(

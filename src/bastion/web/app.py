@@ -67,6 +67,8 @@ def create_app(
             {"name": "alerts", "description": "Indicator and rule alerts raised at the boundary"},
             {"name": "intel", "description": "Threat indicators, sightings, feeds and pulls"},
             {"name": "rules", "description": "Sigma detection rules, their tuning and alerts"},
+            {"name": "events", "description": "Archived events of the caller's organisations"},
+            {"name": "hunts", "description": "SQL over the whole event archive, national only"},
             {"name": "account", "description": "Who the caller is"},
             {"name": "audit", "description": "The append-only audit trail"},
             {"name": "health", "description": "Liveness and database checks"},

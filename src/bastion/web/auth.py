@@ -18,7 +18,7 @@ token (form field ``csrf_token`` or header ``X-CSRF-Token``). A request with
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -93,7 +93,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_scope(principal: PrincipalDep) -> Scope:
+async def current_scope(principal: PrincipalDep) -> Scope:
     """Return the organisations the caller may see (national: all of them)."""
     return principal.scope
 
@@ -122,10 +122,10 @@ async def csrf_protect(request: Request, principal: PrincipalDep) -> None:
 PROTECTED: list[Any] = [Depends(current_principal), Depends(csrf_protect)]
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Return a dependency that answers 403 unless the caller holds ``permission`` somewhere."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:  # no thread hop: it reads no store
         principal.require(permission)
         return principal
 
@@ -133,10 +133,10 @@ def require(permission: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_national(permission: str) -> Callable[[Principal], Principal]:
+def require_national(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Return a dependency that answers 403 unless the caller holds ``permission`` nationally."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:  # no thread hop: it reads no store
         if not principal.can_nationally(permission):
             msg = f"{principal.actor} may not {permission.replace(':', ' ')} nationally"
             raise PermissionDenied(

@@ -2,6 +2,8 @@
 
 Everything comes from the app's state (set by ``create_app``), never from a
 module global, so two apps on two stores can live in one process (tests do).
+A dependency that only reads the app's state is ``async``: FastAPI runs a plain
+``def`` dependency in its thread pool, a hop that costs more than the read.
 Who is calling and what they may see are dependencies too, in
 ``bastion.web.auth``; the data-access helpers here take the caller's ``Scope``.
 """
@@ -26,7 +28,7 @@ from bastion.store import Store
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """Return the store the app was created with."""
     store: Store = request.app.state.store
     return store
@@ -38,7 +40,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def settings_dependency(request: Request) -> Settings:
+    """Return the settings the app was created with (``get_settings`` as a dependency)."""
+    return get_settings(request)
+
+
+async def get_templates(request: Request) -> Jinja2Templates:
     """Return the console's template renderer."""
     templates: Jinja2Templates = request.app.state.templates
     return templates
@@ -51,7 +58,7 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_dependency)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 # scope="function": commit before the response is sent, so a failed commit is still answered.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

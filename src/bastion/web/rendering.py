@@ -49,6 +49,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Exposures", "exposure_list", "exposures", "advisories:read"),
     NavItem("Intel", "intel_list", "intel", "intel:read"),
     NavItem("Rules", "rule_list", "rules", "detect:read"),
+    NavItem("Events", "event_search", "events", "events:read"),
+    NavItem("Hunt", "hunt_page", "hunt", "hunt:read"),
     NavItem("Users", "user_list", "users", "users:read"),
     NavItem("Tokens", "token_list", "tokens", "users:write"),
     NavItem("Audit", "audit_list", "audit", "audit:read"),

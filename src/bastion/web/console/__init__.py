@@ -12,6 +12,8 @@ from bastion.web.console import (
     alert_triage,
     alerts,
     apidocs,
+    events,
+    hunt,
     oidc,
     orgs,
     overview,
@@ -34,6 +36,8 @@ router.include_router(advisories_router)
 router.include_router(holdings_router)
 router.include_router(intel_console.router)
 router.include_router(rules.router)
+router.include_router(events.router)
+router.include_router(hunt.router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)

@@ -41,4 +41,20 @@
     tick();
     window.setInterval(tick, 30000);
   }
+
+  // The hunt page's column browser: a column's button inserts its quoted name into the query.
+  function insertColumn(event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-insert]") : null;
+    var editor = document.getElementById("sql");
+    if (!button || !(editor instanceof HTMLTextAreaElement)) {
+      return;
+    }
+    var text = button.getAttribute("data-insert") || "";
+    var start = editor.selectionStart, end = editor.selectionEnd;
+    editor.value = editor.value.slice(0, start) + text + editor.value.slice(end);
+    editor.selectionStart = editor.selectionEnd = start + text.length;
+    editor.focus();
+  }
+
+  document.addEventListener("click", insertColumn);
 })();
