@@ -88,7 +88,7 @@ CASES: list[tuple[str, Helper, str | None, Any]] = [
     ("null_if_blank", fields.null_if_blank, " x", " x"),
     # ip_address: IPv4 or IPv6 as written; anything else is null.
     ("ip_address", fields.ip_address, "10.1.2.3", "10.1.2.3"),
-    ("ip_address", fields.ip_address, "2001:DB8::1", "2001:db8::1"),
+    ("ip_address", fields.ip_address, "2001:DB8::1", "2001:DB8::1"),
     ("ip_address", fields.ip_address, "::ffff:192.0.2.1", "::ffff:192.0.2.1"),
     ("ip_address", fields.ip_address, "256.1.1.1", None),
     ("ip_address", fields.ip_address, "01.2.3.4", None),
