@@ -228,6 +228,7 @@ PUBLIC = {
     ("POST", "/signin"),
     ("GET", "/signin/totp"),
     ("POST", "/signin/totp"),
+    ("GET", "/range/{prefix}"),  # breached-password ranges: k-anonymous, rate-limited by address
     ("GET", "/signin/oidc"),
     ("GET", "/signin/oidc/callback"),
 }

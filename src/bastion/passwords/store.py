@@ -202,3 +202,24 @@ def _as_rows(digest: bytes, width: int) -> npt.NDArray[np.uint8]:
 def open_store(root: Path, mode: Mode) -> BreachStore:
     """Open the current generation of ``mode``'s store under ``root``."""
     return BreachStore(root / mode)
+
+
+class Stores:
+    """The current store of each mode under ``root``, reopened when a build swaps a new one in."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[Mode, BreachStore] = {}
+
+    def get(self, mode: Mode) -> BreachStore:
+        """Return ``mode``'s current store (NotFoundError when none was built)."""
+        link = self.root / mode
+        try:
+            target = link.readlink().name
+        except OSError:
+            msg = f"no {mode} breached-password store in {self.root} (bastion passwords build)"
+            raise NotFoundError(msg) from None
+        held = self._open.get(mode)
+        if held is None or held.generation != target:
+            held = self._open[mode] = BreachStore(link)
+        return held
