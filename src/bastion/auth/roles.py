@@ -11,7 +11,7 @@ from bastion.core.choices import Choice
 from bastion.core.errors import InputError
 
 # Contexts whose routes check a permission; a context that adds routes adds its name here.
-CONTEXTS = ("orgs", "alerts", "intel", "detect", "advisories", "users", "audit")
+CONTEXTS = ("orgs", "alerts", "intel", "detect", "advisories", "users", "audit", "passwords")
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
 
@@ -59,8 +59,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write"}
+        | {"passwords:read", "passwords:write"}
     ),
-    Role.ORG_VIEWER: frozenset({"orgs:read", "alerts:read", "advisories:read", "detect:read"}),
+    Role.ORG_VIEWER: frozenset(
+        {"orgs:read", "alerts:read", "advisories:read", "detect:read", "passwords:read"}
+    ),
 }
 
 

@@ -1,7 +1,17 @@
 """Compromised passwords: the breached-password store, the range API's answers and the checks."""
 
 from bastion.passwords.build import Builder, BuildResult, Source, source
+from bastion.passwords.checks import REASONS, Verdict, check, normalise, score, within_one_edit
 from bastion.passwords.hashing import md4_many, ntlm_many, sha1_many
+from bastion.passwords.policy import (
+    DEFAULT_BANNED,
+    DEFAULT_SUBSTITUTIONS,
+    Policy,
+    get_policy,
+    policy_fields,
+    set_policy,
+)
+from bastion.passwords.service import CheckCount, check_counts, check_password, count_check
 from bastion.passwords.store import (
     MODES,
     BreachStore,
@@ -16,21 +26,37 @@ from bastion.passwords.store import (
 )
 
 __all__ = [
+    "DEFAULT_BANNED",
+    "DEFAULT_SUBSTITUTIONS",
     "MODES",
+    "REASONS",
     "BreachStore",
     "BuildResult",
     "Builder",
+    "CheckCount",
     "Mode",
+    "Policy",
     "RangeRow",
     "Source",
     "Stores",
+    "Verdict",
+    "check",
+    "check_counts",
+    "check_password",
+    "count_check",
     "decode_counts",
     "encode_counts",
+    "get_policy",
     "md4_many",
+    "normalise",
     "ntlm_many",
     "open_store",
     "padded",
     "parse_prefix",
+    "policy_fields",
+    "score",
+    "set_policy",
     "sha1_many",
     "source",
+    "within_one_edit",
 ]

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from bastion.web.api import account, alerts, orgs, rules
+from bastion.web.api import account, alerts, orgs, passwords, rules
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
 from bastion.web.auth import PROTECTED
@@ -22,5 +22,6 @@ router.include_router(account.router)
 router.include_router(advisories_router)
 router.include_router(intel_api.router)
 router.include_router(rules.router)
+router.include_router(passwords.router)
 
 __all__ = ["API_PREFIX", "router"]
