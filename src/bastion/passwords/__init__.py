@@ -2,6 +2,7 @@
 
 from bastion.passwords.build import Builder, BuildResult, Source, source
 from bastion.passwords.checks import REASONS, Verdict, check, normalise, score, within_one_edit
+from bastion.passwords.dump import DumpReport, audit_dump, read_dump
 from bastion.passwords.hashing import md4_many, ntlm_many, sha1_many
 from bastion.passwords.policy import (
     DEFAULT_BANNED,
@@ -34,12 +35,14 @@ __all__ = [
     "BuildResult",
     "Builder",
     "CheckCount",
+    "DumpReport",
     "Mode",
     "Policy",
     "RangeRow",
     "Source",
     "Stores",
     "Verdict",
+    "audit_dump",
     "check",
     "check_counts",
     "check_password",
@@ -54,6 +57,7 @@ __all__ = [
     "padded",
     "parse_prefix",
     "policy_fields",
+    "read_dump",
     "score",
     "set_policy",
     "sha1_many",
