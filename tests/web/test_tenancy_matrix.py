@@ -459,6 +459,17 @@ CASES: dict[tuple[str, str], Case] = {
         by_org=True,
     ),
     ("GET", f"{PW}/stats"): Case(get(f"{PW}/stats"), PW_READERS),
+    ("GET", "/passwords"): Case(password_call("GET", "/passwords"), PW_READERS, by_org=True),
+    ("POST", "/passwords/policy"): Case(
+        lambda _w, org: (
+            "POST",
+            "/passwords/policy",
+            {"data": {"org": org, "min_length": "16", "banned_terms": "theatre\nward"}},
+        ),
+        PW_WRITERS,
+        ok=303,
+        by_org=True,
+    ),
     ("GET", "/api/v1/intel/feeds/{name}/pulls"): Case(
         get("/api/v1/intel/feeds/matrix-feed/pulls"), NATIONAL
     ),

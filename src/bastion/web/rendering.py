@@ -47,6 +47,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Advisories", "advisory_list", "advisories", "advisories:read"),
     NavItem("Intel", "intel_list", "intel", "intel:read"),
     NavItem("Rules", "rule_list", "rules", "detect:read"),
+    NavItem("Passwords", "password_page", "passwords", "passwords:read"),
     NavItem("Users", "user_list", "users", "users:read"),
     NavItem("Tokens", "token_list", "tokens", "users:write"),
     NavItem("Audit", "audit_list", "audit", "audit:read"),

@@ -25,7 +25,7 @@ from bastion.web.passwords import breach_stores
 router = APIRouter(prefix="/passwords", tags=["passwords"])
 
 
-def _org(principal: Principal, org: str | None, permission: str) -> str:
+def resolve_org(principal: Principal, org: str | None, permission: str) -> str:
     """Return the organisation the call is for: named, or the caller's only one."""
     if org is None:
         codes = principal.scope.codes
@@ -66,7 +66,7 @@ def check_password(
     body: CheckIn, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> CheckOut:
     """Return whether the password is accepted and why not; count the reason, keep nothing else."""
-    org = _org(principal, body.org, "passwords:read")
+    org = resolve_org(principal, body.org, "passwords:read")
     verdict = passwords.check_password(
         session,
         breach_stores(request),
@@ -93,7 +93,7 @@ def check_range(
     body: RangeIn, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> RangeOut:
     """Return the breached suffixes of a prefix that the organisation's policy refuses."""
-    org = _org(principal, body.org, "passwords:read")
+    org = resolve_org(principal, body.org, "passwords:read")
     policy, _ = passwords.get_policy(session, org)
     rows = breach_stores(request).get("sha1").range(body.prefix)
     wanted = {r.suffix: r.count for r in rows if r.count >= policy.min_breach_count}
@@ -129,7 +129,7 @@ def get_policy(
     org: Annotated[str | None, Query(max_length=16, pattern=PRINTABLE)] = None,
 ) -> PolicyOut:
     """Return the organisation's policy (its own, or the national default it inherits)."""
-    code = _org(principal, org, "passwords:read") if org or not principal.national else None
+    code = resolve_org(principal, org, "passwords:read") if org or not principal.national else None
     policy, owner = passwords.get_policy(session, code)
     return PolicyOut(owner=owner, **passwords.policy_fields(policy))
 
@@ -148,7 +148,7 @@ def put_policy(
             raise PermissionDenied(msg)
         code = None
     else:
-        code = _org(principal, org, "passwords:write")
+        code = resolve_org(principal, org, "passwords:write")
     fields = body.model_dump()
     saved = passwords.set_policy(
         session,

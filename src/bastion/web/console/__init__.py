@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from bastion.web.auth import PROTECTED
 from bastion.web.console import admin, alerts, apidocs, oidc, orgs, overview, rules, signin, users
 from bastion.web.console import intel as intel_console
+from bastion.web.console import passwords as passwords_console
 from bastion.web.console.advisories import router as advisories_router
 
 router = APIRouter(dependencies=PROTECTED)
@@ -18,6 +19,7 @@ router.include_router(alerts.router)
 router.include_router(advisories_router)
 router.include_router(intel_console.router)
 router.include_router(rules.router)
+router.include_router(passwords_console.router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)
