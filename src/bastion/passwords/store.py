@@ -52,6 +52,15 @@ _STEP = 2 ** (28 / 240)
 _STEP_FLOORS = np.ceil(_EXACT * _STEP ** np.arange(240)).astype(np.int64)
 
 
+def _decoded_table() -> list[int]:
+    codes = np.arange(256)
+    decoded = np.where(codes < _EXACT, codes, _STEP_FLOORS[np.maximum(codes - _EXACT, 0)])
+    return [int(v) for v in decoded]
+
+
+_DECODED = _decoded_table()
+
+
 def encode_counts(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
     """Return each count's one-byte code (exact below 16, logarithmic above)."""
     counts = np.asarray(counts, dtype=np.int64)
@@ -134,13 +143,25 @@ class BreachStore:
         return (hi << 8) | self.key_lo[rows].astype(np.int64)
 
     def lookup_one(self, digest: bytes) -> int:
-        """Return the breach count of one digest (its step's smallest count); 0 when absent."""
-        bucket, key = (int(v[0]) for v in split_digests(_as_rows(digest, self.digest_bytes)))
+        """Return the breach count of one digest (its step's smallest count); 0 when absent.
+
+        One bucket seek and ``numpy.searchsorted`` over the bucket's 32-bit keys, with
+        no array built per call: the path of a single password check.
+        """
+        if len(digest) != self.digest_bytes:
+            msg = f"a digest here is {self.digest_bytes} bytes, not {len(digest)}"
+            raise InputError(msg)
+        head = int.from_bytes(digest[:8], "big")
+        bucket = head >> (64 - PREFIX_BITS)
+        key = (head >> (64 - PREFIX_BITS - KEY_BITS)) & KEY_MASK
+        hi, lo = key >> 8, key & 0xFF
         start, end = int(self.offsets[bucket]), int(self.offsets[bucket + 1])
-        keys = self._keys(np.arange(start, end, dtype=np.int64))
-        at = int(np.searchsorted(keys, key))
-        if at < len(keys) and int(keys[at]) == key:
-            return int(decode_counts(self.count[start + at : start + at + 1])[0])
+        his = self.key_hi[start:end]
+        at = start + int(np.searchsorted(his, hi))
+        while at < end and int(self.key_hi[at]) == hi:  # equal high parts: rare, sorted by low
+            if int(self.key_lo[at]) == lo:
+                return _DECODED[int(self.count[at])]
+            at += 1
         return 0
 
     def lookup(self, digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
@@ -190,13 +211,6 @@ def padded(rows: list[RangeRow], mode: Mode, *, low: int = 800, high: int = 1000
             seen.add(suffix)
             extra.append(RangeRow(suffix, 0))
     return sorted([*rows, *extra], key=lambda r: r.suffix)
-
-
-def _as_rows(digest: bytes, width: int) -> npt.NDArray[np.uint8]:
-    if len(digest) != width:
-        msg = f"a digest here is {width} bytes, not {len(digest)}"
-        raise InputError(msg)
-    return np.frombuffer(digest, dtype=np.uint8).reshape(1, width)
 
 
 def open_store(root: Path, mode: Mode) -> BreachStore:
