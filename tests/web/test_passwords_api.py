@@ -158,3 +158,18 @@ async def test_no_password_hash_or_username_is_stored_or_logged(
     digest = bytes.fromhex(sha1)
     for where, text in haystacks.items():
         assert digest.decode("latin-1") not in text, where
+
+
+async def test_without_a_store_the_check_answers_503_and_counts_nothing(
+    sqlite_store: Store, tmp_path: Path, make_app: object
+) -> None:
+    app = make_app(sqlite_store, tmp_path)  # type: ignore[operator]
+    people = create_people(sqlite_store)
+    async with signed_in_client(app, *open_session(sqlite_store, people["lead"])) as lead:
+        answer = await lead.post(
+            "/api/v1/passwords/check", json={"password": "any long new passphrase"}
+        )
+        stats = (await lead.get("/api/v1/passwords/stats")).json()
+    assert answer.status_code == 503
+    assert "not available" in answer.json()["detail"]
+    assert stats == []
