@@ -10,6 +10,7 @@ from bastion.detect import models as detect_models
 from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
 from bastion.orgs import models as orgs_models
+from bastion.passwords import models as passwords_models
 
 __all__ = [
     "advisories_models",
@@ -22,4 +23,5 @@ __all__ = [
     "detect_models",
     "intel_models",
     "orgs_models",
+    "passwords_models",
 ]

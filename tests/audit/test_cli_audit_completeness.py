@@ -327,7 +327,7 @@ READ_ONLY = {
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
     "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
     "alerts history", "cases list", "cases show", "cases stats",
-    "audit list", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
+    "audit list", "passwords audit", "passwords stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
@@ -349,6 +349,9 @@ NOT_AUDITED = {
     "alerts import-defender": "raises alerts from an outside source, as ingest does from logs",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
     "cases remind": "sends reminders, each recorded as a notification; changes no case",
+    "passwords build": "writes the breached-password store, public breach data, not a record",
+    "passwords update": "adds public breach data to the breached-password store",
+    "passwords check": "counts the check's reason per day; a trail of who checked would be a leak",
     "init": "creates the schema (its --demo load records the federation it loads)",
     "serve": "runs the web app, whose routes are audited by tests/web/test_audit_completeness",
 }

@@ -26,7 +26,7 @@ from starlette.routing import Mount
 from tests.web.cases_matrix import case_routes
 
 from bastion import advisories as adv
-from bastion import audit, auth, intel
+from bastion import audit, auth, intel, passwords
 from bastion.advisories.importers import parse_osv_record
 from bastion.advisories.vulns import ImportResult
 from bastion.alerts import list_alerts, record_alerts
@@ -300,6 +300,31 @@ def archived_events() -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def password_call(
+    verb: str, path: str, body: dict[str, Any] | None = None
+) -> Callable[[World, str], Request]:
+    """Call a passwords route at an organisation, over a tiny breached-password store."""
+
+    def build(w: World, org: str) -> Request:
+        folder = w.app.state.settings.passwords_dir
+        if not (folder / "sha1").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "breached.txt").write_text("password\n123456\n", encoding="utf-8")
+            passwords.Builder(folder, [passwords.source(folder / "breached.txt")]).run()
+        kwargs: dict[str, Any] = (
+            {"params": {"org": org}} if body is None else {"json": {**body, "org": org}}
+        )
+        return verb, path, kwargs
+
+    return build
+
+
+PW = "/api/v1/passwords"
+PW_READERS = EVERYONE - {"token"}
+PW_WRITERS = frozenset(
+    {"admin", "lead", "multi"}
+)  # national administrators, and leads at their own
+
 PUBLIC = {
     ("GET", "/health"),
     ("GET", "/openapi.json"),
@@ -308,6 +333,7 @@ PUBLIC = {
     ("POST", "/signin"),
     ("GET", "/signin/totp"),
     ("POST", "/signin/totp"),
+    ("GET", "/range/{prefix}"),  # breached-password ranges: k-anonymous, rate-limited by address
     ("GET", "/signin/oidc"),
     ("GET", "/signin/oidc/callback"),
 }
@@ -587,6 +613,32 @@ CASES: dict[tuple[str, str], Case] = {
         ok=201,
     ),
     ("GET", "/api/v1/intel/feeds"): Case(get("/api/v1/intel/feeds"), NATIONAL),
+    ("POST", f"{PW}/check"): Case(
+        password_call("POST", f"{PW}/check", {"password": "a long new pass phrase"}),
+        PW_READERS,
+        by_org=True,
+    ),
+    ("POST", f"{PW}/check/range"): Case(
+        password_call("POST", f"{PW}/check/range", {"prefix": "5BAA6"}), PW_READERS, by_org=True
+    ),
+    ("GET", f"{PW}/policy"): Case(password_call("GET", f"{PW}/policy"), PW_READERS, by_org=True),
+    ("PUT", f"{PW}/policy"): Case(
+        lambda w, org: ("PUT", f"{PW}/policy", {"params": {"org": org}, "json": {"scoring": True}}),
+        PW_WRITERS,
+        by_org=True,
+    ),
+    ("GET", f"{PW}/stats"): Case(get(f"{PW}/stats"), PW_READERS),
+    ("GET", "/passwords"): Case(password_call("GET", "/passwords"), PW_READERS, by_org=True),
+    ("POST", "/passwords/policy"): Case(
+        lambda _w, org: (
+            "POST",
+            "/passwords/policy",
+            {"data": {"org": org, "min_length": "16", "banned_terms": "theatre\nward"}},
+        ),
+        PW_WRITERS,
+        ok=303,
+        by_org=True,
+    ),
     ("GET", "/api/v1/intel/feeds/{name}/pulls"): Case(
         get("/api/v1/intel/feeds/matrix-feed/pulls"), NATIONAL
     ),

@@ -22,6 +22,7 @@ CONTEXTS = (
     "audit",
     "events",
     "hunt",
+    "passwords",
 )
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
@@ -80,10 +81,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
-        | {"events:read"}
+        | {"events:read", "passwords:read", "passwords:write"}
     ),
     Role.ORG_VIEWER: frozenset(
         {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
+        | {"passwords:read"}
     ),
 }
 

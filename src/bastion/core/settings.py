@@ -135,6 +135,11 @@ class Settings(BaseModel):
         gt=0,
         description="a hunt from the console or API still running after this long is stopped",
     )
+    passwords_path: Path | None = Field(
+        default=None,
+        description="folder of the breached-password store (SHA-1 and NTLM); "
+        "default <data_dir>/passwords",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -186,6 +191,10 @@ class Settings(BaseModel):
     @property
     def rules_dir(self) -> Path:
         return self.rules_path or self.data_dir / "rules"
+
+    @property
+    def passwords_dir(self) -> Path:
+        return self.passwords_path or self.data_dir / "passwords"
 
 
 def time_zone(name: str) -> str:

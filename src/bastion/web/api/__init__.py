@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter, Depends
 
-from bastion.web.api import account, alert_triage, alerts, events, holdings, hunts, orgs, rules
+from bastion.web.api import (
+    account,
+    alert_triage,
+    alerts,
+    events,
+    holdings,
+    hunts,
+    orgs,
+    passwords,
+    rules,
+)
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
 from bastion.web.api.cases import router as cases_router
@@ -28,5 +38,6 @@ router.include_router(holdings.router)
 router.include_router(cases_router)
 router.include_router(events.router)
 router.include_router(hunts.router)
+router.include_router(passwords.router)
 
 __all__ = ["API_PREFIX", "router"]

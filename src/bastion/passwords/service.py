@@ -1,0 +1,112 @@
+"""The door of the password service: check a password at an organisation, count, report counts.
+
+A check keeps nothing of the password: the verdict's reason is counted per
+organisation and day (``password_check_counts``), never the password, its hash or
+the account it was for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import String, Table, cast, func, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bastion import orgs
+from bastion.core.errors import NotFoundError, StoreError
+from bastion.core.scope import Scope
+from bastion.core.timeutil import utcnow
+from bastion.passwords.checks import Verdict, check
+from bastion.passwords.hashing import sha1_many
+from bastion.passwords.models import PasswordCheckCountRow
+from bastion.passwords.policy import get_policy
+from bastion.passwords.store import Stores
+
+SERVICE_WORDS = ("nhs", "bastion", "nhsmail", "health", "care")
+# Words of organisation names that say what kind it is, not which: "Royal Free London" is the name.
+GENERIC = {"nhs", "foundation", "trust", "icb", "the", "surgery", "practice", "and", "of"}
+
+
+def context_words(session: Session, org: str, user_words: list[str]) -> list[str]:
+    """Return the words a password must not be: the organisation's, the service's, the person's."""
+    organisation = orgs.get_organisation(session, org)
+    names = [organisation.name]
+    if organisation.parent:
+        names.append(orgs.get_organisation(session, organisation.parent).name)
+    words = [organisation.code, *SERVICE_WORDS]
+    for name in names:
+        distinctive = " ".join(w for w in name.split() if w.lower() not in GENERIC)
+        words += [name, distinctive, *name.split()]
+    words += [h.hostname.split(".")[0] for h in organisation.hosts]
+    for word in user_words:
+        words += [word, *word.replace(".", " ").replace("@", " ").split()]
+    return words
+
+
+def breach_counter(stores: Stores) -> Callable[[str], int]:
+    """Return a function giving a password's breach count from the SHA-1 store."""
+    try:
+        store = stores.get("sha1")
+    except NotFoundError as exc:
+        msg = f"the breached-password store is not available: {exc}"
+        raise StoreError(msg) from None
+    return lambda text: int(store.lookup(sha1_many([text]))[0])
+
+
+def check_password(
+    session: Session,
+    stores: Stores,
+    org: str,
+    password: str,
+    *,
+    mfa: bool = False,
+    user_words: list[str] | None = None,
+) -> Verdict:
+    """Check a new password for an account at ``org`` and count the verdict's reason."""
+    policy, _ = get_policy(session, org)
+    context = context_words(session, org, user_words or [])
+    verdict = check(password, policy, mfa=mfa, breach_count=breach_counter(stores), context=context)
+    count_check(session, org, verdict.reason)
+    return verdict
+
+
+def count_check(session: Session, org: str, reason: str, day: date | None = None) -> None:
+    """Add one to ``org``'s count of ``reason`` today (one upsert, safe under concurrency)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    table: Table = PasswordCheckCountRow.__table__  # type: ignore[assignment]
+    statement = insert(table).values(
+        org_code=org, day=day or utcnow().date(), reason=reason, checks=1
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["org_code", "day", "reason"], set_={"checks": table.c.checks + 1}
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CheckCount:
+    org: str
+    month: str
+    reason: str
+    checks: int
+
+
+def check_counts(session: Session, scope: Scope, *, since: date | None = None) -> list[CheckCount]:
+    """Return the checks per organisation, month and reason that ``scope`` may see."""
+    row = PasswordCheckCountRow
+    month = func.substr(cast(row.day, String), 1, 7)
+    query = select(row.org_code, month, row.reason, func.sum(row.checks)).group_by(
+        row.org_code, month, row.reason
+    )
+    if scope.codes is not None:
+        query = query.where(row.org_code.in_(scope.codes))
+    if since is not None:
+        query = query.where(row.day >= since)
+    found = session.execute(query.order_by(row.org_code, month, row.reason))
+    return [CheckCount(o, str(m), r, int(n)) for o, m, r, n in found]
