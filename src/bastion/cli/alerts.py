@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,6 +144,21 @@ def _report(done: Sequence[Alert], verb: str, asked: int) -> None:
     )
 
 
+def _triage(
+    verb: str,
+    act: Callable[[Session, list[int]], Sequence[Alert]],
+    ids: list[int] | None,
+    rule: str | None,
+    indicator: str | None,
+    org: str | None,
+) -> None:
+    """Run one triage action on the alerts chosen by ids or filters, and say what changed."""
+    with cli_session() as session:
+        chosen = _targets(session, ids, rule, indicator, org)
+        done = act(session, chosen)
+    _report(done, verb, len(set(chosen)))
+
+
 @app.command("ack")
 def ack(
     ids: list[int] | None = IDS_ARGUMENT,
@@ -155,10 +170,10 @@ def ack(
     """Acknowledge new alerts: by id, or every open alert a filter selects."""
     from bastion.alerts import triage
 
-    with cli_session() as session:
-        chosen = _targets(session, ids, rule, indicator, org)
-        done = triage.acknowledge(session, actor(), chosen, reason=reason)
-    _report(done, "acknowledged", len(set(chosen)))
+    def act(session: Session, chosen: list[int]) -> Sequence[Alert]:
+        return triage.acknowledge(session, actor(), chosen, reason=reason)
+
+    _triage("acknowledged", act, ids, rule, indicator, org)
 
 
 @app.command("assign")
@@ -173,10 +188,10 @@ def assign(
     """Assign open alerts to a user or a team (they are then in progress)."""
     from bastion.alerts import triage
 
-    with cli_session() as session:
-        chosen = _targets(session, ids, rule, indicator, org)
-        done = triage.assign(session, actor(), chosen, to, reason=reason)
-    _report(done, "assigned", len(set(chosen)))
+    def act(session: Session, chosen: list[int]) -> Sequence[Alert]:
+        return triage.assign(session, actor(), chosen, to, reason=reason)
+
+    _triage("assigned", act, ids, rule, indicator, org)
 
 
 @app.command("close")
@@ -196,10 +211,10 @@ def close(
     """Close open alerts with a resolution."""
     from bastion.alerts import triage
 
-    with cli_session() as session:
-        chosen = _targets(session, ids, rule, indicator, org)
-        done = triage.close(session, actor(), chosen, resolution, reason=reason)
-    _report(done, "closed", len(set(chosen)))
+    def act(session: Session, chosen: list[int]) -> Sequence[Alert]:
+        return triage.close(session, actor(), chosen, resolution, reason=reason)
+
+    _triage("closed", act, ids, rule, indicator, org)
 
 
 @app.command("note")
