@@ -29,9 +29,23 @@ def test_cased_compares_exactly(match: Match) -> None:
     assert match("sel:\n  c-useragent|cased|contains: 'Cl'\ncondition: sel", rows) == []
 
 
-def test_case_folding_is_ascii_only(match: Match) -> None:
+def test_case_folding_is_unicode_aware(match: Match) -> None:
     rows = ua("ÉCOLE", "école", "ECOLE")
-    assert match("sel:\n  c-useragent: 'école'\ncondition: sel", rows) == [1]
+    assert match("sel:\n  c-useragent: 'école'\ncondition: sel", rows) == [0, 1]
+    rows = ua("xÜNÏCÖDÉx", "xünïcödéx", "xUNICODEx", "Ünïcödé")
+    contains = "sel:\n  c-useragent|contains: 'Ünïcödé'\ncondition: sel"
+    assert match(contains, rows) == [0, 1, 3]
+    # full folding, as str.casefold: ß is ss, the long s is s, the Kelvin sign is k
+    rows = ua("STRASSE", "straße", "ſelect", "\u212aill", "select")
+    assert match("sel:\n  c-useragent: 'strasse'\ncondition: sel", rows) == [0, 1]
+    assert match("sel:\n  c-useragent|contains: 'SELECT'\ncondition: sel", rows) == [2, 4]
+    assert match("sel:\n  c-useragent|startswith: 'kill'\ncondition: sel", rows) == [3]
+    # several needles on one field (one Aho-Corasick pass), and a wildcard (a regex)
+    either = "sel:\n  c-useragent|contains: ['Ünï', 'zzz']\ncondition: sel"
+    assert match(either, ua("xÜNÏx", "ZZZ", "unix")) == [0, 1]
+    assert match("sel:\n  c-useragent: 'é*e'\ncondition: sel", ua("ÉCOLE", "eCOLE")) == [0]
+    # cased compares the text exactly, Unicode or not
+    assert match("sel:\n  c-useragent|cased: 'École'\ncondition: sel", ua("ÉCOLE", "École")) == [1]
 
 
 @pytest.mark.parametrize(
@@ -87,6 +101,20 @@ def test_neq(match: Match) -> None:
     rows = ua("a", "b", "A", None)
     # an absent value is different from every value
     assert match("sel:\n  c-useragent|neq: a\ncondition: sel", rows) == [1, 3]
+
+
+def test_regex_follows_pcre(match: Match) -> None:
+    rows = ua("a trailer\n", "a trailer", "a trailer\n\n", "a trailer x", "٣", "3")
+    # PCRE's $ also matches before a final newline (and only one)
+    assert match("sel:\n  c-useragent|re: 'trailer$'\ncondition: sel", rows) == [0, 1]
+    assert match("sel:\n  c-useragent|re|m: 'trailer$'\ncondition: sel", rows) == [0, 1, 2]
+    assert match("sel:\n  c-useragent|re: 'trailer\\z'\ncondition: sel", rows) == [1]
+    # a literal $, and $ inside a class, are left alone
+    assert match("sel:\n  c-useragent|re: '\\$[$]'\ncondition: sel", ua("a$$", "a$")) == [0]
+    # \d, \w and \b are ASCII, as in PCRE (an Arabic-Indic three is not a digit)
+    assert match("sel:\n  c-useragent|re: '^\\d$'\ncondition: sel", rows) == [5]
+    assert match("sel:\n  c-useragent|re: '^[\\d]$'\ncondition: sel", rows) == [5]
+    assert match("sel:\n  c-useragent|re: '^\\w$'\ncondition: sel", ua("é", "e")) == [1]
 
 
 def test_regex_and_its_flags(match: Match) -> None:
@@ -150,6 +178,26 @@ def test_numeric_comparisons(match: Match) -> None:
     assert match("sel:\n  sc-status|gte: 404\ncondition: sel", rows) == [1, 2]
     assert match("sel:\n  sc-status: 404\ncondition: sel", rows) == [1]
     assert match("sel:\n  sc-status: '404'\ncondition: sel", rows) == [1]
+
+
+@pytest.mark.parametrize("quoted", ["0443", " 443", "443.0", "4.43e2", "443 "])
+def test_a_quoted_number_is_a_string(match: Match, quoted: str) -> None:
+    ports = [{"destination.port": p} for p in (443, 80, None)]
+    assert match(f"sel:\n  dst_port: '{quoted}'\ncondition: sel", ports) == []
+    # against text, a quoted value is that text (case folded), nothing else
+    rows = ua(quoted, "443", "0443")
+    expected = [0] if quoted != "0443" else [0, 2]
+    assert match(f"sel:\n  c-useragent: '{quoted}'\ncondition: sel", rows) == expected
+
+
+def test_an_unquoted_number_compares_numerically(match: Match) -> None:
+    ports = [{"destination.port": p} for p in (443, 80, None)]
+    assert match("sel:\n  dst_port: 443\ncondition: sel", ports) == [0]
+    assert match("sel:\n  dst_port: '443'\ncondition: sel", ports) == [0]
+    # against text, an unquoted number matches text that reads as the same number
+    # (surrounding spaces allowed, as the comparison modifiers allow them)
+    rows = ua("443", "0443", "443.0", " 443", "443x", None)
+    assert match("sel:\n  c-useragent: 443\ncondition: sel", rows) == [0, 1, 2, 3]
 
 
 def test_fieldref(match: Match) -> None:
@@ -223,18 +271,28 @@ def test_condition_list_is_alternatives(match: Match) -> None:
     assert match(detection, rows) == [0, 1]
 
 
-def test_field_missing_from_the_schema_never_matches_on_its_own(match: Match, kit: Any) -> None:
-    detection = "ua:\n  c-useragent: x\ncookie:\n  cs-cookie: y\ncondition: {}"
+def test_a_field_no_event_carries_reads_as_null(match: Match, kit: Any) -> None:
+    detection = (
+        "ua:\n  c-useragent: x\ncookie:\n  cs-cookie: y\nnocookie:\n  cs-cookie: null\n"
+        "condition: {}"
+    )
     rows = ua("x", "z")
-    # the unknown field's test is unknown: "not cookie" does not fire on every event
-    assert match(detection.format("not cookie"), rows) == []
+    # absent is null: a value test is false, its "not" true, and "field: null" true
+    assert match(detection.format("cookie"), rows) == []
+    assert match(detection.format("not cookie"), rows) == [0, 1]
     assert match(detection.format("ua or cookie"), rows) == [0]
-    assert match(detection.format("ua and not cookie"), rows) == []
+    assert match(detection.format("ua and not cookie"), rows) == [0]
+    assert match(detection.format("ua and nocookie"), rows) == [0]
+    assert match(detection.format("not nocookie"), rows) == []
     rules = kit.ruleset(kit.rule_yaml(detection.format("ua or cookie")))
     assert any("'cs-cookie' has no column" in w for w in rules.reports[0].warnings)
+    # a rule that can only be true through the absent field is compiled, and never run
+    rules = kit.ruleset(kit.rule_yaml(detection.format("cookie")))
+    assert rules.rules[0].detection.never
 
 
 def test_numbers_in_text_fields_and_booleans(match: Match) -> None:
     rows = ua("1", "01", "true", "True")
-    assert match("sel:\n  c-useragent: 1\ncondition: sel", rows) == [0]
+    assert match("sel:\n  c-useragent: 1\ncondition: sel", rows) == [0, 1]
+    assert match("sel:\n  c-useragent: '1'\ncondition: sel", rows) == [0]
     assert match("sel:\n  c-useragent: true\ncondition: sel", rows) == [2, 3]

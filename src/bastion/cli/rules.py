@@ -81,6 +81,8 @@ def _check_lines(rules: RuleSet) -> Iterator[str]:
     for r in rules.reports:
         note = r.reason or "; ".join(r.warnings)
         yield f"{r.status.value:<12} {r.path}  {r.title or ''}" + (f"\n    {note}" if note else "")
+        if r.missing_fields:
+            yield f"    needs fields no log Bastion reads provides: {', '.join(r.missing_fields)}"
 
 
 def _hit_counts() -> Counter[str]:

@@ -21,9 +21,10 @@ import polars as pl
 from sigma.correlations import SigmaCorrelationRule
 
 from bastion.core.net import ip_keys
+from bastion.detect.folding import fold_series, folded_name
 from bastion.detect.logsources import COLUMNS, DATASET_FIELD, DERIVED, DERIVED_SOURCES
 from bastion.detect.rules import Rule, RuleReport
-from bastion.detect.values import ip_key_columns
+from bastion.detect.values import ascii_lower, ip_key_columns
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class _Route:
     columns: set[str] = field(default_factory=set)
     ip_fields: set[str] = field(default_factory=set)
     derived: set[str] = field(default_factory=set)
+    folded: set[str] = field(default_factory=set)  # text fields read case folded
 
 
 @dataclass
@@ -108,6 +110,7 @@ class RuleSet:
             route.columns |= detection.needs.columns
             route.ip_fields |= detection.needs.ip_fields
             route.derived |= detection.needs.derived
+            route.folded |= detection.needs.folded
             if detection.anchors is None:
                 route.unanchored.append(i)
                 continue
@@ -116,7 +119,7 @@ class RuleSet:
                 needles[name][needle] = None
         route.needles = {name: list(values) for name, values in needles.items()}
         owners = [
-            (name, needle.lower(), i)
+            (name, needle, i)
             for i in route.anchored
             for name, needle in self.rules[i].detection.anchors or ()
         ]
@@ -126,6 +129,7 @@ class RuleSet:
             orient="row",
         ).unique()
         route.columns |= set(route.needles)
+        route.folded |= set(route.needles)
         route.columns |= {DERIVED_SOURCES[name] for name in route.derived}
         self._routes[dataset] = route
         return route
@@ -169,6 +173,7 @@ class RuleSet:
             columns=set(needs.columns) | {DERIVED_SOURCES[d] for d in needs.derived},
             ip_fields=set(needs.ip_fields),
             derived=set(needs.derived),
+            folded=set(needs.folded),
         )
         return self._prepare(None, events.with_row_index(ROW), route)
 
@@ -184,6 +189,11 @@ class RuleSet:
             frame = frame.with_columns(missing)
         if route.derived:
             frame = frame.with_columns(DERIVED[name].alias(name) for name in sorted(route.derived))
+        if route.folded:
+            frame = frame.with_columns(
+                fold_series(frame.get_column(name)).alias(folded_name(name))
+                for name in sorted(route.folded)
+            )
         for name in sorted(route.ip_fields):
             keys = ip_keys(frame.get_column(name))
             v4, v6 = ip_key_columns(name)
@@ -226,8 +236,8 @@ class RuleSet:
     ) -> list[pl.DataFrame]:
         """Find every needle in one Aho-Corasick pass per field; run each rule on its rows only.
 
-        A row is a candidate of a rule when it holds one of that rule's needles; the
-        needles found (folded) are joined to the rules that need them, so a needle that
+        A row is a candidate of a rule when its folded text holds one of that rule's
+        (folded) needles; the needles found, ASCII folded, are joined to the rules that need them, so a needle that
         is everywhere costs only the rules that use it.
         """
         positions = frame.with_row_index("_pos")
@@ -237,8 +247,7 @@ class RuleSet:
                 positions.select(
                     pl.col("_pos"),
                     pl.lit(name).alias("_field"),
-                    pl.col(name)
-                    .cast(pl.String)
+                    pl.col(folded_name(name))
                     .str.extract_many(needles, ascii_case_insensitive=True, overlapping=True)
                     .alias("_needle"),
                 )
@@ -247,7 +256,7 @@ class RuleSet:
             )
         pairs = (
             pl.concat(found)
-            .with_columns(pl.col("_needle").str.to_lowercase())
+            .with_columns(ascii_lower(pl.col("_needle")))
             .join(owners, on=["_field", "_needle"], how="inner")
             .select("_rule", "_pos")
             .unique()

@@ -252,13 +252,13 @@ def compile_rule(
         )
     for missing in sorted(detection.needs.missing):
         warnings.append(
-            f"field {missing!r} has no column in Bastion's event schema: its tests are "
-            f"unknown, so the rule matches only through selections that do not need it"
+            f"field {missing!r} has no column in Bastion's event schema: it reads as null "
+            f"(a value test on it is false, 'not' of one true, '{missing}: null' true)"
         )
     if detection.never:
         warnings.append(
-            "no event Bastion reads can match this rule: every way to satisfy it tests a field "
-            "the event schema lacks, so it is compiled but never run"
+            "no event Bastion reads can match this rule: every way to satisfy it needs a value "
+            "in a field the event schema lacks, so it is compiled but never run"
         )
     compiled = Rule(
         id=rule_id,
@@ -274,7 +274,12 @@ def compile_rule(
         warnings=tuple(warnings),
     )
     return compiled, RuleReport(
-        path, RuleStatus.COMPILED, id=rule_id, title=rule.title, warnings=tuple(warnings)
+        path,
+        RuleStatus.COMPILED,
+        id=rule_id,
+        title=rule.title,
+        warnings=tuple(warnings),
+        missing_fields=tuple(sorted(detection.needs.missing)),
     )
 
 

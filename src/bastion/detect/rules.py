@@ -64,6 +64,7 @@ class RuleReport:
     title: str | None = None
     reason: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    missing_fields: tuple[str, ...] = field(default=())  # fields no event Bastion reads has
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -73,4 +74,5 @@ class RuleReport:
             "status": self.status.value,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "missing_fields": list(self.missing_fields),
         }

@@ -1,10 +1,16 @@
-"""One Sigma value on one field → one Polars predicate.
+r"""One Sigma value on one field → one Polars predicate.
 
-Sigma compares strings case-insensitively; Bastion folds ASCII letters only (as
-SQLite's ``COLLATE NOCASE``/``LIKE`` and Aho-Corasick's ``ascii_case_insensitive`` do),
-so a value and the prefilter that looks for it always agree. ``cased`` compares exactly.
-Every predicate is null-free: an absent field matches no value, so ``not`` of a value
-test on an absent field is true.
+Sigma compares strings case-insensitively; Bastion folds case fully, Unicode included
+(``bastion.detect.folding``): a rule's literals are folded when it compiles, and an
+uncased test reads the engine's folded copy of its field. ``cased`` compares the field
+exactly. Every predicate is null-free: an absent field matches no value, so ``not`` of
+a value test on an absent field is true, and ``field: null`` matches it.
+
+A quoted value is a string and an unquoted number a number: ``dst_port: '0443'`` is
+the text ``0443`` (port 443 reads ``443``, so it does not match), ``dst_port: 443``
+compares numerically. ``|re`` follows PCRE where Rust's regex dialect differs
+(``$`` also matches before a final newline; ``\d``, ``\w``, ``\s`` and ``\b``
+are ASCII), see ``pcre_to_rust``.
 
 Besides the expression, each predicate says which literal needles a row *must* contain
 for it to be true (its *anchors*): the engine searches all rules' needles on a field in
@@ -39,9 +45,10 @@ from sigma.types import (
 )
 
 from bastion.core.net import V4_KEY, V6_KEY
+from bastion.detect.folding import fold, folded_name
 from bastion.detect.logsources import COLUMNS, DERIVED
 
-# A needle: (field, literal) — the row's field must contain the literal, ASCII case folded.
+# A needle: (field, literal) — the row's folded field must contain the folded literal.
 Anchor = tuple[str, str]
 _UPPER = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 _LOWER = [c.lower() for c in _UPPER]
@@ -65,7 +72,6 @@ class Pred:
     anchors: frozenset[Anchor] | None = None
     text: tuple[str, str, str, bool] | None = None
     column: pl.Expr | None = None
-    unknown: bool = False  # always null: a test on a field Bastion's schema lacks
     never: bool = False  # can never be true (so the rule need not run)
 
 
@@ -82,6 +88,7 @@ class Needs:
     ip_fields: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)  # fields no Bastion column carries
     columns: set[str] = field(default_factory=set)
+    folded: set[str] = field(default_factory=set)  # fields read through their folded copy
 
     def column(self, name: str) -> tuple[pl.Expr, pl.DataType]:
         """Return the column a field names (``value_pred`` has checked that it exists)."""
@@ -90,6 +97,14 @@ class Needs:
             self.derived.add(name)
         self.columns.add(name)
         return pl.col(name), dtype
+
+    def text(self, name: str, *, cased: bool) -> pl.Expr:
+        """Return a field as text: as it is when ``cased``, else the engine's folded copy."""
+        column, _ = self.column(name)
+        if cased:
+            return column.cast(pl.String)
+        self.folded.add(name)
+        return pl.col(folded_name(name))
 
 
 def ascii_lower(expr: pl.Expr) -> pl.Expr:
@@ -121,13 +136,14 @@ def _null_free(expr: pl.Expr) -> pl.Expr:
     return expr.fill_null(value=False)
 
 
-def string_pred(column: pl.Expr, name: str, value: SigmaString) -> Pred:
-    """Match a Sigma string (with * and ? wildcards) against a text column."""
+def string_pred(name: str, value: SigmaString, needs: Needs) -> Pred:
+    """Match a Sigma string (with * and ? wildcards) against a field's text."""
     cased = isinstance(value, SigmaCasedString)
-    parts = _parts(value)
+    column = needs.text(name, cased=cased)
+    parts = [p if cased or not isinstance(p, str) else fold(p) for p in _parts(value)]
     literals = [p for p in parts if isinstance(p, str)]
     needle = max(literals, key=len, default="")
-    anchors = frozenset({(name, needle)}) if needle else None
+    anchors = frozenset({(name, fold(needle))}) if needle else None
     multi = SpecialChars.WILDCARD_MULTI
     if SpecialChars.WILDCARD_SINGLE not in parts:
         inner = parts[1:] if parts[:1] == [multi] else parts
@@ -168,8 +184,64 @@ def _text_expr(column: pl.Expr, tests: list[tuple[str, str, str, bool]]) -> pl.E
     return _null_free(column.str.contains("|".join(f"(?:{t[2]})" for t in tests)))
 
 
+# PCRE's meaning of escapes Rust's regex reads as Unicode classes, outside and inside [...].
+_ASCII_CLASSES = {
+    "d": ("[0-9]", "0-9"),
+    "w": ("[0-9A-Za-z_]", "0-9A-Za-z_"),
+    "s": ("[\\t\\n\\x0B\\f\\r ]", "\\t\\n\\x0B\\f\\r "),
+    "D": ("[^0-9]", None),
+    "W": ("[^0-9A-Za-z_]", None),
+    "S": ("[^\\t\\n\\x0B\\f\\r ]", None),
+    "b": ("(?-u:\\b)", None),
+    "B": ("(?-u:\\B)", None),
+}
+_END = "(?:\\n?\\z)"  # PCRE's $ without the m flag: the end, or before a final newline
+
+
+def pcre_to_rust(pattern: str, *, multiline: bool) -> str:
+    """Rewrite a PCRE pattern (Sigma's ``|re`` dialect) so Rust's regex reads it the same.
+
+    ``$`` (without ``m``) also matches before a final newline; ``\\d``, ``\\w``,
+    ``\\s`` and ``\\b`` are ASCII, as in PCRE without its UCP option. Lookaround and
+    back-references have no Rust equivalent: the compiled pattern then fails, and the
+    rule is refused with the reason.
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            e = pattern[i + 1]
+            outside, inside = _ASCII_CLASSES.get(e, (None, None))
+            if in_class and inside is not None:
+                out.append(inside)
+            elif not in_class and outside is not None:
+                out.append(outside)
+            else:
+                out.append(c + e)
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            # A "]" first in the class (after an optional "^") is a literal.
+            j = i + 1 + (pattern[i + 1 : i + 2] == "^")
+            if pattern[j : j + 1] == "]":
+                out.append(pattern[i : j + 1])
+                i = j + 1
+                continue
+        elif c == "$" and not multiline:
+            c = _END
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def regex_pred(column: pl.Expr, value: SigmaRegularExpression) -> Pred:
-    """Match a regular expression (Rust syntax) with its i/m/s flags anywhere in the text."""
+    """Match a regular expression (PCRE, as Sigma says) with its i/m/s flags anywhere in the text."""
     flags = "".join(
         letter
         for flag, letter in (
@@ -179,11 +251,13 @@ def regex_pred(column: pl.Expr, value: SigmaRegularExpression) -> Pred:
         )
         if flag in value.flags
     )
-    pattern = f"(?{flags}){value.regexp.original}" if flags else value.regexp.original
+    original = value.regexp.original
+    pattern = pcre_to_rust(original, multiline="m" in flags)
+    pattern = f"(?{flags}){pattern}" if flags else pattern
     try:
         pl.Series([""], dtype=pl.String).str.contains(pattern)
     except pl.exceptions.ComputeError as exc:
-        msg = f"regular expression {value.regexp.original!r} is not supported: {exc}"
+        msg = f"regular expression {original!r} is not supported: {exc}"
         raise Unsupported(msg) from exc
     return Pred(_null_free(column.str.contains(pattern)))
 
@@ -227,15 +301,15 @@ def _number(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 def value_pred(name: str, value: SigmaType, needs: Needs) -> Pred:
     """Compile one field/value pair of a detection item.
 
-    A field Bastion's schema lacks makes the test unknown (null), never true: with
-    Kleene logic the rule then matches only through its other branches, and ``not``
-    of it stays unknown, so such a rule never fires on the field's absence alone.
+    A field Bastion's schema lacks is absent from every event, and absent reads as null
+    (the usual SIEM convention): ``field: null`` is true, a value test false, and ``not``
+    of it true. The loader warns about such fields; ``rules check`` lists them.
     """
     if name not in COLUMNS or (
         isinstance(value, SigmaFieldReference) and value.field not in COLUMNS
     ):
         needs.missing.add(name if name not in COLUMNS else str(getattr(value, "field", name)))
-        return Pred(pl.lit(None, pl.Boolean), frozenset(), unknown=True, never=True)
+        return _absent(value)
     if isinstance(value, SigmaExpansion):
         preds = [value_pred(name, v, needs) for v in value.values]
         return any_of(preds)
@@ -247,11 +321,15 @@ def value_pred(name: str, value: SigmaType, needs: Needs) -> Pred:
         return Pred(column.is_not_null() if value.exists else column.is_null())
     if isinstance(value, SigmaCIDRExpression):
         return cidr_pred(name, value, needs)
-    column, dtype = needs.column(name)
+    if isinstance(value, SigmaFieldReference):
+        return fieldref_pred(name, value, needs)
     if isinstance(value, SigmaString):
-        if isinstance(dtype, _NUMERIC) and not value.contains_special():
-            return _numeric_equal(column, dtype, value.to_plain())
-        return string_pred(column.cast(pl.String), name, value)
+        if isinstance(COLUMNS[name], _NUMERIC) and not value.contains_special():
+            # Quoted, so a string: a number's column matches it only as its exact text.
+            column, _ = needs.column(name)
+            return Pred(_null_free(column.cast(pl.String) == value.to_plain()))
+        return string_pred(name, value, needs)
+    column, dtype = needs.column(name)
     if isinstance(value, SigmaRegularExpression):
         return regex_pred(column.cast(pl.String), value)
     if isinstance(value, SigmaTimestampPart):
@@ -269,28 +347,25 @@ def value_pred(name: str, value: SigmaType, needs: Needs) -> Pred:
         number = value.number.number
         return Pred(_null_free(_COMPARE[value.op](_number(column, dtype), number)))
     if isinstance(value, SigmaNumber):
-        return _numeric_equal(column, dtype, str(value.number))
-    if isinstance(value, SigmaFieldReference):
-        return fieldref_pred(column, value, needs)
+        # Unquoted, so a number: compared as one, whether the column holds numbers or text.
+        return Pred(_null_free(_number(column, dtype) == float(value.number)))
     msg = f"value type {type(value).__name__} is not supported"
     raise Unsupported(msg)
 
 
-def _numeric_equal(column: pl.Expr, dtype: pl.DataType, text: str) -> Pred:
-    if isinstance(dtype, _NUMERIC) or dtype in (pl.Float32, pl.Float64):
-        try:
-            number = float(text)
-        except ValueError:
-            return Pred(pl.lit(value=False))
-        return Pred(_null_free(column.cast(pl.Float64) == number))
-    return Pred(_null_free(column.cast(pl.String) == text), None)
+def _absent(value: SigmaType) -> Pred:
+    """A test on a field no event carries: only "is null" (or "does not exist") holds."""
+    if isinstance(value, SigmaExpansion):
+        return any_of([_absent(v) for v in value.values])
+    if isinstance(value, SigmaNull) or (isinstance(value, SigmaExists) and not value.exists):
+        return Pred(pl.lit(value=True))
+    return Pred(pl.lit(value=False), frozenset(), never=True)
 
 
-def fieldref_pred(column: pl.Expr, value: SigmaFieldReference, needs: Needs) -> Pred:
-    """Compare a field with another field of the same event (ASCII case folded)."""
-    other, _ = needs.column(value.field)
-    left = ascii_lower(column.cast(pl.String))
-    right = ascii_lower(other.cast(pl.String))
+def fieldref_pred(name: str, value: SigmaFieldReference, needs: Needs) -> Pred:
+    """Compare a field with another field of the same event, case folded."""
+    left = ascii_lower(needs.text(name, cased=False))
+    right = ascii_lower(needs.text(value.field, cased=False))
     if value.starts_with and value.ends_with:
         expr = left.str.contains(right, literal=True)
     elif value.starts_with:
@@ -304,7 +379,6 @@ def fieldref_pred(column: pl.Expr, value: SigmaFieldReference, needs: Needs) -> 
 
 def keyword_pred(value: SigmaType, needs: Needs) -> Pred:
     """A keyword (full-text) search: the value anywhere in the raw event."""
-    column, _ = needs.column("event.original")
     if isinstance(value, SigmaExpansion):
         return any_of([keyword_pred(v, needs) for v in value.values])
     if isinstance(value, SigmaString):
@@ -314,11 +388,12 @@ def keyword_pred(value: SigmaType, needs: Needs) -> Pred:
             text = multi + text
         if not text.endswith(multi):
             text = text + multi
-        return string_pred(column, "event.original", text)
+        return string_pred("event.original", text, needs)
     if isinstance(value, SigmaRegularExpression):
+        column, _ = needs.column("event.original")
         return regex_pred(column, value)
     if isinstance(value, SigmaNumber):
-        return string_pred(column, "event.original", SigmaString(f"*{value.number}*"))
+        return string_pred("event.original", SigmaString(f"*{value.number}*"), needs)
     msg = f"keyword of type {type(value).__name__} is not supported"
     raise Unsupported(msg)
 
@@ -330,7 +405,6 @@ def any_of(preds: list[Pred]) -> Pred:
     anchors: frozenset[Anchor] | None = frozenset()
     for p in preds:
         anchors = None if anchors is None or p.anchors is None else anchors | p.anchors
-    unknown = all(p.unknown for p in preds)
     never = all(p.never for p in preds)
     if len(preds) == 1:
         return preds[0]
@@ -341,13 +415,13 @@ def any_of(preds: list[Pred]) -> Pred:
         if p.text is None or p.column is None:
             exprs.append(p.expr)
         else:
-            groups.setdefault((p.text[0], p.text[1], p.text[3] or p.text[1] == "re"), []).append(p)
+            groups.setdefault((p.text[0], p.text[1], p.text[3]), []).append(p)
     for members in groups.values():
         column = members[0].column
         assert column is not None
         exprs.append(_text_expr(column, [m.text for m in members if m.text is not None]))
     expr = pl.any_horizontal(exprs) if len(exprs) > 1 else exprs[0]
-    return Pred(expr, anchors, unknown=unknown, never=never)
+    return Pred(expr, anchors, never=never)
 
 
 def all_of(preds: list[Pred]) -> Pred:
@@ -363,7 +437,6 @@ def all_of(preds: list[Pred]) -> Pred:
     return Pred(
         pl.all_horizontal([p.expr for p in preds]),
         anchors,
-        unknown=all(p.unknown for p in preds),
         never=any(p.never for p in preds),
     )
 
@@ -374,5 +447,5 @@ def _selectivity(anchors: frozenset[Anchor]) -> tuple[int, int]:
 
 
 def none_of(pred: Pred) -> Pred:
-    """NOT: nothing is necessary any more; what is always unknown stays unknown (Kleene)."""
-    return Pred(~pred.expr, unknown=pred.unknown, never=pred.unknown)
+    """NOT: nothing is necessary any more, and what could never be true now always is."""
+    return Pred(~pred.expr)
