@@ -44,6 +44,10 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "dns.question.name": pl.String(),  # lower-case, no trailing dot
     "dns.question.type": pl.String(),  # A, AAAA, TXT …
     "dns.response_code": pl.String(),  # NOERROR, NXDOMAIN …
+    "dns.answers": pl.String(),  # every answer, comma-separated, as Zeek writes them
+    "dns.rejected": pl.Boolean(),  # the server refused the query (Zeek's ``rejected``)
+    "dns.z": pl.Int8(),  # the header's reserved Z bits (Zeek's ``Z``), 0 in a normal query
+    "http.request.referrer": pl.String(),  # the Referer header, as sent
     "tls.server.name": pl.String(),  # lower-case SNI
     "tls.client.ja3": pl.String(),  # lower-case hex md5
     "tls.client.ja4": pl.String(),

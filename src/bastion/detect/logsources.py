@@ -43,6 +43,8 @@ _PROXY_HTTP = {
     "c-uri-stem": "url.path",
     "c-uri-extension": "url.extension",
     "c-useragent": "user_agent.original",
+    "cs-referrer": "http.request.referrer",
+    "cs-referer": "http.request.referrer",
     "cs-host": "url.domain",
     "r-dns": "url.domain",
     "cs-method": "http.request.method",
@@ -113,6 +115,7 @@ register(
             "sc-status": "http.response.status_code",
             "cs-host": "url.domain",
             "cs-user-agent": "user_agent.original",
+            "cs-referer": "http.request.referrer",
             "cs-bytes": "source.bytes",
             "sc-bytes": "destination.bytes",
         },
@@ -166,6 +169,9 @@ register(
             "query": "dns.question.name",
             "qtype_name": "dns.question.type",
             "rcode_name": "dns.response_code",
+            "answers": "dns.answers",
+            "rejected": "dns.rejected",
+            "Z": "dns.z",
         },
     )
 )
@@ -183,6 +189,7 @@ register(
             "method": "http.request.method",
             "status_code": "http.response.status_code",
             "user_agent": "user_agent.original",
+            "referrer": "http.request.referrer",
         },
     )
 )

@@ -115,6 +115,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         null_if_blank(col("http.request.method")).alias("http.request.method"),
         col("http.response.status_code"),
         null_if_blank(_unescape(col("agent")), "-").alias("user_agent.original"),
+        null_if_blank(_unescape(col("referer")), "-").alias("http.request.referrer"),
         null_if_blank(col("_user"), "-").alias("user.name"),
     )
 

@@ -8,7 +8,10 @@ one mapping turns those into the common schema, so TSV and JSON agree field for 
 - conn: ``service`` → network.protocol, ``orig_bytes``/``resp_bytes`` →
   source.bytes/destination.bytes, network.bytes their sum;
 - dns: ``query``, ``qtype_name``, ``rcode_name`` → dns.question.name/type, dns.response_code;
-- http: ``host``, ``uri``, ``method``, ``status_code``, ``user_agent``; url.full is
+  ``answers`` (all of them, comma-separated) → dns.answers, ``rejected`` → dns.rejected,
+  ``Z`` → dns.z (the fields Sigma's Zeek DNS rules test);
+- http: ``host``, ``uri``, ``method``, ``status_code``, ``user_agent``, ``referrer``
+  (→ http.request.referrer); url.full is
   ``http://`` + host (the responder's address when there is no Host header) + uri;
 - ssl: ``server_name`` → tls.server.name, ``ja3``/``ja4`` (package fields) → tls.client.*;
 - x509: the first ``san.dns`` name (else the subject's CN) → tls.server.name, so a
@@ -73,7 +76,11 @@ MAPPED_FIELDS = (
     "query",
     "qtype_name",
     "rcode_name",
+    "answers",
+    "rejected",
+    "Z",
     "host",
+    "referrer",
     "uri",
     "method",
     "status_code",
@@ -98,6 +105,8 @@ _MILLIS_FROM = 1e11
 # Numeric fields whose value, when set, must read as such (else the line is rejected).
 _PORTS = ("id.orig_p", "id.resp_p", "p")
 _COUNTS = ("orig_bytes", "resp_bytes", "status_code")
+# Zeek writes a bool as T/F in TSV and true/false in JSON.
+_BOOLEANS = {"T": True, "F": False, "true": True, "false": False}
 # The application protocol a log type implies when it has no ``service`` column.
 _PROTOCOL_OF_PATH = {"dns": "dns", "http": "http", "ssl": "ssl"}
 # Fields whose presence tells a JSON line's log type when it carries no ``_path``.
@@ -203,6 +212,12 @@ def to_events(
         domain(col("query")).alias("dns.question.name"),
         null_if_blank(col("qtype_name")).alias("dns.question.type"),
         null_if_blank(col("rcode_name")).alias("dns.response_code"),
+        null_if_blank(col("answers")).alias("dns.answers"),
+        col("rejected")
+        .replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
+        .alias("dns.rejected"),
+        col("Z").cast(pl.Int8, strict=False).alias("dns.z"),
+        null_if_blank(col("referrer")).alias("http.request.referrer"),
         domain(pl.coalesce(col("server_name"), null_if_blank(col("san.dns")), common_name)).alias(
             "tls.server.name"
         ),
@@ -409,7 +424,7 @@ _JSON_FIELDS = sorted(
 # Zeek writes sets and vectors as JSON arrays, everything else as one value. The fields
 # read that are a set or vector in some log (``service`` is text in conn, a set in
 # known_services) decode as lists; a one-value field decodes as a list of one.
-_JSON_LISTS = frozenset({"service", *VECTOR_FIELDS})
+_JSON_LISTS = frozenset({"service", "answers", *VECTOR_FIELDS})
 _JSON_DTYPE = pl.Struct(
     {f: pl.List(pl.String) if f in _JSON_LISTS else pl.String for f in _JSON_FIELDS}
 )
