@@ -237,8 +237,8 @@ class RuleSet:
         """Find every needle in one Aho-Corasick pass per field; run each rule on its rows only.
 
         A row is a candidate of a rule when its folded text holds one of that rule's
-        (folded) needles; the needles found, ASCII folded, are joined to the rules that need them, so a needle that
-        is everywhere costs only the rules that use it.
+        (folded) needles; the needles found, ASCII folded, are joined to the rules that
+        need them, so a needle that is everywhere costs only the rules that use it.
         """
         positions = frame.with_row_index("_pos")
         found = []
