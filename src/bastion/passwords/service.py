@@ -48,13 +48,13 @@ def context_words(session: Session, org: str, user_words: list[str]) -> list[str
 
 
 def breach_counter(stores: Stores) -> Callable[[str], int]:
-    """Return a function giving a password's breach count from the SHA-1 store."""
+    """Return a function giving a password's exact breach count from the SHA-1 store."""
     try:
         store = stores.get("sha1")
     except NotFoundError as exc:
         msg = f"the breached-password store is not available: {exc}"
         raise StoreError(msg) from None
-    return lambda text: int(store.lookup(sha1_many([text]))[0])
+    return lambda text: store.lookup_one(sha1_many([text])[0].tobytes(), exact=True)
 
 
 def check_password(
