@@ -185,6 +185,7 @@ class Builder:
         records[:, :width] = batch.digests
         records[:, width:] = batch.counts.astype("<u4").view(np.uint8).reshape(-1, 4)
         order = np.argsort(batch.digests[:, 0], kind="stable")  # a radix sort of one byte
+        ordered = _rows(records)[order]
         sizes = np.bincount(batch.digests[:, 0], minlength=PARTITIONS)
         folder = self.work / "spill" / batch.mode
         folder.mkdir(parents=True, exist_ok=True)
@@ -192,7 +193,7 @@ class Builder:
         for partition in np.flatnonzero(sizes):
             end = start + int(sizes[partition])
             with self._spill_path(batch.mode, int(partition)).open("ab") as handle:
-                handle.write(records[order[start:end]].tobytes())
+                handle.write(ordered[start:end].tobytes())
             start = end
 
     def _partition(
@@ -317,8 +318,15 @@ def _sorted_unique(
         again = np.lexsort((sub[:, 2], sub[:, 1], sub[:, 0]))
         order[rows] = order[rows[again]]
         columns[rows] = sub[again]
-    digests, counts = digests[order], counts[order]
+    digests = _rows(digests)[order].view(np.uint8).reshape(len(order), -1)
+    counts = counts[order]
     new = np.ones(len(counts), dtype=bool)
     new[1:] = (columns[1:] != columns[:-1]).any(axis=1)
     starts = np.flatnonzero(new)
     return digests[starts], np.maximum.reduceat(counts, starts)
+
+
+def _rows(table: npt.NDArray[np.uint8]) -> npt.NDArray[np.void]:
+    """Return a 2-D byte table as one item a row, so that gathering rows is one copy each."""
+    table = np.ascontiguousarray(table)
+    return table.view(f"V{table.shape[1]}").reshape(-1)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -130,6 +131,10 @@ class BreachStore:
         rest = self._map("rest.u8", np.uint8)
         self.rest = rest.reshape(self.records, self.digest_bytes - HEAD_BYTES)
         self.exact = self._map("exact.u32", np.uint32)
+        # Plain-Python views for the one-at-a-time path: no numpy call per lookup.
+        self._offsets_view = self.offsets.data.cast("B").cast("I")
+        self._key_view = self.key.data.cast("B").cast("I")
+        self._count_view = self.count.data
         sizes = np.diff(self.offsets.astype(np.int64))
         self._steps = int(np.ceil(np.log2(int(sizes.max()) + 1))) if self.records else 0
 
@@ -137,7 +142,8 @@ class BreachStore:
         path = self.folder / name
         if path.stat().st_size == 0:
             return np.zeros(0, dtype=dtype)
-        return np.memmap(path, dtype=dtype, mode="r")
+        # A plain array over the mapping: slicing a np.memmap costs microseconds a call.
+        return np.memmap(path, dtype=dtype, mode="r").view(np.ndarray)
 
     @property
     def generation(self) -> str:
@@ -154,8 +160,8 @@ class BreachStore:
     def lookup_one(self, digest: bytes, *, exact: bool = False) -> int:
         """Return the breach count of one digest; 0 when absent.
 
-        One bucket seek and ``numpy.searchsorted`` over the bucket's keys, with no array
-        built per call. From the index alone the count is its step's smallest and a
+        One bucket seek and a binary search (``bisect``) over the bucket's keys, read
+        through memory views: no array built and no numpy call per lookup. From the index alone the count is its step's smallest and a
         false match is possible (see the module); ``exact`` confirms a match against
         the range data and returns the exact count.
         """
@@ -165,12 +171,13 @@ class BreachStore:
         head = int.from_bytes(digest[:8], "big")
         bucket = head >> (64 - PREFIX_BITS)
         key = (head >> (64 - PREFIX_BITS - KEY_BITS)) & KEY_MASK
-        start, end = int(self.offsets[bucket]), int(self.offsets[bucket + 1])
-        at = start + int(np.searchsorted(self.key[start:end], key))
+        keys = self._key_view
+        end = self._offsets_view[bucket + 1]
+        at = bisect_left(keys, key, self._offsets_view[bucket], end)
         if not exact:
-            return _DECODED[int(self.count[at])] if at < end and int(self.key[at]) == key else 0
+            return _DECODED[self._count_view[at]] if at < end and keys[at] == key else 0
         rest = digest[HEAD_BYTES:]
-        while at < end and int(self.key[at]) == key:  # equal keys: sorted by the rest
+        while at < end and keys[at] == key:  # equal keys: sorted by the rest
             if self.rest[at].tobytes() == rest:
                 return int(self.exact[at])
             at += 1
