@@ -131,6 +131,7 @@ class BreachStore:
         rest = self._map("rest.u8", np.uint8)
         self.rest = rest.reshape(self.records, self.digest_bytes - HEAD_BYTES)
         self.exact = self._map("exact.u32", np.uint32)
+        self._rest_rows = rest.view(f"V{self.digest_bytes - HEAD_BYTES}").reshape(-1)
         # Plain-Python views for the one-at-a-time path: no numpy call per lookup.
         self._offsets_view = self.offsets.data.cast("B").cast("I")
         self._key_view = self.key.data.cast("B").cast("I")
@@ -209,7 +210,10 @@ class BreachStore:
         found = (base < end) & (self.key[at] == wanted)
         if not exact:
             return np.where(found, decode_counts(self.count[at]), 0)
-        same = found & (self.rest[at] == digests[:, HEAD_BYTES:]).all(axis=1)
+        width = self.digest_bytes - HEAD_BYTES
+        rests = self._rest_rows[at]  # one item a row: a gather, then one comparison a row
+        wanted_rest = np.ascontiguousarray(digests[:, HEAD_BYTES:]).view(f"V{width}").reshape(-1)
+        same = found & (rests == wanted_rest)
         answer = np.where(same, self.exact[at], 0).astype(np.int64)
         for row in np.flatnonzero(found & ~same):  # another hash with the same key: look on
             answer[row] = self.lookup_one(digests[row].tobytes(), exact=True)
