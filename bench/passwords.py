@@ -1,20 +1,24 @@
 """Breached-password store benchmark: build, size and lookups against the obvious alternatives.
 
-Run as ``python -m bench.passwords [--hashes N]``. It writes N random SHA-1 hashes as
-one HIBP downloader file (``HASH:COUNT`` lines), builds the store from it (wall time,
-peak memory of the process), then compares, on the same hashes in the same run:
+Run as ``python -m bench.passwords [--hashes N] [--compare M]``. It streams N random
+160-bit values (SHA-1-sized; random bytes are what hashes look like, so none is
+hashed) with long-tailed counts into the builder, a few million at a time, so
+the benchmark's memory does not grow with N; then it times lookups against that
+store, and on the first M of the same values (M ≤ N, in the same run) compares:
 
-* the store (20-bit buckets, 6-byte index): vectorised batch lookups, and one at a time;
+* the store (20-bit buckets, 5-byte index), built from those M alone;
 * a sorted flat file of 24-byte records (hash + count), memory-mapped, binary search
   with ``numpy.searchsorted`` over the first 8 bytes, then the rest compared;
 * a SQLite table ``(hash BLOB PRIMARY KEY, count) WITHOUT ROWID``, one query a lookup;
 
 and times the whole check (lengths, the store, Entra-style scoring) in process, not
-through the web server.
+through the web server. Half the queried values are in the corpus, half are not;
+lookups run on one core (numpy's element-wise operations use one thread).
 
-Half the queried hashes are in the corpus, half are not. Writes
-``bench/results/passwords.json``. The issue's 1-billion-hash figures need an idle
-machine and ~70 GB of disk; the size run here is stated in the results.
+The store's index is read once before lookups are timed (every page touched), as a
+running server has it in the page cache. The bench files go to a temporary folder
+(``--folder`` to choose its disk) and are deleted at the end. Writes
+``bench/results/passwords.json``, with the machine's load before and after.
 """
 
 from __future__ import annotations
@@ -22,42 +26,53 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
+import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bastion.passwords import Builder, Policy, check, open_store, source
+from bastion.passwords import Builder, Policy, check, open_store
+from bastion.passwords.sources import Batch
 from bench._boundary.report import machine
 
 RESULTS = Path(__file__).parent / "results" / "passwords.json"
+BATCH = 4_000_000
+SEED = 18
 
 
-def _corpus(folder: Path, n: int, rng: np.random.Generator) -> tuple[Path, np.ndarray, np.ndarray]:
-    digests = rng.integers(0, 256, size=(n, 20), dtype=np.uint8)
-    counts = rng.zipf(1.5, size=n).clip(1, 50_000_000)
-    path = folder / "pwned-passwords-sha1.txt"
-    with path.open("w", encoding="ascii") as handle:
-        for start in range(0, n, 500_000):
-            block = digests[start : start + 500_000]
-            hexes = block.tobytes().hex().upper()
-            lines = [
-                f"{hexes[i * 40 : (i + 1) * 40]}:{c}"
-                for i, c in enumerate(counts[start : start + 500_000].tolist())
-            ]
-            handle.write("\r\n".join(lines) + "\r\n")
-    return path, digests, counts
+def _batch(index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the ``index``-th batch of the corpus: the same values on every call."""
+    rng = np.random.default_rng([SEED, index])
+    digests = np.frombuffer(rng.bytes(size * 20), dtype=np.uint8).reshape(size, 20)
+    # A long tail as HIBP's counts have: P(count > c) = 1 / sqrt(c), most counts small.
+    uniform = (rng.integers(1, 1 << 32, size=size, dtype=np.uint64) / 2**32) ** -2
+    return digests, np.minimum(uniform, 50_000_000).astype(np.int64)
 
 
-def _queries(digests: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    present = digests[rng.integers(0, len(digests), size=count // 2)]
-    absent = rng.integers(0, 256, size=(count - count // 2, 20), dtype=np.uint8)
-    queries = np.concatenate([present, absent])
+def corpus(n: int) -> Iterator[Batch]:
+    """Yield the first ``n`` values of the corpus in batches (bounded memory)."""
+    for index, start in enumerate(range(0, n, BATCH)):
+        digests, counts = _batch(index, min(BATCH, n - start))
+        yield Batch("sha1", digests, counts)
+
+
+def _queries(n: int, count: int) -> np.ndarray:
+    """Half values of the first ``n`` (a few from each batch), half random ones."""
+    batches = (n + BATCH - 1) // BATCH
+    per = max(1, count // 2 // batches)
+    present = [_batch(i, min(per, BATCH, n - i * BATCH))[0] for i in range(batches)]
+    rng = np.random.default_rng(SEED)
+    chosen = np.concatenate(present)[: count // 2]
+    absent = np.frombuffer(rng.bytes((count - len(chosen)) * 20), np.uint8).reshape(-1, 20)
+    queries = np.concatenate([chosen, absent])
     return queries[rng.permutation(len(queries))]
 
 
@@ -65,142 +80,236 @@ def _rate(seconds: float, n: int) -> float:
     return round(n / seconds) if seconds else 0.0
 
 
-def _flat_file(folder: Path, digests: np.ndarray, counts: np.ndarray) -> tuple[Path, float]:
+def _timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     started = time.perf_counter()
-    records = np.zeros((len(digests), 24), dtype=np.uint8)
-    records[:, :20] = digests
-    records[:, 20:] = counts.astype("<u4").view(np.uint8).reshape(-1, 4)
-    keys = np.ascontiguousarray(digests[:, :8]).view(">u8").reshape(-1)
-    records = records[np.argsort(keys, kind="stable")]
+    value = function(*args, **kwargs)
+    return value, time.perf_counter() - started
+
+
+def _measured(
+    report: Report, case: str, noun: str, hashes: int, count: int, function: Callable[[], Any]
+) -> Any:
+    """Run ``function`` (``count`` operations) once; add its rate per wall and per CPU second.
+
+    On a loaded machine the process waits for a core, so the wall rate is what this
+    run saw and the CPU rate is what one core does while it runs the process.
+    """
+    started, cpu = time.perf_counter(), _cpu()
+    value = function()
+    wall, used = time.perf_counter() - started, _cpu() - cpu
+    report.add(case, f"{noun} per second", _rate(wall, count), "1/s", hashes)
+    report.add(case, f"{noun} per CPU second", _rate(used, count), "1/s", hashes)
+    return value
+
+
+def _flat_file(folder: Path, n: int) -> Path:
+    """Write the first ``n`` values as sorted 24-byte records (hash, little-endian count)."""
+    parts = []
+    for batch in corpus(n):
+        records = np.zeros((len(batch.counts), 24), dtype=np.uint8)
+        records[:, :20] = batch.digests
+        records[:, 20:] = batch.counts.astype("<u4").view(np.uint8).reshape(-1, 4)
+        parts.append(records)
+    records = np.concatenate(parts)
+    keys = np.ascontiguousarray(records[:, :8]).view(">u8").reshape(-1)
     path = folder / "flat.bin"
-    records.tofile(path)
-    return path, time.perf_counter() - started
+    records[np.argsort(keys)].tofile(path)
+    return path
 
 
 def _flat_lookup(path: Path, queries: np.ndarray) -> np.ndarray:
     records = np.memmap(path, dtype=np.uint8, mode="r").reshape(-1, 24)
-    keys = np.ascontiguousarray(records[:, :8]).view(">u8").reshape(-1)
+    keys = records[:, :8].copy().view(">u8").reshape(-1)
     wanted = np.ascontiguousarray(queries[:, :8]).view(">u8").reshape(-1)
     at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
     found = (records[at, :20] == queries).all(axis=1)
     return np.where(found, records[at, 20:].copy().view("<u4").reshape(-1), 0)
 
 
-def _sqlite(folder: Path, digests: np.ndarray, counts: np.ndarray) -> tuple[Path, float]:
+def _sqlite(folder: Path, n: int) -> Path:
     path = folder / "hashes.db"
-    started = time.perf_counter()
     db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=OFF")
     db.execute("CREATE TABLE hashes (hash BLOB PRIMARY KEY, count INTEGER) WITHOUT ROWID")
-    for start in range(0, len(digests), 200_000):
-        rows = zip(
-            (bytes(d) for d in digests[start : start + 200_000]),
-            counts[start : start + 200_000].tolist(),
-            strict=True,
-        )
+    for batch in corpus(n):
+        rows = zip((bytes(d) for d in batch.digests), batch.counts.tolist(), strict=True)
         db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?)", rows)
     db.commit()
     db.close()
-    return path, time.perf_counter() - started
+    return path
+
+
+class Report:
+    """The results being gathered: printed as they come, and the file rewritten after each,
+    so a run stopped part-way leaves what it measured (marked ``"complete": false``)."""
+
+    def __init__(self, path: Path, note: str) -> None:
+        self.path = path
+        self.note = note
+        self.results: list[dict[str, Any]] = []
+        self.started = datetime.now(UTC)
+        self.load_before = os.getloadavg()
+
+    def add(self, case: str, metric: str, value: float, unit: str, hashes: int) -> None:
+        self.results.append(
+            {"case": case, "metric": metric, "value": value, "unit": unit, "hashes": hashes}
+        )
+        print(f"{case:52} {metric:24} {value:>14,} {unit}  ({hashes:,} hashes)", flush=True)
+        self.write(complete=False)
+
+    def write(self, *, complete: bool) -> None:
+        document = {
+            "machine": {
+                **machine(),
+                "note": self.note,
+                "load_before": [round(x, 2) for x in self.load_before],
+                "load_after": [round(x, 2) for x in os.getloadavg()],
+            },
+            "date": self.started.isoformat(timespec="seconds"),
+            "complete": complete,
+            "results": self.results,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _build(root: Path, n: int) -> tuple[float, float]:
+    """Build the store of the first ``n`` values; return its wall and CPU seconds."""
+    started, cpu = time.perf_counter(), _cpu()
+    Builder(root, [], stream=(f"bench-{SEED}-{n}", lambda: corpus(n))).run()
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def _store_lookups(report: Report, root: Path, n: int, queries: np.ndarray, label: str) -> None:
+    store = open_store(root, "sha1")
+    int(store.key[::1024].sum())  # every page of the index read once, as a server has them
+    int(store.count[::4096].sum())
+    q = len(queries)
+    ours = _measured(
+        report, f"{label}, batch lookups", "lookups", n, q, lambda: store.lookup(queries)
+    )
+    exact = _measured(
+        report,
+        f"{label}, batch lookups, exact",
+        "lookups",
+        n,
+        q,
+        lambda: store.lookup(queries, exact=True),
+    )
+    found = int((exact > 0).sum())
+    if found < q // 2:
+        msg = f"the store found {found:,} of the {q // 2:,} values it holds"
+        raise SystemExit(msg)
+    single = [bytes(x) for x in queries[:50_000]]
+    _measured(
+        report,
+        f"{label}, one at a time",
+        "lookups",
+        n,
+        len(single),
+        lambda: [store.lookup_one(x) for x in single],
+    )
+    report.add(f"{label}", "index bytes per hash", round(store.index_bytes() / n, 3), "bytes", n)
+    report.add(f"{label}", "range data per hash", round(store.range_bytes() / n, 3), "bytes", n)
+    false = int(((ours > 0) & (exact == 0)).sum())
+    report.add(f"{label}, absent values taken as present", "false matches", false, "", n)
+
+
+def _compare(report: Report, folder: Path, m: int, queries: np.ndarray) -> None:
+    """Store, sorted flat file and SQLite on the same ``m`` values and queries."""
+    seconds, _ = _build(folder / "small", m)
+    report.add("store (comparison size)", "build seconds", round(seconds, 2), "s", m)
+    _store_lookups(report, folder / "small", m, queries, "store (comparison size)")
+    store = open_store(folder / "small", "sha1")
+    ours = store.lookup(queries, exact=True)
+    total = store.index_bytes() + store.range_bytes()
+    report.add("store with range data", "bytes per hash", round(total / m, 2), "bytes", m)
+
+    flat, seconds = _timed(_flat_file, folder, m)
+    report.add("sorted flat file", "build seconds", round(seconds, 2), "s", m)
+    report.add("sorted flat file", "bytes per hash", round(flat.stat().st_size / m, 2), "bytes", m)
+    theirs = _measured(
+        report,
+        "sorted flat file, batch lookups",
+        "lookups",
+        m,
+        len(queries),
+        lambda: _flat_lookup(flat, queries),
+    )
+    if not (ours == theirs).all():
+        raise SystemExit("the store and the flat file disagree")
+    flat.unlink()
+
+    db, seconds = _timed(_sqlite, folder, m)
+    report.add("SQLite indexed table", "build seconds", round(seconds, 2), "s", m)
+    report.add(
+        "SQLite indexed table", "bytes per hash", round(db.stat().st_size / m, 2), "bytes", m
+    )
+    connection = sqlite3.connect(db)
+    single = [bytes(q) for q in queries[:50_000]]
+    query = "SELECT count FROM hashes WHERE hash = ?"
+    _measured(
+        report,
+        "SQLite indexed table, one at a time",
+        "lookups",
+        m,
+        len(single),
+        lambda: [connection.execute(query, (q,)).fetchone() for q in single],
+    )
+    connection.close()
+
+    policy = Policy(scoring=True)
+    candidates = [f"Summer{i % 97}-ward{i}-rota" for i in range(20_000)]
+
+    def count(text: str) -> int:
+        return store.lookup_one(hashlib.sha1(text.encode()).digest(), exact=True)
+
+    _measured(
+        report,
+        "check, Entra-style policy, in process",
+        "checks",
+        m,
+        len(candidates),
+        lambda: [check(p, policy, mfa=True, breach_count=count) for p in candidates],
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.passwords", description=__doc__)
-    parser.add_argument("--hashes", type=int, default=2_000_000)
+    parser.add_argument("--hashes", type=int, default=2_000_000, help="size of the big store")
+    parser.add_argument("--compare", type=int, default=2_000_000, help="size of the comparison")
     parser.add_argument("--queries", type=int, default=1_000_000)
-    parser.add_argument("--single", type=int, default=20_000, help="one-at-a-time lookups")
+    parser.add_argument("--folder", type=Path, default=None, help="where the bench files go")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    rng = np.random.default_rng(18)
-    folder = Path(tempfile.mkdtemp(prefix="bench-passwords-"))
-    n = args.hashes
-    source_file, digests, counts = _corpus(folder, n, rng)
-    results: list[dict[str, Any]] = []
-
-    def add(case: str, metric: str, value: float, unit: str, **extra: Any) -> None:
-        results.append(
-            {"case": case, "metric": metric, "value": value, "unit": unit, "hashes": n, **extra}
+    n, m = args.hashes, min(args.compare, args.hashes)
+    note = (
+        f"{n:,} random 160-bit values in the big store, {m:,} in the side-by-side comparison; "
+        "a shared 2-core machine with other engineers' builds and tests running "
+        "(load averages before and after below)"
+    )
+    report = Report(args.results, note)
+    folder = Path(tempfile.mkdtemp(prefix="bench-passwords-", dir=args.folder))
+    try:
+        seconds, cpu = _build(folder / "big", n)
+        report.add("store build (streamed values)", "seconds", round(seconds, 1), "s", n)
+        report.add("store build (streamed values)", "CPU seconds", round(cpu, 1), "s", n)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        report.add(
+            "store build (streamed values)", "peak memory of the process", round(peak), "MiB", n
         )
-        print(f"{case:48} {metric:22} {value:>14,} {unit}")
-
-    started = time.perf_counter()
-    Builder(folder / "store", [source(source_file)]).run()
-    add("store build (HIBP file)", "seconds", round(time.perf_counter() - started, 2), "s")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    add("store build (HIBP file)", "peak memory", round(peak), "MiB")
-    store = open_store(folder / "store", "sha1")
-    add("store", "index bytes per hash", round(store.index_bytes() / store.records, 2), "bytes")
-    add("store", "range data per hash", round(store.range_bytes() / store.records, 2), "bytes")
-    queries = _queries(digests, args.queries, rng)
-    store.lookup(queries[:1000])  # map the pages touched first, as a running server has
-    started = time.perf_counter()
-    ours = store.lookup(queries)
-    add(
-        "store, batch lookups",
-        "lookups per second",
-        _rate(time.perf_counter() - started, len(queries)),
-        "1/s",
-    )
-    single = [bytes(q) for q in queries[: args.single]]
-    started = time.perf_counter()
-    for q in single:
-        store.lookup_one(q)
-    add(
-        "store, one at a time",
-        "lookups per second",
-        _rate(time.perf_counter() - started, len(single)),
-        "1/s",
-    )
-
-    policy = Policy(scoring=True)
-    candidates = [f"Summer{i % 97}-ward{i}-rota" for i in range(args.single)]
-    started = time.perf_counter()
-    for password in candidates:
-        check(
-            password,
-            policy,
-            mfa=True,
-            breach_count=lambda t: store.lookup_one(hashlib.sha1(t.encode()).digest()),
-        )
-    rate = _rate(time.perf_counter() - started, len(candidates))
-    add("check, Entra-style policy, in process", "checks per second", rate, "1/s")
-
-    flat, seconds = _flat_file(folder, digests, counts)
-    add("sorted flat file", "build seconds", round(seconds, 2), "s")
-    add("sorted flat file", "bytes per hash", round(flat.stat().st_size / n, 2), "bytes")
-    started = time.perf_counter()
-    theirs = _flat_lookup(flat, queries)
-    add(
-        "sorted flat file, batch lookups",
-        "lookups per second",
-        _rate(time.perf_counter() - started, len(queries)),
-        "1/s",
-    )
-    if not ((ours > 0) == (theirs > 0)).all():
-        msg = "the store and the flat file disagree on which hashes are breached"
-        raise SystemExit(msg)
-
-    db, seconds = _sqlite(folder, digests, counts)
-    add("SQLite indexed table", "build seconds", round(seconds, 2), "s")
-    add("SQLite indexed table", "bytes per hash", round(db.stat().st_size / n, 2), "bytes")
-    connection = sqlite3.connect(db)
-    started = time.perf_counter()
-    for q in single:
-        connection.execute("SELECT count FROM hashes WHERE hash = ?", (q,)).fetchone()
-    add(
-        "SQLite indexed table, one at a time",
-        "lookups per second",
-        _rate(time.perf_counter() - started, len(single)),
-        "1/s",
-    )
-    connection.close()
-
-    report = {
-        "machine": {**machine(), "note": f"{n:,} random SHA-1 hashes on a shared 2-core machine"},
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": results,
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        queries = _queries(n, args.queries)
+        _store_lookups(report, folder / "big", n, queries, "store")
+        shutil.rmtree(folder / "big")
+        _compare(report, folder, m, _queries(m, args.queries))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    report.write(complete=True)
 
 
 if __name__ == "__main__":

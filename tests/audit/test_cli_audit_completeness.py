@@ -28,6 +28,7 @@ from tests.conftest import Run
 from bastion.cli import context
 from bastion.cli.main import app
 from bastion.demo.detection import install_demo_rules
+from bastion.passwords import ntlm_many
 
 RULE_ID = "451b3c28-3fed-4081-aef7-5230e65f58a7"  # the demo's Log4Shell rule
 
@@ -117,6 +118,14 @@ def opened(cli: Run, tmp: Path, shared: Path) -> None:
 def listed(cli: Run, tmp: Path, shared: Path) -> None:
     (tmp / "list.txt").write_text("bad.example\n")
     ok(cli("intel", "import", str(tmp / "list.txt")))
+
+
+def breached_store(cli: Run, tmp: Path, shared: Path) -> None:
+    """A breached-password store of one password, and a directory dump of an account using it."""
+    (tmp / "list.txt").write_text("Password1\n")
+    ok(cli("passwords", "build", str(tmp / "list.txt")))
+    nt = bytes(ntlm_many(["Password1"])[0]).hex()
+    (tmp / "dump.txt").write_text(f"ann:1001:aad3b435b51404eeaad3b435b51404ee:{nt}:::\n")
 
 
 def rules(cli: Run, tmp: Path, shared: Path) -> None:
@@ -290,6 +299,9 @@ MUTATING: dict[str, Case] = {
         ),
     ),
     "orgs add": case(words("orgs", "add", "RCC", "Gamma Trust")),
+    "passwords audit": case(
+        lambda tmp, _s: ["passwords", "audit", "RAA", str(tmp / "dump.txt")], breached_store
+    ),
     "orgs add-contact": case(words("orgs", "add-contact", "RAA", "Ann", "ann@raa.example")),
     "orgs add-host": case(words("orgs", "add-host", "RAA", "www.raa.example")),
     "orgs add-network": case(words("orgs", "add-network", "RAA", "10.1.0.0/16")),
@@ -327,7 +339,7 @@ READ_ONLY = {
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
     "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
     "alerts history", "cases list", "cases show", "cases stats",
-    "audit list", "passwords audit", "passwords stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
+    "audit list", "passwords stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",

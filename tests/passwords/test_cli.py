@@ -75,7 +75,9 @@ def test_audit_finds_breached_shared_and_empty_accounts_and_numbers_bad_lines(
     assert report["shared"] == [["bob", "carol"]]
     assert report["empty"] == ["dave"]
     assert report["bad_lines"] == [5]
+    assert report["id"] == 1  # kept for the organisation's console
     text = bastion("passwords", "audit", "RAL", str(dump)).output
+    assert "report 2 kept" in text
     assert "SECRETISH" not in text
     assert nt("Summer2024!") not in text
     from_csv = json.loads(bastion("passwords", "audit", "ral", str(csv), "--json").output)

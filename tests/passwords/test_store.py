@@ -85,7 +85,7 @@ def test_every_lookup_matches_the_reference(corpus: Corpus, mode: str) -> None:
         assert store.lookup_one(bytes.fromhex(h)) == store.lookup(_rows([h]))[0]
 
 
-def test_index_is_six_bytes_a_hash_plus_the_offsets(corpus: Corpus) -> None:
+def test_index_is_five_bytes_a_hash_plus_the_offsets(corpus: Corpus) -> None:
     store = open_store(corpus.root, "sha1")
     offsets = (2**20 + 1) * 4
     assert store.index_bytes() == offsets + INDEX_BYTES_PER_HASH * store.records
@@ -124,7 +124,7 @@ def test_an_interrupted_build_resumes_and_gives_the_same_store(tmp_path: Path) -
     assert resumed.resumed
     Builder(tmp_path / "b", [source(listing)]).run()
     for mode in ("sha1", "ntlm"):
-        for name in ("offsets.u32", "key_hi.u32", "key_lo.u8", "count.u8", "tail.u8", "exact.u32"):
+        for name in ("offsets.u32", "key.u32", "count.u8", "rest.u8", "exact.u32"):
             a = (tmp_path / "a" / mode / name).read_bytes()
             assert a == (tmp_path / "b" / mode / name).read_bytes(), (mode, name)
 
@@ -158,3 +158,24 @@ def test_bad_lines_are_skipped_and_named_by_number(tmp_path: Path) -> None:
     assert result.skipped == 2
     assert result.first_bad == ["hibp.txt:2"]
     assert open_store(tmp_path / "s", "sha1").lookup(sha1_many(["x"])).tolist() == [5]
+
+
+def test_exact_lookups_confirm_a_match_beyond_the_indexs_52_bits(tmp_path: Path) -> None:
+    head = "ABCDE1234567AB"  # 14 hex digits: the same first 56 bits (bucket, key and more)
+    a, b = head + "0" * 26, head + "F" * 26
+    c = head + "7" * 26  # shares a's and b's index entry (52 bits) but is not in the store
+    copy = "ABCDE1234567AB00" + "1" * 24  # sorts between a and b by the whole hash
+    data = tmp_path / "hibp.txt"
+    data.write_text(f"{b}:40\n{a}:3\n{copy}:17\n{a}:9\n", encoding="ascii")  # a twice: max 9
+    Builder(tmp_path / "s", [source(data)]).run()
+    store = open_store(tmp_path / "s", "sha1")
+    assert store.records == 3
+    assert [r.suffix for r in store.range("abcde")] == [h[5:] for h in sorted([a, b, copy])]
+    assert store.lookup(_rows([a, b, copy, c]), exact=True).tolist() == [9, 40, 17, 0]
+    assert [store.lookup_one(bytes.fromhex(h), exact=True) for h in (a, b, copy, c)] == [
+        9,
+        40,
+        17,
+        0,
+    ]
+    assert store.lookup(_rows([c])).tolist() == [9]  # the index alone: a false match, documented

@@ -11,6 +11,9 @@ from Crypto.Hash import MD4
 from fastapi import FastAPI
 
 from bastion import audit, passwords
+from bastion.audit import Actor
+from bastion.core.scope import Scope
+from bastion.passwords.areas import NO_AREA
 from bastion.store import Store
 from bastion.web.testing import create_people, open_session, signed_in_client
 
@@ -93,6 +96,35 @@ async def test_the_k_anonymous_variant_answers_suffixes_over_the_policys_count(
     assert answer["suffixes"] == {digest[5:]: 1}
     assert answer["policy"]["min_length"] == 15
     assert bad.status_code == 400
+    async with signed_in_client(app, *sessions["lead"]) as lead:
+        stats = (await lead.get("/api/v1/passwords/stats")).json()
+    # Counted once (the refused prefix is not), as prefix_only: the client decides the verdict.
+    assert [(s["org"], s["reason"], s["checks"]) for s in stats] == [("RAL", "prefix_only", 1)]
+
+
+async def test_counts_carry_the_icb_and_region_of_their_organisation(
+    world: tuple[FastAPI, dict[str, tuple[str, str]]], sqlite_store: Store
+) -> None:
+    app, sessions = world
+    with sqlite_store.session() as session:
+        passwords.count_check(session, "RX1", "breached")  # a trust outside the ICB tree
+    async with signed_in_client(app, *sessions["lead"]) as lead:
+        await lead.post("/api/v1/passwords/check", json={"password": "short"})
+        own = (await lead.get("/api/v1/passwords/stats")).json()
+    async with signed_in_client(app, *sessions["auditor"]) as auditor:
+        national = (await auditor.get("/api/v1/passwords/stats")).json()
+    assert [(s["org"], s["icb"], s["region"]) for s in own] == [("RAL", "QWE", "Y56")]
+    assert {(s["org"], s["icb"], s["region"]) for s in national} == {
+        ("RAL", "QWE", "Y56"),
+        ("RX1", None, None),
+    }
+    with sqlite_store.session() as session:
+        counts = passwords.check_counts(session, Scope.everything())
+        placed = passwords.areas(session, {c.org for c in counts})
+    assert passwords.blocks_by(counts, placed, "region") == {
+        (counts[0].month, "NHS England London"): 1,
+        (counts[0].month, NO_AREA): 1,
+    }
 
 
 async def test_policies_are_per_organisation_validated_and_audited(
@@ -144,6 +176,12 @@ async def test_no_password_hash_or_username_is_stored_or_logged(
                 json={"password": secret, "mfa": mfa, "user_words": [account]},
             )
             assert answer.json()["accepted"]
+        prefix = hashlib.sha1(secret.encode()).hexdigest()[:5]
+        anonymous = await lead.post("/api/v1/passwords/check/range", json={"prefix": prefix})
+        assert anonymous.json()["suffixes"] == {}
+    with app.state.store.session() as session:
+        counted = passwords.check_counts(session, Scope.everything())
+    assert sorted((c.reason, c.checks) for c in counted) == [("accepted", 2), ("prefix_only", 1)]
     sha1 = hashlib.sha1(secret.encode()).hexdigest()
     ntlm = MD4.new(secret.encode("utf-16-le")).hexdigest()
     needles = [secret, account, sha1, sha1.upper(), ntlm, ntlm.upper(), sha1[5:].upper()]
@@ -173,3 +211,46 @@ async def test_without_a_store_the_check_answers_503_and_counts_nothing(
     assert answer.status_code == 503
     assert "not available" in answer.json()["detail"]
     assert stats == []
+
+
+async def test_audit_reports_are_kept_per_organisation_without_a_hash(
+    world: tuple[FastAPI, dict[str, tuple[str, str]]], sqlite_store: Store, tmp_path: Path
+) -> None:
+    app, sessions = world
+    breached, fresh = (bytes(d).hex() for d in passwords.ntlm_many(["password", "Qx-9f!long"]))
+    dump = tmp_path / "ral.txt"
+    dump.write_text(
+        f"a.one:1:aa:{breached}:::\nb.two:2:aa:{fresh}:::\nc.three:3:aa:{fresh}:::\nbad line\n",
+        encoding="utf-8",
+    )
+    stores = passwords.Stores(app.state.settings.passwords_dir)
+    with sqlite_store.session() as session:
+        ours, _ = passwords.run_audit(session, stores, Actor.cli("ops"), "ral", dump)
+        theirs, _ = passwords.run_audit(session, stores, Actor.cli("ops"), "RJ1", dump)
+    dump.unlink()
+    async with signed_in_client(app, *sessions["lead"]) as lead:
+        listed = (await lead.get("/api/v1/passwords/audits")).json()
+        shown = (await lead.get(f"/api/v1/passwords/audits/{ours}")).json()
+        other = await lead.get(f"/api/v1/passwords/audits/{theirs}")
+        absent = await lead.get("/api/v1/passwords/audits/999999")
+    assert [r["id"] for r in listed] == [ours]
+    assert (shown["org"], shown["source"], shown["accounts"]) == ("RAL", "ral.txt", 3)
+    assert shown["breached"] == ["a.one"]
+    assert shown["shared"] == [["b.two", "c.three"]]
+    assert shown["bad_lines"] == [4]
+    assert other.status_code == absent.status_code == 404
+    assert other.json()["detail"].replace(str(theirs), "N") == absent.json()["detail"].replace(
+        "999999", "N"
+    )
+    async with signed_in_client(app, *sessions["auditor"]) as auditor:
+        national = (await auditor.get("/api/v1/passwords/audits")).json()
+    assert [r["org"] for r in national] == ["RJ1", "RAL"]
+    with sqlite_store.session() as session:
+        events, _ = audit.list_events(session, action="passwords.audit.run")
+    assert sorted(e.org for e in events) == ["RAL", "RJ1"]
+    assert events[0].after == {"accounts": 3, "breached": 1, "shared": 2, "empty": 0}
+    database = b"".join(p.read_bytes() for p in tmp_path.glob("bastion.db*"))
+    for nt in (breached, fresh):
+        assert nt.encode() not in database
+        assert nt.upper().encode() not in database
+        assert bytes.fromhex(nt) not in database

@@ -113,14 +113,17 @@ def audit(
     hashfile: Path = typer.Argument(..., help="user:rid:lm:nt::: dump or user,nthash CSV"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Report accounts of a directory export with breached, shared or empty passwords."""
-    from bastion import orgs, passwords
+    """Report accounts of a directory export with breached, shared or empty passwords (kept for
+    the organisation's console; the hashes are not)."""
+    from bastion import passwords
+    from bastion.cli.context import actor
 
-    code = in_session(orgs.get_organisation, org.strip().upper()).code
-    policy, _ = in_session(passwords.get_policy, code)
-    store = passwords.Stores(settings().passwords_dir).get("ntlm")
-    report = passwords.audit_dump(code, hashfile, store, min_breach_count=policy.min_breach_count)
-    print_record(report, _report_lines, as_json=as_json, data=report.__dict__)
+    stores = passwords.Stores(settings().passwords_dir)
+    audit_id, report = in_session(passwords.run_audit, stores, actor(), org, hashfile)
+    data = {"id": audit_id, **report.__dict__}
+    print_record(
+        report, lambda r: [*_report_lines(r), f"report {audit_id} kept"], as_json=as_json, data=data
+    )
 
 
 STAT_COLUMNS: list[Column[CheckCount]] = [

@@ -1,5 +1,6 @@
 """Compromised passwords: the breached-password store, the range API's answers and the checks."""
 
+from bastion.passwords.areas import Area, areas, blocks_by
 from bastion.passwords.build import Builder, BuildResult, Source, source
 from bastion.passwords.checks import REASONS, Verdict, check, normalise, score, within_one_edit
 from bastion.passwords.dump import DumpReport, audit_dump, read_dump
@@ -12,7 +13,17 @@ from bastion.passwords.policy import (
     policy_fields,
     set_policy,
 )
-from bastion.passwords.service import CheckCount, check_counts, check_password, count_check
+from bastion.passwords.reports import AuditReport, get_audit, list_audits, run_audit
+from bastion.passwords.service import (
+    COUNTED,
+    NOT_BLOCKS,
+    PREFIX_ONLY,
+    CheckCount,
+    check_counts,
+    check_password,
+    check_prefix,
+    count_check,
+)
 from bastion.passwords.store import (
     MODES,
     BreachStore,
@@ -27,10 +38,15 @@ from bastion.passwords.store import (
 )
 
 __all__ = [
+    "COUNTED",
     "DEFAULT_BANNED",
     "DEFAULT_SUBSTITUTIONS",
     "MODES",
+    "NOT_BLOCKS",
+    "PREFIX_ONLY",
     "REASONS",
+    "Area",
+    "AuditReport",
     "BreachStore",
     "BuildResult",
     "Builder",
@@ -42,14 +58,19 @@ __all__ = [
     "Source",
     "Stores",
     "Verdict",
+    "areas",
     "audit_dump",
+    "blocks_by",
     "check",
     "check_counts",
     "check_password",
+    "check_prefix",
     "count_check",
     "decode_counts",
     "encode_counts",
+    "get_audit",
     "get_policy",
+    "list_audits",
     "md4_many",
     "normalise",
     "ntlm_many",
@@ -58,6 +79,7 @@ __all__ = [
     "parse_prefix",
     "policy_fields",
     "read_dump",
+    "run_audit",
     "score",
     "set_policy",
     "sha1_many",

@@ -3,12 +3,14 @@
 A build runs in three phases inside ``<root>/.build``:
 
 1. *spill* — every source is read in chunks and its digests appended to 256 files
-   per mode, by the digest's first byte (memory: one chunk at a time);
+   per mode, by the digest's first byte (memory: one chunk at a time; 24 bytes a
+   SHA-1 hash on disk);
 2. *sort* — each of those partitions (with, for an update, the same partition of
    the current store) is loaded, sorted, its duplicates merged (a hash's count is
    the highest any source gives, so re-running an update changes nothing) and
    appended to the new generation's files; ``build.json`` records each finished
-   partition and the files' sizes;
+   partition and the files' sizes, and the partition's spill file is deleted, so
+   the disk a build needs stays near the larger of the spill and the store;
 3. *swap* — the generation folder is renamed to ``<mode>-<stamp>`` and the
    ``<mode>`` symlink replaced by one pointing at it (``os.replace``: readers see the
    old store or the new, never half of one; a reader that has the old one mapped
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +40,7 @@ from bastion.passwords.store import (
     BUCKETS,
     DIGEST_BYTES,
     FORMAT,
+    HEAD_BYTES,
     MODES,
     BreachStore,
     Mode,
@@ -101,9 +104,13 @@ class Builder:
         update: bool = False,
         crash_after_partitions: int | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stream: tuple[str, Callable[[], Iterator[Batch]]] | None = None,
     ) -> None:
+        """``stream``: a name and a function giving digests already made (the benchmark's
+        generated corpus), spilled after the sources; a resume needs the same name."""
         self.root = root
         self.sources = list(sources)
+        self.stream = stream
         self.update = update
         self.work = root / ".build"
         self.clock = clock
@@ -116,6 +123,7 @@ class Builder:
                     self.bases[mode] = current
         bases = {m: s.generation for m, s in self.bases.items()}
         self.fingerprint = _fingerprint(self.sources, bases)
+        self.fingerprint["stream"] = stream[0] if stream else None
         self.state: dict[str, Any] = {}
 
     def run(self) -> BuildResult:
@@ -163,6 +171,10 @@ class Builder:
         for s in self.sources:
             for batch in read_source(s.path, s.kind, report, skip_lines=s.skip_lines):
                 self._spill_batch(batch)
+        if self.stream is not None:
+            for batch in self.stream[1]():
+                report.lines += len(batch.counts)
+                self._spill_batch(batch)
         return report
 
     def _spill_batch(self, batch: Batch) -> None:
@@ -172,7 +184,8 @@ class Builder:
         records = np.empty((len(batch.counts), width + 4), dtype=np.uint8)
         records[:, :width] = batch.digests
         records[:, width:] = batch.counts.astype("<u4").view(np.uint8).reshape(-1, 4)
-        order = np.argsort(batch.digests[:, 0], kind="stable")
+        order = np.argsort(batch.digests[:, 0], kind="stable")  # a radix sort of one byte
+        ordered = _rows(records)[order]
         sizes = np.bincount(batch.digests[:, 0], minlength=PARTITIONS)
         folder = self.work / "spill" / batch.mode
         folder.mkdir(parents=True, exist_ok=True)
@@ -180,7 +193,7 @@ class Builder:
         for partition in np.flatnonzero(sizes):
             end = start + int(sizes[partition])
             with self._spill_path(batch.mode, int(partition)).open("ab") as handle:
-                handle.write(records[order[start:end]].tobytes())
+                handle.write(ordered[start:end].tobytes())
             start = end
 
     def _partition(
@@ -200,15 +213,10 @@ class Builder:
         base = self.bases.get(mode)
         if base is not None and base.records:
             low = partition * BUCKETS_PER_PARTITION
-            offsets = base.offsets[low : low + BUCKETS_PER_PARTITION + 1].astype(np.int64)
-            first, last = int(offsets[0]), int(offsets[-1])
+            first = int(base.offsets[low])
+            last = int(base.offsets[low + BUCKETS_PER_PARTITION])
             if last > first:
-                buckets = np.repeat(np.arange(low, low + BUCKETS_PER_PARTITION), np.diff(offsets))
-                digests = np.empty((last - first, width), dtype=np.uint8)
-                digests[:, 0] = partition
-                digests[:, 1] = (buckets >> 4) & 0xFF
-                digests[:, 2:] = base.tail[first:last]
-                parts.append(digests)
+                parts.append(base.digests(low, low + BUCKETS_PER_PARTITION))
                 counts.append(base.exact[first:last].astype(np.int64))
         if not parts:
             return np.zeros((0, width), dtype=np.uint8), np.zeros(0, dtype=np.int64)
@@ -218,7 +226,7 @@ class Builder:
         """Sort and merge every partition of ``mode`` into the new generation; return its size."""
         out = self.work / f"{mode}.new"
         out.mkdir(exist_ok=True)
-        names = ("key_hi.u32", "key_lo.u8", "count.u8", "tail.u8", "exact.u32", "buckets.u32")
+        names = ("key.u32", "count.u8", "rest.u8", "exact.u32", "buckets.u32")
         progress = self.state["modes"].setdefault(
             mode, {"done": 0, "sizes": dict.fromkeys(names, 0)}
         )
@@ -237,6 +245,7 @@ class Builder:
                     progress["sizes"][name] = written.tell()
                 progress["done"] = partition + 1
                 self._save()
+                self._spill_path(mode, partition).unlink(missing_ok=True)
         finally:
             for written in handles.values():
                 written.close()
@@ -261,24 +270,14 @@ class Builder:
     def _write_partition(self, mode: Mode, partition: int, handles: dict[str, BinaryIO]) -> None:
         digests, counts = self._partition(mode, partition)
         if len(counts):
-            padded = np.zeros((len(counts), 24), dtype=np.uint8)
-            padded[:, : digests.shape[1]] = digests
-            columns = padded.view(">u8")
-            order = np.lexsort((columns[:, 2], columns[:, 1], columns[:, 0]))
-            digests, counts, columns = digests[order], counts[order], columns[order]
-            new = np.ones(len(counts), dtype=bool)
-            new[1:] = (columns[1:] != columns[:-1]).any(axis=1)
-            starts = np.flatnonzero(new)
-            counts = np.maximum.reduceat(counts, starts)
-            digests = digests[starts]
+            digests, counts = _sorted_unique(digests, counts)
         buckets, keys = split_digests(digests)
         local = buckets - partition * BUCKETS_PER_PARTITION
         sizes = np.bincount(local, minlength=BUCKETS_PER_PARTITION).astype("<u4")
         handles["buckets.u32"].write(sizes.tobytes())
-        handles["key_hi.u32"].write((keys >> 8).astype("<u4").tobytes())
-        handles["key_lo.u8"].write((keys & 0xFF).astype(np.uint8).tobytes())
+        handles["key.u32"].write(keys.astype("<u4").tobytes())
         handles["count.u8"].write(encode_counts(counts).tobytes())
-        handles["tail.u8"].write(np.ascontiguousarray(digests[:, 2:]).tobytes())
+        handles["rest.u8"].write(np.ascontiguousarray(digests[:, HEAD_BYTES:]).tobytes())
         handles["exact.u32"].write(counts.astype("<u4").tobytes())
 
     def _swap(self, mode: Mode) -> str:
@@ -294,3 +293,40 @@ class Builder:
         if old is not None and old != generation:
             shutil.rmtree(old, ignore_errors=True)  # a reader with it mapped keeps its pages
         return generation.name
+
+
+def _sorted_unique(
+    digests: npt.NDArray[np.uint8], counts: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Return the digests sorted and each once, with the highest count any copy had.
+
+    One sort of the first 8 bytes as a 64-bit number; only the runs of records whose
+    first 8 bytes are equal (copies of one hash, or the rare near miss) are sorted
+    again by the whole digest.
+    """
+    padded = np.zeros((len(counts), 24), dtype=np.uint8)
+    padded[:, : digests.shape[1]] = digests
+    columns = padded.view(">u8")
+    order = np.argsort(columns[:, 0])
+    columns = columns[order]
+    tied = np.zeros(len(order), dtype=bool)
+    tied[1:] = columns[1:, 0] == columns[:-1, 0]
+    tied[:-1] |= tied[1:]
+    if tied.any():
+        rows = np.flatnonzero(tied)
+        sub = columns[rows]
+        again = np.lexsort((sub[:, 2], sub[:, 1], sub[:, 0]))
+        order[rows] = order[rows[again]]
+        columns[rows] = sub[again]
+    digests = _rows(digests)[order].view(np.uint8).reshape(len(order), -1)
+    counts = counts[order]
+    new = np.ones(len(counts), dtype=bool)
+    new[1:] = (columns[1:] != columns[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    return digests[starts], np.maximum.reduceat(counts, starts)
+
+
+def _rows(table: npt.NDArray[np.uint8]) -> npt.NDArray[np.void]:
+    """Return a 2-D byte table as one item a row, so that gathering rows is one copy each."""
+    table = np.ascontiguousarray(table)
+    return table.view(f"V{table.shape[1]}").reshape(-1)

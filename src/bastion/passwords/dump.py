@@ -76,7 +76,7 @@ def audit_dump(
         return report
     text = np.frombuffer("".join(hashes).encode("ascii"), dtype=np.uint8).reshape(len(hashes), 32)
     digests, _ = hex_decode(text)
-    counts = store.lookup(digests)
+    counts = store.lookup(digests, exact=True)
     groups: dict[str, list[str]] = {}
     for user, nt, count in zip(users, hashes, counts.tolist(), strict=True):
         if nt == EMPTY_NT:

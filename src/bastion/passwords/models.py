@@ -38,3 +38,20 @@ class PasswordCheckCountRow(Base):
     day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(32))
     checks: Mapped[int] = mapped_column(Integer)
+
+
+class PasswordAuditRow(Base):
+    """One directory audit's report: account names only, never a hash (those are discarded)."""
+
+    __tablename__ = "password_audits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(300))
+    accounts: Mapped[int] = mapped_column(Integer)
+    breached: Mapped[list[str]] = mapped_column(JSON)
+    shared: Mapped[list[list[str]]] = mapped_column(JSON)
+    empty: Mapped[list[str]] = mapped_column(JSON)
+    bad_lines: Mapped[list[int]] = mapped_column(JSON)

@@ -2,7 +2,8 @@
 
 A check keeps nothing of the password: the verdict's reason is counted per
 organisation and day (``password_check_counts``), never the password, its hash or
-the account it was for.
+the account it was for. A k-anonymous check (a hash prefix in, suffixes out) is
+counted the same way, as ``prefix_only``: the server never learns its verdict.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from bastion import orgs
 from bastion.core.errors import NotFoundError, StoreError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
-from bastion.passwords.checks import Verdict, check
+from bastion.passwords.checks import REASONS, Verdict, check
 from bastion.passwords.hashing import sha1_many
 from bastion.passwords.models import PasswordCheckCountRow
-from bastion.passwords.policy import get_policy
+from bastion.passwords.policy import Policy, get_policy
 from bastion.passwords.store import Stores
 
+PREFIX_ONLY = "prefix_only"  # the reason counted for a k-anonymous check (the client decides)
+COUNTED = (*REASONS, PREFIX_ONLY)
+NOT_BLOCKS = ("accepted", PREFIX_ONLY)  # reasons that are not a refused password
 SERVICE_WORDS = ("nhs", "bastion", "nhsmail", "health", "care")
 # Words of organisation names that say what kind it is, not which: "Royal Free London" is the name.
 GENERIC = {"nhs", "foundation", "trust", "icb", "the", "surgery", "practice", "and", "of"}
@@ -48,13 +52,13 @@ def context_words(session: Session, org: str, user_words: list[str]) -> list[str
 
 
 def breach_counter(stores: Stores) -> Callable[[str], int]:
-    """Return a function giving a password's breach count from the SHA-1 store."""
+    """Return a function giving a password's exact breach count from the SHA-1 store."""
     try:
         store = stores.get("sha1")
     except NotFoundError as exc:
         msg = f"the breached-password store is not available: {exc}"
         raise StoreError(msg) from None
-    return lambda text: int(store.lookup(sha1_many([text]))[0])
+    return lambda text: store.lookup_one(sha1_many([text])[0].tobytes(), exact=True)
 
 
 def check_password(
@@ -72,6 +76,25 @@ def check_password(
     verdict = check(password, policy, mfa=mfa, breach_count=breach_counter(stores), context=context)
     count_check(session, org, verdict.reason)
     return verdict
+
+
+def check_prefix(
+    session: Session, stores: Stores, org: str, prefix: str
+) -> tuple[Policy, dict[str, int]]:
+    """The k-anonymous check: return ``org``'s policy and the prefix's breached suffixes.
+
+    Only the suffixes at or over the policy's minimum breach count are returned; the
+    client decides, so the count kept is of ``prefix_only`` checks, not of a verdict
+    (the prefix itself, five hex digits of the hash, is not kept either).
+    """
+    policy, _ = get_policy(session, org)
+    try:
+        rows = stores.get("sha1").range(prefix)
+    except NotFoundError as exc:
+        msg = f"the breached-password store is not available: {exc}"
+        raise StoreError(msg) from None
+    count_check(session, org, PREFIX_ONLY)
+    return policy, {r.suffix: r.count for r in rows if r.count >= policy.min_breach_count}
 
 
 def count_check(session: Session, org: str, reason: str, day: date | None = None) -> None:

@@ -1,31 +1,41 @@
 """The breached-password store: hashes and breach counts, memory-mapped, bucketed by prefix.
 
-Layout of one generation (a folder; ``<root>/<mode>`` is a symlink to the current one):
+Layout of one generation (a folder; ``<root>/<mode>`` is a symlink to the current one).
+The *index* is all a lookup reads, 5 bytes a hash plus 4 MiB:
 
 * ``offsets.u32`` — 2**20 + 1 record indexes: bucket ``p`` (the hash's first 20 bits,
-  its first five hex digits) holds records ``offsets[p]:offsets[p + 1]``.
-* ``key_hi.u32``, ``key_lo.u8`` — the next 40 bits of each hash (bits 20–59), split
-  into 32 + 8 bits; within a bucket the records are sorted by them.
+  its first five hex digits) holds records ``offsets[p]:offsets[p + 1]``. The bucket
+  is where a record is, so its 20 bits are never stored.
+* ``key.u32`` — the next 32 bits of each hash (bits 20–51); within a bucket the
+  records are sorted by the whole hash, so by these keys.
 * ``count.u8`` — each record's breach count on a logarithmic scale (exact up to 15,
   then steps of 8.4 %, up to 2**32), decoded to the smallest count of its step.
 
-That index is what a lookup reads: 6 bytes per hash plus 4 MiB of offsets. With
-20 + 40 = 60 bits of the hash kept, a password that is *not* in a store of N hashes
-is taken for a breached one with probability N / 2**60 (1.7e-9 at 2 billion hashes,
-about one false "breached" answer in 580 million checks of new passwords); a
-password that is in the store is always found.
+With 20 + 32 = 52 bits of the hash kept, a hash that is *not* in a store of N hashes
+matches a record with probability N / 2**52: 2.2e-7 at 1 billion hashes (one in 4.5
+million), 4.4e-7 at 2 billion. ``lookup`` and ``lookup_one`` answer from the index
+alone, with that rate of false "breached" answers; ``lookup_one(exact=True)`` (the
+path of a password check) confirms a match against the range data below, so a check
+never refuses a password by a false match and compares the policy with the exact
+count. A hash that is in the store is always found.
 
 The range API must return whole suffixes and exact counts, which the index does not
-keep, so each generation also holds ``tail.u8`` (the hash from its third byte on: 18
-bytes for SHA-1, 14 for NTLM) and ``exact.u32``, read only to answer ``/range``.
-Lookups never touch them; they cost another 22 (SHA-1) or 18 (NTLM) bytes per hash
-on disk.
+keep, so each generation also holds the *range data*, read only to answer ``/range``
+and to confirm a check's match:
+
+* ``rest.u8`` — the hash from its seventh byte on (bits 48 onward: 14 bytes for SHA-1,
+  10 for NTLM; its first four bits repeat the key's last four);
+* ``exact.u32`` — the exact count.
+
+That is another 18 (SHA-1) or 14 (NTLM) bytes a hash on disk; a range answer is the
+bucket's keys and rests side by side, one seek in each file.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,10 +51,11 @@ MODES: tuple[Mode, ...] = ("sha1", "ntlm")
 DIGEST_BYTES: dict[Mode, int] = {"sha1": SHA1_BYTES, "ntlm": NTLM_BYTES}
 PREFIX_BITS = 20
 BUCKETS = 1 << PREFIX_BITS
-KEY_BITS = 40
+KEY_BITS = 32
 KEY_MASK = (1 << KEY_BITS) - 1
-INDEX_BYTES_PER_HASH = 6
-FORMAT = 1
+HEAD_BYTES = 6  # bytes of a hash the bucket and the key hold (48 of their 52 bits)
+INDEX_BYTES_PER_HASH = 5
+FORMAT = 2
 
 # Breach counts in one byte: exact to 15, then 240 geometric steps up to 2**32.
 _EXACT = 16
@@ -108,15 +119,23 @@ class BreachStore:
             raise NotFoundError(msg)
         self.folder = folder.resolve()
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if self.meta.get("format") != FORMAT:
+            msg = f"{folder}: a store of an older format; build it again (bastion passwords build)"
+            raise NotFoundError(msg)
         self.mode: Mode = self.meta["mode"]
         self.records = int(self.meta["records"])
         self.digest_bytes = DIGEST_BYTES[self.mode]
         self.offsets = self._map("offsets.u32", np.uint32)
-        self.key_hi = self._map("key_hi.u32", np.uint32)
-        self.key_lo = self._map("key_lo.u8", np.uint8)
+        self.key = self._map("key.u32", np.uint32)
         self.count: npt.NDArray[np.uint8] = self._map("count.u8", np.uint8)
-        self.tail = self._map("tail.u8", np.uint8).reshape(self.records, self.digest_bytes - 2)
+        rest = self._map("rest.u8", np.uint8)
+        self.rest = rest.reshape(self.records, self.digest_bytes - HEAD_BYTES)
         self.exact = self._map("exact.u32", np.uint32)
+        self._rest_rows = rest.view(f"V{self.digest_bytes - HEAD_BYTES}").reshape(-1)
+        # Plain-Python views for the one-at-a-time path: no numpy call per lookup.
+        self._offsets_view = self.offsets.data.cast("B").cast("I")
+        self._key_view = self.key.data.cast("B").cast("I")
+        self._count_view = self.count.data
         sizes = np.diff(self.offsets.astype(np.int64))
         self._steps = int(np.ceil(np.log2(int(sizes.max()) + 1))) if self.records else 0
 
@@ -124,7 +143,8 @@ class BreachStore:
         path = self.folder / name
         if path.stat().st_size == 0:
             return np.zeros(0, dtype=dtype)
-        return np.memmap(path, dtype=dtype, mode="r")
+        # A plain array over the mapping: slicing a np.memmap costs microseconds a call.
+        return np.memmap(path, dtype=dtype, mode="r").view(np.ndarray)
 
     @property
     def generation(self) -> str:
@@ -135,18 +155,16 @@ class BreachStore:
         return sum((self.folder / n).stat().st_size for n in INDEX_FILES)
 
     def range_bytes(self) -> int:
-        """Bytes only the range API reads: whole suffixes and exact counts."""
+        """Bytes only the range API (and a check's confirmation) reads: rests and exact counts."""
         return sum((self.folder / n).stat().st_size for n in RANGE_FILES)
 
-    def _keys(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        hi = self.key_hi[rows].astype(np.int64)
-        return (hi << 8) | self.key_lo[rows].astype(np.int64)
+    def lookup_one(self, digest: bytes, *, exact: bool = False) -> int:
+        """Return the breach count of one digest; 0 when absent.
 
-    def lookup_one(self, digest: bytes) -> int:
-        """Return the breach count of one digest (its step's smallest count); 0 when absent.
-
-        One bucket seek and ``numpy.searchsorted`` over the bucket's 32-bit keys, with
-        no array built per call: the path of a single password check.
+        One bucket seek and a binary search (``bisect``) over the bucket's keys, read
+        through memory views: no array built and no numpy call per lookup. From the index alone the count is its step's smallest and a
+        false match is possible (see the module); ``exact`` confirms a match against
+        the range data and returns the exact count.
         """
         if len(digest) != self.digest_bytes:
             msg = f"a digest here is {self.digest_bytes} bytes, not {len(digest)}"
@@ -154,49 +172,82 @@ class BreachStore:
         head = int.from_bytes(digest[:8], "big")
         bucket = head >> (64 - PREFIX_BITS)
         key = (head >> (64 - PREFIX_BITS - KEY_BITS)) & KEY_MASK
-        hi, lo = key >> 8, key & 0xFF
-        start, end = int(self.offsets[bucket]), int(self.offsets[bucket + 1])
-        his = self.key_hi[start:end]
-        at = start + int(np.searchsorted(his, hi))
-        while at < end and int(self.key_hi[at]) == hi:  # equal high parts: rare, sorted by low
-            if int(self.key_lo[at]) == lo:
-                return _DECODED[int(self.count[at])]
+        keys = self._key_view
+        end = self._offsets_view[bucket + 1]
+        at = bisect_left(keys, key, self._offsets_view[bucket], end)
+        if not exact:
+            return _DECODED[self._count_view[at]] if at < end and keys[at] == key else 0
+        rest = digest[HEAD_BYTES:]
+        while at < end and keys[at] == key:  # equal keys: sorted by the rest
+            if self.rest[at].tobytes() == rest:
+                return int(self.exact[at])
             at += 1
         return 0
 
-    def lookup(self, digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-        """Return the breach count of each digest (0 when absent), by one vectorised search."""
-        buckets, keys = split_digests(digests)
-        lo = self.offsets[buckets].astype(np.int64)
-        end = self.offsets[buckets + 1].astype(np.int64)
-        hi = end.copy()
+    def lookup(
+        self, digests: npt.NDArray[np.uint8], *, exact: bool = False
+    ) -> npt.NDArray[np.int64]:
+        """Return the breach count of each digest (0 when absent), by one vectorised search.
+
+        A branch-free binary search in every query's bucket at once: each step is a
+        few whole-array operations, so the cost per lookup is a few nanoseconds a step.
+        ``exact`` confirms each match against the range data, as ``lookup_one`` does.
+        """
         if self.records == 0:
-            return np.zeros(len(keys), dtype=np.int64)
-        last = self.records - 1
-        for _ in range(self._steps):  # binary search in every query's bucket at once
-            mid = (lo + hi) >> 1
-            below = self._keys(np.minimum(mid, last)) < keys
-            active = lo < hi
-            lo = np.where(active & below, mid + 1, lo)
-            hi = np.where(active & ~below, mid, hi)
-        at = np.minimum(lo, last)
-        found = (lo < end) & (self._keys(at) == keys)
-        return np.where(found, decode_counts(self.count[at]), 0)
+            return np.zeros(len(digests), dtype=np.int64)
+        buckets, keys = split_digests(digests)
+        base = self.offsets[buckets].astype(np.int64)
+        size = self.offsets[buckets + 1].astype(np.int64) - base
+        end = base + size
+        wanted = keys.astype(np.uint32)
+        for _ in range(self._steps):  # invariant: the first key >= wanted is in [base, base+size]
+            half = size >> 1
+            probe = base + half
+            below = (size > 0) & (self.key[np.minimum(probe, self.records - 1)] < wanted)
+            base = np.where(below, probe + 1, base)
+            size = np.where(below, size - half - 1, half)
+        at = np.minimum(base, self.records - 1)
+        found = (base < end) & (self.key[at] == wanted)
+        if not exact:
+            return np.where(found, decode_counts(self.count[at]), 0)
+        width = self.digest_bytes - HEAD_BYTES
+        rests = self._rest_rows[at]  # one item a row: a gather, then one comparison a row
+        wanted_rest = np.ascontiguousarray(digests[:, HEAD_BYTES:]).view(f"V{width}").reshape(-1)
+        same = found & (rests == wanted_rest)
+        answer = np.where(same, self.exact[at], 0).astype(np.int64)
+        for row in np.flatnonzero(found & ~same):  # another hash with the same key: look on
+            answer[row] = self.lookup_one(digests[row].tobytes(), exact=True)
+        return answer
 
     def range(self, prefix: str) -> list[RangeRow]:
         """Return every suffix of a five-hex-digit prefix with its exact count, sorted."""
         bucket = parse_prefix(prefix)
         start, end = int(self.offsets[bucket]), int(self.offsets[bucket + 1])
-        width = 2 * (self.digest_bytes - 2)
-        text = self.tail[start:end].tobytes().hex().upper()
+        keys = self.key[start:end].astype(">u4").tobytes().hex().upper()
+        width = 2 * (self.digest_bytes - HEAD_BYTES)
+        rests = self.rest[start:end].tobytes().hex().upper()
         counts = self.exact[start:end].tolist()
         return [
-            RangeRow(text[i * width + 1 : (i + 1) * width], int(c)) for i, c in enumerate(counts)
+            RangeRow(keys[i * 8 : i * 8 + 8] + rests[i * width + 1 : (i + 1) * width], int(c))
+            for i, c in enumerate(counts)
         ]
 
+    def digests(self, first: int, last: int) -> npt.NDArray[np.uint8]:
+        """Return the whole digests of records ``first:last`` (buckets ``first:last``)."""
+        offsets = self.offsets[first : last + 1].astype(np.int64)
+        low, high = int(offsets[0]), int(offsets[-1])
+        buckets = np.repeat(np.arange(first, last, dtype=np.uint64), np.diff(offsets))
+        head = (buckets << np.uint64(64 - PREFIX_BITS)) | (
+            self.key[low:high].astype(np.uint64) << np.uint64(64 - PREFIX_BITS - KEY_BITS)
+        )
+        out = np.empty((high - low, self.digest_bytes), dtype=np.uint8)
+        out[:, :HEAD_BYTES] = head.astype(">u8").view(np.uint8).reshape(-1, 8)[:, :HEAD_BYTES]
+        out[:, HEAD_BYTES:] = self.rest[low:high]
+        return out
 
-INDEX_FILES = ("offsets.u32", "key_hi.u32", "key_lo.u8", "count.u8")
-RANGE_FILES = ("tail.u8", "exact.u32")
+
+INDEX_FILES = ("offsets.u32", "key.u32", "count.u8")
+RANGE_FILES = ("rest.u8", "exact.u32")
 
 
 def padded(rows: list[RangeRow], mode: Mode, *, low: int = 800, high: int = 1000) -> list[RangeRow]:

@@ -1,4 +1,4 @@
-"""`/api/v1/passwords`: check a new password, the k-anonymous variant, policies and counts.
+"""`/api/v1/passwords`: check a new password, the k-anonymous variant, policies, counts and directory audit reports.
 
 A directory agent calls ``POST /check`` with its organisation's token; the
 password is never logged (the access log has no bodies) nor stored: the verdict's
@@ -9,7 +9,7 @@ SHA-1 and checks locally against the suffixes answered, with the policy's length
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -92,11 +92,12 @@ class RangeOut(BaseModel):
 def check_range(
     body: RangeIn, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> RangeOut:
-    """Return the breached suffixes of a prefix that the organisation's policy refuses."""
+    """Return the breached suffixes of a prefix that the organisation's policy refuses.
+
+    Counted per organisation and day as ``prefix_only`` (the client decides the verdict).
+    """
     org = resolve_org(principal, body.org, "passwords:read")
-    policy, _ = passwords.get_policy(session, org)
-    rows = breach_stores(request).get("sha1").range(body.prefix)
-    wanted = {r.suffix: r.count for r in rows if r.count >= policy.min_breach_count}
+    policy, wanted = passwords.check_prefix(session, breach_stores(request), org, body.prefix)
     settings = {k: v for k, v in policy.settings().items() if k != "substitutions"}
     return RangeOut(policy=settings, suffixes=wanted)
 
@@ -161,15 +162,64 @@ def put_policy(
 
 class CountOut(BaseModel):
     org: str
+    icb: str | None = Field(description="the organisation's integrated care board (code)")
+    region: str | None = Field(description="the organisation's NHS England region (code)")
     month: str
-    reason: str
+    reason: str = Field(description=", ".join(passwords.COUNTED))
     checks: int
 
 
-@router.get("/stats", summary="Password checks per organisation, month and reason")
+@router.get(
+    "/stats", summary="Password checks per organisation (with its ICB and region), month and reason"
+)
 def stats(
     session: SessionDep, principal: PrincipalDep, scope: ScopeDep, since: date | None = None
 ) -> list[CountOut]:
     """Return the counts the caller may see (members: their own; national: all)."""
     principal.require("passwords:read")
-    return [CountOut(**c.__dict__) for c in passwords.check_counts(session, scope, since=since)]
+    counts = passwords.check_counts(session, scope, since=since)
+    placed = passwords.areas(session, {c.org for c in counts})
+    return [
+        CountOut(
+            **c.__dict__,
+            icb=(placed[c.org].icb or (None,))[0],
+            region=(placed[c.org].region or (None,))[0],
+        )
+        for c in counts
+    ]
+
+
+class AuditOut(BaseModel):
+    id: int
+    org: str
+    created_at: datetime
+    actor: str
+    source: str = Field(description="the name of the export audited")
+    accounts: int
+    breached: list[str] = Field(description="accounts whose password is in the breached store")
+    shared: list[list[str]] = Field(description="groups of accounts sharing one password")
+    empty: list[str] = Field(description="accounts with an empty password")
+    bad_lines: list[int] = Field(description="numbers of the export's unreadable lines")
+
+
+@router.get("/audits", summary="Directory audit reports the caller may see (newest first)")
+def list_audits(
+    session: SessionDep,
+    principal: PrincipalDep,
+    scope: ScopeDep,
+    org: Annotated[str | None, Query(max_length=16, pattern=PRINTABLE)] = None,
+) -> list[AuditOut]:
+    """Return the audit reports of the caller's organisations (national roles: all)."""
+    principal.require("passwords:read")
+    code = resolve_org(principal, org, "passwords:read") if org else None
+    return [AuditOut(**r.__dict__) for r in passwords.list_audits(session, scope, org=code)]
+
+
+@router.get("/audits/{audit_id}", summary="One directory audit report")
+def get_audit(
+    audit_id: int, session: SessionDep, principal: PrincipalDep, scope: ScopeDep
+) -> AuditOut:
+    """Return one report; another organisation's answers 404, as an absent one does."""
+    report = passwords.get_audit(session, scope, audit_id)  # another tenant's: 404 first
+    principal.require("passwords:read", report.org)
+    return AuditOut(**report.__dict__)

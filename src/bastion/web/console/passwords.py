@@ -1,4 +1,5 @@
-"""The console's password pages: counts of checks (blocks per month, top reasons) and policies.
+"""The console's password pages: counts of checks (blocks per month by organisation, ICB and
+region; top reasons), policies, and directory audit reports.
 
 Built on the same functions as `/api/v1/passwords`: the counts a caller sees are its
 scope's, and a policy is saved through ``passwords.set_policy`` (audited).
@@ -31,7 +32,7 @@ def password_page(
     scope: ScopeDep,
     org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
 ) -> HTMLResponse:
-    """Show blocks per month and organisation, the top reasons, and a policy to edit."""
+    """Show blocks per month by organisation, ICB and region, the top reasons, and a policy."""
     if org:
         code: str | None = resolve_org(principal, org, "passwords:read")
     else:  # a member sees its (first) organisation's policy; national roles the default
@@ -42,8 +43,11 @@ def password_page(
     reasons: dict[str, int] = {}
     for c in counts:
         reasons[c.reason] = reasons.get(c.reason, 0) + c.checks
-        if c.reason != "accepted":
+        if c.reason not in passwords.NOT_BLOCKS:
             blocks[(c.month, c.org)] = blocks.get((c.month, c.org), 0) + c.checks
+    placed = passwords.areas(session, {c.org for c in counts})
+    by_region = passwords.blocks_by(counts, placed, "region")
+    by_icb = passwords.blocks_by(counts, placed, "icb")
     peak = max(reasons.values(), default=0)
     top = [(r, n, share_bar(n, peak)) for r, n in sorted(reasons.items(), key=lambda x: -x[1])]
     policy, owner = passwords.get_policy(session, code)
@@ -58,6 +62,8 @@ def password_page(
         {
             "section": "passwords",
             "blocks": sorted(blocks.items(), reverse=True),
+            "by_region": sorted(by_region.items(), reverse=True),
+            "by_icb": sorted(by_icb.items(), reverse=True),
             "top": top,
             "org": code,
             "owner": owner,
@@ -104,3 +110,36 @@ def password_policy_save(
     passwords.set_policy(session, principal.as_actor(), code, policy)
     target = request.url_for("password_page").path + (f"?org={code}" if code else "")
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/passwords/audits", name="password_audits")
+def password_audits(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    scope: ScopeDep,
+) -> HTMLResponse:
+    """List the directory audit reports the caller may see (members: their organisations')."""
+    principal.require("passwords:read")
+    reports = passwords.list_audits(session, scope)
+    return templates.TemplateResponse(
+        request, "passwords/audits.html", {"section": "passwords", "reports": reports}
+    )
+
+
+@router.get("/passwords/audits/{audit_id}", name="password_audit")
+def password_audit(
+    request: Request,
+    audit_id: int,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+    scope: ScopeDep,
+) -> HTMLResponse:
+    """Show one report: the accounts with breached, shared or empty passwords."""
+    report = passwords.get_audit(session, scope, audit_id)  # another tenant's: 404 first
+    principal.require("passwords:read", report.org)
+    return templates.TemplateResponse(
+        request, "passwords/audit.html", {"section": "passwords", "report": report}
+    )
