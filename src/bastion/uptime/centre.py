@@ -250,9 +250,7 @@ class Centre:
         burns = {int(r["slo"]): r for r in rates.iter_rows(named=True)}
         for slo_id, severity in fired.items():
             row = open_rows.get(slo_id)
-            if row is not None and (
-                row.severity == severity.value or severity is BurnSeverity.TICKET
-            ):
+            if row is not None and row.severity == severity.value:
                 continue
             slo = by_id[slo_id]
             rules = [r.name for r in BURN_RULES if burns[slo_id][r.name]]
@@ -261,7 +259,9 @@ class Centre:
                 burn={k: round(float(v), 3) for k, v in burns[slo_id].items() if k.startswith("burn_")},
             ))  # fmt: skip
             if row is not None:
-                row.cleared_at = now  # a ticket escalated to a page
+                row.cleared_at = now  # escalated to a page, or calmed to a ticket
+                if severity is BurnSeverity.TICKET:
+                    continue  # a page calming down tells nobody anything new
             title = f"[{severity.value.upper()}] {slo.service} burns its {slo.target * 100:g}% error budget"
             body = f"{slo.org}'s {slo.service}: {', '.join(rules)} firing as of {now:%Y-%m-%d %H:%M} UTC."
             notify(session, self.notifier, Notice("burn", slo.org, title, body,
