@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 from tests.web.cases_matrix import case_routes
+from tests.web.uptime_matrix import UPTIME_PUBLIC, uptime_routes
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel, passwords
@@ -338,6 +339,7 @@ PUBLIC = {
     ("GET", "/signin/oidc/callback"),
 }
 # Enforcement points' lists: a device token of the intel context, never a person's session.
+PUBLIC |= UPTIME_PUBLIC  # status pages and push heartbeats
 DEVICE_ONLY = {("GET", "/blocklists/{kind}.txt")}
 
 CASES: dict[tuple[str, str], Case] = {
@@ -810,7 +812,7 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 # The cases' rows first: the sign-out rows last end every session of their person.
-CASES = {**case_routes(Case, hit, advisory), **CASES}
+CASES = {**case_routes(Case, hit, advisory), **uptime_routes(Case), **CASES}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class Centre:
         self.clock = clock
         self.touched: set[datetime] = set()
         self._rolled: datetime | None = None
+        self._scanned = 0.0  # raw results written by others (the HTTP door) since this time
 
     # Ingest -------------------------------------------------------------------
     def ingest(self, frame: pl.DataFrame, batch: str, agent: str, location: str = "") -> int:
@@ -108,6 +110,9 @@ class Centre:
             self._push_results(session, monitors, moment)
             frame = monitor_frame(monitors)
             windows = windows_by_monitor(session, monitors)
+            scan = time.time()
+            self.touched |= self.history.raw_changed_since(self._scanned - 1.0)
+            self._scanned = scan
             for hour in sorted(self.touched):
                 self.history.write_minutes(hour, minutes(self.history.raw(hour), frame, windows))
                 report.settled_hours += 1

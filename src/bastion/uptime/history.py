@@ -16,7 +16,7 @@ count), so availability over any period is one sum, whatever the resolution.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -75,6 +75,17 @@ class History:
             _write(part, self.root / "raw" / f"{stamp:%Y%m%d%H}" / f"{batch}.parquet")
             hours.add(stamp)
         return hours
+
+    def raw_changed_since(self, moment: float) -> set[datetime]:
+        """Return the hours whose raw results changed after ``moment`` (a file time)."""
+        folder = self.root / "raw"
+        if not folder.is_dir():
+            return set()
+        return {
+            datetime.strptime(d.name, "%Y%m%d%H").replace(tzinfo=UTC)
+            for d in folder.iterdir()
+            if d.is_dir() and d.stat().st_mtime >= moment
+        }
 
     def raw(self, hour: datetime) -> pl.DataFrame:
         """Return every raw result of one hour."""
