@@ -387,6 +387,7 @@ NOT_AUDITED = {
     "passwords update": "adds public breach data to the breached-password store",
     "passwords check": "counts the check's reason per day; a trail of who checked would be a leak",
     "init": "creates the schema (its --demo load records the federation it loads)",
+    "demo uptime": "probes the demo's local stand-ins; probe results are measurements",
     "uptime agent": "probe results are measurements, published to NATS like raw log batches",
     "uptime centre": "takes in probe results; its automatic incidents are audited as the scheduler",
     "serve": "runs the web app, whose routes are audited by tests/web/test_audit_completeness",

@@ -131,6 +131,8 @@ def init(
             typer.echo(line)
         for line in advisories_cli.demo_advisory_once(store, users_cli.DEMO_LEAD, config.data_dir):
             typer.echo(line)
+        for line in demo_cli.demo_uptime_once(store, config):
+            typer.echo(line)
     store.dispose()
     typer.echo(f"initialised {config.data_dir} (database {store.engine.url.render_as_string()})")
 

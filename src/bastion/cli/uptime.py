@@ -201,7 +201,9 @@ def agent(
     location: str = typer.Option("", "--location", help="where it is (e.g. London, AWS eu-west-2)"),
     nats: str = NATS_OPTION,
     duration: float | None = typer.Option(None, "--duration", help="stop after this many seconds"),
-    concurrency: int = typer.Option(200, "--concurrency", help="probes in flight at most"),
+    concurrency: int = typer.Option(
+        20, "--concurrency", help="probes in flight at most (httpx's pool slows past a few dozen)"
+    ),
 ) -> None:
     """Run a vantage point: probe every monitor and publish the results to NATS."""
     from bastion import uptime

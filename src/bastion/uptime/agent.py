@@ -53,7 +53,7 @@ class Agent:
         monitors: Sequence[Monitor],
         publish: Publish,
         *,
-        concurrency: int = 200,
+        concurrency: int = 20,
         batch_size: int = 2000,
         flush_s: float = 1.0,
         client: httpx.AsyncClient | None = None,
