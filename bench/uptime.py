@@ -213,7 +213,7 @@ def _minute_rows(
         checks=pl.lit(2, pl.UInt32),
         down=pl.Series((rng.random(n) < 0.002).astype(np.uint32)),
         maintenance=pl.lit(0, pl.UInt32),
-        latency_sum=pl.Series(rng.gamma(2.0, 20.0, n) * 2),
+        latency_sum=pl.Series(np.round(rng.gamma(2.0, 20.0, n) * 2)),
         latency_n=pl.lit(2, pl.UInt32),
     ).select(pl.col(c).cast(t) for c, t in MINUTE_SCHEMA.items())
 

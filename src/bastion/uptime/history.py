@@ -37,7 +37,7 @@ def _write(frame: pl.DataFrame, path: Path) -> None:
     """Write atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    frame.write_parquet(partial, compression="zstd", statistics=True)
+    frame.write_parquet(partial, compression="zstd", compression_level=9, statistics=True)
     partial.replace(path)
 
 

@@ -37,7 +37,7 @@ MINUTE_SCHEMA: dict[str, pl.DataType] = {
     "checks": pl.UInt32(),  # decided checks outside maintenance
     "down": pl.UInt32(),  # of those, down by quorum
     "maintenance": pl.UInt32(),  # checks inside a maintenance window
-    "latency_sum": pl.Float64(),  # of the good probes, for a mean that rolls up exactly
+    "latency_sum": pl.UInt32(),  # whole ms of the good probes, for a mean that rolls up exactly
     "latency_n": pl.UInt32(),
 }
 MONITOR_SCHEMA: dict[str, pl.DataType] = {
@@ -114,7 +114,7 @@ def minutes(
             checks=counted.sum(),
             down=(counted & pl.col("down")).sum(),
             maintenance=pl.col("maint").sum(),
-            latency_sum=pl.col("latency_ms").filter(good).sum(),
+            latency_sum=pl.col("latency_ms").filter(good).sum().round(),
             latency_n=good.sum(),
         )
         .with_columns(pl.col("minute").dt.replace_time_zone("UTC"))

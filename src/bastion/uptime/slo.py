@@ -110,17 +110,24 @@ def burn_rates(
     or after ``now`` are not yet seen and are ignored.
     """
     now = as_utc(now)
+    edges = [w.total_seconds() for w in WINDOWS]
     age = (pl.lit(now) - pl.col("minute")).dt.total_seconds()
-    seen = counts.filter(pl.col("minute") < now).join(
-        monitors.select("monitor", "org", "service"), on="monitor"
+    # Each row falls in the narrowest window holding it; a window's sum is then the sum of
+    # its own bucket and every narrower one. One integer group-by over all rows, then small.
+    per_bucket = (
+        counts.filter((pl.col("minute") < now) & (age <= edges[-1]))
+        .group_by("monitor", bucket=pl.sum_horizontal([(age > e).cast(pl.UInt8) for e in edges]))
+        .agg(pl.col("checks").sum(), pl.col("down").sum())
+        .join(monitors.select("monitor", "org", "service"), on="monitor")
     )
     aggregates = []
-    for window in WINDOWS:
-        inside = age <= window.total_seconds()
+    for index, window in enumerate(WINDOWS):
+        inside = pl.col("bucket") <= index
         aggregates += [
             pl.col("checks").filter(inside).sum().alias(f"checks_{_span(window)}"),
             pl.col("down").filter(inside).sum().alias(f"down_{_span(window)}"),
         ]
+    seen = per_bucket
     sums = seen.group_by("org", "service").agg(aggregates)
     frame = slos.join(sums, on=["org", "service"], how="left").fill_null(0)
     budget = 1.0 - pl.col("target")

@@ -100,10 +100,11 @@ def add_monitor(body: MonitorIn, session: SessionDep, principal: PrincipalDep) -
 
 @router.get("/monitors/{monitor_id}", summary="A monitor, its state and availability")
 def show_monitor(
-    monitor_id: Id, session: SessionDep, principal: Reader, found: HistoryDep,
+    monitor_id: Id, session: SessionDep, principal: PrincipalDep, found: HistoryDep,
     days: Annotated[int, Query(ge=1, le=3650)] = 1,
 ) -> dict[str, Any]:  # fmt: skip
-    item = uptime.get_monitor(session, monitor_id, principal.scope)
+    item = uptime.get_monitor(session, monitor_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
     state, since = uptime.monitor_state(session, monitor_id, principal.scope)
     now = utcnow()
     counts = of_monitors(found.counts(now - timedelta(days=days), now, now=now), [item.id])
@@ -197,8 +198,10 @@ def open_incident(body: IncidentIn, session: SessionDep, principal: PrincipalDep
 
 
 @router.get("/incidents/{incident_id}", summary="An incident and its updates")
-def show_incident(incident_id: Id, session: SessionDep, principal: Reader) -> dict[str, Any]:
-    return _plain(uptime.get_incident(session, incident_id, principal.scope))
+def show_incident(incident_id: Id, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+    found = uptime.get_incident(session, incident_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
+    return _plain(found)
 
 
 @router.post("/incidents/{incident_id}/updates", status_code=201, summary="Update an incident")
@@ -214,11 +217,13 @@ def update_incident(
 
 @router.get("/report", summary="A service's SLA report for a month")
 def report(
-    session: SessionDep, principal: Reader, found: HistoryDep,
+    session: SessionDep, principal: PrincipalDep, found: HistoryDep,
     service: Annotated[str, Query(max_length=120, pattern=PRINTABLE)],
     period: Annotated[str, Query(max_length=7, description="YYYY-MM")],
 ) -> dict[str, Any]:  # fmt: skip
-    return _plain(sla_report(session, found, service, period, principal.scope, utcnow()))
+    made = sla_report(session, found, service, period, principal.scope, utcnow())  # 404 first
+    principal.require("uptime:read")
+    return _plain(made)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

@@ -18,6 +18,7 @@ from bastion.core.timeutil import utcnow
 from bastion.uptime.models import MonitorRow
 from bastion.uptime.reports import availability, of_monitors, series, slo_burn, slo_status
 from bastion.web.api.uptime import HistoryDep, Reader
+from bastion.web.auth import PrincipalDep
 from bastion.web.charts import line_chart
 from bastion.web.deps import SessionDep, TemplatesDep
 
@@ -42,10 +43,11 @@ def monitors_page(
 @router.get("/uptime/monitors/{monitor_id}", name="uptime_monitor")
 def monitor_page(
     monitor_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
-    principal: Reader, found: HistoryDep, days: Annotated[int, Query(ge=1, le=90)] = 1,
+    principal: PrincipalDep, found: HistoryDep, days: Annotated[int, Query(ge=1, le=90)] = 1,
 ) -> HTMLResponse:  # fmt: skip
     """A monitor: its state, and response time and availability over time."""
-    item = uptime.get_monitor(session, monitor_id, principal.scope)
+    item = uptime.get_monitor(session, monitor_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
     state, since = uptime.monitor_state(session, monitor_id, principal.scope)
     now = utcnow()
     counts = of_monitors(found.counts(now - timedelta(days=days), now, now=now), [item.id])
@@ -80,10 +82,11 @@ def slos_page(
 @router.get("/uptime/slos/{slo_id}", name="uptime_slo")
 def slo_page(
     slo_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
-    principal: Reader, found: HistoryDep,
+    principal: PrincipalDep, found: HistoryDep,
 ) -> HTMLResponse:  # fmt: skip
     """An SLO: its budget, burn rates per window, and the budget left day by day."""
-    slo = uptime.get_slo(session, slo_id, principal.scope)
+    slo = uptime.get_slo(session, slo_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
     now = utcnow()
     [status] = slo_status(session, found, [slo], now)
     burn = slo_burn(session, found, slo, now)
