@@ -178,7 +178,7 @@ async def _probe_for(centre: Centre, monitors: Sequence[uptime.Monitor], seconds
 
         return publish
 
-    agents = [uptime.Agent(name, monitors, await publish_to(name, where), flush_s=2.0)  # type: ignore[arg-type]
+    agents = [uptime.Agent(name, monitors, await publish_to(name, where), flush_s=2.0, spread=False)  # type: ignore[arg-type]
               for name, where in AGENTS]  # fmt: skip
 
     async def cycles() -> None:

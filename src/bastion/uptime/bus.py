@@ -13,12 +13,13 @@ import io
 from collections.abc import Awaitable, Callable
 
 import polars as pl
-from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError as StreamNotFound
+from nats.js.api import AckPolicy, ConsumerConfig
 
+from bastion.core.bus import connect, ensure_work_queue
 from bastion.core.errors import InputError
+
+__all__ = ["connect", "consume", "decode", "encode", "ensure_stream", "publisher"]
 
 STREAM = "BASTION_UPTIME"
 SUBJECT_PREFIX = "bastion.uptime.results"
@@ -40,31 +41,11 @@ def decode(payload: bytes) -> pl.DataFrame:
         raise InputError(msg) from None
 
 
-async def connect(url: str) -> NatsClient:
-    nc = NatsClient()
-    try:
-        await nc.connect(url, connect_timeout=5, max_reconnect_attempts=3)
-    except Exception as exc:  # nats-py raises bare OSError/NoServersError/TimeoutError
-        msg = f"cannot reach NATS at {url}: {exc}"
-        raise InputError(msg) from None
-    return nc
-
-
 async def ensure_stream(js: JetStreamContext) -> None:
-    """Create the results stream (work queue, on disk) if it does not exist yet."""
-    try:
-        await js.stream_info(STREAM)
-    except StreamNotFound:
-        await js.add_stream(
-            StreamConfig(
-                name=STREAM,
-                subjects=[f"{SUBJECT_PREFIX}.>"],
-                retention=RetentionPolicy.WORK_QUEUE,
-                storage=StorageType.FILE,
-                max_age=MAX_AGE_S,
-                duplicate_window=600.0,
-            )
-        )
+    """Create the results stream (work queue, on disk, a week at most) if it does not exist yet."""
+    await ensure_work_queue(
+        js, STREAM, [f"{SUBJECT_PREFIX}.>"], duplicate_window=600.0, max_age=MAX_AGE_S
+    )
 
 
 def publisher(

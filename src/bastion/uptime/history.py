@@ -45,7 +45,13 @@ def _read(paths: Iterable[Path]) -> pl.DataFrame:
     found = [p for p in paths if p.exists()]
     if not found:
         return pl.DataFrame(schema=MINUTE_SCHEMA)
-    return pl.concat([pl.read_parquet(p) for p in found]).select(MINUTE_SCHEMA.keys())
+    # Cast on read: a file written by an older version keeps its own column types.
+    return pl.concat(
+        [
+            pl.read_parquet(p).select(pl.col(n).cast(t) for n, t in MINUTE_SCHEMA.items())
+            for p in found
+        ]
+    )
 
 
 def summed(frame: pl.DataFrame, every: str) -> pl.DataFrame:

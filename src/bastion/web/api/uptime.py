@@ -156,9 +156,10 @@ def add_slo(body: SloIn, session: SessionDep, principal: PrincipalDep) -> dict[s
 
 @router.get("/slos/{slo_id}", summary="An SLO's status and its budget burn per day")
 def show_slo(
-    slo_id: Id, session: SessionDep, principal: Reader, found: HistoryDep
+    slo_id: Id, session: SessionDep, principal: PrincipalDep, found: HistoryDep
 ) -> dict[str, Any]:
-    slo = uptime.get_slo(session, slo_id, principal.scope)
+    slo = uptime.get_slo(session, slo_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
     now = utcnow()
     [status_now] = slo_status(session, found, [slo], now)
     burn = slo_burn(session, found, slo, now).with_columns(pl.col("minute").dt.to_string())
