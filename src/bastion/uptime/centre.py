@@ -243,8 +243,7 @@ class Centre:
         slos = list_slos(session, Scope.everything())
         if not slos:
             return
-        counts = self.history.counts(now - timedelta(days=3), now + timedelta(minutes=1), now=now)
-        rates = burn_rates(counts, frame, slo_frame(slos), now)
+        rates = burn_rates(self.history.recent(now), frame, slo_frame(slos), now)
         fired = firing(rates)
         report.burning = {k: v.value for k, v in fired.items()}
         open_rows = {

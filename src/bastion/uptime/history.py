@@ -141,6 +141,26 @@ class History:
         frame = pl.concat(parts) if parts else pl.DataFrame(schema=MINUTE_SCHEMA)
         return frame.filter((pl.col("minute") >= start) & (pl.col("minute") < end))
 
+    def recent(
+        self,
+        now: datetime,
+        *,
+        detail: timedelta = timedelta(hours=6),
+        span: timedelta = timedelta(days=3),
+    ) -> pl.DataFrame:
+        """Return the counts burn-rate alerts read: minutes for the last ``detail`` (from the
+        hour it falls in), hours before that back to ``span`` ago.
+
+        Hours are rolled up as soon as they end, so only the open hours come from minutes; an
+        hour row counts as of its start, so the long windows' edges fall on whole hours.
+        """
+        now = as_utc(now)
+        split = _hour(now - detail)
+        minutes = _read(self._minute_files(split, now + timedelta(minutes=1)))
+        hours = _read(self._level_files("hour", now - span, split))
+        hours = hours.filter((pl.col("minute") < split) & (pl.col("minute") >= _hour(now - span)))
+        return pl.concat([hours, minutes.filter(pl.col("minute") < now)])
+
     def roll_up(self, now: datetime) -> dict[str, int]:
         """Sum finished minutes into hours and hours into days; drop what is past keeping.
 

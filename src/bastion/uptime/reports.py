@@ -88,7 +88,7 @@ def slo_status(
     counts = history.counts(now - timedelta(days=longest), now + timedelta(minutes=1), now=now)
     rates = {
         int(r["slo"]): r
-        for r in burn_rates(counts, frame, slo_frame(slos), now).iter_rows(named=True)
+        for r in burn_rates(history.recent(now), frame, slo_frame(slos), now).iter_rows(named=True)
     }
     joined = counts.join(frame.select("monitor", "org", "service"), on="monitor")
     open_alerts = dict(

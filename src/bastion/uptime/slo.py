@@ -106,17 +106,20 @@ def burn_rates(
     """Return one row per SLO: the burn rate over every alert window, and the rules firing.
 
     ``counts`` are history rows (monitor, minute, checks, down) covering at least the
-    last three days; ``monitors`` map monitor to (org, service); periods beginning at
-    or after ``now`` are not yet seen and are ignored.
+    last three days (``History.recent``); ``monitors`` map monitor to (org, service);
+    periods beginning at or after ``now`` are not yet seen and are ignored.
     """
     now = as_utc(now)
-    edges = [w.total_seconds() for w in WINDOWS]
-    age = (pl.lit(now) - pl.col("minute")).dt.total_seconds()
+    edges = np.array([w.total_seconds() for w in WINDOWS])
+    seen = counts.filter(pl.col("minute") < now)
+    age = int(now.timestamp()) - seen["minute"].dt.epoch("s").to_numpy()
     # Each row falls in the narrowest window holding it; a window's sum is then the sum of
     # its own bucket and every narrower one. One integer group-by over all rows, then small.
     per_bucket = (
-        counts.filter((pl.col("minute") < now) & (age <= edges[-1]))
-        .group_by("monitor", bucket=pl.sum_horizontal([(age > e).cast(pl.UInt8) for e in edges]))
+        seen.select("monitor", "checks", "down")
+        .with_columns(bucket=pl.Series(np.searchsorted(edges, age, side="left").astype(np.uint8)))
+        .filter(pl.col("bucket") < len(edges))
+        .group_by("monitor", "bucket")
         .agg(pl.col("checks").sum(), pl.col("down").sum())
         .join(monitors.select("monitor", "org", "service"), on="monitor")
     )
@@ -127,8 +130,7 @@ def burn_rates(
             pl.col("checks").filter(inside).sum().alias(f"checks_{_span(window)}"),
             pl.col("down").filter(inside).sum().alias(f"down_{_span(window)}"),
         ]
-    seen = per_bucket
-    sums = seen.group_by("org", "service").agg(aggregates)
+    sums = per_bucket.group_by("org", "service").agg(aggregates)
     frame = slos.join(sums, on=["org", "service"], how="left").fill_null(0)
     budget = 1.0 - pl.col("target")
     frame = frame.with_columns(
