@@ -8,7 +8,7 @@ reported down. Type-specific settings live in ``options`` (validated here):
   ``json_value``, ``header`` and ``header_value``, ``follow_redirects``;
 - tcp: ``send`` and ``expect``;
 - dns: ``record`` (A, AAAA, MX, TXT, CNAME, NS), ``expected``, ``nameserver`` (host:port);
-- tls: ``min_days`` (fewer days left is down), ``warn_days`` (fewer is "expiring");
+- tls: ``min_days`` (fewer days left is down);
 - push: nothing; the service calls its heartbeat URL, and silence for an interval is down.
 
 ICMP is not a monitor type here: the host must allow unprivileged ping
@@ -57,7 +57,7 @@ _OPTIONS: dict[MonitorKind, frozenset[str]] = {
     ),
     MonitorKind.TCP: frozenset({"send", "expect"}),
     MonitorKind.DNS: frozenset({"record", "expected", "nameserver"}),
-    MonitorKind.TLS: frozenset({"min_days", "warn_days"}),
+    MonitorKind.TLS: frozenset({"min_days"}),
     MonitorKind.PUSH: frozenset(),
 }
 
@@ -152,10 +152,9 @@ def _check_options(kind: MonitorKind, options: Mapping[str, Any]) -> dict[str, A
             msg = f"unknown DNS record {record!r}; choose one of {', '.join(DNS_RECORDS)}"
             raise InputError(msg)
         found["record"] = record
-    for name in ("min_days", "warn_days"):
-        if name in found and not 0 <= int(found[name]) <= 3650:
-            msg = f"{name} is 0-3650 days"
-            raise InputError(msg)
+    if "min_days" in found and not 0 <= int(found["min_days"]) <= 3650:
+        msg = "min_days is 0-3650 days"
+        raise InputError(msg)
     return found
 
 

@@ -9,6 +9,7 @@ use). Each channel is tried up to ``attempts`` times with doubling waits
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -48,13 +49,17 @@ class Notice:
 
 
 def _apprise(urls: Sequence[str], notice: Notice) -> str | None:
-    import apprise
+    # apprise loads its plug-ins on first use, one of which imports the deprecated imghdr.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise  # noqa: PLC0415  (heavy: loaded only when a channel is configured)
 
-    sender = apprise.Apprise()
-    for url in urls:
-        if not sender.add(url):
-            return f"apprise cannot use {url.split(':', 1)[0]}:// URLs"
-    return None if sender.notify(title=notice.subject, body=notice.body) else "apprise: not sent"
+        sender = apprise.Apprise()
+        for url in urls:
+            if not sender.add(url):
+                return f"apprise cannot use {url.split(':', 1)[0]}:// URLs"
+        sent = sender.notify(title=notice.subject, body=notice.body)
+    return None if sent else "apprise: not sent"
 
 
 def _contacts(session: Session, org: str | None) -> tuple[str, ...]:
