@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from bastion.store import Store
-from bastion.uptime.notify import Notice, Notifier, notify
 from tests.cases.test_notify import Hook
 from tests.cases.test_notify import webhook as webhook  # a fixture
+
+from bastion.store import Store
+from bastion.uptime.notify import Notice, Notifier, notify
 
 
 def test_apprise_delivers_to_a_local_json_endpoint_and_is_recorded(

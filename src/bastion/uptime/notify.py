@@ -52,7 +52,7 @@ def _apprise(urls: Sequence[str], notice: Notice) -> str | None:
     # apprise loads its plug-ins on first use, one of which imports the deprecated imghdr.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        import apprise  # noqa: PLC0415  (heavy: loaded only when a channel is configured)
+        import apprise  # heavy: loaded only when a channel is configured
 
         sender = apprise.Apprise()
         for url in urls:
