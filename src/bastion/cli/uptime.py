@@ -200,18 +200,43 @@ def agent(
     name: str = typer.Option(..., "--name", help="this vantage point's name (e.g. london-1)"),
     location: str = typer.Option("", "--location", help="where it is (e.g. London, AWS eu-west-2)"),
     nats: str = NATS_OPTION,
+    http: str | None = typer.Option(
+        None, "--http", help="post results to this centre's /api/v1/uptime/results instead of NATS"
+    ),
     duration: float | None = typer.Option(None, "--duration", help="stop after this many seconds"),
     concurrency: int = typer.Option(
         20, "--concurrency", help="probes in flight at most (httpx's pool slows past a few dozen)"
     ),
 ) -> None:
-    """Run a vantage point: probe every monitor and publish the results to NATS."""
+    """Run a vantage point: probe every monitor and publish the results to NATS (or HTTP).
+
+    With --http the API token is read from BASTION_UPTIME_TOKEN (national uptime:write).
+    """
+    import os
+
+    import httpx
+
     from bastion import uptime
     from bastion.uptime import bus
 
     monitors = in_session(uptime.list_monitors, _national())
+    name = uptime.agent_name(name)
+
+    async def run_http(url: str) -> uptime.AgentStats:
+        token = os.environ.get("BASTION_UPTIME_TOKEN", "")
+        if not token:
+            msg = "--http needs an API token with uptime:write in BASTION_UPTIME_TOKEN"
+            raise InputError(msg)
+        async with httpx.AsyncClient(timeout=30) as client:
+            publish = bus.http_publisher(client, url.rstrip("/") + "/api/v1/uptime/results",
+                                         token, name, location)  # fmt: skip
+            return await uptime.Agent(name, monitors, publish, concurrency=concurrency).run(
+                duration_s=duration
+            )
 
     async def run() -> uptime.AgentStats:
+        if http:
+            return await run_http(http)
         nc = await bus.connect(nats)
         try:
             js = nc.jetstream()

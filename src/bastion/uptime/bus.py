@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Awaitable, Callable
 
+import httpx
 import polars as pl
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -19,7 +20,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from bastion.core.bus import connect, ensure_work_queue
 from bastion.core.errors import InputError
 
-__all__ = ["connect", "consume", "decode", "encode", "ensure_stream", "publisher"]
+__all__ = ["connect", "consume", "decode", "encode", "ensure_stream", "http_publisher", "publisher"]
 
 STREAM = "BASTION_UPTIME"
 SUBJECT_PREFIX = "bastion.uptime.results"
@@ -56,6 +57,32 @@ def publisher(
     async def publish(frame: pl.DataFrame, batch: str) -> None:
         headers = {"Nats-Msg-Id": batch, "Bastion-Agent": agent, "Bastion-Location": location}
         await js.publish(f"{SUBJECT_PREFIX}.{agent}", encode(frame), headers=headers)
+
+    return publish
+
+
+def http_publisher(
+    client: httpx.AsyncClient, url: str, token: str, agent: str, location: str
+) -> Callable[[pl.DataFrame, str], Awaitable[None]]:
+    """Return a function that posts one batch to the centre's ``/api/v1/uptime/results``.
+
+    For agents that cannot reach NATS; a failed post raises, so the agent's run stops
+    rather than dropping results silently.
+    """
+
+    async def publish(frame: pl.DataFrame, batch: str) -> None:
+        rows = frame.select(
+            "monitor", pl.col("at").dt.to_string("%Y-%m-%dT%H:%M:%S%.f+00:00"), "ok",
+            "latency_ms", "status", pl.col("error").fill_null(""),
+        ).to_dicts() if frame.height else []  # fmt: skip
+        body = {
+            "agent": agent,
+            "location": location,
+            "batch": batch.replace(".", "-"),
+            "results": rows,
+        }
+        answer = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        answer.raise_for_status()
 
     return publish
 
