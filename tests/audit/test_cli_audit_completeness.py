@@ -211,6 +211,10 @@ def run(*argv: str) -> Step:
     return lambda cli, _tmp, _shared: ok(cli(*argv))
 
 
+UPTIME_MONITOR = ("uptime", "monitors", "add", "portal", "--type", "http", "--org", "RAA",
+                  "--target", "http://127.0.0.1:9/", "--service", "Portal")  # fmt: skip
+UPTIME_INCIDENT = ("uptime", "incidents", "open", "Portal", "--title", "Down", "--org", "RAA")
+
 MUTATING: dict[str, Case] = {
     "advisories draft": case(
         words("advisories", "draft", "--title", "T", "--severity", "low", "--org", "RAA")
@@ -332,6 +336,33 @@ MUTATING: dict[str, Case] = {
     "users revoke": case(words("users", "revoke", "dee", "RAA"), viewer),
     "users role": case(words("users", "role", "dee", "auditor"), viewer),
     "users sign-out": case(words("users", "sign-out", "dee"), viewer),
+    "uptime monitors add": case(words(*UPTIME_MONITOR)),
+    "uptime monitors pause": case(
+        words("uptime", "monitors", "pause", "portal"), run(*UPTIME_MONITOR)
+    ),
+    "uptime slo add": case(words("uptime", "slo", "add", "Portal", "--org", "RAA")),
+    "uptime incidents open": case(words(*UPTIME_INCIDENT)),
+    "uptime incidents update": case(
+        words("uptime", "incidents", "update", "1", "--status", "resolved"), run(*UPTIME_INCIDENT)
+    ),
+    "uptime maintenance add": case(
+        words(
+            "uptime",
+            "maintenance",
+            "add",
+            "--start",
+            "2026-12-07T02:00",
+            "--minutes",
+            "30",
+            "--service",
+            "Portal",
+            "--org",
+            "RAA",
+        )
+    ),
+    "uptime pages add": case(
+        words("uptime", "pages", "add", "portal", "--title", "P", "--org", "RAA", "--service", "P")
+    ),
 }
 
 READ_ONLY = {
@@ -345,6 +376,9 @@ READ_ONLY = {
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
     "rules list", "rules test", "tokens list", "users list", "users show", "version",
     "demo traffic",  # writes log files into a folder; stores nothing
+    "uptime monitors list", "uptime monitors show", "uptime slo list", "uptime slo show",
+    "uptime report", "uptime incidents list", "uptime maintenance list",
+    "uptime probe",  # probes once and prints the result; stores nothing
 }  # fmt: skip
 
 # The data plane: events, their archive and the alerts they raise. Each run keeps its own
@@ -365,6 +399,9 @@ NOT_AUDITED = {
     "passwords update": "adds public breach data to the breached-password store",
     "passwords check": "counts the check's reason per day; a trail of who checked would be a leak",
     "init": "creates the schema (its --demo load records the federation it loads)",
+    "demo uptime": "probes the demo's local stand-ins; probe results are measurements",
+    "uptime agent": "probe results are measurements, published to NATS like raw log batches",
+    "uptime centre": "takes in probe results; its automatic incidents are audited as the scheduler",
     "serve": "runs the web app, whose routes are audited by tests/web/test_audit_completeness",
 }
 

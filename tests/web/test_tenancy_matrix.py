@@ -25,6 +25,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 from tests.web.cases_matrix import case_routes
 from tests.web.passwords_matrix import password_routes
+from tests.web.uptime_matrix import UPTIME_PUBLIC, uptime_routes
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel, passwords
@@ -339,6 +340,7 @@ PUBLIC = {
     ("GET", "/signin/oidc/callback"),
 }
 # Enforcement points' lists: a device token of the intel context, never a person's session.
+PUBLIC |= UPTIME_PUBLIC  # status pages and push heartbeats
 DEVICE_ONLY = {("GET", "/blocklists/{kind}.txt")}
 
 CASES: dict[tuple[str, str], Case] = {
@@ -811,7 +813,12 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 # The cases' rows first: the sign-out rows last end every session of their person.
-CASES = {**case_routes(Case, hit, advisory), **password_routes(Case), **CASES}
+CASES = {
+    **case_routes(Case, hit, advisory),
+    **password_routes(Case),
+    **uptime_routes(Case),
+    **CASES,
+}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

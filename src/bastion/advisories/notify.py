@@ -2,60 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import smtplib
-from dataclasses import dataclass
-from email import policy as email_policy
-from email.message import EmailMessage
-
 from sqlalchemy.orm import Session
 
 from bastion.advisories.models import NotificationRow
+from bastion.core.delivery import Message, SmtpConfig, send
 from bastion.core.timeutil import utcnow
 
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Where e-mail goes: ``BASTION_SMTP_HOST``, ``BASTION_SMTP_PORT``, ``BASTION_SMTP_FROM``."""
-
-    host: str = "127.0.0.1"
-    port: int = 25
-    sender: str = "bastion-alerts@localhost"
-    timeout: float = 10.0
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> SmtpConfig:
-        env = os.environ if environ is None else environ
-        return cls(
-            host=env.get("BASTION_SMTP_HOST", cls.host),
-            port=int(env.get("BASTION_SMTP_PORT", str(cls.port))),
-            sender=env.get("BASTION_SMTP_FROM", cls.sender),
-        )
-
-
-@dataclass(frozen=True)
-class Message:
-    recipients: tuple[str, ...]
-    subject: str
-    body: str
-
-
-def send(config: SmtpConfig, message: Message) -> str | None:
-    """Send one e-mail; return None when the server accepted it, else why not."""
-    # Python folds a long subject that opens with "[" into a leading space; RFC 5322 allows 998.
-    email = EmailMessage(policy=email_policy.SMTP.clone(max_line_length=998))
-    email["From"] = config.sender
-    email["To"] = ", ".join(message.recipients)
-    email["Subject"] = message.subject
-    email.set_content(message.body)
-    try:
-        with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
-            refused = smtp.send_message(email)
-    except (OSError, smtplib.SMTPException) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if refused:
-        return f"refused: {', '.join(sorted(refused))}"
-    return None
+__all__ = ["Message", "SmtpConfig", "notify_organisation", "send"]
 
 
 def notify_organisation(

@@ -47,6 +47,7 @@ class ExternalAlert:
     hostname: str | None = None
     remote_ip: str | None = None
     raw: str = ""
+    org: str | None = None  # the organisation, when the source knows it (else attributed)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def raise_external(
         if (item.source, item.ref) in stored:
             continue
         stored.add((item.source, item.ref))
-        org = attribute(item.device_ip, item.hostname)
+        org = item.org or attribute(item.device_ip, item.hostname)
         unattributed += org is None
         host = (item.device_ip or item.hostname or "")[:64] or None
         fresh.append(

@@ -23,6 +23,7 @@ CONTEXTS = (
     "events",
     "hunt",
     "passwords",
+    "uptime",
 )
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
@@ -74,6 +75,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "cases:write",
         "hunt:read",
         "hunt:write",
+        "uptime:write",
     },
     Role.AUDITOR: _READ_ALL | {"audit:read", "users:read"},
     # A lead may switch a detection rule off for its own organisation (``detect:write`` at
@@ -81,11 +83,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
-        | {"events:read", "passwords:read", "passwords:write"}
+        | {"events:read", "passwords:read", "passwords:write", "uptime:read", "uptime:write"}
     ),
     Role.ORG_VIEWER: frozenset(
         {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
-        | {"passwords:read"}
+        | {"passwords:read", "uptime:read"}
     ),
 }
 

@@ -25,8 +25,7 @@ import zstandard
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError as StreamNotFound
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, detect_format, get_parser
@@ -39,6 +38,7 @@ from bastion.boundary.sources import (
     read_chunks,
     sample_lines,
 )
+from bastion.core.bus import connect, ensure_work_queue
 from bastion.core.errors import BastionError, InputError
 
 STREAM = "BASTION_RAW"
@@ -58,18 +58,9 @@ class PublishReport:
 
 async def ensure_stream(js: JetStreamContext) -> None:
     """Create the work-queue stream of raw chunks if it does not exist yet."""
-    try:
-        await js.stream_info(STREAM)
-    except StreamNotFound:
-        await js.add_stream(
-            StreamConfig(
-                name=STREAM,
-                subjects=[f"{SUBJECT_PREFIX}.>"],
-                retention=RetentionPolicy.WORK_QUEUE,
-                storage=StorageType.FILE,
-                duplicate_window=DUPLICATE_WINDOW_S,
-            )
-        )
+    await ensure_work_queue(
+        js, STREAM, [f"{SUBJECT_PREFIX}.>"], duplicate_window=DUPLICATE_WINDOW_S
+    )
 
 
 async def publish_file(
@@ -178,10 +169,4 @@ class Worker:
 
 
 async def _connect(url: str) -> NatsClient:
-    nc = NatsClient()
-    try:
-        await nc.connect(url, connect_timeout=5, max_reconnect_attempts=3)
-    except Exception as exc:  # nats-py raises bare OSError/NoServersError/TimeoutError
-        msg = f"cannot reach NATS at {url}: {exc}"
-        raise InputError(msg) from None
-    return nc
+    return await connect(url)

@@ -9,7 +9,6 @@ its last error, whether it went or not.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import orgs
-from bastion.advisories.notify import Message, SmtpConfig, send
 from bastion.cases.domain import Case, CaseStatus
 from bastion.cases.models import CaseNotificationRow, CaseRow
 from bastion.cases.read import ClockPolicy, clocks, to_case
+from bastion.core.delivery import Message, SmtpConfig, post_json, retry, send
 from bastion.core.errors import NotFoundError
 from bastion.core.timeutil import utcnow
 
@@ -53,25 +52,13 @@ class Sent:
 
 
 def _retry(notifier: Notifier, once: Callable[[], str | None]) -> tuple[str | None, int]:
-    """Call ``once`` until it reports no error or the attempts run out; return the last error."""
-    error, wait = None, notifier.backoff
-    for attempt in range(1, max(1, notifier.attempts) + 1):
-        error = once()
-        if error is None:
-            return None, attempt
-        if attempt < notifier.attempts and wait > 0:
-            time.sleep(wait)
-            wait *= 2
-    return error, max(1, notifier.attempts)
+    return retry(once, attempts=notifier.attempts, backoff=notifier.backoff)
 
 
 def _post(notifier: Notifier, payload: dict[str, object]) -> str | None:
-    try:
-        with httpx.Client(transport=notifier.transport, timeout=notifier.timeout) as client:
-            answer = client.post(str(notifier.webhook_url), json=payload)
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None if answer.is_success else f"HTTP {answer.status_code}"
+    return post_json(
+        str(notifier.webhook_url), payload, timeout=notifier.timeout, transport=notifier.transport
+    )
 
 
 def _payload(case: Case, kind: str, subject: str) -> dict[str, object]:

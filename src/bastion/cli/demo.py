@@ -167,3 +167,35 @@ def _traffic_lines(manifest: TrafficManifest) -> Iterator[str]:
             for a in manifest.attacks
         ],
     )
+
+
+def demo_uptime_once(opened: Store, settings: Settings) -> list[str]:
+    """Register the uptime demo (national services on local stand-ins) and replay two hours."""
+    from bastion.demo.uptime import load_demo_uptime
+    from bastion.orgs import list_organisations
+    from bastion.uptime import config
+    from bastion.uptime.notify import Notifier
+
+    with opened.session() as session:
+        found, _ = list_organisations(session)
+    members = [o.code for o in found if o.type.value == "trust"][:3] or [o.code for o in found][:3]
+    if not members:
+        return ["uptime demo not loaded: no organisations"]
+    # The replay notifies nobody: its e-mails would be about a past that did not happen.
+    centre = config.centre(opened, settings, Notifier())
+    return load_demo_uptime(opened, centre, members, actor())
+
+
+@app.command("uptime")
+def uptime_demo(
+    seconds: float = typer.Option(300.0, "--seconds", help="how long to probe"),
+    cycle: float = typer.Option(10.0, "--cycle", help="seconds between the centre's cycles"),
+) -> None:
+    """Serve the national-service stand-ins on 127.0.0.1 and probe them from three agents."""
+    from bastion.cli.context import settings, store
+    from bastion.demo.uptime import run_demo_uptime
+    from bastion.uptime import config
+
+    opened = store()
+    probes = run_demo_uptime(opened, config.centre(opened, settings()), seconds, cycle)
+    typer.echo(f"{probes:,} probes from three vantage points")

@@ -22,6 +22,7 @@ from bastion.cli import inventory as inventory_cli
 from bastion.cli import orgs as orgs_cli
 from bastion.cli import passwords as passwords_cli
 from bastion.cli import rules as rules_cli
+from bastion.cli import uptime as uptime_cli
 from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
 from bastion.cli.context import VERBOSE_FLAG, report_error, settings, verbose_asked
@@ -96,6 +97,7 @@ app.add_typer(users_cli.users_app, name="users")
 app.add_typer(users_cli.tokens_app, name="tokens")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(passwords_cli.app, name="passwords")
+app.add_typer(uptime_cli.app, name="uptime")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 
@@ -128,6 +130,8 @@ def init(
         for line in users_cli.demo_accounts_once(store, config.data_dir):
             typer.echo(line)
         for line in advisories_cli.demo_advisory_once(store, users_cli.DEMO_LEAD, config.data_dir):
+            typer.echo(line)
+        for line in demo_cli.demo_uptime_once(store, config):
             typer.echo(line)
     store.dispose()
     typer.echo(f"initialised {config.data_dir} (database {store.engine.url.render_as_string()})")

@@ -140,6 +140,35 @@ class Settings(BaseModel):
         description="folder of the breached-password store (SHA-1 and NTLM); "
         "default <data_dir>/passwords",
     )
+    uptime_path: Path | None = Field(
+        default=None,
+        description="folder of the uptime probe history (Parquet: minutes, hours, days); "
+        "default <data_dir>/uptime",
+    )
+    uptime_webhook_url: str | None = Field(
+        default=None,
+        description="URL that uptime notifications (down, recovered, burn-rate alerts, silent "
+        "agents) are POSTed to as JSON; default none",
+    )
+    uptime_apprise_urls: list[str] = Field(
+        default_factory=list,
+        description="apprise URLs uptime notifications also go to (comma-separated in the "
+        "environment); default none",
+    )
+    uptime_notify_attempts: int = Field(
+        default=3, ge=1, le=10, description="tries per uptime notification and channel"
+    )
+    uptime_agent_silence: timedelta = Field(
+        default=timedelta(minutes=3),
+        description="a vantage point that sends nothing for this long raises an alert "
+        "(seconds or ISO 8601, e.g. PT3M)",
+    )
+    uptime_national_min_orgs: int = Field(
+        default=3,
+        ge=2,
+        description="monitors of one dependency down at this many organisations at once make "
+        "one national incident instead of an alert per member",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -149,7 +178,7 @@ class Settings(BaseModel):
         "default none: the connecting address is the client",
     )
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "uptime_apprise_urls", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
         # From the environment the list arrives as one string: "10.0.0.1, 10.1.0.0/16".
@@ -195,6 +224,10 @@ class Settings(BaseModel):
     @property
     def passwords_dir(self) -> Path:
         return self.passwords_path or self.data_dir / "passwords"
+
+    @property
+    def uptime_dir(self) -> Path:
+        return self.uptime_path or self.data_dir / "uptime"
 
 
 def time_zone(name: str) -> str:

@@ -10,7 +10,7 @@ from bastion import __version__
 from bastion.core.settings import Settings
 from bastion.detect import RuleCatalogue
 from bastion.store import Store
-from bastion.web import api, blocklists, console, health, passwords
+from bastion.web import api, blocklists, console, health, passwords, status
 from bastion.web.errors import install_error_handlers
 from bastion.web.oidc import OidcClient, OidcConfig
 from bastion.web.rendering import STATIC_DIR, make_templates
@@ -95,6 +95,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(blocklists.router)
     app.include_router(passwords.router)
+    app.include_router(status.router)
     app.include_router(console.public)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from markupsafe import Markup, escape
 
@@ -94,3 +94,66 @@ def share_bar(value: int, peak: int) -> Markup:
         f'<svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
         f'<rect x="0" y="0" width="{percent}" height="10"/></svg>'
     )
+
+
+def line_chart(
+    points: Sequence[tuple[datetime, float | None]],
+    *,
+    title: str,
+    unit: str,
+    floor: float | None = None,
+) -> Markup:
+    """Return an SVG line of a measure over time (gaps where a value is None).
+
+    ``floor`` pins the bottom of the y axis (availability from 99 %, say); else it is 0.
+    """
+    width, height, bottom, top, left = 640, 200, 24, 10, 64
+    values = [v for _, v in points if v is not None]
+    low = floor if floor is not None else 0.0
+    high = max(values, default=1.0)
+    if high <= low:
+        high = low + 1.0
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    step = plot_w / max(1, len(points) - 1)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for fraction in (0, 0.5, 1):
+        y = top + plot_h * (1 - fraction)
+        label = f"{low + (high - low) * fraction:.4g} {unit}"
+        parts.append(f'<line class="axis" x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="y-label" x="{left - LABEL_GAP}" y="{y + 4:.1f}" '
+                     f'text-anchor="end">{escape(label)}</text>')  # fmt: skip
+    run: list[str] = []
+    for i, (_, value) in enumerate([*points, (None, None)]):
+        if value is None:
+            if len(run) > 1:
+                parts.append(f'<polyline class="line" points="{" ".join(run)}"/>')
+            run = []
+            continue
+        y = top + plot_h * (1 - (max(low, min(value, high)) - low) / (high - low))
+        run.append(f"{left + i * step:.1f},{y:.1f}")
+    for i in (0, len(points) - 1) if points else ():
+        parts.append(f'<text x="{left + i * step:.1f}" y="{height - 6}" '
+                     f'text-anchor="{"start" if i == 0 else "end"}">'
+                     f'{points[i][0]:%d %b %H:%M}</text>')  # fmt: skip
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def status_strip(days: Sequence[tuple[date, float | None]], *, title: str) -> Markup:
+    """Return a strip of one bar per day coloured by availability (the status page's 90 days)."""
+    width, height = 90 * 6, 30
+    slot = width / max(1, len(days))
+    parts = [f'<svg class="strip" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">']  # fmt: skip
+    for i, (day, value) in enumerate(days):
+        css = ("day-none" if value is None else "day-good" if value >= 0.9999
+               else "day-fair" if value >= 0.99 else "day-bad")  # fmt: skip
+        shown = "no data" if value is None else f"{value:.3%}"
+        parts.append(f'<rect class="{css}" x="{i * slot:.1f}" y="0" width="{slot * 0.8:.1f}" '
+                     f'height="{height}"><title>{day.isoformat()}: {shown}</title></rect>')  # fmt: skip
+    parts.append("</svg>")
+    return Markup("".join(parts))

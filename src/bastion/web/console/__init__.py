@@ -26,6 +26,7 @@ from bastion.web.console import passwords as passwords_console
 from bastion.web.console.advisories import router as advisories_router
 from bastion.web.console.cases import router as cases_router
 from bastion.web.console.holdings import router as holdings_router
+from bastion.web.console.uptime import router as uptime_router
 
 router = APIRouter(dependencies=PROTECTED)
 router.include_router(overview.router)
@@ -40,6 +41,7 @@ router.include_router(rules.router)
 router.include_router(events.router)
 router.include_router(hunt.router)
 router.include_router(passwords_console.router)
+router.include_router(uptime_router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)

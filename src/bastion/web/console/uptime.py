@@ -1,0 +1,112 @@
+"""The console's uptime pages: monitors, a monitor's charts, SLOs and budget burn, incidents.
+
+Built on the same functions as `/api/v1/uptime`, with the caller's scope: a member
+sees its own organisations' monitors, SLOs and incidents; another's answer 404.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from bastion import uptime
+from bastion.core.timeutil import utcnow
+from bastion.uptime.models import MonitorRow
+from bastion.uptime.reports import availability, of_monitors, series, slo_burn, slo_status
+from bastion.web.api.uptime import HistoryDep, Reader
+from bastion.web.auth import PrincipalDep
+from bastion.web.charts import line_chart
+from bastion.web.deps import SessionDep, TemplatesDep
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/uptime", name="uptime_monitors")
+def monitors_page(
+    request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader
+) -> HTMLResponse:
+    """Every monitor the caller sees with its state, and the SLOs' budgets."""
+    found = uptime.list_monitors(session, principal.scope)
+    states = dict(session.execute(select(MonitorRow.id, MonitorRow.state)).all())
+    return templates.TemplateResponse(
+        request,
+        "uptime/monitors.html",
+        {"section": "uptime", "monitors": found, "states": states},
+    )
+
+
+@router.get("/uptime/monitors/{monitor_id}", name="uptime_monitor")
+def monitor_page(
+    monitor_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
+    principal: PrincipalDep, found: HistoryDep, days: Annotated[int, Query(ge=1, le=90)] = 1,
+) -> HTMLResponse:  # fmt: skip
+    """A monitor: its state, and response time and availability over time."""
+    item = uptime.get_monitor(session, monitor_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
+    state, since = uptime.monitor_state(session, monitor_id, principal.scope)
+    now = utcnow()
+    counts = of_monitors(found.counts(now - timedelta(days=days), now, now=now), [item.id])
+    per = series(counts, "5m" if days <= 1 else "1h")
+    moments = per["minute"].to_list()
+    charts = {
+        "latency": line_chart(list(zip(moments, per["latency_ms"].to_list(), strict=True)),
+                              title="Mean response time", unit="ms"),
+        "availability": line_chart(
+            list(zip(moments, [None if a is None else a * 100 for a in per["availability"]],
+                     strict=True)), title="Availability", unit="%", floor=90.0),
+    }  # fmt: skip
+    return templates.TemplateResponse(
+        request, "uptime/monitor.html",
+        {"section": "uptime", "monitor": item, "state": state, "since": since, "days": days,
+         "figure": availability(counts), "charts": charts},
+    )  # fmt: skip
+
+
+@router.get("/uptime/slos", name="uptime_slos")
+def slos_page(
+    request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader,
+    found: HistoryDep,
+) -> HTMLResponse:  # fmt: skip
+    """Every SLO the caller sees: availability, error budget left, burn rates, alerts."""
+    statuses = slo_status(session, found, uptime.list_slos(session, principal.scope), utcnow())
+    return templates.TemplateResponse(
+        request, "uptime/slos.html", {"section": "uptime", "statuses": statuses}
+    )
+
+
+@router.get("/uptime/slos/{slo_id}", name="uptime_slo")
+def slo_page(
+    slo_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
+    principal: PrincipalDep, found: HistoryDep,
+) -> HTMLResponse:  # fmt: skip
+    """An SLO: its budget, burn rates per window, and the budget left day by day."""
+    slo = uptime.get_slo(session, slo_id, principal.scope)  # others': 404 first
+    principal.require("uptime:read")
+    now = utcnow()
+    [status] = slo_status(session, found, [slo], now)
+    burn = slo_burn(session, found, slo, now)
+    chart = line_chart(
+        list(zip(burn["minute"].to_list(), [r * 100 for r in burn["remaining"]], strict=True)),
+        title="Error budget left", unit="%",
+    )  # fmt: skip
+    return templates.TemplateResponse(
+        request, "uptime/slo.html", {"section": "uptime", "status": status, "chart": chart}
+    )
+
+
+@router.get("/uptime/incidents", name="uptime_incidents")
+def incidents_page(
+    request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader
+) -> HTMLResponse:
+    """Incidents the caller sees, open ones first, with their updates."""
+    found = [uptime.get_incident(session, i.id, principal.scope)
+             for i in uptime.list_incidents(session, principal.scope, limit=100)]  # fmt: skip
+    found.sort(key=lambda i: (i.resolved_at is not None, -i.opened_at.timestamp()))
+    return templates.TemplateResponse(
+        request, "uptime/incidents.html", {"section": "uptime", "incidents": found}
+    )

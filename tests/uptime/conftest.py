@@ -1,0 +1,48 @@
+"""Uptime's fixtures: a store with three organisations, a NATS stream of each test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from bastion.audit import Actor
+from bastion.orgs import Contact, Organisation, OrgType, save_organisation
+from bastion.store import Store
+from bastion.uptime import bus
+
+ORGS = ("RAL", "RJ1", "A81001")
+
+
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    with sqlite_store.session() as session:
+        for code in ORGS:
+            save_organisation(
+                session,
+                Organisation(code, f"Org {code}", OrgType.TRUST,
+                             contacts=(Contact("Duty", f"duty@{code.lower()}.nhs.test"),)),
+                actor=Actor.cli("test"),
+            )  # fmt: skip
+    return sqlite_store
+
+
+@pytest.fixture
+def uptime_stream(monkeypatch: pytest.MonkeyPatch, nats_url: str) -> Iterator[str]:
+    """A results stream, subjects and consumer of this test's own, deleted afterwards."""
+    name = f"BASTION_UPTIME_TEST_{uuid.uuid4().hex[:8].upper()}"
+    monkeypatch.setattr(bus, "STREAM", name)
+    monkeypatch.setattr(bus, "SUBJECT_PREFIX", f"bastion-test.{name.lower()}")
+    monkeypatch.setattr(bus, "CONSUMER", f"{name.lower()}-centre")
+    yield name
+
+    async def delete() -> None:
+        nc = await bus.connect(nats_url)
+        try:
+            await nc.jetstream().delete_stream(name)
+        finally:
+            await nc.close()
+
+    asyncio.run(delete())
