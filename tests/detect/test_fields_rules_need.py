@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from bastion.boundary.parsers import ParseContext, get_parser
-from bastion.detect import RuleSet, load_ruleset
+from bastion.detect import RuleSet, load_ruleset, load_texts
 
 ZEEK_HEADER = [
     "#separator \\x09",
@@ -119,3 +119,48 @@ def test_zeek_json_agrees_with_tsv_on_the_dns_fields(field: str) -> None:
     b = get_parser("zeek-json").parse(pl.Series([record]), context).events
     assert a == b.get_column(field).to_list()
     assert a[0] in ("b.example,192.0.2.1", True, 1)
+
+
+# SigmaHQ's OMIGOD rule (CVE-2021-38647) is not among the shared rules; this one has its
+# shape, written here: a POST to OMI's /wsman that succeeded with no Authorization header.
+# (Zeek's ``uri`` maps to url.full, which is http:// + host + uri, so it says endswith.)
+# Zeek writes request header names only with a policy script loaded, and Bastion keeps no
+# column for them, so the filter's field is absent: null, and "not filter" is true.
+OMI_SHAPED = """
+title: OMI management request without an Authorization header
+id: 0c2b9f52-6a55-4f5e-9f0f-3f3b1c2d4e5a
+logsource:
+  product: zeek
+  service: http
+detection:
+  selection:
+    status_code: 200
+    uri|endswith: /wsman
+    method: POST
+  auth_header:
+    client_header_names|contains: 'AUTHORIZATION'
+  condition: selection and not auth_header
+level: high
+"""
+
+
+def test_a_rule_filtering_on_an_absent_field_runs_and_fires() -> None:
+    rules = RuleSet(load_texts([("omi.yml", OMI_SHAPED)]).rules)
+    (rule,) = rules.rules
+    assert not rule.detection.never
+    assert rule.detection.needs.missing == {"client_header_names"}
+    header = [
+        "#separator \\x09",
+        "#set_separator\t,",
+        "#empty_field\t(empty)",
+        "#unset_field\t-",
+        "#path\thttp",
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttrans_depth\tmethod\thost"
+        "\turi\tstatus_code\tuser_agent",
+    ]
+
+    def line(method: str, uri: str, status: int) -> str:
+        return f"1521911720.1\tCx\t203.0.113.9\t40000\t10.0.0.5\t5986\t1\t{method}\t10.0.0.5\t{uri}\t{status}\t-"
+
+    lines = [line("POST", "/wsman", 200), line("POST", "/wsman", 401), line("GET", "/wsman", 200)]
+    assert _hits(rules, "zeek", [*header, *lines]) == [0]
