@@ -2,7 +2,7 @@
 
 Every signed-in request asks whose it is. The session's row, with its user's
 ``disabled`` flag and ``updated_at``, is read on every request (one query on the
-session's unique hash), so signing out, ending a session, its expiry and a
+session's unique hash; its last use is written at commit, ``touch``), so signing out, ending a session, its expiry and a
 disabled account take effect at once, in every server process. What the person
 may do and see (national role and memberships: a second query and an object
 graph) is kept in a small per-process ``PrincipalCache`` keyed by the user's id
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from bastion.auth.models import SessionRow, UserRow
 from bastion.auth.principal import Principal
 from bastion.auth.signin import SESSION_IDLE, STAGE_FULL, session_hash
+from bastion.auth.touch import later
 from bastion.auth.users import principal_of
 from bastion.core.timeutil import as_utc, utcnow
 
@@ -117,7 +118,7 @@ def check_session(
         connection.execute(_END, {"p_id": session_id})
         return None
     if moment - last_seen > timedelta(minutes=1):
-        connection.execute(_TOUCH, {"p_id": session_id, "p_at": moment})
+        later(session, _TOUCH, {"p_id": session_id, "p_at": moment})
     key = (int(user_id), as_utc(changed))
     principal = cache.get(key)
     if principal is None:
