@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "B00000"
@@ -88,9 +89,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds the server (its process and its workers) has used so far."""
+    parent = psutil.Process(pid)
+    total = 0.0
+    for process in [parent, *parent.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 @contextmanager
-def serving(folder: Path, database_url: str, workers: int) -> Iterator[int]:
-    """Run uvicorn with ``workers`` processes on a free local port; yield the port."""
+def serving(folder: Path, database_url: str, workers: int) -> Iterator[tuple[int, int]]:
+    """Run uvicorn with ``workers`` processes on a free local port; yield the port and its pid."""
     port = _free_port()
     env = {
         **os.environ,
@@ -110,7 +124,7 @@ def serving(folder: Path, database_url: str, workers: int) -> Iterator[int]:
             except OSError:
                 time.sleep(0.2)
         time.sleep(1.0 * workers)  # every worker up, not only the first
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
