@@ -3,8 +3,8 @@
 Sign in with TOTP, open the overview, follow an alert to its evidence, and fail
 to open another organisation's page; respond to an advisory as an
 organisation lead; switch a detection rule off for one organisation as a
-national administrator. Set BASTION_SCREENSHOTS=1
-to write screenshots of the main pages into docs/screenshots/.
+national administrator. Under CI (or with BASTION_SCREENSHOTS=1) they write
+screenshots of the pages they check into docs/screenshots/, the README's tour.
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def shot(page: Any, name: str) -> None:
-    if os.environ.get("BASTION_SCREENSHOTS"):
+    """Write the page to docs/screenshots/ (the README's tour) when asked to, and always in CI."""
+    if os.environ.get("BASTION_SCREENSHOTS") or browsing.IN_CI:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 

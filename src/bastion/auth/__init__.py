@@ -2,8 +2,10 @@
 
 from bastion.auth.principal import Principal, PrincipalKind, system_principal
 from bastion.auth.ratelimit import count_hit as count_rate_hit
+from bastion.auth.ratelimit import give_back as give_back_rate_hits
 from bastion.auth.ratelimit import sweep as sweep_rate_counters
 from bastion.auth.roles import CONTEXTS, NATIONAL_ROLES, PERMISSIONS, ROLE_PERMISSIONS, Role
+from bastion.auth.session_check import CheckedSession, PrincipalCache, check_session
 from bastion.auth.signin import (
     ActiveSession,
     SignInFailed,
@@ -50,9 +52,11 @@ __all__ = [
     "ROLE_PERMISSIONS",
     "ActiveSession",
     "ApiToken",
+    "CheckedSession",
     "Enrolment",
     "NewToken",
     "Principal",
+    "PrincipalCache",
     "PrincipalKind",
     "Role",
     "Scope",
@@ -60,6 +64,7 @@ __all__ = [
     "StartedSession",
     "TokenStatus",
     "User",
+    "check_session",
     "complete_totp",
     "count_rate_hit",
     "create_token",
@@ -67,6 +72,7 @@ __all__ = [
     "find_session",
     "find_token",
     "get_user",
+    "give_back_rate_hits",
     "grant",
     "list_tokens",
     "list_users",

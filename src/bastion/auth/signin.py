@@ -60,7 +60,8 @@ class ActiveSession:
     principal: Principal
 
 
-def _hash(value: str) -> str:
+def session_hash(value: str) -> str:
+    """Return what the database keeps of a session cookie: its SHA-256, in hex."""
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -135,7 +136,7 @@ def _start(
     lifetime = PENDING_LIFETIME if stage == STAGE_TOTP else SESSION_LIFETIME
     session.add(
         SessionRow(
-            token_hash=_hash(cookie),
+            token_hash=session_hash(cookie),
             user_id=row.id,
             stage=stage,
             csrf_token=csrf,
@@ -164,7 +165,7 @@ def find_session(
     found = session.execute(
         select(SessionRow, UserRow)
         .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
-        .where(SessionRow.token_hash == _hash(cookie))
+        .where(SessionRow.token_hash == session_hash(cookie))
         .options(selectinload(UserRow.memberships))
     ).first()
     if found is None:
@@ -233,7 +234,7 @@ def complete_totp(
 
 def sign_out(session: Session, cookie: str, who: Principal | None = None) -> None:
     """End the session of ``cookie`` (nothing happens when there is none)."""
-    session.execute(delete(SessionRow).where(SessionRow.token_hash == _hash(cookie)))
+    session.execute(delete(SessionRow).where(SessionRow.token_hash == session_hash(cookie)))
     if who is not None:
         audit.record(session, who.as_actor(), "user.sign_out", f"user:{who.name}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -20,7 +20,7 @@ from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.roles import MEMBER_ROLES, Role
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError
 from bastion.core.records import from_row, must_exist
-from bastion.core.timeutil import utcnow
+from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
 
 # argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes).
@@ -225,7 +225,10 @@ def list_users(
 def _change(session: Session, who: Principal, row: UserRow, action: str, apply: Any) -> User:
     before = public_view(_to_domain(row))
     apply(row)
-    row.updated_at = utcnow()
+    # Strictly later than before: a cached principal is keyed by it (``session_check``).
+    now = utcnow()
+    last = as_utc(row.updated_at) if row.updated_at else now
+    row.updated_at = max(now, last + timedelta(microseconds=1))
     session.flush()
     session.refresh(row)
     user = _to_domain(row)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bastion import __version__
+from bastion import __version__, auth
 from bastion.core.settings import Settings
 from bastion.detect import RuleCatalogue
 from bastion.store import Store
@@ -25,6 +25,7 @@ from bastion.web.security import (
 # Shared by every server process on one database (or one Redis, with ``redis_url``).
 SIGNIN_LIMIT = (20, 60.0)  # sign-in attempts per address per minute
 API_LIMIT = (600, 60.0)  # API requests per person or token per minute
+RANGE_LIMIT = (1200, 60.0)  # breached-password range requests per client address per minute
 
 DESCRIPTION = (
     "Bastion's JSON API: the federation's organisations, their networks, contacts and hosts, "
@@ -41,6 +42,7 @@ def create_app(
     *,
     signin_limit: tuple[int, float] = SIGNIN_LIMIT,
     api_limit: tuple[int, float] = API_LIMIT,
+    range_limit: tuple[int, float] = RANGE_LIMIT,
     oidc: OidcConfig | None = None,
 ) -> FastAPI:
     """Build the web app over ``store``; the caller owns the store and disposes of it.
@@ -77,9 +79,15 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     app.state.templates = make_templates()
-    limiters = make_limiters(store, settings.redis_url, {"signin": signin_limit, "api": api_limit})
+    app.state.principals = auth.PrincipalCache()  # who a session is, between role changes
+    limiters = make_limiters(
+        store,
+        settings.redis_url,
+        {"signin": signin_limit, "api": api_limit, "range": range_limit},
+    )
     app.state.signin_limiter = limiters["signin"]
     app.state.api_limiter = limiters["api"]
+    app.state.range_limiter = limiters["range"]
     app.state.oidc = OidcClient(oidc) if oidc else None
     app.state.rule_catalogue = RuleCatalogue(settings.rules_dir, settings.rule_placeholders)
     install_error_handlers(app)

@@ -80,13 +80,13 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         request.state.principal = found
         return found
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    active = auth.find_session(session, cookie, ip=ip) if cookie else None
+    cache: auth.PrincipalCache = request.app.state.principals
+    active = auth.check_session(session, cookie, cache, ip=ip) if cookie else None
     if active is None or active.stage != "full":
         msg = "sign in first (a session cookie, or an API token in Authorization: Bearer)"
         raise SignInRequired(msg)
     request.state.csrf_token = active.csrf_token
     request.state.principal = active.principal
-    request.state.user = active.user
     return active.principal
 
 

@@ -20,9 +20,8 @@ from bastion import passwords
 from bastion.core.errors import InputError
 from bastion.web.auth import client_ip
 from bastion.web.deps import get_settings
-from bastion.web.security import RateLimiter, make_limiters
+from bastion.web.security import RateLimiter
 
-RANGE_LIMIT = (1200, 60.0)  # range requests per client address per minute
 CACHE_CONTROL = "public, max-age=86400"
 
 router = APIRouter(tags=["passwords"])
@@ -38,11 +37,7 @@ def breach_stores(request: Request) -> passwords.Stores:
 
 
 def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if not hasattr(state, "range_limiter"):
-        limits = make_limiters(state.store, get_settings(request).redis_url, {"range": RANGE_LIMIT})
-        state.range_limiter = limits["range"]
-    limiter: RateLimiter = state.range_limiter
+    limiter: RateLimiter = request.app.state.range_limiter  # made by create_app
     return limiter
 
 

@@ -7,10 +7,12 @@ decides who the caller is (that is ``bastion.web.auth``, on the routers that nee
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 
@@ -84,7 +86,7 @@ class RateLimiter:
         """Count one hit for ``key``; raise TooManyRequests (not counting it) when over the limit."""
         now = self.clock()
         bucket = int(now // self.bucket_seconds)
-        refused = self._count(key, bucket, bucket - BUCKETS)
+        refused = self._count(key, bucket, bucket - BUCKETS, 1)
         if refused is None:
             return
         retry = self._retry_after(refused, now)
@@ -101,8 +103,12 @@ class RateLimiter:
                 return max(1, math.ceil((bucket + BUCKETS + 1) * self.bucket_seconds - now))
         return max(1, math.ceil(self.bucket_seconds))
 
-    def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
-        """Count a hit unless buckets ``oldest``..``bucket`` hold the limit; else return them."""
+    def _count(self, key: str, bucket: int, oldest: int, hits: int) -> list[tuple[int, int]] | None:
+        """Count ``hits`` unless buckets ``oldest``..``bucket`` would pass the limit; else return them."""
+        raise NotImplementedError
+
+    def _give_back(self, key: str, bucket: int, hits: int) -> None:
+        """Uncount ``hits`` hits of ``key`` in ``bucket`` that were counted ahead and not used."""
         raise NotImplementedError
 
 
@@ -121,18 +127,28 @@ class SqlRateLimiter(RateLimiter):
         self.store = store
         self._next_sweep = 0
 
-    def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
+    def _count(self, key: str, bucket: int, oldest: int, hits: int) -> list[tuple[int, int]] | None:
         with self.store.transaction() as connection:
             if bucket >= self._next_sweep:  # forget old buckets once a window, per process
                 auth.sweep_rate_counters(connection, self.scope, before=oldest)
                 self._next_sweep = bucket + BUCKETS
             return auth.count_rate_hit(
-                connection, self.scope, key, bucket=bucket, oldest=oldest, limit=self.limit
+                connection,
+                self.scope,
+                key,
+                bucket=bucket,
+                oldest=oldest,
+                limit=self.limit,
+                hits=hits,
             )
 
+    def _give_back(self, key: str, bucket: int, hits: int) -> None:
+        with self.store.transaction() as connection:
+            auth.give_back_rate_hits(connection, self.scope, key, bucket=bucket, hits=hits)
 
-# Atomic in Redis: read the window's buckets, and count the hit in the newest only if the
-# window holds fewer than the limit. Returns nil when counted, else the buckets' hits.
+
+# Atomic in Redis: read the window's buckets, and count the hits in the newest only if the
+# window has room for them. Returns nil when counted, else the buckets' hits.
 _REDIS_HIT = """
 local counts = {}
 local total = 0
@@ -141,9 +157,14 @@ for i, key in ipairs(KEYS) do
   counts[i] = n
   total = total + n
 end
-if total >= tonumber(ARGV[1]) then return counts end
-redis.call('INCR', KEYS[#KEYS])
+if total + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return counts end
+redis.call('INCRBY', KEYS[#KEYS], ARGV[3])
 redis.call('PEXPIRE', KEYS[#KEYS], ARGV[2])
+return false
+"""
+# Uncount hits counted ahead and not used, unless their bucket has expired already.
+_REDIS_GIVE_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], ARGV[1]) end
 return false
 """
 
@@ -164,14 +185,20 @@ class RedisRateLimiter(RateLimiter):
         self.client = client
         self.prefix = prefix
         self._script = client.register_script(_REDIS_HIT)
+        self._give_back_script = client.register_script(_REDIS_GIVE_BACK)
 
-    def _count(self, key: str, bucket: int, oldest: int) -> list[tuple[int, int]] | None:
+    def _tag(self, key: str) -> str:
         # One hash tag per (scope, key): all of its buckets live on one cluster node.
-        tag = f"{self.prefix}:{{{self.scope}:{key}}}"
+        return f"{self.prefix}:{{{self.scope}:{key}}}"
+
+    def _count(self, key: str, bucket: int, oldest: int, hits: int) -> list[tuple[int, int]] | None:
+        tag = self._tag(key)
         buckets = list(range(oldest, bucket + 1))
         ttl_ms = math.ceil((BUCKETS + 2) * self.bucket_seconds * 1000)
         try:
-            found = self._script(keys=[f"{tag}:{b}" for b in buckets], args=[self.limit, ttl_ms])
+            found = self._script(
+                keys=[f"{tag}:{b}" for b in buckets], args=[self.limit, ttl_ms, hits]
+            )
         except redis.RedisError as exc:
             msg = f"the rate-limit counters in Redis cannot be reached: {exc}"
             raise RateLimitUnavailable(msg) from exc
@@ -179,15 +206,74 @@ class RedisRateLimiter(RateLimiter):
             return None
         return [(b, int(n)) for b, n in zip(buckets, found, strict=True) if int(n)]
 
+    def _give_back(self, key: str, bucket: int, hits: int) -> None:
+        # What is not given back only makes the limit stricter until it expires.
+        with contextlib.suppress(redis.RedisError):
+            self._give_back_script(keys=[f"{self._tag(key)}:{bucket}"], args=[hits])
+
+
+# A process counts a lease of hits in the shared counters at once, up to this share of
+# the limit (and at most LEASE_MAX): a limit under LEASE_SHARE counts every hit.
+LEASE_SHARE = 100
+LEASE_MAX = 50
+KEEP_LEASES = 10_000  # keys whose lease a process remembers before forgetting the stale ones
+
+
+class LeasedRateLimiter(RateLimiter):
+    """A shared limit counted ahead: ``lease`` hits at a time, handed out in this process.
+
+    The shared counters (SQL or Redis) are written once per lease instead of once
+    per request. A lease is counted before any of its hits is used, so no window
+    ever holds more than the limit; what a process leased and did not use in a
+    bucket is given back when the key's next hit falls in a later bucket (or
+    expires with the window), so the limit is at most ``lease - 1`` hits per
+    process stricter for a while. Near the limit, when a whole lease no longer
+    fits, each hit is counted alone, exactly as without leases.
+    """
+
+    def __init__(self, shared: RateLimiter, lease: int) -> None:
+        super().__init__(shared.scope, shared.limit, shared.window, shared.clock)
+        self.shared = shared
+        self.lease = lease
+        self._held: dict[str, tuple[int, int]] = {}  # key -> (bucket, hits left)
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, what: str) -> None:
+        bucket = int(self.clock() // self.bucket_seconds)
+        with self._lock:
+            held = self._held.pop(key, None)
+            if held is not None and held[0] == bucket and held[1] > 0:
+                self._held[key] = (bucket, held[1] - 1)
+                return
+            if len(self._held) > KEEP_LEASES:
+                self._held = {k: v for k, v in self._held.items() if v[0] == bucket}
+        if held is not None and held[1] > 0 and held[0] > bucket - BUCKETS:
+            self.shared._give_back(key, held[0], held[1])
+        if self.shared._count(key, bucket, bucket - BUCKETS, self.lease) is None:
+            with self._lock:  # another thread may have leased meanwhile: keep both
+                other, left = self._held.get(key, (bucket, 0))
+                self._held[key] = (bucket, (left if other == bucket else 0) + self.lease - 1)
+            return
+        self.shared.hit(key, what)  # near the limit: this hit alone, or a 429
+
+
+def leased(limiter: RateLimiter) -> RateLimiter:
+    """Return ``limiter`` counted a lease at a time when its limit is large enough to gain."""
+    lease = min(LEASE_MAX, limiter.limit // LEASE_SHARE)
+    return LeasedRateLimiter(limiter, lease) if lease > 1 else limiter
+
 
 def make_limiters(
     store: Store, redis_url: str | None, limits: dict[str, tuple[int, float]]
 ) -> dict[str, RateLimiter]:
-    """Return one shared limiter per scope: in Redis when ``redis_url`` is set, else in SQL."""
+    """Return one shared limiter per scope: in Redis when ``redis_url`` is set, else in SQL.
+
+    Each counts a lease of hits at a time when its limit is large (``leased``).
+    """
     if redis_url:
         client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        return {s: RedisRateLimiter(client, s, n, w) for s, (n, w) in limits.items()}
-    return {s: SqlRateLimiter(store, s, n, w) for s, (n, w) in limits.items()}
+        return {s: leased(RedisRateLimiter(client, s, n, w)) for s, (n, w) in limits.items()}
+    return {s: leased(SqlRateLimiter(store, s, n, w)) for s, (n, w) in limits.items()}
 
 
 class SecurityHeaders:
