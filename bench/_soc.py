@@ -121,6 +121,8 @@ def alert_rows(
             "created_at": last, "updated_at": last, "state": STATES[st],
             "resolution": "benign" if st == 3 else None,
             "assignee": f"analyst{m % 7}" if st == 2 else None, "group_id": i - (i - 1) % 3,
+            "acknowledged_at": last + timedelta(minutes=1 + i % 120) if st else None,
+            "closed_at": last + timedelta(minutes=1 + i % 120) if st == 3 else None,
             "observable": observable, "source": None, "source_ref": None,
         })  # fmt: skip
     return rows
@@ -194,7 +196,7 @@ def history_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return the triage history of ``alerts``: each alert no longer new left ``new`` once,
     between a minute and two hours after it was created."""
     return [
-        {"alert_id": a["id"], "at": a["created_at"] + timedelta(minutes=1 + a["id"] % 120),
+        {"alert_id": a["id"], "at": a["acknowledged_at"],
          "actor": "cli:bench", "field": "state", "before": "new", "after": a["state"],
          "reason": None}
         for a in alerts

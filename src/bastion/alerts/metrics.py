@@ -1,8 +1,9 @@
 """How fast the centre responds: MTTA and MTTR from the stored triage transitions.
 
 An alert is acknowledged when it first leaves ``new`` (acknowledged, or assigned
-straight away) and resolved when it is closed; both times come from
-``alert_history``, never from the alert's current state. MTTA is the mean time
+straight away) and resolved when it is closed; both times are the stored state
+transitions (``acknowledged_at`` and ``closed_at``, written by triage with the
+``alert_history`` row of the same change; alerts_0002 filled them from the history). MTTA is the mean time
 from creation to acknowledgement over the alerts acknowledged, MTTR from creation
 to closing over the alerts closed. The share of high and critical alerts
 acknowledged within the target counts an alert not (yet) acknowledged as missed.
@@ -12,14 +13,14 @@ The sums are taken in SQL, one row per organisation and severity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import AlertHistoryRow, AlertRow
+from bastion.alerts.models import AlertRow
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc
 
@@ -64,39 +65,27 @@ def _slices(
     session: Session, since: datetime, until: datetime, org: str | None, target: timedelta
 ) -> pl.DataFrame:
     """Sum the response times per (organisation, severity) in SQL: a row per slice, not per
-    alert, so a year of a million alerts never crosses into Python one by one."""
-    state = AlertHistoryRow.field == "state"
-    per_alert = (
+    alert, so a year of a million alerts never crosses into Python one by one. The times
+    are the alert's ``acknowledged_at`` and ``closed_at``, which triage writes with the
+    history row of the same transition."""
+    tta = _seconds(session, AlertRow.acknowledged_at, AlertRow.created_at)
+    ttr = _seconds(session, AlertRow.closed_at, AlertRow.created_at)
+    query = (
         select(
-            AlertRow.org_code.label("org"),
-            AlertRow.severity.label("severity"),
-            AlertRow.created_at.label("created"),
-            func.min(
-                case((and_(state, AlertHistoryRow.before == "new"), AlertHistoryRow.at))
-            ).label("acked"),
-            func.min(
-                case((and_(state, AlertHistoryRow.after == "closed"), AlertHistoryRow.at))
-            ).label("closed"),
+            AlertRow.org_code,
+            AlertRow.severity,
+            func.count(),
+            func.count(AlertRow.acknowledged_at),
+            func.count(AlertRow.closed_at),
+            func.sum(tta),
+            func.sum(ttr),
+            func.sum(case((tta <= target.total_seconds(), 1), else_=0)),
         )
-        .outerjoin(AlertHistoryRow, and_(AlertHistoryRow.alert_id == AlertRow.id, state))
         .where(AlertRow.created_at >= since, AlertRow.created_at < until)
-        .group_by(AlertRow.id)
+        .group_by(AlertRow.org_code, AlertRow.severity)
     )
     if org is not None:
-        per_alert = per_alert.where(AlertRow.org_code == org.strip().upper())
-    one = per_alert.subquery()
-    tta = _seconds(session, one.c.acked, one.c.created)
-    ttr = _seconds(session, one.c.closed, one.c.created)
-    query = select(
-        one.c.org,
-        one.c.severity,
-        func.count(),
-        func.count(one.c.acked),
-        func.count(one.c.closed),
-        func.sum(tta),
-        func.sum(ttr),
-        func.sum(case((tta <= target.total_seconds(), 1), else_=0)),
-    ).group_by(one.c.org, one.c.severity)
+        query = query.where(AlertRow.org_code == org.strip().upper())
     schema = {
         "org": pl.String(),
         "severity": pl.String(),

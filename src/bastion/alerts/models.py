@@ -29,6 +29,15 @@ class AlertRow(Base):
         Index("ix_alerts_queue", "state", "severity", "verdict", "last_seen", "id"),
         # … and by organisation and state (a member's queue).
         Index("ix_alerts_org_queue", "org_code", "state", "last_seen", "id"),
+        # MTTA/MTTR per organisation and severity over a period, from the index alone.
+        Index(
+            "ix_alerts_response",
+            "org_code",
+            "severity",
+            "created_at",
+            "acknowledged_at",
+            "closed_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,6 +66,9 @@ class AlertRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="new")
     resolution: Mapped[str | None] = mapped_column(String(32))
     assignee: Mapped[str | None] = mapped_column(String(120), index=True)
+    # When it first left ``new`` and when it was closed, as its history records them.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The alert group: alerts of one organisation, host and observable, close in time.
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # What the alert is about beyond the host: the indicator's value, the remote address.
