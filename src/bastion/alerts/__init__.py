@@ -1,6 +1,7 @@
 """The alerts context: one store every producer raises alerts through, and their triage."""
 
 from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
+from bastion.alerts.notices import GroupNotice, groups_to_notify, record_notice
 from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts, require_org
 from bastion.alerts.store import (
     EVIDENCE_LIMIT,
@@ -21,6 +22,7 @@ __all__ = [
     "Alert",
     "AlertStats",
     "Evidence",
+    "GroupNotice",
     "Resolution",
     "ResponseFigures",
     "ResponseMetrics",
@@ -29,8 +31,10 @@ __all__ = [
     "aggregate_candidates",
     "count_alerts_by_key",
     "get_alert",
+    "groups_to_notify",
     "list_alerts",
     "record_alerts",
+    "record_notice",
     "require_org",
     "response_metrics",
 ]
