@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from bastion import cases
 from bastion.alerts import Alert, list_alerts
 from bastion.audit import Actor
+from bastion.core.scope import Scope
 from bastion.core.settings import Settings
 from bastion.demo import generate_federation, load_federation
 from bastion.demo.day import generate_and_ingest_day
 from bastion.demo.detection import install_demo_rules
 from bastion.demo.plant import PlantedAttack
+from bastion.demo.soc import open_demo_cases
 from bastion.demo.traffic import DEFAULT_DAY
 from bastion.store import Store
 
@@ -39,7 +42,7 @@ def _raised_by(attack: PlantedAttack, alerts: list[Alert]) -> list[Alert]:
     return mine
 
 
-def test_every_planted_attack_is_one_group_per_organisation_with_its_verdict(
+def test_every_planted_attack_is_one_group_per_organisation_with_its_verdict_and_demo_cases(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data")
@@ -76,3 +79,14 @@ def test_every_planted_attack_is_one_group_per_organisation_with_its_verdict(
     assert len(grouped) == len(incidents)
     # Every alert of the day belongs to one of the planted incidents' groups.
     assert {a.group_id for a in alerts} == grouped
+    # The demo opens cases from three of those groups, worked part way through the service.
+    with sqlite_store.session() as session:
+        made = open_demo_cases(session, manifest.attacks, actor=Actor.cli("demo"))
+        opened = [cases.get_case(session, n, Scope.everything()) for n in made]
+    assert [c.status.value for c in opened] == ["containment", "triage", "eradication"]
+    by_group = {a.id: a.group_id for a in alerts}
+    for case in opened:
+        assert case.alerts
+        assert len({by_group[a] for a in case.alerts}) == 1  # the whole of one group
+        assert sum(t.status.value == "done" for t in case.tasks) >= 1
+        assert {e.kind for e in case.timeline} >= {"note", "status"}
