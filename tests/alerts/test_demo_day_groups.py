@@ -7,18 +7,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from tests.demo.small_day import ingest_small_demo_day
 
 from bastion import cases
 from bastion.alerts import Alert, list_alerts
 from bastion.audit import Actor
 from bastion.core.scope import Scope
-from bastion.core.settings import Settings
-from bastion.demo import generate_federation, load_federation
-from bastion.demo.day import generate_and_ingest_day
-from bastion.demo.detection import install_demo_rules
 from bastion.demo.plant import PlantedAttack
 from bastion.demo.soc import open_demo_cases
-from bastion.demo.traffic import DEFAULT_DAY
 from bastion.store import Store
 
 pytestmark = pytest.mark.slow  # a whole demo day through the pipeline (~8 s)
@@ -45,20 +41,7 @@ def _raised_by(attack: PlantedAttack, alerts: list[Alert]) -> list[Alert]:
 def test_every_planted_attack_is_one_group_per_organisation_with_its_verdict_and_demo_cases(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
-    install_demo_rules(settings.rules_dir)
-    orgs = generate_federation(size="small")
-    with sqlite_store.session() as session:
-        load_federation(session, orgs, actor=Actor.cli("test"))
-    manifest, _ = generate_and_ingest_day(
-        sqlite_store,
-        settings,
-        orgs,
-        tmp_path / "day",
-        events=6_000,
-        day=DEFAULT_DAY,
-        actor=Actor.cli("test"),
-    )
+    manifest = ingest_small_demo_day(sqlite_store, tmp_path)
     with sqlite_store.session() as session:
         alerts = list_alerts(session)[0]
     # One incident may be planted in parts (Log4Shell probes by URL and by user agent).

@@ -15,8 +15,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import cases
-from bastion.core.errors import InputError, LimitExceeded
-from bastion.web.api.cases import CaseId, NotifierDep, writable
+from bastion.core.errors import InputError
+from bastion.web.api.cases import CaseId, NotifierDep, store_upload, writable
 from bastion.web.auth import PrincipalDep
 from bastion.web.charts import Series, day_bars, share_bar
 from bastion.web.console.paging import Page, paging
@@ -233,18 +233,7 @@ async def case_attach(
     file: Annotated[UploadFile, File()],
 ) -> RedirectResponse:
     """Attach an uploaded file to the case (stored once by its SHA-256), from its page."""
-    writable(session, principal, case_id)
-    cap = settings.cases_attachment_max_bytes
-    data = await file.read(cap + 1)
-    if len(data) > cap:
-        msg = f"attachment is larger than the limit of {cap} bytes"
-        raise LimitExceeded(msg)
-    cases.add_attachment(
-        session, case_id, (file.filename or "attachment")[:255], data,
-        media_type=file.content_type or "application/octet-stream",
-        actor=principal.as_actor(), scope=principal.scope, root=settings.attachments_dir,
-        max_bytes=cap,
-    )  # fmt: skip
+    await store_upload(session, principal, settings, case_id, file)
     path = request.url_for("case_page", case_id=case_id).path
     return RedirectResponse(f"{path}#timeline", status_code=303)
 
