@@ -131,3 +131,40 @@ def test_a_clock_nearing_its_deadline_is_notified_once(
         late = cases.remind_clocks(session, notifier, policy=policy, now=T0 + timedelta(hours=70))
     assert (early, due, again, late) == ([], [(made.id, "sector")], [], [])
     assert [p["event"] for p in webhook.posts] == ["clock:sector"]
+
+
+def test_a_new_high_alert_group_is_notified_once_by_mail_and_webhook_and_recorded(
+    sqlite_store: Store,
+    federation: dict[str, int],
+    smtp_server: tuple[SmtpConfig, Mailbox],
+    webhook: Hook,
+) -> None:
+    import polars as pl
+    from tests.cases.conftest import indicator_hit
+
+    from bastion.alerts import record_alerts, triage
+
+    smtp, mailbox = smtp_server
+    webhook.failures = 1
+    notifier = cases.Notifier(smtp=smtp, webhook_url=webhook.url, attempts=2, backoff=0)
+    with sqlite_store.session() as session:  # a low alert group: nobody is told
+        low = {**indicator_hit("RAL", "198.51.100.9", minute=5), "severity": "low"}
+        record_alerts(session, pl.DataFrame([low]))
+        triage.close(session, ACTOR, [federation["RKE"]], "benign")  # closed: not news
+        first = cases.alert_groups_opened(session, notifier, since=T0)
+        again = cases.alert_groups_opened(session, notifier, since=T0)
+        notes = triage.history(session, federation["RAL"])
+    assert [group for group, _ in first] == [federation["RAL"], federation["RJ1"]]
+    assert again == []
+    assert sorted(rcpt for _, [rcpt] in mailbox.envelopes) == ["sec@ral.example", "sec@rj1.example"]
+    assert "[HIGH] New alert group" in str(mailbox.messages[0]["Subject"])
+    assert [(p["event"], p["organisation"], p["verdict"]) for p in webhook.posts] == [
+        ("new_alert_group", "RAL", "live"),
+        ("new_alert_group", "RJ1", "live"),
+    ]
+    assert [(s.channel, s.status, s.attempts) for s in first[0][1]] == [
+        ("email", "sent", 1),
+        ("webhook", "sent", 2),
+    ]
+    assert [(n.field, n.actor) for n in notes] == [("notify", "system:notify")] * 2
+    assert "webhook to http://127.0.0.1" in (notes[1].after or "")

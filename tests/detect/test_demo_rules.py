@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.demo.small_day import ingest_small_demo_day
+
 from bastion.alerts import list_alerts
-from bastion.audit import Actor
-from bastion.core.settings import Settings
-from bastion.demo import generate_federation, load_federation
-from bastion.demo.day import generate_and_ingest_day
 from bastion.demo.detection import demo_rule_texts, install_demo_rules
-from bastion.demo.traffic import DEFAULT_DAY
 from bastion.detect import load_ruleset
 from bastion.store import Store
 
@@ -39,20 +36,7 @@ def test_a_filled_rules_folder_is_left_alone(tmp_path: Path) -> None:
 def test_demo_day_raises_log4shell_and_port_scan_rule_alerts(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
-    install_demo_rules(settings.rules_dir)
-    orgs = generate_federation(size="small")
-    with sqlite_store.session() as session:
-        load_federation(session, orgs, actor=Actor.cli("test"))
-    manifest, _ = generate_and_ingest_day(
-        sqlite_store,
-        settings,
-        orgs,
-        tmp_path / "day",
-        events=6_000,
-        day=DEFAULT_DAY,
-        actor=Actor.cli("test"),
-    )
+    manifest = ingest_small_demo_day(sqlite_store, tmp_path)
     with sqlite_store.session() as session:
         alerts = [a for a in list_alerts(session)[0] if a.key.startswith("sigma:")]
     by_kind = {a.kind: a for a in manifest.attacks}

@@ -217,6 +217,14 @@ def case_routes(
             ),
             ok=303,
         ),
+        ("POST", "/cases/{case_id}/attach"): api(
+            lambda w, org: (
+                "POST",
+                f"/cases/{fresh_case(w, org)}/attach",
+                {"files": {"file": ("note.txt", b"evidence")}},
+            ),
+            ok=303,
+        ),
         ("POST", "/cases/{case_id}/act"): api(
             lambda w, org: (
                 "POST",

@@ -78,3 +78,40 @@ def test_lead_promotes_an_alert_works_the_case_by_keyboard_and_closes_it(
     assert "RJ1" not in page.locator("#response-times").inner_text()
     shot(page, "case-stats")
     context.close()
+
+
+def test_lead_tags_a_case_names_its_techniques_and_attaches_a_file(
+    live: dict[str, Any], browser: Any, tmp_path: Any
+) -> None:
+    with live["store"].session() as session:
+        made = cases.create_case(
+            session, cases.CaseDraft("Phish at RAL", ("RAL",)), actor=Actor.cli("t"),
+            scope=Scope.everything(),
+        )  # fmt: skip
+    report = tmp_path / "headers.txt"
+    report.write_bytes(b"Received: from mail.bad.example\n")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["lead"], f"/cases/{made.id}")
+    assert page.locator("#evidence-form").count() == 0  # a hunt reads everyone's events
+    page.fill("#tags", "phishing, ward-7")
+    with page.expect_navigation():
+        page.click("#tags-form button[type=submit]")
+    page.fill("#techniques", "T1566.002, t1204")
+    with page.expect_navigation():
+        page.click("#techniques-form button[type=submit]")
+    page.set_input_files("#attachment", str(report))
+    with page.expect_navigation():
+        page.click("#attach-form button[type=submit]")
+    shot(page, "case-forms")
+    assert page.locator("#techniques").input_value() == "T1204, T1566.002"
+    assert page.locator("#tags").input_value() == "phishing, ward-7"
+    assert "headers.txt" in page.locator("#timeline").inner_text()
+    assert errors == []
+    with live["store"].session() as session:
+        stored = cases.get_case(session, made.id, Scope.everything())
+    assert stored.techniques == ("T1204", "T1566.002")
+    assert [a.name for a in stored.attachments] == ["headers.txt"]
+    context.close()

@@ -2,6 +2,7 @@
 
 from bastion.alerts.external import ExternalAlert, raise_external
 from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
+from bastion.alerts.notices import GroupNotice, groups_to_notify, record_notice
 from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts, require_org
 from bastion.alerts.store import (
     EVIDENCE_LIMIT,
@@ -23,6 +24,7 @@ __all__ = [
     "AlertStats",
     "Evidence",
     "ExternalAlert",
+    "GroupNotice",
     "Resolution",
     "ResponseFigures",
     "ResponseMetrics",
@@ -31,9 +33,11 @@ __all__ = [
     "aggregate_candidates",
     "count_alerts_by_key",
     "get_alert",
+    "groups_to_notify",
     "list_alerts",
     "raise_external",
     "record_alerts",
+    "record_notice",
     "require_org",
     "response_metrics",
 ]

@@ -6,19 +6,21 @@ another share a group id, across kinds: the indicator alert, the built-in check
 and the Sigma rule raised by one port scan are one group. A group's id is the id
 of its first alert. A new alert joins the open group it touches (one SQL query
 per chunk of observables, then a Polars join); new alerts that touch no stored
-group chain among themselves. ``split`` moves a wrongly grouped alert out.
+group chain among themselves. The ids are written in bulk (``write_groups``), never
+one ORM object at a time. ``split`` moves a wrongly grouped alert out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import AlertRow
+from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.events import TIMESTAMP
 
 _IN_CHUNK = 500
@@ -31,7 +33,17 @@ _COLUMNS = {
     "observable": pl.String(),
     "first_seen": TIMESTAMP,
     "last_seen": TIMESTAMP,
+    "events": pl.List(pl.String()),
 }
+
+
+def event_keys(evidence: Sequence[dict[str, Any]] | None) -> list[str]:
+    """Return where each evidence event is (``path#offset``): the events an alert was raised on."""
+    return [
+        f"{e['path']}#{e['offset']}"
+        for e in evidence or []
+        if e.get("path") is not None and e.get("offset") is not None
+    ]
 
 
 def _frame(rows: Sequence[tuple[object, ...]]) -> pl.DataFrame:
@@ -41,65 +53,79 @@ def _frame(rows: Sequence[tuple[object, ...]]) -> pl.DataFrame:
 def _stored_groups(
     session: Session, fresh: pl.DataFrame, window: timedelta, open_states: Sequence[str]
 ) -> pl.DataFrame:
-    """Every stored, grouped, open alert a fresh one could join, in one query per chunk."""
-    observables = fresh["observable"].drop_nulls().unique().sort().to_list()
+    """Every stored, grouped, open alert a fresh one could join: same observable, or same
+    organisation (for shared events), close in time; one query per chunk of each."""
     earliest, latest = fresh["first_seen"].min(), fresh["last_seen"].max()
     assert isinstance(earliest, datetime)
     assert isinstance(latest, datetime)
     fresh_ids = set(fresh["id"].to_list())
-    found: list[tuple[object, ...]] = []
-    for start in range(0, len(observables), _IN_CHUNK):
-        found.extend(
-            tuple(row)
-            for row in session.execute(
-                select(*(getattr(AlertRow, c) for c in _COLUMNS)).where(
-                    AlertRow.observable.in_(observables[start : start + _IN_CHUNK]),
-                    AlertRow.group_id.is_not(None),
-                    AlertRow.state.in_(open_states),
-                    AlertRow.last_seen >= earliest - window,
-                    AlertRow.first_seen <= latest + window,
-                )
+    found: dict[int, tuple[object, ...]] = {}
+    columns = [getattr(AlertRow, c) for c in _COLUMNS if c != "events"]
+    for column, values in (
+        (AlertRow.observable, fresh["observable"].drop_nulls().unique().sort().to_list()),
+        (AlertRow.org_code, fresh["org_code"].drop_nulls().unique().sort().to_list()),
+    ):
+        for start in range(0, len(values), _IN_CHUNK):
+            query = select(*columns, AlertRow.evidence).where(
+                column.in_(values[start : start + _IN_CHUNK]),
+                AlertRow.group_id.is_not(None),
+                AlertRow.state.in_(open_states),
+                AlertRow.last_seen >= earliest - window,
+                AlertRow.first_seen <= latest + window,
             )
-            if row[0] not in fresh_ids
+            for row in session.execute(query):
+                if row[0] not in fresh_ids:
+                    found[row[0]] = (*row[:-1], event_keys(row[-1]))
+    return _frame(list(found.values()))
+
+
+def _components(nodes: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
+    """Label each node with the smallest node of its connected component (``node``, ``label``)."""
+    both = pl.concat([edges, edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))])
+    labels = pl.DataFrame({"node": nodes.unique(), "label": nodes.unique()})
+    while True:
+        lowest = (
+            both.join(labels, left_on="b", right_on="node")
+            .group_by("a")
+            .agg(pl.col("label").min().alias("_lowest"))
         )
-    return _frame(found)
+        moved = labels.join(lowest, left_on="node", right_on="a", how="left").with_columns(
+            pl.min_horizontal("label", "_lowest").alias("_new")
+        )
+        if moved.filter(pl.col("_new") < pl.col("label")).is_empty():
+            return labels
+        labels = moved.select("node", pl.col("_new").alias("label"))
 
 
-def assign_groups(
-    session: Session, rows: Sequence[AlertRow], window: timedelta, open_states: Sequence[str]
-) -> int:
-    """Give each new (flushed) alert of ``rows`` its group id; return how many joined a group."""
-    if not rows:
-        return 0
-    fresh = _frame(
-        [(r.id, None, r.org_code, r.host, r.observable, r.first_seen, r.last_seen) for r in rows]
-    )
+def plan_groups(
+    session: Session, fresh: pl.DataFrame, window: timedelta, open_states: Sequence[str]
+) -> pl.DataFrame:
+    """Return the group id of each new (stored) alert of ``fresh``: columns ``id``, ``group_id``.
+
+    ``fresh`` has the columns of ``_COLUMNS`` but ``group_id``. Two alerts belong
+    together when they share an evidence event (detectors that fired on the same
+    events), or have the same organisation, host and observable and come within
+    ``window`` of each other; groups are what these links connect. A new group that
+    reaches a stored open group takes its id (the most recent, if it reaches several);
+    otherwise the id of its oldest alert.
+    """
+    fresh = fresh.select(c for c in _COLUMNS if c != "group_id")
     stored = _stored_groups(session, fresh, window, open_states)
-    # The stored group each fresh alert touches (the most recently seen one).
-    joined = (
+    touching = (
         fresh.select("id", *_PLACE, "first_seen", "last_seen")
         .join(
-            stored.select(
-                *_PLACE,
-                "group_id",
-                pl.col("first_seen").alias("_sf"),
-                pl.col("last_seen").alias("_sl"),
-            ),
-            on=_PLACE,
-            how="inner",
-            nulls_equal=True,
+            stored.select(*_PLACE, "group_id", pl.col("first_seen").alias("_sf"),
+                          pl.col("last_seen").alias("_sl")),
+            on=_PLACE, how="inner", nulls_equal=True,
         )
         .filter(
             (pl.col("first_seen") <= pl.col("_sl") + window)
             & (pl.col("last_seen") >= pl.col("_sf") - window)
         )
-        .sort("_sl", "group_id")
-        .group_by("id")
-        .agg(pl.col("group_id").last().alias("_joined"))
-    )
-    # Fresh alerts chain among themselves: a new cluster after a gap longer than window.
+        .select(pl.col("id").alias("a"), (-pl.col("group_id")).alias("b"))
+    )  # fmt: skip
     reach = pl.col("last_seen").cum_max().shift(1).over(_PLACE)
-    clusters = (
+    chained = (
         fresh.sort([*_PLACE, "first_seen", "id"], nulls_last=True)
         .with_columns(
             (reach.is_null() | (pl.col("first_seen") > reach + window))
@@ -107,19 +133,84 @@ def assign_groups(
             .cum_sum()
             .alias("_cluster")
         )
-        .join(joined, on="id", how="left")
-        .with_columns(
-            pl.coalesce(
-                pl.col("_joined").drop_nulls().first().over("_cluster"),
-                pl.col("id").min().over("_cluster"),
-            ).alias("group_id")
-        )
+        .select(pl.col("id").alias("a"), pl.col("id").min().over("_cluster").alias("b"))
     )
-    assigned = dict(zip(clusters["id"].to_list(), clusters["group_id"].to_list(), strict=True))
+    # The same event is the same organisation's and host's: keyed by all three.
+    event = ["org_code", "host", "events"]
+    fresh_events = (
+        fresh.select("id", *event).explode("events", empty_as_null=True).drop_nulls("events")
+    )
+    stored_events = (
+        stored.select("group_id", *event).explode("events", empty_as_null=True).drop_nulls("events")
+    )
+    shared = fresh_events.select(pl.col("id").alias("a"), pl.col("id").min().over(event).alias("b"))
+    shared_stored = fresh_events.join(stored_events, on=event, nulls_equal=True).select(
+        pl.col("id").alias("a"), (-pl.col("group_id")).alias("b")
+    )
+    edges = pl.concat([touching, chained, shared, shared_stored]).filter(pl.col("a") != pl.col("b"))
+    labels = _components(pl.concat([fresh["id"], -stored["group_id"]]), edges)
+    return labels.filter(pl.col("node") > 0).select(
+        pl.col("node").alias("id"), pl.col("label").abs().alias("group_id")
+    )
+
+
+def write_groups(session: Session, plan: pl.DataFrame) -> None:
+    """Store the group ids of ``plan`` in bulk: alerts naming their own group by one
+    ``UPDATE … SET group_id = id`` per chunk of ids, the others by one executemany."""
+    own = plan.filter(pl.col("id") == pl.col("group_id"))["id"].to_list()
+    for start in range(0, len(own), _IN_CHUNK):
+        session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(own[start : start + _IN_CHUNK]))
+            .values(group_id=AlertRow.id)
+            .execution_options(synchronize_session=False)
+        )
+    others = plan.filter(pl.col("id") != pl.col("group_id"))
+    if others.height:
+        session.connection().execute(
+            update(ALERTS_TABLE)
+            .where(ALERTS_TABLE.c.id == bindparam("_id"))
+            .values(group_id=bindparam("_group")),
+            [{"_id": i, "_group": g} for i, g in others.iter_rows()],
+        )
+
+
+def fresh_frame(rows: Sequence[tuple[object, ...]]) -> pl.DataFrame:
+    """Return new alerts' (id, None, org_code, host, observable, first_seen, last_seen,
+    event keys) rows as the frame ``plan_groups`` takes."""
+    return _frame(rows)
+
+
+def assign_groups(
+    session: Session, rows: Sequence[AlertRow], window: timedelta, open_states: Sequence[str]
+) -> None:
+    """Give each new (flushed) ORM alert of ``rows`` its group id (few rows: external sources)."""
+    if not rows:
+        return
+    plan = plan_groups(
+        session,
+        _frame(
+            [
+                (
+                    r.id,
+                    None,
+                    r.org_code,
+                    r.host,
+                    r.observable,
+                    r.first_seen,
+                    r.last_seen,
+                    event_keys(r.evidence),
+                )
+                for r in rows
+            ]
+        ),
+        window,
+        open_states,
+    )
+    assigned = dict(plan.iter_rows())
     for row in rows:
         row.group_id = assigned[row.id]
     session.flush()
-    return joined.height
 
 
 def group_members(session: Session, group_id: int) -> list[int]:

@@ -1,24 +1,26 @@
 """How fast the centre responds: MTTA and MTTR from the stored triage transitions.
 
 An alert is acknowledged when it first leaves ``new`` (acknowledged, or assigned
-straight away) and resolved when it is closed; both times come from
-``alert_history``, never from the alert's current state. MTTA is the mean time
+straight away) and resolved when it is closed; both times are the stored state
+transitions (``acknowledged_at`` and ``closed_at``, written by triage with the
+``alert_history`` row of the same change; alerts_0002 filled them from the history). MTTA is the mean time
 from creation to acknowledgement over the alerts acknowledged, MTTR from creation
 to closing over the alerts closed. The share of high and critical alerts
 acknowledged within the target counts an alert not (yet) acknowledged as missed.
+The sums are taken in SQL, one row per organisation and severity.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import AlertHistoryRow, AlertRow
-from bastion.core.events import TIMESTAMP
+from bastion.alerts.models import AlertRow
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc
 
@@ -52,64 +54,68 @@ class ResponseMetrics:
     share_within_target: float | None = None  # urgent_within_target / urgent
 
 
-def _transitions(
-    session: Session, since: datetime, until: datetime, org: str | None
+def _seconds(session: Session, later: Any, earlier: Any) -> Any:
+    """Return the SQL expression of ``later - earlier`` in seconds, on either backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86_400.0
+
+
+def _slices(
+    session: Session, since: datetime, until: datetime, org: str | None, target: timedelta
 ) -> pl.DataFrame:
-    state = AlertHistoryRow.field == "state"
-    firsts = (
-        select(
-            AlertHistoryRow.alert_id,
-            func.min(
-                case((and_(state, AlertHistoryRow.before == "new"), AlertHistoryRow.at))
-            ).label("acked"),
-            func.min(
-                case((and_(state, AlertHistoryRow.after == "closed"), AlertHistoryRow.at))
-            ).label("closed"),
-        )
-        .where(state)
-        .group_by(AlertHistoryRow.alert_id)
-        .subquery()
-    )
+    """Sum the response times per (organisation, severity) in SQL: a row per slice, not per
+    alert, so a year of a million alerts never crosses into Python one by one. The times
+    are the alert's ``acknowledged_at`` and ``closed_at``, which triage writes with the
+    history row of the same transition."""
+    tta = _seconds(session, AlertRow.acknowledged_at, AlertRow.created_at)
+    ttr = _seconds(session, AlertRow.closed_at, AlertRow.created_at)
     query = (
         select(
             AlertRow.org_code,
             AlertRow.severity,
-            AlertRow.created_at,
-            firsts.c.acked,
-            firsts.c.closed,
+            func.count(),
+            func.count(AlertRow.acknowledged_at),
+            func.count(AlertRow.closed_at),
+            func.sum(tta),
+            func.sum(ttr),
+            func.sum(case((tta <= target.total_seconds(), 1), else_=0)),
         )
-        .outerjoin(firsts, firsts.c.alert_id == AlertRow.id)
         .where(AlertRow.created_at >= since, AlertRow.created_at < until)
+        .group_by(AlertRow.org_code, AlertRow.severity)
     )
     if org is not None:
         query = query.where(AlertRow.org_code == org.strip().upper())
     schema = {
         "org": pl.String(),
         "severity": pl.String(),
-        "created": TIMESTAMP,
-        "acked": TIMESTAMP,
-        "closed": TIMESTAMP,
+        "alerts": pl.Int64(),
+        "acknowledged": pl.Int64(),
+        "closed": pl.Int64(),
+        "_tta": pl.Float64(),
+        "_ttr": pl.Float64(),
+        "_within": pl.Int64(),
     }
     rows = [tuple(r) for r in session.execute(query)]
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    return frame.with_columns(
-        (pl.col("acked") - pl.col("created")).dt.total_microseconds().alias("_tta"),
-        (pl.col("closed") - pl.col("created")).dt.total_microseconds().alias("_ttr"),
-    )
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _figures(frame: pl.DataFrame, by: str | None) -> dict[str | None, ResponseFigures]:
     aggs = [
-        pl.len().alias("alerts"),
-        pl.col("_tta").count().alias("acknowledged"),
-        pl.col("_ttr").count().alias("closed"),
-        (pl.col("_tta").mean() / 1e6).alias("mtta"),
-        (pl.col("_ttr").mean() / 1e6).alias("mttr"),
+        pl.col("alerts").sum(),
+        pl.col("acknowledged").sum(),
+        pl.col("closed").sum(),
+        (pl.col("_tta").sum() / pl.col("acknowledged").sum()).alias("mtta"),
+        (pl.col("_ttr").sum() / pl.col("closed").sum()).alias("mttr"),
     ]
     out = frame.group_by(by).agg(aggs) if by else frame.select(aggs)
     return {
         (r[by] if by else None): ResponseFigures(
-            r["alerts"], r["acknowledged"], r["closed"], r["mtta"], r["mttr"]
+            r["alerts"],
+            r["acknowledged"],
+            r["closed"],
+            r["mtta"] if r["acknowledged"] else None,
+            r["mttr"] if r["closed"] else None,
         )
         for r in out.iter_rows(named=True)
     }
@@ -127,9 +133,10 @@ def response_metrics(
     start, end = as_utc(since), as_utc(until)
     config = settings or Settings()
     target = config.alert_ack_target_national if org is None else config.alert_ack_target_member
-    frame = _transitions(session, start, end, org)
-    urgent = frame.filter(pl.col("severity").is_in(_URGENT))
-    within = urgent.filter(pl.col("_tta") <= target / timedelta(microseconds=1)).height
+    frame = _slices(session, start, end, org, target)
+    urgent_slices = frame.filter(pl.col("severity").is_in(_URGENT))
+    urgent = int(urgent_slices["alerts"].sum())
+    within = int(urgent_slices["_within"].sum())
     return ResponseMetrics(
         since=start,
         until=end,
@@ -138,7 +145,7 @@ def response_metrics(
         overall=_figures(frame, None)[None] if frame.height else ResponseFigures(),
         by_severity={str(k): v for k, v in _figures(frame, "severity").items()},
         by_org={str(k): v for k, v in _figures(frame, "org").items() if k is not None},
-        urgent=urgent.height,
+        urgent=urgent,
         urgent_within_target=within,
-        share_within_target=within / urgent.height if urgent.height else None,
+        share_within_target=within / urgent if urgent else None,
     )

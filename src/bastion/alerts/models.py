@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -23,19 +23,34 @@ class AlertRow(Base):
         Index("ix_alerts_observable", "observable", "last_seen"),
         # Deduplicating alerts of external sources.
         Index("ix_alerts_source_ref", "source", "source_ref"),
+        # The queue's first page, most recently seen first, by state…
+        Index("ix_alerts_state_seen", "state", "last_seen", "id"),
+        # … by state, severity and verdict…
+        Index("ix_alerts_queue", "state", "severity", "verdict", "last_seen", "id"),
+        # … and by organisation and state (a member's queue).
+        Index("ix_alerts_org_queue", "org_code", "state", "last_seen", "id"),
+        # MTTA/MTTR per organisation and severity over a period, from the index alone.
+        Index(
+            "ix_alerts_response",
+            "org_code",
+            "severity",
+            "created_at",
+            "acknowledged_at",
+            "closed_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The organisation's code as attributed, not a foreign key: an alert for an
     # organisation not (yet) in the federation must not be lost.
-    org_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    org_code: Mapped[str | None] = mapped_column(String(16))
     host: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(500))
-    severity: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
     # blocked or live, decided from the evidence
-    verdict: Mapped[str] = mapped_column(String(16), index=True)
+    verdict: Mapped[str] = mapped_column(String(16))
     retrospective: Mapped[bool] = mapped_column(Boolean, default=False)
     indicator_type: Mapped[str | None] = mapped_column(String(32))
     indicator_value: Mapped[str | None] = mapped_column(Text)
@@ -48,9 +63,12 @@ class AlertRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Triage: new, acknowledged, in_progress, closed; a resolution once closed.
-    state: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="new")
     resolution: Mapped[str | None] = mapped_column(String(32))
     assignee: Mapped[str | None] = mapped_column(String(120), index=True)
+    # When it first left ``new`` and when it was closed, as its history records them.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The alert group: alerts of one organisation, host and observable, close in time.
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # What the alert is about beyond the host: the indicator's value, the remote address.
@@ -58,6 +76,10 @@ class AlertRow(Base):
     # External sources (Defender, webhook): which one, and its own id of the alert.
     source: Mapped[str | None] = mapped_column(String(64))
     source_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+# The table itself, for bulk statements (executemany) that bypass the ORM.
+ALERTS_TABLE = cast(Table, AlertRow.__table__)
 
 
 class AlertHistoryRow(Base):

@@ -13,6 +13,10 @@ SQL work is per group of events, never per event:
 * a closed alert is never extended: new events open a new alert;
 * every new alert joins an alert group (see ``bastion.alerts.grouping``).
 
+New alerts go in by one executemany and their group ids by a few bulk updates:
+a hundred thousand new alerts never become a hundred thousand ORM objects.
+Extended alerts are few, and stay ORM rows.
+
 ``record_alerts`` flushes but never commits: the pipeline records alerts, marks
 the batch and saves the checkpoint in one transaction.
 """
@@ -26,11 +30,11 @@ from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from bastion.alerts.grouping import assign_groups
-from bastion.alerts.models import AlertRow
+from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups, write_groups
+from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
 from bastion.core.timeutil import as_utc, utcnow
@@ -308,6 +312,90 @@ def _pick(
     return max(touching, key=lambda r: (r.last_seen, r.id or 0), default=None)
 
 
+def _new_alert(
+    group: dict[str, Any], verdict: Verdict, retrospective: bool, moment: datetime
+) -> dict[str, Any]:
+    """Return the row of a new alert made of one aggregated group."""
+    return {
+        "org_code": group["organization.id"],
+        "host": group["host.ip"],
+        "kind": group["kind"],
+        "key": group["key"],
+        "title": group["title"],
+        "severity": group["severity"],
+        "verdict": verdict.value,
+        "state": TriageState.NEW.value,
+        "observable": group["observable"],
+        "retrospective": retrospective,
+        "indicator_type": group["indicator.type"],
+        "indicator_value": group["indicator.value"],
+        "indicator_source": group["indicator.source"],
+        "indicator_threat": group["indicator.threat"],
+        "count": group["count"],
+        "first_seen": group["first_seen"],
+        "last_seen": group["last_seen"],
+        "evidence": list(group["evidence"]),
+        "created_at": moment,
+        "updated_at": moment,
+    }
+
+
+def _extend(
+    row: AlertRow, group: dict[str, Any], verdict: Verdict, evidence_limit: int, moment: datetime
+) -> None:
+    """Grow stored alert ``row`` by one aggregated group of its identity."""
+    row.count += group["count"]
+    row.first_seen = min(row.first_seen, group["first_seen"])
+    row.last_seen = max(row.last_seen, group["last_seen"])
+    if verdict is Verdict.LIVE:
+        row.verdict = Verdict.LIVE.value
+    if _RANKS[group["severity"]] > _RANKS.get(row.severity, -1):
+        row.severity = group["severity"]
+    row.indicator_type = row.indicator_type or group["indicator.type"]
+    row.indicator_value = row.indicator_value or group["indicator.value"]
+    row.indicator_source = row.indicator_source or group["indicator.source"]
+    row.indicator_threat = row.indicator_threat or group["indicator.threat"]
+    room = evidence_limit - len(row.evidence or [])
+    if room > 0:
+        # A new list, so the ORM sees the JSON column change.
+        row.evidence = [*(row.evidence or []), *group["evidence"][:room]]
+    row.updated_at = moment
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new alert rows in bulk; return their ids in order.
+
+    The ids are taken first, so the rows go in by one plain executemany (SQLite
+    answers a RETURNING executemany one row at a time): from the id sequence on
+    PostgreSQL; on SQLite, after the first row, which takes the database's one
+    write lock, so no other writer can take the ids that follow it.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = sorted(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('alerts', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": len(rows)},
+            )
+        )
+        start = 0
+    else:
+        first = session.scalar(insert(ALERTS_TABLE).returning(AlertRow.id), rows[0])
+        assert first is not None
+        ids = list(range(first, first + len(rows)))
+        start = 1
+    if len(rows) > start:
+        session.execute(
+            insert(ALERTS_TABLE),
+            [{**row, "id": i} for i, row in zip(ids[start:], rows[start:], strict=True)],
+        )
+    return ids
+
+
 def record_alerts(
     session: Session,
     candidates: pl.DataFrame,
@@ -332,59 +420,44 @@ def record_alerts(
     )
     stored = _open_alerts(session, groups, window, retrospective)
     extended = 0
-    fresh: list[AlertRow] = []
+    fresh: list[dict[str, Any]] = []
     # One step per aggregated group (groups are far fewer than events).
     for group in groups.iter_rows(named=True):
         identity = tuple(group[c] for c in _IDENTITY)
         first, last = group["first_seen"], group["last_seen"]
         verdict = Verdict.BLOCKED if group["all_blocked"] else Verdict.LIVE
-        row = _pick(stored[identity], first, last, window)
+        # Groups of one batch never touch one another (aggregation split them on the
+        # gap), so only stored alerts can be extended.
+        row = _pick(stored[identity], first, last, window) if identity in stored else None
         if row is None:
-            row = AlertRow(
-                org_code=group["organization.id"],
-                host=group["host.ip"],
-                kind=group["kind"],
-                key=group["key"],
-                title=group["title"],
-                severity=group["severity"],
-                verdict=verdict.value,
-                state=TriageState.NEW.value,
-                observable=group["observable"],
-                retrospective=retrospective,
-                indicator_type=group["indicator.type"],
-                indicator_value=group["indicator.value"],
-                indicator_source=group["indicator.source"],
-                indicator_threat=group["indicator.threat"],
-                count=group["count"],
-                first_seen=first,
-                last_seen=last,
-                evidence=list(group["evidence"]),
-                created_at=moment,
-                updated_at=moment,
-            )
-            session.add(row)
-            stored[identity].append(row)
-            fresh.append(row)
+            fresh.append(_new_alert(group, verdict, retrospective, moment))
             continue
-        row.count += group["count"]
-        row.first_seen = min(row.first_seen, first)
-        row.last_seen = max(row.last_seen, last)
-        if verdict is Verdict.LIVE:
-            row.verdict = Verdict.LIVE.value
-        if _RANKS[group["severity"]] > _RANKS.get(row.severity, -1):
-            row.severity = group["severity"]
-        row.indicator_type = row.indicator_type or group["indicator.type"]
-        row.indicator_value = row.indicator_value or group["indicator.value"]
-        row.indicator_source = row.indicator_source or group["indicator.source"]
-        row.indicator_threat = row.indicator_threat or group["indicator.threat"]
-        room = evidence_limit - len(row.evidence or [])
-        if room > 0:
-            # A new list, so the ORM sees the JSON column change.
-            row.evidence = [*(row.evidence or []), *group["evidence"][:room]]
-        row.updated_at = moment
+        _extend(row, group, verdict, evidence_limit, moment)
         extended += 1
     session.flush()
-    assign_groups(session, fresh, group_window, OPEN_STATES)
+    created = _insert(session, fresh)
+    if created:
+        plan = plan_groups(
+            session,
+            fresh_frame(
+                [
+                    (
+                        i,
+                        None,
+                        r["org_code"],
+                        r["host"],
+                        r["observable"],
+                        r["first_seen"],
+                        r["last_seen"],
+                        event_keys(r["evidence"]),
+                    )
+                    for i, r in zip(created, fresh, strict=True)
+                ]
+            ),
+            group_window,
+            OPEN_STATES,
+        )
+        write_groups(session, plan)
     return AlertStats(
-        events=candidates.height, groups=groups.height, created=len(fresh), extended=extended
+        events=candidates.height, groups=groups.height, created=len(created), extended=extended
     )

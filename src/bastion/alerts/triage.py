@@ -86,6 +86,12 @@ def _change(
             )
         )
     row.updated_at = now
+    if "state" in changes:
+        before, after = changes["state"]
+        if before == TriageState.NEW.value and row.acknowledged_at is None:
+            row.acknowledged_at = now
+        if after == TriageState.CLOSED.value and row.closed_at is None:
+            row.closed_at = now
     audit.record(
         session,
         actor,

@@ -21,7 +21,13 @@ from bastion.cases.domain import (
     TimelineEntry,
 )
 from bastion.cases.evidence import add_attachment, add_evidence, attachment_path
-from bastion.cases.notify import Notifier, Sent, remind_clocks, sent_notifications
+from bastion.cases.notify import (
+    Notifier,
+    Sent,
+    alert_groups_opened,
+    remind_clocks,
+    sent_notifications,
+)
 from bastion.cases.read import ClockPolicy, attachment_of, get_case, list_cases
 from bastion.cases.service import (
     add_note,
@@ -72,6 +78,7 @@ __all__ = [
     "add_note",
     "add_observable",
     "add_task",
+    "alert_groups_opened",
     "alert_organisation",
     "assign",
     "attachment_of",

@@ -14,7 +14,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bastion.alerts import get_alert, list_alerts, response_metrics
+from bastion.alerts import (
+    GroupNotice,
+    get_alert,
+    groups_to_notify,
+    list_alerts,
+    record_notice,
+    response_metrics,
+)
 from bastion.alerts.grouping import group_members
 from bastion.core.errors import NotFoundError
 from bastion.core.settings import Settings
@@ -129,3 +136,15 @@ def alert_response(
             )
         )  # fmt: skip
     return found
+
+
+def urgent_groups(session: Session, since: datetime) -> list[GroupNotice]:
+    """Return the new high or critical alert groups (since ``since``) not yet notified."""
+    return groups_to_notify(session, since=since)
+
+
+def record_group_notice(
+    session: Session, group_id: int, channel: str, recipient: str, outcome: str
+) -> None:
+    """Record a notification about an alert group in its first alert's history."""
+    record_notice(session, group_id, channel, recipient, outcome)

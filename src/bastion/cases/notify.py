@@ -1,7 +1,9 @@
 """Notifications about cases: e-mail to the organisations' contacts and a JSON webhook.
 
 Sent when a case is assigned, when a high or critical case opens for an
-organisation, and when a regulatory clock nears its deadline. Each channel is
+organisation, when a new high or critical alert group opens for one (recorded in
+the group's first alert's history instead), and when a regulatory clock nears
+its deadline. Each channel is
 tried up to ``attempts`` times (waiting ``backoff`` seconds, doubling, between
 tries); every send is recorded in ``case_notifications`` with its attempts and
 its last error, whether it went or not.
@@ -9,7 +11,7 @@ its last error, whether it went or not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import orgs
+from bastion.cases import alertlinks
 from bastion.cases.domain import Case, CaseStatus
 from bastion.cases.models import CaseNotificationRow, CaseRow
 from bastion.cases.read import ClockPolicy, clocks, to_case
@@ -69,15 +72,19 @@ def _payload(case: Case, kind: str, subject: str) -> dict[str, object]:
     }  # fmt: skip
 
 
-def notify(
-    session: Session, notifier: Notifier | None, case: Case, kind: str, subject: str, body: str
+def _deliver(
+    session: Session,
+    notifier: Notifier,
+    codes: Sequence[str],
+    payload: dict[str, object],
+    subject: str,
+    body: str,
+    record: Callable[[str | None, Sent], None],
 ) -> list[Sent]:
-    """Send one notification about ``case`` by every configured channel; record each send."""
-    if notifier is None or not notifier.enabled:
-        return []
+    """Mail ``codes``' contacts and post ``payload``, with retries; ``record`` each send."""
     sent: list[Sent] = []
     if notifier.smtp is not None:
-        for code in case.organisations:
+        for code in codes:
             try:
                 contacts = tuple(c.email for c in orgs.get_organisation(session, code).contacts)
             except NotFoundError:
@@ -92,16 +99,67 @@ def notify(
                     "email", ", ".join(contacts), "failed" if error else "sent", tries, error or ""
                 )
             )
-            _store(session, case, code, kind, sent[-1])
+            record(code, sent[-1])
     if notifier.webhook_url:
-        payload = _payload(case, kind, subject)
         error, tries = _retry(notifier, lambda: _post(notifier, payload))
         sent.append(
             Sent("webhook", notifier.webhook_url, "failed" if error else "sent", tries, error or "")
         )
-        _store(session, case, None, kind, sent[-1])
+        record(None, sent[-1])
     session.flush()
     return sent
+
+
+def notify(
+    session: Session, notifier: Notifier | None, case: Case, kind: str, subject: str, body: str
+) -> list[Sent]:
+    """Send one notification about ``case`` by every configured channel; record each send."""
+    if notifier is None or not notifier.enabled:
+        return []
+    return _deliver(
+        session,
+        notifier,
+        case.organisations,
+        _payload(case, kind, subject),
+        subject,
+        body,
+        lambda code, item: _store(session, case, code, kind, item),
+    )
+
+
+def alert_groups_opened(
+    session: Session, notifier: Notifier | None, *, since: datetime
+) -> list[tuple[int, list[Sent]]]:
+    """Notify each new high or critical alert group (since ``since``) once: its organisation's
+    contacts by e-mail and the webhook. Return each group notified with its sends."""
+    if notifier is None or not notifier.enabled:
+        return []
+    done = []
+    for group in alertlinks.urgent_groups(session, since):
+        subject = (
+            f"[{group.severity.upper()}] New alert group {group.group_id} for "
+            f"{group.org or 'an unattributed host'} ({group.verdict})"
+        )
+        body = "\n".join([
+            f"A {group.severity} alert group opened: {group.alerts} alert(s), {group.verdict}.",
+            f"First seen: {group.first_seen:%Y-%m-%d %H:%M} UTC", "",
+            *(f"- {title}" for title in group.titles),
+        ])  # fmt: skip
+        payload: dict[str, object] = {
+            "event": "new_alert_group", "subject": subject, "group": group.group_id,
+            "organisation": group.org, "severity": group.severity, "verdict": group.verdict,
+            "alerts": group.alerts, "titles": list(group.titles),
+        }  # fmt: skip
+
+        def record(_code: str | None, item: Sent, group_id: int = group.group_id) -> None:
+            outcome = f"{item.status} after {item.attempts} attempt(s) {item.error}".strip()
+            alertlinks.record_group_notice(session, group_id, item.channel, item.recipient, outcome)
+
+        codes = [group.org] if group.org else []
+        done.append(
+            (group.group_id, _deliver(session, notifier, codes, payload, subject, body, record))
+        )
+    return done
 
 
 def _store(session: Session, case: Case, code: str | None, kind: str, item: Sent) -> None:

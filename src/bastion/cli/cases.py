@@ -286,12 +286,23 @@ def observable(
 
 
 @app.command("remind")
-def remind() -> None:
-    """Notify the cases whose regulatory clocks are nearly up (each clock once); run from cron."""
+def remind(
+    hours: int = typer.Option(
+        24, "--groups-since-hours", min=1, help="notify new alert groups of the last HOURS"
+    ),
+) -> None:
+    """Notify the cases whose regulatory clocks are nearly up and the new high or critical
+    alert groups (each once); run from cron."""
+    from datetime import timedelta
+
     from bastion import cases
+    from bastion.core.timeutil import utcnow
 
     done = in_session(cases.remind_clocks, _notifier(), policy=cases.clock_policy(settings()))
-    typer.echo(f"{len(done)} reminders sent")
+    groups = in_session(
+        cases.alert_groups_opened, _notifier(), since=utcnow() - timedelta(hours=hours)
+    )
+    typer.echo(f"{len(done)} reminders sent, {len(groups)} new alert groups notified")
 
 
 @app.command("stats")

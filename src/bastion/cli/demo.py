@@ -78,6 +78,11 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         f"ingested a demo day ({yesterday}): {sum(s.events for s in stats):,} events from "
         f"{len(stats)} files, {len(manifest.attacks)} planted attacks, {alerts} alerts"
     )
+    from bastion.demo.soc import open_demo_cases
+
+    with opened.session() as session:
+        made = open_demo_cases(session, manifest.attacks, actor=actor())
+    said.append(f"opened {len(made)} demo cases from the day's alert groups")
     return said
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from bastion import cases
 from bastion.auth import Principal
 from bastion.core.errors import LimitExceeded
+from bastion.core.settings import Settings
 from bastion.web.api.org_models import Code
 from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep
@@ -473,22 +474,32 @@ async def attach(
     file: Annotated[UploadFile, File(description="the file")],
     name: Annotated[str | None, Form(max_length=255, pattern=PRINTABLE)] = None,
 ) -> Created:
+    return _created(await store_upload(session, principal, settings, case_id, file, name))
+
+
+async def store_upload(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    case_id: int,
+    file: UploadFile,
+    name: str | None = None,
+) -> int:
+    """Attach an uploaded file to a workable case (API and console); return its id."""
     writable(session, principal, case_id)
     cap = settings.cases_attachment_max_bytes
     data = await file.read(cap + 1)
     if len(data) > cap:
         msg = f"attachment is larger than the limit of {cap} bytes"
         raise LimitExceeded(msg)
-    return _created(
-        cases.add_attachment(
-            session,
-            case_id,
-            name or file.filename or "attachment",
-            data,
-            media_type=file.content_type or "application/octet-stream",
-            actor=principal.as_actor(),
-            scope=principal.scope,
-            root=settings.attachments_dir,
-            max_bytes=cap,
-        )
+    return cases.add_attachment(
+        session,
+        case_id,
+        (name or file.filename or "attachment")[:255],
+        data,
+        media_type=file.content_type or "application/octet-stream",
+        actor=principal.as_actor(),
+        scope=principal.scope,
+        root=settings.attachments_dir,
+        max_bytes=cap,
     )

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import cases
 from bastion.core.errors import InputError
-from bastion.web.api.cases import CaseId, NotifierDep, writable
+from bastion.web.api.cases import CaseId, NotifierDep, store_upload, writable
 from bastion.web.auth import PrincipalDep
 from bastion.web.charts import Series, day_bars, share_bar
 from bastion.web.console.paging import Page, paging
@@ -25,7 +25,7 @@ from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep
 PAGE_SIZE = 50
 STEPS = (
     *("status", "assign", "note", "task", "task_status", "observable", "alert", "clock"),
-    *("advisory", "health", "merge"),
+    *("advisory", "health", "merge", "tags", "techniques", "evidence"),
 )
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -214,12 +214,28 @@ def case_page(
         "cases/show.html",
         {
             "section": "cases", "case": found, "may_write": may_write,
+            "national": principal.scope.national,
             "statuses": [s for s in cases.CaseStatus if s is not found.status],
             "task_statuses": list(cases.TaskStatus), "kinds": list(cases.ObservableKind),
             "impacts": list(cases.PatientImpact),
             "countdown": countdown,
         },
     )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/attach", name="case_attach")
+async def case_attach(
+    request: Request,
+    case_id: CaseId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+) -> RedirectResponse:
+    """Attach an uploaded file to the case (stored once by its SHA-256), from its page."""
+    await store_upload(session, principal, settings, case_id, file)
+    path = request.url_for("case_page", case_id=case_id).path
+    return RedirectResponse(f"{path}#timeline", status_code=303)
 
 
 @router.post("/cases/{case_id}/act", name="case_act")
@@ -229,6 +245,7 @@ def case_act(
     session: SessionDep,
     principal: PrincipalDep,
     notify: NotifierDep,
+    settings: SettingsDep,
     step: Annotated[str, Form(max_length=32)],
     value: Field = "",
     detail: Field = "",
@@ -264,6 +281,11 @@ def case_act(
         cases.merge_cases(session, case_id, number, **kw)
     elif step == "clock":
         cases.report_clock(session, case_id, value, **kw)
+    elif step in {"tags", "techniques"}:
+        listed = [t.strip() for t in value.split(",") if t.strip()]
+        cases.update_case(session, case_id, {step: listed}, **kw)
+    elif step == "evidence":
+        cases.add_evidence(session, case_id, settings.archive_dir, value, **kw)
     elif step == "health":
         since = (current.downtime_since or datetime.now(UTC)) if downtime == "on" else None
         systems = [s.strip() for s in detail.split(",") if s.strip()]

@@ -1,0 +1,311 @@
+"""What the SOC benchmarks (``bench.alerts``, ``bench.cases``) share.
+
+A fresh store on SQLite or PostgreSQL (127.0.0.1:5432, trust authentication; the
+case is left out when no server answers), organisations and a million alerts
+loaded in bulk (a DB-API ``executemany`` on SQLite, ``COPY`` on PostgreSQL, the
+table's indexes built after the load: never an ORM object per row), people signed in, latency percentiles
+of API requests sent one at a time through the ASGI app, and the results file
+with the machine and its load average.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bastion.audit import Actor
+from bastion.store import Store, upgrade
+from bench._boundary.report import machine
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CHUNK = 50_000
+SEVERITIES = ("low", "medium", "high", "critical")
+STATES = ("new", "acknowledged", "in_progress", "closed")
+FAMILIES = ("builtin:port-scan", "builtin:log4shell-probe", "builtin:exfiltration", "sigma:ps")
+
+
+@contextmanager
+def fresh_store(backend: str, name: str) -> Iterator[Store | None]:
+    """Yield a migrated empty store on ``backend`` (``sqlite`` or ``postgresql``), or None.
+
+    None: no PostgreSQL server answers at 127.0.0.1:5432. The store is removed after.
+    """
+    if backend == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix=f"bastion-bench-{name}-"))
+        store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
+        try:
+            upgrade(store.engine)
+            yield store
+        finally:
+            store.dispose()
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    database = f"bastion_bench_{name}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+            conn.execute(text(f"CREATE DATABASE {database}"))
+    except OperationalError:
+        yield None
+        return
+    store = Store.from_url(POSTGRES.rsplit("/", 1)[0] + f"/{database}")
+    try:
+        upgrade(store.engine)
+        yield store
+    finally:
+        store.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+        admin.dispose()
+
+
+def seed_organisations(store: Store, count: int) -> list[str]:
+    """Save ``count`` organisations ``B00000``…; return their codes."""
+    from bastion import orgs
+
+    codes = [f"B{i:05d}" for i in range(count)]
+    with store.session() as session:
+        orgs.save_organisations(
+            session,
+            [orgs.Organisation(c, f"Trust {c}", orgs.OrgType.TRUST) for c in codes],
+            actor=Actor.cli("bench"),
+            source="bench",
+        )
+    return codes
+
+
+def alert_rows(
+    first: int, count: int, total: int, codes: list[str], end: datetime
+) -> list[dict[str, Any]]:
+    """Return alert rows ``first``… of ``total`` spread over the year to ``end``, most closed.
+
+    Deterministic: row ``i`` depends on ``i`` only. An organisation's alerts are every
+    ``len(codes)``-th; four in five are closed; severities low 40 %, medium 30 %,
+    high 20 %, critical 10 %; a fifth got through (live); alerts come in groups of three.
+    """
+    ids = np.arange(first, first + count, dtype=np.int64)
+    mix = (ids * 2_654_435_761) % 1_000_003  # a cheap deterministic scramble
+    start = end - timedelta(days=365)
+    offsets = (ids * (365 * 86_400) // total).astype(np.int64)
+    severity = np.searchsorted([40, 70, 90], mix % 100, side="right")
+    state = np.where(mix % 5 == 0, mix % 3, 3)
+    rows = []
+    for i, m, off, sev, st in zip(
+        ids.tolist(), mix.tolist(), offsets.tolist(), severity.tolist(), state.tolist(), strict=True
+    ):
+        last = start + timedelta(seconds=off)
+        family = FAMILIES[m % 4]
+        observable = f"198.51.{(i // 3) % 256}.{(i // 768) % 256}"
+        rows.append({
+            "id": i, "org_code": codes[i % len(codes)], "host": f"10.{i % 200}.0.{i % 250}",
+            "kind": "rule", "key": f"{family}:{observable}", "title": f"{family} from {observable}",
+            "severity": SEVERITIES[sev], "verdict": "live" if m % 5 == 1 else "blocked",
+            "retrospective": False, "indicator_type": None, "indicator_value": None,
+            "indicator_source": None, "indicator_threat": None, "count": 1 + m % 50,
+            "first_seen": last - timedelta(minutes=m % 60), "last_seen": last, "evidence": [],
+            "created_at": last, "updated_at": last, "state": STATES[st],
+            "resolution": "benign" if st == 3 else None,
+            "assignee": f"analyst{m % 7}" if st == 2 else None, "group_id": i - (i - 1) % 3,
+            "acknowledged_at": last + timedelta(minutes=1 + i % 120) if st else None,
+            "closed_at": last + timedelta(minutes=1 + i % 120) if st == 3 else None,
+            "observable": observable, "source": None, "source_ref": None,
+        })  # fmt: skip
+    return rows
+
+
+def _sqlite_value(value: Any) -> Any:
+    """Return ``value`` as SQLAlchemy stores it in SQLite (UTC text timestamps, JSON text)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return value
+
+
+def bulk_insert(store: Store, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table``: COPY on PostgreSQL, one DB-API executemany on SQLite."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        names = ", ".join(f'"{c}"' for c in columns)
+        if store.engine.dialect.name != "postgresql":
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
+                [tuple(_sqlite_value(row[c]) for c in columns) for row in rows],
+            )
+        else:
+            from psycopg.types.json import Json
+
+            json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
+        raw.commit()
+    finally:
+        raw.close()
+
+
+@contextmanager
+def indexes_dropped(store: Store, table: Any) -> Iterator[None]:
+    """Drop ``table``'s indexes for a bulk load and build them again after it."""
+    with store.engine.begin() as conn:
+        for index in table.indexes:
+            index.drop(conn)
+    yield
+    with store.engine.begin() as conn:
+        for index in sorted(table.indexes, key=lambda i: i.name):
+            index.create(conn)
+
+
+def after_bulk_load(store: Store, tables: list[str]) -> None:
+    """Refresh the planner's statistics and move id sequences past the loaded ids."""
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+            for table in tables:
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                    )
+                )
+        else:
+            conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+def history_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the triage history of ``alerts``: each alert no longer new left ``new`` once,
+    between a minute and two hours after it was created."""
+    return [
+        {"alert_id": a["id"], "at": a["acknowledged_at"],
+         "actor": "cli:bench", "field": "state", "before": "new", "after": a["state"],
+         "reason": None}
+        for a in alerts
+        if a["state"] != "new"
+    ]  # fmt: skip
+
+
+def seed_alerts(
+    store: Store, count: int, codes: list[str], end: datetime, *, history: bool = False
+) -> float:
+    """Load ``count`` alerts spread over the year before ``end`` (and their triage history);
+    return the seconds taken."""
+    from bastion.alerts.models import AlertHistoryRow, AlertRow
+
+    started = time.perf_counter()
+    with (
+        indexes_dropped(store, AlertRow.__table__),
+        indexes_dropped(store, AlertHistoryRow.__table__),
+    ):
+        for first in range(1, count + 1, CHUNK):
+            rows = alert_rows(first, min(CHUNK, count + 1 - first), count, codes, end)
+            bulk_insert(store, AlertRow.__table__, rows)
+            if history:
+                bulk_insert(store, AlertHistoryRow.__table__, history_rows(rows))
+    after_bulk_load(store, ["alerts"])
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signed-in person's session cookie and CSRF token."""
+
+    cookie: str
+    csrf: str
+
+
+def sign_in(store: Store, national: bool, org: str | None = None) -> Signed:
+    """Create and sign in a national analyst, or the lead of ``org``."""
+    from bastion.auth import Role
+    from bastion.auth import users as auth_users
+    from bastion.web.testing import FAST_HASHER, create_person, open_session
+
+    production, auth_users.HASHER = auth_users.HASHER, FAST_HASHER
+    try:
+        if national:
+            person = create_person(store, "analyst", Role.NATIONAL_ANALYST)
+        else:
+            assert org is not None
+            person = create_person(store, f"lead{org.lower()}", None, ((org, Role.ORG_LEAD),))
+        return Signed(*open_session(store, person))
+    finally:
+        auth_users.HASHER = production
+
+
+def percentiles(name: str, samples: list[float], **extra: Any) -> list[dict[str, Any]]:
+    """Return the p50 and p95 rows of ``samples`` (milliseconds)."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return [
+        {"case": name, "metric": "p50", "value": round(statistics.median(ordered), 1),
+         "unit": "ms", **extra},
+        {"case": name, "metric": "p95", "value": round(p95, 1), "unit": "ms", **extra},
+    ]  # fmt: skip
+
+
+async def timed_get(app: Any, signed: Signed, paths: list[str]) -> list[float]:
+    """Send GET ``paths`` one at a time (after one warm-up); return each latency in ms."""
+    from bastion.web.testing import signed_in_client
+
+    samples = []
+    async with signed_in_client(app, signed.cookie, signed.csrf) as client:
+        assert (await client.get(paths[0])).status_code == 200
+        for path in paths:
+            started = time.perf_counter()
+            answer = await client.get(path)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert answer.status_code == 200, answer.text[:300]
+    return samples
+
+
+def measure(call: Callable[[], object], rounds: int) -> list[float]:
+    """Run ``call`` ``rounds`` times; return each duration in ms."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def write_results(path: Path, results: list[dict[str, Any]], loads: list[float]) -> None:
+    """Print ``results`` and write them with the machine, its load and the date to ``path``."""
+    for r in results:
+        print(f"{r['case']:<100} {r['metric']:>5} {r['value']:>9} {r['unit']}")
+    report = {
+        "machine": {
+            **machine(),
+            "load_average_1m": {"min": round(min(loads), 1), "max": round(max(loads), 1)},
+            "note": "shared, loaded machine: other engineers' builds and tests ran on the "
+            "same 2 cores during the run (load average above)",
+        },
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "results": results,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def load_average() -> float:
+    """Return the one-minute load average."""
+    return os.getloadavg()[0]
