@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DatabaseError
+from tests.assure.conftest import ACTOR, EVERYTHING
 
 from bastion.assure.models import ActionRow, ReturnVersionRow
 from bastion.assure.returns import open_return, publish, update_return, versions, view, visible_row
@@ -15,7 +16,6 @@ from bastion.audit.models import AuditRow
 from bastion.core.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from bastion.core.scope import Scope
 from bastion.store import Store
-from tests.assure.conftest import ACTOR, EVERYTHING
 
 RAL = Scope.of(["RAL"])
 
