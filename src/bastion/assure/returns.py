@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from bastion import audit, orgs
 from bastion.assure.catalogue import get_framework
 from bastion.assure.framework import Framework
-from bastion.assure.models import ActionRow, ReturnRow, ReturnVersionRow, ReviewRow
-from bastion.assure.rules import marks_matrix, marks_of, outcome_codes, return_codes
+from bastion.assure.models import ActionRow, ReturnRow, ReturnVersionRow, ReviewRow, ScoreRow
+from bastion.assure.rules import Bools, marks_matrix, marks_of, outcome_codes, return_codes
+from bastion.assure.score import control_scores
 from bastion.assure.views import ReturnView, answers_of, build_view, period_deadline
 from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
@@ -295,9 +296,24 @@ def publish(
         moment,
     )
     row.drift = []
+    if framework.kind == "cyber-essentials":
+        _record_score(session, framework, row, matrix, moment)
     _record(session, actor, "assure.return.publish", row,
             after={"version": row.version, "status": status, "diff": diff})  # fmt: skip
     return view(session, row)
+
+
+def _record_score(
+    session: Session, framework: Framework, row: ReturnRow, matrix: Bools, at: datetime
+) -> None:
+    """Add the readiness score of a published Cyber Essentials return to its history."""
+    controls = control_scores(framework, matrix)[0]
+    session.add(
+        ScoreRow(
+            org_code=row.org_code, org_type=row.org_type, at=at, score=round(float(controls.mean() * 100), 2),
+            controls={o.id: round(float(v) * 100, 2) for o, v in zip(framework.outcomes, controls, strict=True)},
+        )
+    )  # fmt: skip
 
 
 def versions(
