@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from tests.assure.conftest import ACTOR, EVERYTHING
 
 from bastion.assure.national import dashboard, peer_position
 from bastion.assure.returns import open_return, publish, update_return
@@ -15,7 +16,6 @@ from bastion.assure.snapshot import import_snapshot
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.store import Store
-from tests.assure.conftest import ACTOR, EVERYTHING
 
 SNAPSHOTS = ("dspt-trusts-snapshot-2023-11-16.csv", "dspt-icb-snapshot-2023-11-16.csv")
 
