@@ -202,7 +202,28 @@ def run(*argv: str) -> Step:
     return lambda cli, _tmp, _shared: ok(cli(*argv))
 
 
+ASSURE_OPEN = (
+    run("assure", "frameworks", "import", "dspt"),
+    run("assure", "returns", "open", "RAA", "2024-25"),
+)
+
 MUTATING: dict[str, Case] = {
+    "assure frameworks import": case(words("assure", "frameworks", "import", "cyber-essentials")),
+    "assure returns open": case(
+        words("assure", "returns", "open", "RAA", "2024-25"), ASSURE_OPEN[0]
+    ),
+    "assure returns answer": case(
+        words("assure", "returns", "answer", "1", "1.1", "yes"), *ASSURE_OPEN
+    ),
+    "assure returns publish": case(words("assure", "returns", "publish", "1"), *ASSURE_OPEN),
+    "assure returns import": case(
+        lambda _t, shared: [
+            "assure",
+            "returns",
+            "import",
+            str(shared / "assurance" / "dspt-icb-snapshot-2023-11-16.csv"),
+        ]
+    ),
     "advisories draft": case(
         words("advisories", "draft", "--title", "T", "--severity", "low", "--org", "RAA")
     ),
@@ -325,7 +346,8 @@ MUTATING: dict[str, Case] = {
 READ_ONLY = {
     "advisories alert", "advisories alerts", "advisories feeds list", "advisories list",
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
-    "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
+    "advisories show", "advisories view", "assure frameworks list", "assure returns list",
+    "assure returns show", "assure returns export", "assure score", "assure dashboard", "alerts list", "alerts show", "audit export",
     "alerts history", "cases list", "cases show", "cases stats",
     "audit list", "passwords audit", "passwords stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
@@ -348,6 +370,8 @@ NOT_AUDITED = {
     "archive prune": "removes archived days past retention",
     "alerts import-defender": "raises alerts from an outside source, as ingest does from logs",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
+    "assure drift": "one event per return whose drift flags change, none when nothing is "
+    "contradicted (tests/assure/test_drift.py covers a flag); raises alerts as detectors do",
     "cases remind": "sends reminders, each recorded as a notification; changes no case",
     "passwords build": "writes the breached-password store, public breach data, not a record",
     "passwords update": "adds public breach data to the breached-password store",

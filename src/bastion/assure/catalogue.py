@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.assure.framework import Framework
-from bastion.assure.library import framework_from, read_library
+from bastion.assure.library import SHIPPED, framework_from, read_library, shipped_library
 from bastion.assure.models import FrameworkRow
 from bastion.audit import Actor
 from bastion.core.errors import NotFoundError
@@ -46,8 +47,10 @@ def _summary(row: FrameworkRow) -> FrameworkSummary:
     )  # fmt: skip
 
 
-def store_framework(session: Session, framework: Framework, *, actor: Actor) -> FrameworkSummary:
-    """Store ``framework`` (replacing the same key and version); audited."""
+def save_framework(
+    session: Session, framework: Framework, actor: Actor
+) -> tuple[FrameworkSummary, dict[str, Any] | None]:
+    """Store ``framework`` without recording it: for a change that records it as its part."""
     row = session.scalars(
         select(FrameworkRow).where(
             FrameworkRow.key == framework.key, FrameworkRow.version == framework.version
@@ -61,18 +64,26 @@ def store_framework(session: Session, framework: Framework, *, actor: Actor) -> 
     row.outcomes, row.statements = len(framework.outcomes), len(framework.statements)
     row.document, row.imported_at, row.imported_by = framework.source, utcnow(), str(actor)[:120]
     session.flush()
+    return _summary(row), before
+
+
+def store_framework(session: Session, framework: Framework, *, actor: Actor) -> FrameworkSummary:
+    """Store ``framework`` (replacing the same key and version); audited."""
+    summary, before = save_framework(session, framework, actor)
     audit.record(
         session, actor, "assure.framework.import", f"framework:{framework.ref}", before=before,
-        after={"outcomes": row.outcomes, "statements": row.statements, "title": row.title},
+        after={"outcomes": summary.outcomes, "statements": summary.statements, "title": summary.title},
     )  # fmt: skip
-    return _summary(row)
+    return summary
 
 
 def import_framework(
     session: Session, path: Path, *, actor: Actor, version: str | None = None
 ) -> FrameworkSummary:
-    """Read, validate and store the library at ``path``; audited."""
-    return store_framework(session, read_library(path, version), actor=actor)
+    """Read, validate and store the library at ``path`` (or a shipped one by name); audited."""
+    shipped = str(path) in SHIPPED and not path.exists()
+    framework = shipped_library(str(path)) if shipped else read_library(path, version)
+    return store_framework(session, framework, actor=actor)
 
 
 def list_frameworks(session: Session) -> list[FrameworkSummary]:

@@ -240,6 +240,9 @@ def read_library(path: Path, version: str | None = None) -> Framework:
     return parse_library(text, str(path), version)
 
 
+SHIPPED = ("dspt", "cyber-essentials")
+
+
 def shipped_library(name: str) -> Framework:
     """Return a library shipped with Bastion (``dspt``, ``cyber-essentials``)."""
     return read_library(Path(__file__).parent / "data" / f"{name}.yaml")

@@ -9,11 +9,12 @@ and republishing after amending makes the next version, with the diff from the l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgs
@@ -22,7 +23,7 @@ from bastion.assure.framework import Framework
 from bastion.assure.models import ActionRow, ReturnRow, ReturnVersionRow, ReviewRow, ScoreRow
 from bastion.assure.rules import Bools, marks_matrix, marks_of, outcome_codes, return_codes
 from bastion.assure.score import control_scores
-from bastion.assure.views import ReturnView, answers_of, build_view, period_deadline
+from bastion.assure.views import ReturnView, answers_of, build_view, is_late, period_deadline
 from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.scope import Scope
@@ -331,3 +332,56 @@ def versions(
          "status": r.status, "diff": r.diff}
         for r in rows
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    """One return as a list shows it."""
+
+    id: int
+    org: str
+    period: str
+    framework: str
+    org_type: str
+    state: str
+    version: int
+    status: str | None
+    published_at: datetime | None
+    deadline: date
+    late: bool
+    drift: int
+    source: str
+
+
+def list_returns(
+    session: Session,
+    scope: Scope,
+    *,
+    reviewer: str | None = None,
+    org: str | None = None,
+    period: str | None = None,
+    state: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[ReturnSummary], int]:
+    """Return one page of the returns the caller may see (its scope, or assigned to review), and the total."""
+    query = select(ReturnRow)
+    if scope.codes is not None:
+        assigned = select(ReviewRow.return_id).where(ReviewRow.reviewer == (reviewer or ""))
+        query = query.where(or_(ReturnRow.org_code.in_(scope.codes), ReturnRow.id.in_(assigned)))
+    for column, value in ((ReturnRow.org_code, org and org.strip().upper()), (ReturnRow.period, period),
+                          (ReturnRow.state, state)):  # fmt: skip
+        if value:
+            query = query.where(column == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ReturnRow.period.desc(), ReturnRow.org_code, ReturnRow.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    today = utcnow().date()
+    return [
+        ReturnSummary(r.id, r.org_code, r.period, r.framework, r.org_type, r.state, r.version, r.status,
+                      r.published_at, r.deadline, is_late(r, today), len(r.drift or []), r.source)
+        for r in rows
+    ], int(total)  # fmt: skip

@@ -22,7 +22,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from bastion import audit
-from bastion.assure.catalogue import get_framework, store_framework
+from bastion.assure.catalogue import get_framework, save_framework
 from bastion.assure.framework import Framework
 from bastion.assure.library import shipped_library
 from bastion.assure.models import ReturnRow
@@ -47,13 +47,13 @@ class SnapshotReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def dspt_framework(session: Session, actor: Actor) -> Framework:
-    """Return the stored DSPT-style framework, storing the shipped one if none is."""
+def dspt_framework(session: Session, actor: Actor) -> tuple[Framework, bool]:
+    """Return the stored DSPT-style framework (storing the shipped one if none is), and if stored now."""
     try:
-        return get_framework(session, "dspt")
+        return get_framework(session, "dspt"), False
     except NotFoundError:
-        store_framework(session, shipped_library("dspt"), actor=actor)
-        return get_framework(session, "dspt")
+        save_framework(session, shipped_library("dspt"), actor)
+        return get_framework(session, "dspt"), True
 
 
 def _row(record: dict[str, str], line: int, framework: Framework, now: datetime) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def import_snapshot(session: Session, path: Path, *, actor: Actor) -> SnapshotRe
     except OSError as exc:
         msg = f"cannot read snapshot {path}: {exc.strerror}"
         raise InputError(msg) from None
-    framework = dspt_framework(session, actor)
+    framework, stored = dspt_framework(session, actor)
     now = utcnow()
     rows, skipped = [], []
     for line, record in enumerate(csv.DictReader(io.StringIO(text)), start=2):
@@ -141,5 +141,5 @@ def import_snapshot(session: Session, path: Path, *, actor: Actor) -> SnapshotRe
     counts = Counter(r["status"] or NOT_PUBLISHED for r in rows)
     audit.record(session, actor, "assure.returns.import", f"snapshot:{path.name}",
                  after={"returns": len(rows), "periods": list(periods), "by_status": dict(counts),
-                        "skipped": len(skipped)})  # fmt: skip
+                        "skipped": len(skipped), "framework_stored": stored})  # fmt: skip
     return SnapshotReport(path.name, len(rows), dict(counts), periods, skipped)
