@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
+from tests.web.assure_matrix import assure_routes
 from tests.web.cases_matrix import case_routes
 
 from bastion import advisories as adv
@@ -810,7 +811,7 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 # The cases' rows first: the sign-out rows last end every session of their person.
-CASES = {**case_routes(Case, hit, advisory), **CASES}
+CASES = {**case_routes(Case, hit, advisory), **assure_routes(Case), **CASES}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

@@ -53,6 +53,12 @@ def _filtered(query: Q, column: InstrumentedAttribute[str], scope: Scope) -> Q:
     return query if scope.codes is None else query.where(column.in_(scope.codes))
 
 
+def current_period(today: date) -> str:
+    """Return the assessment period ``today`` falls in (July to June: 2024-25)."""
+    start = today.year if today.month >= 7 else today.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
 def periods(session: Session, scope: Scope) -> list[str]:
     """Return the periods with returns in ``scope``, latest first."""
     query = _filtered(select(ReturnRow.period).distinct(), ReturnRow.org_code, scope)
@@ -67,10 +73,8 @@ def dashboard(
     today: date | None = None,
 ) -> Dashboard:
     """Return the national dashboard of ``period`` (default: the latest) for ``framework``."""
-    chosen = period or next(iter(periods(session, scope)), None)
-    if chosen is None:
-        msg = "no returns yet: import a snapshot or open a return first"
-        raise NotFoundError(msg)
+    moment = today or utcnow().date()
+    chosen = period or next(iter(periods(session, scope)), None) or current_period(moment)
     ref = get_framework(session, framework).ref if "@" not in framework else framework
     same: Where = (
         ReturnRow.period == chosen,
@@ -93,7 +97,6 @@ def dashboard(
         by["region"][region or "(none)"][name] += n
         by["icb"][icb or "(none)"][name] += n
         by["type"][org_type][name] += n
-    moment = today or utcnow().date()
     tables = {d: {k: dict(v) for k, v in sorted(by[d].items())} for d in ("region", "icb", "type")}
     bands, trend = _readiness(session, scope)
     return Dashboard(
