@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from bastion import audit
 from bastion.assure.framework import Framework
@@ -87,24 +87,32 @@ def import_framework(
 
 
 def list_frameworks(session: Session) -> list[FrameworkSummary]:
-    """Return every stored framework, by key and version."""
-    rows = session.scalars(select(FrameworkRow).order_by(FrameworkRow.key, FrameworkRow.version))
+    """Return every stored framework, by key and version (their documents left unread)."""
+    rows = session.scalars(
+        select(FrameworkRow)
+        .options(defer(FrameworkRow.document))
+        .order_by(FrameworkRow.key, FrameworkRow.version)
+    )
     return [_summary(r) for r in rows]
 
 
 def get_framework(session: Session, ref: str) -> Framework:
     """Return the stored framework ``key@version`` (or the latest version of ``key``)."""
     key, _, version = ref.partition("@")
-    query = select(FrameworkRow).where(FrameworkRow.key == key)
+    query = select(FrameworkRow.id, FrameworkRow.imported_at, FrameworkRow.version).where(
+        FrameworkRow.key == key
+    )
     if version:
         query = query.where(FrameworkRow.version == version)
-    row = session.scalars(query.order_by(FrameworkRow.version.desc())).first()
-    if row is None:
+    found = session.execute(query.order_by(FrameworkRow.version.desc())).first()
+    if found is None:
         known = ", ".join(s.ref for s in list_frameworks(session)) or "none yet"
         msg = f"no framework {ref!r} is stored (stored: {known}); `bastion assure frameworks import FILE`"
         raise NotFoundError(msg)
-    cached = _CACHE.get((row.id, row.imported_at))
-    if cached is None:
-        cached = framework_from(row.document, f"framework {row.key}@{row.version}")
-        _CACHE[(row.id, row.imported_at)] = cached
+    row_id, imported_at, stored_version = found
+    cached = _CACHE.get((row_id, imported_at))
+    if cached is None:  # read the document only when this version is not built yet
+        document = session.scalar(select(FrameworkRow.document).where(FrameworkRow.id == row_id))
+        cached = framework_from(document or {}, f"framework {key}@{stored_version}")
+        _CACHE[(row_id, imported_at)] = cached
     return cached

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -63,6 +73,8 @@ class ReturnRow(Base):
     deadline: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(16), default="entered")  # entered, snapshot, demo
     drift: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    drift_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    published_late: Mapped[bool] = mapped_column(Boolean, default=False)  # after its deadline
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -14,7 +14,7 @@ from datetime import date
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bastion import orgs
@@ -108,15 +108,18 @@ def dashboard(
 
 
 def _late(session: Session, scope: Scope, same: Where, today: date) -> list[dict[str, object]]:
-    query = select(ReturnRow.org_code, ReturnRow.published_at, ReturnRow.deadline).where(*same)
+    """Returns published after their deadline, and those not published by it."""
+    overdue = or_(
+        ReturnRow.published_late, and_(ReturnRow.published_at.is_(None), ReturnRow.deadline < today)
+    )
+    query = select(ReturnRow.org_code, ReturnRow.published_at, ReturnRow.deadline).where(
+        *same, overdue
+    )
     rows = session.execute(_filtered(query, ReturnRow.org_code, scope).order_by(ReturnRow.org_code))
-    late: list[dict[str, object]] = []
-    for code, published, deadline in rows:
-        if (published is not None and published.date() > deadline) or (
-            published is None and today > deadline
-        ):
-            late.append({"org": code, "published_at": published, "deadline": deadline})
-    return late
+    return [
+        {"org": code, "published_at": published, "deadline": deadline}
+        for code, published, deadline in rows
+    ]
 
 
 def _missing(session: Session, scope: Scope, period: str) -> list[str]:
@@ -173,11 +176,11 @@ def _readiness(session: Session, scope: Scope) -> tuple[dict[str, int], list[dic
 
 
 def _drift(session: Session, scope: Scope) -> list[dict[str, object]]:
-    query = select(ReturnRow.id, ReturnRow.org_code, ReturnRow.framework, ReturnRow.drift).where(
-        ReturnRow.version > 0
-    )
-    rows = session.execute(_filtered(query, ReturnRow.org_code, scope))
-    return [{"return": i, "org": o, "framework": f, "flags": len(d)} for i, o, f, d in rows if d]
+    query = select(
+        ReturnRow.id, ReturnRow.org_code, ReturnRow.framework, ReturnRow.drift_count
+    ).where(ReturnRow.drift_count > 0)
+    rows = session.execute(_filtered(query, ReturnRow.org_code, scope).order_by(ReturnRow.org_code))
+    return [{"return": i, "org": o, "framework": f, "flags": n} for i, o, f, n in rows]
 
 
 @dataclass(frozen=True)

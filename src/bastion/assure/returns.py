@@ -131,6 +131,7 @@ def open_return(
         icb=icb, profile=framework.profile_of(org_type), state="draft",
         marks="." * len(framework.statements), comments={}, evidence={}, owners={}, facts={},
         version=0, outcome_marks="", deadline=deadline, source="entered", drift=[],
+        drift_count=0, published_late=False,
     )  # fmt: skip
     session.add(row)
     session.flush()
@@ -296,7 +297,7 @@ def publish(
         outcome_marks,
         moment,
     )
-    row.drift = []
+    row.drift, row.drift_count, row.published_late = [], 0, moment.date() > row.deadline
     if framework.kind == "cyber-essentials":
         _record_score(session, framework, row, matrix, moment)
     _record(session, actor, "assure.return.publish", row,

@@ -79,6 +79,7 @@ def _row(record: dict[str, str], line: int, framework: Framework, now: datetime)
         **_missing(code, framework, now), **_placement(record, framework), "period": period,
         "state": "published", "version": 1, "status": status,
         "published_at": day.replace(tzinfo=UTC), "deadline": period_deadline(period),
+        "published_late": day.date() > period_deadline(period),
     }  # fmt: skip
 
 
@@ -101,7 +102,8 @@ def _missing(code: str, framework: Framework, now: datetime) -> dict[str, Any]:
         "org_code": code, "period": None, "framework": framework.ref, "state": "draft",
         "marks": "." * len(framework.statements), "comments": {}, "evidence": {}, "owners": {},
         "facts": {}, "version": 0, "status": None, "outcome_marks": "", "published_at": None,
-        "deadline": None, "source": "snapshot", "drift": [], "created_at": now, "updated_at": now,
+        "deadline": None, "source": "snapshot", "drift": [], "drift_count": 0, "published_late": False,
+        "created_at": now, "updated_at": now,
     }  # fmt: skip
 
 

@@ -100,7 +100,7 @@ class ReturnView:
 def is_late(row: ReturnRow, today: date) -> bool:
     """Tell whether the return missed its deadline: published after it, or still not by it."""
     if row.published_at is not None:
-        return row.published_at.date() > row.deadline
+        return bool(row.published_late)
     return today > row.deadline
 
 

@@ -58,7 +58,9 @@ def writable(session: Session, principal: Principal, return_id: int) -> int:
 
 
 def shown(session: Session, principal: Principal, return_id: int) -> assure.ReturnView:
+    """Return the return if the caller sees it (else 404) and may read assurance (else 403)."""
     row = assure.visible_row(session, return_id, principal.scope, principal.name)
+    principal.require("assure:read")
     return assure.view(session, row)
 
 
@@ -91,7 +93,7 @@ class ReturnIn(BaseModel):
 
 @router.post("/returns", status_code=status.HTTP_201_CREATED, summary="Open a return")
 def open_return(
-    body: ReturnIn, session: SessionDep, principal: Reader, settings: SettingsDep
+    body: ReturnIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Any:
     """Open the organisation's return for a period; the open actions of its last plan pass to it."""
     if not principal.scope.allows(body.org):
@@ -104,7 +106,7 @@ def open_return(
 
 
 @router.get("/returns/{return_id}", summary="One return with its outcomes, reviews and drift")
-def get_return(return_id: ReturnId, session: SessionDep, principal: Reader) -> Any:
+def get_return(return_id: ReturnId, session: SessionDep, principal: PrincipalDep) -> Any:
     return _json(shown(session, principal, return_id))
 
 
@@ -130,7 +132,7 @@ class ReturnPatch(BaseModel):
 
 @router.patch("/returns/{return_id}", summary="Save part of a return (autosave)")
 def patch_return(
-    return_id: ReturnId, body: ReturnPatch, session: SessionDep, principal: Reader
+    return_id: ReturnId, body: ReturnPatch, session: SessionDep, principal: PrincipalDep
 ) -> Any:
     writable(session, principal, return_id)
     saved = assure.update_return(
@@ -142,7 +144,7 @@ def patch_return(
 
 
 @router.post("/returns/{return_id}/publish", summary="Publish the return as its next version")
-def publish_return(return_id: ReturnId, session: SessionDep, principal: Reader) -> Any:
+def publish_return(return_id: ReturnId, session: SessionDep, principal: PrincipalDep) -> Any:
     writable(session, principal, return_id)
     return _json(
         assure.publish(session, return_id, actor=principal.as_actor(), scope=principal.scope)
@@ -152,7 +154,7 @@ def publish_return(return_id: ReturnId, session: SessionDep, principal: Reader) 
 @router.post(
     "/returns/{return_id}/prefill", summary="Answer unanswered statements from Bastion's evidence"
 )
-def prefill_return(return_id: ReturnId, session: SessionDep, principal: Reader) -> Any:
+def prefill_return(return_id: ReturnId, session: SessionDep, principal: PrincipalDep) -> Any:
     writable(session, principal, return_id)
     return _json(
         assure.prefill(session, return_id, actor=principal.as_actor(), scope=principal.scope)
@@ -160,13 +162,15 @@ def prefill_return(return_id: ReturnId, session: SessionDep, principal: Reader) 
 
 
 @router.get("/returns/{return_id}/versions", summary="The published versions, each with its diff")
-def return_versions(return_id: ReturnId, session: SessionDep, principal: Reader) -> Any:
-    return _json(assure.versions(session, return_id, principal.scope, principal.name))
+def return_versions(return_id: ReturnId, session: SessionDep, principal: PrincipalDep) -> Any:
+    found = assure.versions(session, return_id, principal.scope, principal.name)
+    principal.require("assure:read")
+    return _json(found)
 
 
 @router.get("/returns/{return_id}/export", summary="The return as XLSX or PDF")
 def export_return(
-    return_id: ReturnId, session: SessionDep, principal: Reader, fmt: Annotated[Literal["xlsx", "pdf"], Query(alias="format")] = "xlsx"
+    return_id: ReturnId, session: SessionDep, principal: PrincipalDep, fmt: Annotated[Literal["xlsx", "pdf"], Query(alias="format")] = "xlsx"
 ) -> Response:  # fmt: skip
     found = shown(session, principal, return_id)
     media = {
@@ -187,7 +191,7 @@ class ReviewerIn(BaseModel):
 
 @router.post("/returns/{return_id}/reviews", summary="Assign a reviewer")
 def assign_review(
-    return_id: ReturnId, body: ReviewerIn, session: SessionDep, principal: Reader
+    return_id: ReturnId, body: ReviewerIn, session: SessionDep, principal: PrincipalDep
 ) -> Any:
     writable(session, principal, return_id)
     assigned = assure.assign_review(session, return_id, body.kind, body.reviewer, actor=principal.as_actor(),
@@ -208,9 +212,10 @@ class ReviewIn(BaseModel):
 )
 def update_review(
     return_id: ReturnId, kind: Literal["self", "peer", "independent"], body: ReviewIn, session: SessionDep,
-    principal: Reader,
+    principal: PrincipalDep,
 ) -> Any:  # fmt: skip
     assure.visible_row(session, return_id, principal.scope, principal.name)
+    principal.require("assure:read")
     moved = assure.review_return(
         session, return_id, kind, reviewer=principal.name, actor=principal.as_actor(),
         national=principal.national and principal.can("assure:write"), state=body.state,
@@ -229,8 +234,9 @@ class ActionIn(BaseModel):
 
 
 @router.get("/returns/{return_id}/plan", summary="The improvement plan of the return's period")
-def get_plan(return_id: ReturnId, session: SessionDep, principal: Reader) -> Any:
+def get_plan(return_id: ReturnId, session: SessionDep, principal: PrincipalDep) -> Any:
     actions = assure.plan(session, return_id, principal.scope, principal.name)
+    principal.require("assure:read")
     return [
         {"id": a.id, "outcome": a.outcome, "text": a.text, "owner": a.owner, "due": a.due.isoformat(),
          "status": a.status, "inherited_from": a.inherited_from}
@@ -241,7 +247,9 @@ def get_plan(return_id: ReturnId, session: SessionDep, principal: Reader) -> Any
 @router.post(
     "/returns/{return_id}/plan", status_code=status.HTTP_201_CREATED, summary="Add a plan action"
 )
-def add_action(return_id: ReturnId, body: ActionIn, session: SessionDep, principal: Reader) -> Any:
+def add_action(
+    return_id: ReturnId, body: ActionIn, session: SessionDep, principal: PrincipalDep
+) -> Any:
     writable(session, principal, return_id)
     added = assure.add_action(session, return_id, body.outcome, body.text, body.owner, body.due,
                                actor=principal.as_actor(), scope=principal.scope)  # fmt: skip
@@ -297,13 +305,17 @@ def csv_table(board: assure.Dashboard, table: str) -> list[list[Any]]:
 
 @router.get("/peers/{org}", summary="The organisation's anonymised place among peers of its type")
 def get_peers(
-    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: Reader
+    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: PrincipalDep
 ) -> Any:
-    return _json(assure.peer_position(session, org, principal.scope))
+    found = assure.peer_position(session, org, principal.scope)
+    principal.require("assure:read", found.org)
+    return _json(found)
 
 
 @router.get("/score/{org}", summary="Cyber Essentials Plus readiness, its formula and history")
 def get_score(
-    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: Reader
+    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: PrincipalDep
 ) -> Any:
-    return _json(assure.org_readiness(session, org, principal.scope))
+    found = assure.org_readiness(session, org, principal.scope)
+    principal.require("assure:read", found.org)
+    return _json(found)

@@ -7,6 +7,7 @@ from alembic import op
 
 from bastion.store.migrations.helpers import (
     append_only,
+    boolean,
     create_indexes,
     date,
     drop_append_only,
@@ -67,12 +68,14 @@ def upgrade() -> None:
         date("deadline"),
         string("source", 16),
         json("drift"),
+        integer("drift_count"),
+        boolean("published_late"),
         utc("created_at"),
         utc("updated_at"),
         primary_key("assure_returns"),
         unique("assure_returns", "org_code", "period", "framework"),
     )
-    create_indexes("assure_returns", "org_code", "period", "status")
+    create_indexes("assure_returns", "org_code", "period", "status", "drift_count")
     op.create_table(
         "assure_return_versions",
         id_column(),
@@ -140,5 +143,5 @@ def downgrade() -> None:
     drop_table("assure_reviews", "return_id", "reviewer")
     drop_table("assure_return_versions", "return_id")
     drop_append_only("assure_return_versions")
-    drop_table("assure_returns", "org_code", "period", "status")
+    drop_table("assure_returns", "org_code", "period", "status", "drift_count")
     drop_table("assure_frameworks")
