@@ -21,7 +21,9 @@ def test_the_demo_year_has_realistic_shares_and_a_rising_readiness(sqlite_store:
     assert 0.22 < shares["Approaching Standards"] < 0.32
     assert 0.04 < shares["Standards Exceeded"] < 0.10
     assert 0.01 < shares["Not Published"] < 0.05
-    assert 44 < report.readiness_first < 52 and 66 < report.readiness_last < 74
+    assert 44 < report.readiness_first < 52
+    assert 66 < report.readiness_last < 74
     trend = [t["mean"] for t in board.readiness_trend]
-    assert trend[0] < 55 and trend[-1] > 63
+    assert trend[0] < 55
+    assert trend[-1] > 63
     assert len(board.late) > 0.05 * report.returns
