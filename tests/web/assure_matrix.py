@@ -107,6 +107,18 @@ def assure_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
             {"json": {"org": org, "period": f"{start}-{(start + 1) % 100:02d}"}},
         )
 
+    def page(verb: str, tail: str, allowed: frozenset[str], form: dict[str, str] | None = None, ok: int = 200,
+             framework: str = "dspt", reviewed: bool = False) -> Any:  # fmt: skip
+        def build(w: Any, org: str) -> tuple[str, str, dict[str, Any]]:
+            made = (
+                return_of(w, org)
+                if verb == "GET"
+                else fresh_return(w, org, framework, reviewed=reviewed)
+            )
+            return verb, f"/assure/returns/{made}{tail}", {"data": form or {}}
+
+        return make(build, allowed, ok=ok, by_org=True)
+
     review = {"state": "in_progress", "outcome": "1", "comment": "evidence?"}
     action = {"outcome": "3", "text": "Train the board", "owner": "DPO", "due": "2025-05-01"}
     return {
@@ -145,5 +157,32 @@ def assure_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
             "POST", "/plan", WRITERS, ok=201, body=action
         ),
         ("GET", f"{API}/peers/{{org}}"): by_code("peers", "dspt"),
+        # The console's pages and forms: the same visibility, the same roles.
+        ("GET", "/assure"): everyone("/assure"),
+        ("GET", "/assure/returns/{return_id}"): page("GET", "", READERS),
+        ("POST", "/assure/returns/{return_id}"): page(
+            "POST", "", WRITERS, {"answer:1.1": "yes"}, ok=303
+        ),
+        ("POST", "/assure/returns/{return_id}/publish"): page(
+            "POST", "/publish", WRITERS, {}, ok=303, framework="cyber-essentials"
+        ),
+        ("POST", "/assure/returns/{return_id}/reviewers"): page(
+            "POST", "/reviewers", WRITERS, {"kind": "self", "reviewer": "sam"}, ok=303
+        ),
+        ("POST", "/assure/returns/{return_id}/review"): page(
+            "POST",
+            "/review",
+            NATIONAL_WRITERS,
+            {"kind": "independent", "state": "completed"},
+            ok=303,
+            reviewed=True,
+        ),
+        ("POST", "/assure/returns/{return_id}/plan"): page(
+            "POST",
+            "/plan",
+            WRITERS,
+            {"outcome": "3", "text": "Train", "owner": "DPO", "due": "2025-05-01"},
+            ok=303,
+        ),
         ("GET", f"{API}/score/{{org}}"): by_code("score", "cyber-essentials"),
     }
