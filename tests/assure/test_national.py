@@ -96,3 +96,11 @@ def test_weakest_outcomes_readiness_and_a_members_peer_position(federation: Stor
             peer_position(session, "RAL", Scope.of(["RKE"]))
         # A member's dashboard holds only its own organisation.
         assert dashboard(session, Scope.of(["RKE"]), "2024-25").statuses == {"Not Met": 1}
+
+
+def test_a_cached_dashboard_sees_every_change(federation: Store) -> None:
+    with federation.session() as session:
+        made = open_return(session, "RAL", "2024-25", "dspt", actor=ACTOR, scope=EVERYTHING)
+        assert dashboard(session, EVERYTHING, "2024-25").statuses == {"Not Published": 1}
+        publish(session, made.id, actor=ACTOR, scope=EVERYTHING)
+        assert dashboard(session, EVERYTHING, "2024-25").statuses == {"Not Met": 1}

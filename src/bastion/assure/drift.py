@@ -122,7 +122,7 @@ def detect_drift(
         if fresh != list(row.drift or []):
             audit.record(session, actor, "assure.return.drift", f"return:{row.id}", org=row.org_code,
                          before={"drift": row.drift}, after={"drift": fresh})  # fmt: skip
-            row.drift, row.drift_count = fresh, len(fresh)
+            row.drift, row.drift_count, row.updated_at = fresh, len(fresh), moment
         flagged += flags
     if flagged:
         record_alerts(session, _alert_candidates(flagged, moment), now=moment)

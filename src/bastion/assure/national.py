@@ -27,6 +27,8 @@ from bastion.core.timeutil import utcnow
 ASKED = ("icb", "trust", "gp_practice", "care_provider", "arms_length_body", "supplier")
 BANDS = tuple(range(0, 100, 10))  # readiness histogram: 0-9, 10-19, ..., 90-100
 NOT_PUBLISHED = "Not Published"
+# Dashboards by what they were asked and the store's fingerprint: any change makes a new key.
+_BOARDS: dict[tuple[object, ...], Dashboard] = {}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,30 @@ def dashboard(
     """Return the national dashboard of ``period`` (default: the latest) for ``framework``."""
     moment = today or utcnow().date()
     chosen = period or next(iter(periods(session, scope)), None) or current_period(moment)
+    key = (str(scope), chosen, framework, moment, _fingerprint(session))
+    cached = _BOARDS.get(key)
+    if cached is None:
+        cached = _board(session, scope, chosen, framework, moment)
+        if len(_BOARDS) >= 64:
+            _BOARDS.clear()
+        _BOARDS[key] = cached
+    return cached
+
+
+def _fingerprint(session: Session) -> tuple[object, ...]:
+    """What changes whenever any dashboard figure could: one aggregate query, no rows read."""
+    returns = select(
+        func.count(), func.max(ReturnRow.updated_at), func.max(ReturnRow.id)
+    ).select_from(ReturnRow)
+    scores = select(func.count(), func.max(ScoreRow.id)).select_from(ScoreRow)
+    return (
+        *session.execute(returns).one(),
+        *session.execute(scores).one(),
+        orgs.count_organisations(session),
+    )
+
+
+def _board(session: Session, scope: Scope, chosen: str, framework: str, moment: date) -> Dashboard:
     ref = get_framework(session, framework).ref if "@" not in framework else framework
     same: Where = (
         ReturnRow.period == chosen,
