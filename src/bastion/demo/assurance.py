@@ -16,6 +16,7 @@ frameworks, then writes, in a few vectorised inserts (never an ORM object a row)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -122,13 +123,7 @@ def load_demo_assurance(
     scores = _readiness(
         session, ce, [o for o in asked if o.type.value in {"trust", "icb"}], rng, now
     )
-    counts = {
-        s: int(n)
-        for s, n in zip(
-            *np.unique([r["status"] or "Not Published" for r in rows], return_counts=True),
-            strict=True,
-        )
-    }
+    counts = dict(Counter(str(r["status"] or "Not Published") for r in rows))
     return AssuranceReport(len(rows), counts, scores[0], scores[1], scores[2])
 
 
