@@ -2,6 +2,7 @@
 
 from bastion.advisories import models as advisories_models
 from bastion.alerts import models as alerts_models
+from bastion.assure import models as assure_models
 from bastion.audit import models as audit_models
 from bastion.auth import models as auth_models
 from bastion.boundary import models as boundary_models
@@ -16,6 +17,7 @@ from bastion.uptime import models as uptime_models
 __all__ = [
     "advisories_models",
     "alerts_models",
+    "assure_models",
     "audit_models",
     "auth_models",
     "boundary_models",

@@ -214,8 +214,28 @@ def run(*argv: str) -> Step:
 UPTIME_MONITOR = ("uptime", "monitors", "add", "portal", "--type", "http", "--org", "RAA",
                   "--target", "http://127.0.0.1:9/", "--service", "Portal")  # fmt: skip
 UPTIME_INCIDENT = ("uptime", "incidents", "open", "Portal", "--title", "Down", "--org", "RAA")
+ASSURE_OPEN = (
+    run("assure", "frameworks", "import", "dspt"),
+    run("assure", "returns", "open", "RAA", "2024-25"),
+)
 
 MUTATING: dict[str, Case] = {
+    "assure frameworks import": case(words("assure", "frameworks", "import", "cyber-essentials")),
+    "assure returns open": case(
+        words("assure", "returns", "open", "RAA", "2024-25"), ASSURE_OPEN[0]
+    ),
+    "assure returns answer": case(
+        words("assure", "returns", "answer", "1", "1.1", "yes"), *ASSURE_OPEN
+    ),
+    "assure returns publish": case(words("assure", "returns", "publish", "1"), *ASSURE_OPEN),
+    "assure returns import": case(
+        lambda _t, shared: [
+            "assure",
+            "returns",
+            "import",
+            str(shared / "assurance" / "dspt-icb-snapshot-2023-11-16.csv"),
+        ]
+    ),
     "advisories draft": case(
         words("advisories", "draft", "--title", "T", "--severity", "low", "--org", "RAA")
     ),
@@ -368,9 +388,11 @@ MUTATING: dict[str, Case] = {
 READ_ONLY = {
     "advisories alert", "advisories alerts", "advisories feeds list", "advisories list",
     "advisories org-view", "advisories overdue", "advisories preview", "advisories respond list",
-    "advisories show", "advisories view", "alerts list", "alerts show", "audit export",
-    "alerts history", "cases list", "cases show", "cases stats",
-    "audit list", "passwords stats", "boundary formats", "boundary rejects", "boundary sources", "exposures list",
+    "advisories show", "advisories view", "alerts list", "alerts show", "alerts history",
+    "assure frameworks list", "assure returns list", "assure returns show",
+    "assure returns export", "assure score", "assure dashboard", "audit export", "audit list",
+    "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
+    "boundary rejects", "boundary sources", "exposures list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
@@ -394,6 +416,8 @@ NOT_AUDITED = {
     "archive prune": "removes archived days past retention",
     "alerts import-defender": "raises alerts from an outside source, as ingest does from logs",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
+    "assure drift": "one event per return whose drift flags change, none when nothing is "
+    "contradicted (tests/assure/test_drift.py covers a flag); raises alerts as detectors do",
     "cases remind": "sends reminders, each recorded as a notification; changes no case",
     "passwords build": "writes the breached-password store, public breach data, not a record",
     "passwords update": "adds public breach data to the breached-password store",

@@ -23,6 +23,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
+from tests.web.assure_matrix import assure_routes
 from tests.web.cases_matrix import case_routes
 from tests.web.passwords_matrix import password_routes
 from tests.web.uptime_matrix import UPTIME_PUBLIC, uptime_routes
@@ -817,6 +818,7 @@ CASES = {
     **case_routes(Case, hit, advisory),
     **password_routes(Case),
     **uptime_routes(Case),
+    **assure_routes(Case),
     **CASES,
 }
 

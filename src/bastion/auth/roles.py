@@ -24,6 +24,7 @@ CONTEXTS = (
     "hunt",
     "passwords",
     "uptime",
+    "assure",
 )
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
@@ -73,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "detect:write",
         "advisories:write",
         "cases:write",
+        "assure:write",
         "hunt:read",
         "hunt:write",
         "uptime:write",
@@ -84,10 +86,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
         | {"events:read", "passwords:read", "passwords:write", "uptime:read", "uptime:write"}
+        | {"assure:read", "assure:write"}
     ),
     Role.ORG_VIEWER: frozenset(
         {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
-        | {"passwords:read", "uptime:read"}
+        | {"passwords:read", "uptime:read", "assure:read"}
     ),
 }
 

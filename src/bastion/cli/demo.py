@@ -38,6 +38,7 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
     """
     from bastion import demo
     from bastion.boundary.checkpoints import list_sources
+    from bastion.demo.assurance import load_demo_assurance
     from bastion.demo.day import generate_and_ingest_day
     from bastion.demo.detection import install_demo_rules
     from bastion.orgs import count_organisations, list_organisations
@@ -53,10 +54,14 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
                 f"demo federation not loaded: the database already has {existing} organisations"
             )
         else:
-            report = demo.load_federation(
-                session, demo.generate_federation(seed, INIT_SIZE), actor=actor()
-            )
+            generated = demo.generate_federation(seed, INIT_SIZE)
+            report = demo.load_federation(session, generated, actor=actor())
             said.append(f"loaded the demo federation: {report.created} organisations")
+            year = load_demo_assurance(session, generated, actor=actor())
+            said.append(
+                f"loaded a demo assurance year: {year.returns:,} returns, readiness "
+                f"{year.readiness_first:.0f}% -> {year.readiness_last:.0f}% over {year.scores} scores"
+            )
         already = bool(list_sources(session))
     if already or existing:
         return said

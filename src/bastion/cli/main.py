@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from bastion import __version__
 from bastion.cli import advisories as advisories_cli
 from bastion.cli import alerts as alerts_cli
+from bastion.cli import assure as assure_cli
 from bastion.cli import audit as audit_cli
 from bastion.cli import boundary as boundary_cli
 from bastion.cli import cases as cases_cli
@@ -98,6 +99,7 @@ app.add_typer(users_cli.tokens_app, name="tokens")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(passwords_cli.app, name="passwords")
 app.add_typer(uptime_cli.app, name="uptime")
+app.add_typer(assure_cli.app, name="assure")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 

@@ -169,6 +169,12 @@ class Settings(BaseModel):
         description="monitors of one dependency down at this many organisations at once make "
         "one national incident instead of an alert per member",
     )
+    assure_deadline: str = Field(
+        default="06-30",
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+        description="cut-off of a yearly assurance return (MM-DD of the period's second year; "
+        "a 2024-25 return is due 2025-06-30 by default); later returns show as late nationally",
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(

@@ -95,6 +95,37 @@ def share_bar(value: int, peak: int) -> Markup:
         f'<rect x="0" y="0" width="{percent}" height="10"/></svg>'
     )
 
+def category_bars(
+    labels: Sequence[str], values: Sequence[float], *, title: str, unit: str = ""
+) -> Markup:
+    """Return an SVG of one bar per category (a status, a band, a month), labelled below."""
+    width, height, bottom, top = 640, 220, 40, 10
+    peak = _nice_max(round(max(values, default=0) + 0.5))
+    left = max(28, LABEL_GAP + 2 + label_width(f"{peak:,}"))
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    slot = plot_w / max(1, len(labels))
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}"/>',
+        f'<text class="y-label" x="{left - LABEL_GAP}" y="{top + 4}" text-anchor="end">{peak:,}</text>',
+    ]
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        h = plot_h * value / peak
+        x = left + i * slot + slot * 0.15
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" '
+            f'height="{h:.1f}"><title>{escape(label)}: {value:,}{escape(unit)}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - 24}" text-anchor="middle">'
+            f"{escape(label[:14])}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 
 def line_chart(
     points: Sequence[tuple[datetime, float | None]],

@@ -53,6 +53,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Hunt", "hunt_page", "hunt", "hunt:read"),
     NavItem("Passwords", "password_page", "passwords", "passwords:read"),
     NavItem("Uptime", "uptime_monitors", "uptime", "uptime:read"),
+    NavItem("Assurance", "assure_dashboard", "assure", "assure:read"),
     NavItem("Users", "user_list", "users", "users:read"),
     NavItem("Tokens", "token_list", "tokens", "users:write"),
     NavItem("Audit", "audit_list", "audit", "audit:read"),

@@ -16,6 +16,7 @@ from bastion.web.api import (
 )
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
+from bastion.web.api.assure import router as assure_router
 from bastion.web.api.cases import router as cases_router
 from bastion.web.auth import PROTECTED
 from bastion.web.errors import PROBLEM_RESPONSES
@@ -41,5 +42,6 @@ router.include_router(events.router)
 router.include_router(hunts.router)
 router.include_router(passwords.router)
 router.include_router(uptime.router)
+router.include_router(assure_router)
 
 __all__ = ["API_PREFIX", "router"]

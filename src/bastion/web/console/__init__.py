@@ -21,6 +21,7 @@ from bastion.web.console import (
     signin,
     users,
 )
+from bastion.web.console import assure as assure_console
 from bastion.web.console import intel as intel_console
 from bastion.web.console import passwords as passwords_console
 from bastion.web.console.advisories import router as advisories_router
@@ -42,6 +43,7 @@ router.include_router(events.router)
 router.include_router(hunt.router)
 router.include_router(passwords_console.router)
 router.include_router(uptime_router)
+router.include_router(assure_console.router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)

@@ -1,0 +1,260 @@
+"""The national picture: statuses by region, ICB and type, late and missing returns, weakest
+outcomes, readiness distribution and trend, drift; and a member's anonymised place among peers.
+
+Counts are SQL aggregates; the weakest outcomes come from the published outcome
+digits of every return, read as one matrix. Everything is confined to the
+caller's scope (a member sees only what its organisations contribute).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+import numpy as np
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from bastion import orgs
+from bastion.assure.catalogue import get_framework
+from bastion.assure.models import ReturnRow, ScoreRow
+from bastion.core.errors import NotFoundError
+from bastion.core.scope import Scope
+from bastion.core.timeutil import utcnow
+
+ASKED = ("icb", "trust", "gp_practice", "care_provider", "arms_length_body", "supplier")
+BANDS = tuple(range(0, 100, 10))  # readiness histogram: 0-9, 10-19, ..., 90-100
+NOT_PUBLISHED = "Not Published"
+# Dashboards by what they were asked and the store's fingerprint: any change makes a new key.
+_BOARDS: dict[tuple[object, ...], Dashboard] = {}
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    period: str
+    framework: str
+    statuses: dict[str, int]
+    by_region: dict[str, dict[str, int]]
+    by_icb: dict[str, dict[str, int]]
+    by_type: dict[str, dict[str, int]]
+    late: list[dict[str, object]]
+    missing: list[str]
+    weakest: list[dict[str, object]]
+    readiness_bands: dict[str, int]
+    readiness_trend: list[dict[str, object]]
+    drift: list[dict[str, object]]
+
+
+Where = tuple[ColumnElement[bool], ...]
+Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]  # any select
+
+
+def _filtered(query: Q, column: InstrumentedAttribute[str], scope: Scope) -> Q:
+    return query if scope.codes is None else query.where(column.in_(scope.codes))
+
+
+def current_period(today: date) -> str:
+    """Return the assessment period ``today`` falls in (July to June: 2024-25)."""
+    start = today.year if today.month >= 7 else today.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def periods(session: Session, scope: Scope) -> list[str]:
+    """Return the periods with returns in ``scope``, latest first."""
+    query = _filtered(select(ReturnRow.period).distinct(), ReturnRow.org_code, scope)
+    return sorted(session.scalars(query), reverse=True)
+
+
+def dashboard(
+    session: Session,
+    scope: Scope,
+    period: str | None = None,
+    framework: str = "dspt",
+    today: date | None = None,
+) -> Dashboard:
+    """Return the national dashboard of ``period`` (default: the latest) for ``framework``."""
+    moment = today or utcnow().date()
+    chosen = period or next(iter(periods(session, scope)), None) or current_period(moment)
+    key = (str(scope), chosen, framework, moment, _fingerprint(session))
+    cached = _BOARDS.get(key)
+    if cached is None:
+        cached = _board(session, scope, chosen, framework, moment)
+        if len(_BOARDS) >= 64:
+            _BOARDS.clear()
+        _BOARDS[key] = cached
+    return cached
+
+
+def _fingerprint(session: Session) -> tuple[object, ...]:
+    """What changes whenever any dashboard figure could: one aggregate query, no rows read."""
+    returns = select(
+        func.count(), func.max(ReturnRow.updated_at), func.max(ReturnRow.id)
+    ).select_from(ReturnRow)
+    scores = select(func.count(), func.max(ScoreRow.id)).select_from(ScoreRow)
+    return (
+        *session.execute(returns).one(),
+        *session.execute(scores).one(),
+        orgs.count_organisations(session),
+    )
+
+
+def _board(session: Session, scope: Scope, chosen: str, framework: str, moment: date) -> Dashboard:
+    ref = get_framework(session, framework).ref if "@" not in framework else framework
+    same: Where = (
+        ReturnRow.period == chosen,
+        ReturnRow.framework.like(f"{ref.partition('@')[0]}@%"),
+    )
+    status = func.coalesce(ReturnRow.status, NOT_PUBLISHED)
+    query = select(ReturnRow.region, ReturnRow.icb, ReturnRow.org_type, status, func.count()).where(
+        *same
+    )
+    grouped = session.execute(
+        _filtered(query, ReturnRow.org_code, scope).group_by(
+            ReturnRow.region, ReturnRow.icb, ReturnRow.org_type, status
+        )
+    ).all()
+    totals: Counter[str] = Counter()
+    by: dict[str, dict[str, Counter[str]]] = {"region": defaultdict(Counter), "icb": defaultdict(Counter),
+                                              "type": defaultdict(Counter)}  # fmt: skip
+    for region, icb, org_type, name, n in grouped:
+        totals[name] += n
+        by["region"][region or "(none)"][name] += n
+        by["icb"][icb or "(none)"][name] += n
+        by["type"][org_type][name] += n
+    tables = {d: {k: dict(v) for k, v in sorted(by[d].items())} for d in ("region", "icb", "type")}
+    bands, trend = _readiness(session, scope)
+    return Dashboard(
+        period=chosen, framework=ref, statuses=dict(totals), by_region=tables["region"],
+        by_icb=tables["icb"], by_type=tables["type"], late=_late(session, scope, same, moment),
+        missing=_missing(session, scope, chosen), weakest=_weakest(session, scope, same, ref),
+        readiness_bands=bands, readiness_trend=trend, drift=_drift(session, scope),
+    )  # fmt: skip
+
+
+def _late(session: Session, scope: Scope, same: Where, today: date) -> list[dict[str, object]]:
+    """Returns published after their deadline, and those not published by it."""
+    overdue = or_(
+        ReturnRow.published_late, and_(ReturnRow.published_at.is_(None), ReturnRow.deadline < today)
+    )
+    query = select(ReturnRow.org_code, ReturnRow.published_at, ReturnRow.deadline).where(
+        *same, overdue
+    )
+    rows = session.execute(_filtered(query, ReturnRow.org_code, scope).order_by(ReturnRow.org_code))
+    return [
+        {"org": code, "published_at": published, "deadline": deadline}
+        for code, published, deadline in rows
+    ]
+
+
+def _missing(session: Session, scope: Scope, period: str) -> list[str]:
+    """Organisations of the federation asked for a return with none for the period."""
+    listed, _ = orgs.list_organisations(session, codes=scope.codes)
+    asked = [o.code for o in listed if o.type.value in ASKED]
+    have: set[str] = set()
+    for start in range(0, len(asked), 500):  # only the federation's codes, not every return's
+        chunk = asked[start : start + 500]
+        have.update(session.scalars(select(ReturnRow.org_code).where(ReturnRow.period == period,
+                                                                     ReturnRow.org_code.in_(chunk))))  # fmt: skip
+    return sorted(set(asked) - have)
+
+
+def _weakest(
+    session: Session, scope: Scope, same: Where, ref: str, limit: int = 10
+) -> list[dict[str, object]]:
+    query = select(ReturnRow.outcome_marks).where(
+        *same, ReturnRow.outcome_marks != "", ReturnRow.framework == ref
+    )
+    marks = list(session.scalars(_filtered(query, ReturnRow.org_code, scope)))
+    framework = get_framework(session, ref)
+    width = len(framework.outcomes)
+    marks = [m for m in marks if len(m) == width]
+    if not marks:
+        return []
+    digits = np.frombuffer("".join(marks).encode("ascii"), np.uint8).reshape(len(marks), width)
+    short = (digits != ord("0")).mean(axis=0)  # "0" is the best status
+    order = np.argsort(-short, kind="stable")[:limit]
+    return [
+        {"outcome": framework.outcomes[i].id, "title": framework.outcomes[i].title,
+         "share_not_best": round(float(short[i]), 4), "returns": len(marks)}
+        for i in order
+    ]  # fmt: skip
+
+
+def latest_scores(session: Session, scope: Scope, org_type: str | None = None) -> dict[str, float]:
+    """Return each organisation's latest readiness score (of ``org_type``, if given)."""
+    query = _filtered(select(ScoreRow.org_code, ScoreRow.score), ScoreRow.org_code, scope)
+    if org_type is not None:
+        query = query.where(ScoreRow.org_type == org_type)
+    return {str(o): float(s) for o, s in session.execute(query.order_by(ScoreRow.at, ScoreRow.id))}
+
+
+def _readiness(session: Session, scope: Scope) -> tuple[dict[str, int], list[dict[str, object]]]:
+    scores = latest_scores(session, scope).values()
+    bands = Counter(min(int(s // 10) * 10, 90) for s in scores)
+    history = session.execute(
+        _filtered(select(ScoreRow.at, ScoreRow.score), ScoreRow.org_code, scope)
+    )
+    months: dict[str, list[float]] = defaultdict(list)
+    for at, score in history:
+        months[at.strftime("%Y-%m")].append(score)
+    trend: list[dict[str, object]] = [
+        {"month": m, "mean": round(sum(v) / len(v), 2), "scores": len(v)}
+        for m, v in sorted(months.items())
+    ]
+    return {f"{b}-{b + 9 if b < 90 else 100}": bands.get(b, 0) for b in BANDS}, trend
+
+
+def _drift(session: Session, scope: Scope) -> list[dict[str, object]]:
+    query = select(
+        ReturnRow.id, ReturnRow.org_code, ReturnRow.framework, ReturnRow.drift_count
+    ).where(ReturnRow.drift_count > 0)
+    rows = session.execute(_filtered(query, ReturnRow.org_code, scope).order_by(ReturnRow.org_code))
+    return [{"return": i, "org": o, "framework": f, "flags": n} for i, o, f, n in rows]
+
+
+@dataclass(frozen=True)
+class PeerPosition:
+    """Where one organisation stands among peers of its type, without naming any peer."""
+
+    org: str
+    org_type: str
+    period: str
+    status: str | None
+    peers: int
+    peer_statuses: dict[str, int]
+    readiness: float | None
+    readiness_percentile: float | None  # share of peers with a lower latest score
+
+
+def peer_position(
+    session: Session, org: str, scope: Scope, period: str | None = None
+) -> PeerPosition:
+    """Return ``org``'s status and readiness against the counts of its peers (same type)."""
+    code = org.strip().upper()
+    if not scope.allows(code):
+        msg = f"no organisation with code {code!r}"
+        raise NotFoundError(msg)
+    mine = session.scalars(
+        select(ReturnRow).where(ReturnRow.org_code == code, ReturnRow.framework.like("dspt@%"))
+        .where(ReturnRow.period == period if period else ReturnRow.period != "")
+        .order_by(ReturnRow.period.desc())
+    ).first()  # fmt: skip
+    if mine is None:
+        msg = f"{code} has no DSPT return{' for ' + period if period else ''}"
+        raise NotFoundError(msg)
+    status = func.coalesce(ReturnRow.status, NOT_PUBLISHED)
+    counts = session.execute(
+        select(status, func.count()).where(
+            ReturnRow.period == mine.period, ReturnRow.org_type == mine.org_type,
+            ReturnRow.framework == mine.framework, ReturnRow.org_code != code,
+        ).group_by(status)
+    ).all()  # fmt: skip
+    scores = latest_scores(session, Scope.everything(), mine.org_type)
+    own = scores.pop(code, None)
+    below = sum(s < own for s in scores.values()) if own is not None else 0
+    return PeerPosition(
+        code, mine.org_type, mine.period, mine.status, sum(n for _, n in counts), {str(s): int(n) for s, n in counts},
+        own, round(below / len(scores), 4) if own is not None and scores else None,
+    )  # fmt: skip

@@ -1,0 +1,181 @@
+"""The console's assurance pages: the national dashboard, and a return to fill, review and publish.
+
+Built on the same functions as `/api/v1/assure`: a page shows what the caller's
+scope (or review assignment) lets it see, and every form posts to a
+``bastion.assure`` service, which records the change in the audit trail. Each
+chart is drawn here (``bastion.web.charts``), with its table beside it and a CSV
+download of the same rows from the API.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bastion import assure
+from bastion.core.errors import InputError
+from bastion.web.api.assure import ReturnId, csv_table
+from bastion.web.auth import PrincipalDep
+from bastion.web.charts import category_bars
+from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Text = Annotated[str, Form(max_length=4000)]
+
+
+@router.get("/assure", name="assure_dashboard")
+def dashboard_page(
+    request: Request, session: SessionDep, templates: TemplatesDep, principal: PrincipalDep,
+    period: Annotated[str | None, Query(max_length=9, pattern=PRINTABLE)] = None,
+) -> HTMLResponse:  # fmt: skip
+    """Show the national picture (the caller's organisations, for a member) and its returns."""
+    principal.require("assure:read")
+    board = assure.dashboard(session, principal.scope, period)
+    found, total = assure.list_returns(session, principal.scope, reviewer=principal.name, period=board.period,
+                                       limit=50)  # fmt: skip
+    charts = {
+        "statuses": category_bars(list(board.statuses), list(board.statuses.values()), title="Returns by status"),
+        "readiness": category_bars(list(board.readiness_bands), list(board.readiness_bands.values()),
+                                   title="Organisations by readiness band"),
+        "trend": category_bars([t["month"] for t in board.readiness_trend],  # type: ignore[misc]
+                               [float(t["mean"]) for t in board.readiness_trend],  # type: ignore[arg-type]
+                               title="Mean readiness by month", unit=" %"),
+    }  # fmt: skip
+    tables = {
+        name: csv_table(board, name)
+        for name in ("statuses", "type", "region", "weakest", "readiness", "trend")
+    }
+    return templates.TemplateResponse(
+        request, "assure/dashboard.html",
+        {"section": "assure", "board": board, "charts": charts, "tables": tables, "returns": found, "total": total},
+    )  # fmt: skip
+
+
+def _shown(session: SessionDep, principal: PrincipalDep, return_id: int) -> assure.ReturnView:
+    row = assure.visible_row(session, return_id, principal.scope, principal.name)
+    principal.require("assure:read")
+    return assure.view(session, row)
+
+
+@router.get("/assure/returns/{return_id}", name="assure_return")
+def return_page(
+    request: Request,
+    return_id: ReturnId,
+    session: SessionDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
+) -> HTMLResponse:
+    """Show a return to fill (answers, comments, owners), its reviews, plan and publication."""
+    shown = _shown(session, principal, return_id)
+    plan = assure.plan(session, return_id, principal.scope, principal.name)
+    may_edit = principal.can("assure:write", shown.org)
+    mine = [r for r in shown.reviews if r.reviewer == principal.name]
+    return templates.TemplateResponse(
+        request, "assure/return.html",
+        {"section": "assure", "r": shown, "plan": plan, "may_edit": may_edit, "my_reviews": mine,
+         "kinds": assure.KINDS, "states": assure.STATES},
+    )  # fmt: skip
+
+
+def _back(return_id: int) -> RedirectResponse:
+    return RedirectResponse(f"/assure/returns/{return_id}", status_code=303)
+
+
+def _writable(session: SessionDep, principal: PrincipalDep, return_id: int) -> None:
+    row = assure.visible_row(session, return_id, principal.scope)
+    principal.require("assure:write", row.org_code)
+
+
+@router.post("/assure/returns/{return_id}", name="assure_return_save")
+async def return_save(
+    request: Request, return_id: ReturnId, session: SessionDep, principal: PrincipalDep
+) -> RedirectResponse:
+    """Save the form: ``answer:<id>`` yes/no/blank, ``comment:<id>``, ``alternative:<id>``, ``owner:<id>``."""
+    _writable(session, principal, return_id)
+    form = await request.form()
+    answers: dict[str, bool | None] = {}
+    comments: dict[str, dict[str, str]] = {}
+    owners: dict[str, str] = {}
+    for key, value in form.multi_items():
+        kind, _, item = key.partition(":")
+        text = str(value)[:4000]
+        if kind == "answer":
+            answers[item] = {"yes": True, "no": False}.get(text)
+        elif kind in {"comment", "alternative"} and text.strip():
+            comments.setdefault(item, {"text": "", "alternative": ""})[
+                kind if kind == "alternative" else "text"
+            ] = text
+        elif kind == "owner" and text.strip():
+            owners[item] = text
+    assure.update_return(session, return_id, actor=principal.as_actor(), scope=principal.scope, answers=answers,
+                         comments=comments, owners=owners)  # fmt: skip
+    return _back(return_id)
+
+
+@router.post("/assure/returns/{return_id}/publish", name="assure_return_publish")
+def return_publish(
+    return_id: ReturnId, session: SessionDep, principal: PrincipalDep
+) -> RedirectResponse:
+    """Publish the return as its next version."""
+    _writable(session, principal, return_id)
+    assure.publish(session, return_id, actor=principal.as_actor(), scope=principal.scope)
+    return _back(return_id)
+
+
+@router.post("/assure/returns/{return_id}/reviewers", name="assure_review_assign")
+def review_assign(
+    return_id: ReturnId, session: SessionDep, principal: PrincipalDep,
+    kind: Annotated[str, Form(max_length=16)], reviewer: Annotated[str, Form(max_length=120, pattern=PRINTABLE)],
+) -> RedirectResponse:  # fmt: skip
+    """Assign a reviewer to the return's self, peer or independent review."""
+    _writable(session, principal, return_id)
+    assure.assign_review(
+        session, return_id, kind, reviewer, actor=principal.as_actor(), scope=principal.scope
+    )
+    return _back(return_id)
+
+
+@router.post("/assure/returns/{return_id}/review", name="assure_review_move")
+def review_move(
+    return_id: ReturnId, session: SessionDep, principal: PrincipalDep, kind: Annotated[str, Form(max_length=16)],
+    state: Annotated[str, Form(max_length=24)] = "", outcome: Annotated[str, Form(max_length=40)] = "",
+    comment: Text = "",
+) -> RedirectResponse:  # fmt: skip
+    """Move the caller's review and comment on an outcome."""
+    assure.visible_row(session, return_id, principal.scope, principal.name)
+    principal.require("assure:read")
+    assure.review_return(
+        session, return_id, kind, reviewer=principal.name, actor=principal.as_actor(),
+        national=principal.national and principal.can("assure:write"), state=state or None,
+        outcome=outcome or None, comment=comment.strip() or None,
+    )  # fmt: skip
+    return _back(return_id)
+
+
+@router.post("/assure/returns/{return_id}/plan", name="assure_plan_add")
+def plan_add(
+    return_id: ReturnId, session: SessionDep, principal: PrincipalDep,
+    outcome: Annotated[str, Form(max_length=40)], text: Annotated[str, Form(max_length=1000)],
+    owner: Annotated[str, Form(max_length=120)], due: Annotated[str, Form(max_length=10)],
+) -> RedirectResponse:  # fmt: skip
+    """Add an improvement-plan action."""
+    _writable(session, principal, return_id)
+    try:
+        when = date.fromisoformat(due)
+    except ValueError:
+        msg = "due: a date, YYYY-MM-DD"
+        raise InputError(msg) from None
+    assure.add_action(
+        session,
+        return_id,
+        outcome,
+        text,
+        owner,
+        when,
+        actor=principal.as_actor(),
+        scope=principal.scope,
+    )
+    return _back(return_id)
