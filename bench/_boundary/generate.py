@@ -22,7 +22,7 @@ from bastion.demo.formats.common import Benign, LogSpec, Render
 from bastion.demo.rand import Draw
 from bastion.demo.world import World
 from bastion.orgs import Organisation
-from bench._boundary import ecs
+from bench._boundary import ecs, firewalls
 
 CHUNK_EVENTS = 250_000
 DAY_US = 86_400_000_000
@@ -82,6 +82,25 @@ CASES: dict[str, Case] = {
             _spec("fortigate.log", fortigate.benign, fortigate.render),
         ),
         Case("ecs", "ecs", "json", "ecs.json", panos.benign, ecs.render, ("panos.log",)),
+        # The demo writes no ASA or netfilter log: both are rendered from the PAN-OS flows.
+        Case(
+            "asa",
+            "cisco-asa",
+            "syslog",
+            "asa.log",
+            panos.benign,
+            firewalls.render_asa,
+            ("panos.log",),
+        ),
+        Case(
+            "iptables",
+            "iptables",
+            "syslog",
+            "iptables.log",
+            panos.benign,
+            firewalls.render_iptables,
+            ("panos.log",),
+        ),
         _case(
             "nginx", "nginx", "access-log", _spec("nginx/access.log", nginx.benign, nginx.render)
         ),
@@ -90,7 +109,7 @@ CASES: dict[str, Case] = {
         ),
     )
 }
-DEFAULT_CASES = ("panos", "zeek", "fortigate", "ecs", "nginx", "squid")
+DEFAULT_CASES = ("panos", "zeek", "fortigate", "ecs", "nginx", "squid", "asa", "iptables")
 
 
 @dataclass(frozen=True)

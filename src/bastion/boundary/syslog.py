@@ -67,22 +67,27 @@ def iso_time(text: pl.Expr) -> pl.Expr:
 _FUTURE_SLACK = timedelta(days=1)
 
 
+def bsd_without_year(text: pl.Expr, default_year: int) -> pl.Expr:
+    """Parse ``Mmm dd hh:mm:ss[.f]`` (no year) as a naive time in ``default_year``."""
+    return pl.concat_str([pl.lit(f"{default_year} "), text]).str.strptime(
+        pl.Datetime("us"), "%Y %b %e %H:%M:%S%.f", strict=False
+    )
+
+
 def bsd_time(
     text: pl.Expr,
-    default_year: int,
+    without_year: pl.Expr,
     *,
     timezone: str = "UTC",
     received: datetime | None = None,
 ) -> pl.Expr:
     """Parse ``Mmm dd [yyyy] hh:mm:ss[.f]`` in ``timezone`` to UTC.
 
-    A time without a year is in ``default_year``, or the year before when that would put
-    it more than a day after ``received`` (see the module docstring).
+    ``without_year`` is ``bsd_without_year`` of ``text``, as a column (it is read twice:
+    a parse in each place would cost twice). A time without a year is in that year, or the
+    year before when that would put it more than a day after ``received`` (see the
+    module docstring).
     """
-    naive = pl.Datetime("us")
-    without_year = pl.concat_str([pl.lit(f"{default_year} "), text]).str.strptime(
-        naive, "%Y %b %e %H:%M:%S%.f", strict=False
-    )
     if received is not None:
         # Compared as the device's wall-clock time, as the parsed text is.
         aware = received if received.tzinfo is not None else received.replace(tzinfo=UTC)
@@ -92,7 +97,7 @@ def bsd_time(
             .then(without_year.dt.offset_by("-1y"))
             .otherwise(without_year)
         )
-    with_year = text.str.strptime(naive, "%b %e %Y %H:%M:%S%.f", strict=False)
+    with_year = text.str.strptime(pl.Datetime("us"), "%b %e %Y %H:%M:%S%.f", strict=False)
     local = pl.coalesce(without_year, with_year)
     if timezone == "UTC":
         return local.dt.replace_time_zone("UTC")
@@ -139,9 +144,7 @@ def split_syslog(
     apps: list[pl.Expr] = [none]
     # A source sends one kind of header: skipping the kinds a batch lacks saves most work.
     if frame.get_column("h3164").null_count() < frame.height:
-        frame = _rfc3164_fields(
-            frame, bsd_time(pl.col("_stamp"), default_year, timezone=timezone, received=received)
-        )
+        frame = _rfc3164_fields(frame, default_year, timezone, received)
         times.append(pl.col("_time3164"))
         hosts.insert(0, pl.col("_host3164"))
         apps.insert(0, pl.col("_app3164"))
@@ -165,16 +168,26 @@ def _nil(value: pl.Expr) -> pl.Expr:
     return pl.when(value != "-").then(value)
 
 
-def _rfc3164_fields(frame: pl.DataFrame, bsd: pl.Expr) -> pl.DataFrame:
-    """Add the time, host and tag of RFC 3164 headers: ``[<PRI>]TIME[:] [HOST ][TAG[PID]: ]``."""
+def _rfc3164_fields(
+    frame: pl.DataFrame, default_year: int, timezone: str, received: datetime | None
+) -> pl.DataFrame:
+    """Add the time, host and tag of RFC 3164 headers: ``[<PRI>]TIME[:] [HOST ][TAG[PID]: ]``.
+
+    Times are read as ``bsd_time`` says (``timezone``, ``default_year``, ``received``).
+    """
     stamp, rest = pl.col("_stamp"), pl.col("_rest")
     # Each stage is materialised once rather than recomputed by every expression using it.
-    frame = frame.with_columns(
-        _stamp=pl.col("h3164").str.extract(rf"^(?:{_PRI})?(?:{_BSD_TIME}|{_ISO_TIME})", 0)
-    ).with_columns(
-        _rest=pl.col("h3164").str.slice(stamp.str.len_bytes()).str.strip_chars_start(": "),
-        _stamp=stamp.str.replace(rf"^{_PRI}", ""),
+    frame = (
+        frame.with_columns(
+            _stamp=pl.col("h3164").str.extract(rf"^(?:{_PRI})?(?:{_BSD_TIME}|{_ISO_TIME})", 0)
+        )
+        .with_columns(
+            _rest=pl.col("h3164").str.slice(stamp.str.len_bytes()).str.strip_chars_start(": "),
+            _stamp=stamp.str.replace(rf"^{_PRI}", ""),
+        )
+        .with_columns(_no_year=bsd_without_year(stamp, default_year))
     )
+    bsd = bsd_time(stamp, pl.col("_no_year"), timezone=timezone, received=received)
     first_word = rest.str.extract(r"^[^ ]+", 0)
     return frame.with_columns(
         _time3164=pl.coalesce(bsd, iso_time(stamp)),

@@ -12,6 +12,7 @@ an ``AlertKind`` saying what raised it.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 
 import polars as pl
 
@@ -131,16 +132,25 @@ class AlertKind(StrEnum):
     EXTERNAL = "external"  # an outside source reported it (Microsoft Defender, a webhook)
 
 
+@cache
+def _conform_columns(
+    schema: tuple[tuple[str, pl.DataType], ...],
+) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
+    """Return, per column of ``schema``, its cast and its null: built once, not per batch."""
+    cast = {name: pl.col(name).cast(dtype).alias(name) for name, dtype in schema}
+    null = {name: pl.lit(None, dtype).alias(name) for name, dtype in schema}
+    return cast, null
+
+
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType] = EVENT_SCHEMA) -> pl.DataFrame:
     """Return ``frame`` with exactly ``schema``'s columns (plus ``_line`` if present), typed.
 
     Missing columns become null; extra columns other than ``_line`` are dropped.
     """
-    columns = [
-        (pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype)).alias(name)
-        for name, dtype in schema.items()
-    ]
-    if LINE_COLUMN in frame.columns:
+    have = set(frame.columns)
+    cast, null = _conform_columns(tuple(schema.items()))
+    columns = [cast[name] if name in have else null[name] for name in schema]
+    if LINE_COLUMN in have:
         columns.append(pl.col(LINE_COLUMN).cast(pl.Int64))
     return frame.select(columns)
 

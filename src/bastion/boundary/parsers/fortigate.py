@@ -27,6 +27,7 @@ those lines only.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import polars as pl
 
@@ -149,7 +150,9 @@ def _value(line: pl.Expr, key: str) -> pl.Expr:
     return unquoted.str.replace_all('\\"', '"', literal=True)
 
 
-def _values(keys: list[str] | tuple[str, ...]) -> dict[str, pl.Expr]:
+@cache
+def _values(keys: tuple[str, ...]) -> dict[str, pl.Expr]:
+    """Return the expressions reading ``keys`` (built once: a chunk reuses them)."""
     return {key: _value(pl.col(ORIGINAL), key) for key in keys}
 
 
@@ -176,6 +179,7 @@ _THREAT_KEYS = ("attack", "attackid", "virus", "virusid", "severity", "crlevel",
 _LOGIN_KEYS = ("ui", "status")
 
 
+@cache
 def _context_fields() -> dict[str, pl.Expr]:
     """Return NAT, user and application fields (and whether UTM blocked) from their keys."""
     col = pl.col
@@ -192,6 +196,7 @@ def _context_fields() -> dict[str, pl.Expr]:
     }
 
 
+@cache
 def _threat_fields() -> dict[str, pl.Expr]:
     """Return the threat fields of an IPS, antivirus or anomaly record."""
     col = pl.col
@@ -208,6 +213,7 @@ def _threat_fields() -> dict[str, pl.Expr]:
     }
 
 
+@cache
 def _login_fields() -> dict[str, pl.Expr]:
     """Return a login's outcome, and its client address and protocol from ``ui="ssh(…)"``."""
     ui = pl.col("ui")
@@ -220,19 +226,24 @@ def _login_fields() -> dict[str, pl.Expr]:
     }
 
 
-def _read_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add a column per wanted key (pairs first, then the keys read one by one)."""
+@cache
+def _pair_passes() -> list[pl.Expr]:
+    """Return one extraction per pair of ``_PAIRS``, as a struct column ``_<first key>``."""
     line = pl.col(ORIGINAL)
-    pairs = [
+    return [
         line.str.extract_groups(
             f'{_KEY_START}{first}="?(?P<{first}>[^ "]+)"? {second}="?(?P<{second}>[^ "]+)'
         ).alias(f"_{first}")
         for first, second in _PAIRS
     ]
-    frame = frame.with_columns(pairs).unnest([f"_{first}" for first, _ in _PAIRS])
+
+
+def _read_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add a column per wanted key (pairs first, then the keys read one by one)."""
+    frame = frame.with_columns(_pair_passes()).unnest([f"_{first}" for first, _ in _PAIRS])
     frame = frame.with_columns(**_values(_SINGLES))
     for first, second in _PAIRS:
-        frame = fill_where(frame, pl.col(first).is_null(), _values([first, second]))
+        frame = fill_where(frame, pl.col(first).is_null(), _values((first, second)))
     return frame
 
 
@@ -299,6 +310,7 @@ def _web_url(url: pl.Expr, hostname: pl.Expr) -> pl.Expr:
     )
 
 
+@cache
 def _checks() -> list[Check]:
     """Return the checks of a line's key values, each with its reason."""
     col = pl.col
@@ -370,6 +382,7 @@ def _result(frame: pl.DataFrame) -> ParseResult:
     return finish_checked(frame, _checks(), _fields())
 
 
+@cache
 def _fields() -> list[pl.Expr]:
     """Return the schema's fields from a frame of checked key values."""
     col = pl.col
@@ -446,6 +459,7 @@ def _sniff(lines: list[str]) -> bool:
     return bool(lines) and hits >= max(1.0, len(lines) / 2)
 
 
+@cache
 def _kind() -> pl.Expr:
     """Return which kind of record a line is (its dataset), null for records not read."""
     col = pl.col
@@ -469,32 +483,50 @@ def parse_fortigate(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     kind = col("_kind")
     frame = frame.with_columns(_syslog_hosts(frame, ctx.default_year), _kind=_kind())
     fallback_time = col("eventtime").is_null()
-    frame = fill_where(frame, fallback_time, _values(["date", "time", "tz"]))
-    frame = fill_where(
-        frame,
-        fallback_time,
-        {"_local_time": _local_time(col("date"), col("time"), col("tz"), ctx.timezone)},
-    )
-    frame = fill_where(frame, col("policyname").is_null(), _values(["policyid"]))
+    frame = fill_where(frame, fallback_time, _values(("date", "time", "tz")))
+    frame = fill_where(frame, fallback_time, _fallback_time(ctx.timezone))
+    frame = fill_where(frame, col("policyname").is_null(), _values(("policyid",)))
     frame = _with_web_fields(frame)
-    # The DNS filter rates domains: its category is the URL category.
-    frame = fill_where(frame, kind == "dns", _values(["qname", "qtype", "catdesc"]))
+    # The DNS filter rates domains: its category is the URL category (``catdesc``, read
+    # on web and DNS lines only, is ``url.category``).
+    frame = fill_where(frame, kind == "dns", _values(("qname", "qtype", "catdesc")))
     frame = derive_where(
         frame, col(ORIGINAL).str.contains(_CONTEXT), _values(_CONTEXT_KEYS), _context_fields()
-    )
-    frame = derive_where(
-        frame,
-        kind.is_in(["webfilter", "dns", "app-ctrl"]),
-        _values(("catdesc",)),
-        {"url.category": col("catdesc")},
     )
     frame = derive_where(
         frame, kind.is_in(list(THREAT_CATEGORIES)), _values(_THREAT_KEYS), _threat_fields()
     )
     frame = derive_where(frame, kind == "event", _values(_LOGIN_KEYS), _login_fields())
     # Event records not read are rejected with what they are.
-    frame = fill_where(frame, kind.is_null() & (col("type") == "event"), _values(["logdesc"]))
+    frame = fill_where(frame, kind.is_null() & (col("type") == "event"), _values(("logdesc",)))
     return _result(frame)
+
+
+@cache
+def _fallback_time(zone: str) -> dict[str, pl.Expr]:
+    """Return ``_local_time`` from ``date=``, ``time=`` and ``tz=`` (lines without eventtime)."""
+    col = pl.col
+    return {"_local_time": _local_time(col("date"), col("time"), col("tz"), zone)}
+
+
+@cache
+def _web_query() -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
+    """Return the web lines' URL and scheme columns, then the fields made of them."""
+    col = pl.col
+    full, host, path = url_parts(col("_url"), col("_scheme"))
+    made = {
+        "_url": _web_url(col("url"), col("hostname")),
+        "_scheme": _scheme(col("service"), port(col("dstport"))),
+    }
+    fields = [
+        col("hostname"),
+        col("url"),
+        col("catdesc"),
+        full.alias("url.full"),
+        pl.coalesce(host, domain(col("hostname"))).alias("url.domain"),
+        path.alias("url.path"),
+    ]
+    return made, fields
 
 
 def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
@@ -504,29 +536,19 @@ def _with_web_fields(frame: pl.DataFrame) -> pl.DataFrame:
     those lines, the URL and its scheme first made columns: each is read several
     times by ``url_parts``, so each is computed once.
     """
-    col = pl.col
-    web = frame.select(col("_kind").is_in(["webfilter", "app-ctrl"]).fill_null(False)).to_series()
-    full, host, path = url_parts(col("_url"), col("_scheme"))
+    web = frame.select(pl.col("_kind").is_in(["webfilter", "app-ctrl"]).fill_null(False))
+    mask = web.to_series()
+    made, fields = _web_query()
     values = (
         frame.lazy()
-        .filter(web)
+        .filter(mask)
         .select(ORIGINAL, "service", "dstport")
-        .with_columns(**_values(["hostname", "url", "catdesc"]))
-        .with_columns(
-            _url=_web_url(col("url"), col("hostname")),
-            _scheme=_scheme(col("service"), port(col("dstport"))),
-        )
-        .select(
-            "hostname",
-            "url",
-            "catdesc",
-            full.alias("url.full"),
-            pl.coalesce(host, domain(col("hostname"))).alias("url.domain"),
-            path.alias("url.path"),
-        )
+        .with_columns(**_values(("hostname", "url", "catdesc")))
+        .with_columns(**made)
+        .select(fields)
         .collect()
     )
-    return scatter_rows(frame, web, values)
+    return scatter_rows(frame, mask, values)
 
 
 PARSER = Parser(

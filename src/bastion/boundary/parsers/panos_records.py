@@ -27,6 +27,8 @@ category is ``url.category``. ``rule.name`` is always the security policy.
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from bastion.boundary.parsers.base import ParseResult, clip
@@ -192,37 +194,63 @@ def _times(frame: pl.DataFrame, timezone: str) -> pl.DataFrame:
     ``timezone``; a generated time written with an offset keeps it.
     """
     col = pl.col
+    local, fallback, high_res_time = _time_columns(timezone)
+    frame = frame.with_columns(_time=local)
+    frame = fill_where(frame, col("_time").is_null(), {"_time": fallback})
+    high_res = col("high_res_time")
+    if (frame.get_column("type") == "SYSTEM").any():
+        # SYSTEM records carry theirs in field 25 (read as the destination port's position).
+        high_res = pl.when(col("type") == "SYSTEM").then(col("dport")).otherwise(high_res)
+        high_res_time = pl.coalesce(_zoned(high_res), col("_time"))
+    return fill_where(
+        frame,
+        high_res.str.len_bytes() > 20,  # shorter: no ISO time with a zone
+        {"_time": high_res_time},
+    )
+
+
+def _zoned(field: pl.Expr) -> pl.Expr:
+    """Return the UTC time of an ISO 8601 time with its offset (or ``Z``)."""
+    return (
+        field.str.replace(r"Z$", "+00:00")
+        .str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
+        .dt.convert_time_zone("UTC")
+    )
+
+
+@cache
+def _time_columns(timezone: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Return the generated time, its fallback and the High Resolution one, for ``timezone``.
+
+    Built once per zone: every chunk of a source reuses them.
+    """
+    col = pl.col
 
     def local(field: str) -> pl.Expr:
         naive = col(field).str.strptime(pl.Datetime("us"), _TIME_FORMAT, strict=False)
         return localise(naive, timezone)
 
-    def zoned(field: pl.Expr) -> pl.Expr:
-        return (
-            field.str.replace(r"Z$", "+00:00")
-            .str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
-            .dt.convert_time_zone("UTC")
-        )
-
-    frame = frame.with_columns(_time=local("generated_time"))
-    frame = fill_where(
-        frame,
-        col("_time").is_null(),
-        {"_time": pl.coalesce(zoned(col("generated_time")), local("receive_time"))},
-    )
-    high_res = col("high_res_time")
-    if (frame.get_column("type") == "SYSTEM").any():
-        # SYSTEM records carry theirs in field 25 (read as the destination port's position).
-        high_res = pl.when(col("type") == "SYSTEM").then(col("dport")).otherwise(high_res)
-    return fill_where(
-        frame,
-        high_res.str.len_bytes() > 20,  # shorter: no ISO time with a zone
-        {"_time": pl.coalesce(zoned(high_res), col("_time"))},
+    fallback = pl.coalesce(_zoned(col("generated_time")), local("receive_time"))
+    return (
+        local("generated_time"),
+        fallback,
+        pl.coalesce(_zoned(col("high_res_time")), col("_time")),
     )
 
 
 def _threat_and_url(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the URL, threat and user fields, each computed on the rows that have them."""
+    """Add the URL, threat, user and NAT fields, each computed on the rows that have them."""
+    for need, columns in _where_read():
+        frame = fill_where(frame, need, columns)
+    return frame
+
+
+@cache
+def _where_read() -> list[tuple[pl.Expr, dict[str, pl.Expr]]]:
+    """Return the fields only some records have, each group with the rows it is read on.
+
+    Built once: every chunk reuses the expressions.
+    """
     col = pl.col
     threat = col("type") == "THREAT"
     scheme = pl.when((col("_dport") == 443) | (col("app") == "ssl")).then(pl.lit("https"))
@@ -234,31 +262,40 @@ def _threat_and_url(frame: pl.DataFrame) -> pl.DataFrame:
     http_target = col("f31").str.contains(
         r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[A-Za-z0-9.-]+(?::[0-9]+)?/"
     )
-    frame = fill_where(
-        frame,
-        threat & ((col("subtype") == "url") | http_target),
-        {"url.full": url_full, "url.domain": url_domain, "url.path": url_path},
-    )
-    # "Eicar Test File(39040)": the threat's name, then its id.
-    named = threat & (col("subtype") != "url")
-    frame = fill_where(
-        frame,
-        named,
-        {
-            "threat.name": null_if_blank(col("f32").str.replace(r" ?\([0-9]+\)$", "")),
-            "threat.id": col("f32").str.extract(r"\(([0-9]+)\)$", 1),
-            "threat.severity": null_if_blank(col("f34").str.to_lowercase()),
-            "threat.category": null_if_blank(col("threat_category").str.to_lowercase()),
-        },
-    )
     name, domain = user_parts(col("src_user"))
-    frame = fill_where(
-        frame, col("src_user").str.len_bytes() > 0, {"user.name": name, "user.domain": domain}
-    )
     dst_name, _ = user_parts(col("dst_user"))
-    return fill_where(
-        frame, col("dst_user").str.len_bytes() > 0, {"destination.user.name": dst_name}
+    # NAT: a translated address other than 0.0.0.0, or a translated port other than 0.
+    nat = pl.any_horizontal(
+        *(~col(f).is_in(["", "0.0.0.0"]) for f in ("nat_src", "nat_dst")),
+        *(~col(f).is_in(["", "0"]) for f in ("nat_sport", "nat_dport")),
     )
+    return [
+        (
+            threat & ((col("subtype") == "url") | http_target),
+            {"url.full": url_full, "url.domain": url_domain, "url.path": url_path},
+        ),
+        # "Eicar Test File(39040)": the threat's name, then its id.
+        (
+            threat & (col("subtype") != "url"),
+            {
+                "threat.name": null_if_blank(col("f32").str.replace(r" ?\([0-9]+\)$", "")),
+                "threat.id": col("f32").str.extract(r"\(([0-9]+)\)$", 1),
+                "threat.severity": null_if_blank(col("f34").str.to_lowercase()),
+                "threat.category": null_if_blank(col("threat_category").str.to_lowercase()),
+            },
+        ),
+        (col("src_user").str.len_bytes() > 0, {"user.name": name, "user.domain": domain}),
+        (col("dst_user").str.len_bytes() > 0, {"destination.user.name": dst_name}),
+        (
+            nat,
+            {
+                "source.nat.ip": ip_address(null_if_blank(col("nat_src"), "0.0.0.0")),
+                "source.nat.port": _nat_port("nat_sport"),
+                "destination.nat.ip": ip_address(null_if_blank(col("nat_dst"), "0.0.0.0")),
+                "destination.nat.port": _nat_port("nat_dport"),
+            },
+        ),
+    ]
 
 
 def _system_auth(frame: pl.DataFrame) -> pl.DataFrame:
@@ -276,6 +313,7 @@ def _system_auth(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@cache
 def _checks() -> list[Check]:
     """Return the checks a record must pass, in order; the first it fails is its reason."""
     col = pl.col
@@ -365,6 +403,7 @@ def _nat_port(field: str) -> pl.Expr:
     return pl.when(value != 0).then(value)
 
 
+@cache
 def _network_fields() -> list[pl.Expr]:
     """The schema's fields of TRAFFIC and THREAT records."""
     col = pl.col
@@ -400,10 +439,10 @@ def _network_fields() -> list[pl.Expr]:
         null_if_blank(col("user_agent")).alias("user_agent.original"),
         sha256(col("file_digest")).alias("file.hash.sha256"),
         null_if_blank(col("rule")).alias("rule.name"),
-        ip_address(null_if_blank(col("nat_src"), "0.0.0.0")).alias("source.nat.ip"),
-        _nat_port("nat_sport").alias("source.nat.port"),
-        ip_address(null_if_blank(col("nat_dst"), "0.0.0.0")).alias("destination.nat.ip"),
-        _nat_port("nat_dport").alias("destination.nat.port"),
+        col("source.nat.ip"),
+        col("source.nat.port"),
+        col("destination.nat.ip"),
+        col("destination.nat.port"),
         col("user.name"),
         col("user.domain"),
         col("destination.user.name"),
@@ -421,6 +460,7 @@ def _network_fields() -> list[pl.Expr]:
     ]
 
 
+@cache
 def _system_fields() -> list[pl.Expr]:
     """The schema's fields of SYSTEM authentication records."""
     col = pl.col
@@ -441,28 +481,33 @@ def _system_fields() -> list[pl.Expr]:
     ]
 
 
+@cache
+def _record_columns() -> dict[str, pl.Expr]:
+    """Return the addresses, ports, byte counts and action every record is checked by."""
+    col = pl.col
+    traffic = col("type") == "TRAFFIC"
+    return {
+        "_src": ip_address(col("src")),
+        "_dst": ip_address(col("dst")),
+        "_sport": port(col("sport")),
+        "_dport": port(col("dport")),
+        "_bytes": pl.when(traffic).then(integer(col("f31"), pl.Int64())),
+        "_sent": pl.when(traffic).then(integer(col("f32"), pl.Int64())),
+        "_received": pl.when(traffic).then(integer(col("f33"), pl.Int64())),
+        "_action": col("action").str.to_lowercase(),
+    }
+
+
 def result(frame: pl.DataFrame, timezone: str) -> ParseResult:
     """Check the split records and map the good ones to the schema.
 
     SYSTEM records are mapped apart, on their own rows, so TRAFFIC and THREAT records
     (nearly every row) pay nothing for them.
     """
-    col = pl.col
-    traffic = col("type") == "TRAFFIC"
     for name in ("threat_category", "high_res_time", "app_risk"):
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
-    frame = _times(frame, timezone).with_columns(
-        _src=ip_address(col("src")),
-        _dst=ip_address(col("dst")),
-        _sport=port(col("sport")),
-        _dport=port(col("dport")),
-        _bytes=pl.when(traffic).then(integer(col("f31"), pl.Int64())),
-        _sent=pl.when(traffic).then(integer(col("f32"), pl.Int64())),
-        _received=pl.when(traffic).then(integer(col("f33"), pl.Int64())),
-        _action=col("action").str.to_lowercase(),
-    )
-    frame = _threat_and_url(frame)
+    frame = _threat_and_url(_times(frame, timezone).with_columns(**_record_columns()))
     checks = _checks()
     system = (frame.get_column("type") == "SYSTEM").fill_null(value=False)
     if not system.any():

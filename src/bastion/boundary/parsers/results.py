@@ -121,8 +121,8 @@ def fill_where(frame: pl.DataFrame, need: pl.Expr, columns: dict[str, pl.Expr]) 
     need (a fallback time, web filter URLs) is cheaper computed on those rows.
     """
     mask = frame.select(need.fill_null(False)).to_series()
-    if not mask.any() and set(columns) <= set(frame.columns):
-        return frame  # no row needs them, and they exist already
+    if not mask.any():
+        return _with_nulls(frame, columns)
     if mask.all():
         return frame.with_columns(**columns)
     # Lazy, so only the columns ``columns`` read are filtered, not every column of the frame.
@@ -141,9 +141,30 @@ def derive_where(
     cost neither the reading nor the mapping.
     """
     mask = frame.select(need.fill_null(False)).to_series()
+    if not mask.any():
+        return _with_nulls(frame, fields, read)
     # Lazy, so only the columns the fields read are filtered, not every column of the frame.
     values = frame.lazy().filter(mask).with_columns(**read).select(**fields).collect()
     return scatter_rows(frame, mask, values)
+
+
+def _with_nulls(
+    frame: pl.DataFrame, columns: dict[str, pl.Expr], read: dict[str, pl.Expr] | None = None
+) -> pl.DataFrame:
+    """Return ``frame`` as ``fill_where`` leaves it when no row needs ``columns``.
+
+    A column it lacks is added, all null, in the type ``columns`` would give it; one it
+    has keeps its values (in that type). Only the types are worked out, nothing is computed.
+    """
+    lazy = frame.lazy() if read is None else frame.lazy().with_columns(**read)
+    schema = lazy.select(**columns).collect_schema()
+    have = frame.schema
+    changed = [
+        pl.col(name).cast(dtype) if name in have else pl.lit(None, dtype).alias(name)
+        for name, dtype in schema.items()
+        if have.get(name) != dtype
+    ]
+    return frame.with_columns(changed) if changed else frame
 
 
 def scatter_rows(frame: pl.DataFrame, mask: pl.Series, values: pl.DataFrame) -> pl.DataFrame:
