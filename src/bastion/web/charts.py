@@ -95,6 +95,7 @@ def share_bar(value: int, peak: int) -> Markup:
         f'<rect x="0" y="0" width="{percent}" height="10"/></svg>'
     )
 
+
 def category_bars(
     labels: Sequence[str], values: Sequence[float], *, title: str, unit: str = ""
 ) -> Markup:
@@ -124,7 +125,6 @@ def category_bars(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
-
 
 
 def line_chart(
