@@ -11,6 +11,7 @@ from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
 from bastion.orgs import models as orgs_models
 from bastion.passwords import models as passwords_models
+from bastion.scan import models as scan_models
 
 __all__ = [
     "advisories_models",
@@ -24,4 +25,5 @@ __all__ = [
     "intel_models",
     "orgs_models",
     "passwords_models",
+    "scan_models",
 ]

@@ -1,5 +1,6 @@
 """The alerts context: one store every producer raises alerts through, and their triage."""
 
+from bastion.alerts.external import ExternalAlert, raise_external
 from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
 from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts, require_org
 from bastion.alerts.store import (
@@ -21,6 +22,7 @@ __all__ = [
     "Alert",
     "AlertStats",
     "Evidence",
+    "ExternalAlert",
     "Resolution",
     "ResponseFigures",
     "ResponseMetrics",
@@ -30,6 +32,7 @@ __all__ = [
     "count_alerts_by_key",
     "get_alert",
     "list_alerts",
+    "raise_external",
     "record_alerts",
     "require_org",
     "response_metrics",
