@@ -22,6 +22,7 @@ from bastion.cli import inventory as inventory_cli
 from bastion.cli import orgs as orgs_cli
 from bastion.cli import passwords as passwords_cli
 from bastion.cli import rules as rules_cli
+from bastion.cli import scan as scan_cli
 from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
 from bastion.cli.context import VERBOSE_FLAG, report_error, settings, verbose_asked
@@ -96,6 +97,7 @@ app.add_typer(users_cli.users_app, name="users")
 app.add_typer(users_cli.tokens_app, name="tokens")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(passwords_cli.app, name="passwords")
+app.add_typer(scan_cli.app, name="scan")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 

@@ -1,5 +1,8 @@
 """Scan now and wait: targets in, findings folded, a report out (the CLI's and scheduler's door).
 
+A run is one ``scan.run`` event in the audit trail (what was scanned, what was held
+and why), besides one ``scan.findings`` event per host it folded.
+
 ``scan`` applies the rules that come before any packet: the organisation's quiet
 hours, and the exclusion list (approved exceptions, a whole host or one check).
 It then runs the checks (``bastion.scan.runner``), turns each result into
@@ -18,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion import advisories
+from bastion import advisories, audit
 from bastion.audit import Actor
 from bastion.core.settings import Settings
 from bastion.core.timeutil import utcnow
@@ -173,4 +176,17 @@ def scan(
     )
     report = fold(session, runs, actor=actor, now=at)
     report.held = held
+    audit.record(
+        session,
+        actor,
+        "scan.run",
+        f"scan-run:{at.isoformat()}",
+        after={
+            "scanned": report.scanned,
+            "held": held,
+            "checks": [c.name for c in chosen],
+            "opened": len(report.changes.opened),
+            "closed": len(report.changes.closed),
+        },
+    )
     return report
