@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 from tests.web.cases_matrix import case_routes
+from tests.web.scan_matrix import scan_routes
 
 from bastion import advisories as adv
 from bastion import audit, auth, intel, passwords
@@ -810,7 +811,7 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 # The cases' rows first: the sign-out rows last end every session of their person.
-CASES = {**case_routes(Case, hit, advisory), **CASES}
+CASES = {**case_routes(Case, hit, advisory), **scan_routes(Case), **CASES}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:

@@ -23,6 +23,7 @@ CONTEXTS = (
     "events",
     "hunt",
     "passwords",
+    "scan",
 )
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
@@ -72,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "detect:write",
         "advisories:write",
         "cases:write",
+        "scan:write",
         "hunt:read",
         "hunt:write",
     },
@@ -81,11 +83,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ORG_LEAD: frozenset(
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
-        | {"events:read", "passwords:read", "passwords:write"}
+        | {"events:read", "passwords:read", "passwords:write", "scan:read", "scan:write"}
     ),
     Role.ORG_VIEWER: frozenset(
         {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
-        | {"passwords:read"}
+        | {"passwords:read", "scan:read"}
     ),
 }
 

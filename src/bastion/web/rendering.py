@@ -52,6 +52,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Events", "event_search", "events", "events:read"),
     NavItem("Hunt", "hunt_page", "hunt", "hunt:read"),
     NavItem("Passwords", "password_page", "passwords", "passwords:read"),
+    NavItem("Scanning", "scan_findings_page", "scan", "scan:read"),
     NavItem("Users", "user_list", "users", "users:read"),
     NavItem("Tokens", "token_list", "tokens", "users:write"),
     NavItem("Audit", "audit_list", "audit", "audit:read"),

@@ -12,6 +12,7 @@ from bastion.web.api import (
     orgs,
     passwords,
     rules,
+    scan,
 )
 from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
@@ -39,5 +40,6 @@ router.include_router(cases_router)
 router.include_router(events.router)
 router.include_router(hunts.router)
 router.include_router(passwords.router)
+router.include_router(scan.router)
 
 __all__ = ["API_PREFIX", "router"]
