@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import socket
 import ssl
 import struct
 
@@ -34,6 +35,23 @@ _PORT_FIRST = {
     6379: "redis", 3389: "rdp", 5432: "postgresql", 445: "smb", 139: "smb",
 }  # fmt: skip
 _PROBES = ("http", "tls", "redis", "rdp", "postgresql", "smb")
+
+
+async def is_open(probe: Probe, port: int) -> bool:
+    """Tell whether a TCP connection to ``port`` succeeds: the connect scan's cheap first step."""
+    address = probe.target.address
+    await probe.limiter.wait("packet", address, probe.config.rates.packets_per_second)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        async with asyncio.timeout(probe.config.connect_timeout):
+            await asyncio.get_running_loop().sock_connect(sock, (address, port))
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        sock.close()
+    return True
 
 
 async def exchange(

@@ -12,7 +12,7 @@ from typing import Any
 
 from bastion.core.types import Severity
 from bastion.scan.checks.base import Check, Lookups, Probe, Service
-from bastion.scan.checks.fingerprint import exchange, fingerprint
+from bastion.scan.checks.fingerprint import exchange, fingerprint, is_open
 from bastion.scan.domain import Evidence, Observation
 
 # The short list of ports worth checking on an internet-facing host (after Artemis's).
@@ -53,6 +53,8 @@ class PortsResult:
 
 async def _one(probe: Probe, port: int, gate: asyncio.Semaphore) -> Service | None:
     async with gate:
+        if not await is_open(probe, port):
+            return None
         greeting = await exchange(probe, port, None, wait=probe.config.banner_wait)
         if greeting is None:
             return None
