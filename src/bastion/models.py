@@ -12,6 +12,7 @@ from bastion.detect.correlation import models as correlation_models
 from bastion.intel import models as intel_models
 from bastion.orgs import models as orgs_models
 from bastion.passwords import models as passwords_models
+from bastion.scan import models as scan_models
 from bastion.uptime import models as uptime_models
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "intel_models",
     "orgs_models",
     "passwords_models",
+    "scan_models",
     "uptime_models",
 ]

@@ -128,6 +128,38 @@ def breached_store(cli: Run, tmp: Path, shared: Path) -> None:
     (tmp / "dump.txt").write_text(f"ann:1001:aad3b435b51404eeaad3b435b51404ee:{nt}:::\n")
 
 
+def scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
+    """One open finding of RAA (finding 1), folded as a scan would (no packet sent)."""
+    from datetime import UTC, datetime
+
+    from bastion import audit, scan
+    from bastion.core.types import Severity
+
+    observation = scan.Observation(
+        "ports", "exposed:rdp", "RDP open", Severity.HIGH, 3389,
+        scan.Evidence("X.224", "0300"), "exposed_service", {"service": "RDP", "why": "-"},
+    )  # fmt: skip
+    target = scan.Target("RAA", "www.raa.example", "203.0.113.10", "www.raa.example")
+    with context.store().session() as session:
+        scan.record_outcome(
+            session, scan.HostOutcome(target, [observation]), actor=audit.Actor.cli("scan"),
+            now=datetime.now(UTC),
+        )  # fmt: skip
+
+
+def scan_request(cli: Run, tmp: Path, shared: Path) -> None:
+    """A member's request for an exception (exception 1), waiting for a national decision."""
+    from datetime import date
+
+    from bastion import audit, scan
+
+    with context.store().session() as session:
+        scan.add_exception(
+            session, "RAA", "www.raa.example", None, expires_on=date(2099, 1, 1),
+            reason="decommissioning", actor=audit.Actor.cli("lead"), approve=False,
+        )  # fmt: skip
+
+
 def rules(cli: Run, tmp: Path, shared: Path) -> None:
     install_demo_rules(context.settings().rules_dir)
 
@@ -353,6 +385,18 @@ MUTATING: dict[str, Case] = {
     "users password": case(words("users", "password", "dee"), viewer),
     "users require-totp": case(words("users", "require-totp", "RAA")),
     "users reset-totp": case(words("users", "reset-totp", "dee"), viewer),
+    "scan run": Case(
+        words("scan", "run", "RAA", "--checks", "ports"),
+        changes=lambda out: 1 + int(out.split()[1]),  # the run, and one per host (RAA has none)
+    ),
+    "scan rescan": case(words("scan", "rescan", "1"), scan_finding),
+    "scan except": case(
+        words(
+            "scan", "except", "RAA", "www.raa.example", "--expires", "2099-01-01", "--reason", "x"
+        )
+    ),
+    "scan decide": case(words("scan", "decide", "1", "--approve"), scan_request),
+    "scan policy": case(words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30")),
     "users revoke": case(words("users", "revoke", "dee", "RAA"), viewer),
     "users role": case(words("users", "role", "dee", "auditor"), viewer),
     "users sign-out": case(words("users", "sign-out", "dee"), viewer),
@@ -392,7 +436,8 @@ READ_ONLY = {
     "assure frameworks list", "assure returns list", "assure returns show",
     "assure returns export", "assure score", "assure dashboard", "audit export", "audit list",
     "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
-    "boundary rejects", "boundary sources", "exposures list",
+    "boundary rejects", "boundary sources", "exposures list", "scan findings", "scan show",
+    "scan exceptions", "scan due", "scan report", "scan national",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
@@ -422,6 +467,7 @@ NOT_AUDITED = {
     "passwords build": "writes the breached-password store, public breach data, not a record",
     "passwords update": "adds public breach data to the breached-password store",
     "passwords check": "counts the check's reason per day; a trail of who checked would be a leak",
+    "scan canary": "stores DNS lookups of canary names: observations, not changes",
     "init": "creates the schema (its --demo load records the federation it loads)",
     "demo uptime": "probes the demo's local stand-ins; probe results are measurements",
     "uptime agent": "probe results are measurements, published to NATS like raw log batches",

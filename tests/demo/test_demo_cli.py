@@ -15,7 +15,7 @@ from bastion.cli import context
 from bastion.cli import demo as demo_cli
 from bastion.cli.main import app
 from bastion.core.scope import Scope
-from bastion.demo import counts_by_type, generate_federation
+from bastion.demo import counts_by_type, generate_federation, scanlab
 from bastion.orgs import count_organisations
 from bastion.store import Store
 
@@ -52,8 +52,10 @@ def test_init_demo_loads_the_federation_once(
     first = runner.invoke(app, ["init", "--demo"])
     assert first.exit_code == 0, first.output
     assert "loaded the demo federation" in first.output
-    expected = len(generate_federation(size="small"))
+    # The federation, and the scan lab's members whose loopback hosts the demo scanned.
+    expected = len(generate_federation(size="small")) + len(scanlab.ORGANISATIONS)
     assert _count(data_dir) == expected
+    assert "scanned 13 lab hosts on 127.0.53.x" in first.output
     # The demo brings its own vulnerability records: exposures, and a national alert that
     # some members acknowledged and the demo lead's organisation has not.
     assert "national administrator: username demo.admin" in first.output

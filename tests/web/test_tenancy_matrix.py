@@ -26,6 +26,7 @@ from starlette.routing import Mount
 from tests.web.assure_matrix import assure_routes
 from tests.web.cases_matrix import case_routes
 from tests.web.passwords_matrix import password_routes
+from tests.web.scan_matrix import scan_routes
 from tests.web.uptime_matrix import UPTIME_PUBLIC, uptime_routes
 
 from bastion import advisories as adv
@@ -819,6 +820,7 @@ CASES = {
     **password_routes(Case),
     **uptime_routes(Case),
     **assure_routes(Case),
+    **scan_routes(Case),
     **CASES,
 }
 

@@ -49,6 +49,7 @@ from bastion.advisories.responses import (
     set_applicability,
     update_action,
 )
+from bastion.advisories.software import SoftwareVulnerability, software_vulnerabilities
 from bastion.advisories.visibility import (
     PendingAcknowledgement,
     action_organisation,
@@ -72,6 +73,7 @@ __all__ = [
     "PendingAcknowledgement",
     "Policy",
     "SmtpConfig",
+    "SoftwareVulnerability",
     "Target",
     "acknowledge",
     "action_organisation",
@@ -112,6 +114,7 @@ __all__ = [
     "save_records",
     "send_reminders",
     "set_applicability",
+    "software_vulnerabilities",
     "update_action",
     "visible_alert",
     "visible_alerts",

@@ -25,6 +25,7 @@ CONTEXTS = (
     "passwords",
     "uptime",
     "assure",
+    "scan",
 )
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
@@ -75,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "advisories:write",
         "cases:write",
         "assure:write",
+        "scan:write",
         "hunt:read",
         "hunt:write",
         "uptime:write",
@@ -86,11 +88,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         {"orgs:read", "orgs:write", "alerts:read", "alerts:write", "advisories:read"}
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
         | {"events:read", "passwords:read", "passwords:write", "uptime:read", "uptime:write"}
-        | {"assure:read", "assure:write"}
+        | {"assure:read", "assure:write", "scan:read", "scan:write"}
     ),
     Role.ORG_VIEWER: frozenset(
         {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
-        | {"passwords:read", "uptime:read", "assure:read"}
+        | {"passwords:read", "uptime:read", "assure:read", "scan:read"}
     ),
 }
 

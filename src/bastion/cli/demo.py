@@ -65,6 +65,9 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         already = bool(list_sources(session))
     if already or existing:
         return said
+    from bastion.demo.scanning import scan_demo
+
+    said.append(scan_demo(opened, settings, actor()))
     with opened.session() as session:
         orgs, _ = list_organisations(session)
     yesterday = datetime.now(UTC).date() - timedelta(days=1)

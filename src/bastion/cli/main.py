@@ -23,6 +23,7 @@ from bastion.cli import inventory as inventory_cli
 from bastion.cli import orgs as orgs_cli
 from bastion.cli import passwords as passwords_cli
 from bastion.cli import rules as rules_cli
+from bastion.cli import scan as scan_cli
 from bastion.cli import uptime as uptime_cli
 from bastion.cli import users as users_cli
 from bastion.cli import web as web_cli
@@ -100,6 +101,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(passwords_cli.app, name="passwords")
 app.add_typer(uptime_cli.app, name="uptime")
 app.add_typer(assure_cli.app, name="assure")
+app.add_typer(scan_cli.app, name="scan")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bastion.core.errors import ConfigError
 
+SCAN_USER_AGENT = (
+    "Bastion-Scanner/0.1 (threat scanning of registered member services by the national "
+    "cyber security centre; see /scanning on the national portal to opt out or ask questions)"
+)
 CONFIG_FILE_ENV = "BASTION_CONFIG"
 DEFAULT_CONFIG_FILE = "bastion.toml"
 ENV_PREFIX = "BASTION_"
@@ -68,8 +72,9 @@ class Settings(BaseModel):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis for the web server's rate limits, e.g. redis://127.0.0.1:6379/0; "
-        "without it they are counted in the database (shared by every worker either way)",
+        description="Redis for the web server's rate limits and the scanner's politeness limits, "
+        "e.g. redis://127.0.0.1:6379/0; without it the web server counts in the database and "
+        "each scanner process on its own",
     )
     syslog_udp_buffer_bytes: int = Field(
         default=64 << 20,
@@ -175,6 +180,78 @@ class Settings(BaseModel):
         description="cut-off of a yearly assurance return (MM-DD of the period's second year; "
         "a 2024-25 return is due 2025-06-30 by default); later returns show as late nationally",
     )
+    scan_allow_private: bool = Field(
+        default=False,
+        description="let private, loopback and link-local addresses be scanned (tests and demos; "
+        "a national scanner on the internet never needs it)",
+    )
+    scan_ports: list[int] | None = Field(
+        default=None,
+        description="TCP ports the scanner checks (comma-separated in the environment); "
+        "default a short list of ~100 service ports",
+    )
+    scan_packet_rate: float = Field(
+        default=5.0, gt=0, description="port probes per second to one address, across every scanner"
+    )
+    scan_request_rate: float = Field(
+        default=1.0,
+        gt=0,
+        description="requests per second one check module sends to one address, across every scanner",
+    )
+    scan_connect_timeout: float = Field(
+        default=3.0, gt=0, description="seconds the scanner waits for a TCP connection"
+    )
+    scan_read_timeout: float = Field(
+        default=5.0, gt=0, description="seconds the scanner waits for an answer"
+    )
+    scan_banner_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="how long the port scan waits for a service that speaks first (SSH, SMTP…)",
+    )
+    scan_backoff_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="first wait after an HTTP 429 without Retry-After or a timeout (doubling, "
+        "two retries)",
+    )
+    scan_user_agent: str = Field(
+        default=SCAN_USER_AGENT, description="the User-Agent of every scanner request"
+    )
+    scan_trust_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of extra certificate authorities trusted when grading TLS "
+        "(besides the usual browser trust stores)",
+    )
+    scan_canary_dns: str | None = Field(
+        default=None,
+        description="host:port of the DNS canary listener (`bastion scan canary`); the Log4Shell "
+        "check runs only when it is set",
+    )
+    scan_canary_domain: str = Field(
+        default="canary.bastion.test",
+        description="domain whose names the canary listener answers for (delegated to it)",
+    )
+    scan_canary_wait_seconds: float = Field(
+        default=2.0, ge=0, description="how long the Log4Shell check waits for a DNS callback"
+    )
+    scan_dns_server: str | None = Field(
+        default=None,
+        description="host:port the e-mail and DNS checks ask (and try a zone transfer from); "
+        "default the system's resolvers and each name's NS servers",
+    )
+    scan_timezone: str = Field(
+        default="Europe/London", description="IANA time zone of organisations' quiet hours"
+    )
+    scan_cadence_days: float = Field(
+        default=7.0, gt=0, description="days between scheduled scans of a host"
+    )
+    scan_high_risk_cadence_days: float = Field(
+        default=1.0, gt=0, description="days between scans of a high-risk organisation's hosts"
+    )
+    scan_max_connections: int = Field(
+        default=512, ge=1, description="open connections one scanner process holds at most"
+    )
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -185,6 +262,14 @@ class Settings(BaseModel):
     )
 
     @field_validator("trusted_proxies", "uptime_apprise_urls", mode="before")
+    @field_validator("scan_ports", mode="before")
+    @classmethod
+    def _split_ports(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
         # From the environment the list arrives as one string: "10.0.0.1, 10.1.0.0/16".
@@ -204,7 +289,7 @@ class Settings(BaseModel):
                 raise ValueError(msg) from None
         return checked
 
-    @field_validator("boundary_timezone")
+    @field_validator("boundary_timezone", "scan_timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         return time_zone(value)

@@ -12,6 +12,7 @@ from bastion.web.api import (
     orgs,
     passwords,
     rules,
+    scan,
     uptime,
 )
 from bastion.web.api import intel as intel_api
@@ -43,5 +44,6 @@ router.include_router(hunts.router)
 router.include_router(passwords.router)
 router.include_router(uptime.router)
 router.include_router(assure_router)
+router.include_router(scan.router)
 
 __all__ = ["API_PREFIX", "router"]

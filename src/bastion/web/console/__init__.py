@@ -24,6 +24,7 @@ from bastion.web.console import (
 from bastion.web.console import assure as assure_console
 from bastion.web.console import intel as intel_console
 from bastion.web.console import passwords as passwords_console
+from bastion.web.console import scan as scan_console
 from bastion.web.console.advisories import router as advisories_router
 from bastion.web.console.cases import router as cases_router
 from bastion.web.console.holdings import router as holdings_router
@@ -44,6 +45,7 @@ router.include_router(hunt.router)
 router.include_router(passwords_console.router)
 router.include_router(uptime_router)
 router.include_router(assure_console.router)
+router.include_router(scan_console.router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)

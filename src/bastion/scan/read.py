@@ -1,0 +1,192 @@
+"""Reading findings: one, a page, an organisation's report, the national view."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from bastion import orgs
+from bastion.core.records import from_row, must_exist
+from bastion.core.scope import Scope
+from bastion.core.types import Severity
+from bastion.scan.domain import Finding, Status
+from bastion.scan.models import ScanFindingRow, ScanTargetRow
+from bastion.scan.remediation import render
+
+LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
+# How much each live finding weighs when ranking the worst hosts.
+WEIGHTS = {"critical": 100, "high": 25, "medium": 5, "low": 1, "informational": 0}
+
+
+def to_finding(row: ScanFindingRow) -> Finding:
+    return from_row(
+        Finding,
+        row,
+        org=row.org_code,
+        check=row.check_name,
+        severity=Severity(row.severity),
+        status=Status(row.status),
+        seen_at=tuple(row.seen_at),
+    )
+
+
+def finding_row(session: Session, scope: Scope, finding_id: int) -> ScanFindingRow:
+    """Return the row of a finding ``scope`` may see, or raise NotFoundError."""
+    row = session.get(ScanFindingRow, finding_id)
+    if row is not None and not scope.allows(row.org_code):
+        row = None
+    return must_exist(row, f"no scan finding {finding_id}")
+
+
+def get_finding(session: Session, scope: Scope, finding_id: int) -> Finding:
+    """Return one finding ``scope`` may see."""
+    return to_finding(finding_row(session, scope, finding_id))
+
+
+def remediation_text(finding: Finding) -> str:
+    """Return the finding's remediation, written for a practice's IT lead."""
+    return render(finding.remediation, host=finding.host, port=finding.port, params=finding.params)
+
+
+def list_findings(
+    session: Session,
+    scope: Scope,
+    *,
+    org: str | None = None,
+    status: str | None = None,
+    severity: str | None = None,
+    check: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Finding], int]:
+    """Return one page of the findings ``scope`` may see, worst first, and how many match."""
+    row = ScanFindingRow
+    query = select(row)
+    if scope.codes is not None:
+        query = query.where(row.org_code.in_(scope.codes))
+    if org:
+        query = query.where(row.org_code == org.strip().upper())
+    if status:
+        query = query.where(row.status == Status(status).value)
+    if severity:
+        query = query.where(row.severity == Severity(severity).value)
+    if check:
+        query = query.where(row.check_name == check)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rank = case({s.value: -s.rank for s in Severity}, value=row.severity, else_=0)
+    page = query.order_by(rank, row.org_code, row.host, row.id).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    return [to_finding(r) for r in session.scalars(page)], total
+
+
+@dataclass(frozen=True)
+class HostSummary:
+    """One host's last scan and its live findings."""
+
+    org: str
+    host: str
+    last_scan_at: str | None
+    results: dict[str, Any]
+    live: int
+    worst: str | None
+    score: int
+
+
+def organisation_report(session: Session, scope: Scope, org: str) -> dict[str, Any]:
+    """Return an organisation's report: live findings by severity, each host's grades, findings."""
+    code = org.strip().upper()
+    if not scope.allows(code):
+        must_exist(None, f"no organisation with code {org!r}")
+    organisation = orgs.get_organisation(session, code)
+    findings, _ = list_findings(session, scope, org=code)
+    live = [f for f in findings if f.status.value in LIVE]
+    hosts = []
+    for target in session.scalars(
+        select(ScanTargetRow).where(ScanTargetRow.org_code == code).order_by(ScanTargetRow.host)
+    ):
+        mine = [f for f in live if f.host == target.host]
+        hosts.append(
+            HostSummary(
+                org=code,
+                host=target.host,
+                last_scan_at=target.last_scan_at.isoformat() if target.last_scan_at else None,
+                results=target.summary or {},
+                live=len(mine),
+                worst=max(mine, key=lambda f: f.severity.rank).severity.value if mine else None,
+                score=sum(WEIGHTS[f.severity.value] for f in mine),
+            )
+        )
+    return {
+        "org": code,
+        "name": organisation.name,
+        "live_by_severity": dict(Counter(f.severity.value for f in live)),
+        "by_status": dict(Counter(f.status.value for f in findings)),
+        "hosts": hosts,
+        "findings": [{**_plain(f), "remediation_text": remediation_text(f)} for f in findings],
+    }
+
+
+def _plain(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "org": finding.org,
+        "host": finding.host,
+        "port": finding.port,
+        "check": finding.check,
+        "detail": finding.detail,
+        "title": finding.title,
+        "severity": finding.severity.value,
+        "status": finding.status.value,
+        "first_seen": finding.first_seen.isoformat(),
+        "last_seen": finding.last_seen.isoformat(),
+        "evidence": finding.evidence,
+        "seen_at": list(finding.seen_at),
+    }
+
+
+def _regions(session: Session, codes: set[str]) -> dict[str, str]:
+    """Map organisation codes to their region: the top of their chain of parents."""
+    organisations, _ = orgs.list_organisations(session)
+    parent = {o.code: o.parent for o in organisations}
+    found = {}
+    for code in codes:
+        seen, at = set(), code
+        while parent.get(at) and at not in seen:
+            seen.add(at)
+            at = parent[at] or at
+        found[code] = at
+    return found
+
+
+def national_summary(session: Session, scope: Scope, *, worst: int = 10) -> dict[str, Any]:
+    """Return live findings by check, severity and region, and the worst hosts."""
+    row = ScanFindingRow
+    query = select(row.org_code, row.host, row.check_name, row.severity).where(row.status.in_(LIVE))
+    if scope.codes is not None:
+        query = query.where(row.org_code.in_(scope.codes))
+    rows = session.execute(query).all()
+    regions = _regions(session, {r[0] for r in rows})
+    by_check: Counter[str] = Counter()
+    by_severity: Counter[str] = Counter()
+    by_region: Counter[str] = Counter()
+    hosts: Counter[tuple[str, str]] = Counter()
+    for org, host, check, severity in rows:
+        by_check[check] += 1
+        by_severity[severity] += 1
+        by_region[regions.get(org, org)] += 1
+        hosts[(org, host)] += WEIGHTS.get(severity, 0)
+    return {
+        "live": len(rows),
+        "by_check": dict(by_check.most_common()),
+        "by_severity": {s.value: by_severity[s.value] for s in reversed(Severity)},
+        "by_region": dict(by_region.most_common()),
+        "worst_hosts": [
+            {"org": org, "host": host, "score": score}
+            for (org, host), score in hosts.most_common(worst)
+        ],
+    }

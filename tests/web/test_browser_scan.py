@@ -1,0 +1,59 @@
+"""The scan console in a real browser: a lead reads its findings, opens one, says it is fixed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from tests.web.test_browser import browser, live, sign_in
+
+from bastion import audit, scan
+from bastion.audit import Actor
+from bastion.core.types import Severity
+
+pytestmark = pytest.mark.browser
+
+__all__ = ["browser", "live"]  # the live server and the browser of the console's browser tests
+
+
+def _fold(store: Any, org: str, host: str, detail: str, severity: Severity) -> None:
+    observation = scan.Observation(
+        "ports", detail, f"{detail} on {host}", severity, 3389,
+        scan.Evidence("X.224 connection request", "0300000b06d0"), "exposed_service",
+        {"service": "Remote Desktop (RDP)", "why": "ransomware gangs get in this way."},
+    )  # fmt: skip
+    with store.session() as session:
+        scan.record_outcome(
+            session,
+            scan.HostOutcome(scan.Target(org, host, "203.0.113.7", host), [observation]),
+            actor=Actor.cli("scanner"),
+            now=datetime.now(UTC),
+        )
+
+
+def test_lead_opens_a_finding_and_asks_for_a_rescan(live: dict[str, Any], browser: Any) -> None:
+    _fold(live["store"], "RAL", "www.ral.example", "exposed:rdp", Severity.HIGH)
+    _fold(live["store"], "RJ1", "www.rj1.example", "exposed:smb", Severity.CRITICAL)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["lead"], "/scan")
+    rows = page.locator("#finding-table tbody tr")
+    assert rows.count() == 1
+    assert "www.rj1.example" not in page.content()
+    rows.first.locator("a").click()
+    page.wait_for_selector("#remediation")
+    assert "close port 3389" in page.locator("#remediation").inner_text()
+    assert "0300000b06d0" in page.locator("#evidence-response").inner_text()
+    page.click("#rescan-button")
+    page.wait_for_selector("#finding-status")
+    assert page.locator("#finding-status").inner_text() == "fixed-unconfirmed"
+    page.goto(live["url"] + "/scan/national")
+    assert page.locator("#live-count").inner_text() == "1"
+    assert errors == []
+    context.close()
+    with live["store"].session() as session:
+        events, _ = audit.list_events(session, action="scan.finding.rescan")
+    assert [(e.actor, e.org) for e in events] == [("user:lead", "RAL")]
