@@ -261,7 +261,6 @@ class Settings(BaseModel):
         "default none: the connecting address is the client",
     )
 
-    @field_validator("trusted_proxies", "uptime_apprise_urls", mode="before")
     @field_validator("scan_ports", mode="before")
     @classmethod
     def _split_ports(cls, value: Any) -> Any:
@@ -269,7 +268,7 @@ class Settings(BaseModel):
             return [int(part) for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "uptime_apprise_urls", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
         # From the environment the list arrives as one string: "10.0.0.1, 10.1.0.0/16".
