@@ -11,6 +11,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -199,12 +200,12 @@ def store(request: pytest.FixtureRequest) -> Store:
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def bastion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
-    """Run `bastion ARGS…` in-process against a fresh data directory; returns the click Result."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
+@contextmanager
+def bastion_in(folder: Path, patch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """Run `bastion ARGS…` in-process with ``folder / "data"`` as its data directory."""
+    patch.chdir(folder)
+    patch.setenv("BASTION_DATA_DIR", str(folder / "data"))
+    patch.delenv("BASTION_DATABASE_URL", raising=False)
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None) -> Result:
@@ -214,6 +215,13 @@ def bastion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
 
     yield run
     if context.store.cache_info().currsize:
-        context.store().dispose()
+        context.store().dispose()  # the last connection closed: the WAL is in the file
     context.settings.cache_clear()
     context.store.cache_clear()
+
+
+@pytest.fixture
+def bastion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """Run `bastion ARGS…` in-process against a fresh data directory; returns the click Result."""
+    with bastion_in(tmp_path, monkeypatch) as run:
+        yield run

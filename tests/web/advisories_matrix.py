@@ -10,6 +10,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from tests.web.matrix_rows import get
+
 from bastion import advisories as adv
 from bastion.advisories.importers import parse_osv_record
 from bastion.advisories.vulns import ImportResult
@@ -17,17 +19,11 @@ from bastion.audit import Actor
 from bastion.demo.national import lead_sbom
 from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
-
 ADV = "/api/v1/advisories"
 ADV_AUTHORS = frozenset({"admin", "analyst"})
 ADV_READERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi"})
 ADV_RESPONDERS = frozenset({"admin", "analyst", "lead", "multi"})
 ADV_DRAFT = {"title": "Matrix draft", "severity": "low"}
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def _no_smtp() -> adv.SmtpConfig:

@@ -10,19 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+from tests.web.matrix_rows import get
 
 from bastion.alerts import list_alerts, record_alerts
-
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
 
 Hit = Callable[[str, int], dict[str, Any]]
 READERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi", "token"})
 TRIAGERS = frozenset({"admin", "analyst", "lead", "multi"})
 NATIONAL_WRITERS = frozenset({"admin", "analyst"})
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def fresh_alerts(w: Any, org: str, hit: Hit, n: int = 1) -> list[int]:

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
+from tests.web.matrix_rows import get
 
 AUDITORS = frozenset({"admin", "auditor"})
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def audit_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:

@@ -9,16 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
+from tests.web.matrix_rows import get
 
 EVERYONE = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi", "token"})
 PEOPLE = EVERYONE - {"token"}
 ADMIN = frozenset({"admin"})
 AUDITORS = frozenset({"admin", "auditor"})
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def auth_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:

@@ -9,18 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tests.web.matrix_rows import get
+
 from bastion.audit import Actor
 from bastion.boundary.hunts import save_hunt
-
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
 
 SEARCHERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi"})
 HUNTERS = frozenset({"admin", "analyst"})  # free SQL over every organisation's events
 HUNT_SQL = 'SELECT org, "event.original" FROM events ORDER BY 1, 2'
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def shared_hunt(w: Any) -> int:

@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
+from tests.web.matrix_rows import get
 
 RULE_ID = "451b3c28-3fed-4081-aef7-5230e65f58a7"
 READERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi"})
 RULE_WRITERS = frozenset({"admin", "analyst", "lead", "multi"})
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def detect_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:

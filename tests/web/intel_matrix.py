@@ -8,17 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tests.web.matrix_rows import get
+
 from bastion import intel
 from bastion.audit import Actor
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
-
 NATIONAL = frozenset({"admin", "analyst", "auditor"})
 INTEL_WRITERS = frozenset({"admin", "analyst"})  # intel is national data: no member role holds it
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def listed(w: Any) -> str:

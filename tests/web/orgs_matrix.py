@@ -8,15 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
+from tests.web.matrix_rows import get
 
 READERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi", "token"})
 EDITORS = frozenset({"admin", "lead", "multi"})  # a lead edits its own organisation
 ADMIN = frozenset({"admin"})
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def orgs_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:

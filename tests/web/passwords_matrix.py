@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bastion import passwords
+from tests.web.matrix_rows import Build, get
 
-Build = Callable[[Any, str], tuple[str, str, dict[str, Any]]]
+from bastion import passwords
 
 PW = "/api/v1/passwords"
 PW_READERS = frozenset({"admin", "analyst", "auditor", "lead", "viewer", "multi"})
 # national administrators, and leads at their own
 PW_WRITERS = frozenset({"admin", "lead", "multi"})
-
-
-def get(path: str) -> Build:
-    return lambda _w, _o: ("GET", path, {})
 
 
 def password_call(verb: str, path: str, body: dict[str, Any] | None = None) -> Build:

@@ -30,6 +30,7 @@ from tests.web.boundary_matrix import HUNT_SQL, boundary_routes
 from tests.web.cases_matrix import case_routes
 from tests.web.detect_matrix import RULE_ID, detect_routes
 from tests.web.intel_matrix import intel_routes
+from tests.web.matrix_rows import get
 from tests.web.orgs_matrix import orgs_routes
 from tests.web.passwords_matrix import passwords_routes
 
@@ -160,10 +161,6 @@ class Case:
     ok: int = 200
     by_org: bool = False  # an object of one organisation: another tenant's answers 404
     fresh_session: bool = False
-
-
-def get(path: str) -> Callable[[World, str], Request]:
-    return lambda _w, _org: ("GET", path, {})
 
 
 def archived_events() -> pl.DataFrame:
