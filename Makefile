@@ -42,15 +42,23 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not installed (needs root and apt-get): the browser tests will skip"; fi
 
+# The tests run in parallel, one pytest-xdist worker a core (`PYTEST_WORKERS=0` runs them in
+# one process). Each worker starts with a contiguous half of the tests, so a module's
+# fixtures are mostly built once, and takes tests from the other's queue when idle.
+# Every test is worker-safe: a worker has its own databases, NATS streams, Redis database,
+# ports and temporary folders (see tests/conftest.py).
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist worksteal
+
 pytest: install chromium
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test: lint typecheck pytest
 
 # The quick loop while working: everything but the tests marked slow (benchmarks run
 # end to end, the SIGKILL crash test). CI's `make test` runs them all.
 test-fast: lint typecheck
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 
 bench: install
 	$(BIN)/python -m bench.boundary

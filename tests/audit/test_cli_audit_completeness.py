@@ -13,6 +13,7 @@ import functools
 import getpass
 import http.server
 import json
+import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ import pytest
 import typer
 from sqlalchemy import text
 from tests.advisories.conftest import cyclonedx, log4j_core
-from tests.conftest import Run
+from tests.conftest import Run, bastion_in
 
 from bastion.cli import context
 from bastion.cli.main import app
@@ -486,13 +487,31 @@ def test_every_command_is_classified() -> None:
     assert not READ_ONLY & set(NOT_AUDITED)
 
 
+@pytest.fixture(scope="session")
+def one_trust(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory after `bastion init` and one trust (RAA, with a contact), made once.
+
+    Each test starts from a copy: running the three commands costs a second a test.
+    """
+    folder = tmp_path_factory.mktemp("one-trust")
+    with pytest.MonkeyPatch.context() as patch, bastion_in(folder, patch) as bastion:
+        ok(bastion("init"))
+        ok(bastion("orgs", "add", "RAA", "Alpha Trust", "--type", "trust"))
+        ok(bastion("orgs", "add-contact", "RAA", "Lead", "security@raa.example"))
+    return folder / "data"
+
+
 @pytest.fixture
-def cli(bastion: Run, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+def cli(
+    one_trust: Path,
+    bastion: Run,
+    tmp_path: Path,
+    shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Run]:
     """A fresh database with one trust (RAA, with a contact); e-mail goes nowhere."""
     monkeypatch.setenv("BASTION_SMTP_PORT", str(closed_port()))
-    ok(bastion("init"))
-    ok(bastion("orgs", "add", "RAA", "Alpha Trust", "--type", "trust"))
-    ok(bastion("orgs", "add-contact", "RAA", "Lead", "security@raa.example"))
+    shutil.copytree(one_trust, tmp_path / "data")
     yield bastion
     for server in SERVERS:
         server.shutdown()

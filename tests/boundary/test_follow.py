@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from bastion.boundary.hunting import hunt
-from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.source_stats import SourceStats
 from bastion.core.settings import Settings
 from bastion.store import Store
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from bastion.alerts import list_alerts
 from bastion.audit import Actor
 from bastion.boundary.listen import ListenerConfig, SyslogListener
-from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.source_stats import SourceStats
 from bastion.core.settings import Settings
 from bastion.intel import Indicator, IndicatorType, save_indicators
 from bastion.orgs import Organisation, OrgType, save_organisation

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from bastion.boundary import commit as commit_module
 from bastion.boundary import pipeline as pipeline_module
 from bastion.boundary.archive import stage_batch, write_batch
 from bastion.boundary.compaction import compact
@@ -56,7 +57,7 @@ def _kill_at(monkeypatch: pytest.MonkeyPatch, stage: str, nth: int) -> None:
         if at == stage and reached.count(stage) == nth:
             raise Killed(stage)
 
-    monkeypatch.setattr(pipeline_module, "crash_point", crash_point)
+    monkeypatch.setattr(commit_module, "crash_point", crash_point)
 
 
 def _committed_events(store: Store) -> int:

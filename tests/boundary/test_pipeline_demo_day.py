@@ -9,7 +9,7 @@ import pytest
 from bastion.alerts import Alert, list_alerts
 from bastion.audit import Actor
 from bastion.boundary.hunting import hunt
-from bastion.boundary.pipeline import SourceStats
+from bastion.boundary.source_stats import SourceStats
 from bastion.core.settings import Settings
 from bastion.demo import TrafficManifest, generate_federation, load_federation
 from bastion.demo.day import generate_and_ingest_day, ingest_day

@@ -16,7 +16,8 @@ from bastion.alerts import list_alerts
 from bastion.audit import Actor
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, get_parser
-from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.source_stats import SourceStats
 from bastion.boundary.sources import Chunk, open_source, read_chunks
 from bastion.core.settings import Settings
 from bastion.orgs import Organisation, OrgType, save_organisation

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import sqlite_copy
 
 from bastion import advisories, intel, orgs
 from bastion.audit import Actor
@@ -35,7 +36,6 @@ from bastion.core.events import LINE_COLUMN
 from bastion.core.settings import Settings
 from bastion.intel import feeds
 from bastion.orgs import csvio
-from bastion.store import Store, upgrade
 from bastion.web import create_app
 from bastion.web.auth import CSRF_HEADER, SESSION_COOKIE
 from bastion.web.oidc import Flow
@@ -316,10 +316,9 @@ class Web:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+def web(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Iterator[Web]:
     folder = tmp_path_factory.mktemp("hostile")
-    store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
-    upgrade(store.engine)
+    store = sqlite_copy(migrated_sqlite, folder / "bastion.db")
     with store.session() as session:
         for code in ("RAL", "RJ1"):
             orgs.save_organisation(

@@ -16,13 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.conftest import sqlite_copy
 
 from bastion import orgs
 from bastion.audit import Actor
 from bastion.auth import users as auth_users
 from bastion.core.settings import Settings
 from bastion.core.timeutil import utcnow
-from bastion.store import Store, upgrade
+from bastion.store import Store
 from bastion.web import create_app
 from bastion.web.testing import (
     FAST_HASHER,
@@ -142,15 +143,16 @@ async def anonymous_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-def sqlite_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+def sqlite_app(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> Iterator[FastAPI]:
     """One app per module on SQLite, for checks that never reach the database or never write.
 
     Validation, escaping and static assets do not depend on the backend; sharing one
     seeded store keeps those many small cases fast.
     """
     folder = tmp_path_factory.mktemp("web")
-    store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
-    upgrade(store.engine)
+    store = sqlite_copy(migrated_sqlite, folder / "bastion.db")
     seed(store, small_federation())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auth_users, "HASHER", FAST_HASHER)

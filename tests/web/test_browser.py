@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from tests.conftest import sqlite_copy
 from tests.web import browsing
 from tests.web.browsing import serving, sign_in
 
@@ -30,7 +31,6 @@ from bastion.auth import Role
 from bastion.auth import users as auth_users
 from bastion.core.settings import Settings
 from bastion.demo.detection import install_demo_rules
-from bastion.store import Store, upgrade
 from bastion.web import create_app
 from bastion.web.testing import FAST_HASHER, create_person
 
@@ -71,11 +71,12 @@ def _alert_events() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> Iterator[dict[str, Any]]:
     """A live console on a free port over a small federation with alerts and two people."""
     folder = tmp_path_factory.mktemp("browser")
-    store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
-    upgrade(store.engine)
+    store = sqlite_copy(migrated_sqlite, folder / "bastion.db")
     with store.session() as session:
         orgs.save_organisation(
             session,

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from tests.conftest import sqlite_copy
 from tests.web import browsing
 from tests.web.browsing import serving, sign_in
 
@@ -33,7 +34,6 @@ from bastion.core.settings import Settings
 from bastion.demo.detection import install_demo_rules
 from bastion.demo.national import lead_sbom
 from bastion.demo.vulnerabilities import DEMO_OSV_RECORDS
-from bastion.store import Store, upgrade
 from bastion.web import create_app
 from bastion.web.testing import FAST_HASHER, create_person
 
@@ -102,10 +102,11 @@ def _archive_day(archive: Path, day: datetime) -> None:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("console")
-    store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
-    upgrade(store.engine)
+    store = sqlite_copy(migrated_sqlite, folder / "bastion.db")
     test = Actor.cli("test")
     with store.session() as session:
         for org in (

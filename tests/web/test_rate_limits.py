@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -39,18 +40,32 @@ pytestmark = pytest.mark.anyio
 REDIS_URL = os.environ.get("BASTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def worker_database(url: str, worker: str) -> str:
+    """Give each pytest-xdist worker (``gw0``, ``gw1``…) a Redis database of its own.
+
+    Worker ``gwN`` counts down N databases from the one ``url`` names (of Redis's 16),
+    so one worker clearing its rate-limit keys never clears another's mid-test.
+    """
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    first = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(first - int(worker[2:])) % 16}"))
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A Redis database for tests, its rate-limit keys cleared (skips locally when absent)."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    url = worker_database(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError:
-        need_service(f"Redis at {REDIS_URL}")
+        need_service(f"Redis at {url}")
     stale = list(client.scan_iter("bastion:ratelimit:*"))
     if stale:
         client.delete(*stale)
-    yield REDIS_URL
+    yield url
     client.close()
 
 

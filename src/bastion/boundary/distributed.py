@@ -27,9 +27,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from bastion.boundary.commit import batch_id_for
 from bastion.boundary.lines import split_lines
 from bastion.boundary.parsers import ParseContext, detect_format, get_parser
-from bastion.boundary.pipeline import Pipeline, SourceStats, batch_id_for, header_lines
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.resume import header_lines
+from bastion.boundary.source_stats import SourceStats
 from bastion.boundary.sources import (
     Chunk,
     expand_paths,

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.source_stats import SourceStats
 from bastion.boundary.sources import Chunk
 from bastion.boundary.syslog import OctetCountedDecoder
 from bastion.boundary.udp import open_udp, receive_blocks, socket_drops

@@ -7,6 +7,9 @@ and dead-letter files first (idempotent by batch id), then one SQL transaction f
 alerts, the correlation state, the batch mark and the checkpoint, then the archive
 files are published — so a crash anywhere loses nothing, a rerun doubles nothing,
 and readers see only committed batches (see ``boundary.pending``).
+
+The commit itself is ``boundary.commit``; reading a file on from its checkpoint,
+``boundary.resume``; what a source's ingest did, ``boundary.source_stats``.
 """
 
 from __future__ import annotations
@@ -19,27 +22,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy.orm import Session
 
-from bastion.alerts import record_alerts
-from bastion.boundary.archive import publish, stage_batch
 from bastion.boundary.attribute import NetworkIndex
-from bastion.boundary.checkpoints import (
-    Checkpoint,
-    batch_done,
-    get_checkpoint,
-    list_sources,
-    mark_batch,
-    save_checkpoint,
-)
+from bastion.boundary.checkpoints import batch_done, get_checkpoint, save_checkpoint
+from bastion.boundary.commit import commit_segment
 from bastion.boundary.compaction import CompactionStats, compact
-from bastion.boundary.crashpoints import crash_point
-from bastion.boundary.deadletter import write_rejects
-from bastion.boundary.lines import Lines, count_lines, split_lines
+from bastion.boundary.lines import Lines, split_lines
 from bastion.boundary.parsers import ParseContext, Parser, detect_format, get_parser
-from bastion.boundary.pending import pending_files, settle
+from bastion.boundary.pending import settle
+from bastion.boundary.resume import (
+    file_time,
+    lines_before,
+    numbered,
+    other_format,
+    prime,
+    smaller_self,
+)
+from bastion.boundary.source_stats import SourceStats
 from bastion.boundary.sources import (
-    FINGERPRINT_BYTES,
     UNREADABLE,
     Chunk,
     compression,
@@ -52,7 +52,7 @@ from bastion.boundary.sources import (
     unreadable_reason,
 )
 from bastion.boundary.stages import Transformed, transform
-from bastion.core.errors import ConflictError, InputError
+from bastion.core.errors import InputError
 from bastion.core.settings import Settings, time_zone
 from bastion.detect import CorrelationState, Detector
 from bastion.intel import (
@@ -62,42 +62,12 @@ from bastion.intel import (
     load_indicator_file,
     refresh_index,
 )
-from bastion.intel.sightings import record_sightings
 from bastion.orgs import all_networks, get_organisation
 from bastion.store import Store
 
 # Hits on the same indicator by the same host of the same organisation within a day
 # are one alert with a count: an analyst triages the beacon, not each of its packets.
 ALERT_WINDOW = timedelta(hours=24)
-
-
-@dataclass
-class SourceStats:
-    """What ingesting one source did.
-
-    Every line read is counted once: ``lines == events + rejects + blank``, where
-    ``blank`` counts blank lines and a format's header lines (Zeek's ``#`` lines). A
-    source that could not be read at all has status ``skipped``, one read before as another
-    format ``refused``; each says why in ``reason``.
-    """
-
-    source: str
-    format: str
-    status: str = "ingested"  # ingested | resumed | already ingested | refused | skipped
-    lines: int = 0
-    events: int = 0
-    rejects: int = 0
-    blank: int = 0
-    matches: int = 0
-    unattributed_matches: int = 0
-    alerts_created: int = 0
-    alerts_extended: int = 0
-    batches: int = 0
-    batches_already_done: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    reject_reasons: dict[str, int] = field(default_factory=dict)
-    reason: str | None = None  # why a skipped source could not be read, or a refused one was not
 
 
 class Pipeline:
@@ -230,14 +200,14 @@ class Pipeline:
         started = time.perf_counter()
         key = fingerprint(path)
         with self.store.session() as session:
-            checkpoint = get_checkpoint(session, key) or _smaller_self(session, path)
+            checkpoint = get_checkpoint(session, key) or smaller_self(session, path)
         if checkpoint is not None and not fmt:
             fmt = checkpoint.format  # a source is read on as it was first read
         parser = get_parser(fmt) if fmt else detect_format(sample_lines(path), str(path))
         stats = stats if stats is not None else SourceStats(str(path), parser.name)
         stats.format = parser.name
         if checkpoint is not None and checkpoint.format != parser.name:
-            stats.status, stats.reason = "refused", _other_format(checkpoint, parser.name)
+            stats.status, stats.reason = "refused", other_format(checkpoint, parser.name)
             return stats
         if checkpoint is not None:
             key = checkpoint.key
@@ -248,16 +218,16 @@ class Pipeline:
                 stats.status = "already ingested"
                 return stats
             start, stats.status = checkpoint.offset, "resumed"
-        written = _file_time(path)
+        written = file_time(path)
         ctx = ParseContext(
             source=str(path), default_year=written.year, received=written, timezone=self.timezone
         )
         first_line = 1
         if start:
-            _prime(parser, ctx, path)
-            first_line = _lines_before(path, start) + 1
+            prime(parser, ctx, path)
+            first_line = lines_before(path, start) + 1
         with open_source(path) as stream:
-            chunks = _numbered(
+            chunks = numbered(
                 read_chunks(stream, start=start, chunk_size=self.chunk_bytes), first_line
             )
             self._run(chunks, parser, ctx, key, stats)
@@ -357,7 +327,7 @@ class Pipeline:
         stats = SourceStats(source, parser.name)
         ctx = self._context(source)
         # A stream commits every chunk as it comes: its lines should not wait for more.
-        self._run(_numbered(chunks), parser, ctx, key, stats, segment_bytes=0)
+        self._run(numbered(chunks), parser, ctx, key, stats, segment_bytes=0)
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -432,88 +402,8 @@ class Pipeline:
         key: str,
         stats: SourceStats,
     ) -> None:
-        """Commit consecutive chunks as one batch: files first, then one SQL transaction.
-
-        A file per organisation per day costs the same whether it holds ten events or
-        ten thousand, so a file's chunks are committed together in segments. Where
-        a segment starts and ends depends only on where it starts, so a rerun after
-        a crash rewrites the same files and counts a batch already committed once.
-
-        The correlation state is threaded, never changed in place: a segment's first
-        chunk is transformed from ``detector_state`` (the state after the last committed
-        batch), each later one from its predecessor's, and the next segment only after
-        this commit. The segment's last state is saved in the batch's transaction and
-        becomes ``detector_state`` once that has committed; a batch committed already
-        (a redelivery, another worker's commit) just drops it, so each batch counts once
-        whatever crashed where, with no special case and nothing read back from SQL.
-        """
-        results = [result for _, result in segment]
-        events = pl.concat([r.events for r in results])
-        rejects = pl.concat([r.rejects for r in results])
-        batch_id = batch_id_for(key, segment[0][0].offset)
-        crash_point("after-parse")
-        with self.store.session() as session:
-            done = batch_done(session, batch_id)
-        # A batch committed already (redelivered) is not written again: it may be compacted
-        # since. Its files are published below, in case its writer died before publishing.
-        pending = (
-            pending_files(self.archive_root, batch_id)
-            if done
-            else stage_batch(events, self.archive_root, batch_id)
-        )
-        write_rejects(rejects, self.deadletter_root, batch_id)
-        crash_point("after-write")
-        state = segment[-1][1].state
-        committed = False
-        try:
-            with self.store.session() as session:
-                if batch_done(session, batch_id):
-                    stats.batches_already_done += 1
-                else:
-                    mark_batch(
-                        session,
-                        batch_id,
-                        source_key=key,
-                        events=events.height,
-                        rejects=rejects.height,
-                    )
-                    candidates = pl.concat([r.candidates for r in results])
-                    alerts = record_alerts(
-                        session, candidates, window=self.window, group_window=self.group_window
-                    )
-                    record_sightings(session, candidates)
-                    stats.alerts_created += alerts.created
-                    stats.alerts_extended += alerts.extended
-                    if self.detector is not None:
-                        self.detector.save_state(session, state)
-                    committed = True
-                save_checkpoint(
-                    session,
-                    key,
-                    path=stats.source,
-                    format=parser.name,
-                    offset=segment[-1][0].end,
-                    size=None,
-                    done=False,
-                )
-        except ConflictError:
-            # Another worker committed this very batch a moment ago: it counts once, there.
-            stats.batches_already_done += 1
-            committed = False
-        if committed:
-            self.detector_state = state
-        crash_point("after-commit")
-        publish(pending)
-        stats.batches += 1
-        stats.bytes += sum(len(chunk.data) for chunk, _ in segment)
-        stats.lines += sum(r.lines for r in results)
-        stats.events += events.height
-        stats.rejects += rejects.height
-        stats.blank += sum(r.blank for r in results)
-        stats.matches += sum(r.matches for r in results)
-        stats.unattributed_matches += sum(r.unattributed for r in results)
-        for reason, count in rejects.get_column("reason").value_counts().iter_rows():
-            stats.reject_reasons[reason] = stats.reject_reasons.get(reason, 0) + count
+        """Commit consecutive chunks as one batch (see ``boundary.commit.commit_segment``)."""
+        commit_segment(self, segment, parser, key, stats)
 
 
 @dataclass
@@ -529,74 +419,3 @@ class LiveIndicators:
 
     def looked(self) -> None:
         self.last_look = time.monotonic()
-
-
-def batch_id_for(key: str, offset: int) -> str:
-    """Name the batch that starts at ``offset`` of source ``key``: the same chunk, the same id."""
-    return f"{key[:24]}-{offset:013d}"
-
-
-def _numbered(chunks: Iterable[Chunk], line: int = 1) -> Iterator[tuple[int, Chunk]]:
-    """Pair each chunk with the line number its first line has in the source."""
-    for chunk in chunks:
-        yield line, chunk
-        line += count_lines(chunk.data) + (0 if chunk.data.endswith(b"\n") else 1)
-
-
-def _smaller_self(session: Session, path: Path) -> Checkpoint | None:
-    """Find this file's checkpoint from when it was shorter than its fingerprint.
-
-    A file under 4 KiB is known by all of its content, so once it grows its
-    fingerprint changes; its earlier self is the checkpoint of the same path whose
-    key is the fingerprint of the bytes it had then.
-    """
-    earlier = (
-        known
-        for known in list_sources(session)
-        if known.path == str(path) and known.offset < FINGERPRINT_BYTES
-    )
-    return next((known for known in earlier if fingerprint(path, known.offset) == known.key), None)
-
-
-def _other_format(checkpoint: Checkpoint, fmt: str) -> str:
-    """Say in one line why a source read as one format is not read again as ``fmt``."""
-    how = "already ingested" if checkpoint.done else "partly ingested"
-    return (
-        f"{how} as {checkpoint.format} on {checkpoint.updated_at:%Y-%m-%d}; to read it again "
-        f"as {fmt}, forget it first: `bastion boundary forget {checkpoint.key}`"
-    )
-
-
-def _lines_before(path: Path, offset: int) -> int:
-    """Count the lines in the first ``offset`` bytes of a source (to number a resumed run's lines)."""
-    count = 0
-    with open_source(path) as stream:
-        while offset > 0:
-            block = stream.read(min(offset, 8 << 20))
-            if not block:
-                break
-            count += count_lines(block)
-            offset -= len(block)
-    return count
-
-
-def _file_time(path: Path) -> datetime:
-    """Return when ``path`` was last written: its syslog dates without a year are before."""
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
-
-
-def header_lines(path: Path) -> list[str]:
-    """Return a source's leading ``#`` header lines (Zeek ``#fields`` and the like)."""
-    header = []
-    for line in sample_lines(path, 64):
-        if not line.startswith("#"):
-            break
-        header.append(line)
-    return header
-
-
-def _prime(parser: Parser, ctx: ParseContext, path: Path) -> None:
-    """Feed a resumed parser the header lines its format needs to read later lines."""
-    header = header_lines(path)
-    if header:
-        parser.parse(pl.Series("line", header, dtype=pl.String), ctx)

@@ -20,7 +20,8 @@ from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
     from bastion.boundary.listen import SyslogListener
-    from bastion.boundary.pipeline import Pipeline, SourceStats
+    from bastion.boundary.pipeline import Pipeline
+    from bastion.boundary.source_stats import SourceStats
 
 app = command_group(
     "Protective monitoring: ingest boundary logs, listen for syslog, inspect what was read."

@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from bastion.audit import Actor
-from bastion.boundary.pipeline import Pipeline, SourceStats
+from bastion.boundary.pipeline import Pipeline
+from bastion.boundary.source_stats import SourceStats
 from bastion.core.settings import Settings
 from bastion.demo.traffic import TrafficManifest, generate_traffic
 from bastion.intel import load_indicator_file, save_indicators
