@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 from tests.web.advisories_matrix import advisories_routes, advisory
-from tests.web.assure_matrix import assure_routes
 from tests.web.alerts_matrix import alerts_routes
+from tests.web.assure_matrix import assure_routes
 from tests.web.audit_matrix import audit_routes
 from tests.web.auth_matrix import auth_routes
 from tests.web.boundary_matrix import HUNT_SQL, boundary_routes
