@@ -23,5 +23,5 @@ def test_cases_bench_writes_results_for_a_tiny_run(
     report = json.loads(out.read_text())
     names = {(r["case"].split(" (")[0], r["metric"]) for r in report["results"]}
     assert ("GET /api/v1/cases/{id}", "p95") in names
-    assert ("MTTA/MTTR statistics over a year", "p95") in names
+    assert ("MTTA/MTTR statistics over a year, cases and alerts", "p95") in names
     assert all(r["value"] >= 0 for r in report["results"])

@@ -19,7 +19,8 @@ def test_passwords_bench_writes_results_for_a_tiny_run(
     monkeypatch.syspath_prepend(str(REPO))  # bench/ is a folder of scripts, not installed
     bench = importlib.import_module("bench.passwords")
     out = tmp_path / "passwords.json"
-    bench.main(["--hashes", "20000", "--queries", "2000", "--single", "200", "--results", str(out)])
+    args = ["--hashes", "20000", "--compare", "20000", "--queries", "2000"]
+    bench.main([*args, "--folder", str(tmp_path), "--results", str(out)])
     report = json.loads(out.read_text())
     cases = {(r["case"], r["metric"]) for r in report["results"]}
     assert ("store, batch lookups", "lookups per second") in cases

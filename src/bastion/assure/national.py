@@ -101,7 +101,7 @@ def _fingerprint(session: Session) -> tuple[object, ...]:
 
 
 def _board(session: Session, scope: Scope, chosen: str, framework: str, moment: date) -> Dashboard:
-    ref = get_framework(session, framework).ref if "@" not in framework else framework
+    ref = framework if "@" in framework else _stored_ref(session, framework)
     same: Where = (
         ReturnRow.period == chosen,
         ReturnRow.framework.like(f"{ref.partition('@')[0]}@%"),
@@ -160,6 +160,17 @@ def _missing(session: Session, scope: Scope, period: str) -> list[str]:
     return sorted(set(asked) - have)
 
 
+def _stored_ref(session: Session, key: str) -> str:
+    """Return the latest stored version of framework ``key``, or ``key`` before any is stored.
+
+    So a new installation's dashboard is empty, not missing.
+    """
+    try:
+        return get_framework(session, key).ref
+    except NotFoundError:
+        return key
+
+
 def _weakest(
     session: Session, scope: Scope, same: Where, ref: str, limit: int = 10
 ) -> list[dict[str, object]]:
@@ -167,6 +178,8 @@ def _weakest(
         *same, ReturnRow.outcome_marks != "", ReturnRow.framework == ref
     )
     marks = list(session.scalars(_filtered(query, ReturnRow.org_code, scope)))
+    if not marks:  # also when the framework is not stored yet: nothing to rank
+        return []
     framework = get_framework(session, ref)
     width = len(framework.outcomes)
     marks = [m for m in marks if len(m) == width]
