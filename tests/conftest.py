@@ -52,6 +52,31 @@ def need_service(what: str) -> None:
     pytest.skip(f"{what} is not available here")
 
 
+def own_stream(
+    monkeypatch: pytest.MonkeyPatch, nats_url: str, module: object, name: str, consumer: str
+) -> Iterator[str]:
+    """Give ``module`` (its STREAM, SUBJECT_PREFIX, CONSUMER) a JetStream stream of the
+    test's own, named ``name`` plus a random tag; delete the stream afterwards."""
+    import asyncio
+
+    from bastion.core import bus
+
+    stream = f"{name}_{uuid.uuid4().hex[:8].upper()}"
+    monkeypatch.setattr(module, "STREAM", stream)
+    monkeypatch.setattr(module, "SUBJECT_PREFIX", f"bastion-test.{stream.lower()}")
+    monkeypatch.setattr(module, "CONSUMER", f"{stream.lower()}-{consumer}")
+    yield stream
+
+    async def delete() -> None:
+        nc = await bus.connect(nats_url)
+        try:
+            await nc.jetstream().delete_stream(stream)
+        finally:
+            await nc.close()
+
+    asyncio.run(delete())
+
+
 @pytest.fixture(scope="session")
 def nats_url() -> str:
     """The NATS JetStream server for tests (skips locally when absent, fails under CI)."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import own_stream
 
 from bastion.audit import Actor
 from bastion.boundary import distributed
@@ -29,21 +29,7 @@ LINES = 30_000
 @pytest.fixture
 def isolated_stream(monkeypatch: pytest.MonkeyPatch, nats_url: str) -> Iterator[str]:
     """A stream, subjects and consumer of this test's own, deleted afterwards."""
-    name = f"BASTION_TEST_{uuid.uuid4().hex[:8].upper()}"
-    monkeypatch.setattr(distributed, "STREAM", name)
-    monkeypatch.setattr(distributed, "SUBJECT_PREFIX", f"bastion-test.{name.lower()}")
-    monkeypatch.setattr(distributed, "CONSUMER", f"{name.lower()}-workers")
-
-    yield name
-
-    async def delete() -> None:
-        nc = await distributed._connect(nats_url)
-        try:
-            await nc.jetstream().delete_stream(name)
-        finally:
-            await nc.close()
-
-    asyncio.run(delete())
+    yield from own_stream(monkeypatch, nats_url, distributed, "BASTION_TEST", "workers")
 
 
 def _dns_log(path: Path) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
+from tests.conftest import own_stream
 
 from bastion.audit import Actor
 from bastion.orgs import Contact, Organisation, OrgType, save_organisation
@@ -32,17 +31,4 @@ def store(sqlite_store: Store) -> Store:
 @pytest.fixture
 def uptime_stream(monkeypatch: pytest.MonkeyPatch, nats_url: str) -> Iterator[str]:
     """A results stream, subjects and consumer of this test's own, deleted afterwards."""
-    name = f"BASTION_UPTIME_TEST_{uuid.uuid4().hex[:8].upper()}"
-    monkeypatch.setattr(bus, "STREAM", name)
-    monkeypatch.setattr(bus, "SUBJECT_PREFIX", f"bastion-test.{name.lower()}")
-    monkeypatch.setattr(bus, "CONSUMER", f"{name.lower()}-centre")
-    yield name
-
-    async def delete() -> None:
-        nc = await bus.connect(nats_url)
-        try:
-            await nc.jetstream().delete_stream(name)
-        finally:
-            await nc.close()
-
-    asyncio.run(delete())
+    yield from own_stream(monkeypatch, nats_url, bus, "BASTION_UPTIME_TEST", "centre")
