@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import resource
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +31,7 @@ from bastion.scan.checks.fingerprint import is_open
 from bastion.scan.politeness import LocalLimiter, Rates
 from bastion.scan.scheduler import plan
 from bastion.store import Store, upgrade
-from bench._boundary.report import machine
+from bench._boundary.report import Load, write_document
 
 RESULTS = Path(__file__).parent / "results" / "scan.json"
 ACTOR = Actor.cli("bench")
@@ -150,21 +147,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--targets", type=int, default=100_000)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    load = Load()
     results = run(args.connects, args.hosts, args.targets)
     for r in results:
         print(f"{r['case']:<110} {r['metric']:>5} {r['value']:>9} {r['unit']}")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "machine": {
-            **machine(),
-            "load_average": os.getloadavg(),
-            "note": "shared, loaded machine: other engineers' work ran on the same 2 cores",
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": results,
-    }
-    args.results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.results}")
+    write_document(args.results, results, load, "loopback only")
 
 
 if __name__ == "__main__":
