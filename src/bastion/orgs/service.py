@@ -24,6 +24,7 @@ from bastion.orgs.domain import (
     parse_hostname,
 )
 from bastion.orgs.models import ContactRow, HostRow, NetworkRow, OrganisationRow
+from bastion.store.paging import page_of
 
 
 def _to_domain(row: OrganisationRow) -> Organisation:
@@ -198,19 +199,13 @@ def list_organisations(
         query = query.where(OrganisationRow.parent_id == _row(session, parent).id)
     if codes is not None:
         query = query.where(OrganisationRow.code.in_(list(codes)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = (
-        query.order_by(OrganisationRow.code)
-        .offset(offset)
-        .options(
-            selectinload(OrganisationRow.networks),
-            selectinload(OrganisationRow.contacts),
-            selectinload(OrganisationRow.hosts),
-        )
+    query = query.options(
+        selectinload(OrganisationRow.networks),
+        selectinload(OrganisationRow.contacts),
+        selectinload(OrganisationRow.hosts),
     )
-    if limit is not None:
-        page = page.limit(limit)
-    return [_to_domain(r) for r in session.scalars(page)], total
+    rows, total = page_of(session, query, OrganisationRow.code, limit=limit, offset=offset)
+    return [_to_domain(r) for r in rows], total
 
 
 def add_network(
