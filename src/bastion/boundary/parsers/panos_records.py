@@ -285,9 +285,10 @@ def _where_read() -> list[tuple[pl.Expr, dict[str, pl.Expr]]]:
     name, domain = user_parts(col("src_user"))
     dst_name, _ = user_parts(col("dst_user"))
     # NAT: a translated address other than 0.0.0.0, or a translated port other than 0.
+    # (Comparisons, not ``is_in``: a third of the cost.)
     nat = pl.any_horizontal(
-        *(~col(f).is_in(["", "0.0.0.0"]) for f in ("nat_src", "nat_dst")),
-        *(~col(f).is_in(["", "0"]) for f in ("nat_sport", "nat_dport")),
+        *(null_if_blank(col(f), "0.0.0.0").is_not_null() for f in ("nat_src", "nat_dst")),
+        *(null_if_blank(col(f), "0").is_not_null() for f in ("nat_sport", "nat_dport")),
     )
     return [
         # "Eicar Test File(39040)": the threat's name, then its id.
@@ -467,9 +468,11 @@ def _network_fields() -> list[pl.Expr]:
         col("threat.category"),
         col("threat.severity"),
         # Field 33 of THREAT records, 37 of TRAFFIC ("any": no category looked up).
-        null_if_blank(pl.when(threat).then(col("f33")).otherwise(col("f37")), "any").alias(
-            "url.category"
-        ),
+        # (Each field tested on its own: the chosen one, tested, costs twice as much.)
+        pl.when(threat)
+        .then(null_if_blank(col("f33"), "any"))
+        .otherwise(null_if_blank(col("f37"), "any"))
+        .alias("url.category"),
         null_if_blank(col("app")).alias("network.application"),  # App-IDs are lower-case
         null_if_blank(col("app_risk")).alias("network.application_risk"),
         col(ORIGINAL),
