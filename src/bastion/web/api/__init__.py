@@ -30,6 +30,8 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
     dependencies=[*PROTECTED, Depends(api_rate_limit)],
 )
+# Directory agents' password checks first: the most frequent calls (routes are matched in order).
+router.include_router(passwords.router)
 router.include_router(orgs.router)
 router.include_router(alerts.router)
 router.include_router(alert_triage.router)
@@ -41,7 +43,6 @@ router.include_router(holdings.router)
 router.include_router(cases_router)
 router.include_router(events.router)
 router.include_router(hunts.router)
-router.include_router(passwords.router)
 router.include_router(uptime.router)
 router.include_router(assure_router)
 router.include_router(scan.router)
