@@ -154,6 +154,10 @@ def _sqlite(folder: Path, n: int) -> Path:
 
 
 PARTS = ("store", "compare", "server")
+SHARED = (
+    "a shared 2-core machine with other engineers' builds and tests running "
+    "(load averages before and after)"
+)
 
 
 def _part_of(row: dict[str, Any]) -> str:
@@ -171,9 +175,9 @@ class Report:
     Rows of parts not run this time are kept from the file as it was, with their part's
     date, load and note."""
 
-    def __init__(self, path: Path, note: str, parts: list[str]) -> None:
+    def __init__(self, path: Path, notes: dict[str, str], parts: list[str]) -> None:
         self.path = path
-        self.note = note
+        self.note = "; ".join(notes[part] for part in parts) + "; " + SHARED
         self.results: list[dict[str, Any]] = []
         self.started = datetime.now(UTC)
         self.load_before = os.getloadavg()
@@ -196,7 +200,10 @@ class Report:
                     "note": old_machine.get("note"),
                 }
         for part in parts:
-            self.parts[part] = {"date": self.started.isoformat(timespec="seconds"), "note": note}
+            self.parts[part] = {
+                "date": self.started.isoformat(timespec="seconds"),
+                "note": f"{notes[part]}; {SHARED}",
+            }
 
     def begin(self, part: str) -> None:
         """Say that the rows added from now on are ``part``'s, and when it started."""
@@ -383,12 +390,16 @@ def main(argv: list[str] | None = None) -> None:
     if unknown := sorted(set(parts) - set(PARTS)):
         parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     n, m = args.hashes, min(args.compare, args.hashes)
-    note = (
-        f"{n:,} random 160-bit values in the big store, {m:,} in the side-by-side comparison, "
-        f"{args.server_hashes:,} behind the server; a shared 2-core machine with other "
-        "engineers' builds and tests running (load averages before and after below)"
-    )
-    report = Report(args.results, note, parts)
+    notes = {
+        "store": f"{n:,} random 160-bit values in the big store",
+        "compare": f"{m:,} of them in the side-by-side comparison and the in-process check",
+        "server": (
+            f"{args.server_hashes:,} hashes behind uvicorn with {args.workers} workers, "
+            f"{args.connections} connections, {args.repeats} runs of {args.server_seconds:g} s "
+            "interleaved (the median given), the load generator on the same cores"
+        ),
+    }
+    report = Report(args.results, notes, parts)
     folder = Path(tempfile.mkdtemp(prefix="bench-passwords-", dir=args.folder))
     try:
         if "store" in parts:
