@@ -17,6 +17,7 @@ from bastion.orgs.domain import (
     parse_hostname,
 )
 from bastion.orgs.service import (
+    OrganisationNames,
     add_contact,
     add_host,
     add_network,
@@ -26,6 +27,7 @@ from bastion.orgs.service import (
     list_organisations,
     organisation_ids,
     organisation_names,
+    organisation_names_of,
     save_organisation,
     save_organisations,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "ImportReport",
     "OrgType",
     "Organisation",
+    "OrganisationNames",
     "add_contact",
     "add_host",
     "add_network",
@@ -48,6 +51,7 @@ __all__ = [
     "list_organisations",
     "organisation_ids",
     "organisation_names",
+    "organisation_names_of",
     "parse_cidr",
     "parse_email",
     "parse_hostname",

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from bastion import audit
 from bastion.audit import Actor
@@ -171,6 +171,36 @@ def get_organisation(session: Session, code: str) -> Organisation:
         select(func.count()).select_from(OrganisationRow).where(OrganisationRow.parent_id == row.id)
     )
     return Organisation(**{**org.__dict__, "children": children or 0})
+
+
+@dataclasses.dataclass(frozen=True)
+class OrganisationNames:
+    """What names an organisation: its code and name, its parent's name, its hosts' names."""
+
+    code: str
+    name: str
+    parent_name: str | None
+    hostnames: tuple[str, ...]
+
+
+def organisation_names_of(session: Session, code: str) -> OrganisationNames:
+    """Return the names of the organisation with ``code`` (NotFoundError if none).
+
+    Two small queries (the organisation with its parent's name, then its host names),
+    not the whole organisation: a password check reads these on every call, and an
+    organisation may have thousands of networks.
+    """
+    parent = aliased(OrganisationRow)
+    found = session.execute(
+        select(OrganisationRow.id, OrganisationRow.code, OrganisationRow.name, parent.name)
+        .outerjoin(parent, OrganisationRow.parent_id == parent.id)
+        .where(OrganisationRow.code == org_code(code))
+    ).one_or_none()
+    row = must_exist(found, f"no organisation with code {code!r}")
+    hosts = session.scalars(
+        select(HostRow.hostname).where(HostRow.organisation_id == row[0]).order_by(HostRow.hostname)
+    )
+    return OrganisationNames(row[1], row[2], row[3], tuple(hosts))
 
 
 def list_organisations(

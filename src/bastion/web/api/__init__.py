@@ -30,7 +30,9 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
     dependencies=[*PROTECTED, Depends(api_rate_limit)],
 )
+# Directory agents' password checks first: the most frequent calls (routes are matched in order).
 for part in (
+    passwords.router,
     orgs.router,
     alerts.router,
     alert_triage.router,
@@ -42,7 +44,6 @@ for part in (
     cases_router,
     events.router,
     hunts.router,
-    passwords.router,
     uptime.router,
     assure_router,
     scan.router,
