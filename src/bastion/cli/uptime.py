@@ -69,7 +69,7 @@ MONITOR_COLUMNS: list[Column[Monitor]] = [
 @monitors_app.command("add")
 def monitors_add(
     name: str = typer.Argument(..., help="the monitor's name (unique in its organisation)"),
-    kind: str = typer.Option(..., "--type", help="http, tcp, dns, tls or push"),
+    kind: str = typer.Option(..., "--type", help="http, tcp, dns, tls, icmp or push"),
     target: str = typer.Option("", "--target", help="URL, host:port or domain name (push: none)"),
     org: str = typer.Option(..., "--org", help="the owning organisation"),
     service: str = typer.Option(..., "--service", help="the service it belongs to"),

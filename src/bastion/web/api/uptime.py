@@ -65,7 +65,7 @@ def _plain(value: Any) -> dict[str, Any]:
 class MonitorIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: Name
-    kind: str = Field(max_length=8, description="http, tcp, dns, tls or push")
+    kind: str = Field(max_length=8, description="http, tcp, dns, tls, icmp or push")
     target: str = Field(default="", max_length=500)
     org: Code
     service: Name
