@@ -354,7 +354,12 @@ def traffic(
                  f"{sli.end:%Y-%m-%d %H:%M} UTC"]  # fmt: skip
         if sli.budget_spent is not None and sli.target is not None:
             shown.append(f"error budget of the {sli.target:.4%} SLO spent: {sli.budget_spent:.1%}")
-        shown += [f"  {h.host}: {h.requests:,} requests, {h.errors:,} 5xx" for h in sli.hosts]
+        for h in sli.hosts:
+            timing = "" if h.p50_ms is None else (
+                f"; of {h.timed:,} timed: p50 {h.p50_ms:.0f} ms, p95 {h.p95_ms:.0f} ms, "
+                f"p99 {h.p99_ms:.0f} ms"
+            )  # fmt: skip
+            shown.append(f"  {h.host}: {h.requests:,} requests, {h.errors:,} 5xx{timing}")
         return shown
 
     print_record(found, lines, as_json=as_json)
