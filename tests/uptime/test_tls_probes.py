@@ -95,7 +95,7 @@ def test_verify_checks_the_chain_and_the_name(tmp_path: Path) -> None:
 
         unverified = check()
         self_signed = check(verify=True)
-        trusted = check(verify="true", ca_file=str(tmp_path / "cert.pem"))
+        trusted = check(verify="true", ca_pem=(tmp_path / "cert.pem").read_text())
     assert unverified.ok
     assert not self_signed.ok
     assert "certificate verify failed" in self_signed.error
@@ -103,10 +103,13 @@ def test_verify_checks_the_chain_and_the_name(tmp_path: Path) -> None:
     assert trusted.cert_sha256 == _fingerprint(tmp_path)
 
 
-def test_starttls_must_be_a_known_protocol() -> None:
+def test_starttls_must_be_a_known_protocol_and_ca_pem_a_certificate() -> None:
     with pytest.raises(InputError, match="starttls is one of smtp, imap, pop3"):
         monitor("m", "tls", "127.0.0.1:25", org="RAL", service="P",
                 options={"starttls": "ftp"})  # fmt: skip
+    with pytest.raises(InputError, match="ca_pem is the PEM text"):
+        monitor("m", "tls", "127.0.0.1:25", org="RAL", service="P",
+                options={"ca_pem": "/etc/ssl/certs/ca.pem"})  # fmt: skip
 
 
 def test_certificate_days_left_counts_from_now() -> None:

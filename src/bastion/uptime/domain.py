@@ -10,8 +10,9 @@ reported down. Type-specific settings live in ``options`` (validated here):
   send and expect over it);
 - dns: ``record`` (A, AAAA, MX, TXT, CNAME, NS), ``expected``, ``nameserver`` (host:port);
 - tls: ``min_days`` (fewer days left is down), ``starttls`` (as tcp), ``verify`` (the chain
-  and the host name must verify, against ``ca_file`` on the agent's host if given, else the
-  system's trust store);
+  and the host name must verify, against ``ca_pem`` (PEM text of the certificate
+  authorities to trust, carried in the monitor so every vantage point trusts the same)
+  if given, else the system's trust store);
 - icmp: nothing; one echo request to the target (a host name or address). The agent needs a
   raw socket (root, or CAP_NET_RAW) or a group inside ``net.ipv4.ping_group_range``; without
   either the probe fails saying so, never reports the host down or up on a guess;
@@ -62,7 +63,7 @@ _OPTIONS: dict[MonitorKind, frozenset[str]] = {
     ),
     MonitorKind.TCP: frozenset({"send", "expect", "starttls"}),
     MonitorKind.DNS: frozenset({"record", "expected", "nameserver"}),
-    MonitorKind.TLS: frozenset({"min_days", "starttls", "verify", "ca_file"}),
+    MonitorKind.TLS: frozenset({"min_days", "starttls", "verify", "ca_pem"}),
     MonitorKind.ICMP: frozenset(),
     MonitorKind.PUSH: frozenset(),
 }
@@ -169,6 +170,12 @@ def _check_options(kind: MonitorKind, options: Mapping[str, Any]) -> dict[str, A
         if found["starttls"] not in STARTTLS:
             msg = f"starttls is one of {', '.join(STARTTLS)}; not {found['starttls']!r}"
             raise InputError(msg)
+    if "ca_pem" in found and (
+        "-----BEGIN CERTIFICATE-----" not in str(found["ca_pem"])
+        or len(str(found["ca_pem"])) > 65_536
+    ):
+        msg = "ca_pem is the PEM text of one or more certificates (BEGIN CERTIFICATE), up to 64 KiB"
+        raise InputError(msg)
     if "verify" in found:
         found["verify"] = str(found["verify"]).strip().lower() in {"1", "true", "yes", "on"}
     return found

@@ -9,7 +9,7 @@ upgrade fails with the reply it gave.
 
 Without ``verify`` the handshake accepts any certificate, since an expiring or
 self-signed one is what a probe reports; with it the chain and the host name must
-verify (against ``ca_file`` if given, else the system's trust store).
+verify (against the certificates of ``ca_pem`` if given, else the system's trust store).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> Certif
 def context(options: Mapping[str, Any]) -> ssl.SSLContext:
     """Return the client context a TLS probe's options ask for (see the module docstring)."""
     if options.get("verify"):
-        return ssl.create_default_context(cafile=options.get("ca_file") or None)
+        return ssl.create_default_context(cadata=options.get("ca_pem") or None)
     found = ssl.create_default_context()
     found.check_hostname = False
     found.verify_mode = ssl.CERT_NONE
