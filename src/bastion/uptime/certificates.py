@@ -123,7 +123,11 @@ def list_notices(session: Session, scope: Scope, limit: int = 200) -> list[Certi
     """Return the certificate notices ``scope`` sees, newest first."""
     query = (
         select(CertificateNoticeRow)
-        .order_by(CertificateNoticeRow.notified_at.desc(), CertificateNoticeRow.id.desc())
+        .order_by(
+            CertificateNoticeRow.notified_at.desc(),
+            CertificateNoticeRow.threshold_days,
+            CertificateNoticeRow.id.desc(),
+        )
         .limit(limit)
     )
     if scope.codes is not None:
