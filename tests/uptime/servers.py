@@ -34,8 +34,8 @@ class Behaviour:
 
 
 @contextmanager
-def http_server(behaviour: Behaviour) -> Iterator[str]:
-    """Serve ``behaviour`` on 127.0.0.1; yield the base URL."""
+def http_server(behaviour: Behaviour, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``behaviour`` on 127.0.0.1 (over ``tls`` if given); yield the base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -52,10 +52,12 @@ def http_server(behaviour: Behaviour) -> Iterator[str]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

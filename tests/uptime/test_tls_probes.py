@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import ssl
@@ -10,14 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from tests.advisories.smtp import Mailbox, _free_port
-from tests.uptime.servers import server_context, starttls_server, tls_server
+from tests.uptime.servers import Behaviour, http_server, server_context, starttls_server, tls_server
 from tests.uptime.test_probes import _run
 
 from bastion.core.errors import InputError
-from bastion.uptime import Monitor, monitor
+from bastion.uptime import Monitor, ProbeResult, monitor, probe
 from bastion.uptime.handshake import Certificate
 
 
@@ -83,6 +85,23 @@ def test_imap_and_pop3_starttls(tmp_path: Path, protocol: str) -> None:
     assert not refused.ok
     assert refused.error.startswith("HandshakeError: ST")
     assert "the server said" in refused.error
+
+
+def test_an_https_probe_reports_the_certificate_it_met(tmp_path: Path) -> None:
+    with http_server(Behaviour(), tls=server_context(tmp_path, days=12)) as url:
+        trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+
+        async def once() -> ProbeResult:
+            async with httpx.AsyncClient(verify=trust) as client:
+                item = monitor("web", "http", url, org="RAL", service="P", timeout_s=3)
+                return await probe(item, client, agent="test")
+
+        result = asyncio.run(once())
+    assert result.ok, result.error
+    assert result.timings.tls is not None
+    assert result.cert_sha256 == _fingerprint(tmp_path)
+    assert result.days_left is not None
+    assert 11.9 < result.days_left < 12.1
 
 
 def test_verify_checks_the_chain_and_the_name(tmp_path: Path) -> None:
