@@ -8,6 +8,7 @@ import os
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from tests.uptime.servers import Behaviour, http_server, server_context, starttl
 from tests.uptime.test_probes import _run
 
 from bastion.core.errors import InputError
-from bastion.uptime import Monitor, ProbeResult, monitor, probe
+from bastion.uptime import Agent, Monitor, ProbeResult, monitor, probe
 from bastion.uptime.handshake import Certificate
 
 
@@ -169,3 +170,22 @@ def test_icmp_without_a_raw_socket_uses_the_ping_socket_or_says_why_not(
         assert not result.ok
         assert result.error.startswith("ICMP echo is not allowed to this agent")
         assert f"'{low} {high}'" in result.error
+
+
+def test_an_agent_that_may_not_ping_skips_icmp_monitors_saying_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # not root: the kernel's ping socket
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ping_group_range").read_text().split())
+    ping = replace(monitor("ping", "icmp", "127.0.0.1", org="RAL", service="P"), id=7)
+    web = replace(monitor("web", "http", "http://127.0.0.1:9/", org="RAL", service="P"), id=8)
+
+    async def publish(_frame: Any, _batch: str) -> None:
+        return None
+
+    agent = Agent("here", [ping, web], publish)
+    if low <= os.getegid() <= high:
+        assert (agent.skipped, [m.id for m in agent.monitors]) == ({}, [7, 8])
+    else:  # its failures would read as 127.0.0.1 down: it probes the rest and says why
+        assert [m.id for m in agent.monitors] == [8]
+        assert agent.skipped[7].startswith("ICMP echo is not allowed to this agent")

@@ -221,6 +221,13 @@ def agent(
 
     monitors = in_session(uptime.list_monitors, _national())
     name = uptime.agent_name(name)
+    from bastion.uptime.agent import unprobeable
+
+    skipped = unprobeable([m for m in monitors if not m.paused])
+    if skipped:
+        reason = next(iter(skipped.values()))
+        typer.echo(f"warning: {len(skipped)} ICMP monitors are not probed from here: {reason}",
+                   err=True)  # fmt: skip
 
     async def run_http(url: str) -> uptime.AgentStats:
         token = os.environ.get("BASTION_UPTIME_TOKEN", "")

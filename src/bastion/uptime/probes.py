@@ -238,6 +238,24 @@ def _ping_group_range() -> str:
         return "unknown"
 
 
+def _icmp_refused() -> str:
+    return (
+        "ICMP echo is not allowed to this agent: it needs root (a raw socket) or a group "
+        f"inside net.ipv4.ping_group_range, which is {_ping_group_range()!r} here, and "
+        f"it runs as uid {os.geteuid()}, gid {os.getegid()}"
+    )
+
+
+def icmp_refusal() -> str | None:
+    """Return why this process may not send ICMP echo requests, or None when it may."""
+    kind = socket.SOCK_RAW if os.geteuid() == 0 else socket.SOCK_DGRAM
+    try:
+        socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        return _icmp_refused()
+    return None
+
+
 async def probe_icmp(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
     """Send one ICMP echo request: a raw socket as root, else the unprivileged ping socket."""
     privileged = os.geteuid() == 0
@@ -246,12 +264,7 @@ async def probe_icmp(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
             item.target, count=1, timeout=max(0.05, item.timeout_s * 0.9), privileged=privileged
         )
     except icmplib.SocketPermissionError:
-        msg = (
-            "ICMP echo is not allowed to this agent: it needs root (a raw socket) or a group "
-            f"inside net.ipv4.ping_group_range, which is {_ping_group_range()!r} here, and "
-            f"it runs as uid {os.geteuid()}, gid {os.getegid()}"
-        )
-        return False, None, msg, _NO_TIMINGS, None
+        return False, None, _icmp_refused(), _NO_TIMINGS, None
     except icmplib.ICMPLibError as exc:
         return False, None, f"{type(exc).__name__}: {exc}"[:300], _NO_TIMINGS, None
     if not host.is_alive:
