@@ -446,6 +446,7 @@ READ_ONLY = {
     "demo traffic",  # writes log files into a folder; stores nothing
     "uptime monitors list", "uptime monitors show", "uptime slo list", "uptime slo show",
     "uptime report", "uptime incidents list", "uptime maintenance list",
+    "uptime traffic", "uptime certificates",
     "uptime probe",  # probes once and prints the result; stores nothing
 }  # fmt: skip
 

@@ -168,6 +168,11 @@ class Settings(BaseModel):
         description="a vantage point that sends nothing for this long raises an alert "
         "(seconds or ISO 8601, e.g. PT3M)",
     )
+    uptime_cert_warn_days: list[int] = Field(
+        default_factory=lambda: [7, 30],
+        description="a probed TLS certificate with this many days left or fewer is notified, "
+        "once per certificate, organisation and threshold (comma-separated in the environment)",
+    )
     uptime_national_min_orgs: int = Field(
         default=3,
         ge=2,
@@ -261,7 +266,7 @@ class Settings(BaseModel):
         "default none: the connecting address is the client",
     )
 
-    @field_validator("scan_ports", mode="before")
+    @field_validator("scan_ports", "uptime_cert_warn_days", mode="before")
     @classmethod
     def _split_ports(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -275,6 +280,14 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("uptime_cert_warn_days")
+    @classmethod
+    def _check_cert_days(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= days <= 3650 for days in value):
+            msg = f"uptime_cert_warn_days are 1-3650 days each; not {value}"
+            raise ValueError(msg)
+        return sorted(set(value))
 
     @field_validator("trusted_proxies")
     @classmethod
