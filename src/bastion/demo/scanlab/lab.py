@@ -27,6 +27,9 @@ from bastion.demo.scanlab.servers import (
 DOMAIN = "lab.test"
 PREFIX = "127.0.53."
 VULNERABLE_APACHE = "Apache/2.4.49 (Unix)"  # CVE-2021-41773, on the KEV list
+OCSP_URL = f"http://ocsp.{DOMAIN}/"  # named in a certificate, never asked (sslyze reads staples)
+# What a 2015-era TLS setting fails of Mozilla's intermediate profile (compat.hillside).
+COMPAT_FAILS = ("ciphers", "tls_curves", "maximum_certificate_lifespan", "ocsp_staple")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,10 @@ def start_lab(folder: Path, canary: tuple[str, int] | None = None) -> Lab:
             address, good, tls_context(ca.leaf("weakkey", _name("weakkey.hillside"), bits=1024))
         )
     )
-    address = add("legacy.hillside", "F83LAB2", 5, ("tls", "old-protocol", "medium"))
+    address = add(
+        "legacy.hillside", "F83LAB2", 5,
+        ("tls", "old-protocol", "medium"), ("tls", "mozilla:ciphers", "low"),
+    )  # fmt: skip
     running.append(
         http_server(
             address, good, tls_context(ca.leaf("legacy", _name("legacy.hillside")), tls10_only=True)
@@ -193,6 +199,14 @@ def start_lab(folder: Path, canary: tuple[str, int] | None = None) -> Lab:
     running.append(
         http_server(address, stub, tls_context(ca.leaf("portal", _name("portal.riverside"))))
     )
+    address = add(
+        "compat.hillside",
+        "F83LAB2",
+        14,
+        *(("tls", f"mozilla:{rule}", "low") for rule in COMPAT_FAILS),
+    )
+    compat = ca.leaf("compat", _name("compat.hillside"), days=825, ocsp_url=OCSP_URL)
+    running.append(http_server(address, good, tls_context(compat, mozilla=False)))
     add("mail.hillside", "F83LAB2", 11, ("mail", "spf", "medium"), ("mail", "dmarc", "medium"))
     add("old.riverside", "F83LAB1", 12, ("mail", "dangling-cname", "high"))
     add("zone.hillside", "F83LAB2", 13, ("mail", "zone-transfer", "high"))
@@ -238,3 +252,5 @@ class LabProcess:
         except Exception:
             self.process.kill()
             self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
