@@ -397,7 +397,9 @@ MUTATING: dict[str, Case] = {
         )
     ),
     "scan decide": case(words("scan", "decide", "1", "--approve"), scan_request),
-    "scan policy": case(words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30")),
+    "scan policy": case(
+        words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30", "--dkim", "s1")
+    ),
     "users revoke": case(words("users", "revoke", "dee", "RAA"), viewer),
     "users role": case(words("users", "role", "dee", "auditor"), viewer),
     "users sign-out": case(words("users", "sign-out", "dee"), viewer),

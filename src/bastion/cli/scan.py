@@ -269,19 +269,31 @@ def policy(
     ),
     high_risk: bool = typer.Option(False, "--high-risk/--normal-risk", help="scan it daily"),
     quiet: str | None = typer.Option(None, "--quiet", help="quiet hours HH:MM-HH:MM (local time)"),
+    dkim: str | None = typer.Option(
+        None,
+        "--dkim",
+        help="its DKIM selectors, comma-separated: SELECTOR (every mail domain) or "
+        "SELECTOR@DOMAIN; '' clears them (default: keep)",
+    ),
     by: str | None = BY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Set an organisation's scanning policy: opted-in ranges, high risk, quiet hours."""
+    """Set an organisation's scanning policy: opted-in ranges, high risk, quiet hours, DKIM selectors."""
     from bastion import scan
 
-    saved = in_session(
-        scan.set_policy, scan.ScanPolicy(org, ranges, high_risk, quiet), actor=actor(by)
-    )
+    with cli_session() as session:
+        selectors = (
+            tuple(_csv(dkim) or ())
+            if dkim is not None
+            else scan.get_policy(session, org).dkim_selectors
+        )
+        policy = scan.ScanPolicy(org, ranges, high_risk, quiet, selectors)
+        saved = scan.set_policy(session, policy, actor=actor(by))
     print_record(
         saved,
         lambda p: [
-            f"{p.org}: ranges {p.scan_ranges}, high risk {p.high_risk}, quiet hours {p.quiet_hours or '-'}"
+            f"{p.org}: ranges {p.scan_ranges}, high risk {p.high_risk}, quiet hours "
+            f"{p.quiet_hours or '-'}, DKIM selectors {', '.join(p.dkim_selectors) or '-'}"
         ],
         as_json=as_json,
     )
