@@ -390,3 +390,62 @@ def _national_lines(found: dict[str, Any]) -> Iterator[str]:
     yield f"by region: {found['by_region']}"
     for worst in found["worst_hosts"]:
         yield f"  {worst['score']:>5}  {worst['org']} {worst['host']}"
+
+
+def _notice_lines(notices: list[Any]) -> Iterator[str]:
+    if not notices:
+        yield "nothing to send"
+    for notice in notices:
+        sends = "; ".join(
+            f"{s.channel} {s.status}" + (f" ({s.error})" if s.error else "") for s in notice.sends
+        )
+        yield f"{notice.org} {notice.kind}: {len(notice.findings)} finding(s); {sends or 'no channel'}"
+
+
+def _print_notices(notices: list[Any], as_json: bool) -> None:
+    print_record(notices, _notice_lines, as_json=as_json)
+    if any(not n.delivered for n in notices):
+        raise typer.Exit(1)  # each failed channel's reason is on its line; recorded too
+
+
+def _channels_or_fail() -> Any:
+    from bastion import scan
+    from bastion.core.errors import InputError
+
+    channels = scan.channels(settings())
+    if not channels.enabled:
+        msg = "no channel configured: set BASTION_SMTP_HOST or scan_webhook_url"
+        raise InputError(msg)
+    return channels
+
+
+@app.command("digest")
+def digest(
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation"),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """E-mail each organisation with live findings its digest (contacts, and the webhook)."""
+    from bastion import scan
+    from bastion.core.timeutil import utcnow
+
+    channels = _channels_or_fail()
+    codes = [org.strip().upper()] if org else None
+    notices = in_session(scan.send_digests, channels, actor=actor(by), now=utcnow(), codes=codes)
+    _print_notices(notices, as_json)
+
+
+@app.command("remind")
+def remind(
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remind organisations of findings open past their cadence (60/120/540 days by severity)."""
+    from bastion import scan
+    from bastion.core.timeutil import utcnow
+
+    channels = _channels_or_fail()
+    notices = in_session(
+        scan.send_reminders, channels, scan.cadence(settings()), actor=actor(by), now=utcnow()
+    )
+    _print_notices(notices, as_json)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bastion import audit
 from bastion.audit import Actor
-from bastion.core.errors import ConflictError
+from bastion.core.errors import ConflictError, NotFoundError
 from bastion.core.records import must_exist
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
@@ -170,6 +170,14 @@ def get_organisation(session: Session, code: str) -> Organisation:
         select(func.count()).select_from(OrganisationRow).where(OrganisationRow.parent_id == row.id)
     )
     return Organisation(**{**org.__dict__, "children": children or 0})
+
+
+def contact_emails(session: Session, code: str) -> tuple[str, ...]:
+    """Return the e-mail addresses of ``code``'s contacts (none when it is not registered)."""
+    try:
+        return tuple(c.email for c in get_organisation(session, code).contacts)
+    except NotFoundError:
+        return ()
 
 
 def list_organisations(

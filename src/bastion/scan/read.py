@@ -14,7 +14,7 @@ from bastion.core.records import from_row, must_exist
 from bastion.core.scope import Scope
 from bastion.core.types import Severity
 from bastion.scan.domain import Finding, Status
-from bastion.scan.models import ScanFindingRow, ScanTargetRow
+from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetRow
 from bastion.scan.remediation import render
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
@@ -128,6 +128,7 @@ def organisation_report(session: Session, scope: Scope, org: str) -> dict[str, A
         "by_status": dict(Counter(f.status.value for f in findings)),
         "hosts": hosts,
         "findings": [{**_plain(f), "remediation_text": remediation_text(f)} for f in findings],
+        "notices": sent_notices(session, code, limit=10),
     }
 
 
@@ -190,3 +191,27 @@ def national_summary(session: Session, scope: Scope, *, worst: int = 10) -> dict
             for (org, host), score in hosts.most_common(worst)
         ],
     }
+
+
+def sent_notices(session: Session, org: str, *, limit: int = 20) -> list[dict[str, object]]:
+    """Return the latest digests and reminders tried for ``org``, newest first."""
+    row = ScanNotificationRow
+    rows = session.scalars(
+        select(row)
+        .where(row.org_code == org)
+        .order_by(row.sent_at.desc(), row.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "kind": r.kind,
+            "channel": r.channel,
+            "recipient": r.recipient,
+            "status": r.status,
+            "attempts": r.attempts,
+            "error": r.error,
+            "findings": list(r.findings),
+            "sent_at": r.sent_at.isoformat(),
+        }
+        for r in rows
+    ]
