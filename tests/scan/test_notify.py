@@ -91,6 +91,7 @@ def test_webhook_is_retried_and_every_try_recorded(store: Store, webhook: Hook) 
     assert webhook.posts[0]["event"] == "scan_digest"
     assert webhook.posts[0]["by_severity"] == {"critical": 1, "medium": 1}
     assert report["notices"][0]["attempts"] == 2
+    assert report["notices"][0]["recipient"] == webhook.url.split("/")[2]  # not its path
 
 
 def _remind(store: Store, channels: Channels, days: int) -> list[scan.Notice]:

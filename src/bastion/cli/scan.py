@@ -375,11 +375,15 @@ def canary(
 
 
 @app.command("national")
-def national(as_json: bool = JSON_OPTION) -> None:
-    """Show the national view: live findings by check, severity and region; the worst hosts."""
+def national(
+    weeks: int = typer.Option(12, "--weeks", min=1, max=104, help="weeks of trend (default 12)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show the national view: live findings by check, severity and region; the worst hosts;
+    findings opened and closed per week by severity."""
     from bastion import scan
 
-    found = in_session(scan.national_summary, _everything())
+    found = in_session(scan.national_summary, _everything(), weeks=weeks)
     print_record(found, _national_lines, as_json=as_json)
 
 
@@ -390,6 +394,10 @@ def _national_lines(found: dict[str, Any]) -> Iterator[str]:
     yield f"by region: {found['by_region']}"
     for worst in found["worst_hosts"]:
         yield f"  {worst['score']:>5}  {worst['org']} {worst['host']}"
+    yield "week of      opened (crit/high/med/low)  closed (crit/high/med/low)"
+    for week in found["trend"]:
+        opened, closed = ("/".join(str(n) for n in week[k].values()) for k in ("opened", "closed"))
+        yield f"{week['week']}  {opened:<26}  {closed}"
 
 
 def _notice_lines(notices: list[Any]) -> Iterator[str]:

@@ -36,6 +36,7 @@ from bastion.scan.read import (
     organisation_report,
     remediation_text,
     sent_notices,
+    weekly_trend,
 )
 from bastion.scan.scheduler import Plan, due_targets, plan, trigger_rescans
 from bastion.scan.service import FoldReport, record_outcome, request_rescan
@@ -92,4 +93,5 @@ __all__ = [
     "set_policy",
     "token_of",
     "trigger_rescans",
+    "weekly_trend",
 ]
