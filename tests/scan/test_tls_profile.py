@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
+
+import pytest
+from tests.scan.robot_server import RobotServer
 
 from bastion import scan
 from bastion.core.types import Severity
 from bastion.demo.scanlab import Lab
-from bastion.scan.checks import tls
+from bastion.demo.scanlab.certs import LabCa
+from bastion.scan.checks import Service, tls
+from bastion.scan.checks.base import Probe
 from bastion.scan.checks.tlsgrade import TlsFacts, grade
+from bastion.scan.politeness import LocalLimiter
 
 
 def _tls_ports(report: scan.ScanReport, lab: Lab, name: str) -> list[dict[str, Any]]:
@@ -96,3 +104,30 @@ def test_mozilla_rules_reported_elsewhere_are_not_findings_twice() -> None:
             *[None] * 3,  # type: ignore[arg-type]
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("leaky", "verdict"), [(True, "VULNERABLE_STRONG_ORACLE"), (False, "NOT_VULNERABLE_NO_ORACLE")]
+)
+def test_robot_finds_the_oracle_of_a_leaky_server_and_none_in_the_fixed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leaky: bool, verdict: str
+) -> None:
+    ca = LabCa(tmp_path)
+    files = ca.leaf("robot", "robot.lab.test")
+    server = RobotServer(files.cert, files.key, monkeypatch, leaky=leaky)
+    target = scan.Target("X", "robot.lab.test", "127.0.0.1", "robot.lab.test")
+    config = scan.ScanConfig(ports=(server.port,), trust_ca_file=ca.ca_file)
+    probe = Probe(
+        target, config, LocalLimiter(config.rates),
+        services={server.port: Service(server.port, "http", tls=True)},
+    )  # fmt: skip
+    try:
+        result = asyncio.run(tls.run(probe))
+    finally:
+        server.close()
+    (port,) = result.ports
+    assert port.error is None
+    assert port.robot == verdict
+    found = {o.detail: o.severity for o in tls.observe(result, probe, None)}  # type: ignore[arg-type]
+    assert found.get("robot") == (Severity.HIGH if leaky else None)
+    assert ("vulnerable to ROBOT" in port.grade_reasons) is leaky
