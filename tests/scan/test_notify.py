@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.advisories.smtp import Mailbox, smtp_server
 from tests.cases.test_notify import Hook, webhook
+from tests.conftest import Run
 from tests.scan.test_findings import ACTOR, missing_headers, open_rdp, outcome
 
 from bastion import audit, orgs, scan
+from bastion.cli import context
 from bastion.core.delivery import Channels, SmtpConfig
 from bastion.core.scope import Scope
+from bastion.core.timeutil import utcnow
 from bastion.core.types import Severity
 from bastion.store import Store
 
@@ -137,3 +140,32 @@ def test_no_reminder_for_a_finding_that_is_not_open(
         scan.request_rescan(session, scan_scope(), 1, actor=ACTOR, now=T0 + timedelta(days=1))
     assert _remind(store, _channels(config), 100) == []
     assert mailbox.messages == []
+
+
+def test_cli_digest_mails_and_the_report_lists_it(
+    bastion: Run, smtp_server: tuple[SmtpConfig, Mailbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, mailbox = smtp_server
+    assert bastion("init").exit_code == 0
+    monkeypatch.setenv("BASTION_SMTP_PORT", str(config.port))
+    with context.store().session() as session:
+        orgs.save_organisation(
+            session,
+            orgs.Organisation(
+                "A81001", "Riverside Surgery", orgs.OrgType.GP_PRACTICE,
+                contacts=(orgs.Contact("Pat Lead", LEAD),),
+            ),
+            actor=ACTOR,
+        )  # fmt: skip
+        scan.record_outcome(session, outcome(open_rdp()), actor=ACTOR, now=utcnow())
+    sent = bastion("scan", "digest")
+    assert sent.exit_code == 0, sent.output
+    assert "A81001 digest: 1 finding(s); email sent" in sent.output
+    assert len(mailbox.to(LEAD)) == 1
+    report = bastion("scan", "report", "A81001").output
+    assert "digest by email: sent (1 finding(s))" in report
+    assert bastion("scan", "remind").output.strip() == "nothing to send"  # found today
+    monkeypatch.setenv("BASTION_SMTP_PORT", "1")  # nothing listens: the command says so, exit 1
+    failed = bastion("scan", "digest")
+    assert failed.exit_code == 1
+    assert "email failed" in failed.output

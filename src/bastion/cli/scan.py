@@ -341,6 +341,11 @@ def _org_report_lines(found: dict[str, Any]) -> Iterator[str]:
         yield f"  {host.host}: {host.live} live, worst {host.worst or '-'}; TLS {'/'.join(tls) or '-'}; headers {headers or '-'}"
     for finding in found["findings"]:
         yield f"  [{finding['severity']}] {finding['status']} #{finding['id']} {finding['host']}: {finding['title']}"
+    for notice in found["notices"]:
+        yield (
+            f"  sent {notice['sent_at'][:16]} {notice['kind']} by {notice['channel']}: "
+            f"{notice['status']} ({len(notice['findings'])} finding(s))"
+        )
 
 
 @app.command("canary")
