@@ -43,7 +43,7 @@ def test_good_servers_meet_mozilla_intermediate_and_compat_fails_rule_by_rule(
 ) -> None:
     for name in ("good.riverside", "intranet.riverside", "git.hillside", "portal.riverside"):
         for port in _tls_ports(first_scan, lab, name):
-            assert (port["mozilla_error"], port["mozilla_intermediate_failures"]) == (None, {})
+            assert (port["error"], port["mozilla_intermediate_failures"]) == (None, {})
     (compat,) = [p for p in _tls_ports(first_scan, lab, "compat.hillside") if not p["error"]]
     failures = compat["mozilla_intermediate_failures"]
     assert set(failures) == {"ciphers", "tls_curves", "maximum_certificate_lifespan", "ocsp_staple"}

@@ -60,7 +60,6 @@ class TlsPort:
     grade_reasons: tuple[str, ...] = ()
     robot: str = ""  # sslyze's ROBOT verdict: NOT_VULNERABLE_NO_ORACLE, VULNERABLE_STRONG_ORACLE…
     mozilla_intermediate_failures: dict[str, str] = field(default_factory=dict)  # rule: why
-    mozilla_error: str | None = None  # why the profile could not be judged
 
 
 @dataclass(frozen=True)
@@ -220,6 +219,8 @@ def _port_result(probe: Probe, result: Any) -> TlsPort:
     )
     letter, reasons = grade(facts)
     mozilla, mozilla_error = tlsprofile.compliance(result)
+    if mozilla_error:  # a command failed (ROBOT, curves…): half a verdict would close findings
+        return TlsPort(port, f"sslyze could not complete the scan: {mozilla_error}")
     return TlsPort(
         port=port,
         error=None,
@@ -233,7 +234,6 @@ def _port_result(probe: Probe, result: Any) -> TlsPort:
         grade_reasons=tuple(reasons),
         robot=tlsprofile.robot_verdict(result),
         mozilla_intermediate_failures=mozilla,
-        mozilla_error=mozilla_error,
         **cert,
     )
 

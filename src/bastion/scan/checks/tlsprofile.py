@@ -99,7 +99,7 @@ def compliance(result: Any) -> tuple[dict[str, str], str | None]:
         check_server_against_tls_configuration(result, profile)
     except ServerNotCompliantWithTlsConfiguration as failed:
         issues.update(failed.issues)
-    except (ServerScanResultIncomplete, AssertionError) as incomplete:
+    except (ServerScanResultIncomplete, AssertionError, AttributeError) as incomplete:
         return {}, f"Mozilla {PROFILE} profile not checked: {incomplete or 'incomplete scan'}"
     if profile.ocsp_staple:
         for deployment in result.scan_result.certificate_info.result.certificate_deployments:
