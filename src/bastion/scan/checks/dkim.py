@@ -16,6 +16,7 @@ import binascii
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from bastion.core.types import Severity
@@ -72,7 +73,11 @@ def read_key(selector: str, registered: bool, record: str | None) -> DkimKey:
     if not data:
         return DkimKey(selector, registered, record, key_type, testing=testing, error="revoked")
     try:
-        key = load_der_public_key(base64.b64decode(data, validate=True))
+        raw = base64.b64decode(data, validate=True)
+        if key_type == "ed25519":  # RFC 8463: the bare 32-byte key, not a DER structure
+            Ed25519PublicKey.from_public_bytes(raw)
+            return DkimKey(selector, registered, record, key_type, 256, testing)
+        key = load_der_public_key(raw)
     except (ValueError, binascii.Error) as exc:
         return DkimKey(selector, registered, record, key_type, testing=testing, error=str(exc))
     bits = key.key_size if isinstance(key, rsa.RSAPublicKey) else 0
