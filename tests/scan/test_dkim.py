@@ -9,7 +9,13 @@ from bastion import orgs, scan
 from bastion.core.errors import InputError
 from bastion.core.types import Severity
 from bastion.demo.scanlab.dkimkeys import dkim_record
-from bastion.scan.checks.dkim import COMMON_SELECTORS, problems, read_key, selectors_for
+from bastion.scan.checks.dkim import (
+    COMMON_SELECTORS,
+    DkimKey,
+    problems,
+    read_key,
+    selectors_for,
+)
 from bastion.store import Store
 
 ED25519 = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
@@ -47,6 +53,9 @@ def test_keys_and_their_problems() -> None:
     }
     common = tuple(read_key(s, False, None) for s in COMMON_SELECTORS)
     assert [d for d, *_ in problems("a.example", common)] == ["dkim:none-found"]
+    timed_out = DkimKey("google", False, lookup_error="google._domainkey.a.example TXT: Timeout")
+    assert problems("a.example", (*common[1:], timed_out)) == []  # not known: not a finding
+    assert problems("a.example", (DkimKey("s1", True, lookup_error="Timeout"),)) == []
     assert problems("a.example", (*common[:-1], read_key("mxvault", False, ED25519))) == []
 
 

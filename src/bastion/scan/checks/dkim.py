@@ -41,6 +41,7 @@ class DkimKey:
     bits: int = 0
     testing: bool = False
     error: str = ""  # why the key could not be read
+    lookup_error: str = ""  # the DNS query failed: nothing is known of this selector
 
 
 def selectors_for(registered: tuple[str, ...], domain: str) -> tuple[tuple[str, ...], bool]:
@@ -88,7 +89,8 @@ def problems(domain: str, keys: tuple[DkimKey, ...]) -> list[tuple[str, str, Sev
     """Return (detail, title, severity, what was seen) for each DKIM problem of ``domain``."""
     found = []
     present = [k for k in keys if k.record is not None and not k.error]
-    if keys and not keys[0].registered and not present:
+    unknown = any(k.lookup_error for k in keys)
+    if keys and not keys[0].registered and not present and not unknown:
         asked = ", ".join(k.selector for k in keys)
         found.append(
             ("dkim:none-found", "No DKIM key found at the common selectors", Severity.LOW,
@@ -96,6 +98,8 @@ def problems(domain: str, keys: tuple[DkimKey, ...]) -> list[tuple[str, str, Sev
         )  # fmt: skip
     for key in keys:
         where = f"{key.selector}._domainkey.{domain}"
+        if key.lookup_error:
+            continue
         if key.registered and (key.record is None or key.error):
             why = "no TXT record" if key.record is None else f"unusable key ({key.error})"
             found.append(

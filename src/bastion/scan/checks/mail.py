@@ -52,9 +52,16 @@ def _resolver(probe: Probe) -> dns.asyncresolver.Resolver:
 
 
 async def _texts(
-    probe: Probe, resolver: dns.asyncresolver.Resolver, name: str, kind: str
+    probe: Probe,
+    resolver: dns.asyncresolver.Resolver,
+    name: str,
+    kind: str,
+    failed: list[str] | None = None,
 ) -> list[str] | None:
-    """Return the records' texts; [] when none exist; None when the name does not exist."""
+    """Return the records' texts; [] when none exist; None when the name does not exist.
+
+    A query that fails (timeout, SERVFAIL) gives [] too, and its error in ``failed``.
+    """
     await probe.limiter.wait(
         "request:mail", probe.target.address, probe.config.rates.requests_per_second
     )
@@ -62,7 +69,9 @@ async def _texts(
         answer = await resolver.resolve(name, kind, raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:
         return None
-    except dns.exception.DNSException:
+    except dns.exception.DNSException as exc:
+        if failed is not None:
+            failed.append(f"{name} {kind}: {type(exc).__name__}")
         return []
     if kind == "TXT":
         return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
@@ -113,9 +122,15 @@ async def run(probe: Probe) -> MailResult:
             probe.config.dkim_selectors.get(probe.target.org, ()), name
         )
         for selector in selectors:
-            texts = await _texts(probe, resolver, f"{selector}._domainkey.{name}", "TXT") or []
+            failed: list[str] = []
+            where = f"{selector}._domainkey.{name}"
+            texts = await _texts(probe, resolver, where, "TXT", failed) or []
             record = next((t for t in texts if "p=" in t.lower()), None)
-            keys.append(dkim.read_key(selector, registered, record))
+            keys.append(
+                dkim.DkimKey(selector, registered, lookup_error=failed[0])
+                if failed
+                else dkim.read_key(selector, registered, record)
+            )
     servers: list[tuple[str, int]] = []
     if probe.config.dns_server:
         servers.append(split_address(probe.config.dns_server))
