@@ -47,3 +47,4 @@ async def test_national_trend_by_week_and_its_bounds(
         assert refused.json()["detail"].startswith("weeks: ")
     report = await sqlite_client.get(f"{API}/report/RAL")
     assert report.json()["notices"] == []  # none sent yet: the key is there, empty
+    assert report.json()["dkim_selectors"] == []

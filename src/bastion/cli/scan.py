@@ -333,6 +333,7 @@ def report(
 
 def _org_report_lines(found: dict[str, Any]) -> Iterator[str]:
     yield f"{found['org']} {found['name']}: live findings {found['live_by_severity'] or 'none'}"
+    yield f"  DKIM selectors: {', '.join(found['dkim_selectors']) or 'none registered (common ones tried)'}"
     for host in found["hosts"]:
         tls = [
             p.get("grade") for p in host.results.get("tls", {}).get("ports", []) if p.get("grade")

@@ -18,6 +18,7 @@ from bastion.core.timeutil import utcnow
 from bastion.core.types import Severity
 from bastion.scan.domain import Finding, Status
 from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetRow
+from bastion.scan.policy import get_policy
 from bastion.scan.remediation import render
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
@@ -132,6 +133,7 @@ def organisation_report(session: Session, scope: Scope, org: str) -> dict[str, A
         "hosts": hosts,
         "findings": [{**_plain(f), "remediation_text": remediation_text(f)} for f in findings],
         "notices": sent_notices(session, code, limit=10),
+        "dkim_selectors": list(get_policy(session, code).dkim_selectors),
     }
 
 
