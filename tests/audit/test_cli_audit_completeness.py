@@ -129,9 +129,9 @@ def breached_store(cli: Run, tmp: Path, shared: Path) -> None:
     (tmp / "dump.txt").write_text(f"ann:1001:aad3b435b51404eeaad3b435b51404ee:{nt}:::\n")
 
 
-def scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
+def scan_finding(cli: Run, tmp: Path, shared: Path, days_ago: int = 0) -> None:
     """One open finding of RAA (finding 1), folded as a scan would (no packet sent)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from bastion import audit, scan
     from bastion.core.types import Severity
@@ -144,8 +144,43 @@ def scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
     with context.store().session() as session:
         scan.record_outcome(
             session, scan.HostOutcome(target, [observation]), actor=audit.Actor.cli("scan"),
-            now=datetime.now(UTC),
+            now=datetime.now(UTC) - timedelta(days=days_ago),
         )  # fmt: skip
+
+
+def old_scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
+    """RAA's finding 1, found 90 days ago: due a reminder (high: every 60 days)."""
+    scan_finding(cli, tmp, shared, days_ago=90)
+
+
+class _SmtpSink:
+    """A local SMTP server (aiosmtpd) that accepts every message, stopped like SERVERS."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        class Accept:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                return "250 OK"
+
+        self.controller = Controller(Accept(), hostname="127.0.0.1", port=closed_port())
+        self.controller.start()
+        self.port = self.controller.port
+
+    def shutdown(self) -> None:
+        self.controller.stop()
+
+    def server_close(self) -> None:
+        return None
+
+
+def smtp_sink(cli: Run, tmp: Path, shared: Path) -> None:
+    """E-mail goes to a local SMTP server that accepts it (the cli fixture restores the port)."""
+    import os
+
+    sink = _SmtpSink()
+    SERVERS.append(sink)  # type: ignore[arg-type]
+    os.environ["BASTION_SMTP_PORT"] = str(sink.port)
 
 
 def scan_request(cli: Run, tmp: Path, shared: Path) -> None:
@@ -397,7 +432,11 @@ MUTATING: dict[str, Case] = {
         )
     ),
     "scan decide": case(words("scan", "decide", "1", "--approve"), scan_request),
-    "scan policy": case(words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30")),
+    "scan digest": case(words("scan", "digest"), scan_finding, smtp_sink),  # one per organisation
+    "scan remind": case(words("scan", "remind"), old_scan_finding, smtp_sink),
+    "scan policy": case(
+        words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30", "--dkim", "s1")
+    ),
     "users revoke": case(words("users", "revoke", "dee", "RAA"), viewer),
     "users role": case(words("users", "role", "dee", "auditor"), viewer),
     "users sign-out": case(words("users", "sign-out", "dee"), viewer),

@@ -257,6 +257,23 @@ class Settings(BaseModel):
     scan_max_connections: int = Field(
         default=512, ge=1, description="open connections one scanner process holds at most"
     )
+    scan_webhook_url: str | None = Field(
+        default=None,
+        description="URL that scan digests and reminders are also POSTed to as JSON; default none",
+    )
+    scan_notify_attempts: int = Field(
+        default=3, ge=1, le=10, description="tries per scan digest or reminder and channel"
+    )
+    scan_reminder_days_high: int = Field(
+        default=60,
+        ge=1,
+        description="remind an organisation of a high or critical finding still open this many "
+        "days after it was found or last reminded",
+    )
+    scan_reminder_days_medium: int = Field(
+        default=120, ge=1, description="the same for a medium finding"
+    )
+    scan_reminder_days_low: int = Field(default=540, ge=1, description="the same for a low finding")
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(

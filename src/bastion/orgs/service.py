@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from bastion import audit
 from bastion.audit import Actor
-from bastion.core.errors import ConflictError
+from bastion.core.errors import ConflictError, NotFoundError
 from bastion.core.records import must_exist
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
@@ -201,6 +201,14 @@ def organisation_names_of(session: Session, code: str) -> OrganisationNames:
         select(HostRow.hostname).where(HostRow.organisation_id == row[0]).order_by(HostRow.hostname)
     )
     return OrganisationNames(row[1], row[2], row[3], tuple(hosts))
+
+
+def contact_emails(session: Session, code: str) -> tuple[str, ...]:
+    """Return the e-mail addresses of ``code``'s contacts (none when it is not registered)."""
+    try:
+        return tuple(c.email for c in get_organisation(session, code).contacts)
+    except NotFoundError:
+        return ()
 
 
 def list_organisations(
