@@ -8,6 +8,7 @@ from bastion.assure.catalogue import (
     store_framework,
 )
 from bastion.assure.drift import DriftFlag, detect_drift, prefill
+from bastion.assure.evidence import Finding
 from bastion.assure.export import FORMATS as EXPORT_FORMATS
 from bastion.assure.export import export_return
 from bastion.assure.framework import Clause, Framework, OrderedRule, Outcome, Statement, TableRule
@@ -19,7 +20,7 @@ from bastion.assure.library import (
     shipped_library,
 )
 from bastion.assure.national import Dashboard, PeerPosition, dashboard, peer_position
-from bastion.assure.providers import PROVIDERS, Finding, Provider
+from bastion.assure.providers import PROVIDERS, Provider
 from bastion.assure.readiness import FORMULA, OrgReadiness, org_readiness
 from bastion.assure.returns import (
     ReturnSummary,

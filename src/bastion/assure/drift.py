@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.alerts import record_alerts
 from bastion.assure.catalogue import get_framework
+from bastion.assure.evidence import Finding
 from bastion.assure.models import ReturnRow
-from bastion.assure.providers import Finding, gather
+from bastion.assure.providers import gather
 from bastion.assure.returns import view, visible_row
 from bastion.assure.rules import marks_of
 from bastion.assure.views import ReturnView, answers_of
