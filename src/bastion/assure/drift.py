@@ -102,13 +102,21 @@ def _flags(session: Session, row: ReturnRow, findings: Sequence[Finding]) -> lis
 
 
 def detect_drift(
-    session: Session, *, actor: Actor, scope: Scope, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    scope: Scope,
+    now: datetime | None = None,
+    orgs: Sequence[str] | None = None,
 ) -> list[DriftFlag]:
-    """Flag published returns (in ``scope``) that telemetry contradicts; alert each organisation."""
+    """Flag published returns (in ``scope``, of ``orgs`` if given) that telemetry contradicts;
+    alert each organisation."""
     moment = as_utc(now or utcnow())
     query = select(ReturnRow).where(ReturnRow.version > 0, ReturnRow.source != "snapshot")
     if scope.codes is not None:
         query = query.where(ReturnRow.org_code.in_(scope.codes))
+    if orgs is not None:
+        query = query.where(ReturnRow.org_code.in_([o.strip().upper() for o in orgs]))
     rows = list(session.scalars(query.order_by(ReturnRow.org_code, ReturnRow.period)))
     latest: dict[tuple[str, str], ReturnRow] = {}
     for row in rows:  # the latest period of each organisation and framework
