@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from bastion.cli.assure_reviews import plan_app, reviews_app
 from bastion.cli.context import BY_OPTION, actor, command_group, day, in_session, minute, settings
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, plain, print_record, print_rows
 from bastion.core.errors import InputError
@@ -33,6 +34,8 @@ returns_app = command_group(
 )
 app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(returns_app, name="returns")
+app.add_typer(reviews_app, name="reviews")
+app.add_typer(plan_app, name="plan")
 
 
 def _everything() -> Scope:
