@@ -283,6 +283,10 @@ MUTATING: dict[str, Case] = {
         *ASSURE_OPEN,
     ),
     "assure plan close": case(words("assure", "plan", "close", "1"), *ASSURE_ACTION),
+    # RAA's 2024-25 return is overdue: one reminder, failed (no SMTP server), recorded and audited.
+    "assure remind": case(
+        words("assure", "remind", "--attempts", "1", "--backoff", "0"), *ASSURE_OPEN
+    ),
     "assure returns import": case(
         lambda _t, shared: [
             "assure",

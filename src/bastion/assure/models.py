@@ -153,3 +153,20 @@ class ScoreRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     score: Mapped[float] = mapped_column(Float)
     controls: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReminderRow(Base):
+    """One reminder e-mail: a return due or overdue, a return missing, a review to do."""
+
+    __tablename__ = "assure_reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    period: Mapped[str] = mapped_column(String(9))
+    kind: Mapped[str] = mapped_column(String(80))  # due, overdue, missing, review:<kind>:<who>
+    return_id: Mapped[int | None] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # sent, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

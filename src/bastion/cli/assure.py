@@ -294,3 +294,28 @@ def dashboard(
         for w in shown.weakest[:5]
     ]
     print_record(shown, lambda _d: lines, as_json=as_json, data=data)
+
+
+@app.command("remind")
+def remind(
+    days: int = typer.Option(
+        30, "--days", min=0, help="remind of returns due within this many days"
+    ),
+    attempts: int = typer.Option(3, "--attempts", min=1, help="tries per e-mail"),
+    backoff: float = typer.Option(
+        1.0, "--backoff", min=0.0, help="seconds before a retry (doubling)"
+    ),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """E-mail reminders (BASTION_SMTP_*): returns due, overdue or missing; reviews still to do."""
+    from bastion.assure.reminders import send_reminders
+    from bastion.core.delivery import SmtpConfig
+
+    report = in_session(send_reminders, SmtpConfig.from_env(), actor=actor(by), days=days,
+                        deadline_day=settings().assure_deadline, attempts=attempts, backoff=backoff)  # fmt: skip
+    lines = [f"sent {len(report.sent)} reminder(s), {len(report.failed)} failed, "
+             f"{len(report.unreachable)} with no address"]  # fmt: skip
+    lines += [f"  sent {r.kind} to {r.org}: {', '.join(r.recipients)}" for r in report.sent]
+    lines += [f"  FAILED {r.kind} to {r.org}: {why}" for r, why in report.failed]
+    print_record(report, lambda _r: lines, as_json=as_json)
