@@ -9,7 +9,7 @@ change is one audit event as ``cli:<login>`` (``--by`` to name someone else).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -133,20 +133,6 @@ def _move(
     print_record(in_session(move), _review_lines, as_json=as_json)
 
 
-@reviews_app.command("submit")
-def reviews_submit(
-    return_id: int = RETURN_ARG,
-    kind: str = KIND_ARG,
-    reviewer: str | None = REVIEWER_OPTION,
-    outcome: str | None = OUTCOME_OPTION,
-    comment: str | None = COMMENT_OPTION,
-    by: str | None = BY_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Submit review work: the review is in progress, with an optional comment on an outcome."""
-    _move(return_id, kind, "in_progress", reviewer, outcome, comment, by, as_json)
-
-
 @reviews_app.command("return")
 def reviews_return(
     return_id: int = RETURN_ARG,
@@ -161,18 +147,32 @@ def reviews_return(
     _move(return_id, kind, "needs_clarification", reviewer, outcome, comment, by, as_json)
 
 
-@reviews_app.command("approve")
-def reviews_approve(
-    return_id: int = RETURN_ARG,
-    kind: str = KIND_ARG,
-    reviewer: str | None = REVIEWER_OPTION,
-    outcome: str | None = OUTCOME_OPTION,
-    comment: str | None = COMMENT_OPTION,
-    by: str | None = BY_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Approve a review: completed (a return publishes once every assigned review is)."""
-    _move(return_id, kind, "completed", reviewer, outcome, comment, by, as_json)
+def _moving(state: str, doc: str) -> Callable[..., None]:
+    """Return a command that moves a review to ``state`` (with an optional comment)."""
+
+    def command(
+        return_id: int = RETURN_ARG,
+        kind: str = KIND_ARG,
+        reviewer: str | None = REVIEWER_OPTION,
+        outcome: str | None = OUTCOME_OPTION,
+        comment: str | None = COMMENT_OPTION,
+        by: str | None = BY_OPTION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        _move(return_id, kind, state, reviewer, outcome, comment, by, as_json)
+
+    command.__doc__ = doc
+    return command
+
+
+reviews_app.command("submit")(
+    _moving("in_progress", "Submit review work: the review is in progress, with an optional "
+            "comment on an outcome.")
+)  # fmt: skip
+reviews_app.command("approve")(
+    _moving("completed", "Approve a review: completed (a return publishes once every assigned "
+            "review is).")
+)  # fmt: skip
 
 
 ACTION_COLUMNS: list[Column[ActionRow]] = [
