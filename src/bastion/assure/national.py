@@ -4,8 +4,8 @@ outcomes, readiness distribution and trend, drift; and a member's anonymised pla
 Counts are SQL aggregates read from covering indexes (``ix_assure_returns_board``
 holds every column the status counts and the late list need; ``ix_assure_returns_marks``
 the published outcome digits), so no query reads a return's wide row. The weakest
-outcomes come from the outcome digits of every return, read as one byte matrix
-without ORM rows. Lists are ordered in Python: an ``ORDER BY org_code`` would make
+outcomes come from the outcome digits of every return, concatenated by the database
+into one string and read as one byte matrix. Lists are ordered in Python: an ``ORDER BY org_code`` would make
 SQLite walk the whole table in that index's order instead of searching the covering
 one. Everything is confined to the caller's scope (a member sees only what its
 organisations contribute).
@@ -111,19 +111,22 @@ def _board(session: Session, scope: Scope, chosen: str, framework: str, moment: 
         ReturnRow.period == chosen,
         ReturnRow.framework.like(f"{ref.partition('@')[0]}@%"),
     )
-    status = func.coalesce(ReturnRow.status, NOT_PUBLISHED)
-    query = select(ReturnRow.region, ReturnRow.icb, ReturnRow.org_type, status, func.count()).where(
-        *same
+    # Grouped in the board index's own column order: SQLite streams the groups off the index
+    # instead of sorting 41,000 entries into a temporary tree (three times faster).
+    keys = (
+        ReturnRow.framework,
+        ReturnRow.org_type,
+        ReturnRow.region,
+        ReturnRow.icb,
+        ReturnRow.status,
     )
-    grouped = session.execute(
-        _filtered(query, ReturnRow.org_code, scope).group_by(
-            ReturnRow.region, ReturnRow.icb, ReturnRow.org_type, status
-        )
-    ).all()
+    query = _filtered(select(*keys, func.count()).where(*same), ReturnRow.org_code, scope)
+    grouped = session.execute(query.group_by(*keys)).all()
     totals: Counter[str] = Counter()
     by: dict[str, dict[str, Counter[str]]] = {"region": defaultdict(Counter), "icb": defaultdict(Counter),
                                               "type": defaultdict(Counter)}  # fmt: skip
-    for region, icb, org_type, name, n in grouped:
+    for _, org_type, region, icb, published, n in grouped:
+        name = published or NOT_PUBLISHED
         totals[name] += n
         by["region"][region or "(none)"][name] += n
         by["icb"][icb or "(none)"][name] += n
@@ -179,18 +182,17 @@ def _stored_ref(session: Session, key: str) -> str:
 def _weakest(
     session: Session, scope: Scope, same: Where, ref: str, limit: int = 10
 ) -> list[dict[str, object]]:
-    query = select(ReturnRow.outcome_marks).where(
-        *same, ReturnRow.outcome_marks != "", ReturnRow.framework == ref
-    )
-    # Core rows on the session's connection: 41,000 strings need no ORM result processing.
-    marks = (
-        session.connection().execute(_filtered(query, ReturnRow.org_code, scope)).scalars().all()
-    )
-    if not marks:  # also when the framework is not stored yet: nothing to rank
+    try:
+        framework = get_framework(session, ref)
+    except NotFoundError:  # not stored yet: nothing to rank
         return []
-    framework = get_framework(session, ref)
     width = len(framework.outcomes)
-    joined = "".join(m for m in marks if len(m) == width)
+    # Every published return's outcome digits, concatenated by the database into one string:
+    # one row to read, not 41,000 (making a Python row and string of each was most of the time).
+    query = select(func.aggregate_strings(ReturnRow.outcome_marks, "")).where(
+        *same, ReturnRow.framework == ref, func.length(ReturnRow.outcome_marks) == width
+    )
+    joined = session.execute(_filtered(query, ReturnRow.org_code, scope)).scalar() or ""
     if not joined:
         return []
     digits = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(-1, width)
