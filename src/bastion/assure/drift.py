@@ -30,6 +30,7 @@ from bastion.assure.views import ReturnView, answers_of
 from bastion.audit import Actor
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.orgs import organisation_ids
 
 
 def prefill(
@@ -118,9 +119,11 @@ def detect_drift(
     if orgs is not None:
         query = query.where(ReturnRow.org_code.in_([o.strip().upper() for o in orgs]))
     rows = list(session.scalars(query.order_by(ReturnRow.org_code, ReturnRow.period)))
+    known = set(organisation_ids(session))  # telemetry is only held on the federation's members
     latest: dict[tuple[str, str], ReturnRow] = {}
     for row in rows:  # the latest period of each organisation and framework
-        latest[(row.org_code, row.framework.partition("@")[0])] = row
+        if row.org_code in known:
+            latest[(row.org_code, row.framework.partition("@")[0])] = row
     findings: dict[str, list[Finding]] = {}
     flagged: list[DriftFlag] = []
     for row in latest.values():
