@@ -161,7 +161,7 @@ def run(count: int, requests: int) -> list[dict[str, Any]]:
             return assure.dashboard(session, Scope.everything(), "2024-25", framework.ref)
 
     results += percentiles(f"national dashboard computed afresh, no kept copy ({label}), in process",
-                            measure(uncached, 10))  # fmt: skip
+                            measure(uncached, 20))  # fmt: skip
     path = f"/api/v1/assure/dashboard?framework={framework.ref}&period=2024-25"
     results += percentiles(f"GET /api/v1/assure/dashboard ({label}), national analyst, repeated "
                             "(the kept copy, checked by one aggregate query)",

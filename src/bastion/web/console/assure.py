@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import assure
-from bastion.core.errors import InputError
+from bastion.core.errors import InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.web.api.assure import ReturnId, csv_table
 from bastion.web.auth import PrincipalDep
@@ -51,8 +51,20 @@ def dashboard_page(
     }
     return templates.TemplateResponse(
         request, "assure/dashboard.html",
-        {"section": "assure", "board": board, "charts": charts, "tables": tables, "returns": found, "total": total},
+        {"section": "assure", "board": board, "charts": charts, "tables": tables, "returns": found, "total": total,
+         "peers": _peer_positions(session, principal.scope, board.period)},
     )  # fmt: skip
+
+
+def _peer_positions(session: SessionDep, scope: Scope, period: str) -> list[assure.PeerPosition]:
+    """A member's organisations' anonymised places among their peers (none for national roles)."""
+    found = []
+    for code in scope.codes or ():
+        try:
+            found.append(assure.peer_position(session, code, scope, period))
+        except NotFoundError:  # no DSPT return for the period: no place to show
+            continue
+    return found
 
 
 def _shown(session: SessionDep, principal: PrincipalDep, return_id: int) -> assure.ReturnView:
