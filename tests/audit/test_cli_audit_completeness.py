@@ -286,6 +286,9 @@ ASSURE_OPEN = (
     run("assure", "frameworks", "import", "dspt"),
     run("assure", "returns", "open", "RAA", "2024-25"),
 )
+ASSURE_REVIEW = (*ASSURE_OPEN, run("assure", "reviews", "assign", "1", "peer", "pat"))
+ASSURE_ACTION = (*ASSURE_OPEN, run("assure", "plan", "add", "1", "7", "Test restores", "--owner",
+                                   "IT", "--due", "2025-03-31"))  # fmt: skip
 
 MUTATING: dict[str, Case] = {
     "assure frameworks import": case(words("assure", "frameworks", "import", "cyber-essentials")),
@@ -296,6 +299,29 @@ MUTATING: dict[str, Case] = {
         words("assure", "returns", "answer", "1", "1.1", "yes"), *ASSURE_OPEN
     ),
     "assure returns publish": case(words("assure", "returns", "publish", "1"), *ASSURE_OPEN),
+    "assure reviews assign": case(
+        words("assure", "reviews", "assign", "1", "independent", "iris"), *ASSURE_OPEN
+    ),
+    "assure reviews submit": case(
+        words("assure", "reviews", "submit", "1", "peer", "--outcome", "1", "--comment", "ok"),
+        *ASSURE_REVIEW,
+    ),
+    "assure reviews return": case(
+        words("assure", "reviews", "return", "1", "peer", "--outcome", "1", "--comment", "why?"),
+        *ASSURE_REVIEW,
+    ),
+    "assure reviews approve": case(
+        words("assure", "reviews", "approve", "1", "peer"), *ASSURE_REVIEW
+    ),
+    "assure plan add": case(
+        words("assure", "plan", "add", "1", "8", "Patch", "--owner", "IT", "--due", "2025-03-31"),
+        *ASSURE_OPEN,
+    ),
+    "assure plan close": case(words("assure", "plan", "close", "1"), *ASSURE_ACTION),
+    # RAA's 2024-25 return is overdue: one reminder, failed (no SMTP server), recorded and audited.
+    "assure remind": case(
+        words("assure", "remind", "--attempts", "1", "--backoff", "0"), *ASSURE_OPEN
+    ),
     "assure returns import": case(
         lambda _t, shared: [
             "assure",
@@ -475,6 +501,7 @@ READ_ONLY = {
     "advisories show", "advisories view", "alerts list", "alerts show", "alerts history",
     "assure frameworks list", "assure returns list", "assure returns show",
     "assure returns export", "assure score", "assure dashboard", "audit export", "audit list",
+    "assure reviews list", "assure reviews show", "assure plan list",
     "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
     "boundary rejects", "boundary sources", "exposures list", "scan findings", "scan show",
     "scan exceptions", "scan due", "scan report", "scan national",

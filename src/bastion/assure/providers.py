@@ -3,8 +3,9 @@
 Each provider looks at one organisation's telemetry and returns findings: which
 statements (``<framework key>:<statement id>``) the evidence says are met or not,
 a summary, and a link to the evidence in Bastion. ``PROVIDERS`` is the one list
-of them; a provider for another context (the internet-facing scan, once built) is
-one more line in it, a function with the ``Provider`` signature.
+of them; a provider for another context is one more line in it, a function with
+the ``Provider`` signature. The internet-facing scan's provider is in
+``bastion.assure.scanned``.
 
 A finding marked ``drift`` is strong enough to contradict a published claim: when
 it says a statement is not met while the return published its outcome as met,
@@ -14,13 +15,14 @@ it says a statement is not met while the return published its outcome as met,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bastion import advisories, orgs, passwords
 from bastion.alerts import list_alerts, response_metrics
+from bastion.assure.evidence import Finding
+from bastion.assure.scanned import internet_facing
 from bastion.core.registry import Registry
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc
@@ -28,18 +30,6 @@ from bastion.core.timeutil import as_utc
 PATCH_DAYS = 14  # Cyber Essentials: critical and high-risk updates within 14 days
 ACK_HOURS = 48  # national cyber alerts are acknowledged within 48 hours
 LOOKBACK = timedelta(days=90)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What one provider's evidence says about some statements of an organisation."""
-
-    provider: str
-    statements: tuple[str, ...]  # "<framework key>:<statement id>"
-    met: bool
-    summary: str
-    link: str
-    drift: bool = False  # strong enough to contradict a published "met"
 
 
 Provider = Callable[[Session, str, datetime], list[Finding]]
@@ -137,6 +127,7 @@ PROVIDERS: Registry[Provider] = Registry(
         ("advisories", advisory_response),
         ("passwords", password_policy),
         ("patching", patch_latency),
+        ("scan", internet_facing),
     ],
 )
 
