@@ -30,6 +30,7 @@ async def _pages(app_: object, cookie: str, csrf: str, paths: list[str]) -> list
     return [a.text for a in answers]
 
 
+@pytest.mark.slow
 def test_the_demo_build_flags_its_planted_contradictions(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
