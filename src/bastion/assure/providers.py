@@ -70,24 +70,29 @@ def _minutes(seconds: float | None) -> str:
 
 
 def advisory_response(session: Session, org: str, now: datetime) -> list[Finding]:
-    """National cyber alerts acknowledged within 48 hours, and remediated by their due dates."""
+    """National cyber alerts acknowledged within 48 hours, and remediated by their due dates.
+
+    One still unacknowledged past 48 hours, or past its remediation date, is drift: it
+    contradicts a published claim that alerts are acknowledged and acted on.
+    """
     responses = [r for r in advisories.list_responses(session, org=org)
                  if as_utc(r.notified_at) >= now - LOOKBACK]  # fmt: skip
     if not responses:
         return []
-    late = [
-        r for r in responses
-        if (as_utc(r.acknowledged_at) if r.acknowledged_at else now) - as_utc(r.notified_at)
-        > timedelta(hours=ACK_HOURS)
-    ]  # fmt: skip
+    window = timedelta(hours=ACK_HOURS)
+    late = [r for r in responses
+            if (as_utc(r.acknowledged_at) if r.acknowledged_at else now) - as_utc(r.notified_at) > window]  # fmt: skip
+    unanswered = [r for r in late if r.acknowledged_at is None]
     overdue = [r for r in responses if r.remediation_due and r.remediated_at is None
                and r.status == "open" and as_utc(r.remediation_due) < now]  # fmt: skip
     summary = (
         f"{len(responses) - len(late)}/{len(responses)} national cyber alerts acknowledged within "
-        f"{ACK_HOURS} h; {len(overdue)} past their remediation date"
+        f"{ACK_HOURS} h, {len(unanswered)} still unacknowledged; {len(overdue)} past their "
+        f"remediation date"
     )
     met = not late and not overdue
-    return [Finding("advisories", ("dspt:6.2",), met, summary, f"/advisories?org={org}")]
+    return [Finding("advisories", ("dspt:6.2",), met, summary, f"/advisories?org={org}",
+                    drift=bool(unanswered or overdue))]  # fmt: skip
 
 
 def password_policy(session: Session, org: str, now: datetime) -> list[Finding]:

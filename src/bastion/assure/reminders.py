@@ -55,8 +55,12 @@ class ReminderReport:
 
 
 def _contacts(session: Session, codes: set[str]) -> dict[str, tuple[str, ...]]:
-    found, _ = orgs.list_organisations(session, codes=sorted(codes)) if codes else ([], 0)
-    return {o.code: tuple(c.email for c in o.contacts) for o in found}
+    """Each organisation's contact addresses, asked 500 codes at a time (SQL's parameter limit)."""
+    ordered, found = sorted(codes), {}
+    for start in range(0, len(ordered), 500):
+        listed, _ = orgs.list_organisations(session, codes=ordered[start : start + 500])
+        found.update({o.code: tuple(c.email for c in o.contacts) for o in listed})
+    return found
 
 
 def _reviewer_addresses(session: Session, reviewer: str) -> tuple[str, ...]:

@@ -286,5 +286,6 @@ class LabProcess:
         except Exception:
             self.process.kill()
             self.process.wait(10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        finally:  # the pipe it described the lab on; left open, GC warns in whoever runs next
+            if self.process.stdout is not None:
+                self.process.stdout.close()
