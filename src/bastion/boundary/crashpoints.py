@@ -8,7 +8,9 @@ Crash tests run a real ``bastion boundary ingest`` with, say,
 - ``after-parse``: a batch is transformed, nothing of it written;
 - ``after-write``: its archive and dead-letter files are written, not committed;
 - ``after-commit``: its SQL transaction is committed, its files not published;
-- ``during-compaction``: a compaction wrote its marker and first outputs, not all.
+- ``during-compaction``: a compaction wrote its marker and first outputs, not all;
+- ``after-publish``: a collector's chunk is acknowledged by JetStream, its checkpoint
+  not saved yet.
 
 Unset (always, outside tests) it costs one dictionary lookup per call. The
 variable is read here and nowhere else; it is not a setting.
@@ -21,7 +23,7 @@ import signal
 from collections import Counter
 
 ENV = "BASTION_TEST_CRASH_AT"
-STAGES = ("after-parse", "after-write", "after-commit", "during-compaction")
+STAGES = ("after-parse", "after-write", "after-commit", "during-compaction", "after-publish")
 _SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "INT": signal.SIGINT}
 _reached: Counter[str] = Counter()
 
