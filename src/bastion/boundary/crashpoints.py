@@ -3,7 +3,8 @@
 Crash tests run a real ``bastion boundary ingest`` with, say,
 ``BASTION_TEST_CRASH_AT=after-write:2:KILL``: the second time a batch reaches
 ``after-write``, the process sends itself SIGKILL there. The value is
-``<stage>[:<nth>[:<KILL|TERM|INT>]]`` (nth 1, KILL by default). Stages:
+``<stage>[:<nth>[:<KILL|TERM|INT|STOP>]]`` (nth 1, KILL by default; STOP freezes the
+process there until the test sends SIGCONT, to fault a server meanwhile). Stages:
 
 - ``after-parse``: a batch is transformed, nothing of it written;
 - ``after-write``: its archive and dead-letter files are written, not committed;
@@ -24,7 +25,12 @@ from collections import Counter
 
 ENV = "BASTION_TEST_CRASH_AT"
 STAGES = ("after-parse", "after-write", "after-commit", "during-compaction", "after-publish")
-_SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "INT": signal.SIGINT}
+_SIGNALS = {
+    "KILL": signal.SIGKILL,
+    "TERM": signal.SIGTERM,
+    "INT": signal.SIGINT,
+    "STOP": signal.SIGSTOP,
+}
 _reached: Counter[str] = Counter()
 
 

@@ -29,8 +29,10 @@ Under faults (each proven by a test in ``tests/chaos``):
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -226,14 +228,19 @@ async def publish_paths(
     fmt: str | None = None,
     *,
     checkpoints: PublishCheckpoints | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> list[PublishReport]:
-    """Connect, make sure the stream exists, and publish every file named (directories recursively)."""
-    nc = await _connect(nats_url)
+    """Connect, make sure the stream exists, and publish every file named (directories recursively).
+
+    A NATS server lost on the way is waited for: the collector reconnects by itself.
+    """
+    nc = await connect(nats_url, reconnect_forever=True)
     try:
         js = nc.jetstream()
         await ensure_stream(js)
         return [
-            await publish_file(js, p, fmt, checkpoints=checkpoints) for p in expand_paths(paths)
+            await publish_file(js, p, fmt, checkpoints=checkpoints, chunk_size=chunk_size)
+            for p in expand_paths(paths)
         ]
     finally:
         await nc.close()
@@ -245,7 +252,8 @@ def blocked_reason(exc: BaseException) -> tuple[str, str] | None:
     Return ``(metric reason, one line)``, or None when the chunk itself is at fault.
     """
     if isinstance(exc, OSError) and not isinstance(exc, nats_errors.Error):
-        if exc.errno == 28:  # ENOSPC
+        # Arrow's writers say ENOSPC in their message, without setting errno.
+        if exc.errno == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(exc):
             return "disk_full", f"archive volume full: {exc}"
         return "io_error", f"archive write failed: {exc}"
     if isinstance(exc, StoreError | DBAPIError):
@@ -290,14 +298,7 @@ class Worker:
         background: list[asyncio.Task[None]] = []
         try:
             js = self._js = nc.jetstream()
-            await ensure_stream(js)
-            subscription = await js.pull_subscribe(
-                f"{SUBJECT_PREFIX}.>",
-                durable=CONSUMER,
-                config=ConsumerConfig(
-                    ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s, max_deliver=-1
-                ),
-            )
+            subscription = await self._subscribe(js)
             background.append(asyncio.create_task(self._heartbeat(js)))
             if self.maintenance is not None and self.maintain_every_s > 0:
                 background.append(asyncio.create_task(self._maintain()))
@@ -305,7 +306,7 @@ class Worker:
             while idle_exit_s is None or idle < idle_exit_s:
                 try:
                     messages = await subscription.fetch(batch, timeout=1.0)
-                except nats_errors.TimeoutError:
+                except TimeoutError:  # nats-py raises both its own and asyncio's
                     idle += 1.0
                     continue
                 except nats_errors.Error as exc:  # NATS away: the client reconnects by itself
@@ -321,6 +322,22 @@ class Worker:
             await asyncio.gather(*background, return_exceptions=True)
             await asyncio.to_thread(self._beat, STOPPED)
             await nc.close()
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        """Bind to the durable consumer, waiting for NATS (starting, restarting, slow) if need be."""
+        while True:
+            try:
+                await ensure_stream(js)
+                return await js.pull_subscribe(
+                    f"{SUBJECT_PREFIX}.>",
+                    durable=CONSUMER,
+                    config=ConsumerConfig(
+                        ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s, max_deliver=-1
+                    ),
+                )
+            except nats_errors.Error as exc:
+                log.warning("cannot bind to the stream yet (%s); retrying", exc)
+                await asyncio.sleep(1.0)
 
     async def handle(self, message: Msg, *, acknowledge: bool = True) -> None:
         """Process one chunk; acknowledge it only once its outputs are committed."""

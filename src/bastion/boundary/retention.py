@@ -161,7 +161,7 @@ def _plan(directory: Path, held: set[str]) -> tuple[list[Path], list[str]]:
         return [directory], []
     partitions = sorted(p for p in directory.glob(f"{ORG}=*") if p.is_dir())
     names = {p: p.name.removeprefix(f"{ORG}=") for p in partitions}
-    kept = {p for p, name in names.items() if name in held or name == STAGING}
+    kept = {p for p, name in names.items() if name in held or (name == STAGING and _files(p))}
     return [p for p in partitions if p not in kept], sorted(names[p] for p in kept)
 
 

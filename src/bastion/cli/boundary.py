@@ -307,6 +307,9 @@ def publish(
         "--checkpoints",
         help="folder of this collector's per-file checkpoints; default <data_dir>/publish",
     ),
+    chunk_bytes: int = typer.Option(
+        768 * 1024, "--chunk-bytes", min=4096, max=768 * 1024, help="raw bytes per message"
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Publish log files as raw chunks to NATS JetStream, for `bastion boundary worker`s to process.
@@ -317,7 +320,9 @@ def publish(
     from bastion.boundary.distributed import PublishCheckpoints, publish_paths
 
     folder = PublishCheckpoints(checkpoints or settings().data_dir / "publish")
-    reports = asyncio.run(publish_paths(nats, paths, format, checkpoints=folder))
+    reports = asyncio.run(
+        publish_paths(nats, paths, format, checkpoints=folder, chunk_size=chunk_bytes)
+    )
     print_rows(reports, PUBLISH_COLUMNS, as_json=as_json)
 
 
