@@ -25,7 +25,7 @@ from tests.chaos.harness import (
 from bastion.boundary import distributed
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
-PART = 12_000
+PART = 6_000
 # The victim dies at each stage of a batch in turn: transformed; files written, not
 # committed; committed, neither published nor acknowledged; then at a moment the test
 # chooses (None).
@@ -45,7 +45,7 @@ def test_a_worker_killed_mid_batch_repeatedly_loses_and_doubles_nothing(
         # A part of the input published once the victim listens: it gets its share.
         part = logs / f"dns-{n}.log"
         dns_log(part, PART, start=1748822400 + n * 1000)
-        assert bastion.publish(part)[0]["chunks"] > 20
+        assert bastion.publish(part, chunk_bytes=16384)[0]["chunks"] > 20
         if stage is None:
             time.sleep(1.0)
             victim.send_signal(signal.SIGKILL)

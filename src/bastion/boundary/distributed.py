@@ -289,6 +289,7 @@ class Worker:
         self.dead_letters = 0
         self.blocked: str = ""  # why nothing is acknowledged now; empty when all is well
         self.started_at: datetime = utcnow()
+        self.stopping = False  # set by ``stop``: finish the chunk in hand, then exit
         self._js: JetStreamContext | None = None
         self._decompressor = zstandard.ZstdDecompressor()
 
@@ -303,7 +304,7 @@ class Worker:
             if self.maintenance is not None and self.maintain_every_s > 0:
                 background.append(asyncio.create_task(self._maintain()))
             idle = 0.0
-            while idle_exit_s is None or idle < idle_exit_s:
+            while not self.stopping and (idle_exit_s is None or idle < idle_exit_s):
                 try:
                     messages = await subscription.fetch(batch, timeout=1.0)
                 except TimeoutError:  # nats-py raises both its own and asyncio's
@@ -322,6 +323,10 @@ class Worker:
             await asyncio.gather(*background, return_exceptions=True)
             await asyncio.to_thread(self._beat, STOPPED)
             await nc.close()
+
+    def stop(self) -> None:
+        """Stop after the chunk in hand (SIGTERM from systemd, say): commit, acknowledge, exit."""
+        self.stopping = True
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         """Bind to the durable consumer, waiting for NATS (starting, restarting, slow) if need be."""

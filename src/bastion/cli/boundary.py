@@ -381,8 +381,13 @@ def worker(
         maintenance=lambda: maintain(pipeline.store, settings(), actor=Actor.cli()),
         maintain_every_s=maintain_every,
     )
+
+    async def until_stopped() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, pool.stop)
+        await pool.run(nats, idle_exit_s=idle_exit)
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(pool.run(nats, idle_exit_s=idle_exit))
+        asyncio.run(until_stopped())
     _report(list(pool.stats.values()), as_json)
 
 
