@@ -81,6 +81,12 @@ def _maintenance_lines(done: Any) -> list[str]:
     return lines
 
 
+def _flat(done: Any) -> dict[str, Any]:
+    """The lease's outcome and what was done, in one record: ``held``, ``waited_s``, the counts."""
+    found = done.compaction or done.retention
+    return {"held": done.held, "waited_s": round(done.waited_s, 3)} | (vars(found) if found else {})
+
+
 @archive_app.command("prune")
 def prune(
     older_than: int = typer.Option(
@@ -116,7 +122,7 @@ def retain(as_json: bool = JSON_OPTION) -> None:
     done = retain_archive(
         context.store(), settings().archive_dir, keep_days=days, actor=Actor.cli()
     )
-    print_record(done, _maintenance_lines, as_json=as_json)
+    print_record(_flat(done), lambda _: _maintenance_lines(done), as_json=as_json)
 
 
 @archive_app.command("compact")
@@ -137,7 +143,7 @@ def compact(
     if not every_day:
         closed_before = datetime.now(UTC) - timedelta(hours=settings().archive_compact_after_hours)
     done = compact_archive(context.store(), settings().archive_dir, closed_before=closed_before)
-    print_record(done, _maintenance_lines, as_json=as_json)
+    print_record(_flat(done), lambda _: _maintenance_lines(done), as_json=as_json)
 
 
 HOLD_COLUMNS: list[Column[Any]] = [
