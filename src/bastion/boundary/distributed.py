@@ -364,6 +364,8 @@ class Worker:
                     await message.in_progress()  # ours still: not redelivered meanwhile
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
+                if self.stopping:  # told to stop while blocked: leave it to another worker
+                    return
                 continue
             self.metrics.commit_seconds.observe(time.perf_counter() - started)
             break
@@ -400,7 +402,11 @@ class Worker:
                 "Bastion-Subject": message.subject,
             }
         )
-        await ensure_dead_stream(self._js)
+        try:
+            await ensure_dead_stream(self._js)
+        except nats_errors.Error as exc:  # NATS away: the chunk comes back, and is tried again
+            log.warning("dead-letter stream not reachable (%s); chunk left for later", exc)
+            return
         fmt = headers.get("Bastion-Format", "unknown")
         await publish_acked(
             self._js, dead_subject(fmt if fmt.isidentifier() else "unknown"), message.data, headers
