@@ -59,14 +59,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
-    """Poll ``check`` until true, or fail saying what never happened."""
+def wait_for(
+    check: Callable[[], bool], timeout: float, what: str, *, tell: Callable[[], str] = str
+) -> None:
+    """Poll ``check`` until true, or fail saying what never happened (and ``tell()``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(every)
-    raise AssertionError(f"after {timeout:.0f}s still waiting for {what}")
+        time.sleep(0.2)
+    raise AssertionError(f"after {timeout:.0f}s still waiting for {what}\n{tell()}")
 
 
 def _listening(port: int) -> bool:
@@ -314,6 +316,10 @@ class Bastion:
 
     def log(self, name: str) -> str:
         return (self.home / f"{name}.log").read_text(errors="replace")
+
+    def logs(self, *names: str) -> str:
+        """The last lines each of these processes wrote to stderr (for a failure's message)."""
+        return "\n".join(f"== {n}\n{self.log(n)[-2500:]}" for n in names)
 
     def stop_all(self) -> None:
         for process in self.processes:

@@ -22,7 +22,7 @@ from bastion.boundary.sources import fingerprint, read_chunks
 from bastion.core import bus
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
-LINES = 20_000
+LINES = 10_000
 CHUNK = 16384
 
 

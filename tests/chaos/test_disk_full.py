@@ -32,7 +32,7 @@ from tests.conftest import need_service
 from bastion.boundary import distributed
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
-LINES = 20_000
+LINES = 10_000
 
 
 @pytest.fixture

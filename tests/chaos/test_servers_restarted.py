@@ -26,7 +26,7 @@ from tests.chaos.harness import (
 from bastion.boundary import distributed
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
-LINES = 30_000
+LINES = 15_000
 
 
 def test_nats_restarted_mid_run_loses_and_doubles_nothing(
@@ -34,14 +34,19 @@ def test_nats_restarted_mid_run_loses_and_doubles_nothing(
 ) -> None:
     log = tmp_path / "dns.log"
     dns_log(log, LINES)
-    steady = bastion.worker("steady", "--idle-exit", "10")
+    # The paused worker alone first, so that it surely reaches its third commit.
     paused = bastion.worker("paused", "--idle-exit", "10", crash_at="after-commit:3:STOP")
-    wait_for(lambda: bastion.ready("steady") and bastion.ready("paused"), 60, "two workers")
+    wait_for(lambda: bastion.ready("paused"), 60, "a worker")
     collector = bastion.start(
         "boundary", "publish", str(log), "--nats", bastion.nats_url, "--chunk-bytes", "16384",
         log="collector", crash_at="after-publish:40:STOP",
     )  # fmt: skip
-    wait_for(lambda: frozen(collector) and frozen(paused), 60, "collector and worker frozen")
+    wait_for(
+        lambda: frozen(collector) and frozen(paused), 60, "collector and worker frozen",
+        tell=lambda: f"{collector.poll()} {paused.poll()}\n" + bastion.logs("collector", "paused"),
+    )  # fmt: skip
+    steady = bastion.worker("steady", "--idle-exit", "10")
+    wait_for(lambda: bastion.ready("steady"), 60, "a second worker")
 
     nats_server.kill()  # SIGKILL: the file store is all that is left
     time.sleep(1.5)
@@ -61,10 +66,11 @@ def test_postgres_restarted_mid_run_half_commits_nothing(
 ) -> None:
     log = tmp_path / "dns.log"
     dns_log(log, LINES)
-    assert bastion.publish(log, chunk_bytes=16384)[0]["chunks"] > 100  # collectors need no SQL
-    steady = bastion.worker("steady", "--idle-exit", "10")
+    assert bastion.publish(log, chunk_bytes=16384)[0]["chunks"] > 50  # collectors need no SQL
     paused = bastion.worker("paused", "--idle-exit", "10", crash_at="after-write:3:STOP")
     wait_for(lambda: frozen(paused), 60, "a worker frozen between its files and its commit")
+    steady = bastion.worker("steady", "--idle-exit", "10")
+    wait_for(lambda: bastion.ready("steady"), 60, "a second worker")
 
     pg_cluster.stop("immediate")  # a crash: connections cut, no checkpoint
     paused.send_signal(signal.SIGCONT)  # its commit now meets no database
