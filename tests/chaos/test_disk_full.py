@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -89,7 +90,7 @@ def test_a_full_archive_volume_stops_acknowledgements_until_space_returns(
     chunks = bastion.publish(log)[0]["chunks"]
     ballast = _fill(small_volume)
     port = free_port()
-    worker = bastion.worker("worker", "--idle-exit", "30", "--metrics-port", str(port))
+    worker = bastion.worker("worker", "--metrics-port", str(port))
 
     wait_for(lambda: "archive volume full" in bastion.log("worker"), 60, "the worker to say why")
     wait_for(lambda: _metrics(port).get("bastion_worker_not_acknowledging") == 1, 20, "metrics")
@@ -107,5 +108,6 @@ def test_a_full_archive_volume_stops_acknowledgements_until_space_returns(
     wait_for(lambda: _metrics(port).get("bastion_worker_not_acknowledging") == 0, 20, "unblocked")
     assert _metrics(port)["bastion_worker_events_out_total"] == LINES
     assert "acknowledging again" in bastion.log("worker")
-    assert worker.wait(120) == 0
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(60) == 0
     exactly_once(small_volume / "archive", LINES)

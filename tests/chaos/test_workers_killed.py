@@ -29,7 +29,7 @@ PART = 6_000
 # The victim dies at each stage of a batch in turn: transformed; files written, not
 # committed; committed, neither published nor acknowledged; then at a moment the test
 # chooses (None).
-DEATHS = ("after-write:2", "after-commit:2", "after-parse:3", "after-write:4", None)
+DEATHS = ("after-write:2", "after-commit:2", "after-parse:3", None)
 
 
 def test_a_worker_killed_mid_batch_repeatedly_loses_and_doubles_nothing(
