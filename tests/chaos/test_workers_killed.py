@@ -37,7 +37,7 @@ def test_a_worker_killed_mid_batch_repeatedly_loses_and_doubles_nothing(
 ) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    steady = [bastion.worker(f"steady-{n}", "--idle-exit", "20") for n in range(2)]
+    steady = [bastion.worker(f"steady-{n}") for n in range(2)]
     deaths = []
     for n, stage in enumerate(DEATHS):
         victim = bastion.worker(f"victim-{n}", crash_at=stage)
@@ -50,14 +50,18 @@ def test_a_worker_killed_mid_batch_repeatedly_loses_and_doubles_nothing(
             time.sleep(1.0)
             victim.send_signal(signal.SIGKILL)
         deaths.append(victim.wait(120))
-    last = bastion.worker("victim-last", "--idle-exit", "8")
+    last = bastion.worker("victim-last")
+    wait_for(lambda: bastion.ready("victim-last"), 60, "the victim's last run")
 
     logged = "\n".join(bastion.log(f"victim-{n}")[-1500:] for n in range(len(DEATHS)))
     assert deaths == [-signal.SIGKILL] * len(DEATHS), logged
+    wait_for(
+        lambda: nats_server.stream(distributed.STREAM)["messages"] == 0, 120, "an empty stream",
+        tell=lambda: str(nats_server.stream(distributed.STREAM)),
+    )  # fmt: skip
     for worker in [*steady, last]:
-        assert worker.wait(300) == 0, bastion.log("victim-last")[-3000:]
-    stream = nats_server.stream(distributed.STREAM)
-    assert stream["messages"] == 0, stream
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, bastion.log("victim-last")[-3000:]
     exactly_once(bastion.archive, PART * len(DEATHS))
     reference = single_process_alerts(pg_cluster, tmp_path / "reference", logs)
     assert len(reference) > 10, "the input raises alerts"
