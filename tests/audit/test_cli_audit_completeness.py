@@ -259,6 +259,22 @@ def orgs_csv(tmp: Path) -> str:
     return str(path)
 
 
+def archived_day(cli: Run, tmp: Path, shared: Path) -> None:
+    """One batch of RAA's events archived on 1 March 2024, long past any retention."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from bastion.boundary.archive import write_batch
+
+    at = datetime(2024, 3, 1, 10, tzinfo=UTC)
+    write_batch(
+        pl.DataFrame({"@timestamp": [at], "organization.id": ["RAA"]}),
+        tmp / "data" / "archive",
+        "b-1",
+    )
+
+
 def case(argv: Argv, *before: Step) -> Case:
     return Case(argv, before)
 
@@ -383,6 +399,12 @@ MUTATING: dict[str, Case] = {
             cli("boundary", "ingest", str(tmp / "misread.log"), "--format", "panos")
         ),
     ),
+    "archive holds add": case(words("archive", "holds", "add", "RAA", "--reason", "case 12")),
+    "archive holds clear": case(
+        words("archive", "holds", "clear", "1"),
+        run("archive", "holds", "add", "RAA", "--reason", "case 12"),
+    ),
+    "archive prune": case(words("archive", "prune", "--older-than", "30"), archived_day),
     "demo federation": case(words("demo", "federation", "--size", "small")),
     "exposures rematch": case(words("exposures", "rematch")),
     "inventory import": case(lambda tmp, _s: ["inventory", "import", "RAA", sbom(tmp)]),
@@ -501,7 +523,7 @@ READ_ONLY = {
     "advisories show", "advisories view", "alerts list", "alerts show", "alerts history",
     "assure frameworks list", "assure returns list", "assure returns show",
     "assure returns export", "assure score", "assure dashboard", "audit export", "audit list",
-    "assure reviews list", "assure reviews show", "assure plan list",
+    "assure reviews list", "assure reviews show", "assure plan list", "archive holds list",
     "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
     "boundary rejects", "boundary sources", "exposures list", "scan findings", "scan show",
     "scan exceptions", "scan due", "scan report", "scan national",
@@ -526,7 +548,8 @@ NOT_AUDITED = {
     "boundary publish": "sends raw batches to NATS; stores nothing itself",
     "boundary worker": "event data from NATS, recorded as its sources",
     "archive compact": "moves archived batches between Parquet partitions",
-    "archive prune": "removes archived days past retention",
+    "archive retain": "applies archive_retention_days through the deletion `archive prune` "
+    "audits (one event per day removed), tested there",
     "alerts import-defender": "raises alerts from an outside source, as ingest does from logs",
     "intel retrohunt": "raises alerts over archived events; its mark records each run",
     "assure drift": "one event per return whose drift flags change, none when nothing is "

@@ -31,6 +31,7 @@ pipeline never reuses one for different events.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import uuid
@@ -133,13 +134,15 @@ def write_atomically(
     write: Literal["parquet", "ndjson"],
     *,
     staged: bool = False,
+    durable: bool = False,
 ) -> None:
     """Write ``frame`` to ``target`` via a temporary sibling and a rename.
 
     The temporary name does not end in the target's suffix, so globbing readers
     never pick up a partial file. An Arrow table (a slice of a larger one, say)
     is written as it is, without a conversion per file. ``staged``: a staging
-    file, compressed for speed rather than size.
+    file, compressed for speed rather than size. ``durable``: on disk (the file and
+    its name fsynced) when this returns, not only in the page cache.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
@@ -156,9 +159,22 @@ def write_atomically(
         else:
             as_frame = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)
             as_frame.write_ndjson(temporary)
+        if durable:
+            _fsync(temporary)
         temporary.replace(target)
+        if durable:
+            _fsync(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a directory's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _partition_path(root: Path, day: str, org: str, batch_id: str) -> Path:
@@ -191,7 +207,8 @@ def stage_batch(events: pl.DataFrame, root: Path, batch_id: str) -> list[Path]:
     for day, part in parts.items():
         final = _partition_path(root, day, STAGING, batch_id)
         target = final.with_name(final.name + PENDING)
-        write_atomically(part, target, "parquet", staged=True)
+        # Durable before the batch's commit: a worker acknowledges its message after that.
+        write_atomically(part, target, "parquet", staged=True, durable=True)
         written.append(target)
     return written
 

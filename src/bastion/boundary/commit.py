@@ -29,7 +29,9 @@ from bastion.boundary.stages import Transformed
 from bastion.core.errors import ConflictError
 from bastion.detect import CorrelationState, Detector
 from bastion.intel.sightings import record_sightings
-from bastion.store import Store
+from bastion.store import Store, transaction_lock
+
+ALERTS_LOCK = "bastion.alerts.record"
 
 
 class Sinks(Protocol):
@@ -102,6 +104,10 @@ def commit_segment(
                     rejects=rejects.height,
                 )
                 candidates = pl.concat([r.candidates for r in results])
+                if not candidates.is_empty():
+                    # Workers on several machines extend the same alerts: one at a time, so
+                    # two never both open an alert for the same host and indicator.
+                    transaction_lock(session, ALERTS_LOCK)
                 alerts = record_alerts(
                     session, candidates, window=sinks.window, group_window=sinks.group_window
                 )

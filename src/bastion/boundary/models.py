@@ -1,10 +1,10 @@
-"""SQL tables of the boundary pipeline: ingest checkpoints and retro-hunt runs."""
+"""SQL tables of the boundary pipeline: ingest checkpoints, retro-hunt runs, workers, legal holds."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -63,3 +63,34 @@ class SavedHuntRow(Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WorkerBeatRow(Base):
+    """A boundary worker's last heartbeat: who it is, where, and what it is doing."""
+
+    __tablename__ = "boundary_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_beat: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(32))  # running, blocked, stopped
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it is blocked
+    batches: Mapped[int] = mapped_column(BigInteger, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    dead_letters: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ArchiveHoldRow(Base):
+    """A legal hold: an organisation's archived days (all, or a range) kept past retention."""
+
+    __tablename__ = "archive_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    first_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

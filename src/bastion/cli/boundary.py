@@ -285,7 +285,7 @@ def _listen_report(listener: SyslogListener, stats: SourceStats, as_json: bool) 
 
 
 PUBLISH_COLUMNS: list[Column[Any]] = [
-    *fields("source", "format", "chunks", "bytes"),
+    *fields("source", "format", "status", "chunks", "bytes", "resumed_at=RESUMED AT", "duplicates"),
 ]
 
 
@@ -296,12 +296,27 @@ def publish(
         None, "--format", "-f", help="log format; detected when omitted"
     ),
     nats: str = NATS_OPTION,
+    checkpoints: Path | None = typer.Option(
+        None,
+        "--checkpoints",
+        help="folder of this collector's per-file checkpoints; default <data_dir>/publish",
+    ),
+    chunk_bytes: int = typer.Option(
+        768 * 1024, "--chunk-bytes", min=4096, max=768 * 1024, help="raw bytes per message"
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Publish log files as raw chunks to NATS JetStream, for `bastion boundary worker`s to process."""
-    from bastion.boundary.distributed import publish_paths
+    """Publish log files as raw chunks to NATS JetStream, for `bastion boundary worker`s to process.
 
-    reports = asyncio.run(publish_paths(nats, paths, format))
+    Killed and run again, it resumes each file from its checkpoint; a chunk sent twice is
+    dropped by the stream. No database is needed: collectors run at the edge.
+    """
+    from bastion.boundary.distributed import PublishCheckpoints, publish_paths
+
+    folder = PublishCheckpoints(checkpoints or settings().data_dir / "publish")
+    reports = asyncio.run(
+        publish_paths(nats, paths, format, checkpoints=folder, chunk_size=chunk_bytes)
+    )
     print_rows(reports, PUBLISH_COLUMNS, as_json=as_json)
 
 
@@ -313,14 +328,60 @@ def worker(
     ),
     indicators: list[Path] = INDICATORS_OPTION,
     org: str | None = ORG_OPTION,
+    worker_id: str | None = typer.Option(
+        None, "--id", help="this worker's name in heartbeats; default host:pid"
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="serve Prometheus /metrics on this port (127.0.0.1)"
+    ),
+    metrics_address: str = typer.Option(
+        "127.0.0.1", "--metrics-address", help="address /metrics listens on"
+    ),
+    max_deliver: int = typer.Option(
+        5, "--max-deliver", min=1, help="a chunk failing this many times goes to dead letters"
+    ),
+    ack_wait: float = typer.Option(
+        60.0, "--ack-wait", min=1, help="seconds before a dead worker's chunk is redelivered"
+    ),
+    maintain_every: float = typer.Option(
+        0.0,
+        "--maintain-every",
+        min=0,
+        help="every this many seconds, compact and apply retention if no other worker is "
+        "(0: never)",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Process raw chunks from NATS JetStream; run as many workers, on as many machines, as needed."""
-    from bastion.boundary.distributed import Worker
+    import logging
 
-    pool = Worker(_pipeline(indicators, org))
+    from bastion.audit import Actor
+    from bastion.boundary.distributed import Worker
+    from bastion.boundary.maintenance import maintain
+    from bastion.boundary.worker_metrics import WorkerMetrics
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    pipeline = _pipeline(indicators, org)
+    metrics = WorkerMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port, metrics_address)
+    pool = Worker(
+        pipeline,
+        ack_wait_s=ack_wait,
+        max_deliver=max_deliver,
+        worker_id=worker_id,
+        metrics=metrics,
+        maintenance=lambda: maintain(pipeline.store, settings(), actor=Actor.cli()),
+        maintain_every_s=maintain_every,
+    )
+
+    async def until_stopped() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, pool.stop)
+        await pool.run(nats, idle_exit_s=idle_exit)
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(pool.run(nats, idle_exit_s=idle_exit))
+        asyncio.run(until_stopped())
     _report(list(pool.stats.values()), as_json)
 
 

@@ -1,16 +1,16 @@
-"""`bastion hunt` and `bastion archive`: search and prune the Parquet event archive."""
+"""`bastion hunt` and `bastion archive`: search, compact, retain and hold the Parquet event archive."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 import typer
 
-from bastion.cli.context import cli_session, command_group, settings
-from bastion.cli.output import JSON_OPTION, print_record, print_rows
-from bastion.core.timeutil import utcnow
+from bastion.cli import context
+from bastion.cli.context import command_group, in_session, settings
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
 
 archive_app = command_group("Manage the Parquet event archive.")
 
@@ -62,6 +62,31 @@ def hunt(
     )
 
 
+def _maintenance_lines(done: Any) -> list[str]:
+    if not done.held:
+        return ["another process holds the archive maintenance lease: nothing done"]
+    lines = [f"held the maintenance lease (waited {done.waited_s:.1f}s)"]
+    if done.compaction is not None:
+        s = done.compaction
+        lines.append(
+            f"compacted {s.staged_files} staged files ({s.events} events) into "
+            f"{s.files_written} files over {s.days} days"
+        )
+    if done.retention is not None:
+        r = done.retention
+        lines.append(
+            f"removed {r.files_removed} files of {len(r.days_removed)} days past "
+            f"{r.keep_days} days; legal holds kept {r.partitions_kept} partitions"
+        )
+    return lines
+
+
+def _flat(done: Any) -> dict[str, Any]:
+    """The lease's outcome and what was done, in one record: ``held``, ``waited_s``, the counts."""
+    found = done.compaction or done.retention
+    return {"held": done.held, "waited_s": round(done.waited_s, 3)} | (vars(found) if found else {})
+
+
 @archive_app.command("prune")
 def prune(
     older_than: int = typer.Option(
@@ -69,16 +94,35 @@ def prune(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Delete archived days older than a number of days (undated events are kept)."""
-    from bastion.boundary.archive import prune as run_prune
+    """Delete archived days older than a number of days (undated events and legal holds kept), audited."""
+    from bastion.audit import Actor
+    from bastion.boundary.maintenance import retain_archive
 
     root = settings().archive_dir
-    removed = run_prune(root, older_than, utcnow())
+    done = retain_archive(context.store(), root, keep_days=older_than, actor=Actor.cli())
+    removed = done.retention.files_removed if done.retention else 0
     print_record(
         {"archive": root, "older_than_days": older_than, "files_removed": removed},
-        lambda _: [f"removed {removed} files older than {older_than} days from {root}"],
+        lambda _: _maintenance_lines(done),
         as_json=as_json,
     )
+
+
+@archive_app.command("retain")
+def retain(as_json: bool = JSON_OPTION) -> None:
+    """Apply the archive_retention_days setting: remove whole days past it (legal holds kept), audited."""
+    from bastion.audit import Actor
+    from bastion.boundary.maintenance import retain_archive
+    from bastion.core.errors import ConfigError
+
+    days = settings().archive_retention_days
+    if days is None:
+        msg = "archive_retention_days is not set: every day is kept (set BASTION_ARCHIVE_RETENTION_DAYS)"
+        raise ConfigError(msg)
+    done = retain_archive(
+        context.store(), settings().archive_dir, keep_days=days, actor=Actor.cli()
+    )
+    print_record(_flat(done), lambda _: _maintenance_lines(done), as_json=as_json)
 
 
 @archive_app.command("compact")
@@ -91,27 +135,77 @@ def compact(
     """Move ingested batches of the days that are over into their organisations' partitions.
 
     Ingest does this at its end; run it from a timer (say hourly) for listeners and workers.
+    One process at a time compacts (a lease in the database): a second one waits its turn.
     """
-    from bastion.boundary.checkpoints import batch_done
-    from bastion.boundary.compaction import compact as run_compact
+    from bastion.boundary.maintenance import compact_archive
 
-    root = settings().archive_dir
-    with cli_session() as session:
-        closed_before = None
-        if not every_day:
-            closed_before = datetime.now(UTC) - timedelta(
-                hours=settings().archive_compact_after_hours
-            )
-        stats = run_compact(
-            root,
-            committed=lambda batch: batch_done(session, batch),
-            closed_before=closed_before,
-        )
-    print_record(
-        stats,
-        lambda s: [
-            f"compacted {s.staged_files} staged files ({s.events} events) into "
-            f"{s.files_written} files over {s.days} days"
-        ],
-        as_json=as_json,
+    closed_before = None
+    if not every_day:
+        closed_before = datetime.now(UTC) - timedelta(hours=settings().archive_compact_after_hours)
+    done = compact_archive(context.store(), settings().archive_dir, closed_before=closed_before)
+    print_record(_flat(done), lambda _: _maintenance_lines(done), as_json=as_json)
+
+
+HOLD_COLUMNS: list[Column[Any]] = [
+    ("ID", lambda h: h.id),
+    ("ORG", lambda h: h.org_code),
+    ("FROM", lambda h: h.first_day or "-"),
+    ("TO", lambda h: h.last_day or "-"),
+    ("REASON", lambda h: h.reason),
+    ("BY", lambda h: h.created_by),
+]
+holds_app = command_group("Legal holds: an organisation's archived days kept past retention.")
+archive_app.add_typer(holds_app, name="holds")
+
+
+@holds_app.command("add")
+def holds_add(
+    org: str = typer.Argument(help="the organisation's code"),
+    reason: str = typer.Option(..., "--reason", help="why (a case, a legal request)"),
+    first: str | None = typer.Option(
+        None, "--from", help="first day held (YYYY-MM-DD); default all"
+    ),
+    last: str | None = typer.Option(None, "--to", help="last day held (YYYY-MM-DD); default open"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Put a legal hold on an organisation's archived days, audited."""
+    from bastion.audit import Actor
+    from bastion.boundary.retention import add_hold
+
+    hold = in_session(
+        add_hold, org, reason=reason, actor=Actor.cli(), first_day=_day(first), last_day=_day(last)
     )
+    print_rows([hold], HOLD_COLUMNS, as_json=as_json)
+
+
+@holds_app.command("clear")
+def holds_clear(
+    hold_id: int = typer.Argument(help="the hold's id (see `bastion archive holds list`)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Lift a legal hold, audited: its days are subject to retention again."""
+    from bastion.audit import Actor
+    from bastion.boundary.retention import clear_hold
+
+    hold = in_session(clear_hold, hold_id, Actor.cli())
+    print_rows([hold], HOLD_COLUMNS, as_json=as_json)
+
+
+@holds_app.command("list")
+def holds_list(as_json: bool = JSON_OPTION) -> None:
+    """List the legal holds on archived days."""
+    from bastion.boundary.retention import list_holds
+
+    print_rows(in_session(list_holds), HOLD_COLUMNS, as_json=as_json)
+
+
+def _day(value: str | None) -> date | None:
+    from bastion.core.errors import InputError
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"not a day (YYYY-MM-DD): {value!r}"
+        raise InputError(msg) from None

@@ -14,11 +14,18 @@ from nats.js.errors import NotFoundError as StreamNotFound
 from bastion.core.errors import InputError
 
 
-async def connect(url: str) -> NatsClient:
-    """Connect to NATS, or raise InputError saying where it could not be reached."""
+async def connect(url: str, *, reconnect_forever: bool = False) -> NatsClient:
+    """Connect to NATS, or raise InputError saying where it could not be reached.
+
+    ``reconnect_forever``: once connected, a lost server is waited for however long it
+    takes (a long-running worker or collector); otherwise three attempts, then closed.
+    """
     nc = NatsClient()
+    attempts, wait = (-1, 1) if reconnect_forever else (3, 2)
     try:
-        await nc.connect(url, connect_timeout=5, max_reconnect_attempts=3)
+        await nc.connect(
+            url, connect_timeout=5, max_reconnect_attempts=attempts, reconnect_time_wait=wait
+        )
     except Exception as exc:  # nats-py raises bare OSError/NoServersError/TimeoutError
         msg = f"cannot reach NATS at {url}: {exc}"
         raise InputError(msg) from None

@@ -55,6 +55,12 @@ class Settings(BaseModel):
         description="a day's staged events move into per-organisation partitions once the day "
         "ended this long ago (one file per organisation per day; until then hunts read them staged)",
     )
+    archive_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="archived days are removed once they ended this many days ago (legal "
+        "holds keep an organisation's days); unset keeps everything",
+    )
     intel_refresh_seconds: float = Field(
         default=2.0,
         ge=0,
