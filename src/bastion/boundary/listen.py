@@ -111,9 +111,12 @@ class LineQueue:
 
 
 class SyslogListener:
-    """Receive syslog over UDP and/or TCP and feed the pipeline in batches."""
+    """Receive syslog over UDP and/or TCP and feed the pipeline in batches.
 
-    def __init__(self, pipeline: Pipeline, config: ListenerConfig) -> None:
+    Without a pipeline it only receives: a collector takes its ``batches`` instead.
+    """
+
+    def __init__(self, pipeline: Pipeline | None, config: ListenerConfig) -> None:
         self.pipeline = pipeline
         self.config = config
         self.state = ListenerState()
@@ -179,15 +182,22 @@ class SyslogListener:
             "udp_buffer_bytes": self.state.udp_buffer_bytes,
         }
 
+    @property
+    def source(self) -> str:
+        """Name what this listener receives, as its source: ``syslog://host:udp-tcp``."""
+        return (
+            f"syslog://{self.config.host}:{self.state.udp_port or '-'}-{self.state.tcp_port or '-'}"
+        )
+
     def run(self) -> SourceStats:
         """Consume queued lines until ``stop``; return what the pipeline did with them."""
+        if self.pipeline is None:
+            msg = "a listener without a pipeline is read through its batches"
+            raise TypeError(msg)
         started = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         ports = f"{self.state.udp_port or '-'}-{self.state.tcp_port or '-'}"
         return self.pipeline.ingest_chunks(
-            self._batches(),
-            source=f"syslog://{self.config.host}:{ports}",
-            key=f"listen-{ports}-{started}",
-            fmt=self.config.fmt,
+            self.batches(), source=self.source, key=f"listen-{ports}-{started}", fmt=self.config.fmt
         )
 
     def _spawn(self, target: Callable[..., object], *args: object) -> None:
@@ -206,7 +216,11 @@ class SyslogListener:
             self.kernel_udp_drops()
             self._udp.close()
 
-    def _batches(self) -> Iterator[Chunk]:
+    def batches(self) -> Iterator[Chunk]:
+        """Yield queued lines in batches (by size or age) until ``stop`` drained the queue.
+
+        A batch counts as committed once the next one is asked for.
+        """
         offset = 0
         while True:
             blocks: list[bytes] = []

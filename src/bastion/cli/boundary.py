@@ -183,13 +183,30 @@ def listen(
     ),
     indicators: list[Path] = INDICATORS_OPTION,
     timezone: str | None = TIMEZONE_OPTION,
+    publish: bool = typer.Option(
+        False,
+        "--publish",
+        help="be a collector: publish batches to NATS JetStream for `boundary worker`s, "
+        "spooling to disk while NATS cannot take them; no database is opened",
+    ),
+    nats: str = NATS_OPTION,
+    spool: Path | None = typer.Option(
+        None, "--spool", help="with --publish: spool folder (default <data_dir>/spool)"
+    ),
+    spool_max_bytes: int = typer.Option(
+        1 << 30, "--spool-max-bytes", min=1, help="with --publish: stop taking lines past this"
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=0, help="with --publish: serve Prometheus /metrics here"
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="address for /metrics"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Listen for syslog on UDP and/or TCP until SIGINT (Ctrl-C) or SIGTERM, then report.
 
-    The first signal stops accepting, puts every line received through the pipeline,
-    commits it and prints the report; a second signal exits at once, saying how many
-    received lines were not committed.
+    The first signal stops accepting, puts every line received through the pipeline
+    (or, with --publish, publishes or spools it), commits it and prints the report;
+    a second signal exits at once, saying how many received lines were not committed.
     """
     from bastion.boundary.listen import ListenerConfig, SyslogListener
 
@@ -205,6 +222,12 @@ def listen(
         flush_seconds=flush_seconds,
         udp_buffer_bytes=udp_buffer or settings().syslog_udp_buffer_bytes,
     )
+    if publish:
+        listener = SyslogListener(None, config)
+        listener.start()
+        _stop_on_signals(listener)
+        _collect(listener, nats, spool, spool_max_bytes, (metrics_host, metrics_port), as_json)
+        return
     listener = SyslogListener(_pipeline(indicators, timezone=timezone), config)
     listener.start()
     _stop_on_signals(listener)
@@ -217,6 +240,54 @@ def listen(
     )
     stats = listener.run()
     _listen_report(listener, stats, as_json)
+
+
+COLLECT_COLUMNS: list[Column[dict[str, Any]]] = [
+    ("RECEIVED", lambda r: r["received"]),
+    ("PUBLISHED", lambda r: r["published_lines"]),
+    ("SPOOLED", lambda r: r["spool_messages"]),
+    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
+]
+
+
+def _collect(
+    listener: SyslogListener,
+    nats: str,
+    spool: Path | None,
+    spool_max_bytes: int,
+    metrics_at: tuple[str, int | None],
+    as_json: bool,
+) -> None:
+    """Publish what the listener receives until it stops, then report what went where."""
+    from dataclasses import asdict
+
+    from bastion.boundary.collector import ChunkPublisher, Spool, collect
+    from bastion.boundary.collector_metrics import collector_registry, serve_metrics
+
+    folder = spool or settings().data_dir / "spool"
+    publisher = ChunkPublisher(nats, Spool(folder, spool_max_bytes))
+    registry = collector_registry(listener, publisher)
+    where = ""
+    host, port = metrics_at
+    if port is not None:
+        where = f" metrics=http://{host}:{serve_metrics(registry, host, port)}/metrics"
+    typer.echo(
+        f"collecting: udp={listener.state.udp_port or '-'} tcp={listener.state.tcp_port or '-'} "
+        f"format={listener.config.fmt} to {nats}, spool {folder}{where}; "
+        "SIGINT (Ctrl-C) or SIGTERM stops, publishes or spools what was received, and reports",
+        err=True,
+    )
+    asyncio.run(collect(listener, publisher))
+    report: dict[str, Any] = {
+        **asdict(publisher.stats),
+        "received": listener.received,
+        "spool_messages": publisher.spool.depth,
+        "spool_bytes": publisher.spool.bytes,
+        "kernel_udp_drops": listener.kernel_udp_drops(),
+        "framing_errors": listener.state.framing_errors,
+    }
+    footer = f"  last error: {publisher.stats.last_error}" if publisher.stats.last_error else None
+    print_rows([report], COLLECT_COLUMNS, as_json, data=report, footer=footer)
 
 
 def _stop_on_signals(listener: SyslogListener) -> None:
