@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import urllib.request
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from nats.js.api import AckPolicy, ConsumerConfig
 from tests.boundary.test_listen import _line, _pipeline
-from tests.conftest import own_stream
+from tests.conftest import Run, own_stream
 
 from bastion.boundary import distributed
 from bastion.boundary.collector import ChunkPublisher, Outgoing, Spool, collect
@@ -203,3 +205,43 @@ def test_a_collector_publishes_what_workers_archive_and_reports_it_on_metrics(
         tmp_path / "data" / "archive", 'SELECT count(*), count(DISTINCT "source.port") FROM events'
     ).row(0)
     assert archived == (lines, lines)
+
+
+def test_status_shows_the_stream_depth_and_each_consumers_lag_and_redeliveries(
+    isolated_stream: str, nats_url: str, tmp_path: Path, bastion: Run
+) -> None:
+    missing = bastion("boundary", "status", "--nats", nats_url)
+    assert missing.exit_code != 0
+    assert f"no stream {isolated_stream}" in missing.output
+    compressor = zstandard.ZstdCompressor()
+
+    async def publish_then_hold_one() -> None:
+        publisher = ChunkPublisher(nats_url, Spool(tmp_path / "spool"))
+        await publisher.start()
+        for index in range(6):
+            await publisher.submit(_outgoing("syslog-f00d", index, compressor))
+        await publisher.close()
+        nc = await connect(nats_url)
+        subscription = await nc.jetstream().pull_subscribe(
+            f"{distributed.SUBJECT_PREFIX}.>",
+            durable=distributed.CONSUMER,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=0.5),
+        )
+        await subscription.fetch(1, timeout=5)  # held, never acknowledged …
+        await asyncio.sleep(1.0)
+        (again,) = await subscription.fetch(1, timeout=5)  # … so it comes back
+        assert again.metadata.num_delivered == 2
+        await nc.close()
+
+    asyncio.run(publish_then_hold_one())
+    shown = bastion("boundary", "status", "--nats", nats_url, "--json")
+    assert shown.exit_code == 0, shown.output
+    status = json.loads(shown.stdout)
+    assert (status["stream"], status["messages"], status["last_seq"]) == (isolated_stream, 6, 6)
+    (consumer,) = status["consumers"]
+    assert consumer["name"] == distributed.CONSUMER
+    assert (consumer["pending"], consumer["ack_pending"], consumer["redelivered"]) == (5, 1, 1)
+    assert consumer["last_active"] is not None
+    table = bastion("boundary", "status", "--nats", nats_url).stdout
+    assert f"stream {isolated_stream}: 6 messages waiting" in table
+    assert distributed.CONSUMER in table

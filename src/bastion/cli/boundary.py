@@ -395,6 +395,36 @@ def worker(
     _report(list(pool.stats.values()), as_json)
 
 
+CONSUMER_COLUMNS: list[Column[Any]] = [
+    ("CONSUMER", lambda c: c.name),
+    ("PENDING", lambda c: c.pending),
+    ("UNACKED", lambda c: c.ack_pending),
+    ("REDELIVERED", lambda c: c.redelivered),
+    ("WAITING PULLS", lambda c: c.waiting_pulls),
+    (
+        "LAST ACTIVE",
+        lambda c: c.last_active.isoformat(timespec="seconds") if c.last_active else "-",
+    ),
+]
+
+
+@app.command()
+def status(nats: str = NATS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Show the distributed boundary: the raw-chunk stream's depth and each consumer's lag."""
+    from bastion.boundary.stream_status import StreamStatus, stream_status
+    from bastion.cli.output import table_lines
+
+    def render(found: StreamStatus) -> list[str]:
+        rows = [[cell(c) for _, cell in CONSUMER_COLUMNS] for c in found.consumers]
+        return [
+            f"stream {found.stream}: {found.messages} messages waiting, {found.bytes:,} bytes "
+            f"(sequence {found.first_seq}-{found.last_seq})",
+            *table_lines([header for header, _ in CONSUMER_COLUMNS], rows),
+        ]
+
+    print_record(asyncio.run(stream_status(nats)), render, as_json=as_json)
+
+
 FORMAT_COLUMNS: list[Column[Any]] = [
     *fields("name=FORMAT", "description"),
 ]
