@@ -1,0 +1,445 @@
+"""Benchmark the distributed boundary: ``python -m bench.distributed``.
+
+Everything is real and on this machine: a NATS JetStream server the benchmark
+starts for itself (file storage in a scratch folder), a PostgreSQL database it
+creates on 127.0.0.1 (dropped afterwards), the demo federation (small) loaded
+into it, and ``bastion boundary worker`` processes sharing one archive folder,
+each held to one thread, as a deployment runs one worker per core.
+
+- Throughput (cases ``1 worker`` and ``2 workers``): the workers start on an
+  empty stream; once every one of them is pulling, the messages of ``--events``
+  PAN-OS lines (the same chunks and message format as ``boundary publish``) are
+  published at once; the time runs from the first publish until the stream is
+  empty, every chunk processed, committed to PostgreSQL and the archive, and
+  acknowledged.
+- Lag (case ``2 workers at N events/s``): two workers; chunks are published
+  paced at ``--rate`` lines a second for ``--lag-seconds``. Every half second
+  the age of the oldest chunk still in the stream (published, not yet
+  acknowledged) is sampled: no event waits longer than that between being
+  published and being committed.
+- Memory: each worker's peak resident size (the kernel's high-water mark).
+
+The machine's load and the other busy processes are recorded with each case:
+the cores are shared. Results go to ``bench/results/distributed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+import zstandard
+from nats.js.errors import NotFoundError
+
+from bastion.boundary import distributed
+from bastion.boundary.sources import read_chunks
+from bastion.core.bus import connect
+from bench._boundary.report import code_measured, entry, machine
+from bench._boundary.runner import ONE_THREAD
+from bench.listen import _busy_others, panos_lines
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS = REPO / "bench" / "results" / "distributed.json"
+BASTION = Path(sys.executable).with_name("bastion")
+NATIONAL_AVERAGE = 35_000  # events/s: 3 billion a day
+TARGET_RATIO = 1.7
+TARGET_LAG_S = 10.0
+TARGET_RSS_MB = 1536
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.distributed", description=__doc__)
+    parser.add_argument("--events", type=int, default=3_000_000, help="lines per throughput run")
+    parser.add_argument("--rate", type=int, default=NATIONAL_AVERAGE, help="lag run: lines/s")
+    parser.add_argument("--lag-seconds", type=float, default=120.0, help="lag run: how long")
+    parser.add_argument("--distinct", type=int, default=200_000, help="distinct lines, cycled")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "BASTION_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="an administrator's URL: the benchmark creates (and drops) a database there",
+    )
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    return parser.parse_args(argv)
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def nats_server(folder: Path) -> Any:
+    """Run a JetStream server of the benchmark's own (file storage in ``folder``); yield its URL."""
+    port = _free_port()
+    command = ["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(folder)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("nats-server did not start") from None
+                time.sleep(0.1)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Any:
+    """Create a database of the benchmark's own; yield its SQLAlchemy URL; drop it afterwards."""
+    name = f"bench_distributed_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def messages(lines: list[bytes], count: int, key: str) -> list[distributed.ChunkMessage]:
+    """Cut ``count`` lines (``lines`` cycled) into the chunk messages `boundary publish` sends."""
+    cycle = b"".join(line + b"\n" for line in lines)
+    whole, part = divmod(count, len(lines))
+    data = cycle * whole + b"".join(line + b"\n" for line in lines[:part])
+    compressor = zstandard.ZstdCompressor(level=3)
+    source = f"bench://{key}"
+    return [
+        distributed.chunk_message(source, key, "panos", chunk, [], compressor)
+        for chunk in read_chunks(io.BytesIO(data), chunk_size=distributed.CHUNK_SIZE)
+    ]
+
+
+def _lines_in(message: distributed.ChunkMessage) -> int:
+    return zstandard.ZstdDecompressor().decompress(message.payload).count(b"\n")
+
+
+class Workers:
+    """``bastion boundary worker`` processes, their peak memory sampled while they run."""
+
+    def __init__(self, count: int, nats_url: str, env: dict[str, str], cwd: Path) -> None:
+        command = [
+            str(BASTION),
+            "boundary",
+            "worker",
+            "--nats",
+            nats_url,
+            "--idle-exit",
+            "4",
+            "--json",
+        ]
+        self.processes = [
+            subprocess.Popen(
+                command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for _ in range(count)
+        ]
+        self.peak_mb = [0.0] * count
+        self.cpu_seconds = [0.0] * count
+
+    def sample(self) -> None:
+        for index, process in enumerate(self.processes):
+            try:
+                times = psutil.Process(process.pid).cpu_times()
+                self.cpu_seconds[index] = times.user + times.system
+            except psutil.Error:
+                pass
+            status = Path(f"/proc/{process.pid}/status")
+            try:
+                text = status.read_text(encoding="ascii")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_mb[index] = max(self.peak_mb[index], int(line.split()[1]) / 1024)
+
+    def finish(self) -> list[dict[str, Any]]:
+        reports = []
+        for process in self.processes:
+            stdout, stderr = process.communicate(timeout=120)
+            if process.returncode != 0:
+                msg = f"a worker exited {process.returncode}: {stderr.decode()[-2000:]}"
+                raise RuntimeError(msg)
+            reports.append({"sources": json.loads(stdout)})
+        return reports
+
+
+async def _wait_pulling(js: Any, workers: Workers, count: int) -> None:
+    """Wait until ``count`` workers pull from the consumer (each has opened its pipeline)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        workers.sample()
+        try:
+            info = await js.consumer_info(distributed.STREAM, distributed.CONSUMER)
+        except NotFoundError:  # no worker has made it yet
+            info = None
+        if info is not None and (info.num_waiting or 0) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{count} workers were not pulling within 180 s")
+
+
+async def throughput(
+    nats_url: str, env: dict[str, str], cwd: Path, count: int, batch: list[Any], events: int
+) -> dict[str, Any]:
+    """Publish ``batch`` to ``count`` ready workers; time until every chunk is acknowledged."""
+    nc = await connect(nats_url)
+    js = nc.jetstream()
+    await distributed.ensure_stream(js)
+    load = os.getloadavg()[0]
+    others = _busy_others({os.getpid()})
+    workers = Workers(count, nats_url, env, cwd)
+    await _wait_pulling(js, workers, count)
+    idle_cpu = sum(workers.cpu_seconds)  # start-up: imports, the pipeline opened
+    started = time.perf_counter()
+    for message in batch:
+        await js.publish(message.subject, message.payload, headers=message.headers)
+    published = time.perf_counter() - started
+    while (await js.stream_info(distributed.STREAM)).state.messages:
+        workers.sample()
+        await asyncio.sleep(0.1)
+    seconds = time.perf_counter() - started
+    await nc.close()
+    reports = workers.finish()
+    return {
+        "workers": count,
+        "events": events,
+        "messages": len(batch),
+        "seconds": seconds,
+        "publish_seconds": published,
+        "events_per_s": events / seconds,
+        "worker_cpu_seconds": [round(cpu, 2) for cpu in workers.cpu_seconds],
+        "events_per_worker_cpu_s": events / (sum(workers.cpu_seconds) - idle_cpu),
+        "peak_rss_mb_each": [round(mb) for mb in workers.peak_mb],
+        "archived": sum(s["events"] for r in reports for s in r["sources"]),
+        "load_average_1m_before": load,
+        "other_busy_processes": others,
+    }
+
+
+async def lag(
+    nats_url: str, env: dict[str, str], cwd: Path, batch: list[Any], rate: int, seconds: float
+) -> dict[str, Any]:
+    """Publish ``batch`` paced at ``rate`` lines/s to two workers; sample the oldest chunk's age."""
+    nc = await connect(nats_url)
+    js = nc.jetstream()
+    await distributed.ensure_stream(js)
+    load = os.getloadavg()[0]
+    others = _busy_others({os.getpid()})
+    workers = Workers(2, nats_url, env, cwd)
+    await _wait_pulling(js, workers, 2)
+    published_at: dict[int, float] = {}
+    ages: list[float] = []
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        while not done.is_set() or (await js.stream_info(distributed.STREAM)).state.messages:
+            workers.sample()
+            state = (await js.stream_info(distributed.STREAM)).state
+            now = time.perf_counter()
+            oldest = published_at.get(state.first_seq) if state.messages else None
+            ages.append(0.0 if oldest is None else now - oldest)
+            await asyncio.sleep(0.5)
+
+    counts = [_lines_in(m) for m in batch]
+    sampler = asyncio.create_task(sample())
+    started = time.perf_counter()
+    sent = 0
+    for message, lines in zip(batch, counts, strict=True):
+        if time.perf_counter() - started >= seconds:
+            break
+        ack = await js.publish(message.subject, message.payload, headers=message.headers)
+        published_at[ack.seq] = time.perf_counter()
+        sent += lines
+        ahead = sent / rate - (time.perf_counter() - started)
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+    offered_seconds = time.perf_counter() - started
+    done.set()
+    await sampler
+    drained = time.perf_counter() - started - offered_seconds
+    await nc.close()
+    reports = workers.finish()
+    ordered = sorted(ages)
+    return {
+        "rate_asked": rate,
+        "events_offered": sent,
+        "offered_seconds": offered_seconds,
+        "offered_rate": sent / offered_seconds,
+        "drain_seconds_after_last_publish": drained,
+        "lag_max_s": max(ages),
+        "lag_p95_s": ordered[int(0.95 * (len(ordered) - 1))],
+        "lag_median_s": ordered[len(ordered) // 2],
+        "lag_samples": len(ages),
+        "worker_cpu_seconds": [round(cpu, 2) for cpu in workers.cpu_seconds],
+        "peak_rss_mb_each": [round(mb) for mb in workers.peak_mb],
+        "archived": sum(s["events"] for r in reports for s in r["sources"]),
+        "load_average_1m_before": load,
+        "other_busy_processes": others,
+    }
+
+
+def setup(scratch: Path, database_url: str) -> dict[str, str]:
+    """Migrate the database, load the demo federation; return the workers' environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
+    env |= ONE_THREAD | {
+        "BASTION_DATA_DIR": str(scratch / "data"),
+        "BASTION_DATABASE_URL": database_url,
+    }
+    for command in (["init"], ["demo", "federation", "--seed", "7", "--size", "small"]):
+        subprocess.run([BASTION, *command], env=env, cwd=scratch, check=True, capture_output=True)
+    return env
+
+
+def results(runs: dict[str, dict[str, Any]], rate: int) -> list[dict[str, Any]]:
+    """Return the result rows: throughput per case, the ratio, the lag, memory."""
+    one, two, steady = runs["1 worker"], runs["2 workers"], runs["lag"]
+    ratio = two["events_per_s"] / one["events_per_s"]
+    lag_case = f"2 workers at {rate} events/s"
+    peak = max(one["peak_rss_mb_each"] + two["peak_rss_mb_each"] + steady["peak_rss_mb_each"])
+    rows = [
+        entry(name, "throughput", run["events_per_s"], "events/s", events=run["events"])
+        for name, run in (("1 worker", one), ("2 workers", two))
+    ]
+    rows += [
+        entry(
+            name,
+            "events_per_worker_cpu_s",
+            run["events_per_worker_cpu_s"],
+            "events/s",
+            note="events over the CPU seconds the workers spent on them (start-up left out): "
+            "what one core sustains, however busy the shared machine was",
+        )
+        for name, run in (("1 worker", one), ("2 workers", two))
+    ]
+    rows += [
+        entry(
+            "2 workers",
+            "scaling_ratio",
+            ratio,
+            "x",
+            target=TARGET_RATIO,
+            meets_target=ratio >= TARGET_RATIO,
+            note="2 workers' throughput over 1 worker's, on this machine's 2 shared cores",
+        ),
+        entry(lag_case, "offered_rate", steady["offered_rate"], "events/s"),
+        entry(
+            lag_case,
+            "end_to_end_lag_max",
+            steady["lag_max_s"],
+            "s",
+            target=TARGET_LAG_S,
+            meets_target=steady["lag_max_s"] < TARGET_LAG_S,
+            note="the oldest published, unacknowledged chunk's age, sampled every 0.5 s",
+        ),
+        entry(lag_case, "end_to_end_lag_p95", steady["lag_p95_s"], "s"),
+        entry(
+            "all",
+            "peak_rss_mb_per_worker",
+            peak,
+            "MB",
+            target=TARGET_RSS_MB,
+            meets_target=peak < TARGET_RSS_MB,
+        ),
+    ]
+    return rows
+
+
+def conditions(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Say how busy the shared machine was as each case started."""
+    return {
+        "load_average_1m": {
+            name: round(r["load_average_1m_before"], 2) for name, r in runs.items()
+        },
+        "other_busy_processes": {name: r["other_busy_processes"] for name, r in runs.items()},
+        "note": "a machine shared with other engineers' work: every case competed for its 2 cores",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the process exit code."""
+    args = _arguments(argv)
+    if shutil.which("nats-server") is None:
+        say("nats-server is not installed")
+        return 2
+    say(f"generating {args.distinct:,} PAN-OS lines …")
+    lines = panos_lines(args.distinct)
+    lag_events = int(args.rate * args.lag_seconds) + args.rate
+    runs: dict[str, dict[str, Any]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder,
+        postgres_database(args.postgres) as database_url,
+    ):
+        scratch = Path(folder)
+        env = setup(scratch, database_url)
+        with nats_server(scratch / "nats") as nats_url:
+            for count, name in ((1, "1 worker"), (2, "2 workers")):
+                batch = messages(lines, args.events, f"bench-{secrets.token_hex(6)}")
+                say(f"{name}: {args.events:,} lines in {len(batch)} chunks …")
+                runs[name] = asyncio.run(
+                    throughput(nats_url, env, scratch, count, batch, args.events)
+                )
+                say(f"  {runs[name]['events_per_s']:,.0f} events/s")
+            batch = messages(lines, lag_events, f"bench-{secrets.token_hex(6)}")
+            say(f"2 workers at {args.rate:,} lines/s for {args.lag_seconds:g} s …")
+            runs["lag"] = asyncio.run(
+                lag(nats_url, env, scratch, batch, args.rate, args.lag_seconds)
+            )
+            say(
+                f"  offered {runs['lag']['offered_rate']:,.0f}/s; lag max "
+                f"{runs['lag']['lag_max_s']:.1f} s, p95 {runs['lag']['lag_p95_s']:.1f} s"
+            )
+    document = {
+        "machine": {**machine(), "conditions": conditions(runs)},
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "results": results(runs, args.rate),
+        "runs": runs,
+        "config": {
+            "events": args.events,
+            "rate": args.rate,
+            "lag_seconds": args.lag_seconds,
+            "distinct_lines": args.distinct,
+            "format": "panos (the demo generator's lines for the small demo federation, cycled)",
+            "workers": "bastion boundary worker, one thread each (POLARS_MAX_THREADS=1 …), "
+            "PostgreSQL on 127.0.0.1, one shared archive folder",
+            "nats": "a nats-server -js of the benchmark's own, file storage",
+        },
+        "code": code_measured(REPO),
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    say(f"results: {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
