@@ -8,6 +8,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,6 +182,10 @@ def test_a_collector_publishes_what_workers_archive_and_reports_it_on_metrics(
         for i in range(lines):
             frame = _line(i)
             sender.sendall(f"{len(frame)} ".encode() + frame)
+    deadline = time.monotonic() + 30
+    while publisher.stats.published_lines < lines:  # confirmed while the listener runs on
+        assert time.monotonic() < deadline, publisher.stats
+        time.sleep(0.05)
     listener.stop()
     collecting.join(timeout=60)
     assert not collecting.is_alive()

@@ -151,6 +151,7 @@ class ChunkPublisher:
         self._js: JetStreamContext | None = None
         self._in_flight: deque[tuple[Outgoing, asyncio.Task[PubAck], float]] = deque()
         self._replayer: asyncio.Task[None] | None = None
+        self._settling = asyncio.Lock()
 
     @property
     def in_flight(self) -> int:
@@ -186,6 +187,7 @@ class ChunkPublisher:
         self._in_flight.append((out, asyncio.ensure_future(publish), time.monotonic()))
         if len(self._in_flight) >= self.max_in_flight:
             await self._settle_oldest()
+        await self._settle_done()
 
     async def close(self, drain_s: float = 10.0) -> None:
         """Settle what is in flight, give the replayer ``drain_s`` to empty the spool, disconnect.
@@ -208,7 +210,17 @@ class ChunkPublisher:
         while self._in_flight:
             await self._settle_oldest()
 
+    async def _settle_done(self) -> None:
+        """Count the confirmed messages at the head of the window, waiting for none."""
+        while self._in_flight and self._in_flight[0][1].done():
+            await self._settle_oldest()
+
     async def _settle_oldest(self) -> None:
+        async with self._settling:  # the replayer settles too, between its own publishes
+            if self._in_flight:
+                await self._settle_head()
+
+    async def _settle_head(self) -> None:
         out, task, started = self._in_flight[0]
         try:
             ack = await task
@@ -260,6 +272,7 @@ class ChunkPublisher:
     async def _replay(self) -> None:
         """Publish the spool oldest first, one message at a time, for as long as the collector runs."""
         while True:
+            await self._settle_done()  # an idle listener's last messages count as published
             out = self.spool.oldest()
             if out is None or not await self._connect():
                 await asyncio.sleep(0.05 if out is None else self.retry_s)
