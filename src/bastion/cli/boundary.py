@@ -183,6 +183,16 @@ def listen(
     ),
     indicators: list[Path] = INDICATORS_OPTION,
     timezone: str | None = TIMEZONE_OPTION,
+    tls_cert: Path | None = typer.Option(
+        None,
+        "--tls-cert",
+        help="the TCP port speaks syslog over TLS (RFC 5425) with this "
+        "certificate chain (PEM); give --tls-key too",
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="the TLS certificate's key (PEM)"),
+    tls_client_ca: Path | None = typer.Option(
+        None, "--tls-client-ca", help="take only senders with a certificate this CA (PEM) signed"
+    ),
     publish: bool = typer.Option(
         False,
         "--publish",
@@ -208,11 +218,17 @@ def listen(
     (or, with --publish, publishes or spools it), commits it and prints the report;
     a second signal exits at once, saying how many received lines were not committed.
     """
-    from bastion.boundary.listen import ListenerConfig, SyslogListener
+    from bastion.boundary.listen import ListenerConfig, SyslogListener, tls_context
 
     if udp is None and tcp is None:
         msg = "give --udp PORT, --tcp PORT or both"
         raise InputError(msg)
+    tls = None
+    if tls_cert or tls_key or tls_client_ca:
+        if not (tls_cert and tls_key and tcp is not None):
+            msg = "syslog over TLS needs --tcp PORT, --tls-cert and --tls-key"
+            raise InputError(msg)
+        tls = tls_context(tls_cert, tls_key, tls_client_ca)
     config = ListenerConfig(
         format,
         host=host,
@@ -221,6 +237,7 @@ def listen(
         batch_lines=batch_lines,
         flush_seconds=flush_seconds,
         udp_buffer_bytes=udp_buffer or settings().syslog_udp_buffer_bytes,
+        tls=tls,
     )
     if publish:
         listener = SyslogListener(None, config)
