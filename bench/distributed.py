@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def nats_server(folder: Path) -> Any:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("nats-server did not start") from None
                 time.sleep(0.1)
-        yield f"nats://127.0.0.1:{port}"
+        yield f"nats://127.0.0.1:{port}", server.pid
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -126,21 +127,65 @@ def postgres_database(admin_url: str) -> Any:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def messages(lines: list[bytes], count: int, key: str) -> list[distributed.ChunkMessage]:
-    """Cut ``count`` lines (``lines`` cycled) into the chunk messages `boundary publish` sends."""
+@dataclass(frozen=True)
+class Services:
+    """Where the workers' NATS, database and archive are, to read their counters."""
+
+    nats_url: str
+    nats_pid: int
+    database_url: str  # SQLAlchemy's form
+    archive: Path
+
+    def counters(self) -> dict[str, float]:
+        """Return PostgreSQL's committed transactions, the archive's files, NATS's CPU seconds."""
+        url = self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(url) as db:
+            row = db.execute(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+        cpu = psutil.Process(self.nats_pid).cpu_times()
+        return {
+            "commits": float(row[0] if row else 0),
+            "archive_files": float(sum(1 for _ in self.archive.rglob("*.parquet"))),
+            "nats_cpu_seconds": cpu.user + cpu.system,
+        }
+
+
+def _costs(
+    before: dict[str, float], after: dict[str, float], chunks: int, seconds: float
+) -> dict[str, Any]:
+    """What the run cost PostgreSQL, the archive and NATS, per chunk and per second."""
+    commits = after["commits"] - before["commits"]
+    files = after["archive_files"] - before["archive_files"]
+    nats_cpu = after["nats_cpu_seconds"] - before["nats_cpu_seconds"]
+    return {
+        "commits": int(commits),
+        "commits_per_s": commits / seconds,
+        "commits_per_chunk": commits / chunks,
+        "archive_files_written": int(files),
+        "archive_files_per_chunk": files / chunks,
+        "nats_cpu_seconds": round(nats_cpu, 3),
+        "nats_cpu_ms_per_chunk": 1e3 * nats_cpu / chunks,
+    }
+
+
+def messages(
+    lines: list[bytes], count: int, key: str
+) -> list[tuple[distributed.ChunkMessage, int]]:
+    """Cut ``count`` lines (``lines`` cycled) into the chunk messages `boundary publish` sends;
+    return each with its number of lines."""
     cycle = b"".join(line + b"\n" for line in lines)
     whole, part = divmod(count, len(lines))
     data = cycle * whole + b"".join(line + b"\n" for line in lines[:part])
     compressor = zstandard.ZstdCompressor(level=3)
     source = f"bench://{key}"
     return [
-        distributed.chunk_message(source, key, "panos", chunk, [], compressor)
+        (
+            distributed.chunk_message(source, key, "panos", chunk, [], compressor),
+            chunk.data.count(b"\n"),
+        )
         for chunk in read_chunks(io.BytesIO(data), chunk_size=distributed.CHUNK_SIZE)
     ]
-
-
-def _lines_in(message: distributed.ChunkMessage) -> int:
-    return zstandard.ZstdDecompressor().decompress(message.payload).count(b"\n")
 
 
 class Workers:
@@ -154,7 +199,7 @@ class Workers:
             "--nats",
             nats_url,
             "--idle-exit",
-            "4",
+            "10",
             "--json",
         ]
         self.processes = [
@@ -181,6 +226,13 @@ class Workers:
             for line in text.splitlines():
                 if line.startswith("VmHWM:"):
                     self.peak_mb[index] = max(self.peak_mb[index], int(line.split()[1]) / 1024)
+
+    def check_running(self) -> None:
+        """Raise if every worker exited while work remains (else the benchmark would wait forever)."""
+        if all(process.poll() is not None for process in self.processes):
+            self.finish()  # raises with the first failure's stderr
+            msg = "every worker exited with chunks still in the stream"
+            raise RuntimeError(msg)
 
     def finish(self) -> list[dict[str, Any]]:
         reports = []
@@ -209,9 +261,10 @@ async def _wait_pulling(js: Any, workers: Workers, count: int) -> None:
 
 
 async def throughput(
-    nats_url: str, env: dict[str, str], cwd: Path, count: int, batch: list[Any], events: int
+    services: Services, env: dict[str, str], cwd: Path, count: int, batch: list[Any], events: int
 ) -> dict[str, Any]:
     """Publish ``batch`` to ``count`` ready workers; time until every chunk is acknowledged."""
+    nats_url = services.nats_url
     nc = await connect(nats_url)
     js = nc.jetstream()
     await distributed.ensure_stream(js)
@@ -220,17 +273,22 @@ async def throughput(
     workers = Workers(count, nats_url, env, cwd)
     await _wait_pulling(js, workers, count)
     idle_cpu = sum(workers.cpu_seconds)  # start-up: imports, the pipeline opened
+    before = services.counters()
     started = time.perf_counter()
-    for message in batch:
+    for message, _ in batch:
         await js.publish(message.subject, message.payload, headers=message.headers)
     published = time.perf_counter() - started
     while (await js.stream_info(distributed.STREAM)).state.messages:
         workers.sample()
+        workers.check_running()
         await asyncio.sleep(0.1)
     seconds = time.perf_counter() - started
+    costs = _costs(before, services.counters(), len(batch), seconds)
     await nc.close()
     reports = workers.finish()
     return {
+        **costs,
+        "compressed_bytes_per_chunk": sum(len(m.payload) for m, _ in batch) / len(batch),
         "workers": count,
         "events": events,
         "messages": len(batch),
@@ -247,9 +305,10 @@ async def throughput(
 
 
 async def lag(
-    nats_url: str, env: dict[str, str], cwd: Path, batch: list[Any], rate: int, seconds: float
+    services: Services, env: dict[str, str], cwd: Path, batch: list[Any], rate: int, seconds: float
 ) -> dict[str, Any]:
     """Publish ``batch`` paced at ``rate`` lines/s to two workers; sample the oldest chunk's age."""
+    nats_url = services.nats_url
     nc = await connect(nats_url)
     js = nc.jetstream()
     await distributed.ensure_stream(js)
@@ -264,17 +323,18 @@ async def lag(
     async def sample() -> None:
         while not done.is_set() or (await js.stream_info(distributed.STREAM)).state.messages:
             workers.sample()
+            workers.check_running()
             state = (await js.stream_info(distributed.STREAM)).state
             now = time.perf_counter()
             oldest = published_at.get(state.first_seq) if state.messages else None
             ages.append(0.0 if oldest is None else now - oldest)
             await asyncio.sleep(0.5)
 
-    counts = [_lines_in(m) for m in batch]
+    before = services.counters()
     sampler = asyncio.create_task(sample())
     started = time.perf_counter()
     sent = 0
-    for message, lines in zip(batch, counts, strict=True):
+    for message, lines in batch:
         if time.perf_counter() - started >= seconds:
             break
         ack = await js.publish(message.subject, message.payload, headers=message.headers)
@@ -287,10 +347,12 @@ async def lag(
     done.set()
     await sampler
     drained = time.perf_counter() - started - offered_seconds
+    costs = _costs(before, services.counters(), len(published_at), offered_seconds + drained)
     await nc.close()
     reports = workers.finish()
     ordered = sorted(ages)
     return {
+        **costs,
         "rate_asked": rate,
         "events_offered": sent,
         "offered_seconds": offered_seconds,
@@ -351,6 +413,35 @@ def results(runs: dict[str, dict[str, Any]], rate: int) -> list[dict[str, Any]]:
             meets_target=ratio >= TARGET_RATIO,
             note="2 workers' throughput over 1 worker's, on this machine's 2 shared cores",
         ),
+        entry(
+            "2 workers",
+            "events_per_chunk",
+            two["events"] / two["messages"],
+            "events",
+            compressed_bytes=round(two["compressed_bytes_per_chunk"]),
+        ),
+        entry(
+            "2 workers",
+            "postgres_commits_per_chunk",
+            two["commits_per_chunk"],
+            "commits",
+            note="the database's committed transactions (pg_stat_database) over chunks processed",
+        ),
+        entry("2 workers", "postgres_commits_per_s", two["commits_per_s"], "commits/s"),
+        entry(
+            "2 workers",
+            "archive_files_per_chunk",
+            two["archive_files_per_chunk"],
+            "files",
+            note="Parquet files the workers wrote (before compaction) over chunks processed",
+        ),
+        entry(
+            "2 workers",
+            "nats_cpu_ms_per_chunk",
+            two["nats_cpu_ms_per_chunk"],
+            "ms",
+            note="nats-server's CPU from the first publish to the last acknowledgement, per chunk",
+        ),
         entry(lag_case, "offered_rate", steady["offered_rate"], "events/s"),
         entry(
             lag_case,
@@ -401,18 +492,19 @@ def main(argv: list[str] | None = None) -> int:
     ):
         scratch = Path(folder)
         env = setup(scratch, database_url)
-        with nats_server(scratch / "nats") as nats_url:
+        with nats_server(scratch / "nats") as (nats_url, nats_pid):
+            services = Services(nats_url, nats_pid, database_url, scratch / "data" / "archive")
             for count, name in ((1, "1 worker"), (2, "2 workers")):
                 batch = messages(lines, args.events, f"bench-{secrets.token_hex(6)}")
                 say(f"{name}: {args.events:,} lines in {len(batch)} chunks …")
                 runs[name] = asyncio.run(
-                    throughput(nats_url, env, scratch, count, batch, args.events)
+                    throughput(services, env, scratch, count, batch, args.events)
                 )
                 say(f"  {runs[name]['events_per_s']:,.0f} events/s")
             batch = messages(lines, lag_events, f"bench-{secrets.token_hex(6)}")
             say(f"2 workers at {args.rate:,} lines/s for {args.lag_seconds:g} s …")
             runs["lag"] = asyncio.run(
-                lag(nats_url, env, scratch, batch, args.rate, args.lag_seconds)
+                lag(services, env, scratch, batch, args.rate, args.lag_seconds)
             )
             say(
                 f"  offered {runs['lag']['offered_rate']:,.0f}/s; lag max "
