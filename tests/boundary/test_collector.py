@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -250,3 +252,48 @@ def test_status_shows_the_stream_depth_and_each_consumers_lag_and_redeliveries(
     table = bastion("boundary", "status", "--nats", nats_url).stdout
     assert f"stream {isolated_stream}: 6 messages waiting" in table
     assert distributed.CONSUMER in table
+
+
+def test_listen_publish_collects_until_sigterm_and_reports_what_went_where(
+    isolated_stream: str, nats_url: str, tmp_path: Path, bastion: Run
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lines = 400
+
+    def send_then_stop() -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                sender = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        with sender:
+            sender.sendall(b"".join(_line(i) + b"\n" for i in range(lines)))
+        time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)  # the command's own handler stops the listener
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopper = threading.Thread(target=send_then_stop)
+    stopper.start()
+    try:
+        result = bastion(
+            "boundary", "listen", "--publish", "--format", "fortigate", "--tcp", str(port),
+            "--nats", nats_url, "--flush-seconds", "0.2", "--status-every", "0", "--json",
+        )  # fmt: skip
+    finally:
+        stopper.join(60)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["received"], report["published_lines"], report["spool_messages"]) == (
+        lines,
+        lines,
+        0,
+    )
+    assert (tmp_path / "data" / "spool").is_dir()  # the default spool: <data_dir>/spool
+    assert asyncio.run(_stream_offsets(nats_url)) == [0]  # one batch, one chunk, offset 0
