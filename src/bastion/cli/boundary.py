@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from bastion.cli.boundary_collect import NATS_OPTION, run_collector, status
 from bastion.cli.context import command_group, in_session, settings, store
 from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
@@ -43,7 +44,6 @@ TIMEZONE_OPTION = typer.Option(
     help="IANA time zone (e.g. Europe/London) of device times written without an offset; "
     "default the boundary_timezone setting (UTC). A time with an offset keeps it",
 )
-NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
 
 
 def _pipeline(
@@ -243,7 +243,7 @@ def listen(
         listener = SyslogListener(None, config)
         listener.start()
         _stop_on_signals(listener)
-        _collect(listener, nats, spool, spool_max_bytes, (metrics_host, metrics_port), as_json)
+        run_collector(listener, nats, spool, spool_max_bytes, (metrics_host, metrics_port), as_json)
         return
     listener = SyslogListener(_pipeline(indicators, timezone=timezone), config)
     listener.start()
@@ -257,54 +257,6 @@ def listen(
     )
     stats = listener.run()
     _listen_report(listener, stats, as_json)
-
-
-COLLECT_COLUMNS: list[Column[dict[str, Any]]] = [
-    ("RECEIVED", lambda r: r["received"]),
-    ("PUBLISHED", lambda r: r["published_lines"]),
-    ("SPOOLED", lambda r: r["spool_messages"]),
-    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
-]
-
-
-def _collect(
-    listener: SyslogListener,
-    nats: str,
-    spool: Path | None,
-    spool_max_bytes: int,
-    metrics_at: tuple[str, int | None],
-    as_json: bool,
-) -> None:
-    """Publish what the listener receives until it stops, then report what went where."""
-    from dataclasses import asdict
-
-    from bastion.boundary.collector import ChunkPublisher, Spool, collect
-    from bastion.boundary.collector_metrics import collector_registry, serve_metrics
-
-    folder = spool or settings().data_dir / "spool"
-    publisher = ChunkPublisher(nats, Spool(folder, spool_max_bytes))
-    registry = collector_registry(listener, publisher)
-    where = ""
-    host, port = metrics_at
-    if port is not None:
-        where = f" metrics=http://{host}:{serve_metrics(registry, host, port)}/metrics"
-    typer.echo(
-        f"collecting: udp={listener.state.udp_port or '-'} tcp={listener.state.tcp_port or '-'} "
-        f"format={listener.config.fmt} to {nats}, spool {folder}{where}; "
-        "SIGINT (Ctrl-C) or SIGTERM stops, publishes or spools what was received, and reports",
-        err=True,
-    )
-    asyncio.run(collect(listener, publisher))
-    report: dict[str, Any] = {
-        **asdict(publisher.stats),
-        "received": listener.received,
-        "spool_messages": publisher.spool.depth,
-        "spool_bytes": publisher.spool.bytes,
-        "kernel_udp_drops": listener.kernel_udp_drops(),
-        "framing_errors": listener.state.framing_errors,
-    }
-    footer = f"  last error: {publisher.stats.last_error}" if publisher.stats.last_error else None
-    print_rows([report], COLLECT_COLUMNS, as_json, data=report, footer=footer)
 
 
 def _stop_on_signals(listener: SyslogListener) -> None:
@@ -412,34 +364,7 @@ def worker(
     _report(list(pool.stats.values()), as_json)
 
 
-CONSUMER_COLUMNS: list[Column[Any]] = [
-    ("CONSUMER", lambda c: c.name),
-    ("PENDING", lambda c: c.pending),
-    ("UNACKED", lambda c: c.ack_pending),
-    ("REDELIVERED", lambda c: c.redelivered),
-    ("WAITING PULLS", lambda c: c.waiting_pulls),
-    (
-        "LAST ACTIVE",
-        lambda c: c.last_active.isoformat(timespec="seconds") if c.last_active else "-",
-    ),
-]
-
-
-@app.command()
-def status(nats: str = NATS_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """Show the distributed boundary: the raw-chunk stream's depth and each consumer's lag."""
-    from bastion.boundary.stream_status import StreamStatus, stream_status
-    from bastion.cli.output import table_lines
-
-    def render(found: StreamStatus) -> list[str]:
-        rows = [[cell(c) for _, cell in CONSUMER_COLUMNS] for c in found.consumers]
-        return [
-            f"stream {found.stream}: {found.messages} messages waiting, {found.bytes:,} bytes "
-            f"(sequence {found.first_seq}-{found.last_seq})",
-            *table_lines([header for header, _ in CONSUMER_COLUMNS], rows),
-        ]
-
-    print_record(asyncio.run(stream_status(nats)), render, as_json=as_json)
+app.command()(status)
 
 
 FORMAT_COLUMNS: list[Column[Any]] = [

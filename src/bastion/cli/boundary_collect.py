@@ -1,0 +1,95 @@
+"""`bastion boundary listen --publish` (a collector) and `bastion boundary status`: the
+distributed boundary's edge and its stream, as the CLI shows them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from bastion.cli.context import settings
+from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+
+if TYPE_CHECKING:
+    from bastion.boundary.listen import SyslogListener
+
+NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
+
+
+COLLECT_COLUMNS: list[Column[dict[str, Any]]] = [
+    ("RECEIVED", lambda r: r["received"]),
+    ("PUBLISHED", lambda r: r["published_lines"]),
+    ("SPOOLED", lambda r: r["spool_messages"]),
+    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
+]
+
+
+def run_collector(
+    listener: SyslogListener,
+    nats: str,
+    spool: Path | None,
+    spool_max_bytes: int,
+    metrics_at: tuple[str, int | None],
+    as_json: bool,
+) -> None:
+    """Publish what the listener receives until it stops, then report what went where."""
+    from dataclasses import asdict
+
+    from bastion.boundary.collector import ChunkPublisher, Spool, collect
+    from bastion.boundary.collector_metrics import collector_registry, serve_metrics
+
+    folder = spool or settings().data_dir / "spool"
+    publisher = ChunkPublisher(nats, Spool(folder, spool_max_bytes))
+    registry = collector_registry(listener, publisher)
+    where = ""
+    host, port = metrics_at
+    if port is not None:
+        where = f" metrics=http://{host}:{serve_metrics(registry, host, port)}/metrics"
+    typer.echo(
+        f"collecting: udp={listener.state.udp_port or '-'} tcp={listener.state.tcp_port or '-'} "
+        f"format={listener.config.fmt} to {nats}, spool {folder}{where}; "
+        "SIGINT (Ctrl-C) or SIGTERM stops, publishes or spools what was received, and reports",
+        err=True,
+    )
+    asyncio.run(collect(listener, publisher))
+    report: dict[str, Any] = {
+        **asdict(publisher.stats),
+        "received": listener.received,
+        "spool_messages": publisher.spool.depth,
+        "spool_bytes": publisher.spool.bytes,
+        "kernel_udp_drops": listener.kernel_udp_drops(),
+        "framing_errors": listener.state.framing_errors,
+    }
+    footer = f"  last error: {publisher.stats.last_error}" if publisher.stats.last_error else None
+    print_rows([report], COLLECT_COLUMNS, as_json, data=report, footer=footer)
+
+
+CONSUMER_COLUMNS: list[Column[Any]] = [
+    ("CONSUMER", lambda c: c.name),
+    ("PENDING", lambda c: c.pending),
+    ("UNACKED", lambda c: c.ack_pending),
+    ("REDELIVERED", lambda c: c.redelivered),
+    ("WAITING PULLS", lambda c: c.waiting_pulls),
+    (
+        "LAST ACTIVE",
+        lambda c: c.last_active.isoformat(timespec="seconds") if c.last_active else "-",
+    ),
+]
+
+
+def status(nats: str = NATS_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Show the distributed boundary: the raw-chunk stream's depth and each consumer's lag."""
+    from bastion.boundary.stream_status import StreamStatus, stream_status
+    from bastion.cli.output import table_lines
+
+    def render(found: StreamStatus) -> list[str]:
+        rows = [[cell(c) for _, cell in CONSUMER_COLUMNS] for c in found.consumers]
+        return [
+            f"stream {found.stream}: {found.messages} messages waiting, {found.bytes:,} bytes "
+            f"(sequence {found.first_seq}-{found.last_seq})",
+            *table_lines([header for header, _ in CONSUMER_COLUMNS], rows),
+        ]
+
+    print_record(asyncio.run(stream_status(nats)), render, as_json=as_json)
