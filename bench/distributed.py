@@ -39,7 +39,6 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,7 @@ from nats.js.errors import NotFoundError
 from bastion.boundary import distributed
 from bastion.boundary.sources import read_chunks
 from bastion.core.bus import connect
-from bench._boundary.report import code_measured, entry, machine
+from bench._boundary.report import Load, code_measured, entry, write_document
 from bench._boundary.runner import ONE_THREAD
 from bench.listen import _busy_others, panos_lines
 
@@ -261,14 +260,20 @@ async def _wait_pulling(js: Any, workers: Workers, count: int) -> None:
 
 
 async def throughput(
-    services: Services, env: dict[str, str], cwd: Path, count: int, batch: list[Any], events: int
+    services: Services,
+    env: dict[str, str],
+    cwd: Path,
+    load: Load,
+    count: int,
+    batch: list[Any],
+    events: int,
 ) -> dict[str, Any]:
     """Publish ``batch`` to ``count`` ready workers; time until every chunk is acknowledged."""
     nats_url = services.nats_url
     nc = await connect(nats_url)
     js = nc.jetstream()
     await distributed.ensure_stream(js)
-    load = os.getloadavg()[0]
+    load_before = load.sample()
     others = _busy_others({os.getpid()})
     workers = Workers(count, nats_url, env, cwd)
     await _wait_pulling(js, workers, count)
@@ -299,20 +304,27 @@ async def throughput(
         "events_per_worker_cpu_s": events / (sum(workers.cpu_seconds) - idle_cpu),
         "peak_rss_mb_each": [round(mb) for mb in workers.peak_mb],
         "archived": sum(s["events"] for r in reports for s in r["sources"]),
-        "load_average_1m_before": load,
+        "load_average_1m_before": load_before,
+        "load_average_1m_after": load.sample(),
         "other_busy_processes": others,
     }
 
 
 async def lag(
-    services: Services, env: dict[str, str], cwd: Path, batch: list[Any], rate: int, seconds: float
+    services: Services,
+    env: dict[str, str],
+    cwd: Path,
+    load: Load,
+    batch: list[Any],
+    rate: int,
+    seconds: float,
 ) -> dict[str, Any]:
     """Publish ``batch`` paced at ``rate`` lines/s to two workers; sample the oldest chunk's age."""
     nats_url = services.nats_url
     nc = await connect(nats_url)
     js = nc.jetstream()
     await distributed.ensure_stream(js)
-    load = os.getloadavg()[0]
+    load_before = load.sample()
     others = _busy_others({os.getpid()})
     workers = Workers(2, nats_url, env, cwd)
     await _wait_pulling(js, workers, 2)
@@ -365,7 +377,8 @@ async def lag(
         "worker_cpu_seconds": [round(cpu, 2) for cpu in workers.cpu_seconds],
         "peak_rss_mb_each": [round(mb) for mb in workers.peak_mb],
         "archived": sum(s["events"] for r in reports for s in r["sources"]),
-        "load_average_1m_before": load,
+        "load_average_1m_before": load_before,
+        "load_average_1m_after": load.sample(),
         "other_busy_processes": others,
     }
 
@@ -465,17 +478,6 @@ def results(runs: dict[str, dict[str, Any]], rate: int) -> list[dict[str, Any]]:
     return rows
 
 
-def conditions(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Say how busy the shared machine was as each case started."""
-    return {
-        "load_average_1m": {
-            name: round(r["load_average_1m_before"], 2) for name, r in runs.items()
-        },
-        "other_busy_processes": {name: r["other_busy_processes"] for name, r in runs.items()},
-        "note": "a machine shared with other engineers' work: every case competed for its 2 cores",
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the process exit code."""
     args = _arguments(argv)
@@ -486,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = panos_lines(args.distinct)
     lag_events = int(args.rate * args.lag_seconds) + args.rate
     runs: dict[str, dict[str, Any]] = {}
+    load = Load()
     with (
         tempfile.TemporaryDirectory(prefix="bench-distributed-") as folder,
         postgres_database(args.postgres) as database_url,
@@ -498,24 +501,25 @@ def main(argv: list[str] | None = None) -> int:
                 batch = messages(lines, args.events, f"bench-{secrets.token_hex(6)}")
                 say(f"{name}: {args.events:,} lines in {len(batch)} chunks …")
                 runs[name] = asyncio.run(
-                    throughput(services, env, scratch, count, batch, args.events)
+                    throughput(services, env, scratch, load, count, batch, args.events)
                 )
                 say(f"  {runs[name]['events_per_s']:,.0f} events/s")
             batch = messages(lines, lag_events, f"bench-{secrets.token_hex(6)}")
             say(f"2 workers at {args.rate:,} lines/s for {args.lag_seconds:g} s …")
             runs["lag"] = asyncio.run(
-                lag(services, env, scratch, batch, args.rate, args.lag_seconds)
+                lag(services, env, scratch, load, batch, args.rate, args.lag_seconds)
             )
             say(
                 f"  offered {runs['lag']['offered_rate']:,.0f}/s; lag max "
                 f"{runs['lag']['lag_max_s']:.1f} s, p95 {runs['lag']['lag_p95_s']:.1f} s"
             )
-    document = {
-        "machine": {**machine(), "conditions": conditions(runs)},
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": results(runs, args.rate),
-        "runs": runs,
-        "config": {
+    write_document(
+        args.results,
+        results(runs, args.rate),
+        load,
+        "workers, NATS, PostgreSQL and the publishing benchmark all on this machine's cores",
+        runs=runs,
+        config={
             "events": args.events,
             "rate": args.rate,
             "lag_seconds": args.lag_seconds,
@@ -525,11 +529,8 @@ def main(argv: list[str] | None = None) -> int:
             "PostgreSQL on 127.0.0.1, one shared archive folder",
             "nats": "a nats-server -js of the benchmark's own, file storage",
         },
-        "code": code_measured(REPO),
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    say(f"results: {args.results}")
+        code=code_measured(REPO),
+    )
     return 0
 
 

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bastion.cli.boundary_collect import NATS_OPTION, run_collector, status
+from bastion.cli.boundary_collect import (
+    KERNEL_DROPS_COLUMN,
+    NATS_OPTION,
+    run_collector,
+    status,
+)
 from bastion.cli.context import command_group, in_session, settings, store
 from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
@@ -298,7 +303,7 @@ def _print_status(listener: SyslogListener, every: float) -> None:
 
 LISTEN_COLUMNS: list[Column[dict[str, Any]]] = [
     *fields("received", "archived", "rejected"),
-    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
+    KERNEL_DROPS_COLUMN,
     ("MATCHES", lambda r: r["stats"].matches),
     ("NEW ALERTS", lambda r: r["stats"].alerts_created),
 ]

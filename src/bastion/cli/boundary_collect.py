@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.context import settings
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.boundary.listen import SyslogListener
@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
 
 
+KERNEL_DROPS_COLUMN: Column[dict[str, Any]] = (
+    "KERNEL UDP DROPS",
+    lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"],
+)
 COLLECT_COLUMNS: list[Column[dict[str, Any]]] = [
-    ("RECEIVED", lambda r: r["received"]),
-    ("PUBLISHED", lambda r: r["published_lines"]),
-    ("SPOOLED", lambda r: r["spool_messages"]),
-    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
+    *fields("received", "published_lines=PUBLISHED", "spool_messages=SPOOLED"),
+    KERNEL_DROPS_COLUMN,
 ]
 
 
@@ -67,11 +69,7 @@ def run_collector(
 
 
 CONSUMER_COLUMNS: list[Column[Any]] = [
-    ("CONSUMER", lambda c: c.name),
-    ("PENDING", lambda c: c.pending),
-    ("UNACKED", lambda c: c.ack_pending),
-    ("REDELIVERED", lambda c: c.redelivered),
-    ("WAITING PULLS", lambda c: c.waiting_pulls),
+    *fields("name=CONSUMER", "pending", "ack_pending=UNACKED", "redelivered", "waiting_pulls"),
     (
         "LAST ACTIVE",
         lambda c: c.last_active.isoformat(timespec="seconds") if c.last_active else "-",
