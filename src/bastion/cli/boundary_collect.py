@@ -4,6 +4,7 @@ distributed boundary's edge and its stream, as the CLI shows them."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,16 @@ if TYPE_CHECKING:
     from bastion.boundary.listen import SyslogListener
 
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
+
+
+def _quiet_nats_client() -> None:
+    """Keep nats-py from logging a traceback for every failed connection attempt.
+
+    The collector counts and reports each failure itself (its metrics and report), and
+    status says in one line that NATS cannot be reached: a collector waiting out a NATS
+    outage would otherwise write a traceback a second.
+    """
+    logging.getLogger("nats.aio.client").setLevel(logging.CRITICAL)
 
 
 KERNEL_DROPS_COLUMN: Column[dict[str, Any]] = (
@@ -42,6 +53,7 @@ def run_collector(
     from bastion.boundary.collector import ChunkPublisher, Spool, collect
     from bastion.boundary.collector_metrics import collector_registry, serve_metrics
 
+    _quiet_nats_client()
     folder = spool or settings().data_dir / "spool"
     publisher = ChunkPublisher(nats, Spool(folder, spool_max_bytes))
     registry = collector_registry(listener, publisher)
@@ -81,6 +93,8 @@ def status(nats: str = NATS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Show the distributed boundary: the raw-chunk stream's depth and each consumer's lag."""
     from bastion.boundary.stream_status import StreamStatus, stream_status
     from bastion.cli.output import table_lines
+
+    _quiet_nats_client()
 
     def render(found: StreamStatus) -> list[str]:
         rows = [[cell(c) for _, cell in CONSUMER_COLUMNS] for c in found.consumers]
