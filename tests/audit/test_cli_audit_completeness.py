@@ -525,7 +525,7 @@ READ_ONLY = {
     "assure returns export", "assure score", "assure dashboard", "audit export", "audit list",
     "assure reviews list", "assure reviews show", "assure plan list", "archive holds list",
     "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
-    "boundary rejects", "boundary sources", "exposures list", "scan findings", "scan show",
+    "boundary rejects", "boundary sources", "boundary status", "exposures list", "scan findings", "scan show",
     "scan exceptions", "scan due", "scan report", "scan national",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from sqlalchemy.orm import Session
 
 from bastion.alerts import list_alerts, record_alerts
 from bastion.boundary.checkpoints import (
@@ -117,3 +118,38 @@ def test_marking_a_batch_twice_conflicts_and_rolls_back_its_alerts(store: Store)
     with store.session() as session:
         [alert], total = list_alerts(session)
     assert (total, alert.count) == (1, 1)
+
+
+@pytest.mark.postgres
+def test_two_workers_saving_a_new_sources_checkpoint_at_once_both_commit(
+    postgres_store: Store,
+) -> None:
+    """The second insert of one new source waits for the first, then updates its row."""
+    import threading
+
+    def save(session: Session, offset: int) -> None:
+        save_checkpoint(
+            session, KEY, path="syslog://edge", format="panos", offset=offset, size=None, done=False
+        )
+
+    errors: list[BaseException] = []
+    with postgres_store.session() as first:
+        save(first, 100)  # inserted, not committed yet …
+
+        def second() -> None:
+            try:
+                with postgres_store.session() as session:
+                    save(session, 200)  # … so this insert waits for it
+            except BaseException as exc:  # the thread's failure is the test's
+                errors.append(exc)
+
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # blocked on the first's uncommitted row
+    other.join(timeout=30)
+    assert errors == []
+    with postgres_store.session() as session:
+        saved = get_checkpoint(session, KEY)
+        assert saved is not None
+        assert saved.offset == 200

@@ -85,8 +85,18 @@ def save_checkpoint(
         raise InputError(msg)
     row = session.get(IngestSourceRow, key)
     if row is None:
-        row = IngestSourceRow(key=key)
-        session.add(row)
+        row = IngestSourceRow(key=key, path=path, format=format, offset=offset, size=size)
+        try:
+            # Two workers may commit the first chunks of one new source at once: the
+            # second insert waits for the first, fails, and updates its row instead.
+            with session.begin_nested():
+                session.add(row)
+                row.done, row.updated_at = done, utcnow()
+            return
+        except IntegrityError:
+            row = session.get(IngestSourceRow, key, populate_existing=True)
+            if row is None:  # not a race: something else is wrong
+                raise
     row.path = path
     row.format = format
     row.offset = offset

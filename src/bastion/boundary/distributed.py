@@ -105,6 +105,35 @@ def dead_subject(fmt: str) -> str:
     return f"{SUBJECT_PREFIX}-dead.{fmt}"
 
 
+@dataclass(frozen=True)
+class ChunkMessage:
+    """One raw chunk as a JetStream message: subject, zstd payload, headers (message id first)."""
+
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+
+
+def chunk_message(
+    source: str,
+    key: str,
+    fmt: str,
+    chunk: Chunk,
+    prime: list[str],
+    compressor: zstandard.ZstdCompressor,
+) -> ChunkMessage:
+    """Build the message of one chunk of source ``key``; its id is the chunk's batch id."""
+    headers = {
+        "Nats-Msg-Id": batch_id_for(key, chunk.offset),
+        "Bastion-Source": source,
+        "Bastion-Key": key,
+        "Bastion-Format": fmt,
+        "Bastion-Offset": str(chunk.offset),
+        "Bastion-Prime": json.dumps(prime),
+    }
+    return ChunkMessage(f"{SUBJECT_PREFIX}.{fmt}", compressor.compress(chunk.data), headers)
+
+
 async def ensure_stream(js: JetStreamContext) -> None:
     """Create the work-queue stream of raw chunks if it does not exist yet."""
     await ensure_work_queue(
@@ -199,16 +228,8 @@ async def publish_file(
     chunks = sent = duplicates = 0
     with open_source(path) as stream:
         for chunk in read_chunks(stream, start=start, chunk_size=chunk_size):
-            headers = {
-                "Nats-Msg-Id": batch_id_for(key, chunk.offset),
-                "Bastion-Source": str(path),
-                "Bastion-Key": key,
-                "Bastion-Format": parser.name,
-                "Bastion-Offset": str(chunk.offset),
-                "Bastion-Prime": json.dumps(prime),
-            }
-            subject = f"{SUBJECT_PREFIX}.{parser.name}"
-            duplicates += await publish_acked(js, subject, compressor.compress(chunk.data), headers)
+            message = chunk_message(str(path), key, parser.name, chunk, prime, compressor)
+            duplicates += await publish_acked(js, message.subject, message.payload, message.headers)
             crash_point("after-publish")
             if checkpoints is not None:
                 end = chunk.offset + len(chunk.data)

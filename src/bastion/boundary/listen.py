@@ -1,4 +1,4 @@
-"""A syslog listener on UDP and TCP that slows senders down rather than dropping their lines.
+"""A syslog listener on UDP and TCP (or TLS) that slows senders down rather than dropping lines.
 
 Receivers put blocks of framed lines on a queue bounded by the lines it holds;
 one consumer joins blocks into batches (by size or age) and runs them through
@@ -8,6 +8,11 @@ window close (real backpressure, nothing lost); a UDP sender cannot be slowed
 by any protocol, so its datagrams wait in the socket's large kernel buffer, and
 the kernel's drop counter for that socket is reported rather than hidden.
 
+Given a TLS context the TCP port speaks syslog over TLS (RFC 5425: TLS 1.2 or
+later, octet-counted frames); with a client CA it takes only senders presenting
+a certificate that authority signed. A failed handshake ends that connection
+and is reported with the framing errors.
+
 ``stop`` ends it in order: no new TCP connections; what open connections and
 the UDP socket already hold is read; every queued line goes through the
 pipeline and is committed; then ``run`` returns.
@@ -15,25 +20,29 @@ pipeline and is committed; then ``run`` returns.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bastion.boundary.pipeline import Pipeline
 from bastion.boundary.source_stats import SourceStats
 from bastion.boundary.sources import Chunk
 from bastion.boundary.syslog import OctetCountedDecoder
 from bastion.boundary.udp import open_udp, receive_blocks, socket_drops
-from bastion.core.errors import FormatError
+from bastion.core.errors import FormatError, InputError
 
 DEFAULT_UDP_BUFFER_BYTES = 64 << 20
 # After stop, how long a connection or the UDP socket is read while data keeps coming.
 DRAIN_SECONDS = 5.0
+HANDSHAKE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,23 @@ class ListenerConfig:
     flush_seconds: float = 1.0
     queue_lines: int = 200_000
     udp_buffer_bytes: int = DEFAULT_UDP_BUFFER_BYTES
+    tls: ssl.SSLContext | None = None  # the TCP port speaks syslog over TLS (RFC 5425)
+
+
+def tls_context(cert: Path, key: Path, client_ca: Path | None = None) -> ssl.SSLContext:
+    """Return the server side of syslog over TLS: TLS 1.2 or later, and with ``client_ca``,
+    only senders presenting a certificate that authority signed."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.load_verify_locations(client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        msg = f"cannot use the TLS certificate {cert}, key {key} or client CA {client_ca}: {exc}"
+        raise InputError(msg) from None
+    return context
 
 
 @dataclass
@@ -111,9 +137,12 @@ class LineQueue:
 
 
 class SyslogListener:
-    """Receive syslog over UDP and/or TCP and feed the pipeline in batches."""
+    """Receive syslog over UDP and/or TCP and feed the pipeline in batches.
 
-    def __init__(self, pipeline: Pipeline, config: ListenerConfig) -> None:
+    Without a pipeline it only receives: a collector takes its ``batches`` instead.
+    """
+
+    def __init__(self, pipeline: Pipeline | None, config: ListenerConfig) -> None:
         self.pipeline = pipeline
         self.config = config
         self.state = ListenerState()
@@ -179,15 +208,22 @@ class SyslogListener:
             "udp_buffer_bytes": self.state.udp_buffer_bytes,
         }
 
+    @property
+    def source(self) -> str:
+        """Name what this listener receives, as its source: ``syslog://host:udp-tcp``."""
+        return (
+            f"syslog://{self.config.host}:{self.state.udp_port or '-'}-{self.state.tcp_port or '-'}"
+        )
+
     def run(self) -> SourceStats:
         """Consume queued lines until ``stop``; return what the pipeline did with them."""
+        if self.pipeline is None:
+            msg = "a listener without a pipeline is read through its batches"
+            raise TypeError(msg)
         started = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         ports = f"{self.state.udp_port or '-'}-{self.state.tcp_port or '-'}"
         return self.pipeline.ingest_chunks(
-            self._batches(),
-            source=f"syslog://{self.config.host}:{ports}",
-            key=f"listen-{ports}-{started}",
-            fmt=self.config.fmt,
+            self.batches(), source=self.source, key=f"listen-{ports}-{started}", fmt=self.config.fmt
         )
 
     def _spawn(self, target: Callable[..., object], *args: object) -> None:
@@ -206,7 +242,11 @@ class SyslogListener:
             self.kernel_udp_drops()
             self._udp.close()
 
-    def _batches(self) -> Iterator[Chunk]:
+    def batches(self) -> Iterator[Chunk]:
+        """Yield queued lines in batches (by size or age) until ``stop`` drained the queue.
+
+        A batch counts as committed once the next one is asked for.
+        """
         offset = 0
         while True:
             blocks: list[bytes] = []
@@ -234,6 +274,15 @@ class _TcpHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         listener = self.server.listener
         decoder = OctetCountedDecoder()
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(HANDSHAKE_SECONDS)
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError) as exc:
+                listener.state.framing_errors.append(
+                    f"{self.client_address[0]}: TLS handshake failed: {exc}"
+                )
+                return
         self.request.settimeout(0.2)
         drain_until: float | None = None
         while True:
@@ -248,6 +297,8 @@ class _TcpHandler(socketserver.BaseRequestHandler):
                     if drain_until is None:
                         continue
                     data = b""  # stopping, and nothing more came: what was sent is read
+                except ssl.SSLEOFError:
+                    data = b""  # a TLS sender that closed without saying so: what came counts
                 except OSError:
                     return
             try:
@@ -259,6 +310,9 @@ class _TcpHandler(socketserver.BaseRequestHandler):
             if frames:
                 listener.lines.put(b"\n".join(frames) + b"\n")
             if not data:
+                if isinstance(self.request, ssl.SSLSocket):
+                    with contextlib.suppress(OSError):
+                        self.request.unwrap()  # answer the sender's close_notify
                 return
 
 
@@ -273,12 +327,22 @@ class _TcpServer(socketserver.ThreadingTCPServer):
         self.listener = listener
         super().__init__(address, _TcpHandler)
 
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        """Accept a connection; over TLS, wrap it (its handshake runs in the handler's thread)."""
+        connection, address = self.socket.accept()
+        tls = self.listener.config.tls
+        if tls is not None:
+            connection = tls.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
+        return connection, address
+
     def server_close(self) -> None:
         """Take the connections still waiting in the backlog, then close and join them all."""
         self.socket.setblocking(False)
         while True:
             try:
-                connection, address = self.socket.accept()
+                connection, address = self.get_request()
             except OSError:
                 break
             connection.setblocking(True)

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from bastion.cli.boundary_collect import (
+    KERNEL_DROPS_COLUMN,
+    NATS_OPTION,
+    run_collector,
+    status,
+)
 from bastion.cli.context import command_group, in_session, settings, store
 from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
@@ -43,7 +49,6 @@ TIMEZONE_OPTION = typer.Option(
     help="IANA time zone (e.g. Europe/London) of device times written without an offset; "
     "default the boundary_timezone setting (UTC). A time with an offset keeps it",
 )
-NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server URL")
 
 
 def _pipeline(
@@ -183,19 +188,52 @@ def listen(
     ),
     indicators: list[Path] = INDICATORS_OPTION,
     timezone: str | None = TIMEZONE_OPTION,
+    tls_cert: Path | None = typer.Option(
+        None,
+        "--tls-cert",
+        help="the TCP port speaks syslog over TLS (RFC 5425) with this "
+        "certificate chain (PEM); give --tls-key too",
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="the TLS certificate's key (PEM)"),
+    tls_client_ca: Path | None = typer.Option(
+        None, "--tls-client-ca", help="take only senders with a certificate this CA (PEM) signed"
+    ),
+    publish: bool = typer.Option(
+        False,
+        "--publish",
+        help="be a collector: publish batches to NATS JetStream for `boundary worker`s, "
+        "spooling to disk while NATS cannot take them; no database is opened",
+    ),
+    nats: str = NATS_OPTION,
+    spool: Path | None = typer.Option(
+        None, "--spool", help="with --publish: spool folder (default <data_dir>/spool)"
+    ),
+    spool_max_bytes: int = typer.Option(
+        1 << 30, "--spool-max-bytes", min=1, help="with --publish: stop taking lines past this"
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=0, help="with --publish: serve Prometheus /metrics here"
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="address for /metrics"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Listen for syslog on UDP and/or TCP until SIGINT (Ctrl-C) or SIGTERM, then report.
 
-    The first signal stops accepting, puts every line received through the pipeline,
-    commits it and prints the report; a second signal exits at once, saying how many
-    received lines were not committed.
+    The first signal stops accepting, puts every line received through the pipeline
+    (or, with --publish, publishes or spools it), commits it and prints the report;
+    a second signal exits at once, saying how many received lines were not committed.
     """
-    from bastion.boundary.listen import ListenerConfig, SyslogListener
+    from bastion.boundary.listen import ListenerConfig, SyslogListener, tls_context
 
     if udp is None and tcp is None:
         msg = "give --udp PORT, --tcp PORT or both"
         raise InputError(msg)
+    tls = None
+    if tls_cert or tls_key or tls_client_ca:
+        if not (tls_cert and tls_key and tcp is not None):
+            msg = "syslog over TLS needs --tcp PORT, --tls-cert and --tls-key"
+            raise InputError(msg)
+        tls = tls_context(tls_cert, tls_key, tls_client_ca)
     config = ListenerConfig(
         format,
         host=host,
@@ -204,7 +242,14 @@ def listen(
         batch_lines=batch_lines,
         flush_seconds=flush_seconds,
         udp_buffer_bytes=udp_buffer or settings().syslog_udp_buffer_bytes,
+        tls=tls,
     )
+    if publish:
+        listener = SyslogListener(None, config)
+        listener.start()
+        _stop_on_signals(listener)
+        run_collector(listener, nats, spool, spool_max_bytes, (metrics_host, metrics_port), as_json)
+        return
     listener = SyslogListener(_pipeline(indicators, timezone=timezone), config)
     listener.start()
     _stop_on_signals(listener)
@@ -258,7 +303,7 @@ def _print_status(listener: SyslogListener, every: float) -> None:
 
 LISTEN_COLUMNS: list[Column[dict[str, Any]]] = [
     *fields("received", "archived", "rejected"),
-    ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
+    KERNEL_DROPS_COLUMN,
     ("MATCHES", lambda r: r["stats"].matches),
     ("NEW ALERTS", lambda r: r["stats"].alerts_created),
 ]
@@ -383,6 +428,9 @@ def worker(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(until_stopped())
     _report(list(pool.stats.values()), as_json)
+
+
+app.command()(status)
 
 
 FORMAT_COLUMNS: list[Column[Any]] = [

@@ -78,8 +78,9 @@ class LabCa:
         self_signed: bool = False,
         bits: int = 2048,
         ocsp_url: str | None = None,
+        client: bool = False,
     ) -> CertFiles:
-        """Write a leaf for ``hostname`` and its key; return the files."""
+        """Write a leaf for ``hostname`` (a client's, with ``client``) and its key; return the files."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
         now = datetime.now(UTC)
         start, end = (
@@ -99,7 +100,14 @@ class LabCa:
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+                x509.ExtendedKeyUsage(
+                    [
+                        x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH
+                        if client
+                        else x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+                    ]
+                ),
+                critical=False,
             )
         )
         if ocsp_url:  # names an OCSP responder (the lab's servers staple no answer)
