@@ -50,7 +50,7 @@ def subdomain_entropy(names: pl.LazyFrame, column: str) -> pl.LazyFrame:
     indexed = names.with_row_index("_row")
     chars = (
         indexed.select("_row", pl.col(column).str.split("").alias("_char"))
-        .explode("_char")
+        .explode("_char", empty_as_null=True)
         .filter(pl.col("_char").is_not_null() & (pl.col("_char") != ""))
         .group_by("_row", "_char")
         .agg(pl.len().alias("_k"))
