@@ -8,7 +8,7 @@ Beacon score of a pair with ``n`` connections and inter-arrival times ``d``
 (seconds), each part 0–1:
 
 * ``interval_skew`` = 1 − |Bowley skew of d| (Bowley: (Q1 + Q3 − 2·Q2) / (Q3 − Q1),
-  0 when Q3 = Q1): a beacon's intervals are symmetric about their median;
+  0 when Q3 − Q1 is under 1 % of Q2): a beacon's intervals are symmetric about their median;
 * ``interval_mad`` = max(0, 1 − 2·MAD(d) / median(d)): a beacon's intervals stay
   close to their median (a 30 % jitter still scores about 0.8; people browsing
   score about 0);
@@ -49,7 +49,8 @@ PARTS = list(WEIGHTS)
 def _bowley(values: pl.Expr) -> pl.Expr:
     q1, q2, q3 = (values.quantile(q, "linear") for q in (0.25, 0.5, 0.75))
     spread = q3 - q1
-    return pl.when(spread > 0).then((q1 + q3 - 2 * q2) / spread).otherwise(0.0)
+    # A spread under 1 % of the median is rounding (a microsecond, a byte): no skew to speak of.
+    return pl.when(spread > 0.01 * q2.abs()).then((q1 + q3 - 2 * q2) / spread).otherwise(0.0)
 
 
 def _mad_ratio(values: pl.Expr, floor: float) -> pl.Expr:
