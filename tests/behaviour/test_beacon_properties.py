@@ -13,10 +13,10 @@ import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.behaviour.helpers import day_start
 
 from bastion.behaviour.beacons import score_pairs
 from bastion.behaviour.config import DEFAULT_CONFIG
-from tests.behaviour.helpers import day_start
 
 DAY_S = 86_400
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.behaviour.helpers import DAY, archive, beacon_times, connections, day_start, lookups
 
 from bastion import behaviour
 from bastion.alerts import list_alerts
@@ -14,7 +15,6 @@ from bastion.audit import Actor
 from bastion.core.errors import InputError, NotFoundError, PermissionDenied
 from bastion.core.scope import Scope
 from bastion.store import Store
-from tests.behaviour.helpers import DAY, archive, beacon_times, connections, day_start, lookups
 
 ACTOR = Actor.cli("test")
 EVERYTHING = Scope.everything()
@@ -56,12 +56,14 @@ def test_hunt_alerts_beacons_and_tunnels_with_evidence_and_not_browsing(
     # federation view: the address beaconing from two members ranks first, at both
     assert [(r.orgs, r.dest) for r in found[:2]] == [(2, "203.0.113.90")] * 2
     beacon = next(r for r in found if r.host == "10.0.0.5")
-    assert beacon.connections == 280 and beacon.parts["interval_mad"] > 0.5
+    assert beacon.connections == 280
+    assert beacon.parts["interval_mad"] > 0.5
     assert sum(beacon.evidence["intervals"]["counts"]) == 279
     assert beacon.evidence["samples"][0]["raw"].startswith("conn 10.0.0.5 -> 203.0.113.90")
     assert "\"host.ip\" = '10.0.0.5'" in beacon.evidence["hunt"]
     alert = next(a for a in alerts if a.host == "10.0.0.5")
-    assert alert.count == 280 and alert.observable == "203.0.113.90"
+    assert alert.count == 280
+    assert alert.observable == "203.0.113.90"
     assert alert.severity.value == "high"  # seen at two organisations
     assert total == len(found) == 4
 
@@ -73,7 +75,8 @@ def test_allow_list_silences_known_good_and_benign_feeds_it(store: Store, root: 
             reason="monitoring", expires_on=date.today() + timedelta(days=1), actor=ACTOR,
         )  # fmt: skip
         report = behaviour.hunt_days(session, root, [DAY], actor=ACTOR)
-        assert report.allowed == 1 and report.alerting == 3
+        assert report.allowed == 1
+        assert report.alerting == 3
         tunnel = next(
             r for r in behaviour.list_results(session, EVERYTHING, days=[DAY])[0]
             if r.analytic == "dns-tunnel"
@@ -85,7 +88,8 @@ def test_allow_list_silences_known_good_and_benign_feeds_it(store: Store, root: 
         assert marked.status == "benign"
         assert (entry.org, entry.kind, entry.value) == ("RAA", "domain", "relay.example")
         again = behaviour.hunt_days(session, root, [DAY], actor=ACTOR)
-    assert again.allowed == 2 and again.alerting == 2
+    assert again.allowed == 2
+    assert again.alerting == 2
 
 
 def test_allow_list_tenancy_and_bad_entries(store: Store) -> None:
