@@ -6,6 +6,7 @@ from bastion.web.api import (
     account,
     alert_triage,
     alerts,
+    behaviour,
     events,
     holdings,
     hunts,
@@ -45,5 +46,6 @@ router.include_router(passwords.router)
 router.include_router(uptime.router)
 router.include_router(assure_router)
 router.include_router(scan.router)
+router.include_router(behaviour.router)
 
 __all__ = ["API_PREFIX", "router"]

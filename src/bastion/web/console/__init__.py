@@ -22,6 +22,7 @@ from bastion.web.console import (
     users,
 )
 from bastion.web.console import assure as assure_console
+from bastion.web.console import behaviour as behaviour_console
 from bastion.web.console import intel as intel_console
 from bastion.web.console import passwords as passwords_console
 from bastion.web.console import scan as scan_console
@@ -46,6 +47,7 @@ router.include_router(passwords_console.router)
 router.include_router(uptime_router)
 router.include_router(assure_console.router)
 router.include_router(scan_console.router)
+router.include_router(behaviour_console.router)
 router.include_router(admin.router)
 router.include_router(users.router)
 router.include_router(apidocs.router)
