@@ -413,10 +413,8 @@ MUTATING: dict[str, Case] = {
     "users reset-totp": case(words("users", "reset-totp", "dee"), viewer),
     "behaviour hunt": case(words("behaviour", "hunt", "--days", "1"), behaviour_day),
     "behaviour run": case(words("behaviour", "run"), behaviour_day),
-    "behaviour benign": Case(
-        words("behaviour", "benign", "1", "--reason", "our backup agent"),
-        (behaviour_result,),
-        changes=lambda _out: 2,  # the allow-list entry, and the result marked benign
+    "behaviour benign": case(
+        words("behaviour", "benign", "1", "--reason", "our backup agent"), behaviour_result
     ),
     "behaviour allow add": case(
         words("behaviour", "allow", "add", "domain", "vendor.test", "--reason", "updates")

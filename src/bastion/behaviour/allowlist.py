@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -63,7 +63,7 @@ class AllowEntry:
             return False
 
 
-def _to_domain(row: BehaviourAllowRow) -> AllowEntry:
+def to_entry(row: BehaviourAllowRow) -> AllowEntry:
     return from_row(AllowEntry, row, org=row.org_code)
 
 
@@ -98,7 +98,7 @@ def _check_org(scope: Scope, org: str | None) -> str | None:
     return code
 
 
-def add_allowed(
+def new_entry(
     session: Session,
     scope: Scope,
     *,
@@ -108,8 +108,8 @@ def add_allowed(
     reason: str,
     expires_on: date,
     actor: Actor,
-) -> AllowEntry:
-    """Add an entry (``org`` None: national, for national callers only); audited."""
+) -> BehaviourAllowRow:
+    """Check and insert an entry; the caller records the change in the audit trail."""
     code = _check_org(scope, org)
     if not reason.strip():
         msg = "an allow-list entry needs a reason"
@@ -128,19 +128,39 @@ def add_allowed(
     )
     session.add(row)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "behaviour.allow.add",
-        f"behaviour-allow:{row.id}",
-        org=code,
-        after={"kind": row.kind, "value": row.value, "reason": row.reason,
-               "expires_on": row.expires_on},
+    return row
+
+
+def entry_view(entry: BehaviourAllowRow | AllowEntry) -> dict[str, object]:
+    """Return what the audit trail keeps of an entry."""
+    return {"kind": entry.kind, "value": entry.value, "reason": entry.reason,
+            "expires_on": entry.expires_on}  # fmt: skip
+
+
+def add_allowed(
+    session: Session,
+    scope: Scope,
+    *,
+    org: str | None,
+    kind: str,
+    value: str,
+    reason: str,
+    expires_on: date,
+    actor: Actor,
+) -> AllowEntry:
+    """Add an entry (``org`` None: national, for national callers only); audited."""
+    row = new_entry(
+        session, scope, org=org, kind=kind, value=value, reason=reason, expires_on=expires_on,
+        actor=actor,
     )  # fmt: skip
-    return _to_domain(row)
+    audit.record(
+        session, actor, "behaviour.allow.add", f"behaviour-allow:{row.id}", org=row.org_code,
+        after=entry_view(row),
+    )  # fmt: skip
+    return to_entry(row)
 
 
-def _visible(scope: Scope):  # type: ignore[no-untyped-def]
+def _visible(scope: Scope) -> Select[BehaviourAllowRow]:
     query = select(BehaviourAllowRow)
     if scope.codes is not None:
         query = query.where(BehaviourAllowRow.org_code.in_(scope.codes))
@@ -155,7 +175,7 @@ def list_allowed(
     if active_on is not None:
         query = query.where(BehaviourAllowRow.expires_on >= active_on)
     rows = session.scalars(query.order_by(BehaviourAllowRow.org_code, BehaviourAllowRow.id))
-    return sorted((_to_domain(r) for r in rows), key=lambda e: (e.org is not None, e.id))
+    return sorted((to_entry(r) for r in rows), key=lambda e: (e.org is not None, e.id))
 
 
 def remove_allowed(session: Session, scope: Scope, entry_id: int, *, actor: Actor) -> AllowEntry:
@@ -167,7 +187,7 @@ def remove_allowed(session: Session, scope: Scope, entry_id: int, *, actor: Acto
     if row.org_code is None and not scope.national:
         msg = f"no allow-list entry {entry_id}"
         raise NotFoundError(msg)
-    entry = _to_domain(row)
+    entry = to_entry(row)
     session.delete(row)
     audit.record(
         session,
@@ -175,9 +195,8 @@ def remove_allowed(session: Session, scope: Scope, entry_id: int, *, actor: Acto
         "behaviour.allow.remove",
         f"behaviour-allow:{entry_id}",
         org=entry.org,
-        before={"kind": entry.kind, "value": entry.value, "reason": entry.reason,
-                "expires_on": entry.expires_on},
-    )  # fmt: skip
+        before=entry_view(entry),
+    )
     session.flush()
     return entry
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.audit import Actor
-from bastion.behaviour.allowlist import AllowEntry, add_allowed
+from bastion.behaviour.allowlist import AllowEntry, entry_view, new_entry, to_entry
 from bastion.behaviour.analyse import DNS_TUNNEL, RARE
 from bastion.behaviour.models import BehaviourResultRow
 from bastion.core.records import from_row, must_exist
@@ -117,11 +117,11 @@ def mark_benign(
     """Mark a result benign and allow-list what it was about (nationally if ``national``).
 
     The entry is the organisation's own unless a national caller asks for a national
-    one; audited (the result's change and the entry).
+    one; audited as one change (the result and the entry it made).
     """
     row = _row(session, scope, result_id)
     kind, value = allow_entry_for(_to_domain(row))
-    entry = add_allowed(
+    entry = new_entry(
         session,
         scope,
         org=None if national else row.org_code,
@@ -141,6 +141,7 @@ def mark_benign(
         f"behaviour-result:{row.id}",
         org=row.org_code,
         before={"status": before},
-        after={"status": row.status, "allow_entry": entry.id},
-    )
-    return _to_domain(row), entry
+        after={"status": row.status, "allow_entry": entry.id, **entry_view(entry),
+               "allow_org": entry.org_code},
+    )  # fmt: skip
+    return _to_domain(row), to_entry(entry)

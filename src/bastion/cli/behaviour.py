@@ -131,7 +131,7 @@ def results(
     day: str | None = typer.Option(None, "--day", help="only this day (YYYY-MM-DD)"),
     status: str | None = typer.Option(None, "--status", help="open, allowed or benign"),
     min_score: float = typer.Option(0.0, "--min-score", min=0.0, max=1.0, help="hide lower"),
-    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000, help="show at most this many"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List stored results best first: destinations seen at several organisations first."""
