@@ -10,6 +10,7 @@ from tests.behaviour.helpers import DAY, archive, beacon_times, connections
 from tests.web.test_browser import browser, live, sign_in
 
 from bastion import audit, behaviour
+from bastion.alerts import list_alerts
 from bastion.audit import Actor
 
 pytestmark = pytest.mark.browser
@@ -70,4 +71,11 @@ def test_analyst_follows_the_hunt_link(live: dict[str, Any], browser: Any, tmp_p
     page.click("#hunt-link")
     page.wait_for_selector("textarea")
     assert f"\"destination.ip\" = '{destination}'" in page.locator("textarea").first.input_value()
+    with live["store"].session() as session:
+        alerts = [a for a in list_alerts(session)[0] if a.kind.value == "behaviour"]
+    page.goto(f"{live['url']}/alerts/{alerts[0].id}")
+    page.click("#behaviour-link")
+    page.wait_for_selector("#result-table")
+    assert page.locator("#result-table tbody tr").count() >= 1
+    assert alerts[0].host in page.locator("#result-table").inner_text()
     context.close()

@@ -50,6 +50,7 @@ def list_results(
     *,
     days: list[date] | None = None,
     org: str | None = None,
+    host: str | None = None,
     status: str | None = None,
     min_score: float = 0.0,
     limit: int = 200,
@@ -63,6 +64,8 @@ def list_results(
         query = query.where(BehaviourResultRow.day.in_(days))
     if org:
         query = query.where(BehaviourResultRow.org_code == org.strip().upper())
+    if host:
+        query = query.where(BehaviourResultRow.host == host.strip())
     if status:
         query = query.where(BehaviourResultRow.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

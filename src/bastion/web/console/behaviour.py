@@ -44,12 +44,13 @@ def results_page(
     principal: PrincipalDep,
     scope: ScopeDep,
     org: Filter = "",
+    host: Annotated[str, Query(max_length=64, pattern=PRINTABLE)] = "",
     status: Annotated[Literal["", "open", "allowed", "benign"], Query()] = "open",
 ) -> HTMLResponse:
     """List results best first (federation-wide first), and the allow-list with its form."""
     principal.require("behaviour:read")
     found, total = behaviour.list_results(
-        session, scope, org=org or None, status=status or None, limit=500
+        session, scope, org=org or None, host=host or None, status=status or None, limit=500
     )
     return templates.TemplateResponse(
         request,
@@ -59,6 +60,7 @@ def results_page(
             "results": found,
             "total": total,
             "org": org,
+            "host": host,
             "status": status,
             "allowed": behaviour.list_allowed(session, scope),
             "may_write": principal.can("behaviour:write"),
