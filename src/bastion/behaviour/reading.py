@@ -42,7 +42,7 @@ COLUMNS = [
     "tls.client.ja3",
     "tls.client.ja4",
 ]
-EVIDENCE_COLUMNS = ["event.original", "event.dataset", "log.file.path", "log.offset"]
+EVIDENCE_COLUMNS = ["event.original", "event.dataset", "event.type", "log.file.path", "log.offset"]
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ def _candidates(result: dict[str, Any], events: pl.DataFrame) -> pl.DataFrame:
         pl.lit(f"behaviour:{result['analytic']}:{result['dest']}").alias("key"),
         pl.lit(title).alias("title"),
         pl.lit(_severity(result)).alias("severity"),
-        pl.lit(False).alias("blocked"),
+        # as the verdict stage says: the device blocked what it denied
+        (pl.col("event.type") == "denied").fill_null(value=False).alias("blocked"),
         "event.original",
         "log.file.path",
         "log.offset",

@@ -53,7 +53,7 @@ def _encoded_names(draw: Draw, n: int) -> pl.Series:
     length = draw.ints(n, 38, 57)
     letters = draw.ints(n * 56, 0, len(_BASE32)).to_list()
     names = []
-    for i, size in enumerate(length.to_list()):  # 600 names, once: not a hot path
+    for i, size in enumerate(length.to_list()):  # a few dozen names, once: not a hot path
         chunk = "".join(_BASE32[c] for c in letters[i * 56 : i * 56 + size])
         names.append(f"{chunk}.t{i % 7}.{TUNNEL_DOMAIN}")
     return pl.Series(names)
@@ -66,9 +66,9 @@ def plant_behaviour(pick: Targets, seed: int, day_start: int) -> list[Plant]:
 
     org = pick.member()
     host = pick.client(org)
-    n = 270  # every 5 minutes, 20 % jitter, asleep 00:00-01:30
+    n = 45  # every 30 minutes, 20 % jitter, asleep 00:00-01:30
     frame = flows(
-        ts=_jittered(draw, day_start + 90 * MINUTE, n, 5 * MINUTE, 0.2),
+        ts=_jittered(draw, day_start + 90 * MINUTE, n, 30 * MINUTE, 0.2),
         src=host,
         sport=draw.ints(n, 49152, 65536),
         dst=BEACON_IP,
@@ -85,12 +85,12 @@ def plant_behaviour(pick: Targets, seed: int, day_start: int) -> list[Plant]:
     plants.append(
         plant(frame, kind="beacon", org=org, host_ip=host, external=[BEACON_IP], indicator=None,
               fmt="panos", file="panos.log", action="allowed",
-              description="HTTPS beacon every 5 minutes (20 % jitter) to an address on no list")
+              description="HTTPS beacon every 30 minutes (20 % jitter) to an address on no list")
     )  # fmt: skip
 
     org = pick.member()
     host = pick.client(org)
-    awake = _jittered(draw, day_start + 7 * HOUR, 68, 15 * MINUTE, 0.1)  # wakes at 07:00
+    awake = _jittered(draw, day_start + 7 * HOUR, 34, 30 * MINUTE, 0.1)  # wakes at 07:00
     n = len(awake)
     frame = with_uid(
         flows(
@@ -108,14 +108,14 @@ def plant_behaviour(pick: Targets, seed: int, day_start: int) -> list[Plant]:
     plants.append(
         plant(frame, kind="beacon", org=org, host_ip=host, external=[LOADER_IP], indicator=None,
               fmt="zeek", file="zeek/ssl.log", action="allowed",
-              description="TLS beacon every 15 minutes from 07:00 with an unlisted JA3 and SNI")
+              description="TLS beacon every 30 minutes from 07:00 with an unlisted JA3 and SNI")
     )  # fmt: skip
 
     org = pick.member()
     host = pick.client(org)
-    n = 140  # every 10 minutes, 30 % jitter, through the proxy
+    n = 70  # every 20 minutes, 30 % jitter, through the proxy
     frame = flows(
-        ts=_jittered(draw, day_start + 30 * MINUTE, n, 10 * MINUTE, 0.3),
+        ts=_jittered(draw, day_start + 30 * MINUTE, n, 20 * MINUTE, 0.3),
         src=host,
         dst=PROXY_BEACON_IP,
         host=PROXY_BEACON_DOMAIN,
@@ -130,12 +130,12 @@ def plant_behaviour(pick: Targets, seed: int, day_start: int) -> list[Plant]:
     plants.append(
         plant(frame, kind="beacon", org=org, host_ip=host, external=[PROXY_BEACON_IP],
               indicator=None, fmt="squid", file="squid/access.log", action="allowed",
-              description="beacon every 10 minutes (30 % jitter) through the web proxy")
+              description="beacon every 20 minutes (30 % jitter) through the web proxy")
     )  # fmt: skip
 
     org = pick.member()
     host = pick.client(org)
-    n = 600
+    n = 90
     frame = with_uid(
         flows(
             ts=draw.ints(n, day_start + 10 * HOUR, day_start + 14 * HOUR).sort(),
@@ -171,9 +171,9 @@ def _benign(draw: Draw, pick: Targets, day_start: int) -> list[Plant]:
         ),
         draw,
     )  # fmt: skip
-    m = 1440  # a monitoring agent reporting every minute
+    m = 96  # a monitoring agent reporting every 15 minutes
     monitor = flows(
-        ts=_jittered(draw, day_start + 20 * SECOND, m, MINUTE, 0.02),
+        ts=_jittered(draw, day_start + 20 * SECOND, m, 15 * MINUTE, 0.02),
         src=host, sport=draw.ints(m, 49152, 65536), dst=MONITOR_IP, dport=8443, proto="tcp",
         app="ssl", action="allow", rule="allow-monitoring", bytes_out=draw.ints(m, 880, 960),
         bytes_in=draw.ints(m, 200, 260), duration_ms=draw.ints(m, 20, 90), device="pa-bdr-01",
@@ -193,6 +193,6 @@ def _benign(draw: Draw, pick: Targets, day_start: int) -> list[Plant]:
 
     return [
         benign(ntp, NTP_SERVER, "zeek", "zeek/conn.log", "NTP to the national time server"),
-        benign(monitor, MONITOR_IP, "panos", "panos.log", "the monitoring agent, every minute"),
+        benign(monitor, MONITOR_IP, "panos", "panos.log", "the monitoring agent, every 15 minutes"),
         benign(update, UPDATE_IP, "squid", "squid/access.log", "hourly software update check"),
     ]
