@@ -132,3 +132,27 @@ def test_scheduled_run_hunts_only_new_days(store: Store, root: Path) -> None:
         behaviour.hunt_days(session, root, first, actor=ACTOR)
         assert behaviour.days_to_hunt(session, root, today=later + timedelta(days=1)) == []
         assert behaviour.hunted_days(session) == [DAY]
+
+
+def test_lookback_days_make_fingerprints_new_or_known_and_a_spread_one_a_campaign(
+    tmp_path: Path,
+) -> None:
+    before, day = DAY - timedelta(days=1), DAY
+    stamps = beacon_times(3600, 3)
+    old = [connections(stamps - 86_400_000_000, f"10.0.0.{i}", "198.18.1.1", ja3="aa" * 16)
+           for i in range(5)]  # fmt: skip
+    campaign = [connections(stamps, "10.0.0.9", "198.18.1.2", org=org, ja3="cc" * 16)
+                for org in ("RAA", "RBB", "RCC")]  # fmt: skip
+    root = archive(
+        tmp_path / "archive",
+        *old,
+        connections(stamps, "10.0.0.1", "198.18.1.1", ja3="aa" * 16),  # seen the day before
+        *campaign,
+        lookups(stamps, "10.0.0.1", ["www.news.test"] * 3),
+    )
+    assert behaviour.analyse_day(root, before, behaviour.DEFAULT_CONFIG).height == 0
+    found = behaviour.analyse_day(root, day, behaviour.DEFAULT_CONFIG)
+    prints = found.filter(found["analytic"] == "rare-fingerprint")
+    assert set(prints["dest"]) == {"ja3:" + "cc" * 16}  # the known one is not new
+    assert prints["orgs"].to_list() == [3, 3, 3]  # seen at three members: ranked first
+    assert prints["parts"][0] == '{"new":1.0,"rarity":0.0,"spread":1.0}'

@@ -92,14 +92,14 @@ def dns_results(
 
 @dataclass(frozen=True)
 class Lookback:
-    """What the days before the analysed one saw: registered domains and fingerprints."""
+    """What the days before the analysed one saw: each host's registered domains, fingerprints."""
 
     domains: pl.LazyFrame | None = None
     fingerprints: pl.LazyFrame | None = None
 
 
 def lookback(root: Path, day: date, config: BehaviourConfig) -> Lookback:
-    """Read the registered domains (per organisation) and fingerprints of the lookback days."""
+    """Read the registered domains (per host) and fingerprints of the lookback days."""
     parts = [
         read_slice(part)
         for _, part in slices_between(
@@ -111,7 +111,7 @@ def lookback(root: Path, day: date, config: BehaviourConfig) -> Lookback:
     before = pl.concat(parts)
     domains = (
         before.filter(pl.col("qname").is_not_null())
-        .select("org", dns.registered_domain(pl.col("qname")).alias("dest"))
+        .select("org", "host", dns.registered_domain(pl.col("qname")).alias("dest"))
         .unique()
         .collect()
     )

@@ -14,9 +14,9 @@ under one registered domain in the window:
 * ``nxdomain`` = share of the queries answered NXDOMAIN.
 
 Total = 0.4·subdomains + 0.2·length + 0.3·entropy + 0.1·nxdomain; pairs with
-fewer than ``dns_min_subdomains`` unique subdomains are not scored. ``first_seen``
-says the registered domain was not asked for at that organisation in the
-lookback days (it is shown, not weighed).
+fewer than ``dns_min_subdomains`` unique subdomains are not scored. ``new_domain``
+says the host did not ask for the registered domain in the lookback days (a
+domain first seen today); it is shown, not weighed.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def score_queries(
 ) -> pl.LazyFrame:
     """Return one row per (org, host, registered domain) with enough unique subdomains.
 
-    ``known`` lists (``org``, ``dest``) registered domains seen in the lookback days.
+    ``known`` lists the (``org``, ``host``, ``dest``) registered domains of the lookback days.
     """
     named = queries.filter(pl.col("qname").is_not_null() & (pl.col("qname") != "")).with_columns(
         registered_domain(pl.col("qname")).alias("dest")
@@ -113,8 +113,8 @@ def score_queries(
     if known is None:
         scored = scored.with_columns(pl.lit(1.0).alias("new_domain"))
     else:
-        seen = known.select("org", "dest").unique().with_columns(pl.lit(0.0).alias("new_domain"))
-        scored = scored.join(seen, on=["org", "dest"], how="left").with_columns(
+        seen = known.select(PAIR).unique().with_columns(pl.lit(0.0).alias("new_domain"))
+        scored = scored.join(seen, on=PAIR, how="left").with_columns(
             pl.col("new_domain").fill_null(1.0)
         )
     total = pl.sum_horizontal(pl.col(n) * w for n, w in WEIGHTS.items())
