@@ -63,7 +63,7 @@ def connection_results(events: pl.LazyFrame, config: BehaviourConfig, floor: flo
     connections = events.filter(pl.col("qname").is_null()).select(
         "org", "host", "dest", "remote", "ts", "sent"
     )
-    scored = beacons.score_pairs(connections, config)
+    scored = beacons.score_pairs(connections, config).collect().lazy()  # used twice below
     beaconing = _results(
         scored.filter(pl.col("score") >= floor), BEACON, [*beacons.PARTS, "median_interval"]
     )
@@ -115,15 +115,19 @@ def lookback(root: Path, day: date, config: BehaviourConfig) -> Lookback:
         .unique()
         .collect()
     )
-    prints = rare.fingerprints(before).select("fingerprint").unique().collect()
+    prints = rare.sightings(before).select("fingerprint").unique().collect()
     return Lookback(domains.lazy(), prints.lazy())
 
 
 def analyse_slice(
     part: Slice, config: BehaviourConfig, floor: float, known: Lookback
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return one slice's scored results and its fingerprint sightings."""
-    events = read_slice(part)
+    """Return one slice's scored results and its fingerprint sightings.
+
+    The slice (one organisation's day, its few columns) is read once into memory: the
+    analytics scan it several times, and parsing the files again each time costs more.
+    """
+    events = read_slice(part).collect().lazy()
     results, seen = pl.collect_all(
         [
             pl.concat(
@@ -132,7 +136,7 @@ def analyse_slice(
                     dns_results(events, config, floor, known.domains),
                 ]
             ),
-            rare.sightings(rare.fingerprints(events)),
+            rare.sightings(events),
         ]
     )
     return results, seen

@@ -1,8 +1,8 @@
 """Rare and new TLS client fingerprints (JA3, JA4) across the federation, in Polars.
 
-A fingerprint frame has one row per archived TLS handshake: ``org``, ``host``,
-``fingerprint`` (``ja3:<md5>`` or ``ja4:<value>``) and ``ts``. Per fingerprint
-over the whole federation's day: ``hosts`` (distinct member hosts) and ``orgs``.
+Sightings are one row per (org, host, fingerprint), the fingerprint written
+``ja3:<md5>`` or ``ja4:<value>``. Per fingerprint over the whole federation's
+day: ``hosts`` (distinct member hosts) and ``orgs``.
 
 Parts, each 0–1: ``new`` = 1 when the fingerprint was not seen anywhere in the
 lookback days; ``rarity`` = 1 / hosts when hosts ≤ ``rare_hosts``, else 0;
@@ -22,30 +22,36 @@ from bastion.behaviour.config import BehaviourConfig
 PARTS = ["new", "rarity", "spread"]
 
 
-def fingerprints(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the (org, host, fingerprint, ts, remote, dest) rows of the events that carry one."""
+def sightings(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Return one row per (org, host, fingerprint) of the events carrying a JA3 or JA4: how
+    often, first and last seen, a remote address.
+
+    Grouped on the raw column first, so the ``ja3:``/``ja4:`` prefix is added per
+    sighting, not per event.
+    """
     parts = []
-    for column, prefix in (("ja3", "ja3:"), ("ja4", "ja4:")):
+    for column in ("ja3", "ja4"):
+        value = pl.col(column)
         parts.append(
-            frame.filter(pl.col(column).is_not_null() & (pl.col(column) != "")).select(
+            frame.filter(value.is_not_null() & (value != ""))
+            .group_by("org", "host", column)
+            .agg(
+                pl.len().alias("connections"),
+                pl.col("ts").min().alias("first_seen"),
+                pl.col("ts").max().alias("last_seen"),
+                pl.col("remote").drop_nulls().first().alias("remote"),
+            )
+            .select(
                 "org",
                 "host",
-                (pl.lit(prefix) + pl.col(column)).alias("fingerprint"),
-                "ts",
+                (pl.lit(f"{column}:") + value).alias("fingerprint"),
+                "connections",
+                "first_seen",
+                "last_seen",
                 "remote",
             )
         )
     return pl.concat(parts)
-
-
-def sightings(prints: pl.LazyFrame) -> pl.LazyFrame:
-    """Return one row per (org, host, fingerprint): how often, first and last seen, a remote."""
-    return prints.group_by("org", "host", "fingerprint").agg(
-        pl.len().alias("connections"),
-        pl.col("ts").min().alias("first_seen"),
-        pl.col("ts").max().alias("last_seen"),
-        pl.col("remote").drop_nulls().first().alias("remote"),
-    )
 
 
 def score_fingerprints(
