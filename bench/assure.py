@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import shutil
 import tempfile
 import time
@@ -31,8 +29,7 @@ from typing import Any
 import numpy as np
 
 from bastion.audit import Actor
-from bench._boundary.report import machine
-from bench.cases import _measure, _percentiles, _timed
+from bench._soc import load_average, measure, percentiles, sign_in, timed_get, write_results
 
 RESULTS = Path(__file__).parent / "results" / "assure.json"
 CAF = Path(__file__).parents[1] / ".." / "shared" / "data" / "assurance" / "ncsc-caf-v4.0.yaml"
@@ -121,16 +118,13 @@ def _derive_all(store: Any, framework: Any) -> tuple[float, float, int]:
 def run(count: int, requests: int) -> list[dict[str, Any]]:
     from bastion import assure, orgs
     from bastion.assure.library import framework_from
-    from bastion.auth import Role
-    from bastion.auth import users as auth_users
     from bastion.core.scope import Scope
     from bastion.core.settings import Settings
     from bastion.store import Store, upgrade
     from bastion.web import create_app
-    from bastion.web.testing import FAST_HASHER, create_person, open_session
 
     results: list[dict[str, Any]] = []
-    loads = _measure(lambda: assure.read_library(CAF), 5)
+    loads = measure(lambda: assure.read_library(CAF), 5)
     results += [{"case": "load the NCSC CAF v4.0 library (parse, validate, build)", "metric": m,
                  "value": round(v, 1), "unit": "ms"} for m, v in (("p50", sorted(loads)[2]), ("max", max(loads)))]  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="bastion-bench-assure-"))
@@ -158,11 +152,7 @@ def run(count: int, requests: int) -> list[dict[str, Any]]:
     results.append({"case": f"derive {statuses:,} outcome statuses (matrix rules only)", "metric": "time",
                     "value": round(derive, 3), "unit": "s"})  # fmt: skip
     app = create_app(store, Settings(data_dir=folder), api_limit=(10**9, 60.0))
-    production, auth_users.HASHER = auth_users.HASHER, FAST_HASHER
-    try:
-        analyst = open_session(store, create_person(store, "analyst", Role.NATIONAL_ANALYST))
-    finally:
-        auth_users.HASHER = production
+    analyst = sign_in(store, national=True)
     from bastion.assure import national
 
     def uncached() -> object:
@@ -170,12 +160,12 @@ def run(count: int, requests: int) -> list[dict[str, Any]]:
         with store.session() as session:
             return assure.dashboard(session, Scope.everything(), "2024-25", framework.ref)
 
-    results += _percentiles(f"national dashboard computed afresh, no kept copy ({label}), in process",
-                            _measure(uncached, 10))  # fmt: skip
+    results += percentiles(f"national dashboard computed afresh, no kept copy ({label}), in process",
+                            measure(uncached, 20))  # fmt: skip
     path = f"/api/v1/assure/dashboard?framework={framework.ref}&period=2024-25"
-    results += _percentiles(f"GET /api/v1/assure/dashboard ({label}), national analyst, repeated "
+    results += percentiles(f"GET /api/v1/assure/dashboard ({label}), national analyst, repeated "
                             "(the kept copy, checked by one aggregate query)",
-                            asyncio.run(_timed(app, *analyst, [path] * requests)))  # fmt: skip
+                            asyncio.run(timed_get(app, analyst, [path] * requests)))  # fmt: skip
     everything = Scope.everything()
     opened = []
     with store.session() as session:
@@ -188,9 +178,9 @@ def run(count: int, requests: int) -> list[dict[str, Any]]:
             opened.append(made.id)
     ids = iter(opened)
     with store.session() as session:
-        results += _percentiles(
+        results += percentiles(
             f"publish one return through the service (derive, diff, version, audit) beside {label}",
-            _measure(
+            measure(
                 lambda: assure.publish(session, next(ids), actor=ACTOR, scope=everything), requests
             ),
         )
@@ -200,28 +190,15 @@ def run(count: int, requests: int) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.assure", description=__doc__)
     parser.add_argument("--returns", type=int, default=41_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    load_before = os.getloadavg()[0]
+    loads = [load_average()]
     results = run(args.returns, args.requests)
-    load = max(load_before, os.getloadavg()[0])
-    for r in results:
-        print(f"{r['case']:<100} {r['metric']:>5} {r['value']:>9} {r['unit']}")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "machine": {
-            **machine(),
-            "load_average_1m": round(load, 1),
-            "note": "shared, loaded machine: other engineers' builds and tests ran on the same 2 cores",
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": results,
-    }
-    args.results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.results}")
+    loads.append(load_average())
+    write_results(args.results, results, loads)
 
 
 if __name__ == "__main__":

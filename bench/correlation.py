@@ -12,7 +12,6 @@ them loaded. Prints and writes ``bench/results/correlation.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ import psutil
 
 from bastion.core.events import TIMESTAMP
 from bastion.detect.correlation import CorrelationEngine, CorrelationState
-from bench._boundary.report import entry, machine
+from bench._boundary.report import Load, entry, write_document
 
 RESULTS = Path(__file__).resolve().parent / "results" / "correlation.json"
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -146,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    load = Load()
     stream = list(batches(args.hits, args.groups, args.batch))
     runs = [run(case, text, stream) for case, text in RULES.items()]
     runs.append(run("all", "\n---\n".join(RULES.values()), stream))
@@ -166,17 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         ]
     results.append(entry("all", "rss_mb_at_end", rss, "MB"))
     print(f"  process RSS at the end: {rss:,.0f} MB")
-    document = {
-        "machine": {
-            **machine(),
-            "note": "figures taken on a shared 2-core machine while other engineers ran builds and tests",
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "parameters": {"hits": args.hits, "groups": args.groups, "batch": args.batch, "span_h": 2},
-        "results": results,
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write_document(
+        args.results,
+        results,
+        load,
+        parameters={"hits": args.hits, "groups": args.groups, "batch": args.batch, "span_h": 2},
+    )
     return 0
 
 

@@ -21,13 +21,11 @@ import os
 os.environ.setdefault("POLARS_MAX_THREADS", "1")  # per-core figures: before polars loads
 
 import argparse
-import json
 import re
 import resource
 import sqlite3
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,7 @@ import polars as pl
 from bastion.core.events import ARCHIVE_SCHEMA
 from bastion.detect import RuleSet, load_ruleset
 from bastion.detect.logsources import DERIVED_SCHEMA
-from bench._boundary.report import entry, machine
+from bench._boundary.report import Load, entry, write_document
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO.parent / "shared" / "data" / "sigma" / "rules"
@@ -281,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rules = load_ruleset([args.rules])
     print(f"{len(rules.rules)} rules compiled from {args.rules}")
-    load = os.getloadavg()[0]
+    load = Load()
     ours = run_bastion(rules, args.events, args.batch, args.seed, args.unicode_share)
     ours["peak_rss_mb"] = peak_rss_mb()
     rate = ours["events"] / ours["cpu_seconds"]
@@ -296,11 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pysigma-sqlite: {theirs['events']:,} events in {theirs['cpu_seconds']:.2f} CPU s = "
           f"{sql_rate:,.0f} events/s ({theirs['queries_run']} of {theirs['queries']} queries "
           f"ran, {theirs['hits']:,} hits); bastion is {rate / sql_rate:,.1f}x")  # fmt: skip
-    load = max(load, os.getloadavg()[0])
     note = (
-        f"taken on a {os.cpu_count()}-core machine with a one-minute load average of up to "
-        f"{load:.1f} (other work running beside it), so events_per_s_per_core divides events "
-        "by the process CPU time spent evaluating (one core each: POLARS_MAX_THREADS=1, SQLite is "
+        "events_per_s_per_core divides events by the process CPU time spent evaluating (one "
+        "core each: POLARS_MAX_THREADS=1, SQLite is "
         f"single-threaded); {args.unicode_share:.1%} of events hold a non-ASCII character (the "
         "values case-folded in full); wall-clock rates are given too and are lower; event "
         "generation not timed; pysigma-sqlite time includes loading each batch into SQLite, as the "
@@ -308,57 +304,50 @@ def main(argv: list[str] | None = None) -> int:
         "filter by log source, so its queries run over every event and their hit count "
         "includes rules meeting events of other log sources (e.g. 'not' rules)"
     )
-    document = {
-        "machine": machine(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "note": note,
-        "results": [
-            entry(
-                "bastion",
-                "events_per_s_per_core",
-                rate,
-                "events/s",
-                events=ours["events"],
-                rules=len(rules.rules),
-                batch=args.batch,
-                target=500_000,
-                meets_target=rate >= 500_000,
-            ),
-            entry("bastion", "events_per_s_wall_clock", wall, "events/s"),
-            entry("bastion", "peak_rss", ours["peak_rss_mb"], "MB"),
-            entry("bastion", "hits", ours["hits"], "hits"),
-            entry(
-                "pysigma-sqlite",
-                "events_per_s_per_core",
-                sql_rate,
-                "events/s",
-                events=theirs["events"],
-                queries=theirs["queries"],
-                queries_run=theirs["queries_run"],
-            ),
-            entry("pysigma-sqlite", "events_per_s_wall_clock", sql_wall, "events/s"),
-            entry("pysigma-sqlite", "load_seconds", theirs["load_seconds"], "s"),
-            entry(
-                "pysigma-sqlite",
-                "peak_rss",
-                theirs["peak_rss_mb"],
-                "MB",
-                note="process peak after both cases",
-            ),
-            entry(
-                "bastion-vs-sqlite",
-                "speedup",
-                rate / sql_rate,
-                "x",
-                target=20,
-                meets_target=rate / sql_rate >= 20,
-            ),
-        ],
-        "runs": {"bastion": ours, "pysigma-sqlite": theirs},
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.results}")
+    results = [
+        entry(
+            "bastion",
+            "events_per_s_per_core",
+            rate,
+            "events/s",
+            events=ours["events"],
+            rules=len(rules.rules),
+            batch=args.batch,
+            target=500_000,
+            meets_target=rate >= 500_000,
+        ),
+        entry("bastion", "events_per_s_wall_clock", wall, "events/s"),
+        entry("bastion", "peak_rss", ours["peak_rss_mb"], "MB"),
+        entry("bastion", "hits", ours["hits"], "hits"),
+        entry(
+            "pysigma-sqlite",
+            "events_per_s_per_core",
+            sql_rate,
+            "events/s",
+            events=theirs["events"],
+            queries=theirs["queries"],
+            queries_run=theirs["queries_run"],
+        ),
+        entry("pysigma-sqlite", "events_per_s_wall_clock", sql_wall, "events/s"),
+        entry("pysigma-sqlite", "load_seconds", theirs["load_seconds"], "s"),
+        entry(
+            "pysigma-sqlite",
+            "peak_rss",
+            theirs["peak_rss_mb"],
+            "MB",
+            note="process peak after both cases",
+        ),
+        entry(
+            "bastion-vs-sqlite",
+            "speedup",
+            rate / sql_rate,
+            "x",
+            target=20,
+            meets_target=rate / sql_rate >= 20,
+        ),
+    ]
+    runs = {"bastion": ours, "pysigma-sqlite": theirs}
+    write_document(args.results, results, load, note, runs=runs)
     return 0
 
 

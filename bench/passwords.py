@@ -11,9 +11,23 @@ store, and on the first M of the same values (M ≤ N, in the same run) compares
   with ``numpy.searchsorted`` over the first 8 bytes, then the rest compared;
 * a SQLite table ``(hash BLOB PRIMARY KEY, count) WITHOUT ROWID``, one query a lookup;
 
-and times the whole check (lengths, the store, Entra-style scoring) in process, not
-through the web server. Half the queried values are in the corpus, half are not;
-lookups run on one core (numpy's element-wise operations use one thread).
+and times the whole check (lengths, the store, Entra-style scoring) in process. Half
+the queried values are in the corpus, half are not; lookups run on one core (numpy's
+element-wise operations use one thread).
+
+Then, through the real server (uvicorn on 127.0.0.1 with ``--workers`` processes, the
+load generator in a process of its own, ``bench._web``, as ``bench.web`` runs it):
+``GET /range/{prefix}`` with ``Add-Padding: true`` and ``POST /api/v1/passwords/check``
+with the Entra-style policy and an organisation token, each ``--repeats`` times
+interleaved, against the issue's targets (3,000 padded answers and 1,000 checks a
+second on this 2-core machine), on SQLite and on PostgreSQL when it answers locally.
+The load generator runs on the same two cores as the server.
+
+``--parts`` runs some of the three parts (``store``: the big store's build and lookups;
+``compare``: the side-by-side comparison and the in-process check; ``server``); the
+results file keeps the rows of the parts not run, each row naming its part and each
+part its date and load average, so a long build need not be rerun to remeasure the
+server.
 
 The store's index is read once before lookups are timed (every page touched), as a
 running server has it in the page cache. The bench files go to a temporary folder
@@ -139,22 +153,78 @@ def _sqlite(folder: Path, n: int) -> Path:
     return path
 
 
+PARTS = ("store", "compare", "server")
+SHARED = (
+    "a shared 2-core machine with other engineers' builds and tests running "
+    "(load averages before and after)"
+)
+
+
+def _part_of(row: dict[str, Any]) -> str:
+    """Return the part a result row belongs to (rows written before parts were named too)."""
+    if "part" in row:
+        return str(row["part"])
+    case = str(row["case"])
+    return "store" if case == "store" or case.startswith(("store,", "store build")) else "compare"
+
+
 class Report:
     """The results being gathered: printed as they come, and the file rewritten after each,
-    so a run stopped part-way leaves what it measured (marked ``"complete": false``)."""
+    so a run stopped part-way leaves what it measured (marked ``"complete": false``).
 
-    def __init__(self, path: Path, note: str) -> None:
+    Rows of parts not run this time are kept from the file as it was, with their part's
+    date, load and note."""
+
+    def __init__(self, path: Path, notes: dict[str, str], parts: list[str]) -> None:
         self.path = path
-        self.note = note
+        self.note = "; ".join(notes[part] for part in parts) + "; " + SHARED
         self.results: list[dict[str, Any]] = []
         self.started = datetime.now(UTC)
         self.load_before = os.getloadavg()
+        self.part = parts[0]
+        self.kept: list[dict[str, Any]] = []
+        self.parts: dict[str, dict[str, Any]] = {}
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+        old_machine = previous.get("machine", {})
+        for row in previous.get("results", []):
+            part = _part_of(row)
+            if part not in parts:
+                self.kept.append({**row, "part": part})
+                self.parts[part] = previous.get("parts", {}).get(part) or {
+                    "date": previous.get("date"),
+                    "load_before": old_machine.get("load_before"),
+                    "load_after": old_machine.get("load_after"),
+                    "note": old_machine.get("note"),
+                }
+        for part in parts:
+            self.parts[part] = {
+                "date": self.started.isoformat(timespec="seconds"),
+                "note": f"{notes[part]}; {SHARED}",
+            }
+
+    def begin(self, part: str) -> None:
+        """Say that the rows added from now on are ``part``'s, and when it started."""
+        self.part = part
+        self.parts[part] |= {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "load_before": [round(x, 2) for x in os.getloadavg()],
+        }
 
     def add(self, case: str, metric: str, value: float, unit: str, hashes: int) -> None:
-        self.results.append(
-            {"case": case, "metric": metric, "value": value, "unit": unit, "hashes": hashes}
+        self.row({"case": case, "metric": metric, "value": value, "unit": unit}, hashes)
+
+    def row(self, row: dict[str, Any], hashes: int) -> None:
+        """Add a result row (``case``, ``metric``, ``value``, ``unit`` and any more keys)."""
+        self.results.append({**row, "hashes": hashes, "part": self.part})
+        self.parts[self.part]["load_after"] = [round(x, 2) for x in os.getloadavg()]
+        print(
+            f"{row['case']:52} {row['metric']:24} {row['value']:>14,} {row['unit']}  "
+            f"({hashes:,} hashes)",
+            flush=True,
         )
-        print(f"{case:52} {metric:24} {value:>14,} {unit}  ({hashes:,} hashes)", flush=True)
         self.write(complete=False)
 
     def write(self, *, complete: bool) -> None:
@@ -167,7 +237,8 @@ class Report:
             },
             "date": self.started.isoformat(timespec="seconds"),
             "complete": complete,
-            "results": self.results,
+            "parts": self.parts,
+            "results": self.kept + self.results,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -279,6 +350,26 @@ def _compare(report: Report, folder: Path, m: int, queries: np.ndarray) -> None:
     )
 
 
+def _server(report: Report, args: argparse.Namespace) -> None:
+    """Range and check requests through uvicorn, against the issue's targets."""
+    from bench.web import _backends, _interleaved, _server_cases, _summaries
+
+    wanted = [b.strip() for b in args.backends.split(",") if b.strip()]
+    cases, close = _server_cases(
+        _backends(wanted, "bastion_bench_passwords_server"),
+        args.workers,
+        args.connections,
+        args.server_seconds,
+        args.server_hashes,
+    )
+    try:
+        rows = _summaries(_interleaved(cases, args.repeats))
+    finally:
+        close()
+    for row in rows:
+        report.row({**row, "case": f"server: {row['case']}"}, args.server_hashes)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.passwords", description=__doc__)
     parser.add_argument("--hashes", type=int, default=2_000_000, help="size of the big store")
@@ -286,27 +377,48 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path, default=None, help="where the bench files go")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--parts", default=",".join(PARTS), help="which of store,compare,server")
+    parser.add_argument("--server-hashes", type=int, default=1_000_000, help="the server's store")
+    parser.add_argument("--server-seconds", type=float, default=5.0, help="per run of a case")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each case")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn processes")
+    # Under the SQL pool's 15 connections: more requests in flight than that wait on it.
+    parser.add_argument("--connections", type=int, default=8, help="the load generator's")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="the server's database")
     args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if unknown := sorted(set(parts) - set(PARTS)):
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     n, m = args.hashes, min(args.compare, args.hashes)
-    note = (
-        f"{n:,} random 160-bit values in the big store, {m:,} in the side-by-side comparison; "
-        "a shared 2-core machine with other engineers' builds and tests running "
-        "(load averages before and after below)"
-    )
-    report = Report(args.results, note)
+    notes = {
+        "store": f"{n:,} random 160-bit values in the big store",
+        "compare": f"{m:,} of them in the side-by-side comparison and the in-process check",
+        "server": (
+            f"{args.server_hashes:,} hashes behind uvicorn with {args.workers} workers, "
+            f"{args.connections} connections, {args.repeats} runs of {args.server_seconds:g} s "
+            "interleaved (the median given), the load generator on the same cores"
+        ),
+    }
+    report = Report(args.results, notes, parts)
     folder = Path(tempfile.mkdtemp(prefix="bench-passwords-", dir=args.folder))
     try:
-        seconds, cpu = _build(folder / "big", n)
-        report.add("store build (streamed values)", "seconds", round(seconds, 1), "s", n)
-        report.add("store build (streamed values)", "CPU seconds", round(cpu, 1), "s", n)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        report.add(
-            "store build (streamed values)", "peak memory of the process", round(peak), "MiB", n
-        )
-        queries = _queries(n, args.queries)
-        _store_lookups(report, folder / "big", n, queries, "store")
-        shutil.rmtree(folder / "big")
-        _compare(report, folder, m, _queries(m, args.queries))
+        if "store" in parts:
+            report.begin("store")
+            seconds, cpu = _build(folder / "big", n)
+            report.add("store build (streamed values)", "seconds", round(seconds, 1), "s", n)
+            report.add("store build (streamed values)", "CPU seconds", round(cpu, 1), "s", n)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            report.add(
+                "store build (streamed values)", "peak memory of the process", round(peak), "MiB", n
+            )
+            _store_lookups(report, folder / "big", n, _queries(n, args.queries), "store")
+            shutil.rmtree(folder / "big")
+        if "compare" in parts:
+            report.begin("compare")
+            _compare(report, folder, m, _queries(m, args.queries))
+        if "server" in parts:
+            report.begin("server")
+            _server(report, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report.write(complete=True)

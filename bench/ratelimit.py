@@ -10,11 +10,9 @@ Redis work is not in it) and wall time, and writes ``bench/results/ratelimit.jso
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from bastion.store import Store, upgrade
 from bastion.web.security import RateLimiter, RedisRateLimiter, SqlRateLimiter
-from bench._boundary.report import machine
+from bench._boundary.report import Load, write_document
 
 RESULTS = Path(__file__).parent / "results" / "ratelimit.json"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -61,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hits", type=int, default=5_000)
     parser.add_argument("--keys", type=int, default=100)
     args = parser.parse_args(argv)
+    load = Load()
     limit = args.hits * 10  # never refused: the cost of a counted hit
     cases: list[tuple[str, Callable[[], RateLimiter | None]]] = []
     folder = Path(tempfile.mkdtemp(prefix="bench-ratelimit-"))
@@ -93,14 +92,7 @@ def main(argv: list[str] | None = None) -> None:
                 "unit": "µs",
             },
         ]
-    RESULTS.write_text(
-        json.dumps(
-            {"machine": machine(), "date": datetime.now(UTC).isoformat(), "results": results},
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    write_document(RESULTS, results, load)
 
 
 if __name__ == "__main__":

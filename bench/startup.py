@@ -13,7 +13,6 @@ before-and-after on the same machine at the same time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -21,11 +20,10 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench._boundary.report import machine
+from bench._boundary.report import Load, write_document
 
 RESULTS = Path(__file__).parent / "results" / "startup.json"
 
@@ -80,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     for _, extra in cases:  # compile and cache byte code, as installing a package does
         subprocess.run([*bastion, *extra], env=env, capture_output=True, check=False)
-    load_before = os.getloadavg()
+    load = Load()
     baseline_wall, baseline_cpu = _time([sys.executable, "-c", "pass"], args.runs, env)
     results: list[dict[str, Any]] = []
     for case, extra in cases:
@@ -102,29 +100,12 @@ def main(argv: list[str] | None = None) -> int:
                 {"case": label, "metric": "cpu_median", "value": round(cpu * 1000), "unit": "ms"},
             ]
             print(f"{label:<32} wall {wall * 1000:6.0f} ms   cpu {cpu * 1000:6.0f} ms")
-    load_after = os.getloadavg()
     results.append(
         {"case": "python -c pass", "metric": "wall_median", "value": round(baseline_wall * 1000),
          "unit": "ms", "cpu_ms": round(baseline_cpu * 1000)}
     )  # fmt: skip
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "machine": {
-            **machine(),
-            "note": (
-                "a 2-core machine shared with other work (other engineers' builds, tests and "
-                "benchmarks, and this branch's own CLI checks) "
-                f"while this ran: 1-minute load average {load_before[0]:.1f} before and "
-                f"{load_after[0]:.1f} after, so wall times include waiting for a core; "
-                "byte code compiled and cached before timing"
-            ),
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "runs": args.runs,
-        "results": results,
-    }
-    args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.results}")
+    note = "byte code compiled and cached before timing; wall times include waiting for a core"
+    write_document(args.results, results, load, note, runs=args.runs)
     return 0
 
 

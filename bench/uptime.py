@@ -48,7 +48,7 @@ from bastion.uptime.centre import monitor_frame
 from bastion.uptime.domain import Monitor
 from bastion.uptime.quorum import MINUTE_SCHEMA, minutes
 from bastion.uptime.slo import Slo, burn_rates, firing, slo_frame
-from bench._boundary.report import machine
+from bench._boundary.report import Load, write_document
 
 RESULTS = Path(__file__).parent / "results" / "uptime.json"
 NATS_URL = os.environ.get("BASTION_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the agent probes")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    load = os.getloadavg()
+    load = Load()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -289,18 +289,7 @@ def main(argv: list[str] | None = None) -> None:
             found = run()
             print(name, json.dumps(found, indent=1))
             results += found
-    report = {
-        "machine": {
-            **machine(),
-            "note": "loopback only; a shared 2-core machine loaded by other engineers' builds and "
-            f"tests while this ran (load average {load[0]:.1f} at the start, "
-            f"{os.getloadavg()[0]:.1f} at the end): figures are lower bounds",
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": results,
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(report, indent=2) + "\n")
+    write_document(args.results, results, load, "loopback only")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,56 @@ def machine() -> dict[str, Any]:
     }
 
 
+class Load:
+    """The machine's one-minute load average over a benchmark's run, measured, never assumed.
+
+    Sampled when made, whenever ``sample`` is called, and when the results are written.
+    """
+
+    def __init__(self) -> None:
+        self.samples = [os.getloadavg()[0]]
+
+    def sample(self) -> float:
+        """Take and return one more sample."""
+        self.samples.append(os.getloadavg()[0])
+        return self.samples[-1]
+
+    def conditions(self) -> dict[str, Any]:
+        """Describe the load over the run, as a range and a sentence."""
+        self.sample()
+        low, high, cores = min(self.samples), max(self.samples), len(os.sched_getaffinity(0))
+        busy = (
+            "at times more runnable work than cores, so wall-clock rates may be lower bounds"
+            if high > cores
+            else "never more runnable work than cores"
+        )
+        return {
+            "load_average_1m": {"min": round(low, 1), "max": round(high, 1)},
+            "conditions": f"one-minute load average {low:.1f} to {high:.1f} on {cores} usable "
+            f"cores during the run: {busy}",
+        }
+
+
+def write_document(
+    path: Path, results: list[dict[str, Any]], load: Load, note: str = "", **extra: Any
+) -> dict[str, Any]:
+    """Write a benchmark's results file: the machine and its load, the date, the results.
+
+    ``note`` says what the machine figures alone cannot (what ran where, what was not
+    timed); ``extra`` holds anything more the benchmark keeps beside its results.
+    """
+    document = {
+        "machine": {**machine(), **load.conditions(), **({"note": note} if note else {})},
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "results": results,
+        **extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+    return document
+
+
 def code_measured(repo: Path) -> dict[str, Any]:
     """Identify the code measured: the commit, how many files differ from it, a hash of the hot path.
 

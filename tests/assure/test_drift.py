@@ -93,3 +93,21 @@ def test_prefill_answers_from_evidence_with_links(federation: Store, shared_data
     assert by_id["6.1"].answer is False  # no networks, no boundary alerts
     eight = next(o for o in filled.outcomes if o.id == "8")
     assert eight.evidence == ("/advisories/exposures?org=RAL",)
+
+
+def test_drift_skips_returns_of_codes_outside_the_federation(federation: Store) -> None:
+    """The demo's synthetic small organisations (DM00001...) have returns but no telemetry."""
+    from datetime import date
+
+    from sqlalchemy import insert
+
+    from bastion.assure.models import ReturnRow
+
+    with federation.session() as session:
+        session.execute(insert(ReturnRow), [{
+            "org_code": "DM00001", "period": "2024-25", "framework": "dspt@2024-25", "state": "published",
+            "marks": "1" * 29, "version": 1, "status": "Standards Met", "outcome_marks": "0" * 10,
+            "deadline": date(2025, 6, 30), "source": "demo", "comments": {}, "evidence": {}, "owners": {},
+            "facts": {}, "drift": [],
+        }])  # fmt: skip
+        assert detect_drift(session, actor=ACTOR, scope=EVERYTHING) == []

@@ -129,9 +129,9 @@ def breached_store(cli: Run, tmp: Path, shared: Path) -> None:
     (tmp / "dump.txt").write_text(f"ann:1001:aad3b435b51404eeaad3b435b51404ee:{nt}:::\n")
 
 
-def scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
+def scan_finding(cli: Run, tmp: Path, shared: Path, days_ago: int = 0) -> None:
     """One open finding of RAA (finding 1), folded as a scan would (no packet sent)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from bastion import audit, scan
     from bastion.core.types import Severity
@@ -144,7 +144,7 @@ def scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
     with context.store().session() as session:
         scan.record_outcome(
             session, scan.HostOutcome(target, [observation]), actor=audit.Actor.cli("scan"),
-            now=datetime.now(UTC),
+            now=datetime.now(UTC) - timedelta(days=days_ago),
         )  # fmt: skip
 
 
@@ -171,6 +171,41 @@ def behaviour_result(cli: Run, tmp: Path, shared: Path) -> None:
                 orgs=1, first_seen=seen, last_seen=seen, status="open", evidence={},
             )
         )  # fmt: skip
+
+
+def old_scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
+    """RAA's finding 1, found 90 days ago: due a reminder (high: every 60 days)."""
+    scan_finding(cli, tmp, shared, days_ago=90)
+
+
+class _SmtpSink:
+    """A local SMTP server (aiosmtpd) that accepts every message, stopped like SERVERS."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        class Accept:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                return "250 OK"
+
+        self.controller = Controller(Accept(), hostname="127.0.0.1", port=closed_port())
+        self.controller.start()
+        self.port = self.controller.port
+
+    def shutdown(self) -> None:
+        self.controller.stop()
+
+    def server_close(self) -> None:
+        return None
+
+
+def smtp_sink(cli: Run, tmp: Path, shared: Path) -> None:
+    """E-mail goes to a local SMTP server that accepts it (the cli fixture restores the port)."""
+    import os
+
+    sink = _SmtpSink()
+    SERVERS.append(sink)  # type: ignore[arg-type]
+    os.environ["BASTION_SMTP_PORT"] = str(sink.port)
 
 
 def scan_request(cli: Run, tmp: Path, shared: Path) -> None:
@@ -276,6 +311,9 @@ ASSURE_OPEN = (
     run("assure", "frameworks", "import", "dspt"),
     run("assure", "returns", "open", "RAA", "2024-25"),
 )
+ASSURE_REVIEW = (*ASSURE_OPEN, run("assure", "reviews", "assign", "1", "peer", "pat"))
+ASSURE_ACTION = (*ASSURE_OPEN, run("assure", "plan", "add", "1", "7", "Test restores", "--owner",
+                                   "IT", "--due", "2025-03-31"))  # fmt: skip
 
 MUTATING: dict[str, Case] = {
     "assure frameworks import": case(words("assure", "frameworks", "import", "cyber-essentials")),
@@ -286,6 +324,29 @@ MUTATING: dict[str, Case] = {
         words("assure", "returns", "answer", "1", "1.1", "yes"), *ASSURE_OPEN
     ),
     "assure returns publish": case(words("assure", "returns", "publish", "1"), *ASSURE_OPEN),
+    "assure reviews assign": case(
+        words("assure", "reviews", "assign", "1", "independent", "iris"), *ASSURE_OPEN
+    ),
+    "assure reviews submit": case(
+        words("assure", "reviews", "submit", "1", "peer", "--outcome", "1", "--comment", "ok"),
+        *ASSURE_REVIEW,
+    ),
+    "assure reviews return": case(
+        words("assure", "reviews", "return", "1", "peer", "--outcome", "1", "--comment", "why?"),
+        *ASSURE_REVIEW,
+    ),
+    "assure reviews approve": case(
+        words("assure", "reviews", "approve", "1", "peer"), *ASSURE_REVIEW
+    ),
+    "assure plan add": case(
+        words("assure", "plan", "add", "1", "8", "Patch", "--owner", "IT", "--due", "2025-03-31"),
+        *ASSURE_OPEN,
+    ),
+    "assure plan close": case(words("assure", "plan", "close", "1"), *ASSURE_ACTION),
+    # RAA's 2024-25 return is overdue: one reminder, failed (no SMTP server), recorded and audited.
+    "assure remind": case(
+        words("assure", "remind", "--attempts", "1", "--backoff", "0"), *ASSURE_OPEN
+    ),
     "assure returns import": case(
         lambda _t, shared: [
             "assure",
@@ -434,7 +495,11 @@ MUTATING: dict[str, Case] = {
         )
     ),
     "scan decide": case(words("scan", "decide", "1", "--approve"), scan_request),
-    "scan policy": case(words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30")),
+    "scan digest": case(words("scan", "digest"), scan_finding, smtp_sink),  # one per organisation
+    "scan remind": case(words("scan", "remind"), old_scan_finding, smtp_sink),
+    "scan policy": case(
+        words("scan", "policy", "RAA", "--high-risk", "--quiet", "08:00-18:30", "--dkim", "s1")
+    ),
     "users revoke": case(words("users", "revoke", "dee", "RAA"), viewer),
     "users role": case(words("users", "role", "dee", "auditor"), viewer),
     "users sign-out": case(words("users", "sign-out", "dee"), viewer),
@@ -473,6 +538,7 @@ READ_ONLY = {
     "advisories show", "advisories view", "alerts list", "alerts show", "alerts history",
     "assure frameworks list", "assure returns list", "assure returns show",
     "assure returns export", "assure score", "assure dashboard", "audit export", "audit list",
+    "assure reviews list", "assure reviews show", "assure plan list",
     "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
     "boundary rejects", "boundary sources", "exposures list", "scan findings", "scan show",
     "scan exceptions", "scan due", "scan report", "scan national",
@@ -484,6 +550,7 @@ READ_ONLY = {
     "demo traffic",  # writes log files into a folder; stores nothing
     "uptime monitors list", "uptime monitors show", "uptime slo list", "uptime slo show",
     "uptime report", "uptime incidents list", "uptime maintenance list",
+    "uptime traffic", "uptime certificates",
     "uptime probe",  # probes once and prints the result; stores nothing
 }  # fmt: skip
 

@@ -55,7 +55,7 @@ def test_init_demo_loads_the_federation_once(
     # The federation, and the scan lab's members whose loopback hosts the demo scanned.
     expected = len(generate_federation(size="small")) + len(scanlab.ORGANISATIONS)
     assert _count(data_dir) == expected
-    assert "scanned 13 lab hosts on 127.0.53.x" in first.output
+    assert "scanned 15 lab hosts on 127.0.53.x" in first.output
     # The demo brings its own vulnerability records: exposures, and a national alert that
     # some members acknowledged and the demo lead's organisation has not.
     assert "national administrator: username demo.admin" in first.output

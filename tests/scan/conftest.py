@@ -9,55 +9,20 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bastion import orgs, scan
-from bastion.advisories import save_records
-from bastion.advisories.vulns import AffectedRange, Kev, VulnRecord
+from bastion import scan
 from bastion.audit import Actor
 from bastion.core.settings import Settings
-from bastion.demo.scanlab import ORGANISATIONS, Lab, LabProcess
+from bastion.demo.scanlab import Lab, LabProcess
+from bastion.demo.scanning import register_lab
 from bastion.store import Store, upgrade
 
 ACTOR = Actor.cli("scanner")
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
-
-
-def register(store: Store, lab: Lab) -> None:
-    """Register the lab's organisations and hosts, and the KEV record of Apache 2.4.49."""
-    with store.session() as session:
-        for code, name, kind, parent in ORGANISATIONS:
-            hosts = tuple(orgs.Host(h.hostname, h.address) for h in lab.hosts if h.org == code)
-            orgs.save_organisation(
-                session,
-                orgs.Organisation(code, name, orgs.OrgType(kind), parent, hosts=hosts),
-                actor=ACTOR,
-            )
-        save_records(
-            session,
-            [
-                VulnRecord(
-                    id="CVE-2021-41773",
-                    source="kev",
-                    summary="Apache HTTP Server path traversal",
-                    severity="critical",
-                    affected=(
-                        AffectedRange("cpe", "apache:http_server", "2.4.49", True, "2.4.49", True),
-                    ),
-                    kev=Kev(
-                        "Apache",
-                        "HTTP Server",
-                        "path traversal",
-                        date(2021, 11, 3),
-                        date(2021, 11, 17),
-                        None,
-                    ),
-                )
-            ],
-        )
 
 
 class Canary:
@@ -136,9 +101,11 @@ def lab(
 ) -> Iterator[Lab]:
     host, port = canary.address.split(":")
     running = LabProcess(tmp_path_factory.mktemp("scan-lab"), (host, int(port)))
-    register(lab_store, running.lab)
-    yield running.lab
-    running.close()
+    try:
+        register_lab(lab_store, running.lab, ACTOR)
+        yield running.lab
+    finally:
+        running.close()
 
 
 @pytest.fixture(scope="module")

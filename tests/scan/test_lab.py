@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bastion import scan
 from bastion.core.scope import Scope
-from bastion.demo.scanlab import Lab
+from bastion.demo.scanlab import DKIM_SELECTORS, Lab
 from bastion.store import Store
 
 
@@ -25,3 +25,26 @@ def test_every_planted_weakness_is_found_with_its_severity(
         label = f"{host.org} {host.hostname}"
         why = (host.hostname, first_scan.errors.get(label), first_scan.results.get(label))
         assert found.get(host.hostname, set()) == set(host.planted), why
+
+
+def test_every_lab_finding_has_its_remediation_written_out(
+    first_scan: scan.ScanReport, lab_store: Store
+) -> None:
+    with lab_store.session() as session:
+        findings, _ = scan.list_findings(session, Scope.everything())
+    assert {f.remediation for f in findings} >= {"tls_mozilla", "mail_dkim"}
+    for finding in findings:
+        text = scan.remediation_text(finding)
+        where = [finding.host, *(w.rsplit(":", 1)[0] for w in finding.seen_at)]
+        assert any(w in text for w in where), (finding.check, finding.detail)
+        assert "What to do" in text or "what to do" in text.lower(), finding.remediation
+
+
+def test_the_report_names_the_registered_dkim_selectors(
+    first_scan: scan.ScanReport, lab_store: Store
+) -> None:
+    with lab_store.session() as session:
+        hillside = scan.organisation_report(session, Scope.everything(), "F83LAB2")
+        riverside = scan.organisation_report(session, Scope.everything(), "F83LAB1")
+    assert hillside["dkim_selectors"] == list(DKIM_SELECTORS["F83LAB2"])
+    assert riverside["dkim_selectors"] == []

@@ -1,7 +1,8 @@
-"""Local stand-ins that probes check, all on 127.0.0.1: HTTP, TLS, TCP echo and DNS."""
+"""Local stand-ins that probes check, all on 127.0.0.1: HTTP, TLS, STARTTLS, TCP echo and DNS."""
 
 from __future__ import annotations
 
+import ipaddress
 import socketserver
 import ssl
 import threading
@@ -33,8 +34,8 @@ class Behaviour:
 
 
 @contextmanager
-def http_server(behaviour: Behaviour) -> Iterator[str]:
-    """Serve ``behaviour`` on 127.0.0.1; yield the base URL."""
+def http_server(behaviour: Behaviour, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``behaviour`` on 127.0.0.1 (over ``tls`` if given); yield the base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -51,10 +52,12 @@ def http_server(behaviour: Behaviour) -> Iterator[str]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -73,6 +76,10 @@ def certificate(folder: Path, days: float) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=days))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
@@ -95,13 +102,53 @@ class _Threaded(socketserver.ThreadingMixIn, socketserver.TCPServer):
 @contextmanager
 def tls_server(folder: Path, days: float) -> Iterator[int]:
     """Serve TLS with a certificate ``days`` from expiry on 127.0.0.1; yield the port."""
-    cert, key = certificate(folder, days)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context = server_context(folder, days)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             try:
+                with context.wrap_socket(self.request, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                return
+
+    with _serving(_Threaded(("127.0.0.1", 0), Handler)) as port:
+        yield port
+
+
+def server_context(folder: Path, days: float) -> ssl.SSLContext:
+    """Return a server context with a fresh certificate ``days`` from expiry (in ``folder``)."""
+    cert, key = certificate(folder, days)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+# What a mail server says before TLS: its greeting, the command that upgrades, the go-ahead.
+OPENINGS = {
+    "imap": (b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n", b"STARTTLS", b"OK Begin TLS"),
+    "pop3": (b"+OK POP3 ready\r\n", b"STLS", b"+OK Begin TLS"),
+}
+
+
+@contextmanager
+def starttls_server(
+    context: ssl.SSLContext, protocol: str, *, refuse: bool = False
+) -> Iterator[int]:
+    """An IMAP or POP3 stand-in that upgrades to TLS on request (or ``refuse``s); yield the port."""
+    greeting, command, go = OPENINGS[protocol]
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            try:
+                self.wfile.write(greeting)
+                line = self.rfile.readline()
+                tag = line.split(b" ")[0] + b" " if protocol == "imap" else b""
+                if command not in line.upper() or refuse:
+                    self.wfile.write(tag + (b"BAD no TLS here\r\n" if tag else b"-ERR no TLS\r\n"))
+                    return
+                self.wfile.write(tag + go + b"\r\n")
+                self.wfile.flush()
                 with context.wrap_socket(self.request, server_side=True) as tls:
                     tls.recv(1)
             except (OSError, ssl.SSLError):

@@ -108,7 +108,8 @@ def test_json_path_walks_objects_and_lists() -> None:
         ("http", "http://127.0.0.1", {"interval_s": 5}),
         ("http", "http://127.0.0.1", {"options": {"expect": "x"}}),
         ("dns", "a.test", {"options": {"record": "SOA"}}),
-        ("icmp", "127.0.0.1", {}),
+        ("icmp", "http://127.0.0.1/", {}),
+        ("tls", "127.0.0.1:465", {"options": {"starttls": "ftp"}}),
     ],
 )
 def test_bad_monitors_are_refused_with_a_reason(

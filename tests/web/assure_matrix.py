@@ -119,6 +119,10 @@ def assure_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
 
         return make(build, allowed, ok=ok, by_org=True)
 
+    def evidence_page(w: Any, org: str) -> tuple[str, str, dict[str, Any]]:
+        return_of(w, org)
+        return "GET", f"/assure/evidence/{org}", {}
+
     review = {"state": "in_progress", "outcome": "1", "comment": "evidence?"}
     action = {"outcome": "3", "text": "Train the board", "owner": "DPO", "due": "2025-05-01"}
     return {
@@ -157,6 +161,8 @@ def assure_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
             "POST", "/plan", WRITERS, ok=201, body=action
         ),
         ("GET", f"{API}/peers/{{org}}"): by_code("peers", "dspt"),
+        ("GET", f"{API}/evidence/{{org}}"): by_code("evidence", "cyber-essentials"),
+        ("GET", "/assure/evidence/{org}"): make(evidence_page, READERS, by_org=True),
         # The console's pages and forms: the same visibility, the same roles.
         ("GET", "/assure"): everyone("/assure"),
         ("GET", "/assure/returns/{return_id}"): page("GET", "", READERS),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_browser import browser, live, sign_in
+from tests.web.test_browser import browser, live, shot, sign_in
 
 from bastion import assure, audit
 from bastion.audit import Actor
+from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 
 pytestmark = pytest.mark.browser
@@ -71,3 +73,52 @@ def test_a_return_goes_from_draft_through_independent_review_to_published(
     with live["store"].session() as session:
         events, _ = audit.list_events(session, action="assure.return.publish")
     assert [(e.actor, e.org) for e in events] == [("user:lead", "RAL")]
+
+
+RULES = "https://evidence.example/ral/firewall-rules.pdf"
+
+
+def test_evidence_on_cyber_essentials_shows_on_the_caf_return_and_the_evidence_page(
+    live: dict[str, Any], browser: Any, shared_data: Path
+) -> None:
+    everything, actor = Scope.everything(), Actor.cli("t")
+    with live["store"].session() as session:
+        for library in (assure.shipped_library("cyber-essentials"),
+                        assure.read_library(shared_data / "assurance" / "ncsc-caf-v4.0.yaml")):  # fmt: skip
+            try:
+                assure.get_framework(session, library.ref)
+            except NotFoundError:
+                assure.store_framework(session, library, actor=actor)
+        ce = assure.open_return(
+            session, "RAL", "2025-26", "cyber-essentials", actor=actor, scope=everything
+        )
+        caf = assure.open_return(
+            session, "RAL", "2025-26", "ncsc-caf", actor=actor, scope=everything
+        )
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, live["url"], live["lead"], f"/assure/returns/{ce.id}")
+    page.fill("#evidence-firewalls", RULES)
+    page.click("#save")
+    page.wait_for_selector("#outcome-firewalls .evidence a")
+    assert page.locator("#outcome-firewalls .evidence a").inner_text() == RULES
+    # The same link, on the CAF return: under B4.c Secure Management, which CE firewalls maps to.
+    page.goto(f"{live['url']}/assure/returns/{caf.id}")
+    shared = page.locator('[id="outcome-B4.c"] .evidence.shared')
+    assert shared.count() == 1
+    assert shared.get_attribute("data-via") == "cyber-essentials:firewalls"
+    assert shared.locator("a").inner_text() == RULES
+    assert page.locator('[id="outcome-A1.a"] .evidence.shared').count() == 0
+    # The organisation's evidence page lists the link once, with each outcome it supports.
+    page.click("#evidence-across")
+    page.wait_for_selector("#evidence-table")
+    rows = page.locator(f'#evidence-table tr[data-link="{RULES}"]')
+    supported = {(rows.nth(i).get_attribute("data-framework"), rows.nth(i).get_attribute("data-outcome"))
+                 for i in range(rows.count())}  # fmt: skip
+    assert supported == {("cyber-essentials", "firewalls"), ("ncsc-caf", "B4.c")}
+    assert "mapped from cyber-essentials:firewalls" in page.locator("#evidence-table").inner_text()
+    shot(page, "assure-evidence")
+    context.close()
+    with live["store"].session() as session:
+        events, _ = audit.list_events(session, action="assure.return.update")
+    assert ["firewalls"] in [e.after["evidence"] for e in events if e.actor == "user:lead"]

@@ -10,6 +10,7 @@ from tests.web.test_browser import browser, live, sign_in
 
 from bastion import audit, scan
 from bastion.audit import Actor
+from bastion.core.scope import Scope
 from bastion.core.types import Severity
 
 pytestmark = pytest.mark.browser
@@ -57,3 +58,25 @@ def test_lead_opens_a_finding_and_asks_for_a_rescan(live: dict[str, Any], browse
     with live["store"].session() as session:
         events, _ = audit.list_events(session, action="scan.finding.rescan")
     assert [(e.actor, e.org) for e in events] == [("user:lead", "RAL")]
+
+
+def test_national_page_shows_the_weekly_trend(live: dict[str, Any], browser: Any) -> None:
+    _fold(live["store"], "RJ1", "mail.rj1.example", "exposed:rdp", Severity.HIGH)
+    with live["store"].session() as session:
+        trend = scan.weekly_trend(session, Scope.everything())
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["analyst"], "/scan/national")
+    page.wait_for_selector("#trend")
+    assert page.locator("#trend tbody tr").count() == len(trend) == 12
+    this_week = trend[-1]
+    row = page.locator(f'#trend tr[data-week="{this_week["week"]}"]')
+    for severity, count in this_week["opened"].items():
+        assert row.locator(f'td[data-opened="{severity}"]').inner_text() == str(count)
+    assert this_week["opened"]["high"] >= 1
+    chart = page.locator("section[aria-labelledby=trend-h] svg.chart")
+    assert chart.get_attribute("aria-label") == "Findings opened and closed per week"
+    assert errors == []
+    context.close()

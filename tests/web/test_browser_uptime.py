@@ -12,8 +12,10 @@ from tests.web.test_browser import browser, live, sign_in
 
 from bastion import uptime
 from bastion.audit import Actor
+from bastion.boundary.pipeline import Pipeline
 from bastion.core.scope import Scope
 from bastion.uptime import config
+from bastion.uptime.certificates import warn
 from bastion.uptime.quorum import MONITOR_SCHEMA, minutes
 
 pytestmark = pytest.mark.browser
@@ -38,6 +40,24 @@ def _history(live: dict[str, Any], monitor_id: int) -> None:
         history.write_minutes(hour, minutes(history.raw(hour), monitors))
 
 
+def _traffic(live: dict[str, Any]) -> None:
+    """The portal's proxy log (4 requests, one 503, 40 to 150 ms) ingested for RAL."""
+    with live["store"].session() as session:
+        uptime.add_monitor(session, uptime.monitor(
+            "portal-web", "http", "https://portal.royalfree.test/", org="RAL", service="Portal",
+        ), actor=ACTOR, scope=EVERYTHING)  # fmt: skip
+    at = datetime.now(UTC) - timedelta(hours=1)
+    log = live["settings"].data_dir / "portal-proxy.log"
+    log.write_text("".join(
+        f"{at.timestamp() + i:.3f} {ms:>6} 10.20.0.9 TCP_MISS/{code} 900 GET "
+        f"https://portal.royalfree.test/login - HIER_DIRECT/198.18.0.1 text/html\n"
+        for i, (ms, code) in enumerate([(40, 200), (90, 200), (110, 503), (150, 200)])
+    ))  # fmt: skip
+    pipeline = Pipeline.open(live["store"], live["settings"], default_org="RAL")
+    [stats] = pipeline.ingest_paths([log], "squid")
+    assert stats.events == 4
+
+
 def test_lead_follows_its_monitor_slo_and_incidents_and_the_status_page_is_public(
     live: dict[str, Any], browser: Any
 ) -> None:
@@ -55,6 +75,10 @@ def test_lead_follows_its_monitor_slo_and_incidents_and_the_status_page_is_publi
         uptime.add_status_page(session, "ral-portal", "Royal Free services", "RAL", ["Portal"],
                                actor=ACTOR, scope=EVERYTHING)  # fmt: skip
     _history(live, mine.id)
+    with live["store"].session() as session:  # the centre found its certificate expiring
+        expiring = pl.DataFrame({"org": ["RAL"], "sha256": ["ab" * 32], "threshold": [7],
+                                 "days_left": [5.5], "monitor": [mine.id]})  # fmt: skip
+        warn(session, None, expiring, {mine.id: mine}, (7, 30), datetime.now(UTC))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -63,6 +87,8 @@ def test_lead_follows_its_monitor_slo_and_incidents_and_the_status_page_is_publi
     rows = page.locator("#monitor-table tbody tr")
     assert rows.count() == 1  # RJ1's monitor is not the lead's to see
     assert "theirs" not in page.content()
+    assert page.locator(f"#certificate-table tr[data-monitor='{mine.id}']").count() == 1
+    assert "5.5" in page.locator("#certificate-table tbody").inner_text()
     page.click("#monitor-table a")
     page.wait_for_selector("#latency-chart svg polyline")
     assert "83.3333%" in page.locator("#availability").inner_text()  # 50 of 60 minutes up
@@ -72,6 +98,24 @@ def test_lead_follows_its_monitor_slo_and_incidents_and_the_status_page_is_publi
     page.wait_for_selector("#burn-chart svg")
     assert "Error budget left: -" in page.locator("#budget").inner_text()  # overspent
     assert page.locator("[data-rule='page:1h/5m']").count() == 1
+    # Real users' traffic: the portal's web server log, read from the boundary's archive.
+    _traffic(live)
+    page.click("#traffic-1")
+    page.wait_for_selector("#traffic-table")
+    assert page.locator("#traffic-ratio").inner_text().startswith("75.0000% of 4 requests")
+    row = page.locator("#traffic-table tr[data-host='portal.royalfree.test']").inner_text()
+    assert row.split() == [
+        "portal.royalfree.test",
+        "4",
+        "1",
+        "4",
+        "100",
+        "ms",
+        "144",
+        "ms",
+        "149",
+        "ms",
+    ]
     page.goto(f"{live['url']}/uptime/incidents")
     assert "Portal is down" in page.locator(".incident h2").inner_text()
     assert errors == []

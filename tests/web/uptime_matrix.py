@@ -138,6 +138,16 @@ def uptime_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
             by_org=True,
         ),
         ("GET", f"{API}/metrics"): make(get(f"{API}/metrics"), READERS),
+        ("GET", f"{API}/traffic"): make(
+            lambda w, org: (
+                "GET",
+                f"{API}/traffic",
+                {"params": {"service": f"Svc-{org}", "days": 7, "_": _one(w, org, "monitor")}},
+            ),
+            READERS,
+            by_org=True,
+        ),
+        ("GET", f"{API}/certificates"): make(get(f"{API}/certificates"), READERS),
         ("POST", f"{API}/results"): make(
             lambda w, org: (
                 "POST",

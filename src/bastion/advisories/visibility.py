@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bastion.advisories.alerts import Alert, get_alert
@@ -22,6 +22,7 @@ from bastion.advisories.responses import Response, list_responses
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import org_code
+from bastion.store.paging import page_of
 
 T = TypeVar("T")
 
@@ -50,11 +51,7 @@ def visible_alerts(
     query = _visible(select(AlertRow.ref), scope)
     if status is not None:
         query = query.where(AlertRow.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(AlertRow.id.desc()).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    refs = list(session.scalars(page))
+    refs, total = page_of(session, query, AlertRow.id.desc(), limit=limit, offset=offset)
     return [replace(get_alert(session, ref), versions=()) for ref in refs], total
 
 

@@ -21,14 +21,16 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.alerts import record_alerts
 from bastion.assure.catalogue import get_framework
+from bastion.assure.evidence import Finding
 from bastion.assure.models import ReturnRow
-from bastion.assure.providers import Finding, gather
+from bastion.assure.providers import gather
 from bastion.assure.returns import view, visible_row
 from bastion.assure.rules import marks_of
 from bastion.assure.views import ReturnView, answers_of
 from bastion.audit import Actor
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.orgs import organisation_ids
 
 
 def prefill(
@@ -101,17 +103,27 @@ def _flags(session: Session, row: ReturnRow, findings: Sequence[Finding]) -> lis
 
 
 def detect_drift(
-    session: Session, *, actor: Actor, scope: Scope, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    scope: Scope,
+    now: datetime | None = None,
+    orgs: Sequence[str] | None = None,
 ) -> list[DriftFlag]:
-    """Flag published returns (in ``scope``) that telemetry contradicts; alert each organisation."""
+    """Flag published returns (in ``scope``, of ``orgs`` if given) that telemetry contradicts;
+    alert each organisation."""
     moment = as_utc(now or utcnow())
     query = select(ReturnRow).where(ReturnRow.version > 0, ReturnRow.source != "snapshot")
     if scope.codes is not None:
         query = query.where(ReturnRow.org_code.in_(scope.codes))
+    if orgs is not None:
+        query = query.where(ReturnRow.org_code.in_([o.strip().upper() for o in orgs]))
     rows = list(session.scalars(query.order_by(ReturnRow.org_code, ReturnRow.period)))
+    known = set(organisation_ids(session))  # telemetry is only held on the federation's members
     latest: dict[tuple[str, str], ReturnRow] = {}
     for row in rows:  # the latest period of each organisation and framework
-        latest[(row.org_code, row.framework.partition("@")[0])] = row
+        if row.org_code in known:
+            latest[(row.org_code, row.framework.partition("@")[0])] = row
     findings: dict[str, list[Finding]] = {}
     flagged: list[DriftFlag] = []
     for row in latest.values():

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -26,6 +27,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
 from bastion.store.base import Base, UtcDateTime
+
+BOARD_COLUMNS = (
+    "period", "framework", "org_type", "region", "icb", "status", "published_late", "deadline",
+    "published_at", "org_code",
+)  # fmt: skip
 
 
 class FrameworkRow(Base):
@@ -50,11 +56,17 @@ class ReturnRow(Base):
     """An organisation's return for one period against one framework: working and published."""
 
     __tablename__ = "assure_returns"
-    __table_args__ = (UniqueConstraint("org_code", "period", "framework"),)
+    __table_args__ = (
+        UniqueConstraint("org_code", "period", "framework"),
+        # The dashboard's status counts and late list, read from the index alone.
+        Index("ix_assure_returns_board", *BOARD_COLUMNS),
+        # The weakest outcomes: every published outcome digit of a period, from the index alone.
+        Index("ix_assure_returns_marks", "period", "framework", "outcome_marks"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_code: Mapped[str] = mapped_column(String(16), index=True)
-    period: Mapped[str] = mapped_column(String(9), index=True)  # 2024-25
+    period: Mapped[str] = mapped_column(String(9))  # 2024-25: ix_assure_returns_board leads with it
     framework: Mapped[str] = mapped_column(String(64))  # key@version
     org_type: Mapped[str] = mapped_column(String(32), default="other")
     region: Mapped[str] = mapped_column(String(64), default="")
@@ -76,7 +88,7 @@ class ReturnRow(Base):
     drift_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
     published_late: Mapped[bool] = mapped_column(Boolean, default=False)  # after its deadline
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 
 class ReturnVersionRow(Base):
@@ -141,3 +153,20 @@ class ScoreRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     score: Mapped[float] = mapped_column(Float)
     controls: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReminderRow(Base):
+    """One reminder e-mail: a return due or overdue, a return missing, a review to do."""
+
+    __tablename__ = "assure_reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    period: Mapped[str] = mapped_column(String(9))
+    kind: Mapped[str] = mapped_column(String(80))  # due, overdue, missing, review:<kind>:<who>
+    return_id: Mapped[int | None] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # sent, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

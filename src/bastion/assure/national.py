@@ -1,9 +1,14 @@
 """The national picture: statuses by region, ICB and type, late and missing returns, weakest
 outcomes, readiness distribution and trend, drift; and a member's anonymised place among peers.
 
-Counts are SQL aggregates; the weakest outcomes come from the published outcome
-digits of every return, read as one matrix. Everything is confined to the
-caller's scope (a member sees only what its organisations contribute).
+Counts are SQL aggregates read from covering indexes (``ix_assure_returns_board``
+holds every column the status counts and the late list need; ``ix_assure_returns_marks``
+the published outcome digits), so no query reads a return's wide row. The weakest
+outcomes come from the outcome digits of every return, concatenated by the database
+into one string and read as one byte matrix. Lists are ordered in Python: an ``ORDER BY org_code`` would make
+SQLite walk the whole table in that index's order instead of searching the covering
+one. Everything is confined to the caller's scope (a member sees only what its
+organisations contribute).
 """
 
 from __future__ import annotations
@@ -106,19 +111,22 @@ def _board(session: Session, scope: Scope, chosen: str, framework: str, moment: 
         ReturnRow.period == chosen,
         ReturnRow.framework.like(f"{ref.partition('@')[0]}@%"),
     )
-    status = func.coalesce(ReturnRow.status, NOT_PUBLISHED)
-    query = select(ReturnRow.region, ReturnRow.icb, ReturnRow.org_type, status, func.count()).where(
-        *same
+    # Grouped in the board index's own column order: SQLite streams the groups off the index
+    # instead of sorting 41,000 entries into a temporary tree (three times faster).
+    keys = (
+        ReturnRow.framework,
+        ReturnRow.org_type,
+        ReturnRow.region,
+        ReturnRow.icb,
+        ReturnRow.status,
     )
-    grouped = session.execute(
-        _filtered(query, ReturnRow.org_code, scope).group_by(
-            ReturnRow.region, ReturnRow.icb, ReturnRow.org_type, status
-        )
-    ).all()
+    query = _filtered(select(*keys, func.count()).where(*same), ReturnRow.org_code, scope)
+    grouped = session.execute(query.group_by(*keys)).all()
     totals: Counter[str] = Counter()
     by: dict[str, dict[str, Counter[str]]] = {"region": defaultdict(Counter), "icb": defaultdict(Counter),
                                               "type": defaultdict(Counter)}  # fmt: skip
-    for region, icb, org_type, name, n in grouped:
+    for _, org_type, region, icb, published, n in grouped:
+        name = published or NOT_PUBLISHED
         totals[name] += n
         by["region"][region or "(none)"][name] += n
         by["icb"][icb or "(none)"][name] += n
@@ -141,10 +149,10 @@ def _late(session: Session, scope: Scope, same: Where, today: date) -> list[dict
     query = select(ReturnRow.org_code, ReturnRow.published_at, ReturnRow.deadline).where(
         *same, overdue
     )
-    rows = session.execute(_filtered(query, ReturnRow.org_code, scope).order_by(ReturnRow.org_code))
+    rows = session.execute(_filtered(query, ReturnRow.org_code, scope))
     return [
         {"org": code, "published_at": published, "deadline": deadline}
-        for code, published, deadline in rows
+        for code, published, deadline in sorted(rows, key=lambda r: str(r[0]))
     ]
 
 
@@ -174,23 +182,25 @@ def _stored_ref(session: Session, key: str) -> str:
 def _weakest(
     session: Session, scope: Scope, same: Where, ref: str, limit: int = 10
 ) -> list[dict[str, object]]:
-    query = select(ReturnRow.outcome_marks).where(
-        *same, ReturnRow.outcome_marks != "", ReturnRow.framework == ref
-    )
-    marks = list(session.scalars(_filtered(query, ReturnRow.org_code, scope)))
-    if not marks:  # also when the framework is not stored yet: nothing to rank
+    try:
+        framework = get_framework(session, ref)
+    except NotFoundError:  # not stored yet: nothing to rank
         return []
-    framework = get_framework(session, ref)
     width = len(framework.outcomes)
-    marks = [m for m in marks if len(m) == width]
-    if not marks:
+    # Every published return's outcome digits, concatenated by the database into one string:
+    # one row to read, not 41,000 (making a Python row and string of each was most of the time).
+    query = select(func.aggregate_strings(ReturnRow.outcome_marks, "")).where(
+        *same, ReturnRow.framework == ref, func.length(ReturnRow.outcome_marks) == width
+    )
+    joined = session.execute(_filtered(query, ReturnRow.org_code, scope)).scalar() or ""
+    if not joined:
         return []
-    digits = np.frombuffer("".join(marks).encode("ascii"), np.uint8).reshape(len(marks), width)
+    digits = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(-1, width)
     short = (digits != ord("0")).mean(axis=0)  # "0" is the best status
     order = np.argsort(-short, kind="stable")[:limit]
     return [
         {"outcome": framework.outcomes[i].id, "title": framework.outcomes[i].title,
-         "share_not_best": round(float(short[i]), 4), "returns": len(marks)}
+         "share_not_best": round(float(short[i]), 4), "returns": len(digits)}
         for i in order
     ]  # fmt: skip
 
@@ -204,14 +214,17 @@ def latest_scores(session: Session, scope: Scope, org_type: str | None = None) -
 
 
 def _readiness(session: Session, scope: Scope) -> tuple[dict[str, int], list[dict[str, object]]]:
-    scores = latest_scores(session, scope).values()
-    bands = Counter(min(int(s // 10) * 10, 90) for s in scores)
+    """The latest scores' bands and the monthly means, from one read of the score history."""
+    query = select(ScoreRow.org_code, ScoreRow.at, ScoreRow.score)
     history = session.execute(
-        _filtered(select(ScoreRow.at, ScoreRow.score), ScoreRow.org_code, scope)
+        _filtered(query, ScoreRow.org_code, scope).order_by(ScoreRow.at, ScoreRow.id)
     )
+    latest: dict[str, float] = {}
     months: dict[str, list[float]] = defaultdict(list)
-    for at, score in history:
+    for org, at, score in history:
+        latest[org] = score
         months[at.strftime("%Y-%m")].append(score)
+    bands = Counter(min(int(s // 10) * 10, 90) for s in latest.values())
     trend: list[dict[str, object]] = [
         {"month": m, "mean": round(sum(v) / len(v), 2), "scores": len(v)}
         for m, v in sorted(months.items())
@@ -223,7 +236,9 @@ def _drift(session: Session, scope: Scope) -> list[dict[str, object]]:
     query = select(
         ReturnRow.id, ReturnRow.org_code, ReturnRow.framework, ReturnRow.drift_count
     ).where(ReturnRow.drift_count > 0)
-    rows = session.execute(_filtered(query, ReturnRow.org_code, scope).order_by(ReturnRow.org_code))
+    rows = sorted(
+        session.execute(_filtered(query, ReturnRow.org_code, scope)), key=lambda r: (r[1], r[0])
+    )
     return [{"return": i, "org": o, "framework": f, "flags": n} for i, o, f, n in rows]
 
 

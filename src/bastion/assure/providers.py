@@ -3,8 +3,9 @@
 Each provider looks at one organisation's telemetry and returns findings: which
 statements (``<framework key>:<statement id>``) the evidence says are met or not,
 a summary, and a link to the evidence in Bastion. ``PROVIDERS`` is the one list
-of them; a provider for another context (the internet-facing scan, once built) is
-one more line in it, a function with the ``Provider`` signature.
+of them; a provider for another context is one more line in it, a function with
+the ``Provider`` signature. The internet-facing scan's provider is in
+``bastion.assure.scanned``.
 
 A finding marked ``drift`` is strong enough to contradict a published claim: when
 it says a statement is not met while the return published its outcome as met,
@@ -14,13 +15,14 @@ it says a statement is not met while the return published its outcome as met,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bastion import advisories, orgs, passwords
 from bastion.alerts import list_alerts, response_metrics
+from bastion.assure.evidence import Finding
+from bastion.assure.scanned import internet_facing
 from bastion.core.registry import Registry
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc
@@ -28,18 +30,6 @@ from bastion.core.timeutil import as_utc
 PATCH_DAYS = 14  # Cyber Essentials: critical and high-risk updates within 14 days
 ACK_HOURS = 48  # national cyber alerts are acknowledged within 48 hours
 LOOKBACK = timedelta(days=90)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What one provider's evidence says about some statements of an organisation."""
-
-    provider: str
-    statements: tuple[str, ...]  # "<framework key>:<statement id>"
-    met: bool
-    summary: str
-    link: str
-    drift: bool = False  # strong enough to contradict a published "met"
 
 
 Provider = Callable[[Session, str, datetime], list[Finding]]
@@ -80,24 +70,29 @@ def _minutes(seconds: float | None) -> str:
 
 
 def advisory_response(session: Session, org: str, now: datetime) -> list[Finding]:
-    """National cyber alerts acknowledged within 48 hours, and remediated by their due dates."""
+    """National cyber alerts acknowledged within 48 hours, and remediated by their due dates.
+
+    One still unacknowledged past 48 hours, or past its remediation date, is drift: it
+    contradicts a published claim that alerts are acknowledged and acted on.
+    """
     responses = [r for r in advisories.list_responses(session, org=org)
                  if as_utc(r.notified_at) >= now - LOOKBACK]  # fmt: skip
     if not responses:
         return []
-    late = [
-        r for r in responses
-        if (as_utc(r.acknowledged_at) if r.acknowledged_at else now) - as_utc(r.notified_at)
-        > timedelta(hours=ACK_HOURS)
-    ]  # fmt: skip
+    window = timedelta(hours=ACK_HOURS)
+    late = [r for r in responses
+            if (as_utc(r.acknowledged_at) if r.acknowledged_at else now) - as_utc(r.notified_at) > window]  # fmt: skip
+    unanswered = [r for r in late if r.acknowledged_at is None]
     overdue = [r for r in responses if r.remediation_due and r.remediated_at is None
                and r.status == "open" and as_utc(r.remediation_due) < now]  # fmt: skip
     summary = (
         f"{len(responses) - len(late)}/{len(responses)} national cyber alerts acknowledged within "
-        f"{ACK_HOURS} h; {len(overdue)} past their remediation date"
+        f"{ACK_HOURS} h, {len(unanswered)} still unacknowledged; {len(overdue)} past their "
+        f"remediation date"
     )
     met = not late and not overdue
-    return [Finding("advisories", ("dspt:6.2",), met, summary, f"/advisories?org={org}")]
+    return [Finding("advisories", ("dspt:6.2",), met, summary, f"/advisories?org={org}",
+                    drift=bool(unanswered or overdue))]  # fmt: skip
 
 
 def password_policy(session: Session, org: str, now: datetime) -> list[Finding]:
@@ -137,6 +132,7 @@ PROVIDERS: Registry[Provider] = Registry(
         ("advisories", advisory_response),
         ("passwords", password_policy),
         ("patching", patch_latency),
+        ("scan", internet_facing),
     ],
 )
 

@@ -8,9 +8,10 @@ organisation (its scope) assigns reviewers and writes the plan.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -172,3 +173,46 @@ def plan(
         select(ActionRow).where(ActionRow.org_code == row.org_code, ActionRow.period == row.period,
                                 ActionRow.framework_key == key).order_by(ActionRow.due, ActionRow.id)
     ))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """One review as a list shows it."""
+
+    return_id: int
+    org: str
+    period: str
+    framework: str
+    kind: str
+    reviewer: str
+    state: str
+    comments: int
+    updated_at: datetime
+
+
+def list_reviews(
+    session: Session,
+    scope: Scope,
+    *,
+    reviewer: str | None = None,
+    state: str | None = None,
+    return_id: int | None = None,
+) -> list[ReviewSummary]:
+    """Return the reviews the caller may see (its scope's returns, or assigned to ``reviewer``)."""
+    query = select(ReviewRow, ReturnRow).join(ReturnRow, ReturnRow.id == ReviewRow.return_id)
+    if scope.codes is not None:
+        query = query.where(
+            or_(ReturnRow.org_code.in_(scope.codes), ReviewRow.reviewer == (reviewer or ""))
+        )
+    elif reviewer:
+        query = query.where(ReviewRow.reviewer == reviewer)
+    if state is not None:
+        query = query.where(ReviewRow.state == _choice(state, STATES, "review state"))
+    if return_id is not None:
+        query = query.where(ReviewRow.return_id == return_id)
+    rows = session.execute(query.order_by(ReviewRow.return_id, ReviewRow.id))
+    return [
+        ReviewSummary(r.return_id, ret.org_code, ret.period, ret.framework, r.kind, r.reviewer,
+                      r.state, sum(len(v) for v in r.comments.values()), r.updated_at)
+        for r, ret in rows
+    ]  # fmt: skip

@@ -17,13 +17,14 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.audit.actor import Actor
 from bastion.audit.models import AuditRow
 from bastion.core.records import from_row
 from bastion.core.timeutil import utcnow
+from bastion.store.paging import page_of
 
 EXPORT_FIELDS = ("id", "at", "actor", "actor_ip", "action", "target", "org", "before", "after")
 
@@ -109,11 +110,8 @@ def list_events(
         query = query.where(AuditRow.org_code == org.strip().upper())
     if target:
         query = query.where(AuditRow.target == target)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(AuditRow.id.desc()).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    return [_to_domain(r) for r in session.scalars(page)], total
+    rows, total = page_of(session, query, AuditRow.id.desc(), limit=limit, offset=offset)
+    return [_to_domain(r) for r in rows], total
 
 
 def _plain(event: AuditEvent) -> dict[str, Any]:

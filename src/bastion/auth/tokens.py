@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgs
@@ -28,6 +28,7 @@ from bastion.auth.touch import later
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
+from bastion.store.paging import page_of
 
 PREFIX = "bst_"
 MAX_LIFETIME = timedelta(days=366)
@@ -173,12 +174,9 @@ def list_tokens(
         query = query.where(TokenRow.org_code.in_(list(codes)))
     if not include_inactive:
         query = query.where(TokenRow.revoked_at.is_(None), TokenRow.expires_at > utcnow())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(TokenRow.id.desc()).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
+    rows, total = page_of(session, query, TokenRow.id.desc(), limit=limit, offset=offset)
     now = utcnow()
-    return [_to_domain(r, now) for r in session.scalars(page)], total
+    return [_to_domain(r, now) for r in rows], total
 
 
 def revoke_token(session: Session, who: Principal, token_id: int) -> ApiToken:

@@ -11,7 +11,7 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgs
@@ -22,6 +22,7 @@ from bastion.core.errors import ConflictError, InputError, Location, NotFoundErr
 from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
+from bastion.store.paging import page_of
 
 # argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes).
 HASHER = PasswordHasher()
@@ -215,11 +216,8 @@ def list_users(
     if org:
         members = select(MembershipRow.user_id).where(MembershipRow.org_code == org.upper())
         query = query.where(UserRow.id.in_(members))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(*USER_SORTS[sort]).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    return [_to_domain(r) for r in session.scalars(page)], total
+    rows, total = page_of(session, query, *USER_SORTS[sort], limit=limit, offset=offset)
+    return [_to_domain(r) for r in rows], total
 
 
 def _change(session: Session, who: Principal, row: UserRow, action: str, apply: Any) -> User:

@@ -15,7 +15,7 @@ import typer
 
 from bastion.cli import responses
 from bastion.cli.context import BY_OPTION, actor, cli_session, command_group, in_session, minute
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -102,9 +102,7 @@ def feeds_add(
 
 
 FEED_COLUMNS: list[Column[Any]] = [
-    ("NAME", lambda f: f.name),
-    ("URL", lambda f: f.url),
-    ("EVERY", lambda f: f.interval_minutes),
+    *fields("name", "url", "interval_minutes=EVERY"),
     ("LAST RUN", lambda f: minute(f.last_run_at)),
     ("STATUS", lambda f: f.last_status),
 ]
@@ -350,9 +348,7 @@ def revise_(
 
 
 ALERT_COLUMNS: list[Column[Any]] = [
-    ("ALERT", lambda a: a.ref),
-    ("VERSION", lambda a: a.version),
-    ("STATUS", lambda a: a.status),
+    *fields("ref=ALERT", "version", "status"),
     ("SEVERITY", lambda a: a.content.severity.value),
     ("PUBLISHED", lambda a: minute(a.published_at)),
     ("TITLE", lambda a: a.content.title),
@@ -385,15 +381,17 @@ app.command("remind")(responses.remind)
 
 
 PROGRESS_COLUMNS: list[Column[Any]] = [
-    ("ALERT", lambda p: p.alert),
-    ("SEVERITY", lambda p: p.severity),
-    ("AFFECTED", lambda p: p.affected),
-    ("ACK", lambda p: p.acknowledged),
-    ("ACK IN TIME", lambda p: p.acknowledged_in_time),
-    ("APPLICABLE", lambda p: p.applicable),
-    ("REMEDIATED", lambda p: p.remediated),
-    ("CLOSED", lambda p: p.closed),
-    ("OVERDUE", lambda p: p.overdue),
+    *fields(
+        "alert",
+        "severity",
+        "affected",
+        "acknowledged=ACK",
+        "acknowledged_in_time=ACK IN TIME",
+        "applicable",
+        "remediated",
+        "closed",
+        "overdue",
+    ),
 ]
 
 

@@ -10,7 +10,7 @@ import typer
 
 from bastion.cli.context import actor, cli_session, command_group, in_session, settings
 from bastion.cli.context import second as _when
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,14 +23,9 @@ app = command_group("Look at, triage and group the alerts raised at the internet
 ALERT_COLUMNS: list[Column[Alert]] = [
     ("ID", lambda a: a.id),
     ("LAST SEEN", lambda a: _when(a.last_seen)),
-    ("ORG", lambda a: a.org),
-    ("HOST", lambda a: a.host),
+    *fields("org", "host"),
     ("SEVERITY", lambda a: a.severity.value),
-    ("VERDICT", lambda a: a.verdict),
-    ("STATE", lambda a: a.state),
-    ("GROUP", lambda a: a.group_id),
-    ("COUNT", lambda a: a.count),
-    ("TITLE", lambda a: a.title),
+    *fields("verdict", "state", "group_id=GROUP", "count", "title"),
 ]
 
 
@@ -257,11 +252,7 @@ def history(
 
 HISTORY_COLUMNS: list[Column[Change]] = [
     ("AT", lambda c: _when(c.at)),
-    ("ACTOR", lambda c: c.actor),
-    ("FIELD", lambda c: c.field),
-    ("FROM", lambda c: c.before),
-    ("TO", lambda c: c.after),
-    ("REASON", lambda c: c.reason),
+    *fields("actor", "field", "before=FROM", "after=TO", "reason"),
 ]
 
 

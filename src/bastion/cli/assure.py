@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from bastion.cli.assure_reviews import plan_app, reviews_app
 from bastion.cli.context import BY_OPTION, actor, command_group, day, in_session, minute, settings
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, plain, print_record, print_rows
 from bastion.core.errors import InputError
@@ -33,6 +34,8 @@ returns_app = command_group(
 )
 app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(returns_app, name="returns")
+app.add_typer(reviews_app, name="reviews")
+app.add_typer(plan_app, name="plan")
 
 
 def _everything() -> Scope:
@@ -291,3 +294,28 @@ def dashboard(
         for w in shown.weakest[:5]
     ]
     print_record(shown, lambda _d: lines, as_json=as_json, data=data)
+
+
+@app.command("remind")
+def remind(
+    days: int = typer.Option(
+        30, "--days", min=0, help="remind of returns due within this many days"
+    ),
+    attempts: int = typer.Option(3, "--attempts", min=1, help="tries per e-mail"),
+    backoff: float = typer.Option(
+        1.0, "--backoff", min=0.0, help="seconds before a retry (doubling)"
+    ),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """E-mail reminders (BASTION_SMTP_*): returns due, overdue or missing; reviews still to do."""
+    from bastion.assure.reminders import send_reminders
+    from bastion.core.delivery import SmtpConfig
+
+    report = in_session(send_reminders, SmtpConfig.from_env(), actor=actor(by), days=days,
+                        deadline_day=settings().assure_deadline, attempts=attempts, backoff=backoff)  # fmt: skip
+    lines = [f"sent {len(report.sent)} reminder(s), {len(report.failed)} failed, "
+             f"{len(report.unreachable)} with no address"]  # fmt: skip
+    lines += [f"  sent {r.kind} to {r.org}: {', '.join(r.recipients)}" for r in report.sent]
+    lines += [f"  FAILED {r.kind} to {r.org}: {why}" for r, why in report.failed]
+    print_record(report, lambda _r: lines, as_json=as_json)

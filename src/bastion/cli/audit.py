@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bastion.cli.context import command_group, in_session, second
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -19,10 +19,7 @@ app = command_group("The append-only audit trail of every change.")
 EVENT_COLUMNS: list[Column[AuditEvent]] = [
     ("ID", lambda e: e.id),
     ("AT", lambda e: second(e.at)),
-    ("ACTOR", lambda e: e.actor),
-    ("FROM", lambda e: e.actor_ip),
-    ("ACTION", lambda e: e.action),
-    ("TARGET", lambda e: e.target),
+    *fields("actor", "actor_ip=FROM", "action", "target"),
 ]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.context import command_group, in_session, settings, store
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -63,15 +63,17 @@ NOT_READ = ("skipped", "refused")
 
 
 STATS_COLUMNS: list[Column[SourceStats]] = [
-    ("SOURCE", lambda s: s.source),
-    ("FORMAT", lambda s: s.format),
-    ("STATUS", lambda s: s.status),
-    ("LINES", lambda s: s.lines),
-    ("EVENTS", lambda s: s.events),
-    ("REJECTS", lambda s: s.rejects),
-    ("BLANK", lambda s: s.blank),
-    ("MATCHES", lambda s: s.matches),
-    ("NEW ALERTS", lambda s: s.alerts_created),
+    *fields(
+        "source",
+        "format",
+        "status",
+        "lines",
+        "events",
+        "rejects",
+        "blank",
+        "matches",
+        "alerts_created=NEW ALERTS",
+    ),
     ("EV/S", lambda s: f"{s.events / s.seconds:,.0f}" if s.seconds else "-"),
 ]
 
@@ -255,9 +257,7 @@ def _print_status(listener: SyslogListener, every: float) -> None:
 
 
 LISTEN_COLUMNS: list[Column[dict[str, Any]]] = [
-    ("RECEIVED", lambda r: r["received"]),
-    ("ARCHIVED", lambda r: r["archived"]),
-    ("REJECTED", lambda r: r["rejected"]),
+    *fields("received", "archived", "rejected"),
     ("KERNEL UDP DROPS", lambda r: "-" if r["kernel_udp_drops"] is None else r["kernel_udp_drops"]),
     ("MATCHES", lambda r: r["stats"].matches),
     ("NEW ALERTS", lambda r: r["stats"].alerts_created),
@@ -285,10 +285,7 @@ def _listen_report(listener: SyslogListener, stats: SourceStats, as_json: bool) 
 
 
 PUBLISH_COLUMNS: list[Column[Any]] = [
-    ("SOURCE", lambda r: r.source),
-    ("FORMAT", lambda r: r.format),
-    ("CHUNKS", lambda r: r.chunks),
-    ("BYTES", lambda r: r.bytes),
+    *fields("source", "format", "chunks", "bytes"),
 ]
 
 
@@ -328,8 +325,7 @@ def worker(
 
 
 FORMAT_COLUMNS: list[Column[Any]] = [
-    ("FORMAT", lambda r: r["name"]),
-    ("DESCRIPTION", lambda r: r["description"]),
+    *fields("name=FORMAT", "description"),
 ]
 
 
@@ -346,11 +342,7 @@ def formats(as_json: bool = JSON_OPTION) -> None:
 
 
 SOURCE_COLUMNS: list[Column[Any]] = [
-    ("KEY", lambda c: c.key),
-    ("PATH", lambda c: c.path),
-    ("FORMAT", lambda c: c.format),
-    ("OFFSET", lambda c: c.offset),
-    ("DONE", lambda c: c.done),
+    *fields("key", "path", "format", "offset", "done"),
     ("UPDATED", lambda c: c.updated_at.isoformat(timespec="seconds")),
 ]
 
@@ -365,10 +357,7 @@ def sources(as_json: bool = JSON_OPTION) -> None:
 
 
 REJECTS_COLUMNS: list[Column[Any]] = [
-    ("SOURCE", lambda r: r["source"]),
-    ("LINE", lambda r: r["line"]),
-    ("FORMAT", lambda r: r["format"]),
-    ("REASON", lambda r: r["reason"]),
+    *fields("source", "line", "format", "reason"),
     ("RAW", lambda r: str(r["raw"])[:60]),
 ]
 

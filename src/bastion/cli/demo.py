@@ -65,9 +65,11 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         already = bool(list_sources(session))
     if already or existing:
         return said
+    from bastion.demo.drift import plant_demo_drift
     from bastion.demo.scanning import scan_demo
 
     said.append(scan_demo(opened, settings, actor()))
+    said.append(plant_demo_drift(opened, actor()))  # after the scan: its findings are the evidence
     with opened.session() as session:
         orgs, _ = list_organisations(session)
     yesterday = datetime.now(UTC).date() - timedelta(days=1)

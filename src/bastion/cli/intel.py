@@ -15,7 +15,15 @@ from bastion.cli import intel_blocklists, intel_feeds
 from bastion.cli.context import actor, cli_session, command_group, in_session, settings
 from bastion.cli.context import day as _day
 from bastion.cli.intel_feeds import parse_options
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_json, print_record, print_rows
+from bastion.cli.output import (
+    CSV_OPTION,
+    JSON_OPTION,
+    Column,
+    fields,
+    print_json,
+    print_record,
+    print_rows,
+)
 from bastion.core.errors import InputError, Location
 
 if TYPE_CHECKING:
@@ -30,8 +38,7 @@ def _plain(indicator: Indicator) -> dict[str, Any]:
 
 INDICATOR_COLUMNS: list[Column[Indicator]] = [
     ("TYPE", lambda i: i.type.value),
-    ("VALUE", lambda i: i.value),
-    ("SOURCE", lambda i: i.source),
+    *fields("value", "source"),
     ("SEVERITY", lambda i: i.severity.value),
     ("CONF", lambda i: i.confidence),
     ("ACTION", lambda i: i.action.value),

@@ -9,7 +9,7 @@ import typer
 
 from bastion.cli.context import actor, cli_session, command_group, in_session
 from bastion.cli.context import minute as _when
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -26,8 +26,7 @@ POLICY_COLUMNS: list[Column[Policy]] = [
     ("MAX TLP", lambda p: p.max_tlp.value),
 ]
 DEVICE_COLUMNS: list[Column[Device]] = [
-    ("NAME", lambda d: d.name),
-    ("POLICY", lambda d: d.policy),
+    *fields("name", "policy"),
     ("CREATED", lambda d: _when(d.created_at)),
     ("LAST PULL", lambda d: _when(d.last_pull_at)),
     ("REVOKED", lambda d: _when(d.revoked_at)),

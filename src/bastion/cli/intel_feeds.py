@@ -10,7 +10,7 @@ import typer
 
 from bastion.cli.context import actor, cli_session, command_group, in_session, settings
 from bastion.cli.context import minute as _when
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -45,28 +45,17 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 
 
 FEED_COLUMNS: list[Column[Feed]] = [
-    ("NAME", lambda f: f.name),
-    ("TYPE", lambda f: f.kind),
-    ("EVERY", lambda f: f.interval),
+    *fields("name", "kind=TYPE", "interval=EVERY"),
     ("LAST PULL", lambda f: _when(f.last_pull_at)),
     ("URL", lambda f: f.url),
 ]
 PULL_COLUMNS: list[Column[Pull]] = [
-    ("ID", lambda p: p.id),
-    ("FEED", lambda p: p.feed),
+    *fields("id", "feed"),
     ("STARTED", lambda p: _when(p.started_at)),
-    ("STATUS", lambda p: p.status),
-    ("READ", lambda p: p.read),
-    ("ADDED", lambda p: p.added),
-    ("CHANGED", lambda p: p.changed),
-    ("EXPIRED", lambda p: p.expired),
-    ("SKIPPED", lambda p: p.skipped),
-    ("REASON", lambda p: p.reason),
+    *fields("status", "read", "added", "changed", "expired", "skipped", "reason"),
 ]
 ALLOW_COLUMNS: list[Column[AllowEntry]] = [
-    ("TYPE", lambda e: e.type),
-    ("VALUE", lambda e: e.value),
-    ("REASON", lambda e: e.reason),
+    *fields("type", "value", "reason"),
 ]
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bastion.cli.context import actor, cli_session, command_group, in_session, minute
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -21,22 +21,13 @@ inventory_app = command_group("Organisations' inventories and SBOMs.")
 exposures_app = command_group("Which organisations' components vulnerabilities affect.")
 
 INVENTORY_COLUMNS: list[Column[InventorySummary]] = [
-    ("ORG", lambda i: i.organisation),
-    ("NAME", lambda i: i.name),
-    ("FORMAT", lambda i: i.format),
-    ("SPEC", lambda i: i.spec_version),
-    ("COMPONENTS", lambda i: i.components),
-    ("REJECTED", lambda i: i.rejected),
+    *fields("organisation=ORG", "name", "format", "spec_version=SPEC", "components", "rejected"),
     ("IMPORTED", lambda i: minute(i.imported_at)),
 ]
 EXPOSURE_COLUMNS: list[Column[Exposure]] = [
-    ("ORG", lambda e: e.organisation),
-    ("VULNERABILITY", lambda e: e.vulnerability),
-    ("COMPONENT", lambda e: e.component),
-    ("VERSION", lambda e: e.version),
-    ("RANGE", lambda e: e.range),
-    ("SOURCE", lambda e: e.source),
-    ("STATUS", lambda e: e.status),
+    *fields(
+        "organisation=ORG", "vulnerability", "component", "version", "range", "source", "status"
+    ),
 ]
 
 

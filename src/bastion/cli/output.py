@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -27,6 +27,25 @@ Column = tuple[str, Callable[[T], object]]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 CSV_OPTION = typer.Option(False, "--csv", help="Print CSV: the table's columns, every row.")
+
+
+def fields(*specs: str) -> list[Column[Any]]:
+    """Return columns that show an item's attributes (or a mapping's keys) as they are.
+
+    ``fields("source", "alerts_created=NEW ALERTS")`` heads the first column SOURCE (the
+    name in capitals, underscores as spaces) and the second NEW ALERTS.
+    """
+
+    def column(spec: str) -> Column[Any]:
+        name, _, header = spec.partition("=")
+
+        def cell(item: Any) -> object:
+            return item[name] if isinstance(item, Mapping) else getattr(item, name)
+
+        return (header or name.upper().replace("_", " "), cell)
+
+    return [column(spec) for spec in specs]
+
 
 _ITEMS: Any = object()  # print_rows' default JSON: the items themselves
 

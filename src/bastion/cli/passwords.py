@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.context import command_group, in_session, settings
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -127,10 +127,7 @@ def audit(
 
 
 STAT_COLUMNS: list[Column[CheckCount]] = [
-    ("ORG", lambda c: c.org),
-    ("MONTH", lambda c: c.month),
-    ("REASON", lambda c: c.reason),
-    ("CHECKS", lambda c: c.checks),
+    *fields("org", "month", "reason", "checks"),
 ]
 
 

@@ -16,7 +16,7 @@ from bastion.cli.context import (
     moment,
     settings,
 )
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_rows
 
 if TYPE_CHECKING:
     from bastion import advisories as adv
@@ -37,9 +37,7 @@ def policy() -> adv.Policy:
 
 
 RESPONSE_COLUMNS: list[Column[Response]] = [
-    ("ALERT", lambda r: r.alert),
-    ("ORG", lambda r: r.organisation),
-    ("STATUS", lambda r: r.status),
+    *fields("alert", "organisation=ORG", "status"),
     ("ACK DUE", lambda r: minute(r.ack_due)),
     ("ACKNOWLEDGED", lambda r: minute(r.acknowledged_at)),
     ("APPLICABILITY", lambda r: r.applicability or ""),
@@ -149,9 +147,7 @@ def responses_list(
 
 
 OVERDUE_COLUMNS: list[Column[Any]] = [
-    ("ALERT", lambda o: o.alert),
-    ("ORG", lambda o: o.organisation),
-    ("OVERDUE", lambda o: o.what),
+    *fields("alert", "organisation=ORG", "what=OVERDUE"),
     ("DUE", lambda o: minute(o.due)),
 ]
 

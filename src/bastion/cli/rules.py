@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.context import actor, cli_session, command_group, in_session, settings
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -110,11 +110,7 @@ def _rules() -> RuleSet:
 
 
 RULE_COLUMNS: list[Column[Any]] = [
-    ("ID", lambda r: r["id"]),
-    ("LEVEL", lambda r: r["level"]),
-    ("STATUS", lambda r: r["status"]),
-    ("HITS", lambda r: r["hits"]),
-    ("TITLE", lambda r: r["title"]),
+    *fields("id", "level", "status", "hits", "title"),
 ]
 
 

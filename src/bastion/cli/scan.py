@@ -269,19 +269,31 @@ def policy(
     ),
     high_risk: bool = typer.Option(False, "--high-risk/--normal-risk", help="scan it daily"),
     quiet: str | None = typer.Option(None, "--quiet", help="quiet hours HH:MM-HH:MM (local time)"),
+    dkim: str | None = typer.Option(
+        None,
+        "--dkim",
+        help="its DKIM selectors, comma-separated: SELECTOR (every mail domain) or "
+        "SELECTOR@DOMAIN; '' clears them (default: keep)",
+    ),
     by: str | None = BY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Set an organisation's scanning policy: opted-in ranges, high risk, quiet hours."""
+    """Set an organisation's scanning policy: opted-in ranges, high risk, quiet hours, DKIM selectors."""
     from bastion import scan
 
-    saved = in_session(
-        scan.set_policy, scan.ScanPolicy(org, ranges, high_risk, quiet), actor=actor(by)
-    )
+    with cli_session() as session:
+        selectors = (
+            tuple(_csv(dkim) or ())
+            if dkim is not None
+            else scan.get_policy(session, org).dkim_selectors
+        )
+        policy = scan.ScanPolicy(org, ranges, high_risk, quiet, selectors)
+        saved = scan.set_policy(session, policy, actor=actor(by))
     print_record(
         saved,
         lambda p: [
-            f"{p.org}: ranges {p.scan_ranges}, high risk {p.high_risk}, quiet hours {p.quiet_hours or '-'}"
+            f"{p.org}: ranges {p.scan_ranges}, high risk {p.high_risk}, quiet hours "
+            f"{p.quiet_hours or '-'}, DKIM selectors {', '.join(p.dkim_selectors) or '-'}"
         ],
         as_json=as_json,
     )
@@ -321,6 +333,7 @@ def report(
 
 def _org_report_lines(found: dict[str, Any]) -> Iterator[str]:
     yield f"{found['org']} {found['name']}: live findings {found['live_by_severity'] or 'none'}"
+    yield f"  DKIM selectors: {', '.join(found['dkim_selectors']) or 'none registered (common ones tried)'}"
     for host in found["hosts"]:
         tls = [
             p.get("grade") for p in host.results.get("tls", {}).get("ports", []) if p.get("grade")
@@ -329,6 +342,11 @@ def _org_report_lines(found: dict[str, Any]) -> Iterator[str]:
         yield f"  {host.host}: {host.live} live, worst {host.worst or '-'}; TLS {'/'.join(tls) or '-'}; headers {headers or '-'}"
     for finding in found["findings"]:
         yield f"  [{finding['severity']}] {finding['status']} #{finding['id']} {finding['host']}: {finding['title']}"
+    for notice in found["notices"]:
+        yield (
+            f"  sent {notice['sent_at'][:16]} {notice['kind']} by {notice['channel']}: "
+            f"{notice['status']} ({len(notice['findings'])} finding(s))"
+        )
 
 
 @app.command("canary")
@@ -363,11 +381,15 @@ def canary(
 
 
 @app.command("national")
-def national(as_json: bool = JSON_OPTION) -> None:
-    """Show the national view: live findings by check, severity and region; the worst hosts."""
+def national(
+    weeks: int = typer.Option(12, "--weeks", min=1, max=104, help="weeks of trend (default 12)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show the national view: live findings by check, severity and region; the worst hosts;
+    findings opened and closed per week by severity."""
     from bastion import scan
 
-    found = in_session(scan.national_summary, _everything())
+    found = in_session(scan.national_summary, _everything(), weeks=weeks)
     print_record(found, _national_lines, as_json=as_json)
 
 
@@ -378,3 +400,66 @@ def _national_lines(found: dict[str, Any]) -> Iterator[str]:
     yield f"by region: {found['by_region']}"
     for worst in found["worst_hosts"]:
         yield f"  {worst['score']:>5}  {worst['org']} {worst['host']}"
+    yield "week of      opened (crit/high/med/low)  closed (crit/high/med/low)"
+    for week in found["trend"]:
+        opened, closed = ("/".join(str(n) for n in week[k].values()) for k in ("opened", "closed"))
+        yield f"{week['week']}  {opened:<26}  {closed}"
+
+
+def _notice_lines(notices: list[Any]) -> Iterator[str]:
+    if not notices:
+        yield "nothing to send"
+    for notice in notices:
+        sends = "; ".join(
+            f"{s.channel} {s.status}" + (f" ({s.error})" if s.error else "") for s in notice.sends
+        )
+        yield f"{notice.org} {notice.kind}: {len(notice.findings)} finding(s); {sends or 'no channel'}"
+
+
+def _print_notices(notices: list[Any], as_json: bool) -> None:
+    print_record(notices, _notice_lines, as_json=as_json)
+    if any(not n.delivered for n in notices):
+        raise typer.Exit(1)  # each failed channel's reason is on its line; recorded too
+
+
+def _channels_or_fail() -> Any:
+    from bastion import scan
+    from bastion.core.errors import InputError
+
+    channels = scan.channels(settings())
+    if not channels.enabled:
+        msg = "no channel configured: set BASTION_SMTP_HOST or scan_webhook_url"
+        raise InputError(msg)
+    return channels
+
+
+@app.command("digest")
+def digest(
+    org: str | None = typer.Option(None, "--org", "-o", help="only this organisation"),
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """E-mail each organisation with live findings its digest (contacts, and the webhook)."""
+    from bastion import scan
+    from bastion.core.timeutil import utcnow
+
+    channels = _channels_or_fail()
+    codes = [org.strip().upper()] if org else None
+    notices = in_session(scan.send_digests, channels, actor=actor(by), now=utcnow(), codes=codes)
+    _print_notices(notices, as_json)
+
+
+@app.command("remind")
+def remind(
+    by: str | None = BY_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remind organisations of findings open past their cadence (60/120/540 days by severity)."""
+    from bastion import scan
+    from bastion.core.timeutil import utcnow
+
+    channels = _channels_or_fail()
+    notices = in_session(
+        scan.send_reminders, channels, scan.cadence(settings()), actor=actor(by), now=utcnow()
+    )
+    _print_notices(notices, as_json)

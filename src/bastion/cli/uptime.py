@@ -69,7 +69,7 @@ MONITOR_COLUMNS: list[Column[Monitor]] = [
 @monitors_app.command("add")
 def monitors_add(
     name: str = typer.Argument(..., help="the monitor's name (unique in its organisation)"),
-    kind: str = typer.Option(..., "--type", help="http, tcp, dns, tls or push"),
+    kind: str = typer.Option(..., "--type", help="http, tcp, dns, tls, icmp or push"),
     target: str = typer.Option("", "--target", help="URL, host:port or domain name (push: none)"),
     org: str = typer.Option(..., "--org", help="the owning organisation"),
     service: str = typer.Option(..., "--service", help="the service it belongs to"),
@@ -221,6 +221,13 @@ def agent(
 
     monitors = in_session(uptime.list_monitors, _national())
     name = uptime.agent_name(name)
+    from bastion.uptime.agent import unprobeable
+
+    skipped = unprobeable([m for m in monitors if not m.paused])
+    if skipped:
+        reason = next(iter(skipped.values()))
+        typer.echo(f"warning: {len(skipped)} ICMP monitors are not probed from here: {reason}",
+                   err=True)  # fmt: skip
 
     async def run_http(url: str) -> uptime.AgentStats:
         token = os.environ.get("BASTION_UPTIME_TOKEN", "")
@@ -331,6 +338,54 @@ def slo_show(
         return shown
 
     print_record(status, lines, as_json=as_json)
+
+
+@app.command("traffic")
+def traffic(
+    service: str = typer.Argument(..., help="the service"),
+    org: str | None = typer.Option(None, "--org", help="the service's organisation"),
+    days: int = typer.Option(30, "--days", help="the period: this many days to now"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """A service's SLI from real users' traffic: 5xx share in the boundary's web/proxy logs."""
+    from bastion.core.timeutil import utcnow
+    from bastion.slis import TrafficSli, service_sli
+
+    archive = settings().archive_dir
+    found = in_session(service_sli, archive, service, _national(), utcnow(), org=org, days=days)
+
+    def lines(sli: TrafficSli) -> list[str]:
+        ratio = "no requests" if sli.success_ratio is None else f"{sli.success_ratio:.4%}"
+        shown = [f"{sli.org} {sli.service}: {ratio} of {sli.requests:,} requests succeeded "
+                 f"({sli.errors:,} answered 5xx) from {sli.start:%Y-%m-%d %H:%M} to "
+                 f"{sli.end:%Y-%m-%d %H:%M} UTC"]  # fmt: skip
+        if sli.budget_spent is not None and sli.target is not None:
+            shown.append(f"error budget of the {sli.target:.4%} SLO spent: {sli.budget_spent:.1%}")
+        for h in sli.hosts:
+            timing = "" if h.p50_ms is None else (
+                f"; of {h.timed:,} timed: p50 {h.p50_ms:.0f} ms, p95 {h.p95_ms:.0f} ms, "
+                f"p99 {h.p99_ms:.0f} ms"
+            )  # fmt: skip
+            shown.append(f"  {h.host}: {h.requests:,} requests, {h.errors:,} 5xx{timing}")
+        return shown
+
+    print_record(found, lines, as_json=as_json)
+
+
+CERTIFICATE_COLUMNS: list[Column[Any]] = [
+    ("ORG", lambda n: n.org), ("MONITOR", lambda n: n.monitor_id),
+    ("WITHIN DAYS", lambda n: n.threshold_days), ("DAYS LEFT", lambda n: f"{n.days_left:.1f}"),
+    ("SHA-256", lambda n: n.sha256), ("TOLD", lambda n: minute(n.notified_at)),
+]  # fmt: skip
+
+
+@app.command("certificates")
+def certificates(as_json: bool = JSON_OPTION, as_csv: bool = CSV_OPTION) -> None:
+    """Certificates found expiring and told, newest first (one row per warning threshold)."""
+    from bastion.uptime.certificates import list_notices
+
+    print_rows(in_session(list_notices, _national()), CERTIFICATE_COLUMNS, as_json, as_csv,
+               noun="certificate notices")  # fmt: skip
 
 
 @app.command("report")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.context import actor, command_group, in_session
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ USER_COLUMNS: list[Column[User]] = [
     ("STATE", lambda u: "disabled" if u.disabled else ("locked" if u.locked_until else "active")),
 ]
 TOKEN_COLUMNS: list[Column[ApiToken]] = [
-    ("ID", lambda t: t.id),
-    ("NAME", lambda t: t.name),
+    *fields("id", "name"),
     ("ORG", lambda t: t.org or "national"),
     ("SCOPES", lambda t: " ".join(t.scopes)),
     ("EXPIRES", lambda t: f"{t.expires_at:%Y-%m-%d}"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import smtplib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -98,3 +98,58 @@ def retry(
             sleep(wait)
             wait *= 2
     return error, tries
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where one context's notifications go, and how hard to try each channel."""
+
+    smtp: SmtpConfig | None = None
+    webhook_url: str | None = None
+    attempts: int = 3
+    backoff: float = 1.0
+    timeout: float = 10.0
+    transport: httpx.BaseTransport | None = None  # tests pass one; None is the network
+
+    @property
+    def enabled(self) -> bool:
+        return self.smtp is not None or bool(self.webhook_url)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One channel's outcome: sent or failed, after how many tries, and the last error."""
+
+    channel: str  # email, webhook
+    recipient: str
+    status: str  # sent, failed
+    attempts: int
+    error: str = ""
+
+
+def deliver(
+    channels: Channels,
+    recipients: Sequence[str],
+    subject: str,
+    body: str,
+    payload: dict[str, object],
+) -> list[Delivery]:
+    """Mail ``recipients`` (when any) and POST ``payload`` to the webhook, each with retries."""
+    done: list[Delivery] = []
+
+    def tried(channel: str, recipient: str, once: Callable[[], str | None]) -> None:
+        error, tries = retry(once, attempts=channels.attempts, backoff=channels.backoff)
+        done.append(Delivery(channel, recipient, "failed" if error else "sent", tries, error or ""))
+
+    smtp = channels.smtp
+    if smtp is not None and recipients:
+        message = Message(tuple(recipients), subject, body)
+        tried("email", ", ".join(recipients), lambda: send(smtp, message))
+    url = channels.webhook_url
+    if url:
+        tried(
+            "webhook",
+            url,
+            lambda: post_json(url, payload, timeout=channels.timeout, transport=channels.transport),
+        )
+    return done

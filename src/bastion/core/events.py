@@ -70,6 +70,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "url.category": pl.String(),  # the device's URL category
     "network.application": pl.String(),  # the device's application name, lower-case
     "network.application_risk": pl.String(),  # the device's risk word or number for it
+    "event.duration": pl.Int64(),  # nanoseconds the event took (ECS): a request's elapsed time
     "event.original": pl.String(),  # the raw line, for evidence and keyword searches
 }
 

@@ -168,6 +168,11 @@ class Settings(BaseModel):
         description="a vantage point that sends nothing for this long raises an alert "
         "(seconds or ISO 8601, e.g. PT3M)",
     )
+    uptime_cert_warn_days: list[int] = Field(
+        default_factory=lambda: [7, 30],
+        description="a probed TLS certificate with this many days left or fewer is notified, "
+        "once per certificate, organisation and threshold (comma-separated in the environment)",
+    )
     uptime_national_min_orgs: int = Field(
         default=3,
         ge=2,
@@ -252,6 +257,23 @@ class Settings(BaseModel):
     scan_max_connections: int = Field(
         default=512, ge=1, description="open connections one scanner process holds at most"
     )
+    scan_webhook_url: str | None = Field(
+        default=None,
+        description="URL that scan digests and reminders are also POSTed to as JSON; default none",
+    )
+    scan_notify_attempts: int = Field(
+        default=3, ge=1, le=10, description="tries per scan digest or reminder and channel"
+    )
+    scan_reminder_days_high: int = Field(
+        default=60,
+        ge=1,
+        description="remind an organisation of a high or critical finding still open this many "
+        "days after it was found or last reminded",
+    )
+    scan_reminder_days_medium: int = Field(
+        default=120, ge=1, description="the same for a medium finding"
+    )
+    scan_reminder_days_low: int = Field(default=540, ge=1, description="the same for a low finding")
     web_host: str = Field(default="127.0.0.1", description="address the web server binds")
     web_port: int = Field(default=8000, ge=1, le=65535, description="port the web server binds")
     trusted_proxies: list[str] = Field(
@@ -261,7 +283,7 @@ class Settings(BaseModel):
         "default none: the connecting address is the client",
     )
 
-    @field_validator("scan_ports", mode="before")
+    @field_validator("scan_ports", "uptime_cert_warn_days", mode="before")
     @classmethod
     def _split_ports(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -275,6 +297,14 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("uptime_cert_warn_days")
+    @classmethod
+    def _check_cert_days(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= days <= 3650 for days in value):
+            msg = f"uptime_cert_warn_days are 1-3650 days each; not {value}"
+            raise ValueError(msg)
+        return sorted(set(value))
 
     @field_validator("trusted_proxies")
     @classmethod

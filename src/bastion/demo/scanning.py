@@ -16,7 +16,7 @@ from bastion.advisories import save_records
 from bastion.advisories.vulns import AffectedRange, Kev, VulnRecord
 from bastion.audit import Actor
 from bastion.core.settings import Settings
-from bastion.demo.scanlab import ORGANISATIONS, LabProcess
+from bastion.demo.scanlab import DKIM_SELECTORS, ORGANISATIONS, Lab, LabProcess
 from bastion.store import Store
 
 APACHE_KEV = VulnRecord(
@@ -47,22 +47,27 @@ def lab_scan_settings(settings: Settings, ports: list[int], ca_file: Path, dns: 
     )
 
 
+def register_lab(store: Store, lab: Lab, actor: Actor) -> None:
+    """Register the lab's organisations, hosts and DKIM selectors, and Apache 2.4.49's KEV record."""
+    with store.session() as session:
+        for code, name, kind, parent in ORGANISATIONS:
+            hosts = tuple(orgs.Host(h.hostname, h.address) for h in lab.hosts if h.org == code)
+            organisation = orgs.Organisation(code, name, orgs.OrgType(kind), parent, hosts=hosts)
+            orgs.save_organisation(session, organisation, actor=actor)
+            if code in DKIM_SELECTORS:
+                scan.set_policy(
+                    session, scan.ScanPolicy(code, dkim_selectors=DKIM_SELECTORS[code]), actor=actor
+                )
+        save_records(session, [APACHE_KEV])
+
+
 def scan_demo(store: Store, settings: Settings, actor: Actor) -> str:
     """Register the lab's members, scan their hosts once; return what was found."""
     with tempfile.TemporaryDirectory(prefix="bastion-scanlab-") as folder:
         running = LabProcess(Path(folder))
         try:
             lab = running.lab
-            with store.session() as session:
-                for code, name, kind, parent in ORGANISATIONS:
-                    hosts = tuple(
-                        orgs.Host(h.hostname, h.address) for h in lab.hosts if h.org == code
-                    )
-                    organisation = orgs.Organisation(
-                        code, name, orgs.OrgType(kind), parent, hosts=hosts
-                    )
-                    orgs.save_organisation(session, organisation, actor=actor)
-                save_records(session, [APACHE_KEV])
+            register_lab(store, lab, actor)
             config = lab_scan_settings(settings, lab.ports, lab.ca_file, lab.dns_address)
             with store.session() as session:
                 targets, _ = scan.organisation_targets(

@@ -33,6 +33,7 @@ from bastion.intel.lifecycle import (
     record_changes,
 )
 from bastion.intel.models import AllowRow, IndicatorRow
+from bastion.store.paging import page_of
 
 _CHUNK = 500  # keys per IN (...) query: well under every backend's parameter limit
 
@@ -283,14 +284,11 @@ def list_indicators(
                 func.lower(IndicatorRow.source).like(pattern),
             )
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     first = SORTS[key]
     order = [first.desc() if descending else first.asc()]
     order += [IndicatorRow.type, IndicatorRow.value, IndicatorRow.source, IndicatorRow.id]
-    page = query.order_by(*order).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    return [_to_domain(r) for r in session.scalars(page)], total
+    rows, total = page_of(session, query, *order, limit=limit, offset=offset)
+    return [_to_domain(r) for r in rows], total
 
 
 def get_indicator(session: Session, indicator_id: str) -> list[Indicator]:

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from bastion import audit
 from bastion.audit import Actor
-from bastion.core.errors import ConflictError
+from bastion.core.errors import ConflictError, NotFoundError
 from bastion.core.records import must_exist
 from bastion.core.types import org_code
 from bastion.orgs.domain import (
@@ -24,6 +24,7 @@ from bastion.orgs.domain import (
     parse_hostname,
 )
 from bastion.orgs.models import ContactRow, HostRow, NetworkRow, OrganisationRow
+from bastion.store.paging import page_of
 
 
 def _to_domain(row: OrganisationRow) -> Organisation:
@@ -172,6 +173,44 @@ def get_organisation(session: Session, code: str) -> Organisation:
     return Organisation(**{**org.__dict__, "children": children or 0})
 
 
+@dataclasses.dataclass(frozen=True)
+class OrganisationNames:
+    """What names an organisation: its code and name, its parent's name, its hosts' names."""
+
+    code: str
+    name: str
+    parent_name: str | None
+    hostnames: tuple[str, ...]
+
+
+def organisation_names_of(session: Session, code: str) -> OrganisationNames:
+    """Return the names of the organisation with ``code`` (NotFoundError if none).
+
+    Two small queries (the organisation with its parent's name, then its host names),
+    not the whole organisation: a password check reads these on every call, and an
+    organisation may have thousands of networks.
+    """
+    parent = aliased(OrganisationRow)
+    found = session.execute(
+        select(OrganisationRow.id, OrganisationRow.code, OrganisationRow.name, parent.name)
+        .outerjoin(parent, OrganisationRow.parent_id == parent.id)
+        .where(OrganisationRow.code == org_code(code))
+    ).one_or_none()
+    row = must_exist(found, f"no organisation with code {code!r}")
+    hosts = session.scalars(
+        select(HostRow.hostname).where(HostRow.organisation_id == row[0]).order_by(HostRow.hostname)
+    )
+    return OrganisationNames(row[1], row[2], row[3], tuple(hosts))
+
+
+def contact_emails(session: Session, code: str) -> tuple[str, ...]:
+    """Return the e-mail addresses of ``code``'s contacts (none when it is not registered)."""
+    try:
+        return tuple(c.email for c in get_organisation(session, code).contacts)
+    except NotFoundError:
+        return ()
+
+
 def list_organisations(
     session: Session,
     *,
@@ -198,19 +237,13 @@ def list_organisations(
         query = query.where(OrganisationRow.parent_id == _row(session, parent).id)
     if codes is not None:
         query = query.where(OrganisationRow.code.in_(list(codes)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = (
-        query.order_by(OrganisationRow.code)
-        .offset(offset)
-        .options(
-            selectinload(OrganisationRow.networks),
-            selectinload(OrganisationRow.contacts),
-            selectinload(OrganisationRow.hosts),
-        )
+    query = query.options(
+        selectinload(OrganisationRow.networks),
+        selectinload(OrganisationRow.contacts),
+        selectinload(OrganisationRow.hosts),
     )
-    if limit is not None:
-        page = page.limit(limit)
-    return [_to_domain(r) for r in session.scalars(page)], total
+    rows, total = page_of(session, query, OrganisationRow.code, limit=limit, offset=offset)
+    return [_to_domain(r) for r in rows], total
 
 
 def add_network(

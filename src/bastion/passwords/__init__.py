@@ -33,7 +33,7 @@ from bastion.passwords.store import (
     decode_counts,
     encode_counts,
     open_store,
-    padded,
+    padded_lines,
     parse_prefix,
 )
 
@@ -75,7 +75,7 @@ __all__ = [
     "normalise",
     "ntlm_many",
     "open_store",
-    "padded",
+    "padded_lines",
     "parse_prefix",
     "policy_fields",
     "read_dump",

@@ -8,6 +8,7 @@ counted the same way, as ``prefix_only``: the server never learns its verdict.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -35,19 +36,38 @@ SERVICE_WORDS = ("nhs", "bastion", "nhsmail", "health", "care")
 GENERIC = {"nhs", "foundation", "trust", "icb", "the", "surgery", "practice", "and", "of"}
 
 
+# How long a process keeps an organisation's words (its names and hosts change rarely; a
+# check reads them on every call). A rename or a new host reaches the checks within this.
+ORG_WORDS_SECONDS = 30.0
+_org_words_held: dict[str, tuple[float, list[str]]] = {}
+
+
 def context_words(session: Session, org: str, user_words: list[str]) -> list[str]:
-    """Return the words a password must not be: the organisation's, the service's, the person's."""
-    organisation = orgs.get_organisation(session, org)
+    """Return the words a password must not be: the organisation's, the service's, the person's.
+
+    The organisation's words are kept ``ORG_WORDS_SECONDS`` per process.
+    """
+    now = time.monotonic()
+    held = _org_words_held.get(org)
+    if held is None or held[0] <= now:
+        held = _org_words_held[org] = (now + ORG_WORDS_SECONDS, _org_words(session, org))
+    words = list(held[1])
+    for word in user_words:
+        words += [word, *word.replace(".", " ").replace("@", " ").split()]
+    return words
+
+
+def _org_words(session: Session, org: str) -> list[str]:
+    """Return the organisation's own words: code, names (its parent's too), host names."""
+    organisation = orgs.organisation_names_of(session, org)  # not its networks and contacts
     names = [organisation.name]
-    if organisation.parent:
-        names.append(orgs.get_organisation(session, organisation.parent).name)
+    if organisation.parent_name:
+        names.append(organisation.parent_name)
     words = [organisation.code, *SERVICE_WORDS]
     for name in names:
         distinctive = " ".join(w for w in name.split() if w.lower() not in GENERIC)
         words += [name, distinctive, *name.split()]
-    words += [h.hostname.split(".")[0] for h in organisation.hosts]
-    for word in user_words:
-        words += [word, *word.replace(".", " ").replace("@", " ").split()]
+    words += [hostname.split(".")[0] for hostname in organisation.hostnames]
     return words
 
 

@@ -221,16 +221,26 @@ class BreachStore:
 
     def range(self, prefix: str) -> list[RangeRow]:
         """Return every suffix of a five-hex-digit prefix with its exact count, sorted."""
+        suffixes, counts = self._range(prefix)
+        return [RangeRow(s, c) for s, c in zip(suffixes, counts, strict=True)]
+
+    def range_lines(self, prefix: str) -> list[str]:
+        """Return the prefix's answer as HIBP writes it, ``SUFFIX:COUNT`` lines, sorted."""
+        suffixes, counts = self._range(prefix)
+        return [f"{s}:{c}" for s, c in zip(suffixes, counts, strict=True)]
+
+    def _range(self, prefix: str) -> tuple[list[str], list[int]]:
+        """Return the suffixes (upper-case hex) and exact counts of a prefix's bucket."""
         bucket = parse_prefix(prefix)
         start, end = int(self.offsets[bucket]), int(self.offsets[bucket + 1])
         keys = self.key[start:end].astype(">u4").tobytes().hex().upper()
         width = 2 * (self.digest_bytes - HEAD_BYTES)
         rests = self.rest[start:end].tobytes().hex().upper()
-        counts = self.exact[start:end].tolist()
-        return [
-            RangeRow(keys[i * 8 : i * 8 + 8] + rests[i * width + 1 : (i + 1) * width], int(c))
-            for i, c in enumerate(counts)
+        suffixes = [
+            keys[i * 8 : i * 8 + 8] + rests[i * width + 1 : (i + 1) * width]
+            for i in range(end - start)
         ]
+        return suffixes, self.exact[start:end].tolist()
 
     def digests(self, first: int, last: int) -> npt.NDArray[np.uint8]:
         """Return the whole digests of records ``first:last`` (buckets ``first:last``)."""
@@ -250,18 +260,27 @@ INDEX_FILES = ("offsets.u32", "key.u32", "count.u8")
 RANGE_FILES = ("rest.u8", "exact.u32")
 
 
-def padded(rows: list[RangeRow], mode: Mode, *, low: int = 800, high: int = 1000) -> list[RangeRow]:
-    """Return ``rows`` with random zero-count suffixes added up to 800–1,000 rows, sorted."""
-    target = max(len(rows), low + secrets.randbelow(high - low + 1))
+def padded_lines(lines: list[str], mode: Mode, *, low: int = 800, high: int = 1000) -> list[str]:
+    """Return a range answer's ``SUFFIX:COUNT`` lines padded to 800–1,000 lines, sorted.
+
+    The padding is random suffixes with a count of 0, drawn from the operating system's
+    random source in one call (a few hundred microseconds for a whole answer), never
+    one already in the answer. Lines sort as their suffixes do (all the same width).
+    """
+    target = max(len(lines), low + secrets.randbelow(high - low + 1))
     width = 2 * DIGEST_BYTES[mode] - 5
-    seen = {r.suffix for r in rows}
-    extra: list[RangeRow] = []
-    while len(rows) + len(extra) < target:
-        suffix = secrets.token_hex(width // 2 + 1).upper()[:width]
-        if suffix not in seen:
-            seen.add(suffix)
-            extra.append(RangeRow(suffix, 0))
-    return sorted([*rows, *extra], key=lambda r: r.suffix)
+    seen = {line[:width] for line in lines}
+    extra: set[str] = set()
+    while len(lines) + len(extra) < target:
+        extra.update(_random_suffixes(target - len(lines) - len(extra), width) - seen)
+    return sorted([*lines, *(suffix + ":0" for suffix in extra)])
+
+
+def _random_suffixes(count: int, width: int) -> set[str]:
+    """Return up to ``count`` distinct random upper-case hex suffixes of ``width`` digits."""
+    step = width + width % 2  # whole bytes of randomness a suffix
+    text = secrets.token_hex(count * step // 2).upper()
+    return {text[at : at + width] for at in range(0, count * step, step)}
 
 
 def open_store(root: Path, mode: Mode) -> BreachStore:

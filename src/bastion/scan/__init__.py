@@ -18,6 +18,15 @@ from bastion.scan.exceptions import (
     list_exceptions,
 )
 from bastion.scan.hits import record_hit
+from bastion.scan.notify import (
+    Cadence,
+    Notice,
+    cadence,
+    channels,
+    due_reminders,
+    send_digests,
+    send_reminders,
+)
 from bastion.scan.outcome import HostOutcome
 from bastion.scan.policy import ScanPolicy, get_policy, set_policy
 from bastion.scan.read import (
@@ -26,6 +35,8 @@ from bastion.scan.read import (
     national_summary,
     organisation_report,
     remediation_text,
+    sent_notices,
+    weekly_trend,
 )
 from bastion.scan.scheduler import Plan, due_targets, plan, trigger_rescans
 from bastion.scan.service import FoldReport, record_outcome, request_rescan
@@ -35,12 +46,14 @@ __all__ = [
     "CHECKS",
     "DEFAULT_PORTS",
     "USER_AGENT",
+    "Cadence",
     "Evidence",
     "ExceptionState",
     "Finding",
     "FoldReport",
     "Hit",
     "HostOutcome",
+    "Notice",
     "Observation",
     "Plan",
     "ScanConfig",
@@ -51,7 +64,10 @@ __all__ = [
     "Target",
     "TargetRefused",
     "add_exception",
+    "cadence",
+    "channels",
     "decide_exception",
+    "due_reminders",
     "due_targets",
     "get_exception",
     "get_finding",
@@ -71,7 +87,11 @@ __all__ = [
     "resolve_target",
     "scan",
     "scan_config",
+    "send_digests",
+    "send_reminders",
+    "sent_notices",
     "set_policy",
     "token_of",
     "trigger_rescans",
+    "weekly_trend",
 ]

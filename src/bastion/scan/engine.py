@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -167,7 +167,10 @@ def scan(
         run_hosts(
             ready,
             chosen,
-            scan_config(settings, ports),
+            replace(
+                scan_config(settings, ports),
+                dkim_selectors={o: p.dkim_selectors for o, p in policies.items()},
+            ),
             limiter(
                 settings.redis_url, Rates(settings.scan_packet_rate, settings.scan_request_rate)
             ),

@@ -35,6 +35,7 @@ class ScanFindingRow(Base):
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     alert_raised: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the last reminder sent
 
 
 class ScanExceptionRow(Base):
@@ -64,6 +65,7 @@ class ScanPolicyRow(Base):
     scan_ranges: Mapped[bool] = mapped_column(Boolean, default=False)
     high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     quiet_hours: Mapped[str | None] = mapped_column(String(16))  # "HH:MM-HH:MM", local time
+    dkim_selectors: Mapped[list[str] | None] = mapped_column(JSON)  # its mail domains' selectors
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -92,3 +94,20 @@ class ScanCanaryHitRow(Base):
     qname: Mapped[str] = mapped_column(String(253))
     source: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScanNotificationRow(Base):
+    """One digest or reminder sent (or tried) to an organisation by one channel."""
+
+    __tablename__ = "scan_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # digest, reminder
+    channel: Mapped[str] = mapped_column(String(16))  # email, webhook
+    recipient: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # sent, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(String(500))
+    findings: Mapped[list[int]] = mapped_column(JSON)  # the finding ids it told of
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

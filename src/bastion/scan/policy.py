@@ -1,4 +1,4 @@
-"""Each organisation's scanning policy: opted-in ranges, high risk (daily), quiet hours."""
+"""Each organisation's scanning policy: opted-in ranges, high risk (daily), quiet hours, DKIM."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from bastion.core.types import org_code
 from bastion.scan.models import ScanPolicyRow
 
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_LABELS = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}(?:\.[A-Za-z0-9_-]{1,63})*"
+_SELECTOR = re.compile(rf"^{_LABELS}(?:@{_LABELS}\.?)?$")  # "selector" or "selector@domain"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,23 @@ class ScanPolicy:
     scan_ranges: bool = False  # its registered networks are scanned, not only its hosts
     high_risk: bool = False  # scanned daily rather than weekly
     quiet_hours: str | None = None  # "HH:MM-HH:MM" local time: nothing is scanned then
+    dkim_selectors: tuple[str, ...] = ()  # its mail domains' DKIM selectors ("selector1", "s1")
+
+
+def check_selectors(selectors: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the DKIM selectors lower-cased and deduplicated, or raise InputError."""
+    for selector in selectors:
+        if not _SELECTOR.fullmatch(selector):
+            msg = f"invalid DKIM selector {selector!r}: expected SELECTOR or SELECTOR@DOMAIN"
+            raise InputError(msg)
+    return tuple(dict.fromkeys(s.lower() for s in selectors))
+
+
+def _policy(row: ScanPolicyRow) -> ScanPolicy:
+    return ScanPolicy(
+        row.org_code, row.scan_ranges, row.high_risk, row.quiet_hours,
+        tuple(row.dkim_selectors or ()),
+    )  # fmt: skip
 
 
 def parse_window(text: str) -> tuple[time, time]:
@@ -57,17 +76,12 @@ def get_policy(session: Session, org: str) -> ScanPolicy:
     """Return ``org``'s policy (the defaults when it has none)."""
     code = org_code(org)
     row = session.scalar(select(ScanPolicyRow).where(ScanPolicyRow.org_code == code))
-    if row is None:
-        return ScanPolicy(code)
-    return ScanPolicy(code, row.scan_ranges, row.high_risk, row.quiet_hours)
+    return ScanPolicy(code) if row is None else _policy(row)
 
 
 def all_policies(session: Session) -> dict[str, ScanPolicy]:
     """Return every stored policy by organisation code."""
-    return {
-        r.org_code: ScanPolicy(r.org_code, r.scan_ranges, r.high_risk, r.quiet_hours)
-        for r in session.scalars(select(ScanPolicyRow))
-    }
+    return {r.org_code: _policy(r) for r in session.scalars(select(ScanPolicyRow))}
 
 
 def set_policy(session: Session, policy: ScanPolicy, *, actor: Actor) -> ScanPolicy:
@@ -84,6 +98,7 @@ def set_policy(session: Session, policy: ScanPolicy, *, actor: Actor) -> ScanPol
     row.scan_ranges = policy.scan_ranges
     row.high_risk = policy.high_risk
     row.quiet_hours = policy.quiet_hours or None
+    row.dkim_selectors = list(check_selectors(policy.dkim_selectors))
     session.flush()
     after = get_policy(session, code)
     audit.record(

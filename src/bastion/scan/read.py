@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -12,9 +14,11 @@ from sqlalchemy.orm import Session
 from bastion import orgs
 from bastion.core.records import from_row, must_exist
 from bastion.core.scope import Scope
+from bastion.core.timeutil import utcnow
 from bastion.core.types import Severity
 from bastion.scan.domain import Finding, Status
-from bastion.scan.models import ScanFindingRow, ScanTargetRow
+from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetRow
+from bastion.scan.policy import get_policy
 from bastion.scan.remediation import render
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
@@ -128,6 +132,8 @@ def organisation_report(session: Session, scope: Scope, org: str) -> dict[str, A
         "by_status": dict(Counter(f.status.value for f in findings)),
         "hosts": hosts,
         "findings": [{**_plain(f), "remediation_text": remediation_text(f)} for f in findings],
+        "notices": sent_notices(session, code, limit=10),
+        "dkim_selectors": list(get_policy(session, code).dkim_selectors),
     }
 
 
@@ -163,8 +169,55 @@ def _regions(session: Session, codes: set[str]) -> dict[str, str]:
     return found
 
 
-def national_summary(session: Session, scope: Scope, *, worst: int = 10) -> dict[str, Any]:
-    """Return live findings by check, severity and region, and the worst hosts."""
+def week_of(moment: datetime) -> date:
+    """Return the Monday (UTC) of ``moment``'s week."""
+    day = moment.date()
+    return day - timedelta(days=day.weekday())
+
+
+def weekly_trend(
+    session: Session, scope: Scope, *, weeks: int = 12, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Return findings opened and closed per week (Monday, UTC) by severity, oldest week first.
+
+    A finding counts as opened in the week it was first seen, and as closed in the
+    week its confirming rescan closed it (a finding reopened since is not closed).
+    """
+    last = week_of(now or utcnow())
+    mondays = [last - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    start = datetime.combine(mondays[0], time(), tzinfo=UTC)
+    row = ScanFindingRow
+    tally: dict[str, Counter[tuple[date, str]]] = {"opened": Counter(), "closed": Counter()}
+    for kind, when, extra in (
+        ("opened", row.first_seen, None),
+        ("closed", row.status_changed_at, row.status == Status.CLOSED.value),
+    ):
+        query = select(when, row.severity).where(when >= start)
+        if extra is not None:
+            query = query.where(extra)
+        if scope.codes is not None:
+            query = query.where(row.org_code.in_(scope.codes))
+        for moment, severity in session.execute(query):
+            tally[kind][(week_of(moment), severity)] += 1
+    order = [s.value for s in reversed(Severity) if s is not Severity.INFORMATIONAL]
+    return [
+        {
+            "week": monday.isoformat(),
+            **{kind: {s: tally[kind][(monday, s)] for s in order} for kind in tally},
+        }
+        for monday in mondays
+    ]
+
+
+def national_summary(
+    session: Session,
+    scope: Scope,
+    *,
+    worst: int = 10,
+    weeks: int = 12,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Return live findings by check, severity and region, the worst hosts, the weekly trend."""
     row = ScanFindingRow
     query = select(row.org_code, row.host, row.check_name, row.severity).where(row.status.in_(LIVE))
     if scope.codes is not None:
@@ -189,4 +242,30 @@ def national_summary(session: Session, scope: Scope, *, worst: int = 10) -> dict
             {"org": org, "host": host, "score": score}
             for (org, host), score in hosts.most_common(worst)
         ],
+        "trend": weekly_trend(session, scope, weeks=weeks, now=now),
     }
+
+
+def sent_notices(session: Session, org: str, *, limit: int = 20) -> list[dict[str, object]]:
+    """Return the latest digests and reminders tried for ``org``, newest first."""
+    row = ScanNotificationRow
+    rows = session.scalars(
+        select(row)
+        .where(row.org_code == org)
+        .order_by(row.sent_at.desc(), row.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "kind": r.kind,
+            "channel": r.channel,
+            # a webhook's URL may carry its secret: only its host is shown
+            "recipient": r.recipient if r.channel == "email" else urlsplit(r.recipient).netloc,
+            "status": r.status,
+            "attempts": r.attempts,
+            "error": r.error,
+            "findings": list(r.findings),
+            "sent_at": r.sent_at.isoformat(),
+        }
+        for r in rows
+    ]

@@ -9,6 +9,7 @@ from bastion.uptime.domain import (
     ProbeResult,
     Repeat,
     Timings,
+    host_of,
     maintenance,
     monitor,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "get_incident",
     "get_monitor",
     "get_slo",
+    "host_of",
     "list_incidents",
     "list_maintenance",
     "list_monitors",

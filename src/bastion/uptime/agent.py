@@ -21,7 +21,7 @@ import polars as pl
 
 from bastion.core.errors import InputError
 from bastion.uptime.domain import Monitor, MonitorKind, ProbeResult
-from bastion.uptime.probes import probe
+from bastion.uptime.probes import icmp_refusal, probe
 
 Publish = Callable[[pl.DataFrame, str], Awaitable[None]]
 _AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -34,6 +34,17 @@ def agent_name(name: str) -> str:
         msg = f"an agent's name is 1-64 lower-case letters, digits and hyphens; not {name!r}"
         raise InputError(msg)
     return name
+
+
+def unprobeable(monitors: Sequence[Monitor]) -> dict[int, str]:
+    """Return the monitors this process cannot probe, with why.
+
+    An agent that may not ping probes no ICMP monitor: its failures would read as the
+    hosts being down. It says why instead, and the other vantage points decide.
+    """
+    pinged = [m.id for m in monitors if m.kind is MonitorKind.ICMP]
+    refusal = icmp_refusal() if pinged else None
+    return {} if refusal is None else dict.fromkeys(pinged, refusal)
 
 
 @dataclass
@@ -61,6 +72,8 @@ class Agent:
     ) -> None:
         self.name = agent_name(name)
         self.monitors = [m for m in monitors if not m.paused and m.kind is not MonitorKind.PUSH]
+        self.skipped = unprobeable(self.monitors)
+        self.monitors = [m for m in self.monitors if m.id not in self.skipped]
         self.publish = publish
         self.concurrency = concurrency
         self.batch_size = batch_size

@@ -14,7 +14,9 @@
 5. every SLO's burn rates are evaluated at once; a firing rule opens a burn alert
    (a page also raises an alert in ``bastion.alerts`` with source ``uptime`` and
    opens an incident), and the alert clears when no rule fires any more;
-6. finished hours and days are rolled up and old detail dropped.
+6. certificates the new results met within a warning threshold are notified, once
+   per organisation, certificate and threshold (``bastion.uptime.certificates``);
+7. finished hours and days are rolled up and old detail dropped.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bastion.alerts import ExternalAlert, raise_external
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.store import Store
+from bastion.uptime.certificates import CertificateNotice, expiring, warn
 from bastion.uptime.domain import Monitor, MonitorKind
 from bastion.uptime.history import History
 from bastion.uptime.incidents import open_automatic, resolve_automatic
@@ -53,6 +56,7 @@ class CycleReport:
     silent_agents: list[str] = field(default_factory=list)
     burning: dict[int, str] = field(default_factory=dict)  # slo -> page or ticket
     cleared: list[int] = field(default_factory=list)
+    certificates: list[CertificateNotice] = field(default_factory=list)  # told this cycle
 
 
 def monitor_frame(monitors: Sequence[Monitor]) -> pl.DataFrame:
@@ -79,6 +83,7 @@ class Centre:
         *,
         agent_silence: timedelta = timedelta(minutes=3),
         national_min_orgs: int = 3,
+        cert_warn_days: Sequence[int] = (7, 30),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -86,6 +91,7 @@ class Centre:
         self.notifier = notifier
         self.agent_silence = agent_silence
         self.national_min_orgs = national_min_orgs
+        self.cert_warn_days = tuple(cert_warn_days)
         self.clock = clock
         self.touched: set[datetime] = set()
         self._rolled: datetime | None = None
@@ -113,13 +119,22 @@ class Centre:
             scan = time.time()
             self.touched |= self.history.raw_changed_since(self._scanned - 1.0)
             self._scanned = scan
+            certs = []
             for hour in sorted(self.touched):
-                self.history.write_minutes(hour, minutes(self.history.raw(hour), frame, windows))
+                raw = self.history.raw(hour)
+                self.history.write_minutes(hour, minutes(raw, frame, windows))
+                certs.append(raw.filter(pl.col("cert_sha256").is_not_null()))
                 report.settled_hours += 1
             self.touched.clear()
             self._states(session, monitors, moment, report)
             self._agents(session, moment, report)
             self._burn(session, frame, moment, report)
+            if certs:
+                found = expiring(pl.concat(certs), frame, self.cert_warn_days)
+                report.certificates = warn(
+                    session, self.notifier, found, {m.id: m for m in monitors},
+                    self.cert_warn_days, moment,
+                )  # fmt: skip
         hour = moment.replace(minute=0, second=0, microsecond=0)
         if self._rolled != hour:
             self.history.roll_up(moment)

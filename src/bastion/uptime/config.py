@@ -29,4 +29,5 @@ def centre(store: Store, settings: Settings, notify: Notifier | None = None) -> 
         store, history(settings), notify if notify is not None else notifier(settings),
         agent_silence=settings.uptime_agent_silence,
         national_min_orgs=settings.uptime_national_min_orgs,
+        cert_warn_days=settings.uptime_cert_warn_days,
     )  # fmt: skip

@@ -6,13 +6,17 @@ reported down. Type-specific settings live in ``options`` (validated here):
 
 - http: ``accepted`` (codes, "200-299,301"), ``keyword``, ``json_path`` and
   ``json_value``, ``header`` and ``header_value``, ``follow_redirects``;
-- tcp: ``send`` and ``expect``;
+- tcp: ``send`` and ``expect``, ``starttls`` (smtp, imap, pop3: upgrade to TLS first, then
+  send and expect over it);
 - dns: ``record`` (A, AAAA, MX, TXT, CNAME, NS), ``expected``, ``nameserver`` (host:port);
-- tls: ``min_days`` (fewer days left is down);
+- tls: ``min_days`` (fewer days left is down), ``starttls`` (as tcp), ``verify`` (the chain
+  and the host name must verify, against ``ca_pem`` (PEM text of the certificate
+  authorities to trust, carried in the monitor so every vantage point trusts the same)
+  if given, else the system's trust store);
+- icmp: nothing; one echo request to the target (a host name or address). The agent needs a
+  raw socket (root, or CAP_NET_RAW) or a group inside ``net.ipv4.ping_group_range``; without
+  either the probe fails saying so, never reports the host down or up on a guess;
 - push: nothing; the service calls its heartbeat URL, and silence for an interval is down.
-
-ICMP is not a monitor type here: the host must allow unprivileged ping
-(``net.ipv4.ping_group_range``) for an unprivileged agent to send echo requests.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from bastion.core.errors import InputError
 Clock = Callable[[], datetime]
 MIN_INTERVAL_S = 10
 DNS_RECORDS = ("A", "AAAA", "MX", "TXT", "CNAME", "NS")
+STARTTLS = ("smtp", "imap", "pop3")
 _NAME = re.compile(r"^[\w .:/@()+-]{1,120}$")
 _WORD = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -41,6 +46,7 @@ class MonitorKind(Choice, what="monitor type", field="kind"):
     TCP = "tcp"
     DNS = "dns"
     TLS = "tls"
+    ICMP = "icmp"
     PUSH = "push"
 
 
@@ -55,9 +61,10 @@ _OPTIONS: dict[MonitorKind, frozenset[str]] = {
         {"accepted", "keyword", "json_path", "json_value", "header", "header_value"}
         | {"follow_redirects", "method"}
     ),
-    MonitorKind.TCP: frozenset({"send", "expect"}),
+    MonitorKind.TCP: frozenset({"send", "expect", "starttls"}),
     MonitorKind.DNS: frozenset({"record", "expected", "nameserver"}),
-    MonitorKind.TLS: frozenset({"min_days"}),
+    MonitorKind.TLS: frozenset({"min_days", "starttls", "verify", "ca_pem"}),
+    MonitorKind.ICMP: frozenset(),
     MonitorKind.PUSH: frozenset(),
 }
 
@@ -134,6 +141,9 @@ def _check_target(kind: MonitorKind, target: str) -> str:
     elif kind is MonitorKind.DNS and not re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", target):
         msg = f"a dns monitor's target is a domain name; not {target!r}"
         raise InputError(msg)
+    elif kind is MonitorKind.ICMP and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,253}", target):
+        msg = f"an icmp monitor's target is a host name or address; not {target!r}"
+        raise InputError(msg)
     return target
 
 
@@ -155,6 +165,19 @@ def _check_options(kind: MonitorKind, options: Mapping[str, Any]) -> dict[str, A
     if "min_days" in found and not 0 <= int(found["min_days"]) <= 3650:
         msg = "min_days is 0-3650 days"
         raise InputError(msg)
+    if "starttls" in found:
+        found["starttls"] = str(found["starttls"]).strip().lower()
+        if found["starttls"] not in STARTTLS:
+            msg = f"starttls is one of {', '.join(STARTTLS)}; not {found['starttls']!r}"
+            raise InputError(msg)
+    if "ca_pem" in found and (
+        "-----BEGIN CERTIFICATE-----" not in str(found["ca_pem"])
+        or len(str(found["ca_pem"])) > 65_536
+    ):
+        msg = "ca_pem is the PEM text of one or more certificates (BEGIN CERTIFICATE), up to 64 KiB"
+        raise InputError(msg)
+    if "verify" in found:
+        found["verify"] = str(found["verify"]).strip().lower() in {"1", "true", "yes", "on"}
     return found
 
 
@@ -227,6 +250,7 @@ class ProbeResult:
     timings: Timings = field(default_factory=Timings)
     days_left: float | None = None  # TLS: days until the certificate expires
     attempts: int = 1
+    cert_sha256: str | None = None  # TLS: the certificate's SHA-256 fingerprint (hex)
 
     def row(self) -> dict[str, Any]:
         """Return the result as one flat row (what travels to the centre and is stored)."""
@@ -235,7 +259,7 @@ class ProbeResult:
             "latency_ms": self.latency_ms, "status": self.status, "error": self.error[:300],
             "dns_ms": self.timings.dns, "connect_ms": self.timings.connect,
             "tls_ms": self.timings.tls, "first_byte_ms": self.timings.first_byte,
-            "days_left": self.days_left,
+            "days_left": self.days_left, "cert_sha256": self.cert_sha256,
         }  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""SQL tables of uptime: monitors, maintenance, vantage points, SLOs, burn alerts, incidents.
+"""SQL tables of uptime: monitors, maintenance, vantage points, SLOs, alerts, incidents, notices.
 
 Probe results themselves are not here: they live as Parquet in
 ``bastion.uptime.history`` (minutes, hours, days), far too many for rows.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -153,3 +153,21 @@ class UptimeNotificationRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CertificateNoticeRow(Base):
+    """A certificate found expiring within one warning threshold: told once per org and threshold."""
+
+    __tablename__ = "uptime_certificate_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(16), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    threshold_days: Mapped[int] = mapped_column(Integer)
+    monitor_id: Mapped[int] = mapped_column(
+        ForeignKey("uptime_monitors.id", ondelete="CASCADE"), index=True
+    )
+    days_left: Mapped[float] = mapped_column(Float)
+    notified_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("org_code", "sha256", "threshold_days"),)

@@ -1,21 +1,26 @@
-"""Probe a monitor once, asynchronously: HTTP(S), TCP, DNS and TLS certificate checks.
+"""Probe a monitor once, asynchronously: HTTP(S), TCP, DNS, TLS certificate and ICMP checks.
 
 Each probe type is one coroutine under its name in ``PROBES``; ``probe`` runs the
 monitor's, retries a failure ``retries`` times (a short pause between), times
 the whole and returns one ``ProbeResult``. An HTTP probe's timing breakdown comes
 from the name lookup (timed apart) and httpcore's trace events: connect, TLS
-handshake, and the wait for the response's first byte.
+handshake, and the wait for the response's first byte. TLS (direct or after
+STARTTLS) is ``bastion.uptime.handshake``'s; an HTTPS, TLS or STARTTLS probe reports
+the certificate it met (days left, fingerprint), which the centre watches for expiry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,13 +30,14 @@ import dns.exception
 import dns.message
 import dns.rdatatype
 import httpx
-from cryptography import x509
+import icmplib
 
 from bastion.core.registry import Registry
 from bastion.uptime.domain import Monitor, MonitorKind, ProbeResult, Timings, accepts, parse_codes
+from bastion.uptime.handshake import Certificate, open_tls, peer_certificate
 
-Outcome = tuple[bool, int | None, str, Timings, float | None]
-"""ok, status code, error, timings, TLS days left."""
+Outcome = tuple[bool, int | None, str, Timings, Certificate | None]
+"""ok, status code, error, timings, the TLS certificate met."""
 Probe = Callable[[Monitor, httpx.AsyncClient], Awaitable[Outcome]]
 _BODY_LIMIT = 1 << 20
 _NO_TIMINGS = Timings()
@@ -105,7 +111,11 @@ async def probe_http(item: Monitor, client: httpx.AsyncClient) -> Outcome:
     answer = await client.send(
         request, stream=True, follow_redirects=bool(item.options.get("follow_redirects", True))
     )
+    cert = None
     try:
+        if parts.scheme == "https" and "network_stream" in answer.extensions:
+            stream = answer.extensions["network_stream"]
+            cert = peer_certificate(stream.get_extra_info("ssl_object"))
         body = b""
         async for chunk in answer.aiter_bytes():
             body += chunk
@@ -131,9 +141,9 @@ async def probe_http(item: Monitor, client: httpx.AsyncClient) -> Outcome:
         first_byte=round((got - sent) * 1000, 3) if sent and got else None,
     )
     if not accepts(parse_codes(str(item.options.get("accepted", ""))), answer.status_code):
-        return False, answer.status_code, f"HTTP {answer.status_code}", timings, None
+        return False, answer.status_code, f"HTTP {answer.status_code}", timings, cert
     error = _content_error(item, answer, body)
-    return not error, answer.status_code, error, timings, None
+    return not error, answer.status_code, error, timings, cert
 
 
 def _host_port(target: str) -> tuple[str, int]:
@@ -142,11 +152,16 @@ def _host_port(target: str) -> tuple[str, int]:
 
 
 async def probe_tcp(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
-    """Connect; send ``send`` if set, and read until ``expect`` arrives (if set)."""
+    """Connect (and upgrade by ``starttls``); send ``send`` if set, read until ``expect`` comes."""
     host, port = _host_port(item.target)
-    start = time.perf_counter()
-    reader, writer = await asyncio.open_connection(host, port)
-    connect = _ms(start)
+    cert = None
+    if "starttls" in item.options:
+        reader, writer, connect, tls = await open_tls(host, port, item.options)
+        cert = peer_certificate(writer.get_extra_info("ssl_object"))
+    else:
+        start = time.perf_counter()
+        reader, writer = await asyncio.open_connection(host, port)
+        connect, tls = _ms(start), None
     try:
         if "send" in item.options:
             writer.write(str(item.options["send"]).encode())
@@ -159,12 +174,17 @@ async def probe_tcp(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
                 break
             seen += chunk
     finally:
-        writer.close()
-        await writer.wait_closed()
-    timings = Timings(connect=connect)
+        await _close(writer)
+    timings = Timings(connect=connect, tls=tls)
     if expect and expect not in seen:
-        return False, None, f"expected {expect.decode()!r}, got {seen[:60]!r}", timings, None
-    return True, None, "", timings, None
+        return False, None, f"expected {expect.decode()!r}, got {seen[:60]!r}", timings, cert
+    return True, None, "", timings, cert
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError, ssl.SSLError):  # the peer went first: no matter
+        await writer.wait_closed()
 
 
 async def probe_dns(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
@@ -193,30 +213,63 @@ async def probe_dns(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
 
 
 async def probe_tls(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
-    """Complete a TLS handshake and read how many days the certificate has left."""
+    """Complete a TLS handshake (after STARTTLS if set); check the certificate's days left."""
     host, port = _host_port(item.target)
-    context = ssl.create_default_context()
-    # Read the certificate whatever its state: an expiring or self-signed one is what we report.
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    start = time.perf_counter()
-    _reader, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
-    handshake = _ms(start)
+    _reader, writer, connect, handshake = await open_tls(host, port, item.options)
     try:
-        transport_ssl = writer.get_extra_info("ssl_object")
-        der = transport_ssl.getpeercert(binary_form=True) if transport_ssl else None
+        cert = peer_certificate(writer.get_extra_info("ssl_object"))
     finally:
-        writer.close()
-        await writer.wait_closed()
-    if not der:
-        return False, None, "no certificate", Timings(tls=handshake), None
-    expires = x509.load_der_x509_certificate(der).not_valid_after_utc
-    days = round((expires - datetime.now(UTC)).total_seconds() / 86_400, 3)
+        await _close(writer)
+    timings = Timings(connect=connect, tls=handshake)
+    if cert is None:
+        return False, None, "no certificate", timings, None
+    days = cert.days_left()
     minimum = float(item.options.get("min_days", 0))
     if days < minimum:
         state = "expired" if days < 0 else f"expires in {days:.1f} days"
-        return False, None, f"certificate {state}", Timings(tls=handshake), days
-    return True, None, "", Timings(tls=handshake), days
+        return False, None, f"certificate {state}", timings, cert
+    return True, None, "", timings, cert
+
+
+def _ping_group_range() -> str:
+    try:
+        return Path("/proc/sys/net/ipv4/ping_group_range").read_text().strip().replace("\t", " ")
+    except OSError:
+        return "unknown"
+
+
+def _icmp_refused() -> str:
+    return (
+        "ICMP echo is not allowed to this agent: it needs root (a raw socket) or a group "
+        f"inside net.ipv4.ping_group_range, which is {_ping_group_range()!r} here, and "
+        f"it runs as uid {os.geteuid()}, gid {os.getegid()}"
+    )
+
+
+def icmp_refusal() -> str | None:
+    """Return why this process may not send ICMP echo requests, or None when it may."""
+    kind = socket.SOCK_RAW if os.geteuid() == 0 else socket.SOCK_DGRAM
+    try:
+        socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        return _icmp_refused()
+    return None
+
+
+async def probe_icmp(item: Monitor, _client: httpx.AsyncClient) -> Outcome:
+    """Send one ICMP echo request: a raw socket as root, else the unprivileged ping socket."""
+    privileged = os.geteuid() == 0
+    try:
+        host = await icmplib.async_ping(
+            item.target, count=1, timeout=max(0.05, item.timeout_s * 0.9), privileged=privileged
+        )
+    except icmplib.SocketPermissionError:
+        return False, None, _icmp_refused(), _NO_TIMINGS, None
+    except icmplib.ICMPLibError as exc:
+        return False, None, f"{type(exc).__name__}: {exc}"[:300], _NO_TIMINGS, None
+    if not host.is_alive:
+        return False, None, f"no echo reply within {item.timeout_s:g} s", _NO_TIMINGS, None
+    return True, None, "", Timings(first_byte=round(host.avg_rtt, 3)), None
 
 
 PROBES: Registry[Probe] = Registry(
@@ -226,6 +279,7 @@ PROBES: Registry[Probe] = Registry(
         (MonitorKind.TCP.value, probe_tcp),
         (MonitorKind.DNS.value, probe_dns),
         (MonitorKind.TLS.value, probe_tls),
+        (MonitorKind.ICMP.value, probe_icmp),
     ],
 )
 
@@ -239,6 +293,7 @@ async def _attempt(item: Monitor, client: httpx.AsyncClient) -> tuple[Outcome, f
     except TimeoutError:
         outcome = (False, None, f"timed out after {item.timeout_s:g} s", _NO_TIMINGS, None)
     except (OSError, httpx.HTTPError, dns.exception.DNSException, ssl.SSLError, ValueError) as exc:
+        # HandshakeError (a refused STARTTLS) is a ValueError: its words are the reason
         outcome = (False, None, f"{type(exc).__name__}: {exc}"[:300], _NO_TIMINGS, None)
     return outcome, _ms(start)
 
@@ -256,8 +311,12 @@ async def probe(
     attempts = 0
     while True:
         attempts += 1
-        (ok, status, error, timings, days), latency = await _attempt(item, client)
+        (ok, status, error, timings, cert), latency = await _attempt(item, client)
         if ok or attempts > item.retries:
             break
         await asyncio.sleep(retry_pause_s)
-    return ProbeResult(item.id, agent, at, ok, latency, status, error, timings, days, attempts)
+    return ProbeResult(
+        item.id, agent, at, ok, latency, status, error, timings,
+        None if cert is None else cert.days_left(), attempts,
+        None if cert is None else cert.sha256,
+    )  # fmt: skip

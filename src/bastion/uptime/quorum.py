@@ -30,6 +30,7 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
     "tls_ms": pl.Float64(),
     "first_byte_ms": pl.Float64(),
     "days_left": pl.Float64(),
+    "cert_sha256": pl.String(),
 }
 MINUTE_SCHEMA: dict[str, pl.DataType] = {
     "monitor": pl.Int64(),

@@ -100,9 +100,10 @@ def create_app(
         # proxy names; from any other peer X-Forwarded-* are ignored.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.include_router(health.router)
+    # The range API first: clients call it the most, and a request is matched route by route.
+    app.include_router(passwords.router)
     app.include_router(api.router)
     app.include_router(blocklists.router)
-    app.include_router(passwords.router)
     app.include_router(status.router)
     app.include_router(console.public)
     app.include_router(console.router)

@@ -70,8 +70,8 @@ def breached_range(
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Add-Padding"}
     if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    rows = store.range(prefix)
-    if pad or not rows:  # HIBP has no empty range, and its clients fail on an empty answer
-        rows = passwords.padded(rows, store.mode)
-    body = "\r\n".join(f"{r.suffix}:{r.count}" for r in rows)
+    lines = store.range_lines(prefix)
+    if pad or not lines:  # HIBP has no empty range, and its clients fail on an empty answer
+        lines = passwords.padded_lines(lines, store.mode)
+    body = "\r\n".join(lines)
     return PlainTextResponse(body, headers=headers)

@@ -91,6 +91,9 @@ _IP = r"[0-9A-Fa-f.:]+"
 _HOST = r"[^ /()]+"  # an address, or a network object's name
 _OBJECT_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"  # a network object's name, never an address
 _IDS = r"(?: ?\([^)]*\))*"  # identity-firewall users or FQDN groups after an address
+_FOLLOWING = r"(?: |\([^)]*\))*"  # the same with the spaces around them, one-pass
+# The user in what follows an address: its first parenthesis, unless it holds a "/".
+_FIRST_USER = r"^ *\(([^)/]*)\)"
 _TAG = r"%(?P<product>ASA|FTD)(?:-[A-Za-z]+)?-(?P<level>[0-7])-(?P<id>[0-9]{6})(?::| |$)"
 _REPEATED = r"^message repeated [0-9]+ times: \[ *(.*?) *\]$"
 _GROUPS = (
@@ -113,14 +116,19 @@ _GROUPS = (
 )
 
 
-def _side(name: str, *, nat: bool = False, user: bool = True) -> str:
-    """Return ``IF:HOST/PORT [(MAPPED/PORT)][(user)]`` capturing into ``{name}_…`` groups."""
+def _side(name: str, *, nat: bool = False) -> str:
+    """Return ``IF:HOST/PORT [(MAPPED/PORT)]`` then what follows it up to the next word.
+
+    What follows (identity-firewall users, FQDN groups, spaces) is captured whole as
+    ``{name}_ids``; the user is read from it afterwards (``_with_users``). Written so
+    that at every byte only one branch of the pattern can go on (no optional space before
+    a repeated group): the regex engine then runs its one-pass matcher, two to three times as
+    fast as the general one on these, the most frequent messages.
+    """
     pattern = rf"{_IF}:(?P<{name}_ip>{_HOST})/(?P<{name}_port>[0-9]+)"
     if nat:
         pattern += rf" \((?P<{name}_nat_ip>{_HOST})/(?P<{name}_nat_port>[0-9]+)\)"
-    if user:
-        pattern += rf"(?: ?\((?P<{name}_user>[^)/]*)\))?{_IDS}"
-    return pattern
+    return pattern + rf"(?P<{name}_ids>{_FOLLOWING})"
 
 
 @dataclass(frozen=True)
@@ -143,15 +151,15 @@ FAMILIES = (
     Family(
         ("302013", "302015"),
         rf"^(?P<verb>Built) (?P<dir>inbound|outbound) (?P<proto>TCP|UDP) connection [0-9]+ for "
-        rf"{_side('a', nat=True)} to {_side('b', nat=True)}",
+        rf"{_side('a', nat=True)}to {_side('b', nat=True)}",
         "Built inbound|outbound TCP|UDP connection ID for IF:IP/PORT (IP/PORT) to IF:IP/PORT "
         "(IP/PORT)",
     ),
     Family(
         ("302014", "302016"),
-        rf"^(?P<verb>Teardown) (?P<proto>TCP|UDP) connection [0-9]+ for {_side('a')} to "
-        rf"{_side('b')} duration [0-9]+:[0-9]{{2}}:[0-9]{{2}} bytes (?P<bytes>[0-9]+)"
-        r"(?:[^(]*\((?P<user>[^)]*)\))?",
+        rf"^(?P<verb>Teardown) (?P<proto>TCP|UDP) connection [0-9]+ for {_side('a')}to "
+        rf"{_side('b')}duration [0-9]+:[0-9]{{2}}:[0-9]{{2}} bytes (?P<bytes>[0-9]+)"
+        r"(?:(?:[^0-9(][^(]*)?\((?P<user>[^)]*)\))?",
         "Teardown TCP|UDP connection ID for IF:IP/PORT to IF:IP/PORT duration H:MM:SS bytes N",
     ),
     Family(
@@ -164,8 +172,9 @@ FAMILIES = (
     Family(
         ("106023",),
         rf"^(?P<verb>Deny) (?P<proto>[A-Za-z0-9-]+) src {_IF}:(?P<a_ip>{_HOST})"
-        rf"(?:/(?P<a_port>[0-9]+))?{_IDS} dst {_IF}:(?P<b_ip>{_HOST})(?:/(?P<b_port>[0-9]+))?"
-        rf"{_IDS}(?: \(?type [0-9]+, code [0-9]+\)?)? by access-group \"(?P<acl>[^\"]*)\"",
+        rf"(?:/(?P<a_port>[0-9]+))?{_FOLLOWING}dst {_IF}:(?P<b_ip>{_HOST})"
+        rf"(?:/(?P<b_port>[0-9]+))?(?: |\([^)]*\)|type [0-9]+, code [0-9]+)*"
+        r"by access-group \"(?P<acl>[^\"]*)\"",
         'Deny PROTO src IF:IP[/PORT] dst IF:IP[/PORT] [(type N, code N)] by access-group "ACL"',
     ),
     Family(
@@ -244,7 +253,7 @@ AUTHENTICATION = sorted(i for family in FAMILIES if family.authentication for i 
 def _fields(frame: pl.DataFrame, family: Family) -> pl.DataFrame:
     """Add the canonical groups of ``family``'s pattern (null when it has no such group)."""
     found = frame.select(pl.col("_text").str.extract_groups(family.pattern).alias("_m"))
-    found = found.unnest("_m")
+    found = _with_users(found.unnest("_m"))
     groups = [
         (
             found.get_column(g)
@@ -257,6 +266,23 @@ def _fields(frame: pl.DataFrame, family: Family) -> pl.DataFrame:
         pl.repeat(family.ids[0], frame.height, eager=True).alias("_family"),
         pl.repeat(family.layout, frame.height, eager=True).alias("_layout"),
     )
+
+
+def _with_users(found: pl.DataFrame) -> pl.DataFrame:
+    """Add ``a_user``/``b_user`` from what follows each address, where a pattern captured it.
+
+    Read only on the rows where something in parentheses follows the address (few).
+    """
+    for side in ("a", "b"):
+        ids = f"{side}_ids"
+        if ids in found.columns:
+            following = pl.col(ids)
+            found = fill_where(
+                found,
+                following.str.contains("(", literal=True),
+                {f"{side}_user": following.str.extract(_FIRST_USER, 1)},
+            )
+    return found
 
 
 def _split_user(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -1,8 +1,11 @@
 """Squid native access.log ("squid").
 
 ``time elapsed client code/status bytes method URL user hierarchy/peer type``, fields
-separated by runs of spaces (``elapsed`` is right-aligned). ``bytes`` is what Squid sent
-to the client, so it is destination.bytes. A CONNECT's ``host:port`` gives url.domain
+separated by runs of spaces (``elapsed`` is right-aligned). ``elapsed`` is the
+milliseconds Squid spent on the request, kept as event.duration (nanoseconds, as ECS
+has it; a negative one, which Squid writes when it has no time, is null): the latency
+real users met, which ``bastion.slis`` reads. ``bytes`` is what Squid sent to the
+client, so it is destination.bytes. A CONNECT's ``host:port`` gives url.domain
 and destination.port and no url.full (it is not a URL). The peer address becomes
 destination.ip when it is an address; the client is source.ip only when it is an address
 (with ``log_fqdn on`` Squid writes a name, which stays in event.original only).
@@ -45,6 +48,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         col("result").str.extract_groups(r"^(?P<code>[A-Z_]+)/(?P<status>\d{3})$").alias("_r"),
         col("method").str.to_uppercase().alias("_method"),
         integer(col("bytes")).alias("destination.bytes"),
+        integer(col("elapsed")).alias("_elapsed"),
         epoch_seconds(col("time")).alias("@timestamp"),
     ).unnest("_r")
     frame = with_url_parts(frame, "url", "_url_")
@@ -88,6 +92,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         null_if_blank(col("_method"), "-", "NONE").alias("http.request.method"),
         integer(col("status"), pl.Int32()).alias("http.response.status_code"),
         null_if_blank(col("user"), "-").alias("user.name"),
+        pl.when(col("_elapsed") >= 0).then(col("_elapsed") * 1_000_000).alias("event.duration"),
     )
 
 

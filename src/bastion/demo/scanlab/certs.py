@@ -73,16 +73,17 @@ class LabCa:
         stem: str,
         hostname: str,
         *,
-        days: int = 365,
+        days: int = 90,
         expired: bool = False,
         self_signed: bool = False,
         bits: int = 2048,
+        ocsp_url: str | None = None,
     ) -> CertFiles:
         """Write a leaf for ``hostname`` and its key; return the files."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
         now = datetime.now(UTC)
         start, end = (
-            (now - timedelta(days=400), now - timedelta(days=3))
+            (now - timedelta(days=90), now - timedelta(days=3))
             if expired
             else (now - timedelta(days=1), now + timedelta(days=days))
         )
@@ -101,6 +102,18 @@ class LabCa:
                 x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
             )
         )
+        if ocsp_url:  # names an OCSP responder (the lab's servers staple no answer)
+            builder = builder.add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            x509.oid.AuthorityInformationAccessOID.OCSP,
+                            x509.UniformResourceIdentifier(ocsp_url),
+                        )
+                    ]
+                ),
+                critical=False,
+            )
         if not self_signed:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),

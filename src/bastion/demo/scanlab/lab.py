@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bastion.demo.scanlab.certs import LabCa
+from bastion.demo.scanlab.dkimkeys import dkim_record
 from bastion.demo.scanlab.dnsserver import LabDns, dns_server
 from bastion.demo.scanlab.servers import (
     GOOD_HEADERS,
@@ -27,6 +28,9 @@ from bastion.demo.scanlab.servers import (
 DOMAIN = "lab.test"
 PREFIX = "127.0.53."
 VULNERABLE_APACHE = "Apache/2.4.49 (Unix)"  # CVE-2021-41773, on the KEV list
+OCSP_URL = f"http://ocsp.{DOMAIN}/"  # named in a certificate, never asked (sslyze reads staples)
+# What a 2015-era TLS setting fails of Mozilla's intermediate profile (compat.hillside).
+COMPAT_FAILS = ("ciphers", "tls_curves", "maximum_certificate_lifespan", "ocsp_staple")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ ORGANISATIONS = (
     ("F83LAB2", "Lab Hillside Medical Centre", "gp_practice", "QLAB1"),
 )
 
+# The DKIM selectors each lab organisation registers ("selector@domain": that domain only).
+DKIM_HOST = f"dkim.hillside.{DOMAIN}"
+DKIM_SELECTORS = {
+    "F83LAB2": tuple(f"{s}@{DKIM_HOST}" for s in ("s2048", "s1024", "s512", "beta", "gone")),
+}
+
 ZONE = f"""
 $TTL 300
 @ SOA ns.{DOMAIN}. hostmaster.{DOMAIN}. 1 3600 600 86400 300
@@ -59,7 +69,24 @@ mail.hillside MX 10 mx.mail.hillside.{DOMAIN}.
 old.riverside CNAME gone.nowhere.{DOMAIN}.
 zone.hillside A {PREFIX}13
 zone.hillside NS ns.{DOMAIN}.
+dkim.hillside MX 10 mx.dkim.hillside.{DOMAIN}.
+dkim.hillside TXT "v=spf1 mx -all"
+_dmarc.dkim.hillside TXT "v=DMARC1; p=quarantine"
 """
+
+
+def _dkim_zone() -> str:
+    """The lab's DKIM keys: a good one where common selectors find it, and planted mistakes."""
+    return "\n".join(
+        [
+            f"selector1._domainkey.good.riverside TXT {dkim_record(2048)}",
+            f"s2048._domainkey.dkim.hillside TXT {dkim_record(2048)}",
+            f"s1024._domainkey.dkim.hillside TXT {dkim_record(1024)}",
+            f"s512._domainkey.dkim.hillside TXT {dkim_record(512)}",
+            f"beta._domainkey.dkim.hillside TXT {dkim_record(2048, testing=True)}",
+            "",
+        ]
+    )
 
 
 @dataclass
@@ -122,7 +149,10 @@ def start_lab(folder: Path, canary: tuple[str, int] | None = None) -> Lab:
             address, good, tls_context(ca.leaf("weakkey", _name("weakkey.hillside"), bits=1024))
         )
     )
-    address = add("legacy.hillside", "F83LAB2", 5, ("tls", "old-protocol", "medium"))
+    address = add(
+        "legacy.hillside", "F83LAB2", 5,
+        ("tls", "old-protocol", "medium"), ("tls", "mozilla:ciphers", "low"),
+    )  # fmt: skip
     running.append(
         http_server(
             address, good, tls_context(ca.leaf("legacy", _name("legacy.hillside")), tls10_only=True)
@@ -193,10 +223,28 @@ def start_lab(folder: Path, canary: tuple[str, int] | None = None) -> Lab:
     running.append(
         http_server(address, stub, tls_context(ca.leaf("portal", _name("portal.riverside"))))
     )
-    add("mail.hillside", "F83LAB2", 11, ("mail", "spf", "medium"), ("mail", "dmarc", "medium"))
+    address = add(
+        "compat.hillside",
+        "F83LAB2",
+        14,
+        *(("tls", f"mozilla:{rule}", "low") for rule in COMPAT_FAILS),
+    )
+    compat = ca.leaf("compat", _name("compat.hillside"), days=825, ocsp_url=OCSP_URL)
+    running.append(http_server(address, good, tls_context(compat, mozilla=False)))
+    add(
+        "mail.hillside", "F83LAB2", 11,
+        ("mail", "spf", "medium"), ("mail", "dmarc", "medium"), ("mail", "dkim:none-found", "low"),
+    )  # fmt: skip
+    add(
+        "dkim.hillside", "F83LAB2", 15,
+        ("mail", "dkim:weak-key:s1024", "medium"), ("mail", "dkim:weak-key:s512", "high"),
+        ("mail", "dkim:testing:beta", "low"), ("mail", "dkim:missing:gone", "medium"),
+    )  # fmt: skip
     add("old.riverside", "F83LAB1", 12, ("mail", "dangling-cname", "high"))
     add("zone.hillside", "F83LAB2", 13, ("mail", "zone-transfer", "high"))
-    udp, tcp = dns_server(f"{PREFIX}53", LabDns(ZONE, DOMAIN, {_name("zone.hillside")}))
+    udp, tcp = dns_server(
+        f"{PREFIX}53", LabDns(ZONE + _dkim_zone(), DOMAIN, {_name("zone.hillside")})
+    )
     running += [udp, tcp]
     ports = sorted({r.port for r in running if r not in (udp, tcp)})
     return Lab(hosts, ports, ca.ca_file, f"{PREFIX}53:{udp.port}", running)
@@ -238,3 +286,6 @@ class LabProcess:
         except Exception:
             self.process.kill()
             self.process.wait(10)
+        finally:  # the pipe it described the lab on; left open, GC warns in whoever runs next
+            if self.process.stdout is not None:
+                self.process.stdout.close()

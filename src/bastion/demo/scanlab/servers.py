@@ -109,17 +109,29 @@ class _Http(ThreadingHTTPServer):
             return
 
 
-def tls_context(files: CertFiles, *, tls10_only: bool = False) -> ssl.SSLContext:
-    """Return a server context with the certificate; ``tls10_only`` offers TLS 1.0 alone."""
+def tls_context(
+    files: CertFiles, *, tls10_only: bool = False, mozilla: bool = True
+) -> ssl.SSLContext:
+    """Return a server context with the certificate.
+
+    By default it follows Mozilla's "intermediate" configuration (TLS 1.2 and 1.3,
+    ECDHE with AES-GCM or ChaCha20, the P-256 curve); ``mozilla=False`` is a
+    2015-era setting outside it (CBC suites, every curve OpenSSL has);
+    ``tls10_only`` offers TLS 1.0 alone, with every suite.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        context.set_ciphers(
-            "ECDHE+AESGCM:ECDHE+CHACHA20:@SECLEVEL=0" if not tls10_only else "ALL:@SECLEVEL=0"
-        )
         if tls10_only:
+            context.set_ciphers("ALL:@SECLEVEL=0")
             context.minimum_version = ssl.TLSVersion.TLSv1
             context.maximum_version = ssl.TLSVersion.TLSv1
+        elif mozilla:
+            context.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20:@SECLEVEL=0")
+        else:
+            context.set_ciphers("ECDHE+AES:@SECLEVEL=0")
+    if mozilla:
+        context.set_ecdh_curve("prime256v1")  # Python offers no list; P-256 alone is in Mozilla's
     context.load_cert_chain(files.cert, files.key)
     return context
 

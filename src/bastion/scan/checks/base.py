@@ -40,6 +40,7 @@ class ScanConfig:
     canary_wait: float = 2.0
     dns_server: str | None = None  # host:port for e-mail and DNS checks; None: the system's
     max_connections: int = 512
+    dkim_selectors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by organisation
 
 
 @dataclass(frozen=True)

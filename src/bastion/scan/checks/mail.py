@@ -1,6 +1,7 @@
-"""E-mail and DNS hygiene of a registered name: SPF, DMARC, MX, zone transfer, dangling CNAME.
+"""E-mail and DNS hygiene of a registered name: SPF, DMARC, DKIM, MX, zone transfer, dangling CNAME.
 
-SPF and DMARC are asked of names that receive e-mail (have an MX record). Queries
+SPF, DMARC and DKIM (``bastion.scan.checks.dkim``) are asked of names that
+receive e-mail (have an MX record). Queries
 go to ``scan_dns_server`` when set (a local server in tests), else to the
 system's resolvers; a zone transfer is tried against the same server, else
 against each of the name's NS servers.
@@ -21,6 +22,7 @@ import dns.xfr
 
 from bastion.core.types import Severity
 from bastion.scan.canary import split_address
+from bastion.scan.checks import dkim
 from bastion.scan.checks.base import Check, Lookups, Probe
 from bastion.scan.domain import Evidence, Observation
 
@@ -36,6 +38,7 @@ class MailResult:
     axfr_server: str | None = None
     axfr_records: int = 0
     errors: tuple[str, ...] = field(default_factory=tuple)
+    dkim: tuple[dkim.DkimKey, ...] = ()
 
 
 def _resolver(probe: Probe) -> dns.asyncresolver.Resolver:
@@ -49,9 +52,16 @@ def _resolver(probe: Probe) -> dns.asyncresolver.Resolver:
 
 
 async def _texts(
-    probe: Probe, resolver: dns.asyncresolver.Resolver, name: str, kind: str
+    probe: Probe,
+    resolver: dns.asyncresolver.Resolver,
+    name: str,
+    kind: str,
+    failed: list[str] | None = None,
 ) -> list[str] | None:
-    """Return the records' texts; [] when none exist; None when the name does not exist."""
+    """Return the records' texts; [] when none exist; None when the name does not exist.
+
+    A query that fails (timeout, SERVFAIL) gives [] too, and its error in ``failed``.
+    """
     await probe.limiter.wait(
         "request:mail", probe.target.address, probe.config.rates.requests_per_second
     )
@@ -59,7 +69,9 @@ async def _texts(
         answer = await resolver.resolve(name, kind, raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:
         return None
-    except dns.exception.DNSException:
+    except dns.exception.DNSException as exc:
+        if failed is not None:
+            failed.append(f"{name} {kind}: {type(exc).__name__}")
         return []
     if kind == "TXT":
         return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
@@ -104,6 +116,21 @@ async def run(probe: Probe) -> MailResult:
             ),
             None,
         )
+    keys: list[dkim.DkimKey] = []
+    if mx:
+        selectors, registered = dkim.selectors_for(
+            probe.config.dkim_selectors.get(probe.target.org, ()), name
+        )
+        for selector in selectors:
+            failed: list[str] = []
+            where = f"{selector}._domainkey.{name}"
+            texts = await _texts(probe, resolver, where, "TXT", failed) or []
+            record = next((t for t in texts if "p=" in t.lower()), None)
+            keys.append(
+                dkim.DkimKey(selector, registered, lookup_error=failed[0])
+                if failed
+                else dkim.read_key(selector, registered, record)
+            )
     servers: list[tuple[str, int]] = []
     if probe.config.dns_server:
         servers.append(split_address(probe.config.dns_server))
@@ -119,7 +146,10 @@ async def run(probe: Probe) -> MailResult:
         if records:
             axfr_server = f"{server[0]}:{server[1]}"
             break
-    return MailResult(name, tuple(mx), spf, dmarc, axfr_server=axfr_server, axfr_records=records)
+    return MailResult(
+        name, tuple(mx), spf, dmarc, axfr_server=axfr_server, axfr_records=records,
+        dkim=tuple(keys),
+    )  # fmt: skip
 
 
 def _dmarc_policy(record: str) -> str:
@@ -220,6 +250,10 @@ def observe(result: MailResult, probe: Probe, lookups: Lookups) -> list[Observat
                     policy="none",
                 )
             )
+    for detail, title, severity, seen in dkim.problems(result.name, result.dkim):
+        found.append(
+            _obs(result, detail, title, severity, "mail_dkim", seen, problem=detail.split(":")[1])
+        )
     if result.axfr_server:
         found.append(
             _obs(

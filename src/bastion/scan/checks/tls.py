@@ -1,15 +1,17 @@
-"""TLS with sslyze: protocols, suites, certificate, Heartbleed and CCS; grade and findings.
+"""TLS with sslyze: protocols, suites, certificate, Heartbleed, CCS, ROBOT; Mozilla; grade.
 
 sslyze runs in a worker thread (it is synchronous and threaded itself); at most
 ``TLS_SCANS`` run at once in one process. The certificate is validated against
-sslyze's trust stores plus ``scan_trust_ca_file`` when set.
+sslyze's trust stores plus ``scan_trust_ca_file`` when set. Compliance with
+Mozilla's "intermediate" configuration is judged by sslyze's own checker
+(``bastion.scan.checks.tlsprofile``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from bastion.core.types import Severity
+from bastion.scan.checks import tlsprofile
 from bastion.scan.checks.base import Check, Lookups, Probe
 from bastion.scan.checks.tlsgrade import TlsFacts, grade
 from bastion.scan.domain import Evidence, Observation
@@ -30,12 +33,6 @@ _PROTOCOLS = (
     ("tls_1_2_cipher_suites", "TLS 1.2"),
     ("tls_1_3_cipher_suites", "TLS 1.3"),
 )
-MOZILLA_INTERMEDIATE = {
-    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
-    "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,8 @@ class TlsPort:
     ccs_injection: bool = False
     grade: str = ""
     grade_reasons: tuple[str, ...] = ()
-    mozilla_intermediate_failures: tuple[str, ...] = ()
+    robot: str = ""  # sslyze's ROBOT verdict: NOT_VULNERABLE_NO_ORACLE, VULNERABLE_STRONG_ORACLE…
+    mozilla_intermediate_failures: dict[str, str] = field(default_factory=dict)  # rule: why
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,9 @@ def _sslyze_once(probe: Probe, ports: list[int]) -> list[TlsPort]:
         ScanCommand.CERTIFICATE_INFO,
         ScanCommand.HEARTBLEED,
         ScanCommand.OPENSSL_CCS_INJECTION,
+        ScanCommand.ROBOT,
         *(getattr(ScanCommand, attr.upper()) for attr, _ in _PROTOCOLS),
+        *tlsprofile.commands(),
     }
     extra = ScanCommandsExtraArguments(
         certificate_info=CertificateInfoExtraArgument(custom_ca_file=probe.config.trust_ca_file)
@@ -215,18 +215,12 @@ def _port_result(probe: Probe, result: Any) -> TlsPort:
         signature_hash=cert["signature_hash"],
         heartbleed=heartbleed,
         ccs_injection=ccs,
+        robot=tlsprofile.robot_verdict(result) in tlsprofile.ROBOT_FINDINGS,
     )
     letter, reasons = grade(facts)
-    mozilla = [f"{p} offered" for p in protocols if p not in ("TLS 1.2", "TLS 1.3")]
-    mozilla += [
-        f"cipher {c} offered"
-        for c in dict.fromkeys(ciphers)
-        if not c.startswith("TLS_") and c not in MOZILLA_INTERMEDIATE
-    ]
-    if (cert["key_type"] == "RSA" and cert["key_bits"] < 2048) or (
-        cert["key_type"] == "EC" and cert["key_bits"] < 256
-    ):
-        mozilla.append("certificate key too short")
+    mozilla, mozilla_error = tlsprofile.compliance(result)
+    if mozilla_error:  # a command failed (ROBOT, curves…): half a verdict would close findings
+        return TlsPort(port, f"sslyze could not complete the scan: {mozilla_error}")
     return TlsPort(
         port=port,
         error=None,
@@ -238,7 +232,8 @@ def _port_result(probe: Probe, result: Any) -> TlsPort:
         ccs_injection=ccs,
         grade=letter,
         grade_reasons=tuple(reasons),
-        mozilla_intermediate_failures=tuple(mozilla),
+        robot=tlsprofile.robot_verdict(result),
+        mozilla_intermediate_failures=mozilla,
         **cert,
     )
 
@@ -266,7 +261,8 @@ def _obs(
         severity=severity,
         port=port.port,
         evidence=Evidence(
-            probe=f"sslyze scan of port {port.port} (protocols, suites, certificate, Heartbleed, CCS)",
+            probe=f"sslyze scan of port {port.port} (protocols, suites, certificate, "
+            f"Heartbleed, CCS, ROBOT; Mozilla {tlsprofile.PROFILE} profile)",
             response=f"subject {port.subject}; issuer {port.issuer}; not after {port.not_after}; "
             f"{port.key_type} {port.key_bits} bits; protocols {', '.join(port.protocols)}; "
             f"grade {port.grade} ({'; '.join(port.grade_reasons) or 'no caps'})",
@@ -393,6 +389,23 @@ def observe(result: TlsResult, probe: Probe, lookups: Lookups) -> list[Observati
                     why="an attacker between the user and the server can read and change the traffic.",
                 )
             )
+        if port.robot in tlsprofile.ROBOT_FINDINGS:
+            severity, oracle = tlsprofile.ROBOT_FINDINGS[port.robot]
+            found.append(
+                _obs(
+                    port,
+                    "robot",
+                    f"Server is vulnerable to ROBOT ({oracle} Bleichenbacher oracle)",
+                    severity,
+                    "tls_vulnerable",
+                    name="ROBOT, the return of Bleichenbacher's oracle (CVE-2017-13099 and others)",
+                    why="an attacker can decrypt recorded traffic and sign with the server's key.",
+                )
+            )
+        for detail, title, severity, params in tlsprofile.rule_findings(
+            port.mozilla_intermediate_failures
+        ):
+            found.append(_obs(port, detail, title, severity, "tls_mozilla", **params))
     return found
 
 

@@ -10,7 +10,7 @@ certificate expired, self-signed or not trusted            F
 certificate not issued for the host's name                 F
 certificate signed with MD5; RSA key under 1024 bits       F
 SSL 2.0 accepted; vulnerable to Heartbleed                 F
-vulnerable to OpenSSL CCS injection                        F
+vulnerable to OpenSSL CCS injection; to ROBOT              F
 SSL 3.0 accepted                                           C
 RC4 or a 64-bit block cipher (3DES) accepted               C
 TLS 1.0 or TLS 1.1 accepted                                B
@@ -43,6 +43,7 @@ class TlsFacts:
     signature_hash: str
     heartbleed: bool
     ccs_injection: bool
+    robot: bool = False  # a Bleichenbacher oracle (strong or weak) was found
 
 
 def caps(facts: TlsFacts) -> list[tuple[str, str]]:
@@ -67,6 +68,8 @@ def caps(facts: TlsFacts) -> list[tuple[str, str]]:
         add(("F", "vulnerable to Heartbleed"))
     if facts.ccs_injection:
         add(("F", "vulnerable to OpenSSL CCS injection"))
+    if facts.robot:
+        add(("F", "vulnerable to ROBOT"))
     if "SSL 3.0" in facts.protocols:
         add(("C", "SSL 3.0 accepted"))
     if any("RC4" in c or "DES-CBC3" in c or "3DES" in c for c in facts.ciphers):

@@ -31,21 +31,25 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
     dependencies=[*PROTECTED, Depends(api_rate_limit)],
 )
-router.include_router(orgs.router)
-router.include_router(alerts.router)
-router.include_router(alert_triage.router)
-router.include_router(account.router)
-router.include_router(advisories_router)
-router.include_router(intel_api.router)
-router.include_router(rules.router)
-router.include_router(holdings.router)
-router.include_router(cases_router)
-router.include_router(events.router)
-router.include_router(hunts.router)
-router.include_router(passwords.router)
-router.include_router(uptime.router)
-router.include_router(assure_router)
-router.include_router(scan.router)
-router.include_router(behaviour.router)
+# Directory agents' password checks first: the most frequent calls (routes are matched in order).
+for part in (
+    passwords.router,
+    orgs.router,
+    alerts.router,
+    alert_triage.router,
+    account.router,
+    advisories_router,
+    intel_api.router,
+    rules.router,
+    holdings.router,
+    cases_router,
+    events.router,
+    hunts.router,
+    uptime.router,
+    assure_router,
+    scan.router,
+    behaviour.router,
+):
+    router.include_router(part)
 
 __all__ = ["API_PREFIX", "router"]

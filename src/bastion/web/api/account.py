@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from bastion import audit
+from bastion.audit import AuditEvent
 from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep, require
 from bastion.web.deps import PRINTABLE, SessionDep
@@ -27,20 +27,8 @@ class Me(BaseModel):
     organisations: list[str] | None = Field(description="codes it may see; null: every one")
 
 
-class AuditEventOut(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    actor_ip: str
-    action: str
-    target: str
-    org: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
 class AuditPage(BaseModel):
-    items: list[AuditEventOut]
+    items: list[AuditEvent]
     total: int
     limit: int
     offset: int
@@ -80,6 +68,4 @@ def list_audit(
     found, total = audit.list_events(
         session, action=action, actor=actor, org=org, limit=limit, offset=offset
     )
-    return AuditPage(
-        items=[AuditEventOut(**e.__dict__) for e in found], total=total, limit=limit, offset=offset
-    )
+    return AuditPage(items=list(found), total=total, limit=limit, offset=offset)

@@ -319,3 +319,14 @@ def get_score(
     found = assure.org_readiness(session, org, principal.scope)
     principal.require("assure:read", found.org)
     return _json(found)
+
+
+@router.get(
+    "/evidence/{org}", summary="Each evidence link and every outcome it supports, per framework"
+)
+def get_evidence(
+    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: PrincipalDep
+) -> Any:
+    found = assure.evidence_across(session, org, principal.scope)
+    principal.require("assure:read", org.strip().upper())
+    return _json(found)

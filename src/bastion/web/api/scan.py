@@ -171,7 +171,13 @@ def report(
 
 
 @router.get("/national", summary="The national view")
-def national(session: SessionDep, principal: PrincipalDep, scope: ScopeDep) -> dict[str, Any]:
-    """Return live findings by check, severity and region, and the worst hosts (in scope)."""
+def national(
+    session: SessionDep,
+    principal: PrincipalDep,
+    scope: ScopeDep,
+    weeks: Annotated[int, Query(ge=1, le=104)] = 12,
+) -> dict[str, Any]:
+    """Return live findings by check, severity and region, the worst hosts, and per week the
+    findings opened and closed by severity (``trend``, oldest week first), all in scope."""
     principal.require("scan:read")
-    return scan.national_summary(session, scope)
+    return scan.national_summary(session, scope, weeks=weeks)

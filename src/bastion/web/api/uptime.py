@@ -1,4 +1,5 @@
-"""`/api/v1/uptime`: monitors, their history, SLOs, incidents, maintenance, SLA reports, metrics.
+"""`/api/v1/uptime`: monitors, their history, SLOs, incidents, maintenance, SLA reports, metrics,
+certificates found expiring, and SLIs of real users' traffic from the boundary's logs.
 
 A member manages its own organisations' monitors and sees its own SLOs; another
 organisation's answer 404, exactly as ones that do not exist; national roles see
@@ -65,7 +66,7 @@ def _plain(value: Any) -> dict[str, Any]:
 class MonitorIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: Name
-    kind: str = Field(max_length=8, description="http, tcp, dns, tls or push")
+    kind: str = Field(max_length=8, description="http, tcp, dns, tls, icmp or push")
     target: str = Field(default="", max_length=500)
     org: Code
     service: Name
@@ -225,6 +226,30 @@ def report(
     made = sla_report(session, found, service, period, principal.scope, utcnow())  # 404 first
     principal.require("uptime:read")
     return _plain(made)
+
+
+@router.get("/traffic", summary="A service's SLI from real users' traffic (boundary logs)")
+def traffic(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    service: Annotated[str, Query(max_length=120, pattern=PRINTABLE)],
+    org: Annotated[str | None, Query(max_length=16, pattern=PRINTABLE)] = None,
+    days: Annotated[int, Query(ge=1, le=400)] = 30,
+) -> dict[str, Any]:  # fmt: skip
+    """Requests and 5xx answers to the service's hosts in the boundary's web and proxy
+    logs, of the organisations the caller sees: per host, per day and in all."""
+    from bastion.slis import service_sli
+
+    found = service_sli(session, settings.archive_dir, service, principal.scope, utcnow(),
+                        org=org, days=days)  # 404 first  # fmt: skip
+    principal.require("uptime:read")
+    return _plain(found)
+
+
+@router.get("/certificates", summary="Certificates found expiring and told, newest first")
+def certificates(session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
+    from bastion.uptime.certificates import list_notices
+
+    return [_plain(n) for n in list_notices(session, principal.scope)]
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

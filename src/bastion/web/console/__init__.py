@@ -32,26 +32,29 @@ from bastion.web.console.holdings import router as holdings_router
 from bastion.web.console.uptime import router as uptime_router
 
 router = APIRouter(dependencies=PROTECTED)
-router.include_router(overview.router)
-router.include_router(orgs.router)
-router.include_router(alerts.router)
-router.include_router(alert_triage.router)
-router.include_router(cases_router)
-router.include_router(advisories_router)
-router.include_router(holdings_router)
-router.include_router(intel_console.router)
-router.include_router(rules.router)
-router.include_router(events.router)
-router.include_router(hunt.router)
-router.include_router(passwords_console.router)
-router.include_router(uptime_router)
-router.include_router(assure_console.router)
-router.include_router(scan_console.router)
-router.include_router(behaviour_console.router)
-router.include_router(admin.router)
-router.include_router(users.router)
-router.include_router(apidocs.router)
-router.include_router(signin.signed_in)
+for part in (
+    overview.router,
+    orgs.router,
+    alerts.router,
+    alert_triage.router,
+    cases_router,
+    advisories_router,
+    holdings_router,
+    intel_console.router,
+    rules.router,
+    events.router,
+    hunt.router,
+    passwords_console.router,
+    uptime_router,
+    assure_console.router,
+    scan_console.router,
+    behaviour_console.router,
+    admin.router,
+    users.router,
+    apidocs.router,
+    signin.signed_in,
+):
+    router.include_router(part)
 
 public = APIRouter()
 public.include_router(signin.router)

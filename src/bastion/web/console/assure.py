@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import assure
-from bastion.core.errors import InputError
+from bastion.core.errors import InputError, NotFoundError
+from bastion.core.scope import Scope
 from bastion.web.api.assure import ReturnId, csv_table
 from bastion.web.auth import PrincipalDep
 from bastion.web.charts import category_bars
@@ -50,8 +51,20 @@ def dashboard_page(
     }
     return templates.TemplateResponse(
         request, "assure/dashboard.html",
-        {"section": "assure", "board": board, "charts": charts, "tables": tables, "returns": found, "total": total},
+        {"section": "assure", "board": board, "charts": charts, "tables": tables, "returns": found, "total": total,
+         "peers": _peer_positions(session, principal.scope, board.period)},
     )  # fmt: skip
+
+
+def _peer_positions(session: SessionDep, scope: Scope, period: str) -> list[assure.PeerPosition]:
+    """A member's organisations' anonymised places among their peers (none for national roles)."""
+    found = []
+    for code in scope.codes or ():
+        try:
+            found.append(assure.peer_position(session, code, scope, period))
+        except NotFoundError:  # no DSPT return for the period: no place to show
+            continue
+    return found
 
 
 def _shown(session: SessionDep, principal: PrincipalDep, return_id: int) -> assure.ReturnView:
@@ -73,10 +86,30 @@ def return_page(
     plan = assure.plan(session, return_id, principal.scope, principal.name)
     may_edit = principal.can("assure:write", shown.org)
     mine = [r for r in shown.reviews if r.reviewer == principal.name]
+    # The return is visible to the caller (its scope or review): so is the evidence it can use.
+    shared: dict[str, list[tuple[str, str]]] = {}
+    for item in assure.evidence_across(session, shown.org, Scope.of([shown.org])):
+        for use in item.uses:
+            if use.return_id == shown.id and not use.attached:
+                shared.setdefault(use.outcome, []).append((item.link, use.via))
     return templates.TemplateResponse(
         request, "assure/return.html",
         {"section": "assure", "r": shown, "plan": plan, "may_edit": may_edit, "my_reviews": mine,
-         "kinds": assure.KINDS, "states": assure.STATES},
+         "kinds": assure.KINDS, "states": assure.STATES, "shared": shared},
+    )  # fmt: skip
+
+
+@router.get("/assure/evidence/{org}", name="assure_evidence")
+def evidence_page(
+    request: Request, org: Annotated[str, Path(max_length=16, pattern=PRINTABLE)], session: SessionDep,
+    templates: TemplatesDep, principal: PrincipalDep,
+) -> HTMLResponse:  # fmt: skip
+    """Show each evidence link of an organisation and every outcome it supports, per framework."""
+    found = assure.evidence_across(session, org, principal.scope)
+    principal.require("assure:read", org.strip().upper())
+    return templates.TemplateResponse(
+        request, "assure/evidence.html",
+        {"section": "assure", "org": org.strip().upper(), "links": found},
     )  # fmt: skip
 
 
@@ -84,9 +117,11 @@ def _back(return_id: int) -> RedirectResponse:
     return RedirectResponse(f"/assure/returns/{return_id}", status_code=303)
 
 
-def _writable(session: SessionDep, principal: PrincipalDep, return_id: int) -> None:
+def _writable(session: SessionDep, principal: PrincipalDep, return_id: int) -> dict[str, list[str]]:
+    """Refuse unless the caller may change the return; return its evidence links by outcome."""
     row = assure.visible_row(session, return_id, principal.scope)
     principal.require("assure:write", row.org_code)
+    return dict(row.evidence)
 
 
 @router.post("/assure/returns/{return_id}", name="assure_return_save")
@@ -94,11 +129,12 @@ async def return_save(
     request: Request, return_id: ReturnId, session: SessionDep, principal: PrincipalDep
 ) -> RedirectResponse:
     """Save the form: ``answer:<id>`` yes/no/blank, ``comment:<id>``, ``alternative:<id>``, ``owner:<id>``."""
-    _writable(session, principal, return_id)
+    had = _writable(session, principal, return_id)
     form = await request.form()
     answers: dict[str, bool | None] = {}
     comments: dict[str, dict[str, str]] = {}
     owners: dict[str, str] = {}
+    evidence: dict[str, list[str]] = {}
     for key, value in form.multi_items():
         kind, _, item = key.partition(":")
         text = str(value)[:4000]
@@ -110,8 +146,10 @@ async def return_save(
             ] = text
         elif kind == "owner" and text.strip():
             owners[item] = text
+        elif kind == "evidence" and (text.split() or had.get(item)):
+            evidence[item] = text.split()  # links, separated by spaces; emptied on purpose
     assure.update_return(session, return_id, actor=principal.as_actor(), scope=principal.scope, answers=answers,
-                         comments=comments, owners=owners)  # fmt: skip
+                         comments=comments, owners=owners, evidence=evidence)  # fmt: skip
     return _back(return_id)
 
 

@@ -6,6 +6,7 @@ a lead's "I fixed it" goes through ``scan.request_rescan`` (audited).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import scan
 from bastion.web.auth import PrincipalDep, ScopeDep
-from bastion.web.charts import share_bar
+from bastion.web.charts import Series, day_bars, share_bar
 from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -107,6 +108,15 @@ def national_page(
     """Show live findings by type, severity and region, and the worst hosts (in scope)."""
     principal.require("scan:read")
     summary = scan.national_summary(session, scope)
+    trend = summary["trend"]
+    chart = day_bars(
+        [date.fromisoformat(w["week"]) for w in trend],
+        [
+            Series("Opened", "bar-alerts", [sum(w["opened"].values()) for w in trend]),
+            Series("Closed", "bar-events", [sum(w["closed"].values()) for w in trend]),
+        ],
+        title="Findings opened and closed per week",
+    )
 
     def bars(counts: dict[str, int]) -> list[tuple[str, int, str]]:
         peak = max(counts.values(), default=0)
@@ -121,5 +131,7 @@ def national_page(
             "by_check": bars(summary["by_check"]),
             "by_severity": bars(summary["by_severity"]),
             "by_region": bars(summary["by_region"]),
+            "trend_chart": chart,
+            "severities": list(trend[0]["opened"]) if trend else [],
         },
     )

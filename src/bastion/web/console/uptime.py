@@ -1,4 +1,5 @@
-"""The console's uptime pages: monitors, a monitor's charts, SLOs and budget burn, incidents.
+"""The console's uptime pages: monitors (and certificates told expiring), a monitor's charts,
+SLOs with budget burn and their service's real-users' traffic, incidents.
 
 Built on the same functions as `/api/v1/uptime`, with the caller's scope: a member
 sees its own organisations' monitors, SLOs and incidents; another's answer 404.
@@ -20,7 +21,7 @@ from bastion.uptime.reports import availability, of_monitors, series, slo_burn, 
 from bastion.web.api.uptime import HistoryDep, Reader
 from bastion.web.auth import PrincipalDep
 from bastion.web.charts import line_chart
-from bastion.web.deps import SessionDep, TemplatesDep
+from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -30,14 +31,22 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 def monitors_page(
     request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader
 ) -> HTMLResponse:
-    """Every monitor the caller sees with its state, and the SLOs' budgets."""
+    """Every monitor the caller sees with its state, and the certificates told expiring."""
+    from bastion.uptime.certificates import CertificateNotice, list_notices
+
     found = uptime.list_monitors(session, principal.scope)
     states = dict(session.execute(select(MonitorRow.id, MonitorRow.state)).all())
+    names = {m.id: m.name for m in found}
+    told: dict[tuple[str, str], CertificateNotice] = {}  # each once, at its tightest threshold
+    for notice in list_notices(session, principal.scope, limit=100):
+        if notice.monitor_id in names:
+            told.setdefault((notice.org, notice.sha256), notice)
     return templates.TemplateResponse(
         request,
         "uptime/monitors.html",
-        {"section": "uptime", "monitors": found, "states": states},
-    )
+        {"section": "uptime", "monitors": found, "states": states, "certificates": told.values(),
+         "names": names},
+    )  # fmt: skip
 
 
 @router.get("/uptime/monitors/{monitor_id}", name="uptime_monitor")
@@ -82,9 +91,14 @@ def slos_page(
 @router.get("/uptime/slos/{slo_id}", name="uptime_slo")
 def slo_page(
     slo_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
-    principal: PrincipalDep, found: HistoryDep,
+    principal: PrincipalDep, found: HistoryDep, settings: SettingsDep,
+    traffic_days: Annotated[int | None, Query(ge=1, le=400)] = None,
 ) -> HTMLResponse:  # fmt: skip
-    """An SLO: its budget, burn rates per window, and the budget left day by day."""
+    """An SLO: its budget, burn rates per window, the budget left day by day, and, when
+    asked (``traffic_days``: it reads that many days of the boundary's archive), the
+    service's success ratio and latency in real users' traffic."""
+    from bastion.slis import service_sli
+
     slo = uptime.get_slo(session, slo_id, principal.scope)  # others': 404 first
     principal.require("uptime:read")
     now = utcnow()
@@ -94,9 +108,14 @@ def slo_page(
         list(zip(burn["minute"].to_list(), [r * 100 for r in burn["remaining"]], strict=True)),
         title="Error budget left", unit="%",
     )  # fmt: skip
+    traffic = None
+    if traffic_days is not None:
+        traffic = service_sli(session, settings.archive_dir, slo.service, principal.scope, now,
+                              org=slo.org, days=traffic_days)  # fmt: skip
     return templates.TemplateResponse(
-        request, "uptime/slo.html", {"section": "uptime", "status": status, "chart": chart}
-    )
+        request, "uptime/slo.html",
+        {"section": "uptime", "status": status, "chart": chart, "traffic": traffic},
+    )  # fmt: skip
 
 
 @router.get("/uptime/incidents", name="uptime_incidents")
