@@ -5,6 +5,7 @@ from bastion.alerts import models as alerts_models
 from bastion.assure import models as assure_models
 from bastion.audit import models as audit_models
 from bastion.auth import models as auth_models
+from bastion.behaviour import models as behaviour_models
 from bastion.boundary import models as boundary_models
 from bastion.cases import models as cases_models
 from bastion.detect import models as detect_models
@@ -21,6 +22,7 @@ __all__ = [
     "assure_models",
     "audit_models",
     "auth_models",
+    "behaviour_models",
     "boundary_models",
     "cases_models",
     "correlation_models",

@@ -148,6 +148,31 @@ def scan_finding(cli: Run, tmp: Path, shared: Path, days_ago: int = 0) -> None:
         )  # fmt: skip
 
 
+def behaviour_day(cli: Run, tmp: Path, shared: Path) -> None:
+    """One archived day of RAA with a beacon in it, for a hunt to find."""
+    from tests.behaviour.helpers import archive, beacon_times, connections
+
+    root = context.settings().archive_dir
+    archive(root, connections(beacon_times(300, 200), "10.0.0.5", "203.0.113.90"))
+
+
+def behaviour_result(cli: Run, tmp: Path, shared: Path) -> None:
+    """One open beacon result of RAA (result 1), as a hunt stores it."""
+    from datetime import UTC, date, datetime
+
+    from bastion.behaviour.models import BehaviourResultRow
+
+    seen = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    with context.store().session() as session:
+        session.add(
+            BehaviourResultRow(
+                org_code="RAA", day=date(2026, 1, 5), analytic="beacon", host="10.0.0.5",
+                dest="203.0.113.90", remote="203.0.113.90", score=0.9, parts={}, connections=50,
+                orgs=1, first_seen=seen, last_seen=seen, status="open", evidence={},
+            )
+        )  # fmt: skip
+
+
 def old_scan_finding(cli: Run, tmp: Path, shared: Path) -> None:
     """RAA's finding 1, found 90 days ago: due a reminder (high: every 60 days)."""
     scan_finding(cli, tmp, shared, days_ago=90)
@@ -469,6 +494,18 @@ MUTATING: dict[str, Case] = {
     "users password": case(words("users", "password", "dee"), viewer),
     "users require-totp": case(words("users", "require-totp", "RAA")),
     "users reset-totp": case(words("users", "reset-totp", "dee"), viewer),
+    "behaviour hunt": case(words("behaviour", "hunt", "--days", "1"), behaviour_day),
+    "behaviour run": case(words("behaviour", "run"), behaviour_day),
+    "behaviour benign": case(
+        words("behaviour", "benign", "1", "--reason", "our backup agent"), behaviour_result
+    ),
+    "behaviour allow add": case(
+        words("behaviour", "allow", "add", "domain", "vendor.test", "--reason", "updates")
+    ),
+    "behaviour allow remove": case(
+        words("behaviour", "allow", "remove", "1"),
+        run("behaviour", "allow", "add", "address", "198.18.4.123", "--reason", "ntp"),
+    ),
     "scan run": Case(
         words("scan", "run", "RAA", "--checks", "ports"),
         changes=lambda out: 1 + int(out.split()[1]),  # the run, and one per host (RAA has none)
@@ -527,6 +564,7 @@ READ_ONLY = {
     "cases list", "cases show", "cases stats", "passwords stats", "boundary formats",
     "boundary rejects", "boundary sources", "boundary status", "exposures list", "scan findings", "scan show",
     "scan exceptions", "scan due", "scan report", "scan national",
+    "behaviour results", "behaviour show", "behaviour allow list",
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",

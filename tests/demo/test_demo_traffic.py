@@ -173,6 +173,9 @@ def test_every_attack_kind_is_planted_both_blocked_and_allowed(day: TrafficManif
         "ja3",
         "port-scan",
         "exfiltration",
+        "beacon",
+        "dns-tunnel",
+        "benign-periodic",
     }
     assert {a.action for a in day.attacks} == {"blocked", "allowed"}
     for kind in ("c2-beacon", "phishing-web", "log4shell"):

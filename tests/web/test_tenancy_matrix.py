@@ -27,6 +27,7 @@ from tests.web.alerts_matrix import alerts_routes
 from tests.web.assure_matrix import assure_routes
 from tests.web.audit_matrix import audit_routes
 from tests.web.auth_matrix import auth_routes
+from tests.web.behaviour_matrix import behaviour_routes
 from tests.web.boundary_matrix import HUNT_SQL, boundary_routes
 from tests.web.cases_matrix import case_routes
 from tests.web.detect_matrix import RULE_ID, detect_routes
@@ -231,6 +232,7 @@ CASES = joined(
     uptime_routes(Case),
     assure_routes(Case),
     scan_routes(Case),
+    behaviour_routes(Case),
     detect_routes(Case),
     boundary_routes(Case),
     auth_routes(Case),

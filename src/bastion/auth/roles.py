@@ -26,6 +26,7 @@ CONTEXTS = (
     "uptime",
     "assure",
     "scan",
+    "behaviour",
 )
 ACTIONS = ("read", "write")
 PERMISSIONS = frozenset(f"{c}:{a}" for c in CONTEXTS for a in ACTIONS)
@@ -77,6 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "cases:write",
         "assure:write",
         "scan:write",
+        "behaviour:write",
         "hunt:read",
         "hunt:write",
         "uptime:write",
@@ -89,10 +91,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         | {"advisories:write", "detect:read", "detect:write", "cases:read", "cases:write"}
         | {"events:read", "passwords:read", "passwords:write", "uptime:read", "uptime:write"}
         | {"assure:read", "assure:write", "scan:read", "scan:write"}
+        | {"behaviour:read", "behaviour:write"}
     ),
     Role.ORG_VIEWER: frozenset(
         {"orgs:read", "alerts:read", "advisories:read", "detect:read", "cases:read", "events:read"}
-        | {"passwords:read", "uptime:read", "assure:read", "scan:read"}
+        | {"passwords:read", "uptime:read", "assure:read", "scan:read", "behaviour:read"}
     ),
 }
 

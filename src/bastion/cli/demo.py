@@ -88,6 +88,11 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         f"ingested a demo day ({yesterday}): {sum(s.events for s in stats):,} events from "
         f"{len(stats)} files, {len(manifest.attacks)} planted attacks, {alerts} alerts"
     )
+    from bastion.demo.behaviour_hunt import hunt_demo_day
+
+    with opened.session() as session:
+        found = hunt_demo_day(session, settings.archive_dir, yesterday, manifest.attacks, actor())
+    said.append(f"hunted the day for behaviour: {found.alerting} alerting results")
     from bastion.demo.soc import open_demo_cases
 
     with opened.session() as session:

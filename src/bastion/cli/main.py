@@ -14,6 +14,7 @@ from bastion.cli import advisories as advisories_cli
 from bastion.cli import alerts as alerts_cli
 from bastion.cli import assure as assure_cli
 from bastion.cli import audit as audit_cli
+from bastion.cli import behaviour as behaviour_cli
 from bastion.cli import boundary as boundary_cli
 from bastion.cli import cases as cases_cli
 from bastion.cli import demo as demo_cli
@@ -102,6 +103,7 @@ app.add_typer(passwords_cli.app, name="passwords")
 app.add_typer(uptime_cli.app, name="uptime")
 app.add_typer(assure_cli.app, name="assure")
 app.add_typer(scan_cli.app, name="scan")
+app.add_typer(behaviour_cli.app, name="behaviour")
 app.command("hunt")(hunt_cli.hunt)
 app.command("serve")(web_cli.serve)
 

@@ -131,6 +131,7 @@ class AlertKind(StrEnum):
     INDICATOR = "indicator"  # a threat-intelligence indicator matched
     RULE = "rule"  # a detection rule fired
     EXTERNAL = "external"  # an outside source reported it (Microsoft Defender, a webhook)
+    BEHAVIOUR = "behaviour"  # behavioural hunting over the archive (beacons, tunnels …)
 
 
 @cache

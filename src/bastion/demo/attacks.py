@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bastion.demo.beaconing import plant_behaviour
 from bastion.demo.formats.common import flows
 from bastion.demo.formats.zeek import with_uid
 from bastion.demo.intrusions import behavioural, log4shell
@@ -144,6 +145,7 @@ def plant_attacks(
 
     plants += log4shell(draw, pick, day_start)
     plants += behavioural(draw, pick, day_start, events)
+    plants += plant_behaviour(pick, seed, day_start)
     return plants
 
 

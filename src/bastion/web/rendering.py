@@ -55,6 +55,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Uptime", "uptime_monitors", "uptime", "uptime:read"),
     NavItem("Assurance", "assure_dashboard", "assure", "assure:read"),
     NavItem("Scanning", "scan_findings_page", "scan", "scan:read"),
+    NavItem("Behaviour", "behaviour_results_page", "behaviour", "behaviour:read"),
     NavItem("Users", "user_list", "users", "users:read"),
     NavItem("Tokens", "token_list", "tokens", "users:write"),
     NavItem("Audit", "audit_list", "audit", "audit:read"),

@@ -6,6 +6,7 @@ from bastion.web.api import (
     account,
     alert_triage,
     alerts,
+    behaviour,
     events,
     holdings,
     hunts,
@@ -47,6 +48,7 @@ for part in (
     uptime.router,
     assure_router,
     scan.router,
+    behaviour.router,
 ):
     router.include_router(part)
 

@@ -22,6 +22,7 @@ from bastion.web.console import (
     users,
 )
 from bastion.web.console import assure as assure_console
+from bastion.web.console import behaviour as behaviour_console
 from bastion.web.console import intel as intel_console
 from bastion.web.console import passwords as passwords_console
 from bastion.web.console import scan as scan_console
@@ -47,6 +48,7 @@ for part in (
     uptime_router,
     assure_console.router,
     scan_console.router,
+    behaviour_console.router,
     admin.router,
     users.router,
     apidocs.router,

@@ -1,0 +1,80 @@
+"""behaviour: the allow-list, the results of behavioural hunting and the days hunted
+
+Revision ID: behaviour_0001
+Revises: 0003
+Create Date: 2026-12-07 03:00:00
+"""
+
+from alembic import op
+
+from bastion.store.migrations.helpers import (
+    create_indexes,
+    date,
+    drop_table,
+    id_column,
+    integer,
+    json,
+    org_code,
+    primary_key,
+    real,
+    string,
+    text,
+    unique,
+    utc,
+)
+
+revision: str = "behaviour_0001"
+down_revision: str | None = "0003"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "behaviour_allow",
+        id_column(),
+        org_code(nullable=True),
+        string("kind", 16),
+        string("value", 253),
+        text("reason"),
+        date("expires_on"),
+        string("created_by", 120),
+        utc("created_at"),
+        primary_key("behaviour_allow"),
+    )
+    create_indexes("behaviour_allow", "org_code")
+    op.create_table(
+        "behaviour_results",
+        id_column(),
+        org_code(),
+        date("day"),
+        string("analytic", 32),
+        string("host", 64),
+        string("dest", 253),
+        string("remote", 64, nullable=True),
+        real("score"),
+        json("parts"),
+        integer("connections"),
+        integer("orgs"),
+        utc("first_seen"),
+        utc("last_seen"),
+        string("status", 16),
+        json("evidence"),
+        utc("created_at"),
+        primary_key("behaviour_results"),
+        unique("behaviour_results", "org_code", "day", "analytic", "host", "dest"),
+    )
+    create_indexes("behaviour_results", "org_code", "day", "status")
+    op.create_table(
+        "behaviour_days",
+        id_column(),
+        date("day"),
+        integer("results"),
+        utc("scanned_at"),
+        primary_key("behaviour_days"),
+        unique("behaviour_days", "day"),
+    )
+
+
+def downgrade() -> None:
+    drop_table("behaviour_days")
+    drop_table("behaviour_results", "org_code", "day", "status")
+    drop_table("behaviour_allow", "org_code")
