@@ -28,7 +28,10 @@ from bastion.boundary.distributed import chunk_message
 from bastion.boundary.hunting import hunt
 from bastion.boundary.listen import ListenerConfig, SyslogListener
 from bastion.boundary.sources import Chunk
+from bastion.boundary.workers import beat
+from bastion.cli import context
 from bastion.core.bus import connect
+from bastion.core.timeutil import utcnow
 from bastion.store import Store
 
 pytestmark = pytest.mark.nats
@@ -217,6 +220,9 @@ def test_a_collector_publishes_what_workers_archive_and_reports_it_on_metrics(
 def test_status_shows_the_stream_depth_and_each_consumers_lag_and_redeliveries(
     isolated_stream: str, nats_url: str, tmp_path: Path, bastion: Run
 ) -> None:
+    assert bastion("init").exit_code == 0
+    with context.cli_session() as session:  # a worker's heartbeat, as a worker writes it
+        beat(session, "edge-1:42", started_at=utcnow(), state="blocked", reason="disk_full")
     missing = bastion("boundary", "status", "--nats", nats_url)
     assert missing.exit_code != 0
     assert f"no stream {isolated_stream}" in missing.output
@@ -249,9 +255,18 @@ def test_status_shows_the_stream_depth_and_each_consumers_lag_and_redeliveries(
     assert consumer["name"] == distributed.CONSUMER
     assert (consumer["pending"], consumer["ack_pending"], consumer["redelivered"]) == (5, 1, 1)
     assert consumer["last_active"] is not None
+    (worker,) = status["workers"]
+    assert (worker["worker_id"], worker["state"], worker["reason"]) == (
+        "edge-1:42",
+        "blocked",
+        "disk_full",
+    )
     table = bastion("boundary", "status", "--nats", nats_url).stdout
     assert f"stream {isolated_stream}: 6 messages waiting" in table
     assert distributed.CONSUMER in table
+    assert "workers: 1 known" in table
+    assert "edge-1:42" in table
+    assert "disk_full" in table
 
 
 def test_listen_publish_collects_until_sigterm_and_reports_what_went_where(

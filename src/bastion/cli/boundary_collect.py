@@ -89,19 +89,38 @@ CONSUMER_COLUMNS: list[Column[Any]] = [
 ]
 
 
+WORKER_COLUMNS: list[Column[Any]] = [
+    *fields("worker_id=WORKER", "state"),
+    ("LAST BEAT", lambda w: w.last_beat.isoformat(timespec="seconds")),
+    *fields("batches", "events", "dead_letters=DEAD LETTERS", "reason"),
+]
+
+
 def status(nats: str = NATS_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """Show the distributed boundary: the raw-chunk stream's depth and each consumer's lag."""
+    """Show the distributed boundary: the raw-chunk stream's depth, each consumer's lag, and
+    each worker's last heartbeat (from the store the workers share)."""
+    from dataclasses import asdict
+
     from bastion.boundary.stream_status import StreamStatus, stream_status
-    from bastion.cli.output import table_lines
+    from bastion.boundary.workers import list_workers
+    from bastion.cli.context import in_session
+    from bastion.cli.output import plain, table_lines
 
     _quiet_nats_client()
+    workers = in_session(list_workers)
+
+    def table(columns: list[Column[Any]], items: list[Any]) -> list[str]:
+        return table_lines([h for h, _ in columns], [[c(i) for _, c in columns] for i in items])
 
     def render(found: StreamStatus) -> list[str]:
-        rows = [[cell(c) for _, cell in CONSUMER_COLUMNS] for c in found.consumers]
         return [
             f"stream {found.stream}: {found.messages} messages waiting, {found.bytes:,} bytes "
             f"(sequence {found.first_seq}-{found.last_seq})",
-            *table_lines([header for header, _ in CONSUMER_COLUMNS], rows),
+            *table(CONSUMER_COLUMNS, found.consumers),
+            f"workers: {len(workers)} known",
+            *(table(WORKER_COLUMNS, workers) if workers else []),
         ]
 
-    print_record(asyncio.run(stream_status(nats)), render, as_json=as_json)
+    found = asyncio.run(stream_status(nats))
+    data = {**plain(asdict(found)), "workers": plain(workers)}
+    print_record(found, render, as_json=as_json, data=data)
