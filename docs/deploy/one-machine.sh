@@ -51,8 +51,8 @@ start)
     background collector "$BASTION" boundary listen --publish --format "$FORMAT" \
         --udp "$SYSLOG_PORT" --tcp "$SYSLOG_PORT" --nats "$NATS" \
         --spool "$RUN/spool" --metrics-port "$METRICS_PORT" --status-every 0
-    background worker-1 supervise "$BASTION" boundary worker --nats "$NATS"
-    background worker-2 supervise "$BASTION" boundary worker --nats "$NATS"
+    background worker-1 supervise "$BASTION" boundary worker --nats "$NATS" --id worker-1 --metrics-port 9101 --maintain-every 300
+    background worker-2 supervise "$BASTION" boundary worker --nats "$NATS" --id worker-2 --metrics-port 9102 --maintain-every 300
     background console "$BASTION" serve --port "$CONSOLE_PORT"
     ;;
 status)
