@@ -139,7 +139,10 @@ def load(folder: Path, spec: dict[str, Any]) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:  # say why: the load generator's own last words
+        msg = f"the load generator failed ({done.returncode}): {done.stderr.strip()[-2000:]}"
+        raise RuntimeError(msg)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
