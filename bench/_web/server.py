@@ -111,9 +111,7 @@ def serving(folder: Path, database_url: str, workers: int) -> Iterator[tuple[int
         "BASTION_BENCH_DIR": str(folder),
         "BASTION_BENCH_DATABASE": database_url,
     }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench._web.server:app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--no-access-log", "--log-level", "warning", "--no-server-header"]
+    command = [sys.executable, "-m", "bench._web.server", str(port), str(workers)]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 60
@@ -139,7 +137,38 @@ def load(folder: Path, spec: dict[str, Any]) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:  # say why: the load generator's own last words
+        msg = f"the load generator failed ({done.returncode}): {done.stderr.strip()[-2000:]}"
+        raise RuntimeError(msg)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def main(port: int, workers: int) -> None:
+    """Run uvicorn on ``port`` with ``workers`` processes as ``bastion serve`` runs it."""
+    import uvicorn
+
+    options: dict[str, Any] = {}
+    try:  # the HTTP protocol ``bastion serve`` uses (trees before it had none: uvicorn's)
+        from bastion.cli.web import uvicorn_options
+
+        options = {k: v for k, v in uvicorn_options("127.0.0.1", port).items() if k == "http"}
+    except ImportError:
+        pass
+    uvicorn.run(
+        "bench._web.server:app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        **options,
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))

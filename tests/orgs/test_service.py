@@ -13,6 +13,7 @@ from bastion.orgs import (
     all_networks,
     get_organisation,
     list_organisations,
+    organisation_names_of,
     save_organisation,
 )
 from bastion.store import Store
@@ -60,6 +61,22 @@ def test_organisation_round_trips_with_normalised_values(store: Store) -> None:
     assert org.hosts == (Host("www.mft.nhs.uk"),)
     with store.session() as s:
         assert get_organisation(s, "QOP").children == 2
+
+
+def test_names_of_an_organisation_are_its_parents_and_hosts_without_the_rest(
+    store: Store,
+) -> None:
+    _federation(store)
+    with store.session() as s:
+        trust = organisation_names_of(s, "r0a")
+        icb = organisation_names_of(s, "QOP")
+        with pytest.raises(NotFoundError, match="ZZZ"):
+            organisation_names_of(s, "ZZZ")
+    assert trust.code == "R0A"
+    assert trust.name == "Manchester University NHS FT"
+    assert trust.parent_name == "Greater Manchester ICB"
+    assert trust.hostnames == ("www.mft.nhs.uk",)
+    assert (icb.parent_name, icb.hostnames) == (None, ())
 
 
 def test_nested_allocation_is_allowed_but_same_cidr_twice_is_not(store: Store) -> None:

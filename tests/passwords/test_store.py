@@ -21,7 +21,7 @@ from bastion.passwords import (
     sha1_many,
     source,
 )
-from bastion.passwords.store import INDEX_BYTES_PER_HASH
+from bastion.passwords.store import INDEX_BYTES_PER_HASH, Mode, padded_lines
 
 
 def _rows(hexes: list[str]) -> np.ndarray:
@@ -179,3 +179,22 @@ def test_exact_lookups_confirm_a_match_beyond_the_indexs_52_bits(tmp_path: Path)
         0,
     ]
     assert store.lookup(_rows([c])).tolist() == [9]  # the index alone: a false match, documented
+
+
+@pytest.mark.parametrize(("mode", "width"), [("sha1", 35), ("ntlm", 27)])
+def test_padding_keeps_the_answer_and_adds_distinct_zero_rows_in_order(
+    mode: Mode, width: int
+) -> None:
+    real = sorted(f"{random.randbytes(20).hex().upper()[:width]}:{n}" for n in (3, 1, 40))
+    for _ in range(5):
+        lines = padded_lines(real, mode)
+        assert 800 <= len(lines) <= 1000
+        assert lines == sorted(lines)
+        assert set(real) <= set(lines)
+        suffixes = [line.split(":")[0] for line in lines]
+        assert len(set(suffixes)) == len(lines)
+        assert all(len(s) == width and int(s, 16) >= 0 for s in suffixes)
+        assert [line for line in lines if not line.endswith(":0")] == real
+    assert padded_lines(real, mode) != padded_lines(real, mode)  # drawn afresh each time
+    many = [f"{i:0{width}X}:1" for i in range(1200)]
+    assert padded_lines(many, mode) == many  # already over 1,000: nothing added

@@ -144,3 +144,45 @@ def test_trusted_proxies_are_addresses_from_the_environment(tmp_path: Path) -> N
     environ["BASTION_TRUSTED_PROXIES"] = "*"
     with pytest.raises(ConfigError, match="trusted_proxies"):
         load_settings(environ=environ)
+
+
+async def test_serve_sends_at_once_on_every_connection() -> None:
+    """Nagle's algorithm is off on accepted connections (else keep-alive requests wait 40 ms)."""
+    import asyncio
+    import socket
+
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.server import ServerState
+
+    async def bare(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("never called")
+
+    options: dict[str, Any] = uvicorn_options("127.0.0.1", 8000)
+    config = uvicorn.Config(bare, **options)
+    config.load()
+    found: dict[str, int] = {}
+
+    async def nodelay_of(protocol: type[H11Protocol]) -> int:
+        class Probe(protocol):  # type: ignore[valid-type,misc]
+            def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+                super().connection_made(transport)
+                sock = transport.get_extra_info("socket")
+                found[protocol.__name__] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # protocol 0, as uvicorn's
+        listener.bind(("127.0.0.1", 0))
+        server = await asyncio.get_running_loop().create_server(
+            lambda: Probe(config=config, server_state=ServerState(), app_state={}), sock=listener
+        )
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        for _ in range(100):
+            if protocol.__name__ in found:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        return found[protocol.__name__]
+
+    assert config.http_protocol_class.__name__ == "NoDelayH11Protocol"
+    assert await nodelay_of(config.http_protocol_class) == 1
+    assert await nodelay_of(H11Protocol) == 0  # what uvicorn's own protocol leaves

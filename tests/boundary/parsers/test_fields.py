@@ -41,6 +41,7 @@ from bastion.boundary.parsers import (
     webaccess,
     zeek,
 )
+from bastion.boundary.parsers.results import with_numbers
 
 Helper = Callable[[pl.Expr], pl.Expr]
 DIGEST = "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"
@@ -266,3 +267,16 @@ def test_a_field_passes_through_each_parser_normalised_alike(
     assert result.events.height == 1
     got = result.events.row(0, named=True)
     assert {key: got[key] for key in expected} == expected
+
+
+def test_with_numbers_reads_as_integer_and_port_do_on_every_row() -> None:
+    text = [" 80", "443", "x", "", None, "70000", "8\t", "-1"]
+    frame = pl.DataFrame({"t": text}, schema={"t": pl.String})
+    got = with_numbers(frame, {"p": (pl.col("t"), pl.UInt16()), "n": (pl.col("t"), pl.Int64())})
+    want = frame.select(p=fields.port(pl.col("t")), n=fields.integer(pl.col("t"), pl.Int64()))
+    assert got.select("p", "n").equals(want)
+    assert got.get_column("p").to_list() == [80, 443, None, None, None, None, 8, None]
+    assert got.get_column("p").dtype == pl.Int32
+    # A null text (a field the row does not have) stays null, whatever the row holds.
+    only = with_numbers(frame, {"n": (pl.when(pl.col("t") != "443").then(pl.col("t")), pl.Int64())})
+    assert only.get_column("n").to_list() == [80, None, None, None, None, 70000, 8, -1]

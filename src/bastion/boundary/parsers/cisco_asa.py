@@ -52,7 +52,6 @@ from bastion.boundary.parsers.fields import (
     ip_address,
     not_number,
     null_if_blank,
-    port,
     transport,
     verdict,
 )
@@ -63,6 +62,7 @@ from bastion.boundary.parsers.results import (
     fill_where,
     finish_checked,
     line_frame,
+    with_numbers,
 )
 from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.syslog import split_syslog
@@ -304,10 +304,10 @@ def _result(frame: pl.DataFrame) -> ParseResult:
     is_icmp = col("_icmp")
     # An ICMP message's numbers are types, codes and ids, never ports.
     ports = {
-        f"_{g}": pl.when(~is_icmp).then(port(col(g)))
+        f"_{g}": (pl.when(~is_icmp).then(col(g)), pl.UInt16())
         for g in ("a_port", "b_port", "a_nat_port", "b_nat_port")
     }
-    frame = frame.with_columns(**ports)
+    frame = with_numbers(frame, ports)
     # True where the second address is the connection's source (see the module docstring).
     second_is_source = (
         pl.when(family == "302013")

@@ -8,7 +8,7 @@ null for good lines (``finish``), or with a list of checks and the schema's fiel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -132,7 +132,7 @@ def fill_where(frame: pl.DataFrame, need: pl.Expr, columns: dict[str, pl.Expr]) 
 
 
 def with_numbers(
-    frame: pl.DataFrame, numbers: dict[str, tuple[pl.Expr, pl.DataType]]
+    frame: pl.DataFrame, numbers: Mapping[str, tuple[pl.Expr, pl.DataType]]
 ) -> pl.DataFrame:
     """Add integer columns read from text, ``name: (text, dtype)``, as ``fields.integer`` does.
 
