@@ -25,5 +25,5 @@ def test_scan_bench_writes_results_for_a_tiny_run(
     assert cases["TCP connect+close to 127.0.0.1"] > 0
     assert cases["full scan"] > 0
     assert any("of 4 registered loopback hosts" in r["case"] for r in report["results"])
-    assert report["machine"]["load_average"]
-    assert "machine" in report["machine"]["note"]
+    assert report["machine"]["load_average_1m"]["max"] >= 0
+    assert report["machine"]["note"] == "loopback only"
