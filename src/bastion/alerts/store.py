@@ -152,7 +152,9 @@ def _evidence(item: dict[str, Any]) -> Evidence:
     )
 
 
-def to_domain(row: AlertRow) -> Alert:
+def to_domain(row: Any, *, evidence: bool = True) -> Alert:
+    """Return an alert from its ORM row or a selected row (without its evidence unless
+    ``evidence``: a row selected without the column)."""
     return Alert(
         id=row.id,
         org=row.org_code,
@@ -170,7 +172,7 @@ def to_domain(row: AlertRow) -> Alert:
         count=row.count,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
-        evidence=tuple(_evidence(e) for e in row.evidence or []),
+        evidence=tuple(_evidence(e) for e in row.evidence or []) if evidence else (),
         created_at=row.created_at,
         updated_at=row.updated_at,
         state=row.state,
