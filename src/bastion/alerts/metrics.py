@@ -7,22 +7,23 @@ transitions (``acknowledged_at`` and ``closed_at``, written by triage with the
 from creation to acknowledgement over the alerts acknowledged, MTTR from creation
 to closing over the alerts closed. The share of high and critical alerts
 acknowledged within the target counts an alert not (yet) acknowledged as missed.
-The sums are taken in SQL, one row per organisation and severity.
+The sums are taken in SQL, one row per organisation and severity: for the whole
+past days of the period from their daily roll-up (``bastion.alerts.rollup``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion.alerts import rollup
 from bastion.alerts.models import AlertRow
 from bastion.core.settings import Settings
-from bastion.core.timeutil import as_utc
+from bastion.core.timeutil import as_utc, utcnow
 
 _URGENT = ("high", "critical")
 
@@ -54,50 +55,53 @@ class ResponseMetrics:
     share_within_target: float | None = None  # urgent_within_target / urgent
 
 
-def _seconds(session: Session, later: Any, earlier: Any) -> Any:
-    """Return the SQL expression of ``later - earlier`` in seconds, on either backend."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86_400.0
+_SCHEMA = {
+    "org": pl.String(),
+    "severity": pl.String(),
+    "alerts": pl.Int64(),
+    "acknowledged": pl.Int64(),
+    "closed": pl.Int64(),
+    "_tta": pl.Float64(),
+    "_ttr": pl.Float64(),
+    "_within": pl.Int64(),
+}
 
 
 def _slices(
-    session: Session, since: datetime, until: datetime, org: str | None, target: timedelta
+    session: Session, since: datetime, until: datetime, org: str | None, config: Settings
 ) -> pl.DataFrame:
-    """Sum the response times per (organisation, severity) in SQL: a row per slice, not per
-    alert, so a year of a million alerts never crosses into Python one by one. The times
-    are the alert's ``acknowledged_at`` and ``closed_at``, which triage writes with the
-    history row of the same transition."""
-    tta = _seconds(session, AlertRow.acknowledged_at, AlertRow.created_at)
-    ttr = _seconds(session, AlertRow.closed_at, AlertRow.created_at)
-    query = (
-        select(
-            AlertRow.org_code,
-            AlertRow.severity,
-            func.count(),
-            func.count(AlertRow.acknowledged_at),
-            func.count(AlertRow.closed_at),
-            func.sum(tta),
-            func.sum(ttr),
-            func.sum(case((tta <= target.total_seconds(), 1), else_=0)),
-        )
-        .where(AlertRow.created_at >= since, AlertRow.created_at < until)
-        .group_by(AlertRow.org_code, AlertRow.severity)
+    """Sum the response times per (organisation, severity): the whole past days of the period
+    from their daily roll-up (``bastion.alerts.rollup``), today and the part days at its
+    ends from the alerts, in SQL. A row per slice, never per alert."""
+    code = org.strip().upper() if org else None
+    target = config.alert_ack_target_national if org is None else config.alert_ack_target_member
+    first, end = rollup.whole_days(since, until, utcnow().date())
+    rollup.refresh(
+        session, first, end, config.alert_ack_target_national, config.alert_ack_target_member
     )
-    if org is not None:
-        query = query.where(AlertRow.org_code == org.strip().upper())
-    schema = {
-        "org": pl.String(),
-        "severity": pl.String(),
-        "alerts": pl.Int64(),
-        "acknowledged": pl.Int64(),
-        "closed": pl.Int64(),
-        "_tta": pl.Float64(),
-        "_ttr": pl.Float64(),
-        "_within": pl.Int64(),
-    }
-    rows = [tuple(r) for r in session.execute(query)]
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    queries = [rollup.rolled_sums(session, first, end, code, member=org is not None)]
+    edges = [(since, until)] if first >= end else [(since, _at(first)), (_at(end), until)]
+    for start, stop in edges:
+        if start >= stop:
+            continue
+        by = [rollup.ORG, AlertRow.severity]
+        live = (
+            select(*by, *rollup.response_sums(session, target))
+            .where(AlertRow.created_at >= start, AlertRow.created_at < stop)
+            .group_by(*by)
+        )
+        queries.append(live if code is None else live.where(AlertRow.org_code == code))
+    rows = [tuple(r) for query in queries for r in session.execute(query)]
+    frame = pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+    return (
+        frame.group_by("org", "severity")
+        .agg(pl.exclude("org", "severity").sum())
+        .with_columns(pl.when(pl.col("org") != "").then(pl.col("org")).alias("org"))
+    )
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
 
 
 def _figures(frame: pl.DataFrame, by: str | None) -> dict[str | None, ResponseFigures]:
@@ -133,7 +137,7 @@ def response_metrics(
     start, end = as_utc(since), as_utc(until)
     config = settings or Settings()
     target = config.alert_ack_target_national if org is None else config.alert_ack_target_member
-    frame = _slices(session, start, end, org, target)
+    frame = _slices(session, start, end, org, config)
     urgent_slices = frame.filter(pl.col("severity").is_in(_URGENT))
     urgent = int(urgent_slices["alerts"].sum())
     within = int(urgent_slices["_within"].sum())

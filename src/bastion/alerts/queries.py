@@ -25,7 +25,6 @@ from bastion.core.events import AlertKind
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Severity
 
-
 # The queue counts its matches up to this many: past it, "10,000+" (a million-alert
 # count costs more than the page it titles).
 COUNT_CAP = 10_000
@@ -221,18 +220,17 @@ def _cursor(alert: Alert, sort: str) -> str:
 
 def _after(cursor: str, sort: str) -> tuple[Any, int]:
     """Return the sort value and id a cursor starts after; InputError when it is not one."""
+    msg = f"invalid cursor {cursor[:40]!r}: pass a page's next_cursor with the same sort"
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         named, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if named != sort or not isinstance(last_id, int):
-            raise ValueError
         if sort in ("last_seen", "first_seen"):
             value = as_utc(datetime.fromisoformat(value))
-        elif not isinstance(value, int | str) or isinstance(value, bool):
-            raise ValueError
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        msg = f"invalid cursor {cursor[:40]!r}: pass a page's next_cursor with the same sort"
         raise InputError(msg) from exc
+    plain = isinstance(value, int | str | datetime) and not isinstance(value, bool)
+    if named != sort or not isinstance(last_id, int) or isinstance(last_id, bool) or not plain:
+        raise InputError(msg)
     return value, last_id
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,7 @@ import polars as pl
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from bastion.alerts import rollup
 from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups, write_groups
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.errors import InputError
@@ -343,7 +344,12 @@ def _new_alert(
 
 
 def _extend(
-    row: AlertRow, group: dict[str, Any], verdict: Verdict, evidence_limit: int, moment: datetime
+    row: AlertRow,
+    group: dict[str, Any],
+    verdict: Verdict,
+    evidence_limit: int,
+    moment: datetime,
+    touched: set[date],
 ) -> None:
     """Grow stored alert ``row`` by one aggregated group of its identity."""
     row.count += group["count"]
@@ -353,6 +359,7 @@ def _extend(
         row.verdict = Verdict.LIVE.value
     if _RANKS[group["severity"]] > _RANKS.get(row.severity, -1):
         row.severity = group["severity"]
+        touched.add(row.created_at.date())  # its day's response roll-up by severity changed
     row.indicator_type = row.indicator_type or group["indicator.type"]
     row.indicator_value = row.indicator_value or group["indicator.value"]
     row.indicator_source = row.indicator_source or group["indicator.source"]
@@ -423,6 +430,7 @@ def record_alerts(
     stored = _open_alerts(session, groups, window, retrospective)
     extended = 0
     fresh: list[dict[str, Any]] = []
+    touched: set[date] = set()  # days of creation whose response figures changed
     # One step per aggregated group (groups are far fewer than events).
     for group in groups.iter_rows(named=True):
         identity = tuple(group[c] for c in _IDENTITY)
@@ -434,8 +442,12 @@ def record_alerts(
         if row is None:
             fresh.append(_new_alert(group, verdict, retrospective, moment))
             continue
-        _extend(row, group, verdict, evidence_limit, moment)
+        _extend(row, group, verdict, evidence_limit, moment, touched)
         extended += 1
+    if fresh:  # new alerts on the day of ``moment`` (a past day when a caller says so)
+        touched.add(moment.date())
+    for day in touched:
+        rollup.touch(session, datetime.combine(day, time(), UTC))
     session.flush()
     created = _insert(session, fresh)
     if created:
