@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 from tests.alerts.test_store import hits
@@ -33,7 +32,8 @@ def test_the_cursor_walks_every_alert_once_in_the_order_of_offsets(store: Store,
                 break
     assert total == 23
     assert walked == [a.id for a in everything]
-    assert page.total == 23 and page.exact
+    assert page.total == 23
+    assert page.exact
 
 
 def test_the_count_stops_at_the_cap_past_the_offset_and_says_so(store: Store) -> None:

@@ -137,12 +137,11 @@ class AlertDayRow(Base):
 
 
 class AlertRollupRow(Base):
-    """The response figures of one day's alerts of one organisation and severity."""
+    """The response figures of one day's alerts of one severity, nationally."""
 
     __tablename__ = "alert_rollup"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    org_code: Mapped[str] = mapped_column(String(16), primary_key=True)  # "" for none
     severity: Mapped[str] = mapped_column(String(16), primary_key=True)
     alerts: Mapped[int] = mapped_column(Integer)
     acknowledged: Mapped[int] = mapped_column(Integer)

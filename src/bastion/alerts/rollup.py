@@ -1,7 +1,7 @@
 """Daily roll-ups of the alerts' response figures: a year of MTTA/MTTR without a million rows.
 
-``alert_rollup`` holds, per day of creation (UTC), organisation and severity, how
-many alerts were created, acknowledged and closed, the summed times to acknowledge
+``alert_rollup`` holds, per day of creation (UTC) and severity, how many alerts
+were created, acknowledged and closed, the summed times to acknowledge
 and to close, and how many were acknowledged within the national and the member
 targets. A past day's figures change only when one of its alerts is acknowledged,
 closed or has its severity raised: each of those ``touch``-es the day (its
@@ -11,6 +11,9 @@ closed or has its severity raised: each of those ``touch``-es the day (its
 marks each current at the version it read before aggregating: a change committed
 meanwhile leaves the day stale for the next reader, never a stale day marked current.
 Today, and the part days at a period's ends, are summed from the alerts themselves.
+The roll-up is national: one organisation's figures come from the alerts, through
+an index that holds every column they need (``ix_alerts_response``); per
+organisation by day, with a thousand members, would be as many rows as alerts.
 """
 
 from __future__ import annotations
@@ -137,10 +140,9 @@ def refresh(
         day_of = func.date(AlertRow.created_at)
     for start, stop in _runs(stale):
         sums = session.execute(
-            select(day_of, ORG, AlertRow.severity,
-                   *response_sums(session, national, member))
+            select(day_of, AlertRow.severity, *response_sums(session, national, member))
             .where(AlertRow.created_at >= _midnight(start), AlertRow.created_at < _midnight(stop))
-            .group_by(day_of, ORG, AlertRow.severity)
+            .group_by(day_of, AlertRow.severity)
         ).all()  # fmt: skip
         session.execute(delete(ROLLUP).where(ROLLUP.c.day >= start, ROLLUP.c.day < stop))
         rows = [dict(zip(_ROLLUP_COLUMNS, (_date(r[0]), *r[1:]), strict=True)) for r in sums]
@@ -151,7 +153,7 @@ def refresh(
 
 
 _ROLLUP_COLUMNS = (
-    "day", "org_code", "severity", "alerts", "acknowledged", "closed", "tta_seconds",
+    "day", "severity", "alerts", "acknowledged", "closed", "tta_seconds",
     "ttr_seconds", "within_national", "within_member",
 )  # fmt: skip
 
@@ -185,19 +187,16 @@ def _mark(
         )
 
 
-def rolled_sums(session: Session, first: date, end: date, org: str | None, member: bool) -> Any:
-    """Return the query of the roll-up's sums over ``[first, end)`` per organisation and
-    severity, in ``response_sums``'s order (within the member target when ``member``)."""
-    within = ROLLUP.c.within_member if member else ROLLUP.c.within_national
-    query = (
+def rolled_sums(first: date, end: date) -> Any:
+    """Return the query of the roll-up's national sums over ``[first, end)`` per severity, in
+    ``response_sums``'s order (an empty organisation, within the national target)."""
+    return (
         select(
-            ROLLUP.c.org_code, ROLLUP.c.severity, func.sum(ROLLUP.c.alerts),
+            literal_column("''"), ROLLUP.c.severity, func.sum(ROLLUP.c.alerts),
             func.sum(ROLLUP.c.acknowledged), func.sum(ROLLUP.c.closed),
-            func.sum(ROLLUP.c.tta_seconds), func.sum(ROLLUP.c.ttr_seconds), func.sum(within),
+            func.sum(ROLLUP.c.tta_seconds), func.sum(ROLLUP.c.ttr_seconds),
+            func.sum(ROLLUP.c.within_national),
         )
         .where(ROLLUP.c.day >= first, ROLLUP.c.day < end)
-        .group_by(ROLLUP.c.org_code, ROLLUP.c.severity)
+        .group_by(ROLLUP.c.severity)
     )  # fmt: skip
-    if org is not None:
-        query = query.where(ROLLUP.c.org_code == org)
-    return query

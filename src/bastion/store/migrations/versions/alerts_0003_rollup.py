@@ -2,8 +2,8 @@
 
 ``ix_alerts_org_seen`` gives a member's list with no state filter in its order
 (most recently seen first); ``ix_alerts_created`` finds one day's alerts by
-creation. ``alert_rollup`` holds each day's response figures per organisation
-and severity, ``alert_rollup_days`` which days' roll-ups are current (see
+creation. ``alert_rollup`` holds each day's national response figures per
+severity, ``alert_rollup_days`` which days' roll-ups are current (see
 ``bastion.alerts.rollup``); both start empty, and the first statistics over a
 period roll its days up.
 
@@ -48,14 +48,13 @@ def upgrade() -> None:
     op.create_table(
         "alert_rollup",
         date("day"),
-        string("org_code", 16),
         string("severity", 16),
         *(integer(n) for n in ("alerts", "acknowledged", "closed")),
         real("tta_seconds"),
         real("ttr_seconds"),
         integer("within_national"),
         integer("within_member"),
-        primary_key("alert_rollup", "day", "org_code", "severity"),
+        primary_key("alert_rollup", "day", "severity"),
     )
 
 
