@@ -40,6 +40,7 @@ from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import Severity
+from bastion.store.bulk import insert_rows
 
 
 class Verdict(StrEnum):
@@ -398,8 +399,9 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         ids = list(range(first, first + len(rows)))
         start = 1
     if len(rows) > start:
-        session.execute(
-            insert(ALERTS_TABLE),
+        insert_rows(
+            session.connection(),
+            ALERTS_TABLE,
             [{**row, "id": i} for i, row in zip(ids[start:], rows[start:], strict=True)],
         )
     return ids
