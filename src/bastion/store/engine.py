@@ -93,19 +93,35 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """Open a session that commits on success and rolls back on error."""
-        session = self._sessions()
+        session = self.open_session()
         try:
             yield session
-            session.commit()
+        except BaseException as exc:
+            self.finish(session, exc)
+            raise
+        self.finish(session)
+
+    def open_session(self) -> Session:
+        """Return a new session (no connection is taken before its first statement); end it
+        with ``finish``. ``session()`` is both in one context manager."""
+        return self._sessions()
+
+    def finish(self, session: Session, error: BaseException | None = None) -> None:
+        """Commit ``session`` (roll it back after ``error``) and close it; a database error,
+        the commit's or ``error`` itself, is raised as a StoreError."""
+        try:
+            if error is None:
+                session.commit()
+            else:
+                session.rollback()
         except OperationalError as exc:
             session.rollback()
-            msg = f"database error: {exc.orig}; is the database running and migrated (`bastion init`)?"
-            raise StoreError(msg) from exc
-        except BaseException:
-            session.rollback()
-            raise
+            error = exc
         finally:
             session.close()
+        if isinstance(error, OperationalError):
+            msg = f"database error: {error.orig}; is the database running and migrated (`bastion init`)?"
+            raise StoreError(msg) from error
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
