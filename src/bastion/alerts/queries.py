@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
@@ -141,8 +141,9 @@ def alert_page(
         raise InputError(msg)
     clauses = where.clauses()
     matches = select(AlertRow.id).where(*clauses)
-    if count_limit is not None:
-        matches = matches.limit(offset + count_limit + 1)
+    if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
+        # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
+        matches = matches.limit(bindparam("cap", offset + count_limit + 1, literal_execute=True))
     total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
     exact = count_limit is None or total <= offset + count_limit
     if cursor is not None:
@@ -153,9 +154,9 @@ def alert_page(
         [column.asc(), AlertRow.id.asc()] if oldest_first else [column.desc(), AlertRow.id.desc()]
     )
     page = select(*(ALERTS_TABLE.c if evidence else _SUMMARY)).where(*clauses)
-    page = page.order_by(*order).offset(offset)
+    page = page.order_by(*order).offset(bindparam("skip", offset, literal_execute=True))
     if limit is not None:
-        page = page.limit(limit)
+        page = page.limit(bindparam("size", limit, literal_execute=True))  # inline, as above
     fetch = limit is None or limit > 0  # a count alone (limit 0) reads no page
     alerts = [to_domain(r, evidence=evidence) for r in session.execute(page)] if fetch else []
     full = limit is not None and limit > 0 and len(alerts) == limit
