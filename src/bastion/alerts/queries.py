@@ -193,15 +193,9 @@ def list_alerts(
         org, orgs, verdict, state, severity, since, key, key_family, group_id, assignee, rule
     )
     found = alert_page(
-        session,
-        where,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        oldest_first=oldest_first,
-        count_limit=None,
-        evidence=True,
-    )
+        session, where, limit=limit, offset=offset, sort=sort, oldest_first=oldest_first,
+        count_limit=None, evidence=True,
+    )  # fmt: skip
     return found.alerts, found.total
 
 
