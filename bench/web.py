@@ -78,12 +78,15 @@ def _row(case: str, metric: str, value: float, unit: str, **extra: Any) -> dict[
 
 def fresh_postgres(name: str) -> str | None:
     """Create an empty database ``name`` on the local PostgreSQL; None when none answers."""
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     try:
-        with create_engine(POSTGRES, isolation_level="AUTOCOMMIT").connect() as conn:
+        with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
             conn.execute(text(f"CREATE DATABASE {name}"))
     except OperationalError:
         return None
+    finally:
+        admin.dispose()  # its pooled connection closed now, not left to the garbage collector
     return POSTGRES.rsplit("/", 1)[0] + "/" + name
 
 

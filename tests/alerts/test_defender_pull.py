@@ -37,8 +37,9 @@ def _alert(n: int) -> dict[str, Any]:
 class Graph:
     """Entra ID's token endpoint and Graph's alerts_v2, paged two alerts a page."""
 
-    def __init__(self, alerts: list[dict[str, Any]]) -> None:
+    def __init__(self, alerts: list[dict[str, Any]], alerts_url: str = ALERTS_URL) -> None:
         self.alerts = alerts
+        self.alerts_url = alerts_url
         self.filters: list[str | None] = []
         self.tokens = 0
 
@@ -60,7 +61,7 @@ class Graph:
             wanted = [a for a in wanted if a["createdDateTime"] >= since]
         page: dict[str, Any] = {"value": wanted[skip : skip + 2]}
         if skip + 2 < len(wanted):
-            page["@odata.nextLink"] = f"{ALERTS_URL}?skip={skip + 2}"
+            page["@odata.nextLink"] = f"{self.alerts_url}?skip={skip + 2}"
         return httpx.Response(200, content=json.dumps(page).encode())
 
 

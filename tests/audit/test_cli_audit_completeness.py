@@ -17,6 +17,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import pytest
 import typer
 from sqlalchemy import text
 from tests.advisories.conftest import cyclonedx, log4j_core
+from tests.alerts.graph_server import graph_server
+from tests.alerts.test_defender_pull import _alert
 from tests.conftest import Run, bastion_in
 
 from bastion.cli import context
@@ -300,6 +303,18 @@ def archived_day(cli: Run, tmp: Path, shared: Path) -> None:
     )
 
 
+def defender_pull(_tmp: Path, _shared: Path) -> list[str]:
+    """Pull two Defender alerts from a local Graph (its server lives as long as the test)."""
+    served = graph_server([_alert(0), _alert(1)])
+    token_url, alerts_url, _graph = served.__enter__()
+    SERVED.append(served)
+    return ["alerts", "pull-defender", "--token-url", token_url, "--alerts-url", alerts_url,
+            "--client-id", "app", "--client-secret", "s3cret"]  # fmt: skip
+
+
+SERVED: list[AbstractContextManager[object]] = []
+
+
 def case(argv: Argv, *before: Step) -> Case:
     return Case(argv, before)
 
@@ -480,6 +495,7 @@ MUTATING: dict[str, Case] = {
     ),
     "alerts note": case(words("alerts", "note", "2", "-m", "checked"), alerted),
     "alerts split": case(words("alerts", "split", "2"), alerted),
+    "alerts pull-defender": case(defender_pull),
     "rules disable": case(words("rules", "disable", RULE_ID), rules),
     "rules enable": case(words("rules", "enable", RULE_ID), rules),
     "tokens create": case(words("tokens", "create", "--name", "feed", "--scope", "alerts:read")),

@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
+from tests.alerts.graph_server import graph_server
+from tests.alerts.test_defender_pull import _alert
+from tests.alerts.test_external import _federation
 from typer.testing import Result
 
 from bastion.alerts import record_alerts
@@ -160,3 +164,31 @@ def test_unknown_organisation_resolution_or_id_is_one_line_and_non_zero(bastion:
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     # RXX is in no federation here, but an alert names it: it still filters
     assert bastion("alerts", "list", "--org", "RXX").exit_code == 0
+
+
+def test_alerts_pull_defender_pulls_from_graph_over_http_and_again_from_its_cursor(
+    bastion: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bastion("init").exit_code == 0
+    opened = context.store()
+    _federation(opened)
+    opened.dispose()
+    monkeypatch.setenv("BASTION_DEFENDER_CLIENT_SECRET", "s3cret")
+    with graph_server([_alert(n) for n in range(5)]) as (token_url, alerts_url, graph):
+        where = ("--token-url", token_url, "--alerts-url", alerts_url, "--client-id", "app")
+        first = bastion("alerts", "pull-defender", *where, "--json")
+        assert first.exit_code == 0, first.output
+        again = bastion("alerts", "pull-defender", *where)
+        monkeypatch.setenv("BASTION_DEFENDER_CLIENT_SECRET", "wrong")
+        refused = bastion("alerts", "pull-defender", *where)
+    assert json.loads(first.stdout) == {"read": 5, "created": 5, "duplicates": 0,
+                                        "unattributed": 0}  # fmt: skip
+    # from its cursor: the newest alert again (``ge``), known already, nothing doubled
+    assert "read 1 Defender alert(s): 0 new, 1 already stored" in again.stdout
+    assert graph.filters[0] is None
+    assert graph.filters[1] is not None
+    assert refused.exit_code != 0
+    assert "HTTP 401" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    listed = json.loads(bastion("alerts", "list", "--json").stdout)
+    assert sorted(a["key"] for a in listed) == [f"defender:da-{n}" for n in range(5)]

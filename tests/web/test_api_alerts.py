@@ -99,6 +99,14 @@ async def test_list_is_newest_first_filters_and_pages(
     assert [a["key"] for a in rest["items"]] == ["ind-old"]
     assert (first["total"], rest["total"], rest["offset"]) == (3, 3, 2)
     assert (beyond["items"], beyond["total"]) == ([], 3)
+    assert first["total_exact"]
+    assert first["next_cursor"]
+    after = (await client.get(API, params={"limit": 2, "cursor": first["next_cursor"]})).json()
+    assert [a["key"] for a in after["items"]] == ["ind-old"]
+    assert (after["next_cursor"], after["total"]) == (None, 3)
+    bad = await client.get(API, params={"cursor": "bm9wZQ"})
+    assert bad.status_code == 400
+    assert "invalid cursor" in bad.json()["detail"]
 
 
 async def test_get_returns_the_alert_with_evidence_and_unknown_id_is_404(

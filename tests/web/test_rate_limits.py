@@ -6,6 +6,7 @@ them counts holds for the other.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import uuid
@@ -240,3 +241,37 @@ def test_redis_down_answers_503_not_500() -> None:
     with pytest.raises(RateLimitUnavailable) as down:
         limiter.hit("alice", "tests")
     assert down.value.http_status == 503
+
+
+async def test_more_requests_in_flight_than_pooled_connections_never_deadlock(
+    store: Store, tmp_path: Path
+) -> None:
+    """Each request's session holds a pooled connection (its token is looked up) while the
+    SQL rate limiter counts the hit: with the counter on a connection of the same pool,
+    more requests in flight than the pool's connections each waited for a connection only
+    another waiting request could give back, until the pool's timeout (a 500 each)."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    small = Store.from_url(url, pool_size=2, max_overflow=0, pool_timeout=3)
+    try:
+        # A limit of 100: counted hit by hit in SQL (no lease), every request a counter write.
+        app = create_app(small, Settings(data_dir=tmp_path), api_limit=(100, 60.0))
+        with small.session() as session:
+            token = auth.create_token(
+                session, auth.system_principal("test"), "pool", ["alerts:read"]
+            )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {token.value}"},
+        ) as client:
+            answers = await asyncio.gather(
+                *(client.get("/api/v1/alerts?limit=5") for _ in range(12))
+            )
+        assert [a.status_code for a in answers] == [200] * 12
+        with small.session() as session:
+            counted = session.scalar(
+                select(func.sum(RateCounterRow.hits)).where(RateCounterRow.scope == "api")
+            )
+        assert counted == 12
+    finally:
+        small.dispose()

@@ -3,7 +3,16 @@
 from bastion.alerts.external import ExternalAlert, raise_external
 from bastion.alerts.metrics import ResponseFigures, ResponseMetrics, response_metrics
 from bastion.alerts.notices import GroupNotice, groups_to_notify, record_notice
-from bastion.alerts.queries import count_alerts_by_key, get_alert, list_alerts, require_org
+from bastion.alerts.queries import (
+    COUNT_CAP,
+    AlertFilter,
+    AlertPage,
+    alert_page,
+    count_alerts_by_key,
+    get_alert,
+    list_alerts,
+    require_org,
+)
 from bastion.alerts.store import (
     EVIDENCE_LIMIT,
     OPEN_STATES,
@@ -18,9 +27,12 @@ from bastion.alerts.store import (
 )
 
 __all__ = [
+    "COUNT_CAP",
     "EVIDENCE_LIMIT",
     "OPEN_STATES",
     "Alert",
+    "AlertFilter",
+    "AlertPage",
     "AlertStats",
     "Evidence",
     "ExternalAlert",
@@ -31,6 +43,7 @@ __all__ = [
     "TriageState",
     "Verdict",
     "aggregate_candidates",
+    "alert_page",
     "count_alerts_by_key",
     "get_alert",
     "groups_to_notify",

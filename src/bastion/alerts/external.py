@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgs
+from bastion.alerts import rollup
 from bastion.alerts.grouping import assign_groups
 from bastion.alerts.models import AlertRow
 from bastion.alerts.store import OPEN_STATES, TriageState, Verdict
@@ -197,6 +198,8 @@ def raise_external(
             )
         )
     session.add_all(fresh)
+    if fresh:  # the response roll-up of their day of creation (today, unless told otherwise)
+        rollup.touch(session, now)
     session.flush()
     assign_groups(session, fresh, group_window, OPEN_STATES)
     return ExternalReport(

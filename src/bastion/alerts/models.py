@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -27,8 +39,12 @@ class AlertRow(Base):
         Index("ix_alerts_state_seen", "state", "last_seen", "id"),
         # … by state, severity and verdict…
         Index("ix_alerts_queue", "state", "severity", "verdict", "last_seen", "id"),
-        # … and by organisation and state (a member's queue).
+        # … by organisation and state (a member's queue)…
         Index("ix_alerts_org_queue", "org_code", "state", "last_seen", "id"),
+        # … and by organisation alone (a member's whole list).
+        Index("ix_alerts_org_seen", "org_code", "last_seen", "id"),
+        # One day's alerts by creation, for its response roll-up.
+        Index("ix_alerts_created", "created_at"),
         # MTTA/MTTR per organisation and severity over a period, from the index alone.
         Index(
             "ix_alerts_response",
@@ -101,3 +117,36 @@ class AlertHistoryRow(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertDayRow(Base):
+    """One day of alerts (by creation, UTC): how often they changed, and the roll-up's state.
+
+    ``version`` counts the changes to the response figures of the day's alerts (an
+    acknowledgement, a close, a raised severity); the roll-up of the day is current
+    when ``rolled`` equals it and it was taken with today's acknowledgement targets.
+    """
+
+    __tablename__ = "alert_rollup_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    rolled: Mapped[int | None] = mapped_column(Integer)
+    national_target: Mapped[float | None] = mapped_column(Float)  # seconds
+    member_target: Mapped[float | None] = mapped_column(Float)
+
+
+class AlertRollupRow(Base):
+    """The response figures of one day's alerts of one severity, nationally."""
+
+    __tablename__ = "alert_rollup"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    severity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    alerts: Mapped[int] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    tta_seconds: Mapped[float] = mapped_column(Float)  # summed
+    ttr_seconds: Mapped[float] = mapped_column(Float)
+    within_national: Mapped[int] = mapped_column(Integer)  # acknowledged within the target
+    within_member: Mapped[int] = mapped_column(Integer)

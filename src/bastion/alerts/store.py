@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,12 +33,14 @@ import polars as pl
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from bastion.alerts import rollup
 from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups, write_groups
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import Severity
+from bastion.store.bulk import insert_rows
 
 
 class Verdict(StrEnum):
@@ -152,7 +154,9 @@ def _evidence(item: dict[str, Any]) -> Evidence:
     )
 
 
-def to_domain(row: AlertRow) -> Alert:
+def to_domain(row: Any, *, evidence: bool = True) -> Alert:
+    """Return an alert from its ORM row or a selected row (without its evidence unless
+    ``evidence``: a row selected without the column)."""
     return Alert(
         id=row.id,
         org=row.org_code,
@@ -170,7 +174,7 @@ def to_domain(row: AlertRow) -> Alert:
         count=row.count,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
-        evidence=tuple(_evidence(e) for e in row.evidence or []),
+        evidence=tuple(_evidence(e) for e in row.evidence or []) if evidence else (),
         created_at=row.created_at,
         updated_at=row.updated_at,
         state=row.state,
@@ -341,7 +345,12 @@ def _new_alert(
 
 
 def _extend(
-    row: AlertRow, group: dict[str, Any], verdict: Verdict, evidence_limit: int, moment: datetime
+    row: AlertRow,
+    group: dict[str, Any],
+    verdict: Verdict,
+    evidence_limit: int,
+    moment: datetime,
+    touched: set[date],
 ) -> None:
     """Grow stored alert ``row`` by one aggregated group of its identity."""
     row.count += group["count"]
@@ -351,6 +360,7 @@ def _extend(
         row.verdict = Verdict.LIVE.value
     if _RANKS[group["severity"]] > _RANKS.get(row.severity, -1):
         row.severity = group["severity"]
+        touched.add(row.created_at.date())  # its day's response roll-up by severity changed
     row.indicator_type = row.indicator_type or group["indicator.type"]
     row.indicator_value = row.indicator_value or group["indicator.value"]
     row.indicator_source = row.indicator_source or group["indicator.source"]
@@ -389,8 +399,9 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         ids = list(range(first, first + len(rows)))
         start = 1
     if len(rows) > start:
-        session.execute(
-            insert(ALERTS_TABLE),
+        insert_rows(
+            session.connection(),
+            ALERTS_TABLE,
             [{**row, "id": i} for i, row in zip(ids[start:], rows[start:], strict=True)],
         )
     return ids
@@ -421,6 +432,7 @@ def record_alerts(
     stored = _open_alerts(session, groups, window, retrospective)
     extended = 0
     fresh: list[dict[str, Any]] = []
+    touched: set[date] = set()  # days of creation whose response figures changed
     # One step per aggregated group (groups are far fewer than events).
     for group in groups.iter_rows(named=True):
         identity = tuple(group[c] for c in _IDENTITY)
@@ -432,8 +444,12 @@ def record_alerts(
         if row is None:
             fresh.append(_new_alert(group, verdict, retrospective, moment))
             continue
-        _extend(row, group, verdict, evidence_limit, moment)
+        _extend(row, group, verdict, evidence_limit, moment, touched)
         extended += 1
+    if fresh:  # new alerts on the day of ``moment`` (a past day when a caller says so)
+        touched.add(moment.date())
+    for day in touched:
+        rollup.touch(session, datetime.combine(day, time(), UTC))
     session.flush()
     created = _insert(session, fresh)
     if created:

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
+from bastion.alerts import rollup
 from bastion.alerts.grouping import split_out
 from bastion.alerts.models import AlertHistoryRow, AlertRow
 from bastion.alerts.store import OPEN_STATES, Alert, Resolution, TriageState, to_domain
@@ -90,8 +91,10 @@ def _change(
         before, after = changes["state"]
         if before == TriageState.NEW.value and row.acknowledged_at is None:
             row.acknowledged_at = now
+            rollup.touch(session, row.created_at)
         if after == TriageState.CLOSED.value and row.closed_at is None:
             row.closed_at = now
+            rollup.touch(session, row.created_at)
     audit.record(
         session,
         actor,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from bastion.alerts import Alert
+    from bastion.alerts.external import ExternalReport
     from bastion.alerts.triage import Change
 
 app = command_group("Look at, triage and group the alerts raised at the internet boundary.")
@@ -256,9 +257,20 @@ HISTORY_COLUMNS: list[Column[Change]] = [
 ]
 
 
+GRAPH_ALERTS = "https://graph.microsoft.com/v1.0/security/alerts_v2"
+
+
+def _imported(report: ExternalReport) -> list[str]:
+    return [
+        f"read {report.read} Defender alert(s): {report.created} new, "
+        f"{report.duplicates} already stored, {report.unattributed} unattributed"
+    ]
+
+
 @app.command("import-defender")
 def import_defender(
     path: Path = typer.Argument(help="a Microsoft Graph security alerts_v2 JSON file"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Raise alerts from Microsoft Defender: attributed, deduplicated and grouped."""
     import json
@@ -275,7 +287,36 @@ def import_defender(
         report = raise_external(
             session, defender_alerts(document), group_window=settings().alert_group_window
         )
-    typer.echo(
-        f"read {report.read} Defender alert(s): {report.created} new, "
-        f"{report.duplicates} already stored, {report.unattributed} unattributed"
-    )
+    print_record(report, _imported, as_json=as_json)
+
+
+@app.command("pull-defender")
+def pull_defender(
+    token_url: str = typer.Option(
+        ...,
+        "--token-url",
+        help="Entra ID's token endpoint: https://login.microsoftonline.com/"
+        "<tenant>/oauth2/v2.0/token",
+    ),
+    client_id: str = typer.Option(
+        ..., "--client-id", envvar="BASTION_DEFENDER_CLIENT_ID", help="the app registration's id"
+    ),
+    client_secret: str = typer.Option(
+        ...,
+        "--client-secret",
+        envvar="BASTION_DEFENDER_CLIENT_SECRET",
+        show_default=False,
+        help="its client secret (better in BASTION_DEFENDER_CLIENT_SECRET than on a command line)",
+    ),
+    alerts_url: str = typer.Option(GRAPH_ALERTS, "--alerts-url", help="Graph's alerts_v2"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Pull the Defender for Endpoint alerts new since the last pull from Microsoft Graph
+    (client credentials): attributed, deduplicated and grouped, the pull audited."""
+    from bastion.alerts.defender_pull import DefenderClient
+    from bastion.alerts.defender_pull import pull_defender as pull
+
+    client = DefenderClient(token_url, alerts_url, client_id, client_secret)
+    with cli_session() as session:
+        report = pull(session, actor(), client, group_window=settings().alert_group_window)
+    print_record(report, _imported, as_json=as_json)

@@ -10,11 +10,12 @@ Who is calling and what they may see are dependencies too, in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from bastion import orgs
@@ -51,10 +52,22 @@ async def get_templates(request: Request) -> Jinja2Templates:
     return templates
 
 
-def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
-    """Yield a session for one request: committed when the route succeeds, rolled back otherwise."""
-    with store.session() as session:
+async def get_session(store: Annotated[Store, Depends(get_store)]) -> AsyncIterator[Session]:
+    """Yield a session for one request: committed when the route succeeds, rolled back otherwise.
+
+    ``async``: a new session takes no connection, so it is made in the event loop; only
+    ending one that did work (commit or rollback, close) goes to the thread pool.
+    """
+    session = store.open_session()
+    try:
         yield session
+    except BaseException as exc:
+        await run_in_threadpool(store.finish, session, exc)
+        raise
+    if session.get_transaction() is None:
+        session.close()  # it never took a connection: nothing to commit
+    else:
+        await run_in_threadpool(store.finish, session)
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -14,7 +14,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from bastion.alerts import TriageState, Verdict, get_alert, list_alerts, require_org
+from bastion.alerts import (
+    AlertFilter,
+    TriageState,
+    Verdict,
+    alert_page,
+    get_alert,
+    require_org,
+)
 from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
@@ -28,8 +35,10 @@ MAX_ID = 2**31 - 1
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-def alert_scope(scope: ScopeDep, principal: PrincipalDep) -> Sequence[str] | None:
-    """Return the organisations whose alerts the caller may see; ``None`` means all of them."""
+async def alert_scope(scope: ScopeDep, principal: PrincipalDep) -> Sequence[str] | None:
+    """Return the organisations whose alerts the caller may see; ``None`` means all of them.
+
+    ``async``: it reads no store, so it needs no hop to the thread pool."""
     principal.require("alerts:read")
     return scope.codes
 
@@ -93,9 +102,16 @@ class AlertPage(BaseModel):
     """One page of alerts, most recently seen first, and how many match in all."""
 
     items: list[AlertSummary]
-    total: int = Field(description="how many alerts match the filters")
+    total: int = Field(
+        description="how many alerts match the filters; when `total_exact` is false, at "
+        "least this many (counting stops at 10,000 past the offset)"
+    )
+    total_exact: bool = Field(description="false: more alerts than `total` match")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page (null: this is the last page)"
+    )
 
 
 @router.get("", summary="List alerts", response_model=AlertPage)
@@ -108,25 +124,29 @@ def list_boundary_alerts(
     severity: Annotated[Severity | None, Query(description="only this severity")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, pattern=r"^[A-Za-z0-9_-]*$", description="a page's next_cursor"),
+    ] = None,
 ) -> Response:
     """Return one page of alerts, most recently seen first, with the total that match."""
     if org is not None:
         require_org(session, org)  # a code nobody knows is a 404, not an empty page
-    found, total = list_alerts(
-        session,
+    where = AlertFilter(
         org=org,
         orgs=scope,
         verdict=verdict.value if verdict else None,
         state=state.value if state else None,
         severity=severity,
-        limit=limit,
-        offset=offset,
     )
+    found = alert_page(session, where, limit=limit, offset=offset, cursor=cursor)
     page = AlertPage(
-        items=[AlertSummary.model_validate(a) for a in found],
-        total=total,
+        items=[AlertSummary.model_validate(a) for a in found.alerts],
+        total=found.total,
+        total_exact=found.exact,
         limit=limit,
         offset=offset,
+        next_cursor=found.next_cursor,
     )
     # Built and checked here already: serialised once, not validated again on the way out.
     return Response(page.model_dump_json(), media_type="application/json")

@@ -9,8 +9,9 @@ Every change goes to the audit trail through ``bastion.cases``' own functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import (
     APIRouter,
@@ -316,21 +317,16 @@ def promote(
 def change(
     case_id: CaseId, body: CaseChange, session: SessionDep, principal: PrincipalDep
 ) -> cases.Case:
-    writable(session, principal, case_id)
-    changes = body.model_dump(exclude_unset=True)
-    return cases.update_case(
-        session, case_id, changes, actor=principal.as_actor(), scope=principal.scope
-    )
+    return act(session, principal, case_id, cases.update_case, body.model_dump(exclude_unset=True))
 
 
 @router.post("/{case_id}/status", summary="Move a case along its lifecycle, or close it")
 def set_status(
     case_id: CaseId, body: StatusIn, session: SessionDep, principal: PrincipalDep
 ) -> cases.Case:
-    writable(session, principal, case_id)
-    return cases.set_status(
-        session, case_id, body.status.value, resolution=body.resolution,
-        actor=principal.as_actor(), scope=principal.scope,
+    return act(
+        session, principal, case_id, cases.set_status, body.status.value,
+        resolution=body.resolution,
     )  # fmt: skip
 
 
@@ -342,11 +338,26 @@ def assign(
     principal: PrincipalDep,
     notify: NotifierDep,
 ) -> cases.Case:
+    return act(session, principal, case_id, cases.assign, body.owner, notifier=notify)
+
+
+Changed = TypeVar("Changed")
+
+
+def act(
+    session: Session,
+    principal: Principal,
+    case_id: int,
+    change: Callable[..., Changed],
+    *args: Any,
+    **options: Any,
+) -> Changed:
+    """Make one change to case ``case_id`` through the service, as the caller and within
+    their scope, once they may write it (``writable``): what every write route does."""
     writable(session, principal, case_id)
-    return cases.assign(
-        session, case_id, body.owner, actor=principal.as_actor(), scope=principal.scope,
-        notifier=notify,
-    )  # fmt: skip
+    return change(
+        session, case_id, *args, actor=principal.as_actor(), scope=principal.scope, **options
+    )
 
 
 def _created(item_id: int) -> Created:
@@ -355,12 +366,7 @@ def _created(item_id: int) -> Created:
 
 @router.post("/{case_id}/notes", status_code=status.HTTP_201_CREATED, summary="Add a note")
 def note(case_id: CaseId, body: NoteIn, session: SessionDep, principal: PrincipalDep) -> Created:
-    writable(session, principal, case_id)
-    return _created(
-        cases.add_note(
-            session, case_id, body.text, actor=principal.as_actor(), scope=principal.scope
-        )
-    )
+    return _created(act(session, principal, case_id, cases.add_note, body.text))
 
 
 @router.post(
@@ -369,29 +375,17 @@ def note(case_id: CaseId, body: NoteIn, session: SessionDep, principal: Principa
 def observable(
     case_id: CaseId, body: ObservableIn, session: SessionDep, principal: PrincipalDep
 ) -> Created:
-    writable(session, principal, case_id)
     return _created(
-        cases.add_observable(
-            session,
-            case_id,
-            body.kind.value,
-            body.value,
-            tlp=body.tlp,
-            note=body.note,
-            actor=principal.as_actor(),
-            scope=principal.scope,
+        act(
+            session, principal, case_id, cases.add_observable, body.kind.value, body.value,
+            tlp=body.tlp, note=body.note,
         )
-    )
+    )  # fmt: skip
 
 
 @router.post("/{case_id}/tasks", status_code=status.HTTP_201_CREATED, summary="Add a task")
 def task(case_id: CaseId, body: TaskIn, session: SessionDep, principal: PrincipalDep) -> Created:
-    writable(session, principal, case_id)
-    return _created(
-        cases.add_task(
-            session, case_id, body.title, actor=principal.as_actor(), scope=principal.scope
-        )
-    )
+    return _created(act(session, principal, case_id, cases.add_task, body.title))
 
 
 @router.patch("/{case_id}/tasks/{task_id}", summary="Change a task's status or assignee")
@@ -410,10 +404,7 @@ def change_task(
 def merge_alert(
     case_id: CaseId, body: AlertIn, session: SessionDep, principal: PrincipalDep
 ) -> cases.Case:
-    writable(session, principal, case_id)
-    return cases.merge_alert(
-        session, case_id, body.alert_id, actor=principal.as_actor(), scope=principal.scope
-    )
+    return act(session, principal, case_id, cases.merge_alert, body.alert_id)
 
 
 @router.post("/{case_id}/merge", summary="Merge another case into this one (it closes)")
@@ -431,20 +422,14 @@ def merge(
 def link_advisory(
     case_id: CaseId, body: AdvisoryIn, session: SessionDep, principal: PrincipalDep
 ) -> cases.Case:
-    writable(session, principal, case_id)
-    return cases.link_advisory(
-        session, case_id, body.ref, actor=principal.as_actor(), scope=principal.scope
-    )
+    return act(session, principal, case_id, cases.link_advisory, body.ref)
 
 
 @router.post("/{case_id}/clocks/{clock}/report", summary="Record a regulatory report made")
 def report(
     case_id: CaseId, clock: cases.Clock, session: SessionDep, principal: PrincipalDep
 ) -> cases.Case:
-    writable(session, principal, case_id)
-    return cases.report_clock(
-        session, case_id, clock.value, actor=principal.as_actor(), scope=principal.scope
-    )
+    return act(session, principal, case_id, cases.report_clock, clock.value)
 
 
 @router.post(

@@ -13,7 +13,17 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from bastion import orgs
-from bastion.alerts import Alert, Resolution, TriageState, Verdict, get_alert, list_alerts, triage
+from bastion.alerts import (
+    Alert,
+    AlertFilter,
+    Resolution,
+    TriageState,
+    Verdict,
+    get_alert,
+    list_alerts,
+    triage,
+)
+from bastion.alerts import alert_page as queue_page
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
@@ -87,8 +97,7 @@ def alert_list(
     wanted_verdict = _choice(Verdict, verdict, "verdict")
     wanted_state = _choice(TriageState, state, "triage state")
     wanted_severity = _choice(Severity, severity, "severity")
-    found, total = list_alerts(
-        session,
+    where = AlertFilter(
         org=code or None,
         orgs=scope,
         verdict=wanted_verdict.value if wanted_verdict else None,
@@ -96,10 +105,12 @@ def alert_list(
         severity=wanted_severity,
         rule=rule.strip() or None,
         assignee=assignee.strip() or None,
-        sort=sort if sort in SORTS else "last_seen",
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
     )
+    listed = queue_page(
+        session, where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        sort=sort if sort in SORTS else "last_seen",
+    )  # fmt: skip
+    found, total = listed.alerts, listed.total
     try:
         organisation = find_organisation(session, code, tenancy) if code else None
     except NotFoundError:
@@ -122,6 +133,7 @@ def alert_list(
         {
             "section": "alerts",
             "alerts": found,
+            "total_exact": listed.exact,  # else counting stopped at total: "10,000+"
             "known": _known_organisations(session, [a.org for a in found], tenancy),
             **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
             "org": code,

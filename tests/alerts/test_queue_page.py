@@ -1,0 +1,67 @@
+"""The queue's page: walked by cursor in the list's order, counted up to a cap, no evidence."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from tests.alerts.test_store import hits
+
+from bastion.alerts import AlertFilter, alert_page, list_alerts, record_alerts
+from bastion.core.errors import InputError
+from bastion.store import Store
+
+
+def _alerts(store: Store, count: int) -> None:
+    """Record ``count`` alerts of their own keys, one a minute, two severities."""
+    frames = [hits(i, key=f"ind-{i}", severity="high" if i % 2 else "low") for i in range(count)]
+    with store.session() as session:
+        record_alerts(session, pl.concat(frames))
+
+
+@pytest.mark.parametrize("sort", ["last_seen", "severity", "count", "id"])
+def test_the_cursor_walks_every_alert_once_in_the_order_of_offsets(store: Store, sort: str) -> None:
+    _alerts(store, 23)
+    with store.session() as session:
+        everything, total = list_alerts(session, sort=sort)
+        walked, cursor = [], None
+        while True:
+            page = alert_page(session, AlertFilter(), limit=5, sort=sort, cursor=cursor)
+            walked += [a.id for a in page.alerts]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert total == 23
+    assert walked == [a.id for a in everything]
+    assert page.total == 23
+    assert page.exact
+
+
+def test_the_count_stops_at_the_cap_past_the_offset_and_says_so(store: Store) -> None:
+    _alerts(store, 12)
+    with store.session() as session:
+        capped = alert_page(session, AlertFilter(), limit=2, count_limit=5)
+        later = alert_page(session, AlertFilter(), limit=2, offset=4, count_limit=5)
+        exact = alert_page(session, AlertFilter(severity="high"), limit=2, count_limit=6)
+    assert (capped.total, capped.exact) == (5, False)  # "5+"
+    assert (later.total, later.exact) == (9, False)  # the pager still reaches further
+    assert (exact.total, exact.exact) == (6, True)
+    assert all(a.evidence == () for a in capped.alerts)  # a list reads no evidence
+    with store.session() as session:
+        [full] = list_alerts(session, limit=1)[0]
+    assert full.evidence  # one alert as list_alerts reads it: with its evidence
+
+
+@pytest.mark.parametrize("cursor", ["nope", "W10", "WyJpZCIsMSwiYSJd", "%%%"])
+def test_a_cursor_that_is_not_one_is_an_input_error(store: Store, cursor: str) -> None:
+    _alerts(store, 2)
+    with store.session() as session, pytest.raises(InputError, match="invalid cursor"):
+        alert_page(session, AlertFilter(), limit=1, cursor=cursor)
+
+
+def test_a_cursor_of_another_sort_is_refused(store: Store) -> None:
+    _alerts(store, 3)
+    with store.session() as session:
+        cursor = alert_page(session, AlertFilter(), limit=1).next_cursor
+        assert cursor is not None
+        with pytest.raises(InputError, match="same sort"):
+            alert_page(session, AlertFilter(), limit=1, sort="count", cursor=cursor)
