@@ -12,10 +12,9 @@ its last error, whether it went or not.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,44 +23,11 @@ from bastion.cases import alertlinks
 from bastion.cases.domain import Case, CaseStatus
 from bastion.cases.models import CaseNotificationRow, CaseRow
 from bastion.cases.read import ClockPolicy, clocks, to_case
-from bastion.core.delivery import Message, SmtpConfig, post_json, retry, send
-from bastion.core.errors import NotFoundError
+from bastion.core.delivery import Channels, Delivery, deliver
 from bastion.core.timeutil import utcnow
 
-
-@dataclass(frozen=True)
-class Notifier:
-    """Where case notifications go and how hard to try."""
-
-    smtp: SmtpConfig | None = None
-    webhook_url: str | None = None
-    attempts: int = 3
-    backoff: float = 1.0
-    timeout: float = 10.0
-    transport: httpx.BaseTransport | None = None  # tests pass one; None is the network
-
-    @property
-    def enabled(self) -> bool:
-        return self.smtp is not None or bool(self.webhook_url)
-
-
-@dataclass(frozen=True)
-class Sent:
-    channel: str
-    recipient: str
-    status: str
-    attempts: int
-    error: str
-
-
-def _retry(notifier: Notifier, once: Callable[[], str | None]) -> tuple[str | None, int]:
-    return retry(once, attempts=notifier.attempts, backoff=notifier.backoff)
-
-
-def _post(notifier: Notifier, payload: dict[str, object]) -> str | None:
-    return post_json(
-        str(notifier.webhook_url), payload, timeout=notifier.timeout, transport=notifier.transport
-    )
+Notifier = Channels  # where case notifications go, and how hard to try each channel
+Sent = Delivery  # one send: channel, recipient, sent or failed, tries, last error
 
 
 def _payload(case: Case, kind: str, subject: str) -> dict[str, object]:
@@ -83,29 +49,14 @@ def _deliver(
 ) -> list[Sent]:
     """Mail ``codes``' contacts and post ``payload``, with retries; ``record`` each send."""
     sent: list[Sent] = []
-    if notifier.smtp is not None:
-        for code in codes:
-            try:
-                contacts = tuple(c.email for c in orgs.get_organisation(session, code).contacts)
-            except NotFoundError:
-                contacts = ()
-            if not contacts:
-                continue
-            message = Message(contacts, subject, body)
-            smtp = notifier.smtp
-            error, tries = _retry(notifier, lambda m=message, s=smtp: send(s, m))  # type: ignore[misc]
-            sent.append(
-                Sent(
-                    "email", ", ".join(contacts), "failed" if error else "sent", tries, error or ""
-                )
-            )
-            record(code, sent[-1])
-    if notifier.webhook_url:
-        error, tries = _retry(notifier, lambda: _post(notifier, payload))
-        sent.append(
-            Sent("webhook", notifier.webhook_url, "failed" if error else "sent", tries, error or "")
-        )
-        record(None, sent[-1])
+    mail, hook = replace(notifier, webhook_url=None), replace(notifier, smtp=None)
+    for code in codes if notifier.smtp is not None else ():
+        for done in deliver(mail, orgs.contact_emails(session, code), subject, body, payload):
+            sent.append(done)
+            record(code, done)
+    for done in deliver(hook, (), subject, body, payload):
+        sent.append(done)
+        record(None, done)
     session.flush()
     return sent
 

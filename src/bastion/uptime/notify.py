@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from bastion import orgs
 from bastion.core.delivery import Message, SmtpConfig, post_json, retry, send
-from bastion.core.errors import NotFoundError
 from bastion.core.timeutil import utcnow
 from bastion.uptime.models import UptimeNotificationRow
 
@@ -63,12 +62,7 @@ def _apprise(urls: Sequence[str], notice: Notice) -> str | None:
 
 
 def _contacts(session: Session, org: str | None) -> tuple[str, ...]:
-    if org is None:
-        return ()
-    try:
-        return tuple(c.email for c in orgs.get_organisation(session, org).contacts)
-    except NotFoundError:
-        return ()
+    return () if org is None else orgs.contact_emails(session, org)
 
 
 def notify(
