@@ -10,7 +10,6 @@ with the machine and its load average.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -19,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from bastion.audit import Actor
 from bastion.store import Store, upgrade
 from bastion.store.bulk import insert_rows
-from bench._boundary.report import machine
+from bench._boundary.report import Load, write_document
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CHUNK = 50_000
@@ -267,22 +266,13 @@ def measure(call: Callable[[], object], rounds: int) -> list[float]:
 
 
 def write_results(path: Path, results: list[dict[str, Any]], loads: list[float]) -> None:
-    """Print ``results`` and write them with the machine, its load and the date to ``path``."""
+    """Print ``results`` and write them with the machine, its load over the run (``loads``,
+    sampled by the caller, and one more now) and the date to ``path``."""
     for r in results:
         print(f"{r['case']:<100} {r['metric']:>5} {r['value']:>9} {r['unit']}")
-    report = {
-        "machine": {
-            **machine(),
-            "load_average_1m": {"min": round(min(loads), 1), "max": round(max(loads), 1)},
-            "note": "shared, loaded machine: other engineers' builds and tests ran on the "
-            "same 2 cores during the run (load average above)",
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": results,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
+    load = Load()
+    load.samples = [*loads, *load.samples]
+    write_document(path, results, load)
 
 
 def load_average() -> float:

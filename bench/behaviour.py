@@ -11,7 +11,7 @@ own, so its peak memory (the process's maximum resident set) is its own:
 
 Both must find the same planted beacons. Then the labelled demo day is generated,
 ingested and hunted, and its precision and recall against the labels recorded.
-The machine is shared with other engineers' work: the figures are on a loaded machine.
+The results file records the machine's load average over the run.
 """
 
 from __future__ import annotations

@@ -154,10 +154,7 @@ def _sqlite(folder: Path, n: int) -> Path:
 
 
 PARTS = ("store", "compare", "server")
-SHARED = (
-    "a shared 2-core machine with other engineers' builds and tests running "
-    "(load averages before and after)"
-)
+SHARED = "the machine's load averages before and after each part are recorded beside it"
 
 
 def _part_of(row: dict[str, Any]) -> str:

