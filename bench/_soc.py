@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,33 @@ def fresh_store(backend: str, name: str) -> Iterator[Store | None]:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
         admin.dispose()
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A fresh store with ``codes`` organisations and alerts up to ``end``, loaded in ``seconds``."""
+
+    store: Store
+    codes: list[str]
+    end: datetime
+    seconds: float
+
+
+@contextmanager
+def seeded_store(
+    backend: str, name: str, organisations: int, alerts: int, *, history: bool = False
+) -> Iterator[Seeded | None]:
+    """Yield a fresh store of ``backend`` seeded with organisations and alerts (see
+    ``seed_alerts``), or None, said on stdout, when the backend has no server."""
+    with fresh_store(backend, name) as store:
+        if store is None:
+            print(f"{backend}: no server at 127.0.0.1:5432, left out")
+            yield None
+            return
+        codes = seed_organisations(store, organisations)
+        end = datetime.now(UTC).replace(microsecond=0)
+        seconds = seed_alerts(store, alerts, codes, end, history=history)
+        yield Seeded(store, codes, end, seconds)
 
 
 def seed_organisations(store: Store, count: int) -> list[str]:

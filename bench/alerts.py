@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,9 @@ from sqlalchemy import text
 from bastion.core.events import TIMESTAMP
 from bastion.store import Store
 from bench._soc import (
-    fresh_store,
     load_average,
     percentiles,
-    seed_alerts,
-    seed_organisations,
+    seeded_store,
     sign_in,
     timed_get,
     write_results,
@@ -125,13 +123,10 @@ def run_backend(
     from bastion.core.settings import Settings
     from bastion.web import create_app
 
-    with fresh_store(backend, "alerts") as store:
-        if store is None:
-            print(f"{backend}: no server at 127.0.0.1:5432, left out")
+    with seeded_store(backend, "alerts", organisations, alerts) as ready:
+        if ready is None:
             return []
-        codes = seed_organisations(store, organisations)
-        end = datetime.now(UTC).replace(microsecond=0)
-        seeded = seed_alerts(store, alerts, codes, end)
+        store, codes, end, seeded = ready.store, ready.codes, ready.end, ready.seconds
         label = f"{backend}, {alerts:,} alerts, {organisations:,} organisations"
         print(f"{label}: loaded in {seeded:.1f} s")
         results = [{"case": f"bulk load ({label})", "metric": "time", "value": round(seeded, 1),

@@ -28,12 +28,10 @@ from bastion.audit import Actor
 from bench._soc import (
     after_bulk_load,
     bulk_insert,
-    fresh_store,
     load_average,
     measure,
     percentiles,
-    seed_alerts,
-    seed_organisations,
+    seeded_store,
     sign_in,
     timed_get,
     write_results,
@@ -104,13 +102,10 @@ def run(
     from bastion.core.settings import Settings
     from bastion.web import create_app
 
-    with fresh_store(backend, "cases") as store:
-        if store is None:
-            print(f"{backend}: no server at 127.0.0.1:5432, left out")
+    with seeded_store(backend, "cases", organisations, alerts, history=True) as ready:
+        if ready is None:
             return []
-        codes = seed_organisations(store, organisations)
-        end = datetime.now(UTC).replace(microsecond=0)
-        seeded_alerts = seed_alerts(store, alerts, codes, end, history=True)
+        store, codes, end, seeded_alerts = ready.store, ready.codes, ready.end, ready.seconds
         started = time.perf_counter()
         _seed(store, cases_count, codes)
         seeded = time.perf_counter() - started
