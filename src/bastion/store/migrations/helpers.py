@@ -9,7 +9,7 @@ the same DDL for ever, so a factory here never changes what it returns;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -69,6 +69,14 @@ def created_updated() -> tuple[sa.Column[object], sa.Column[object]]:
     return utc("created_at"), utc("updated_at")
 
 
+def delivery_columns() -> tuple[sa.Column[object], ...]:
+    """Return the columns recording one message sent (:mod:`bastion.core.delivery`), in order.
+
+    ``recipient``, ``status`` (sent or failed), ``attempts`` made and the last ``error``.
+    """
+    return string("recipient", 500), string("status", 16), integer("attempts"), string("error", 500)
+
+
 def primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
     """Return the primary key ``pk_<table>`` on ``columns`` (default: ``id``)."""
     return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
@@ -77,6 +85,9 @@ def primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
 def unique(table: str, *columns: str) -> sa.UniqueConstraint:
     """Return the unique constraint ``uq_<table>_<first column>`` on ``columns``."""
     return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{columns[0]}"))
+
+
+_unique = unique
 
 
 def foreign_key(
@@ -96,6 +107,38 @@ def create_indexes(table: str, *specs: IndexSpec) -> None:
                 batch_op.create_index(batch_op.f(f"ix_{table}_{spec}"), [spec], unique=False)
             else:
                 batch_op.create_index(spec[0], list(spec[1]), unique=False)
+
+
+def create_table(
+    table: str,
+    *columns: sa.Column[object],
+    key: Sequence[str] = (),
+    references: Mapping[str, str] | None = None,
+    ondelete: str | None = None,
+    unique: Sequence[Sequence[str]] = (),
+    indexes: Sequence[IndexSpec] = (),
+) -> None:
+    """Create ``table`` with its ``columns``, its keys and constraints, then its indexes.
+
+    ``key`` names the primary key's columns; a table without one is keyed on an integer
+    ``id``, its first column. ``references`` maps a column to the table whose ``id`` it
+    holds (each foreign key deleting ``ondelete``); ``unique`` lists the columns of each
+    unique constraint; ``indexes`` are created after, in order (:func:`create_indexes`).
+    The constraints are made in the order the DDL lists them: foreign keys, then unique.
+    """
+    op.create_table(
+        table,
+        *(() if key else (id_column(),)),
+        *columns,
+        *(
+            foreign_key(table, column, target, ondelete=ondelete)
+            for column, target in (references or {}).items()
+        ),
+        primary_key(table, *key),
+        *(_unique(table, *names) for names in unique),
+    )
+    if indexes:
+        create_indexes(table, *indexes)
 
 
 def drop_indexes(table: str, *specs: IndexSpec) -> None:
@@ -141,13 +184,12 @@ def drop_append_only(table: str) -> None:
 
 
 def adv_audit_columns() -> tuple[sa.Column[object], ...]:
-    """Return the columns of the advisories' own audit table, ``adv_audit``, in order.
+    """Return the columns of the advisories' own audit table, ``adv_audit``, after its ``id``.
 
     ``advisories_0001`` creates it; ``audit_0001`` moves its rows into the one trail
     and recreates it on the way down, with these same columns.
     """
     return (
-        id_column(),
         utc("at"),
         string("actor", 200),
         string("action", 64),

@@ -3,16 +3,12 @@
 Create Date: 2026-12-06 23:40:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
-    create_indexes,
+    create_table,
     drop_table,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
     string,
     utc,
 )
@@ -22,9 +18,8 @@ down_revision: str | None = "passwords_0001"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "password_audits",
-        id_column(),
         org_code(),
         utc("created_at"),
         string("actor", 120),
@@ -34,9 +29,8 @@ def upgrade() -> None:
         json("shared"),
         json("empty"),
         json("bad_lines"),
-        primary_key("password_audits"),
+        indexes=["org_code"],
     )
-    create_indexes("password_audits", "org_code")
 
 
 def downgrade() -> None:
