@@ -141,6 +141,31 @@ def create_table(
         create_indexes(table, *indexes)
 
 
+def org_table(
+    table: str,
+    *columns: sa.Column[object],
+    org: sa.Column[object] | None = None,
+    references: Mapping[str, str] | None = None,
+    ondelete: str | None = None,
+    unique: Sequence[Sequence[str]] = (),
+    indexes: Sequence[IndexSpec] = (),
+) -> None:
+    """Create a table whose rows each belong to an organisation (see :func:`create_table`).
+
+    After its ``id`` comes the ``org_code`` (``org``: that column when it is not the
+    usual :func:`org_code`), and the first index is on it, before ``indexes``.
+    """
+    create_table(
+        table,
+        org if org is not None else org_code(),
+        *columns,
+        references=references,
+        ondelete=ondelete,
+        unique=unique,
+        indexes=["org_code", *indexes],
+    )
+
+
 def drop_indexes(table: str, *specs: IndexSpec) -> None:
     """Drop the indexes ``specs`` from ``table``, in order."""
     with op.batch_alter_table(table, schema=None) as batch_op:

@@ -13,6 +13,7 @@ from bastion.store.migrations.helpers import (
     integer,
     json,
     org_code,
+    org_table,
     real,
     string,
     text,
@@ -60,9 +61,8 @@ def upgrade() -> None:
         string("last_status", 500),
         unique=[("name",)],
     )
-    create_table(
+    org_table(
         "adv_inventories",
-        org_code(length=10),
         string("name", 300),
         string("format", 20),
         string("spec_version", 16),
@@ -73,13 +73,12 @@ def upgrade() -> None:
         integer("components"),
         json("rejects"),
         utc("imported_at"),
+        org=org_code(length=10),
         unique=[("org_code", "name")],
-        indexes=["org_code"],
     )
 
-    create_table(
+    org_table(
         "adv_vex",
-        org_code(length=10),
         string("vulnerability", 64),
         string("product", 1000),
         string("serial", 300, nullable=True),
@@ -89,7 +88,8 @@ def upgrade() -> None:
         text("detail"),
         string("document", 300),
         utc("created_at"),
-        indexes=["org_code", "vulnerability"],
+        org=org_code(length=10),
+        indexes=["vulnerability"],
     )
 
     create_table(

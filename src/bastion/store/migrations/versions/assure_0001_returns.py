@@ -12,7 +12,7 @@ from bastion.store.migrations.helpers import (
     drop_table,
     integer,
     json,
-    org_code,
+    org_table,
     real,
     string,
     text,
@@ -37,9 +37,8 @@ def upgrade() -> None:
         string("imported_by", 120),
         unique=[("key", "version")],
     )
-    create_table(
+    org_table(
         "assure_returns",
-        org_code(),
         string("period", 9),
         string("framework", 64),
         string("org_type", 32),
@@ -64,7 +63,7 @@ def upgrade() -> None:
         utc("created_at"),
         utc("updated_at"),
         unique=[("org_code", "period", "framework")],
-        indexes=["org_code", "period", "status", "drift_count"],
+        indexes=["period", "status", "drift_count"],
     )
     create_table(
         "assure_return_versions",
@@ -94,9 +93,8 @@ def upgrade() -> None:
         unique=[("return_id", "kind")],
         indexes=["return_id", "reviewer"],
     )
-    create_table(
+    org_table(
         "assure_actions",
-        org_code(),
         string("period", 9),
         string("framework_key", 40),
         string("outcome", 40),
@@ -106,16 +104,14 @@ def upgrade() -> None:
         string("status", 16),
         integer("inherited_from", nullable=True),
         utc("created_at"),
-        indexes=["org_code"],
     )
-    create_table(
+    org_table(
         "assure_scores",
-        org_code(),
         string("org_type", 32),
         utc("at"),
         real("score"),
         json("controls"),
-        indexes=["org_code", "at"],
+        indexes=["at"],
     )
 
 

@@ -6,11 +6,10 @@ Create Date: 2026-12-07 02:40:00
 """
 
 from bastion.store.migrations.helpers import (
-    create_table,
     delivery_columns,
     drop_table,
     integer,
-    org_code,
+    org_table,
     string,
     utc,
 )
@@ -20,15 +19,13 @@ down_revision: str | None = "assure_0002"
 
 
 def upgrade() -> None:
-    create_table(
+    org_table(
         "assure_reminders",
-        org_code(),
         string("period", 9),
         string("kind", 80),
         integer("return_id", nullable=True),
         *delivery_columns(),
         utc("created_at"),
-        indexes=["org_code"],
     )
 
 

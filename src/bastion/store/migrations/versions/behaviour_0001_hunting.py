@@ -12,6 +12,7 @@ from bastion.store.migrations.helpers import (
     integer,
     json,
     org_code,
+    org_table,
     real,
     string,
     text,
@@ -23,20 +24,18 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    create_table(
+    org_table(
         "behaviour_allow",
-        org_code(nullable=True),
         string("kind", 16),
         string("value", 253),
         text("reason"),
         date("expires_on"),
         string("created_by", 120),
         utc("created_at"),
-        indexes=["org_code"],
+        org=org_code(nullable=True),
     )
-    create_table(
+    org_table(
         "behaviour_results",
-        org_code(),
         date("day"),
         string("analytic", 32),
         string("host", 64),
@@ -52,7 +51,7 @@ def upgrade() -> None:
         json("evidence"),
         utc("created_at"),
         unique=[("org_code", "day", "analytic", "host", "dest")],
-        indexes=["org_code", "day", "status"],
+        indexes=["day", "status"],
     )
     create_table(
         "behaviour_days",

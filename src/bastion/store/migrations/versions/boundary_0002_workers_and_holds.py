@@ -11,7 +11,7 @@ from bastion.store.migrations.helpers import (
     date,
     drop_table,
     integer,
-    org_code,
+    org_table,
     string,
     text,
     utc,
@@ -37,15 +37,13 @@ def upgrade() -> None:
         key=("worker_id",),
         indexes=["last_beat"],
     )
-    create_table(
+    org_table(
         "archive_holds",
-        org_code(),
         date("first_day", nullable=True),
         date("last_day", nullable=True),
         text("reason"),
         string("created_by", 120),
         utc("created_at"),
-        indexes=["org_code"],
     )
 
 

@@ -4,11 +4,10 @@ Create Date: 2026-12-06 23:40:00
 """
 
 from bastion.store.migrations.helpers import (
-    create_table,
     drop_table,
     integer,
     json,
-    org_code,
+    org_table,
     string,
     utc,
 )
@@ -18,9 +17,8 @@ down_revision: str | None = "passwords_0001"
 
 
 def upgrade() -> None:
-    create_table(
+    org_table(
         "password_audits",
-        org_code(),
         utc("created_at"),
         string("actor", 120),
         string("source", 300),
@@ -29,7 +27,6 @@ def upgrade() -> None:
         json("shared"),
         json("empty"),
         json("bad_lines"),
-        indexes=["org_code"],
     )
 
 

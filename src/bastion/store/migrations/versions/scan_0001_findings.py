@@ -13,6 +13,7 @@ from bastion.store.migrations.helpers import (
     integer,
     json,
     org_code,
+    org_table,
     string,
     text,
     utc,
@@ -23,9 +24,8 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    create_table(
+    org_table(
         "scan_findings",
-        org_code(),
         string("host", 253),
         integer("port"),
         string("check_name", 32),
@@ -42,11 +42,10 @@ def upgrade() -> None:
         utc("status_changed_at"),
         boolean("alert_raised"),
         unique=[("org_code", "host", "port", "check_name", "detail")],
-        indexes=["org_code", "severity", "status"],
+        indexes=["severity", "status"],
     )
-    create_table(
+    org_table(
         "scan_exceptions",
-        org_code(),
         string("host", 253),
         string("check_name", 32, nullable=True),
         text("reason"),
@@ -55,7 +54,6 @@ def upgrade() -> None:
         string("requested_by", 120),
         string("decided_by", 120, nullable=True),
         utc("created_at"),
-        indexes=["org_code"],
     )
     create_table(
         "scan_policies",

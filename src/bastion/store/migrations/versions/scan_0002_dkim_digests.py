@@ -8,11 +8,10 @@ Create Date: 2026-12-07 02:30:00
 from alembic import op
 
 from bastion.store.migrations.helpers import (
-    create_table,
     delivery_columns,
     drop_table,
     json,
-    org_code,
+    org_table,
     string,
     utc,
 )
@@ -24,15 +23,13 @@ down_revision: str | None = "scan_0001"
 def upgrade() -> None:
     op.add_column("scan_policies", json("dkim_selectors", nullable=True))
     op.add_column("scan_findings", utc("reminded_at", nullable=True))
-    create_table(
+    org_table(
         "scan_notifications",
-        org_code(),
         string("kind", 16),
         string("channel", 16),
         *delivery_columns(),
         json("findings"),
         utc("sent_at"),
-        indexes=["org_code"],
     )
 
 

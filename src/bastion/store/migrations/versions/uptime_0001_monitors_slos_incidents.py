@@ -16,6 +16,7 @@ from bastion.store.migrations.helpers import (
     integer,
     json,
     org_code,
+    org_table,
     real,
     string,
     text,
@@ -50,9 +51,8 @@ def upgrade() -> None:
         unique=[("push_token",)],
         indexes=["org_code", "service"],
     )
-    create_table(
+    org_table(
         "uptime_maintenance",
-        org_code(),
         integer("monitor_id", nullable=True),
         string("service", 120, nullable=True),
         string("title", 200),
@@ -61,7 +61,6 @@ def upgrade() -> None:
         string("repeat", 16),
         references={"monitor_id": "uptime_monitors"},
         ondelete="CASCADE",
-        indexes=["org_code"],
     )
     create_table(
         "uptime_agents",
@@ -72,15 +71,13 @@ def upgrade() -> None:
         boolean("silent"),
         unique=[("name",)],
     )
-    create_table(
+    org_table(
         "uptime_slos",
-        org_code(),
         string("service", 120),
         string("name", 120),
         real("target"),
         integer("period_days"),
         utc("created_at"),
-        indexes=["org_code"],
     )
     create_table(
         "uptime_burn_alerts",
@@ -94,9 +91,8 @@ def upgrade() -> None:
         ondelete="CASCADE",
         indexes=["slo_id"],
     )
-    create_table(
+    org_table(
         "uptime_incidents",
-        org_code(nullable=True),
         string("service", 120),
         string("title", 300),
         string("status", 16),
@@ -106,7 +102,7 @@ def upgrade() -> None:
         utc("opened_at"),
         utc("resolved_at", nullable=True),
         json("organisations"),
-        indexes=["org_code"],
+        org=org_code(nullable=True),
     )
     create_table(
         "uptime_incident_updates",
@@ -128,15 +124,14 @@ def upgrade() -> None:
         unique=[("slug",)],
         indexes=["org_code"],
     )
-    create_table(
+    org_table(
         "uptime_notifications",
-        org_code(nullable=True),
         string("kind", 32),
         string("subject", 500),
         string("channel", 16),
         *delivery_columns(),
         utc("created_at"),
-        indexes=["org_code"],
+        org=org_code(nullable=True),
     )
 
 

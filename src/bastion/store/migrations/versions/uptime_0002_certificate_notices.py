@@ -6,10 +6,9 @@ Create Date: 2026-12-07 02:30:00
 """
 
 from bastion.store.migrations.helpers import (
-    create_table,
     drop_table,
     integer,
-    org_code,
+    org_table,
     real,
     string,
     utc,
@@ -20,9 +19,8 @@ down_revision: str | None = "uptime_0001"
 
 
 def upgrade() -> None:
-    create_table(
+    org_table(
         "uptime_certificate_notices",
-        org_code(),
         string("sha256", 64),
         integer("threshold_days"),
         integer("monitor_id"),
@@ -31,7 +29,7 @@ def upgrade() -> None:
         references={"monitor_id": "uptime_monitors"},
         ondelete="CASCADE",
         unique=[("org_code", "sha256", "threshold_days")],
-        indexes=["org_code", "monitor_id"],
+        indexes=["monitor_id"],
     )
 
 
