@@ -166,6 +166,30 @@ def org_table(
     )
 
 
+def child_table(
+    table: str,
+    column: str,
+    parent: str,
+    *columns: sa.Column[object],
+    unique: Sequence[Sequence[str]] = (),
+    indexes: Sequence[IndexSpec] = (),
+) -> None:
+    """Create a table whose rows each belong to one row of ``parent`` (see :func:`create_table`).
+
+    After its ``id`` comes ``column``, the ``id`` of that row: indexed first, before
+    ``indexes``, and its rows go with the parent's (``ON DELETE CASCADE``).
+    """
+    create_table(
+        table,
+        integer(column),
+        *columns,
+        references={column: parent},
+        ondelete="CASCADE",
+        unique=unique,
+        indexes=[column, *indexes],
+    )
+
+
 def drop_indexes(table: str, *specs: IndexSpec) -> None:
     """Drop the indexes ``specs`` from ``table``, in order."""
     with op.batch_alter_table(table, schema=None) as batch_op:

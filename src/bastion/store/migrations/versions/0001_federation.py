@@ -4,6 +4,7 @@ Create Date: 2026-11-25 12:45:49.808121
 """
 
 from bastion.store.migrations.helpers import (
+    child_table,
     create_table,
     drop_table,
     integer,
@@ -29,38 +30,32 @@ def upgrade() -> None:
         indexes=["parent_id", "type"],
     )
 
-    create_table(
+    child_table(
         "contacts",
-        integer("organisation_id"),
+        "organisation_id",
+        "organisations",
         string("name", 200),
         string("email", 254),
         string("role", 64),
-        references={"organisation_id": "organisations"},
-        ondelete="CASCADE",
-        indexes=["organisation_id"],
     )
 
-    create_table(
+    child_table(
         "hosts",
-        integer("organisation_id"),
+        "organisation_id",
+        "organisations",
         string("hostname", 253),
         string("address", 64, nullable=True),
         string("description", 200),
-        references={"organisation_id": "organisations"},
-        ondelete="CASCADE",
         unique=[("organisation_id", "hostname")],
-        indexes=["organisation_id"],
     )
 
-    create_table(
+    child_table(
         "networks",
-        integer("organisation_id"),
+        "organisation_id",
+        "organisations",
         string("cidr", 64),
         string("description", 200),
-        references={"organisation_id": "organisations"},
-        ondelete="CASCADE",
         unique=[("cidr",)],
-        indexes=["organisation_id"],
     )
 
 

@@ -6,6 +6,7 @@ Create Date: 2026-12-01 08:35:33.357237
 from bastion.store.migrations.helpers import (
     adv_audit_columns,
     boolean,
+    child_table,
     create_table,
     created_updated,
     date,
@@ -184,9 +185,10 @@ def upgrade() -> None:
         ],
     )
 
-    create_table(
+    child_table(
         "adv_notifications",
-        integer("alert_id"),
+        "alert_id",
+        "adv_alerts",
         integer("version"),
         org_code(length=10),
         string("channel", 16),
@@ -196,9 +198,7 @@ def upgrade() -> None:
         string("status", 16),
         text("error"),
         utc("created_at"),
-        references={"alert_id": "adv_alerts"},
-        ondelete="CASCADE",
-        indexes=["alert_id", "org_code"],
+        indexes=["org_code"],
     )
 
     create_table(
@@ -224,17 +224,15 @@ def upgrade() -> None:
         indexes=["org_code"],
     )
 
-    create_table(
+    child_table(
         "adv_actions",
-        integer("response_id"),
+        "response_id",
+        "adv_responses",
         text("description"),
         string("status", 16),
         utc("next_update_due", nullable=True),
         string("created_by", 200),
         utc("created_at"),
-        references={"response_id": "adv_responses"},
-        ondelete="CASCADE",
-        indexes=["response_id"],
     )
 
     create_table(
@@ -259,16 +257,14 @@ def upgrade() -> None:
         indexes=["inventory_id", "org_code", "vuln_id"],
     )
 
-    create_table(
+    child_table(
         "adv_action_updates",
-        integer("action_id"),
+        "action_id",
+        "adv_actions",
         text("note"),
         string("status", 16),
         string("by", 200),
         utc("at"),
-        references={"action_id": "adv_actions"},
-        ondelete="CASCADE",
-        indexes=["action_id"],
     )
 
 

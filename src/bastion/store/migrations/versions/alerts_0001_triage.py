@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
+    child_table,
     create_indexes,
-    create_table,
     drop_indexes,
     drop_table,
     integer,
@@ -62,18 +62,17 @@ def upgrade() -> None:
         "observable = SUBSTR(COALESCE(indicator_value, key), 1, 200)"
     )
     create_indexes("alerts", "verdict", *_INDEXES)
-    create_table(
+    child_table(
         "alert_history",
-        integer("alert_id"),
+        "alert_id",
+        "alerts",
         utc("at"),
         string("actor", 120),
         string("field", 32),
         text("before", nullable=True),
         text("after", nullable=True),
         text("reason", nullable=True),
-        references={"alert_id": "alerts"},
-        ondelete="CASCADE",
-        indexes=["alert_id", ("ix_alert_history_field_at", ["field", "at"])],
+        indexes=[("ix_alert_history_field_at", ["field", "at"])],
     )
 
 

@@ -8,13 +8,9 @@ Revises: 0003
 Create Date: 2026-12-06 21:00:00
 """
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
-
 from bastion.store.migrations.helpers import (
-    IndexSpec,
     boolean,
+    child_table,
     create_table,
     created_updated,
     delivery_columns,
@@ -29,24 +25,6 @@ from bastion.store.migrations.helpers import (
 
 revision: str = "cases_0001"
 down_revision: str | None = "0003"
-
-
-def _case_table(
-    table: str,
-    *columns: sa.Column[object],
-    unique: Sequence[Sequence[str]] = (),
-    indexes: Sequence[IndexSpec] = (),
-) -> None:
-    """Create a table of one case's rows: ``case_id`` first, indexed, gone with its case."""
-    create_table(
-        table,
-        integer("case_id"),
-        *columns,
-        references={"case_id": "cases"},
-        ondelete="CASCADE",
-        unique=unique,
-        indexes=["case_id", *indexes],
-    )
 
 
 def upgrade() -> None:
@@ -75,24 +53,32 @@ def upgrade() -> None:
         integer("merged_into", nullable=True),
         indexes=["created_at", "severity", "status"],
     )
-    _case_table(
+    child_table(
         "case_orgs",
+        "case_id",
+        "cases",
         org_code(),
         unique=[("case_id", "org_code")],
         indexes=["org_code"],
     )
-    _case_table(
+    child_table(
         "case_alerts",
+        "case_id",
+        "cases",
         integer("alert_id"),
         unique=[("alert_id",)],
     )
-    _case_table(
+    child_table(
         "case_advisories",
+        "case_id",
+        "cases",
         string("ref", 16),
         unique=[("case_id", "ref")],
     )
-    _case_table(
+    child_table(
         "case_observables",
+        "case_id",
+        "cases",
         string("kind", 16),
         string("value", 2000),
         string("tlp", 16),
@@ -100,22 +86,28 @@ def upgrade() -> None:
         unique=[("case_id", "kind", "value")],
         indexes=["value"],
     )
-    _case_table(
+    child_table(
         "case_tasks",
+        "case_id",
+        "cases",
         string("title", 300),
         string("status", 16),
         string("assignee", 120, nullable=True),
     )
-    _case_table(
+    child_table(
         "case_timeline",
+        "case_id",
+        "cases",
         utc("at"),
         string("kind", 16),
         string("actor", 120),
         text("text"),
         json("data", nullable=True),
     )
-    _case_table(
+    child_table(
         "case_attachments",
+        "case_id",
+        "cases",
         string("name", 255),
         string("sha256", 64),
         integer("size"),

@@ -9,6 +9,7 @@ from alembic import op
 from bastion.store.migrations.helpers import (
     big_integer,
     boolean,
+    child_table,
     create_table,
     drop_table,
     integer,
@@ -104,9 +105,10 @@ def upgrade() -> None:
         indexes=["policy_id"],
     )
 
-    create_table(
+    child_table(
         "intel_feed_pulls",
-        integer("feed_id"),
+        "feed_id",
+        "intel_feeds",
         utc("started_at"),
         utc("finished_at", nullable=True),
         string("status", 16),
@@ -119,9 +121,6 @@ def upgrade() -> None:
         integer("skipped"),
         text("reason"),
         json("problems"),
-        references={"feed_id": "intel_feeds"},
-        ondelete="CASCADE",
-        indexes=["feed_id"],
     )
 
     with op.batch_alter_table("indicators", schema=None) as batch_op:

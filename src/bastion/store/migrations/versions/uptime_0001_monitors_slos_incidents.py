@@ -9,6 +9,7 @@ Create Date: 2026-12-06 23:30:00
 
 from bastion.store.migrations.helpers import (
     boolean,
+    child_table,
     create_table,
     created_updated,
     delivery_columns,
@@ -79,17 +80,15 @@ def upgrade() -> None:
         integer("period_days"),
         utc("created_at"),
     )
-    create_table(
+    child_table(
         "uptime_burn_alerts",
-        integer("slo_id"),
+        "slo_id",
+        "uptime_slos",
         string("severity", 16),
         json("rules"),
         json("burn"),
         utc("fired_at"),
         utc("cleared_at", nullable=True),
-        references={"slo_id": "uptime_slos"},
-        ondelete="CASCADE",
-        indexes=["slo_id"],
     )
     org_table(
         "uptime_incidents",
@@ -104,16 +103,14 @@ def upgrade() -> None:
         json("organisations"),
         org=org_code(nullable=True),
     )
-    create_table(
+    child_table(
         "uptime_incident_updates",
-        integer("incident_id"),
+        "incident_id",
+        "uptime_incidents",
         utc("at"),
         string("status", 16),
         text("text"),
         string("author", 120),
-        references={"incident_id": "uptime_incidents"},
-        ondelete="CASCADE",
-        indexes=["incident_id"],
     )
     create_table(
         "uptime_status_pages",
