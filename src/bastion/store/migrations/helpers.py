@@ -54,11 +54,6 @@ date = _column_of(sa.Date)
 json = _column_of(sa.JSON)
 
 
-def id_column() -> sa.Column[object]:
-    """Return the integer ``id`` column that most tables key on."""
-    return integer("id")
-
-
 def org_code(*, nullable: bool = False, length: int = 16) -> sa.Column[object]:
     """Return the ``org_code`` column naming the organisation a row belongs to."""
     return string("org_code", length, nullable=nullable)
@@ -77,20 +72,17 @@ def delivery_columns() -> tuple[sa.Column[object], ...]:
     return string("recipient", 500), string("status", 16), integer("attempts"), string("error", 500)
 
 
-def primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
+def _primary_key(table: str, *columns: str) -> sa.PrimaryKeyConstraint:
     """Return the primary key ``pk_<table>`` on ``columns`` (default: ``id``)."""
     return sa.PrimaryKeyConstraint(*(columns or ("id",)), name=op.f(f"pk_{table}"))
 
 
-def unique(table: str, *columns: str) -> sa.UniqueConstraint:
+def _unique(table: str, *columns: str) -> sa.UniqueConstraint:
     """Return the unique constraint ``uq_<table>_<first column>`` on ``columns``."""
     return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{columns[0]}"))
 
 
-_unique = unique
-
-
-def foreign_key(
+def _foreign_key(
     table: str, column: str, target: str, *, ondelete: str | None = None
 ) -> sa.ForeignKeyConstraint:
     """Return the foreign key ``fk_<table>_<column>_<target>`` from ``column`` to ``target.id``."""
@@ -128,13 +120,13 @@ def create_table(
     """
     op.create_table(
         table,
-        *(() if key else (id_column(),)),
+        *(() if key else (integer("id"),)),
         *columns,
         *(
-            foreign_key(table, column, target, ondelete=ondelete)
+            _foreign_key(table, column, target, ondelete=ondelete)
             for column, target in (references or {}).items()
         ),
-        primary_key(table, *key),
+        _primary_key(table, *key),
         *(_unique(table, *names) for names in unique),
     )
     if indexes:
