@@ -1,5 +1,8 @@
-"""Build the columns, constraints and indexes the migrations write again and again.
+"""Build the tables, columns, constraints and indexes the migrations write again and again.
 
+A table is made in one call: :func:`create_table` (keyed on an integer ``id`` unless
+given a key), :func:`org_table` for rows of one organisation, :func:`child_table` for
+rows of one parent row; each adds its keys, foreign keys, unique constraints and indexes.
 Each factory returns exactly what Alembic's autogenerate wrote out by hand: the
 same type, the same ``nullable``, the same constraint and index names under the
 store's naming convention. A migration that has run on a real database must emit
