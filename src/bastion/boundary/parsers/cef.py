@@ -61,7 +61,7 @@ from bastion.boundary.parsers.results import (
     first_failure,
     line_frame,
 )
-from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import with_url_parts
 from bastion.core.events import LINE_COLUMN, TIMESTAMP
 
@@ -311,13 +311,6 @@ def _events(frame: pl.LazyFrame, ctx: ParseContext) -> pl.LazyFrame:
     )
 
 
-_sniff_line = matcher(r".*?CEF:\d+\|")
-
-
-def _sniff(lines: list[str]) -> bool:
-    return mostly(lines, _sniff_line)
-
-
 def parse_cef(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse CEF lines into the common schema."""
     frame = line_frame(lines)
@@ -344,5 +337,5 @@ PARSER = Parser(
     name="cef",
     description="ArcSight CEF, optionally after a syslog header",
     parse=parse_cef,
-    sniff=_sniff,
+    sniff=sniffer(r"CEF:\d+\|", share=0.8),
 )

@@ -28,7 +28,7 @@ from bastion.boundary.parsers.fields import (
     pattern_verdict,
 )
 from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
-from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
@@ -96,15 +96,6 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-_sniff_line = matcher(
-    r"^\s*\d{9,11}\.\d{3}\s+-?\d+\s+\S+\s+[A-Z_]+/\d{3}\s+\d+\s+\S+\s+\S+\s+\S+\s+\S+/\S+\s+\S+"
-)
-
-
-def _sniff(lines: list[str]) -> bool:
-    return mostly(lines, _sniff_line)
-
-
 def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Squid native access.log lines into the common schema."""
     frame = line_frame(lines)
@@ -124,9 +115,14 @@ def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     return finish(_events(split).collect())
 
 
+# A line whose ten fields read as Squid's native ones, from its start.
+_SNIFF = (
+    r"^\s*\d{9,11}\.\d{3}\s+-?\d+\s+\S+\s+[A-Z_]+/\d{3}\s+\d+\s+\S+\s+\S+\s+\S+\s+\S+/\S+\s+\S+"
+)
+
 PARSER = Parser(
     name="squid",
     description="Squid native access.log",
     parse=parse_squid,
-    sniff=_sniff,
+    sniff=sniffer(_SNIFF, share=0.8),
 )

@@ -24,7 +24,7 @@ import polars as pl
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.boundary.parsers.fields import domain, integer, ip_address, null_if_blank, port
 from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
-from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import path_of, with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
@@ -127,13 +127,6 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-_sniff_line = matcher(_LINE)
-
-
-def _sniff(lines: list[str]) -> bool:
-    return mostly(lines, _sniff_line)
-
-
 def parse_webaccess(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse combined or common access-log lines into the common schema."""
     frame = line_frame(lines)
@@ -147,5 +140,5 @@ PARSER = Parser(
     name="nginx",
     description="NCSA combined/common access log (nginx, Apache)",
     parse=parse_webaccess,
-    sniff=_sniff,
+    sniff=sniffer(_LINE, share=0.8),
 )
