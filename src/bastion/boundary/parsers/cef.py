@@ -54,11 +54,10 @@ from bastion.boundary.parsers.fields import (
 )
 from bastion.boundary.parsers.results import (
     ORIGINAL,
-    REASON,
+    checked,
     derive_where,
     fill_where,
     finish,
-    first_failure,
     line_frame,
 )
 from bastion.boundary.parsers.sniffing import sniffer
@@ -256,9 +255,7 @@ def _events(frame: pl.LazyFrame, ctx: ParseContext) -> pl.LazyFrame:
     # A record that names a threat is about it: its category and severity are the threat's.
     threat = col("_threat.name").is_not_null()
     return frame.select(
-        col(LINE_COLUMN),
-        col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         pl.coalesce(*times, col("_syslog_time"), pl.lit(received).dt.convert_time_zone("UTC"))
         .cast(TIMESTAMP)
         .alias("@timestamp"),

@@ -45,9 +45,8 @@ from bastion.boundary.parsers.fields import (
 from bastion.boundary.parsers.jsonlines import decode_json_column
 from bastion.boundary.parsers.results import (
     ORIGINAL,
-    REASON,
+    checked,
     finish,
-    first_failure,
     line_frame,
     scatter_rows,
 )
@@ -185,9 +184,7 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         (stamp.is_null(), "ecs: field '@timestamp' is not an ISO 8601 time or epoch milliseconds"),
     ]
     events = frame.select(
-        pl.col(LINE_COLUMN),
-        pl.col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         stamp.alias("@timestamp"),
         _text("event.dataset").fill_null(pl.lit("ecs")).alias("event.dataset"),
         _text("event.action").str.to_lowercase().alias("event.action"),

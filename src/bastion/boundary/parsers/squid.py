@@ -27,7 +27,12 @@ from bastion.boundary.parsers.fields import (
     null_if_blank,
     pattern_verdict,
 )
-from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    checked,
+    finish,
+    line_frame,
+)
 from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
@@ -65,9 +70,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         (col("destination.bytes").is_null(), "squid: field 'bytes' is not a count"),
     ]
     return frame.select(
-        col(LINE_COLUMN),
-        col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         col("@timestamp"),
         pl.lit("squid.access").alias("event.dataset"),
         col("code").str.to_lowercase().alias("event.action"),

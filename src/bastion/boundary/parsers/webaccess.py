@@ -23,7 +23,12 @@ import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.boundary.parsers.fields import domain, integer, ip_address, null_if_blank, port
-from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    checked,
+    finish,
+    line_frame,
+)
 from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import path_of, with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
@@ -94,9 +99,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         (col("@timestamp").is_null(), "nginx: field 'time' is not like 10/Oct/2000:13:55:36 -0700"),
     ]
     return frame.select(
-        col(LINE_COLUMN),
-        col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         col("@timestamp"),
         pl.lit("nginx.access").alias("event.dataset"),
         pl.when(col("http.response.status_code") == 403).then(pl.lit("denied")).alias("event.type"),

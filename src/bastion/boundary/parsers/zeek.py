@@ -53,9 +53,9 @@ from bastion.boundary.parsers.jsonlines import decode_json_column
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     REASON,
+    checked,
     combine,
     finish,
-    first_failure,
     line_frame,
     non_blank,
 )
@@ -184,9 +184,7 @@ def to_events(
     common_name = col("certificate.subject").str.extract(r"(?:^|,)CN=([^,]*)", 1)
     is_weird = path == "weird"
     return raw.select(
-        pl.col(LINE_COLUMN),
-        pl.col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         pl.col("@timestamp"),
         pl.concat_str([pl.lit("zeek."), path]).fill_null(pl.lit("zeek")).alias("event.dataset"),
         pl.lit("zeek").alias("observer.vendor"),
