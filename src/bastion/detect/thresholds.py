@@ -93,13 +93,12 @@ def load_thresholds(session: Session) -> CheckThresholds:
 
 
 def threshold_views(
-    rule_id: str, settings: Sequence[ThresholdSetting], org: str | None = None
+    rule_id: str, current: CheckThresholds, org: str | None = None
 ) -> list[ThresholdView]:
-    """Return each threshold of a built-in check (none for another rule) as ``settings`` set it."""
+    """Return each threshold of a built-in check (none for another rule) as ``current`` sets it."""
     check = next((c for c in BUILTIN_CHECKS if c.id == rule_id), None)
     if check is None:
         return []
-    current = thresholds_of(settings)
     return [
         ThresholdView(
             rule_id=rule_id,
