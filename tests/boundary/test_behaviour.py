@@ -53,7 +53,9 @@ def test_exfiltration_sums_what_one_host_sends_to_one_address() -> None:
         }
 
     rows = [upload("203.0.113.9", 600)] * 2 + [upload("203.0.113.10", 1100)]
-    found = behaviour(events(rows), CheckThresholds(national={("builtin:exfiltration", "bytes"): 1200}))
+    found = behaviour(
+        events(rows), CheckThresholds(national={("builtin:exfiltration", "bytes"): 1200})
+    )
     assert found["key"].to_list() == ["builtin:exfiltration:203.0.113.9"] * 2
     assert found["severity"].unique().to_list() == ["high"]
 

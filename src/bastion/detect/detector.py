@@ -45,7 +45,7 @@ from bastion.detect.correlation import save as save_windows
 from bastion.detect.correlation_compiler import build_engine, compile_correlations, report_failures
 from bastion.detect.engine import ROW, RuleSet
 from bastion.detect.loader import load_rules
-from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow
+from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow, scoped
 from bastion.detect.rules import RuleStatus
 from bastion.detect.thresholds import load_thresholds
 from bastion.orgs import get_organisation
@@ -276,12 +276,7 @@ def rule_settings(
 
     A member sees its own organisations' tuning only: ``orgs`` is applied in SQL.
     """
-    query = select(RuleSettingRow)
-    if rule_id is not None:
-        query = query.where(RuleSettingRow.rule_id == rule_id)
-    if orgs is not None:
-        wanted = [ALL_ORGANISATIONS, *(o.strip().upper() for o in orgs)]
-        query = query.where(RuleSettingRow.org_code.in_(wanted))
+    query = scoped(RuleSettingRow, rule_id=rule_id, orgs=orgs)
     rows = session.scalars(query.order_by(RuleSettingRow.rule_id, RuleSettingRow.org_code))
     return [
         RuleSetting(r.rule_id, r.org_code or None, r.enabled, as_utc(r.updated_at)) for r in rows

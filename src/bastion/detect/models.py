@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Integer, Select, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -38,3 +40,27 @@ class RuleThresholdRow(Base):
     name: Mapped[str] = mapped_column(String(32))
     value: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+Row = TypeVar("Row", RuleSettingRow, RuleThresholdRow)
+
+
+def _visible(orgs: Sequence[str] | None) -> list[str] | None:
+    """The org_codes of the settings ``orgs`` may see: the national ones and their own."""
+    return None if orgs is None else [ALL_ORGANISATIONS, *(o.strip().upper() for o in orgs)]
+
+
+def scoped(
+    table: type[Row], *, rule_id: str | None = None, orgs: Sequence[str] | None = None
+) -> Select[Row]:
+    """Select a rule's (or every rule's) settings: national ones, and those of ``orgs`` (None: all).
+
+    A member sees its own organisations' settings only: ``orgs`` is applied in SQL.
+    """
+    wanted = _visible(orgs)
+    query = select(table)
+    if rule_id is not None:
+        query = query.where(table.rule_id == rule_id)
+    if wanted is not None:
+        query = query.where(table.org_code.in_(wanted))
+    return query

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.detect.builtin import BUILTIN_CHECKS, CheckThresholds, check_threshold
-from bastion.detect.models import ALL_ORGANISATIONS, RuleThresholdRow
+from bastion.detect.builtin import BUILTIN_CHECKS, CheckThresholds, Threshold, check_threshold
+from bastion.detect.models import ALL_ORGANISATIONS, RuleThresholdRow, scoped
 from bastion.orgs import get_organisation
 
 
@@ -36,8 +36,8 @@ class ThresholdSetting:
 
 
 @dataclass(frozen=True)
-class ThresholdView:
-    """One threshold of a check as a caller sees it: default, national value and its own.
+class ThresholdView(Threshold):
+    """One threshold of a check as a caller sees it: the threshold, its national value and its own.
 
     ``value`` is what applies where the caller looks: ``org``'s own value when it has
     one, else the national value. ``per_org`` holds the organisations' own values that
@@ -45,12 +45,6 @@ class ThresholdView:
     """
 
     rule_id: str
-    name: str
-    unit: str
-    description: str
-    default: int
-    minimum: int
-    maximum: int
     national: int
     org: str | None
     value: int
@@ -64,12 +58,7 @@ def threshold_settings(
 
     A member sees its own organisations' thresholds only: ``orgs`` is applied in SQL.
     """
-    query = select(RuleThresholdRow)
-    if rule_id is not None:
-        query = query.where(RuleThresholdRow.rule_id == rule_id)
-    if orgs is not None:
-        wanted = [ALL_ORGANISATIONS, *(o.strip().upper() for o in orgs)]
-        query = query.where(RuleThresholdRow.org_code.in_(wanted))
+    query = scoped(RuleThresholdRow, rule_id=rule_id, orgs=orgs)
     order = (RuleThresholdRow.rule_id, RuleThresholdRow.name, RuleThresholdRow.org_code)
     return [
         ThresholdSetting(r.rule_id, r.name, r.org_code or None, r.value, as_utc(r.updated_at))
@@ -101,13 +90,8 @@ def threshold_views(
         return []
     return [
         ThresholdView(
+            **vars(t),
             rule_id=rule_id,
-            name=t.name,
-            unit=t.unit,
-            description=t.description,
-            default=t.default,
-            minimum=t.minimum,
-            maximum=t.maximum,
             national=current.value(rule_id, t.name),
             org=org,
             value=current.value(rule_id, t.name, org),

@@ -233,6 +233,18 @@ class ThresholdOut(BaseModel):
         )
 
 
+def tunable(
+    principal: Principal, scope: Scope, catalogue: detect.Catalogue, rule_id: str, org: str | None
+) -> str | None:
+    """Check that ``principal`` may tune ``rule_id`` for ``org`` and that the rule exists.
+
+    Return the organisation's code (None: everyone), as ``tuning_target`` does.
+    """
+    code = tuning_target(principal, scope, org)
+    catalogue.get(rule_id)
+    return code
+
+
 class RuleSummary(BaseModel):
     """A rule as the list shows it."""
 
@@ -407,8 +419,7 @@ def tune_rule(
     principal: PrincipalDep,
 ) -> RuleOut:
     """Switch a rule on or off for every organisation, or for one (audited); return the rule."""
-    code = tuning_target(principal, scope, body.org)
-    catalogue.get(rule_id)
+    code = tunable(principal, scope, catalogue, rule_id, body.org)
     detect.tune_rule(session, principal.as_actor(), rule_id, enabled=body.enabled, org=code)
     return rule_out(*rule_detail(session, catalogue, scope, rule_id))
 
@@ -423,8 +434,7 @@ def tune_threshold(
     principal: PrincipalDep,
 ) -> RuleOut:
     """Set or clear a threshold for every organisation, or for one (audited); return the rule."""
-    code = tuning_target(principal, scope, body.org)
-    catalogue.get(rule_id)
+    code = tunable(principal, scope, catalogue, rule_id, body.org)
     try:
         detect.tune_threshold(
             session, principal.as_actor(), rule_id, body.name, body.value, org=code

@@ -131,8 +131,7 @@ def rule_tune(
     if enabled not in ("on", "off"):
         msg = f"enabled must be on or off, not {enabled!r}"
         raise InputError(msg, Location(field="enabled"))
-    code = api.tuning_target(principal, scope, org or None)
-    catalogue.get(rule_id)
+    code = api.tunable(principal, scope, catalogue, rule_id, org or None)
     detect.tune_rule(session, principal.as_actor(), rule_id, enabled=enabled == "on", org=code)
     return RedirectResponse(
         request.url_for("rule_page", rule_id=rule_id).path + "#tuning", status_code=303
@@ -163,8 +162,7 @@ def rule_threshold(
             msg = f"give the threshold as a whole number, not {value!r}"
             raise InputError(msg, Location(field="value"))
         number = int(written)
-    code = api.tuning_target(principal, scope, org or None)
-    catalogue.get(rule_id)
+    code = api.tunable(principal, scope, catalogue, rule_id, org or None)
     detect.tune_threshold(session, principal.as_actor(), rule_id, name, number, org=code)
     return RedirectResponse(
         request.url_for("rule_page", rule_id=rule_id).path + "#thresholds", status_code=303
