@@ -1,4 +1,4 @@
-"""The console's rule pages: the rules list, one rule, and the form that switches it on or off.
+"""The console's rule pages: the rules list, one rule, the forms that switch it and tune it.
 
 Built on the same functions as `/api/v1/rules` (``bastion.web.api.rules``), so the
 list, its tenancy and who may switch what are the API's.
@@ -131,9 +131,39 @@ def rule_tune(
     if enabled not in ("on", "off"):
         msg = f"enabled must be on or off, not {enabled!r}"
         raise InputError(msg, Location(field="enabled"))
-    code = api.tuning_target(principal, scope, org or None)
-    catalogue.get(rule_id)
+    code = api.tunable(principal, scope, catalogue, rule_id, org or None)
     detect.tune_rule(session, principal.as_actor(), rule_id, enabled=enabled == "on", org=code)
     return RedirectResponse(
         request.url_for("rule_page", rule_id=rule_id).path + "#tuning", status_code=303
+    )
+
+
+@router.post("/rules/{rule_id}/thresholds", name="rule_threshold")
+def rule_threshold(
+    request: Request,
+    rule_id: api.RuleId,
+    session: SessionDep,
+    catalogue: api.CatalogueDep,
+    scope: ScopeDep,
+    principal: PrincipalDep,
+    name: Annotated[str, Form(max_length=32, pattern=PRINTABLE)],
+    value: Annotated[str, Form(max_length=24)] = "",
+    org: Annotated[str, Form(max_length=16, pattern=PRINTABLE)] = "",
+    action: Annotated[str, Form(max_length=8)] = "set",
+) -> RedirectResponse:
+    """Set or clear a built-in check's threshold for everyone or one organisation (audited)."""
+    if action not in ("set", "clear"):
+        msg = f"action must be set or clear, not {action!r}"
+        raise InputError(msg, Location(field="action"))
+    number = None
+    if action == "set":
+        written = value.strip().replace(",", "").replace("_", "")
+        if not written.isdigit():
+            msg = f"give the threshold as a whole number, not {value!r}"
+            raise InputError(msg, Location(field="value"))
+        number = int(written)
+    code = api.tunable(principal, scope, catalogue, rule_id, org or None)
+    detect.tune_threshold(session, principal.as_actor(), rule_id, name, number, org=code)
+    return RedirectResponse(
+        request.url_for("rule_page", rule_id=rule_id).path + "#thresholds", status_code=303
     )
