@@ -9,16 +9,12 @@ Revises: detect_0001
 Create Date: 2026-12-07 05:30:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     big_integer,
+    create_table,
     drop_table,
-    id_column,
     org_code,
-    primary_key,
     string,
-    unique,
     utc,
 )
 
@@ -27,16 +23,14 @@ down_revision: str | None = "detect_0001"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "detect_rule_thresholds",
-        id_column(),
         string("rule_id", 64),
         org_code(),
         string("name", 32),
         big_integer("value"),
         utc("updated_at"),
-        primary_key("detect_rule_thresholds"),
-        unique("detect_rule_thresholds", "rule_id", "org_code", "name"),
+        unique=[("rule_id", "org_code", "name")],
     )
 
 
