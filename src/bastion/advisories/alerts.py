@@ -30,7 +30,7 @@ from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
-from bastion.core.types import org_code
+from bastion.core.types import must_match, org_code
 
 
 class AlertSeverity(Choice, what="alert severity"):
@@ -62,10 +62,8 @@ class AlertContent:
             raise InputError(msg)
         cves = []
         for cve in self.cves:
-            text = cve.strip()
-            if not _CVE.fullmatch(text):
-                msg = f"invalid vulnerability id {cve!r}: expected CVE-YYYY-NNNN or a GHSA id"
-                raise InputError(msg)
+            expected = "expected CVE-YYYY-NNNN or a GHSA id"
+            text = must_match(_CVE, cve.strip(), "vulnerability id", cve, expected)
             cves.append(text.upper() if text.upper().startswith("CVE") else text)
         return replace(
             self,

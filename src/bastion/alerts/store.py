@@ -38,6 +38,7 @@ from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups, write_
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
+from bastion.core.records import from_row
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import Severity
 from bastion.store.bulk import insert_rows
@@ -157,33 +158,13 @@ def _evidence(item: dict[str, Any]) -> Evidence:
 def to_domain(row: Any, *, evidence: bool = True) -> Alert:
     """Return an alert from its ORM row or a selected row (without its evidence unless
     ``evidence``: a row selected without the column)."""
-    return Alert(
-        id=row.id,
+    return from_row(
+        Alert,
+        row,
         org=row.org_code,
-        host=row.host,
         kind=AlertKind(row.kind),
-        key=row.key,
-        title=row.title,
         severity=Severity(row.severity),
-        verdict=row.verdict,
-        retrospective=row.retrospective,
-        indicator_type=row.indicator_type,
-        indicator_value=row.indicator_value,
-        indicator_source=row.indicator_source,
-        indicator_threat=row.indicator_threat,
-        count=row.count,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
         evidence=tuple(_evidence(e) for e in row.evidence or []) if evidence else (),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        state=row.state,
-        resolution=row.resolution,
-        assignee=row.assignee,
-        group_id=row.group_id,
-        observable=row.observable,
-        source=row.source,
-        source_ref=row.source_ref,
     )
 
 

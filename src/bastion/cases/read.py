@@ -49,6 +49,7 @@ from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
 from bastion.core.types import Tlp
+from bastion.store.paging import page_of
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,7 @@ def list_cases(
     if search:
         like = f"%{search.strip()}%"
         query = query.where(or_(CaseRow.title.ilike(like), CaseRow.description.ilike(like)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(CaseRow.id.desc()).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    rows = list(session.scalars(page))
+    rows, total = page_of(session, query, CaseRow.id.desc(), limit=limit, offset=offset)
     orgs = organisations_of(session, [r.id for r in rows])
     moment = now or utcnow()
     return [
