@@ -11,6 +11,7 @@ import pytest
 from bastion.core.choices import Choice
 from bastion.core.errors import InputError, Location, NotFoundError
 from bastion.core.records import from_row, must_exist
+from bastion.core.scope import Scope
 from bastion.core.types import must_match
 from bastion.intel.indicator import IndicatorType
 from bastion.orgs import OrgType
@@ -95,3 +96,13 @@ def test_agent_names_share_the_refusal_shape() -> None:
     assert agent_name(" Leeds-1 ") == "leeds-1"
     with pytest.raises(InputError, match=r"^invalid agent name 'a b': 1-64 lower-case"):
         agent_name("a b")
+
+
+def test_a_scope_answers_for_what_it_cannot_see_as_for_what_is_not_there() -> None:
+    mine, theirs = SimpleNamespace(org_code="RAL"), SimpleNamespace(org_code="RJ1")
+    member = Scope.of(["ral"])
+    assert member.visible(mine, "no such thing") is mine
+    assert Scope.everything().visible(theirs, "no such thing") is theirs
+    for hidden in (theirs, None, SimpleNamespace(org_code=None)):
+        with pytest.raises(NotFoundError, match=r"^no such thing$"):
+            member.visible(hidden, "no such thing")
