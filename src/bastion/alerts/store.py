@@ -88,6 +88,15 @@ _LENGTHS = {
     "observable": 200,
 }
 _IDENTITY = ["organization.id", "host.ip", "kind", "key"]
+# What a group takes from the first of its events that has it.
+_FIRST_KNOWN = (
+    "title",
+    "indicator.type",
+    "indicator.value",
+    "indicator.source",
+    "indicator.threat",
+    "observable",
+)
 _RANKS = {s.value: s.rank for s in Severity}
 
 
@@ -229,9 +238,6 @@ def aggregate_candidates(
         (gap.is_null() | (gap > window)).cast(pl.Int64).cum_sum().alias("_group")
     )
 
-    def first_known(name: str) -> pl.Expr:
-        return pl.col(name).drop_nulls().first()
-
     return (
         grouped.group_by([*_IDENTITY, "_group"])
         .agg(
@@ -240,12 +246,7 @@ def aggregate_candidates(
             pl.col("@timestamp").max().alias("last_seen"),
             pl.col("blocked").fill_null(False).all().alias("all_blocked"),
             pl.col("severity").replace_strict(_RANKS, return_dtype=pl.Int8).max().alias("rank"),
-            first_known("title").alias("title"),
-            first_known("indicator.type").alias("indicator.type"),
-            first_known("indicator.value").alias("indicator.value"),
-            first_known("indicator.source").alias("indicator.source"),
-            first_known("indicator.threat").alias("indicator.threat"),
-            first_known("observable").alias("observable"),
+            *(pl.col(name).drop_nulls().first() for name in _FIRST_KNOWN),
             pl.col("_evidence").head(evidence_limit).alias("evidence"),
         )
         .with_columns(
