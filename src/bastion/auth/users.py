@@ -21,7 +21,7 @@ from bastion.auth.roles import MEMBER_ROLES, Role
 from bastion.core.errors import ConflictError, InputError, Location, NotFoundError
 from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.core.types import must_match, org_code
+from bastion.core.types import org_code
 from bastion.store.paging import page_of
 
 # argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, 3 passes).
@@ -85,9 +85,14 @@ def public_view(user: User) -> dict[str, Any]:
 
 def parse_username(value: str) -> str:
     """Return ``value`` as a username (lower case); raise InputError when it cannot be one."""
-    expected = "2-64 characters, letters, digits and . _ @ -, starting with a letter or digit"
-    where = Location(field="username")
-    return must_match(_USERNAME, value.strip().lower(), "username", value, expected, where)
+    name = value.strip().lower()
+    if not _USERNAME.match(name):
+        msg = (
+            f"invalid username {value!r}: 2-64 characters, letters, digits and . _ @ -, "
+            "starting with a letter or digit"
+        )
+        raise InputError(msg, Location(field="username"))
+    return name
 
 
 def check_password(password: str) -> str:

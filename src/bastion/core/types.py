@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 from typing import NewType
 
-from bastion.core.errors import InputError, Location
+from bastion.core.errors import InputError
 
 OrgCode = NewType("OrgCode", str)
 
@@ -15,12 +15,7 @@ _ORG_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
 
 
 def must_match(
-    pattern: re.Pattern[str],
-    text: str,
-    what: str,
-    given: str,
-    expected: str = "",
-    location: Location | None = None,
+    pattern: re.Pattern[str], text: str, what: str, given: str, expected: str = ""
 ) -> str:
     """Return ``text`` when ``pattern`` matches all of it; else raise InputError.
 
@@ -30,7 +25,7 @@ def must_match(
     if pattern.fullmatch(text):
         return text
     msg = f"invalid {what} {given!r}: {expected}" if expected else f"invalid {what} {given!r}"
-    raise InputError(msg, location)
+    raise InputError(msg)
 
 
 def org_code(value: str) -> OrgCode:
