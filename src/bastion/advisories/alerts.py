@@ -157,26 +157,12 @@ def get_alert(session: Session, ref: str) -> Alert:
     """Return the alert with every version of its content."""
     row = alert_row(session, ref)
     versions = _versions(session, row)
-    return Alert(
-        ref=row.ref,
-        status=row.status,
-        version=row.version,
+    return from_row(
+        Alert,
+        row,
         content=version_content(versions[-1]),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        published_at=row.published_at,
         extra_organisations=tuple(row.extra_orgs),
-        versions=tuple(
-            AlertVersion(
-                v.version,
-                version_content(v),
-                v.author,
-                v.change_note,
-                v.created_at,
-                v.published_at,
-            )
-            for v in versions
-        ),
+        versions=tuple(from_row(AlertVersion, v, content=version_content(v)) for v in versions),
     )
 
 
