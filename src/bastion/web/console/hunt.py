@@ -125,9 +125,8 @@ def hunt_download(
     format: Annotated[api.ExportFormat, Form()] = api.ExportFormat.CSV,
 ) -> Response:
     """Download the editor's query's rows as CSV or Parquet."""
-    return api.export_hunt(
-        api.ExportIn(sql=sql, format=format), session, settings, principal, slots
-    )
+    box = api.Sandbox(session, settings, principal, slots)
+    return api.export_hunt(api.ExportIn(sql=sql, format=format), box)
 
 
 @router.post("/hunt/saved", name="hunt_save")
