@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse
 from pydantic import Field
 
@@ -17,26 +17,27 @@ from bastion.alerts import triage
 from bastion.core.errors import InputError
 from bastion.web.api.alert_triage import writable_ids
 from bastion.web.api.alerts import MAX_ID, AlertId, AlertScope
-from bastion.web.auth import PrincipalDep
-from bastion.web.deps import SessionDep
+from bastion.web.console.view import View, see_other
 
 router = APIRouter(include_in_schema=False)
+Alerts = Annotated[View, Depends(View.of("alerts"))]
 
 ACTIONS = ("ack", "assign", "close", "note", "split")
 Text = Annotated[str, Form(max_length=10_000)]
 
 
 def _act(
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: View,
+    scope: AlertScope,
     ids: list[int],
     action: str,
     assignee: str,
     resolution: str,
     reason: str,
 ) -> None:
-    actor = principal.as_actor()
-    why = reason or None
+    """Do ``action`` to the alerts ``ids`` once each is found writable (404, then 403)."""
+    session, actor, why = view.session, view.principal.as_actor(), reason or None
+    ids = writable_ids(session, view.principal, scope, ids)
     if action == "ack":
         triage.acknowledge(session, actor, ids, reason=why)
     elif action == "assign":
@@ -58,29 +59,23 @@ def _act(
 
 @router.post("/alerts/{alert_id}/triage", name="alert_triage")
 def alert_triage(
-    request: Request,
     alert_id: AlertId,
-    session: SessionDep,
+    view: Alerts,
     scope: AlertScope,
-    principal: PrincipalDep,
     action: Annotated[str, Form(max_length=16)],
     assignee: Annotated[str, Form(max_length=120)] = "",
     resolution: Annotated[str, Form(max_length=32)] = "",
     reason: Text = "",
 ) -> RedirectResponse:
     """Act on one alert from its page, then show it again."""
-    ids = writable_ids(session, principal, scope, [alert_id])
-    _act(session, principal, ids, action, assignee, resolution, reason)
-    page = request.url_for("alert_page", alert_id=alert_id).path
-    return RedirectResponse(f"{page}#triage", status_code=303)
+    _act(view, scope, [alert_id], action, assignee, resolution, reason)
+    return view.redirect("alert_page", "#triage", alert_id=alert_id)
 
 
 @router.post("/alerts/triage", name="alert_bulk")
 def alert_bulk(
-    request: Request,
-    session: SessionDep,
+    view: Alerts,
     scope: AlertScope,
-    principal: PrincipalDep,
     action: Annotated[str, Form(max_length=16)],
     ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=500)] = [],  # noqa: B006
     assignee: Annotated[str, Form(max_length=120)] = "",
@@ -95,8 +90,6 @@ def alert_bulk(
     if not ids:
         msg = "tick at least one alert"
         raise InputError(msg)
-    chosen = writable_ids(session, principal, scope, ids)
-    _act(session, principal, chosen, action, assignee, resolution, reason)
-    listing = request.url_for("alert_list").path
-    target = back if back.startswith(f"{listing}?") else listing
-    return RedirectResponse(target, status_code=303)
+    _act(view, scope, ids, action, assignee, resolution, reason)
+    listing = view.path("alert_list")
+    return see_other(back if back.startswith(f"{listing}?") else listing)
