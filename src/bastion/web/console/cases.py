@@ -66,7 +66,7 @@ def case_list(
     writable_orgs = sorted(o for o in (scope.codes or []) if principal.can("cases:write", o))
     return view.render(
         "cases/list.html",
-        cases=found, total=total,
+        cases=found,
         **paging(view.request, page, total, len(found), size=PAGE_SIZE, params=filters),
         filters=filters,
         severities=list(cases.CaseSeverity), templates=list(cases.TEMPLATES),
