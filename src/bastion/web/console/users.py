@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from bastion import audit, auth
 from bastion.core.errors import ConflictError, InputError, Location
@@ -55,23 +54,14 @@ def _page(view: View, username: str, *, enrolment: auth.Enrolment | None = None)
 
 
 @dataclass(frozen=True)
-class _Edit:
+class _Edit(View):
     """One edit of a user's page: the administrator's view, and the user edited."""
 
-    view: View
     username: str
-
-    @property
-    def session(self) -> Session:
-        return self.view.session
-
-    @property
-    def principal(self) -> auth.Principal:
-        return self.view.principal
 
     def back(self) -> RedirectResponse:
         """Return to the user's page (after a POST, with a GET)."""
-        return self.view.redirect("user_page", username=self.username.strip().lower())
+        return self.redirect("user_page", username=self.username.strip().lower())
 
     def not_yourself(self, what: str) -> None:
         """Refuse an edit that would lock the administrator making it out of administration."""
@@ -82,16 +72,16 @@ class _Edit:
 
     def page(self, enrolment: auth.Enrolment | None) -> HTMLResponse:
         """Show the user's page again, with a new second factor shown this once."""
-        return _page(self.view, self.username, enrolment=enrolment)
+        return _page(self, self.username, enrolment=enrolment)
 
     def confirm(self, what: str, fields: dict[str, str]) -> HTMLResponse:
         """Ask before a destructive edit: a page whose form posts it again with confirm=yes."""
         username = self.username.strip().lower()
         route = "user_status" if what == "disable" else "user_reset_totp"
-        return self.view.render(
+        return self.render(
             "admin/confirm.html",
             username=username,
-            action=self.view.path(route, username=username),
+            action=self.path(route, username=username),
             question=(
                 f"Disable {self.username}?"
                 if what == "disable"
@@ -104,7 +94,7 @@ class _Edit:
 
 
 def _edit(view: UsersView, username: Username) -> _Edit:
-    return _Edit(view, username)
+    return _Edit(view.request, view.session, view.templates, view.principal, view.section, username)
 
 
 Edit = Annotated[_Edit, Depends(_edit)]
