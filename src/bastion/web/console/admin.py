@@ -40,51 +40,40 @@ def _paging(
 
 
 def _list_page(
-    view: View, template: str, context: dict[str, object], *, created: bool
+    view: View, template: str, context: dict[str, object], created: object
 ) -> HTMLResponse:
     """Show an administration list; after a creation (its secret shown this once), 201, uncached."""
-    return view.respond(template, context, status_code=201 if created else 200, no_store=created)
+    done = created is not None
+    return view.respond(
+        template, {**context, "created": created}, status_code=201 if done else 200, no_store=done
+    )
 
 
 def _users_page(
-    view: View,
-    found: list[auth.User],
-    total: int,
-    page: int,
-    params: dict[str, str],
-    created: dict[str, object] | None = None,
+    view: View, params: dict[str, str], page: int = 1, created: object = None
 ) -> HTMLResponse:
-    """Show a page of users listed with ``params``, and a user just ``created``."""
+    """Show a page of the users listed with ``params`` (none: all), and a user just ``created``."""
+    search = params.get("search", "")
+    org = params.get("org", "")
+    sort = params.get("sort", "username")
+    found, total = auth.list_users(
+        view.session,
+        search=search.strip() or None,
+        org=org.strip() or None,
+        sort=sort or "username",
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
     context = {
         "users": found,
-        "search": params.get("search", ""),
-        "org": params.get("org", ""),
-        "sort": params.get("sort", "username"),
+        "search": search,
+        "org": org,
+        "sort": sort,
         "sorts": USER_SORT_LABELS,
         "roles": list(auth.Role),
-        "created": created,
         **_paging(view, page, total, len(found), params),
     }
-    return _list_page(view, "admin/users.html", context, created=created is not None)
-
-
-def _tokens_page(
-    view: View,
-    found: list[auth.ApiToken],
-    total: int,
-    page: int,
-    params: dict[str, str],
-    created: auth.NewToken | None = None,
-) -> HTMLResponse:
-    """Show a page of tokens listed with ``params``, and a token just ``created``."""
-    context = {
-        "tokens": found,
-        "org": params.get("org", ""),
-        "contexts": CONTEXTS,
-        "created": created,
-        **_paging(view, page, total, len(found), params),
-    }
-    return _list_page(view, "admin/tokens.html", context, created=created is not None)
+    return _list_page(view, "admin/users.html", context, created)
 
 
 @router.get("/users", name="user_list", dependencies=[Depends(require_national("users:read"))])
@@ -96,15 +85,7 @@ def user_list(
     page: Page = 1,
 ) -> HTMLResponse:
     """Show the users, their roles and organisations, sorted, filtered, 50 a page."""
-    found, total = auth.list_users(
-        view.session,
-        search=search.strip() or None,
-        org=org.strip() or None,
-        sort=sort or "username",
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-    )
-    return _users_page(view, found, total, page, {"search": search, "org": org, "sort": sort})
+    return _users_page(view, {"search": search, "org": org, "sort": sort}, page)
 
 
 @router.post("/users", name="user_create", dependencies=[Depends(require_national("users:write"))])
@@ -131,9 +112,26 @@ def user_create(
         national_role=wanted if wanted.national else None,
         memberships=[(code, wanted)] if code else [],
     )
-    found, total = auth.list_users(view.session, limit=PAGE_SIZE)
-    created = {"user": user, "password": password, "enrolment": enrolled}
-    return _users_page(view, found, total, 1, {}, created)
+    return _users_page(
+        view, {}, created={"user": user, "password": password, "enrolment": enrolled}
+    )
+
+
+def _tokens_page(
+    view: View, params: dict[str, str], page: int = 1, created: object = None
+) -> HTMLResponse:
+    """Show a page of the API tokens listed with ``params`` (none: all), and one just ``created``."""
+    org = params.get("org", "")
+    found, total = auth.list_tokens(
+        view.session, org=org.strip() or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    context = {
+        "tokens": found,
+        "org": org,
+        "contexts": CONTEXTS,
+        **_paging(view, page, total, len(found), params),
+    }
+    return _list_page(view, "admin/tokens.html", context, created)
 
 
 @router.get("/tokens", name="token_list", dependencies=[Depends(require_national("users:write"))])
@@ -141,10 +139,7 @@ def token_list(
     view: Tokens, org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "", page: Page = 1
 ) -> HTMLResponse:
     """Show the API tokens, newest first, and a form to create one."""
-    found, total = auth.list_tokens(
-        view.session, org=org.strip() or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return _tokens_page(view, found, total, page, {"org": org})
+    return _tokens_page(view, {"org": org}, page)
 
 
 @router.post(
@@ -166,8 +161,7 @@ def token_create(
         org=org.strip() or None,
         lifetime=timedelta(days=days),
     )
-    found, total = auth.list_tokens(view.session, limit=PAGE_SIZE)
-    return _tokens_page(view, found, total, 1, {}, new)
+    return _tokens_page(view, {}, created=new)
 
 
 @router.post(
