@@ -178,8 +178,8 @@ def _open_by_age(session: Session, scope: Scope, moment: datetime) -> dict[str, 
         query = query.where(CaseRow.id.in_(visible_ids(scope)))
     ages = query.subquery()  # grouped outside: PostgreSQL would not match the CASE's parameters
     grouped = select(ages.c.age, func.count()).group_by(ages.c.age)
-    found: dict[str, int] = dict(session.execute(grouped).tuples().all())
-    return {label: int(found.get(label, 0)) for label in labels}
+    found = {str(age): int(n) for age, n in session.execute(grouped)}
+    return {label: found.get(label, 0) for label in labels}
 
 
 def _days(
