@@ -33,6 +33,7 @@ from bench._boundary.report import Load, write_document
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CHUNK = 50_000
+CASE_CHUNK = 5_000  # a case is ten rows in five tables
 SEVERITIES = ("low", "medium", "high", "critical")
 STATES = ("new", "acknowledged", "in_progress", "closed")
 FAMILIES = ("builtin:port-scan", "builtin:log4shell-probe", "builtin:exfiltration", "sigma:ps")
@@ -101,27 +102,32 @@ def seeded_store(
         yield Seeded(store, codes, end, seconds)
 
 
-def seed_organisations(store: Store, count: int) -> list[str]:
-    """Save ``count`` organisations ``B00000``…; return their codes."""
+def seed_organisations(store: Store, count: int, *, trusts_every: int = 1) -> list[str]:
+    """Save ``count`` organisations ``B00000``…; return their codes.
+
+    Every ``trusts_every``-th is a trust, the others GP practices (the federation's
+    shape: a few hundred trusts, tens of thousands of practices).
+    """
     from bastion import orgs
 
     codes = [f"B{i:05d}" for i in range(count)]
+    kinds = {True: ("Trust", orgs.OrgType.TRUST), False: ("Practice", orgs.OrgType.GP_PRACTICE)}
+    made = []
+    for i, code in enumerate(codes):
+        label, kind = kinds[i % trusts_every == 0]
+        made.append(orgs.Organisation(code, f"{label} {code}", kind))
     with store.session() as session:
-        orgs.save_organisations(
-            session,
-            [orgs.Organisation(c, f"Trust {c}", orgs.OrgType.TRUST) for c in codes],
-            actor=Actor.cli("bench"),
-            source="bench",
-        )
+        orgs.save_organisations(session, made, actor=Actor.cli("bench"), source="bench")
     return codes
 
 
 def alert_rows(
-    first: int, count: int, total: int, codes: list[str], end: datetime
+    first: int, count: int, total: int, codes: list[str], end: datetime, *, base: int = 0
 ) -> list[dict[str, Any]]:
     """Return alert rows ``first``… of ``total`` spread over the year to ``end``, most closed.
 
-    Deterministic: row ``i`` depends on ``i`` only. An organisation's alerts are every
+    Deterministic: row ``i`` depends on ``i`` only, and its id is ``base + i`` (``base``:
+    the largest id already stored). An organisation's alerts are every
     ``len(codes)``-th; four in five are closed; severities low 40 %, medium 30 %,
     high 20 %, critical 10 %; a fifth got through (live); alerts come in groups of three.
     """
@@ -139,7 +145,7 @@ def alert_rows(
         family = FAMILIES[m % 4]
         observable = f"198.51.{(i // 3) % 256}.{(i // 768) % 256}"
         rows.append({
-            "id": i, "org_code": codes[i % len(codes)], "host": f"10.{i % 200}.0.{i % 250}",
+            "id": base + i, "org_code": codes[i % len(codes)], "host": f"10.{i % 200}.0.{i % 250}",
             "kind": "rule", "key": f"{family}:{observable}", "title": f"{family} from {observable}",
             "severity": SEVERITIES[sev], "verdict": "live" if m % 5 == 1 else "blocked",
             "retrospective": False, "indicator_type": None, "indicator_value": None,
@@ -147,12 +153,18 @@ def alert_rows(
             "first_seen": last - timedelta(minutes=m % 60), "last_seen": last, "evidence": [],
             "created_at": last, "updated_at": last, "state": STATES[st],
             "resolution": "benign" if st == 3 else None,
-            "assignee": f"analyst{m % 7}" if st == 2 else None, "group_id": i - (i - 1) % 3,
+            "assignee": f"analyst{m % 7}" if st == 2 else None, "group_id": base + i - (i - 1) % 3,
             "acknowledged_at": last + timedelta(minutes=1 + i % 120) if st else None,
             "closed_at": last + timedelta(minutes=1 + i % 120) if st == 3 else None,
             "observable": observable, "source": None, "source_ref": None,
         })  # fmt: skip
     return rows
+
+
+def largest_id(store: Store, table: str) -> int:
+    """Return the largest ``id`` stored in ``table`` (0 when it is empty)."""
+    with store.engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one())
 
 
 def bulk_insert(store: Store, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -212,21 +224,83 @@ def history_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def seed_alerts(
     store: Store, count: int, codes: list[str], end: datetime, *, history: bool = False
 ) -> float:
-    """Load ``count`` alerts spread over the year before ``end`` (and their triage history);
-    return the seconds taken."""
+    """Load ``count`` alerts spread over the year before ``end`` (and their triage history),
+    after any already stored; return the seconds taken."""
     from bastion.alerts.models import AlertHistoryRow, AlertRow
 
     started = time.perf_counter()
+    base = largest_id(store, "alerts")
     with (
         indexes_dropped(store, AlertRow.__table__),
         indexes_dropped(store, AlertHistoryRow.__table__),
     ):
         for first in range(1, count + 1, CHUNK):
-            rows = alert_rows(first, min(CHUNK, count + 1 - first), count, codes, end)
+            rows = alert_rows(first, min(CHUNK, count + 1 - first), count, codes, end, base=base)
             bulk_insert(store, AlertRow.__table__, rows)
             if history:
                 bulk_insert(store, AlertHistoryRow.__table__, history_rows(rows))
     after_bulk_load(store, ["alerts"])
+    return time.perf_counter() - started
+
+
+def case_rows(
+    first: int, count: int, codes: list[str], start: datetime, *, base: int = 0
+) -> dict[str, list[dict[str, Any]]]:
+    """Return the rows of cases ``first``…``first + count - 1``, table by table.
+
+    Each case has one organisation, three tasks, an observable and five timeline
+    entries; a tenth are closed; case ``n`` (id ``base + n``) opened ``5 n`` minutes
+    after ``start``.
+    """
+    tables: dict[str, list[dict[str, Any]]] = {
+        n: [] for n in ("cases", "case_orgs", "case_tasks", "case_timeline", "case_observables")
+    }
+    for n in range(first, first + count):
+        case_id, opened, closed = base + n, start + timedelta(minutes=5 * n), n % 10 == 0
+        tables["cases"].append({
+            "id": case_id, "title": f"Bench case {case_id}", "description": "", "owner": None,
+            "severity": SEVERITIES[n % 4], "tlp": "AMBER",
+            "pap": "AMBER", "status": "closed" if closed else "triage", "tags": [],
+            "techniques": ["T1071"], "patient_impact": "none", "clinical_systems": [],
+            "downtime_since": None, "personal_data": n % 3 == 0, "aware_at": opened,
+            "breach_reported_at": None, "sector_reported_at": None, "created_at": opened,
+            "updated_at": opened, "acknowledged_at": opened + timedelta(minutes=30),
+            "closed_at": opened + timedelta(hours=6) if closed else None,
+            "resolution": "benign" if closed else "", "merged_into": None,
+        })  # fmt: skip
+        tables["case_orgs"].append({"case_id": case_id, "org_code": codes[n % len(codes)]})
+        tables["case_tasks"] += [
+            {"case_id": case_id, "title": f"Task {t}", "status": "todo", "assignee": None}
+            for t in range(3)
+        ]
+        tables["case_timeline"] += [
+            {"case_id": case_id, "at": opened + timedelta(minutes=t), "kind": "note",
+             "actor": "cli:bench", "text": f"note {t}", "data": None}
+            for t in range(5)
+        ]  # fmt: skip
+        tables["case_observables"].append(
+            {"case_id": case_id, "kind": "domain", "value": f"c{n % 5000}.bad.example",
+             "tlp": "AMBER", "note": ""}
+        )  # fmt: skip
+    return tables
+
+
+def seed_cases(store: Store, cases: int, codes: list[str]) -> float:
+    """Load ``cases`` cases opened over the last ``5 cases`` minutes, after any already
+    stored, case ``n`` at organisation ``codes[n % len(codes)]``; return the seconds taken."""
+    from bastion.cases import models
+
+    started = time.perf_counter()
+    base = largest_id(store, "cases")
+    tables = {t.__tablename__: t.__table__ for t in (
+        models.CaseRow, models.CaseOrgRow, models.TaskRow, models.TimelineRow, models.ObservableRow
+    )}  # fmt: skip
+    start = datetime.now(UTC) - timedelta(minutes=5 * cases + 60)
+    for first in range(1, cases + 1, CASE_CHUNK):
+        rows = case_rows(first, min(CASE_CHUNK, cases + 1 - first), codes, start, base=base)
+        for name, batch in rows.items():
+            bulk_insert(store, tables[name], batch)
+    after_bulk_load(store, ["cases"])
     return time.perf_counter() - started
 
 
@@ -238,8 +312,8 @@ class Signed:
     csrf: str
 
 
-def sign_in(store: Store, national: bool, org: str | None = None) -> Signed:
-    """Create and sign in a national analyst, or the lead of ``org``."""
+def sign_in(store: Store, national: bool, org: str | None = None, *, admin: bool = False) -> Signed:
+    """Create and sign in a national analyst (administrator: ``admin``), or the lead of ``org``."""
     from bastion.auth import Role
     from bastion.auth import users as auth_users
     from bastion.web.testing import FAST_HASHER, create_person, open_session
@@ -247,7 +321,8 @@ def sign_in(store: Store, national: bool, org: str | None = None) -> Signed:
     production, auth_users.HASHER = auth_users.HASHER, FAST_HASHER
     try:
         if national:
-            person = create_person(store, "analyst", Role.NATIONAL_ANALYST)
+            role = Role.NATIONAL_ADMIN if admin else Role.NATIONAL_ANALYST
+            person = create_person(store, role.value.replace("_", ""), role)
         else:
             assert org is not None
             person = create_person(store, f"lead{org.lower()}", None, ((org, Role.ORG_LEAD),))
@@ -292,14 +367,16 @@ def measure(call: Callable[[], object], rounds: int) -> list[float]:
     return samples
 
 
-def write_results(path: Path, results: list[dict[str, Any]], loads: list[float]) -> None:
+def write_results(
+    path: Path, results: list[dict[str, Any]], loads: list[float], **extra: Any
+) -> None:
     """Print ``results`` and write them with the machine, its load over the run (``loads``,
-    sampled by the caller, and one more now) and the date to ``path``."""
+    sampled by the caller, and one more now), the date and ``extra`` to ``path``."""
     for r in results:
         print(f"{r['case']:<100} {r['metric']:>5} {r['value']:>9} {r['unit']}")
     load = Load()
     load.samples = [*loads, *load.samples]
-    write_document(path, results, load)
+    write_document(path, results, load, **extra)
 
 
 def load_average() -> float:

@@ -19,18 +19,17 @@ import argparse
 import asyncio
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bastion.alerts import response_metrics
 from bastion.audit import Actor
 from bench._soc import (
-    after_bulk_load,
-    bulk_insert,
     load_average,
     measure,
     percentiles,
+    seed_cases,
     seeded_store,
     sign_in,
     timed_get,
@@ -38,59 +37,6 @@ from bench._soc import (
 )
 
 RESULTS = Path(__file__).parent / "results" / "cases.json"
-CHUNK = 5_000
-
-
-def _rows(
-    first: int, count: int, codes: list[str], start: datetime
-) -> dict[str, list[dict[str, Any]]]:
-    """Return the rows of cases ``first``…``first + count - 1``, table by table."""
-    tables: dict[str, list[dict[str, Any]]] = {
-        n: [] for n in ("cases", "case_orgs", "case_tasks", "case_timeline", "case_observables")
-    }
-    for case_id in range(first, first + count):
-        opened = start + timedelta(minutes=5 * case_id)
-        closed = case_id % 10 == 0
-        tables["cases"].append({
-            "id": case_id, "title": f"Bench case {case_id}", "description": "", "owner": None,
-            "severity": ("low", "medium", "high", "critical")[case_id % 4], "tlp": "AMBER",
-            "pap": "AMBER", "status": "closed" if closed else "triage", "tags": [],
-            "techniques": ["T1071"], "patient_impact": "none", "clinical_systems": [],
-            "downtime_since": None, "personal_data": case_id % 3 == 0, "aware_at": opened,
-            "breach_reported_at": None, "sector_reported_at": None, "created_at": opened,
-            "updated_at": opened, "acknowledged_at": opened + timedelta(minutes=30),
-            "closed_at": opened + timedelta(hours=6) if closed else None,
-            "resolution": "benign" if closed else "", "merged_into": None,
-        })  # fmt: skip
-        tables["case_orgs"].append({"case_id": case_id, "org_code": codes[case_id % len(codes)]})
-        tables["case_tasks"] += [
-            {"case_id": case_id, "title": f"Task {t}", "status": "todo", "assignee": None}
-            for t in range(3)
-        ]
-        tables["case_timeline"] += [
-            {"case_id": case_id, "at": opened + timedelta(minutes=t), "kind": "note",
-             "actor": "cli:bench", "text": f"note {t}", "data": None}
-            for t in range(5)
-        ]  # fmt: skip
-        tables["case_observables"].append(
-            {"case_id": case_id, "kind": "domain", "value": f"c{case_id % 5000}.bad.example",
-             "tlp": "AMBER", "note": ""}
-        )  # fmt: skip
-    return tables
-
-
-def _seed(store: Any, cases: int, codes: list[str]) -> None:
-    from bastion.cases import models
-
-    tables = {t.__tablename__: t.__table__ for t in (
-        models.CaseRow, models.CaseOrgRow, models.TaskRow, models.TimelineRow, models.ObservableRow
-    )}  # fmt: skip
-    start = datetime.now(UTC) - timedelta(minutes=5 * cases + 60)
-    for first in range(1, cases + 1, CHUNK):
-        rows = _rows(first, min(CHUNK, cases + 1 - first), codes, start)
-        for name, batch in rows.items():
-            bulk_insert(store, tables[name], batch)
-    after_bulk_load(store, ["cases"])
 
 
 def run(
@@ -107,7 +53,7 @@ def run(
             return []
         store, codes, end, seeded_alerts = ready.store, ready.codes, ready.end, ready.seconds
         started = time.perf_counter()
-        _seed(store, cases_count, codes)
+        seed_cases(store, cases_count, codes)
         seeded = time.perf_counter() - started
         year_ago = end - timedelta(days=365)
         with store.session() as session:  # the daily roll-up, once after the bulk load

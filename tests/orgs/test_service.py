@@ -15,6 +15,7 @@ from bastion.orgs import (
     list_organisations,
     organisation_names_of,
     save_organisation,
+    top_ancestors,
 )
 from bastion.store import Store
 
@@ -127,3 +128,20 @@ def test_list_filters_search_and_pages(store: Store) -> None:
         assert total == 2
         found, _ = list_organisations(s, type=OrgType.ICB)
         assert [o.code for o in found] == ["QOP"]
+
+
+def test_top_ancestors_climb_each_chain_of_parents_to_its_top(store: Store) -> None:
+    _federation(store)
+    with store.session() as s:
+        save_organisation(
+            s, Organisation("Y62", "North West", OrgType.REGION), actor=Actor.cli("t")
+        )
+        region = get_organisation(s, "QOP")
+        save_organisation(
+            s,
+            Organisation(region.code, region.name, region.type, parent="Y62"),
+            actor=Actor.cli("t"),
+        )
+        found = top_ancestors(s, ["P84001", "R0A", "QOP", "Y62", "NOPE"])
+    # Three levels up, two, one, none; a code not in the federation is its own top.
+    assert found == {"P84001": "Y62", "R0A": "Y62", "QOP": "Y62", "Y62": "Y62", "NOPE": "NOPE"}

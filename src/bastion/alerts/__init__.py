@@ -8,6 +8,7 @@ from bastion.alerts.queries import (
     AlertFilter,
     AlertPage,
     alert_page,
+    count_alerts,
     count_alerts_by_key,
     get_alert,
     list_alerts,
@@ -25,6 +26,7 @@ from bastion.alerts.store import (
     aggregate_candidates,
     record_alerts,
 )
+from bastion.alerts.summary import AlertSummary, Source, summarise_alerts
 
 __all__ = [
     "COUNT_CAP",
@@ -34,16 +36,19 @@ __all__ = [
     "AlertFilter",
     "AlertPage",
     "AlertStats",
+    "AlertSummary",
     "Evidence",
     "ExternalAlert",
     "GroupNotice",
     "Resolution",
     "ResponseFigures",
     "ResponseMetrics",
+    "Source",
     "TriageState",
     "Verdict",
     "aggregate_candidates",
     "alert_page",
+    "count_alerts",
     "count_alerts_by_key",
     "get_alert",
     "groups_to_notify",
@@ -53,4 +58,5 @@ __all__ = [
     "record_notice",
     "require_org",
     "response_metrics",
+    "summarise_alerts",
 ]

@@ -45,6 +45,10 @@ class AlertRow(Base):
         Index("ix_alerts_org_seen", "org_code", "last_seen", "id"),
         # One day's alerts by creation, for its response roll-up.
         Index("ix_alerts_created", "created_at"),
+        # The overview's sums over a fortnight (per day, per organisation), and the live
+        # alerts' count, from the index alone.
+        Index("ix_alerts_seen_summary", "last_seen", "verdict", "org_code", "count"),
+        Index("ix_alerts_verdict", "verdict", "org_code"),
         # MTTA/MTTR per organisation and severity over a period, from the index alone.
         Index(
             "ix_alerts_response",

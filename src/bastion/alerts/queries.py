@@ -168,6 +168,11 @@ def alert_page(
     )
 
 
+def count_alerts(session: Session, where: AlertFilter) -> int:
+    """Return how many alerts ``where`` keeps, counted exactly."""
+    return session.scalar(select(func.count()).select_from(AlertRow).where(*where.clauses())) or 0
+
+
 def list_alerts(
     session: Session,
     *,

@@ -47,13 +47,21 @@ ROLLUP = cast(Table, AlertRollupRow.__table__)
 ORG = func.coalesce(AlertRow.org_code, literal_column("''"))
 
 
-def _postgres(session: Session) -> bool:
+def is_postgres(session: Session) -> bool:
+    """Whether ``session`` talks to PostgreSQL (else SQLite)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def utc_day(session: Session, moment: Any) -> Any:
+    """Return the SQL expression of the UTC day of the timestamp column ``moment``."""
+    if is_postgres(session):
+        return func.date(func.timezone(literal_column("'UTC'"), moment))
+    return func.date(moment)
 
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
     """Return the SQL expression of ``later - earlier`` in seconds, on either backend."""
-    if _postgres(session):
+    if is_postgres(session):
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86_400.0
 
@@ -75,7 +83,7 @@ def response_sums(session: Session, *targets: timedelta) -> list[ColumnElement[A
 
 def touch(session: Session, created: datetime) -> None:
     """Count a change to the response figures of the alerts created on ``created``'s day."""
-    insert = postgres_insert if _postgres(session) else sqlite_insert
+    insert = postgres_insert if is_postgres(session) else sqlite_insert
     statement = insert(DAYS).values(day=created.astimezone(UTC).date(), version=1)
     session.execute(
         statement.on_conflict_do_update(
@@ -134,10 +142,7 @@ def refresh(
     ]
     if not stale:
         return 0
-    if _postgres(session):
-        day_of = func.date(func.timezone(literal_column("'UTC'"), AlertRow.created_at))
-    else:
-        day_of = func.date(AlertRow.created_at)
+    day_of = utc_day(session, AlertRow.created_at)
     for start, stop in _runs(stale):
         sums = session.execute(
             select(day_of, AlertRow.severity, *response_sums(session, national, member))
@@ -170,7 +175,7 @@ def _mark(
     national, member = targets
     fresh = [d for d in days if d not in known]
     if fresh:
-        insert = postgres_insert if _postgres(session) else sqlite_insert
+        insert = postgres_insert if is_postgres(session) else sqlite_insert
         session.execute(
             insert(DAYS).on_conflict_do_nothing(index_elements=["day"]),
             [{"day": d, "version": 0, "rolled": 0, "national_target": national,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from bastion.cases import alertlinks
@@ -115,17 +115,14 @@ def campaigns(
         .having(orgs >= min_organisations)
     )
     if scope.codes is not None:
+        # The member's own observables first (a few), then only theirs aggregated: not
+        # every observable of the federation tested against the member's cases.
         mine, mine_org = aliased(ObservableRow), aliased(CaseOrgRow)
-        query = query.where(
-            exists(
-                select(mine.id)
-                .join(mine_org, mine_org.case_id == mine.case_id)
-                .where(
-                    mine.kind == ObservableRow.kind,
-                    mine.value == ObservableRow.value,
-                    mine_org.org_code.in_(scope.codes),
-                )
-            )
+        own = (
+            select(mine.kind, mine.value)
+            .join(mine_org, mine_org.case_id == mine.case_id)
+            .where(mine_org.org_code.in_(scope.codes))
         )
+        query = query.where(tuple_(ObservableRow.kind, ObservableRow.value).in_(own))
     rows = session.execute(query.order_by(orgs.desc(), ObservableRow.value).limit(limit))
     return [CampaignSummary(k, v, int(n), int(c)) for k, v, n, c in rows]

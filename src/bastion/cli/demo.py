@@ -29,12 +29,20 @@ INIT_SIZE = "default"  # what `bastion init --demo` loads
 DEMO_DAY_EVENTS = 200_000  # what `bastion init --demo` ingests: about ten seconds
 
 
-def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str]:
+def load_demo_once(
+    opened: Store,
+    settings: Settings,
+    seed: int = 7,
+    *,
+    size: str | int = INIT_SIZE,
+    events: int = DEMO_DAY_EVENTS,
+) -> list[str]:
     """Load the demo federation and ingest a labelled day of its traffic, each only once.
 
     A database that already has organisations keeps them; a data directory that
     has ingested anything is not given the demo day again. Bastion's demo Sigma rules
-    go into the rules folder unless it already holds rules.
+    go into the rules folder unless it already holds rules. ``size`` and ``events``
+    are the federation's (see ``generate_federation``) and the day's.
     """
     from bastion import demo
     from bastion.boundary.checkpoints import list_sources
@@ -54,7 +62,7 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
                 f"demo federation not loaded: the database already has {existing} organisations"
             )
         else:
-            generated = demo.generate_federation(seed, INIT_SIZE)
+            generated = demo.generate_federation(seed, size)
             report = demo.load_federation(session, generated, actor=actor())
             said.append(f"loaded the demo federation: {report.created} organisations")
             year = load_demo_assurance(session, generated, actor=actor())
@@ -78,7 +86,7 @@ def load_demo_once(opened: Store, settings: Settings, seed: int = 7) -> list[str
         settings,
         orgs,
         settings.data_dir / "demo-traffic",
-        events=DEMO_DAY_EVENTS,
+        events=events,
         day=yesterday,
         seed=seed,
         actor=actor(),

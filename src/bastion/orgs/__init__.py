@@ -31,6 +31,7 @@ from bastion.orgs.service import (
     organisation_names_of,
     save_organisation,
     save_organisations,
+    top_ancestors,
 )
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "read_organisations",
     "save_organisation",
     "save_organisations",
+    "top_ancestors",
 ]

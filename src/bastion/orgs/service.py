@@ -65,6 +65,34 @@ def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> di
     return dict(session.execute(query).all())
 
 
+def top_ancestors(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Map organisation codes to the top of their chain of parents (a region, in England's
+    federation); one with no parent, or not in the federation, maps to itself.
+
+    Reads a level of parents a query, only of the codes asked about and their
+    ancestors (never the whole federation's rows).
+    """
+    child, above = OrganisationRow, aliased(OrganisationRow)
+    parents: dict[str, str | None] = {}
+    top = {code: code for code in dict.fromkeys(codes)}
+    while pending := sorted({at for at in top.values() if at not in parents}):
+        for start in range(0, len(pending), 500):
+            query = (
+                select(child.code, above.code)
+                .outerjoin(above, child.parent_id == above.id)
+                .where(child.code.in_(pending[start : start + 500]))
+            )
+            parents.update((code, up) for code, up in session.execute(query))
+        parents.update((code, None) for code in pending if code not in parents)
+        for code, at in top.items():
+            seen = set()
+            while (up := parents.get(at)) is not None and at not in seen:
+                seen.add(at)  # a cycle of parents stops where it comes round
+                at = up
+            top[code] = at
+    return top
+
+
 def _view(org: Organisation) -> dict[str, Any]:
     """Return what the audit trail keeps of an organisation."""
     return {k: v for k, v in dataclasses.asdict(org).items() if k != "children"}

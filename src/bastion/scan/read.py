@@ -158,20 +158,6 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _regions(session: Session, codes: set[str]) -> dict[str, str]:
-    """Map organisation codes to their region: the top of their chain of parents."""
-    organisations, _ = orgs.list_organisations(session)
-    parent = {o.code: o.parent for o in organisations}
-    found = {}
-    for code in codes:
-        seen, at = set(), code
-        while parent.get(at) and at not in seen:
-            seen.add(at)
-            at = parent[at] or at
-        found[code] = at
-    return found
-
-
 def week_of(moment: datetime) -> date:
     """Return the Monday (UTC) of ``moment``'s week."""
     day = moment.date()
@@ -226,7 +212,7 @@ def national_summary(
     if scope.codes is not None:
         query = query.where(row.org_code.in_(scope.codes))
     rows = session.execute(query).all()
-    regions = _regions(session, {r[0] for r in rows})
+    regions = orgs.top_ancestors(session, {r[0] for r in rows})
     by_check: Counter[str] = Counter()
     by_severity: Counter[str] = Counter()
     by_region: Counter[str] = Counter()

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bastion import detect
-from bastion.alerts import count_alerts_by_key, list_alerts
+from bastion.alerts import AlertFilter, alert_page, count_alerts, count_alerts_by_key
 from bastion.auth import Principal, Scope
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
 from bastion.core.events import AlertKind
@@ -110,13 +110,17 @@ def rule_views(
     )
     counts: dict[str, int] = {}
     since = utcnow() - ALERT_WINDOW
-    for key, n in count_alerts_by_key(
-        session, kind=AlertKind.RULE, since=since, orgs=scope.codes
-    ).items():
-        rule = rule_of_key(key) if key.startswith(detect.KEY_PREFIX) else None
-        rule = rule or detect.builtin_rule_id(key)
-        if rule is not None:
-            counts[rule] = counts.get(rule, 0) + n
+    if rule_id is not None:  # one rule's alerts, not every rule's counted and then dropped
+        where = AlertFilter(orgs=scope.codes, since=since, rule=rule_id)
+        counts[rule_id] = count_alerts(session, where)
+    else:
+        for key, n in count_alerts_by_key(
+            session, kind=AlertKind.RULE, since=since, orgs=scope.codes
+        ).items():
+            rule = rule_of_key(key) if key.startswith(detect.KEY_PREFIX) else None
+            rule = rule or detect.builtin_rule_id(key)
+            if rule is not None:
+                counts[rule] = counts.get(rule, 0) + n
     off_globally = {s.rule_id for s in settings if s.org is None and not s.enabled}
     entries = [e for e in catalogue.entries if rule_id is None or e.id == rule_id]
     return [
@@ -341,13 +345,14 @@ def rule_detail(
     catalogue.get(rule_id)
     [view] = rule_views(session, catalogue, scope, rule_id=rule_id)
     settings = detect.rule_settings(session, rule_id=rule_id, orgs=scope.codes)
-    alerts, _ = list_alerts(
+    recent = alert_page(
         session,
-        orgs=scope.codes,
-        key_family=detect.alert_key(rule_id),
+        AlertFilter(orgs=scope.codes, key_family=detect.alert_key(rule_id)),
         limit=RECENT_ALERTS,
+        count_limit=0,  # the page shows the most recent, not how many (a check may have 100,000s)
+        evidence=True,
     )
-    return view, settings, [AlertSummary.model_validate(a) for a in alerts]
+    return view, settings, [AlertSummary.model_validate(a) for a in recent.alerts]
 
 
 def rule_out(

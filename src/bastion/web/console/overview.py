@@ -6,8 +6,6 @@ figures, a national role the federation's.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bastion import advisories as adv
 from bastion import orgs
-from bastion.alerts import Alert, Verdict, list_alerts
+from bastion.alerts import AlertFilter, Verdict, count_alerts, summarise_alerts
 from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
@@ -29,8 +27,6 @@ from bastion.web.deps import SettingsDep, visible_organisations
 
 DAYS = 14
 TOP = 8
-# An overview reads at most this many alerts of the fortnight (alerts group events; far fewer).
-ALERTS_READ = 50_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 Overview = Annotated[View, Depends(View.of("overview"))]
@@ -66,30 +62,6 @@ def archive_per_day(root: Path, scope: Scope, since: date) -> dict[date, tuple[i
     return found
 
 
-@dataclass(frozen=True)
-class TopEntry:
-    """What a top-indicators row names: a rule by its title, an indicator by its type and value."""
-
-    kind: str  # "rule" or "indicator"
-    ident: str  # the rule's id, or the indicator's "type:value"
-    label: str
-
-
-def top_entry(alert: Alert) -> TopEntry | None:
-    """Return the top-indicators entry an alert counts towards (None: it names neither)."""
-    if alert.kind == "rule" or alert.indicator_type == "sigma-rule":
-        rule_id = alert.indicator_value or alert.key.removeprefix("sigma:").split(" ", 1)[0]
-        return TopEntry("rule", rule_id, alert.title or rule_id)
-    if alert.indicator_value:
-        kind = alert.indicator_type or ""
-        return TopEntry(
-            "indicator",
-            f"{kind}:{alert.indicator_value}",
-            f"{kind} {alert.indicator_value}".strip(),
-        )
-    return None
-
-
 def overview_data(
     session: Session, scope: Scope, archive: Path, today: date | None = None
 ) -> dict[str, Any]:
@@ -97,31 +69,17 @@ def overview_data(
     day = today or datetime.now(UTC).date()
     days = _days(day)
     since = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
-    alerts, _ = list_alerts(session, orgs=scope.codes, since=since, limit=ALERTS_READ)
-    per_day: Counter[date] = Counter()
-    blocked_per_day: Counter[date] = Counter()
-    top_orgs: Counter[str] = Counter()
-    top_indicators: Counter[TopEntry] = Counter()
-    for a in alerts:  # alerts, not events: a fortnight's worth is small
-        seen = a.last_seen.date()
-        per_day[seen] += 1
-        if a.verdict == Verdict.BLOCKED.value:
-            blocked_per_day[seen] += 1
-        if a.org:
-            top_orgs[a.org] += a.count
-        entry = top_entry(a)
-        if entry is not None:
-            top_indicators[entry] += a.count
+    summary = summarise_alerts(session, orgs=scope.codes, since=since, top=TOP)
     archived = archive_per_day(archive, scope, days[0])
-    _, open_total = list_alerts(session, orgs=scope.codes, limit=1)
-    _, live_total = list_alerts(session, orgs=scope.codes, verdict=Verdict.LIVE.value, limit=1)
+    open_total = count_alerts(session, AlertFilter(orgs=scope.codes))
+    live_total = count_alerts(session, AlertFilter(orgs=scope.codes, verdict=Verdict.LIVE.value))
     org_total = (
         orgs.count_organisations(session)
         if scope.national
         else visible_organisations(session, scope, limit=1)[1]
     )
-    org_rows = top_orgs.most_common(TOP)
-    indicator_rows = top_indicators.most_common(TOP)
+    org_rows = summary.top_orgs
+    indicator_rows = [(source, source.events) for source in summary.top_sources]
     org_peak = org_rows[0][1] if org_rows else 0
     indicator_peak = indicator_rows[0][1] if indicator_rows else 0
     names = orgs.organisation_names(session, [c for c, _ in org_rows]) if org_rows else {}
@@ -137,8 +95,12 @@ def overview_data(
         "alerts_chart": day_bars(
             days,
             [
-                Series("alerts", "bar-alerts", [per_day[d] for d in days]),
-                Series("blocked alerts", "bar-blocked", [blocked_per_day[d] for d in days]),
+                Series("alerts", "bar-alerts", [summary.per_day.get(d, (0, 0))[0] for d in days]),
+                Series(
+                    "blocked alerts",
+                    "bar-blocked",
+                    [summary.per_day.get(d, (0, 0))[1] for d in days],
+                ),
             ],
             title=f"Alerts per day, last {DAYS} days",
         ),
