@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli import responses
-from bastion.cli.context import BY_OPTION, actor, cli_session, command_group, in_session, minute
+from bastion.cli.context import (
+    BY_OPTION,
+    actor,
+    cli_session,
+    command_group,
+    everything,
+    in_session,
+    minute,
+)
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError, NotFoundError
 
@@ -104,7 +112,7 @@ def feeds_add(
 FEED_COLUMNS: list[Column[Any]] = [
     *fields("name", "url", "interval_minutes=EVERY"),
     ("LAST RUN", lambda f: minute(f.last_run_at)),
-    ("STATUS", lambda f: f.last_status),
+    *fields("last_status=STATUS"),
 ]
 
 
@@ -131,10 +139,9 @@ def feeds_run(
 
 
 VULNERABILITY_COLUMNS: list[Column[Any]] = [
-    ("ID", lambda v: v.key),
-    ("SEVERITY", lambda v: v.severity or ""),
+    *fields("key=ID", "severity"),
     ("CVSS", lambda v: v.cvss_v4_score or v.cvss_v3_score or ""),
-    ("KEV DUE", lambda v: v.kev_due_date or ""),
+    *fields("kev_due_date=KEV DUE"),
     ("EPSS", lambda v: "" if v.epss_probability is None else f"{v.epss_probability:.3f}"),
     ("SUMMARY", lambda v: v.summary[:60]),
 ]
@@ -349,9 +356,9 @@ def revise_(
 
 ALERT_COLUMNS: list[Column[Any]] = [
     *fields("ref=ALERT", "version", "status"),
-    ("SEVERITY", lambda a: a.content.severity.value),
+    *fields("content.severity=SEVERITY"),
     ("PUBLISHED", lambda a: minute(a.published_at)),
-    ("TITLE", lambda a: a.content.title),
+    *fields("content.title=TITLE"),
 ]
 
 
@@ -359,9 +366,8 @@ ALERT_COLUMNS: list[Column[Any]] = [
 def alerts(as_json: bool = JSON_OPTION) -> None:
     """List national cyber alerts."""
     from bastion import advisories as adv
-    from bastion.core.scope import Scope
 
-    found, _ = in_session(adv.visible_alerts, Scope.everything())
+    found, _ = in_session(adv.visible_alerts, everything())
     print_rows(found, ALERT_COLUMNS, as_json=as_json)
 
 
@@ -369,9 +375,8 @@ def alerts(as_json: bool = JSON_OPTION) -> None:
 def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
     """Show one alert with all its versions."""
     from bastion import advisories as adv
-    from bastion.core.scope import Scope
 
-    found = in_session(adv.visible_alert, ref, Scope.everything())
+    found = in_session(adv.visible_alert, ref, everything())
     print_record(found, _alert_lines, as_json=as_json)
 
 
@@ -433,11 +438,10 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
     """
     from bastion import advisories as adv
     from bastion import auth
-    from bastion.core.scope import Scope
     from bastion.demo.national import load_demo_advisories
 
     with opened.session() as session:
-        if adv.visible_alerts(session, Scope.everything(), limit=1)[1]:
+        if adv.visible_alerts(session, everything(), limit=1)[1]:
             return ["demo advisory not published: the database already has national alerts"]
         try:
             codes = tuple(code for code, _ in auth.get_user(session, lead).memberships)

@@ -22,11 +22,9 @@ if TYPE_CHECKING:
 app = command_group("Look at, triage and group the alerts raised at the internet boundary.")
 
 ALERT_COLUMNS: list[Column[Alert]] = [
-    ("ID", lambda a: a.id),
+    *fields("id"),
     ("LAST SEEN", lambda a: _when(a.last_seen)),
-    *fields("org", "host"),
-    ("SEVERITY", lambda a: a.severity.value),
-    *fields("verdict", "state", "group_id=GROUP", "count", "title"),
+    *fields("org", "host", "severity", "verdict", "state", "group_id=GROUP", "count", "title"),
 ]
 
 

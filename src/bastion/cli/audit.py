@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 app = command_group("The append-only audit trail of every change.")
 
 EVENT_COLUMNS: list[Column[AuditEvent]] = [
-    ("ID", lambda e: e.id),
+    *fields("id"),
     ("AT", lambda e: second(e.at)),
     *fields("actor", "actor_ip=FROM", "action", "target"),
 ]

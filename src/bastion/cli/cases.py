@@ -17,24 +17,18 @@ from bastion.cli.context import (
     BY_OPTION,
     actor,
     command_group,
+    everything,
     in_session,
     minute,
     moment,
     settings,
 )
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.cases import Case, CaseStats, Notifier
-    from bastion.core.scope import Scope
 
 app = command_group("SOC cases over alerts: open, merge, work and close them; response times.")
-
-
-def _everything() -> Scope:
-    from bastion.core.scope import Scope
-
-    return Scope.everything()
 
 
 def _notifier() -> Notifier:
@@ -52,14 +46,13 @@ def _clocks(case: Case) -> str:
 
 
 CASE_COLUMNS: list[Column[Case]] = [
-    ("ID", lambda c: c.id),
+    *fields("id"),
     ("OPENED", lambda c: minute(c.created_at)),
-    ("SEVERITY", lambda c: c.severity.value),
-    ("STATUS", lambda c: c.status.value),
+    *fields("severity", "status"),
     ("ORGS", lambda c: ",".join(c.organisations)),
-    ("OWNER", lambda c: c.owner or ""),
+    *fields("owner"),
     ("CLOCKS", _clocks),
-    ("TITLE", lambda c: c.title),
+    *fields("title"),
 ]
 
 
@@ -77,7 +70,7 @@ def list_(
     from bastion import cases
 
     found, total = in_session(
-        cases.list_cases, _everything(), status=status, open_only=open_only, org=org,
+        cases.list_cases, everything(), status=status, open_only=open_only, org=org,
         severity=severity, search=search, policy=cases.clock_policy(settings()), limit=limit,
     )  # fmt: skip
     print_rows(found, CASE_COLUMNS, as_json, total=total, noun="cases")
@@ -91,9 +84,7 @@ def show(
     """Show one case: its fields, clocks, alerts, observables, tasks and timeline."""
     from bastion import cases
 
-    found = in_session(
-        cases.get_case, case_id, _everything(), policy=cases.clock_policy(settings())
-    )
+    found = in_session(cases.get_case, case_id, everything(), policy=cases.clock_policy(settings()))
     print_record(found, _case_lines, as_json=as_json)
 
 
@@ -165,7 +156,7 @@ def create(
 
     if from_alert is not None:
         made = in_session(
-            cases.promote_alert, from_alert, title=title, actor=actor(by), scope=_everything(),
+            cases.promote_alert, from_alert, title=title, actor=actor(by), scope=everything(),
             template=template, notifier=_notifier(),
         )  # fmt: skip
     else:
@@ -177,7 +168,7 @@ def create(
             description=description, personal_data=personal_data,
         )  # fmt: skip
         made = in_session(
-            cases.create_case, draft, actor=actor(by), scope=_everything(), notifier=_notifier()
+            cases.create_case, draft, actor=actor(by), scope=everything(), notifier=_notifier()
         )
     print_record(made, lambda c: [f"opened case {c.id}: {c.title}"], as_json=as_json)
 
@@ -197,11 +188,11 @@ def merge(
         msg = "merge one thing: --alert ID or --case ID"
         raise InputError(msg)
     if alert is not None:
-        in_session(cases.merge_alert, case_id, alert, actor=actor(by), scope=_everything())
+        in_session(cases.merge_alert, case_id, alert, actor=actor(by), scope=everything())
         typer.echo(f"merged alert {alert} into case {case_id}")
     else:
         assert other is not None
-        in_session(cases.merge_cases, case_id, other, actor=actor(by), scope=_everything())
+        in_session(cases.merge_cases, case_id, other, actor=actor(by), scope=everything())
         typer.echo(f"merged case {other} into case {case_id}")
 
 
@@ -216,7 +207,7 @@ def status(
     """Move a case along its lifecycle (`cases close` closes it)."""
     from bastion import cases
 
-    done = in_session(cases.set_status, case_id, new_status, actor=actor(by), scope=_everything())
+    done = in_session(cases.set_status, case_id, new_status, actor=actor(by), scope=everything())
     typer.echo(f"case {done.id} is {done.status.value}")
 
 
@@ -234,7 +225,7 @@ def close(
         case_id,
         "closed",
         actor=actor(by),
-        scope=_everything(),
+        scope=everything(),
         resolution=resolution,
     )
     typer.echo(f"closed case {case_id}")
@@ -250,7 +241,7 @@ def assign(
     from bastion import cases
 
     in_session(
-        cases.assign, case_id, owner, actor=actor(by), scope=_everything(), notifier=_notifier()
+        cases.assign, case_id, owner, actor=actor(by), scope=everything(), notifier=_notifier()
     )
     typer.echo(f"case {case_id} assigned to {owner}")
 
@@ -264,7 +255,7 @@ def note(
     """Add a note to a case's timeline."""
     from bastion import cases
 
-    in_session(cases.add_note, case_id, text, actor=actor(by), scope=_everything())
+    in_session(cases.add_note, case_id, text, actor=actor(by), scope=everything())
     typer.echo(f"noted on case {case_id}")
 
 
@@ -280,7 +271,7 @@ def observable(
     from bastion import cases
 
     in_session(
-        cases.add_observable, case_id, kind, value, actor=actor(by), scope=_everything(), tlp=tlp
+        cases.add_observable, case_id, kind, value, actor=actor(by), scope=everything(), tlp=tlp
     )
     typer.echo(f"added {kind} {value} to case {case_id}")
 
@@ -318,7 +309,7 @@ def stats(
 
     found = in_session(
         cases.case_stats,
-        _everything(),
+        everything(),
         since=moment(since),
         until=moment(until),
         settings=settings(),

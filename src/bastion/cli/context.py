@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from bastion.audit import Actor
+    from bastion.core.scope import Scope
     from bastion.core.settings import Settings
     from bastion.store import Store
 
@@ -32,6 +33,7 @@ __all__ = [
     "cli_session",
     "command_group",
     "day",
+    "everything",
     "in_session",
     "minute",
     "moment",
@@ -96,6 +98,13 @@ def actor(by: str | None = None) -> Actor:
     from bastion.audit import Actor
 
     return Actor.cli(by)
+
+
+def everything() -> Scope:
+    """Return the command line's scope: every organisation (it acts nationally)."""
+    from bastion.core.scope import Scope
+
+    return Scope.everything()
 
 
 def minute(value: datetime | None) -> str:

@@ -37,12 +37,7 @@ def _plain(indicator: Indicator) -> dict[str, Any]:
 
 
 INDICATOR_COLUMNS: list[Column[Indicator]] = [
-    ("TYPE", lambda i: i.type.value),
-    *fields("value", "source"),
-    ("SEVERITY", lambda i: i.severity.value),
-    ("CONF", lambda i: i.confidence),
-    ("ACTION", lambda i: i.action.value),
-    ("THREAT", lambda i: i.threat),
+    *fields("type", "value", "source", "severity", "confidence=CONF", "action", "threat"),
     ("VALID UNTIL", lambda i: _day(i.valid_until)),
 ]
 

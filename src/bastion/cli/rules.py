@@ -126,49 +126,45 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     off_for: dict[str, list[str]] = {}
     for rule_id, org in sorted(tuning.disabled_for):
         off_for.setdefault(rule_id, []).append(org)
-    rows = [
-        {
-            "id": r.id,
-            "title": r.title,
-            "level": r.level,
-            "status": "disabled" if r.id in tuning.disabled else "enabled",
-            "disabled_for": off_for.get(r.id, []),
-            "hits": counts.get(r.id, 0),
-            "alerts": r.alert,
-            "datasets": list(r.datasets),
-            "tags": list(r.tags),
-            "path": r.path,
+
+    def tuned(rule_id: str, title: str, level: str | None, **more: object) -> dict[str, Any]:
+        """Return a runnable rule's row: its tuning and hits, then what is its own."""
+        return {
+            "id": rule_id,
+            "title": title,
+            "level": level,
+            "status": "disabled" if rule_id in tuning.disabled else "enabled",
+            "disabled_for": off_for.get(rule_id, []),
+            "hits": counts.get(rule_id, 0),
+            **more,
         }
+
+    rows = [
+        tuned(
+            r.id,
+            r.title,
+            r.level,
+            alerts=r.alert,
+            datasets=list(r.datasets),
+            tags=list(r.tags),
+            path=r.path,
+        )
         for r in rules.rules
     ]
     rows += [
-        {
-            "id": str(c.id or c.name),
-            "title": c.title,
-            "level": c.level.name.lower() if c.level else None,
-            "status": "disabled" if str(c.id or c.name) in tuning.disabled else "enabled",
-            "disabled_for": off_for.get(str(c.id or c.name), []),
-            "hits": counts.get(str(c.id or c.name), 0),
-            "correlation": c.type.name.lower(),
-            "datasets": [],
-            "tags": [str(t) for t in c.tags],
-            "path": str(c.source.path) if c.source is not None and c.source.path else None,
-        }
+        tuned(
+            str(c.id or c.name),
+            c.title,
+            c.level.name.lower() if c.level else None,
+            correlation=c.type.name.lower(),
+            datasets=[],
+            tags=[str(t) for t in c.tags],
+            path=str(c.source.path) if c.source is not None and c.source.path else None,
+        )
         for c in rules.correlations
     ]
     rows += [
-        {
-            "id": c.id,
-            "title": c.title,
-            "level": c.level,
-            "status": "disabled" if c.id in tuning.disabled else "enabled",
-            "disabled_for": off_for.get(c.id, []),
-            "hits": counts.get(c.id, 0),
-            "builtin": True,
-            "datasets": [],
-            "tags": list(c.tags),
-            "path": None,
-        }
+        tuned(c.id, c.title, c.level, builtin=True, datasets=[], tags=list(c.tags), path=None)
         for c in BUILTIN_CHECKS
     ]
     rows += [

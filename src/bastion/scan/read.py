@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from bastion import orgs
@@ -20,6 +20,7 @@ from bastion.scan.domain import Finding, Status
 from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetRow
 from bastion.scan.policy import get_policy
 from bastion.scan.remediation import render
+from bastion.store.paging import page_of
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
 # How much each live finding weighs when ranking the worst hosts.
@@ -80,12 +81,11 @@ def list_findings(
         query = query.where(row.severity == Severity(severity).value)
     if check:
         query = query.where(row.check_name == check)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rank = case({s.value: -s.rank for s in Severity}, value=row.severity, else_=0)
-    page = query.order_by(rank, row.org_code, row.host, row.id).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    return [to_finding(r) for r in session.scalars(page)], total
+    rows, total = page_of(
+        session, query, rank, row.org_code, row.host, row.id, limit=limit, offset=offset
+    )
+    return [to_finding(r) for r in rows], total
 
 
 @dataclass(frozen=True)
