@@ -21,6 +21,7 @@ from bastion.cli.context import (
     command_group,
     everything,
     in_session,
+    limit_option,
     minute,
 )
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
@@ -151,7 +152,7 @@ VULNERABILITY_COLUMNS: list[Column[Any]] = [
 def list_(
     kev: bool = typer.Option(False, "--kev", help="only known exploited vulnerabilities"),
     search: str | None = typer.Option(None, "--search", "-s", help="part of the id or summary"),
-    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int = limit_option(50),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:

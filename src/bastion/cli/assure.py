@@ -20,6 +20,7 @@ from bastion.cli.context import (
     day,
     everything,
     in_session,
+    limit_option,
     minute,
     settings,
 )
@@ -44,6 +45,7 @@ app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(returns_app, name="returns")
 app.add_typer(reviews_app, name="reviews")
 app.add_typer(plan_app, name="plan")
+RETURN_ID = typer.Argument(help="the return's id")
 
 
 FRAMEWORK_COLUMNS: list[Column[FrameworkSummary]] = fields(
@@ -91,7 +93,7 @@ def returns_list(
     org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's returns"),
     period: str | None = typer.Option(None, "--period", help="only this period (2024-25)"),
     state: str | None = typer.Option(None, "--state", help="draft or published"),
-    limit: int = typer.Option(100, "--limit", min=1, help="at most this many (default 100)"),
+    limit: int = limit_option(100),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
@@ -154,7 +156,7 @@ ANSWERS = {"yes": True, "no": False, "clear": None}
 
 @returns_app.command("answer")
 def returns_answer(
-    return_id: int = typer.Argument(help="the return's id"),
+    return_id: int = RETURN_ID,
     statement: str = typer.Argument(help="the statement's id (see `returns show --json`)"),
     answer: str = typer.Argument(help="yes, no or clear"),
     comment: str | None = typer.Option(None, "--comment", help="a comment on the answer"),
@@ -180,7 +182,7 @@ def returns_answer(
 
 @returns_app.command("publish")
 def returns_publish(
-    return_id: int = typer.Argument(help="the return's id"),
+    return_id: int = RETURN_ID,
     by: str | None = BY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -193,7 +195,7 @@ def returns_publish(
 
 @returns_app.command("export")
 def returns_export(
-    return_id: int = typer.Argument(help="the return's id"),
+    return_id: int = RETURN_ID,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="write XLSX or PDF here (by its suffix)"
     ),

@@ -19,6 +19,7 @@ from bastion.cli.context import (
     command_group,
     everything,
     in_session,
+    limit_option,
     minute,
     moment,
     settings,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from bastion.cases import Case, CaseStats, Notifier
 
 app = command_group("SOC cases over alerts: open, merge, work and close them; response times.")
+CASE_ID = typer.Argument(help="the case's id")
 
 
 def _notifier() -> Notifier:
@@ -63,7 +65,7 @@ def list_(
     org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's cases"),
     severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical"),
     search: str | None = typer.Option(None, "--search", help="part of the title or description"),
-    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int = limit_option(50),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List cases, newest first, with their regulatory clocks."""
@@ -198,7 +200,7 @@ def merge(
 
 @app.command("status")
 def status(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     new_status: str = typer.Argument(
         help="open, triage, containment, eradication, recovery, post_incident"
     ),
@@ -213,7 +215,7 @@ def status(
 
 @app.command("close")
 def close(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     resolution: str = typer.Option(..., "--resolution", help="how it ended, e.g. 'false positive'"),
     by: str | None = BY_OPTION,
 ) -> None:
@@ -233,7 +235,7 @@ def close(
 
 @app.command("assign")
 def assign(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     owner: str = typer.Argument(help="the user or team who owns it now"),
     by: str | None = BY_OPTION,
 ) -> None:
@@ -248,7 +250,7 @@ def assign(
 
 @app.command("note")
 def note(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     text: str = typer.Argument(help="the note"),
     by: str | None = BY_OPTION,
 ) -> None:
@@ -261,7 +263,7 @@ def note(
 
 @app.command("observable")
 def observable(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     kind: str = typer.Argument(help="ip, domain, url, hash, ja3, user or host"),
     value: str = typer.Argument(help="the observable's value"),
     tlp: str | None = typer.Option(None, "--tlp", help="its TLP (default: the case's)"),

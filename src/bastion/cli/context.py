@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 
@@ -35,6 +35,7 @@ __all__ = [
     "day",
     "everything",
     "in_session",
+    "limit_option",
     "minute",
     "moment",
     "one_line",
@@ -46,6 +47,11 @@ __all__ = [
 
 VERBOSE_FLAG = "--verbose"
 BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
+
+
+def limit_option(default: int) -> Any:
+    """Return a list command's ``--limit`` option: at most this many rows, ``default`` unless given."""
+    return typer.Option(default, "--limit", min=1, help=f"at most this many (default {default})")
 
 
 def command_group(help: str) -> typer.Typer:

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli import intel_blocklists, intel_feeds
-from bastion.cli.context import actor, cli_session, command_group, in_session, settings
+from bastion.cli.context import (
+    actor,
+    cli_session,
+    command_group,
+    in_session,
+    limit_option,
+    settings,
+)
 from bastion.cli.context import day as _day
 from bastion.cli.intel_feeds import parse_options
 from bastion.cli.output import (
@@ -135,7 +142,7 @@ def list_(
     search: str | None = typer.Option(
         None, "--search", "-s", help="part of the value, threat or source"
     ),
-    limit: int | None = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int | None = limit_option(50),
     offset: int = typer.Option(0, "--offset", min=0, help="skip this many first"),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,

@@ -24,6 +24,7 @@ from bastion.cli.context import (
     day,
     everything,
     in_session,
+    limit_option,
     settings,
     store,
 )
@@ -115,7 +116,7 @@ def findings(
     ),
     severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical"),
     check: str | None = typer.Option(None, "--check", help="only this check's findings"),
-    limit: int = typer.Option(100, "--limit", min=1, help="at most this many (default 100)"),
+    limit: int = limit_option(100),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List findings, worst first."""
@@ -290,7 +291,7 @@ DUE_COLUMNS = fields("target.org=ORG", "target.host=HOST", "target.address=ADDRE
 
 @app.command("due")
 def due(
-    limit: int = typer.Option(100, "--limit", min=1, help="at most this many (default 100)"),
+    limit: int = limit_option(100),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List the hosts the schedule says are due for a scan, most overdue first."""
