@@ -15,9 +15,10 @@ from bastion.audit import Actor
 from bastion.behaviour.allowlist import AllowEntry, entry_view, new_entry, to_entry
 from bastion.behaviour.analyse import DNS_TUNNEL, RARE
 from bastion.behaviour.models import BehaviourResultRow
-from bastion.core.records import from_row, must_exist
+from bastion.core.records import from_row
 from bastion.core.scope import Scope
 from bastion.store.paging import page_of
+from bastion.store.visible import visible_row
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,8 @@ def list_results(
 
 
 def _row(session: Session, scope: Scope, result_id: int) -> BehaviourResultRow:
-    row = session.get(BehaviourResultRow, result_id)
-    if row is not None and not scope.allows(row.org_code):
-        row = None
-    return must_exist(row, f"no behaviour result {result_id}")
+    missing = f"no behaviour result {result_id}"
+    return visible_row(session, BehaviourResultRow, result_id, scope, missing)
 
 
 def get_result(session: Session, scope: Scope, result_id: int) -> BehaviourResult:

@@ -22,6 +22,7 @@ from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 from bastion.scan.domain import ExceptionState, ScanException, Status
 from bastion.scan.models import ScanExceptionRow, ScanFindingRow
+from bastion.store.visible import visible_row
 
 
 def _to_domain(row: ScanExceptionRow) -> ScanException:
@@ -154,7 +155,5 @@ def decide_exception(
 
 def get_exception(session: Session, scope: Scope, exception_id: int) -> ScanException:
     """Return one exception ``scope`` may see, or raise NotFoundError."""
-    row = session.get(ScanExceptionRow, exception_id)
-    if row is None or not scope.allows(row.org_code):
-        row = None
-    return _to_domain(must_exist(row, f"no scan exception {exception_id}"))
+    missing = f"no scan exception {exception_id}"
+    return _to_domain(visible_row(session, ScanExceptionRow, exception_id, scope, missing))

@@ -21,6 +21,7 @@ from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetR
 from bastion.scan.policy import get_policy
 from bastion.scan.remediation import render
 from bastion.store.paging import page_of
+from bastion.store.visible import visible_row
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
 # How much each live finding weighs when ranking the worst hosts.
@@ -41,10 +42,7 @@ def to_finding(row: ScanFindingRow) -> Finding:
 
 def finding_row(session: Session, scope: Scope, finding_id: int) -> ScanFindingRow:
     """Return the row of a finding ``scope`` may see, or raise NotFoundError."""
-    row = session.get(ScanFindingRow, finding_id)
-    if row is not None and not scope.allows(row.org_code):
-        row = None
-    return must_exist(row, f"no scan finding {finding_id}")
+    return visible_row(session, ScanFindingRow, finding_id, scope, f"no scan finding {finding_id}")
 
 
 def get_finding(session: Session, scope: Scope, finding_id: int) -> Finding:

@@ -24,6 +24,7 @@ from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.store.visible import visible_row
 from bastion.uptime.domain import Maintenance, Monitor, MonitorKind, Repeat, maintenance
 from bastion.uptime.models import MaintenanceRow, MonitorRow, SloRow, StatusPageRow
 from bastion.uptime.slo import Slo
@@ -211,11 +212,7 @@ def list_slos(session: Session, scope: Scope) -> list[Slo]:
 
 
 def get_slo(session: Session, slo_id: int, scope: Scope) -> Slo:
-    row = session.get(SloRow, slo_id)
-    if row is None or not scope.allows(row.org_code):
-        msg = f"no SLO {slo_id}"
-        raise NotFoundError(msg)
-    return _slo(row)
+    return _slo(visible_row(session, SloRow, slo_id, scope, f"no SLO {slo_id}"))
 
 
 def add_status_page(
