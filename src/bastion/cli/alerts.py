@@ -15,9 +15,9 @@ from bastion.cli.context import (
     command_group,
     in_session,
     limit_option,
+    second,
     settings,
 )
-from bastion.cli.context import second as _when
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ app = command_group("Look at, triage and group the alerts raised at the internet
 
 ALERT_COLUMNS: list[Column[Alert]] = [
     *fields("id"),
-    ("LAST SEEN", lambda a: _when(a.last_seen)),
+    ("LAST SEEN", lambda a: second(a.last_seen)),
     *fields("org", "host", "severity", "verdict", "state", "group_id=GROUP", "count", "title"),
 ]
 
@@ -89,13 +89,13 @@ def _alert_lines(alert: Alert) -> Iterator[str]:
             f"   source: {alert.indicator_source or '-'}   threat: {alert.indicator_threat or '-'}"
         )
     yield (
-        f"events: {alert.count}   first seen: {_when(alert.first_seen)}"
-        f"   last seen: {_when(alert.last_seen)} (UTC)"
+        f"events: {alert.count}   first seen: {second(alert.first_seen)}"
+        f"   last seen: {second(alert.last_seen)} (UTC)"
     )
     yield (f"evidence ({len(alert.evidence)} of {alert.count}):")
     for item in alert.evidence:
         where = f"{item.path or '?'}@{item.offset if item.offset is not None else '?'}"
-        yield (f"  {_when(item.timestamp)}  {item.dataset or '-'}  {where}")
+        yield (f"  {second(item.timestamp)}  {item.dataset or '-'}  {where}")
         yield (f"    {item.raw or ''}")
 
 
@@ -252,7 +252,7 @@ def history(
 
 
 HISTORY_COLUMNS: list[Column[Change]] = [
-    ("AT", lambda c: _when(c.at)),
+    ("AT", lambda c: second(c.at)),
     *fields("actor", "field", "before=FROM", "after=TO", "reason"),
 ]
 
