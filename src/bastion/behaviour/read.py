@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -15,8 +15,9 @@ from bastion.audit import Actor
 from bastion.behaviour.allowlist import AllowEntry, entry_view, new_entry, to_entry
 from bastion.behaviour.analyse import DNS_TUNNEL, RARE
 from bastion.behaviour.models import BehaviourResultRow
-from bastion.core.records import from_row, must_exist
+from bastion.core.records import from_row
 from bastion.core.scope import Scope
+from bastion.store.paging import page_of
 
 
 @dataclass(frozen=True)
@@ -68,25 +69,22 @@ def list_results(
         query = query.where(BehaviourResultRow.host == host.strip())
     if status:
         query = query.where(BehaviourResultRow.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(
-            BehaviourResultRow.orgs.desc(),
-            BehaviourResultRow.score.desc(),
-            BehaviourResultRow.day.desc(),
-            BehaviourResultRow.id,
-        )
-        .limit(limit)
-        .offset(offset)
+    rows, total = page_of(
+        session,
+        query,
+        BehaviourResultRow.orgs.desc(),
+        BehaviourResultRow.score.desc(),
+        BehaviourResultRow.day.desc(),
+        BehaviourResultRow.id,
+        limit=limit,
+        offset=offset,
     )
     return [_to_domain(r) for r in rows], total
 
 
 def _row(session: Session, scope: Scope, result_id: int) -> BehaviourResultRow:
-    row = session.get(BehaviourResultRow, result_id)
-    if row is not None and not scope.allows(row.org_code):
-        row = None
-    return must_exist(row, f"no behaviour result {result_id}")
+    missing = f"no behaviour result {result_id}"
+    return scope.visible(session.get(BehaviourResultRow, result_id), missing)
 
 
 def get_result(session: Session, scope: Scope, result_id: int) -> BehaviourResult:

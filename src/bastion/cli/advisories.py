@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli import responses
-from bastion.cli.context import BY_OPTION, actor, cli_session, command_group, in_session, minute
+from bastion.cli.context import (
+    BY_OPTION,
+    actor,
+    cli_session,
+    command_group,
+    everything,
+    in_session,
+    limit_option,
+    minute,
+)
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError, NotFoundError
 
@@ -104,7 +113,7 @@ def feeds_add(
 FEED_COLUMNS: list[Column[Any]] = [
     *fields("name", "url", "interval_minutes=EVERY"),
     ("LAST RUN", lambda f: minute(f.last_run_at)),
-    ("STATUS", lambda f: f.last_status),
+    *fields("last_status=STATUS"),
 ]
 
 
@@ -131,10 +140,9 @@ def feeds_run(
 
 
 VULNERABILITY_COLUMNS: list[Column[Any]] = [
-    ("ID", lambda v: v.key),
-    ("SEVERITY", lambda v: v.severity or ""),
+    *fields("key=ID", "severity"),
     ("CVSS", lambda v: v.cvss_v4_score or v.cvss_v3_score or ""),
-    ("KEV DUE", lambda v: v.kev_due_date or ""),
+    *fields("kev_due_date=KEV DUE"),
     ("EPSS", lambda v: "" if v.epss_probability is None else f"{v.epss_probability:.3f}"),
     ("SUMMARY", lambda v: v.summary[:60]),
 ]
@@ -144,7 +152,7 @@ VULNERABILITY_COLUMNS: list[Column[Any]] = [
 def list_(
     kev: bool = typer.Option(False, "--kev", help="only known exploited vulnerabilities"),
     search: str | None = typer.Option(None, "--search", "-s", help="part of the id or summary"),
-    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int = limit_option(50),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
@@ -349,9 +357,9 @@ def revise_(
 
 ALERT_COLUMNS: list[Column[Any]] = [
     *fields("ref=ALERT", "version", "status"),
-    ("SEVERITY", lambda a: a.content.severity.value),
+    *fields("content.severity=SEVERITY"),
     ("PUBLISHED", lambda a: minute(a.published_at)),
-    ("TITLE", lambda a: a.content.title),
+    *fields("content.title=TITLE"),
 ]
 
 
@@ -359,9 +367,8 @@ ALERT_COLUMNS: list[Column[Any]] = [
 def alerts(as_json: bool = JSON_OPTION) -> None:
     """List national cyber alerts."""
     from bastion import advisories as adv
-    from bastion.core.scope import Scope
 
-    found, _ = in_session(adv.visible_alerts, Scope.everything())
+    found, _ = in_session(adv.visible_alerts, everything())
     print_rows(found, ALERT_COLUMNS, as_json=as_json)
 
 
@@ -369,9 +376,8 @@ def alerts(as_json: bool = JSON_OPTION) -> None:
 def alert(ref: str = typer.Argument(help="CC-NNNN"), as_json: bool = JSON_OPTION) -> None:
     """Show one alert with all its versions."""
     from bastion import advisories as adv
-    from bastion.core.scope import Scope
 
-    found = in_session(adv.visible_alert, ref, Scope.everything())
+    found = in_session(adv.visible_alert, ref, everything())
     print_record(found, _alert_lines, as_json=as_json)
 
 
@@ -433,11 +439,10 @@ def demo_advisory_once(opened: Store, lead: str, data_dir: Path) -> list[str]:
     """
     from bastion import advisories as adv
     from bastion import auth
-    from bastion.core.scope import Scope
     from bastion.demo.national import load_demo_advisories
 
     with opened.session() as session:
-        if adv.visible_alerts(session, Scope.everything(), limit=1)[1]:
+        if adv.visible_alerts(session, everything(), limit=1)[1]:
             return ["demo advisory not published: the database already has national alerts"]
         try:
             codes = tuple(code for code, _ in auth.get_user(session, lead).memberships)

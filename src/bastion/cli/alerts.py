@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import actor, cli_session, command_group, in_session, settings
-from bastion.cli.context import second as _when
+from bastion.cli.context import (
+    actor,
+    cli_session,
+    command_group,
+    in_session,
+    limit_option,
+    second,
+    settings,
+)
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
@@ -18,15 +26,14 @@ if TYPE_CHECKING:
     from bastion.alerts import Alert
     from bastion.alerts.external import ExternalReport
     from bastion.alerts.triage import Change
+    from bastion.audit import Actor
 
 app = command_group("Look at, triage and group the alerts raised at the internet boundary.")
 
 ALERT_COLUMNS: list[Column[Alert]] = [
-    ("ID", lambda a: a.id),
-    ("LAST SEEN", lambda a: _when(a.last_seen)),
-    *fields("org", "host"),
-    ("SEVERITY", lambda a: a.severity.value),
-    *fields("verdict", "state", "group_id=GROUP", "count", "title"),
+    *fields("id"),
+    ("LAST SEEN", lambda a: second(a.last_seen)),
+    *fields("org", "host", "severity", "verdict", "state", "group_id=GROUP", "count", "title"),
 ]
 
 
@@ -40,7 +47,7 @@ def list_(
     severity: str | None = typer.Option(
         None, "--severity", help="only this severity: informational, low, medium, high, critical"
     ),
-    limit: int | None = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int | None = limit_option(50),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
@@ -82,13 +89,13 @@ def _alert_lines(alert: Alert) -> Iterator[str]:
             f"   source: {alert.indicator_source or '-'}   threat: {alert.indicator_threat or '-'}"
         )
     yield (
-        f"events: {alert.count}   first seen: {_when(alert.first_seen)}"
-        f"   last seen: {_when(alert.last_seen)} (UTC)"
+        f"events: {alert.count}   first seen: {second(alert.first_seen)}"
+        f"   last seen: {second(alert.last_seen)} (UTC)"
     )
     yield (f"evidence ({len(alert.evidence)} of {alert.count}):")
     for item in alert.evidence:
         where = f"{item.path or '?'}@{item.offset if item.offset is not None else '?'}"
-        yield (f"  {_when(item.timestamp)}  {item.dataset or '-'}  {where}")
+        yield (f"  {second(item.timestamp)}  {item.dataset or '-'}  {where}")
         yield (f"    {item.raw or ''}")
 
 
@@ -142,7 +149,7 @@ def _report(done: Sequence[Alert], verb: str, asked: int) -> None:
 
 def _triage(
     verb: str,
-    act: Callable[[Session, list[int]], Sequence[Alert]],
+    act: Callable[[Session, Actor, list[int]], Sequence[Alert]],
     ids: list[int] | None,
     rule: str | None,
     indicator: str | None,
@@ -151,7 +158,7 @@ def _triage(
     """Run one triage action on the alerts chosen by ids or filters, and say what changed."""
     with cli_session() as session:
         chosen = _targets(session, ids, rule, indicator, org)
-        done = act(session, chosen)
+        done = act(session, actor(), chosen)
     _report(done, verb, len(set(chosen)))
 
 
@@ -166,10 +173,7 @@ def ack(
     """Acknowledge new alerts: by id, or every open alert a filter selects."""
     from bastion.alerts import triage
 
-    def act(session: Session, chosen: list[int]) -> Sequence[Alert]:
-        return triage.acknowledge(session, actor(), chosen, reason=reason)
-
-    _triage("acknowledged", act, ids, rule, indicator, org)
+    _triage("acknowledged", partial(triage.acknowledge, reason=reason), ids, rule, indicator, org)
 
 
 @app.command("assign")
@@ -184,9 +188,7 @@ def assign(
     """Assign open alerts to a user or a team (they are then in progress)."""
     from bastion.alerts import triage
 
-    def act(session: Session, chosen: list[int]) -> Sequence[Alert]:
-        return triage.assign(session, actor(), chosen, to, reason=reason)
-
+    act = partial(triage.assign, assignee=to, reason=reason)
     _triage("assigned", act, ids, rule, indicator, org)
 
 
@@ -207,9 +209,7 @@ def close(
     """Close open alerts with a resolution."""
     from bastion.alerts import triage
 
-    def act(session: Session, chosen: list[int]) -> Sequence[Alert]:
-        return triage.close(session, actor(), chosen, resolution, reason=reason)
-
+    act = partial(triage.close, resolution=resolution, reason=reason)
     _triage("closed", act, ids, rule, indicator, org)
 
 
@@ -252,7 +252,7 @@ def history(
 
 
 HISTORY_COLUMNS: list[Column[Change]] = [
-    ("AT", lambda c: _when(c.at)),
+    ("AT", lambda c: second(c.at)),
     *fields("actor", "field", "before=FROM", "after=TO", "reason"),
 ]
 

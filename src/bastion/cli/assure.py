@@ -13,15 +13,24 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli.assure_reviews import plan_app, reviews_app
-from bastion.cli.context import BY_OPTION, actor, command_group, day, in_session, minute, settings
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, plain, print_record, print_rows
+from bastion.cli.context import (
+    BY_OPTION,
+    actor,
+    command_group,
+    day,
+    everything,
+    in_session,
+    limit_option,
+    minute,
+    settings,
+)
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
     from bastion.assure.catalogue import FrameworkSummary
     from bastion.assure.returns import ReturnSummary
     from bastion.assure.views import ReturnView
-    from bastion.core.scope import Scope
 
 app = command_group(
     "Assurance: frameworks, self-assessment returns, readiness and the national picture."
@@ -36,22 +45,12 @@ app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(returns_app, name="returns")
 app.add_typer(reviews_app, name="reviews")
 app.add_typer(plan_app, name="plan")
+RETURN_ID = typer.Argument(help="the return's id")
 
 
-def _everything() -> Scope:
-    from bastion.core.scope import Scope
-
-    return Scope.everything()
-
-
-FRAMEWORK_COLUMNS: list[Column[FrameworkSummary]] = [
-    ("FRAMEWORK", lambda f: f.ref),
-    ("VERSION", lambda f: f.version),
-    ("KIND", lambda f: f.kind),
-    ("OUTCOMES", lambda f: f.outcomes),
-    ("STATEMENTS", lambda f: f.statements),
-    ("TITLE", lambda f: f.title),
-]
+FRAMEWORK_COLUMNS: list[Column[FrameworkSummary]] = fields(
+    "ref=FRAMEWORK", "version", "kind", "outcomes", "statements", "title"
+)
 
 
 @frameworks_app.command("list")
@@ -82,13 +81,7 @@ def frameworks_import(
 
 
 RETURN_COLUMNS: list[Column[ReturnSummary]] = [
-    ("ID", lambda r: r.id),
-    ("ORG", lambda r: r.org),
-    ("PERIOD", lambda r: r.period),
-    ("FRAMEWORK", lambda r: r.framework),
-    ("STATE", lambda r: r.state),
-    ("V", lambda r: r.version),
-    ("STATUS", lambda r: r.status or ""),
+    *fields("id", "org", "period", "framework", "state", "version=V", "status"),
     ("PUBLISHED", lambda r: day(r.published_at)),
     ("LATE", lambda r: "late" if r.late else ""),
     ("DRIFT", lambda r: r.drift or ""),
@@ -100,7 +93,7 @@ def returns_list(
     org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's returns"),
     period: str | None = typer.Option(None, "--period", help="only this period (2024-25)"),
     state: str | None = typer.Option(None, "--state", help="draft or published"),
-    limit: int = typer.Option(100, "--limit", min=1, help="at most this many (default 100)"),
+    limit: int = limit_option(100),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
@@ -108,7 +101,7 @@ def returns_list(
     from bastion.assure.returns import list_returns
 
     found, total = in_session(
-        list_returns, _everything(), org=org, period=period, state=state, limit=limit
+        list_returns, everything(), org=org, period=period, state=state, limit=limit
     )
     print_rows(found, RETURN_COLUMNS, as_json, as_csv, total=total, noun="returns")
 
@@ -136,7 +129,7 @@ def returns_show(
     """Show a return: progress, each outcome's status against the profile, reviews, drift."""
     from bastion.assure.returns import view, visible_row
 
-    shown = in_session(lambda s: view(s, visible_row(s, return_id, _everything())))
+    shown = in_session(lambda s: view(s, visible_row(s, return_id, everything())))
     print_record(shown, _return_lines, as_json=as_json)
 
 
@@ -153,7 +146,7 @@ def returns_open(
     """Open an organisation's return for a period; its earlier plan's open actions pass to it."""
     from bastion.assure.returns import open_return
 
-    shown = in_session(open_return, org, period, framework, actor=actor(by), scope=_everything(),
+    shown = in_session(open_return, org, period, framework, actor=actor(by), scope=everything(),
                        deadline_day=settings().assure_deadline)  # fmt: skip
     print_record(shown, _return_lines, as_json=as_json)
 
@@ -163,7 +156,7 @@ ANSWERS = {"yes": True, "no": False, "clear": None}
 
 @returns_app.command("answer")
 def returns_answer(
-    return_id: int = typer.Argument(help="the return's id"),
+    return_id: int = RETURN_ID,
     statement: str = typer.Argument(help="the statement's id (see `returns show --json`)"),
     answer: str = typer.Argument(help="yes, no or clear"),
     comment: str | None = typer.Option(None, "--comment", help="a comment on the answer"),
@@ -182,27 +175,27 @@ def returns_answer(
     notes: dict[str, Any] = {}
     if comment is not None or alternative is not None:
         notes = {statement: {"text": comment or "", "alternative": alternative or ""}}
-    shown = in_session(update_return, return_id, actor=actor(by), scope=_everything(),
+    shown = in_session(update_return, return_id, actor=actor(by), scope=everything(),
                        answers={statement: ANSWERS[answer.lower()]}, comments=notes)  # fmt: skip
     print_record(shown, _return_lines, as_json=as_json)
 
 
 @returns_app.command("publish")
 def returns_publish(
-    return_id: int = typer.Argument(help="the return's id"),
+    return_id: int = RETURN_ID,
     by: str | None = BY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Publish a return as its next version (immutable), with the diff from the last."""
     from bastion.assure.returns import publish
 
-    shown = in_session(publish, return_id, actor=actor(by), scope=_everything())
+    shown = in_session(publish, return_id, actor=actor(by), scope=everything())
     print_record(shown, _return_lines, as_json=as_json)
 
 
 @returns_app.command("export")
 def returns_export(
-    return_id: int = typer.Argument(help="the return's id"),
+    return_id: int = RETURN_ID,
     output: Path | None = typer.Option(
         None, "--output", "-o", help="write XLSX or PDF here (by its suffix)"
     ),
@@ -212,7 +205,7 @@ def returns_export(
     from bastion.assure.export import FORMATS, export_return
     from bastion.assure.returns import view, visible_row
 
-    shown = in_session(lambda s: view(s, visible_row(s, return_id, _everything())))
+    shown = in_session(lambda s: view(s, visible_row(s, return_id, everything())))
     if output is None:
         print_record(shown, _return_lines, as_json=as_json)
         return
@@ -250,7 +243,7 @@ def score(
     """Show an organisation's Cyber Essentials Plus readiness, its formula and its history."""
     from bastion.assure.readiness import org_readiness
 
-    found = in_session(org_readiness, org, _everything())
+    found = in_session(org_readiness, org, everything())
     lines = [
         f"{found.org}: readiness {found.score:.1f}% (return {found.return_id}, {found.period})"
     ]
@@ -260,15 +253,16 @@ def score(
     print_record(found, lambda _f: lines, as_json=as_json)
 
 
+DRIFT_COLUMNS = fields("return_id=RETURN", "org", "outcome", "summary=EVIDENCE")
+
+
 @app.command("drift")
 def drift(by: str | None = BY_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Compare telemetry with published returns: flag contradicted claims and raise alerts."""
     from bastion.assure.drift import detect_drift
 
-    flags = in_session(detect_drift, actor=actor(by), scope=_everything())
-    columns: list[Column[Any]] = [("RETURN", lambda f: f.return_id), ("ORG", lambda f: f.org),
-                                  ("OUTCOME", lambda f: f.outcome), ("EVIDENCE", lambda f: f.summary)]  # fmt: skip
-    print_rows(flags, columns, as_json, footer=f"{len(flags)} drift flag(s)")
+    flags = in_session(detect_drift, actor=actor(by), scope=everything())
+    print_rows(flags, DRIFT_COLUMNS, as_json, footer=f"{len(flags)} drift flag(s)")
 
 
 @app.command("dashboard")
@@ -280,8 +274,7 @@ def dashboard(
     """Show the national picture: statuses, late and missing returns, weakest outcomes, readiness."""
     from bastion.assure.national import dashboard as national
 
-    shown = in_session(national, _everything(), period, framework)
-    data = plain(shown)
+    shown = in_session(national, everything(), period, framework)
     lines = [
         f"{shown.framework} {shown.period}: "
         + ", ".join(f"{k} {v}" for k, v in shown.statuses.items())
@@ -293,7 +286,7 @@ def dashboard(
         f"weak: {w['outcome']} {w['title']} ({w['share_not_best']:.0%} not at best)"
         for w in shown.weakest[:5]
     ]
-    print_record(shown, lambda _d: lines, as_json=as_json, data=data)
+    print_record(shown, lambda _d: lines, as_json=as_json)
 
 
 @app.command("remind")

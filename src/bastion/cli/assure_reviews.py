@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import BY_OPTION, actor, command_group, day, in_session, minute
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
-from bastion.core.scope import Scope
+from bastion.cli.context import BY_OPTION, actor, command_group, day, everything, in_session, minute
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,14 +39,8 @@ OUTCOME_OPTION = typer.Option(None, "--outcome", help="the outcome the comment i
 COMMENT_OPTION = typer.Option(None, "--comment", help="the reviewer's comment on --outcome")
 
 REVIEW_COLUMNS: list[Column[ReviewSummary]] = [
-    ("RETURN", lambda r: r.return_id),
-    ("ORG", lambda r: r.org),
-    ("PERIOD", lambda r: r.period),
-    ("FRAMEWORK", lambda r: r.framework),
-    ("KIND", lambda r: r.kind),
-    ("REVIEWER", lambda r: r.reviewer),
-    ("STATE", lambda r: r.state),
-    ("COMMENTS", lambda r: r.comments),
+    *fields("return_id=RETURN", "org", "period", "framework", "kind", "reviewer", "state"),
+    *fields("comments"),
     ("UPDATED", lambda r: minute(r.updated_at)),
 ]
 
@@ -65,7 +58,7 @@ def reviews_list(
     """List reviews: each one's return, kind, reviewer, state and number of comments."""
     from bastion.assure.reviews import list_reviews
 
-    found = in_session(list_reviews, Scope.everything(), reviewer=reviewer, state=state,
+    found = in_session(list_reviews, everything(), reviewer=reviewer, state=state,
                        return_id=return_id)  # fmt: skip
     print_rows(found, REVIEW_COLUMNS, as_json, as_csv, noun="reviews")
 
@@ -84,7 +77,7 @@ def _review_lines(shown: ReturnView) -> Iterator[str]:
 def _show(return_id: int) -> ReturnView:
     from bastion.assure.returns import view, visible_row
 
-    return in_session(lambda s: view(s, visible_row(s, return_id, Scope.everything())))
+    return in_session(lambda s: view(s, visible_row(s, return_id, everything())))
 
 
 @reviews_app.command("show")
@@ -107,7 +100,7 @@ def reviews_assign(
     from bastion.assure.reviews import assign_review
 
     shown = in_session(assign_review, return_id, kind, reviewer, actor=actor(by),
-                       scope=Scope.everything())  # fmt: skip
+                       scope=everything())  # fmt: skip
     print_record(shown, _review_lines, as_json=as_json)
 
 
@@ -124,7 +117,7 @@ def _move(
     from bastion.assure.reviews import list_reviews, review_return
 
     def move(session: Session) -> ReturnView:
-        kinds = list_reviews(session, Scope.everything(), return_id=return_id)
+        kinds = list_reviews(session, everything(), return_id=return_id)
         assigned = [r.reviewer for r in kinds if r.kind == kind]
         name = reviewer or (assigned[0] if assigned else str(actor(by)))
         return review_return(session, return_id, kind, reviewer=name, actor=actor(by),
@@ -176,22 +169,18 @@ reviews_app.command("approve")(
 
 
 ACTION_COLUMNS: list[Column[ActionRow]] = [
-    ("ACTION", lambda a: a.id),
-    ("ORG", lambda a: a.org_code),
-    ("PERIOD", lambda a: a.period),
-    ("OUTCOME", lambda a: a.outcome),
-    ("OWNER", lambda a: a.owner),
+    *fields("id=ACTION", "org_code=ORG", "period", "outcome", "owner"),
     ("DUE", lambda a: a.due.isoformat()),
-    ("STATUS", lambda a: a.status),
-    ("INHERITED", lambda a: a.inherited_from or ""),
-    ("TEXT", lambda a: a.text),
+    *fields("status"),
+    ("INHERITED", lambda a: a.inherited_from or ""),  # the JSON says "" too
+    *fields("text"),
 ]
 
 
 def _plan(return_id: int) -> list[ActionRow]:
     from bastion.assure.reviews import plan
 
-    return in_session(plan, return_id, Scope.everything())
+    return in_session(plan, return_id, everything())
 
 
 def _action_data(actions: list[ActionRow]) -> list[dict[str, object]]:
@@ -222,7 +211,7 @@ def plan_add(
     from bastion.assure.reviews import add_action
 
     in_session(add_action, return_id, outcome, text, owner, due.date(), actor=actor(by),
-               scope=Scope.everything())  # fmt: skip
+               scope=everything())  # fmt: skip
     actions = _plan(return_id)
     print_rows(actions, ACTION_COLUMNS, as_json, data=_action_data(actions), noun="actions",
                footer=f"added an action on {outcome}; due {day(due)}")  # fmt: skip
@@ -237,6 +226,6 @@ def plan_close(
     """Close an improvement-plan action: done."""
     from bastion.assure.reviews import set_action
 
-    in_session(set_action, action_id, "done", actor=actor(by), scope=Scope.everything())
+    in_session(set_action, action_id, "done", actor=actor(by), scope=everything())
     print_record(action_id, lambda i: [f"action {i} done"], as_json=as_json,
                  data={"action": action_id, "status": "done"})  # fmt: skip

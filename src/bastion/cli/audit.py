@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import command_group, in_session, second
+from bastion.cli.context import command_group, in_session, limit_option, second
 from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_rows
 from bastion.core.errors import InputError
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 app = command_group("The append-only audit trail of every change.")
 
 EVENT_COLUMNS: list[Column[AuditEvent]] = [
-    ("ID", lambda e: e.id),
+    *fields("id"),
     ("AT", lambda e: second(e.at)),
     *fields("actor", "actor_ip=FROM", "action", "target"),
 ]
@@ -29,7 +29,7 @@ def list_(
     actor: str | None = typer.Option(None, "--actor", help="e.g. user:alice, token:3, cli:root"),
     org: str | None = typer.Option(None, "--org", help="only this organisation's events"),
     target: str | None = typer.Option(None, "--target", help="e.g. organisation:RAL"),
-    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int = limit_option(50),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:

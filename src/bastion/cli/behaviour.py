@@ -13,12 +13,19 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bastion.cli.context import BY_OPTION, actor, cli_session, command_group, in_session, settings
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.context import (
+    BY_OPTION,
+    actor,
+    cli_session,
+    command_group,
+    everything,
+    in_session,
+    settings,
+)
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.behaviour import AllowEntry, BehaviourResult, HuntReport
-    from bastion.core.scope import Scope
 
 app = command_group(
     "Behavioural hunting over the archive: beacons, DNS tunnels, rare fingerprints."
@@ -28,31 +35,15 @@ app.add_typer(allow_app, name="allow")
 
 ORG_OPTION = typer.Option(None, "--org", help="only this organisation's results")
 RESULT_COLUMNS: list[Column[BehaviourResult]] = [
-    ("ID", lambda r: r.id),
-    ("DAY", lambda r: r.day),
-    ("ORG", lambda r: r.org),
-    ("ANALYTIC", lambda r: r.analytic),
-    ("HOST", lambda r: r.host),
-    ("DESTINATION", lambda r: r.dest),
+    *fields("id", "day", "org", "analytic", "host", "dest=DESTINATION"),
     ("SCORE", lambda r: f"{r.score:.2f}"),
-    ("ORGS", lambda r: r.orgs),
-    ("EVENTS", lambda r: r.connections),
-    ("STATUS", lambda r: r.status),
+    *fields("orgs", "connections=EVENTS", "status"),
 ]
 ALLOW_COLUMNS: list[Column[AllowEntry]] = [
-    ("ID", lambda e: e.id),
+    *fields("id"),
     ("ORG", lambda e: e.org or "national"),
-    ("KIND", lambda e: e.kind),
-    ("VALUE", lambda e: e.value),
-    ("EXPIRES", lambda e: e.expires_on),
-    ("REASON", lambda e: e.reason),
+    *fields("kind", "value", "expires_on=EXPIRES", "reason"),
 ]
-
-
-def _everything() -> Scope:
-    from bastion.core.scope import Scope
-
-    return Scope.everything()
 
 
 def _summary(report: HuntReport) -> str:
@@ -67,7 +58,7 @@ def _list_after(report: HuntReport, org: str | None, min_score: float, as_json: 
 
     with cli_session() as session:
         found, total = behaviour.list_results(
-            session, _everything(), days=report.days, org=org, min_score=min_score, limit=10_000
+            session, everything(), days=report.days, org=org, min_score=min_score, limit=10_000
         )
     if not as_json:
         typer.echo(_summary(report))
@@ -145,7 +136,7 @@ def results(
         raise InputError(msg) from None
     found, total = in_session(
         behaviour.list_results,
-        _everything(),
+        everything(),
         days=days,
         org=org,
         status=status,
@@ -176,7 +167,7 @@ def show(
     """Show one result: its score's parts, sample lines and the hunt around it."""
     from bastion import behaviour
 
-    print_record(in_session(behaviour.get_result, _everything(), result_id), _result_lines,
+    print_record(in_session(behaviour.get_result, everything(), result_id), _result_lines,
                  as_json=as_json)  # fmt: skip
 
 
@@ -212,7 +203,7 @@ def benign(
     from bastion import behaviour
 
     _, entry = in_session(
-        behaviour.mark_benign, _everything(), result_id, reason=reason,
+        behaviour.mark_benign, everything(), result_id, reason=reason,
         expires_on=_expiry(expires), national=national, actor=actor(by),
     )  # fmt: skip
     print_rows([entry], ALLOW_COLUMNS, as_json)
@@ -232,7 +223,7 @@ def allow_add(
     from bastion import behaviour
 
     made = in_session(
-        behaviour.add_allowed, _everything(), org=org, kind=kind.strip().lower(), value=value,
+        behaviour.add_allowed, everything(), org=org, kind=kind.strip().lower(), value=value,
         reason=reason, expires_on=_expiry(expires), actor=actor(by),
     )  # fmt: skip
     print_rows([made], ALLOW_COLUMNS, as_json)
@@ -243,7 +234,7 @@ def allow_list(as_json: bool = JSON_OPTION) -> None:
     """List the allow-list: national entries first."""
     from bastion import behaviour
 
-    print_rows(in_session(behaviour.list_allowed, _everything()), ALLOW_COLUMNS, as_json)
+    print_rows(in_session(behaviour.list_allowed, everything()), ALLOW_COLUMNS, as_json)
 
 
 @allow_app.command("remove")
@@ -255,5 +246,5 @@ def allow_remove(
     """Remove an allow-list entry."""
     from bastion import behaviour
 
-    gone = in_session(behaviour.remove_allowed, _everything(), entry_id, actor=actor(by))
+    gone = in_session(behaviour.remove_allowed, everything(), entry_id, actor=actor(by))
     print_rows([gone], ALLOW_COLUMNS, as_json)

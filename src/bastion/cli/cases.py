@@ -17,24 +17,20 @@ from bastion.cli.context import (
     BY_OPTION,
     actor,
     command_group,
+    everything,
     in_session,
+    limit_option,
     minute,
     moment,
     settings,
 )
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.cases import Case, CaseStats, Notifier
-    from bastion.core.scope import Scope
 
 app = command_group("SOC cases over alerts: open, merge, work and close them; response times.")
-
-
-def _everything() -> Scope:
-    from bastion.core.scope import Scope
-
-    return Scope.everything()
+CASE_ID = typer.Argument(help="the case's id")
 
 
 def _notifier() -> Notifier:
@@ -52,14 +48,13 @@ def _clocks(case: Case) -> str:
 
 
 CASE_COLUMNS: list[Column[Case]] = [
-    ("ID", lambda c: c.id),
+    *fields("id"),
     ("OPENED", lambda c: minute(c.created_at)),
-    ("SEVERITY", lambda c: c.severity.value),
-    ("STATUS", lambda c: c.status.value),
+    *fields("severity", "status"),
     ("ORGS", lambda c: ",".join(c.organisations)),
-    ("OWNER", lambda c: c.owner or ""),
+    *fields("owner"),
     ("CLOCKS", _clocks),
-    ("TITLE", lambda c: c.title),
+    *fields("title"),
 ]
 
 
@@ -70,14 +65,14 @@ def list_(
     org: str | None = typer.Option(None, "--org", "-o", help="only this organisation's cases"),
     severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical"),
     search: str | None = typer.Option(None, "--search", help="part of the title or description"),
-    limit: int = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int = limit_option(50),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List cases, newest first, with their regulatory clocks."""
     from bastion import cases
 
     found, total = in_session(
-        cases.list_cases, _everything(), status=status, open_only=open_only, org=org,
+        cases.list_cases, everything(), status=status, open_only=open_only, org=org,
         severity=severity, search=search, policy=cases.clock_policy(settings()), limit=limit,
     )  # fmt: skip
     print_rows(found, CASE_COLUMNS, as_json, total=total, noun="cases")
@@ -91,9 +86,7 @@ def show(
     """Show one case: its fields, clocks, alerts, observables, tasks and timeline."""
     from bastion import cases
 
-    found = in_session(
-        cases.get_case, case_id, _everything(), policy=cases.clock_policy(settings())
-    )
+    found = in_session(cases.get_case, case_id, everything(), policy=cases.clock_policy(settings()))
     print_record(found, _case_lines, as_json=as_json)
 
 
@@ -165,7 +158,7 @@ def create(
 
     if from_alert is not None:
         made = in_session(
-            cases.promote_alert, from_alert, title=title, actor=actor(by), scope=_everything(),
+            cases.promote_alert, from_alert, title=title, actor=actor(by), scope=everything(),
             template=template, notifier=_notifier(),
         )  # fmt: skip
     else:
@@ -177,7 +170,7 @@ def create(
             description=description, personal_data=personal_data,
         )  # fmt: skip
         made = in_session(
-            cases.create_case, draft, actor=actor(by), scope=_everything(), notifier=_notifier()
+            cases.create_case, draft, actor=actor(by), scope=everything(), notifier=_notifier()
         )
     print_record(made, lambda c: [f"opened case {c.id}: {c.title}"], as_json=as_json)
 
@@ -197,17 +190,17 @@ def merge(
         msg = "merge one thing: --alert ID or --case ID"
         raise InputError(msg)
     if alert is not None:
-        in_session(cases.merge_alert, case_id, alert, actor=actor(by), scope=_everything())
+        in_session(cases.merge_alert, case_id, alert, actor=actor(by), scope=everything())
         typer.echo(f"merged alert {alert} into case {case_id}")
     else:
         assert other is not None
-        in_session(cases.merge_cases, case_id, other, actor=actor(by), scope=_everything())
+        in_session(cases.merge_cases, case_id, other, actor=actor(by), scope=everything())
         typer.echo(f"merged case {other} into case {case_id}")
 
 
 @app.command("status")
 def status(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     new_status: str = typer.Argument(
         help="open, triage, containment, eradication, recovery, post_incident"
     ),
@@ -216,13 +209,13 @@ def status(
     """Move a case along its lifecycle (`cases close` closes it)."""
     from bastion import cases
 
-    done = in_session(cases.set_status, case_id, new_status, actor=actor(by), scope=_everything())
+    done = in_session(cases.set_status, case_id, new_status, actor=actor(by), scope=everything())
     typer.echo(f"case {done.id} is {done.status.value}")
 
 
 @app.command("close")
 def close(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     resolution: str = typer.Option(..., "--resolution", help="how it ended, e.g. 'false positive'"),
     by: str | None = BY_OPTION,
 ) -> None:
@@ -234,7 +227,7 @@ def close(
         case_id,
         "closed",
         actor=actor(by),
-        scope=_everything(),
+        scope=everything(),
         resolution=resolution,
     )
     typer.echo(f"closed case {case_id}")
@@ -242,7 +235,7 @@ def close(
 
 @app.command("assign")
 def assign(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     owner: str = typer.Argument(help="the user or team who owns it now"),
     by: str | None = BY_OPTION,
 ) -> None:
@@ -250,27 +243,27 @@ def assign(
     from bastion import cases
 
     in_session(
-        cases.assign, case_id, owner, actor=actor(by), scope=_everything(), notifier=_notifier()
+        cases.assign, case_id, owner, actor=actor(by), scope=everything(), notifier=_notifier()
     )
     typer.echo(f"case {case_id} assigned to {owner}")
 
 
 @app.command("note")
 def note(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     text: str = typer.Argument(help="the note"),
     by: str | None = BY_OPTION,
 ) -> None:
     """Add a note to a case's timeline."""
     from bastion import cases
 
-    in_session(cases.add_note, case_id, text, actor=actor(by), scope=_everything())
+    in_session(cases.add_note, case_id, text, actor=actor(by), scope=everything())
     typer.echo(f"noted on case {case_id}")
 
 
 @app.command("observable")
 def observable(
-    case_id: int = typer.Argument(help="the case's id"),
+    case_id: int = CASE_ID,
     kind: str = typer.Argument(help="ip, domain, url, hash, ja3, user or host"),
     value: str = typer.Argument(help="the observable's value"),
     tlp: str | None = typer.Option(None, "--tlp", help="its TLP (default: the case's)"),
@@ -280,7 +273,7 @@ def observable(
     from bastion import cases
 
     in_session(
-        cases.add_observable, case_id, kind, value, actor=actor(by), scope=_everything(), tlp=tlp
+        cases.add_observable, case_id, kind, value, actor=actor(by), scope=everything(), tlp=tlp
     )
     typer.echo(f"added {kind} {value} to case {case_id}")
 
@@ -318,7 +311,7 @@ def stats(
 
     found = in_session(
         cases.case_stats,
-        _everything(),
+        everything(),
         since=moment(since),
         until=moment(until),
         settings=settings(),

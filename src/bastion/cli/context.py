@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from bastion.audit import Actor
+    from bastion.core.scope import Scope
     from bastion.core.settings import Settings
     from bastion.store import Store
 
@@ -32,7 +33,9 @@ __all__ = [
     "cli_session",
     "command_group",
     "day",
+    "everything",
     "in_session",
+    "limit_option",
     "minute",
     "moment",
     "one_line",
@@ -44,6 +47,11 @@ __all__ = [
 
 VERBOSE_FLAG = "--verbose"
 BY_OPTION = typer.Option(None, "--by", help="who is acting (default: the login name)")
+
+
+def limit_option(default: int) -> Any:
+    """Return a list command's ``--limit`` option: at most this many rows, ``default`` unless given."""
+    return typer.Option(default, "--limit", min=1, help=f"at most this many (default {default})")
 
 
 def command_group(help: str) -> typer.Typer:
@@ -96,6 +104,13 @@ def actor(by: str | None = None) -> Actor:
     from bastion.audit import Actor
 
     return Actor.cli(by)
+
+
+def everything() -> Scope:
+    """Return the command line's scope: every organisation (it acts nationally)."""
+    from bastion.core.scope import Scope
+
+    return Scope.everything()
 
 
 def minute(value: datetime | None) -> str:

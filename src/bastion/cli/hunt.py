@@ -10,7 +10,7 @@ import typer
 
 from bastion.cli import context
 from bastion.cli.context import command_group, in_session, settings
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 
 archive_app = command_group("Manage the Parquet event archive.")
 
@@ -147,12 +147,10 @@ def compact(
 
 
 HOLD_COLUMNS: list[Column[Any]] = [
-    ("ID", lambda h: h.id),
-    ("ORG", lambda h: h.org_code),
+    *fields("id", "org_code=ORG"),
     ("FROM", lambda h: h.first_day or "-"),
     ("TO", lambda h: h.last_day or "-"),
-    ("REASON", lambda h: h.reason),
-    ("BY", lambda h: h.created_by),
+    *fields("reason", "created_by=BY"),
 ]
 holds_app = command_group("Legal holds: an organisation's archived days kept past retention.")
 archive_app.add_typer(holds_app, name="holds")

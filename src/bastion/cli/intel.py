@@ -12,8 +12,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bastion.cli import intel_blocklists, intel_feeds
-from bastion.cli.context import actor, cli_session, command_group, in_session, settings
-from bastion.cli.context import day as _day
+from bastion.cli.context import (
+    actor,
+    cli_session,
+    command_group,
+    day,
+    in_session,
+    limit_option,
+    settings,
+)
 from bastion.cli.intel_feeds import parse_options
 from bastion.cli.output import (
     CSV_OPTION,
@@ -37,13 +44,8 @@ def _plain(indicator: Indicator) -> dict[str, Any]:
 
 
 INDICATOR_COLUMNS: list[Column[Indicator]] = [
-    ("TYPE", lambda i: i.type.value),
-    *fields("value", "source"),
-    ("SEVERITY", lambda i: i.severity.value),
-    ("CONF", lambda i: i.confidence),
-    ("ACTION", lambda i: i.action.value),
-    ("THREAT", lambda i: i.threat),
-    ("VALID UNTIL", lambda i: _day(i.valid_until)),
+    *fields("type", "value", "source", "severity", "confidence=CONF", "action", "threat"),
+    ("VALID UNTIL", lambda i: day(i.valid_until)),
 ]
 
 
@@ -140,7 +142,7 @@ def list_(
     search: str | None = typer.Option(
         None, "--search", "-s", help="part of the value, threat or source"
     ),
-    limit: int | None = typer.Option(50, "--limit", min=1, help="at most this many (default 50)"),
+    limit: int | None = limit_option(50),
     offset: int = typer.Option(0, "--offset", min=0, help="skip this many first"),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
@@ -188,7 +190,7 @@ def _indicator_lines(shown: dict[str, Any]) -> Iterator[str]:
     yield shown["id"]
     for i in shown["listings"]:
         threat = f"  threat: {i.threat}" if i.threat else ""
-        until = f"  valid until {_day(i.valid_until)}" if i.valid_until else ""
+        until = f"  valid until {day(i.valid_until)}" if i.valid_until else ""
         yield (
             f"  {i.source}: {i.severity.value}, confidence {i.confidence}, {i.action.value}, "
             f"TLP:{i.tlp.value}{threat}{until}"
@@ -196,7 +198,7 @@ def _indicator_lines(shown: dict[str, Any]) -> Iterator[str]:
     if shown["sightings"]:
         yield f"seen at {len(shown['sightings'])} organisation(s):"
         for s in shown["sightings"]:
-            yield f"  {s.org}: {s.count} time(s), {_day(s.first_seen)} to {_day(s.last_seen)}"
+            yield f"  {s.org}: {s.count} time(s), {day(s.first_seen)} to {day(s.last_seen)}"
     for c in shown["changes"]:
         yield f"  {c.at:%Y-%m-%d %H:%M} {c.change} ({c.source}): {c.reason}"
 
@@ -250,7 +252,7 @@ SIGHTING_COLUMNS: list[Column[list[Sighting]]] = [
     ("INDICATOR", lambda seen: seen[0].indicator),
     ("ORGS", len),
     ("EVENTS", lambda seen: sum(s.count for s in seen)),
-    ("LAST SEEN", lambda seen: _day(max(s.last_seen for s in seen))),
+    ("LAST SEEN", lambda seen: day(max(s.last_seen for s in seen))),
 ]
 
 

@@ -19,11 +19,10 @@ policies_app = command_group("Block-list policies: what a device's lists hold.")
 devices_app = command_group("Enforcement devices that pull block lists.")
 
 POLICY_COLUMNS: list[Column[Policy]] = [
-    ("NAME", lambda p: p.name),
+    *fields("name"),
     ("LISTS", lambda p: ",".join(p.kinds)),
     ("ACTIONS", lambda p: ",".join(p.actions)),
-    ("MIN CONF", lambda p: p.min_confidence),
-    ("MAX TLP", lambda p: p.max_tlp.value),
+    *fields("min_confidence=MIN CONF", "max_tlp"),
 ]
 DEVICE_COLUMNS: list[Column[Device]] = [
     *fields("name", "policy"),

@@ -47,7 +47,7 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 FEED_COLUMNS: list[Column[Feed]] = [
     *fields("name", "kind=TYPE", "interval=EVERY"),
     ("LAST PULL", lambda f: _when(f.last_pull_at)),
-    ("URL", lambda f: f.url),
+    *fields("url"),
 ]
 PULL_COLUMNS: list[Column[Pull]] = [
     *fields("id", "feed"),

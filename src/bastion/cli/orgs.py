@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bastion.cli.context import actor, command_group, in_session
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
     from bastion.orgs import Organisation
@@ -17,11 +17,9 @@ if TYPE_CHECKING:
 ORG_CODE = typer.Argument(help="the organisation's code")
 
 ORGANISATION_COLUMNS: list[Column[Organisation]] = [
-    ("CODE", lambda o: o.code),
-    ("TYPE", lambda o: o.type.value),
-    ("PARENT", lambda o: o.parent),
+    *fields("code", "type", "parent"),
     ("NETWORKS", lambda o: len(o.networks)),
-    ("NAME", lambda o: o.name),
+    *fields("name"),
 ]
 
 app = command_group("Manage the federation: organisations, their networks, contacts and hosts.")

@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,14 +34,16 @@ def fields(*specs: str) -> list[Column[Any]]:
     """Return columns that show an item's attributes (or a mapping's keys) as they are.
 
     ``fields("source", "alerts_created=NEW ALERTS")`` heads the first column SOURCE (the
-    name in capitals, underscores as spaces) and the second NEW ALERTS.
+    name in capitals, underscores as spaces) and the second NEW ALERTS. A dotted name
+    reads an attribute's attribute: ``fields("target.host=HOST")``.
     """
 
     def column(spec: str) -> Column[Any]:
         name, _, header = spec.partition("=")
+        get = attrgetter(name)
 
         def cell(item: Any) -> object:
-            return item[name] if isinstance(item, Mapping) else getattr(item, name)
+            return item[name] if isinstance(item, Mapping) else get(item)
 
         return (header or name.upper().replace("_", " "), cell)
 

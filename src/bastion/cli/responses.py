@@ -40,7 +40,7 @@ RESPONSE_COLUMNS: list[Column[Response]] = [
     *fields("alert", "organisation=ORG", "status"),
     ("ACK DUE", lambda r: minute(r.ack_due)),
     ("ACKNOWLEDGED", lambda r: minute(r.acknowledged_at)),
-    ("APPLICABILITY", lambda r: r.applicability or ""),
+    *fields("applicability"),
     ("NEXT UPDATE", lambda r: minute(r.next_update_due)),
     ("REMEDIATION DUE", lambda r: minute(r.remediation_due)),
 ]

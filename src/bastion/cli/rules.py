@@ -144,54 +144,55 @@ def _rule_rows(org: str | None) -> list[dict[str, Any]]:
     for rule_id, code in sorted(tuning.disabled_for):
         off_for.setdefault(rule_id, []).append(code)
 
-    def status(rule_id: str) -> str:
+    def tuned(rule_id: str, title: str, level: str | None, **more: object) -> dict[str, Any]:
+        """Return a runnable rule's row: its status (``org``'s, with ``--org``), tuning and
+        hits, then what is its own."""
         off = rule_id in tuning.disabled or (org is not None and org in off_for.get(rule_id, []))
-        return "disabled" if off else "enabled"
-
-    rows: list[dict[str, Any]] = [
-        {
-            "id": r.id,
-            "title": r.title,
-            "level": r.level,
-            "status": status(r.id),
-            "disabled_for": off_for.get(r.id, []),
-            "hits": counts.get(r.id, 0),
-            "alerts": r.alert,
-            "datasets": list(r.datasets),
-            "tags": list(r.tags),
-            "path": r.path,
+        return {
+            "id": rule_id,
+            "title": title,
+            "level": level,
+            "status": "disabled" if off else "enabled",
+            "disabled_for": off_for.get(rule_id, []),
+            "hits": counts.get(rule_id, 0),
+            **more,
         }
+
+    rows = [
+        tuned(
+            r.id,
+            r.title,
+            r.level,
+            alerts=r.alert,
+            datasets=list(r.datasets),
+            tags=list(r.tags),
+            path=r.path,
+        )
         for r in rules.rules
     ]
     rows += [
-        {
-            "id": str(c.id or c.name),
-            "title": c.title,
-            "level": c.level.name.lower() if c.level else None,
-            "status": status(str(c.id or c.name)),
-            "disabled_for": off_for.get(str(c.id or c.name), []),
-            "hits": counts.get(str(c.id or c.name), 0),
-            "correlation": c.type.name.lower(),
-            "datasets": [],
-            "tags": [str(t) for t in c.tags],
-            "path": str(c.source.path) if c.source is not None and c.source.path else None,
-        }
+        tuned(
+            str(c.id or c.name),
+            c.title,
+            c.level.name.lower() if c.level else None,
+            correlation=c.type.name.lower(),
+            datasets=[],
+            tags=[str(t) for t in c.tags],
+            path=str(c.source.path) if c.source is not None and c.source.path else None,
+        )
         for c in rules.correlations
     ]
     rows += [
-        {
-            "id": c.id,
-            "title": c.title,
-            "level": c.level,
-            "status": status(c.id),
-            "disabled_for": off_for.get(c.id, []),
-            "hits": counts.get(c.id, 0),
-            "builtin": True,
-            "thresholds": threshold_views(c.id, tuning.thresholds, org),
-            "datasets": [],
-            "tags": list(c.tags),
-            "path": None,
-        }
+        tuned(
+            c.id,
+            c.title,
+            c.level,
+            builtin=True,
+            thresholds=threshold_views(c.id, tuning.thresholds, org),
+            datasets=[],
+            tags=list(c.tags),
+            path=None,
+        )
         for c in BUILTIN_CHECKS
     ]
     rows += [

@@ -22,23 +22,18 @@ from bastion.cli.context import (
     cli_session,
     command_group,
     day,
+    everything,
     in_session,
+    limit_option,
     settings,
     store,
 )
-from bastion.cli.output import JSON_OPTION, Column, print_record, print_rows
+from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
 
 if TYPE_CHECKING:
-    from bastion.core.scope import Scope
     from bastion.scan import Finding, ScanException, ScanReport
 
 app = command_group("Threat scanning of members' registered internet-facing services.")
-
-
-def _everything() -> Scope:
-    from bastion.core.scope import Scope
-
-    return Scope.everything()
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -105,15 +100,11 @@ def run(
 
 
 FINDING_COLUMNS: list[Column[Finding]] = [
-    ("ID", lambda f: f.id),
-    ("ORG", lambda f: f.org),
-    ("HOST", lambda f: f.host),
+    *fields("id", "org", "host"),
     ("PORT", lambda f: f.port or "web"),
-    ("CHECK", lambda f: f.check),
-    ("SEVERITY", lambda f: f.severity.value),
-    ("STATUS", lambda f: f.status.value),
+    *fields("check", "severity", "status"),
     ("LAST SEEN", lambda f: day(f.last_seen)),
-    ("TITLE", lambda f: f.title),
+    *fields("title"),
 ]
 
 
@@ -125,14 +116,14 @@ def findings(
     ),
     severity: str | None = typer.Option(None, "--severity", help="low, medium, high or critical"),
     check: str | None = typer.Option(None, "--check", help="only this check's findings"),
-    limit: int = typer.Option(100, "--limit", min=1, help="at most this many (default 100)"),
+    limit: int = limit_option(100),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List findings, worst first."""
     from bastion import scan
 
     found, total = in_session(
-        scan.list_findings, _everything(), org=org, status=status, severity=severity,
+        scan.list_findings, everything(), org=org, status=status, severity=severity,
         check=check, limit=limit,
     )  # fmt: skip
     print_rows(found, FINDING_COLUMNS, as_json, total=total, noun="findings")
@@ -158,7 +149,7 @@ def show(
     from bastion import scan
 
     with cli_session() as session:
-        finding = scan.get_finding(session, _everything(), finding_id)
+        finding = scan.get_finding(session, everything(), finding_id)
         text = scan.remediation_text(finding)
     print_record(
         (finding, text),
@@ -180,7 +171,7 @@ def rescan(
 
     config = settings()
     with cli_session() as session:
-        finding = scan.request_rescan(session, _everything(), finding_id, actor=actor(by))
+        finding = scan.request_rescan(session, everything(), finding_id, actor=actor(by))
     if now:
         with cli_session() as session:
             targets = scan.resolve_target(
@@ -188,18 +179,14 @@ def rescan(
             )
             scan.scan(session, targets, config, actor=actor(by), ignore_quiet_hours=True)
         with cli_session() as session:
-            finding = scan.get_finding(session, _everything(), finding_id)
+            finding = scan.get_finding(session, everything(), finding_id)
     print_record(finding, lambda f: [f"finding {f.id} is {f.status.value}"], as_json=as_json)
 
 
 EXCEPTION_COLUMNS: list[Column[ScanException]] = [
-    ("ID", lambda e: e.id),
-    ("ORG", lambda e: e.org),
-    ("HOST", lambda e: e.host),
+    *fields("id", "org", "host"),
     ("CHECK", lambda e: e.check or "(all)"),
-    ("STATE", lambda e: e.state.value),
-    ("EXPIRES", lambda e: e.expires_on.isoformat()),
-    ("REASON", lambda e: e.reason),
+    *fields("state", "expires_on=EXPIRES", "reason"),
 ]
 
 
@@ -244,7 +231,7 @@ def exceptions(as_json: bool = JSON_OPTION) -> None:
     """List exceptions, newest first (requested ones wait for `scan decide`)."""
     from bastion import scan
 
-    print_rows(in_session(scan.list_exceptions, _everything()), EXCEPTION_COLUMNS, as_json)
+    print_rows(in_session(scan.list_exceptions, everything()), EXCEPTION_COLUMNS, as_json)
 
 
 @app.command("decide")
@@ -299,9 +286,12 @@ def policy(
     )
 
 
+DUE_COLUMNS = fields("target.org=ORG", "target.host=HOST", "target.address=ADDRESS", "reason=WHY")
+
+
 @app.command("due")
 def due(
-    limit: int = typer.Option(100, "--limit", min=1, help="at most this many (default 100)"),
+    limit: int = limit_option(100),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List the hosts the schedule says are due for a scan, most overdue first."""
@@ -309,14 +299,7 @@ def due(
 
     with cli_session() as session:
         plans = scan.due_targets(session, settings())
-    rows = plans[:limit]
-    columns: list[Column[Any]] = [
-        ("ORG", lambda p: p.target.org),
-        ("HOST", lambda p: p.target.host),
-        ("ADDRESS", lambda p: p.target.address),
-        ("WHY", lambda p: p.reason),
-    ]
-    print_rows(rows, columns, as_json, total=len(plans), noun="due hosts")
+    print_rows(plans[:limit], DUE_COLUMNS, as_json, total=len(plans), noun="due hosts")
 
 
 @app.command("report")
@@ -327,7 +310,7 @@ def report(
     """Report one organisation's findings: live ones by severity, each host's grades, remediation."""
     from bastion import scan
 
-    found = in_session(scan.organisation_report, _everything(), org)
+    found = in_session(scan.organisation_report, everything(), org)
     print_record(found, _org_report_lines, as_json=as_json)
 
 
@@ -389,7 +372,7 @@ def national(
     findings opened and closed per week by severity."""
     from bastion import scan
 
-    found = in_session(scan.national_summary, _everything(), weeks=weeks)
+    found = in_session(scan.national_summary, everything(), weeks=weeks)
     print_record(found, _national_lines, as_json=as_json)
 
 

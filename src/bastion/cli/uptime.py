@@ -13,12 +13,13 @@ from bastion.cli.context import (
     BY_OPTION,
     actor,
     command_group,
+    everything,
     in_session,
     minute,
     moment,
     settings,
 )
-from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, plain, print_record, print_rows
+from bastion.cli.output import CSV_OPTION, JSON_OPTION, Column, fields, print_record, print_rows
 from bastion.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,12 +43,6 @@ app.add_typer(pages_app, name="pages")
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS JetStream server")
 
 
-def _national() -> Any:
-    from bastion.core.scope import Scope
-
-    return Scope.everything()
-
-
 def _options(values: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for value in values:
@@ -60,10 +55,10 @@ def _options(values: list[str]) -> dict[str, Any]:
 
 
 MONITOR_COLUMNS: list[Column[Monitor]] = [
-    ("ID", lambda m: m.id), ("ORG", lambda m: m.org), ("SERVICE", lambda m: m.service),
-    ("NAME", lambda m: m.name), ("TYPE", lambda m: m.kind.value), ("TARGET", lambda m: m.target),
-    ("EVERY", lambda m: f"{m.interval_s}s"), ("PAUSED", lambda m: "yes" if m.paused else ""),
-]  # fmt: skip
+    *fields("id", "org", "service", "name", "kind=TYPE", "target"),
+    ("EVERY", lambda m: f"{m.interval_s}s"),
+    ("PAUSED", lambda m: "yes" if m.paused else ""),
+]
 
 
 @monitors_app.command("add")
@@ -89,7 +84,7 @@ def monitors_add(
     item = uptime.monitor(name, kind, target, org=org, service=service, interval_s=interval,
                           timeout_s=timeout, retries=retries, quorum=quorum, tags=tuple(tag),
                           options=_options(option), public=public)  # fmt: skip
-    made = in_session(uptime.add_monitor, item, actor=actor(by), scope=_national())
+    made = in_session(uptime.add_monitor, item, actor=actor(by), scope=everything())
     print_rows([made], MONITOR_COLUMNS, as_json, data=made)
 
 
@@ -103,7 +98,7 @@ def monitors_list(
     """List monitors."""
     from bastion import uptime
 
-    found = in_session(uptime.list_monitors, _national(), org=org, service=service)
+    found = in_session(uptime.list_monitors, everything(), org=org, service=service)
     print_rows(found, MONITOR_COLUMNS, as_json, as_csv, noun="monitors")
 
 
@@ -121,8 +116,8 @@ def monitors_show(
     history = config.history(settings())
 
     def gather(session: Any) -> dict[str, Any]:
-        item = get_monitor(session, monitor, _national())
-        state, since = monitor_state(session, item.id, _national())
+        item = get_monitor(session, monitor, everything())
+        state, since = monitor_state(session, item.id, everything())
         counts = history.counts(now - timedelta(days=30), now, now=now)
         mine = of_monitors(counts, [item.id])
         day = availability(mine.filter(mine["minute"] >= now - timedelta(days=1)))
@@ -142,7 +137,7 @@ def monitors_show(
             shown.append(f"availability over the last {label}: {value} ({figure.checks} checks)")
         return shown
 
-    print_record(found, lines, as_json=as_json, data=plain(found))
+    print_record(found, lines, as_json=as_json)
 
 
 @monitors_app.command("pause")
@@ -154,7 +149,7 @@ def monitors_pause(
     """Pause a monitor (no probes, no budget spent), or resume it."""
     from bastion import uptime
 
-    done = in_session(uptime.set_paused, monitor, not resume, actor=actor(by), scope=_national())
+    done = in_session(uptime.set_paused, monitor, not resume, actor=actor(by), scope=everything())
     typer.echo(f"{done.name}: {'paused' if done.paused else 'resumed'}")
 
 
@@ -182,7 +177,7 @@ def probe_now(
 
     from bastion import uptime
 
-    item = in_session(uptime.get_monitor, monitor, _national())
+    item = in_session(uptime.get_monitor, monitor, everything())
     if item.kind is uptime.MonitorKind.PUSH:
         msg = "a push monitor is not probed: the service calls its heartbeat URL"
         raise InputError(msg)
@@ -219,7 +214,7 @@ def agent(
     from bastion import uptime
     from bastion.uptime import bus
 
-    monitors = in_session(uptime.list_monitors, _national())
+    monitors = in_session(uptime.list_monitors, everything())
     name = uptime.agent_name(name)
     from bastion.uptime.agent import unprobeable
 
@@ -275,11 +270,15 @@ def centre(
 
 
 SLO_COLUMNS: list[Column[SloStatus]] = [
-    ("ID", lambda s: s.slo.id), ("ORG", lambda s: s.slo.org), ("SERVICE", lambda s: s.slo.service),
+    *fields("slo.id=ID", "slo.org=ORG", "slo.service=SERVICE"),
     ("TARGET", lambda s: f"{s.slo.target:.4%}"),
-    ("AVAILABILITY", lambda s: "" if s.budget.availability is None else f"{s.budget.availability:.4%}"),
-    ("BUDGET LEFT", lambda s: f"{s.budget.remaining:.1%}"), ("ALERT", lambda s: s.alert or ""),
-]  # fmt: skip
+    (
+        "AVAILABILITY",
+        lambda s: "" if s.budget.availability is None else f"{s.budget.availability:.4%}",
+    ),
+    ("BUDGET LEFT", lambda s: f"{s.budget.remaining:.1%}"),
+    *fields("alert"),
+]
 
 
 def _statuses(slo_id: int | None = None) -> list[SloStatus]:
@@ -291,7 +290,7 @@ def _statuses(slo_id: int | None = None) -> list[SloStatus]:
 
     def gather(session: Any) -> list[SloStatus]:
         slos = (
-            [get_slo(session, slo_id, _national())] if slo_id else list_slos(session, _national())
+            [get_slo(session, slo_id, everything())] if slo_id else list_slos(session, everything())
         )
         return slo_status(session, history, slos, utcnow())
 
@@ -311,7 +310,7 @@ def slo_add(
     from bastion import uptime
 
     made = in_session(uptime.add_slo, uptime.Slo(org, service, target, period), actor=actor(by),
-                      scope=_national())  # fmt: skip
+                      scope=everything())  # fmt: skip
     print_record(
         made, lambda s: [f"SLO {s.id}: {s.org} {s.service} {s.target:.4%}"], as_json=as_json
     )
@@ -352,7 +351,7 @@ def traffic(
     from bastion.slis import TrafficSli, service_sli
 
     archive = settings().archive_dir
-    found = in_session(service_sli, archive, service, _national(), utcnow(), org=org, days=days)
+    found = in_session(service_sli, archive, service, everything(), utcnow(), org=org, days=days)
 
     def lines(sli: TrafficSli) -> list[str]:
         ratio = "no requests" if sli.success_ratio is None else f"{sli.success_ratio:.4%}"
@@ -373,10 +372,11 @@ def traffic(
 
 
 CERTIFICATE_COLUMNS: list[Column[Any]] = [
-    ("ORG", lambda n: n.org), ("MONITOR", lambda n: n.monitor_id),
-    ("WITHIN DAYS", lambda n: n.threshold_days), ("DAYS LEFT", lambda n: f"{n.days_left:.1f}"),
-    ("SHA-256", lambda n: n.sha256), ("TOLD", lambda n: minute(n.notified_at)),
-]  # fmt: skip
+    *fields("org", "monitor_id=MONITOR", "threshold_days=WITHIN DAYS"),
+    ("DAYS LEFT", lambda n: f"{n.days_left:.1f}"),
+    *fields("sha256=SHA-256"),
+    ("TOLD", lambda n: minute(n.notified_at)),
+]
 
 
 @app.command("certificates")
@@ -384,7 +384,7 @@ def certificates(as_json: bool = JSON_OPTION, as_csv: bool = CSV_OPTION) -> None
     """Certificates found expiring and told, newest first (one row per warning threshold)."""
     from bastion.uptime.certificates import list_notices
 
-    print_rows(in_session(list_notices, _national()), CERTIFICATE_COLUMNS, as_json, as_csv,
+    print_rows(in_session(list_notices, everything()), CERTIFICATE_COLUMNS, as_json, as_csv,
                noun="certificate notices")  # fmt: skip
 
 
@@ -402,17 +402,19 @@ def report(
     from bastion.uptime.reports import report_lines, report_pdf, sla_report
 
     history = config.history(settings())
-    found = in_session(sla_report, history, service, period, _national(), utcnow(), org=org)
+    found = in_session(sla_report, history, service, period, everything(), utcnow(), org=org)
     if pdf is not None:
         pdf.write_bytes(report_pdf(found))
     print_record(found, report_lines, as_json=as_json)
 
 
 INCIDENT_COLUMNS: list[Column[Incident]] = [
-    ("ID", lambda i: i.id), ("ORG", lambda i: i.org or "national"), ("SERVICE", lambda i: i.service),
-    ("STATUS", lambda i: i.status.value), ("OPENED", lambda i: minute(i.opened_at)),
-    ("TITLE", lambda i: i.title),
-]  # fmt: skip
+    *fields("id"),
+    ("ORG", lambda i: i.org or "national"),
+    *fields("service", "status"),
+    ("OPENED", lambda i: minute(i.opened_at)),
+    *fields("title"),
+]
 
 
 @incidents_app.command("list")
@@ -424,7 +426,7 @@ def incidents_list(
     """List incidents, newest first."""
     from bastion import uptime
 
-    found = in_session(uptime.list_incidents, _national(), open_only=open_only)
+    found = in_session(uptime.list_incidents, everything(), open_only=open_only)
     print_rows(found, INCIDENT_COLUMNS, as_json, as_csv, noun="incidents")
 
 
@@ -440,7 +442,7 @@ def incidents_open(
     from bastion import uptime
 
     made = in_session(uptime.open_incident, org, service, title, impact=impact, actor=actor(by),
-                      scope=_national())  # fmt: skip
+                      scope=everything())  # fmt: skip
     typer.echo(f"incident {made.id} opened")
 
 
@@ -457,7 +459,7 @@ def incidents_update(
     from bastion import uptime
 
     done = in_session(uptime.update_incident, incident, status, text, actor=actor(by),
-                      scope=_national())  # fmt: skip
+                      scope=everything())  # fmt: skip
     typer.echo(f"incident {done.id}: {done.status.value}")
 
 
@@ -481,8 +483,17 @@ def maintenance_add(
         raise InputError(msg)
     window = uptime.maintenance(begins, minutes, repeat=repeat, title=title, monitor_id=monitor,
                                 service=service, org=org)  # fmt: skip
-    made = in_session(uptime.add_maintenance, window, actor=actor(by), scope=_national())
+    made = in_session(uptime.add_maintenance, window, actor=actor(by), scope=everything())
     typer.echo(f"maintenance {made.id} scheduled")
+
+
+MAINTENANCE_COLUMNS: list[Column[Any]] = [
+    *fields("id", "org"),
+    ("START", lambda w: minute(w.starts_at)),
+    ("MINUTES", lambda w: int(w.duration.total_seconds() // 60)),
+    *fields("repeat"),
+    ("FOR", lambda w: w.service or f"monitor {w.monitor_id}"),
+]
 
 
 @maintenance_app.command("list")
@@ -490,13 +501,8 @@ def maintenance_list(as_json: bool = JSON_OPTION) -> None:
     """List maintenance windows."""
     from bastion import uptime
 
-    found = in_session(uptime.list_maintenance, _national())
-    columns: list[Column[Any]] = [
-        ("ID", lambda w: w.id), ("ORG", lambda w: w.org), ("START", lambda w: minute(w.starts_at)),
-        ("MINUTES", lambda w: int(w.duration.total_seconds() // 60)),
-        ("REPEAT", lambda w: w.repeat.value), ("FOR", lambda w: w.service or f"monitor {w.monitor_id}"),
-    ]  # fmt: skip
-    print_rows(found, columns, as_json, noun="windows")
+    found = in_session(uptime.list_maintenance, everything())
+    print_rows(found, MAINTENANCE_COLUMNS, as_json, noun="windows")
 
 
 @pages_app.command("add")
@@ -511,6 +517,6 @@ def pages_add(
     from bastion import uptime
 
     in_session(
-        uptime.add_status_page, slug, title, org, service, actor=actor(by), scope=_national()
+        uptime.add_status_page, slug, title, org, service, actor=actor(by), scope=everything()
     )
     typer.echo(f"/status/{slug}")

@@ -53,7 +53,7 @@ def _read_password(from_stdin: bool) -> tuple[str, bool]:
 
 
 USER_COLUMNS: list[Column[User]] = [
-    ("USERNAME", lambda u: u.username),
+    *fields("username"),
     ("NATIONAL ROLE", lambda u: u.national_role.value if u.national_role else ""),
     ("ORGANISATIONS", lambda u: " ".join(f"{c}:{r.value}" for c, r in u.memberships)),
     ("TOTP", lambda u: "on" if u.totp_enabled else "off"),
@@ -64,7 +64,7 @@ TOKEN_COLUMNS: list[Column[ApiToken]] = [
     ("ORG", lambda t: t.org or "national"),
     ("SCOPES", lambda t: " ".join(t.scopes)),
     ("EXPIRES", lambda t: f"{t.expires_at:%Y-%m-%d}"),
-    ("STATUS", lambda t: t.status.value),
+    *fields("status"),
 ]
 
 

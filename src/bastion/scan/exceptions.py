@@ -154,7 +154,5 @@ def decide_exception(
 
 def get_exception(session: Session, scope: Scope, exception_id: int) -> ScanException:
     """Return one exception ``scope`` may see, or raise NotFoundError."""
-    row = session.get(ScanExceptionRow, exception_id)
-    if row is None or not scope.allows(row.org_code):
-        row = None
-    return _to_domain(must_exist(row, f"no scan exception {exception_id}"))
+    missing = f"no scan exception {exception_id}"
+    return _to_domain(scope.visible(session.get(ScanExceptionRow, exception_id), missing))

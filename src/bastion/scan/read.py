@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from bastion import orgs
@@ -20,6 +20,7 @@ from bastion.scan.domain import Finding, Status
 from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetRow
 from bastion.scan.policy import get_policy
 from bastion.scan.remediation import render
+from bastion.store.paging import page_of
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
 # How much each live finding weighs when ranking the worst hosts.
@@ -40,10 +41,7 @@ def to_finding(row: ScanFindingRow) -> Finding:
 
 def finding_row(session: Session, scope: Scope, finding_id: int) -> ScanFindingRow:
     """Return the row of a finding ``scope`` may see, or raise NotFoundError."""
-    row = session.get(ScanFindingRow, finding_id)
-    if row is not None and not scope.allows(row.org_code):
-        row = None
-    return must_exist(row, f"no scan finding {finding_id}")
+    return scope.visible(session.get(ScanFindingRow, finding_id), f"no scan finding {finding_id}")
 
 
 def get_finding(session: Session, scope: Scope, finding_id: int) -> Finding:
@@ -80,12 +78,11 @@ def list_findings(
         query = query.where(row.severity == Severity(severity).value)
     if check:
         query = query.where(row.check_name == check)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rank = case({s.value: -s.rank for s in Severity}, value=row.severity, else_=0)
-    page = query.order_by(rank, row.org_code, row.host, row.id).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    return [to_finding(r) for r in session.scalars(page)], total
+    rows, total = page_of(
+        session, query, rank, row.org_code, row.host, row.id, limit=limit, offset=offset
+    )
+    return [to_finding(r) for r in rows], total
 
 
 @dataclass(frozen=True)

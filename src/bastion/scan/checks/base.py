@@ -2,14 +2,15 @@
 
 A check is one ``Check``: ``run`` (the implementation: probes the target, returns
 its result type), ``observe`` (turns the result into observations, given the
-store look-ups it may need), ``serialise`` (the result as JSON for the CLI, the
-API and the target's summary) and ``covers`` (which ports the result speaks for).
+store look-ups it may need), ``covers`` (which ports the result speaks for) and
+``serialise`` (the result as JSON for the CLI, the API and the target's summary: by
+default its fields, nested records as dicts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -84,6 +85,11 @@ class Lookups(Protocol):
     def canary_hits(self, tokens: Sequence[str]) -> dict[str, list[str]]: ...
 
 
+def fields_of(result: Any) -> dict[str, Any]:
+    """Return a check's result as its fields, nested records as dicts (the default serialise)."""
+    return asdict(result)
+
+
 @dataclass(frozen=True)
 class Check(Generic[R]):
     """One scan check: its implementation, its result's observations, its serialisation."""
@@ -92,8 +98,8 @@ class Check(Generic[R]):
     title: str
     run: Callable[[Probe], Awaitable[R]]
     observe: Callable[[R, Probe, Lookups], list[Observation]]
-    serialise: Callable[[R], dict[str, Any]]
     covers: Callable[[R, Probe], set[int]]
+    serialise: Callable[[R], dict[str, Any]] = fields_of
     blocked: Callable[[Probe], str | None] = lambda _probe: None
 
 

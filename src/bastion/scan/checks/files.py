@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from bastion.core.types import Severity
 from bastion.scan.checks import web
@@ -134,15 +133,10 @@ def observe(result: FilesResult, probe: Probe, lookups: Lookups) -> list[Observa
     return observations
 
 
-def serialise(result: FilesResult) -> dict[str, Any]:
-    return {"port": result.port, "exposed": [asdict(e) for e in result.exposed]}
-
-
 CHECK = Check(
     name="files",
     title="Exposed files and panels",
     run=run,
     observe=observe,
-    serialise=serialise,
     covers=lambda result, probe: web_covers(result, probe) if result.port else set(),
 )

@@ -11,8 +11,7 @@ canary listener is configured (``scan_canary_dns``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from bastion.core.types import Severity
 from bastion.scan.canary import new_token
@@ -79,10 +78,6 @@ def observe(result: Log4ShellResult, probe: Probe, lookups: Lookups) -> list[Obs
     return []
 
 
-def serialise(result: Log4ShellResult) -> dict[str, Any]:
-    return {"planted": [asdict(p) for p in result.planted]}
-
-
 def _blocked(probe: Probe) -> str | None:
     return None if probe.config.canary_dns else "no canary listener configured (scan_canary_dns)"
 
@@ -92,7 +87,6 @@ CHECK = Check(
     title="Log4Shell canary",
     run=run,
     observe=observe,
-    serialise=serialise,
     covers=lambda result, probe: web_covers(result, probe) if result.planted else set(),
     blocked=_blocked,
 )

@@ -10,7 +10,7 @@ against each of the name's NS servers.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import dns.asyncresolver
@@ -269,15 +269,10 @@ def observe(result: MailResult, probe: Probe, lookups: Lookups) -> list[Observat
     return found
 
 
-def serialise(result: MailResult) -> dict[str, Any]:
-    return asdict(result)
-
-
 CHECK = Check(
     name="mail",
     title="E-mail and DNS hygiene",
     run=run,
     observe=observe,
-    serialise=serialise,
     covers=lambda result, _probe: {0} if result.name else set(),
 )

@@ -12,8 +12,7 @@ severity (high at most: unexploited matches from a banner are leads, not proof).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from bastion.core.types import Severity
 from bastion.scan.checks import web
@@ -143,15 +142,10 @@ def observe(result: SoftwareResult, probe: Probe, lookups: Lookups) -> list[Obse
     return observations
 
 
-def serialise(result: SoftwareResult) -> dict[str, Any]:
-    return {"seen": [asdict(s) for s in result.seen]}
-
-
 CHECK = Check(
     name="software",
     title="Known-exploited software",
     run=run,
     observe=observe,
-    serialise=serialise,
     covers=lambda result, probe: {0},
 )

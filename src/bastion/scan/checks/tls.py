@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -272,42 +272,31 @@ def _obs(
     )
 
 
+def _expiry(days_left: int) -> tuple[str, str, Severity] | None:
+    """Return how a certificate this many days from expiry is reported (detail, title,
+    severity): expired is critical, within a week high, within 30 days medium; later, None."""
+    if days_left < 0:
+        return "expired", "TLS certificate has expired", Severity.CRITICAL
+    if days_left > 30:
+        return None
+    severity = Severity.HIGH if days_left <= 7 else Severity.MEDIUM
+    return "expiring", f"TLS certificate expires in {days_left} days", severity
+
+
 def observe(result: TlsResult, probe: Probe, lookups: Lookups) -> list[Observation]:
     found = []
     for port in result.ports:
         if port.error:
             continue
-        if port.days_left < 0:
+        expiry = _expiry(port.days_left)
+        if expiry is not None:
+            detail, title, severity = expiry
             found.append(
                 _obs(
                     port,
-                    "expired",
-                    "TLS certificate has expired",
-                    Severity.CRITICAL,
-                    "tls_expired",
-                    days=port.days_left,
-                    not_after=port.not_after,
-                )
-            )
-        elif port.days_left <= 7:
-            found.append(
-                _obs(
-                    port,
-                    "expiring",
-                    f"TLS certificate expires in {port.days_left} days",
-                    Severity.HIGH,
-                    "tls_expired",
-                    days=port.days_left,
-                    not_after=port.not_after,
-                )
-            )
-        elif port.days_left <= 30:
-            found.append(
-                _obs(
-                    port,
-                    "expiring",
-                    f"TLS certificate expires in {port.days_left} days",
-                    Severity.MEDIUM,
+                    detail,
+                    title,
+                    severity,
                     "tls_expired",
                     days=port.days_left,
                     not_after=port.not_after,
@@ -409,15 +398,10 @@ def observe(result: TlsResult, probe: Probe, lookups: Lookups) -> list[Observati
     return found
 
 
-def serialise(result: TlsResult) -> dict[str, Any]:
-    return {"ports": [asdict(p) for p in result.ports]}
-
-
 CHECK = Check(
     name="tls",
     title="TLS",
     run=run,
     observe=observe,
-    serialise=serialise,
     covers=lambda result, _probe: {p.port for p in result.ports if p.error is None},
 )
