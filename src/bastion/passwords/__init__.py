@@ -33,6 +33,7 @@ from bastion.passwords.store import (
     decode_counts,
     encode_counts,
     open_store,
+    padded_body,
     padded_lines,
     parse_prefix,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "normalise",
     "ntlm_many",
     "open_store",
+    "padded_body",
     "padded_lines",
     "parse_prefix",
     "policy_fields",

@@ -102,6 +102,7 @@ def create_app(
     app.include_router(health.router)
     # The range API first: clients call it the most, and a request is matched route by route.
     app.include_router(passwords.router)
+    passwords.document(app)
     app.include_router(api.router)
     app.include_router(blocklists.router)
     app.include_router(status.router)

@@ -424,10 +424,15 @@ async def api_rate_limit(request: Request, principal: PrincipalDep) -> None:
     Most hits come from the process's lease, in the event loop; the others count in
     the shared store, in the thread pool.
     """
-    limiter: RateLimiter = request.app.state.api_limiter
-    if isinstance(limiter, LeasedRateLimiter) and limiter.hit_held(principal.actor):
+    await count_hit(request.app.state.api_limiter, principal.actor, "API requests")
+
+
+async def count_hit(limiter: RateLimiter, key: str, what: str) -> None:
+    """Count one hit of ``key``: from the process's lease in the event loop when it can,
+    else in the shared store, in the thread pool (TooManyRequests when over the limit)."""
+    if isinstance(limiter, LeasedRateLimiter) and limiter.hit_held(key):
         return
-    await run_in_threadpool(limiter.hit, principal.actor, "API requests")
+    await run_in_threadpool(limiter.hit, key, what)
 
 
 _SECRET_PARAMS = re.compile(
