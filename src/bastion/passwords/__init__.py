@@ -22,7 +22,6 @@ from bastion.passwords.service import (
     check_counts,
     check_password,
     check_prefix,
-    count_check,
 )
 from bastion.passwords.store import (
     MODES,
@@ -37,6 +36,7 @@ from bastion.passwords.store import (
     padded_lines,
     parse_prefix,
 )
+from bastion.passwords.tally import CheckTally, count_check
 
 __all__ = [
     "COUNTED",
@@ -52,6 +52,7 @@ __all__ = [
     "BuildResult",
     "Builder",
     "CheckCount",
+    "CheckTally",
     "DumpReport",
     "Mode",
     "Policy",
@@ -80,6 +81,7 @@ __all__ = [
     "padded_lines",
     "parse_prefix",
     "policy_fields",
+    "policy_for_checks",
     "read_dump",
     "run_audit",
     "score",

@@ -74,6 +74,7 @@ def check_password(
         body.password,
         mfa=body.mfa,
         user_words=body.user_words,
+        tally=request.app.state.check_tally,
     )
     return CheckOut(**verdict.__dict__)
 
@@ -97,7 +98,9 @@ def check_range(
     Counted per organisation and day as ``prefix_only`` (the client decides the verdict).
     """
     org = resolve_org(principal, body.org, "passwords:read")
-    policy, wanted = passwords.check_prefix(session, breach_stores(request), org, body.prefix)
+    policy, wanted = passwords.check_prefix(
+        session, breach_stores(request), org, body.prefix, request.app.state.check_tally
+    )
     settings = {k: v for k, v in policy.settings().items() if k != "substitutions"}
     return RangeOut(policy=settings, suffixes=wanted)
 
