@@ -25,7 +25,7 @@ from bastion import auth
 from bastion.core.documents import MAX_DEPTH, json_depth
 from bastion.core.errors import BastionError
 from bastion.store import Store
-from bastion.web.auth import PrincipalDep
+from bastion.web.auth import PrincipalDep, csrf_protect
 
 # No inline script or style anywhere: every script and stylesheet is a file Bastion serves.
 CSP = (
@@ -418,12 +418,16 @@ async def _answer(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def api_rate_limit(request: Request, principal: PrincipalDep) -> None:
-    """Count one API request against the caller's limit (per person or token).
+async def api_caller(request: Request, principal: PrincipalDep) -> None:
+    """The API router's one dependency: a caller, its CSRF token when it came with the
+    session cookie, and one request counted against its limit (per person or token).
 
-    Most hits come from the process's lease, in the event loop; the others count in
-    the shared store, in the thread pool.
+    One dependency rather than three: FastAPI walks each one's own dependencies (the
+    caller, its session, the store) again on every request, cached or not. Most hits
+    come from the process's lease, in the event loop; the others count in the shared
+    store, in the thread pool.
     """
+    await csrf_protect(request, principal)
     await count_hit(request.app.state.api_limiter, principal.actor, "API requests")
 
 
