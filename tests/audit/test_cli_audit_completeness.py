@@ -498,6 +498,13 @@ MUTATING: dict[str, Case] = {
     "alerts pull-defender": case(defender_pull),
     "rules disable": case(words("rules", "disable", RULE_ID), rules),
     "rules enable": case(words("rules", "enable", RULE_ID), rules),
+    "rules set-threshold": case(
+        words("rules", "set-threshold", "builtin:port-scan", "ports", "20")
+    ),
+    "rules clear-threshold": case(
+        words("rules", "clear-threshold", "builtin:port-scan", "ports"),
+        run("rules", "set-threshold", "builtin:port-scan", "ports", "20"),
+    ),
     "tokens create": case(words("tokens", "create", "--name", "feed", "--scope", "alerts:read")),
     "tokens revoke": case(
         words("tokens", "revoke", "1"),
@@ -584,7 +591,7 @@ READ_ONLY = {
     "hunt", "intel allow list", "intel devices list", "intel feeds history", "intel feeds list",
     "intel feeds types", "intel list", "intel policies list", "intel policies show", "intel show",
     "intel sightings", "inventory list", "orgs export", "orgs list", "orgs show", "rules check",
-    "rules list", "rules test", "tokens list", "users list", "users show", "version",
+    "rules list", "rules show", "rules test", "tokens list", "users list", "users show", "version",
     "demo traffic",  # writes log files into a folder; stores nothing
     "uptime monitors list", "uptime monitors show", "uptime slo list", "uptime slo show",
     "uptime report", "uptime incidents list", "uptime maintenance list",

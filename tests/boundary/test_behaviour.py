@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from bastion.boundary.behaviour import BehaviourThresholds, behaviour
+from bastion.boundary.behaviour import behaviour
 from bastion.core.events import ARCHIVE_SCHEMA, conform
+from bastion.detect import CheckThresholds
 
 T0 = datetime(2025, 6, 2, tzinfo=UTC)
 MEMBER = "10.0.0.5"
@@ -52,7 +53,9 @@ def test_exfiltration_sums_what_one_host_sends_to_one_address() -> None:
         }
 
     rows = [upload("203.0.113.9", 600)] * 2 + [upload("203.0.113.10", 1100)]
-    found = behaviour(events(rows), BehaviourThresholds(exfiltration_bytes=1200))
+    found = behaviour(
+        events(rows), CheckThresholds(national={("builtin:exfiltration", "bytes"): 1200})
+    )
     assert found["key"].to_list() == ["builtin:exfiltration:203.0.113.9"] * 2
     assert found["severity"].unique().to_list() == ["high"]
 

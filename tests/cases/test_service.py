@@ -104,6 +104,25 @@ def test_a_member_sees_only_its_own_cases_and_alerts(
     assert case.organisations == ("RAL",)
 
 
+def test_a_case_search_matches_the_title_or_description_in_any_case_and_pages(
+    sqlite_store: Store, federation: dict[str, int]
+) -> None:
+    beacon = new_case(sqlite_store)
+    phish = new_case(sqlite_store, description="A PHISHING wave from the usual sender")
+    with sqlite_store.session() as session:
+        found = {
+            search: [c.id for c in cases.list_cases(session, NATIONAL, search=search)[0]]
+            for search in ("  BEACON ", "phishing", "nothing like it")
+        }
+        first, total = cases.list_cases(session, NATIONAL, limit=1, offset=1)
+    assert found == {
+        "  BEACON ": [phish.id, beacon.id],
+        "phishing": [phish.id],
+        "nothing like it": [],
+    }
+    assert ([c.id for c in first], total) == ([beacon.id], 2)  # newest first
+
+
 def test_merging_an_alert_then_two_cases_moves_everything_into_one(
     sqlite_store: Store, federation: dict[str, int]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -10,8 +11,11 @@ import pytest
 from bastion.core.choices import Choice
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.records import from_row, must_exist
+from bastion.core.scope import Scope
+from bastion.core.types import must_match
 from bastion.intel.indicator import IndicatorType
 from bastion.orgs import OrgType
+from bastion.uptime.agent import agent_name
 
 
 class Colour(Choice, what="paint colour"):
@@ -73,3 +77,30 @@ def test_must_exist_passes_a_value_through_and_refuses_none() -> None:
     assert must_exist(0, "no zero") == 0
     with pytest.raises(NotFoundError, match=r"^no user 'bob'$"):
         must_exist(None, "no user 'bob'")
+
+
+_HEX = re.compile(r"[0-9a-f]{4}")
+
+
+def test_must_match_returns_the_normalised_text_and_names_what_was_typed() -> None:
+    assert must_match(_HEX, "beef", "key", " BEEF ") == "beef"
+    with pytest.raises(InputError, match=r"^invalid key ' Nope': four hex digits$"):
+        must_match(_HEX, "nope", "key", " Nope", "four hex digits")
+    with pytest.raises(InputError, match=r"^invalid key 'beefy'$"):
+        must_match(_HEX, "beefy", "key", "beefy")  # all of it must match, not a prefix
+
+
+def test_agent_names_share_the_refusal_shape() -> None:
+    assert agent_name(" Leeds-1 ") == "leeds-1"
+    with pytest.raises(InputError, match=r"^invalid agent name 'a b': 1-64 lower-case"):
+        agent_name("a b")
+
+
+def test_a_scope_answers_for_what_it_cannot_see_as_for_what_is_not_there() -> None:
+    mine, theirs = SimpleNamespace(org_code="RAL"), SimpleNamespace(org_code="RJ1")
+    member = Scope.of(["ral"])
+    assert member.visible(mine, "no such thing") is mine
+    assert Scope.everything().visible(theirs, "no such thing") is theirs
+    for hidden in (theirs, None, SimpleNamespace(org_code=None)):
+        with pytest.raises(NotFoundError, match=r"^no such thing$"):
+            member.visible(hidden, "no such thing")

@@ -1,7 +1,7 @@
 """The tenancy matrix's rows for the detection rules' routes (API and console).
 
-Every signed-in person reads the rules; tuning is per organisation, so another tenant's
-tuning is not found. ``RULE_ID`` is the demo's Log4Shell rule, which the matrix's world installs.
+Every signed-in person reads the rules; tuning (on/off, and a built-in check's thresholds)
+is per organisation, so another tenant's tuning is not found. ``RULE_ID`` is the demo's Log4Shell rule, which the matrix's world installs.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ def detect_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
             RULE_WRITERS,
             by_org=True,
         ),
+        ("PUT", "/api/v1/rules/{rule_id}/thresholds"): make(
+            lambda _w, org: (
+                "PUT",
+                "/api/v1/rules/builtin:port-scan/thresholds",
+                {"json": {"name": "ports", "value": 20, "org": org}},
+            ),
+            RULE_WRITERS,
+            by_org=True,
+        ),
         ("GET", "/rules"): make(get("/rules"), READERS),
         ("GET", "/rules/{rule_id}"): make(get(f"/rules/{RULE_ID}"), READERS),
         ("POST", "/rules/{rule_id}/tuning"): make(
@@ -37,6 +46,16 @@ def detect_routes(make: Callable[..., Any]) -> dict[tuple[str, str], Any]:
                 "POST",
                 f"/rules/{RULE_ID}/tuning",
                 {"data": {"enabled": "off", "org": org}},
+            ),
+            RULE_WRITERS,
+            ok=303,
+            by_org=True,
+        ),
+        ("POST", "/rules/{rule_id}/thresholds"): make(
+            lambda _w, org: (
+                "POST",
+                "/rules/builtin:port-scan/thresholds",
+                {"data": {"name": "ports", "value": "20", "org": org}},
             ),
             RULE_WRITERS,
             ok=303,

@@ -263,6 +263,35 @@ def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], br
     context.close()
 
 
+def test_a_lead_sets_its_organisations_port_scan_threshold_by_keyboard(
+    live: dict[str, Any], browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, live["url"], live["lead"], "/rules/builtin:port-scan")
+    page.wait_for_selector("#threshold-form")
+    national = page.locator('#threshold-table tr[data-threshold="ports"] .threshold-national')
+    assert national.inner_text() == "50"
+    page.select_option("#threshold-org", "RAL")  # a lead picks among its own organisations
+    page.fill("#threshold-value", "20")
+    page.press("#threshold-value", "Enter")  # Enter submits with the first button: Set
+    page.wait_for_selector('#threshold-table span[data-org="RAL"]')
+    assert page.url.endswith("/rules/builtin:port-scan#thresholds")
+    assert page.locator('#threshold-table span[data-org="RAL"]').inner_text() == "RAL 20"
+    with live["store"].session() as session:
+        tuned = detect.load_tuning(session).thresholds
+        events, _ = audit.list_events(session, action="rule.threshold")
+    assert tuned.value("builtin:port-scan", "ports", "RAL") == 20
+    assert tuned.value("builtin:port-scan", "ports", "RJ1") == 50
+    assert [(e.actor, e.org, e.after) for e in events] == [
+        ("user:lead", "RAL", {"name": "ports", "value": 20})
+    ]
+    assert errors == []
+    context.close()
+
+
 def test_analyst_triages_from_the_queue_and_the_alert_page_with_the_keyboard(
     live: dict[str, Any], browser: Any
 ) -> None:

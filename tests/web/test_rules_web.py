@@ -341,3 +341,107 @@ async def test_nobody_without_detection_reads_rules(
     ) as c:
         assert (await c.get("/api/v1/rules")).status_code == 403
         assert (await c.get(f"/api/v1/rules/{LOG4SHELL}")).status_code == 403
+
+
+async def test_thresholds_are_set_by_role_validated_and_audited(
+    client_as: ClientAs, store: Store, rules_dir: Path
+) -> None:
+    url = "/api/v1/rules/builtin:port-scan/thresholds"
+    async with client_as("analyst") as analyst:
+        national = await analyst.put(url, json={"name": "ports", "value": 40})
+        for_rj1 = await analyst.put(url, json={"name": "ports", "value": 30, "org": "rj1"})
+        too_low = await analyst.put(url, json={"name": "ports", "value": 1, "org": "RJ1"})
+        wrong_name = await analyst.put(url, json={"name": "bytes", "value": 60})
+        sigma = await analyst.put(
+            f"/api/v1/rules/{DENIED}/thresholds", json={"name": "ports", "value": 60}
+        )
+        missing = await analyst.put(
+            "/api/v1/rules/nope/thresholds", json={"name": "ports", "value": 60}
+        )
+        not_a_number = await analyst.put(url, json={"name": "ports", "value": "many"})
+    async with client_as("lead") as lead:  # leads RAL
+        globally = await lead.put(url, json={"name": "ports", "value": 20})
+        own = await lead.put(url, json={"name": "ports", "value": 20, "org": "RAL"})
+        other = await lead.put(url, json={"name": "ports", "value": 20, "org": "RJ1"})
+        seen = (await lead.get("/api/v1/rules/builtin:port-scan")).json()
+    async with client_as("auditor") as auditor:
+        read_only = await auditor.put(url, json={"name": "ports", "value": 20, "org": "RAL"})
+        audited = (await auditor.get("/api/v1/rules/builtin:port-scan")).json()
+    assert (national.status_code, for_rj1.status_code, own.status_code) == (200, 200, 200)
+    (ports,) = for_rj1.json()["thresholds"]
+    assert (ports["national"], ports["default"], ports["per_org"]) == (40, 50, {"RJ1": 30})
+    assert too_low.status_code == wrong_name.status_code == sigma.status_code == 422
+    assert "must be from 2 to 65,536 distinct ports, not 1" in too_low.json()["detail"]
+    assert "has no threshold 'bytes'; it has: ports" in wrong_name.json()["detail"]
+    assert "has no threshold to tune" in sigma.json()["detail"]
+    assert (missing.status_code, not_a_number.status_code) == (404, 422)
+    assert (globally.status_code, other.status_code, read_only.status_code) == (403, 404, 403)
+    # A member sees the national value and its own organisation's, not another tenant's.
+    assert seen["thresholds"][0]["per_org"] == {"RAL": 20}
+    assert audited["thresholds"][0]["per_org"] == {"RAL": 20, "RJ1": 30}
+    with store.session() as session:
+        assert detect.load_tuning(session).thresholds == detect.CheckThresholds(
+            national={("builtin:port-scan", "ports"): 40},
+            per_org={("builtin:port-scan", "ports", "RJ1"): 30, ("builtin:port-scan", "ports", "RAL"): 20},
+        )  # fmt: skip
+        events, _ = audit.list_events(session, action="rule.threshold")
+    assert [(e.actor, e.org, e.after) for e in reversed(events)] == [
+        ("user:analyst", None, {"name": "ports", "value": 40}),
+        ("user:analyst", "RJ1", {"name": "ports", "value": 30}),
+        ("user:lead", "RAL", {"name": "ports", "value": 20}),
+    ]
+    async with client_as("analyst") as analyst:
+        cleared = await analyst.put(url, json={"name": "ports", "value": None, "org": "RJ1"})
+    assert cleared.json()["thresholds"][0]["per_org"] == {"RAL": 20}
+
+
+async def test_the_console_form_sets_and_clears_a_threshold(
+    client_as: ClientAs, store: Store, rules_dir: Path
+) -> None:
+    async with client_as("lead") as lead:
+        form = (await lead.get("/rules/builtin:port-scan")).text
+        done = await lead.post(
+            "/rules/builtin:port-scan/thresholds",
+            data={"name": "ports", "value": "20", "org": "RAL", "action": "set"},
+        )
+        page = (await lead.get("/rules/builtin:port-scan")).text
+        words = await lead.post(
+            "/rules/builtin:port-scan/thresholds",
+            data={"name": "ports", "value": "twenty", "org": "RAL"},
+        )
+        huge = await lead.post(
+            "/rules/builtin:port-scan/thresholds",
+            data={"name": "ports", "value": "99,999", "org": "RAL"},
+        )
+        log4shell = (await lead.get("/rules/builtin:log4shell-probe")).text
+    assert 'id="threshold-form"' in form
+    assert '<option value="RAL">RAL</option>' in form
+    assert (done.status_code, done.headers["location"]) == (
+        303,
+        "/rules/builtin:port-scan#thresholds",
+    )
+    assert '<span data-org="RAL">RAL 20</span>' in page
+    assert (words.status_code, huge.status_code) == (400, 400)
+    assert "whole number" in words.text
+    assert "must be from 2 to 65,536" in huge.text
+    assert 'id="thresholds"' not in log4shell  # a check with nothing to count has no threshold
+    with store.session() as session:
+        assert (
+            detect.load_tuning(session).thresholds.value("builtin:port-scan", "ports", "RAL") == 20
+        )
+    async with client_as("lead") as lead:
+        cleared = await lead.post(
+            "/rules/builtin:port-scan/thresholds",
+            data={"name": "ports", "org": "RAL", "action": "clear"},
+        )
+    assert cleared.status_code == 303
+    async with client_as("viewer") as viewer:
+        seen = (await viewer.get("/rules/builtin:port-scan")).text
+    assert 'id="threshold-form"' not in seen
+    assert 'id="threshold-table"' in seen
+    with store.session() as session:
+        assert (
+            detect.load_tuning(session).thresholds.value("builtin:port-scan", "ports", "RAL") == 50
+        )
+        events, _ = audit.list_events(session, action="rule.threshold")
+    assert [e.action for e in reversed(events)] == ["rule.threshold.set", "rule.threshold.clear"]

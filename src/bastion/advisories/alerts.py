@@ -30,7 +30,7 @@ from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
-from bastion.core.types import org_code
+from bastion.core.types import must_match, org_code
 
 
 class AlertSeverity(Choice, what="alert severity"):
@@ -62,10 +62,8 @@ class AlertContent:
             raise InputError(msg)
         cves = []
         for cve in self.cves:
-            text = cve.strip()
-            if not _CVE.fullmatch(text):
-                msg = f"invalid vulnerability id {cve!r}: expected CVE-YYYY-NNNN or a GHSA id"
-                raise InputError(msg)
+            expected = "expected CVE-YYYY-NNNN or a GHSA id"
+            text = must_match(_CVE, cve.strip(), "vulnerability id", cve, expected)
             cves.append(text.upper() if text.upper().startswith("CVE") else text)
         return replace(
             self,
@@ -159,26 +157,12 @@ def get_alert(session: Session, ref: str) -> Alert:
     """Return the alert with every version of its content."""
     row = alert_row(session, ref)
     versions = _versions(session, row)
-    return Alert(
-        ref=row.ref,
-        status=row.status,
-        version=row.version,
+    return from_row(
+        Alert,
+        row,
         content=version_content(versions[-1]),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        published_at=row.published_at,
         extra_organisations=tuple(row.extra_orgs),
-        versions=tuple(
-            AlertVersion(
-                v.version,
-                version_content(v),
-                v.author,
-                v.change_note,
-                v.created_at,
-                v.published_at,
-            )
-            for v in versions
-        ),
+        versions=tuple(from_row(AlertVersion, v, content=version_content(v)) for v in versions),
     )
 
 

@@ -26,7 +26,7 @@ from bastion.advisories.policy import Policy
 from bastion.audit import Actor
 from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, InputError, NotFoundError
-from bastion.core.records import must_exist
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
 
@@ -295,13 +295,9 @@ def _domain(session: Session, alert: AlertRow, row: ResponseRow) -> Response:
                 "updates": updates,
             }
         )  # fmt: skip
-    return Response(
-        alert=alert.ref, organisation=row.org_code, status=row.status, notified_at=row.notified_at,
-        notified_version=row.notified_version, ack_due=row.ack_due, acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by, applicability=row.applicability,
-        remediation_due=row.remediation_due, remediated_at=row.remediated_at,
-        next_update_due=row.next_update_due, closed_at=row.closed_at, actions=tuple(actions),
-    )  # fmt: skip
+    return from_row(
+        Response, row, alert=alert.ref, organisation=row.org_code, actions=tuple(actions)
+    )
 
 
 def list_responses(

@@ -38,6 +38,7 @@ from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups, write_
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
+from bastion.core.records import from_row
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import Severity
 from bastion.store.bulk import insert_rows
@@ -87,6 +88,15 @@ _LENGTHS = {
     "observable": 200,
 }
 _IDENTITY = ["organization.id", "host.ip", "kind", "key"]
+# What a group takes from the first of its events that has it.
+_FIRST_KNOWN = (
+    "title",
+    "indicator.type",
+    "indicator.value",
+    "indicator.source",
+    "indicator.threat",
+    "observable",
+)
 _RANKS = {s.value: s.rank for s in Severity}
 
 
@@ -157,33 +167,13 @@ def _evidence(item: dict[str, Any]) -> Evidence:
 def to_domain(row: Any, *, evidence: bool = True) -> Alert:
     """Return an alert from its ORM row or a selected row (without its evidence unless
     ``evidence``: a row selected without the column)."""
-    return Alert(
-        id=row.id,
+    return from_row(
+        Alert,
+        row,
         org=row.org_code,
-        host=row.host,
         kind=AlertKind(row.kind),
-        key=row.key,
-        title=row.title,
         severity=Severity(row.severity),
-        verdict=row.verdict,
-        retrospective=row.retrospective,
-        indicator_type=row.indicator_type,
-        indicator_value=row.indicator_value,
-        indicator_source=row.indicator_source,
-        indicator_threat=row.indicator_threat,
-        count=row.count,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
         evidence=tuple(_evidence(e) for e in row.evidence or []) if evidence else (),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        state=row.state,
-        resolution=row.resolution,
-        assignee=row.assignee,
-        group_id=row.group_id,
-        observable=row.observable,
-        source=row.source,
-        source_ref=row.source_ref,
     )
 
 
@@ -248,9 +238,6 @@ def aggregate_candidates(
         (gap.is_null() | (gap > window)).cast(pl.Int64).cum_sum().alias("_group")
     )
 
-    def first_known(name: str) -> pl.Expr:
-        return pl.col(name).drop_nulls().first()
-
     return (
         grouped.group_by([*_IDENTITY, "_group"])
         .agg(
@@ -259,12 +246,7 @@ def aggregate_candidates(
             pl.col("@timestamp").max().alias("last_seen"),
             pl.col("blocked").fill_null(False).all().alias("all_blocked"),
             pl.col("severity").replace_strict(_RANKS, return_dtype=pl.Int8).max().alias("rank"),
-            first_known("title").alias("title"),
-            first_known("indicator.type").alias("indicator.type"),
-            first_known("indicator.value").alias("indicator.value"),
-            first_known("indicator.source").alias("indicator.source"),
-            first_known("indicator.threat").alias("indicator.threat"),
-            first_known("observable").alias("observable"),
+            *(pl.col(name).drop_nulls().first() for name in _FIRST_KNOWN),
             pl.col("_evidence").head(evidence_limit).alias("evidence"),
         )
         .with_columns(

@@ -28,6 +28,7 @@ from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
+from bastion.store.paging import page_of
 
 FACTS = ("ce_plus_certificate",)  # what an organisation states; the plan's fact is derived
 
@@ -374,15 +375,11 @@ def list_returns(
                           (ReturnRow.state, state)):  # fmt: skip
         if value:
             query = query.where(column == value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(ReturnRow.period.desc(), ReturnRow.org_code, ReturnRow.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    order = (ReturnRow.period.desc(), ReturnRow.org_code, ReturnRow.id)
+    rows, total = page_of(session, query, *order, limit=limit, offset=offset)
     today = utcnow().date()
     return [
         ReturnSummary(r.id, r.org_code, r.period, r.framework, r.org_type, r.state, r.version, r.status,
                       r.published_at, r.deadline, is_late(r, today), len(r.drift or []), r.source)
         for r in rows
-    ], int(total)  # fmt: skip
+    ], total  # fmt: skip

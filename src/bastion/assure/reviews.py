@@ -153,10 +153,7 @@ def set_action(
     session: Session, action_id: int, status: str, *, actor: Actor, scope: Scope
 ) -> None:
     """Mark an action open or done; audited."""
-    action = session.get(ActionRow, action_id)
-    if action is None or not scope.allows(action.org_code):
-        msg = f"no action {action_id}"
-        raise NotFoundError(msg)
+    action = scope.visible(session.get(ActionRow, action_id), f"no action {action_id}")
     before = {"status": action.status}
     action.status = _choice(status, ACTION_STATES, "action status")
     audit.record(session, actor, "assure.action.update", f"action:{action.id}", org=action.org_code,

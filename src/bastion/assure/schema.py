@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
+    """Return the schema of an object of exactly ``properties``, the ``required`` ones required."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": properties,
+    }
+
+
+def _array(items: Any) -> dict[str, Any]:
+    """Return the schema of a list of at least one of ``items``."""
+    return {"type": "array", "minItems": 1, "items": items}
+
+
 _TEXT = {"type": "string", "minLength": 1}
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"}
 _CLAUSE = {
@@ -19,81 +35,49 @@ _CLAUSE = {
         "fact": {"type": "string", "pattern": r"^[a-z_]+$"},
     },
 }
-_ORDERED = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["kind", "steps", "otherwise"],
-    "properties": {
-        "kind": {"const": "ordered"},
-        "steps": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["when", "status"],
-                "properties": {
-                    "when": {"type": "array", "minItems": 1, "items": _CLAUSE},
-                    "status": _TEXT,
-                },
-            },
-        },
-        "otherwise": _TEXT,
+_ORDERED = _object(
+    ["kind", "steps", "otherwise"],
+    kind={"const": "ordered"},
+    steps=_array(_object(["when", "status"], when=_array(_CLAUSE), status=_TEXT)),
+    otherwise=_TEXT,
+)
+_TABLE = _object(
+    ["kind", "categories", "table"],
+    kind={"const": "table"},
+    categories=_array(_TEXT),
+    table={
+        "type": "object",
+        "propertyNames": {"pattern": r"^(all|some|none)(_(all|some|none))*$"},
+        "additionalProperties": _TEXT,
     },
-}
-_TABLE = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["kind", "categories", "table"],
-    "properties": {
-        "kind": {"const": "table"},
-        "categories": {"type": "array", "minItems": 1, "items": _TEXT},
-        "table": {
-            "type": "object",
-            "propertyNames": {"pattern": r"^(all|some|none)(_(all|some|none))*$"},
-            "additionalProperties": _TEXT,
-        },
-        "messages": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-_STATEMENT = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["id", "text", "category"],
-    "properties": {
-        "id": _ID,
-        "text": _TEXT,
-        "category": _TEXT,
-        "auto_fail": {"type": "boolean"},
-    },
-}
-_OUTCOME = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["id", "title", "statements"],
-    "properties": {
-        "id": _ID,
-        "title": _TEXT,
-        "text": {"type": "string"},
-        "profile": {"type": "object", "additionalProperties": _TEXT},
-        "maps": {"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9-]+:.+$"}},
-        "statements": {"type": "array", "minItems": 1, "items": _STATEMENT},
-    },
-}
+    messages={"type": "object", "additionalProperties": {"type": "string"}},
+)
+_STATEMENT = _object(
+    ["id", "text", "category"],
+    id=_ID,
+    text=_TEXT,
+    category=_TEXT,
+    auto_fail={"type": "boolean"},
+)
+_OUTCOME = _object(
+    ["id", "title", "statements"],
+    id=_ID,
+    title=_TEXT,
+    text={"type": "string"},
+    profile={"type": "object", "additionalProperties": _TEXT},
+    maps={"type": "array", "items": {"type": "string", "pattern": r"^[a-z0-9-]+:.+$"}},
+    statements=_array(_STATEMENT),
+)
 
 
 def _level(child: str, items: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["id", "title", child],
-        "properties": {
-            "id": _ID,
-            "title": _TEXT,
-            "text": {"type": "string"},
-            child: {"type": "array", "minItems": 1, "items": items},
-        },
-    }
+    return _object(
+        ["id", "title", child],
+        id=_ID,
+        title=_TEXT,
+        text={"type": "string"},
+        **{child: _array(items)},
+    )
 
 
 LIBRARY_SCHEMA: dict[str, Any] = {
@@ -114,10 +98,6 @@ LIBRARY_SCHEMA: dict[str, Any] = {
         "outcome_rule": {"oneOf": [_ORDERED, _TABLE]},
         "return_statuses": {"type": "array", "items": _TEXT, "uniqueItems": True},
         "return_rule": _ORDERED,
-        "objectives": {
-            "type": "array",
-            "minItems": 1,
-            "items": _level("principles", _level("outcomes", _OUTCOME)),
-        },
+        "objectives": _array(_level("principles", _level("outcomes", _OUTCOME))),
     },
 }

@@ -95,7 +95,7 @@ def sign_in(
     The failed attempt is kept (commit even when this raises) so lockout counts it.
     """
     moment = now or utcnow()
-    row = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+    row = _user_named(session, username)
     good = verify_password(row, password)
     wrong = SignInFailed("wrong username or password, or the account is locked")
     if row is None:
@@ -106,15 +106,25 @@ def sign_in(
     if not good:
         _fail(session, row, moment, who, "password")
         raise wrong
-    if row.totp_secret is None and (
-        row.national_role or any(requires_totp(session, m.org_code) for m in row.memberships)
-    ):
+    if row.totp_secret is None and _needs_second_factor(session, row):
         msg = "this account needs a second factor: ask an administrator to enrol one"
         raise SignInFailed(msg)
     needs_totp = row.totp_secret is not None
     if not needs_totp:
         _signed_in(session, row, moment, who)
     return _start(session, row, STAGE_TOTP if needs_totp else STAGE_FULL, ip, user_agent, moment)
+
+
+def _user_named(session: Session, username: str) -> UserRow | None:
+    return session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+
+
+def _needs_second_factor(session: Session, row: UserRow) -> bool:
+    """Tell whether the user must sign in with a second factor: national users always do,
+    members when one of their organisations requires it."""
+    return bool(row.national_role) or any(
+        requires_totp(session, m.org_code) for m in row.memberships
+    )
 
 
 def _signed_in(session: Session, row: UserRow, moment: datetime, who: Principal) -> None:
@@ -272,15 +282,12 @@ def sign_in_external(
     TOTP code, as after a password.
     """
     moment = now or utcnow()
-    row = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+    row = _user_named(session, username)
     if row is None or row.disabled or _locked(row, moment):
         msg = f"{provider} signed in {username!r}, who has no active Bastion account"
         raise SignInFailed(msg)
     who = principal_of(row, ip)
-    needs_factor = row.national_role is not None or any(
-        requires_totp(session, m.org_code) for m in row.memberships
-    )
-    if needs_factor and not mfa and row.totp_secret is None:
+    if _needs_second_factor(session, row) and not mfa and row.totp_secret is None:
         msg = "this account needs a second factor: the identity provider asserted none"
         raise SignInFailed(msg)
     stage = STAGE_TOTP if (not mfa and row.totp_secret is not None) else STAGE_FULL

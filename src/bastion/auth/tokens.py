@@ -26,6 +26,7 @@ from bastion.auth.principal import Principal, PrincipalKind
 from bastion.auth.roles import parse_permissions
 from bastion.auth.touch import later
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
+from bastion.core.records import from_row
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
 from bastion.store.paging import page_of
@@ -78,16 +79,11 @@ def _status(row: TokenRow, now: datetime) -> TokenStatus:
 
 
 def _to_domain(row: TokenRow, now: datetime | None = None) -> ApiToken:
-    return ApiToken(
-        id=row.id,
-        name=row.name,
+    return from_row(
+        ApiToken,
+        row,
         org=row.org_code,
         scopes=tuple(sorted(row.scopes)),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        last_used_at=row.last_used_at,
         status=_status(row, now or utcnow()),
     )
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from bastion.audit import Actor, record
 from bastion.boundary.models import IngestBatchRow, IngestSourceRow
 from bastion.core.errors import ConflictError, InputError, NotFoundError
+from bastion.core.records import from_row
 from bastion.core.timeutil import utcnow
 
 
@@ -51,22 +52,10 @@ class Checkpoint:
     updated_at: datetime
 
 
-def _to_domain(row: IngestSourceRow) -> Checkpoint:
-    return Checkpoint(
-        key=row.key,
-        path=row.path,
-        format=row.format,
-        offset=row.offset,
-        size=row.size,
-        done=row.done,
-        updated_at=row.updated_at,
-    )
-
-
 def get_checkpoint(session: Session, key: str) -> Checkpoint | None:
     """Return the checkpoint of source ``key``, or None if it was never ingested."""
     row = session.get(IngestSourceRow, key)
-    return None if row is None else _to_domain(row)
+    return None if row is None else from_row(Checkpoint, row)
 
 
 def save_checkpoint(
@@ -83,26 +72,28 @@ def save_checkpoint(
     if offset < 0 or (size is not None and size < 0):
         msg = f"checkpoint of {path}: offset and size must not be negative ({offset}, {size})"
         raise InputError(msg)
+    values = {
+        "path": path,
+        "format": format,
+        "offset": offset,
+        "size": size,
+        "done": done,
+        "updated_at": utcnow(),
+    }
     row = session.get(IngestSourceRow, key)
     if row is None:
-        row = IngestSourceRow(key=key, path=path, format=format, offset=offset, size=size)
         try:
             # Two workers may commit the first chunks of one new source at once: the
             # second insert waits for the first, fails, and updates its row instead.
             with session.begin_nested():
-                session.add(row)
-                row.done, row.updated_at = done, utcnow()
+                session.add(IngestSourceRow(key=key, **values))
             return
         except IntegrityError:
             row = session.get(IngestSourceRow, key, populate_existing=True)
             if row is None:  # not a race: something else is wrong
                 raise
-    row.path = path
-    row.format = format
-    row.offset = offset
-    row.size = size
-    row.done = done
-    row.updated_at = utcnow()
+    for name, value in values.items():
+        setattr(row, name, value)
     session.flush()
 
 
@@ -111,7 +102,7 @@ def list_sources(session: Session) -> list[Checkpoint]:
     rows = session.scalars(
         select(IngestSourceRow).order_by(IngestSourceRow.updated_at.desc(), IngestSourceRow.key)
     )
-    return [_to_domain(r) for r in rows]
+    return [from_row(Checkpoint, r) for r in rows]
 
 
 def batch_done(session: Session, batch_id: str) -> bool:
@@ -166,7 +157,7 @@ def forget_source(session: Session, source: str, actor: Actor) -> Checkpoint:
             msg = f"{len(rows)} sources have path {source!r}; forget one by its key: {keys}"
             raise ConflictError(msg)
         row = rows[0]
-    forgotten = _to_domain(row)
+    forgotten = from_row(Checkpoint, row)
     archived = session.scalar(
         select(func.coalesce(func.sum(IngestBatchRow.events), 0)).where(
             IngestBatchRow.source_key == row.key

@@ -20,7 +20,8 @@ from bastion import audit
 from bastion.audit import Actor
 from bastion.boundary.models import SavedHuntRow
 from bastion.boundary.sandbox import DOWNLOAD_ROWS, HuntPage, SandboxLimits, run_sandboxed
-from bastion.core.errors import InputError, NotFoundError
+from bastion.core.errors import InputError
+from bastion.core.records import from_row, must_exist
 from bastion.core.timeutil import utcnow
 
 MAX_SQL = 20_000  # characters of a saved hunt's query
@@ -69,14 +70,16 @@ def _check_sql(sql: str) -> None:
         raise InputError(msg)
 
 
-def _saved(row: SavedHuntRow) -> SavedHunt:
-    return SavedHunt(
-        row.id, row.name, row.sql, row.owner, row.shared, row.created_at, row.updated_at
-    )
-
-
 def _visible(owner: str) -> object:
     return or_(SavedHuntRow.owner == owner, SavedHuntRow.shared.is_(True))
+
+
+def _visible_row(session: Session, hunt_id: int, viewer: Actor) -> SavedHuntRow:
+    """Return saved hunt ``hunt_id`` if ``viewer`` owns it or it is shared; else not found."""
+    row = session.scalars(
+        select(SavedHuntRow).where(SavedHuntRow.id == hunt_id, _visible(str(viewer)))  # type: ignore[arg-type]
+    ).first()
+    return must_exist(row, f"no saved hunt {hunt_id}")
 
 
 def list_saved_hunts(session: Session, viewer: Actor) -> list[SavedHunt]:
@@ -86,18 +89,12 @@ def list_saved_hunts(session: Session, viewer: Actor) -> list[SavedHunt]:
         .where(_visible(str(viewer)))  # type: ignore[arg-type]
         .order_by(SavedHuntRow.name, SavedHuntRow.id)
     )
-    return [_saved(r) for r in rows]
+    return [from_row(SavedHunt, r) for r in rows]
 
 
 def get_saved_hunt(session: Session, hunt_id: int, viewer: Actor) -> SavedHunt:
     """Return the saved hunt ``hunt_id`` if ``viewer`` owns it or it is shared."""
-    row = session.scalars(
-        select(SavedHuntRow).where(SavedHuntRow.id == hunt_id, _visible(str(viewer)))  # type: ignore[arg-type]
-    ).first()
-    if row is None:
-        msg = f"no saved hunt {hunt_id}"
-        raise NotFoundError(msg)
-    return _saved(row)
+    return from_row(SavedHunt, _visible_row(session, hunt_id, viewer))
 
 
 def save_hunt(session: Session, actor: Actor, name: str, sql: str, *, shared: bool) -> SavedHunt:
@@ -120,18 +117,13 @@ def save_hunt(session: Session, actor: Actor, name: str, sql: str, *, shared: bo
         f"saved_hunt:{row.id}",
         after={"name": name, "sql": sql, "shared": shared},
     )
-    return _saved(row)
+    return from_row(SavedHunt, row)
 
 
 def delete_saved_hunt(session: Session, actor: Actor, hunt_id: int) -> None:
     """Delete saved hunt ``hunt_id``: the owner's own, or a shared one (the hunters' common
     property); another's private hunt is not found."""
-    row = session.scalars(
-        select(SavedHuntRow).where(SavedHuntRow.id == hunt_id, _visible(str(actor)))  # type: ignore[arg-type]
-    ).first()
-    if row is None:
-        msg = f"no saved hunt {hunt_id}"
-        raise NotFoundError(msg)
+    row = _visible_row(session, hunt_id, actor)
     before = {"name": row.name, "sql": row.sql, "shared": row.shared, "owner": row.owner}
     session.delete(row)
     audit.record(session, actor, "hunt.delete", f"saved_hunt:{hunt_id}", before=before)

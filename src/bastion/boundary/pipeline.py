@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,44 +70,32 @@ from bastion.store import Store
 ALERT_WINDOW = timedelta(hours=24)
 
 
+@dataclass(eq=False)
 class Pipeline:
     """Runs sources through ``transform`` and commits each batch to the sinks.
 
     ``detector_state`` is the correlation state after the last batch it committed.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        archive_root: Path,
-        deadletter_root: Path,
-        networks: NetworkIndex,
-        index: MatchIndex,
-        window: timedelta = ALERT_WINDOW,
-        default_org: str | None = None,
-        segment_bytes: int = Settings().ingest_segment_bytes,
-        chunk_bytes: int = Settings().ingest_chunk_bytes,
-        compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours),
-        detector: Detector | None = None,
-        detector_state: CorrelationState | None = None,
-        timezone: str = "UTC",
-    ) -> None:
-        self.detector = detector
-        self.timezone = timezone  # of device times without an offset (ParseContext.timezone)
-        self.detector_state = CorrelationState() if detector_state is None else detector_state
-        self.store = store
-        self.compact_after = compact_after
-        self.segment_bytes = segment_bytes
-        self.chunk_bytes = chunk_bytes
-        self.default_org = default_org
-        self.archive_root = archive_root
-        self.deadletter_root = deadletter_root
-        self.networks = networks
-        self.index = index
-        self.window = window
-        self.group_window = Settings().alert_group_window
-        self.live: LiveIndicators | None = None  # set by ``open``: the store's indicators
+    store: Store
+    _: KW_ONLY
+    archive_root: Path
+    deadletter_root: Path
+    networks: NetworkIndex
+    index: MatchIndex
+    window: timedelta = ALERT_WINDOW
+    default_org: str | None = None
+    segment_bytes: int = Settings().ingest_segment_bytes
+    chunk_bytes: int = Settings().ingest_chunk_bytes
+    compact_after: timedelta = timedelta(hours=Settings().archive_compact_after_hours)
+    detector: Detector | None = None
+    detector_state: CorrelationState = field(default_factory=CorrelationState)
+    timezone: str = "UTC"  # of device times without an offset (ParseContext.timezone)
+    group_window: timedelta = field(
+        init=False, default_factory=lambda: Settings().alert_group_window
+    )
+    # set by ``open``: the store's indicators, caught up with between batches
+    live: LiveIndicators | None = field(init=False, default=None)
 
     @classmethod
     def open(

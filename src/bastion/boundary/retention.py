@@ -32,6 +32,7 @@ from bastion.audit import Actor, record
 from bastion.boundary.archive import DAY, NO_ORG, ORG, STAGING, UNSAFE_CHARS
 from bastion.boundary.models import ArchiveHoldRow
 from bastion.core.errors import InputError, NotFoundError
+from bastion.core.records import from_row
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.orgs import get_organisation
 from bastion.store import Store
@@ -67,18 +68,6 @@ class RetentionReport:
     partitions_kept: int = 0
 
 
-def _to_domain(row: ArchiveHoldRow) -> Hold:
-    return Hold(
-        id=row.id,
-        org_code=row.org_code,
-        first_day=row.first_day,
-        last_day=row.last_day,
-        reason=row.reason,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
-
-
 def add_hold(
     session: Session,
     org: str,
@@ -106,7 +95,7 @@ def add_hold(
     )
     session.add(row)
     session.flush()
-    hold = _to_domain(row)
+    hold = from_row(Hold, row)
     record(
         session,
         actor,
@@ -124,7 +113,7 @@ def clear_hold(session: Session, hold_id: int, actor: Actor) -> Hold:
     if row is None:
         msg = f"no legal hold {hold_id}; see `bastion archive holds list`"
         raise NotFoundError(msg)
-    hold = _to_domain(row)
+    hold = from_row(Hold, row)
     session.delete(row)
     record(
         session,
@@ -141,7 +130,7 @@ def clear_hold(session: Session, hold_id: int, actor: Actor) -> Hold:
 def list_holds(session: Session) -> list[Hold]:
     """Return every legal hold, oldest first."""
     rows = session.scalars(select(ArchiveHoldRow).order_by(ArchiveHoldRow.id))
-    return [_to_domain(r) for r in rows]
+    return [from_row(Hold, r) for r in rows]
 
 
 def _day_of(directory: Path) -> date | None:

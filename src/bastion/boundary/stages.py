@@ -18,7 +18,7 @@ from bastion.boundary.parsers import ParseContext, Parser
 from bastion.boundary.verdict import indicator_candidates, unattributed_matches
 from bastion.core.events import ARCHIVE_SCHEMA, LINE_COLUMN, conform
 from bastion.core.net import column_keys
-from bastion.detect import CorrelationState, Detector, drop_disabled_checks
+from bastion.detect import CorrelationState, Detector, Tuning, drop_disabled_checks
 from bastion.intel import MatchIndex
 
 
@@ -81,11 +81,11 @@ def transform(
             "reason": parsed.rejects.get_column("reason"),
         }
     )
-    checks = behaviour(events)
-    if detector is not None:  # the built-in checks are tuned like the Sigma rules
-        checks = drop_disabled_checks(
-            checks, detector.tuning.disabled, detector.tuning.disabled_for
-        )
+    # the built-in checks are tuned like the Sigma rules: off, or at an organisation's threshold
+    tuning = detector.tuning if detector is not None else Tuning()
+    checks = drop_disabled_checks(
+        behaviour(events, tuning.thresholds), tuning.disabled, tuning.disabled_for
+    )
     candidates = [indicator_candidates(events, matches), checks]
     after = before
     if detector is not None:

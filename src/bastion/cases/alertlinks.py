@@ -24,6 +24,7 @@ from bastion.alerts import (
 )
 from bastion.alerts.grouping import group_members
 from bastion.core.errors import NotFoundError
+from bastion.core.records import from_row
 from bastion.core.settings import Settings
 
 # How many alerts of one indicator a campaign reads to count organisations.
@@ -50,19 +51,7 @@ class LinkedAlert:
 def linked_alert(session: Session, alert_id: int, codes: Sequence[str] | None) -> LinkedAlert:
     """Return alert ``alert_id`` if ``codes`` (None: every organisation) may see it; else 404."""
     alert = get_alert(session, alert_id, orgs=codes)
-    return LinkedAlert(
-        id=alert.id,
-        org=alert.org,
-        title=alert.title,
-        severity=alert.severity.value,
-        verdict=alert.verdict,
-        state=alert.state,
-        group_id=alert.group_id,
-        indicator_type=alert.indicator_type,
-        indicator_value=alert.indicator_value,
-        first_seen=alert.first_seen,
-        created_at=alert.created_at,
-    )
+    return from_row(LinkedAlert, alert, severity=alert.severity.value)
 
 
 def alert_group(session: Session, alert_id: int, codes: Sequence[str] | None) -> list[LinkedAlert]:

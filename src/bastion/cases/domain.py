@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from bastion.core.errors import InputError
-from bastion.core.types import Tlp
+from bastion.core.types import Tlp, must_match
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -127,20 +127,14 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 
 def technique(value: str) -> str:
     """Return a MITRE ATT&CK technique id (``T1190``, ``T1059.001``), else raise InputError."""
-    text = value.strip().upper()
-    if not _TECHNIQUE.fullmatch(text):
-        msg = f"invalid ATT&CK technique {value!r}: expected T1234 or T1234.001"
-        raise InputError(msg)
-    return text
+    expected = "expected T1234 or T1234.001"
+    return must_match(_TECHNIQUE, value.strip().upper(), "ATT&CK technique", value, expected)
 
 
 def tag(value: str) -> str:
     """Return a tag (letters, digits, ``._:+/-``, at most 64), else raise InputError."""
-    text = value.strip().lower()
-    if not _TAG.fullmatch(text):
-        msg = f"invalid tag {value!r}: letters, digits and ._:+/- only, at most 64"
-        raise InputError(msg)
-    return text
+    expected = "letters, digits and ._:+/- only, at most 64"
+    return must_match(_TAG, value.strip().lower(), "tag", value, expected)
 
 
 def template_tasks(name: str | None) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bastion.cases import alertlinks
@@ -49,6 +49,7 @@ from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
 from bastion.core.types import Tlp
+from bastion.store.paging import contains_text, page_of
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,8 @@ def list_cases(
     if severity:
         query = query.where(CaseRow.severity == severity)
     if search:
-        like = f"%{search.strip()}%"
-        query = query.where(or_(CaseRow.title.ilike(like), CaseRow.description.ilike(like)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(CaseRow.id.desc()).offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    rows = list(session.scalars(page))
+        query = query.where(contains_text(search, CaseRow.title, CaseRow.description))
+    rows, total = page_of(session, query, CaseRow.id.desc(), limit=limit, offset=offset)
     orgs = organisations_of(session, [r.id for r in rows])
     moment = now or utcnow()
     return [

@@ -1,4 +1,4 @@
-"""`bastion rules`: the Sigma rule workbench — check, test, list, enable and disable rules."""
+"""`bastion rules`: the Sigma rule workbench — check, test, list, show, enable, disable and tune."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 
 from bastion.cli.context import actor, cli_session, command_group, in_session, settings
 from bastion.cli.output import JSON_OPTION, Column, fields, print_record, print_rows
-from bastion.core.errors import InputError
+from bastion.core.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from bastion.detect import RuleSet
@@ -109,29 +109,51 @@ def _rules() -> RuleSet:
     return load_ruleset([folder], placeholders=settings().rule_placeholders)
 
 
+def _thresholds_cell(row: dict[str, Any]) -> str:
+    return ", ".join(f"{t.name}={t.value:,}" for t in row.get("thresholds", []))
+
+
 RULE_COLUMNS: list[Column[Any]] = [
-    *fields("id", "level", "status", "hits", "title"),
+    *fields("id", "level", "status", "hits"),
+    ("THRESHOLDS", _thresholds_cell),
+    *fields("title"),
 ]
 
 
-@app.command("list")
-def list_(as_json: bool = JSON_OPTION) -> None:
-    """List the rules folder: each rule's status (enabled, disabled, or why it does not run),
-    level, tuning and hit count (events of its alerts)."""
-    from bastion.detect import BUILTIN_CHECKS, RuleStatus, load_tuning
+def _org_code(org: str | None) -> str | None:
+    """Return the code of the organisation ``--org`` names (NotFoundError when none has it)."""
+    if org is None:
+        return None
+    from bastion.orgs import get_organisation
+
+    return in_session(lambda session: get_organisation(session, org).code)
+
+
+def _rule_rows(org: str | None) -> list[dict[str, Any]]:
+    """Every rule of the folder and every built-in check as a row: status, tuning, thresholds.
+
+    With ``org``, a rule's status is the organisation's (off for it, or for everyone) and
+    a threshold's value is the one it alerts at.
+    """
+    from bastion.detect import BUILTIN_CHECKS, RuleStatus, load_tuning, threshold_views
 
     rules = _rules()
     counts = _hit_counts()
     tuning = in_session(load_tuning)
     off_for: dict[str, list[str]] = {}
-    for rule_id, org in sorted(tuning.disabled_for):
-        off_for.setdefault(rule_id, []).append(org)
-    rows = [
+    for rule_id, code in sorted(tuning.disabled_for):
+        off_for.setdefault(rule_id, []).append(code)
+
+    def status(rule_id: str) -> str:
+        off = rule_id in tuning.disabled or (org is not None and org in off_for.get(rule_id, []))
+        return "disabled" if off else "enabled"
+
+    rows: list[dict[str, Any]] = [
         {
             "id": r.id,
             "title": r.title,
             "level": r.level,
-            "status": "disabled" if r.id in tuning.disabled else "enabled",
+            "status": status(r.id),
             "disabled_for": off_for.get(r.id, []),
             "hits": counts.get(r.id, 0),
             "alerts": r.alert,
@@ -146,7 +168,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
             "id": str(c.id or c.name),
             "title": c.title,
             "level": c.level.name.lower() if c.level else None,
-            "status": "disabled" if str(c.id or c.name) in tuning.disabled else "enabled",
+            "status": status(str(c.id or c.name)),
             "disabled_for": off_for.get(str(c.id or c.name), []),
             "hits": counts.get(str(c.id or c.name), 0),
             "correlation": c.type.name.lower(),
@@ -161,10 +183,11 @@ def list_(as_json: bool = JSON_OPTION) -> None:
             "id": c.id,
             "title": c.title,
             "level": c.level,
-            "status": "disabled" if c.id in tuning.disabled else "enabled",
+            "status": status(c.id),
             "disabled_for": off_for.get(c.id, []),
             "hits": counts.get(c.id, 0),
             "builtin": True,
+            "thresholds": threshold_views(c.id, tuning.thresholds, org),
             "datasets": [],
             "tags": list(c.tags),
             "path": None,
@@ -184,12 +207,56 @@ def list_(as_json: bool = JSON_OPTION) -> None:
         for r in rules.reports
         if r.status in (RuleStatus.INVALID, RuleStatus.UNSUPPORTED)
     ]
+    return rows
+
+
+ORG_VIEW = typer.Option(
+    None, "--org", "-o", help="show the status and thresholds in force for this organisation"
+)
+
+
+@app.command("list")
+def list_(org: str | None = ORG_VIEW, as_json: bool = JSON_OPTION) -> None:
+    """List the rules folder and the built-in checks: each rule's status (enabled, disabled,
+    or why it does not run), level, tuning, thresholds and hit count (events of its alerts)."""
+    rows = _rule_rows(_org_code(org))
     print_rows(
         rows,
         RULE_COLUMNS,
         as_json=as_json,
         footer=f"{len(rows)} rules in {settings().rules_dir}",
     )
+
+
+def _show_lines(row: dict[str, Any]) -> Iterator[str]:
+    yield f"{row['id']}  {row['title']}"
+    yield f"  level: {row['level'] or '-'}   status: {row['status']}   hits: {row['hits']:,}"
+    if row.get("reason"):
+        yield f"  not run: {row['reason']}"
+    if row.get("disabled_for"):
+        yield f"  off for: {', '.join(row['disabled_for'])}"
+    for t in row.get("thresholds", []):
+        where = f" for {t.org}" if t.org else ""
+        own = ", ".join(f"{o}={v:,}" for o, v in sorted(t.per_org.items())) or "none"
+        yield (
+            f"  threshold {t.name}: {t.value:,} {t.unit}{where} (national {t.national:,}, "
+            f"default {t.default:,}, from {t.minimum:,} to {t.maximum:,}); "
+            f"organisations' own: {own}"
+        )
+
+
+@app.command("show")
+def show(
+    rule_id: str = typer.Argument(help="the rule's id, from `bastion rules list`"),
+    org: str | None = ORG_VIEW,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show one rule or built-in check: its status, tuning, hit count and thresholds."""
+    rows = [r for r in _rule_rows(_org_code(org)) if r["id"] == rule_id]
+    if not rows:
+        msg = f"no rule has id {rule_id!r}; see 'bastion rules list'"
+        raise NotFoundError(msg)
+    print_record(rows[0], _show_lines, as_json=as_json)
 
 
 def _switch(rule_id: str, org: str | None, *, enabled: bool) -> None:
@@ -217,3 +284,40 @@ def disable(rule_id: str = RULE_ID, org: str | None = ORG) -> None:
 def enable(rule_id: str = RULE_ID, org: str | None = ORG) -> None:
     """Switch a rule back on, for everyone or for one organisation."""
     _switch(rule_id, org, enabled=True)
+
+
+THRESHOLD_NAME = typer.Argument(
+    help="the threshold's name: ports (builtin:port-scan), bytes "
+    "(builtin:exfiltration); see `bastion rules show`"
+)
+
+
+def _tune_threshold(rule_id: str, name: str, value: int | None, org: str | None) -> None:
+    from bastion.detect import tune_threshold
+
+    with cli_session() as session:
+        tune_threshold(session, actor(), rule_id, name, value, org=org)
+        session.commit()
+    where = f" for {org.upper()}" if org else " for every organisation"
+    done = f"set to {value:,}" if value is not None else "cleared"
+    typer.echo(f"rule {rule_id} threshold {name} {done}{where}")
+
+
+@app.command("set-threshold")
+def set_threshold(
+    rule_id: str = RULE_ID,
+    name: str = THRESHOLD_NAME,
+    value: int = typer.Argument(help="the value to alert at (distinct ports, or bytes)"),
+    org: str | None = ORG,
+) -> None:
+    """Set a built-in check's threshold, for everyone or for one organisation."""
+    _tune_threshold(rule_id, name, value, org)
+
+
+@app.command("clear-threshold")
+def clear_threshold(
+    rule_id: str = RULE_ID, name: str = THRESHOLD_NAME, org: str | None = ORG
+) -> None:
+    """Clear a built-in check's threshold: an organisation's (back to the national value),
+    or the national one (back to the default)."""
+    _tune_threshold(rule_id, name, None, org)

@@ -10,6 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from bastion.core.errors import NotFoundError
+
+
+class Owned(Protocol):
+    """Something that belongs to one organisation (or to none: national business)."""
+
+    @property
+    def org_code(self) -> str | None: ...
+
+
+OwnedT = TypeVar("OwnedT", bound=Owned)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,14 @@ class Scope:
         if self.national:
             return True
         return code is not None and code.strip().upper() in self.orgs
+
+    def visible(self, found: OwnedT | None, missing: str) -> OwnedT:
+        """Return ``found`` when it exists and this scope allows its ``org_code``; else raise
+        NotFoundError saying ``missing``: what is outside the scope answers as what is not there.
+        """
+        if found is None or not self.allows(found.org_code):
+            raise NotFoundError(missing)
+        return found
 
     def __str__(self) -> str:
         return "national" if self.national else ",".join(sorted(self.orgs)) or "nothing"

@@ -14,13 +14,26 @@ OrgCode = NewType("OrgCode", str)
 _ORG_CODE = re.compile(r"^[A-Z0-9]{2,10}$")
 
 
+def must_match(
+    pattern: re.Pattern[str], text: str, what: str, given: str, expected: str = ""
+) -> str:
+    """Return ``text`` when ``pattern`` matches all of it; else raise InputError.
+
+    The error reads ``invalid <what> <given!r>: <expected>``, ``given`` being the
+    value as it was typed, before ``text`` was normalised from it.
+    """
+    if pattern.fullmatch(text):
+        return text
+    msg = f"invalid {what} {given!r}: {expected}" if expected else f"invalid {what} {given!r}"
+    raise InputError(msg)
+
+
 def org_code(value: str) -> OrgCode:
     """Return ``value`` as a normalised ODS-style organisation code, or raise InputError."""
-    code = value.strip().upper()
-    if not _ORG_CODE.fullmatch(code):
-        msg = f"invalid organisation code {value!r}: expected 2-10 letters or digits, like R0A or A81001"
-        raise InputError(msg)
-    return OrgCode(code)
+    expected = "expected 2-10 letters or digits, like R0A or A81001"
+    return OrgCode(
+        must_match(_ORG_CODE, value.strip().upper(), "organisation code", value, expected)
+    )
 
 
 class Severity(StrEnum):

@@ -153,39 +153,45 @@ def _phishing_web(
     pick: Targets, domain: str, outcome: str, description: str, **request: Any
 ) -> Plant:
     """Plant a member's proxied requests to a listed phishing site; ``request`` fills the flows."""
-    org = pick.member()
-    host = pick.client(org)
-    return plant(
-        flows(src=host, dst=PHISHING_SERVER, mime="text/html", **request),
-        kind="phishing-web",
-        org=org,
-        host_ip=host,
-        external=[PHISHING_SERVER],
-        indicator=("domain", domain),
-        fmt="squid",
-        file="squid/access.log",
-        action=outcome,
-        description=description,
-    )
+    logged = ("squid", "squid/access.log", outcome)
+    indicator = ("domain", domain)
+    flow = {"mime": "text/html", **request}
+    return _listed(pick, "phishing-web", PHISHING_SERVER, indicator, logged, description, **flow)
 
 
 def _c2_beacon(
     pick: Targets, c2: str, logged: tuple[str, str, str], description: str, **flow: Any
 ) -> Plant:
-    """Plant a member's client calling listed C2 server ``c2`` on TCP 443; ``flow`` fills the rest.
+    """Plant a member's client calling listed C2 server ``c2`` on TCP 443; ``flow`` fills the rest."""
+    return _listed(
+        pick, "c2-beacon", c2, ("ipv4", c2), logged, description, dport=443, proto="tcp", **flow
+    )
 
-    ``logged`` says by which parser, in which file, and whether the device blocked it.
+
+def _listed(
+    pick: Targets,
+    kind: str,
+    server: str,
+    indicator: tuple[str, str],
+    logged: tuple[str, str, str],
+    description: str,
+    **flow: Any,
+) -> Plant:
+    """Plant a member's client reaching ``server``, where listed ``indicator`` matches.
+
+    ``logged`` says by which parser, in which file, and whether the device blocked it;
+    ``flow`` fills the rest of the flows.
     """
     org = pick.member()
     host = pick.client(org)
     fmt, file, outcome = logged
     return plant(
-        flows(src=host, dst=c2, dport=443, proto="tcp", **flow),
-        kind="c2-beacon",
+        flows(src=host, dst=server, **flow),
+        kind=kind,
         org=org,
         host_ip=host,
-        external=[c2],
-        indicator=("ipv4", c2),
+        external=[server],
+        indicator=indicator,
         fmt=fmt,
         file=file,
         action=outcome,

@@ -18,6 +18,7 @@ import hashlib
 import polars as pl
 
 from bastion.demo.formats.common import flows
+from bastion.demo.formats.panos import ALLOWED_TLS_OUT
 from bastion.demo.formats.zeek import with_uid
 from bastion.demo.plant import HOUR, MINUTE, SECOND, Plant, Targets, plant, times
 from bastion.demo.rand import Draw
@@ -72,11 +73,7 @@ def plant_behaviour(pick: Targets, seed: int, day_start: int) -> list[Plant]:
         src=host,
         sport=draw.ints(n, 49152, 65536),
         dst=BEACON_IP,
-        dport=443,
-        proto="tcp",
-        app="ssl",
-        action="allow",
-        rule="allow-outbound-web",
+        **ALLOWED_TLS_OUT,
         bytes_out=draw.ints(n, 610, 690),
         bytes_in=draw.ints(n, 1400, 1700),
         duration_ms=draw.ints(n, 150, 600),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from bastion.demo.formats.common import flows
+from bastion.demo.formats.panos import ALLOWED_TLS_OUT
 from bastion.demo.formats.zeek import with_uid
 from bastion.demo.plant import HOUR, MINUTE, SECOND, Plant, Targets, plant, spread, times
 from bastion.demo.rand import Draw
@@ -178,11 +179,7 @@ def behavioural(draw: Draw, pick: Targets, day_start: int, events: int) -> list[
         src=exfil_host,
         sport=draw.ints(k, 49152, 65536),
         dst=EXFIL_IP,
-        dport=443,
-        proto="tcp",
-        app="ssl",
-        action="allow",
-        rule="allow-outbound-web",
+        **ALLOWED_TLS_OUT,
         bytes_out=draw.ints(k, 150_000_000, 250_000_000),
         bytes_in=draw.ints(k, 40_000, 90_000),
         duration_ms=draw.ints(k, 240_000, 600_000),

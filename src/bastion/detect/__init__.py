@@ -15,8 +15,13 @@ from pathlib import Path
 from bastion.detect.builtin import (
     BUILTIN_CHECKS,
     BUILTIN_IDS,
+    LIMIT_COLUMN,
     BuiltinCheck,
+    CheckThresholds,
+    Limits,
+    Threshold,
     builtin_rule_id,
+    check_threshold,
     drop_disabled_checks,
 )
 from bastion.detect.catalogue import (
@@ -56,6 +61,15 @@ from bastion.detect.engine import HIT_SCHEMA, RuleSet, empty_hits
 from bastion.detect.loader import Loaded, load_rules, load_texts, rule_files
 from bastion.detect.logsources import LOGSOURCES, LogSource, processing_pipeline
 from bastion.detect.rules import LEVEL_SEVERITY, Rule, RuleReport, RuleStatus
+from bastion.detect.thresholds import (
+    ThresholdSetting,
+    ThresholdView,
+    load_thresholds,
+    threshold_settings,
+    threshold_views,
+    thresholds_of,
+    tune_threshold,
+)
 from bastion.detect.workbench import Match, TestRun, explain, find_matches
 
 
@@ -81,15 +95,18 @@ __all__ = [
     "KEY_PREFIX",
     "LEVELS",
     "LEVEL_SEVERITY",
+    "LIMIT_COLUMN",
     "LOGSOURCES",
     "RULE",
     "BuiltinCheck",
     "Catalogue",
     "CatalogueEntry",
+    "CheckThresholds",
     "CorrelationEngine",
     "CorrelationRuleError",
     "CorrelationState",
     "Detector",
+    "Limits",
     "Loaded",
     "LogSource",
     "Match",
@@ -100,11 +117,15 @@ __all__ = [
     "RuleSetting",
     "RuleStatus",
     "TestRun",
+    "Threshold",
+    "ThresholdSetting",
+    "ThresholdView",
     "Tuning",
     "alert_key",
     "build_catalogue",
     "build_engine",
     "builtin_rule_id",
+    "check_threshold",
     "compile_correlations",
     "correlation_candidates",
     "correlation_field_map",
@@ -115,6 +136,7 @@ __all__ = [
     "load_rules",
     "load_ruleset",
     "load_texts",
+    "load_thresholds",
     "load_tuning",
     "processing_pipeline",
     "report_failures",
@@ -122,5 +144,9 @@ __all__ = [
     "rule_files",
     "rule_settings",
     "set_enabled",
+    "threshold_settings",
+    "threshold_views",
+    "thresholds_of",
     "tune_rule",
+    "tune_threshold",
 ]

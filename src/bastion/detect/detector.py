@@ -38,15 +38,16 @@ from bastion.core.errors import NotFoundError
 from bastion.core.events import CANDIDATE_SCHEMA, AlertKind, remote_address
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
-from bastion.detect.builtin import BUILTIN_IDS
+from bastion.detect.builtin import BUILTIN_IDS, CheckThresholds
 from bastion.detect.correlation import CorrelationEngine, CorrelationState, correlation_candidates
 from bastion.detect.correlation import load as load_windows
 from bastion.detect.correlation import save as save_windows
 from bastion.detect.correlation_compiler import build_engine, compile_correlations, report_failures
 from bastion.detect.engine import ROW, RuleSet
 from bastion.detect.loader import load_rules
-from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow
+from bastion.detect.models import ALL_ORGANISATIONS, RuleSettingRow, scoped
 from bastion.detect.rules import RuleStatus
+from bastion.detect.thresholds import load_thresholds
 from bastion.orgs import get_organisation
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,11 @@ def alert_key(rule_id: str) -> str:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Which rules are off: for every organisation, or for some."""
+    """Which rules are off, for every organisation or for some; the built-in checks' thresholds."""
 
     disabled: frozenset[str] = frozenset()
     disabled_for: frozenset[tuple[str, str]] = frozenset()  # (rule id, organisation code)
+    thresholds: CheckThresholds = field(default_factory=CheckThresholds)
 
 
 @dataclass
@@ -219,7 +221,7 @@ class Detector:
 
 
 def load_tuning(session: Session) -> Tuning:
-    """Read which rules are switched off, globally and per organisation."""
+    """Read which rules are switched off and the checks' thresholds, globally and per organisation."""
     rows = session.scalars(select(RuleSettingRow).where(RuleSettingRow.enabled.is_(False)))
     disabled, disabled_for = set(), set()
     for row in rows:
@@ -227,7 +229,7 @@ def load_tuning(session: Session) -> Tuning:
             disabled.add(row.rule_id)
         else:
             disabled_for.add((row.rule_id, row.org_code))
-    return Tuning(frozenset(disabled), frozenset(disabled_for))
+    return Tuning(frozenset(disabled), frozenset(disabled_for), load_thresholds(session))
 
 
 def set_enabled(session: Session, rule_id: str, *, enabled: bool, org: str | None = None) -> None:
@@ -274,12 +276,7 @@ def rule_settings(
 
     A member sees its own organisations' tuning only: ``orgs`` is applied in SQL.
     """
-    query = select(RuleSettingRow)
-    if rule_id is not None:
-        query = query.where(RuleSettingRow.rule_id == rule_id)
-    if orgs is not None:
-        wanted = [ALL_ORGANISATIONS, *(o.strip().upper() for o in orgs)]
-        query = query.where(RuleSettingRow.org_code.in_(wanted))
+    query = scoped(RuleSettingRow, rule_id=rule_id, orgs=orgs)
     rows = session.scalars(query.order_by(RuleSettingRow.rule_id, RuleSettingRow.org_code))
     return [
         RuleSetting(r.rule_id, r.org_code or None, r.enabled, as_utc(r.updated_at)) for r in rows

@@ -89,6 +89,17 @@ def register(source: LogSource) -> LogSource:
     return source
 
 
+def _zeek(service: str, fields: dict[str, str] | None = None) -> LogSource:
+    """Return Zeek's ``service`` log: dataset ``zeek.<service>``, its conn fields and ``fields``."""
+    return LogSource(
+        f"zeek-{service}",
+        product="zeek",
+        service=service,
+        datasets=(f"zeek.{service}",),
+        fields={**_ZEEK_CONN, **(fields or {})},
+    )
+
+
 register(
     LogSource(
         "proxy",
@@ -159,13 +170,9 @@ register(
     )
 )
 register(
-    LogSource(
-        "zeek-dns",
-        product="zeek",
-        service="dns",
-        datasets=("zeek.dns",),
-        fields={
-            **_ZEEK_CONN,
+    _zeek(
+        "dns",
+        {
             "query": "dns.question.name",
             "qtype_name": "dns.question.type",
             "rcode_name": "dns.response_code",
@@ -176,13 +183,9 @@ register(
     )
 )
 register(
-    LogSource(
-        "zeek-http",
-        product="zeek",
-        service="http",
-        datasets=("zeek.http",),
-        fields={
-            **_ZEEK_CONN,
+    _zeek(
+        "http",
+        {
             **{k: v for k, v in _PROXY_HTTP.items() if k not in ("src_ip", "dst_ip", "dst_port")},
             "host": "url.domain",
             "uri": "url.full",
@@ -193,24 +196,8 @@ register(
         },
     )
 )
-register(
-    LogSource(
-        "zeek-x509",
-        product="zeek",
-        service="x509",
-        datasets=("zeek.x509",),
-        fields={**_ZEEK_CONN, "fingerprint": "file.hash.sha256"},
-    )
-)
-register(
-    LogSource(
-        "zeek-ssl",
-        product="zeek",
-        service="ssl",
-        datasets=("zeek.ssl",),
-        fields={**_ZEEK_CONN, "server_name": "tls.server.name", "ja3": "tls.client.ja3"},
-    )
-)
+register(_zeek("x509", {"fingerprint": "file.hash.sha256"}))
+register(_zeek("ssl", {"server_name": "tls.server.name", "ja3": "tls.client.ja3"}))
 register(
     LogSource(
         "fortigate-event",
@@ -222,15 +209,7 @@ register(
 )
 register(LogSource("zeek-conn", product="zeek", service="conn", datasets=("zeek.conn",)))
 for _service in ("dce_rpc", "kerberos", "rdp", "smb_files", "smb_mapping", "ntlm", "files"):
-    register(
-        LogSource(
-            f"zeek-{_service}",
-            product="zeek",
-            service=_service,
-            datasets=(f"zeek.{_service}",),
-            fields=_ZEEK_CONN,
-        )
-    )
+    register(_zeek(_service))
 
 
 def find_logsource(logsource: SigmaLogSource) -> LogSource | None:

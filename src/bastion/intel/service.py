@@ -33,7 +33,7 @@ from bastion.intel.lifecycle import (
     record_changes,
 )
 from bastion.intel.models import AllowRow, IndicatorRow
-from bastion.store.paging import page_of
+from bastion.store.paging import contains_text, page_of
 
 _CHUNK = 500  # keys per IN (...) query: well under every backend's parameter limit
 
@@ -276,13 +276,8 @@ def list_indicators(
         live = _active(now or utcnow())
         query = query.where(live if active else ~live)
     if search:
-        pattern = f"%{search.strip().lower()}%"
         query = query.where(
-            or_(
-                func.lower(IndicatorRow.value).like(pattern),
-                func.lower(IndicatorRow.threat).like(pattern),
-                func.lower(IndicatorRow.source).like(pattern),
-            )
+            contains_text(search, IndicatorRow.value, IndicatorRow.threat, IndicatorRow.source)
         )
     first = SORTS[key]
     order = [first.desc() if descending else first.asc()]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bastion.core.choices import Choice
 from bastion.core.errors import InputError
+from bastion.core.types import must_match
 
 
 class OrgType(Choice, what="organisation type"):
@@ -50,11 +51,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def parse_email(value: str) -> str:
     """Return ``value`` as a lower-cased e-mail address, or raise InputError."""
-    text = value.strip().lower()
-    if not _EMAIL.fullmatch(text):
-        msg = f"invalid e-mail address {value!r}"
-        raise InputError(msg)
-    return text
+    return must_match(_EMAIL, value.strip().lower(), "e-mail address", value)
 
 
 _HOSTNAME = re.compile(
@@ -69,10 +66,7 @@ def parse_hostname(value: str) -> str:
         return str(ipaddress.ip_address(text))
     except ValueError:
         pass
-    if not _HOSTNAME.fullmatch(text):
-        msg = f"invalid host name {value!r}"
-        raise InputError(msg)
-    return text
+    return must_match(_HOSTNAME, text, "host name", value)
 
 
 @dataclass(frozen=True)

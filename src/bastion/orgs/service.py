@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bastion import audit
@@ -24,7 +24,7 @@ from bastion.orgs.domain import (
     parse_hostname,
 )
 from bastion.orgs.models import ContactRow, HostRow, NetworkRow, OrganisationRow
-from bastion.store.paging import page_of
+from bastion.store.paging import contains_text, page_of
 
 
 def _to_domain(row: OrganisationRow) -> Organisation:
@@ -224,13 +224,7 @@ def list_organisations(
     """Return one page of organisations matching the filters, and how many match in all."""
     query = select(OrganisationRow)
     if search:
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(OrganisationRow.name).like(pattern),
-                func.lower(OrganisationRow.code).like(pattern),
-            )
-        )
+        query = query.where(contains_text(search, OrganisationRow.name, OrganisationRow.code))
     if type is not None:
         query = query.where(OrganisationRow.type == type.value)
     if parent is not None:

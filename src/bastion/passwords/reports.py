@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from bastion import audit, orgs
 from bastion.audit import Actor
-from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.passwords.dump import DumpReport, audit_dump
 from bastion.passwords.models import PasswordAuditRow
@@ -101,7 +100,4 @@ def list_audits(session: Session, scope: Scope, *, org: str | None = None) -> li
 def get_audit(session: Session, scope: Scope, audit_id: int) -> AuditReport:
     """Return one audit report; NotFoundError if absent or outside ``scope`` (the same answer)."""
     row = session.get(PasswordAuditRow, audit_id)
-    if row is None or not scope.allows(row.org_code):
-        msg = f"no password audit with id {audit_id}"
-        raise NotFoundError(msg)
-    return _report(row)
+    return _report(scope.visible(row, f"no password audit with id {audit_id}"))

@@ -30,6 +30,7 @@ from bastion.scan.notify import (
 from bastion.scan.outcome import HostOutcome
 from bastion.scan.policy import ScanPolicy, get_policy, set_policy
 from bastion.scan.read import (
+    finding_json,
     get_finding,
     list_findings,
     national_summary,
@@ -69,6 +70,7 @@ __all__ = [
     "decide_exception",
     "due_reminders",
     "due_targets",
+    "finding_json",
     "get_exception",
     "get_finding",
     "get_policy",

@@ -131,13 +131,16 @@ def organisation_report(session: Session, scope: Scope, org: str) -> dict[str, A
         "live_by_severity": dict(Counter(f.severity.value for f in live)),
         "by_status": dict(Counter(f.status.value for f in findings)),
         "hosts": hosts,
-        "findings": [{**_plain(f), "remediation_text": remediation_text(f)} for f in findings],
+        "findings": [
+            {**finding_json(f), "remediation_text": remediation_text(f)} for f in findings
+        ],
         "notices": sent_notices(session, code, limit=10),
         "dkim_selectors": list(get_policy(session, code).dkim_selectors),
     }
 
 
-def _plain(finding: Finding) -> dict[str, Any]:
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """Return a finding as the API and reports show it (without its params and remediation)."""
     return {
         "id": finding.id,
         "org": finding.org,

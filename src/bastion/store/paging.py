@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+
+
+def contains_text(search: str, *columns: ColumnExpressionArgument[str]) -> ColumnElement[bool]:
+    """Return the condition that one of ``columns`` contains ``search`` (stripped), in any case."""
+    pattern = f"%{search.strip().lower()}%"
+    return or_(*(func.lower(column).like(pattern) for column in columns))
 
 
 def page_of(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import httpx
 import polars as pl
 
-from bastion.core.errors import InputError
+from bastion.core.types import must_match
 from bastion.uptime.domain import Monitor, MonitorKind, ProbeResult
 from bastion.uptime.probes import icmp_refusal, probe
 
@@ -29,11 +29,8 @@ _AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 def agent_name(name: str) -> str:
     """Return a valid vantage-point name (it is a NATS subject token and a file name)."""
-    name = name.strip().lower()
-    if not _AGENT_NAME.match(name):
-        msg = f"an agent's name is 1-64 lower-case letters, digits and hyphens; not {name!r}"
-        raise InputError(msg)
-    return name
+    expected = "1-64 lower-case letters, digits and hyphens"
+    return must_match(_AGENT_NAME, name.strip().lower(), "agent name", name, expected)
 
 
 def unprobeable(monitors: Sequence[Monitor]) -> dict[int, str]:

@@ -211,11 +211,7 @@ def list_slos(session: Session, scope: Scope) -> list[Slo]:
 
 
 def get_slo(session: Session, slo_id: int, scope: Scope) -> Slo:
-    row = session.get(SloRow, slo_id)
-    if row is None or not scope.allows(row.org_code):
-        msg = f"no SLO {slo_id}"
-        raise NotFoundError(msg)
-    return _slo(row)
+    return _slo(scope.visible(session.get(SloRow, slo_id), f"no SLO {slo_id}"))
 
 
 def add_status_page(

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from bastion.intel.blocklists import RenderCache, Unauthorised, authenticate
-from bastion.web.deps import SessionDep
+from bastion.web.deps import SessionDep, app_object
 
 router = APIRouter(prefix="/blocklists", tags=["blocklists"])
 
@@ -47,11 +47,7 @@ def _unauthorised(exc: Unauthorised) -> Response:
 
 def _cache(request: Request) -> RenderCache:
     """Return this app's cache of rendered lists (one per app, so per store)."""
-    state = request.app.state
-    if not hasattr(state, "blocklist_cache"):
-        state.blocklist_cache = RenderCache()
-    cache: RenderCache = state.blocklist_cache
-    return cache
+    return app_object(request, "blocklist_cache", RenderCache)
 
 
 @router.get(

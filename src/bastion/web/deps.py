@@ -10,8 +10,8 @@ Who is calling and what they may see are dependencies too, in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -44,6 +44,18 @@ def get_settings(request: Request) -> Settings:
 async def settings_dependency(request: Request) -> Settings:
     """Return the settings the app was created with (``get_settings`` as a dependency)."""
     return get_settings(request)
+
+
+T = TypeVar("T")
+
+
+def app_object(request: Request, name: str, make: Callable[[], T]) -> T:
+    """Return the app's object ``name``, made on first use (one per app, so one per store)."""
+    state = request.app.state
+    if not hasattr(state, name):
+        setattr(state, name, make())
+    found: T = getattr(state, name)
+    return found
 
 
 async def get_templates(request: Request) -> Jinja2Templates:

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from bastion import passwords
 from bastion.core.errors import InputError
 from bastion.web.auth import client_ip
-from bastion.web.deps import get_settings
+from bastion.web.deps import app_object, get_settings
 from bastion.web.security import count_hit
 
 CACHE_CONTROL = "public, max-age=86400"
@@ -36,11 +36,9 @@ router = APIRouter(tags=["passwords"])
 
 def breach_stores(request: Request) -> passwords.Stores:
     """Return this app's breached-password stores (opened on first use, reopened on swap)."""
-    state = request.app.state
-    if not hasattr(state, "password_stores"):
-        state.password_stores = passwords.Stores(get_settings(request).passwords_dir)
-    stores: passwords.Stores = state.password_stores
-    return stores
+    return app_object(
+        request, "password_stores", lambda: passwords.Stores(get_settings(request).passwords_dir)
+    )
 
 
 async def breached_range(request: Request) -> Response:

@@ -54,14 +54,13 @@ from bastion.boundary.parsers.fields import (
 )
 from bastion.boundary.parsers.results import (
     ORIGINAL,
-    REASON,
+    checked,
     derive_where,
     fill_where,
     finish,
-    first_failure,
     line_frame,
 )
-from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import with_url_parts
 from bastion.core.events import LINE_COLUMN, TIMESTAMP
 
@@ -256,9 +255,7 @@ def _events(frame: pl.LazyFrame, ctx: ParseContext) -> pl.LazyFrame:
     # A record that names a threat is about it: its category and severity are the threat's.
     threat = col("_threat.name").is_not_null()
     return frame.select(
-        col(LINE_COLUMN),
-        col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         pl.coalesce(*times, col("_syslog_time"), pl.lit(received).dt.convert_time_zone("UTC"))
         .cast(TIMESTAMP)
         .alias("@timestamp"),
@@ -311,13 +308,6 @@ def _events(frame: pl.LazyFrame, ctx: ParseContext) -> pl.LazyFrame:
     )
 
 
-_sniff_line = matcher(r".*?CEF:\d+\|")
-
-
-def _sniff(lines: list[str]) -> bool:
-    return mostly(lines, _sniff_line)
-
-
 def parse_cef(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse CEF lines into the common schema."""
     frame = line_frame(lines)
@@ -344,5 +334,5 @@ PARSER = Parser(
     name="cef",
     description="ArcSight CEF, optionally after a syslog header",
     parse=parse_cef,
-    sniff=_sniff,
+    sniff=sniffer(r"CEF:\d+\|", share=0.8),
 )

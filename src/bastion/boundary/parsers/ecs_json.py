@@ -19,7 +19,7 @@ cannot read exactly as text.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -45,12 +45,12 @@ from bastion.boundary.parsers.fields import (
 from bastion.boundary.parsers.jsonlines import decode_json_column
 from bastion.boundary.parsers.results import (
     ORIGINAL,
-    REASON,
+    checked,
     finish,
-    first_failure,
     line_frame,
     scatter_rows,
 )
+from bastion.boundary.parsers.sniffing import json_sniffer
 from bastion.boundary.parsers.urls import path_of, with_url_parts
 from bastion.core.events import EVENT_SCHEMA, LINE_COLUMN
 
@@ -184,9 +184,7 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
         (stamp.is_null(), "ecs: field '@timestamp' is not an ISO 8601 time or epoch milliseconds"),
     ]
     events = frame.select(
-        pl.col(LINE_COLUMN),
-        pl.col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         stamp.alias("@timestamp"),
         _text("event.dataset").fill_null(pl.lit("ecs")).alias("event.dataset"),
         _text("event.action").str.to_lowercase().alias("event.action"),
@@ -248,17 +246,12 @@ def _events(decoded: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(compress_ipv6(events.get_column(name)) for name in ADDRESSES)
 
 
-def _sniff(lines: list[str]) -> bool:
-    def is_ecs(line: str) -> bool:
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            return False
-        if not isinstance(record, dict) or "@timestamp" not in record or "ts" in record:
-            return False
-        return any(key.split(".")[0] in _TOP_KEYS - {"@timestamp"} for key in record)
-
-    return bool(lines) and sum(map(is_ecs, lines)) >= max(1, 0.8 * len(lines))
+def _is_ecs(record: dict[str, Any]) -> bool:
+    return (
+        "@timestamp" in record
+        and "ts" not in record
+        and any(key.split(".")[0] in _TOP_KEYS - {"@timestamp"} for key in record)
+    )
 
 
 def parse_ecs(lines: pl.Series, ctx: ParseContext) -> ParseResult:
@@ -371,6 +364,6 @@ PARSER = Parser(
     name="ecs",
     description="ECS JSON lines, nested or with flat dotted keys",
     parse=parse_ecs,
-    sniff=_sniff,
+    sniff=json_sniffer(_is_ecs),
     read_chunk=read_ecs,
 )

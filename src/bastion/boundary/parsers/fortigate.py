@@ -310,6 +310,11 @@ def _web_url(url: pl.Expr, hostname: pl.Expr) -> pl.Expr:
     )
 
 
+def _with_values(template: str, *keys: str) -> pl.Expr:
+    """Return ``template`` with the keys' values in its ``{}``: clipped, ``(none)`` if absent."""
+    return pl.format(template, *(clip(pl.col(key).fill_null("(none)")) for key in keys))
+
+
 @cache
 def _checks() -> list[Check]:
     """Return the checks of a line's key values, each with its reason."""
@@ -318,20 +323,20 @@ def _checks() -> list[Check]:
         (col("type").is_null(), "fortigate: no type= field; not a FortiGate key=value log"),
         (
             col("_kind").is_null() & (col("type") == "event"),
-            pl.format(
+            _with_values(
                 "fortigate: type=event subtype={} records other than logins are not read "
                 "(action={} logdesc={})",
-                clip(col("subtype").fill_null("(none)")),
-                clip(col("action").fill_null("(none)")),
-                clip(col("logdesc").fill_null("(none)")),
+                "subtype",
+                "action",
+                "logdesc",
             ),
         ),
         (
             col("_kind").is_null(),
-            pl.format(
+            _with_values(
                 f"fortigate: type={{}} subtype={{}} records are not read (read: {READ})",
-                clip(col("type")),
-                clip(col("subtype").fill_null("(none)")),
+                "type",
+                "subtype",
             ),
         ),
         (
@@ -340,12 +345,12 @@ def _checks() -> list[Check]:
         ),
         (
             col("_time").is_null(),
-            pl.format(
+            _with_values(
                 "fortigate: no usable time (date={} time={} tz={}); "
                 "need eventtime= or date=YYYY-MM-DD time=hh:mm:ss [tz=+hhmm]",
-                clip(col("date").fill_null("(none)")),
-                clip(col("time").fill_null("(none)")),
-                clip(col("tz").fill_null("(none)")),
+                "date",
+                "time",
+                "tz",
             ),
         ),
     ]

@@ -55,6 +55,15 @@ def first_failure(checks: Sequence[Check]) -> pl.Expr:
     return reason_expr
 
 
+def checked(checks: Sequence[Check]) -> list[pl.Expr]:
+    """Return the columns ``finish`` splits on: the line's index and text, and its ``_reason``.
+
+    A parser selects them first, then its schema fields; ``_reason`` is the reason of
+    the first of ``checks`` that fails (``first_failure``).
+    """
+    return [pl.col(LINE_COLUMN), pl.col(ORIGINAL), first_failure(checks).alias(REASON)]
+
+
 def finish(frame: pl.DataFrame) -> ParseResult:
     """Split ``frame`` on ``_reason`` into conformed events and rejects."""
     if not frame.columns:

@@ -27,8 +27,13 @@ from bastion.boundary.parsers.fields import (
     null_if_blank,
     pattern_verdict,
 )
-from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
-from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    checked,
+    finish,
+    line_frame,
+)
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
@@ -65,9 +70,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         (col("destination.bytes").is_null(), "squid: field 'bytes' is not a count"),
     ]
     return frame.select(
-        col(LINE_COLUMN),
-        col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         col("@timestamp"),
         pl.lit("squid.access").alias("event.dataset"),
         col("code").str.to_lowercase().alias("event.action"),
@@ -96,15 +99,6 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-_sniff_line = matcher(
-    r"^\s*\d{9,11}\.\d{3}\s+-?\d+\s+\S+\s+[A-Z_]+/\d{3}\s+\d+\s+\S+\s+\S+\s+\S+\s+\S+/\S+\s+\S+"
-)
-
-
-def _sniff(lines: list[str]) -> bool:
-    return mostly(lines, _sniff_line)
-
-
 def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse Squid native access.log lines into the common schema."""
     frame = line_frame(lines)
@@ -124,9 +118,14 @@ def parse_squid(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     return finish(_events(split).collect())
 
 
+# A line whose ten fields read as Squid's native ones, from its start.
+_SNIFF = (
+    r"^\s*\d{9,11}\.\d{3}\s+-?\d+\s+\S+\s+[A-Z_]+/\d{3}\s+\d+\s+\S+\s+\S+\s+\S+\s+\S+/\S+\s+\S+"
+)
+
 PARSER = Parser(
     name="squid",
     description="Squid native access.log",
     parse=parse_squid,
-    sniff=_sniff,
+    sniff=sniffer(_SNIFF, share=0.8),
 )

@@ -23,8 +23,13 @@ import polars as pl
 
 from bastion.boundary.parsers.base import ParseContext, Parser, ParseResult
 from bastion.boundary.parsers.fields import domain, integer, ip_address, null_if_blank, port
-from bastion.boundary.parsers.results import ORIGINAL, REASON, finish, first_failure, line_frame
-from bastion.boundary.parsers.sniffing import matcher, mostly
+from bastion.boundary.parsers.results import (
+    ORIGINAL,
+    checked,
+    finish,
+    line_frame,
+)
+from bastion.boundary.parsers.sniffing import sniffer
 from bastion.boundary.parsers.urls import path_of, with_authority_parts, with_url_parts
 from bastion.core.events import LINE_COLUMN
 
@@ -94,9 +99,7 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
         (col("@timestamp").is_null(), "nginx: field 'time' is not like 10/Oct/2000:13:55:36 -0700"),
     ]
     return frame.select(
-        col(LINE_COLUMN),
-        col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         col("@timestamp"),
         pl.lit("nginx.access").alias("event.dataset"),
         pl.when(col("http.response.status_code") == 403).then(pl.lit("denied")).alias("event.type"),
@@ -127,13 +130,6 @@ def _events(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-_sniff_line = matcher(_LINE)
-
-
-def _sniff(lines: list[str]) -> bool:
-    return mostly(lines, _sniff_line)
-
-
 def parse_webaccess(lines: pl.Series, ctx: ParseContext) -> ParseResult:
     """Parse combined or common access-log lines into the common schema."""
     frame = line_frame(lines)
@@ -147,5 +143,5 @@ PARSER = Parser(
     name="nginx",
     description="NCSA combined/common access log (nginx, Apache)",
     parse=parse_webaccess,
-    sniff=_sniff,
+    sniff=sniffer(_LINE, share=0.8),
 )

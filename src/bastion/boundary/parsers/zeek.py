@@ -26,11 +26,11 @@ Values keep Zeek's ``\\xNN`` escapes: they are evidence, and unescaping would hi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -53,12 +53,13 @@ from bastion.boundary.parsers.jsonlines import decode_json_column
 from bastion.boundary.parsers.results import (
     ORIGINAL,
     REASON,
+    checked,
     combine,
     finish,
-    first_failure,
     line_frame,
     non_blank,
 )
+from bastion.boundary.parsers.sniffing import json_sniffer
 from bastion.boundary.parsers.urls import path_of
 from bastion.core.events import LINE_COLUMN
 
@@ -183,9 +184,7 @@ def to_events(
     common_name = col("certificate.subject").str.extract(r"(?:^|,)CN=([^,]*)", 1)
     is_weird = path == "weird"
     return raw.select(
-        pl.col(LINE_COLUMN),
-        pl.col(ORIGINAL),
-        first_failure(checks).alias(REASON),
+        *checked(checks),
         pl.col("@timestamp"),
         pl.concat_str([pl.lit("zeek."), path]).fill_null(pl.lit("zeek")).alias("event.dataset"),
         pl.lit("zeek").alias("observer.vendor"),
@@ -475,23 +474,14 @@ def _json_path(source: str) -> pl.Expr:
     )
 
 
-def _sniff_json(lines: list[str]) -> bool:
-    def is_zeek(line: str) -> bool:
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            return False
-        return (
-            isinstance(record, dict)
-            and "ts" in record
-            and "@timestamp" not in record
-            and any(
-                k in record
-                for k in ("uid", "id.orig_h", "_path", "fingerprint", "fuid", "port_num")
-            )
+def _is_zeek_json(record: dict[str, Any]) -> bool:
+    return (
+        "ts" in record
+        and "@timestamp" not in record
+        and any(
+            k in record for k in ("uid", "id.orig_h", "_path", "fingerprint", "fuid", "port_num")
         )
-
-    return bool(lines) and sum(map(is_zeek, lines)) >= max(1, 0.8 * len(lines))
+    )
 
 
 def parse_zeek_json(lines: pl.Series, ctx: ParseContext) -> ParseResult:
@@ -529,5 +519,5 @@ JSON_PARSER = Parser(
     name="zeek-json",
     description="Zeek JSON lines (type from _path or inferred from the fields)",
     parse=parse_zeek_json,
-    sniff=_sniff_json,
+    sniff=json_sniffer(_is_zeek_json),
 )

@@ -141,3 +141,16 @@ def pick(draw: Draw, n: int, values: dict[str, float]) -> pl.Series:
 def ephemeral_ports(draw: Draw, n: int) -> pl.Series:
     """Return ``n`` client source ports from the dynamic range."""
     return draw.ints(n, 49152, 65536)
+
+
+def members_to_internet(world: World, draw: Draw, n: int) -> dict[str, pl.Series]:
+    """Return the ``src``, ``sport`` and ``dst`` of ``n`` flows from members' clients out.
+
+    Drawn in that order: spread into ``flows`` before the other columns, so the draws
+    (and the demo day) stay what they are.
+    """
+    return {
+        "src": world.clients(draw, n),
+        "sport": ephemeral_ports(draw, n),
+        "dst": world.internet(draw, n),
+    }

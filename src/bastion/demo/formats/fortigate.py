@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from bastion.demo.formats.common import ephemeral_ports, flows, joined, pick, text, timestamp
+from bastion.demo.formats.common import (
+    ephemeral_ports,
+    flows,
+    joined,
+    members_to_internet,
+    pick,
+    text,
+    timestamp,
+)
 from bastion.demo.rand import Draw
 from bastion.demo.world import WEB_PATHS, World
 
@@ -55,9 +63,7 @@ def _outbound(world: World, draw: Draw, ts: pl.Series) -> pl.DataFrame:
     frame = flows(
         ts=ts,
         log="traffic",
-        src=world.clients(draw, n),
-        sport=ephemeral_ports(draw, n),
-        dst=world.internet(draw, n),
+        **members_to_internet(world, draw, n),
         app=pick(draw, n, {s: w for s, (_, _, w) in SERVICES.items()}),
         action="allow",
         bytes_out=draw.skewed(n, 300_000, 3.0) + 100,
@@ -111,9 +117,7 @@ def _webfilter(world: World, draw: Draw, ts: pl.Series) -> pl.DataFrame:
     return flows(
         ts=ts,
         log="utm",
-        src=world.clients(draw, n),
-        sport=ephemeral_ports(draw, n),
-        dst=world.internet(draw, n),
+        **members_to_internet(world, draw, n),
         dport=443,
         proto="tcp",
         app="HTTPS",

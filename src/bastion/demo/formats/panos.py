@@ -29,6 +29,14 @@ RULE_UUIDS = {
     "deny-default": "5f1c0d2e-6a41-4b8e-9d7a-0c3e2b1a9f04",
     "block-p2p": "5f1c0d2e-6a41-4b8e-9d7a-0c3e2b1a9f05",
 }
+# A member's HTTPS session out that the firewall allowed under its web rule.
+ALLOWED_TLS_OUT = {
+    "dport": 443,
+    "proto": "tcp",
+    "app": "ssl",
+    "action": "allow",
+    "rule": "allow-outbound-web",
+}
 OUTBOUND_APPS = {  # app: (port, transport, weight)
     "ssl": (443, "tcp", 50.0),
     "web-browsing": (80, "tcp", 15.0),

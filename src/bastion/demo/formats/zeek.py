@@ -18,6 +18,7 @@ from bastion.demo.formats.common import (
     epoch_decimal,
     flows,
     joined,
+    members_to_internet,
     pick,
     text,
 )
@@ -102,9 +103,7 @@ def conn_benign(world: World, draw: Draw, ts: pl.Series) -> pl.DataFrame:
     service = pick(draw, n, {"ssl": 60.0, "http": 15.0, "dns": 15.0, "-": 10.0})
     frame = flows(
         ts=ts,
-        src=world.clients(draw, n),
-        sport=ephemeral_ports(draw, n),
-        dst=world.internet(draw, n),
+        **members_to_internet(world, draw, n),
         app=service,
         bytes_out=draw.skewed(n, 200_000, 3.0) + 40,
         bytes_in=draw.skewed(n, 5_000_000, 4.0) + 40,
@@ -155,9 +154,7 @@ def http_benign(world: World, draw: Draw, ts: pl.Series) -> pl.DataFrame:
     n = len(ts)
     frame = flows(
         ts=ts,
-        src=world.clients(draw, n),
-        sport=ephemeral_ports(draw, n),
-        dst=world.internet(draw, n),
+        **members_to_internet(world, draw, n),
         dport=80,
         method=pick(draw, n, {"GET": 90.0, "POST": 8.0, "HEAD": 2.0}),
         host=world.web_sites(draw, n),
@@ -175,9 +172,7 @@ def ssl_benign(world: World, draw: Draw, ts: pl.Series) -> pl.DataFrame:
     n = len(ts)
     frame = flows(
         ts=ts,
-        src=world.clients(draw, n),
-        sport=ephemeral_ports(draw, n),
-        dst=world.internet(draw, n),
+        **members_to_internet(world, draw, n),
         dport=443,
         sni=world.web_sites(draw, n),
         ja3=draw.choice(n, BENIGN_JA3),

@@ -11,6 +11,7 @@ through the advisories' own functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -281,6 +282,25 @@ def advisory_out(session: Session, alert: adv.Alert, scope: Scope) -> AdvisoryOu
     )
 
 
+def save_draft(
+    session: Session,
+    principal: Principal,
+    body: AdvisoryIn,
+    save: Callable[..., adv.Alert],
+    *ref: str,
+) -> AdvisoryOut:
+    """Save ``body`` as a new draft (``adv.draft_alert``) or over the draft ``ref``
+    (``adv.edit_draft``), as the caller; return the alert as the caller sees it."""
+    alert = save(
+        session,
+        *ref,
+        body.content(),
+        author=principal.as_actor(),
+        organisations=tuple(body.organisations),
+    )
+    return advisory_out(session, alert, principal.scope)
+
+
 NATIONAL_WRITE = [Depends(require_national("advisories:write"))]
 
 
@@ -324,13 +344,7 @@ def get_advisory(ref: Ref, session: SessionDep, principal: PrincipalDep) -> Advi
 )
 def draft_advisory(body: AdvisoryIn, session: SessionDep, principal: PrincipalDep) -> AdvisoryOut:
     """Draft an alert; it reaches nobody until published."""
-    alert = adv.draft_alert(
-        session,
-        body.content(),
-        author=principal.as_actor(),
-        organisations=tuple(body.organisations),
-    )
-    return advisory_out(session, alert, principal.scope)
+    return save_draft(session, principal, body, adv.draft_alert)
 
 
 @router.put("/{ref}", summary="Edit a draft", dependencies=NATIONAL_WRITE)
@@ -338,14 +352,7 @@ def edit_advisory(
     ref: Ref, body: AdvisoryIn, session: SessionDep, principal: PrincipalDep
 ) -> AdvisoryOut:
     """Change a draft in place (a published alert is revised instead)."""
-    alert = adv.edit_draft(
-        session,
-        ref,
-        body.content(),
-        author=principal.as_actor(),
-        organisations=tuple(body.organisations),
-    )
-    return advisory_out(session, alert, principal.scope)
+    return save_draft(session, principal, body, adv.edit_draft, ref)
 
 
 @router.get("/{ref}/preview", summary="Preview who an alert reaches", dependencies=NATIONAL_WRITE)

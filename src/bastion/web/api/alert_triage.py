@@ -7,13 +7,14 @@ alert's organisation (403: a viewer or an auditor reads but does not triage).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from bastion.alerts import Alert, get_alert, list_alerts, triage
 from bastion.alerts.external import ExternalAlert, ingest, is_ip
@@ -102,52 +103,49 @@ def _out(done: list[Alert]) -> Changed:
     return Changed(changed=[AlertSummary.model_validate(a) for a in done])
 
 
+@dataclass(frozen=True)
+class Triager:
+    """The caller triaging: their session, who they are and the organisations they read."""
+
+    session: Session
+    principal: Principal
+    scope: Sequence[str] | None
+
+    def apply(
+        self, alert_id: int, change: Callable[..., list[Alert]], *args: Any, **options: Any
+    ) -> Changed:
+        """Make one ``triage`` change to the alert (visible, else 404; writable, else 403)."""
+        ids = writable_ids(self.session, self.principal, self.scope, [alert_id])
+        return _out(change(self.session, self.principal.as_actor(), ids, *args, **options))
+
+
+def triager(session: SessionDep, scope: AlertScope, principal: PrincipalDep) -> Triager:
+    return Triager(session, principal, scope)
+
+
+TriagerDep = Annotated[Triager, Depends(triager)]
+
+
 @router.post("/{alert_id}/ack", summary="Acknowledge an alert")
-def ack_alert(
-    alert_id: AlertId,
-    body: ReasonIn,
-    session: SessionDep,
-    scope: AlertScope,
-    principal: PrincipalDep,
-) -> Changed:
-    ids = writable_ids(session, principal, scope, [alert_id])
-    return _out(triage.acknowledge(session, principal.as_actor(), ids, reason=body.reason))
+def ack_alert(alert_id: AlertId, body: ReasonIn, caller: TriagerDep) -> Changed:
+    return caller.apply(alert_id, triage.acknowledge, reason=body.reason)
 
 
 @router.post("/{alert_id}/assign", summary="Assign an alert to a user or a team")
-def assign_alert(
-    alert_id: AlertId,
-    body: AssignIn,
-    session: SessionDep,
-    scope: AlertScope,
-    principal: PrincipalDep,
-) -> Changed:
-    ids = writable_ids(session, principal, scope, [alert_id])
-    done = triage.assign(session, principal.as_actor(), ids, body.assignee, reason=body.reason)
-    return _out(done)
+def assign_alert(alert_id: AlertId, body: AssignIn, caller: TriagerDep) -> Changed:
+    return caller.apply(alert_id, triage.assign, body.assignee, reason=body.reason)
 
 
 @router.post("/{alert_id}/close", summary="Close an alert with a resolution")
-def close_alert(
-    alert_id: AlertId,
-    body: CloseIn,
-    session: SessionDep,
-    scope: AlertScope,
-    principal: PrincipalDep,
-) -> Changed:
-    ids = writable_ids(session, principal, scope, [alert_id])
-    done = triage.close(session, principal.as_actor(), ids, body.resolution, reason=body.reason)
-    return _out(done)
+def close_alert(alert_id: AlertId, body: CloseIn, caller: TriagerDep) -> Changed:
+    return caller.apply(alert_id, triage.close, body.resolution, reason=body.reason)
 
 
 @router.post(
     "/{alert_id}/notes", summary="Add a note to an alert", status_code=status.HTTP_201_CREATED
 )
-def note_alert(
-    alert_id: AlertId, body: NoteIn, session: SessionDep, scope: AlertScope, principal: PrincipalDep
-) -> Changed:
-    ids = writable_ids(session, principal, scope, [alert_id])
-    return _out(triage.add_note(session, principal.as_actor(), ids, body.text))
+def note_alert(alert_id: AlertId, body: NoteIn, caller: TriagerDep) -> Changed:
+    return caller.apply(alert_id, triage.add_note, body.text)
 
 
 @router.post("/{alert_id}/split", summary="Move an alert out of its group")

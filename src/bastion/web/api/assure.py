@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bastion import assure
-from bastion.auth import Principal
+from bastion.auth import Principal, Scope
 from bastion.core.errors import NotFoundError
 from bastion.web.api.org_models import Code
 from bastion.web.api.paging import Limit, Offset
@@ -303,30 +304,31 @@ def csv_table(board: assure.Dashboard, table: str) -> list[list[Any]]:
     ]
 
 
-@router.get("/peers/{org}", summary="The organisation's anonymised place among peers of its type")
-def get_peers(
-    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: PrincipalDep
+OrgPath = Annotated[str, Path(max_length=16)]
+
+
+def org_view(
+    session: Session, principal: Principal, org: str, view: Callable[[Session, str, Scope], Any]
 ) -> Any:
-    found = assure.peer_position(session, org, principal.scope)
-    principal.require("assure:read", found.org)
+    """Return one organisation's ``view`` as JSON: read within the caller's scope (another
+    tenant's answers 404 first), then only if the caller may read assurance there (else 403)."""
+    found = view(session, org, principal.scope)
+    principal.require("assure:read", org.strip().upper())
     return _json(found)
+
+
+@router.get("/peers/{org}", summary="The organisation's anonymised place among peers of its type")
+def get_peers(org: OrgPath, session: SessionDep, principal: PrincipalDep) -> Any:
+    return org_view(session, principal, org, assure.peer_position)
 
 
 @router.get("/score/{org}", summary="Cyber Essentials Plus readiness, its formula and history")
-def get_score(
-    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: PrincipalDep
-) -> Any:
-    found = assure.org_readiness(session, org, principal.scope)
-    principal.require("assure:read", found.org)
-    return _json(found)
+def get_score(org: OrgPath, session: SessionDep, principal: PrincipalDep) -> Any:
+    return org_view(session, principal, org, assure.org_readiness)
 
 
 @router.get(
     "/evidence/{org}", summary="Each evidence link and every outcome it supports, per framework"
 )
-def get_evidence(
-    org: Annotated[str, Path(max_length=16)], session: SessionDep, principal: PrincipalDep
-) -> Any:
-    found = assure.evidence_across(session, org, principal.scope)
-    principal.require("assure:read", org.strip().upper())
-    return _json(found)
+def get_evidence(org: OrgPath, session: SessionDep, principal: PrincipalDep) -> Any:
+    return org_view(session, principal, org, assure.evidence_across)

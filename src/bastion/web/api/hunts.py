@@ -8,6 +8,8 @@ audit trail. Saved hunts are kept under a name, private or shared with every hun
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -15,6 +17,7 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from bastion.auth import Principal
 from bastion.boundary import hunts
@@ -148,45 +151,48 @@ def export_body(frame: pl.DataFrame, fmt: ExportFormat) -> tuple[bytes, str]:
     return buffer.getvalue(), "application/vnd.apache.parquet"
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    """A hunter's way into the sandbox: one hunt at a time, over the archive, within the limits."""
+
+    session: Session
+    settings: Settings
+    principal: Principal
+    slots: HuntSlots
+
+    def run(self, hunt: Callable[..., HuntPage], sql: str, **page: int) -> HuntPage:
+        """Run ``hunt`` (``hunts.run_hunt`` or ``hunts.export_hunt``) in the caller's slot."""
+        with self.slots.hold(self.principal.actor):
+            return hunt(
+                self.session,
+                self.principal.as_actor(),
+                self.settings.archive_dir,
+                sql,
+                limits=sandbox_limits(self.settings),
+                **page,
+            )
+
+
+def sandbox(
+    session: SessionDep, settings: SettingsDep, principal: Hunter, slots: SlotsDep
+) -> Sandbox:
+    return Sandbox(session, settings, principal, slots)
+
+
+SandboxDep = Annotated[Sandbox, Depends(sandbox)]
+
+
 @router.post("", summary="Run a hunt")
-def run_hunt(
-    body: HuntIn,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: Hunter,
-    slots: SlotsDep,
-) -> HuntOut:
+def run_hunt(body: HuntIn, box: SandboxDep) -> HuntOut:
     """Run one SELECT over the archive's `events`; return a page of rows and the query's cost."""
-    with slots.hold(principal.actor):
-        page = hunts.run_hunt(
-            session,
-            principal.as_actor(),
-            settings.archive_dir,
-            body.sql,
-            limits=sandbox_limits(settings),
-            limit=body.limit,
-            offset=body.offset,
-        )
+    page = box.run(hunts.run_hunt, body.sql, limit=body.limit, offset=body.offset)
     return page_out(page, body.limit)
 
 
 @router.post("/export", summary="Download a hunt's rows", response_class=Response)
-def export_hunt(
-    body: ExportIn,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: Hunter,
-    slots: SlotsDep,
-) -> Response:
+def export_hunt(body: ExportIn, box: SandboxDep) -> Response:
     """Run one SELECT over `events` and answer its rows as a CSV or Parquet file."""
-    with slots.hold(principal.actor):
-        page = hunts.export_hunt(
-            session,
-            principal.as_actor(),
-            settings.archive_dir,
-            body.sql,
-            limits=sandbox_limits(settings),
-        )
+    page = box.run(hunts.export_hunt, body.sql)
     content, media = export_body(page.rows, body.format)
     return Response(
         content,

@@ -11,7 +11,7 @@ Every change is written to the audit trail.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path as FilePath
 from pathlib import PurePath
@@ -261,23 +261,6 @@ class ImportOut(BaseModel):
     problems: list[str]
 
 
-class PullOut(_FromDomain):
-    id: int
-    feed: str
-    started_at: datetime
-    finished_at: datetime | None
-    status: str = Field(description="ok, not_modified, partial or failed")
-    http_status: int | None
-    read: int
-    added: int
-    changed: int
-    unchanged: int
-    expired: int
-    skipped: int
-    reason: str
-    problems: list[str]
-
-
 class FeedOut(BaseModel):
     name: str
     kind: str
@@ -285,7 +268,7 @@ class FeedOut(BaseModel):
     interval_seconds: int
     enabled: bool
     last_pull_at: datetime | None
-    last_pull: PullOut | None
+    last_pull: feeds.Pull | None
 
 
 # Routes ---------------------------------------------------------------------------------
@@ -388,25 +371,10 @@ async def import_indicators(
     )
 
 
-def _pull(pull: feeds.Pull) -> PullOut:
-    return PullOut.model_validate(pull)
-
-
 @router.get("/feeds", summary="List feeds")
 def list_feeds(session: SessionDep, _: IntelReader) -> list[FeedOut]:
     """Return every feed with its latest pull."""
-    return [
-        FeedOut(
-            name=f.name,
-            kind=f.kind,
-            url=f.url,
-            interval_seconds=f.interval_seconds,
-            enabled=f.enabled,
-            last_pull_at=f.last_pull_at,
-            last_pull=_pull(p) if p else None,
-        )
-        for f, p in feed_summaries(session)
-    ]
+    return [FeedOut(**asdict(f), last_pull=p) for f, p in feed_summaries(session)]
 
 
 @router.get("/feeds/{name}/pulls", summary="A feed's pull history")
@@ -415,12 +383,13 @@ def feed_pulls(
     session: SessionDep,
     _: IntelReader,
     limit: Limit = 50,
-) -> list[PullOut]:
-    """Return the feed's latest pulls, newest first."""
-    return [_pull(p) for p in feeds.feed_history(session, name, limit=limit)]
+) -> list[feeds.Pull]:
+    """Return the feed's latest pulls, newest first; a pull's status is ok, not_modified,
+    partial or failed."""
+    return feeds.feed_history(session, name, limit=limit)
 
 
 @router.post("/feeds/{name}/pull", summary="Pull a feed now")
-def pull_feed(name: FeedName, session: SessionDep, principal: IntelWriter) -> PullOut:
+def pull_feed(name: FeedName, session: SessionDep, principal: IntelWriter) -> feeds.Pull:
     """Pull the feed now and record the pull (a failed pull is recorded too, changing nothing)."""
-    return _pull(feeds.pull_feed(session, name, actor=principal.as_actor(), now=utcnow()))
+    return feeds.pull_feed(session, name, actor=principal.as_actor(), now=utcnow())

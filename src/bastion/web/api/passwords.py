@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from pydantic.dataclasses import dataclass
 
 from bastion import passwords
 from bastion.auth import Principal
@@ -105,21 +106,15 @@ def check_range(
     return RangeOut(policy=settings, suffixes=wanted)
 
 
-class PolicyIO(BaseModel):
-    min_length: int = 15
-    min_length_mfa: int = 8
-    max_length: int = 256
-    min_breach_count: int = 1
-    scoring: bool = False
-    min_points: int = 5
-    substitutions: dict[str, str] = Field(
-        default_factory=lambda: dict(passwords.DEFAULT_SUBSTITUTIONS)
-    )
-    banned_terms: list[str] = Field(
-        default_factory=lambda: list(passwords.DEFAULT_BANNED), max_length=1000
-    )
+@dataclass(frozen=True)
+class PolicyIO(passwords.Policy):
+    """A password policy as the API reads and writes it: the domain's own fields and defaults,
+    at most 1,000 banned terms."""
+
+    banned_terms: Annotated[tuple[str, ...], Field(max_length=1000)] = passwords.DEFAULT_BANNED
 
 
+@dataclass(frozen=True, kw_only=True)
 class PolicyOut(PolicyIO):
     owner: str = Field(
         description="whose policy is in force: the organisation, national or default"
@@ -153,13 +148,7 @@ def put_policy(
         code = None
     else:
         code = resolve_org(principal, org, "passwords:write")
-    fields = body.model_dump()
-    saved = passwords.set_policy(
-        session,
-        principal.as_actor(),
-        code,
-        passwords.Policy(**{**fields, "banned_terms": tuple(fields["banned_terms"])}),
-    )
+    saved = passwords.set_policy(session, principal.as_actor(), code, body)
     return PolicyOut(owner=code or "national", **passwords.policy_fields(saved))
 
 

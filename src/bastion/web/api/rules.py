@@ -6,7 +6,9 @@ organisations it may see. A rule is switched on or off for everyone with
 ``detect:write`` nationally (national administrators and analysts), or for one
 organisation with ``detect:write`` there (its security lead too, as
 ``bastion rules disable --org`` does); another tenant's organisation answers 404.
-Every switch goes to the audit trail.
+The built-in checks' thresholds (``ports`` of ``builtin:port-scan``, ``bytes`` of
+``builtin:exfiltration``) are set and cleared the same way, by the same people.
+Every switch and every threshold goes to the audit trail.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bastion.web.api.org_models import Code
 from bastion.web.api.paging import Limit, Offset
 from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.deps import PRINTABLE, SessionDep
+from bastion.web.errors import FieldError
 
 RECENT_ALERTS = 20
 ALERT_WINDOW = timedelta(days=7)  # "alerts in the last 7 days": alerts last seen since then
@@ -77,6 +80,7 @@ class RuleView:
     disabled_for: tuple[str, ...]  # visible organisations it is switched off for
     enabled_for: tuple[str, ...]  # visible organisations it was switched back on for
     alerts: int  # visible alerts last seen in the last 7 days
+    thresholds: tuple[detect.ThresholdView, ...] = ()  # a built-in check's, as far as visible
 
     @property
     def state(self) -> str:
@@ -101,6 +105,9 @@ def rule_views(
 ) -> list[RuleView]:
     """Return every rule (or one) with the tuning and 7-day alert count ``scope`` may see."""
     settings = detect.rule_settings(session, rule_id=rule_id, orgs=scope.codes)
+    thresholds = detect.thresholds_of(
+        detect.threshold_settings(session, rule_id=rule_id, orgs=scope.codes)
+    )
     counts: dict[str, int] = {}
     since = utcnow() - ALERT_WINDOW
     for key, n in count_alerts_by_key(
@@ -121,6 +128,7 @@ def rule_views(
             ),
             enabled_for=tuple(s.org for s in settings if s.rule_id == e.id and s.org and s.enabled),
             alerts=counts.get(e.id, 0),
+            thresholds=tuple(detect.threshold_views(e.id, thresholds)),
         )
         for e in entries
     ]
@@ -199,6 +207,44 @@ def tuning_target(principal: Principal, scope: Scope, org: str | None) -> str | 
     return code
 
 
+class ThresholdOut(BaseModel):
+    """A number a built-in check alerts at: its default, national value and organisations' own."""
+
+    name: str = Field(description="ports (builtin:port-scan) or bytes (builtin:exfiltration)")
+    unit: str
+    description: str
+    default: int = Field(description="the check's own default")
+    minimum: int = Field(description="the lowest value it may be set to")
+    maximum: int = Field(description="the highest value it may be set to")
+    national: int = Field(description="the value for every organisation without its own")
+    per_org: dict[str, int] = Field(description="organisations (of yours) with their own value")
+
+    @classmethod
+    def of(cls, view: detect.ThresholdView) -> ThresholdOut:
+        return cls(
+            name=view.name,
+            unit=view.unit,
+            description=view.description,
+            default=view.default,
+            minimum=view.minimum,
+            maximum=view.maximum,
+            national=view.national,
+            per_org=view.per_org,
+        )
+
+
+def tunable(
+    principal: Principal, scope: Scope, catalogue: detect.Catalogue, rule_id: str, org: str | None
+) -> str | None:
+    """Check that ``principal`` may tune ``rule_id`` for ``org`` and that the rule exists.
+
+    Return the organisation's code (None: everyone), as ``tuning_target`` does.
+    """
+    code = tuning_target(principal, scope, org)
+    catalogue.get(rule_id)
+    return code
+
+
 class RuleSummary(BaseModel):
     """A rule as the list shows it."""
 
@@ -215,6 +261,9 @@ class RuleSummary(BaseModel):
     disabled_for: list[str] = Field(description="organisations (of yours) it is switched off for")
     alerts_7d: int = Field(description="its alerts (that you may see) seen in the last 7 days")
     tags: list[str]
+    thresholds: list[ThresholdOut] = Field(
+        description="a built-in check's thresholds (none for a Sigma rule)"
+    )
 
     @classmethod
     def of(cls, view: RuleView) -> RuleSummary:
@@ -231,6 +280,7 @@ class RuleSummary(BaseModel):
             disabled_for=list(view.disabled_for),
             alerts_7d=view.alerts,
             tags=list(e.tags),
+            thresholds=[ThresholdOut.of(t) for t in view.thresholds],
         )
 
 
@@ -270,6 +320,17 @@ class TuningIn(BaseModel):
     """Switch a rule on or off, for every organisation (``org`` omitted) or for one."""
 
     enabled: bool
+    org: Code | None = Field(default=None, description="only for this organisation")
+
+
+class ThresholdIn(BaseModel):
+    """Set a built-in check's threshold (``value`` null: clear it), for everyone or one organisation."""
+
+    name: str = Field(min_length=1, max_length=32, description="the threshold: ports or bytes")
+    value: int | None = Field(
+        description="the value to alert at, within the threshold's range; null clears it "
+        "(an organisation's: back to the national value; the national one: to the default)"
+    )
     org: Code | None = Field(default=None, description="only for this organisation")
 
 
@@ -358,7 +419,26 @@ def tune_rule(
     principal: PrincipalDep,
 ) -> RuleOut:
     """Switch a rule on or off for every organisation, or for one (audited); return the rule."""
-    code = tuning_target(principal, scope, body.org)
-    catalogue.get(rule_id)
+    code = tunable(principal, scope, catalogue, rule_id, body.org)
     detect.tune_rule(session, principal.as_actor(), rule_id, enabled=body.enabled, org=code)
+    return rule_out(*rule_detail(session, catalogue, scope, rule_id))
+
+
+@router.put("/{rule_id}/thresholds", summary="Set or clear a built-in check's threshold")
+def tune_threshold(
+    rule_id: RuleId,
+    body: ThresholdIn,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    scope: ScopeDep,
+    principal: PrincipalDep,
+) -> RuleOut:
+    """Set or clear a threshold for every organisation, or for one (audited); return the rule."""
+    code = tunable(principal, scope, catalogue, rule_id, body.org)
+    try:
+        detect.tune_threshold(
+            session, principal.as_actor(), rule_id, body.name, body.value, org=code
+        )
+    except InputError as exc:  # an unknown threshold or a value out of range: 422, by field
+        raise FieldError(exc.reason, exc.location) from None
     return rule_out(*rule_detail(session, catalogue, scope, rule_id))

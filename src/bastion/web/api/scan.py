@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from bastion import scan
@@ -23,38 +24,17 @@ Text = Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)]
 
 
 def finding_json(finding: scan.Finding, remediation: str | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "id": finding.id,
-        "org": finding.org,
-        "host": finding.host,
-        "port": finding.port,
-        "check": finding.check,
-        "detail": finding.detail,
-        "title": finding.title,
-        "severity": finding.severity.value,
-        "status": finding.status.value,
-        "evidence": finding.evidence,
-        "seen_at": list(finding.seen_at),
-        "first_seen": finding.first_seen.isoformat(),
-        "last_seen": finding.last_seen.isoformat(),
-    }
+    """Return the finding as scan shows it, with the remediation written for it if given."""
+    found = scan.finding_json(finding)
     if remediation is not None:
         found["remediation"] = remediation
     return found
 
 
 def exception_json(item: scan.ScanException) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "org": item.org,
-        "host": item.host,
-        "check": item.check,
-        "reason": item.reason,
-        "expires_on": item.expires_on.isoformat(),
-        "state": item.state.value,
-        "requested_by": item.requested_by,
-        "decided_by": item.decided_by,
-    }
+    """Return the exception with its state's name and ISO date, as JSON carries them."""
+    found: dict[str, Any] = jsonable_encoder(item)
+    return found
 
 
 @router.get("/findings", summary="List findings, worst first")

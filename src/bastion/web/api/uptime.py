@@ -58,6 +58,15 @@ def history(request: Request, settings: SettingsDep) -> History:
 HistoryDep = Annotated[History, Depends(history)]
 
 
+def writable_org(principal: Principal, org: str) -> str:
+    """Return the code of the organisation a new item is for, once the caller may write there;
+    one outside the caller's scope is left to ``bastion.uptime``, which answers 404 first."""
+    code = org.upper()
+    if principal.scope.allows(code):
+        principal.require("uptime:write", code)
+    return code
+
+
 def _plain(value: Any) -> dict[str, Any]:
     found: dict[str, Any] = jsonable_encoder(value)
     return found
@@ -86,9 +95,7 @@ def list_monitors(session: SessionDep, principal: Reader) -> list[dict[str, Any]
 
 @router.post("/monitors", status_code=status.HTTP_201_CREATED, summary="Add a monitor")
 def add_monitor(body: MonitorIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    org = body.org.upper()
-    if principal.scope.allows(org):
-        principal.require("uptime:write", org)
+    org = writable_org(principal, body.org)
     item = uptime.monitor(
         body.name, body.kind, body.target, org=org, service=body.service,
         interval_s=body.interval_s, timeout_s=body.timeout_s, retries=body.retries,
@@ -148,9 +155,7 @@ def list_slos(session: SessionDep, principal: Reader, found: HistoryDep) -> list
 
 @router.post("/slos", status_code=status.HTTP_201_CREATED, summary="Set an SLO")
 def add_slo(body: SloIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    org = body.org.upper()
-    if principal.scope.allows(org):
-        principal.require("uptime:write", org)
+    org = writable_org(principal, body.org)
     slo = uptime.Slo(org, body.service, body.target, body.period_days)
     return _plain(uptime.add_slo(session, slo, actor=principal.as_actor(), scope=principal.scope))
 
@@ -189,9 +194,7 @@ def list_incidents(session: SessionDep, principal: Reader) -> list[dict[str, Any
 
 @router.post("/incidents", status_code=status.HTTP_201_CREATED, summary="Open an incident")
 def open_incident(body: IncidentIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    org = body.org.upper()
-    if principal.scope.allows(org):
-        principal.require("uptime:write", org)
+    org = writable_org(principal, body.org)
     made = uptime.open_incident(
         session, org, body.service, body.title, actor=principal.as_actor(), scope=principal.scope,
         impact=body.impact, public=body.public, text=body.text,

@@ -7,20 +7,23 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Path, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from bastion import audit, auth
 from bastion.auth.roles import CONTEXTS
 from bastion.core.errors import InputError, Location
-from bastion.web.auth import PrincipalDep, require, require_national
+from bastion.web.auth import require, require_national
 from bastion.web.console.paging import Page, paging
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE, SessionDep
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Users = Annotated[View, Depends(View.of("users"))]
+Tokens = Annotated[View, Depends(View.of("tokens"))]
 
 USER_SORT_LABELS = {"username": "Username", "last_sign_in": "Last sign-in", "created": "Newest"}
 
@@ -28,56 +31,66 @@ Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
 
 
 def _paging(
-    request: Request, page: int, total: int, shown: int, params: dict[str, str]
+    view: View, page: int, total: int, shown: int, params: dict[str, str]
 ) -> dict[str, object]:
     """Return the pager of an administration list: 50 a page, every link numbered."""
-    return paging(request, page, total, shown, size=PAGE_SIZE, params=params, number_first=True)
+    return paging(
+        view.request, page, total, shown, size=PAGE_SIZE, params=params, number_first=True
+    )
 
 
-@router.get("/users", name="user_list", dependencies=[Depends(require_national("users:read"))])
-def user_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    search: Filter = "",
-    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
-    sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "username",
-    page: Page = 1,
+def _list_page(
+    view: View, template: str, context: dict[str, object], created: object
 ) -> HTMLResponse:
-    """Show the users, their roles and organisations, sorted, filtered, 50 a page."""
+    """Show an administration list; after a creation (its secret shown this once), 201, uncached."""
+    done = created is not None
+    return view.respond(
+        template, {**context, "created": created}, status_code=201 if done else 200, no_store=done
+    )
+
+
+def _users_page(
+    view: View, params: dict[str, str], page: int = 1, created: object = None
+) -> HTMLResponse:
+    """Show a page of the users listed with ``params`` (none: all), and a user just ``created``."""
+    search = params.get("search", "")
+    org = params.get("org", "")
+    sort = params.get("sort", "username")
     found, total = auth.list_users(
-        session,
+        view.session,
         search=search.strip() or None,
         org=org.strip() or None,
         sort=sort or "username",
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
-    return templates.TemplateResponse(
-        request,
-        "admin/users.html",
-        {
-            "section": "users",
-            "users": found,
-            "search": search,
-            "org": org,
-            "sort": sort,
-            "sorts": USER_SORT_LABELS,
-            "roles": list(auth.Role),
-            "created": None,
-            **_paging(
-                request, page, total, len(found), {"search": search, "org": org, "sort": sort}
-            ),
-        },
-    )
+    context = {
+        "users": found,
+        "search": search,
+        "org": org,
+        "sort": sort,
+        "sorts": USER_SORT_LABELS,
+        "roles": list(auth.Role),
+        **_paging(view, page, total, len(found), params),
+    }
+    return _list_page(view, "admin/users.html", context, created)
+
+
+@router.get("/users", name="user_list", dependencies=[Depends(require_national("users:read"))])
+def user_list(
+    view: Users,
+    search: Filter = "",
+    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    sort: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "username",
+    page: Page = 1,
+) -> HTMLResponse:
+    """Show the users, their roles and organisations, sorted, filtered, 50 a page."""
+    return _users_page(view, {"search": search, "org": org, "sort": sort}, page)
 
 
 @router.post("/users", name="user_create", dependencies=[Depends(require_national("users:write"))])
 def user_create(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
+    view: Users,
     username: Annotated[str, Form(max_length=64)],
     role: Annotated[str, Form(max_length=32)],
     org: Annotated[str, Form(max_length=16)] = "",
@@ -91,69 +104,49 @@ def user_create(
         raise InputError(msg, Location(field="org"))
     password = secrets.token_urlsafe(12)
     user, enrolled = auth.create_user(
-        session,
-        principal,
+        view.session,
+        view.principal,
         username,
         password,
         display_name=name,
         national_role=wanted if wanted.national else None,
         memberships=[(code, wanted)] if code else [],
     )
-    found, total = auth.list_users(session, limit=PAGE_SIZE)
-    response = templates.TemplateResponse(
-        request,
-        "admin/users.html",
-        {
-            "section": "users",
-            "users": found,
-            "search": "",
-            "org": "",
-            "sort": "username",
-            "sorts": USER_SORT_LABELS,
-            "roles": list(auth.Role),
-            "created": {"user": user, "password": password, "enrolment": enrolled},
-            **_paging(request, 1, total, len(found), {}),
-        },
-        status_code=201,
+    return _users_page(
+        view, {}, created={"user": user, "password": password, "enrolment": enrolled}
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+
+
+def _tokens_page(
+    view: View, params: dict[str, str], page: int = 1, created: object = None
+) -> HTMLResponse:
+    """Show a page of the API tokens listed with ``params`` (none: all), and one just ``created``."""
+    org = params.get("org", "")
+    found, total = auth.list_tokens(
+        view.session, org=org.strip() or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    context = {
+        "tokens": found,
+        "org": org,
+        "contexts": CONTEXTS,
+        **_paging(view, page, total, len(found), params),
+    }
+    return _list_page(view, "admin/tokens.html", context, created)
 
 
 @router.get("/tokens", name="token_list", dependencies=[Depends(require_national("users:write"))])
 def token_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
-    page: Page = 1,
+    view: Tokens, org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "", page: Page = 1
 ) -> HTMLResponse:
     """Show the API tokens, newest first, and a form to create one."""
-    found, total = auth.list_tokens(
-        session, org=org.strip() or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return templates.TemplateResponse(
-        request,
-        "admin/tokens.html",
-        {
-            "section": "tokens",
-            "tokens": found,
-            "org": org,
-            "contexts": CONTEXTS,
-            "created": None,
-            **_paging(request, page, total, len(found), {"org": org}),
-        },
-    )
+    return _tokens_page(view, {"org": org}, page)
 
 
 @router.post(
     "/tokens", name="token_create", dependencies=[Depends(require_national("users:write"))]
 )
 def token_create(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
+    view: Tokens,
     name: Annotated[str, Form(max_length=100)],
     scopes: Annotated[list[str], Form(max_length=len(CONTEXTS) * 2)],
     org: Annotated[str, Form(max_length=16)] = "",
@@ -161,24 +154,14 @@ def token_create(
 ) -> HTMLResponse:
     """Create a token and show its value, this once."""
     new = auth.create_token(
-        session, principal, name, scopes, org=org.strip() or None, lifetime=timedelta(days=days)
+        view.session,
+        view.principal,
+        name,
+        scopes,
+        org=org.strip() or None,
+        lifetime=timedelta(days=days),
     )
-    found, total = auth.list_tokens(session, limit=PAGE_SIZE)
-    response = templates.TemplateResponse(
-        request,
-        "admin/tokens.html",
-        {
-            "section": "tokens",
-            "tokens": found,
-            "org": "",
-            "contexts": CONTEXTS,
-            "created": new,
-            **_paging(request, 1, total, len(found), {}),
-        },
-        status_code=201,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _tokens_page(view, {}, created=new)
 
 
 @router.post(
@@ -186,22 +169,15 @@ def token_create(
     name="token_revoke",
     dependencies=[Depends(require_national("users:write"))],
 )
-def token_revoke(
-    request: Request,
-    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> Response:
+def token_revoke(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], view: Tokens) -> Response:
     """Revoke a token at once."""
-    auth.revoke_token(session, principal, token_id)
-    return RedirectResponse(request.url_for("token_list").path, status_code=303)
+    auth.revoke_token(view.session, view.principal, token_id)
+    return view.redirect("token_list")
 
 
 @router.get("/audit", name="audit_list", dependencies=[Depends(require("audit:read"))])
 def audit_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
+    view: Annotated[View, Depends(View.of("audit"))],
     action: Filter = "",
     actor: Filter = "",
     org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
@@ -209,7 +185,7 @@ def audit_list(
 ) -> HTMLResponse:
     """Show the audit trail, newest first, filtered, 50 a page."""
     found, total = audit.list_events(
-        session,
+        view.session,
         action=action or None,
         actor=actor or None,
         org=org or None,
@@ -217,16 +193,12 @@ def audit_list(
         offset=(page - 1) * PAGE_SIZE,
     )
     params = {"action": action, "actor": actor, "org": org}
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "admin/audit.html",
-        {
-            "section": "audit",
-            "events": found,
-            **params,
-            "export_query": urlencode({k: v for k, v in params.items() if v}),
-            **_paging(request, page, total, len(found), params),
-        },
+        events=found,
+        **params,
+        export_query=urlencode({k: v for k, v in params.items() if v}),
+        **_paging(view, page, total, len(found), params),
     )
 
 

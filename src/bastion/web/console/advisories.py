@@ -12,16 +12,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import advisories as adv
 from bastion.core.errors import InputError
 from bastion.orgs import organisation_names
 from bastion.web.api import advisories as api
-from bastion.web.auth import PrincipalDep, require_national
+from bastion.web.auth import require_national
 from bastion.web.console.paging import Page, paging
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE
 
 PAGE_SIZE = 25
 STEPS = ("acknowledge", "applicability", "action", "close")
@@ -38,83 +39,65 @@ Done = Annotated[str, Query(max_length=32, pattern=r"^[a-z]*$")]
 Codes = Annotated[str, Query(max_length=2000, pattern=r"^[A-Za-z0-9, ]*$")]
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Advisories = Annotated[View, Depends(View.of("advisories"))]
 
 
 @router.get("/advisories", name="advisory_list")
-def advisory_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    page: Page = 1,
-) -> HTMLResponse:
+def advisory_list(view: Advisories, page: Page = 1) -> HTMLResponse:
     """Show the national cyber alerts the caller may see, newest first, a page at a time."""
-    principal.require("advisories:read")
+    view.principal.require("advisories:read")
     found, total = adv.visible_alerts(
-        session, principal.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        view.session, view.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "advisories/list.html",
-        {
-            "section": "advisories",
-            "advisories": found,
-            "may_draft": principal.can_nationally("advisories:write"),
-            "severities": list(adv.AlertSeverity),
-            **paging(
-                request, page, total, len(found), size=PAGE_SIZE, params={}, number_first=True
-            ),
-        },
+        advisories=found,
+        may_draft=view.principal.can_nationally("advisories:write"),
+        severities=list(adv.AlertSeverity),
+        **paging(
+            view.request, page, total, len(found), size=PAGE_SIZE, params={}, number_first=True
+        ),
     )
 
 
 @router.get("/advisories/{ref}", name="advisory_page")
 def advisory_page(
-    request: Request,
-    ref: api.Ref,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    done: Done = "",
-    orgs: Codes = "",
+    ref: api.Ref, view: Advisories, done: Done = "", orgs: Codes = ""
 ) -> HTMLResponse:
     """Show one alert: its content, every version, and the responses the caller may see."""
-    alert = adv.visible_alert(session, ref, principal.scope)
+    session, principal = view.session, view.principal
+    alert = adv.visible_alert(session, ref, view.scope)
     principal.require("advisories:read")
-    responses = adv.visible_responses(session, alert.ref, principal.scope)
-    national = principal.scope.national
+    responses = adv.visible_responses(session, alert.ref, view.scope)
+    national = view.scope.national
     writable = {
         r.organisation
         for r in responses
         if r.status == "open" and principal.can("advisories:write", r.organisation)
     }
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "advisories/show.html",
-        {
-            "section": "advisories",
-            "alert": alert,
-            "responses": responses,
-            "national": national,
-            "writable": writable,
-            "names": organisation_names(session, [r.organisation for r in responses]),
-            # Acknowledging is offered only for what is not acknowledged yet.
-            "unacknowledged": sorted(
-                r.organisation
-                for r in responses
-                if r.organisation in writable and r.acknowledged_at is None
-            ),
-            "done": DONE.get(done),
-            "done_orgs": [c for c in orgs.replace(" ", "").split(",") if c],
-            "applicabilities": list(adv.Applicability),
-            "may_publish": principal.can_nationally("advisories:write"),
-            "targets": (
-                adv.preview(session, alert.ref)
-                if alert.status == "draft" and principal.can_nationally("advisories:write")
-                else None
-            ),
-            "progress": adv.alert_progress(session, alert.ref) if national else None,
-        },
+        alert=alert,
+        responses=responses,
+        national=national,
+        writable=writable,
+        names=organisation_names(session, [r.organisation for r in responses]),
+        # Acknowledging is offered only for what is not acknowledged yet.
+        unacknowledged=sorted(
+            r.organisation
+            for r in responses
+            if r.organisation in writable and r.acknowledged_at is None
+        ),
+        done=DONE.get(done),
+        done_orgs=[c for c in orgs.replace(" ", "").split(",") if c],
+        applicabilities=list(adv.Applicability),
+        may_publish=principal.can_nationally("advisories:write"),
+        targets=(
+            adv.preview(session, alert.ref)
+            if alert.status == "draft" and principal.can_nationally("advisories:write")
+            else None
+        ),
+        progress=adv.alert_progress(session, alert.ref) if national else None,
     )
 
 
@@ -123,27 +106,22 @@ def advisory_page(
     name="advisory_publish",
     dependencies=[Depends(require_national("advisories:write"))],
 )
-def advisory_publish(
-    request: Request, ref: api.Ref, session: SessionDep, principal: PrincipalDep
-) -> RedirectResponse:
+def advisory_publish(ref: api.Ref, view: Advisories) -> RedirectResponse:
     """Publish the draft from its page, then show it."""
     report = adv.publish(
-        session,
+        view.session,
         ref,
-        actor=principal.as_actor(),
-        policy=api.policy(request),
-        smtp=api.smtp_config(request),
+        actor=view.principal.as_actor(),
+        policy=api.policy(view.request),
+        smtp=api.smtp_config(view.request),
     )
-    path = request.url_for("advisory_page", ref=report.ref).path
-    return RedirectResponse(f"{path}?done=published", status_code=303)
+    return view.redirect("advisory_page", "?done=published", ref=report.ref)
 
 
 @router.post("/advisories/{ref}/respond", name="advisory_respond")
 def advisory_respond(
-    request: Request,
     ref: api.Ref,
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: Advisories,
     step: Annotated[str, Form(max_length=32)],
     organisations: Annotated[list[str], Form(min_length=1, max_length=1000)],
     applicability: Annotated[str, Form(max_length=32)] = "",
@@ -160,21 +138,20 @@ def advisory_respond(
     if step == "applicability" and not applicability.strip():
         msg = "choose whether the alert applies: applicable, not applicable or under investigation"
         raise InputError(msg)
-    alert, codes = api.respondable(session, principal, ref, codes)
+    session, actor = view.session, view.principal.as_actor()
+    alert, codes = api.respondable(session, view.principal, ref, codes)
     if step == "acknowledge":
-        adv.acknowledge(session, alert.ref, codes, actor=principal.as_actor())
+        adv.acknowledge(session, alert.ref, codes, actor=actor)
     elif step == "applicability":
         adv.set_applicability(
-            session, alert.ref, codes, applicability, actor=principal.as_actor(),
-            policy=api.policy(request),
-        )  # fmt: skip
+            session, alert.ref, codes, applicability, actor=actor, policy=api.policy(view.request)
+        )
     elif step == "action":
-        adv.add_action(session, alert.ref, codes, description, actor=principal.as_actor())
+        adv.add_action(session, alert.ref, codes, description, actor=actor)
     else:
-        adv.close(session, alert.ref, codes, actor=principal.as_actor())
-    path = request.url_for("advisory_page", ref=alert.ref).path
+        adv.close(session, alert.ref, codes, actor=actor)
     query = urlencode({"done": step, "orgs": ",".join(codes)})
-    return RedirectResponse(f"{path}?{query}#responses", status_code=303)
+    return view.redirect("advisory_page", f"?{query}#responses", ref=alert.ref)
 
 
 @router.post(
@@ -183,9 +160,7 @@ def advisory_respond(
     dependencies=[Depends(require_national("advisories:write"))],
 )
 def advisory_draft(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: Advisories,
     title: Annotated[str, Form(min_length=1, max_length=300, pattern=PRINTABLE)],
     severity: Annotated[str, Form(max_length=16)],
     type: Annotated[str, Form(max_length=64, pattern=PRINTABLE)] = "vulnerability",
@@ -208,6 +183,7 @@ def advisory_draft(
         cves=tuple(c for c in cves.replace(",", " ").split() if c),
     )
     codes = tuple(api.parse_organisations(organisations.replace(",", " ").split()))
-    alert = adv.draft_alert(session, content, author=principal.as_actor(), organisations=codes)
-    path = request.url_for("advisory_page", ref=alert.ref).path
-    return RedirectResponse(f"{path}?done=drafted", status_code=303)
+    alert = adv.draft_alert(
+        view.session, content, author=view.principal.as_actor(), organisations=codes
+    )
+    return view.redirect("advisory_page", "?done=drafted", ref=alert.ref)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,9 @@ from bastion.core.errors import InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import Severity, org_code
 from bastion.web.api.alerts import AlertId, AlertScope
-from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.console.paging import Page, paging
-from bastion.web.deps import SessionDep, TemplatesDep, find_organisation
+from bastion.web.console.view import View
+from bastion.web.deps import find_organisation
 
 PAGE_SIZE = 50
 SORTS = {
@@ -48,6 +48,7 @@ RECENT_SHOWN = 10
 Choice = TypeVar("Choice", bound=StrEnum)
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Alerts = Annotated[View, Depends(View.of("alerts"))]
 
 
 def _choice(kind: type[Choice], value: str, what: str) -> Choice | None:
@@ -78,11 +79,8 @@ def recent_alerts(
 
 @router.get("/alerts", name="alert_list")
 def alert_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
+    view: Alerts,
     scope: AlertScope,
-    tenancy: ScopeDep,
     org: Annotated[str, Query(max_length=16)] = "",
     verdict: Annotated[str, Query(max_length=16)] = "",
     state: Annotated[str, Query(max_length=16)] = "",
@@ -93,6 +91,7 @@ def alert_list(
     page: Page = 1,
 ) -> HTMLResponse:
     """Show the federation's alerts, filtered, most recently seen first, 50 a page."""
+    session, tenancy, request = view.session, view.scope, view.request
     code = org_code(org) if org.strip() else ""
     wanted_verdict = _choice(Verdict, verdict, "verdict")
     wanted_state = _choice(TriageState, state, "triage state")
@@ -127,71 +126,54 @@ def alert_list(
         "assignee": assignee.strip(),
         "sort": sort if sort in SORTS and sort != "last_seen" else "",
     }
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "alerts/list.html",
-        {
-            "section": "alerts",
-            "alerts": found,
-            "total_exact": listed.exact,  # else counting stopped at total: "10,000+"
-            "known": _known_organisations(session, [a.org for a in found], tenancy),
-            **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
-            "org": code,
-            "organisation": organisation,
-            "verdict": verdict_value,
-            "verdicts": {s.value: s.value.capitalize() for s in Verdict},
-            "state": state_value,
-            "states": {s.value: s.value.replace("_", " ").capitalize() for s in TriageState},
-            "severity": severity_value,
-            "severities": {s.value: s.value.capitalize() for s in Severity},
-            "filtered": bool(
-                code or wanted_verdict or wanted_state or wanted_severity or rule or assignee
-            ),
-            "rule": rule.strip(),
-            "assignee": assignee.strip(),
-            "sort": sort if sort in SORTS else "last_seen",
-            "sorts": SORTS,
-            "resolutions": RESOLUTIONS,
-            "back": f"{request.url.path}?{request.url.query}" if request.url.query else "",
-        },
+        alerts=found,
+        total_exact=listed.exact,  # else counting stopped at total: "10,000+"
+        known=_known_organisations(session, [a.org for a in found], tenancy),
+        **paging(request, page, total, len(found), size=PAGE_SIZE, params=params),
+        org=code,
+        organisation=organisation,
+        verdict=verdict_value,
+        verdicts={s.value: s.value.capitalize() for s in Verdict},
+        state=state_value,
+        states={s.value: s.value.replace("_", " ").capitalize() for s in TriageState},
+        severity=severity_value,
+        severities={s.value: s.value.capitalize() for s in Severity},
+        filtered=bool(
+            code or wanted_verdict or wanted_state or wanted_severity or rule or assignee
+        ),
+        rule=rule.strip(),
+        assignee=assignee.strip(),
+        sort=sort if sort in SORTS else "last_seen",
+        sorts=SORTS,
+        resolutions=RESOLUTIONS,
+        back=f"{request.url.path}?{request.url.query}" if request.url.query else "",
     )
 
 
 @router.get("/alerts/{alert_id}", name="alert_page")
-def alert_page(
-    request: Request,
-    alert_id: AlertId,
-    session: SessionDep,
-    templates: TemplatesDep,
-    scope: AlertScope,
-    tenancy: ScopeDep,
-    principal: PrincipalDep,
-) -> HTMLResponse:
+def alert_page(alert_id: AlertId, view: Alerts, scope: AlertScope) -> HTMLResponse:
     """Show one alert: what raised it, where, its indicator and the evidence events."""
+    session = view.session
     alert = get_alert(session, alert_id, orgs=scope)
     group, _ = list_alerts(
         session, orgs=scope, group_id=alert.group_id, oldest_first=True, limit=100
     )
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "alerts/show.html",
-        {
-            "section": "alerts",
-            "alert": alert,
-            "known": _known_organisations(session, [alert.org], tenancy),
-            "group": group,
-            "history": triage.history(session, alert_id, orgs=scope),
-            "parsed": [evidence_fields(e.raw) for e in alert.evidence],
-            "hunt": hunt_around(alert),
-            "rule_id": rule_of_alert(alert.key),
-            "can_triage": principal.can("alerts:write", alert.org),
-            "resolutions": RESOLUTIONS,
-            "org_alerts_link": (
-                f"{request.url_for('alert_list').path}?{urlencode({'org': alert.org})}"
-                if alert.org
-                else None
-            ),
-        },
+        alert=alert,
+        known=_known_organisations(session, [alert.org], view.scope),
+        group=group,
+        history=triage.history(session, alert_id, orgs=scope),
+        parsed=[evidence_fields(e.raw) for e in alert.evidence],
+        hunt=hunt_around(alert),
+        rule_id=rule_of_alert(alert.key),
+        can_triage=view.principal.can("alerts:write", alert.org),
+        resolutions=RESOLUTIONS,
+        org_alerts_link=(
+            f"{view.path('alert_list')}?{urlencode({'org': alert.org})}" if alert.org else None
+        ),
     )
 
 

@@ -7,12 +7,12 @@ without the internet, so it renders the same description as plain HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from bastion.web.deps import TemplatesDep
+from bastion.web.console.view import View
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -141,17 +141,13 @@ def schemas(spec: dict[str, Any]) -> list[Schema]:
 
 
 @router.get("/docs", name="api_docs")
-def api_docs(request: Request, templates: TemplatesDep) -> HTMLResponse:
+def api_docs(view: Annotated[View, Depends(View.of("api"))]) -> HTMLResponse:
     """Show the API reference: every operation, its parameters, answers and schemas."""
-    spec = request.app.openapi()
-    return templates.TemplateResponse(
-        request,
+    spec = view.request.app.openapi()
+    return view.render(
         "apidocs.html",
-        {
-            "section": "api",
-            "title": spec.get("info", {}).get("title", "API"),
-            "api_version": spec.get("info", {}).get("version", ""),
-            "operations": operations(spec),
-            "schemas": schemas(spec),
-        },
+        title=spec.get("info", {}).get("title", "API"),
+        api_version=spec.get("info", {}).get("version", ""),
+        operations=operations(spec),
+        schemas=schemas(spec),
     )

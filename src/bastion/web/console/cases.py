@@ -11,16 +11,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import cases
 from bastion.core.errors import InputError
 from bastion.web.api.cases import CaseId, NotifierDep, store_upload, writable
-from bastion.web.auth import PrincipalDep
 from bastion.web.charts import Series, day_bars, share_bar
 from bastion.web.console.paging import Page, paging
-from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import SettingsDep
 
 PAGE_SIZE = 50
 STEPS = (
@@ -29,6 +29,7 @@ STEPS = (
 )
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Cases = Annotated[View, Depends(View.of("cases"))]
 Field = Annotated[str, Form(max_length=20_000)]
 
 
@@ -46,10 +47,7 @@ def countdown(seconds: int) -> str:
 
 @router.get("/cases", name="case_list")
 def case_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
+    view: Cases,
     settings: SettingsDep,
     status: Annotated[str, Query(max_length=16)] = "",
     severity: Annotated[str, Query(max_length=16)] = "",
@@ -57,37 +55,30 @@ def case_list(
     page: Page = 1,
 ) -> HTMLResponse:
     """Show the cases the caller may see, newest first, with a form to open one."""
+    principal, scope = view.principal, view.scope
     principal.require("cases:read")
     found, total = cases.list_cases(
-        session, principal.scope, status=_choice(status), severity=_choice(severity),
+        view.session, scope, status=_choice(status), severity=_choice(severity),
         search=_choice(search), policy=cases.clock_policy(settings), limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )  # fmt: skip
     filters = {"status": status, "severity": severity, "search": search}
-    writable_orgs = sorted(
-        o for o in (principal.scope.codes or []) if principal.can("cases:write", o)
-    )
-    return templates.TemplateResponse(
-        request,
+    writable_orgs = sorted(o for o in (scope.codes or []) if principal.can("cases:write", o))
+    return view.render(
         "cases/list.html",
-        {
-            "section": "cases", "cases": found, "total": total,
-            **paging(request, page, total, len(found), size=PAGE_SIZE, params=filters),
-            "filters": filters,
-            "severities": list(cases.CaseSeverity), "templates": list(cases.TEMPLATES),
-            "status_options": {s.value: s.value.replace("_", "-") for s in cases.CaseStatus},
-            "severity_options": {s.value: s.value for s in cases.CaseSeverity}, "writable_orgs": writable_orgs,
-            "may_create": principal.can("cases:write"), "national": principal.scope.national,
-            "countdown": countdown,
-        },
+        cases=found,
+        **paging(view.request, page, total, len(found), size=PAGE_SIZE, params=filters),
+        filters=filters,
+        severities=list(cases.CaseSeverity), templates=list(cases.TEMPLATES),
+        status_options={s.value: s.value.replace("_", "-") for s in cases.CaseStatus},
+        severity_options={s.value: s.value for s in cases.CaseSeverity}, writable_orgs=writable_orgs,
+        may_create=principal.can("cases:write"), national=scope.national, countdown=countdown,
     )  # fmt: skip
 
 
 @router.post("/cases", name="case_create")
 def case_create(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: Cases,
     notify: NotifierDep,
     title: Annotated[str, Form(max_length=300)],
     organisations: Annotated[str, Form(max_length=500)] = "",
@@ -97,7 +88,8 @@ def case_create(
     personal_data: Annotated[str, Form(max_length=8)] = "",
 ) -> RedirectResponse:
     """Open a case from the list's form (organisations, or an alert to promote); show it."""
-    actor, scope = principal.as_actor(), principal.scope
+    session, principal = view.session, view.principal
+    actor, scope = principal.as_actor(), view.scope
     if alert_id.strip():
         if not alert_id.strip().isdigit():
             msg = f"invalid alert id {alert_id!r}: a number"
@@ -118,47 +110,37 @@ def case_create(
             personal_data=personal_data == "on",
         )  # fmt: skip
         made = cases.create_case(session, draft, actor=actor, scope=scope, notifier=notify)
-    return RedirectResponse(request.url_for("case_page", case_id=made.id).path, status_code=303)
+    return view.redirect("case_page", case_id=made.id)
 
 
 @router.get("/cases/campaigns", name="case_campaigns")
 def case_campaigns(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
+    view: Cases,
     kind: Annotated[str, Query(max_length=16)] = "",
     value: Annotated[str, Query(max_length=2000)] = "",
 ) -> HTMLResponse:
     """Show the observables several organisations share, or who one observable touches."""
-    one = cases.campaign(session, principal.scope, kind, value) if kind and value else None
-    principal.require("cases:read")  # after the lookup: another tenant's campaign is 404 first
-    return templates.TemplateResponse(
-        request,
+    one = cases.campaign(view.session, view.scope, kind, value) if kind and value else None
+    view.principal.require("cases:read")  # after the lookup: another tenant's campaign is 404 first
+    return view.render(
         "cases/campaigns.html",
-        {
-            "section": "cases", "campaign": one, "national": principal.scope.national,
-            "campaigns": [] if one else cases.campaigns(session, principal.scope),
-        },
-    )  # fmt: skip
+        campaign=one,
+        national=view.scope.national,
+        campaigns=[] if one else cases.campaigns(view.session, view.scope),
+    )
 
 
 @router.get("/cases/stats", name="case_stats")
 def case_stats(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    view: Cases, settings: SettingsDep, days: Annotated[int, Query(ge=1, le=366)] = 30
 ) -> HTMLResponse:
     """Show MTTA and MTTR over the last ``days`` days, charted per day, and open cases by age."""
     from datetime import timedelta
 
-    principal.require("cases:read")
+    view.principal.require("cases:read")
     now = datetime.now(UTC)
     since = now - timedelta(days=days)
-    found = cases.case_stats(session, principal.scope, since=since, now=now, settings=settings)
+    found = cases.case_stats(view.session, view.scope, since=since, now=now, settings=settings)
     hours: Callable[[float | None], int] = lambda s: 0 if s is None else round(s / 3600)  # noqa: E731
     dates = [d.day for d in found.days]
     charts = {
@@ -176,15 +158,14 @@ def case_stats(
         ),
     }  # fmt: skip
     peak = max(found.open_by_age.values(), default=0)
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "cases/stats.html",
-        {
-            "section": "cases", "stats": found, "charts": charts, "days": days,
-            "ages": [(k, v, share_bar(v, peak)) for k, v in found.open_by_age.items()],
-            "duration": _duration,
-        },
-    )  # fmt: skip
+        stats=found,
+        charts=charts,
+        days=days,
+        ages=[(k, v, share_bar(v, peak)) for k, v in found.open_by_age.items()],
+        duration=_duration,
+    )
 
 
 def _duration(seconds: float | None) -> str:
@@ -195,55 +176,39 @@ def _duration(seconds: float | None) -> str:
 
 
 @router.get("/cases/{case_id}", name="case_page")
-def case_page(
-    request: Request,
-    case_id: CaseId,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> HTMLResponse:
+def case_page(case_id: CaseId, view: Cases, settings: SettingsDep) -> HTMLResponse:
     """Show one case: facts, clocks, timeline, observables, tasks, and its actions."""
+    principal = view.principal
     found = cases.get_case(
-        session, case_id, principal.scope, policy=cases.clock_policy(settings)
+        view.session, case_id, view.scope, policy=cases.clock_policy(settings)
     )  # another tenant's case: 404 before 403
     principal.require("cases:read")
-    may_write = any(principal.can("cases:write", o) for o in found.organisations)
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "cases/show.html",
-        {
-            "section": "cases", "case": found, "may_write": may_write,
-            "national": principal.scope.national,
-            "statuses": [s for s in cases.CaseStatus if s is not found.status],
-            "task_statuses": list(cases.TaskStatus), "kinds": list(cases.ObservableKind),
-            "impacts": list(cases.PatientImpact),
-            "countdown": countdown,
-        },
-    )  # fmt: skip
+        case=found,
+        may_write=any(principal.can("cases:write", o) for o in found.organisations),
+        national=view.scope.national,
+        statuses=[s for s in cases.CaseStatus if s is not found.status],
+        task_statuses=list(cases.TaskStatus),
+        kinds=list(cases.ObservableKind),
+        impacts=list(cases.PatientImpact),
+        countdown=countdown,
+    )
 
 
 @router.post("/cases/{case_id}/attach", name="case_attach")
 async def case_attach(
-    request: Request,
-    case_id: CaseId,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    file: Annotated[UploadFile, File()],
+    case_id: CaseId, view: Cases, settings: SettingsDep, file: Annotated[UploadFile, File()]
 ) -> RedirectResponse:
     """Attach an uploaded file to the case (stored once by its SHA-256), from its page."""
-    await store_upload(session, principal, settings, case_id, file)
-    path = request.url_for("case_page", case_id=case_id).path
-    return RedirectResponse(f"{path}#timeline", status_code=303)
+    await store_upload(view.session, view.principal, settings, case_id, file)
+    return view.redirect("case_page", "#timeline", case_id=case_id)
 
 
 @router.post("/cases/{case_id}/act", name="case_act")
 def case_act(
-    request: Request,
     case_id: CaseId,
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: Cases,
     notify: NotifierDep,
     settings: SettingsDep,
     step: Annotated[str, Form(max_length=32)],
@@ -256,8 +221,9 @@ def case_act(
     if step not in STEPS:
         msg = f"unknown step {step!r}; choose one of {', '.join(STEPS)}"
         raise InputError(msg)
+    session, principal = view.session, view.principal
     current = writable(session, principal, case_id)
-    kw: dict[str, Any] = {"actor": principal.as_actor(), "scope": principal.scope}
+    kw: dict[str, Any] = {"actor": principal.as_actor(), "scope": view.scope}
     number = int(value) if value.strip().isdigit() else 0
     if step in {"alert", "task_status", "merge"} and not (number or item.strip().isdigit()):
         msg = "name the alert, task or case by its number"
@@ -296,5 +262,4 @@ def case_act(
     anchor = {"task_status": "tasks", "task": "tasks", "observable": "observables"}.get(
         step, "timeline"
     )
-    path = request.url_for("case_page", case_id=case_id).path
-    return RedirectResponse(f"{path}#{anchor}", status_code=303)
+    return view.redirect("case_page", f"#{anchor}", case_id=case_id)

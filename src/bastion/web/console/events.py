@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from bastion.boundary.event_search import COLUMNS, EventFilters, search_events
@@ -18,14 +18,15 @@ from bastion.core.errors import InputError
 from bastion.core.timeutil import as_utc
 from bastion.web.api.events import events_scope
 from bastion.web.api.hunts import sandbox_limits
-from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.console.paging import Page, page_link
-from bastion.web.deps import PRINTABLE, SettingsDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE, SettingsDep
 
 PAGE_SIZE = 50
 FIELDS = ("since", "until", "address", "domain", "url", "action", "dataset", "org")
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Events = Annotated[View, Depends(View.of("events"))]
 
 Filter = Annotated[str, Query(max_length=500, pattern=PRINTABLE)]
 
@@ -43,11 +44,8 @@ def _moment(name: str, value: str) -> datetime | None:
 
 @router.get("/events", name="event_search")
 def event_search(
-    request: Request,
-    principal: PrincipalDep,
-    scope: ScopeDep,
+    view: Events,
     settings: SettingsDep,
-    templates: TemplatesDep,
     since: Filter = "",
     until: Filter = "",
     address: Filter = "",
@@ -80,29 +78,25 @@ def event_search(
     )
     found = search_events(
         settings.archive_dir,
-        events_scope(principal, scope, params["org"] or None),
+        events_scope(view.principal, view.scope, params["org"] or None),
         filters,
         limits=sandbox_limits(settings),
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
     shown = printable(found.rows)
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "events/search.html",
-        {
-            "section": "events",
-            "columns": COLUMNS,
-            "rows": shown.rows(),
-            "filters": params,
-            "filtered": any(params.values()),
-            "national": scope.national,
-            "orgs": scope.codes or [],
-            "page": page,
-            "first": (page - 1) * PAGE_SIZE + 1,
-            "last": (page - 1) * PAGE_SIZE + shown.height,
-            "previous_link": page_link(request, params, page - 1) if page > 1 else None,
-            "next_link": page_link(request, params, page + 1) if found.more else None,
-            "cost": found.cost,
-        },
+        columns=COLUMNS,
+        rows=shown.rows(),
+        filters=params,
+        filtered=any(params.values()),
+        national=view.scope.national,
+        orgs=view.scope.codes or [],
+        page=page,
+        first=(page - 1) * PAGE_SIZE + 1,
+        last=(page - 1) * PAGE_SIZE + shown.height,
+        previous_link=page_link(view.request, params, page - 1) if page > 1 else None,
+        next_link=page_link(view.request, params, page + 1) if found.more else None,
+        cost=found.cost,
     )

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,11 @@ from bastion import advisories as adv
 from bastion import orgs
 from bastion.auth import Principal
 from bastion.web.api import holdings as api
-from bastion.web.auth import PrincipalDep
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Exposures = Annotated[View, Depends(View.of("exposures"))]
 
 # Rows of an organisation's exposure table; the API and CLI list the rest.
 EXPOSURES_SHOWN = 200
@@ -49,18 +50,17 @@ def organisation_holdings(session: Session, principal: Principal, code: str) -> 
 
 @router.post("/orgs/{code}/inventories", name="inventory_upload")
 async def inventory_upload(
-    request: Request,
     code: str,
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: Exposures,
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form(max_length=300, pattern=PRINTABLE)] = "",
 ) -> RedirectResponse:
     """Import an uploaded SBOM for the organisation, then show its page at its inventories."""
     content, filename = await api.read_sbom(file)
-    report = api.upload(session, principal, code, content, name.strip() or filename)
-    path = request.url_for("org_page", code=report.organisation).path
-    return RedirectResponse(f"{path}?imported={report.exposures}#inventories", status_code=303)
+    report = api.upload(view.session, view.principal, code, content, name.strip() or filename)
+    return view.redirect(
+        "org_page", f"?imported={report.exposures}#inventories", code=report.organisation
+    )
 
 
 @dataclass
@@ -86,12 +86,10 @@ _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "moderate": 2, "low": 3
 
 
 @router.get("/exposures", name="exposure_list")
-def exposure_list(
-    request: Request, session: SessionDep, templates: TemplatesDep, principal: PrincipalDep
-) -> HTMLResponse:
+def exposure_list(view: Exposures) -> HTMLResponse:
     """Show the affected exposures the caller may see, by vulnerability and by organisation."""
-    principal.require("advisories:read")
-    scope = principal.scope
+    view.principal.require("advisories:read")
+    session, scope = view.session, view.scope
     found = adv.list_exposures(session, status="affected", codes=scope.codes)
     citing = api.citing_advisories(session, scope)
     by_vuln: dict[str, ByVulnerability] = {}
@@ -124,14 +122,10 @@ def exposure_list(
         ),
     )
     organisations = sorted(by_org.values(), key=lambda o: (-len(o.vulnerabilities), o.code))
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "exposures.html",
-        {
-            "section": "exposures",
-            "vulnerabilities": vulns,
-            "organisations": organisations,
-            "total": len(found),
-            "national": scope.national,
-        },
+        vulnerabilities=vulns,
+        organisations=organisations,
+        total=len(found),
+        national=scope.national,
     )

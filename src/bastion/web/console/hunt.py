@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion.auth import Principal
@@ -19,7 +19,8 @@ from bastion.boundary.sandbox import HuntPage, printable
 from bastion.core.errors import InputError
 from bastion.web.api import hunts as api
 from bastion.web.auth import require_national
-from bastion.web.deps import PRINTABLE, SessionDep, SettingsDep, TemplatesDep
+from bastion.web.console.view import View, see_other
+from bastion.web.deps import PRINTABLE, SessionDep, SettingsDep
 
 PAGE_SIZE = 100
 EXAMPLE = (
@@ -28,17 +29,14 @@ EXAMPLE = (
 )
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
+Hunt = Annotated[View, Depends(View.of("hunt"))]
 Hunter = Annotated[Principal, Depends(require_national("hunt:read"))]
 HuntWriter = Annotated[Principal, Depends(require_national("hunt:write"))]
 SqlField = Annotated[str, Form(min_length=1, max_length=hunts.MAX_SQL, pattern=api.SQL_TEXT)]
 
 
 def _render(
-    request: Request,
-    templates: TemplatesDep,
-    session: SessionDep,
-    principal: Principal,
+    view: View,
     *,
     sql: str,
     page: HuntPage | None = None,
@@ -46,11 +44,10 @@ def _render(
     status: int = 200,
 ) -> HTMLResponse:
     context: dict[str, Any] = {
-        "section": "hunt",
         "sql": sql,
         "columns": archive_columns(),
-        "saved": hunts.list_saved_hunts(session, principal.as_actor()),
-        "me": principal.actor,
+        "saved": hunts.list_saved_hunts(view.session, view.principal.as_actor()),
+        "me": view.principal.actor,
         "error": error,
         "page": None,
     }
@@ -67,30 +64,26 @@ def _render(
             "next": page.offset + PAGE_SIZE if page.more else None,
             "cost": page.cost,
         }
-    return templates.TemplateResponse(request, "hunt/hunt.html", context, status_code=status)
+    return view.respond("hunt/hunt.html", context, status_code=status)
 
 
 @router.get("/hunt", name="hunt_page")
 def hunt_page(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
+    view: Hunt,
     principal: Hunter,
     sql: Annotated[str, Query(max_length=hunts.MAX_SQL, pattern=api.SQL_TEXT)] = "",
     saved: Annotated[int | None, Query(ge=1, le=api.MAX_ID)] = None,
 ) -> HTMLResponse:
     """Show the editor (filled from a saved hunt or a link), the columns and the saved hunts."""
     if saved is not None:
-        sql = hunts.get_saved_hunt(session, saved, principal.as_actor()).sql
-    return _render(request, templates, session, principal, sql=sql or EXAMPLE)
+        sql = hunts.get_saved_hunt(view.session, saved, principal.as_actor()).sql
+    return _render(view, sql=sql or EXAMPLE)
 
 
 @router.post("/hunt", name="hunt_run")
 def hunt_run(
-    request: Request,
-    session: SessionDep,
+    view: Hunt,
     settings: SettingsDep,
-    templates: TemplatesDep,
     principal: Hunter,
     slots: api.SlotsDep,
     sql: SqlField,
@@ -100,7 +93,7 @@ def hunt_run(
     with slots.hold(principal.actor):
         try:
             page = hunts.run_hunt(
-                session,
+                view.session,
                 principal.as_actor(),
                 settings.archive_dir,
                 sql,
@@ -109,10 +102,8 @@ def hunt_run(
                 offset=offset,
             )
         except InputError as exc:
-            return _render(
-                request, templates, session, principal, sql=sql, error=str(exc), status=422
-            )
-    return _render(request, templates, session, principal, sql=sql, page=page)
+            return _render(view, sql=sql, error=str(exc), status=422)
+    return _render(view, sql=sql, page=page)
 
 
 @router.post("/hunt/download", name="hunt_download", response_class=Response)
@@ -125,9 +116,8 @@ def hunt_download(
     format: Annotated[api.ExportFormat, Form()] = api.ExportFormat.CSV,
 ) -> Response:
     """Download the editor's query's rows as CSV or Parquet."""
-    return api.export_hunt(
-        api.ExportIn(sql=sql, format=format), session, settings, principal, slots
-    )
+    box = api.Sandbox(session, settings, principal, slots)
+    return api.export_hunt(api.ExportIn(sql=sql, format=format), box)
 
 
 @router.post("/hunt/saved", name="hunt_save")
@@ -140,7 +130,7 @@ def hunt_save(
 ) -> RedirectResponse:
     """Save the editor's query under a name; open it again."""
     saved = hunts.save_hunt(session, principal.as_actor(), name, sql, shared=shared)
-    return RedirectResponse(f"/hunt?saved={saved.id}", status_code=303)
+    return see_other(f"/hunt?saved={saved.id}")
 
 
 @router.post("/hunt/saved/{hunt_id}/delete", name="hunt_delete")
@@ -151,4 +141,4 @@ def hunt_delete(
 ) -> RedirectResponse:
     """Delete one of the caller's saved hunts."""
     hunts.delete_saved_hunt(session, principal.as_actor(), hunt_id)
-    return RedirectResponse("/hunt", status_code=303)
+    return see_other("/hunt")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import intel
@@ -22,18 +22,22 @@ from bastion.intel.service import SORTS
 from bastion.web.api.intel import (
     FeedName,
     IndicatorId,
-    IntelReader,
-    IntelWriter,
     active_filter,
     feed_summaries,
     indicator_view,
 )
+from bastion.web.auth import require_national
 from bastion.web.console.paging import Page, page_link, paging
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.console.view import View, see_other
+from bastion.web.deps import PRINTABLE
 
 PAGE_SIZE = 50
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Intel = Annotated[View, Depends(View.of("intel"))]
+# National roles only, as the API: reading takes intel:read, listing and expiring intel:write.
+READ = [Depends(require_national("intel:read"))]
+WRITE = [Depends(require_national("intel:write"))]
 
 
 def _type(value: str) -> IndicatorType | None:
@@ -46,12 +50,9 @@ def indicator_path(request: Request, indicator_id: str) -> str:
     return f"{base}/indicators/{quote(indicator_id, safe=':/@')}"
 
 
-@router.get("/intel", name="intel_list")
+@router.get("/intel", name="intel_list", dependencies=READ)
 def intel_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: IntelReader,
+    view: Intel,
     q: Annotated[str, Query(max_length=200, pattern=PRINTABLE)] = "",
     type: Annotated[str, Query(max_length=16)] = "",
     source: Annotated[str, Query(max_length=100, pattern=PRINTABLE)] = "",
@@ -63,7 +64,7 @@ def intel_list(
     kind = _type(type)
     wanted_active = active_filter(active)
     found, total = intel.list_indicators(
-        session,
+        view.session,
         type=kind,
         search=q.strip() or None,
         source=source.strip() or None,
@@ -82,57 +83,41 @@ def intel_list(
     def sorted_by(order: str) -> dict[str, str]:
         return {**filters, "sort": order if order != "value" else ""}
 
-    return templates.TemplateResponse(
-        request,
+    request = view.request
+    return view.render(
         "intel/list.html",
-        {
-            "section": "intel",
-            "indicators": found,
-            **paging(request, page, total, len(found), size=PAGE_SIZE, params=sorted_by(sort)),
-            "sort_links": {
-                key: page_link(request, sorted_by(f"-{key}" if sort == key else key), 1)
-                for key in SORTS
-            },
-            "sort": sort,
-            "filters": filters,
-            "filtered": any(filters.values()),
-            "types": list(IndicatorType),
-            "severities": list(Severity),
-            "actions": list(Action),
-            "tlps": list(Tlp),
-            "path_of": lambda i: indicator_path(request, i),
-            "may_write": principal.can_nationally("intel:write"),
+        indicators=found,
+        **paging(request, page, total, len(found), size=PAGE_SIZE, params=sorted_by(sort)),
+        sort_links={
+            key: page_link(request, sorted_by(f"-{key}" if sort == key else key), 1)
+            for key in SORTS
         },
+        sort=sort,
+        filters=filters,
+        filtered=any(filters.values()),
+        types=list(IndicatorType),
+        severities=list(Severity),
+        actions=list(Action),
+        tlps=list(Tlp),
+        path_of=lambda i: indicator_path(request, i),
+        may_write=view.principal.can_nationally("intel:write"),
     )
 
 
-@router.get("/intel/indicators/{indicator_id:path}", name="intel_indicator")
-def intel_indicator(
-    request: Request,
-    indicator_id: IndicatorId,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: IntelReader,
-) -> HTMLResponse:
+@router.get("/intel/indicators/{indicator_id:path}", name="intel_indicator", dependencies=READ)
+def intel_indicator(indicator_id: IndicatorId, view: Intel) -> HTMLResponse:
     """Show one indicator: its sources, the organisations it hit this week, its alerts."""
-    view = indicator_view(session, indicator_id)
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "intel/show.html",
-        {
-            "section": "intel",
-            "view": view,
-            "now": utcnow(),
-            "may_write": principal.can_nationally("intel:write"),
-        },
+        view=indicator_view(view.session, indicator_id),
+        now=utcnow(),
+        may_write=view.principal.can_nationally("intel:write"),
     )
 
 
-@router.post("/intel/indicators", name="intel_add")
+@router.post("/intel/indicators", name="intel_add", dependencies=WRITE)
 def intel_add(
-    request: Request,
-    session: SessionDep,
-    principal: IntelWriter,
+    view: Intel,
     type: Annotated[str, Form(max_length=16)],
     value: Annotated[str, Form(min_length=1, max_length=2048, pattern=PRINTABLE)],
     source: Annotated[str, Form(max_length=100, pattern=PRINTABLE)] = "manual",
@@ -157,50 +142,40 @@ def intel_add(
         threat=threat,
         tlp=parse_tlp(tlp),
     )
-    intel.add_indicator(session, indicator, actor=principal.as_actor())
-    return RedirectResponse(indicator_path(request, indicator.id), status_code=303)
+    intel.add_indicator(view.session, indicator, actor=view.principal.as_actor())
+    return see_other(indicator_path(view.request, indicator.id))
 
 
-@router.post("/intel/expire", name="intel_expire")
+@router.post("/intel/expire", name="intel_expire", dependencies=WRITE)
 def intel_expire(
-    request: Request,
-    session: SessionDep,
-    principal: IntelWriter,
+    view: Intel,
     id: Annotated[str, Form(min_length=3, max_length=2100, pattern=PRINTABLE)],
     reason: Annotated[str, Form(max_length=500, pattern=PRINTABLE)],
     source: Annotated[str, Form(max_length=100, pattern=PRINTABLE)] = "",
 ) -> RedirectResponse:
     """Expire an indicator (every source's listing, or one) saying why, then show it."""
     intel.expire_indicator(
-        session,
+        view.session,
         id,
-        actor=principal.as_actor(),
+        actor=view.principal.as_actor(),
         reason=reason,
         now=utcnow(),
         source=source.strip() or None,
     )
-    found = intel.get_indicator(session, id)[0]
-    return RedirectResponse(indicator_path(request, found.id), status_code=303)
+    found = intel.get_indicator(view.session, id)[0]
+    return see_other(indicator_path(view.request, found.id))
 
 
-@router.get("/intel/feeds", name="intel_feeds")
-def intel_feeds(
-    request: Request, session: SessionDep, templates: TemplatesDep, _: IntelReader
-) -> HTMLResponse:
+@router.get("/intel/feeds", name="intel_feeds", dependencies=READ)
+def intel_feeds(view: Intel) -> HTMLResponse:
     """Show every feed with the status of its last pull."""
-    return templates.TemplateResponse(
-        request, "intel/feeds.html", {"section": "intel", "feeds": feed_summaries(session)}
-    )
+    return view.render("intel/feeds.html", feeds=feed_summaries(view.session))
 
 
-@router.get("/intel/feeds/{name}", name="intel_feed")
-def intel_feed(
-    request: Request, name: FeedName, session: SessionDep, templates: TemplatesDep, _: IntelReader
-) -> HTMLResponse:
+@router.get("/intel/feeds/{name}", name="intel_feed", dependencies=READ)
+def intel_feed(name: FeedName, view: Intel) -> HTMLResponse:
     """Show one feed and its pull history, newest first."""
-    feed = feeds.get_feed(session, name)
-    return templates.TemplateResponse(
-        request,
-        "intel/feed.html",
-        {"section": "intel", "feed": feed, "pulls": feeds.feed_history(session, name, limit=100)},
+    feed = feeds.get_feed(view.session, name)
+    return view.render(
+        "intel/feed.html", feed=feed, pulls=feeds.feed_history(view.session, name, limit=100)
     )

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bastion import auth
-from bastion.auth.signin import SESSION_LIFETIME
 from bastion.core.errors import NotFoundError
-from bastion.web.auth import behind_tls, client_ip, set_session_cookie
-from bastion.web.console.signin import safe_next
+from bastion.web.auth import behind_tls, client_ip
+from bastion.web.console.signin import continue_signed_in, safe_next
 from bastion.web.deps import SessionDep
 from bastion.web.oidc import FLOW_COOKIE, FLOW_LIFETIME, Flow, OidcClient, OidcFailed
 
@@ -73,12 +72,6 @@ def oidc_callback(
     except auth.SignInFailed:
         session.commit()
         raise
-    if started.needs_totp:
-        target = f"{request.url_for('totp_page').path}?next={flow.next}"
-        lifetime = 300
-    else:
-        target, lifetime = flow.next, int(SESSION_LIFETIME.total_seconds())
-    response = RedirectResponse(target, status_code=303)
-    set_session_cookie(request, response, started.cookie, lifetime)
+    response = continue_signed_in(request, started, flow.next)
     response.delete_cookie(FLOW_COOKIE, path=request.url_for("oidc_callback").path)
     return response

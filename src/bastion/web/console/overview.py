@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,9 @@ from bastion.boundary.hunting import hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
-from bastion.web.auth import ScopeDep
 from bastion.web.charts import Series, day_bars, share_bar
-from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep, visible_organisations
+from bastion.web.console.view import View
+from bastion.web.deps import SettingsDep, visible_organisations
 
 DAYS = 14
 TOP = 8
@@ -33,6 +33,7 @@ TOP = 8
 ALERTS_READ = 50_000
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Overview = Annotated[View, Depends(View.of("overview"))]
 
 
 def _days(today: date) -> list[date]:
@@ -165,27 +166,17 @@ def countdown(due: datetime | None, now: datetime) -> str:
 
 
 @router.get("/overview", name="overview")
-def overview(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    settings: SettingsDep,
-    scope: ScopeDep,
-) -> HTMLResponse:
+def overview(view: Overview, settings: SettingsDep) -> HTMLResponse:
     """Show the overview of what the caller may see; first, national alerts still to acknowledge."""
-    now = utcnow()
+    session, scope, now = view.session, view.scope, utcnow()
     pending = [(p, countdown(p.ack_due, now)) for p in adv.pending_acknowledgements(session, scope)]
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "overview.html",
-        {
-            "section": "overview",
-            "national": scope.national,
-            "scope": scope,
-            "pending": pending,
-            "scope_names": (
-                orgs.organisation_names(session, scope.codes or []) if not scope.national else {}
-            ),
-            **overview_data(session, scope, settings.archive_dir),
-        },
+        national=scope.national,
+        scope=scope,
+        pending=pending,
+        scope_names=(
+            orgs.organisation_names(session, scope.codes or []) if not scope.national else {}
+        ),
+        **overview_data(session, scope, settings.archive_dir),
     )

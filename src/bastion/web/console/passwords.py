@@ -9,30 +9,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import passwords
 from bastion.core.errors import InputError, Location, PermissionDenied
 from bastion.web.api.passwords import resolve_org
-from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.charts import share_bar
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Passwords = Annotated[View, Depends(View.of("passwords"))]
 OrgField = Annotated[str, Form(max_length=16, pattern=PRINTABLE)]
 
 
 @router.get("/passwords", name="password_page")
 def password_page(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    scope: ScopeDep,
-    org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = "",
+    view: Passwords, org: Annotated[str, Query(max_length=16, pattern=PRINTABLE)] = ""
 ) -> HTMLResponse:
     """Show blocks per month by organisation, ICB and region, the top reasons, and a policy."""
+    session, principal, scope = view.session, view.principal, view.scope
     if org:
         code: str | None = resolve_org(principal, org, "passwords:read")
     else:  # a member sees its (first) organisation's policy; national roles the default
@@ -56,28 +53,22 @@ def password_page(
         if code
         else principal.can_nationally("passwords:write")
     )
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "passwords/page.html",
-        {
-            "section": "passwords",
-            "blocks": sorted(blocks.items(), reverse=True),
-            "by_region": sorted(by_region.items(), reverse=True),
-            "by_icb": sorted(by_icb.items(), reverse=True),
-            "top": top,
-            "org": code,
-            "owner": owner,
-            "policy": policy,
-            "may_edit": may_edit,
-        },
+        blocks=sorted(blocks.items(), reverse=True),
+        by_region=sorted(by_region.items(), reverse=True),
+        by_icb=sorted(by_icb.items(), reverse=True),
+        top=top,
+        org=code,
+        owner=owner,
+        policy=policy,
+        may_edit=may_edit,
     )
 
 
 @router.post("/passwords/policy", name="password_policy_save")
 def password_policy_save(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    view: Passwords,
     org: OrgField = "",
     min_length: Annotated[int, Form(ge=1, le=1024)] = 15,
     min_length_mfa: Annotated[int, Form(ge=1, le=1024)] = 8,
@@ -86,6 +77,7 @@ def password_policy_save(
     banned_terms: Annotated[str, Form(max_length=20_000)] = "",
 ) -> RedirectResponse:
     """Save the organisation's policy (or, empty, the national default), audited; then show it."""
+    principal = view.principal
     if org:
         code: str | None = resolve_org(principal, org, "passwords:write")
     elif principal.can_nationally("passwords:write"):
@@ -96,7 +88,7 @@ def password_policy_save(
     terms = tuple(t.strip() for t in banned_terms.replace(",", "\n").splitlines() if t.strip())
     if scoring not in ("", "on"):
         raise InputError("scoring: on or absent", Location(field="scoring"))  # noqa: EM101
-    current, _ = passwords.get_policy(session, code)
+    current, _ = passwords.get_policy(view.session, code)
     policy = passwords.Policy(
         min_length=min_length,
         min_length_mfa=min_length_mfa,
@@ -107,39 +99,22 @@ def password_policy_save(
         substitutions=current.substitutions,
         banned_terms=terms,
     )
-    passwords.set_policy(session, principal.as_actor(), code, policy)
-    target = request.url_for("password_page").path + (f"?org={code}" if code else "")
-    return RedirectResponse(target, status_code=303)
+    passwords.set_policy(view.session, principal.as_actor(), code, policy)
+    return view.redirect("password_page", f"?org={code}" if code else "")
 
 
 @router.get("/passwords/audits", name="password_audits")
-def password_audits(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    scope: ScopeDep,
-) -> HTMLResponse:
+def password_audits(view: Passwords) -> HTMLResponse:
     """List the directory audit reports the caller may see (members: their organisations')."""
-    principal.require("passwords:read")
-    reports = passwords.list_audits(session, scope)
-    return templates.TemplateResponse(
-        request, "passwords/audits.html", {"section": "passwords", "reports": reports}
+    view.principal.require("passwords:read")
+    return view.render(
+        "passwords/audits.html", reports=passwords.list_audits(view.session, view.scope)
     )
 
 
 @router.get("/passwords/audits/{audit_id}", name="password_audit")
-def password_audit(
-    request: Request,
-    audit_id: int,
-    session: SessionDep,
-    templates: TemplatesDep,
-    principal: PrincipalDep,
-    scope: ScopeDep,
-) -> HTMLResponse:
+def password_audit(audit_id: int, view: Passwords) -> HTMLResponse:
     """Show one report: the accounts with breached, shared or empty passwords."""
-    report = passwords.get_audit(session, scope, audit_id)  # another tenant's: 404 first
-    principal.require("passwords:read", report.org)
-    return templates.TemplateResponse(
-        request, "passwords/audit.html", {"section": "passwords", "report": report}
-    )
+    report = passwords.get_audit(view.session, view.scope, audit_id)  # another tenant's: 404 first
+    view.principal.require("passwords:read", report.org)
+    return view.render("passwords/audit.html", report=report)

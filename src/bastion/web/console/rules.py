@@ -1,4 +1,4 @@
-"""The console's rule pages: the rules list, one rule, and the form that switches it on or off.
+"""The console's rule pages: the rules list, one rule, the forms that switch it and tune it.
 
 Built on the same functions as `/api/v1/rules` (``bastion.web.api.rules``), so the
 list, its tenancy and who may switch what are the API's.
@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bastion import detect
 from bastion.core.errors import InputError, Location
 from bastion.web.api import rules as api
-from bastion.web.auth import PrincipalDep, ScopeDep
 from bastion.web.console.paging import Page, paging
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE
 
 PAGE_SIZE = 50
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Rules = Annotated[View, Depends(View.of("rules"))]
 
 SORT_LABELS = {
     "title": "Title",
@@ -40,9 +41,7 @@ Filter = Annotated[str, Query(max_length=100, pattern=PRINTABLE)]
 
 @router.get("/rules", name="rule_list")
 def rule_list(
-    request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
+    view: Rules,
     catalogue: api.CatalogueDep,
     scope: api.DetectScope,
     search: Filter = "",
@@ -62,68 +61,51 @@ def rule_list(
         "logsource": logsource.strip(),
         "sort": sort.strip().lower() or "title",
     }
-    found = api.filter_rules(api.rule_views(session, catalogue, scope), **params)
+    found = api.filter_rules(api.rule_views(view.session, catalogue, scope), **params)
     total = len(found)
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "rules/list.html",
-        {
-            "section": "rules",
-            "rules": shown,
-            "problems": catalogue.problems,
-            "national": scope.national,
-            **paging(request, page, total, len(shown), size=PAGE_SIZE, params=params),
-            "levels": {level: level.capitalize() for level in detect.LEVELS},
-            "sorts": SORT_LABELS,
-            "states": STATE_LABELS,
-            "filtered": any(params[k] for k in ("search", "level", "kind", "state", "logsource")),
-            **params,
-        },
+        rules=shown,
+        problems=catalogue.problems,
+        national=scope.national,
+        **paging(view.request, page, total, len(shown), size=PAGE_SIZE, params=params),
+        levels={level: level.capitalize() for level in detect.LEVELS},
+        sorts=SORT_LABELS,
+        states=STATE_LABELS,
+        filtered=any(params[k] for k in ("search", "level", "kind", "state", "logsource")),
+        **params,
     )
 
 
 @router.get("/rules/{rule_id}", name="rule_page")
 def rule_page(
-    request: Request,
-    rule_id: api.RuleId,
-    session: SessionDep,
-    templates: TemplatesDep,
-    catalogue: api.CatalogueDep,
-    scope: api.DetectScope,
-    principal: PrincipalDep,
+    rule_id: api.RuleId, view: Rules, catalogue: api.CatalogueDep, scope: api.DetectScope
 ) -> HTMLResponse:
     """Show one rule: its YAML, fields, tags, tuning where the caller looks, and its alerts."""
-    view, settings, alerts = api.rule_detail(session, catalogue, scope, rule_id)
+    principal = view.principal
+    rule, settings, alerts = api.rule_detail(view.session, catalogue, scope, rule_id)
     national_switch = principal.can_nationally("detect:write")
     # The organisations the caller may switch it for: all (national) or those it leads.
     own = [c for c in (scope.codes or []) if principal.can("detect:write", c)]
-    return templates.TemplateResponse(
-        request,
+    return view.render(
         "rules/show.html",
-        {
-            "section": "rules",
-            "view": view,
-            "rule": view.entry,
-            "settings": settings,
-            "alerts": alerts,
-            "national": scope.national,
-            "national_switch": national_switch,
-            "own_orgs": own,
-            "may_tune": national_switch or bool(own),
-        },
+        view=rule,
+        rule=rule.entry,
+        settings=settings,
+        alerts=alerts,
+        national=scope.national,
+        national_switch=national_switch,
+        own_orgs=own,
+        may_tune=national_switch or bool(own),
     )
 
 
 @router.post("/rules/{rule_id}/tuning", name="rule_tune")
 def rule_tune(
-    request: Request,
     rule_id: api.RuleId,
-    session: SessionDep,
+    view: Rules,
     catalogue: api.CatalogueDep,
-    scope: ScopeDep,
-    principal: PrincipalDep,
     enabled: Annotated[str, Form(max_length=8)],
     org: Annotated[str, Form(max_length=16, pattern=PRINTABLE)] = "",
 ) -> RedirectResponse:
@@ -131,9 +113,34 @@ def rule_tune(
     if enabled not in ("on", "off"):
         msg = f"enabled must be on or off, not {enabled!r}"
         raise InputError(msg, Location(field="enabled"))
-    code = api.tuning_target(principal, scope, org or None)
-    catalogue.get(rule_id)
-    detect.tune_rule(session, principal.as_actor(), rule_id, enabled=enabled == "on", org=code)
-    return RedirectResponse(
-        request.url_for("rule_page", rule_id=rule_id).path + "#tuning", status_code=303
+    code = api.tunable(view.principal, view.scope, catalogue, rule_id, org or None)
+    detect.tune_rule(
+        view.session, view.principal.as_actor(), rule_id, enabled=enabled == "on", org=code
     )
+    return view.redirect("rule_page", "#tuning", rule_id=rule_id)
+
+
+@router.post("/rules/{rule_id}/thresholds", name="rule_threshold")
+def rule_threshold(
+    rule_id: api.RuleId,
+    view: Rules,
+    catalogue: api.CatalogueDep,
+    name: Annotated[str, Form(max_length=32, pattern=PRINTABLE)],
+    value: Annotated[str, Form(max_length=24)] = "",
+    org: Annotated[str, Form(max_length=16, pattern=PRINTABLE)] = "",
+    action: Annotated[str, Form(max_length=8)] = "set",
+) -> RedirectResponse:
+    """Set or clear a built-in check's threshold for everyone or one organisation (audited)."""
+    if action not in ("set", "clear"):
+        msg = f"action must be set or clear, not {action!r}"
+        raise InputError(msg, Location(field="action"))
+    number = None
+    if action == "set":
+        written = value.strip().replace(",", "").replace("_", "")
+        if not written.isdigit():
+            msg = f"give the threshold as a whole number, not {value!r}"
+            raise InputError(msg, Location(field="value"))
+        number = int(written)
+    code = api.tunable(view.principal, view.scope, catalogue, rule_id, org or None)
+    detect.tune_threshold(view.session, view.principal.as_actor(), rule_id, name, number, org=code)
+    return view.redirect("rule_page", "#thresholds", rule_id=rule_id)

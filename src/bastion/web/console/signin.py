@@ -11,8 +11,8 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
 
 from bastion import auth
 from bastion.auth import Principal, PrincipalKind
@@ -23,18 +23,21 @@ from bastion.web.auth import (
     PROTECTED,
     SESSION_COOKIE,
     CsrfFailed,
-    PrincipalDep,
     behind_tls,
     clear_session_cookie,
     client_ip,
     set_session_cookie,
 )
+from bastion.web.console.view import View, see_other
 from bastion.web.deps import SessionDep, TemplatesDep
 from bastion.web.security import RateLimiter
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 signed_in = APIRouter(include_in_schema=False, dependencies=PROTECTED)
+SignedIn = Annotated[View, Depends(View.of(""))]
 
+PASSWORD_FORM = "signin/password.html"
+TOTP_FORM = "signin/totp.html"
 Text = Annotated[str, Form(max_length=1024)]
 Next = Annotated[str, Form(max_length=2000)]
 
@@ -44,6 +47,24 @@ def safe_next(value: str) -> str:
     if value.startswith("/") and not value.startswith(("//", "/\\")) and "\n" not in value:
         return value
     return "/overview"
+
+
+def continue_signed_in(request: Request, started: auth.StartedSession, next: str) -> Response:
+    """Go on after a good password or provider: to the code when one must follow, else to
+    ``next`` (a safe path), with the new session's cookie."""
+    if started.needs_totp:
+        target, lifetime = f"{request.url_for('totp_page').path}?next={next}", 300
+    else:
+        target, lifetime = next, int(SESSION_LIFETIME.total_seconds())
+    response = see_other(target)
+    set_session_cookie(request, response, started.cookie, lifetime)
+    return response
+
+
+def _pending(request: Request, session: SessionDep) -> auth.ActiveSession | None:
+    """Return this browser's session waiting for its TOTP code, if it has one."""
+    pending = auth.find_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    return pending if pending is not None and pending.stage == "totp" else None
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -89,9 +110,9 @@ def _page(
     *,
     next: str,
     csrf: str,
-    error: str | None = None,
-    status: int = 200,
+    error: auth.SignInFailed | None = None,
 ) -> Response:
+    """Show a sign-in form (again, refused with 401, after an ``error``), never cached."""
     response = templates.TemplateResponse(
         request,
         name,
@@ -99,10 +120,10 @@ def _page(
             "section": "",
             "next": safe_next(next),
             "csrf": csrf,
-            "error": error,
+            "error": None if error is None else str(error),
             "oidc": request.app.state.oidc.config.label if request.app.state.oidc else None,
         },
-        status_code=status,
+        status_code=200 if error is None else 401,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -112,7 +133,7 @@ def _page(
 def signin_page(request: Request, templates: TemplatesDep, next: str = "/overview") -> Response:
     """Show the sign-in form."""
     token = _pre_token(request)
-    page = _page(request, templates, "signin/password.html", next=next[:2000], csrf=token)
+    page = _page(request, templates, PASSWORD_FORM, next=next[:2000], csrf=token)
     return _with_pre_cookie(request, page, token)
 
 
@@ -135,28 +156,9 @@ def signin_submit(
         started = auth.sign_in(session, username, password, ip=ip, user_agent=agent)
     except auth.SignInFailed as exc:
         session.commit()  # the failed attempt counts towards the lockout
-        return _with_pre_cookie(
-            request,
-            _page(
-                request,
-                templates,
-                "signin/password.html",
-                next=next,
-                csrf=expected,
-                error=str(exc),
-                status=401,
-            ),
-            expected,
-        )
-    target = (
-        f"{request.url_for('totp_page').path}?next={safe_next(next)}"
-        if started.needs_totp
-        else safe_next(next)
-    )
-    response = RedirectResponse(target, status_code=303)
-    lifetime = 300 if started.needs_totp else int(SESSION_LIFETIME.total_seconds())
-    set_session_cookie(request, response, started.cookie, lifetime)
-    return response
+        page = _page(request, templates, PASSWORD_FORM, next=next, csrf=expected, error=exc)
+        return _with_pre_cookie(request, page, expected)
+    return continue_signed_in(request, started, safe_next(next))
 
 
 @router.get("/signin/totp", name="totp_page")
@@ -164,10 +166,10 @@ def totp_page(
     request: Request, session: SessionDep, templates: TemplatesDep, next: str = "/overview"
 ) -> Response:
     """Ask for the authenticator's code after a good password."""
-    pending = auth.find_session(session, request.cookies.get(SESSION_COOKIE, ""))
-    if pending is None or pending.stage != "totp":
-        return RedirectResponse(request.url_for("signin_page").path, status_code=303)
-    return _page(request, templates, "signin/totp.html", next=next[:2000], csrf=pending.csrf_token)
+    pending = _pending(request, session)
+    if pending is None:
+        return see_other(request.url_for("signin_page").path)
+    return _page(request, templates, TOTP_FORM, next=next[:2000], csrf=pending.csrf_token)
 
 
 @router.post("/signin/totp", name="totp_submit")
@@ -181,55 +183,48 @@ def totp_submit(
 ) -> Response:
     """Check the code; replace the pending session with a signed-in one."""
     ip = _count_attempt(request)
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    pending = auth.find_session(session, cookie)
-    if pending is None or pending.stage != "totp":
-        return RedirectResponse(request.url_for("signin_page").path, status_code=303)
+    pending = _pending(request, session)
+    if pending is None:
+        return see_other(request.url_for("signin_page").path)
     _check_form(pending.csrf_token, csrf_token)
     agent = request.headers.get("user-agent", "")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
     try:
         started = auth.complete_totp(session, cookie, code, ip=ip, user_agent=agent)
     except auth.SignInFailed as exc:
         session.commit()
-        return _page(
-            request,
-            templates,
-            "signin/totp.html",
-            next=next,
-            csrf=pending.csrf_token,
-            error=str(exc),
-            status=401,
-        )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(request, response, started.cookie, int(SESSION_LIFETIME.total_seconds()))
-    return response
+        return _page(request, templates, TOTP_FORM, next=next, csrf=pending.csrf_token, error=exc)
+    return continue_signed_in(request, started, safe_next(next))
 
 
-def _person_only(principal: Principal) -> None:
-    # A token has no session to end; its id must never be taken for a user's.
-    if principal.kind is not PrincipalKind.USER:
+def _person(view: View) -> Principal:
+    """Return the signed-in person (a token has no session to end: 403)."""
+    # A token's id must never be taken for a user's.
+    if view.principal.kind is not PrincipalKind.USER:
         msg = "only a signed-in person can sign out; revoke a token with `bastion tokens revoke`"
         raise PermissionDenied(msg)
+    return view.principal
+
+
+def _signed_out(view: View) -> Response:
+    """Send the browser back to the sign-in page, without its session cookie."""
+    response = view.redirect("signin_page")
+    clear_session_cookie(view.request, response)
+    return response
 
 
 @signed_in.post("/signout", name="signout")
-def signout(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+def signout(view: SignedIn) -> Response:
     """End this session."""
-    _person_only(principal)
-    auth.sign_out(session, request.cookies.get(SESSION_COOKIE, ""), principal)
-    response = RedirectResponse(request.url_for("signin_page").path, status_code=303)
-    clear_session_cookie(request, response)
-    return response
+    auth.sign_out(view.session, view.request.cookies.get(SESSION_COOKIE, ""), _person(view))
+    return _signed_out(view)
 
 
 @signed_in.post("/signout/everywhere", name="signout_everywhere")
-def signout_everywhere(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+def signout_everywhere(view: SignedIn) -> Response:
     """End every session of the signed-in person, on every device."""
-    _person_only(principal)
-    auth.sign_out_everywhere(session, principal)
-    response = RedirectResponse(request.url_for("signin_page").path, status_code=303)
-    clear_session_cookie(request, response)
-    return response
+    auth.sign_out_everywhere(view.session, _person(view))
+    return _signed_out(view)
 
 
 __all__ = ["router", "signed_in"]

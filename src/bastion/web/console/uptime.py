@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -18,46 +18,44 @@ from bastion import uptime
 from bastion.core.timeutil import utcnow
 from bastion.uptime.models import MonitorRow
 from bastion.uptime.reports import availability, of_monitors, series, slo_burn, slo_status
-from bastion.web.api.uptime import HistoryDep, Reader
-from bastion.web.auth import PrincipalDep
+from bastion.web.api.uptime import HistoryDep, reader
 from bastion.web.charts import line_chart
-from bastion.web.deps import SessionDep, SettingsDep, TemplatesDep
+from bastion.web.console.view import View
+from bastion.web.deps import SettingsDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+Uptime = Annotated[View, Depends(View.of("uptime"))]
+READ = [Depends(reader)]  # the lists; one monitor or SLO is looked up first (another's: 404)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/uptime", name="uptime_monitors")
-def monitors_page(
-    request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader
-) -> HTMLResponse:
+@router.get("/uptime", name="uptime_monitors", dependencies=READ)
+def monitors_page(view: Uptime) -> HTMLResponse:
     """Every monitor the caller sees with its state, and the certificates told expiring."""
     from bastion.uptime.certificates import CertificateNotice, list_notices
 
-    found = uptime.list_monitors(session, principal.scope)
+    session = view.session
+    found = uptime.list_monitors(session, view.scope)
     states = dict(session.execute(select(MonitorRow.id, MonitorRow.state)).all())
     names = {m.id: m.name for m in found}
     told: dict[tuple[str, str], CertificateNotice] = {}  # each once, at its tightest threshold
-    for notice in list_notices(session, principal.scope, limit=100):
+    for notice in list_notices(session, view.scope, limit=100):
         if notice.monitor_id in names:
             told.setdefault((notice.org, notice.sha256), notice)
-    return templates.TemplateResponse(
-        request,
-        "uptime/monitors.html",
-        {"section": "uptime", "monitors": found, "states": states, "certificates": told.values(),
-         "names": names},
+    return view.render(
+        "uptime/monitors.html", monitors=found, states=states, certificates=told.values(),
+        names=names,
     )  # fmt: skip
 
 
 @router.get("/uptime/monitors/{monitor_id}", name="uptime_monitor")
 def monitor_page(
-    monitor_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
-    principal: PrincipalDep, found: HistoryDep, days: Annotated[int, Query(ge=1, le=90)] = 1,
-) -> HTMLResponse:  # fmt: skip
+    monitor_id: Id, view: Uptime, found: HistoryDep, days: Annotated[int, Query(ge=1, le=90)] = 1
+) -> HTMLResponse:
     """A monitor: its state, and response time and availability over time."""
-    item = uptime.get_monitor(session, monitor_id, principal.scope)  # others': 404 first
-    principal.require("uptime:read")
-    state, since = uptime.monitor_state(session, monitor_id, principal.scope)
+    item = uptime.get_monitor(view.session, monitor_id, view.scope)  # others': 404 first
+    view.principal.require("uptime:read")
+    state, since = uptime.monitor_state(view.session, monitor_id, view.scope)
     now = utcnow()
     counts = of_monitors(found.counts(now - timedelta(days=days), now, now=now), [item.id])
     per = series(counts, "5m" if days <= 1 else "1h")
@@ -69,29 +67,22 @@ def monitor_page(
             list(zip(moments, [None if a is None else a * 100 for a in per["availability"]],
                      strict=True)), title="Availability", unit="%", floor=90.0),
     }  # fmt: skip
-    return templates.TemplateResponse(
-        request, "uptime/monitor.html",
-        {"section": "uptime", "monitor": item, "state": state, "since": since, "days": days,
-         "figure": availability(counts), "charts": charts},
+    return view.render(
+        "uptime/monitor.html", monitor=item, state=state, since=since, days=days,
+        figure=availability(counts), charts=charts,
     )  # fmt: skip
 
 
-@router.get("/uptime/slos", name="uptime_slos")
-def slos_page(
-    request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader,
-    found: HistoryDep,
-) -> HTMLResponse:  # fmt: skip
+@router.get("/uptime/slos", name="uptime_slos", dependencies=READ)
+def slos_page(view: Uptime, found: HistoryDep) -> HTMLResponse:
     """Every SLO the caller sees: availability, error budget left, burn rates, alerts."""
-    statuses = slo_status(session, found, uptime.list_slos(session, principal.scope), utcnow())
-    return templates.TemplateResponse(
-        request, "uptime/slos.html", {"section": "uptime", "statuses": statuses}
-    )
+    slos = uptime.list_slos(view.session, view.scope)
+    return view.render("uptime/slos.html", statuses=slo_status(view.session, found, slos, utcnow()))
 
 
 @router.get("/uptime/slos/{slo_id}", name="uptime_slo")
 def slo_page(
-    slo_id: Id, request: Request, session: SessionDep, templates: TemplatesDep,
-    principal: PrincipalDep, found: HistoryDep, settings: SettingsDep,
+    slo_id: Id, view: Uptime, found: HistoryDep, settings: SettingsDep,
     traffic_days: Annotated[int | None, Query(ge=1, le=400)] = None,
 ) -> HTMLResponse:  # fmt: skip
     """An SLO: its budget, burn rates per window, the budget left day by day, and, when
@@ -99,8 +90,9 @@ def slo_page(
     service's success ratio and latency in real users' traffic."""
     from bastion.slis import service_sli
 
-    slo = uptime.get_slo(session, slo_id, principal.scope)  # others': 404 first
-    principal.require("uptime:read")
+    session, scope = view.session, view.scope
+    slo = uptime.get_slo(session, slo_id, scope)  # others': 404 first
+    view.principal.require("uptime:read")
     now = utcnow()
     [status] = slo_status(session, found, [slo], now)
     burn = slo_burn(session, found, slo, now)
@@ -110,22 +102,16 @@ def slo_page(
     )  # fmt: skip
     traffic = None
     if traffic_days is not None:
-        traffic = service_sli(session, settings.archive_dir, slo.service, principal.scope, now,
+        traffic = service_sli(session, settings.archive_dir, slo.service, scope, now,
                               org=slo.org, days=traffic_days)  # fmt: skip
-    return templates.TemplateResponse(
-        request, "uptime/slo.html",
-        {"section": "uptime", "status": status, "chart": chart, "traffic": traffic},
-    )  # fmt: skip
+    return view.render("uptime/slo.html", status=status, chart=chart, traffic=traffic)
 
 
-@router.get("/uptime/incidents", name="uptime_incidents")
-def incidents_page(
-    request: Request, session: SessionDep, templates: TemplatesDep, principal: Reader
-) -> HTMLResponse:
+@router.get("/uptime/incidents", name="uptime_incidents", dependencies=READ)
+def incidents_page(view: Uptime) -> HTMLResponse:
     """Incidents the caller sees, open ones first, with their updates."""
-    found = [uptime.get_incident(session, i.id, principal.scope)
-             for i in uptime.list_incidents(session, principal.scope, limit=100)]  # fmt: skip
+    session, scope = view.session, view.scope
+    found = [uptime.get_incident(session, i.id, scope)
+             for i in uptime.list_incidents(session, scope, limit=100)]  # fmt: skip
     found.sort(key=lambda i: (i.resolved_at is not None, -i.opened_at.timestamp()))
-    return templates.TemplateResponse(
-        request, "uptime/incidents.html", {"section": "uptime", "incidents": found}
-    )
+    return view.render("uptime/incidents.html", incidents=found)

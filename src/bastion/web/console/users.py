@@ -10,19 +10,19 @@ Members never reach these pages: they answer 403, as the user list does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
-from starlette.templating import Jinja2Templates
 
 from bastion import audit, auth
 from bastion.core.errors import ConflictError, InputError, Location
-from bastion.web.auth import PrincipalDep, require_national
-from bastion.web.deps import PRINTABLE, SessionDep, TemplatesDep
+from bastion.web.auth import require_national
+from bastion.web.console.view import View
+from bastion.web.deps import PRINTABLE
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+UsersView = Annotated[View, Depends(View.of("users"))]
 
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 OrgField = Annotated[str, Form(min_length=1, max_length=16, pattern=PRINTABLE)]
@@ -38,19 +38,11 @@ CONSEQUENCES = {
 HISTORY = 20  # audit events shown on the page
 
 
-def _page(
-    request: Request,
-    session: Session,
-    templates: Jinja2Templates,
-    username: str,
-    *,
-    enrolment: auth.Enrolment | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    user = auth.get_user(session, username)
-    history, _ = audit.list_events(session, target=f"user:{user.username}", limit=HISTORY)
-    context: dict[str, Any] = {
-        "section": "users",
+def _page(view: View, username: str, *, enrolment: auth.Enrolment | None = None) -> HTMLResponse:
+    """Show a user's page; with a new second factor (``enrolment``) shown this once, uncached."""
+    user = auth.get_user(view.session, username)
+    history, _ = audit.list_events(view.session, target=f"user:{user.username}", limit=HISTORY)
+    context = {
         "user": user,
         "national_roles": sorted(auth.NATIONAL_ROLES),
         "member_roles": [auth.Role.ORG_LEAD, auth.Role.ORG_VIEWER],
@@ -58,27 +50,18 @@ def _page(
         "enrolment": enrolment,
         "consequences": CONSEQUENCES,
     }
-    response = templates.TemplateResponse(
-        request, "admin/user.html", context, status_code=status_code
-    )
-    if enrolment is not None:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return view.respond("admin/user.html", context, no_store=enrolment is not None)
 
 
 @dataclass(frozen=True)
-class _Edit:
-    """One edit of a user's page: the request, the user edited, and the administrator editing."""
+class _Edit(View):
+    """One edit of a user's page: the administrator's view, and the user edited."""
 
-    request: Request
     username: str
-    session: Session
-    principal: auth.Principal
 
     def back(self) -> RedirectResponse:
         """Return to the user's page (after a POST, with a GET)."""
-        url = self.request.url_for("user_page", username=self.username.strip().lower())
-        return RedirectResponse(url.path, status_code=303)
+        return self.redirect("user_page", username=self.username.strip().lower())
 
     def not_yourself(self, what: str) -> None:
         """Refuse an edit that would lock the administrator making it out of administration."""
@@ -87,43 +70,31 @@ class _Edit:
             msg = f"you may not {what} yourself: ask another national administrator"
             raise ConflictError(msg)
 
-    def page(self, templates: Jinja2Templates, enrolment: auth.Enrolment | None) -> HTMLResponse:
+    def page(self, enrolment: auth.Enrolment | None) -> HTMLResponse:
         """Show the user's page again, with a new second factor shown this once."""
-        return _page(self.request, self.session, templates, self.username, enrolment=enrolment)
+        return _page(self, self.username, enrolment=enrolment)
 
-
-def _confirm(
-    request: Request,
-    templates: Jinja2Templates,
-    username: str,
-    what: str,
-    fields: dict[str, str],
-) -> HTMLResponse:
-    """Ask before a destructive edit: a page whose form posts it again with confirm=yes."""
-    route = "user_status" if what == "disable" else "user_reset_totp"
-    return templates.TemplateResponse(
-        request,
-        "admin/confirm.html",
-        {
-            "section": "users",
-            "username": username.strip().lower(),
-            "action": request.url_for(route, username=username.strip().lower()).path,
-            "question": (
-                f"Disable {username}?"
+    def confirm(self, what: str, fields: dict[str, str]) -> HTMLResponse:
+        """Ask before a destructive edit: a page whose form posts it again with confirm=yes."""
+        username = self.username.strip().lower()
+        route = "user_status" if what == "disable" else "user_reset_totp"
+        return self.render(
+            "admin/confirm.html",
+            username=username,
+            action=self.path(route, username=username),
+            question=(
+                f"Disable {self.username}?"
                 if what == "disable"
-                else f"Reset {username}'s second factor?"
+                else f"Reset {self.username}'s second factor?"
             ),
-            "consequence": CONSEQUENCES[what],
-            "button": "Disable" if what == "disable" else "Reset second factor",
-            "fields": fields,
-        },
-    )
+            consequence=CONSEQUENCES[what],
+            button="Disable" if what == "disable" else "Reset second factor",
+            fields=fields,
+        )
 
 
-def _edit(
-    request: Request, username: Username, session: SessionDep, principal: PrincipalDep
-) -> _Edit:
-    return _Edit(request, username, session, principal)
+def _edit(view: UsersView, username: Username) -> _Edit:
+    return _Edit(view.request, view.session, view.templates, view.principal, view.section, username)
 
 
 Edit = Annotated[_Edit, Depends(_edit)]
@@ -134,17 +105,14 @@ Edit = Annotated[_Edit, Depends(_edit)]
     name="user_page",
     dependencies=[Depends(require_national("users:read"))],
 )
-def user_page(
-    request: Request, username: Username, session: SessionDep, templates: TemplatesDep
-) -> HTMLResponse:
+def user_page(username: Username, view: UsersView) -> HTMLResponse:
     """Show a user: roles, memberships, second factor, state, recent changes, and the edit forms."""
-    return _page(request, session, templates, username)
+    return _page(view, username)
 
 
 @router.post("/users/{username}/role", name="user_role", dependencies=WRITE)
 def user_role(
     edit: Edit,
-    templates: TemplatesDep,
     role: Annotated[str, Form(max_length=32, pattern=PRINTABLE)] = "",
 ) -> Response:
     """Give the user a national role, or take it away (an empty role)."""
@@ -153,7 +121,7 @@ def user_role(
         edit.not_yourself("take the administrator role from")
     _, enrolled = auth.set_national_role(edit.session, edit.principal, edit.username, wanted)
     if enrolled is not None:  # the new second factor is shown this once
-        return edit.page(templates, enrolled)
+        return edit.page(enrolled)
     return edit.back()
 
 
@@ -176,7 +144,6 @@ def user_revoke(edit: Edit, org: OrgField) -> Response:
 @router.post("/users/{username}/status", name="user_status", dependencies=WRITE)
 def user_status(
     edit: Edit,
-    templates: TemplatesDep,
     status: Annotated[str, Form(max_length=16)],
     confirm: Confirm = "",
 ) -> Response:
@@ -187,19 +154,17 @@ def user_status(
     if status == "disabled":
         edit.not_yourself("disable")
         if confirm != "yes":
-            return _confirm(
-                edit.request, templates, edit.username, "disable", {"status": "disabled"}
-            )
+            return edit.confirm("disable", {"status": "disabled"})
     auth.set_disabled(edit.session, edit.principal, edit.username, status == "disabled")
     return edit.back()
 
 
 @router.post("/users/{username}/reset-totp", name="user_reset_totp", dependencies=WRITE)
-def user_reset_totp(edit: Edit, templates: TemplatesDep, confirm: Confirm = "") -> HTMLResponse:
+def user_reset_totp(edit: Edit, confirm: Confirm = "") -> HTMLResponse:
     """Give the user a new TOTP secret, shown this once, once confirmed; their sessions end."""
     if confirm != "yes":
-        return _confirm(edit.request, templates, edit.username, "reset", {})
-    return edit.page(templates, auth.reset_totp(edit.session, edit.principal, edit.username))
+        return edit.confirm("reset", {})
+    return edit.page(auth.reset_totp(edit.session, edit.principal, edit.username))
 
 
 @router.post("/users/{username}/sign-out", name="user_sign_out", dependencies=WRITE)

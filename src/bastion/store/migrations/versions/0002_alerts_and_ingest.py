@@ -3,19 +3,15 @@
 Create Date: 2026-11-25 12:53:47.786087
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     big_integer,
     boolean,
-    create_indexes,
+    create_table,
     created_updated,
     drop_table,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
     string,
     text,
     utc,
@@ -26,9 +22,8 @@ down_revision: str | None = "0001"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "alerts",
-        id_column(),
         org_code(nullable=True),
         string("host", 64, nullable=True),
         string("kind", 16),
@@ -46,29 +41,27 @@ def upgrade() -> None:
         utc("last_seen"),
         json("evidence"),
         *created_updated(),
-        primary_key("alerts"),
-    )
-    create_indexes(
-        "alerts",
-        "last_seen",
-        ("ix_alerts_match", ["key", "last_seen"]),
-        "org_code",
-        "severity",
-        "status",
+        indexes=[
+            "last_seen",
+            ("ix_alerts_match", ["key", "last_seen"]),
+            "org_code",
+            "severity",
+            "status",
+        ],
     )
 
-    op.create_table(
+    create_table(
         "ingest_batches",
         string("batch_id", 128),
         string("source_key", 256),
         integer("events"),
         integer("rejects"),
         utc("processed_at"),
-        primary_key("ingest_batches", "batch_id"),
+        key=("batch_id",),
+        indexes=["source_key"],
     )
-    create_indexes("ingest_batches", "source_key")
 
-    op.create_table(
+    create_table(
         "ingest_sources",
         string("key", 256),
         text("path"),
@@ -77,7 +70,7 @@ def upgrade() -> None:
         big_integer("size", nullable=True),
         boolean("done"),
         utc("updated_at"),
-        primary_key("ingest_sources", "key"),
+        key=("key",),
     )
 
 

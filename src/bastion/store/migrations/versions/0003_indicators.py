@@ -3,18 +3,13 @@
 Create Date: 2026-11-25 13:30:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
-    create_indexes,
+    create_table,
     created_updated,
     drop_table,
-    id_column,
     integer,
     json,
-    primary_key,
     string,
-    unique,
     utc,
 )
 
@@ -23,9 +18,8 @@ down_revision: str | None = "0002"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "indicators",
-        id_column(),
         string("type", 16),
         string("value", 2048),
         string("source", 100),
@@ -38,10 +32,9 @@ def upgrade() -> None:
         utc("last_seen", nullable=True),
         utc("valid_until", nullable=True),
         *created_updated(),
-        primary_key("indicators"),
-        unique("indicators", "type", "value", "source"),
+        unique=[("type", "value", "source")],
+        indexes=["valid_until"],
     )
-    create_indexes("indicators", "valid_until")
 
 
 def downgrade() -> None:

@@ -3,25 +3,21 @@
 Create Date: 2026-12-01 08:35:33.357237
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     adv_audit_columns,
     boolean,
-    create_indexes,
+    child_table,
+    create_table,
     created_updated,
     date,
     drop_table,
-    foreign_key,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
+    org_table,
     real,
     string,
     text,
-    unique,
     utc,
 )
 
@@ -30,9 +26,8 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "adv_alerts",
-        id_column(),
         string("ref", 16),
         string("status", 16),
         integer("version"),
@@ -40,27 +35,24 @@ def upgrade() -> None:
         string("created_by", 200),
         utc("created_at"),
         utc("published_at", nullable=True),
-        primary_key("adv_alerts"),
-        unique("adv_alerts", "ref"),
+        unique=[("ref",)],
     )
-    op.create_table(
+    create_table(
         "adv_audit",
         *adv_audit_columns(),
-        primary_key("adv_audit"),
+        indexes=["at"],
     )
-    create_indexes("adv_audit", "at")
 
-    op.create_table(
+    create_table(
         "adv_epss",
         string("cve", 32),
         real("probability"),
         real("percentile"),
         date("score_date", nullable=True),
-        primary_key("adv_epss", "cve"),
+        key=("cve",),
     )
-    op.create_table(
+    create_table(
         "adv_feeds",
-        id_column(),
         string("name", 100),
         string("url", 2000),
         string("format", 16, nullable=True),
@@ -68,13 +60,10 @@ def upgrade() -> None:
         string("etag", 200, nullable=True),
         utc("last_run_at", nullable=True),
         string("last_status", 500),
-        primary_key("adv_feeds"),
-        unique("adv_feeds", "name"),
+        unique=[("name",)],
     )
-    op.create_table(
+    org_table(
         "adv_inventories",
-        id_column(),
-        org_code(length=10),
         string("name", 300),
         string("format", 20),
         string("spec_version", 16),
@@ -85,15 +74,12 @@ def upgrade() -> None:
         integer("components"),
         json("rejects"),
         utc("imported_at"),
-        primary_key("adv_inventories"),
-        unique("adv_inventories", "org_code", "name"),
+        org=org_code(length=10),
+        unique=[("org_code", "name")],
     )
-    create_indexes("adv_inventories", "org_code")
 
-    op.create_table(
+    org_table(
         "adv_vex",
-        id_column(),
-        org_code(length=10),
         string("vulnerability", 64),
         string("product", 1000),
         string("serial", 300, nullable=True),
@@ -103,13 +89,12 @@ def upgrade() -> None:
         text("detail"),
         string("document", 300),
         utc("created_at"),
-        primary_key("adv_vex"),
+        org=org_code(length=10),
+        indexes=["vulnerability"],
     )
-    create_indexes("adv_vex", "org_code", "vulnerability")
 
-    op.create_table(
+    create_table(
         "adv_vulnerabilities",
-        id_column(),
         string("key", 64),
         string("summary", 500),
         text("details"),
@@ -128,12 +113,10 @@ def upgrade() -> None:
         json("references"),
         json("sources"),
         *created_updated(),
-        primary_key("adv_vulnerabilities"),
-        unique("adv_vulnerabilities", "key"),
+        unique=[("key",)],
     )
-    op.create_table(
+    create_table(
         "adv_affected",
-        id_column(),
         integer("vuln_id"),
         string("source", 100),
         string("ecosystem", 16),
@@ -144,14 +127,13 @@ def upgrade() -> None:
         boolean("hi_incl"),
         string("precision", 8),
         string("range_text", 200),
-        foreign_key("adv_affected", "vuln_id", "adv_vulnerabilities", ondelete="CASCADE"),
-        primary_key("adv_affected"),
+        references={"vuln_id": "adv_vulnerabilities"},
+        ondelete="CASCADE",
+        indexes=[("ix_adv_affected_package", ["ecosystem", "package"]), "vuln_id"],
     )
-    create_indexes("adv_affected", ("ix_adv_affected_package", ["ecosystem", "package"]), "vuln_id")
 
-    op.create_table(
+    create_table(
         "adv_alert_versions",
-        id_column(),
         integer("alert_id"),
         integer("version"),
         string("title", 300),
@@ -166,22 +148,22 @@ def upgrade() -> None:
         string("change_note", 1000),
         utc("created_at"),
         utc("published_at", nullable=True),
-        foreign_key("adv_alert_versions", "alert_id", "adv_alerts", ondelete="CASCADE"),
-        primary_key("adv_alert_versions"),
-        unique("adv_alert_versions", "alert_id", "version"),
+        references={"alert_id": "adv_alerts"},
+        ondelete="CASCADE",
+        unique=[("alert_id", "version")],
     )
-    op.create_table(
+    create_table(
         "adv_aliases",
         string("alias", 64),
         integer("vuln_id"),
-        foreign_key("adv_aliases", "vuln_id", "adv_vulnerabilities", ondelete="CASCADE"),
-        primary_key("adv_aliases", "alias"),
+        key=("alias",),
+        references={"vuln_id": "adv_vulnerabilities"},
+        ondelete="CASCADE",
+        indexes=["vuln_id"],
     )
-    create_indexes("adv_aliases", "vuln_id")
 
-    op.create_table(
+    create_table(
         "adv_components",
-        id_column(),
         integer("inventory_id"),
         org_code(length=10),
         string("name", 300),
@@ -193,21 +175,20 @@ def upgrade() -> None:
         string("cpe_package", 300, nullable=True),
         string("cpe_version", 100, nullable=True),
         string("bom_ref", 1000, nullable=True),
-        foreign_key("adv_components", "inventory_id", "adv_inventories", ondelete="CASCADE"),
-        primary_key("adv_components"),
-    )
-    create_indexes(
-        "adv_components",
-        "cpe_package",
-        "inventory_id",
-        "org_code",
-        ("ix_adv_components_package", ["ecosystem", "package"]),
+        references={"inventory_id": "adv_inventories"},
+        ondelete="CASCADE",
+        indexes=[
+            "cpe_package",
+            "inventory_id",
+            "org_code",
+            ("ix_adv_components_package", ["ecosystem", "package"]),
+        ],
     )
 
-    op.create_table(
+    child_table(
         "adv_notifications",
-        id_column(),
-        integer("alert_id"),
+        "alert_id",
+        "adv_alerts",
         integer("version"),
         org_code(length=10),
         string("channel", 16),
@@ -217,14 +198,11 @@ def upgrade() -> None:
         string("status", 16),
         text("error"),
         utc("created_at"),
-        foreign_key("adv_notifications", "alert_id", "adv_alerts", ondelete="CASCADE"),
-        primary_key("adv_notifications"),
+        indexes=["org_code"],
     )
-    create_indexes("adv_notifications", "alert_id", "org_code")
 
-    op.create_table(
+    create_table(
         "adv_responses",
-        id_column(),
         integer("alert_id"),
         org_code(length=10),
         utc("notified_at"),
@@ -240,29 +218,25 @@ def upgrade() -> None:
         utc("closed_at", nullable=True),
         string("closed_by", 200, nullable=True),
         utc("last_reminded_at", nullable=True),
-        foreign_key("adv_responses", "alert_id", "adv_alerts", ondelete="CASCADE"),
-        primary_key("adv_responses"),
-        unique("adv_responses", "alert_id", "org_code"),
+        references={"alert_id": "adv_alerts"},
+        ondelete="CASCADE",
+        unique=[("alert_id", "org_code")],
+        indexes=["org_code"],
     )
-    create_indexes("adv_responses", "org_code")
 
-    op.create_table(
+    child_table(
         "adv_actions",
-        id_column(),
-        integer("response_id"),
+        "response_id",
+        "adv_responses",
         text("description"),
         string("status", 16),
         utc("next_update_due", nullable=True),
         string("created_by", 200),
         utc("created_at"),
-        foreign_key("adv_actions", "response_id", "adv_responses", ondelete="CASCADE"),
-        primary_key("adv_actions"),
     )
-    create_indexes("adv_actions", "response_id")
 
-    op.create_table(
+    create_table(
         "adv_exposures",
-        id_column(),
         org_code(length=10),
         integer("inventory_id"),
         integer("component_id"),
@@ -273,26 +247,25 @@ def upgrade() -> None:
         string("status", 24),
         string("status_detail", 1000),
         utc("matched_at"),
-        foreign_key("adv_exposures", "component_id", "adv_components", ondelete="CASCADE"),
-        foreign_key("adv_exposures", "inventory_id", "adv_inventories", ondelete="CASCADE"),
-        foreign_key("adv_exposures", "vuln_id", "adv_vulnerabilities", ondelete="CASCADE"),
-        primary_key("adv_exposures"),
-        unique("adv_exposures", "component_id", "vuln_id"),
+        references={
+            "component_id": "adv_components",
+            "inventory_id": "adv_inventories",
+            "vuln_id": "adv_vulnerabilities",
+        },
+        ondelete="CASCADE",
+        unique=[("component_id", "vuln_id")],
+        indexes=["inventory_id", "org_code", "vuln_id"],
     )
-    create_indexes("adv_exposures", "inventory_id", "org_code", "vuln_id")
 
-    op.create_table(
+    child_table(
         "adv_action_updates",
-        id_column(),
-        integer("action_id"),
+        "action_id",
+        "adv_actions",
         text("note"),
         string("status", 16),
         string("by", 200),
         utc("at"),
-        foreign_key("adv_action_updates", "action_id", "adv_actions", ondelete="CASCADE"),
-        primary_key("adv_action_updates"),
     )
-    create_indexes("adv_action_updates", "action_id")
 
 
 def downgrade() -> None:

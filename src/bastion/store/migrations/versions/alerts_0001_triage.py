@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from bastion.store.migrations.helpers import (
+    child_table,
     create_indexes,
     drop_indexes,
     drop_table,
-    foreign_key,
-    id_column,
-    primary_key,
+    integer,
+    string,
+    text,
     utc,
 )
 
@@ -28,12 +29,12 @@ down_revision: str | None = "0003"
 def _columns() -> list[sa.Column[object]]:
     """The nullable triage, group and source columns, new each time (a Column joins one table)."""
     return [
-        sa.Column("resolution", sa.String(length=32), nullable=True),
-        sa.Column("assignee", sa.String(length=120), nullable=True),
-        sa.Column("group_id", sa.Integer(), nullable=True),
-        sa.Column("observable", sa.String(length=200), nullable=True),
-        sa.Column("source", sa.String(length=64), nullable=True),
-        sa.Column("source_ref", sa.String(length=200), nullable=True),
+        string("resolution", 32, nullable=True),
+        string("assignee", 120, nullable=True),
+        integer("group_id", nullable=True),
+        string("observable", 200, nullable=True),
+        string("source", 64, nullable=True),
+        string("source_ref", 200, nullable=True),
     ]
 
 
@@ -61,20 +62,18 @@ def upgrade() -> None:
         "observable = SUBSTR(COALESCE(indicator_value, key), 1, 200)"
     )
     create_indexes("alerts", "verdict", *_INDEXES)
-    op.create_table(
+    child_table(
         "alert_history",
-        id_column(),
-        sa.Column("alert_id", sa.Integer(), nullable=False),
+        "alert_id",
+        "alerts",
         utc("at"),
-        sa.Column("actor", sa.String(length=120), nullable=False),
-        sa.Column("field", sa.String(length=32), nullable=False),
-        sa.Column("before", sa.Text(), nullable=True),
-        sa.Column("after", sa.Text(), nullable=True),
-        sa.Column("reason", sa.Text(), nullable=True),
-        foreign_key("alert_history", "alert_id", "alerts", ondelete="CASCADE"),
-        primary_key("alert_history"),
+        string("actor", 120),
+        string("field", 32),
+        text("before", nullable=True),
+        text("after", nullable=True),
+        text("reason", nullable=True),
+        indexes=[("ix_alert_history_field_at", ["field", "at"])],
     )
-    create_indexes("alert_history", "alert_id", ("ix_alert_history_field_at", ["field", "at"]))
 
 
 def downgrade() -> None:

@@ -12,15 +12,13 @@ Revises: alerts_0002
 Create Date: 2026-12-07 02:40:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     create_indexes,
+    create_table,
     date,
     drop_indexes,
     drop_table,
     integer,
-    primary_key,
     real,
     string,
 )
@@ -36,16 +34,16 @@ _INDEXES = (
 
 def upgrade() -> None:
     create_indexes("alerts", *_INDEXES)
-    op.create_table(
+    create_table(
         "alert_rollup_days",
         date("day"),
         integer("version"),
         integer("rolled", nullable=True),
         real("national_target", nullable=True),
         real("member_target", nullable=True),
-        primary_key("alert_rollup_days", "day"),
+        key=("day",),
     )
-    op.create_table(
+    create_table(
         "alert_rollup",
         date("day"),
         string("severity", 16),
@@ -54,7 +52,7 @@ def upgrade() -> None:
         real("ttr_seconds"),
         integer("within_national"),
         integer("within_member"),
-        primary_key("alert_rollup", "day", "severity"),
+        key=("day", "severity"),
     )
 
 

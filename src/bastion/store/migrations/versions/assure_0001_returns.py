@@ -3,25 +3,19 @@
 Create Date: 2026-12-06 23:30:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     append_only,
     boolean,
-    create_indexes,
+    create_table,
     date,
     drop_append_only,
     drop_table,
-    foreign_key,
-    id_column,
     integer,
     json,
-    org_code,
-    primary_key,
+    org_table,
     real,
     string,
     text,
-    unique,
     utc,
 )
 
@@ -30,9 +24,8 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "assure_frameworks",
-        id_column(),
         string("key", 40),
         string("version", 20),
         string("title", 200),
@@ -42,13 +35,10 @@ def upgrade() -> None:
         json("document"),
         utc("imported_at"),
         string("imported_by", 120),
-        primary_key("assure_frameworks"),
-        unique("assure_frameworks", "key", "version"),
+        unique=[("key", "version")],
     )
-    op.create_table(
+    org_table(
         "assure_returns",
-        id_column(),
-        org_code(),
         string("period", 9),
         string("framework", 64),
         string("org_type", 32),
@@ -72,13 +62,11 @@ def upgrade() -> None:
         boolean("published_late"),
         utc("created_at"),
         utc("updated_at"),
-        primary_key("assure_returns"),
-        unique("assure_returns", "org_code", "period", "framework"),
+        unique=[("org_code", "period", "framework")],
+        indexes=["period", "status", "drift_count"],
     )
-    create_indexes("assure_returns", "org_code", "period", "status", "drift_count")
-    op.create_table(
+    create_table(
         "assure_return_versions",
-        id_column(),
         integer("return_id"),
         integer("version"),
         utc("published_at"),
@@ -88,30 +76,25 @@ def upgrade() -> None:
         string("status", 40, nullable=True),
         json("comments"),
         json("diff"),
-        foreign_key("assure_return_versions", "return_id", "assure_returns"),
-        primary_key("assure_return_versions"),
-        unique("assure_return_versions", "return_id", "version"),
+        references={"return_id": "assure_returns"},
+        unique=[("return_id", "version")],
+        indexes=["return_id"],
     )
-    create_indexes("assure_return_versions", "return_id")
     append_only("assure_return_versions", "a published return version is never changed")
-    op.create_table(
+    create_table(
         "assure_reviews",
-        id_column(),
         integer("return_id"),
         string("kind", 16),
         string("reviewer", 120),
         string("state", 24),
         json("comments"),
         utc("updated_at"),
-        foreign_key("assure_reviews", "return_id", "assure_returns"),
-        primary_key("assure_reviews"),
-        unique("assure_reviews", "return_id", "kind"),
+        references={"return_id": "assure_returns"},
+        unique=[("return_id", "kind")],
+        indexes=["return_id", "reviewer"],
     )
-    create_indexes("assure_reviews", "return_id", "reviewer")
-    op.create_table(
+    org_table(
         "assure_actions",
-        id_column(),
-        org_code(),
         string("period", 9),
         string("framework_key", 40),
         string("outcome", 40),
@@ -121,20 +104,15 @@ def upgrade() -> None:
         string("status", 16),
         integer("inherited_from", nullable=True),
         utc("created_at"),
-        primary_key("assure_actions"),
     )
-    create_indexes("assure_actions", "org_code")
-    op.create_table(
+    org_table(
         "assure_scores",
-        id_column(),
-        org_code(),
         string("org_type", 32),
         utc("at"),
         real("score"),
         json("controls"),
-        primary_key("assure_scores"),
+        indexes=["at"],
     )
-    create_indexes("assure_scores", "org_code", "at")
 
 
 def downgrade() -> None:

@@ -5,15 +5,11 @@ Revises: assure_0002
 Create Date: 2026-12-07 02:40:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
-    create_indexes,
+    delivery_columns,
     drop_table,
-    id_column,
     integer,
-    org_code,
-    primary_key,
+    org_table,
     string,
     utc,
 )
@@ -23,21 +19,14 @@ down_revision: str | None = "assure_0002"
 
 
 def upgrade() -> None:
-    op.create_table(
+    org_table(
         "assure_reminders",
-        id_column(),
-        org_code(),
         string("period", 9),
         string("kind", 80),
         integer("return_id", nullable=True),
-        string("recipient", 500),
-        string("status", 16),
-        integer("attempts"),
-        string("error", 500),
+        *delivery_columns(),
         utc("created_at"),
-        primary_key("assure_reminders"),
     )
-    create_indexes("assure_reminders", "org_code")
 
 
 def downgrade() -> None:

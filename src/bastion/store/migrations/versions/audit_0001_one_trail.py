@@ -20,9 +20,8 @@ from alembic import op
 import bastion.store.base
 from bastion.store.migrations.helpers import (
     adv_audit_columns,
-    create_indexes,
+    create_table,
     drop_table,
-    primary_key,
 )
 
 revision: str = "audit_0001"
@@ -34,7 +33,11 @@ _ADVISORY_ACTIONS = (
     *("vulnerability.", "exposure."),
 )
 
-_adv_audit = sa.table("adv_audit", *(sa.column(c.name, c.type) for c in adv_audit_columns()))
+_adv_audit = sa.table(
+    "adv_audit",
+    sa.column("id", sa.Integer()),
+    *(sa.column(c.name, c.type) for c in adv_audit_columns()),
+)
 _audit_events = sa.table(
     "audit_events",
     sa.column("id", sa.Integer()),
@@ -91,12 +94,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.create_table(
+    create_table(
         "adv_audit",
         *adv_audit_columns(),
-        primary_key("adv_audit"),
+        indexes=["at"],
     )
-    create_indexes("adv_audit", "at")
     bind = op.get_bind()
     wanted = sa.or_(
         *(_audit_events.c.action.startswith(p) for p in _ADVISORY_ACTIONS),

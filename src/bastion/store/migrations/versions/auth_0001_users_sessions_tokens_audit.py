@@ -3,23 +3,17 @@
 Create Date: 2026-12-01 08:32:51.321587
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     append_only,
     boolean,
-    create_indexes,
+    create_table,
     created_updated,
     drop_append_only,
     drop_table,
-    foreign_key,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
     string,
-    unique,
     utc,
 )
 
@@ -28,9 +22,8 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "audit_events",
-        id_column(),
         utc("at"),
         string("actor", 120),
         string("actor_ip", 64),
@@ -39,21 +32,17 @@ def upgrade() -> None:
         org_code(nullable=True),
         json("before", nullable=True),
         json("after", nullable=True),
-        primary_key("audit_events"),
+        indexes=["action", "at", "org_code"],
     )
-    create_indexes("audit_events", "action", "at", "org_code")
 
-    op.create_table(
+    create_table(
         "auth_org_policies",
-        id_column(),
         org_code(),
         boolean("require_totp"),
-        primary_key("auth_org_policies"),
-        unique("auth_org_policies", "org_code"),
+        unique=[("org_code",)],
     )
-    op.create_table(
+    create_table(
         "auth_tokens",
-        id_column(),
         string("name", 100),
         string("secret_hash", 64),
         org_code(nullable=True),
@@ -63,14 +52,12 @@ def upgrade() -> None:
         utc("expires_at"),
         utc("revoked_at", nullable=True),
         utc("last_used_at", nullable=True),
-        primary_key("auth_tokens"),
-        unique("auth_tokens", "secret_hash"),
+        unique=[("secret_hash",)],
+        indexes=["org_code"],
     )
-    create_indexes("auth_tokens", "org_code")
 
-    op.create_table(
+    create_table(
         "auth_users",
-        id_column(),
         string("username", 64),
         string("display_name", 200),
         string("password_hash", 200, nullable=True),
@@ -82,24 +69,21 @@ def upgrade() -> None:
         utc("locked_until", nullable=True),
         utc("last_sign_in_at", nullable=True),
         *created_updated(),
-        primary_key("auth_users"),
-        unique("auth_users", "username"),
+        unique=[("username",)],
     )
-    op.create_table(
+    create_table(
         "auth_memberships",
-        id_column(),
         integer("user_id"),
         org_code(),
         string("role", 32),
-        foreign_key("auth_memberships", "user_id", "auth_users", ondelete="CASCADE"),
-        primary_key("auth_memberships"),
-        unique("auth_memberships", "user_id", "org_code"),
+        references={"user_id": "auth_users"},
+        ondelete="CASCADE",
+        unique=[("user_id", "org_code")],
+        indexes=["org_code"],
     )
-    create_indexes("auth_memberships", "org_code")
 
-    op.create_table(
+    create_table(
         "auth_sessions",
-        id_column(),
         string("token_hash", 64),
         integer("user_id"),
         string("stage", 16),
@@ -109,11 +93,11 @@ def upgrade() -> None:
         utc("created_at"),
         utc("last_seen_at"),
         utc("expires_at"),
-        foreign_key("auth_sessions", "user_id", "auth_users", ondelete="CASCADE"),
-        primary_key("auth_sessions"),
-        unique("auth_sessions", "token_hash"),
+        references={"user_id": "auth_users"},
+        ondelete="CASCADE",
+        unique=[("token_hash",)],
+        indexes=["user_id"],
     )
-    create_indexes("auth_sessions", "user_id")
 
     append_only("audit_events", "the audit trail is append-only")
 

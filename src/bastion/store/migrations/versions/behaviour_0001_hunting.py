@@ -5,21 +5,17 @@ Revises: 0003
 Create Date: 2026-12-07 03:00:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
-    create_indexes,
+    create_table,
     date,
     drop_table,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
+    org_table,
     real,
     string,
     text,
-    unique,
     utc,
 )
 
@@ -28,23 +24,18 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    org_table(
         "behaviour_allow",
-        id_column(),
-        org_code(nullable=True),
         string("kind", 16),
         string("value", 253),
         text("reason"),
         date("expires_on"),
         string("created_by", 120),
         utc("created_at"),
-        primary_key("behaviour_allow"),
+        org=org_code(nullable=True),
     )
-    create_indexes("behaviour_allow", "org_code")
-    op.create_table(
+    org_table(
         "behaviour_results",
-        id_column(),
-        org_code(),
         date("day"),
         string("analytic", 32),
         string("host", 64),
@@ -59,18 +50,15 @@ def upgrade() -> None:
         string("status", 16),
         json("evidence"),
         utc("created_at"),
-        primary_key("behaviour_results"),
-        unique("behaviour_results", "org_code", "day", "analytic", "host", "dest"),
+        unique=[("org_code", "day", "analytic", "host", "dest")],
+        indexes=["day", "status"],
     )
-    create_indexes("behaviour_results", "org_code", "day", "status")
-    op.create_table(
+    create_table(
         "behaviour_days",
-        id_column(),
         date("day"),
         integer("results"),
         utc("scanned_at"),
-        primary_key("behaviour_days"),
-        unique("behaviour_days", "day"),
+        unique=[("day",)],
     )
 
 

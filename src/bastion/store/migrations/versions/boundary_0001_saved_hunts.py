@@ -5,15 +5,13 @@ Revises: 0003
 Create Date: 2026-12-06 21:00:00
 """
 
-import sqlalchemy as sa
-from alembic import op
-
 from bastion.store.migrations.helpers import (
-    create_indexes,
+    boolean,
+    create_table,
     created_updated,
     drop_table,
-    id_column,
-    primary_key,
+    string,
+    text,
 )
 
 revision: str = "boundary_0001"
@@ -21,17 +19,15 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "saved_hunts",
-        id_column(),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("sql", sa.Text(), nullable=False),
-        sa.Column("owner", sa.String(length=120), nullable=False),
-        sa.Column("shared", sa.Boolean(), nullable=False),
+        string("name", 200),
+        text("sql"),
+        string("owner", 120),
+        boolean("shared"),
         *created_updated(),
-        primary_key("saved_hunts"),
+        indexes=["owner"],
     )
-    create_indexes("saved_hunts", "owner")
 
 
 def downgrade() -> None:

@@ -5,17 +5,13 @@ Revises: boundary_0001
 Create Date: 2026-12-07 02:30:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     big_integer,
-    create_indexes,
+    create_table,
     date,
     drop_table,
-    id_column,
     integer,
-    org_code,
-    primary_key,
+    org_table,
     string,
     text,
     utc,
@@ -26,7 +22,7 @@ down_revision: str | None = "boundary_0001"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "boundary_workers",
         string("worker_id", 200),
         string("host", 200),
@@ -38,21 +34,17 @@ def upgrade() -> None:
         big_integer("batches"),
         big_integer("events"),
         big_integer("dead_letters"),
-        primary_key("boundary_workers", "worker_id"),
+        key=("worker_id",),
+        indexes=["last_beat"],
     )
-    create_indexes("boundary_workers", "last_beat")
-    op.create_table(
+    org_table(
         "archive_holds",
-        id_column(),
-        org_code(),
         date("first_day", nullable=True),
         date("last_day", nullable=True),
         text("reason"),
         string("created_by", 120),
         utc("created_at"),
-        primary_key("archive_holds"),
     )
-    create_indexes("archive_holds", "org_code")
 
 
 def downgrade() -> None:

@@ -8,18 +8,18 @@ Revises: 0003
 Create Date: 2026-12-06 21:00:00
 """
 
-import sqlalchemy as sa
-from alembic import op
-
 from bastion.store.migrations.helpers import (
-    create_indexes,
+    boolean,
+    child_table,
+    create_table,
     created_updated,
+    delivery_columns,
     drop_table,
-    foreign_key,
-    id_column,
+    integer,
+    json,
     org_code,
-    primary_key,
-    unique,
+    string,
+    text,
     utc,
 )
 
@@ -27,130 +27,105 @@ revision: str = "cases_0001"
 down_revision: str | None = "0003"
 
 
-def _case_id(table: str) -> tuple[sa.Column[object], sa.ForeignKeyConstraint]:
-    return (
-        sa.Column("case_id", sa.Integer(), nullable=False),
-        foreign_key(table, "case_id", "cases", ondelete="CASCADE"),
-    )
-
-
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "cases",
-        id_column(),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column("tlp", sa.String(length=16), nullable=False),
-        sa.Column("pap", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("owner", sa.String(length=120), nullable=True),
-        sa.Column("tags", sa.JSON(), nullable=False),
-        sa.Column("techniques", sa.JSON(), nullable=False),
-        sa.Column("patient_impact", sa.String(length=16), nullable=False),
-        sa.Column("clinical_systems", sa.JSON(), nullable=False),
+        string("title", 300),
+        text("description"),
+        string("severity", 16),
+        string("tlp", 16),
+        string("pap", 16),
+        string("status", 16),
+        string("owner", 120, nullable=True),
+        json("tags"),
+        json("techniques"),
+        string("patient_impact", 16),
+        json("clinical_systems"),
         utc("downtime_since", nullable=True),
-        sa.Column("personal_data", sa.Boolean(), nullable=False),
+        boolean("personal_data"),
         utc("aware_at"),
         utc("breach_reported_at", nullable=True),
         utc("sector_reported_at", nullable=True),
         *created_updated(),
         utc("acknowledged_at", nullable=True),
         utc("closed_at", nullable=True),
-        sa.Column("resolution", sa.String(length=500), nullable=False),
-        sa.Column("merged_into", sa.Integer(), nullable=True),
-        primary_key("cases"),
+        string("resolution", 500),
+        integer("merged_into", nullable=True),
+        indexes=["created_at", "severity", "status"],
     )
-    create_indexes("cases", "created_at", "severity", "status")
-    op.create_table(
+    child_table(
         "case_orgs",
-        id_column(),
-        *_case_id("case_orgs"),
+        "case_id",
+        "cases",
         org_code(),
-        primary_key("case_orgs"),
-        unique("case_orgs", "case_id", "org_code"),
+        unique=[("case_id", "org_code")],
+        indexes=["org_code"],
     )
-    create_indexes("case_orgs", "case_id", "org_code")
-    op.create_table(
+    child_table(
         "case_alerts",
-        id_column(),
-        *_case_id("case_alerts"),
-        sa.Column("alert_id", sa.Integer(), nullable=False),
-        primary_key("case_alerts"),
-        unique("case_alerts", "alert_id"),
+        "case_id",
+        "cases",
+        integer("alert_id"),
+        unique=[("alert_id",)],
     )
-    create_indexes("case_alerts", "case_id")
-    op.create_table(
+    child_table(
         "case_advisories",
-        id_column(),
-        *_case_id("case_advisories"),
-        sa.Column("ref", sa.String(length=16), nullable=False),
-        primary_key("case_advisories"),
-        unique("case_advisories", "case_id", "ref"),
+        "case_id",
+        "cases",
+        string("ref", 16),
+        unique=[("case_id", "ref")],
     )
-    create_indexes("case_advisories", "case_id")
-    op.create_table(
+    child_table(
         "case_observables",
-        id_column(),
-        *_case_id("case_observables"),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("value", sa.String(length=2000), nullable=False),
-        sa.Column("tlp", sa.String(length=16), nullable=False),
-        sa.Column("note", sa.String(length=500), nullable=False),
-        primary_key("case_observables"),
-        unique("case_observables", "case_id", "kind", "value"),
+        "case_id",
+        "cases",
+        string("kind", 16),
+        string("value", 2000),
+        string("tlp", 16),
+        string("note", 500),
+        unique=[("case_id", "kind", "value")],
+        indexes=["value"],
     )
-    create_indexes("case_observables", "case_id", "value")
-    op.create_table(
+    child_table(
         "case_tasks",
-        id_column(),
-        *_case_id("case_tasks"),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("assignee", sa.String(length=120), nullable=True),
-        primary_key("case_tasks"),
+        "case_id",
+        "cases",
+        string("title", 300),
+        string("status", 16),
+        string("assignee", 120, nullable=True),
     )
-    create_indexes("case_tasks", "case_id")
-    op.create_table(
+    child_table(
         "case_timeline",
-        id_column(),
-        *_case_id("case_timeline"),
+        "case_id",
+        "cases",
         utc("at"),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("actor", sa.String(length=120), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=True),
-        primary_key("case_timeline"),
+        string("kind", 16),
+        string("actor", 120),
+        text("text"),
+        json("data", nullable=True),
     )
-    create_indexes("case_timeline", "case_id")
-    op.create_table(
+    child_table(
         "case_attachments",
-        id_column(),
-        *_case_id("case_attachments"),
-        sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("media_type", sa.String(length=100), nullable=False),
-        sa.Column("added_by", sa.String(length=120), nullable=False),
+        "case_id",
+        "cases",
+        string("name", 255),
+        string("sha256", 64),
+        integer("size"),
+        string("media_type", 100),
+        string("added_by", 120),
         utc("added_at"),
-        primary_key("case_attachments"),
+        indexes=["sha256"],
     )
-    create_indexes("case_attachments", "case_id", "sha256")
-    op.create_table(
+    create_table(
         "case_notifications",
-        id_column(),
-        sa.Column("case_id", sa.Integer(), nullable=False),
+        integer("case_id"),
         org_code(nullable=True),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("channel", sa.String(length=16), nullable=False),
-        sa.Column("recipient", sa.String(length=500), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("error", sa.String(length=500), nullable=False),
+        string("kind", 32),
+        string("channel", 16),
+        *delivery_columns(),
         utc("created_at"),
-        primary_key("case_notifications"),
+        indexes=["case_id"],
     )
-    create_indexes("case_notifications", "case_id")
 
 
 def downgrade() -> None:

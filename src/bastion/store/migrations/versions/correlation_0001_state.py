@@ -4,13 +4,12 @@ Create Date: 2026-12-01 09:00:00
 """
 
 import sqlalchemy as sa
-from alembic import op
 
 from bastion.store.migrations.helpers import (
     big_integer,
+    create_table,
     drop_table,
     integer,
-    primary_key,
     string,
     utc,
 )
@@ -20,7 +19,7 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "correlation_state",
         string("partition", 100),
         string("rule_key", 300),
@@ -31,7 +30,7 @@ def upgrade() -> None:
         big_integer("next_seq"),
         big_integer("batches"),
         utc("updated_at"),
-        primary_key("correlation_state", "partition", "rule_key"),
+        key=("partition", "rule_key"),
     )
 
 

@@ -3,16 +3,12 @@
 Create Date: 2026-12-01 09:00:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     boolean,
+    create_table,
     drop_table,
-    id_column,
     org_code,
-    primary_key,
     string,
-    unique,
     utc,
 )
 
@@ -21,15 +17,13 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "detect_rule_settings",
-        id_column(),
         string("rule_id", 64),
         org_code(),
         boolean("enabled"),
         utc("updated_at"),
-        primary_key("detect_rule_settings"),
-        unique("detect_rule_settings", "rule_id", "org_code"),
+        unique=[("rule_id", "org_code")],
     )
 
 

@@ -9,17 +9,14 @@ from alembic import op
 from bastion.store.migrations.helpers import (
     big_integer,
     boolean,
-    create_indexes,
+    child_table,
+    create_table,
     drop_table,
-    foreign_key,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
     string,
     text,
-    unique,
     utc,
 )
 
@@ -28,19 +25,16 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "intel_allowlist",
-        id_column(),
         string("type", 16),
         string("value", 2048),
         text("reason"),
         utc("created_at"),
-        primary_key("intel_allowlist"),
-        unique("intel_allowlist", "type", "value"),
+        unique=[("type", "value")],
     )
-    op.create_table(
+    create_table(
         "intel_changes",
-        id_column(),
         string("type", 16),
         string("value", 2048),
         string("source", 100, nullable=True),
@@ -48,13 +42,11 @@ def upgrade() -> None:
         text("reason"),
         integer("pull_id", nullable=True),
         utc("at"),
-        primary_key("intel_changes"),
+        indexes=["at", ("ix_intel_changes_indicator", ["type", "value"])],
     )
-    create_indexes("intel_changes", "at", ("ix_intel_changes_indicator", ["type", "value"]))
 
-    op.create_table(
+    create_table(
         "intel_feeds",
-        id_column(),
         string("name", 100),
         string("kind", 32),
         text("url"),
@@ -66,67 +58,57 @@ def upgrade() -> None:
         string("cursor", 64, nullable=True),
         utc("last_pull_at", nullable=True),
         utc("created_at"),
-        primary_key("intel_feeds"),
-        unique("intel_feeds", "name"),
+        unique=[("name",)],
     )
-    op.create_table(
+    create_table(
         "intel_policies",
-        id_column(),
         string("name", 100),
         json("kinds"),
         json("actions"),
         integer("min_confidence"),
         string("max_tlp", 16),
         utc("created_at"),
-        primary_key("intel_policies"),
-        unique("intel_policies", "name"),
+        unique=[("name",)],
     )
-    op.create_table(
+    create_table(
         "intel_retrohunts",
-        id_column(),
         utc("started_at"),
         utc("since", nullable=True),
         integer("days"),
         integer("indicators"),
         big_integer("events"),
         integer("alerts"),
-        primary_key("intel_retrohunts"),
+        indexes=["started_at"],
     )
-    create_indexes("intel_retrohunts", "started_at")
 
-    op.create_table(
+    create_table(
         "intel_sightings",
-        id_column(),
         string("indicator", 2100),
         org_code(),
         utc("first_seen"),
         utc("last_seen"),
         big_integer("count"),
-        primary_key("intel_sightings"),
-        unique("intel_sightings", "indicator", "org_code"),
+        unique=[("indicator", "org_code")],
+        indexes=["last_seen", "org_code"],
     )
-    create_indexes("intel_sightings", "last_seen", "org_code")
 
-    op.create_table(
+    create_table(
         "intel_devices",
-        id_column(),
         string("name", 100),
         integer("policy_id"),
         string("token_hash", 64),
         utc("created_at"),
         utc("revoked_at", nullable=True),
         utc("last_pull_at", nullable=True),
-        foreign_key("intel_devices", "policy_id", "intel_policies"),
-        primary_key("intel_devices"),
-        unique("intel_devices", "name"),
-        unique("intel_devices", "token_hash"),
+        references={"policy_id": "intel_policies"},
+        unique=[("name",), ("token_hash",)],
+        indexes=["policy_id"],
     )
-    create_indexes("intel_devices", "policy_id")
 
-    op.create_table(
+    child_table(
         "intel_feed_pulls",
-        id_column(),
-        integer("feed_id"),
+        "feed_id",
+        "intel_feeds",
         utc("started_at"),
         utc("finished_at", nullable=True),
         string("status", 16),
@@ -139,10 +121,7 @@ def upgrade() -> None:
         integer("skipped"),
         text("reason"),
         json("problems"),
-        foreign_key("intel_feed_pulls", "feed_id", "intel_feeds", ondelete="CASCADE"),
-        primary_key("intel_feed_pulls"),
     )
-    create_indexes("intel_feed_pulls", "feed_id")
 
     with op.batch_alter_table("indicators", schema=None) as batch_op:
         batch_op.add_column(

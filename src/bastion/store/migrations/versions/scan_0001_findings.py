@@ -5,21 +5,17 @@ Revises: 0003
 Create Date: 2026-12-06 23:40:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     boolean,
-    create_indexes,
+    create_table,
     date,
     drop_table,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
+    org_table,
     string,
     text,
-    unique,
     utc,
 )
 
@@ -28,10 +24,8 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    org_table(
         "scan_findings",
-        id_column(),
-        org_code(),
         string("host", 253),
         integer("port"),
         string("check_name", 32),
@@ -47,14 +41,11 @@ def upgrade() -> None:
         utc("last_seen"),
         utc("status_changed_at"),
         boolean("alert_raised"),
-        primary_key("scan_findings"),
-        unique("scan_findings", "org_code", "host", "port", "check_name", "detail"),
+        unique=[("org_code", "host", "port", "check_name", "detail")],
+        indexes=["severity", "status"],
     )
-    create_indexes("scan_findings", "org_code", "severity", "status")
-    op.create_table(
+    org_table(
         "scan_exceptions",
-        id_column(),
-        org_code(),
         string("host", 253),
         string("check_name", 32, nullable=True),
         text("reason"),
@@ -63,42 +54,34 @@ def upgrade() -> None:
         string("requested_by", 120),
         string("decided_by", 120, nullable=True),
         utc("created_at"),
-        primary_key("scan_exceptions"),
     )
-    create_indexes("scan_exceptions", "org_code")
-    op.create_table(
+    create_table(
         "scan_policies",
-        id_column(),
         org_code(),
         boolean("scan_ranges"),
         boolean("high_risk"),
         string("quiet_hours", 16, nullable=True),
         utc("updated_at"),
-        primary_key("scan_policies"),
-        unique("scan_policies", "org_code"),
+        unique=[("org_code",)],
     )
-    op.create_table(
+    create_table(
         "scan_targets",
-        id_column(),
         org_code(),
         string("host", 253),
         utc("last_scan_at", nullable=True),
         utc("due_at", nullable=True),
         string("due_reason", 200),
         json("summary"),
-        primary_key("scan_targets"),
-        unique("scan_targets", "org_code", "host"),
+        unique=[("org_code", "host")],
     )
-    op.create_table(
+    create_table(
         "scan_canary_hits",
-        id_column(),
         string("token", 64),
         string("qname", 253),
         string("source", 64),
         utc("at"),
-        primary_key("scan_canary_hits"),
+        indexes=["token"],
     )
-    create_indexes("scan_canary_hits", "token")
 
 
 def downgrade() -> None:

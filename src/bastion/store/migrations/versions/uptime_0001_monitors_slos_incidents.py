@@ -7,23 +7,20 @@ Revises: 0003
 Create Date: 2026-12-06 23:30:00
 """
 
-from alembic import op
-
 from bastion.store.migrations.helpers import (
     boolean,
-    create_indexes,
+    child_table,
+    create_table,
     created_updated,
+    delivery_columns,
     drop_table,
-    foreign_key,
-    id_column,
     integer,
     json,
     org_code,
-    primary_key,
+    org_table,
     real,
     string,
     text,
-    unique,
     utc,
 )
 
@@ -32,9 +29,8 @@ down_revision: str | None = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "uptime_monitors",
-        id_column(),
         string("name", 120),
         string("kind", 16),
         string("target", 500),
@@ -53,64 +49,49 @@ def upgrade() -> None:
         string("state", 16),
         utc("state_since", nullable=True),
         *created_updated(),
-        primary_key("uptime_monitors"),
-        unique("uptime_monitors", "push_token"),
+        unique=[("push_token",)],
+        indexes=["org_code", "service"],
     )
-    create_indexes("uptime_monitors", "org_code", "service")
-    op.create_table(
+    org_table(
         "uptime_maintenance",
-        id_column(),
-        org_code(),
         integer("monitor_id", nullable=True),
         string("service", 120, nullable=True),
         string("title", 200),
         utc("starts_at"),
         integer("minutes"),
         string("repeat", 16),
-        foreign_key("uptime_maintenance", "monitor_id", "uptime_monitors", ondelete="CASCADE"),
-        primary_key("uptime_maintenance"),
+        references={"monitor_id": "uptime_monitors"},
+        ondelete="CASCADE",
     )
-    create_indexes("uptime_maintenance", "org_code")
-    op.create_table(
+    create_table(
         "uptime_agents",
-        id_column(),
         string("name", 64),
         string("location", 120),
         utc("last_seen"),
         integer("results"),
         boolean("silent"),
-        primary_key("uptime_agents"),
-        unique("uptime_agents", "name"),
+        unique=[("name",)],
     )
-    op.create_table(
+    org_table(
         "uptime_slos",
-        id_column(),
-        org_code(),
         string("service", 120),
         string("name", 120),
         real("target"),
         integer("period_days"),
         utc("created_at"),
-        primary_key("uptime_slos"),
     )
-    create_indexes("uptime_slos", "org_code")
-    op.create_table(
+    child_table(
         "uptime_burn_alerts",
-        id_column(),
-        integer("slo_id"),
+        "slo_id",
+        "uptime_slos",
         string("severity", 16),
         json("rules"),
         json("burn"),
         utc("fired_at"),
         utc("cleared_at", nullable=True),
-        foreign_key("uptime_burn_alerts", "slo_id", "uptime_slos", ondelete="CASCADE"),
-        primary_key("uptime_burn_alerts"),
     )
-    create_indexes("uptime_burn_alerts", "slo_id")
-    op.create_table(
+    org_table(
         "uptime_incidents",
-        id_column(),
-        org_code(nullable=True),
         string("service", 120),
         string("title", 300),
         string("status", 16),
@@ -120,49 +101,35 @@ def upgrade() -> None:
         utc("opened_at"),
         utc("resolved_at", nullable=True),
         json("organisations"),
-        primary_key("uptime_incidents"),
+        org=org_code(nullable=True),
     )
-    create_indexes("uptime_incidents", "org_code")
-    op.create_table(
+    child_table(
         "uptime_incident_updates",
-        id_column(),
-        integer("incident_id"),
+        "incident_id",
+        "uptime_incidents",
         utc("at"),
         string("status", 16),
         text("text"),
         string("author", 120),
-        foreign_key(
-            "uptime_incident_updates", "incident_id", "uptime_incidents", ondelete="CASCADE"
-        ),
-        primary_key("uptime_incident_updates"),
     )
-    create_indexes("uptime_incident_updates", "incident_id")
-    op.create_table(
+    create_table(
         "uptime_status_pages",
-        id_column(),
         string("slug", 64),
         string("title", 200),
         org_code(),
         json("services"),
-        primary_key("uptime_status_pages"),
-        unique("uptime_status_pages", "slug"),
+        unique=[("slug",)],
+        indexes=["org_code"],
     )
-    create_indexes("uptime_status_pages", "org_code")
-    op.create_table(
+    org_table(
         "uptime_notifications",
-        id_column(),
-        org_code(nullable=True),
         string("kind", 32),
         string("subject", 500),
         string("channel", 16),
-        string("recipient", 500),
-        string("status", 16),
-        integer("attempts"),
-        string("error", 500),
+        *delivery_columns(),
         utc("created_at"),
-        primary_key("uptime_notifications"),
+        org=org_code(nullable=True),
     )
-    create_indexes("uptime_notifications", "org_code")
 
 
 def downgrade() -> None:
