@@ -22,6 +22,7 @@ from bastion.passwords.service import (
     check_counts,
     check_password,
     check_prefix,
+    checks_held,
 )
 from bastion.passwords.store import (
     MODES,
@@ -67,6 +68,7 @@ __all__ = [
     "check_counts",
     "check_password",
     "check_prefix",
+    "checks_held",
     "count_check",
     "decode_counts",
     "encode_counts",

@@ -116,6 +116,12 @@ POLICY_SECONDS = 5.0
 _policy_held: dict[tuple[str, str], tuple[float, Policy]] = {}  # (database, org) -> policy
 
 
+def policy_held(session: Session, org: str) -> bool:
+    """Tell whether this process holds ``org``'s policy (``policy_for_checks`` reads no table)."""
+    held = _policy_held.get((str(session.get_bind().engine.url), org))
+    return held is not None and held[0] > time.monotonic()
+
+
 def policy_for_checks(session: Session, org: str) -> Policy:
     """Return the policy in force at ``org``, kept ``POLICY_SECONDS`` per process."""
     now = time.monotonic()

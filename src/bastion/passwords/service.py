@@ -23,7 +23,7 @@ from bastion.core.scope import Scope
 from bastion.passwords.checks import REASONS, Verdict, check
 from bastion.passwords.hashing import sha1_many
 from bastion.passwords.models import PasswordCheckCountRow
-from bastion.passwords.policy import Policy, policy_for_checks
+from bastion.passwords.policy import Policy, policy_for_checks, policy_held
 from bastion.passwords.store import Stores
 from bastion.passwords.tally import CheckTally, count_check, write_pending
 
@@ -54,6 +54,13 @@ def context_words(session: Session, org: str, user_words: list[str]) -> list[str
     for word in user_words:
         words += [word, *word.replace(".", " ").replace("@", " ").split()]
     return words
+
+
+def checks_held(session: Session, org: str) -> bool:
+    """Tell whether this process holds ``org``'s policy and words: a check then reads no
+    table (a caller in an event loop need not leave it)."""
+    held = _org_words_held.get(org)
+    return held is not None and held[0] > time.monotonic() and policy_held(session, org)
 
 
 def _org_words(session: Session, org: str) -> list[str]:
