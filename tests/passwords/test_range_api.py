@@ -143,3 +143,27 @@ async def test_a_client_over_its_limit_gets_429(
     range_app.state.range_limiter = SqlRateLimiter(sqlite_store, "range", 3, 60.0)
     codes = [(await client.get("/range/21BD1")).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
+
+
+async def test_the_openapi_description_documents_the_range_api(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operation = spec["paths"]["/range/{prefix}"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {
+        "prefix",
+        "mode",
+        "Add-Padding",
+        "If-None-Match",
+    }
+    assert "/api/v1/passwords/check" in spec["paths"]  # FastAPI's own paths are all still there
+
+
+async def test_a_padded_answer_is_valid_hibp_text_with_the_real_rows(
+    client: httpx.AsyncClient, corpus: Corpus
+) -> None:
+    plain = (await client.get("/range/21BD1")).text.split("\r\n")
+    padded = (await client.get("/range/21BD1", headers={"Add-Padding": "true"})).text
+    assert not padded.endswith("\r\n")
+    lines = padded.split("\r\n")
+    assert 800 <= len(lines) <= 1000
+    assert lines == sorted(lines)
+    assert [line for line in lines if not line.endswith(":0")] == plain

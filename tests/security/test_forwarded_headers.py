@@ -151,7 +151,7 @@ async def test_serve_sends_at_once_on_every_connection() -> None:
     import asyncio
     import socket
 
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
 
     async def bare(scope: Any, receive: Any, send: Any) -> None:
@@ -162,7 +162,7 @@ async def test_serve_sends_at_once_on_every_connection() -> None:
     config.load()
     found: dict[str, int] = {}
 
-    async def nodelay_of(protocol: type[H11Protocol]) -> int:
+    async def nodelay_of(protocol: type[HttpToolsProtocol]) -> int:
         class Probe(protocol):  # type: ignore[valid-type,misc]
             def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
                 super().connection_made(transport)
@@ -183,6 +183,6 @@ async def test_serve_sends_at_once_on_every_connection() -> None:
         server.close()
         return found[protocol.__name__]
 
-    assert config.http_protocol_class.__name__ == "NoDelayH11Protocol"
+    assert config.http_protocol_class.__name__ == "NoDelayHttpToolsProtocol"
     assert await nodelay_of(config.http_protocol_class) == 1
-    assert await nodelay_of(H11Protocol) == 0  # what uvicorn's own protocol leaves
+    assert await nodelay_of(HttpToolsProtocol) == 0  # what uvicorn's own protocol leaves

@@ -28,7 +28,7 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
         "host": host,
         "port": port,
         # bastion.web.tcp, named not imported: other commands do not load uvicorn.
-        "http": "bastion.web.tcp:NoDelayH11Protocol",
+        "http": "bastion.web.tcp:NoDelayHttpToolsProtocol",
         "server_header": False,
         "proxy_headers": False,
         "forwarded_allow_ips": "",

@@ -22,7 +22,7 @@ from bastion.passwords.service import (
     check_counts,
     check_password,
     check_prefix,
-    count_check,
+    checks_held,
 )
 from bastion.passwords.store import (
     MODES,
@@ -33,9 +33,11 @@ from bastion.passwords.store import (
     decode_counts,
     encode_counts,
     open_store,
+    padded_body,
     padded_lines,
     parse_prefix,
 )
+from bastion.passwords.tally import CheckTally, count_check
 
 __all__ = [
     "COUNTED",
@@ -51,6 +53,7 @@ __all__ = [
     "BuildResult",
     "Builder",
     "CheckCount",
+    "CheckTally",
     "DumpReport",
     "Mode",
     "Policy",
@@ -65,6 +68,7 @@ __all__ = [
     "check_counts",
     "check_password",
     "check_prefix",
+    "checks_held",
     "count_check",
     "decode_counts",
     "encode_counts",
@@ -75,9 +79,11 @@ __all__ = [
     "normalise",
     "ntlm_many",
     "open_store",
+    "padded_body",
     "padded_lines",
     "parse_prefix",
     "policy_fields",
+    "policy_for_checks",
     "read_dump",
     "run_audit",
     "score",

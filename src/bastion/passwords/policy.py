@@ -9,6 +9,7 @@ passwords and with context words. ``scoring`` adds the stricter, Entra-style rul
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -109,6 +110,28 @@ def get_policy(session: Session, org: str | None) -> tuple[Policy, str]:
     return Policy(), "default"
 
 
+# How long a process keeps an organisation's policy for its checks. A change made in
+# this process applies at once (``set_policy`` forgets it); in another within this.
+POLICY_SECONDS = 5.0
+_policy_held: dict[tuple[str, str], tuple[float, Policy]] = {}  # (database, org) -> policy
+
+
+def policy_held(session: Session, org: str) -> bool:
+    """Tell whether this process holds ``org``'s policy (``policy_for_checks`` reads no table)."""
+    held = _policy_held.get((str(session.get_bind().engine.url), org))
+    return held is not None and held[0] > time.monotonic()
+
+
+def policy_for_checks(session: Session, org: str) -> Policy:
+    """Return the policy in force at ``org``, kept ``POLICY_SECONDS`` per process."""
+    now = time.monotonic()
+    key = (str(session.get_bind().engine.url), org)
+    held = _policy_held.get(key)
+    if held is None or held[0] <= now:
+        held = _policy_held[key] = (now + POLICY_SECONDS, get_policy(session, org)[0])
+    return held[1]
+
+
 def set_policy(session: Session, actor: Actor, org: str | None, policy: Policy) -> Policy:
     """Save ``org``'s policy (None: the national default) and record the change."""
     checked = policy.validated()
@@ -122,6 +145,7 @@ def set_policy(session: Session, actor: Actor, org: str | None, policy: Policy) 
     row.banned_terms = list(checked.banned_terms)
     row.scoring = checked.scoring
     row.updated_at = utcnow()
+    _policy_held.clear()  # a national change is every organisation's without a policy of its own
     target = f"password_policy:{code or 'national'}"
     audit.record(
         session,

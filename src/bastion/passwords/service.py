@@ -4,6 +4,7 @@ A check keeps nothing of the password: the verdict's reason is counted per
 organisation and day (``password_check_counts``), never the password, its hash or
 the account it was for. A k-anonymous check (a hash prefix in, suffixes out) is
 counted the same way, as ``prefix_only``: the server never learns its verdict.
+The web app counts through a ``CheckTally`` (``tally.py``), written a second later.
 """
 
 from __future__ import annotations
@@ -13,20 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, Table, cast, func, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from bastion import orgs
 from bastion.core.errors import NotFoundError, StoreError
 from bastion.core.scope import Scope
-from bastion.core.timeutil import utcnow
 from bastion.passwords.checks import REASONS, Verdict, check
 from bastion.passwords.hashing import sha1_many
 from bastion.passwords.models import PasswordCheckCountRow
-from bastion.passwords.policy import Policy, get_policy
+from bastion.passwords.policy import Policy, policy_for_checks, policy_held
 from bastion.passwords.store import Stores
+from bastion.passwords.tally import CheckTally, count_check, write_pending
 
 PREFIX_ONLY = "prefix_only"  # the reason counted for a k-anonymous check (the client decides)
 COUNTED = (*REASONS, PREFIX_ONLY)
@@ -55,6 +54,13 @@ def context_words(session: Session, org: str, user_words: list[str]) -> list[str
     for word in user_words:
         words += [word, *word.replace(".", " ").replace("@", " ").split()]
     return words
+
+
+def checks_held(session: Session, org: str) -> bool:
+    """Tell whether this process holds ``org``'s policy and words: a check then reads no
+    table (a caller in an event loop need not leave it)."""
+    held = _org_words_held.get(org)
+    return held is not None and held[0] > time.monotonic() and policy_held(session, org)
 
 
 def _org_words(session: Session, org: str) -> list[str]:
@@ -89,17 +95,19 @@ def check_password(
     *,
     mfa: bool = False,
     user_words: list[str] | None = None,
+    tally: CheckTally | None = None,
 ) -> Verdict:
-    """Check a new password for an account at ``org`` and count the verdict's reason."""
-    policy, _ = get_policy(session, org)
+    """Check a new password for an account at ``org`` and count the verdict's reason (in
+    ``tally`` when given, else in ``session``)."""
+    policy = policy_for_checks(session, org)
     context = context_words(session, org, user_words or [])
     verdict = check(password, policy, mfa=mfa, breach_count=breach_counter(stores), context=context)
-    count_check(session, org, verdict.reason)
+    _count(session, tally, org, verdict.reason)
     return verdict
 
 
 def check_prefix(
-    session: Session, stores: Stores, org: str, prefix: str
+    session: Session, stores: Stores, org: str, prefix: str, tally: CheckTally | None = None
 ) -> tuple[Policy, dict[str, int]]:
     """The k-anonymous check: return ``org``'s policy and the prefix's breached suffixes.
 
@@ -107,29 +115,21 @@ def check_prefix(
     client decides, so the count kept is of ``prefix_only`` checks, not of a verdict
     (the prefix itself, five hex digits of the hash, is not kept either).
     """
-    policy, _ = get_policy(session, org)
+    policy = policy_for_checks(session, org)
     try:
         rows = stores.get("sha1").range(prefix)
     except NotFoundError as exc:
         msg = f"the breached-password store is not available: {exc}"
         raise StoreError(msg) from None
-    count_check(session, org, PREFIX_ONLY)
+    _count(session, tally, org, PREFIX_ONLY)
     return policy, {r.suffix: r.count for r in rows if r.count >= policy.min_breach_count}
 
 
-def count_check(session: Session, org: str, reason: str, day: date | None = None) -> None:
-    """Add one to ``org``'s count of ``reason`` today (one upsert, safe under concurrency)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-    table: Table = PasswordCheckCountRow.__table__  # type: ignore[assignment]
-    statement = insert(table).values(
-        org_code=org, day=day or utcnow().date(), reason=reason, checks=1
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["org_code", "day", "reason"], set_={"checks": table.c.checks + 1}
-        )
-    )
+def _count(session: Session, tally: CheckTally | None, org: str, reason: str) -> None:
+    if tally is None:
+        count_check(session, org, reason)
+    else:
+        tally.add(org, reason)
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,7 @@ class CheckCount:
 
 def check_counts(session: Session, scope: Scope, *, since: date | None = None) -> list[CheckCount]:
     """Return the checks per organisation, month and reason that ``scope`` may see."""
+    write_pending(session)  # this process's counts not yet written by its tally
     row = PasswordCheckCountRow
     month = func.substr(cast(row.day, String), 1, 7)
     query = select(row.org_code, month, row.reason, func.sum(row.checks)).group_by(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -9,6 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from bastion import __version__, auth
 from bastion.core.settings import Settings
 from bastion.detect import RuleCatalogue
+from bastion.passwords import CheckTally
 from bastion.store import Store
 from bastion.web import api, blocklists, console, health, passwords, status
 from bastion.web.errors import install_error_handlers
@@ -34,6 +38,12 @@ DESCRIPTION = (
     "or a signed-in console session; another organisation's objects answer 404. "
     'Errors answer `{"detail": "..."}`; invalid input answers 422 and names each field.'
 )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.check_tally.flush()  # what the last second counted, before the process ends
 
 
 def create_app(
@@ -64,6 +74,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=_lifespan,
         openapi_tags=[
             {"name": "organisations", "description": "The federation's member organisations"},
             {"name": "alerts", "description": "Indicator and rule alerts raised at the boundary"},
@@ -77,6 +88,7 @@ def create_app(
         ],
     )
     app.state.store = store
+    app.state.check_tally = CheckTally(store)  # password checks, counted a second later
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.principals = auth.PrincipalCache()  # who a session is, between role changes
@@ -102,6 +114,7 @@ def create_app(
     app.include_router(health.router)
     # The range API first: clients call it the most, and a request is matched route by route.
     app.include_router(passwords.router)
+    passwords.document(app)
     app.include_router(api.router)
     app.include_router(blocklists.router)
     app.include_router(status.router)

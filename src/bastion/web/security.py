@@ -25,7 +25,7 @@ from bastion import auth
 from bastion.core.documents import MAX_DEPTH, json_depth
 from bastion.core.errors import BastionError
 from bastion.store import Store
-from bastion.web.auth import PrincipalDep
+from bastion.web.auth import PrincipalDep, csrf_protect
 
 # No inline script or style anywhere: every script and stylesheet is a file Bastion serves.
 CSP = (
@@ -418,16 +418,25 @@ async def _answer(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def api_rate_limit(request: Request, principal: PrincipalDep) -> None:
-    """Count one API request against the caller's limit (per person or token).
+async def api_caller(request: Request, principal: PrincipalDep) -> None:
+    """The API router's one dependency: a caller, its CSRF token when it came with the
+    session cookie, and one request counted against its limit (per person or token).
 
-    Most hits come from the process's lease, in the event loop; the others count in
-    the shared store, in the thread pool.
+    One dependency rather than three: FastAPI walks each one's own dependencies (the
+    caller, its session, the store) again on every request, cached or not. Most hits
+    come from the process's lease, in the event loop; the others count in the shared
+    store, in the thread pool.
     """
-    limiter: RateLimiter = request.app.state.api_limiter
-    if isinstance(limiter, LeasedRateLimiter) and limiter.hit_held(principal.actor):
+    await csrf_protect(request, principal)
+    await count_hit(request.app.state.api_limiter, principal.actor, "API requests")
+
+
+async def count_hit(limiter: RateLimiter, key: str, what: str) -> None:
+    """Count one hit of ``key``: from the process's lease in the event loop when it can,
+    else in the shared store, in the thread pool (TooManyRequests when over the limit)."""
+    if isinstance(limiter, LeasedRateLimiter) and limiter.hit_held(key):
         return
-    await run_in_threadpool(limiter.hit, principal.actor, "API requests")
+    await run_in_threadpool(limiter.hit, key, what)
 
 
 _SECRET_PARAMS = re.compile(

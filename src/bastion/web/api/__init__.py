@@ -20,16 +20,15 @@ from bastion.web.api import intel as intel_api
 from bastion.web.api.advisories import router as advisories_router
 from bastion.web.api.assure import router as assure_router
 from bastion.web.api.cases import router as cases_router
-from bastion.web.auth import PROTECTED
 from bastion.web.errors import PROBLEM_RESPONSES
-from bastion.web.security import api_rate_limit
+from bastion.web.security import api_caller
 
 API_PREFIX = "/api/v1"
 
 router = APIRouter(
     prefix=API_PREFIX,
     responses=PROBLEM_RESPONSES,
-    dependencies=[*PROTECTED, Depends(api_rate_limit)],
+    dependencies=[Depends(api_caller)],  # signed-in only, as PROTECTED, and rate-limited
 )
 # Directory agents' password checks first: the most frequent calls (routes are matched in order).
 for part in (

@@ -10,11 +10,13 @@ SHA-1 and checks locally against the suffixes answered, with the policy's length
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from pydantic.dataclasses import dataclass
+from starlette.concurrency import run_in_threadpool
 
 from bastion import passwords
 from bastion.auth import Principal
@@ -63,19 +65,27 @@ class CheckOut(BaseModel):
 
 
 @router.post("/check", summary="Check a new password against the organisation's policy")
-def check_password(
+async def check_password(
     body: CheckIn, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> CheckOut:
-    """Return whether the password is accepted and why not; count the reason, keep nothing else."""
+    """Return whether the password is accepted and why not; count the reason, keep nothing else.
+
+    In the event loop when this process holds the organisation's policy and words (the
+    check then reads no table: the breached store is memory-mapped, the count is
+    tallied), else in the thread pool.
+    """
     org = resolve_org(principal, body.org, "passwords:read")
-    verdict = passwords.check_password(
+    run = partial(
+        passwords.check_password,
         session,
         breach_stores(request),
         org,
         body.password,
         mfa=body.mfa,
         user_words=body.user_words,
+        tally=request.app.state.check_tally,
     )
+    verdict = run() if passwords.checks_held(session, org) else await run_in_threadpool(run)
     return CheckOut(**verdict.__dict__)
 
 
@@ -98,7 +108,9 @@ def check_range(
     Counted per organisation and day as ``prefix_only`` (the client decides the verdict).
     """
     org = resolve_org(principal, body.org, "passwords:read")
-    policy, wanted = passwords.check_prefix(session, breach_stores(request), org, body.prefix)
+    policy, wanted = passwords.check_prefix(
+        session, breach_stores(request), org, body.prefix, request.app.state.check_tally
+    )
     settings = {k: v for k, v in policy.settings().items() if k != "substitutions"}
     return RangeOut(policy=settings, suffixes=wanted)
 
