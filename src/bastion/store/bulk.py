@@ -13,17 +13,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Table
 
-_SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
-
 
 def _sqlite_stamp(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime(_SQLITE_STAMP)
-    return value
+    """Return a datetime as SQLAlchemy stores it in SQLite, ``%Y-%m-%d %H:%M:%S.%f`` in UTC
+    (by ``isoformat``, in C: ``strftime`` took three times as long)."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    text = value.replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"  # isoformat leaves out 0 µs
 
 
 def _json_text(value: Any) -> Any:
@@ -72,7 +76,22 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     try:
         cursor.executemany(
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(f(row[c]) for c, f in convert) for row in rows],
+            _values(rows, convert),
         )
     finally:
         cursor.close()
+
+
+def _values(
+    rows: Sequence[Mapping[str, Any]], convert: list[tuple[str, Callable[[Any], Any]]]
+) -> list[list[Any]]:
+    """Return each row's values in column order, converting only the columns that need it."""
+    get = itemgetter(*(c for c, _ in convert))
+    changed = [(i, f) for i, (_, f) in enumerate(convert) if f is not _same]
+    values = []
+    for row in rows:
+        value = list(get(row)) if len(convert) > 1 else [get(row)]
+        for i, f in changed:
+            value[i] = f(value[i])
+        values.append(value)
+    return values
