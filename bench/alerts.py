@@ -82,7 +82,7 @@ def grouping(
 
     frame = candidates(count, stored, codes, end)
     spent: list[float] = []
-    originals = store_module.plan_groups, store_module.write_groups
+    original = store_module.plan_groups
 
     def timed(call: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -94,14 +94,14 @@ def grouping(
 
         return wrapper
 
-    store_module.plan_groups, store_module.write_groups = map(timed, originals)
+    store_module.plan_groups = timed(original)
     try:
         with store.session() as session:
             started, cpu = time.perf_counter(), time.process_time()
             stats = record_alerts(session, frame, now=end + timedelta(minutes=10))
             total, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
-        store_module.plan_groups, store_module.write_groups = originals
+        store_module.plan_groups = original
     with store.session() as session:
         joined = session.scalar(
             text("SELECT COUNT(*) FROM alerts WHERE id > :n AND group_id <= :n"), {"n": stored}
@@ -111,7 +111,7 @@ def grouping(
     return [
         {"case": f"record_alerts: {label}", "metric": "time", "value": round(total, 2),
          "unit": "s", "cpu_s": round(cpu, 2), "target_s": 10, "meets_target": total < 10},
-        {"case": f"grouping step alone: {label}", "metric": "time", "value": round(sum(spent), 2),
+        {"case": f"grouping step alone (planning the groups): {label}", "metric": "time", "value": round(sum(spent), 2),
          "unit": "s"},
     ]  # fmt: skip
 

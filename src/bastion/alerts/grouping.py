@@ -6,8 +6,8 @@ another share a group id, across kinds: the indicator alert, the built-in check
 and the Sigma rule raised by one port scan are one group. A group's id is the id
 of its first alert. A new alert joins the open group it touches (one SQL query
 per chunk of observables, then a Polars join); new alerts that touch no stored
-group chain among themselves. The ids are written in bulk (``write_groups``), never
-one ORM object at a time. ``split`` moves a wrongly grouped alert out.
+group chain among themselves. New alerts are grouped before they are stored, so each
+goes in with its group id (``alerts.store``), never one ORM object at a time. ``split`` moves a wrongly grouped alert out.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import ALERTS_TABLE, AlertRow
+from bastion.alerts.models import AlertRow
 from bastion.core.events import TIMESTAMP
 
 _IN_CHUNK = 500
@@ -152,27 +152,6 @@ def plan_groups(
     return labels.filter(pl.col("node") > 0).select(
         pl.col("node").alias("id"), pl.col("label").abs().alias("group_id")
     )
-
-
-def write_groups(session: Session, plan: pl.DataFrame) -> None:
-    """Store the group ids of ``plan`` in bulk: alerts naming their own group by one
-    ``UPDATE … SET group_id = id`` per chunk of ids, the others by one executemany."""
-    own = plan.filter(pl.col("id") == pl.col("group_id"))["id"].to_list()
-    for start in range(0, len(own), _IN_CHUNK):
-        session.execute(
-            update(AlertRow)
-            .where(AlertRow.id.in_(own[start : start + _IN_CHUNK]))
-            .values(group_id=AlertRow.id)
-            .execution_options(synchronize_session=False)
-        )
-    others = plan.filter(pl.col("id") != pl.col("group_id"))
-    if others.height:
-        session.connection().execute(
-            update(ALERTS_TABLE)
-            .where(ALERTS_TABLE.c.id == bindparam("_id"))
-            .values(group_id=bindparam("_group")),
-            [{"_id": i, "_group": g} for i, g in others.iter_rows()],
-        )
 
 
 def fresh_frame(rows: Sequence[tuple[object, ...]]) -> pl.DataFrame:

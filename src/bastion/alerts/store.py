@@ -30,11 +30,11 @@ from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bastion.alerts import rollup
-from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups, write_groups
+from bastion.alerts.grouping import event_keys, fresh_frame, plan_groups
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.core.errors import InputError
 from bastion.core.events import CANDIDATE_SCHEMA, TIMESTAMP, AlertKind
@@ -354,18 +354,16 @@ def _extend(
     row.updated_at = moment
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert new alert rows in bulk; return their ids in order.
+def _take_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Return the ids the new alert ``rows`` will have, in order.
 
-    The ids are taken first, so the rows go in by one plain executemany (SQLite
-    answers a RETURNING executemany one row at a time): from the id sequence on
-    PostgreSQL; on SQLite, after the first row, which takes the database's one
-    write lock, so no other writer can take the ids that follow it.
+    They are taken before the rows go in, so each can go in with its group id, by one
+    plain executemany (SQLite answers a RETURNING executemany one row at a time): from
+    the id sequence on PostgreSQL; on SQLite, by inserting the first row now, which
+    takes the database's one write lock, so no other writer can take the ids after it.
     """
-    if not rows:
-        return []
     if session.get_bind().dialect.name == "postgresql":
-        ids = sorted(
+        return sorted(
             session.scalars(
                 text(
                     "SELECT nextval(pg_get_serial_sequence('alerts', 'id')) "
@@ -374,19 +372,29 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
                 {"n": len(rows)},
             )
         )
-        start = 0
-    else:
-        first = session.scalar(insert(ALERTS_TABLE).returning(AlertRow.id), rows[0])
-        assert first is not None
-        ids = list(range(first, first + len(rows)))
-        start = 1
-    if len(rows) > start:
-        insert_rows(
-            session.connection(),
-            ALERTS_TABLE,
-            [{**row, "id": i} for i, row in zip(ids[start:], rows[start:], strict=True)],
+    first = session.scalar(insert(ALERTS_TABLE).returning(AlertRow.id), rows[0])
+    assert first is not None
+    return list(range(first, first + len(rows)))
+
+
+def _insert(
+    session: Session, rows: list[dict[str, Any]], ids: list[int], groups: dict[int, int]
+) -> None:
+    """Insert the new alert ``rows`` with their ``ids`` and group ids in bulk (SQLite's first
+    row, already in from ``_take_ids``, is given its group)."""
+    start = 0 if session.get_bind().dialect.name == "postgresql" else 1
+    if start:
+        session.execute(
+            update(ALERTS_TABLE).where(ALERTS_TABLE.c.id == ids[0]).values(group_id=groups[ids[0]])
         )
-    return ids
+    insert_rows(
+        session.connection(),
+        ALERTS_TABLE,
+        [
+            {**row, "id": i, "group_id": groups[i]}
+            for i, row in zip(ids[start:], rows[start:], strict=True)
+        ],
+    )
 
 
 def record_alerts(
@@ -433,8 +441,8 @@ def record_alerts(
     for day in touched:
         rollup.touch(session, datetime.combine(day, time(), UTC))
     session.flush()
-    created = _insert(session, fresh)
-    if created:
+    created = _take_ids(session, fresh) if fresh else []
+    if created:  # grouped before they go in: each new alert is written once, with its group
         plan = plan_groups(
             session,
             fresh_frame(
@@ -455,7 +463,7 @@ def record_alerts(
             group_window,
             OPEN_STATES,
         )
-        write_groups(session, plan)
+        _insert(session, fresh, created, dict(plan.iter_rows()))
     return AlertStats(
         events=candidates.height, groups=groups.height, created=len(created), extended=extended
     )
