@@ -26,7 +26,7 @@ from bastion.core.events import AlertKind
 from bastion.core.types import Severity
 from bastion.web.api.org_models import Code
 from bastion.web.api.paging import Limit, Offset
-from bastion.web.auth import PrincipalDep, ScopeDep
+from bastion.web.auth import PrincipalDep
 from bastion.web.deps import SessionDep
 
 # Inside every backend's integer range: a larger id would be a database error, not a 4xx.
@@ -35,12 +35,14 @@ MAX_ID = 2**31 - 1
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-async def alert_scope(scope: ScopeDep, principal: PrincipalDep) -> Sequence[str] | None:
+async def alert_scope(principal: PrincipalDep) -> Sequence[str] | None:
     """Return the organisations whose alerts the caller may see; ``None`` means all of them.
 
-    ``async``: it reads no store, so it needs no hop to the thread pool."""
+    ``async``: it reads no store, so it needs no hop to the thread pool. It takes the
+    caller alone (its scope is ``principal.scope``): FastAPI walks each dependency's
+    own tree on every request."""
     principal.require("alerts:read")
-    return scope.codes
+    return principal.scope.codes
 
 
 AlertScope = Annotated[Sequence[str] | None, Depends(alert_scope)]
