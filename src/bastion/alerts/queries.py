@@ -21,7 +21,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.alerts.store import Alert, to_domain
 from bastion.core.errors import InputError, NotFoundError
-from bastion.core.events import AlertKind
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Severity
 
@@ -232,22 +231,6 @@ def _after(cursor: str, sort: str) -> tuple[Any, int]:
     if named != sort or not isinstance(last_id, int) or isinstance(last_id, bool) or not plain:
         raise InputError(msg)
     return value, last_id
-
-
-def count_alerts_by_key(
-    session: Session,
-    *,
-    kind: AlertKind,
-    since: datetime | None = None,
-    orgs: Sequence[str] | None = None,
-) -> dict[str, int]:
-    """Return how many alerts of ``kind`` each key has (last seen since ``since``, in ``orgs``)."""
-    query = select(AlertRow.key, func.count()).where(AlertRow.kind == kind.value)
-    if orgs is not None:
-        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
-    if since is not None:
-        query = query.where(AlertRow.last_seen >= as_utc(since))
-    return {str(k): int(n) for k, n in session.execute(query.group_by(AlertRow.key))}
 
 
 def get_alert(session: Session, alert_id: int, *, orgs: Sequence[str] | None = None) -> Alert:
