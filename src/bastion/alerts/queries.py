@@ -139,12 +139,18 @@ def alert_page(
         msg = f"unknown sort {sort!r}; choose one of {', '.join(_SORTS)}"
         raise InputError(msg)
     clauses = where.clauses()
-    matches = select(AlertRow.id).where(*clauses)
-    if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
-        # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
-        matches = matches.limit(bindparam("cap", offset + count_limit + 1, literal_execute=True))
-    total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
-    exact = count_limit is None or total <= offset + count_limit
+    fetch = limit is None or limit > 0  # a count alone (limit 0) reads no page
+    # Counting none on the first page: whether any match, the page itself says (the
+    # count, of one row at most, may cost a scan of every alert when few match).
+    counted = not (count_limit == 0 and offset == 0 and cursor is None and fetch)
+    total = 0
+    if counted:
+        matches = select(AlertRow.id).where(*clauses)
+        if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
+            # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
+            cap = bindparam("cap", offset + count_limit + 1, literal_execute=True)
+            matches = matches.limit(cap)
+        total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
     if cursor is not None:
         value, last_id = _after(cursor, sort)
         keyset = tuple_(column, AlertRow.id)
@@ -156,8 +162,10 @@ def alert_page(
     page = page.order_by(*order).offset(bindparam("skip", offset, literal_execute=True))
     if limit is not None:
         page = page.limit(bindparam("size", limit, literal_execute=True))  # inline, as above
-    fetch = limit is None or limit > 0  # a count alone (limit 0) reads no page
     alerts = [to_domain(r, evidence=evidence) for r in session.execute(page)] if fetch else []
+    if not counted:
+        total = min(len(alerts), 1)
+    exact = count_limit is None or total <= offset + count_limit
     full = limit is not None and limit > 0 and len(alerts) == limit
     return AlertPage(
         alerts,
