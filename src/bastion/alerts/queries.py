@@ -148,8 +148,8 @@ def alert_page(
         matches = select(AlertRow.id).where(*clauses)
         if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
             # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
-            cap = bindparam("cap", offset + count_limit + 1, literal_execute=True)
-            matches = matches.limit(cap)
+            cap = offset + count_limit + 1
+            matches = matches.limit(bindparam("cap", cap, literal_execute=True))
         total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
     if cursor is not None:
         value, last_id = _after(cursor, sort)

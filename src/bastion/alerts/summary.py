@@ -69,7 +69,7 @@ def _rule_ident(session: Session) -> ColumnElement[Any]:
     )
 
 
-def _word(session: Session, text: ColumnElement[Any], start: int, end: str) -> ColumnElement[Any]:
+def _word(session: Session, text: Any, start: int, end: str) -> ColumnElement[Any]:
     """``text`` from character ``start`` (1-based) up to before the first ``end`` after it."""
     rest = func.substr(text, literal_column(str(start)))
     ended = rest.concat(_text(end))
