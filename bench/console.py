@@ -18,6 +18,9 @@ the ASGI app in this process, after one warm-up request. Figures: p50 and p95 la
 
 ``--profile DIR`` runs each page's requests under cProfile, the app's threadpool run
 inline so the profile sees the handlers, and writes ``DIR/<page> (<role>).prof``.
+``--keep DIR`` (SQLite) seeds into DIR once, again only when the sizes differ, and
+measures a copy of it each run; ``--pages /overview,/rules/{rule_id}`` measures only
+those pages.
 """
 
 from __future__ import annotations
