@@ -88,8 +88,9 @@ class RouteNames:
 
     def path_for(self, name: str, params: dict[str, Any]) -> URLPath:
         """Return the path of the route ``name`` with ``params`` (as ``url_path_for``)."""
-        if len(self.router.routes) != self.size:  # routes added since: flatten again
-            self.size = len(self.router.routes)
+        size = len(self.router.routes)
+        if size != self.size:  # routes added since: flatten again (one list, then its size:
+            # a thread that sees the new size sees the new list)
             self.routes = [
                 context
                 for route in self.router.routes
@@ -100,6 +101,7 @@ class RouteNames:
                 )
             ]
             self.found = {}
+            self.size = size
         key = (name, frozenset(params))
         route = self.found.get(key)
         if route is not None:
