@@ -18,6 +18,9 @@ the ASGI app in this process, after one warm-up request. Figures: p50 and p95 la
 
 ``--profile DIR`` runs each page's requests under cProfile, the app's threadpool run
 inline so the profile sees the handlers, and writes ``DIR/<page> (<role>).prof``.
+``--keep DIR`` (SQLite) seeds into DIR once, again only when the sizes differ, and
+measures a copy of it each run; ``--pages /overview,/rules/{rule_id}`` measures only
+those pages.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,45 +206,105 @@ def lead_organisation(store: Store) -> str:
         return str(conn.execute(text(sql), {"name": DEMO_LEAD}).scalar_one())
 
 
+def seed(
+    store: Store, folder: Path, organisations: int, alerts: int, cases: int, demo_events: int
+) -> tuple[Any, int, dict[str, float]]:
+    """Load the demo and the bulk rows into ``store`` (files in ``folder``); return the
+    settings, how many organisations there are in all and how long each load took."""
+    seconds = {}
+    started = time.perf_counter()
+    settings = load_demo(store, folder, size=DEMO_SIZE, events=demo_events)
+    seconds["demo"] = time.perf_counter() - started
+    with store.engine.connect() as conn:
+        stored = list(conn.execute(text("SELECT code FROM organisations")).scalars())
+    started = time.perf_counter()
+    codes = stored + seed_organisations(
+        store, max(0, organisations - len(stored)), trusts_every=100
+    )
+    seconds["organisations"] = time.perf_counter() - started
+    end = datetime.now(UTC).replace(microsecond=0)
+    seconds["alerts"] = seed_alerts(store, alerts, codes, end, history=True)
+    seconds["cases"] = seed_cases(store, cases, codes)
+    return settings, len(codes), seconds
+
+
+@contextmanager
+def kept_store(
+    keep: Path, organisations: int, alerts: int, cases: int, demo_events: int
+) -> Iterator[tuple[Store, Any, int, dict[str, float]]]:
+    """Yield a copy of the SQLite store seeded in ``keep`` (seeded there first unless it
+    was, with these sizes), its settings, the organisations' count and the load times."""
+    from bastion.core.settings import Settings
+    from bastion.store import upgrade
+
+    sizes = {"organisations": organisations, "alerts": alerts, "cases": cases,
+             "demo_events": demo_events}  # fmt: skip
+    marker = keep / "seeded.json"
+    kept = json.loads(marker.read_text()) if marker.is_file() else {}
+    if kept.get("sizes") != sizes:
+        shutil.rmtree(keep, ignore_errors=True)
+        keep.mkdir(parents=True)
+        store = Store.from_url(f"sqlite:///{keep / 'bastion.db'}")
+        try:
+            upgrade(store.engine)
+            _, count, seconds = seed(store, keep / "data", organisations, alerts, cases,
+                                     demo_events)  # fmt: skip
+        finally:
+            store.dispose()
+        kept = {"sizes": sizes, "organisations": count, "seconds": seconds}
+        marker.write_text(json.dumps(kept))
+    folder = Path(tempfile.mkdtemp(prefix="bastion-bench-console-"))
+    try:
+        shutil.copytree(keep, folder, dirs_exist_ok=True)  # the people signed in stay out
+        store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
+        try:
+            yield store, Settings(data_dir=folder / "data"), kept["organisations"], kept["seconds"]
+        finally:
+            store.dispose()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def seeded_world(
-    backend: str, organisations: int, alerts: int, cases: int, demo_events: int
+    backend: str,
+    organisations: int,
+    alerts: int,
+    cases: int,
+    demo_events: int,
+    keep: Path | None = None,
 ) -> Iterator[World | None]:
-    """Yield the demo plus the bulk organisations, alerts and cases on ``backend``, or None."""
+    """Yield the demo plus the bulk organisations, alerts and cases on ``backend``, or None.
+
+    ``keep`` (SQLite): seed into that folder once and measure a copy of it each run."""
     from bastion.web import create_app
 
-    with fresh_store(backend, "console") as store:
-        if store is None:
-            print(f"{backend}: no server at 127.0.0.1:5432, left out")
-            yield None
-            return
-        folder = Path(tempfile.mkdtemp(prefix="bastion-bench-console-"))
-        try:
-            seconds = {}
-            started = time.perf_counter()
-            settings = load_demo(store, folder, size=DEMO_SIZE, events=demo_events)
-            seconds["demo"] = time.perf_counter() - started
-            with store.engine.connect() as conn:
-                stored = list(conn.execute(text("SELECT code FROM organisations")).scalars())
-            started = time.perf_counter()
-            codes = stored + seed_organisations(
-                store, max(0, organisations - len(stored)), trusts_every=100
+    with ExitStack() as stack:
+        if keep is not None and backend == "sqlite":
+            store, settings, count, seconds = stack.enter_context(
+                kept_store(keep, organisations, alerts, cases, demo_events)
             )
-            seconds["organisations"] = time.perf_counter() - started
-            end = datetime.now(UTC).replace(microsecond=0)
-            seconds["alerts"] = seed_alerts(store, alerts, codes, end, history=True)
-            seconds["cases"] = seed_cases(store, cases, codes)
-            app = create_app(store, settings, api_limit=(10**9, 60.0))
-            lead = lead_organisation(store)
-            people = {
-                "national analyst": (sign_in(store, national=True), None),
-                "member lead": (sign_in(store, national=False, org=lead), lead),
-                ADMIN: (sign_in(store, national=True, admin=True), None),
-            }
-            label = f"{backend}, {alerts:,} alerts, {len(codes):,} organisations, {cases:,} cases"
-            yield World(store, app, people, label, seconds)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            fresh = stack.enter_context(fresh_store(backend, "console"))
+            if fresh is None:
+                print(f"{backend}: no server at 127.0.0.1:5432, left out")
+                yield None
+                return
+            store = fresh
+            folder = Path(tempfile.mkdtemp(prefix="bastion-bench-console-"))
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
+            settings, count, seconds = seed(
+                store, folder, organisations, alerts, cases, demo_events
+            )
+        app = create_app(store, settings, api_limit=(10**9, 60.0))
+        lead = lead_organisation(store)
+        people = {
+            "national analyst": (sign_in(store, national=True), None),
+            "member lead": (sign_in(store, national=False, org=lead), lead),
+            ADMIN: (sign_in(store, national=True, admin=True), None),
+        }
+        label = f"{backend}, {alerts:,} alerts, {count:,} organisations, {cases:,} cases"
+        yield World(store, app, people, label, seconds)
 
 
 @contextmanager
@@ -282,10 +346,13 @@ async def timed_page(
 
 
 def measure_pages(
-    world: World, requests: int, profile: Path | None
+    world: World, requests: int, profile: Path | None, only: set[str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Measure every console page for every person; return the rows and what was left out."""
+    """Measure every console page (those in ``only``, if given) for every person; return
+    the rows and what was left out."""
     templates, left = console_pages(world.app)
+    if only is not None:
+        templates = [t for t in templates if t in only]
     results: list[dict[str, Any]] = []
     forbidden: set[str] = set()  # to the national analyst
     for role, (signed, org) in world.people.items():
@@ -343,6 +410,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile files here")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="SQLite: seed into this folder once (again if the sizes differ) and measure a copy",
+    )
+    parser.add_argument(
+        "--pages", default=None, help="measure only these pages (comma-separated, as /rules/{rule_id})"
+    )  # fmt: skip
     args = parser.parse_args(argv)
     loads = [load_average()]
     results: list[dict[str, Any]] = []
@@ -351,7 +427,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.backend not in (backend, "both"):
             continue
         with seeded_world(
-            backend, args.organisations, args.alerts, args.cases, args.demo_events
+            backend, args.organisations, args.alerts, args.cases, args.demo_events, args.keep
         ) as world:
             if world is None:
                 continue
@@ -361,7 +437,8 @@ def main(argv: list[str] | None = None) -> None:
                 for what, seconds in world.seconds.items()
             ]  # fmt: skip
             loads.append(load_average())
-            found, left = measure_pages(world, args.requests, args.profile)
+            only = set(args.pages.split(",")) if args.pages else None
+            found, left = measure_pages(world, args.requests, args.profile, only)
             results += found
             left_out |= {f"{k}, {backend}": v for k, v in left.items()}
             loads.append(load_average())

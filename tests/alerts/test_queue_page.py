@@ -51,6 +51,21 @@ def test_the_count_stops_at_the_cap_past_the_offset_and_says_so(store: Store) ->
     assert full.evidence  # one alert as list_alerts reads it: with its evidence
 
 
+def test_counting_none_says_only_whether_any_match_past_the_page(store: Store) -> None:
+    _alerts(store, 7)
+    with store.session() as session:
+        some = alert_page(session, AlertFilter(), limit=3, count_limit=0)
+        none = alert_page(session, AlertFilter(key="no-such-key"), limit=3, count_limit=0)
+        later = alert_page(session, AlertFilter(), limit=3, offset=3, count_limit=0)
+        past = alert_page(session, AlertFilter(), limit=3, offset=9, count_limit=0)
+        after = alert_page(session, AlertFilter(), limit=3, count_limit=0, cursor=some.next_cursor)
+    assert (len(some.alerts), some.total, some.exact) == (3, 0, False)  # "more than none"
+    assert (none.alerts, none.total, none.exact) == ([], 0, True)
+    assert (len(later.alerts), later.total, later.exact) == (3, 3, False)
+    assert (past.alerts, past.total, past.exact) == ([], 7, True)  # counted: all 7 before it
+    assert (len(after.alerts), after.total, after.exact) == (3, 0, False)
+
+
 @pytest.mark.parametrize("cursor", ["nope", "W10", "WyJpZCIsMSwiYSJd", "%%%"])
 def test_a_cursor_that_is_not_one_is_an_input_error(store: Store, cursor: str) -> None:
     _alerts(store, 2)

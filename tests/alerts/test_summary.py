@@ -91,3 +91,36 @@ def test_count_alerts_counts_what_the_filter_keeps(store: Store) -> None:
         assert count_alerts(session, AlertFilter(verdict="live")) == 2
         assert count_alerts(session, AlertFilter(verdict="live", orgs=["RAL"])) == 1
         assert count_alerts(session, AlertFilter(orgs=[])) == 0
+
+
+def test_rule_alerts_are_counted_by_the_rule_their_key_names(store: Store) -> None:
+    from bastion.alerts import count_rule_alerts
+
+    keys = [
+        "sigma:r1", "sigma:r1", "sigma:r1 {10.0.0.9}", "sigma:r2 {a b}", "sigma:R1",
+        "sigma:a:b", "sigma:", "builtin:port-scan:1.2.3.4", "builtin:port-scan:5.6.7.8",
+        "builtin:port-scan", "builtin:port-scanner:1.2.3.4", "builtin:", "other:r1",
+    ]  # fmt: skip
+    _store(store, [
+        *(_row(i, kind="rule", key=key) for i, key in enumerate(keys)),
+        _row(90, kind="indicator", key="sigma:r1"),  # not a rule's alert
+        _row(91, kind="rule", key="sigma:r1", seen=NOON - timedelta(days=9)),  # before
+        _row(92, kind="rule", key="sigma:r1", org_code="RJ1"),
+    ])  # fmt: skip
+    since = NOON - timedelta(days=7)
+    with store.session() as session:
+        found = count_rule_alerts(session, since=since, orgs=["RAL"])
+        national = count_rule_alerts(session, since=since, orgs=None)
+        none = count_rule_alerts(session, since=since, orgs=[])
+    assert sorted(found) == [
+        ("builtin:", "builtin:", 1),
+        ("builtin:", "builtin:port-scan", 3),
+        ("builtin:", "builtin:port-scanner", 1),
+        ("sigma:", "", 1),
+        ("sigma:", "R1", 1),
+        ("sigma:", "a:b", 1),
+        ("sigma:", "r1", 3),
+        ("sigma:", "r2", 1),
+    ]
+    assert ("sigma:", "r1", 4) in national
+    assert none == []

@@ -94,3 +94,38 @@ def test_pages_follow_one_another(archive: Path) -> None:
         archive, Scope.everything(), EventFilters(), limits=LIMITS, limit=3, offset=3
     )
     assert (first.rows.height, first.more, second.rows.height, second.more) == (3, True, 1, False)
+
+
+def test_a_kept_database_answers_for_the_archive_as_it_is_now(tmp_path: Path) -> None:
+    from bastion.boundary import sandbox
+
+    root = tmp_path / "archive"
+    first = pl.DataFrame(
+        {"@timestamp": [at(9)], "organization.id": ["RAL"], "event.original": ["ral one"]}
+    )
+    write_batch(first, root, "batch-1")
+    assert found(root, Scope.of(["RAL"])) == ["ral one"]
+    assert found(root, Scope.of(["RJ1"])) == []  # the same kept database, another scope
+    [kept] = [
+        h
+        for k, hunts in sandbox._OPENED._idle.items()
+        if k[0] == str(root.resolve())
+        for h in hunts
+    ]
+    second = first.with_columns(
+        pl.lit(at(10)).alias("@timestamp"), pl.lit("ral two").alias("event.original")
+    )
+    write_batch(second, root, "batch-2")
+    assert found(root, Scope.of(["RAL"])) == ["ral two", "ral one"]  # a new file: read
+    held = [
+        h
+        for k, hunts in sandbox._OPENED._idle.items()
+        if k[0] == str(root.resolve())
+        for h in hunts
+    ]
+    assert held
+    assert kept not in held  # the database of the old files is closed, not kept
+    assert kept._opened is None
+    compact(root, committed=lambda _batch: True)
+    assert found(root, Scope.of(["RAL"])) == ["ral two", "ral one"]  # compacted: the same
+    assert found(root, Scope.everything()) == ["ral two", "ral one"]

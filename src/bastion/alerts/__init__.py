@@ -9,7 +9,6 @@ from bastion.alerts.queries import (
     AlertPage,
     alert_page,
     count_alerts,
-    count_alerts_by_key,
     get_alert,
     list_alerts,
     require_org,
@@ -26,7 +25,7 @@ from bastion.alerts.store import (
     aggregate_candidates,
     record_alerts,
 )
-from bastion.alerts.summary import AlertSummary, Source, summarise_alerts
+from bastion.alerts.summary import AlertSummary, Source, count_rule_alerts, summarise_alerts
 
 __all__ = [
     "COUNT_CAP",
@@ -49,7 +48,7 @@ __all__ = [
     "aggregate_candidates",
     "alert_page",
     "count_alerts",
-    "count_alerts_by_key",
+    "count_rule_alerts",
     "get_alert",
     "groups_to_notify",
     "list_alerts",

@@ -21,7 +21,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
 from bastion.alerts.store import Alert, to_domain
 from bastion.core.errors import InputError, NotFoundError
-from bastion.core.events import AlertKind
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Severity
 
@@ -140,12 +139,18 @@ def alert_page(
         msg = f"unknown sort {sort!r}; choose one of {', '.join(_SORTS)}"
         raise InputError(msg)
     clauses = where.clauses()
-    matches = select(AlertRow.id).where(*clauses)
-    if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
-        # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
-        matches = matches.limit(bindparam("cap", offset + count_limit + 1, literal_execute=True))
-    total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
-    exact = count_limit is None or total <= offset + count_limit
+    fetch = limit is None or limit > 0  # a count alone (limit 0) reads no page
+    # Counting none on the first page: whether any match, the page itself says (the
+    # count, of one row at most, may cost a scan of every alert when few match).
+    counted = not (count_limit == 0 and offset == 0 and cursor is None and fetch)
+    total = 0
+    if counted:
+        matches = select(AlertRow.id).where(*clauses)
+        if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
+            # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
+            cap = offset + count_limit + 1
+            matches = matches.limit(bindparam("cap", cap, literal_execute=True))
+        total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
     if cursor is not None:
         value, last_id = _after(cursor, sort)
         keyset = tuple_(column, AlertRow.id)
@@ -157,8 +162,10 @@ def alert_page(
     page = page.order_by(*order).offset(bindparam("skip", offset, literal_execute=True))
     if limit is not None:
         page = page.limit(bindparam("size", limit, literal_execute=True))  # inline, as above
-    fetch = limit is None or limit > 0  # a count alone (limit 0) reads no page
     alerts = [to_domain(r, evidence=evidence) for r in session.execute(page)] if fetch else []
+    if not counted:
+        total = min(len(alerts), 1)
+    exact = count_limit is None or total <= offset + count_limit
     full = limit is not None and limit > 0 and len(alerts) == limit
     return AlertPage(
         alerts,
@@ -232,22 +239,6 @@ def _after(cursor: str, sort: str) -> tuple[Any, int]:
     if named != sort or not isinstance(last_id, int) or isinstance(last_id, bool) or not plain:
         raise InputError(msg)
     return value, last_id
-
-
-def count_alerts_by_key(
-    session: Session,
-    *,
-    kind: AlertKind,
-    since: datetime | None = None,
-    orgs: Sequence[str] | None = None,
-) -> dict[str, int]:
-    """Return how many alerts of ``kind`` each key has (last seen since ``since``, in ``orgs``)."""
-    query = select(AlertRow.key, func.count()).where(AlertRow.kind == kind.value)
-    if orgs is not None:
-        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
-    if since is not None:
-        query = query.where(AlertRow.last_seen >= as_utc(since))
-    return {str(k): int(n) for k, n in session.execute(query.group_by(AlertRow.key))}
 
 
 def get_alert(session: Session, alert_id: int, *, orgs: Sequence[str] | None = None) -> Alert:

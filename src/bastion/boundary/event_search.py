@@ -132,4 +132,7 @@ def search_events(
         f"SELECT {', '.join(_quoted(c) for c in COLUMNS)} FROM events{where} "
         'ORDER BY "@timestamp" DESC NULLS LAST'
     )
-    return run_sandboxed(root, sql, limits=limits, limit=limit, offset=offset, params=params)
+    # The query is this module's, the caller's values bound: a kept database may run it.
+    return run_sandboxed(
+        root, sql, limits=limits, limit=limit, offset=offset, params=params, reuse=True
+    )

@@ -450,6 +450,24 @@ def _copied(frame: pl.DataFrame) -> pl.DataFrame:
     return copied.cast(frame.schema)
 
 
+ArchiveState = tuple[tuple[str, int, int], ...]
+
+
+def archive_state(root: Path) -> ArchiveState:
+    """Return what the archive holds now: each visible file with its size and modification
+    time (nanoseconds). The same state reads the same events: a query's answer may be kept
+    while the state stays the same."""
+    state = []
+    for path in visible_files(root):
+        try:
+            stat = path.stat()
+        except OSError:  # gone since listed (a compaction): a state no later one equals
+            state.append((str(path), -1, -1))
+            continue
+        state.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
+
+
 def hunt(root: Path, sql: str, *, limit: int | None = None) -> pl.DataFrame:
     """Run one read-only SQL query over the archive's ``events`` view; return the rows.
 

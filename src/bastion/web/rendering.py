@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
+from starlette.datastructures import URLPath
 from starlette.requests import Request
+from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from bastion import __version__
@@ -69,18 +71,72 @@ def org_type_label(value: object) -> str:
     return ORG_TYPE_LABELS.get(key, key.replace("_", " ").capitalize())
 
 
+class RouteNames:
+    """The routes of one app by name, to build a link without walking every route.
+
+    ``Router.url_path_for`` tries each route in turn and FastAPI re-derives the routes
+    of every included router on each call (milliseconds a link). This flattens them
+    once and remembers, for a name and its parameters' names, the first route that
+    builds it, in the order the router tries them; the route itself then formats the
+    parameters, so the path (escaping included) is the router's own."""
+
+    def __init__(self, router: Any) -> None:
+        self.router = router
+        self.size = -1
+        self.routes: list[Any] = []
+        self.found: dict[tuple[str, frozenset[str]], Any] = {}
+
+    def path_for(self, name: str, params: dict[str, Any]) -> URLPath:
+        """Return the path of the route ``name`` with ``params`` (as ``url_path_for``)."""
+        size = len(self.router.routes)
+        if size != self.size:  # routes added since: flatten again (one list, then its size:
+            # a thread that sees the new size sees the new list)
+            self.routes = [
+                context
+                for route in self.router.routes
+                for context in (
+                    route.effective_route_contexts()
+                    if hasattr(route, "effective_route_contexts")
+                    else (route,)
+                )
+            ]
+            self.found = {}
+            self.size = size
+        key = (name, frozenset(params))
+        route = self.found.get(key)
+        if route is not None:
+            return cast(URLPath, route.url_path_for(name, **params))
+        for route in self.routes:
+            try:
+                path = route.url_path_for(name, **params)
+            except NoMatchFound:
+                continue
+            self.found[key] = route
+            return cast(URLPath, path)
+        raise NoMatchFound(name, params)
+
+
+def route_path(request: Request, name: str, /, **params: Any) -> str:
+    """Return the path (no scheme, no host) of the route ``name``, under the app's root
+    path: ``request.url_for(name, **params).path``, found by name in a dictionary."""
+    router = request.scope.get("router") or request.scope["app"]
+    names = getattr(router, "bastion_route_names", None)  # one per router, kept on it
+    if names is None:
+        names = RouteNames(router)
+        router.bastion_route_names = names
+    return names.path_for(name, params).make_absolute_url(base_url=request.base_url).path
+
+
 @jinja2.pass_context
 def path_for(context: Any, name: str, /, **params: Any) -> str:
     """Return the path (no scheme, no host) of the route ``name``, under the app's root path."""
-    request: Request = context["request"]
-    return request.url_for(name, **params).path
+    return route_path(context["request"], name, **params)
 
 
 @jinja2.pass_context
 def static_path(context: Any, file: str, /) -> str:
     """Return the path of a static asset, versioned so a new release is not served stale."""
-    request: Request = context["request"]
-    return f"{request.url_for('static', path=file).path}?v={__version__}"
+    return f"{route_path(context['request'], 'static', path=file)}?v={__version__}"
 
 
 @jinja2.pass_context

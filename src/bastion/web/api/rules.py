@@ -24,10 +24,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bastion import detect
-from bastion.alerts import AlertFilter, alert_page, count_alerts, count_alerts_by_key
+from bastion.alerts import AlertFilter, alert_page, count_alerts, count_rule_alerts
 from bastion.auth import Principal, Scope
 from bastion.core.errors import InputError, Location, NotFoundError, PermissionDenied
-from bastion.core.events import AlertKind
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 from bastion.web.api.alerts import AlertSummary
@@ -114,12 +113,11 @@ def rule_views(
         where = AlertFilter(orgs=scope.codes, since=since, rule=rule_id)
         counts[rule_id] = count_alerts(session, where)
     else:
-        for key, n in count_alerts_by_key(
-            session, kind=AlertKind.RULE, since=since, orgs=scope.codes
-        ).items():
-            rule = rule_of_key(key) if key.startswith(detect.KEY_PREFIX) else None
-            rule = rule or detect.builtin_rule_id(key)
-            if rule is not None:
+        # Grouped by the rule the key names in the database; a built-in check's named
+        # only if it is one.
+        for family, ident, n in count_rule_alerts(session, since=since, orgs=scope.codes):
+            rule = ident if family == detect.KEY_PREFIX else detect.builtin_rule_id(ident)
+            if rule:
                 counts[rule] = counts.get(rule, 0) + n
     off_globally = {s.rule_id for s in settings if s.org is None and not s.enabled}
     entries = [e for e in catalogue.entries if rule_id is None or e.id == rule_id]

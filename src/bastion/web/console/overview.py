@@ -6,6 +6,8 @@ figures, a national role the federation's.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from bastion import advisories as adv
 from bastion import orgs
 from bastion.alerts import AlertFilter, Verdict, count_alerts, summarise_alerts
-from bastion.boundary.hunting import hunt
+from bastion.boundary.hunting import archive_state, hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
@@ -36,10 +38,37 @@ def _days(today: date) -> list[date]:
     return [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
 
 
+# The archive's figures of recent overviews, by archive state, day and scope: opening
+# DuckDB over the archive costs a page more than it may (~0.1 s); the archive changes
+# when a batch is committed or compacted, far less often than the overview is opened.
+_ARCHIVED: OrderedDict[tuple[Any, ...], dict[date, tuple[int, int]]] = OrderedDict()
+_ARCHIVED_KEPT = 256
+_ARCHIVED_LOCK = threading.Lock()
+
+
 def archive_per_day(root: Path, scope: Scope, since: date) -> dict[date, tuple[int, int]]:
-    """Return events and blocked events per day from the archive, within ``scope``."""
+    """Return events and blocked events per day from the archive, within ``scope``.
+
+    Kept per scope while the archive's files stay the same (``archive_state``)."""
     if not root.is_dir():
         return {}
+    codes = None if scope.codes is None else frozenset(scope.codes)
+    state = archive_state(root)
+    key = (str(root), state, since, codes)
+    with _ARCHIVED_LOCK:
+        if key in _ARCHIVED:
+            _ARCHIVED.move_to_end(key)
+            return dict(_ARCHIVED[key])
+    found = _archive_per_day(root, scope, since)
+    if archive_state(root) == state:  # not changed while read: the figures are the state's
+        with _ARCHIVED_LOCK:
+            _ARCHIVED[key] = dict(found)
+            while len(_ARCHIVED) > _ARCHIVED_KEPT:
+                _ARCHIVED.popitem(last=False)
+    return found
+
+
+def _archive_per_day(root: Path, scope: Scope, since: date) -> dict[date, tuple[int, int]]:
     where = f"day >= '{since.isoformat()}'"
     if scope.codes is not None:
         # Codes are checked organisation codes (letters and digits); quoted all the same.

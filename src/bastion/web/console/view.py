@@ -28,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from bastion.auth import Principal, Scope
 from bastion.web.auth import PrincipalDep
 from bastion.web.deps import SessionDep, TemplatesDep
+from bastion.web.rendering import route_path
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -84,7 +85,7 @@ class View:
 
     def path(self, route: str, /, **params: object) -> str:
         """Return the path (no scheme, no host) of the route ``route``."""
-        return self.request.url_for(route, **params).path
+        return route_path(self.request, route, **params)
 
     def redirect(self, route: str, /, suffix: str = "", **params: object) -> RedirectResponse:
         """Send the browser on to the route ``route`` (with ``suffix``: a query or an anchor)."""
