@@ -119,15 +119,23 @@ def case_campaigns(
     view: Cases,
     kind: Annotated[str, Query(max_length=16)] = "",
     value: Annotated[str, Query(max_length=2000)] = "",
+    page: Page = 1,
 ) -> HTMLResponse:
-    """Show the observables several organisations share, or who one observable touches."""
-    one = cases.campaign(view.session, view.scope, kind, value) if kind and value else None
+    """Show the observables several organisations share, in the most organisations first a
+    page at a time, or who one observable touches."""
+    session, scope = view.session, view.scope
+    one = cases.campaign(session, scope, kind, value) if kind and value else None
     view.principal.require("cases:read")  # after the lookup: another tenant's campaign is 404 first
+    found = [] if one else cases.campaigns(
+        session, scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )  # fmt: skip
+    total = 0 if one else cases.count_campaigns(session, scope)
     return view.render(
         "cases/campaigns.html",
         campaign=one,
-        national=view.scope.national,
-        campaigns=[] if one else cases.campaigns(view.session, view.scope),
+        national=scope.national,
+        campaigns=found,
+        **paging(view.request, page, total, len(found), size=PAGE_SIZE, params={}),
     )
 
 
