@@ -59,6 +59,7 @@ class CaseStats:
     open_by_age: dict[str, int]
     days: tuple[Day, ...] = ()
     alerts: tuple[AlertResponse, ...] = ()  # the alerts' MTTA/MTTR, from their triage history
+    organisations: int = 0  # with cases in the period: by_organisation is one page of them
 
 
 def _stamp(session: Session, column: Any) -> Any:
@@ -88,9 +89,14 @@ _FIGURES = (
 )
 
 
-def _times(frame: pl.DataFrame, by: str | None = None) -> list[ResponseTimes]:
-    """Return MTTA/MTTR of ``frame`` (one slice, or one per value of ``by``) in one aggregation."""
+def _times(
+    frame: pl.DataFrame, by: str | None = None, *, page: tuple[int, int] | None = None
+) -> list[ResponseTimes]:
+    """Return MTTA/MTTR of ``frame`` (one slice, or one per value of ``by``) in one aggregation;
+    ``page``: only the (offset, limit) slices with the most cases first."""
     figures = frame.select(*_FIGURES) if by is None else frame.group_by(by).agg(*_FIGURES)
+    if page is not None and by is not None:
+        figures = figures.sort(["cases", by], descending=[True, False]).slice(*page)
     return [
         ResponseTimes(
             key=str(row[by]) if by else "all",
@@ -112,8 +118,13 @@ def case_stats(
     until: datetime | None = None,
     now: datetime | None = None,
     settings: Settings | None = None,
+    organisations: tuple[int, int] | None = None,
 ) -> CaseStats:
-    """Return MTTA/MTTR of the cases created in [since, until) and the open cases by age."""
+    """Return MTTA/MTTR of the cases created in [since, until) and the open cases by age.
+
+    Per organisation: every one, by code; with ``organisations`` (offset, limit) only that
+    page of them, the most cases first (a national period has thousands).
+    """
     moment = now or utcnow()
     end = as_utc(until) if until else moment
     start = as_utc(since) if since else end - timedelta(days=30)
@@ -153,12 +164,15 @@ def case_stats(
         severities.get(s, ResponseTimes(s, 0, 0, 0, None, None))
         for s in ("critical", "high", "medium", "low")
     )
-    by_org = tuple(sorted(_times(period, "org"), key=lambda t: t.key))
+    if organisations is None:
+        by_org = tuple(sorted(_times(period, "org"), key=lambda t: t.key))
+    else:
+        by_org = tuple(_times(period, "org", page=organisations))
     ages = _open_by_age(session, scope, moment)
     alerts = alert_response(session, start, end, scope.codes, settings)
     return CaseStats(
         start, end, _times(cases)[0], by_severity, by_org, ages, _days(cases, rows, start, end),
-        tuple(alerts),
+        tuple(alerts), period["org"].n_unique(),
     )  # fmt: skip
 
 

@@ -154,7 +154,10 @@ def case_stats(
     view.principal.require("cases:read")
     now = datetime.now(UTC)
     since = now - timedelta(days=days)
-    found = cases.case_stats(view.session, view.scope, since=since, now=now, settings=settings)
+    found = cases.case_stats(
+        view.session, view.scope, since=since, now=now, settings=settings,
+        organisations=((page - 1) * ORG_PAGE_SIZE, ORG_PAGE_SIZE),
+    )  # fmt: skip
     hours: Callable[[float | None], int] = lambda s: 0 if s is None else round(s / 3600)  # noqa: E731
     dates = [d.day for d in found.days]
     charts = {
@@ -172,17 +175,15 @@ def case_stats(
         ),
     }  # fmt: skip
     peak = max(found.open_by_age.values(), default=0)
-    ranked = sorted(found.by_organisation, key=lambda t: (-t.cases, t.key))
-    shown = ranked[(page - 1) * ORG_PAGE_SIZE : page * ORG_PAGE_SIZE]
     return view.render(
         "cases/stats.html",
         stats=found,
-        organisations=shown,
+        organisations=found.by_organisation,
         **paging(
             view.request,
             page,
-            len(ranked),
-            len(shown),
+            found.organisations,
+            len(found.by_organisation),
             size=ORG_PAGE_SIZE,
             params={"days": str(days)},
         ),
