@@ -90,7 +90,7 @@ def path_for(context: Any, name: str, /, **params: Any) -> str:
     """Return the path (no scheme, no host) of the route ``name``, under the app's root path:
     what ``request.url_for(name, **params).path`` is, its route found once by name."""
     request: Request = context["request"]
-    provider: Any = request.scope.get("router") or request.scope.get("app")
+    provider = request.scope.get("router") or request.scope.get("app")
     known: dict[str, Any] | None = getattr(provider, _BY_NAME, None)
     if known is None:
         known = {}
