@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from starlette.requests import Request
-from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from bastion import __version__
@@ -71,38 +69,11 @@ def org_type_label(value: object) -> str:
     return ORG_TYPE_LABELS.get(key, key.replace("_", " ").capitalize())
 
 
-# The attribute of an app's router holding its routes by name, as path_for found them:
-# Starlette looks a name up by trying every route in turn (a quarter of a millisecond
-# with the console's few hundred), and a list page links each of its rows.
-_BY_NAME = "_bastion_routes_by_name"
-
-
-def _leaves(routes: Any) -> Iterator[Any]:
-    """Yield the routes of ``routes`` that each answer for their own name (included
-    routers' routes in their place)."""
-    for route in routes:
-        contexts = getattr(route, "effective_route_contexts", None)
-        yield from contexts() if contexts else (route,)
-
-
 @jinja2.pass_context
 def path_for(context: Any, name: str, /, **params: Any) -> str:
-    """Return the path (no scheme, no host) of the route ``name``, under the app's root path:
-    what ``request.url_for(name, **params).path`` is, its route found once by name."""
+    """Return the path (no scheme, no host) of the route ``name``, under the app's root path."""
     request: Request = context["request"]
-    provider = request.scope.get("router") or request.scope.get("app")
-    known: dict[str, Any] | None = getattr(provider, _BY_NAME, None)
-    if known is None:
-        known = {}
-        setattr(provider, _BY_NAME, known)
-    for route in (known[name],) if name in known else _leaves(provider.routes):
-        try:
-            found = route.url_path_for(name, **params)
-        except NoMatchFound:
-            continue
-        known[name] = route
-        return str(found.make_absolute_url(base_url=request.base_url).path)
-    return request.url_for(name, **params).path  # another set of parameters, or none such
+    return request.url_for(name, **params).path
 
 
 @jinja2.pass_context
