@@ -16,8 +16,6 @@ the ASGI app in this process, after one warm-up request. Figures: p50 and p95 la
 (target: p95 under 100 ms) and the CPU milliseconds a request took in this process
 (less sensitive than wall time to the other work on a shared machine).
 
-``--keep DIR`` seeds a SQLite store in DIR once and later runs with the same sizes
-reuse a copy of it; ``--pages /cases,/cases/stats`` measures only those pages.
 ``--profile DIR`` runs each page's requests under cProfile, the app's threadpool run
 inline so the profile sees the handlers, and writes ``DIR/<page> (<role>).prof``.
 """
@@ -27,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import re
 import shutil
 import tempfile
@@ -41,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bastion.store import Store, upgrade
+from bastion.store import Store
 from bench._soc import (
     Signed,
     fresh_store,
@@ -205,111 +202,45 @@ def lead_organisation(store: Store) -> str:
         return str(conn.execute(text(sql), {"name": DEMO_LEAD}).scalar_one())
 
 
-def seed_world(
-    store: Store, folder: Path, organisations: int, alerts: int, cases: int, demo_events: int
-) -> dict[str, float]:
-    """Load the demo into ``store`` (data folder ``folder``), then the bulk organisations,
-    alerts and cases; return the seconds each part took."""
-    seconds = {}
-    started = time.perf_counter()
-    load_demo(store, folder, size=DEMO_SIZE, events=demo_events)
-    seconds["demo"] = time.perf_counter() - started
-    with store.engine.connect() as conn:
-        stored = list(conn.execute(text("SELECT code FROM organisations")).scalars())
-    started = time.perf_counter()
-    codes = stored + seed_organisations(
-        store, max(0, organisations - len(stored)), trusts_every=100
-    )
-    seconds["organisations"] = time.perf_counter() - started
-    end = datetime.now(UTC).replace(microsecond=0)
-    seconds["alerts"] = seed_alerts(store, alerts, codes, end, history=True)
-    seconds["cases"] = seed_cases(store, cases, codes)
-    return seconds
-
-
 @contextmanager
-def kept_store(
-    keep: Path, sizes: tuple[int, ...]
-) -> Iterator[tuple[Store, Path, dict[str, float]]]:
-    """Yield a working copy of the SQLite store (and its data folder) seeded once with
-    ``sizes`` under ``keep``: the first run seeds it there, later runs copy it."""
-    seed = keep / "sqlite-{}-{}-{}-{}".format(*sizes)
-    done = seed / "seconds.json"
-    if not done.exists():
-        shutil.rmtree(seed, ignore_errors=True)
-        (seed / "data").mkdir(parents=True)
-        store = Store.from_url(f"sqlite:///{seed / 'bastion.db'}")
-        try:
-            upgrade(store.engine)
-            done.write_text(json.dumps(seed_world(store, seed / "data", *sizes)))
-        finally:
-            store.dispose()
-    else:
-        print(f"  reusing the store seeded in {seed}", flush=True)
-    work = Path(tempfile.mkdtemp(prefix="bastion-bench-console-", dir=keep))
-    shutil.copytree(seed, work, dirs_exist_ok=True)
-    store = Store.from_url(f"sqlite:///{work / 'bastion.db'}")
-    try:
-        yield store, work / "data", json.loads(done.read_text())
-    finally:
-        store.dispose()
-        shutil.rmtree(work, ignore_errors=True)
+def seeded_world(
+    backend: str, organisations: int, alerts: int, cases: int, demo_events: int
+) -> Iterator[World | None]:
+    """Yield the demo plus the bulk organisations, alerts and cases on ``backend``, or None."""
+    from bastion.web import create_app
 
-
-@contextmanager
-def seeded_store(
-    backend: str, sizes: tuple[int, ...], keep: Path | None
-) -> Iterator[tuple[Store, Path, dict[str, float]] | None]:
-    """Yield a store seeded with ``sizes``, its data folder and the seconds seeding took."""
-    if keep is not None and backend == "sqlite":
-        with kept_store(keep, sizes) as kept:
-            yield kept
-        return
     with fresh_store(backend, "console") as store:
         if store is None:
+            print(f"{backend}: no server at 127.0.0.1:5432, left out")
             yield None
             return
         folder = Path(tempfile.mkdtemp(prefix="bastion-bench-console-"))
         try:
-            yield store, folder, seed_world(store, folder, *sizes)
+            seconds = {}
+            started = time.perf_counter()
+            settings = load_demo(store, folder, size=DEMO_SIZE, events=demo_events)
+            seconds["demo"] = time.perf_counter() - started
+            with store.engine.connect() as conn:
+                stored = list(conn.execute(text("SELECT code FROM organisations")).scalars())
+            started = time.perf_counter()
+            codes = stored + seed_organisations(
+                store, max(0, organisations - len(stored)), trusts_every=100
+            )
+            seconds["organisations"] = time.perf_counter() - started
+            end = datetime.now(UTC).replace(microsecond=0)
+            seconds["alerts"] = seed_alerts(store, alerts, codes, end, history=True)
+            seconds["cases"] = seed_cases(store, cases, codes)
+            app = create_app(store, settings, api_limit=(10**9, 60.0))
+            lead = lead_organisation(store)
+            people = {
+                "national analyst": (sign_in(store, national=True), None),
+                "member lead": (sign_in(store, national=False, org=lead), lead),
+                ADMIN: (sign_in(store, national=True, admin=True), None),
+            }
+            label = f"{backend}, {alerts:,} alerts, {len(codes):,} organisations, {cases:,} cases"
+            yield World(store, app, people, label, seconds)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def seeded_world(
-    backend: str,
-    organisations: int,
-    alerts: int,
-    cases: int,
-    demo_events: int,
-    keep: Path | None = None,
-) -> Iterator[World | None]:
-    """Yield the demo plus the bulk organisations, alerts and cases on ``backend``, or None.
-
-    ``keep``: a folder where a SQLite store is seeded once and reused by later runs.
-    """
-    from bastion.core.settings import Settings
-    from bastion.web import create_app
-
-    with seeded_store(backend, (organisations, alerts, cases, demo_events), keep) as seeded:
-        if seeded is None:
-            print(f"{backend}: no server at 127.0.0.1:5432, left out")
-            yield None
-            return
-        store, folder, seconds = seeded
-        settings = Settings(data_dir=folder)
-        app = create_app(store, settings, api_limit=(10**9, 60.0))
-        lead = lead_organisation(store)
-        people = {
-            "national analyst": (sign_in(store, national=True), None),
-            "member lead": (sign_in(store, national=False, org=lead), lead),
-            ADMIN: (sign_in(store, national=True, admin=True), None),
-        }
-        with store.engine.connect() as conn:
-            count = conn.execute(text("SELECT COUNT(*) FROM organisations")).scalar_one()
-        label = f"{backend}, {alerts:,} alerts, {count:,} organisations, {cases:,} cases"
-        yield World(store, app, people, label, seconds)
 
 
 @contextmanager
@@ -351,13 +282,10 @@ async def timed_page(
 
 
 def measure_pages(
-    world: World, requests: int, profile: Path | None, only: set[str] | None = None
+    world: World, requests: int, profile: Path | None
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Measure every console page (or those in ``only``) for every person; return the rows
-    and what was left out."""
+    """Measure every console page for every person; return the rows and what was left out."""
     templates, left = console_pages(world.app)
-    if only:
-        templates = [template for template in templates if template in only]
     results: list[dict[str, Any]] = []
     forbidden: set[str] = set()  # to the national analyst
     for role, (signed, org) in world.people.items():
@@ -415,12 +343,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile files here")
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--keep", type=Path, default=None, help="seed SQLite here once; reuse it on later runs"
-    )
-    parser.add_argument(
-        "--pages", default="", help="only these page paths, comma-separated: /cases,/cases/stats"
-    )
     args = parser.parse_args(argv)
     loads = [load_average()]
     results: list[dict[str, Any]] = []
@@ -429,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.backend not in (backend, "both"):
             continue
         with seeded_world(
-            backend, args.organisations, args.alerts, args.cases, args.demo_events, args.keep
+            backend, args.organisations, args.alerts, args.cases, args.demo_events
         ) as world:
             if world is None:
                 continue
@@ -439,8 +361,7 @@ def main(argv: list[str] | None = None) -> None:
                 for what, seconds in world.seconds.items()
             ]  # fmt: skip
             loads.append(load_average())
-            only = {page for page in args.pages.split(",") if page}
-            found, left = measure_pages(world, args.requests, args.profile, only)
+            found, left = measure_pages(world, args.requests, args.profile)
             results += found
             left_out |= {f"{k}, {backend}": v for k, v in left.items()}
             loads.append(load_average())
