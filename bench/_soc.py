@@ -288,7 +288,7 @@ def case_rows(
 def seed_cases(store: Store, cases: int, codes: list[str]) -> float:
     """Load ``cases`` cases opened over the last ``5 cases`` minutes, after any already
     stored, case ``n`` at organisation ``codes[n % len(codes)]``; return the seconds taken."""
-    from bastion.cases import models
+    from bastion.cases import models, recount_all
 
     started = time.perf_counter()
     base = largest_id(store, "cases")
@@ -300,6 +300,8 @@ def seed_cases(store: Store, cases: int, codes: list[str]) -> float:
         rows = case_rows(first, min(CASE_CHUNK, cases + 1 - first), codes, start, base=base)
         for name, batch in rows.items():
             bulk_insert(store, tables[name], batch)
+    with store.session() as session:  # each observable's spread, as the service keeps it
+        recount_all(session)
     after_bulk_load(store, ["cases"])
     return time.perf_counter() - started
 

@@ -280,6 +280,65 @@ def test_campaign_names_shareable_organisations_and_only_counts_the_others(
     assert ([(a.org, a.alerts) for a in ip.affected], ip.others) == ([("RAL", 1)], 2)
 
 
+def spread(store: Store) -> list[tuple[str, str, int, int]]:
+    """Every observable's kept spread, then the same counted afresh: they must agree."""
+    with store.session() as session:
+        kept = [(s.kind, s.value, s.organisations, s.cases) for s in cases.campaigns(
+            session, NATIONAL, min_organisations=1, limit=None)]  # fmt: skip
+        cases.recount_all(session)
+        fresh = [(s.kind, s.value, s.organisations, s.cases) for s in cases.campaigns(
+            session, NATIONAL, min_organisations=1, limit=None)]  # fmt: skip
+        session.rollback()
+    assert kept == fresh
+    return kept
+
+
+def test_campaign_counts_follow_observables_alerts_and_merges(
+    sqlite_store: Store, federation: dict[str, int]
+) -> None:
+    first, second, third = (new_case(sqlite_store, o) for o in ("RAL", "RJ1", "RJ1"))
+    with sqlite_store.session() as session:
+        for case in (first, second, third):
+            cases.add_observable(
+                session, case.id, "domain", "c2.example", actor=ACTOR, scope=NATIONAL
+            )
+    assert spread(sqlite_store) == [("domain", "c2.example", 2, 3)]
+    with sqlite_store.session() as session:  # the alert brings its address and adds RKE
+        cases.merge_alert(session, first.id, federation["RKE"], actor=ACTOR, scope=NATIONAL)
+    assert spread(sqlite_store) == [
+        ("domain", "c2.example", 3, 3),
+        ("ip", BAD_IP, 2, 1),  # the case is RAL's and RKE's now
+    ]
+    with sqlite_store.session() as session:  # the third's observable is the second's twin
+        cases.merge_cases(session, second.id, third.id, actor=ACTOR, scope=NATIONAL)
+        cases.add_observable(session, second.id, "ip", BAD_IP, actor=ACTOR, scope=NATIONAL)
+        pages = [
+            [s.value for s in cases.campaigns(session, NATIONAL, limit=1, offset=n)]
+            for n in (0, 1, 2)
+        ]
+        total = cases.count_campaigns(session, NATIONAL)
+        mine = [s.value for s in cases.campaigns(session, Scope.of(["RKE"]))]
+    # As many organisations each: by value, the address first.
+    assert spread(sqlite_store) == [("ip", BAD_IP, 3, 2), ("domain", "c2.example", 3, 2)]
+    assert (pages, total) == ([[BAD_IP], ["c2.example"], []], 2)
+    assert mine == [BAD_IP, "c2.example"]  # RKE's case has both
+
+
+def test_stats_page_the_organisations_most_cases_first(
+    sqlite_store: Store, federation: dict[str, int]
+) -> None:
+    for org in ("RKE", "RJ1", "RJ1", "RAL"):
+        new_case(sqlite_store, org)
+    with sqlite_store.session() as session:
+        every = cases.case_stats(session, NATIONAL)
+        pages = [cases.case_stats(session, NATIONAL, organisations=(n, 2)) for n in (0, 2)]
+    assert [o.key for o in every.by_organisation] == ["RAL", "RJ1", "RKE"]  # CLI, API: all
+    assert [[o.key for o in p.by_organisation] for p in pages] == [["RJ1", "RAL"], ["RKE"]]
+    assert [p.organisations for p in (every, *pages)] == [3, 3, 3]
+    assert pages[0].by_organisation[0].cases == 2
+    assert pages[0].overall == every.overall
+
+
 def test_stats_measure_time_to_acknowledge_and_resolve_and_age_the_open_cases(
     sqlite_store: Store, federation: dict[str, int]
 ) -> None:

@@ -112,3 +112,60 @@ async def test_a_lead_merges_its_own_cases_but_not_anothers(store: Store, client
     with store.session() as session:
         assert cases.get_case(session, second.id, Scope.everything()).merged_into == made["RAL"]
         assert cases.get_case(session, made["RJ1"], Scope.everything()).merged_into is None
+
+
+async def test_response_times_page_the_organisations_most_cases_first(
+    store: Store, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bastion.web.console import cases as console_cases
+
+    shared_observable(store)  # one case each at RAL, RJ1 and A81001
+    with store.session() as session:
+        for title in ("Second at RJ1", "Third at RJ1"):
+            cases.create_case(
+                session, cases.CaseDraft(title, ("RJ1",)), actor=Actor.cli("t"),
+                scope=Scope.everything(),
+            )  # fmt: skip
+    monkeypatch.setattr(console_cases, "ORG_PAGE_SIZE", 2)
+    async with client_as("analyst") as analyst:
+        first = await analyst.get("/cases/stats")
+        second = await analyst.get("/cases/stats", params={"page": 2, "days": 7})
+    assert (first.status_code, second.status_code) == (200, 200)
+    rows = [
+        s for s in ("all", "critical", "RJ1", "A81001", "RAL") if f'data-slice="{s}"' in first.text
+    ]
+    assert rows == ["all", "critical", "RJ1", "A81001"]  # RJ1's three cases first, then by code
+    assert first.text.index('data-slice="RJ1"') < first.text.index('data-slice="A81001"')
+    assert "page 1 of 2" in first.text
+    assert 'href="/cases/stats?days=30&amp;page=2"' in first.text
+    assert 'data-slice="RAL"' in second.text  # the rest on the next page, the period kept
+    assert 'data-slice="RJ1"' not in second.text
+    assert 'data-slice="all"' in second.text  # the national and severity figures on every page
+    assert '<option value="7" selected>' in second.text
+
+
+async def test_the_campaign_list_pages_the_most_widespread_first(
+    store: Store, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bastion.web.console import cases as console_cases
+
+    shared_observable(store)  # c2.example at three organisations
+    with store.session() as session:
+        for org, value in (("RAL", "two.example"), ("RJ1", "two.example"), ("RAL", "one.example")):
+            case = cases.create_case(
+                session, cases.CaseDraft(f"{value} at {org}", (org,)), actor=Actor.cli("t"),
+                scope=Scope.everything(),
+            )  # fmt: skip
+            cases.add_observable(
+                session, case.id, "domain", value, actor=Actor.cli("t"), scope=Scope.everything()
+            )
+    monkeypatch.setattr(console_cases, "PAGE_SIZE", 1)
+    async with client_as("analyst") as analyst:
+        first = await analyst.get("/cases/campaigns")
+        second = await analyst.get("/cases/campaigns", params={"page": 2})
+    assert "c2.example" in first.text
+    assert "two.example" not in first.text
+    assert "page 1 of 2" in first.text
+    assert "two.example" in second.text
+    assert "c2.example" not in second.text
+    assert "one.example" not in first.text + second.text  # one organisation: no campaign

@@ -1,6 +1,14 @@
 """SOC cases over alerts: tasks, timeline, observables, regulatory clocks, campaigns, MTTA/MTTR."""
 
-from bastion.cases.campaigns import Affected, Campaign, CampaignSummary, campaign, campaigns
+from bastion.cases.campaigns import (
+    Affected,
+    Campaign,
+    CampaignSummary,
+    campaign,
+    campaigns,
+    count_campaigns,
+    recount_all,
+)
 from bastion.cases.config import clock_policy, notifier
 from bastion.cases.domain import (
     CLOCK_LABELS,
@@ -87,6 +95,7 @@ __all__ = [
     "campaigns",
     "case_stats",
     "clock_policy",
+    "count_campaigns",
     "create_case",
     "get_case",
     "link_advisory",
@@ -95,6 +104,7 @@ __all__ = [
     "merge_cases",
     "notifier",
     "promote_alert",
+    "recount_all",
     "remind_clocks",
     "report_clock",
     "sent_notifications",

@@ -11,10 +11,11 @@ view is no oracle for what other members have seen.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, delete, func, insert, select, tuple_
+from sqlalchemy.orm import Session
 
 from bastion.cases import alertlinks
 from bastion.cases.domain import (
@@ -24,10 +25,11 @@ from bastion.cases.domain import (
     observable_value,
     parse_choice,
 )
-from bastion.cases.models import CaseOrgRow, ObservableRow
+from bastion.cases.models import CampaignRow, CaseOrgRow, ObservableRow
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import Tlp
+from bastion.store.locks import transaction_lock
 
 
 @dataclass(frozen=True)
@@ -96,33 +98,93 @@ def campaign(session: Session, scope: Scope, kind: str, value: str) -> Campaign:
 
 
 def campaigns(
-    session: Session, scope: Scope, *, min_organisations: int = 2, limit: int = 100
+    session: Session,
+    scope: Scope,
+    *,
+    min_organisations: int = 2,
+    limit: int | None = 100,
+    offset: int = 0,
 ) -> list[CampaignSummary]:
-    """Return the observables in cases of at least ``min_organisations`` organisations.
+    """Return the observables in cases of at least ``min_organisations`` organisations, in
+    the most organisations first (``limit`` of them from ``offset``), from the counts kept
+    in ``case_campaigns``. A member gets only those in its own organisations' cases."""
+    query = _spread(scope, min_organisations).order_by(
+        CampaignRow.organisations.desc(), CampaignRow.value, CampaignRow.kind
+    )
+    rows = session.execute(query.offset(offset).limit(limit))
+    return [CampaignSummary(k, v, int(n), int(c)) for k, v, n, c in rows]
 
-    A member gets only those in its own organisations' cases.
+
+def count_campaigns(session: Session, scope: Scope, *, min_organisations: int = 2) -> int:
+    """Return how many observables :func:`campaigns` lists in all, over every page."""
+    spread = _spread(scope, min_organisations).subquery()
+    return int(session.scalar(select(func.count()).select_from(spread)) or 0)
+
+
+def _spread(scope: Scope, min_organisations: int) -> Select[str, str, int, int]:
+    query = select(
+        CampaignRow.kind, CampaignRow.value, CampaignRow.organisations, CampaignRow.cases
+    ).where(CampaignRow.organisations >= min_organisations)
+    if scope.codes is not None:
+        # The member's own observables (a few), each looked up by its key.
+        own = (
+            select(ObservableRow.kind, ObservableRow.value)
+            .join(CaseOrgRow, CaseOrgRow.case_id == ObservableRow.case_id)
+            .where(CaseOrgRow.org_code.in_(scope.codes))
+        )
+        query = query.where(tuple_(CampaignRow.kind, CampaignRow.value).in_(own))
+    return query
+
+
+def recount(session: Session, observables: Iterable[tuple[str, str]]) -> None:
+    """Count again the organisations and cases that have each (kind, value) of
+    ``observables``, after this transaction changed an observable or a case's organisations.
+
+    On PostgreSQL each observable's count is taken under a lock held to the end of the
+    transaction, so two transactions changing the same observable at once count in turn,
+    the second seeing the first's rows; SQLite has one writer at a time.
     """
-    orgs = func.count(CaseOrgRow.org_code.distinct())
-    query = (
+    for kind, value in sorted(set(observables)):
+        transaction_lock(session, f"case-campaign:{kind}:{value}")
+        organisations, cases = session.execute(
+            select(
+                func.count(CaseOrgRow.org_code.distinct()),
+                func.count(ObservableRow.case_id.distinct()),
+            )
+            .join(CaseOrgRow, CaseOrgRow.case_id == ObservableRow.case_id)
+            .where(ObservableRow.kind == kind, ObservableRow.value == value)
+        ).one()
+        row = session.get(CampaignRow, (kind, value))
+        if not cases:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(
+                CampaignRow(kind=kind, value=value, organisations=organisations, cases=cases)
+            )
+        else:
+            row.organisations, row.cases = organisations, cases
+    session.flush()
+
+
+def observables_of(session: Session, case_id: int) -> set[tuple[str, str]]:
+    """Return the (kind, value) of each observable of case ``case_id``."""
+    query = select(ObservableRow.kind, ObservableRow.value).where(ObservableRow.case_id == case_id)
+    return {(kind, value) for kind, value in session.execute(query)}
+
+
+def recount_all(session: Session) -> None:
+    """Count every observable again, from scratch (after rows were loaded in bulk)."""
+    session.execute(delete(CampaignRow))
+    grouped = (
         select(
             ObservableRow.kind,
             ObservableRow.value,
-            orgs,
+            func.count(CaseOrgRow.org_code.distinct()),
             func.count(ObservableRow.case_id.distinct()),
         )
         .join(CaseOrgRow, CaseOrgRow.case_id == ObservableRow.case_id)
         .group_by(ObservableRow.kind, ObservableRow.value)
-        .having(orgs >= min_organisations)
     )
-    if scope.codes is not None:
-        # The member's own observables first (a few), then only theirs aggregated: not
-        # every observable of the federation tested against the member's cases.
-        mine, mine_org = aliased(ObservableRow), aliased(CaseOrgRow)
-        own = (
-            select(mine.kind, mine.value)
-            .join(mine_org, mine_org.case_id == mine.case_id)
-            .where(mine_org.org_code.in_(scope.codes))
-        )
-        query = query.where(tuple_(ObservableRow.kind, ObservableRow.value).in_(own))
-    rows = session.execute(query.order_by(orgs.desc(), ObservableRow.value).limit(limit))
-    return [CampaignSummary(k, v, int(n), int(c)) for k, v, n, c in rows]
+    columns = ("kind", "value", "organisations", "cases")
+    session.execute(insert(CampaignRow).from_select(columns, grouped))

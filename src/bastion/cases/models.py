@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
@@ -18,6 +18,7 @@ from bastion.store.base import Base, UtcDateTime
 
 class CaseRow(Base):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_open_age", "status", "merged_into", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -39,7 +40,7 @@ class CaseRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     resolution: Mapped[str] = mapped_column(String(500), default="")
     merged_into: Mapped[int | None] = mapped_column(Integer)
 
@@ -86,6 +87,19 @@ class ObservableRow(Base):
     value: Mapped[str] = mapped_column(String(2000), index=True)
     tlp: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class CampaignRow(Base):
+    """How many organisations and cases have one observable: kept by the cases service
+    whenever an observable or a case's organisations change (``campaigns.recount``)."""
+
+    __tablename__ = "case_campaigns"
+    __table_args__ = (Index("ix_case_campaigns_spread", "organisations", "value"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    organisations: Mapped[int] = mapped_column(Integer)
+    cases: Mapped[int] = mapped_column(Integer)
 
 
 class TaskRow(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.cases import alertlinks
+from bastion.cases.campaigns import observables_of, recount
 from bastion.cases.domain import (
     Case,
     CaseDraft,
@@ -205,6 +206,7 @@ def _link_alerts(
         )  # fmt: skip
         _observe_alert(session, row, alert)
     session.flush()
+    recount(session, observables_of(session, row.id))  # its observables, its organisations
     return sorted(set(wanted) - have)
 
 
@@ -284,6 +286,7 @@ def merge_cases(
         raise InputError(msg)
     target = _open_case(session, target_id, scope)
     source = _open_case(session, source_id, scope)
+    spread = observables_of(session, target.id) | observables_of(session, source.id)
     codes = set(_orgs(session, target))
     for code in _orgs(session, source):
         if code not in codes:
@@ -304,6 +307,7 @@ def merge_cases(
     session.flush()
     session.execute(delete(ObservableRow).where(ObservableRow.case_id == source.id))
     session.execute(delete(CaseAdvisoryRow).where(CaseAdvisoryRow.case_id == source.id))
+    recount(session, spread)
     target.tags = sorted({*target.tags, *source.tags})
     target.techniques = sorted({*target.techniques, *source.techniques})
     ranks = list(CaseSeverity)
@@ -441,6 +445,7 @@ def add_observable(
     item = ObservableRow(case_id=row.id, kind=which.value, value=text, tlp=marking, note=note[:500])
     session.add(item)
     session.flush()
+    recount(session, [(which.value, text)])
     _timeline(session, row, actor, "observable", f"{which.value} {text}", observable=item.id)
     _record(
         session,

@@ -23,6 +23,7 @@ from bastion.web.console.view import View
 from bastion.web.deps import SettingsDep
 
 PAGE_SIZE = 50
+ORG_PAGE_SIZE = 50  # organisations a page of response times shows
 STEPS = (
     *("status", "assign", "note", "task", "task_status", "observable", "alert", "clock"),
     *("advisory", "health", "merge", "tags", "techniques", "evidence"),
@@ -118,29 +119,45 @@ def case_campaigns(
     view: Cases,
     kind: Annotated[str, Query(max_length=16)] = "",
     value: Annotated[str, Query(max_length=2000)] = "",
+    page: Page = 1,
 ) -> HTMLResponse:
-    """Show the observables several organisations share, or who one observable touches."""
-    one = cases.campaign(view.session, view.scope, kind, value) if kind and value else None
+    """Show the observables several organisations share, in the most organisations first a
+    page at a time, or who one observable touches."""
+    session, scope = view.session, view.scope
+    one = cases.campaign(session, scope, kind, value) if kind and value else None
     view.principal.require("cases:read")  # after the lookup: another tenant's campaign is 404 first
+    found = [] if one else cases.campaigns(
+        session, scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )  # fmt: skip
+    total = 0 if one else cases.count_campaigns(session, scope)
     return view.render(
         "cases/campaigns.html",
         campaign=one,
-        national=view.scope.national,
-        campaigns=[] if one else cases.campaigns(view.session, view.scope),
+        national=scope.national,
+        campaigns=found,
+        **paging(view.request, page, total, len(found), size=PAGE_SIZE, params={}),
     )
 
 
 @router.get("/cases/stats", name="case_stats")
 def case_stats(
-    view: Cases, settings: SettingsDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+    view: Cases,
+    settings: SettingsDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    page: Page = 1,
 ) -> HTMLResponse:
-    """Show MTTA and MTTR over the last ``days`` days, charted per day, and open cases by age."""
+    """Show MTTA and MTTR over the last ``days`` days, charted per day, and open cases by age:
+    nationally and per severity, then the organisations with the most cases first, a page
+    of ORG_PAGE_SIZE at a time (a national period has thousands)."""
     from datetime import timedelta
 
     view.principal.require("cases:read")
     now = datetime.now(UTC)
     since = now - timedelta(days=days)
-    found = cases.case_stats(view.session, view.scope, since=since, now=now, settings=settings)
+    found = cases.case_stats(
+        view.session, view.scope, since=since, now=now, settings=settings,
+        organisations=((page - 1) * ORG_PAGE_SIZE, ORG_PAGE_SIZE),
+    )  # fmt: skip
     hours: Callable[[float | None], int] = lambda s: 0 if s is None else round(s / 3600)  # noqa: E731
     dates = [d.day for d in found.days]
     charts = {
@@ -161,6 +178,15 @@ def case_stats(
     return view.render(
         "cases/stats.html",
         stats=found,
+        organisations=found.by_organisation,
+        **paging(
+            view.request,
+            page,
+            found.organisations,
+            len(found.by_organisation),
+            size=ORG_PAGE_SIZE,
+            params={"days": str(days)},
+        ),
         charts=charts,
         days=days,
         ages=[(k, v, share_bar(v, peak)) for k, v in found.open_by_age.items()],
