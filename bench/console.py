@@ -257,6 +257,7 @@ def kept_store(
     try:
         shutil.copytree(keep, folder, dirs_exist_ok=True)  # the people signed in stay out
         store = Store.from_url(f"sqlite:///{folder / 'bastion.db'}")
+        upgrade(store.engine)  # a store kept from an older schema takes the newer migrations
         try:
             yield store, Settings(data_dir=folder / "data"), kept["organisations"], kept["seconds"]
         finally:
