@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any
 
+STAGGER = 0.025  # seconds between two connections' opening
+
 
 def _request(method: str, path: str, headers: dict[str, str], body: str, host: str) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
@@ -50,8 +52,17 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _connection(
-    host: str, port: int, requests: list[bytes], offset: int, until: float, out: dict[str, Any]
+    host: str,
+    port: int,
+    requests: list[bytes],
+    offset: int,
+    times: tuple[float, float, float],
+    out: dict[str, Any],
 ) -> None:
+    """Open one connection at ``times[0]``, warm it up until ``times[1]``, then count its
+    answers until ``times[2]``."""
+    opened, warm_until, until = times
+    await asyncio.sleep(max(0.0, opened - time.perf_counter()))
     reader, writer = await asyncio.open_connection(host, port)
     i = offset
     try:
@@ -59,35 +70,39 @@ async def _connection(
             sent = time.perf_counter()
             writer.write(requests[i % len(requests)])
             status = await _read_response(reader)
-            out["latencies"].append(time.perf_counter() - sent)
-            out["status"][status] = out["status"].get(status, 0) + 1
+            if sent >= warm_until:
+                out["latencies"].append(time.perf_counter() - sent)
+                out["status"][status] = out["status"].get(status, 0) + 1
             i += 1
     finally:
         writer.close()
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run the spec's load; return what it measured."""
+    """Run the spec's load; return what it measured.
+
+    The connections open a few milliseconds apart, as clients arrive, rather than in one
+    instant: a server's processes share one listening socket, and a burst of connections
+    can all be accepted by the first process to wake, leaving the others idle for the
+    whole run (runs of the same case differed by half with them opened at once).
+    """
     host, port = spec["host"], int(spec["port"])
     requests = [
         _request(r["method"], r["path"], r.get("headers", {}), r.get("body", ""), host)
         for r in spec["requests"]
     ]
     out: dict[str, Any] = {"latencies": [], "status": {}}
-    warm_until = time.perf_counter() + float(spec.get("warmup", 1.0))
-    await asyncio.gather(
-        *(_connection(host, port, requests, c, warm_until, out) for c in range(spec["connections"]))
-    )
-    out = {"latencies": [], "status": {}}
-    started = time.perf_counter()
+    connections = int(spec["connections"])
+    start = time.perf_counter()
+    started = start + STAGGER * connections + float(spec.get("warmup", 1.0))
     until = started + float(spec["seconds"])
     await asyncio.gather(
         *(
-            _connection(host, port, requests, c * 7919, until, out)
-            for c in range(spec["connections"])
+            _connection(host, port, requests, c * 7919, (start + STAGGER * c, started, until), out)
+            for c in range(connections)
         )
     )
-    elapsed = time.perf_counter() - started
+    elapsed = until - started
     latencies = sorted(out["latencies"])
     n = len(latencies)
 
