@@ -34,16 +34,19 @@ def load_demo_once(
     settings: Settings,
     seed: int = 7,
     *,
-    size: str | int = INIT_SIZE,
-    events: int = DEMO_DAY_EVENTS,
+    size: str | int | None = None,
+    events: int | None = None,
 ) -> list[str]:
     """Load the demo federation and ingest a labelled day of its traffic, each only once.
 
     A database that already has organisations keeps them; a data directory that
     has ingested anything is not given the demo day again. Bastion's demo Sigma rules
     go into the rules folder unless it already holds rules. ``size`` and ``events``
-    are the federation's (see ``generate_federation``) and the day's.
+    are the federation's (see ``generate_federation``) and the day's; by default
+    ``INIT_SIZE`` and ``DEMO_DAY_EVENTS``, read when called.
     """
+    size = INIT_SIZE if size is None else size
+    events = DEMO_DAY_EVENTS if events is None else events
     from bastion import demo
     from bastion.boundary.checkpoints import list_sources
     from bastion.demo.assurance import load_demo_assurance
