@@ -75,6 +75,16 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def open_page(browser: Any, width: int = 1280, **options: Any) -> tuple[Any, Any, list[str]]:
+    """Open a browser context ``width`` pixels wide and a page in it; return both and the
+    list its console errors are collected into (a test asserts it stays empty)."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return context, page, errors
+
+
 def sign_in(page: Any, url: str, person: Person, wanted: str = "/overview") -> None:
     """Sign ``person`` in through the sign-in pages (TOTP too), starting at ``wanted``."""
     page.goto(f"{url}{wanted}")

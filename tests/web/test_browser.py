@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 from tests.conftest import sqlite_copy
 from tests.web import browsing
-from tests.web.browsing import serving, sign_in
+from tests.web.browsing import open_page, serving, sign_in
 
 from bastion import advisories as adv
 from bastion import audit, auth, detect, orgs
@@ -142,10 +142,7 @@ def shot(page: Any, name: str) -> None:
 def test_analyst_signs_in_with_totp_and_follows_an_alert_to_its_evidence(
     live: dict[str, Any], browser: Any
 ) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["analyst"])
     assert page.url.endswith("/overview")
     assert page.locator("svg.chart").count() == 2
@@ -214,10 +211,7 @@ def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> Non
             session, content, author=Actor.cli("test"), organisations=("RAL",)
         ).ref
         adv.publish(session, ref, actor=Actor.cli("test"), policy=adv.Policy(), smtp=smtp)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/advisories")
     page.click(f'#advisories a[href="/advisories/{ref}"]')
     page.wait_for_selector("#respond-acknowledge")
@@ -234,10 +228,7 @@ def test_lead_responds_to_an_advisory(live: dict[str, Any], browser: Any) -> Non
 
 def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], browser: Any) -> None:
     rule_id = "451b3c28-3fed-4081-aef7-5230e65f58a7"  # the demo's Log4Shell rule
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["tuner"], "/rules")
     assert page.locator("#rules tbody tr").count() == 6  # three Sigma rules, three built-in checks
     page.select_option("#level", "high")  # the filter submits itself
@@ -266,10 +257,7 @@ def test_admin_switches_a_rule_off_for_one_organisation(live: dict[str, Any], br
 def test_a_lead_sets_its_organisations_port_scan_threshold_by_keyboard(
     live: dict[str, Any], browser: Any
 ) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/rules/builtin:port-scan")
     page.wait_for_selector("#threshold-form")
     national = page.locator('#threshold-table tr[data-threshold="ports"] .threshold-national')
@@ -295,10 +283,7 @@ def test_a_lead_sets_its_organisations_port_scan_threshold_by_keyboard(
 def test_analyst_triages_from_the_queue_and_the_alert_page_with_the_keyboard(
     live: dict[str, Any], browser: Any
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser, 1400)
     sign_in(page, live["url"], live["triager"], "/alerts?org=RJ1")
     rows = page.locator("#alerts tbody tr")
     assert rows.count() == 3

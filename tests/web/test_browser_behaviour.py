@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from tests.behaviour.helpers import DAY, archive, beacon_times, connections
+from tests.web.browsing import open_page
 from tests.web.test_browser import browser, live, sign_in
 
 from bastion import audit, behaviour
@@ -28,10 +29,7 @@ def test_lead_reads_a_beacon_with_its_charts_and_marks_it_benign(
     )
     with live["store"].session() as session:
         behaviour.hunt_days(session, root, [DAY], actor=Actor.cli("scheduler"))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/behaviour")
     rows = page.locator("#result-table tbody tr")
     assert rows.count() == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.web.browsing import open_page
 from tests.web.test_browser import browser as browser  # fixtures
 from tests.web.test_browser import live as live
 from tests.web.test_browser import shot, sign_in
@@ -29,10 +30,7 @@ def test_lead_promotes_an_alert_works_the_case_by_keyboard_and_closes_it(
             session, cases.CaseDraft("St Thomas only", ("RJ1",)), actor=Actor.cli("t"),
             scope=Scope.everything(),
         )  # fmt: skip
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/cases")
     assert "St Thomas only" not in page.content()
     page.fill("#new-title", "C2 beacon at the Royal Free")
@@ -90,10 +88,7 @@ def test_lead_tags_a_case_names_its_techniques_and_attaches_a_file(
         )  # fmt: skip
     report = tmp_path / "headers.txt"
     report.write_bytes(b"Received: from mail.bad.example\n")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], f"/cases/{made.id}")
     assert page.locator("#evidence-form").count() == 0  # a hunt reads everyone's events
     page.fill("#tags", "phishing, ward-7")

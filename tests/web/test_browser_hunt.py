@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from tests.web.browsing import open_page
 from tests.web.test_browser import browser, live, shot, sign_in
 
 from bastion.boundary.archive import write_batch
@@ -54,10 +55,7 @@ def run(page: Any, sql: str) -> None:
 def test_analyst_hunts_pages_downloads_and_saves(
     archived: dict[str, Any], browser: Any, tmp_path: Path
 ) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser, 1400, accept_downloads=True)
     sign_in(page, archived["url"], archived["analyst"], "/hunt")
     assert "source.ip" in page.locator("#hunt-columns").inner_text()
 

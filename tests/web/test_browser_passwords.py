@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.web.browsing import open_page
 from tests.web.test_browser import browser, live, sign_in
 
 from bastion import audit, passwords
@@ -26,10 +27,7 @@ def test_lead_reads_its_counts_and_edits_its_policy(live: dict[str, Any], browse
         ]:
             for _ in range(times):
                 passwords.count_check(session, org, reason, date(2026, 11, 3))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/passwords")
     reasons = page.locator("#reason-table tbody tr")
     assert [reasons.nth(i).get_attribute("data-reason") for i in range(reasons.count())] == [
@@ -74,10 +72,7 @@ def test_lead_reads_its_directory_audit_reports_and_not_anothers(
     with live["store"].session() as session:
         ours, _ = passwords.run_audit(session, stores, Actor.cli("ops"), "RAL", dump)
         theirs, _ = passwords.run_audit(session, stores, Actor.cli("ops"), "RJ1", dump)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["admin"], "/passwords")
     page.click("#audits-link")
     page.wait_for_selector("#audit-table")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tests.web.browsing import open_page
 from tests.web.test_browser import browser, live, sign_in
 
 from bastion import audit, scan
@@ -36,10 +37,7 @@ def _fold(store: Any, org: str, host: str, detail: str, severity: Severity) -> N
 def test_lead_opens_a_finding_and_asks_for_a_rescan(live: dict[str, Any], browser: Any) -> None:
     _fold(live["store"], "RAL", "www.ral.example", "exposed:rdp", Severity.HIGH)
     _fold(live["store"], "RJ1", "www.rj1.example", "exposed:smb", Severity.CRITICAL)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/scan")
     rows = page.locator("#finding-table tbody tr")
     assert rows.count() == 1
@@ -64,10 +62,7 @@ def test_national_page_shows_the_weekly_trend(live: dict[str, Any], browser: Any
     _fold(live["store"], "RJ1", "mail.rj1.example", "exposed:rdp", Severity.HIGH)
     with live["store"].session() as session:
         trend = scan.weekly_trend(session, Scope.everything())
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["analyst"], "/scan/national")
     page.wait_for_selector("#trend")
     assert page.locator("#trend tbody tr").count() == len(trend) == 12

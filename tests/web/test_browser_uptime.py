@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from tests.web.browsing import open_page
 from tests.web.test_browser import browser, live, sign_in
 
 from bastion import uptime
@@ -79,10 +80,7 @@ def test_lead_follows_its_monitor_slo_and_incidents_and_the_status_page_is_publi
         expiring = pl.DataFrame({"org": ["RAL"], "sha256": ["ab" * 32], "threshold": [7],
                                  "days_left": [5.5], "monitor": [mine.id]})  # fmt: skip
         warn(session, None, expiring, {mine.id: mine}, (7, 30), datetime.now(UTC))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, errors = open_page(browser)
     sign_in(page, live["url"], live["lead"], "/uptime")
     rows = page.locator("#monitor-table tbody tr")
     assert rows.count() == 1  # RJ1's monitor is not the lead's to see
