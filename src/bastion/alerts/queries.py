@@ -19,10 +19,11 @@ from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bastion.alerts.models import ALERTS_TABLE, AlertRow
-from bastion.alerts.store import Alert, to_domain
+from bastion.alerts.store import ALERT_COLUMNS, Alert, from_selected, to_domain
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.timeutil import as_utc
 from bastion.core.types import Severity
+from bastion.store.membership import one_of
 
 # The queue counts its matches up to this many: past it, "10,000+" (a million-alert
 # count costs more than the page it titles).
@@ -59,7 +60,7 @@ class AlertFilter:
         if self.org is not None:
             found.append(AlertRow.org_code == self.org.strip().upper())
         if self.orgs is not None:
-            found.append(AlertRow.org_code.in_([o.strip().upper() for o in self.orgs]))
+            found.append(one_of(AlertRow.org_code, [o.strip().upper() for o in self.orgs]))
         if self.verdict is not None:
             found.append(AlertRow.verdict == self.verdict.strip().lower())
         if self.state is not None:
@@ -112,8 +113,6 @@ _SORTS: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
     "state": AlertRow.state,
     "id": AlertRow.id,
 }
-# A page's rows without their evidence (a list never shows it; it is most of a row's bytes).
-_SUMMARY = [c for c in ALERTS_TABLE.c if c.name != "evidence"]
 
 
 def alert_page(
@@ -158,11 +157,11 @@ def alert_page(
     order = (
         [column.asc(), AlertRow.id.asc()] if oldest_first else [column.desc(), AlertRow.id.desc()]
     )
-    page = select(*(ALERTS_TABLE.c if evidence else _SUMMARY)).where(*clauses)
+    page = select(*ALERT_COLUMNS, *([ALERTS_TABLE.c.evidence] if evidence else [])).where(*clauses)
     page = page.order_by(*order).offset(bindparam("skip", offset, literal_execute=True))
     if limit is not None:
         page = page.limit(bindparam("size", limit, literal_execute=True))  # inline, as above
-    alerts = [to_domain(r, evidence=evidence) for r in session.execute(page)] if fetch else []
+    alerts = from_selected(session.execute(page)) if fetch else []
     if not counted:
         total = min(len(alerts), 1)
     exact = count_limit is None or total <= offset + count_limit
