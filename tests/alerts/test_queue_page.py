@@ -36,6 +36,23 @@ def test_the_cursor_walks_every_alert_once_in_the_order_of_offsets(store: Store,
     assert page.exact
 
 
+def test_an_empty_page_still_counts_what_matches(store: Store) -> None:
+    """The count rides on the page's rows; a page with none asks it alone."""
+    _alerts(store, 10)
+    with store.session() as session:
+        second = alert_page(session, AlertFilter(), limit=5, offset=5)
+        assert second.next_cursor is not None  # full: there may be more
+        after = alert_page(session, AlertFilter(), limit=5, cursor=second.next_cursor)
+        past = alert_page(session, AlertFilter(), limit=5, offset=20)
+        nothing = alert_page(session, AlertFilter(key="no-such-key"), limit=5)
+        count_only = alert_page(session, AlertFilter(severity="high"), limit=0)
+    assert (second.total, len(second.alerts)) == (10, 5)
+    assert (after.alerts, after.total, after.exact) == ([], 10, True)
+    assert (past.alerts, past.total, past.exact) == ([], 10, True)
+    assert (nothing.alerts, nothing.total, nothing.exact) == ([], 0, True)
+    assert (count_only.alerts, count_only.total) == ([], 5)
+
+
 def test_the_count_stops_at_the_cap_past_the_offset_and_says_so(store: Store) -> None:
     _alerts(store, 12)
     with store.session() as session:

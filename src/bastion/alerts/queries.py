@@ -142,14 +142,14 @@ def alert_page(
     # Counting none on the first page: whether any match, the page itself says (the
     # count, of one row at most, may cost a scan of every alert when few match).
     counted = not (count_limit == 0 and offset == 0 and cursor is None and fetch)
-    total = 0
+    count = None
     if counted:
         matches = select(AlertRow.id).where(*clauses)
         if count_limit is not None:  # inline: a prepared statement's generic plan (psycopg
             # prepares after five runs) knows no limit, and PostgreSQL chose to read every match
             cap = offset + count_limit + 1
             matches = matches.limit(bindparam("cap", cap, literal_execute=True))
-        total = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+        count = select(func.count()).select_from(matches.subquery())
     if cursor is not None:
         value, last_id = _after(cursor, sort)
         keyset = tuple_(column, AlertRow.id)
@@ -157,13 +157,27 @@ def alert_page(
     order = (
         [column.asc(), AlertRow.id.asc()] if oldest_first else [column.desc(), AlertRow.id.desc()]
     )
-    page = select(*ALERT_COLUMNS, *([ALERTS_TABLE.c.evidence] if evidence else [])).where(*clauses)
+    # The count rides on the page's statement, a column computed once (one statement, one
+    # round trip, not two); an empty page past the first asks it alone.
+    page = select(
+        *ALERT_COLUMNS,
+        *([ALERTS_TABLE.c.evidence] if evidence else []),
+        *([count.scalar_subquery().label("total")] if count is not None else []),
+    ).where(*clauses)
     page = page.order_by(*order).offset(bindparam("skip", offset, literal_execute=True))
     if limit is not None:
         page = page.limit(bindparam("size", limit, literal_execute=True))  # inline, as above
-    alerts = from_selected(session.execute(page)) if fetch else []
-    if not counted:
-        total = min(len(alerts), 1)
+    result = session.execute(page) if fetch else None
+    names, rows = (tuple(result.keys()), result.all()) if result is not None else ((), [])
+    alerts = from_selected(names, rows)
+    total = min(len(alerts), 1)
+    if count is not None:
+        if rows:
+            total = rows[0][-1]
+        elif offset or cursor is not None or not fetch:
+            total = session.scalar(count) or 0
+        else:
+            total = 0  # the first page is empty: nothing matches
     exact = count_limit is None or total <= offset + count_limit
     full = limit is not None and limit > 0 and len(alerts) == limit
     return AlertPage(

@@ -13,8 +13,8 @@ SQL work is per group of events, never per event:
 * a closed alert is never extended: new events open a new alert;
 * every new alert joins an alert group (see ``bastion.alerts.grouping``).
 
-New alerts go in by one executemany and their group ids by a few bulk updates:
-a hundred thousand new alerts never become a hundred thousand ORM objects.
+New alerts are grouped before they are stored and go in, group ids and all, by one
+bulk insert: a hundred thousand new alerts never become a hundred thousand ORM objects.
 Extended alerts are few, and stay ORM rows.
 
 ``record_alerts`` flushes but never commits: the pipeline records alerts, marks
@@ -24,13 +24,14 @@ the batch and saves the checkpoint in one transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Result, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bastion.alerts import rollup
@@ -188,13 +189,12 @@ def to_domain(row: Any, *, evidence: bool = True) -> Alert:
     )
 
 
-def from_selected(result: Result[Any]) -> list[Alert]:
-    """Return the alerts of ``result``, the rows of a select of the alerts table's columns
-    (the evidence's only when selected). Read by position: a selected row's attribute
-    access costs more than building its alert."""
-    names = tuple(result.keys())
+def from_selected(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Alert]:
+    """Return the alerts of ``rows``, selected with the columns ``names`` (``ALERT_COLUMNS``,
+    the evidence's too or not; others are left out). Read by position: a selected row's
+    attribute access costs more than building its alert."""
     alerts = []
-    for values in result:
+    for values in rows:
         row = dict(zip(names, values, strict=True))
         stored = row.get("evidence")
         alerts.append(
