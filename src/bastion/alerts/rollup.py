@@ -39,6 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bastion.alerts.models import AlertDayRow, AlertRollupRow, AlertRow, AlertSeenDayRow
+from bastion.store.dialect import is_postgres, seconds_between, utc_day
 
 DAYS = cast(Table, AlertDayRow.__table__)
 # The days by last seen whose alerts the overview sums (``bastion.alerts.summary``).
@@ -47,25 +48,6 @@ ROLLUP = cast(Table, AlertRollupRow.__table__)
 # The alert's organisation, "" for none (literals, not parameters: PostgreSQL must see the
 # GROUP BY expression and the selected one as the same).
 ORG = func.coalesce(AlertRow.org_code, literal_column("''"))
-
-
-def is_postgres(session: Session) -> bool:
-    """Whether ``session`` talks to PostgreSQL (else SQLite)."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def utc_day(session: Session, moment: Any) -> Any:
-    """Return the SQL expression of the UTC day of the timestamp column ``moment``."""
-    if is_postgres(session):
-        return func.date(func.timezone(literal_column("'UTC'"), moment))
-    return func.date(moment)
-
-
-def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
-    """Return the SQL expression of ``later - earlier`` in seconds, on either backend."""
-    if is_postgres(session):
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86_400.0
 
 
 def response_sums(session: Session, *targets: timedelta) -> list[ColumnElement[Any]]:

@@ -54,9 +54,10 @@ from sqlalchemy.orm import Session
 
 from bastion.alerts.models import AlertRow, AlertSummaryRow, AlertSummaryStateRow
 from bastion.alerts.queries import AlertFilter
-from bastion.alerts.rollup import ORG, SEEN_DAYS, is_postgres, midnight, upsert, utc_day
+from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, upsert
 from bastion.alerts.store import Verdict
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.store.dialect import in_byte_order, is_postgres, utc_day
 
 SUMMARY = cast(Table, AlertSummaryRow.__table__)
 STATE = cast(Table, AlertSummaryStateRow.__table__)
@@ -187,11 +188,6 @@ def _grouped(session: Session, kind: str, where: Sequence[ColumnElement[bool]]) 
     )
 
 
-def _in_order(session: Session, *columns: Any) -> list[Any]:
-    """``columns`` compared by code point on either backend (Python's order, SQLite's)."""
-    return [c.collate("C") if is_postgres(session) else c for c in columns]
-
-
 Top = list[tuple[str, str, int]]  # name, label, events; most events first
 
 
@@ -221,7 +217,9 @@ def from_alerts(
             (str(n), str(label), int(e))
             for n, label, e in session.execute(
                 select(found.c.name, found.c.label, found.c.events)
-                .order_by(found.c.events.desc(), *_in_order(session, found.c.name, found.c.label))
+                .order_by(
+                    found.c.events.desc(), *in_byte_order(session, found.c.name, found.c.label)
+                )
                 .limit(top)
             )
         ]
@@ -272,7 +270,7 @@ def _rolled_top(session: Session, kind: str, today: date, top: int) -> Top:
     best = (
         select(past.c.name, past.c.label, past.c.events)
         .where(past.c.kind == kind)
-        .order_by(past.c.events.desc(), *_in_order(session, past.c.name, past.c.label))
+        .order_by(past.c.events.desc(), *in_byte_order(session, past.c.name, past.c.label))
         .limit(top)
     )
     live = _grouped(session, kind, [AlertRow.last_seen >= midnight(today)]).subquery()
