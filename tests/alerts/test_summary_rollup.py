@@ -99,6 +99,9 @@ def test_the_roll_up_answers_as_the_alerts_do_through_every_change(store: Store)
         triage.close(session, Actor.cli("ana"), ids[:3], "benign")
         triage.assign(session, Actor.cli("ana"), ids[3:5], "bob")
     assert _both(store, since) == (direct, direct, False)
+    with store.session() as session:  # summed five times, numbered from 1 each time
+        last, rows = session.execute(select(func.max(AlertSummaryRow.id), func.count())).one()
+    assert last == rows
 
 
 def test_today_is_added_to_the_past_days_for_the_top(store: Store) -> None:
