@@ -268,8 +268,9 @@ def refresh_summary(session: Session, first: date, end: date) -> bool:
 
 def _rolled_top(session: Session, kind: str, today: date, top: int) -> Top:
     """The ``top`` of ``kind`` over the roll-up's days and today: the roll-up's own top,
-    and each of today's groups with its sum in the roll-up added (exact: a group not
-    seen today has no more than the roll-up's last of its top, which its top's all have)."""
+    and each of today's groups with its sum in the roll-up added. Exact: a group not seen
+    today has its past sum alone, no more than the last of the roll-up's top, and each
+    of that top has at least as much (ties go by name, in the same order everywhere)."""
     past = SUMMARY
     best = (
         select(past.c.name, past.c.label, past.c.events)
