@@ -200,6 +200,7 @@ def raise_external(
     session.add_all(fresh)
     if fresh:  # the response roll-up of their day of creation (today, unless told otherwise)
         rollup.touch(session, now)
+    rollup.touch_days(session, (as_utc(r.last_seen).date() for r in fresh), rollup.SEEN_DAYS)
     session.flush()
     assign_groups(session, fresh, group_window, OPEN_STATES)
     return ExternalReport(

@@ -154,3 +154,53 @@ class AlertRollupRow(Base):
     ttr_seconds: Mapped[float] = mapped_column(Float)
     within_national: Mapped[int] = mapped_column(Integer)  # acknowledged within the target
     within_member: Mapped[int] = mapped_column(Integer)
+
+
+class AlertSeenDayRow(Base):
+    """One day of alerts by last seen (UTC): how often what the overview sums of it changed.
+
+    ``version`` counts the changes to the day's alerts, events and blocked alerts (a new
+    alert, an alert extended onto or off the day, a verdict gone live); the overview's
+    roll-up (``alert_summary``) is current while the versions it was taken at stand.
+    """
+
+    __tablename__ = "alert_summary_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertSummaryRow(Base):
+    """The national sums of one group of the alerts last seen in the roll-up's days.
+
+    ``kind`` is ``day`` (``name`` the ISO date), ``org`` (the organisation's code),
+    ``rule`` (the rule's id, ``label`` the alerts' title) or ``indicator`` (its value,
+    ``label`` its type); ``head`` is the name's start, indexed (a name may be long).
+    """
+
+    __tablename__ = "alert_summary"
+    __table_args__ = (
+        Index("ix_alert_summary_top", "kind", "events"),
+        Index("ix_alert_summary_head", "kind", "head"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    head: Mapped[str] = mapped_column(String(64))
+    alerts: Mapped[int] = mapped_column(Integer)
+    blocked: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertSummaryStateRow(Base):
+    """Which days ``alert_summary`` sums (``[first_day, end_day)``) and the summed versions
+    of those days when it was taken (one row, id 1)."""
+
+    __tablename__ = "alert_summary_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_day: Mapped[date | None] = mapped_column(Date)
+    end_day: Mapped[date | None] = mapped_column(Date)
+    versions: Mapped[int | None] = mapped_column(BigInteger)

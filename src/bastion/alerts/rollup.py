@@ -18,7 +18,7 @@ organisation by day, with a thousand members, would be as many rows as alerts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -38,32 +38,16 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import AlertDayRow, AlertRollupRow, AlertRow
+from bastion.alerts.models import AlertDayRow, AlertRollupRow, AlertRow, AlertSeenDayRow
+from bastion.store.dialect import is_postgres, seconds_between, utc_day
 
 DAYS = cast(Table, AlertDayRow.__table__)
+# The days by last seen whose alerts the overview sums (``bastion.alerts.summary``).
+SEEN_DAYS = cast(Table, AlertSeenDayRow.__table__)
 ROLLUP = cast(Table, AlertRollupRow.__table__)
 # The alert's organisation, "" for none (literals, not parameters: PostgreSQL must see the
 # GROUP BY expression and the selected one as the same).
 ORG = func.coalesce(AlertRow.org_code, literal_column("''"))
-
-
-def is_postgres(session: Session) -> bool:
-    """Whether ``session`` talks to PostgreSQL (else SQLite)."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def utc_day(session: Session, moment: Any) -> Any:
-    """Return the SQL expression of the UTC day of the timestamp column ``moment``."""
-    if is_postgres(session):
-        return func.date(func.timezone(literal_column("'UTC'"), moment))
-    return func.date(moment)
-
-
-def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
-    """Return the SQL expression of ``later - earlier`` in seconds, on either backend."""
-    if is_postgres(session):
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86_400.0
 
 
 def response_sums(session: Session, *targets: timedelta) -> list[ColumnElement[Any]]:
@@ -81,15 +65,26 @@ def response_sums(session: Session, *targets: timedelta) -> list[ColumnElement[A
     ]
 
 
-def touch(session: Session, created: datetime) -> None:
-    """Count a change to the response figures of the alerts created on ``created``'s day."""
-    insert = postgres_insert if is_postgres(session) else sqlite_insert
-    statement = insert(DAYS).values(day=created.astimezone(UTC).date(), version=1)
+def upsert(session: Session) -> Any:
+    """Return the dialect's ``insert`` of ``session``'s backend (it has ``on_conflict_…``)."""
+    return postgres_insert if is_postgres(session) else sqlite_insert
+
+
+def touch(session: Session, moment: datetime, days: Table = DAYS) -> None:
+    """Count a change to the response figures of the alerts created on ``moment``'s day
+    (UTC); with ``days=SEEN_DAYS``, to the overview's sums of the alerts last seen on it."""
+    statement = upsert(session)(days).values(day=moment.astimezone(UTC).date(), version=1)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["day"], set_={"version": DAYS.c.version + 1}
+            index_elements=["day"], set_={"version": days.c.version + 1}
         )
     )
+
+
+def touch_days(session: Session, days: Iterable[date], table: Table = DAYS) -> None:
+    """``touch`` each of ``days`` once, in order (so concurrent writers never deadlock)."""
+    for day in sorted(set(days)):
+        touch(session, midnight(day), table)
 
 
 def whole_days(since: datetime, until: datetime, today: date) -> tuple[date, date]:
@@ -101,7 +96,8 @@ def whole_days(since: datetime, until: datetime, today: date) -> tuple[date, dat
     return first, max(first, end)
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """Return the start of ``day``, UTC."""
     return datetime.combine(day, time(), UTC)
 
 
@@ -146,7 +142,7 @@ def refresh(
     for start, stop in _runs(stale):
         sums = session.execute(
             select(day_of, AlertRow.severity, *response_sums(session, national, member))
-            .where(AlertRow.created_at >= _midnight(start), AlertRow.created_at < _midnight(stop))
+            .where(AlertRow.created_at >= midnight(start), AlertRow.created_at < midnight(stop))
             .group_by(day_of, AlertRow.severity)
         ).all()  # fmt: skip
         session.execute(delete(ROLLUP).where(ROLLUP.c.day >= start, ROLLUP.c.day < stop))
@@ -175,9 +171,8 @@ def _mark(
     national, member = targets
     fresh = [d for d in days if d not in known]
     if fresh:
-        insert = postgres_insert if is_postgres(session) else sqlite_insert
         session.execute(
-            insert(DAYS).on_conflict_do_nothing(index_elements=["day"]),
+            upsert(session)(DAYS).on_conflict_do_nothing(index_elements=["day"]),
             [{"day": d, "version": 0, "rolled": 0, "national_target": national,
               "member_target": member} for d in fresh],
         )  # fmt: skip

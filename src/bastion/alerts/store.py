@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -455,6 +455,7 @@ def record_alerts(
     extended = 0
     fresh: list[dict[str, Any]] = []
     touched: set[date] = set()  # days of creation whose response figures changed
+    seen: set[date] = set()  # days of last seen whose alerts, events or verdicts changed
     # One step per aggregated group (groups are far fewer than events).
     for group in groups.iter_rows(named=True):
         identity = tuple(group[c] for c in _IDENTITY)
@@ -466,12 +467,15 @@ def record_alerts(
         if row is None:
             fresh.append(_new_alert(group, verdict, retrospective, moment))
             continue
+        seen.add(as_utc(row.last_seen).date())  # the day it leaves, if it moves
         _extend(row, group, verdict, evidence_limit, moment, touched)
+        seen.add(as_utc(row.last_seen).date())
         extended += 1
     if fresh:  # new alerts on the day of ``moment`` (a past day when a caller says so)
         touched.add(moment.date())
-    for day in touched:
-        rollup.touch(session, datetime.combine(day, time(), UTC))
+        seen.update(as_utc(r["last_seen"]).date() for r in fresh)
+    rollup.touch_days(session, touched)
+    rollup.touch_days(session, seen, rollup.SEEN_DAYS)
     session.flush()
     created = _take_ids(session, fresh) if fresh else []
     if created:  # grouped before they go in: each new alert is written once, with its group

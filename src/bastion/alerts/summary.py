@@ -2,8 +2,30 @@
 
 Alerts per day (UTC, by last seen) and how many of them were blocked, the
 organisations with the most events, and the rules and indicators with the most
-events: a few grouped queries, never the alerts themselves read row by row (a
-national fortnight is tens of thousands of alerts).
+events: a few grouped queries, never the alerts themselves read row by row.
+
+A national summary from a UTC midnight (the overview's fortnight) reads the whole
+past days from a roll-up, ``alert_summary``: their national sums by day,
+organisation, rule and indicator. Each change to what is summed of a day's alerts
+``touch``-es that day (by last seen, in ``alert_summary_days``; see
+``bastion.alerts.rollup``) in the transaction of the change: a new alert
+(``record_alerts``, ``raise_external``), an alert extended by new events (its
+events, its last seen moved off one day onto another, its verdict gone live, its
+indicator filled in). Triage changes none of these figures. ``alert_summary_state``
+records which days the roll-up sums and the sum of their versions, read before the
+alerts are: a change committed meanwhile leaves it stale, never a stale roll-up
+taken for current. A stale or other period is summed again by its next reader, in one
+pass over the alerts. Today, ever changing, is summed from the alerts (its part of
+``ix_alerts_seen_summary``) and added: a top list is the roll-up's own top plus
+today's groups, each with its past sum joined from the roll-up (by ``head``), which is
+exact.
+
+The roll-up sums the past days as one, not day by day: a national fortnight of
+36,000 alerts (``bench.console``'s) has as many organisations' and 26,000 rules' sums,
+so daily rows would be as many to add up on every overview as the alerts themselves.
+A member's summary is read from its alerts: its fortnight is a few hundred alerts,
+through the organisation's index (its overview's p95: 19 ms in ``bench.console``'s
+idle run at full size, before this roll-up).
 """
 
 from __future__ import annotations
@@ -11,15 +33,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, func, literal_column, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import AlertRow
+from bastion.alerts.models import AlertRow, AlertSummaryRow, AlertSummaryStateRow
 from bastion.alerts.queries import AlertFilter
-from bastion.alerts.rollup import ORG, is_postgres, utc_day
+from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, upsert
 from bastion.alerts.store import Verdict
+from bastion.core.timeutil import as_utc, utcnow
+from bastion.store.dialect import in_byte_order, is_postgres, utc_day
+
+SUMMARY = cast(Table, AlertSummaryRow.__table__)
+STATE = cast(Table, AlertSummaryStateRow.__table__)
+KINDS = ("day", "org", "rule", "indicator")
+HEAD = 64  # characters of a name in ``alert_summary.head``
 
 
 @dataclass(frozen=True)
@@ -106,54 +150,164 @@ def count_rule_alerts(
     return [(str(p), str(i), int(n)) for p, i, n in rows]
 
 
-def summarise_alerts(
-    session: Session, *, orgs: Sequence[str] | None, since: datetime, top: int
-) -> AlertSummary:
-    """Summarise the alerts last seen since ``since`` in ``orgs`` (None: everywhere)."""
-    where = AlertFilter(orgs=orgs, since=since).clauses()
-    day = utc_day(session, AlertRow.last_seen)
-    blocked = func.sum(case((AlertRow.verdict == Verdict.BLOCKED.value, 1), else_=0))
-    per_day = {
-        d if isinstance(d, date) else date.fromisoformat(str(d)): (int(n), int(b or 0))
-        for d, n, b in session.execute(
-            select(day, func.count(), blocked).where(*where).group_by(day)
-        )
-    }
-    events = func.sum(AlertRow.count)
-    # Grouped by the expression, not the column: SQLite then reads the fortnight from
-    # ix_alerts_seen_summary rather than skipping through every organisation's alerts.
-    top_orgs = [
-        (str(code), int(n))
-        for code, n in session.execute(
-            select(ORG, events)
-            .where(*where, _text("") != ORG)
-            .group_by(ORG)
-            .order_by(events.desc(), ORG)
-            .limit(top)
-        )
-    ]
+def _groups(session: Session, kind: str) -> tuple[Any, Any, list[ColumnElement[bool]]]:
+    """Return what the alerts of ``kind`` are summed by (a name, and a label or None) and
+    which alerts it sums: by day, organisation (those with one), rule or indicator."""
+    if kind == "day":
+        return sql_cast(utc_day(session, AlertRow.last_seen), String), None, []
+    if kind == "org":
+        return ORG, None, [_text("") != ORG]
     is_rule = or_(
         AlertRow.kind == "rule", func.coalesce(AlertRow.indicator_type, "") == "sigma-rule"
     )
-    ident = _rule_ident(session)
-    rules = session.execute(
-        select(ident, AlertRow.title, events)
-        .where(*where, is_rule)
-        .group_by(ident, AlertRow.title)
-        .order_by(events.desc())
-        .limit(top)
+    if kind == "rule":
+        return _rule_ident(session), AlertRow.title, [is_rule]
+    return (
+        AlertRow.indicator_value,
+        func.coalesce(AlertRow.indicator_type, _text("")),
+        [not_(is_rule), func.coalesce(AlertRow.indicator_value, "") != ""],
     )
-    sources = [Source("rule", str(i), str(t or i), int(n)) for i, t, n in rules]
-    kind = func.coalesce(AlertRow.indicator_type, _text(""))
-    indicators = session.execute(
-        select(kind, AlertRow.indicator_value, events)
-        .where(*where, not_(is_rule), func.coalesce(AlertRow.indicator_value, "") != "")
-        .group_by(kind, AlertRow.indicator_value)
-        .order_by(events.desc())
-        .limit(top)
+
+
+def _grouped(session: Session, kind: str, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """Return the sums of the alerts ``where`` keeps by ``kind``: name, label, alerts,
+    blocked alerts and events (grouped by the expressions: PostgreSQL must see the
+    selected ones, their literals inlined, as the same; SQLite then reads a period's
+    days and organisations from ``ix_alerts_seen_summary``)."""
+    name, label, which = _groups(session, kind)
+    blocked = func.sum(case((AlertRow.verdict == Verdict.BLOCKED.value, 1), else_=0))
+    return (
+        select(
+            name.label("name"),
+            (_text("") if label is None else label).label("label"),
+            func.count().label("alerts"),
+            func.coalesce(blocked, 0).label("blocked"),
+            func.sum(AlertRow.count).label("events"),
+        )
+        .where(*where, *which)
+        .group_by(name, *(() if label is None else (label,)))
     )
+
+
+Top = list[tuple[str, str, int]]  # name, label, events; most events first
+
+
+def _summary(per_day: dict[date, tuple[int, int]], tops: dict[str, Top], top: int) -> AlertSummary:
+    sources = [Source("rule", n, label or n, e) for n, label, e in tops["rule"]]
     sources += [
-        Source("indicator", f"{k}:{v}", f"{k} {v}".strip(), int(n)) for k, v, n in indicators
+        Source("indicator", f"{k}:{v}", f"{k} {v}".strip(), e) for v, k, e in tops["indicator"]
     ]
     sources.sort(key=lambda s: -s.events)
-    return AlertSummary(per_day, top_orgs, sources[:top])
+    return AlertSummary(per_day, [(n, e) for n, _, e in tops["org"]], sources[:top])
+
+
+def _days(rows: Any) -> dict[date, tuple[int, int]]:
+    return {date.fromisoformat(str(n)): (int(a), int(b)) for n, _, a, b, _ in rows}
+
+
+def from_alerts(
+    session: Session, *, orgs: Sequence[str] | None, since: datetime, top: int
+) -> AlertSummary:
+    """Summarise the alerts last seen since ``since`` in ``orgs`` (None: everywhere) from
+    the alerts themselves."""
+    where = AlertFilter(orgs=orgs, since=since).clauses()
+    tops: dict[str, Top] = {}
+    for kind in KINDS[1:]:
+        found = _grouped(session, kind, where).subquery()
+        tops[kind] = [
+            (str(n), str(label), int(e))
+            for n, label, e in session.execute(
+                select(found.c.name, found.c.label, found.c.events)
+                .order_by(
+                    found.c.events.desc(), *in_byte_order(session, found.c.name, found.c.label)
+                )
+                .limit(top)
+            )
+        ]
+    return _summary(_days(session.execute(_grouped(session, "day", where))), tops, top)
+
+
+def refresh_summary(session: Session, first: date, end: date) -> bool:
+    """Sum the alerts last seen in the days ``[first, end)`` into the roll-up again, unless it
+    sums those days at their versions; return whether it did."""
+
+    def versions() -> int:
+        in_range = and_(SEEN_DAYS.c.day >= first, SEEN_DAYS.c.day < end)
+        return int(session.scalar(select(func.sum(SEEN_DAYS.c.version)).where(in_range)) or 0)
+
+    state = select(STATE.c.first_day, STATE.c.end_day, STATE.c.versions).where(STATE.c.id == 1)
+    if tuple(session.execute(state).first() or ()) == (first, end, versions()):
+        return False
+    # Stale: hold the state's row (on PostgreSQL a second reader waits, then finds it done).
+    session.execute(upsert(session)(STATE).values(id=1).on_conflict_do_nothing())
+    held = tuple(session.execute(state.with_for_update()).one())
+    wanted = (first, end, versions())  # read before the alerts: a change meanwhile is newer
+    if held == wanted:
+        return False
+    session.execute(delete(SUMMARY))
+    span = [AlertRow.last_seen >= midnight(first), AlertRow.last_seen < midnight(end)]
+    # Ids numbered from 1 each time, not drawn from a sequence: a fortnight is ~60,000
+    # rows, and summed again a few hundred times a day that would run a 32-bit id out.
+    for kind in KINDS:
+        sums = _grouped(session, kind, span).subquery()
+        last = session.scalar(select(func.coalesce(func.max(SUMMARY.c.id), 0)))
+        session.execute(
+            SUMMARY.insert().from_select(
+                ["id", "kind", "name", "label", "head", "alerts", "blocked", "events"],
+                select(func.row_number().over() + last, _text(kind), sums.c.name, sums.c.label,
+                       func.substr(sums.c.name, 1, HEAD), *sums.c["alerts", "blocked", "events"]),
+            )
+        )  # fmt: skip
+    session.execute(
+        update(STATE)
+        .where(STATE.c.id == 1)
+        .values(first_day=first, end_day=end, versions=wanted[2])
+    )
+    return True
+
+
+def _rolled_top(session: Session, kind: str, today: date, top: int) -> Top:
+    """The ``top`` of ``kind`` over the roll-up's days and today: the roll-up's own top,
+    and each of today's groups with its sum in the roll-up added. Exact: a group not seen
+    today has its past sum alone, no more than the last of the roll-up's top, and each
+    of that top has at least as much (ties go by name, in the same order everywhere)."""
+    past = SUMMARY
+    best = (
+        select(past.c.name, past.c.label, past.c.events)
+        .where(past.c.kind == kind)
+        .order_by(past.c.events.desc(), *in_byte_order(session, past.c.name, past.c.label))
+        .limit(top)
+    )
+    live = _grouped(session, kind, [AlertRow.last_seen >= midnight(today)]).subquery()
+    same = and_(
+        past.c.kind == kind,
+        past.c.head == func.substr(live.c.name, 1, HEAD),
+        past.c.name == live.c.name,
+        past.c.label == live.c.label,
+    )
+    added = select(live.c.name, live.c.label, live.c.events + func.coalesce(past.c.events, 0))
+    totals = {(str(n), str(label)): int(e) for n, label, e in session.execute(best)}
+    totals |= {
+        (str(n), str(label)): int(e)
+        for n, label, e in session.execute(added.select_from(live.outerjoin(past, same)))
+    }
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    return [(n, label, e) for (n, label), e in ranked[:top]]
+
+
+def summarise_alerts(
+    session: Session, *, orgs: Sequence[str] | None, since: datetime, top: int
+) -> AlertSummary:
+    """Summarise the alerts last seen since ``since`` in ``orgs`` (None: everywhere): national
+    and from a UTC midnight before today, the past days from the roll-up (see the module)."""
+    start, today = as_utc(since), utcnow().date()
+    if orgs is not None or start != midnight(start.date()) or start.date() >= today:
+        return from_alerts(session, orgs=orgs, since=since, top=top)
+    refresh_summary(session, start.date(), today)
+    past = select(SUMMARY.c.name, SUMMARY.c.label, *SUMMARY.c["alerts", "blocked", "events"])
+    per_day = _days(session.execute(past.where(SUMMARY.c.kind == "day")))
+    per_day |= _days(
+        session.execute(_grouped(session, "day", [AlertRow.last_seen >= midnight(today)]))
+    )
+    tops = {kind: _rolled_top(session, kind, today, top) for kind in KINDS[1:]}
+    return _summary(per_day, tops, top)

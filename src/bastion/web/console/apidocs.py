@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from bastion.web.console.view import View
 
@@ -140,6 +141,21 @@ def schemas(spec: dict[str, Any]) -> list[Schema]:
     return found
 
 
+def reference(view: View, spec: dict[str, Any]) -> Markup:
+    """Return the operations and schemas of ``spec`` as HTML, rendered once per description
+    (the app's, kept by FastAPI) and kept on the app: the same for every reader, and some
+    20,000 pieces of template output a request otherwise, whose garbage set off full
+    collections."""
+    state = view.request.app.state
+    kept = getattr(state, "api_reference", None)
+    if kept is None or kept[0] is not spec:
+        html = view.templates.get_template("apidocs_reference.html").render(
+            operations=operations(spec), schemas=schemas(spec)
+        )
+        kept = state.api_reference = (spec, Markup(html))  # escaped by the template
+    return kept[1]
+
+
 @router.get("/docs", name="api_docs")
 def api_docs(view: Annotated[View, Depends(View.of("api"))]) -> HTMLResponse:
     """Show the API reference: every operation, its parameters, answers and schemas."""
@@ -148,6 +164,5 @@ def api_docs(view: Annotated[View, Depends(View.of("api"))]) -> HTMLResponse:
         "apidocs.html",
         title=spec.get("info", {}).get("title", "API"),
         api_version=spec.get("info", {}).get("version", ""),
-        operations=operations(spec),
-        schemas=schemas(spec),
+        reference=reference(view, spec),
     )

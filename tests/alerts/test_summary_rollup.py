@@ -1,0 +1,135 @@
+"""The national overview's roll-up: what it answers is what the alerts themselves say."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+from tests.alerts.test_store import hits
+
+from bastion.alerts import ExternalAlert, list_alerts, raise_external, record_alerts, triage
+from bastion.alerts.models import AlertSummaryRow
+from bastion.alerts.rollup import midnight
+from bastion.alerts.summary import AlertSummary, from_alerts, refresh_summary, summarise_alerts
+from bastion.audit import Actor
+from bastion.core.timeutil import utcnow
+from bastion.store import Store
+
+TOP = 3
+
+
+def _events(at: datetime, key: str, org: str, *, n: int = 1, **fields: Any) -> pl.DataFrame:
+    """``n`` events at ``at`` of one alert's identity (an indicator's unless told)."""
+    return hits(*range(n), key=key, organization__id=org, **{"@timestamp": at}, **fields)
+
+
+def _rule(at: datetime, rule: str, org: str, *, n: int = 1, **fields: Any) -> pl.DataFrame:
+    return _events(at, f"sigma:{rule}", org, n=n, kind="rule", title=f"Rule {rule}",
+                   indicator__type=None, indicator__value=None, **fields)  # fmt: skip
+
+
+def _both(store: Store, since: datetime) -> tuple[AlertSummary, AlertSummary, bool]:
+    """The summary as the overview reads it, the one straight from the alerts, and whether
+    reading it summed the past days again."""
+    with store.session() as session:
+        rebuilt = refresh_summary(session, since.date(), utcnow().date())
+        rolled = summarise_alerts(session, orgs=None, since=since, top=TOP)
+        direct = from_alerts(session, orgs=None, since=since, top=TOP)
+    return rolled, direct, rebuilt
+
+
+def test_the_roll_up_answers_as_the_alerts_do_through_every_change(store: Store) -> None:
+    now = utcnow()
+    today = now.date()
+    since = midnight(today - timedelta(days=13))
+
+    def day(n: int, hour: int, minute: int = 0) -> datetime:  # n days ago, at hour:minute
+        return midnight(today - timedelta(days=n)) + timedelta(hours=hour, minutes=minute)
+
+    with store.session() as session:
+        for batch in (
+            _events(day(1, 9), "ipv4:a", "RAL", n=5, indicator__value="198.51.100.1"),
+            _events(day(2, 9), "ipv4:b", "RJ1", n=4, indicator__value="198.51.100.2"),
+            _events(day(3, 23, 40), "ipv4:c", "RXX", n=2, indicator__value="198.51.100.3"),
+            _events(day(1, 23, 50), "ipv4:d", "RYY", indicator__value="198.51.100.4"),
+            _events(day(14, 9), "ipv4:e", "RZZ", n=9),  # before the fortnight
+            _rule(day(5, 9), "r1", "RAL", n=3), _rule(day(6, 9), "r1", "RJ1", n=3),
+            _rule(day(2, 9), "r2", "RXX", n=4), _events(day(0, 0, 1), "ipv4:f", "RJ1", n=2),
+        ):  # fmt: skip
+            record_alerts(session, batch, now=now)
+    rolled, direct, rebuilt = _both(store, since)
+    assert rebuilt  # the first reader sums the past days
+    assert rolled == direct
+    assert rolled.top_orgs[:2] == [("RJ1", 9), ("RAL", 8)]  # RJ1: 2 events today, 7 before
+    rolled, direct, rebuilt = _both(store, since)
+    assert (rolled, rebuilt) == (direct, False)  # nothing changed: read from the roll-up
+
+    with store.session() as session:  # a past alert extended onto the next day, gone live
+        record_alerts(session, _events(day(2, 0, 20), "ipv4:c", "RXX", n=3, blocked=False,
+                                       indicator__value="198.51.100.3"), now=now)  # fmt: skip
+    rolled, direct, rebuilt = _both(store, since)
+    assert (rolled, rebuilt) == (direct, True)
+    assert rolled.per_day[today - timedelta(days=2)] == (3, 2)  # b, r2 (blocked), c (live)
+    assert today - timedelta(days=3) not in rolled.per_day  # c has left its day
+
+    with store.session() as session:  # and one from yesterday onto today
+        record_alerts(session, _events(day(0, 0, 5), "ipv4:d", "RYY", n=12,
+                                       indicator__value="198.51.100.4"), now=now)  # fmt: skip
+    rolled, direct, rebuilt = _both(store, since)
+    assert (rolled, rebuilt) == (direct, True)  # yesterday has lost it
+    assert rolled.top_orgs[0] == ("RYY", 13)  # twelve events today on one seen yesterday
+
+    with store.session() as session:  # an external alert, of four days ago
+        raise_external(session, [ExternalAlert("defender", "x1", "Ransomware", "high",
+                                               day(4, 12), org="RAL")])  # fmt: skip
+    rolled, direct, rebuilt = _both(store, since)
+    assert (rolled, rebuilt) == (direct, True)
+    assert ("RAL", 9) in rolled.top_orgs
+
+    with store.session() as session:  # a retro-hunt's new alert, of five days ago
+        record_alerts(session, _rule(day(5, 3), "r3", "RQQ", n=20), retrospective=True, now=now)
+    rolled, direct, rebuilt = _both(store, since)
+    assert (rolled, rebuilt) == (direct, True)
+    assert rolled.top_orgs[0] == ("RQQ", 20)
+
+    with store.session() as session:  # triage changes no figure of the overview
+        ids = [a.id for a in list_alerts(session)[0]]
+        triage.close(session, Actor.cli("ana"), ids[:3], "benign")
+        triage.assign(session, Actor.cli("ana"), ids[3:5], "bob")
+    assert _both(store, since) == (direct, direct, False)
+    with store.session() as session:  # summed five times, numbered from 1 each time
+        last, rows = session.execute(select(func.max(AlertSummaryRow.id), func.count())).one()
+    assert last == rows
+
+
+def test_today_is_added_to_the_past_days_for_the_top(store: Store) -> None:
+    now, today = utcnow(), utcnow().date()
+    since = midnight(today - timedelta(days=13))
+    past = midnight(today - timedelta(days=1))
+    with store.session() as session:  # four organisations' past sums: 9, 8, 7, 6 events
+        for org, n in (("RA1", 9), ("RB1", 8), ("RC1", 7), ("RD1", 6)):
+            record_alerts(session, _events(past, f"ipv4:{org}", org, n=n), now=now)
+    _both(store, since)
+    with store.session() as session:  # today: RD1 climbs past all, RC1 ties RB1
+        for org, n in (("RD1", 5), ("RC1", 1), ("RE1", 2)):
+            record_alerts(session, _events(midnight(today), f"ipv4:{org}t", org, n=n), now=now)
+    rolled, direct, rebuilt = _both(store, since)
+    assert (rolled, rebuilt) == (direct, False)  # today's alerts leave the past days be
+    assert rolled.top_orgs == [("RD1", 11), ("RA1", 9), ("RB1", 8)]
+    assert rolled.per_day == {today - timedelta(days=1): (4, 4), today: (3, 3)}
+
+
+def test_a_member_or_a_period_not_from_midnight_is_summed_from_the_alerts(store: Store) -> None:
+    now, today = utcnow(), utcnow().date()
+    with store.session() as session:
+        record_alerts(session, _events(midnight(today) - timedelta(hours=3), "ipv4:a", "RAL"),
+                      now=now)  # fmt: skip
+        member = summarise_alerts(session, orgs=["RAL"], since=midnight(today - timedelta(1)),
+                                  top=TOP)  # fmt: skip
+        since = now - timedelta(days=2)
+        partial = summarise_alerts(session, orgs=None, since=since, top=TOP)
+        assert partial == from_alerts(session, orgs=None, since=since, top=TOP)
+        assert session.scalar(select(func.count()).select_from(AlertSummaryRow)) == 0
+    assert member.per_day == {today - timedelta(days=1): (1, 1)}
