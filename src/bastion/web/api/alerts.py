@@ -142,13 +142,16 @@ def list_boundary_alerts(
         severity=severity,
     )
     found = alert_page(session, where, limit=limit, offset=offset, cursor=cursor)
-    page = AlertPage(
-        items=[AlertSummary.model_validate(a) for a in found.alerts],
-        total=found.total,
-        total_exact=found.exact,
-        limit=limit,
-        offset=offset,
-        next_cursor=found.next_cursor,
+    page = AlertPage.model_validate(  # the alerts read by attribute, the whole list in one call
+        {
+            "items": found.alerts,
+            "total": found.total,
+            "total_exact": found.exact,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": found.next_cursor,
+        },
+        from_attributes=True,
     )
     # Built and checked here already: serialised once, not validated again on the way out.
     return Response(page.model_dump_json(), media_type="application/json")
