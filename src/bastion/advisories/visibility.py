@@ -22,6 +22,7 @@ from bastion.advisories.responses import Response, list_responses
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import org_code
+from bastion.store.membership import one_of
 from bastion.store.paging import page_of
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ def _visible(query: Select[T], scope: Scope) -> Select[T]:
     """Narrow a query over alerts to those ``scope`` may see."""
     if scope.codes is None:
         return query
-    reached = select(ResponseRow.alert_id).where(ResponseRow.org_code.in_(scope.codes))
+    reached = select(ResponseRow.alert_id).where(one_of(ResponseRow.org_code, scope.codes))
     return query.where(AlertRow.status == "published", AlertRow.id.in_(reached))
 
 
@@ -138,7 +139,7 @@ def pending_acknowledgements(
         )
         .where(
             AlertRow.status == "published",
-            ResponseRow.org_code.in_(scope.codes),
+            one_of(ResponseRow.org_code, scope.codes),
             ResponseRow.status == "open",
             ResponseRow.acknowledged_at.is_(None),
         )

@@ -31,6 +31,7 @@ from bastion.audit import Actor
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.orgs import organisation_ids
+from bastion.store.membership import one_of
 
 
 def prefill(
@@ -115,7 +116,7 @@ def detect_drift(
     moment = as_utc(now or utcnow())
     query = select(ReturnRow).where(ReturnRow.version > 0, ReturnRow.source != "snapshot")
     if scope.codes is not None:
-        query = query.where(ReturnRow.org_code.in_(scope.codes))
+        query = query.where(one_of(ReturnRow.org_code, scope.codes))
     if orgs is not None:
         query = query.where(ReturnRow.org_code.in_([o.strip().upper() for o in orgs]))
     rows = list(session.scalars(query.order_by(ReturnRow.org_code, ReturnRow.period)))

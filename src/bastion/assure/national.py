@@ -28,6 +28,7 @@ from bastion.assure.models import ReturnRow, ScoreRow
 from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
+from bastion.store.membership import one_of
 
 ASKED = ("icb", "trust", "gp_practice", "care_provider", "arms_length_body", "supplier")
 BANDS = tuple(range(0, 100, 10))  # readiness histogram: 0-9, 10-19, ..., 90-100
@@ -57,7 +58,7 @@ Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]  # any select
 
 
 def _filtered(query: Q, column: InstrumentedAttribute[str], scope: Scope) -> Q:
-    return query if scope.codes is None else query.where(column.in_(scope.codes))
+    return query if scope.codes is None else query.where(one_of(column, scope.codes))
 
 
 def current_period(today: date) -> str:

@@ -28,6 +28,7 @@ from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
+from bastion.store.membership import one_of
 from bastion.store.paging import page_of
 
 FACTS = ("ce_plus_certificate",)  # what an organisation states; the plan's fact is derived
@@ -370,7 +371,9 @@ def list_returns(
     query = select(ReturnRow)
     if scope.codes is not None:
         assigned = select(ReviewRow.return_id).where(ReviewRow.reviewer == (reviewer or ""))
-        query = query.where(or_(ReturnRow.org_code.in_(scope.codes), ReturnRow.id.in_(assigned)))
+        query = query.where(
+            or_(one_of(ReturnRow.org_code, scope.codes), ReturnRow.id.in_(assigned))
+        )
     for column, value in ((ReturnRow.org_code, org and org.strip().upper()), (ReturnRow.period, period),
                           (ReturnRow.state, state)):  # fmt: skip
         if value:

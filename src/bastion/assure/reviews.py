@@ -23,6 +23,7 @@ from bastion.audit import Actor
 from bastion.core.errors import InputError, NotFoundError, PermissionDenied
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
+from bastion.store.membership import one_of
 
 KINDS = ("self", "peer", "independent")
 STATES = ("to_do", "in_progress", "needs_clarification", "completed")
@@ -199,7 +200,7 @@ def list_reviews(
     query = select(ReviewRow, ReturnRow).join(ReturnRow, ReturnRow.id == ReviewRow.return_id)
     if scope.codes is not None:
         query = query.where(
-            or_(ReturnRow.org_code.in_(scope.codes), ReviewRow.reviewer == (reviewer or ""))
+            or_(one_of(ReturnRow.org_code, scope.codes), ReviewRow.reviewer == (reviewer or ""))
         )
     elif reviewer:
         query = query.where(ReviewRow.reviewer == reviewer)

@@ -30,6 +30,7 @@ from bastion.core.records import from_row
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
+from bastion.store.membership import one_of
 
 KINDS = ("domain", "address", "fingerprint")
 
@@ -163,7 +164,7 @@ def add_allowed(
 def _visible(scope: Scope) -> Select[BehaviourAllowRow]:
     query = select(BehaviourAllowRow)
     if scope.codes is not None:
-        query = query.where(BehaviourAllowRow.org_code.in_(scope.codes))
+        query = query.where(one_of(BehaviourAllowRow.org_code, scope.codes))
     return query
 
 

@@ -17,6 +17,7 @@ from bastion.behaviour.analyse import DNS_TUNNEL, RARE
 from bastion.behaviour.models import BehaviourResultRow
 from bastion.core.records import from_row
 from bastion.core.scope import Scope
+from bastion.store.membership import one_of
 from bastion.store.paging import page_of
 
 
@@ -60,7 +61,7 @@ def list_results(
     """Return a page of the results ``scope`` may see, best first (federation view), and the total."""
     query = select(BehaviourResultRow).where(BehaviourResultRow.score >= min_score)
     if scope.codes is not None:
-        query = query.where(BehaviourResultRow.org_code.in_(scope.codes))
+        query = query.where(one_of(BehaviourResultRow.org_code, scope.codes))
     if days:
         query = query.where(BehaviourResultRow.day.in_(days))
     if org:

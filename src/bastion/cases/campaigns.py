@@ -30,6 +30,7 @@ from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.types import Tlp
 from bastion.store.locks import transaction_lock
+from bastion.store.membership import one_of
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _spread(scope: Scope, min_organisations: int) -> Select[str, str, int, int]:
         own = (
             select(ObservableRow.kind, ObservableRow.value)
             .join(CaseOrgRow, CaseOrgRow.case_id == ObservableRow.case_id)
-            .where(CaseOrgRow.org_code.in_(scope.codes))
+            .where(one_of(CaseOrgRow.org_code, scope.codes))
         )
         query = query.where(tuple_(CampaignRow.kind, CampaignRow.value).in_(own))
     return query

@@ -49,6 +49,7 @@ from bastion.core.errors import NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
 from bastion.core.types import Tlp
+from bastion.store.membership import one_of
 from bastion.store.paging import contains_text, page_of
 
 
@@ -65,7 +66,7 @@ def visible_ids(scope: Scope) -> Select[Any]:
     """Return the ids of the cases ``scope`` may see, as a subquery to filter on."""
     query = select(CaseOrgRow.case_id)
     if scope.codes is not None:
-        query = query.where(CaseOrgRow.org_code.in_(scope.codes))
+        query = query.where(one_of(CaseOrgRow.org_code, scope.codes))
     return query
 
 
@@ -76,7 +77,7 @@ def case_row(session: Session, case_id: int, scope: Scope) -> CaseRow:
         visible = session.scalar(
             select(func.count())
             .select_from(CaseOrgRow)
-            .where(CaseOrgRow.case_id == case_id, CaseOrgRow.org_code.in_(scope.codes))
+            .where(CaseOrgRow.case_id == case_id, one_of(CaseOrgRow.org_code, scope.codes))
         )
         row = row if visible else None
     if row is None:

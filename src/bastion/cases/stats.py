@@ -24,6 +24,7 @@ from bastion.core.scope import Scope
 from bastion.core.settings import Settings
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.store.dialect import in_byte_order, seconds_between, utc_day
+from bastion.store.membership import one_of
 
 AGE_BUCKETS = (("under 1 day", 1), ("1-7 days", 7), ("7-30 days", 30), ("over 30 days", None))
 
@@ -167,7 +168,7 @@ def _organisations(
     """Return MTTA/MTTR per organisation of the period's cases (all of them by code, or the
     ``page`` (offset, limit) with the most cases first) and how many organisations have any."""
     org = CaseOrgRow.org_code
-    where = [*in_period, *(() if scope.codes is None else (org.in_(scope.codes),))]
+    where = [*in_period, *(() if scope.codes is None else (one_of(org, scope.codes),))]
     joined = select(org, *_sums(session)).join(CaseRow, CaseRow.id == CaseOrgRow.case_id)
     query = joined.where(*where).group_by(org)
     if page is None:

@@ -23,6 +23,7 @@ from bastion.passwords.dump import DumpReport, audit_dump
 from bastion.passwords.models import PasswordAuditRow
 from bastion.passwords.policy import get_policy
 from bastion.passwords.store import Stores
+from bastion.store.membership import one_of
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def list_audits(session: Session, scope: Scope, *, org: str | None = None) -> li
     """Return the audit reports ``scope`` may see (newest first), of one organisation if named."""
     query = select(PasswordAuditRow).order_by(PasswordAuditRow.id.desc())
     if scope.codes is not None:
-        query = query.where(PasswordAuditRow.org_code.in_(scope.codes))
+        query = query.where(one_of(PasswordAuditRow.org_code, scope.codes))
     if org is not None:
         query = query.where(PasswordAuditRow.org_code == org.strip().upper())
     return [_report(r) for r in session.scalars(query)]

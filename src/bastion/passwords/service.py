@@ -26,6 +26,7 @@ from bastion.passwords.models import PasswordCheckCountRow
 from bastion.passwords.policy import Policy, policy_for_checks, policy_held
 from bastion.passwords.store import Stores
 from bastion.passwords.tally import CheckTally, count_check, write_pending
+from bastion.store.membership import one_of
 
 PREFIX_ONLY = "prefix_only"  # the reason counted for a k-anonymous check (the client decides)
 COUNTED = (*REASONS, PREFIX_ONLY)
@@ -149,7 +150,7 @@ def check_counts(session: Session, scope: Scope, *, since: date | None = None) -
         row.org_code, month, row.reason
     )
     if scope.codes is not None:
-        query = query.where(row.org_code.in_(scope.codes))
+        query = query.where(one_of(row.org_code, scope.codes))
     if since is not None:
         query = query.where(row.day >= since)
     found = session.execute(query.order_by(row.org_code, month, row.reason))

@@ -22,6 +22,7 @@ from bastion.core.timeutil import utcnow
 from bastion.core.types import org_code
 from bastion.scan.domain import ExceptionState, ScanException, Status
 from bastion.scan.models import ScanExceptionRow, ScanFindingRow
+from bastion.store.membership import one_of
 
 
 def _to_domain(row: ScanExceptionRow) -> ScanException:
@@ -46,7 +47,7 @@ def list_exceptions(session: Session, scope: Scope) -> list[ScanException]:
     """Return the exceptions ``scope`` may see, newest first."""
     query = select(ScanExceptionRow).order_by(ScanExceptionRow.id.desc())
     if scope.codes is not None:
-        query = query.where(ScanExceptionRow.org_code.in_(scope.codes))
+        query = query.where(one_of(ScanExceptionRow.org_code, scope.codes))
     return [_to_domain(r) for r in session.scalars(query)]
 
 

@@ -20,6 +20,7 @@ from bastion.scan.domain import Finding, Status
 from bastion.scan.models import ScanFindingRow, ScanNotificationRow, ScanTargetRow
 from bastion.scan.policy import get_policy
 from bastion.scan.remediation import render
+from bastion.store.membership import one_of
 from bastion.store.paging import page_of
 
 LIVE = (Status.OPEN.value, Status.FIXED_UNCONFIRMED.value)
@@ -69,7 +70,7 @@ def list_findings(
     row = ScanFindingRow
     query = select(row)
     if scope.codes is not None:
-        query = query.where(row.org_code.in_(scope.codes))
+        query = query.where(one_of(row.org_code, scope.codes))
     if org:
         query = query.where(row.org_code == org.strip().upper())
     if status:
@@ -182,7 +183,7 @@ def weekly_trend(
         if extra is not None:
             query = query.where(extra)
         if scope.codes is not None:
-            query = query.where(row.org_code.in_(scope.codes))
+            query = query.where(one_of(row.org_code, scope.codes))
         for moment, severity in session.execute(query):
             tally[kind][(week_of(moment), severity)] += 1
     order = [s.value for s in reversed(Severity) if s is not Severity.INFORMATIONAL]
@@ -207,7 +208,7 @@ def national_summary(
     row = ScanFindingRow
     query = select(row.org_code, row.host, row.check_name, row.severity).where(row.status.in_(LIVE))
     if scope.codes is not None:
-        query = query.where(row.org_code.in_(scope.codes))
+        query = query.where(one_of(row.org_code, scope.codes))
     rows = session.execute(query).all()
     regions = orgs.top_ancestors(session, {r[0] for r in rows})
     by_check: Counter[str] = Counter()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.audit import Actor
 from bastion.core.scope import Scope
+from bastion.store.membership import one_of
 from bastion.uptime.domain import Monitor
 from bastion.uptime.models import CertificateNoticeRow
 from bastion.uptime.notify import Notice, Notifier, notify
@@ -131,7 +132,7 @@ def list_notices(session: Session, scope: Scope, limit: int = 200) -> list[Certi
         .limit(limit)
     )
     if scope.codes is not None:
-        query = query.where(CertificateNoticeRow.org_code.in_(scope.codes))
+        query = query.where(one_of(CertificateNoticeRow.org_code, scope.codes))
     return [
         CertificateNotice(
             r.org_code, r.sha256, r.threshold_days, r.days_left, r.monitor_id, r.notified_at

@@ -21,6 +21,7 @@ from bastion.core.choices import Choice
 from bastion.core.errors import ConflictError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import utcnow
+from bastion.store.membership import one_of
 from bastion.uptime.models import IncidentRow, IncidentUpdateRow
 
 
@@ -168,7 +169,7 @@ def list_incidents(
     if scope.codes is not None:
         # National incidents are few: those listing one of the caller's members are kept below.
         query = query.where(
-            or_(IncidentRow.org_code.in_(scope.codes), IncidentRow.org_code.is_(None))
+            or_(one_of(IncidentRow.org_code, scope.codes), IncidentRow.org_code.is_(None))
         )
     if open_only:
         query = query.where(IncidentRow.status != IncidentStatus.RESOLVED.value)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bastion.core.errors import InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc
+from bastion.store.membership import one_of
 from bastion.uptime.centre import monitor_frame
 from bastion.uptime.domain import Monitor
 from bastion.uptime.history import History
@@ -317,7 +318,7 @@ def status_pages(session: Session, scope: Scope) -> list[tuple[str, str, str]]:
     """Return (slug, title, organisation) of the status pages ``scope`` owns."""
     query = select(StatusPageRow).order_by(StatusPageRow.slug)
     if scope.codes is not None:
-        query = query.where(StatusPageRow.org_code.in_(scope.codes))
+        query = query.where(one_of(StatusPageRow.org_code, scope.codes))
     return [(r.slug, r.title, r.org_code) for r in session.scalars(query)]
 
 

@@ -24,6 +24,7 @@ from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.scope import Scope
 from bastion.core.timeutil import as_utc, utcnow
+from bastion.store.membership import one_of
 from bastion.uptime.domain import Maintenance, Monitor, MonitorKind, Repeat, maintenance
 from bastion.uptime.models import MaintenanceRow, MonitorRow, SloRow, StatusPageRow
 from bastion.uptime.slo import Slo
@@ -81,7 +82,7 @@ def list_monitors(
     """Return the monitors ``scope`` sees, by organisation, service and name."""
     query = select(MonitorRow).order_by(MonitorRow.org_code, MonitorRow.service, MonitorRow.name)
     if scope.codes is not None:
-        query = query.where(MonitorRow.org_code.in_(scope.codes))
+        query = query.where(one_of(MonitorRow.org_code, scope.codes))
     if service:
         query = query.where(MonitorRow.service == service)
     if org:
@@ -154,7 +155,7 @@ def add_maintenance(
 def list_maintenance(session: Session, scope: Scope) -> list[Maintenance]:
     query = select(MaintenanceRow).order_by(MaintenanceRow.starts_at)
     if scope.codes is not None:
-        query = query.where(MaintenanceRow.org_code.in_(scope.codes))
+        query = query.where(one_of(MaintenanceRow.org_code, scope.codes))
     return [
         replace(
             maintenance(
@@ -206,7 +207,7 @@ def add_slo(session: Session, slo: Slo, *, actor: Actor, scope: Scope) -> Slo:
 def list_slos(session: Session, scope: Scope) -> list[Slo]:
     query = select(SloRow).order_by(SloRow.org_code, SloRow.service, SloRow.id)
     if scope.codes is not None:
-        query = query.where(SloRow.org_code.in_(scope.codes))
+        query = query.where(one_of(SloRow.org_code, scope.codes))
     return [_slo(r) for r in session.scalars(query)]
 
 
