@@ -6,9 +6,6 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
-
-from fastapi import FastAPI
 
 from bastion import passwords
 from bastion.core.scope import Scope
@@ -16,6 +13,7 @@ from bastion.core.settings import Settings
 from bastion.passwords.tally import CheckTally
 from bastion.store import Store
 from bastion.web.app import create_app
+from bastion.web.testing import run_lifespan
 
 
 def _counts(store: Store) -> list[tuple[str, str, int]]:
@@ -77,22 +75,6 @@ def test_the_app_writes_what_its_last_second_counted_when_it_shuts_down(
         app.state.check_tally.add("RAL", "accepted")
         written.append(_written(url))
 
-    asyncio.run(_lifespan(app, between))  # startup, then shutdown, as uvicorn runs them
+    asyncio.run(run_lifespan(app, between))  # startup, then shutdown, as uvicorn runs them
     assert written == [[]]
     assert _written(url) == [("RAL", "accepted", 1)]
-
-
-async def _lifespan(app: FastAPI, between: Any) -> None:
-    events = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-    sent: list[str] = []
-
-    async def receive() -> dict[str, str]:
-        if sent and sent[-1] == "lifespan.startup.complete":
-            between()
-        return next(events)
-
-    async def send(message: dict[str, str]) -> None:
-        sent.append(message["type"])
-
-    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
-    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -6,8 +6,10 @@ needs its own app (another store, other data) uses them directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from argon2 import PasswordHasher
@@ -94,3 +96,20 @@ def signed_in_client(app: FastAPI, cookie: str | None, csrf: str | None) -> http
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url=BASE_URL, cookies=cookies, headers=headers
     )
+
+
+async def run_lifespan(app: FastAPI, between: Callable[[], None]) -> None:
+    """Start ``app`` and shut it down as uvicorn does, calling ``between`` while it is up."""
+    events = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        if sent and sent[-1] == "lifespan.startup.complete":
+            between()
+        return next(events)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(str(message["type"]))
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"], sent
