@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import bastion_in
+from tests.conftest import bastion_in, initialised_data
 from typer.testing import Result
 
 from bastion.boundary.hunting import hunt
@@ -66,12 +66,8 @@ def _in_process(folder: Path, patch: pytest.MonkeyPatch, *args: str) -> Result:
 
 @pytest.fixture(scope="module")
 def initialised(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
-    """A data directory as `bastion init` leaves it: the archive folder, and the database at
-    the newest schema (a copy of the session's migrated SQLite file, not a migration again)."""
-    data = tmp_path_factory.mktemp("template") / "data"
-    (data / "archive").mkdir(parents=True)
-    shutil.copyfile(migrated_sqlite, data / "bastion.db")
-    return data
+    """A data directory as `bastion init` leaves it, each test's a copy of it."""
+    return initialised_data(migrated_sqlite, tmp_path_factory.mktemp("template") / "data")
 
 
 def _committed_events(data: Path) -> int:
