@@ -234,6 +234,14 @@ class Workers:
             raise RuntimeError(msg)
 
     def finish(self) -> list[dict[str, Any]]:
+        """Stop the workers still running and return their reports (once the stream is empty,
+        or every worker gone).
+
+        SIGTERM, as systemd stops one: a worker finishes the chunk in hand, prints its
+        report and exits; its ``--idle-exit`` is the fallback should the benchmark die."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
         reports = []
         for process in self.processes:
             stdout, stderr = process.communicate(timeout=120)

@@ -118,6 +118,14 @@ def sqlite_copy(migrated: Path, path: Path) -> Store:
     return Store.from_url(f"sqlite:///{path}")
 
 
+def initialised_data(migrated: Path, data: Path) -> Path:
+    """Make ``data`` a data directory as `bastion init` leaves it, without migrating again:
+    its archive folder, and a copy of the ``migrated`` SQLite file as its database."""
+    (data / "archive").mkdir(parents=True)
+    shutil.copyfile(migrated, data / "bastion.db")
+    return data
+
+
 @pytest.fixture
 def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Store]:
     """A SQLite store at the newest schema, a file of this test's own."""

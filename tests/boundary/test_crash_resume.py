@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import initialised_data
 
 from bastion.boundary.hunting import hunt
 
@@ -64,12 +65,13 @@ def _committed_batches(db: Path) -> int:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_file_then_rerun_leaves_each_event_exactly_once(tmp_path: Path) -> None:
+def test_sigkill_mid_file_then_rerun_leaves_each_event_exactly_once(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
     log = tmp_path / "conn.log"
     lines = 600_000  # about 60 MB: eight chunks
     _big_zeek_log(log, lines)
-    data = tmp_path / "data"
-    assert _bastion(data, "init").wait(180) == 0
+    data = initialised_data(migrated_sqlite, tmp_path / "data")
 
     victim = _bastion(data, "boundary", "ingest", str(log))
     deadline = time.monotonic() + 120

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import create_engine, text
 
 from bastion.audit import Actor
+from bastion.boundary import distributed
 from bastion.boundary.archive import visible_files
 from bastion.boundary.hunting import hunt
 from bastion.boundary.pending import pending_files
@@ -291,6 +293,19 @@ class Bastion:
             str(self.home / "indicators.csv"), "--ack-wait", "2", "--id", log, *more,
             log=log, crash_at=crash_at,
         )  # fmt: skip
+
+    def drain(self, nats: NatsServer, workers: dict[str, subprocess.Popen[bytes]]) -> None:
+        """Wait for the stream to empty (every chunk acknowledged), then stop ``workers`` (by
+        name) as systemd does: SIGTERM, the chunk in hand finished, exit 0. Never an
+        ``--idle-exit`` waited out."""
+        wait_for(
+            lambda: nats.stream(distributed.STREAM)["messages"] == 0, 120, "an empty stream",
+            tell=lambda: f"{nats.stream(distributed.STREAM)}\n" + self.logs(*workers),
+        )  # fmt: skip
+        for worker in workers.values():
+            worker.send_signal(signal.SIGTERM)
+        for name, worker in workers.items():
+            assert worker.wait(60) == 0, self.logs(name)
 
     def ready(self, worker_id: str) -> bool:
         """Tell whether worker ``worker_id`` has beaten since it started (it is subscribed)."""

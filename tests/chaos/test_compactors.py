@@ -65,7 +65,7 @@ def test_two_compactors_take_turns_and_an_interrupted_one_leaves_each_event_once
     for n, log in enumerate(logs):
         dns_log(log, LINES, start=1748822400 + n * DAY)
     bastion.publish(*logs, chunk_bytes=16384)
-    assert bastion.worker("worker", "--idle-exit", "3").wait(180) == 0
+    bastion.drain(nats_server, {"worker": bastion.worker("worker")})
     archive = bastion.archive
     staged = sorted(archive.glob("day=*/org=_staging/*.parquet"))
     assert len(staged) > 20

@@ -24,8 +24,6 @@ from tests.chaos.harness import (
     worker_row,
 )
 
-from bastion.boundary import distributed
-
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 LINES = 15_000
 
@@ -57,13 +55,8 @@ def test_nats_restarted_mid_run_loses_and_doubles_nothing(
     paused.send_signal(signal.SIGCONT)
 
     assert collector.wait(120) == 0, bastion.log("collector")[-3000:]
-    wait_for(
-        lambda: nats_server.stream(distributed.STREAM)["messages"] == 0, 120, "an empty stream",
-        tell=lambda: f"{nats_server.stream(distributed.STREAM)}\n" + bastion.logs("steady", "paused"),
-    )  # fmt: skip
-    for name, worker in (("steady", steady), ("paused", paused)):
-        worker.send_signal(signal.SIGTERM)  # stop after the chunk in hand
-        assert worker.wait(60) == 0, bastion.logs(name)
+    bastion.drain(nats_server, {"steady": steady, "paused": paused})
+    for name in ("steady", "paused"):
         assert worker_row(bastion.database_url, name)["state"] == "stopped"
     exactly_once(bastion.archive, LINES)
 
@@ -74,9 +67,9 @@ def test_postgres_restarted_mid_run_half_commits_nothing(
     log = tmp_path / "dns.log"
     dns_log(log, LINES)
     assert bastion.publish(log, chunk_bytes=16384)[0]["chunks"] > 50  # collectors need no SQL
-    paused = bastion.worker("paused", "--idle-exit", "10", crash_at="after-write:3:STOP")
+    paused = bastion.worker("paused", crash_at="after-write:3:STOP")
     wait_for(lambda: frozen(paused), 60, "a worker frozen between its files and its commit")
-    steady = bastion.worker("steady", "--idle-exit", "10")
+    steady = bastion.worker("steady")
     wait_for(lambda: bastion.ready("steady"), 60, "a second worker")
 
     pg_cluster.stop("immediate")  # a crash: connections cut, no checkpoint
@@ -84,8 +77,6 @@ def test_postgres_restarted_mid_run_half_commits_nothing(
     time.sleep(4.0)
     pg_cluster.start()
 
-    for worker in (steady, paused):
-        assert worker.wait(180) == 0, bastion.log("paused")[-3000:]
+    bastion.drain(nats_server, {"steady": steady, "paused": paused})
     assert "not acknowledging: database unavailable" in bastion.log("paused")
-    assert nats_server.stream(distributed.STREAM)["messages"] == 0
     exactly_once(bastion.archive, LINES)

@@ -22,8 +22,6 @@ from tests.chaos.harness import (
     wait_for,
 )
 
-from bastion.boundary import distributed
-
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 PART = 6_000
 # The victim dies at each stage of a batch in turn: transformed; files written, not
@@ -55,13 +53,7 @@ def test_a_worker_killed_mid_batch_repeatedly_loses_and_doubles_nothing(
 
     logged = "\n".join(bastion.log(f"victim-{n}")[-1500:] for n in range(len(DEATHS)))
     assert deaths == [-signal.SIGKILL] * len(DEATHS), logged
-    wait_for(
-        lambda: nats_server.stream(distributed.STREAM)["messages"] == 0, 120, "an empty stream",
-        tell=lambda: str(nats_server.stream(distributed.STREAM)),
-    )  # fmt: skip
-    for worker in [*steady, last]:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(60) == 0, bastion.log("victim-last")[-3000:]
+    bastion.drain(nats_server, {"steady-0": steady[0], "steady-1": steady[1], "victim-last": last})
     exactly_once(bastion.archive, PART * len(DEATHS))
     reference = single_process_alerts(pg_cluster, tmp_path / "reference", logs)
     assert len(reference) > 10, "the input raises alerts"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import bastion_in
+from tests.demo.conftest import BuiltDemo
 from typer.testing import CliRunner
 
 from bastion import advisories as adv
 from bastion import auth
-from bastion.cli import context
 from bastion.cli import demo as demo_cli
 from bastion.cli.main import app
 from bastion.core.scope import Scope
@@ -20,20 +20,6 @@ from bastion.orgs import count_organisations
 from bastion.store import Store
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("BASTION_DATABASE_URL", raising=False)
-    context.settings.cache_clear()
-    context.store.cache_clear()
-    yield tmp_path / "data"
-    if context.store.cache_info().currsize:
-        context.store().dispose()
-    context.settings.cache_clear()
-    context.store.cache_clear()
 
 
 def _count(data_dir: Path) -> int:
@@ -46,19 +32,17 @@ def _count(data_dir: Path) -> int:
 
 
 def test_init_demo_loads_the_federation_once(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    built_demo: BuiltDemo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo_cli, "INIT_SIZE", "small")
-    first = runner.invoke(app, ["init", "--demo"])
-    assert first.exit_code == 0, first.output
-    assert "loaded the demo federation" in first.output
+    first, data_dir = built_demo.output, built_demo.data_dir
+    assert "loaded the demo federation" in first
     # The federation, and the scan lab's members whose loopback hosts the demo scanned.
     expected = len(generate_federation(size="small")) + len(scanlab.ORGANISATIONS)
     assert _count(data_dir) == expected
-    assert "scanned 15 lab hosts on 127.0.53.x" in first.output
+    assert "scanned 15 lab hosts on 127.0.53.x" in first
     # The demo brings its own vulnerability records: exposures, and a national alert that
     # some members acknowledged and the demo lead's organisation has not.
-    assert "national administrator: username demo.admin" in first.output
+    assert "national administrator: username demo.admin" in first
     opened = Store.from_url(f"sqlite:///{data_dir / 'bastion.db'}")
     try:
         with opened.session() as session:
@@ -73,7 +57,10 @@ def test_init_demo_loads_the_federation_once(
     assert responses[lead_org].acknowledged_at is None
     assert any(r.acknowledged_at for r in responses.values())
     assert any(r.acknowledged_at is None for r in responses.values())
-    second = runner.invoke(app, ["init", "--demo"])
+    monkeypatch.setattr(demo_cli, "INIT_SIZE", "small")
+    monkeypatch.setattr(demo_cli, "DEMO_DAY_EVENTS", 5_000)
+    with bastion_in(built_demo.home, monkeypatch) as run:
+        second = run("init", "--demo")
     assert second.exit_code == 0, second.output
     assert "not loaded" in second.output
     assert _count(data_dir) == expected

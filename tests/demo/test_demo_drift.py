@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
-from tests.demo.test_demo_cli import data_dir, runner
+from tests.demo.conftest import BuiltDemo
 
 from bastion import assure
 from bastion.alerts import list_alerts
 from bastion.auth import Role
 from bastion.auth import users as auth_users
-from bastion.cli import demo as demo_cli
-from bastion.cli.main import app
 from bastion.core.scope import Scope
 from bastion.core.settings import Settings
 from bastion.store import Store
 from bastion.web import create_app
 from bastion.web.testing import FAST_HASHER, create_person, open_session, signed_in_client
-
-__all__ = ["data_dir"]  # the throw-away data directory fixture
 
 
 async def _pages(app_: object, cookie: str, csrf: str, paths: list[str]) -> list[str]:
@@ -32,14 +27,11 @@ async def _pages(app_: object, cookie: str, csrf: str, paths: list[str]) -> list
 
 @pytest.mark.slow
 def test_the_demo_build_flags_its_planted_contradictions(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    built_demo: BuiltDemo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo_cli, "INIT_SIZE", "small")
-    monkeypatch.setattr(demo_cli, "DEMO_DAY_EVENTS", 5_000)
-    built = runner.invoke(app, ["init", "--demo"])
-    assert built.exit_code == 0, built.output
+    data_dir = built_demo.data_dir
     # Another worker's scan lab may share the loopback addresses: assert what must be there.
-    assert "planted 3 contradicted returns: " in built.output
+    assert "planted 3 contradicted returns: " in built_demo.output
     store = Store.from_url(f"sqlite:///{data_dir / 'bastion.db'}")
     try:
         with store.session() as session:

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import bastion_in, initialised_data
+from typer.testing import Result
 
 from bastion.boundary.hunting import hunt
 from bastion.boundary.pending import pending_files
@@ -34,36 +36,38 @@ def _squid(i: int) -> str:
     )
 
 
-def _bastion(
-    data: Path, *args: str, crash_at: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "BASTION_DATA_DIR": str(data),
-        "BASTION_INGEST_SEGMENT_BYTES": "1",
-        "BASTION_INGEST_CHUNK_BYTES": str(32 << 10),
-    }
+# Small segments and chunks: the ingest commits a batch every 32 KiB.
+SMALL_BATCHES = {"BASTION_INGEST_SEGMENT_BYTES": "1", "BASTION_INGEST_CHUNK_BYTES": str(32 << 10)}
+
+
+def _victim(data: Path, log: Path, crash_at: str) -> subprocess.CompletedProcess[str]:
+    """`bastion boundary ingest log` as a process of its own, which signals itself at
+    ``crash_at``."""
+    env = {**os.environ, **SMALL_BATCHES, "BASTION_DATA_DIR": str(data),
+           "BASTION_TEST_CRASH_AT": crash_at}  # fmt: skip
     env.pop("BASTION_DATABASE_URL", None)
     env.pop("BASTION_ARCHIVE_PATH", None)
-    env.pop("BASTION_TEST_CRASH_AT", None)
-    if crash_at is not None:
-        env["BASTION_TEST_CRASH_AT"] = crash_at
     return subprocess.run(
-        [sys.executable, "-c", "from bastion.cli.main import main; main()", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+        [sys.executable, "-c", "from bastion.cli.main import main; main()", "boundary",
+         "ingest", str(log)],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def _in_process(folder: Path, patch: pytest.MonkeyPatch, *args: str) -> Result:
+    """`bastion args…` in this process over ``folder / "data"``, with the victim's batches
+    (the next start after a kill, or an analyst's hunt: nothing signals it)."""
+    for name, value in SMALL_BATCHES.items():
+        patch.setenv(name, value)
+    patch.delenv("BASTION_ARCHIVE_PATH", raising=False)
+    with bastion_in(folder, patch) as bastion:
+        return bastion(*args)
 
 
 @pytest.fixture(scope="module")
-def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("template") / "data"
-    done = _bastion(data, "init")
-    assert done.returncode == 0, done.stderr
-    return data
+def initialised(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
+    """A data directory as `bastion init` leaves it, each test's a copy of it."""
+    return initialised_data(migrated_sqlite, tmp_path_factory.mktemp("template") / "data")
 
 
 def _committed_events(data: Path) -> int:
@@ -87,26 +91,27 @@ def _hunted(data: Path) -> tuple[int, int]:
     "stage", ["after-parse", "after-write", "after-commit", "during-compaction"]
 )
 def test_signal_at_each_ingest_stage_then_rerun_leaves_each_event_once(
-    initialised: Path, tmp_path: Path, stage: str, sig: signal.Signals
+    initialised: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+    sig: signal.Signals,
 ) -> None:
     data = tmp_path / "data"
     shutil.copytree(initialised, data)
     log = tmp_path / "access.log"
     log.write_text("".join(_squid(i) for i in range(LINES)))
 
-    victim = _bastion(
-        data,
-        "boundary",
-        "ingest",
-        str(log),
-        crash_at=f"{stage}:{1 if stage == 'during-compaction' else NTH}:{sig.name[3:]}",
-    )
+    nth = 1 if stage == "during-compaction" else NTH
+    victim = _victim(data, log, crash_at=f"{stage}:{nth}:{sig.name[3:]}")
     assert victim.returncode == -sig, victim.stderr
 
     committed = _committed_events(data)
     hunted, distinct = _hunted(data)
-    counted = _bastion(data, "hunt", "--json", "SELECT count(*) AS n FROM events")
-    assert counted.returncode == 0, counted.stderr
+    counted = _in_process(
+        tmp_path, monkeypatch, "hunt", "--json", "SELECT count(*) AS n FROM events"
+    )
+    assert counted.exit_code == 0, counted.output
     assert json.loads(counted.stdout) == [{"n": hunted}]  # what an analyst's hunt sees
     assert hunted == distinct  # no event twice
     stranded = pending_files(data / "archive")
@@ -122,8 +127,8 @@ def test_signal_at_each_ingest_stage_then_rerun_leaves_each_event_once(
     else:
         assert 0 < committed < LINES
 
-    rerun = _bastion(data, "boundary", "ingest", "--json", str(log))
-    assert rerun.returncode == 0, rerun.stderr
+    rerun = _in_process(tmp_path, monkeypatch, "boundary", "ingest", "--json", str(log))
+    assert rerun.exit_code == 0, rerun.output
     status = "already ingested" if stage == "during-compaction" else "resumed"
     assert f'"status": "{status}"' in rerun.stdout
 

@@ -77,9 +77,13 @@ def anyio_backend() -> str:
 
 
 def seeded_app(store: Store, folder: Path) -> FastAPI:
-    """Seed the small federation into ``store`` and return a web app over it."""
+    """Seed the small federation into ``store`` and return a web app over it.
+
+    A case notification is tried once, not waited on for 1 s and 2 s more: nothing
+    listens for its e-mail here, and retries are tested in tests/cases/test_notify.py."""
     seed(store, small_federation())
-    return create_app(store, Settings(data_dir=folder), **TEST_LIMITS)  # type: ignore[arg-type]
+    settings = Settings(data_dir=folder, cases_notify_attempts=1)
+    return create_app(store, settings, **TEST_LIMITS)  # type: ignore[arg-type]
 
 
 @pytest.fixture
