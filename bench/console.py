@@ -23,7 +23,8 @@ the ASGI app in this process, after one warm-up request. Figures: p50 and p95 la
 inline so the profile sees the handlers, and writes ``DIR/<page> (<role>).prof``.
 ``--keep DIR`` (SQLite) seeds into DIR once, again only when the sizes differ, and
 measures a copy of it each run; ``--pages /overview,/rules/{rule_id}`` measures only
-those pages.
+those pages; ``--name NAME`` names the store (PostgreSQL: the database
+``bastion_bench_NAME``, so that runs side by side do not drop each other's).
 """
 
 from __future__ import annotations
@@ -278,10 +279,12 @@ def seeded_world(
     cases: int,
     demo_events: int,
     keep: Path | None = None,
+    name: str = "console",
 ) -> Iterator[World | None]:
     """Yield the demo plus the bulk organisations, alerts and cases on ``backend``, or None.
 
-    ``keep`` (SQLite): seed into that folder once and measure a copy of it each run."""
+    ``keep`` (SQLite): seed into that folder once and measure a copy of it each run;
+    ``name`` the store's (PostgreSQL: the database ``bastion_bench_<name>``)."""
     from bastion.web import create_app
 
     with ExitStack() as stack:
@@ -290,7 +293,7 @@ def seeded_world(
                 kept_store(keep, organisations, alerts, cases, demo_events)
             )
         else:
-            fresh = stack.enter_context(fresh_store(backend, "console"))
+            fresh = stack.enter_context(fresh_store(backend, name))
             if fresh is None:
                 print(f"{backend}: no server at 127.0.0.1:5432, left out")
                 yield None
@@ -424,6 +427,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pages", default=None, help="measure only these pages (comma-separated, as /rules/{rule_id})"
     )  # fmt: skip
+    parser.add_argument(
+        "--name", default="console", help="the store's name (PostgreSQL: bastion_bench_NAME)"
+    )
     args = parser.parse_args(argv)
     loads = [load_average()]
     results: list[dict[str, Any]] = []
@@ -432,7 +438,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.backend not in (backend, "both"):
             continue
         with seeded_world(
-            backend, args.organisations, args.alerts, args.cases, args.demo_events, args.keep
+            backend,
+            args.organisations,
+            args.alerts,
+            args.cases,
+            args.demo_events,
+            args.keep,
+            args.name,
         ) as world:
             if world is None:
                 continue
