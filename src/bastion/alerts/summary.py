@@ -64,8 +64,9 @@ from bastion.alerts.models import (
     AlertRuleSummaryRow,
     AlertSummaryRow,
     AlertSummaryStateRow,
+    AlertVerdictSummaryRow,
 )
-from bastion.alerts.queries import AlertFilter
+from bastion.alerts.queries import AlertFilter, count_alerts
 from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, upsert, whole_days
 from bastion.alerts.store import Verdict
 from bastion.core.timeutil import as_utc, utcnow
@@ -74,6 +75,8 @@ from bastion.store.dialect import in_byte_order, is_postgres, utc_day
 SUMMARY = cast(Table, AlertSummaryRow.__table__)
 STATE = cast(Table, AlertSummaryStateRow.__table__)
 RULE_SUMMARY = cast(Table, AlertRuleSummaryRow.__table__)
+VERDICT_SUMMARY = cast(Table, AlertVerdictSummaryRow.__table__)
+EVER = date.min  # the verdicts' roll-up counts every day before today
 KINDS = ("day", "org", "rule", "indicator")
 HEAD = 64  # characters of a name in ``alert_summary.head``
 
@@ -313,6 +316,43 @@ RULE_COUNTS = Rollup(
     ("family", "rule", "alerts"),
     lambda session, span: [_rule_counts(session, span)],
 )
+VERDICTS = Rollup(
+    3, VERDICT_SUMMARY, ("verdict", "alerts"), lambda session, span: [_by_verdict(span)]
+)
+
+
+def _by_verdict(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    verdict: Any = AlertRow.verdict
+    return (
+        select(verdict.label("verdict"), func.count().label("alerts"))
+        .where(*where)
+        .group_by(verdict)
+    )
+
+
+def count_alerts_live(session: Session, *, orgs: Sequence[str] | None) -> tuple[int, int]:
+    """Return how many alerts ``orgs`` (None: everywhere) have, and how many of them are
+    live. Nationally (a million alerts, counted on every overview), those last seen before
+    today are counted once by verdict into ``alert_verdict_summary``, kept current by the
+    days' touches as the overview's roll-up is (see the module: an alert changes its
+    verdict only by an extension, and none is ever deleted), and today's are added; a
+    member's are counted through its organisation's index."""
+    if orgs is not None:
+        lives = count_alerts(session, AlertFilter(orgs=orgs, verdict=Verdict.LIVE.value))
+        return count_alerts(session, AlertFilter(orgs=orgs)), lives
+    today = utcnow().date()
+    refresh_summary(session, EVER, today, VERDICTS)
+    past = {
+        str(v): int(n)
+        for v, n in session.execute(select(VERDICT_SUMMARY.c.verdict, VERDICT_SUMMARY.c.alerts))
+    }
+    # Today's not grouped by verdict: SQLite would then walk ``ix_alerts_verdict`` whole
+    # rather than today's range of ``ix_alerts_seen_summary``.
+    live = func.sum(case((AlertRow.verdict == Verdict.LIVE.value, 1), else_=0))
+    alerts, lives = session.execute(
+        select(func.count(), func.coalesce(live, 0)).where(AlertRow.last_seen >= midnight(today))
+    ).one()
+    return sum(past.values()) + int(alerts), past.get(Verdict.LIVE.value, 0) + int(lives)
 
 
 def refresh_summary(session: Session, first: date, end: date, rollup: Rollup = OVERVIEW) -> bool:
