@@ -5,10 +5,11 @@ it, then, in bulk, organisations up to 41,000 in all, 1,000,000 alerts over the 
 and 100,000 cases, on SQLite; ``--backend postgresql`` or ``both`` for the server at
 127.0.0.1:5432; ``--alerts 2000 --organisations 200 --cases 100`` for a quick run).
 The bulk rows go in as ``bench._soc`` loads them (executemany, COPY, indexes built
-after), never an ORM object a row. The national overview's roll-up of the fortnight's
-past days (``alert_summary``, see ``bastion.alerts.summary``) starts empty, as after
-the migration that made it: a page's warm-up request sums them from the alerts, as a
-store's first overview does, and the measured requests read the roll-up.
+after), never an ORM object a row. The national roll-ups of the alerts by last seen
+(``bastion.alerts.summary``: the overview's fortnight and totals, the rules page's
+week) start empty, as after the migrations that made them: a page's warm-up request
+sums them from the alerts, as a store's first page does, and the measured requests
+read them.
 
 The pages are the console's GET routes, enumerated from the app, so a page added to
 the console is measured without a change here. A path parameter is filled with an
