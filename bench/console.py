@@ -5,10 +5,11 @@ it, then, in bulk, organisations up to 41,000 in all, 1,000,000 alerts over the 
 and 100,000 cases, on SQLite; ``--backend postgresql`` or ``both`` for the server at
 127.0.0.1:5432; ``--alerts 2000 --organisations 200 --cases 100`` for a quick run).
 The bulk rows go in as ``bench._soc`` loads them (executemany, COPY, indexes built
-after), never an ORM object a row. The national overview's roll-up of the fortnight's
-past days (``alert_summary``, see ``bastion.alerts.summary``) starts empty, as after
-the migration that made it: a page's warm-up request sums them from the alerts, as a
-store's first overview does, and the measured requests read the roll-up.
+after), never an ORM object a row. The national roll-ups of the alerts by last seen
+(``bastion.alerts.summary``: the overview's fortnight and totals, the rules page's
+week) start empty, as after the migrations that made them: a page's warm-up request
+sums them from the alerts, as a store's first page does, and the measured requests
+read them.
 
 The pages are the console's GET routes, enumerated from the app, so a page added to
 the console is measured without a change here. A path parameter is filled with an
@@ -23,7 +24,8 @@ the ASGI app in this process, after one warm-up request. Figures: p50 and p95 la
 inline so the profile sees the handlers, and writes ``DIR/<page> (<role>).prof``.
 ``--keep DIR`` (SQLite) seeds into DIR once, again only when the sizes differ, and
 measures a copy of it each run; ``--pages /overview,/rules/{rule_id}`` measures only
-those pages.
+those pages; ``--name NAME`` names the store (PostgreSQL: the database
+``bastion_bench_NAME``, so that runs side by side do not drop each other's).
 """
 
 from __future__ import annotations
@@ -278,10 +280,12 @@ def seeded_world(
     cases: int,
     demo_events: int,
     keep: Path | None = None,
+    name: str = "console",
 ) -> Iterator[World | None]:
     """Yield the demo plus the bulk organisations, alerts and cases on ``backend``, or None.
 
-    ``keep`` (SQLite): seed into that folder once and measure a copy of it each run."""
+    ``keep`` (SQLite): seed into that folder once and measure a copy of it each run;
+    ``name`` the store's (PostgreSQL: the database ``bastion_bench_<name>``)."""
     from bastion.web import create_app
 
     with ExitStack() as stack:
@@ -290,7 +294,7 @@ def seeded_world(
                 kept_store(keep, organisations, alerts, cases, demo_events)
             )
         else:
-            fresh = stack.enter_context(fresh_store(backend, "console"))
+            fresh = stack.enter_context(fresh_store(backend, name))
             if fresh is None:
                 print(f"{backend}: no server at 127.0.0.1:5432, left out")
                 yield None
@@ -424,6 +428,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pages", default=None, help="measure only these pages (comma-separated, as /rules/{rule_id})"
     )  # fmt: skip
+    parser.add_argument(
+        "--name", default="console", help="the store's name (PostgreSQL: bastion_bench_NAME)"
+    )
     args = parser.parse_args(argv)
     loads = [load_average()]
     results: list[dict[str, Any]] = []
@@ -432,7 +439,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.backend not in (backend, "both"):
             continue
         with seeded_world(
-            backend, args.organisations, args.alerts, args.cases, args.demo_events, args.keep
+            backend,
+            args.organisations,
+            args.alerts,
+            args.cases,
+            args.demo_events,
+            args.keep,
+            args.name,
         ) as world:
             if world is None:
                 continue

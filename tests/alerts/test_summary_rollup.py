@@ -1,4 +1,5 @@
-"""The national overview's roll-up: what it answers is what the alerts themselves say."""
+"""The national roll-ups (the overview's, the rules page's): what they answer is what the
+alerts themselves say."""
 
 from __future__ import annotations
 
@@ -7,12 +8,32 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from tests.alerts.test_store import hits
 
-from bastion.alerts import ExternalAlert, list_alerts, raise_external, record_alerts, triage
+from bastion.alerts import (
+    AlertFilter,
+    ExternalAlert,
+    count_alerts,
+    list_alerts,
+    raise_external,
+    record_alerts,
+    triage,
+)
 from bastion.alerts.models import AlertSummaryRow
-from bastion.alerts.rollup import midnight
-from bastion.alerts.summary import AlertSummary, from_alerts, refresh_summary, summarise_alerts
+from bastion.alerts.rollup import midnight, whole_days
+from bastion.alerts.summary import (
+    EVER,
+    RULE_COUNTS,
+    VERDICTS,
+    AlertSummary,
+    count_alerts_live,
+    count_rule_alerts,
+    from_alerts,
+    refresh_summary,
+    rule_alerts_from_alerts,
+    summarise_alerts,
+)
 from bastion.audit import Actor
 from bastion.core.timeutil import utcnow
 from bastion.store import Store
@@ -32,12 +53,22 @@ def _rule(at: datetime, rule: str, org: str, *, n: int = 1, **fields: Any) -> pl
 
 def _both(store: Store, since: datetime) -> tuple[AlertSummary, AlertSummary, bool]:
     """The summary as the overview reads it, the one straight from the alerts, and whether
-    reading it summed the past days again."""
+    reading it summed the past days again (its totals, read the fast way, checked too)."""
     with store.session() as session:
         rebuilt = refresh_summary(session, since.date(), utcnow().date())
         rolled = summarise_alerts(session, orgs=None, since=since, top=TOP)
         direct = from_alerts(session, orgs=None, since=since, top=TOP)
+        _totals_match(session)
     return rolled, direct, rebuilt
+
+
+def _totals_match(session: Session) -> bool:
+    """Check the national totals read from the verdicts' roll-up against a count of the
+    alerts; return whether reading them counted the past days again."""
+    rebuilt = refresh_summary(session, EVER, utcnow().date(), VERDICTS)
+    live = count_alerts(session, AlertFilter(verdict="live"))
+    assert count_alerts_live(session, orgs=None) == (count_alerts(session, AlertFilter()), live)
+    return rebuilt
 
 
 def test_the_roll_up_answers_as_the_alerts_do_through_every_change(store: Store) -> None:
@@ -133,3 +164,79 @@ def test_a_member_or_a_period_not_from_midnight_is_summed_from_the_alerts(store:
         assert partial == from_alerts(session, orgs=None, since=since, top=TOP)
         assert session.scalar(select(func.count()).select_from(AlertSummaryRow)) == 0
     assert member.per_day == {today - timedelta(days=1): (1, 1)}
+
+
+def _rule_counts(store: Store, since: datetime) -> tuple[list[Any], list[Any], bool]:
+    """The rules page's national counts as it reads them, those straight from the alerts,
+    and whether reading them counted the past days again."""
+    today = utcnow().date()
+    with store.session() as session:
+        first = whole_days(since, utcnow(), today)[0]
+        rebuilt = refresh_summary(session, first, today, RULE_COUNTS)
+        rolled = count_rule_alerts(session, since=since, orgs=None)
+        direct = rule_alerts_from_alerts(session, since=since, orgs=None)
+        _totals_match(session)
+    return sorted(rolled), sorted(direct), rebuilt
+
+
+def test_the_rules_roll_up_counts_as_the_alerts_do_through_every_change(store: Store) -> None:
+    now = utcnow()
+    today = now.date()
+    since = now - timedelta(days=7)  # the rules page's week: not from a midnight
+
+    def day(n: int, hour: int, minute: int = 0) -> datetime:  # n days ago, at hour:minute
+        return midnight(today - timedelta(days=n)) + timedelta(hours=hour, minutes=minute)
+
+    def check(kind: str, at: datetime, org: str, n: int = 1) -> pl.DataFrame:
+        return _events(at, f"builtin:{kind}:198.51.100.{n}", org, n=n, kind="rule",
+                       title=kind, indicator__type=None, indicator__value=None)  # fmt: skip
+
+    with store.session() as session:
+        for batch in (
+            _rule(day(1, 9), "r1", "RAL", n=3), _rule(day(3, 23, 40), "r1", "RJ1"),
+            _rule(day(2, 9), "r2 {10.0.0.9}", "RXX"), _rule(day(5, 9), "r2 {10.0.0.8}", "RXX"),
+            check("port-scan", day(4, 9), "RAL"), check("port-scan", day(6, 9), "RJ1", n=2),
+            _rule(since + timedelta(minutes=5), "r3", "RAL"),  # the part day, inside
+            _rule(since - timedelta(minutes=5), "r4", "RAL"),  # before the week
+            _rule(day(0, 0, 1), "r1", "RYY"), _rule(day(1, 23, 50), "r6", "RAL"),
+            _events(day(2, 9), "ipv4:a", "RAL"),
+        ):  # fmt: skip
+            record_alerts(session, batch, now=now)
+    rolled, direct, rebuilt = _rule_counts(store, since)
+    assert rebuilt  # the first reader counts the past days
+    assert rolled == direct
+    for counted in (("sigma:", "r1", 3), ("sigma:", "r3", 1), ("sigma:", "r2", 2),
+                    ("builtin:", "builtin:port-scan", 2)):  # fmt: skip
+        assert counted in rolled
+    assert _rule_counts(store, since) == (rolled, direct, False)  # read from the roll-up
+
+    changes = (  # alerts extended (within the hour): across past days, onto today, new events
+        (_rule(day(2, 0, 20), "r1", "RJ1"), True),
+        (_rule(day(0, 0, 5), "r6", "RAL"), True),
+        (check("port-scan", day(4, 9, 30), "RAL"), True),
+        (_rule(since + timedelta(minutes=20), "r4", "RAL"), None),  # into the week
+    )
+    for n, (change, counted) in enumerate(changes):
+        with store.session() as session:
+            record_alerts(session, change, now=now)
+        rolled, direct, rebuilt = _rule_counts(store, since)
+        assert (n, rolled) == (n, direct)
+        assert counted is None or rebuilt == counted
+    assert ("sigma:", "r4", 1) in rolled  # extended into the week
+
+    with store.session() as session:  # a retro-hunt's new alert, of five days ago
+        record_alerts(session, _rule(day(5, 3), "r5", "RQQ", n=4), retrospective=True, now=now)
+    rolled, direct, rebuilt = _rule_counts(store, since)
+    assert (rolled, rebuilt) == (direct, True)
+    assert ("sigma:", "r5", 1) in rolled
+
+    with store.session() as session:  # triage changes no count
+        ids = [a.id for a in list_alerts(session)[0]]
+        triage.close(session, Actor.cli("ana"), ids[:3], "benign")
+        triage.assign(session, Actor.cli("ana"), ids[3:5], "bob")
+    with store.session() as session:
+        assert not _totals_match(session)  # nor any total
+    assert _rule_counts(store, since) == (direct, direct, False)
+    with store.session() as session:  # only the rules asked for
+        asked = count_rule_alerts(session, since=since, orgs=None, rules={"r1", "r5"})
+    assert sorted(asked) == [r for r in direct if r[1] in {"r1", "r5"}]

@@ -25,7 +25,13 @@ from bastion.alerts.store import (
     aggregate_candidates,
     record_alerts,
 )
-from bastion.alerts.summary import AlertSummary, Source, count_rule_alerts, summarise_alerts
+from bastion.alerts.summary import (
+    AlertSummary,
+    Source,
+    count_alerts_live,
+    count_rule_alerts,
+    summarise_alerts,
+)
 
 __all__ = [
     "COUNT_CAP",
@@ -48,6 +54,7 @@ __all__ = [
     "aggregate_candidates",
     "alert_page",
     "count_alerts",
+    "count_alerts_live",
     "count_rule_alerts",
     "get_alert",
     "groups_to_notify",

@@ -161,7 +161,9 @@ class AlertSeenDayRow(Base):
 
     ``version`` counts the changes to the day's alerts, events and blocked alerts (a new
     alert, an alert extended onto or off the day, a verdict gone live); the overview's
-    roll-up (``alert_summary``) is current while the versions it was taken at stand.
+    roll-up (``alert_summary``), the rules page's (``alert_rule_summary``) and the
+    verdicts' (``alert_verdict_summary``) are current while the versions they were taken
+    at stand.
     """
 
     __tablename__ = "alert_summary_days"
@@ -194,9 +196,34 @@ class AlertSummaryRow(Base):
     events: Mapped[int] = mapped_column(BigInteger)
 
 
+class AlertRuleSummaryRow(Base):
+    """The national count of the rule alerts last seen in the rules page's whole past days
+    that name one rule: ``family`` is ``sigma:`` or ``builtin:``, ``rule`` the rule's id
+    (see ``bastion.alerts.summary.count_rule_alerts``)."""
+
+    __tablename__ = "alert_rule_summary"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(Text)
+    alerts: Mapped[int] = mapped_column(Integer)
+
+
+class AlertVerdictSummaryRow(Base):
+    """The national count of the alerts last seen before today with one ``verdict`` (the
+    overview's totals; see ``bastion.alerts.summary.count_alerts_live``)."""
+
+    __tablename__ = "alert_verdict_summary"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    alerts: Mapped[int] = mapped_column(BigInteger)
+
+
 class AlertSummaryStateRow(Base):
-    """Which days ``alert_summary`` sums (``[first_day, end_day)``) and the summed versions
-    of those days when it was taken (one row, id 1)."""
+    """Which days a roll-up of the alerts by last seen sums (``[first_day, end_day)``) and
+    the summed versions of those days when it was taken: id 1 ``alert_summary``'s, id 2
+    ``alert_rule_summary``'s, id 3 ``alert_verdict_summary``'s."""
 
     __tablename__ = "alert_summary_state"
 

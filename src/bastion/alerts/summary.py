@@ -26,11 +26,17 @@ so daily rows would be as many to add up on every overview as the alerts themsel
 A member's summary is read from its alerts: its fortnight is a few hundred alerts,
 through the organisation's index (its overview's p95: 19 ms in ``bench.console``'s
 idle run at full size, before this roll-up).
+
+The rules page's national counts of the week's rule alerts by rule
+(``count_rule_alerts``) are a second roll-up of the same kind, kept current by the
+same touches: ``alert_rule_summary`` counts the week's whole past days (its own row,
+id 2, of ``alert_summary_state``), and the part day before them and today are counted
+from the alerts (a week from now, not from a midnight: about a day's alerts in all).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -53,15 +59,24 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from bastion.alerts.models import AlertRow, AlertSummaryRow, AlertSummaryStateRow
-from bastion.alerts.queries import AlertFilter
-from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, upsert
+from bastion.alerts.models import (
+    AlertRow,
+    AlertRuleSummaryRow,
+    AlertSummaryRow,
+    AlertSummaryStateRow,
+    AlertVerdictSummaryRow,
+)
+from bastion.alerts.queries import AlertFilter, count_alerts
+from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, upsert, whole_days
 from bastion.alerts.store import Verdict
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.store.dialect import in_byte_order, is_postgres, utc_day
 
 SUMMARY = cast(Table, AlertSummaryRow.__table__)
 STATE = cast(Table, AlertSummaryStateRow.__table__)
+RULE_SUMMARY = cast(Table, AlertRuleSummaryRow.__table__)
+VERDICT_SUMMARY = cast(Table, AlertVerdictSummaryRow.__table__)
+EVER = date.min  # the verdicts' roll-up counts every day before today
 KINDS = ("day", "org", "rule", "indicator")
 HEAD = 64  # characters of a name in ``alert_summary.head``
 
@@ -124,15 +139,9 @@ def _word(session: Session, text: Any, start: int, end: str) -> ColumnElement[An
 SIGMA, BUILTIN = "sigma:", "builtin:"
 
 
-def count_rule_alerts(
-    session: Session, *, since: datetime, orgs: Sequence[str] | None
-) -> list[tuple[str, str, int]]:
-    """Count the rule alerts last seen since ``since`` in ``orgs`` (None: everywhere) by the
-    rule their key names, grouped by the database (a national week is tens of thousands of
-    keys, an indicator's each): ``("sigma:", rule id, n)`` for a Sigma rule's keys
-    (``sigma:<id>``, a correlation's ``sigma:<id> {<group>}``), ``("builtin:",
-    "builtin:<check>", n)`` for a built-in check's (``builtin:<check>:<observable>``).
-    Other keys are left out."""
+def _rule_counts(session: Session, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """Return the counts of the rule alerts ``where`` keeps by the rule their key names:
+    family (``sigma:`` or ``builtin:``), rule and alerts (see ``count_rule_alerts``)."""
     key = AlertRow.key
     family = func.substr(key, literal_column("1"), literal_column(str(len(BUILTIN))))
     sigma = func.substr(key, literal_column("1"), literal_column(str(len(SIGMA)))) == _text(SIGMA)
@@ -141,13 +150,60 @@ def count_rule_alerts(
         (sigma, _word(session, key, len(SIGMA) + 1, " {")),
         else_=_text(BUILTIN).concat(_word(session, key, len(BUILTIN) + 1, ":")),
     )
-    where = AlertFilter(orgs=orgs, since=since).clauses()
-    rows = session.execute(
-        select(prefix, ident, func.count())
+    return (
+        select(prefix.label("family"), ident.label("rule"), func.count().label("alerts"))
         .where(*where, AlertRow.kind == "rule", or_(sigma, family == _text(BUILTIN)))
         .group_by(prefix, ident)
     )
-    return [(str(p), str(i), int(n)) for p, i, n in rows]
+
+
+def rule_alerts_from_alerts(
+    session: Session, *, since: datetime, orgs: Sequence[str] | None
+) -> list[tuple[str, str, int]]:
+    """``count_rule_alerts`` of every rule, counted from the alerts themselves."""
+    where = AlertFilter(orgs=orgs, since=since).clauses()
+    return [(str(f), str(r), int(n)) for f, r, n in session.execute(_rule_counts(session, where))]
+
+
+def count_rule_alerts(
+    session: Session,
+    *,
+    since: datetime,
+    orgs: Sequence[str] | None,
+    rules: Collection[str] | None = None,
+) -> list[tuple[str, str, int]]:
+    """Count the rule alerts last seen since ``since`` in ``orgs`` (None: everywhere) by the
+    rule their key names, grouped by the database (a national week is tens of thousands of
+    keys, an indicator's each): ``("sigma:", rule id, n)`` for a Sigma rule's keys
+    (``sigma:<id>``, a correlation's ``sigma:<id> {<group>}``), ``("builtin:",
+    "builtin:<check>", n)`` for a built-in check's (``builtin:<check>:<observable>``).
+    Other keys are left out, and with ``rules`` every rule not among them.
+
+    Nationally, the whole past days since ``since`` are counted once into
+    ``alert_rule_summary``, kept current as the overview's roll-up is (see the module);
+    the part day before them and today are counted from the alerts and added. A
+    member's week is a few hundred alerts, counted from them."""
+    start, now = as_utc(since), utcnow()
+    first, end = whole_days(start, now, now.date())
+    if orgs is not None or first >= end:
+        found = rule_alerts_from_alerts(session, since=since, orgs=orgs)
+        return [(f, r, n) for f, r, n in found if rules is None or r in rules]
+    refresh_summary(session, first, end, RULE_COUNTS)
+    past = select(RULE_SUMMARY.c.family, RULE_SUMMARY.c.rule, RULE_SUMMARY.c.alerts)
+    counts = {
+        (str(f), str(r)): int(n)
+        for f, r, n in session.execute(
+            past if rules is None else past.where(RULE_SUMMARY.c.rule.in_(sorted(rules)))
+        )
+    }
+    for where in (
+        [AlertRow.last_seen >= start, AlertRow.last_seen < midnight(first)],
+        [AlertRow.last_seen >= midnight(end)],
+    ):
+        for f, r, n in session.execute(_rule_counts(session, where)):
+            if rules is None or r in rules:
+                counts[str(f), str(r)] = counts.get((str(f), str(r)), 0) + int(n)
+    return [(f, r, n) for (f, r), n in counts.items()]
 
 
 def _groups(session: Session, kind: str) -> tuple[Any, Any, list[ColumnElement[bool]]]:
@@ -227,41 +283,110 @@ def from_alerts(
     return _summary(_days(session.execute(_grouped(session, "day", where))), tops, top)
 
 
-def refresh_summary(session: Session, first: date, end: date) -> bool:
-    """Sum the alerts last seen in the days ``[first, end)`` into the roll-up again, unless it
+@dataclass(frozen=True)
+class Rollup:
+    """A national roll-up of the alerts last seen in whole past days: its ``table``, its row
+    of ``alert_summary_state`` and the ``sums`` of a span of alerts it holds (queries of
+    the table's columns but its id, in ``columns``' order)."""
+
+    state: int
+    table: Table
+    columns: tuple[str, ...]
+    sums: Callable[[Session, list[ColumnElement[bool]]], list[Select[Any]]]
+
+
+def _overview_sums(session: Session, span: list[ColumnElement[bool]]) -> list[Select[Any]]:
+    found = []
+    for kind in KINDS:
+        sums = _grouped(session, kind, span).subquery()
+        found.append(
+            select(_text(kind).label("kind"), sums.c.name, sums.c.label,
+                   func.substr(sums.c.name, 1, HEAD).label("head"),
+                   *sums.c["alerts", "blocked", "events"])
+        )  # fmt: skip
+    return found
+
+
+OVERVIEW = Rollup(
+    1, SUMMARY, ("kind", "name", "label", "head", "alerts", "blocked", "events"), _overview_sums
+)
+RULE_COUNTS = Rollup(
+    2,
+    RULE_SUMMARY,
+    ("family", "rule", "alerts"),
+    lambda session, span: [_rule_counts(session, span)],
+)
+VERDICTS = Rollup(
+    3, VERDICT_SUMMARY, ("verdict", "alerts"), lambda session, span: [_by_verdict(span)]
+)
+
+
+def _by_verdict(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    verdict: Any = AlertRow.verdict
+    return (
+        select(verdict.label("verdict"), func.count().label("alerts"))
+        .where(*where)
+        .group_by(verdict)
+    )
+
+
+def count_alerts_live(session: Session, *, orgs: Sequence[str] | None) -> tuple[int, int]:
+    """Return how many alerts ``orgs`` (None: everywhere) have, and how many of them are
+    live. Nationally (a million alerts, counted on every overview), those last seen before
+    today are counted once by verdict into ``alert_verdict_summary``, kept current by the
+    days' touches as the overview's roll-up is (see the module: an alert changes its
+    verdict only by an extension, and none is ever deleted), and today's are added; a
+    member's are counted through its organisation's index."""
+    if orgs is not None:
+        lives = count_alerts(session, AlertFilter(orgs=orgs, verdict=Verdict.LIVE.value))
+        return count_alerts(session, AlertFilter(orgs=orgs)), lives
+    today = utcnow().date()
+    refresh_summary(session, EVER, today, VERDICTS)
+    past = {
+        str(v): int(n)
+        for v, n in session.execute(select(VERDICT_SUMMARY.c.verdict, VERDICT_SUMMARY.c.alerts))
+    }
+    # Today's not grouped by verdict: SQLite would then walk ``ix_alerts_verdict`` whole
+    # rather than today's range of ``ix_alerts_seen_summary``.
+    live = func.sum(case((AlertRow.verdict == Verdict.LIVE.value, 1), else_=0))
+    alerts, lives = session.execute(
+        select(func.count(), func.coalesce(live, 0)).where(AlertRow.last_seen >= midnight(today))
+    ).one()
+    return sum(past.values()) + int(alerts), past.get(Verdict.LIVE.value, 0) + int(lives)
+
+
+def refresh_summary(session: Session, first: date, end: date, rollup: Rollup = OVERVIEW) -> bool:
+    """Sum the alerts last seen in the days ``[first, end)`` into ``rollup`` again, unless it
     sums those days at their versions; return whether it did."""
 
     def versions() -> int:
         in_range = and_(SEEN_DAYS.c.day >= first, SEEN_DAYS.c.day < end)
         return int(session.scalar(select(func.sum(SEEN_DAYS.c.version)).where(in_range)) or 0)
 
-    state = select(STATE.c.first_day, STATE.c.end_day, STATE.c.versions).where(STATE.c.id == 1)
+    mine = STATE.c.id == rollup.state
+    state = select(STATE.c.first_day, STATE.c.end_day, STATE.c.versions).where(mine)
     if tuple(session.execute(state).first() or ()) == (first, end, versions()):
         return False
     # Stale: hold the state's row (on PostgreSQL a second reader waits, then finds it done).
-    session.execute(upsert(session)(STATE).values(id=1).on_conflict_do_nothing())
+    session.execute(upsert(session)(STATE).values(id=rollup.state).on_conflict_do_nothing())
     held = tuple(session.execute(state.with_for_update()).one())
     wanted = (first, end, versions())  # read before the alerts: a change meanwhile is newer
     if held == wanted:
         return False
-    session.execute(delete(SUMMARY))
+    session.execute(delete(rollup.table))
     span = [AlertRow.last_seen >= midnight(first), AlertRow.last_seen < midnight(end)]
     # Ids numbered from 1 each time, not drawn from a sequence: a fortnight is ~60,000
     # rows, and summed again a few hundred times a day that would run a 32-bit id out.
-    for kind in KINDS:
-        sums = _grouped(session, kind, span).subquery()
-        last = session.scalar(select(func.coalesce(func.max(SUMMARY.c.id), 0)))
+    for sums in rollup.sums(session, span):
+        rows = sums.subquery()
+        last = session.scalar(select(func.coalesce(func.max(rollup.table.c.id), 0)))
         session.execute(
-            SUMMARY.insert().from_select(
-                ["id", "kind", "name", "label", "head", "alerts", "blocked", "events"],
-                select(func.row_number().over() + last, _text(kind), sums.c.name, sums.c.label,
-                       func.substr(sums.c.name, 1, HEAD), *sums.c["alerts", "blocked", "events"]),
+            rollup.table.insert().from_select(
+                ["id", *rollup.columns], select(func.row_number().over() + last, *rows.c)
             )
-        )  # fmt: skip
+        )
     session.execute(
-        update(STATE)
-        .where(STATE.c.id == 1)
-        .values(first_day=first, end_day=end, versions=wanted[2])
+        update(STATE).where(mine).values(first_day=first, end_day=end, versions=wanted[2])
     )
     return True
 

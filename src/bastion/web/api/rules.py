@@ -113,9 +113,13 @@ def rule_views(
         where = AlertFilter(orgs=scope.codes, since=since, rule=rule_id)
         counts[rule_id] = count_alerts(session, where)
     else:
-        # Grouped by the rule the key names in the database; a built-in check's named
-        # only if it is one.
-        for family, ident, n in count_rule_alerts(session, since=since, orgs=scope.codes):
+        # Grouped by the rule the key names in the database (nationally, the whole past
+        # days read from a roll-up), only the catalogue's; a built-in check's named only
+        # if it is one.
+        rules = {e.id for e in catalogue.entries}
+        for family, ident, n in count_rule_alerts(
+            session, since=since, orgs=scope.codes, rules=rules
+        ):
             rule = ident if family == detect.KEY_PREFIX else detect.builtin_rule_id(ident)
             if rule:
                 counts[rule] = counts.get(rule, 0) + n

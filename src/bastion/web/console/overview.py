@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bastion import advisories as adv
 from bastion import orgs
-from bastion.alerts import AlertFilter, Verdict, count_alerts, summarise_alerts
+from bastion.alerts import count_alerts_live, summarise_alerts
 from bastion.boundary.hunting import archive_state, hunt
 from bastion.core.errors import InputError
 from bastion.core.scope import Scope
@@ -100,8 +100,7 @@ def overview_data(
     since = datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
     summary = summarise_alerts(session, orgs=scope.codes, since=since, top=TOP)
     archived = archive_per_day(archive, scope, days[0])
-    open_total = count_alerts(session, AlertFilter(orgs=scope.codes))
-    live_total = count_alerts(session, AlertFilter(orgs=scope.codes, verdict=Verdict.LIVE.value))
+    open_total, live_total = count_alerts_live(session, orgs=scope.codes)
     org_total = (
         orgs.count_organisations(session)
         if scope.national
