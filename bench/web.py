@@ -4,11 +4,14 @@ Run as ``python -m bench.web``. Figures:
 
 * argon2id hash and verify time at the production cost (every password sign-in
   pays one verify);
-* ``GET /api/v1/alerts?limit=50`` through the ASGI app in-process, one request
-  at a time, for a national analyst and for members of 1 and of 100
-  organisations (the tenancy ``IN (...)`` filter), over 2,000 organisations and
-  20,000 alerts, on SQLite and on PostgreSQL (when it answers on 127.0.0.1:5432):
-  requests per second and the 95th percentile latency;
+* ``GET /api/v1/alerts?limit=50`` for a national analyst and for members of 1 and
+  of 100 organisations (the tenancy filter), over 2,000 organisations and 20,000
+  alerts, on SQLite and on PostgreSQL (when it answers on 127.0.0.1:5432; analysed
+  after the seeding): through the ASGI app in-process, one request at a time (what a
+  request costs), and through the real server (``--workers`` uvicorn processes on the
+  same store, the load generator with ``--api-connections`` session cookies: what
+  the machine serves, the case the 400 requests/s target is for); requests per
+  second and the 95th percentile latency;
 * the password service through the real server (uvicorn, ``--workers``
   processes) driven by a load generator in a process of its own: ``GET
   /range/{prefix}`` with ``Add-Padding: true`` and ``POST /api/v1/passwords/check``
@@ -48,6 +51,11 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 API_TARGET = {"p95_ms": 25.0, "requests/s": 400.0}
 RANGE_TARGET = 3000.0
 CHECK_TARGET = 1000.0
+# The alert list's throughput target is what the machine serves: the server's cases.
+ONE_AT_A_TIME = (
+    "one request at a time in one process: one over the mean latency, what a request costs "
+    "one client, not what the 2-core machine serves (the server's case says that)"
+)
 CPU_NOTE = (
     "CPU seconds over requests: in-process cases count the benchmark's process (client, app "
     "and SQLite, not PostgreSQL's server); server cases count the uvicorn processes. Less "
@@ -360,8 +368,10 @@ def _summaries(runs: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]]:
         rates = [r["requests/s"] for r in found]
         p95s = [r["p95_ms"] for r in found]
         target: dict[str, Any] = {}
-        if name.startswith("GET /api/v1/alerts"):
+        if name.startswith("GET /api/v1/alerts") and "through the server" in name:
             target = {"target": API_TARGET["requests/s"]}
+        elif name.startswith("GET /api/v1/alerts"):
+            target = {"note": ONE_AT_A_TIME}
         elif name.startswith("GET /range"):
             target = {"target": RANGE_TARGET}
         elif name.startswith("POST /api/v1/passwords/check"):
@@ -375,7 +385,7 @@ def _summaries(runs: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]]:
                 "requests/s",
                 runs=[round(r, 1) for r in rates],
                 **target,
-                **({"meets_target": rate >= target["target"]} if target else {}),
+                **({"meets_target": rate >= target["target"]} if "target" in target else {}),
             )
         )
         p95 = statistics.median(p95s)
