@@ -17,6 +17,7 @@ from bastion.advisories.models import ComponentRow, ExposureRow, InventoryRow, V
 from bastion.advisories.vulnerabilities import aliases_of, vuln_id_of
 from bastion.core.errors import NotFoundError
 from bastion.core.types import org_code
+from bastion.store.membership import one_of
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def list_exposures(
     if org is not None:
         query = query.where(ExposureRow.org_code == org_code(org))
     if codes is not None:
-        query = query.where(ExposureRow.org_code.in_(list(codes)))
+        query = query.where(one_of(ExposureRow.org_code, codes))
     if status is not None:
         query = query.where(ExposureRow.status == status)
     if inventory is not None:
@@ -118,7 +119,7 @@ def list_inventories(
     if org is not None:
         query = query.where(InventoryRow.org_code == org_code(org))
     if codes is not None:
-        query = query.where(InventoryRow.org_code.in_(list(codes)))
+        query = query.where(one_of(InventoryRow.org_code, codes))
     return [
         InventorySummary(
             r.org_code,

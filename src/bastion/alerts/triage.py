@@ -27,6 +27,7 @@ from bastion.alerts.store import OPEN_STATES, Alert, Resolution, TriageState, to
 from bastion.audit import Actor
 from bastion.core.errors import ConflictError, InputError, NotFoundError
 from bastion.core.timeutil import utcnow
+from bastion.store.membership import one_of
 
 _NOTE_LIMIT = 10_000
 _ASSIGNEE_LIMIT = 120
@@ -303,7 +304,7 @@ def select_ids(
     if org:
         query = query.where(AlertRow.org_code == org.strip().upper())
     if orgs is not None:
-        query = query.where(AlertRow.org_code.in_([o.strip().upper() for o in orgs]))
+        query = query.where(one_of(AlertRow.org_code, [o.strip().upper() for o in orgs]))
     if state:
         query = query.where(AlertRow.state == state.strip().lower())
     elif open_only:

@@ -118,7 +118,7 @@ def detect_drift(
     if scope.codes is not None:
         query = query.where(one_of(ReturnRow.org_code, scope.codes))
     if orgs is not None:
-        query = query.where(ReturnRow.org_code.in_([o.strip().upper() for o in orgs]))
+        query = query.where(one_of(ReturnRow.org_code, [o.strip().upper() for o in orgs]))
     rows = list(session.scalars(query.order_by(ReturnRow.org_code, ReturnRow.period)))
     known = set(organisation_ids(session))  # telemetry is only held on the federation's members
     latest: dict[tuple[str, str], ReturnRow] = {}

@@ -29,6 +29,7 @@ from bastion.core.errors import InputError, Location, NotFoundError, PermissionD
 from bastion.core.records import from_row
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.core.types import org_code
+from bastion.store.membership import one_of
 from bastion.store.paging import page_of
 
 PREFIX = "bst_"
@@ -167,7 +168,7 @@ def list_tokens(
     if org:
         query = query.where(TokenRow.org_code == org.upper())
     if codes is not None:
-        query = query.where(TokenRow.org_code.in_(list(codes)))
+        query = query.where(one_of(TokenRow.org_code, codes))
     if not include_inactive:
         query = query.where(TokenRow.revoked_at.is_(None), TokenRow.expires_at > utcnow())
     rows, total = page_of(session, query, TokenRow.id.desc(), limit=limit, offset=offset)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.core.timeutil import utcnow
 from bastion.store.base import Base, UtcDateTime
+from bastion.store.membership import one_of
 
 ALL_ORGANISATIONS = ""  # org_code of a setting that applies to every organisation
 
@@ -62,5 +63,5 @@ def scoped(
     if rule_id is not None:
         query = query.where(table.rule_id == rule_id)
     if wanted is not None:
-        query = query.where(table.org_code.in_(wanted))
+        query = query.where(one_of(table.org_code, wanted))
     return query

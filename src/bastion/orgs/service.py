@@ -24,6 +24,7 @@ from bastion.orgs.domain import (
     parse_hostname,
 )
 from bastion.orgs.models import ContactRow, HostRow, NetworkRow, OrganisationRow
+from bastion.store.membership import one_of
 from bastion.store.paging import contains_text, page_of
 
 
@@ -61,7 +62,7 @@ def organisation_ids(session: Session, codes: Iterable[str] | None = None) -> di
     """Map organisation codes to their row ids (all organisations when ``codes`` is None)."""
     query = select(OrganisationRow.code, OrganisationRow.id)
     if codes is not None:
-        query = query.where(OrganisationRow.code.in_(list(codes)))
+        query = query.where(one_of(OrganisationRow.code, codes))
     return dict(session.execute(query).all())
 
 
@@ -258,7 +259,7 @@ def list_organisations(
     if parent is not None:
         query = query.where(OrganisationRow.parent_id == _row(session, parent).id)
     if codes is not None:
-        query = query.where(OrganisationRow.code.in_(list(codes)))
+        query = query.where(one_of(OrganisationRow.code, codes))
     query = query.options(
         selectinload(OrganisationRow.networks),
         selectinload(OrganisationRow.contacts),
