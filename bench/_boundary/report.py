@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,31 @@ import psutil
 # Events per second per core, end to end, that each kind of format must reach.
 TARGETS = {"csv-like": 300_000, "key=value": 150_000, "json": 150_000}
 CSV_LIKE = "csv-like"
+
+
+def _reference_work(n: int) -> int:
+    """A fixed piece of plain CPython work: integer arithmetic, a dict, strings."""
+    seen: dict[str, int] = {}
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+        seen[str(i % 997)] = total
+    return total + len(seen)
+
+
+def python_speed(n: int = 200_000, repeats: int = 5) -> float:
+    """Return the milliseconds this host takes for ``_reference_work(n)``, best of ``repeats``.
+
+    Hosts of one machine kind differ, by up to three times in what a request costs.
+    This figure, kept in every results file's machine, says how fast the host ran
+    plain Python, so results taken on two hosts can be told apart.
+    """
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        _reference_work(n)
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 2)
 
 
 def machine() -> dict[str, Any]:
@@ -41,6 +67,9 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
+        "python_reference_ms": python_speed(),
+        "python_reference": "best of 5 runs of a fixed plain-Python loop (200,000 steps of "
+        "arithmetic, str() and a dict): lower is a faster host",
         **versions,
     }
 

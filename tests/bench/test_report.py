@@ -51,3 +51,11 @@ def test_a_busy_run_says_its_wall_clock_rates_may_be_lower_bounds(
     assert machine["note"] == "loopback only"
     assert (document["results"], document["runs"]) == (rows, 3)
     assert {"cores", "python", "polars"} <= set(machine)
+
+
+def test_the_machine_says_how_fast_the_host_ran_plain_python(report: ModuleType) -> None:
+    # Measured, not stated: twice the work takes longer, and the machine block carries it.
+    small, large = report.python_speed(20_000, 3), report.python_speed(200_000, 3)
+    assert 0 < small < large
+    described = report.machine()
+    assert described["python_reference_ms"] > 0

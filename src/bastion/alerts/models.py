@@ -162,8 +162,8 @@ class AlertSeenDayRow(Base):
     ``version`` counts the changes to the day's alerts, events and blocked alerts (a new
     alert, an alert extended onto or off the day, a verdict gone live); the overview's
     roll-up (``alert_summary``), the rules page's (``alert_rule_summary``) and the
-    verdicts' (``alert_verdict_summary``) are current while the versions they were taken
-    at stand.
+    day's count by verdict (``alert_verdict_days``) are current while the versions they
+    were taken at stand.
     """
 
     __tablename__ = "alert_summary_days"
@@ -209,21 +209,23 @@ class AlertRuleSummaryRow(Base):
     alerts: Mapped[int] = mapped_column(Integer)
 
 
-class AlertVerdictSummaryRow(Base):
-    """The national count of the alerts last seen before today with one ``verdict`` (the
-    overview's totals; see ``bastion.alerts.summary.count_alerts_live``)."""
+class AlertVerdictDayRow(Base):
+    """The alerts last seen on one past day (UTC), nationally: how many, and how many of
+    them live, counted at the day's ``version`` of ``alert_summary_days`` (the overview's
+    totals; see ``bastion.alerts.summary.count_alerts_live``)."""
 
-    __tablename__ = "alert_verdict_summary"
+    __tablename__ = "alert_verdict_days"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    verdict: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
     alerts: Mapped[int] = mapped_column(BigInteger)
+    live: Mapped[int] = mapped_column(BigInteger)
 
 
 class AlertSummaryStateRow(Base):
     """Which days a roll-up of the alerts by last seen sums (``[first_day, end_day)``) and
     the summed versions of those days when it was taken: id 1 ``alert_summary``'s, id 2
-    ``alert_rule_summary``'s, id 3 ``alert_verdict_summary``'s."""
+    ``alert_rule_summary``'s."""
 
     __tablename__ = "alert_summary_state"
 

@@ -101,7 +101,7 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
+def runs(days: list[date]) -> Iterator[tuple[date, date]]:
     """Yield the runs of consecutive ``days`` (sorted) as ``[first, end)``."""
     start = previous = None
     for day in days:
@@ -139,7 +139,7 @@ def refresh(
     if not stale:
         return 0
     day_of = utc_day(session, AlertRow.created_at)
-    for start, stop in _runs(stale):
+    for start, stop in runs(stale):
         sums = session.execute(
             select(day_of, AlertRow.severity, *response_sums(session, national, member))
             .where(AlertRow.created_at >= midnight(start), AlertRow.created_at < midnight(stop))

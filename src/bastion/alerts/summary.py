@@ -64,10 +64,10 @@ from bastion.alerts.models import (
     AlertRuleSummaryRow,
     AlertSummaryRow,
     AlertSummaryStateRow,
-    AlertVerdictSummaryRow,
+    AlertVerdictDayRow,
 )
 from bastion.alerts.queries import AlertFilter, count_alerts
-from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, upsert, whole_days
+from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, runs, upsert, whole_days
 from bastion.alerts.store import Verdict
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.store.dialect import in_byte_order, is_postgres, utc_day
@@ -75,8 +75,7 @@ from bastion.store.dialect import in_byte_order, is_postgres, utc_day
 SUMMARY = cast(Table, AlertSummaryRow.__table__)
 STATE = cast(Table, AlertSummaryStateRow.__table__)
 RULE_SUMMARY = cast(Table, AlertRuleSummaryRow.__table__)
-VERDICT_SUMMARY = cast(Table, AlertVerdictSummaryRow.__table__)
-EVER = date.min  # the verdicts' roll-up counts every day before today
+VERDICT_DAYS = cast(Table, AlertVerdictDayRow.__table__)
 KINDS = ("day", "org", "rule", "indicator")
 HEAD = 64  # characters of a name in ``alert_summary.head``
 
@@ -316,43 +315,112 @@ RULE_COUNTS = Rollup(
     ("family", "rule", "alerts"),
     lambda session, span: [_rule_counts(session, span)],
 )
-VERDICTS = Rollup(
-    3, VERDICT_SUMMARY, ("verdict", "alerts"), lambda session, span: [_by_verdict(span)]
-)
-
-
-def _by_verdict(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    verdict: Any = AlertRow.verdict
-    return (
-        select(verdict.label("verdict"), func.count().label("alerts"))
-        .where(*where)
-        .group_by(verdict)
-    )
 
 
 def count_alerts_live(session: Session, *, orgs: Sequence[str] | None) -> tuple[int, int]:
     """Return how many alerts ``orgs`` (None: everywhere) have, and how many of them are
-    live. Nationally (a million alerts, counted on every overview), those last seen before
-    today are counted once by verdict into ``alert_verdict_summary``, kept current by the
-    days' touches as the overview's roll-up is (see the module: an alert changes its
-    verdict only by an extension, and none is ever deleted), and today's are added; a
-    member's are counted through its organisation's index."""
+    live. Nationally (a million alerts, counted on every overview), those last seen on
+    the past days are counted by day into ``alert_verdict_days``, each day again only
+    when its version moved (``refresh_verdicts``), and today's are added; a member's
+    are counted through its organisation's index."""
     if orgs is not None:
         lives = count_alerts(session, AlertFilter(orgs=orgs, verdict=Verdict.LIVE.value))
         return count_alerts(session, AlertFilter(orgs=orgs)), lives
     today = utcnow().date()
-    refresh_summary(session, EVER, today, VERDICTS)
-    past = {
-        str(v): int(n)
-        for v, n in session.execute(select(VERDICT_SUMMARY.c.verdict, VERDICT_SUMMARY.c.alerts))
-    }
+    refresh_verdicts(session, today)
+    counted = VERDICT_DAYS.c
+    past_alerts, past_live = session.execute(
+        select(func.coalesce(func.sum(counted.alerts), 0), func.coalesce(func.sum(counted.live), 0))
+        .where(counted.day < today)
+    ).one()  # fmt: skip
     # Today's not grouped by verdict: SQLite would then walk ``ix_alerts_verdict`` whole
     # rather than today's range of ``ix_alerts_seen_summary``.
-    live = func.sum(case((AlertRow.verdict == Verdict.LIVE.value, 1), else_=0))
     alerts, lives = session.execute(
-        select(func.count(), func.coalesce(live, 0)).where(AlertRow.last_seen >= midnight(today))
+        select(func.count(), func.coalesce(_LIVE, 0)).where(AlertRow.last_seen >= midnight(today))
     ).one()
-    return sum(past.values()) + int(alerts), past.get(Verdict.LIVE.value, 0) + int(lives)
+    return int(past_alerts) + int(alerts), int(past_live) + int(lives)
+
+
+_LIVE = func.sum(case((AlertRow.verdict == Verdict.LIVE.value, 1), else_=0))
+
+
+def refresh_verdicts(session: Session, today: date) -> int:
+    """Count again the alerts last seen on each past day whose count is not current (its
+    version in ``alert_summary_days`` moved, or it has no count yet); return how many days.
+
+    A change to a past day costs a count of that day's alerts alone (a run of such days,
+    one grouped query), never of the whole history. The first count after the upgrade,
+    when nothing is counted yet, counts every past day once; a day it finds no version
+    for is given version 0 there, so any later change to it is seen. Each day is stored
+    at the version read before its alerts were: a change committed meanwhile leaves it
+    stale for the next reader, never a stale count taken for current.
+    """
+    counted = VERDICT_DAYS
+    past = SEEN_DAYS.c.day < today
+    if session.scalar(select(counted.c.day).limit(1)) is None:
+        versions = {
+            _as_date(d): int(v)
+            for d, v in session.execute(select(SEEN_DAYS.c.day, SEEN_DAYS.c.version).where(past))
+        }
+        found = _verdicts_by_day(session, None, midnight(today))
+        untracked = sorted(set(found) - set(versions))
+        if untracked:
+            session.execute(
+                upsert(session)(SEEN_DAYS).on_conflict_do_nothing(index_elements=["day"]),
+                [{"day": d, "version": 0} for d in untracked],
+            )
+        versions |= dict.fromkeys(untracked, 0)
+    else:
+        current = or_(counted.c.version.is_(None), counted.c.version != SEEN_DAYS.c.version)
+        versions = {
+            _as_date(d): int(v)
+            for d, v in session.execute(
+                select(SEEN_DAYS.c.day, SEEN_DAYS.c.version)
+                .select_from(SEEN_DAYS.outerjoin(counted, counted.c.day == SEEN_DAYS.c.day))
+                .where(past, current)
+            )
+        }
+        found = {}
+        for start, stop in runs(sorted(versions)):
+            found |= _verdicts_by_day(session, midnight(start), midnight(stop))
+    if not versions:
+        return 0
+    statement = upsert(session)(counted)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day"],
+            set_={c: statement.excluded[c] for c in ("version", "alerts", "live")},
+        ),
+        [
+            {
+                "day": d,
+                "version": v,
+                "alerts": found.get(d, (0, 0))[0],
+                "live": found.get(d, (0, 0))[1],
+            }
+            for d, v in sorted(versions.items())
+        ],
+    )
+    return len(versions)
+
+
+def _verdicts_by_day(
+    session: Session, start: datetime | None, stop: datetime
+) -> dict[date, tuple[int, int]]:
+    """Return the alerts last seen in ``[start, stop)`` (None: since ever) by UTC day: how
+    many, and how many live."""
+    day = utc_day(session, AlertRow.last_seen)
+    span = [AlertRow.last_seen < stop] + ([AlertRow.last_seen >= start] if start else [])
+    return {
+        _as_date(d): (int(n), int(live))
+        for d, n, live in session.execute(
+            select(day, func.count(), _LIVE).where(*span).group_by(day)
+        )
+    }
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def refresh_summary(session: Session, first: date, end: date, rollup: Rollup = OVERVIEW) -> bool:
