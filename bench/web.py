@@ -11,7 +11,9 @@ Run as ``python -m bench.web``. Figures:
   request costs), and through the real server (``--workers`` uvicorn processes on the
   same store, the load generator with ``--api-connections`` session cookies: what
   the machine serves, the case the 400 requests/s target is for); requests per
-  second and the 95th percentile latency;
+  second and the 95th percentile latency; and, through the server, ``GET /api/v1/me``
+  for the national analyst: the same caller checked with no list read, the floor the
+  framework sets on this host;
 * the password service through the real server (uvicorn, ``--workers``
   processes) driven by a load generator in a process of its own: ``GET
   /range/{prefix}`` with ``Add-Padding: true`` and ``POST /api/v1/passwords/check``
@@ -55,6 +57,10 @@ CHECK_TARGET = 1000.0
 ONE_AT_A_TIME = (
     "one request at a time in one process: one over the mean latency, what a request costs "
     "one client, not what the 2-core machine serves (the server's case says that)"
+)
+FLOOR = (
+    "the floor under the list: the same server, caller and connections, the session "
+    "checked and nothing read: what the framework and the caller's check cost this host"
 )
 CPU_NOTE = (
     "CPU seconds over requests: in-process cases count the benchmark's process (client, app "
@@ -258,6 +264,13 @@ def _api_cases(
                     f"{label}, {served[0]} workers, {served[1]} connections"
                 )
                 cases[name] = _served(folder, spec, pid)
+                if label == "national analyst":  # the floor: the caller checked, no list read
+                    floor = {**spec, "requests": [{**spec["requests"][0], "path": "/api/v1/me"}]}
+                    name = (
+                        f"GET /api/v1/me (the caller alone) through the server, {backend}, "
+                        f"{label}, {served[0]} workers, {served[1]} connections"
+                    )
+                    cases[name] = _served(folder, floor, pid)
 
     def close() -> None:
         servers.close()
@@ -372,6 +385,8 @@ def _summaries(runs: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]]:
             target = {"target": API_TARGET["requests/s"]}
         elif name.startswith("GET /api/v1/alerts"):
             target = {"note": ONE_AT_A_TIME}
+        elif name.startswith("GET /api/v1/me"):
+            target = {"note": FLOOR}
         elif name.startswith("GET /range"):
             target = {"target": RANGE_TARGET}
         elif name.startswith("POST /api/v1/passwords/check"):
@@ -440,6 +455,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     started = datetime.now(UTC)
+    described = machine()  # the host's plain-Python speed taken quiet, before any case runs
     results = _argon2(args.rounds) if args.only is None else []
     from bastion.auth import users as auth_users
     from bastion.web.testing import FAST_HASHER
@@ -484,7 +500,7 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps(
             {
                 "machine": {
-                    **machine(),
+                    **described,
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in os.getloadavg()],
                     "note": note,

@@ -44,4 +44,6 @@ def test_web_bench_writes_results_for_a_tiny_run(
     cases = [r["case"] for r in report["results"]]
     assert cases[0].startswith("argon2id hash")
     assert any("member of 100 organisations" in c for c in cases)
+    # Beside the list through the server, the floor: the same caller, no list read.
+    assert any(c.startswith("GET /api/v1/me (the caller alone) through the server") for c in cases)
     assert all(r["value"] > 0 for r in report["results"])
