@@ -146,7 +146,7 @@ def refresh(
             .group_by(day_of, AlertRow.severity)
         ).all()  # fmt: skip
         session.execute(delete(ROLLUP).where(ROLLUP.c.day >= start, ROLLUP.c.day < stop))
-        rows = [dict(zip(_ROLLUP_COLUMNS, (_date(r[0]), *r[1:]), strict=True)) for r in sums]
+        rows = [dict(zip(_ROLLUP_COLUMNS, (as_date(r[0]), *r[1:]), strict=True)) for r in sums]
         if rows:
             session.execute(ROLLUP.insert(), rows)
     _mark(session, stale, known, targets)
@@ -159,7 +159,8 @@ _ROLLUP_COLUMNS = (
 )  # fmt: skip
 
 
-def _date(value: Any) -> date:
+def as_date(value: Any) -> date:
+    """Return the SQL day ``value`` as a date (SQLite's ``date()`` answers text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 

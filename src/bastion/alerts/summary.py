@@ -67,7 +67,15 @@ from bastion.alerts.models import (
     AlertVerdictDayRow,
 )
 from bastion.alerts.queries import AlertFilter, count_alerts
-from bastion.alerts.rollup import ORG, SEEN_DAYS, midnight, runs, upsert, whole_days
+from bastion.alerts.rollup import (
+    ORG,
+    SEEN_DAYS,
+    as_date,
+    midnight,
+    runs,
+    upsert,
+    whole_days,
+)
 from bastion.alerts.store import Verdict
 from bastion.core.timeutil import as_utc, utcnow
 from bastion.store.dialect import in_byte_order, is_postgres, utc_day
@@ -359,7 +367,7 @@ def refresh_verdicts(session: Session, today: date) -> int:
     past = SEEN_DAYS.c.day < today
     if session.scalar(select(counted.c.day).limit(1)) is None:
         versions = {
-            _as_date(d): int(v)
+            as_date(d): int(v)
             for d, v in session.execute(select(SEEN_DAYS.c.day, SEEN_DAYS.c.version).where(past))
         }
         found = _verdicts_by_day(session, None, midnight(today))
@@ -373,7 +381,7 @@ def refresh_verdicts(session: Session, today: date) -> int:
     else:
         current = or_(counted.c.version.is_(None), counted.c.version != SEEN_DAYS.c.version)
         versions = {
-            _as_date(d): int(v)
+            as_date(d): int(v)
             for d, v in session.execute(
                 select(SEEN_DAYS.c.day, SEEN_DAYS.c.version)
                 .select_from(SEEN_DAYS.outerjoin(counted, counted.c.day == SEEN_DAYS.c.day))
@@ -412,15 +420,11 @@ def _verdicts_by_day(
     day = utc_day(session, AlertRow.last_seen)
     span = [AlertRow.last_seen < stop] + ([AlertRow.last_seen >= start] if start else [])
     return {
-        _as_date(d): (int(n), int(live))
+        as_date(d): (int(n), int(live))
         for d, n, live in session.execute(
             select(day, func.count(), _LIVE).where(*span).group_by(day)
         )
     }
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def refresh_summary(session: Session, first: date, end: date, rollup: Rollup = OVERVIEW) -> bool:
